@@ -1,0 +1,114 @@
+"""Administration and audit API: API keys (admin), the audit trail (auditor), health (anyone)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from civid import audit
+from civid.audit import Actor
+from civid.auth import create_api_key, require, revoke_api_key
+from civid.deps import get_services, get_session
+from civid.services import Services
+from models import ROLES, ApiKey, AuditEvent
+
+router = APIRouter()
+Admin = Annotated[Actor, Depends(require("admin"))]
+Auditor = Annotated[Actor, Depends(require("auditor"))]
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+class ApiKeyIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100, examples=["Officer Maria Chan, Belmopan desk 3"])
+    role: str = Field(pattern="^(" + "|".join(ROLES) + ")$")
+
+
+class ApiKeyOut(BaseModel):
+    id: int
+    name: str
+    role: str
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ApiKeyCreatedOut(ApiKeyOut):
+    key: str = Field(description="The secret, shown once; only its hash is stored")
+
+
+class AuditEventOut(BaseModel):
+    id: int
+    occurred_at: datetime
+    actor_id: int | None
+    actor_name: str
+    actor_role: str
+    action: str
+    subject_type: str
+    subject_id: str
+    detail: dict[str, Any]
+    hash: str
+
+
+class ChainOut(BaseModel):
+    events_checked: int
+    intact: bool
+    first_broken_event: int | None
+
+
+def _key_out(row: ApiKey) -> dict[str, Any]:
+    return {"id": row.id, "name": row.name, "role": row.role, "prefix": row.prefix,
+            "created_at": row.created_at, "revoked_at": row.revoked_at}
+
+
+@router.post("/v1/api-keys", status_code=201, response_model=ApiKeyCreatedOut, tags=["admin"])
+def create_key(body: ApiKeyIn, session: SessionDep, actor: Admin) -> ApiKeyCreatedOut:
+    row, secret = create_api_key(session, body.name, body.role, actor)
+    session.commit()
+    return ApiKeyCreatedOut(**_key_out(row), key=secret)
+
+
+@router.get("/v1/api-keys", response_model=list[ApiKeyOut], tags=["admin"])
+def list_keys(session: SessionDep, actor: Admin) -> list[ApiKeyOut]:
+    return [ApiKeyOut(**_key_out(r)) for r in session.scalars(select(ApiKey).order_by(ApiKey.id))]
+
+
+@router.delete("/v1/api-keys/{key_id}", response_model=ApiKeyOut, tags=["admin"])
+def revoke_key(key_id: int, session: SessionDep, actor: Admin) -> ApiKeyOut:
+    row = revoke_api_key(session, key_id, actor)
+    session.commit()
+    return ApiKeyOut(**_key_out(row))
+
+
+@router.get("/v1/audit/events", response_model=list[AuditEventOut], tags=["audit"])
+def audit_events(
+    session: SessionDep, actor: Auditor,
+    subject_id: str | None = None, actor_id: int | None = None, action: str | None = None,
+    since: datetime | None = None, until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[AuditEventOut]:
+    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+    for column, value in ((AuditEvent.subject_id, subject_id), (AuditEvent.actor_id, actor_id),
+                          (AuditEvent.action, action)):
+        if value is not None:
+            query = query.where(column == value)
+    if since is not None:
+        query = query.where(AuditEvent.occurred_at >= since)
+    if until is not None:
+        query = query.where(AuditEvent.occurred_at < until)
+    return [AuditEventOut.model_validate(e, from_attributes=True) for e in session.scalars(query)]
+
+
+@router.get("/v1/audit/verify", response_model=ChainOut, tags=["audit"], summary="Check the audit hash chain")
+def audit_verify(session: SessionDep, actor: Auditor) -> ChainOut:
+    checked, broken = audit.verify_chain(session)
+    return ChainOut(events_checked=checked, intact=broken is None, first_broken_event=broken)
+
+
+@router.get("/healthz", tags=["service"])
+def health(services: Annotated[Services, Depends(get_services)]) -> dict[str, Any]:
+    return {"status": "ok", "gallery_size": len(services.gallery.gallery), "gallery_index": services.gallery.gallery.kind}

@@ -1,0 +1,94 @@
+"""The FastAPI application: routes, problem+json errors, request size limit, and service lifecycle."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from civid import problems
+from civid.admin_routes import router as admin_router
+from civid.services import Services, build_services, ensure_bootstrap_admin
+from civid.settings import Settings, get_settings
+from enrollment.routes import router as enrolment_router
+
+log = logging.getLogger("civid")
+
+
+class BodyLimit:
+    """Refuse request bodies over ``limit`` bytes with 413, whether or not Content-Length is sent."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(send)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        response = problems.problem(413, "Payload too large", f"the request body is over {self.limit} bytes",
+                                    "https://civid.dev/problems/payload-too-large")
+        await response({"type": "http"}, _empty_receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _empty_receive() -> Message:
+    return {"type": "http.disconnect"}
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    """Build the app; services are created at start-up unless given (tests share theirs)."""
+    settings = settings or (services.settings if services else get_settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = services is None
+        app.state.services = services or build_services(settings, show_progress=True)
+        key_file = ensure_bootstrap_admin(app.state.services)
+        if key_file:
+            log.warning("first start: an admin API key was written to %s (mode 0600)", key_file)
+        yield
+        if owned:
+            app.state.services.close()
+
+    app = FastAPI(
+        title="civid", version="0.1.0", lifespan=lifespan,
+        description="National digital identity: biometric enrolment with 1:N deduplication, verification and "
+                    "identification. Authenticate with `Authorization: Bearer <API key>`. Errors are "
+                    "`application/problem+json`.",
+    )
+    if services is not None:
+        app.state.services = services
+    problems.install(app)
+    app.include_router(enrolment_router)
+    app.include_router(admin_router)
+    # Whole body: every photo at its limit plus room for the form fields.
+    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes * settings.max_photos_per_enrolment + 256 * 1024)
+    return app

@@ -1,0 +1,76 @@
+"""Write and check the hash-chained audit trail.
+
+Every enrolment, decision, verification and key change writes one event inside the same transaction
+as the change it records, so an event exists exactly when its change does. Each event's hash covers
+its content and the previous event's hash: editing or deleting history breaks the chain at that point.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import AuditEvent, utcnow
+from models.db import lock_audit_chain
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did it: an API key's id, name and role, or the system itself."""
+
+    id: int | None
+    name: str
+    role: str
+
+
+SYSTEM = Actor(None, "civid", "system")
+
+
+def event_hash(event: AuditEvent) -> str:
+    """SHA-256 over the previous hash and the event's canonical JSON content."""
+    content = {
+        "occurred_at": event.occurred_at.isoformat(),
+        "actor": [event.actor_id, event.actor_name, event.actor_role],
+        "action": event.action,
+        "subject": [event.subject_type, event.subject_id],
+        "detail": event.detail,
+    }
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256((event.prev_hash + canonical).encode()).hexdigest()
+
+
+def record(
+    session: Session, actor: Actor, action: str, subject_type: str, subject_id: str, **detail: Any
+) -> AuditEvent:
+    """Append one event to the chain (flushed, committed with the caller's transaction)."""
+    lock_audit_chain(session)
+    previous = session.scalars(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
+    event = AuditEvent(
+        occurred_at=utcnow(),
+        actor_id=actor.id, actor_name=actor.name, actor_role=actor.role,
+        action=action, subject_type=subject_type, subject_id=str(subject_id),
+        detail=json.loads(json.dumps(detail, default=str)), prev_hash=previous or GENESIS,
+    )
+    event.hash = event_hash(event)
+    session.add(event)
+    session.flush()
+    return event
+
+
+def verify_chain(session: Session) -> tuple[int, int | None]:
+    """Walk the chain; return (events checked, id of the first broken event or None)."""
+    previous = GENESIS
+    checked = 0
+    for event in session.scalars(select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=1000)):
+        if event.prev_hash != previous or event_hash(event) != event.hash:
+            return checked, event.id
+        previous = event.hash
+        checked += 1
+    return checked, None

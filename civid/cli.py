@@ -1,0 +1,186 @@
+"""The ``civid`` command: run the service, enrol from the command line, manage the index, keys and audit."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Optional
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from civid.errors import CividError
+from civid.settings import get_settings
+
+app = typer.Typer(help="civid: national digital identity service", no_args_is_help=True)
+index_app = typer.Typer(help="The FAISS gallery (a rebuildable cache of the database)", no_args_is_help=True)
+apikey_app = typer.Typer(help="API keys bound to roles", no_args_is_help=True)
+keys_app = typer.Typer(help="Encryption keys for templates at rest", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit trail", no_args_is_help=True)
+app.add_typer(index_app, name="index")
+app.add_typer(apikey_app, name="apikey")
+app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
+out = Console()
+err = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+def _services(open_gallery: bool = True, show_progress: bool = True):  # type: ignore[no-untyped-def]
+    from civid.services import build_services
+
+    return build_services(get_settings(), open_gallery=open_gallery, show_progress=show_progress)
+
+
+@app.command()
+def serve(host: Optional[str] = typer.Option(None), port: Optional[int] = typer.Option(None)) -> None:
+    """Set up the data folder and database if needed, and run the HTTP service."""
+    import logging
+
+    import uvicorn
+
+    from civid.app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+
+
+@app.command()
+def enrol(
+    given_name: str = typer.Option(...), family_name: str = typer.Option(...),
+    date_of_birth: str = typer.Option(..., help="YYYY-MM-DD"), sex: str = typer.Option(..., help="F, M or X"),
+    place_of_birth: str = typer.Option(...), nationality: str = typer.Option("BLZ"),
+    address_line1: str = typer.Option(...), locality: str = typer.Option(...),
+    district: Optional[str] = typer.Option(None), country: str = typer.Option("BLZ"),
+    middle_names: Optional[str] = typer.Option(None), phone: Optional[str] = typer.Option(None),
+    email: Optional[str] = typer.Option(None),
+    photo: list[Path] = typer.Option(..., exists=True, dir_okay=False, help="Face photo (repeat for several)"),
+    api_key: str = typer.Option(..., envvar="CIVID_API_KEY", help="Your officer API key (for the audit trail)"),
+    idempotency_key: Optional[str] = typer.Option(None),
+) -> None:
+    """Enrol one person on this machine's database, as the officer owning the API key."""
+    from civid.auth import authenticate
+    from enrollment.schemas import Demographics
+    from enrollment.workflow import PhotoUpload
+    from enrollment.workflow import enrol as run_enrol
+    from enrollment.present import enrolment_out
+    from models import Enrolment
+    from sqlalchemy import select
+
+    try:
+        person = Demographics.model_validate({
+            "given_name": given_name, "middle_names": middle_names, "family_name": family_name,
+            "date_of_birth": date_of_birth, "sex": sex, "place_of_birth": place_of_birth,
+            "nationality": nationality, "phone": phone, "email": email,
+            "address": {"line1": address_line1, "locality": locality, "district": district, "country": country},
+        })
+    except ValidationError as exc:
+        _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    try:
+        services = _services()
+        with services.sessions() as session:
+            actor = authenticate(session, api_key)
+        if actor.role != "officer":
+            _fail(f"enrolment needs an officer key; this key's role is {actor.role}")
+        uploads = [PhotoUpload(p.read_bytes(), p.name, None) for p in photo]
+        enrolment = run_enrol(services, actor, person, uploads, idempotency_key)
+        with services.sessions() as session:
+            row = session.scalars(select(Enrolment).where(Enrolment.public_id == enrolment.public_id)).one()
+            result = enrolment_out(session, row)
+        services.close()
+    except CividError as exc:
+        _fail(exc.detail)
+    out.print_json(result.model_dump_json())
+    if result.status == "rejected":
+        raise typer.Exit(1)
+
+
+@index_app.command("rebuild")
+def index_rebuild() -> None:
+    """Rebuild the face gallery from the templates in the database (with a progress bar)."""
+    services = _services(open_gallery=False)
+    count = services.gallery.rebuild(show_progress=True)
+    out.print(f"gallery rebuilt: {count} templates, index {services.gallery.gallery.kind}, "
+              f"saved to {services.gallery.path}")
+
+
+@index_app.command("status")
+def index_status() -> None:
+    """Load the gallery, reconcile it with the database, and say what it holds."""
+    services = _services()
+    out.print(f"{len(services.gallery.gallery)} templates, index {services.gallery.gallery.kind}, "
+              f"watermark {services.gallery.gallery.watermark}")
+
+
+@apikey_app.command("create")
+def apikey_create(name: str = typer.Option(...), role: str = typer.Option(..., help="officer|adjudicator|auditor|admin")) -> None:
+    """Create an API key; the secret is printed once."""
+    from civid.audit import Actor
+    from civid.auth import create_api_key
+
+    services = _services(open_gallery=False)
+    try:
+        with services.sessions.begin() as session:
+            row, secret = create_api_key(session, name, role, Actor(None, "cli", "admin"))
+    except CividError as exc:
+        _fail(exc.detail)
+    out.print(f"created key {row.id} ({role}, {name}). Secret, shown once:")
+    print(secret)
+
+
+@apikey_app.command("list")
+def apikey_list() -> None:
+    """List API keys (never their secrets)."""
+    from sqlalchemy import select
+
+    from models import ApiKey
+
+    services = _services(open_gallery=False)
+    table = Table("id", "name", "role", "prefix", "created", "revoked")
+    with services.sessions() as session:
+        for row in session.scalars(select(ApiKey).order_by(ApiKey.id)):
+            table.add_row(str(row.id), row.name, row.role, row.prefix, str(row.created_at), str(row.revoked_at or ""))
+    out.print(table)
+
+
+@keys_app.command("rotate-template-key")
+def rotate_template_key() -> None:
+    """Make a fresh AES key active for new templates; older keys stay to decrypt older rows."""
+    from civid.audit import Actor, record
+
+    services = _services(open_gallery=False)
+    kid = services.keyring.rotate()
+    with services.sessions.begin() as session:
+        record(session, Actor(None, "cli", "admin"), "keys.template_key_rotated", "key", kid)
+    out.print(f"active template key is now {kid}; key ring {services.keyring.path}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit hash chain; exit 1 and name the first broken event if it was tampered with."""
+    from civid.audit import verify_chain
+
+    services = _services(open_gallery=False)
+    with services.sessions() as session:
+        checked, broken = verify_chain(session)
+    if broken is not None:
+        err.print(f"[red]audit chain broken at event {broken}[/red] (after {checked} intact events)")
+        raise typer.Exit(1)
+    out.print(f"audit chain intact: {checked} events")
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

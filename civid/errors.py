@@ -1,0 +1,94 @@
+"""civid's one error hierarchy. Each class carries its HTTP status and a problem type (RFC 9457).
+
+Code raises these; ``civid.problems`` turns any of them into ``application/problem+json`` in one place,
+and the CLI turns them into a message and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class CividError(Exception):
+    """Base of every expected failure: carries what a client needs to understand and fix it."""
+
+    status: int = 400
+    type_slug: str = "bad-request"
+    title: str = "Bad request"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+    @property
+    def type_uri(self) -> str:
+        return f"https://civid.dev/problems/{self.type_slug}"
+
+
+class InvalidInput(CividError):
+    """The request is well-formed HTTP but its content is not acceptable (missing or wrong fields)."""
+
+    status = 422
+    type_slug = "invalid-input"
+    title = "Invalid input"
+
+
+class InvalidImage(InvalidInput):
+    """An uploaded file is not a decodable JPEG/PNG (corrupt, truncated, other format)."""
+
+    type_slug = "invalid-image"
+    title = "Invalid image"
+
+
+class UnsupportedMediaType(CividError):
+    status = 415
+    type_slug = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
+class PayloadTooLarge(CividError):
+    """A file or image is over the configured size or pixel limits (decompression bombs included)."""
+
+    status = 413
+    type_slug = "payload-too-large"
+    title = "Payload too large"
+
+
+class InvalidUin(InvalidInput):
+    type_slug = "invalid-uin"
+    title = "Invalid UIN"
+
+
+class Unauthenticated(CividError):
+    status = 401
+    type_slug = "unauthenticated"
+    title = "Authentication required"
+
+
+class Forbidden(CividError):
+    status = 403
+    type_slug = "forbidden"
+    title = "Forbidden"
+
+
+class NotFound(CividError):
+    status = 404
+    type_slug = "not-found"
+    title = "Not found"
+
+
+class Conflict(CividError):
+    """The request contradicts the current state (a case already decided, an idempotency key reused)."""
+
+    status = 409
+    type_slug = "conflict"
+    title = "Conflict"
+
+
+class ConfigurationError(CividError):
+    """The deployment is misconfigured (a missing key, an unreadable key ring)."""
+
+    status = 500
+    type_slug = "configuration"
+    title = "Server misconfigured"

@@ -1,0 +1,62 @@
+"""The long-lived objects one civid process shares: settings, database, key ring, models, gallery."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from civid.keyring import KeyRing
+from civid.settings import Settings
+from enrollment.face import FaceEngine, default_engine
+from enrollment.gallery_store import GalleryStore
+from models import ApiKey
+from models.db import make_engine, make_session_factory, upgrade
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    keyring: KeyRing
+    faces: FaceEngine
+    gallery: GalleryStore
+
+    def close(self) -> None:
+        """Persist the gallery and release connections (called at shutdown)."""
+        self.gallery.save()
+        self.engine.dispose()
+
+
+def build_services(settings: Settings, *, open_gallery: bool = True, show_progress: bool = False) -> Services:
+    """Create the data folder, migrate the schema, load keys and models, and bring the gallery up to date."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url)
+    upgrade(engine)
+    sessions = make_session_factory(engine)
+    keyring = KeyRing.load_or_create(settings.resolved_template_keys_file)
+    gallery = GalleryStore(settings, keyring, sessions)
+    if open_gallery:
+        gallery.open(show_progress=show_progress)
+    return Services(settings, engine, sessions, keyring, default_engine(), gallery)
+
+
+def ensure_bootstrap_admin(services: Services) -> str | None:
+    """On a fresh database create one admin API key and write it to a 0600 file; return that path."""
+    from civid.audit import SYSTEM
+    from civid.auth import create_api_key
+
+    with services.sessions.begin() as session:
+        if session.scalars(select(ApiKey.id).limit(1)).first() is not None:
+            return None
+        _, secret = create_api_key(session, "bootstrap admin", "admin", SYSTEM)
+    path = services.settings.resolved_admin_key_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    import os
+
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret + "\n")
+    return str(path)

@@ -1,0 +1,122 @@
+"""All of civid's configuration, in one object read from ``CIVID_*`` environment variables.
+
+Defaults run the embedded deployment: a SQLite file, key files and the gallery cache under
+``./var``. Production sets ``CIVID_DATABASE_URL`` to PostgreSQL and supplies keys from a secret store.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration of one civid deployment. Each option says what it means, not only what it is."""
+
+    model_config = SettingsConfigDict(env_prefix="CIVID_", env_file=None, extra="ignore")
+
+    # --- storage -------------------------------------------------------------------------
+    data_dir: Path = Field(Path("var"), description="Folder for the SQLite file, key files and the gallery cache.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default sqlite:///<data_dir>/civid.db. PostgreSQL: postgresql+psycopg://…"
+    )
+    template_keys_file: Path | None = Field(
+        None, description="JSON key ring for templates at rest; default <data_dir>/keys/template-keys.json (0600)."
+    )
+    keep_photos: bool = Field(
+        False, description="Keep enrolment photos (AES-GCM encrypted like templates). Off: only templates are kept."
+    )
+
+    # --- input limits (checked before any pixel is decoded) --------------------------------
+    max_upload_bytes: int = Field(8 * 1024 * 1024, description="Largest accepted image file.")
+    max_image_pixels: int = Field(
+        40_000_000, description="Largest width×height; a larger header is refused as a decompression bomb."
+    )
+    min_image_side: int = Field(160, description="Smallest accepted width or height in pixels.")
+    max_photos_per_enrolment: int = Field(5)
+
+    # --- quality gate --------------------------------------------------------------------
+    detection_max_side: int = Field(
+        1024, description="Photos are downscaled to this longest side for face detection only (speed)."
+    )
+    detection_min_confidence: float = Field(
+        0.5, description="dlib HOG detector score below which a detection is not counted as a face."
+    )
+    min_inter_eye_px: float = Field(
+        40.0,
+        description="Minimum distance between eye centres. dlib aligns faces to 150x150 chips with ~45 px "
+        "between the eyes: fewer source pixels than that means the descriptor is computed on upsampled detail.",
+    )
+    min_sharpness: float = Field(
+        60.0, description="Minimum variance of the Laplacian of the face crop resized to 160x160 (blur check)."
+    )
+    max_yaw_deg: float = Field(30.0, description="Largest head turn left/right estimated from landmarks.")
+    max_pitch_deg: float = Field(30.0, description="Largest head tilt up/down estimated from landmarks.")
+    max_roll_deg: float = Field(20.0, description="Largest in-plane head rotation (eye line angle).")
+    same_person_threshold: float | None = Field(
+        None, description="Photos of one enrolment must match each other at this score; default verify_threshold."
+    )
+
+    # --- matching thresholds (cosine similarity of L2-normalised dlib descriptors) ----------
+    # Calibrated on LFW (deep-funneled, persons A-L) by benchmarks/face_accuracy.py; see README.
+    dedup_threshold: float = Field(
+        0.880,
+        description="A gallery hit at or above this opens a deduplication case. Set at FMR 1e-3 per comparison "
+        "on LFW, so a search over N people yields about N/1000 false candidates for an adjudicator.",
+    )
+    verify_threshold: float = Field(
+        0.910,
+        description="1:1 verification accepts at or above this. Set at FMR 1e-4 per comparison on LFW.",
+    )
+    identify_threshold: float = Field(
+        0.880, description="1:N identification reports candidates at or above this (same meaning as dedup)."
+    )
+    dedup_max_candidates: int = Field(10, description="At most this many candidates are listed in a case.")
+
+    # --- gallery (FAISS cache of the templates in the database) ----------------------------
+    gallery_exact_max: int = Field(
+        200_000,
+        description="Up to this many templates the gallery is an exact IndexFlatIP; above it an IVF index "
+        "(benchmarks/gallery_speed.py measured the cross-over and the recall).",
+    )
+    gallery_ivf_nprobe: int = Field(64, description="IVF lists visited per search (recall vs speed).")
+    gallery_persist_every: int = Field(
+        100, description="Write the index file after this many additions (the database is the truth anyway)."
+    )
+
+    # --- HTTP ----------------------------------------------------------------------------
+    host: str = Field("127.0.0.1")
+    port: int = Field(8000)
+    bootstrap_admin_key_file: Path | None = Field(
+        None, description="Where the first admin API key is written on first start; default <data_dir>/admin-api-key."
+    )
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data folder."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'civid.db').resolve()}"
+
+    @property
+    def resolved_template_keys_file(self) -> Path:
+        return self.template_keys_file or self.data_dir / "keys" / "template-keys.json"
+
+    @property
+    def resolved_admin_key_file(self) -> Path:
+        return self.bootstrap_admin_key_file or self.data_dir / "admin-api-key"
+
+    @property
+    def gallery_dir(self) -> Path:
+        return self.data_dir / "gallery"
+
+    @property
+    def resolved_same_person_threshold(self) -> float:
+        return self.same_person_threshold if self.same_person_threshold is not None else self.verify_threshold
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (tests build their own ``Settings`` and pass it explicitly)."""
+    return Settings()

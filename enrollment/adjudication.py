@@ -1,0 +1,82 @@
+"""Deciding a deduplication case: ``duplicate`` links the applicant to the existing identity (no new
+UIN); ``not_duplicate`` issues the applicant's UIN. Each decision is audited and final here."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from civid import audit
+from civid.audit import Actor
+from civid.errors import Conflict, InvalidInput, NotFound
+from civid.services import Services
+from enrollment.schemas import DecisionIn
+from enrollment.uin import normalise_uin
+from enrollment.workflow import issue_identity
+from models import CaseCandidate, CaseStatus, DedupCase, Decision, Enrolment, EnrolmentStatus, FaceTemplate, utcnow
+from models.db import dedup_section
+
+
+def load_case(session: Session, public_id: str, *, for_update: bool = False) -> DedupCase:
+    """A case with its enrolment and candidates, or NotFound."""
+    query = (select(DedupCase).where(DedupCase.public_id == public_id)
+             .options(selectinload(DedupCase.candidates).selectinload(CaseCandidate.enrolment)))
+    if for_update:
+        query = query.with_for_update()
+    case = session.scalars(query).first()
+    if case is None:
+        raise NotFound(f"no deduplication case {public_id}")
+    return case
+
+
+def decide(services: Services, actor: Actor, case_id: str, decision: DecisionIn) -> DedupCase:
+    """Apply an adjudicator's decision to an open case."""
+    removed: list[int] = []
+    with services.sessions() as session, dedup_section(session):
+        case = load_case(session, case_id, for_update=True)
+        if case.status != CaseStatus.OPEN:
+            raise Conflict(f"case {case_id} was already decided ({case.decision})")
+        enrolment = session.get(Enrolment, case.enrolment_id)
+        assert enrolment is not None
+        if decision.decision == Decision.DUPLICATE:
+            target = _duplicate_target(case, decision.duplicate_of)
+            enrolment.status = EnrolmentStatus.DUPLICATE
+            enrolment.identity_id = target.identity_id
+            enrolment.decided_at = utcnow()
+            templates = session.scalars(select(FaceTemplate).where(FaceTemplate.enrolment_id == enrolment.id)).all()
+            for template in templates:
+                template.in_gallery = False
+            removed = [t.id for t in templates]
+            case.duplicate_of_id = target.identity_id
+            uin = target.identity.uin if target.identity else None
+        else:
+            identity = issue_identity(session, enrolment)
+            uin = identity.uin
+        case.status = CaseStatus.DECIDED
+        case.decision = decision.decision
+        case.comment = decision.comment
+        case.decided_by_id = actor.id
+        case.decided_at = utcnow()
+        audit.record(session, actor, "case.decided", "case", case.public_id, decision=decision.decision,
+                     enrolment=enrolment.public_id, uin=uin, comment_length=len(decision.comment))
+        session.commit()
+        if removed:
+            services.gallery.removed(removed)
+    return case
+
+
+def _duplicate_target(case: DedupCase, duplicate_of: str | None) -> Enrolment:
+    """The candidate the applicant duplicates: named by UIN, or the only issued candidate."""
+    issued = [c.enrolment for c in case.candidates
+              if c.enrolment.status == EnrolmentStatus.ISSUED and c.enrolment.identity_id is not None]
+    if duplicate_of is not None:
+        uin = normalise_uin(duplicate_of)
+        for enrolment in issued:
+            if enrolment.identity and enrolment.identity.uin == uin:
+                return enrolment
+        raise InvalidInput(f"UIN {uin} is not an issued candidate of this case")
+    if len(issued) == 1:
+        return issued[0]
+    if not issued:
+        raise Conflict("no candidate of this case holds a UIN yet: decide the candidates' own cases first")
+    raise InvalidInput("several candidates hold a UIN: name the one in 'duplicate_of'")

@@ -1,0 +1,100 @@
+"""Capture: turn uploaded bytes into a checked RGB image, refusing bad input before decoding pixels.
+
+Order matters for safety: size of the file, then the format from its magic bytes (never the declared
+content type alone), then the dimensions from the header (a decompression bomb is refused here,
+before any pixel is allocated), and only then a full decode that also catches truncated files.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image, ImageOps
+
+from civid.errors import InvalidImage, PayloadTooLarge, UnsupportedMediaType
+
+ACCEPTED_CONTENT_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/jpg": "JPEG"}
+_MAGIC = ((b"\xff\xd8\xff", "JPEG"), (b"\x89PNG\r\n\x1a\n", "PNG"))
+
+
+@dataclass(frozen=True)
+class CapturedImage:
+    """A decoded photo: ``rgb`` has shape (height, width, 3), dtype uint8."""
+
+    rgb: NDArray[np.uint8]
+    format: str
+    filename: str
+
+    @property
+    def width(self) -> int:
+        return int(self.rgb.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.rgb.shape[0])
+
+
+def sniff_format(data: bytes) -> str | None:
+    """The image format named by the file's magic bytes, or None."""
+    for magic, name in _MAGIC:
+        if data.startswith(magic):
+            return name
+    return None
+
+
+def decode_image(
+    data: bytes,
+    *,
+    filename: str = "photo",
+    content_type: str | None = None,
+    max_bytes: int,
+    max_pixels: int,
+    min_side: int,
+) -> CapturedImage:
+    """Check and decode one uploaded photo; raise a ``CividError`` subclass on any bad input."""
+    if len(data) == 0:
+        raise InvalidImage(f"{filename}: the file is empty", photo=filename)
+    if len(data) > max_bytes:
+        raise PayloadTooLarge(
+            f"{filename}: {len(data)} bytes is over the limit of {max_bytes} bytes", photo=filename
+        )
+    declared = (content_type or "").split(";")[0].strip().lower()
+    if declared and declared not in ACCEPTED_CONTENT_TYPES and declared != "application/octet-stream":
+        raise UnsupportedMediaType(
+            f"{filename}: content type {declared!r} is not accepted; send image/jpeg or image/png", photo=filename
+        )
+    fmt = sniff_format(data)
+    if fmt is None:
+        raise UnsupportedMediaType(f"{filename}: not a JPEG or PNG image", photo=filename)
+    if declared in ACCEPTED_CONTENT_TYPES and ACCEPTED_CONTENT_TYPES[declared] != fmt:
+        raise UnsupportedMediaType(
+            f"{filename}: declared as {declared} but the file is {fmt}", photo=filename
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=[fmt])
+            width, height = image.size  # read from the header; no pixels decoded yet
+            if width * height > max_pixels:
+                raise PayloadTooLarge(
+                    f"{filename}: {width}x{height} pixels is over the limit of {max_pixels} pixels",
+                    photo=filename,
+                )
+            if min(width, height) < min_side:
+                raise InvalidImage(
+                    f"{filename}: {width}x{height} is smaller than {min_side} pixels on a side", photo=filename
+                )
+            image.load()  # full decode: truncated or corrupt data fails here
+            image = ImageOps.exif_transpose(image)  # camera orientation, so faces are upright
+            rgb = np.asarray(image.convert("RGB"), dtype=np.uint8)
+    except (PayloadTooLarge, InvalidImage):
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise PayloadTooLarge(f"{filename}: refused as a decompression bomb ({exc})", photo=filename) from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InvalidImage(f"{filename}: corrupt or truncated {fmt} ({exc})", photo=filename) from exc
+    return CapturedImage(rgb=np.ascontiguousarray(rgb), format=fmt, filename=filename)

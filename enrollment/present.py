@@ -1,0 +1,68 @@
+"""ORM rows → API models. One place decides what of a record leaves the service (never templates)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from enrollment.schemas import (
+    CandidateOut, CaseOut, CaseSummaryOut, Demographics, EnrolmentOut, IdentityOut, QualityIssueOut, QualityOut,
+)
+from models import ApiKey, CaseCandidate, DedupCase, Enrolment, Identity
+
+
+def demographics_of(e: Enrolment) -> Demographics:
+    return Demographics.model_validate({
+        "given_name": e.given_name, "middle_names": e.middle_names, "family_name": e.family_name,
+        "date_of_birth": e.date_of_birth, "sex": e.sex, "place_of_birth": e.place_of_birth,
+        "nationality": e.nationality, "address": e.address, "phone": e.phone, "email": e.email,
+    })
+
+
+def candidate_out(c: CaseCandidate) -> CandidateOut:
+    e = c.enrolment
+    return CandidateOut(rank=c.rank, enrolment_id=e.public_id, uin=e.identity.uin if e.identity else None,
+                        status=e.status, face_score=round(c.face_score, 4), given_name=e.given_name,
+                        family_name=e.family_name, date_of_birth=e.date_of_birth)
+
+
+def enrolment_out(session: Session, e: Enrolment) -> EnrolmentOut:
+    case = session.scalars(select(DedupCase).where(DedupCase.enrolment_id == e.id)).first()
+    officer = session.get(ApiKey, e.officer_id)
+    identity = session.get(Identity, e.identity_id) if e.identity_id else None
+    return EnrolmentOut(
+        id=e.public_id, status=e.status, uin=identity.uin if identity else None,
+        case_id=case.public_id if case else None,
+        candidates=[candidate_out(c) for c in case.candidates] if case else [],
+        rejection_reasons=[QualityIssueOut(**r) for r in e.rejection_reasons],
+        quality=[QualityOut.model_validate(q) for q in e.quality],
+        demographics=demographics_of(e), officer=officer.name if officer else "?",
+        created_at=e.created_at, decided_at=e.decided_at,
+    )
+
+
+def case_out(session: Session, case: DedupCase) -> CaseOut:
+    decided_by = session.get(ApiKey, case.decided_by_id) if case.decided_by_id else None
+    enrolment = session.get(Enrolment, case.enrolment_id)
+    assert enrolment is not None
+    return CaseOut(
+        id=case.public_id, status=case.status, enrolment=enrolment_out(session, enrolment),
+        candidates=[candidate_out(c) for c in case.candidates], decision=case.decision,
+        duplicate_of_uin=case.duplicate_of.uin if case.duplicate_of else None, comment=case.comment,
+        decided_by=decided_by.name if decided_by else None, created_at=case.created_at, decided_at=case.decided_at,
+    )
+
+
+def case_summary(case: DedupCase) -> CaseSummaryOut:
+    return CaseSummaryOut(
+        id=case.public_id, status=case.status, enrolment_id=case.enrolment.public_id,
+        best_score=round(max((c.face_score for c in case.candidates), default=0.0), 4),
+        candidate_count=len(case.candidates), created_at=case.created_at,
+    )
+
+
+def identity_out(identity: Identity) -> IdentityOut:
+    first = min(identity.enrolments, key=lambda e: e.created_at)
+    return IdentityOut(uin=identity.uin, status=identity.status, created_at=identity.created_at,
+                       enrolments=[e.public_id for e in identity.enrolments], given_name=first.given_name,
+                       family_name=first.family_name, date_of_birth=first.date_of_birth)

@@ -1,0 +1,29 @@
+"""Face templates at rest: serialise a descriptor, seal it bound to its row, and open it again."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from civid.keyring import KeyRing, Sealed
+from models import FaceTemplate
+
+# Versioned serialisation: "civid/face-template/v1" = dlib ResNet 128 x float32 little-endian.
+FORMAT = b"civid/face-template/v1"
+
+
+def template_aad(enrolment_public_id: str, photo_index: int) -> bytes:
+    """Associated data binding a ciphertext to one enrolment's photo: swapped rows fail to open."""
+    return FORMAT + b"/" + enrolment_public_id.encode() + b"/" + str(photo_index).encode()
+
+
+def seal_descriptor(keyring: KeyRing, vector: NDArray[np.float32], enrolment_public_id: str, photo_index: int) -> Sealed:
+    """Encrypt one (128,) descriptor."""
+    plain = np.asarray(vector, dtype="<f4").tobytes()
+    return keyring.seal(plain, template_aad(enrolment_public_id, photo_index))
+
+
+def open_descriptor(keyring: KeyRing, row: FaceTemplate, enrolment_public_id: str) -> NDArray[np.float32]:
+    """Decrypt one stored template back to its (128,) float32 descriptor."""
+    plain = keyring.open(Sealed(row.key_id, row.nonce, row.ciphertext), template_aad(enrolment_public_id, row.photo_index))
+    return np.frombuffer(plain, dtype="<f4").astype(np.float32)

@@ -1,0 +1,208 @@
+"""enrol(): validate → extract → deduplicate → issue a UIN or open a case, in one transaction.
+
+The expensive part (decoding, detection, encoding) runs before any lock. The short critical part —
+catch the gallery up with the database, search it, write the enrolment with its templates and its
+outcome, commit, add to the gallery — runs inside ``dedup_section``, so two officers enrolling the same
+person at the same moment are ordered: the second one finds the first and opens a case.
+A failure anywhere before the commit leaves nothing behind: no row, no UIN, no index entry.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from civid import audit
+from civid.audit import Actor
+from civid.errors import Conflict, InvalidInput
+from civid.services import Services
+from enrollment.capture import decode_image
+from enrollment.dedup import Match, candidates_for
+from enrollment.quality import AcceptedFace, QualityIssue, assess
+from enrollment.schemas import Demographics
+from enrollment.templates import seal_descriptor
+from enrollment.uin import generate_uin
+from models import DedupCase, CaseCandidate, Enrolment, EnrolmentStatus, FaceTemplate, Identity, Photo, utcnow
+from models.db import dedup_section
+
+
+@dataclass(frozen=True)
+class PhotoUpload:
+    """One uploaded photo as received."""
+
+    data: bytes
+    filename: str
+    content_type: str | None
+
+
+@dataclass(frozen=True)
+class ExtractedFace:
+    face: AcceptedFace
+    descriptor: NDArray[np.float32]  # (128,), L2-normalised
+    data: bytes
+    content_type: str
+
+
+def enrol(
+    services: Services,
+    actor: Actor,
+    demographics: Demographics,
+    photos: list[PhotoUpload],
+    idempotency_key: str | None = None,
+) -> Enrolment:
+    """Enrol one person; return the stored enrolment (issued, pending_adjudication or rejected)."""
+    settings = services.settings
+    if not photos:
+        raise InvalidInput("at least one face photo is required")
+    if len(photos) > settings.max_photos_per_enrolment:
+        raise InvalidInput(f"at most {settings.max_photos_per_enrolment} photos per enrolment")
+    if idempotency_key:
+        previous = _by_idempotency_key(services, actor, idempotency_key)
+        if previous is not None:
+            return previous
+
+    # 1. Decode every photo first: any bad file refuses the whole request before anything is stored.
+    images = [
+        decode_image(p.data, filename=p.filename, content_type=p.content_type, max_bytes=settings.max_upload_bytes,
+                     max_pixels=settings.max_image_pixels, min_side=settings.min_image_side)
+        for p in photos
+    ]
+    # 2. Quality gate, then templates for the photos that pass.
+    results = [assess(services.faces, image, settings) for image in images]
+    reports = [r.report.to_dict() for r in results]
+    issues = [issue for r in results for issue in r.report.issues]
+    extracted: list[ExtractedFace] = []
+    if not issues:
+        for result, upload, image in zip(results, photos, images):
+            assert result.face is not None
+            vector = services.faces.encode(image.rgb, result.face.landmarks)
+            extracted.append(ExtractedFace(result.face, vector, upload.data, f"image/{image.format.lower()}"))
+        issues = _consistency_issues(extracted, settings.resolved_same_person_threshold)
+
+    public_id = str(uuid.uuid4())
+    if issues:
+        return _store_rejected(services, actor, demographics, public_id, reports, issues, idempotency_key)
+    return _store_accepted(services, actor, demographics, public_id, reports, extracted, idempotency_key)
+
+
+def _consistency_issues(faces: list[ExtractedFace], threshold: float) -> list[QualityIssue]:
+    """Several photos in one enrolment must all show the same person."""
+    if len(faces) < 2:
+        return []
+    vectors = np.stack([f.descriptor for f in faces])
+    scores = vectors @ vectors.T
+    worst = float(scores.min())
+    if worst < threshold:
+        return [QualityIssue("photos_not_same_person",
+                             f"the photos do not show the same person (similarity {worst:.3f} < {threshold:.3f})")]
+    return []
+
+
+def _store_rejected(services, actor, demographics, public_id, reports, issues, idempotency_key) -> Enrolment:  # type: ignore[no-untyped-def]
+    reasons = [{"code": i.code, "message": i.message} for i in issues]
+    with services.sessions.begin() as session:
+        enrolment = _new_enrolment(actor, demographics, public_id, EnrolmentStatus.REJECTED, reports, idempotency_key)
+        enrolment.rejection_reasons = reasons
+        enrolment.decided_at = utcnow()
+        session.add(enrolment)
+        session.flush()
+        audit.record(session, actor, "enrolment.rejected", "enrolment", public_id,
+                     reasons=[i.code for i in issues], photos=len(reports))
+    return enrolment
+
+
+def _store_accepted(services, actor, demographics, public_id, reports, faces, idempotency_key) -> Enrolment:  # type: ignore[no-untyped-def]
+    settings = services.settings
+    vectors = np.stack([f.descriptor for f in faces])
+    with services.sessions() as session, dedup_section(session):
+        services.gallery.catch_up(session)
+        matches = candidates_for(session, services.gallery.gallery, vectors, settings.dedup_threshold,
+                                 settings.dedup_max_candidates)
+        status = EnrolmentStatus.PENDING if matches else EnrolmentStatus.ISSUED
+        enrolment = _new_enrolment(actor, demographics, public_id, status, reports, idempotency_key)
+        session.add(enrolment)
+        session.flush()
+        rows = _store_templates(services, session, enrolment, faces)
+        if matches:
+            case = _open_case(session, enrolment, matches)
+            audit.record(session, actor, "enrolment.case_opened", "enrolment", public_id, case=case.public_id,
+                         candidates=[{"enrolment": m.enrolment.public_id, "score": round(m.score, 4)} for m in matches])
+        else:
+            identity = issue_identity(session, enrolment)
+            audit.record(session, actor, "enrolment.issued", "enrolment", public_id, uin=identity.uin,
+                         photos=len(faces))
+        try:
+            session.commit()
+        except IntegrityError as exc:  # the same officer's idempotency key raced with itself
+            session.rollback()
+            raise Conflict("an enrolment with this Idempotency-Key is being stored; retry to read it") from exc
+        # Committed: now (and only now) the templates enter the in-memory gallery.
+        services.gallery.added([row.id for row in rows], vectors)
+    return enrolment
+
+
+def _store_templates(services: Services, session: Session, enrolment: Enrolment, faces: list[ExtractedFace]) -> list[FaceTemplate]:
+    rows = []
+    for index, face in enumerate(faces):
+        sealed = seal_descriptor(services.keyring, face.descriptor, enrolment.public_id, index)
+        rows.append(FaceTemplate(enrolment_id=enrolment.id, photo_index=index, key_id=sealed.key_id,
+                                 nonce=sealed.nonce, ciphertext=sealed.ciphertext,
+                                 quality_score=face.face.report.score, in_gallery=True))
+        if services.settings.keep_photos:
+            photo = services.keyring.seal(face.data, f"civid/photo/v1/{enrolment.public_id}/{index}".encode())
+            session.add(Photo(enrolment_id=enrolment.id, photo_index=index, content_type=face.content_type,
+                              key_id=photo.key_id, nonce=photo.nonce, ciphertext=photo.ciphertext))
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def _open_case(session: Session, enrolment: Enrolment, matches: list[Match]) -> DedupCase:
+    case = DedupCase(public_id=str(uuid.uuid4()), enrolment_id=enrolment.id)
+    session.add(case)
+    session.flush()
+    for rank, match in enumerate(matches, start=1):
+        session.add(CaseCandidate(case_id=case.id, rank=rank, enrolment_id=match.enrolment.id, face_score=match.score))
+    session.flush()
+    return case
+
+
+def issue_identity(session: Session, enrolment: Enrolment) -> Identity:
+    """Create the identity with a fresh UIN (retrying the rare random collision) and attach the enrolment."""
+    for _ in range(20):
+        uin = generate_uin()
+        if session.scalar(select(Identity.id).where(Identity.uin == uin)) is None:
+            break
+    else:  # pragma: no cover - 20 collisions in a 9-digit space means a broken random source
+        raise RuntimeError("could not draw an unused UIN")
+    identity = Identity(uin=uin)
+    session.add(identity)
+    session.flush()
+    enrolment.identity_id = identity.id
+    enrolment.status = EnrolmentStatus.ISSUED
+    enrolment.decided_at = utcnow()
+    return identity
+
+
+def _new_enrolment(actor, demographics, public_id, status, reports, idempotency_key) -> Enrolment:  # type: ignore[no-untyped-def]
+    data = demographics.model_dump(mode="json")
+    return Enrolment(
+        public_id=public_id, status=status, officer_id=actor.id, idempotency_key=idempotency_key,
+        given_name=data["given_name"], middle_names=data["middle_names"], family_name=data["family_name"],
+        date_of_birth=demographics.date_of_birth, sex=data["sex"], place_of_birth=data["place_of_birth"],
+        nationality=data["nationality"], address=data["address"], phone=data["phone"], email=data["email"],
+        quality=reports, rejection_reasons=[],
+    )
+
+
+def _by_idempotency_key(services: Services, actor: Actor, key: str) -> Enrolment | None:
+    with services.sessions() as session:
+        return session.scalars(
+            select(Enrolment).where(Enrolment.officer_id == actor.id, Enrolment.idempotency_key == key)
+        ).first()

@@ -1,0 +1,199 @@
+"""The 1:N face gallery: a FAISS index over L2-normalised descriptors, searched by inner product.
+
+The gallery is a cache: it holds (template id, vector) pairs whose truth is the database, and it can
+always be rebuilt from there. ``Gallery`` is the small interface another backend (a distributed
+vector engine beside PostgreSQL) would implement; ``FaissGallery`` is the one-machine implementation.
+
+Index choice by size: up to ``exact_max`` templates an exact ``IndexFlatIP``; above it an
+``IndexIVFFlat`` (inner product) whose recall against exact search is measured by
+``benchmarks/gallery_speed.py``. IVF, not HNSW, because templates must be removable and an IVF
+index supports ``remove_ids`` and rebuilds from a database in seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Protocol
+
+import faiss
+import numpy as np
+from numpy.typing import NDArray
+
+DIM = 128
+FLAT = "flat"
+IVF = "ivf"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One gallery match: the template's database id and its cosine similarity to the query."""
+
+    template_id: int
+    score: float
+
+
+class Gallery(Protocol):
+    """What the enrolment workflow needs from a 1:N gallery, whatever the engine."""
+
+    def add(self, ids: NDArray[np.int64], vectors: NDArray[np.float32]) -> None: ...
+    def remove(self, ids: Iterable[int]) -> None: ...
+    def search(self, queries: NDArray[np.float32], k: int) -> list[list[Hit]]: ...
+    def rebuild(self, batches: Iterable[tuple[NDArray[np.int64], NDArray[np.float32]]], total: int) -> None: ...
+    def __len__(self) -> int: ...
+
+
+def ivf_list_count(size: int) -> int:
+    """Number of IVF lists for a gallery of ``size``: about 2·sqrt(N), a power of two, 256..16384."""
+    return int(min(16384, max(256, 2 ** round(math.log2(2 * math.sqrt(max(size, 1)))))))
+
+
+class FaissGallery:
+    """A FAISS gallery with ids, thread-safe, persisted to one file plus a small JSON sidecar."""
+
+    def __init__(self, *, exact_max: int = 200_000, nprobe: int = 64, dim: int = DIM) -> None:
+        self.exact_max = exact_max
+        self.nprobe = nprobe
+        self.dim = dim
+        self._lock = threading.RLock()
+        self._index: faiss.Index = self._new_flat()
+        self.kind = FLAT
+        self.watermark = 0  # highest template id known to be included (set by the caller)
+
+    # --- construction ----------------------------------------------------------------------
+    def _new_flat(self) -> faiss.Index:
+        return faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
+
+    def _new_ivf(self, training: NDArray[np.float32], size: int) -> faiss.Index:
+        nlist = min(ivf_list_count(size), max(1, len(training) // 39))
+        quantizer = faiss.IndexFlatIP(self.dim)
+        index = faiss.IndexIVFFlat(quantizer, self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        index.train(training)
+        index.nprobe = self.nprobe
+        return index
+
+    def rebuild(
+        self,
+        batches: Iterable[tuple[NDArray[np.int64], NDArray[np.float32]]],
+        total: int,
+        progress: Callable[[int], None] | None = None,
+        training_sample: int = 100_000,
+    ) -> None:
+        """Replace the index with the given (ids, vectors) batches; ``total`` picks the index kind."""
+        if total <= self.exact_max:
+            index, kind, pending = self._new_flat(), FLAT, None
+        else:
+            index, kind, pending = None, IVF, []
+        seen = 0
+        for ids, vectors in batches:
+            ids = np.ascontiguousarray(ids, dtype=np.int64)
+            vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+            if index is None:
+                # IVF trains on the first batches (enough for the k-means), then adds as it goes.
+                pending.append((ids, vectors))
+                if sum(len(i) for i, _ in pending) < min(training_sample, total):
+                    continue
+                training = np.concatenate([v for _, v in pending])[:training_sample]
+                index = self._new_ivf(training, total)
+                for held_ids, held_vectors in pending:
+                    index.add_with_ids(held_vectors, held_ids)
+                pending = []
+            else:
+                index.add_with_ids(vectors, ids)
+            seen += len(ids)
+            if progress:
+                progress(len(ids))
+        if index is None:  # fewer vectors arrived than announced
+            vectors = np.concatenate([v for _, v in pending]) if pending else np.empty((0, self.dim), np.float32)
+            ids = np.concatenate([i for i, _ in pending]) if pending else np.empty(0, np.int64)
+            index = self._new_flat() if len(ids) <= self.exact_max else self._new_ivf(vectors, len(ids))
+            kind = FLAT if len(ids) <= self.exact_max else IVF
+            if len(ids):
+                index.add_with_ids(vectors, ids)
+        with self._lock:
+            self._index, self.kind = index, kind
+
+    # --- the interface -----------------------------------------------------------------------
+    def add(self, ids: NDArray[np.int64], vectors: NDArray[np.float32]) -> None:
+        """Add templates (ids shape (n,), vectors shape (n, 128)); ids already present are replaced."""
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
+        if len(ids) == 0:
+            return
+        with self._lock:
+            self._index.remove_ids(ids)
+            self._index.add_with_ids(vectors, ids)
+
+    def remove(self, ids: Iterable[int]) -> None:
+        """Remove templates by id; unknown ids are ignored."""
+        array = np.fromiter(ids, dtype=np.int64)
+        if len(array):
+            with self._lock:
+                self._index.remove_ids(array)
+
+    def search(self, queries: NDArray[np.float32], k: int) -> list[list[Hit]]:
+        """The ``k`` most similar templates for each query (shape (q, 128)), best first."""
+        queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
+        with self._lock:
+            if self._index.ntotal == 0:
+                return [[] for _ in range(len(queries))]
+            scores, ids = self._index.search(queries, min(k, self._index.ntotal))
+        return [
+            [Hit(int(i), float(s)) for s, i in zip(row_scores, row_ids) if i >= 0]
+            for row_scores, row_ids in zip(scores, ids)
+        ]
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal)
+
+    def ids(self) -> NDArray[np.int64]:
+        """Every template id in the index (used to reconcile with the database)."""
+        with self._lock:
+            if isinstance(self._index, faiss.IndexIDMap2):
+                return faiss.vector_to_array(self._index.id_map).astype(np.int64)
+            invlists = self._index.invlists
+            parts = [
+                faiss.rev_swig_ptr(invlists.get_ids(list_no), invlists.list_size(list_no)).copy()
+                for list_no in range(self._index.nlist) if invlists.list_size(list_no)
+            ]
+            return np.concatenate(parts).astype(np.int64) if parts else np.empty(0, np.int64)
+
+    @property
+    def needs_rebuild(self) -> bool:
+        """True when the index kind no longer fits the size (flat grown past exact_max, or IVF shrunk)."""
+        size = len(self)
+        return (self.kind == FLAT and size > self.exact_max * 1.25) or (self.kind == IVF and size < self.exact_max // 2)
+
+    # --- persistence ---------------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        """Write the index and its sidecar atomically (temp file + rename): a crash leaves the old pair."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            tmp = path.with_suffix(".tmp")
+            faiss.write_index(self._index, str(tmp))
+            meta = {"kind": self.kind, "count": int(self._index.ntotal), "watermark": self.watermark, "dim": self.dim}
+        meta_path = path.with_suffix(".json")
+        meta_tmp = meta_path.with_suffix(".json.tmp")
+        meta_tmp.write_text(json.dumps(meta))
+        os.replace(tmp, path)
+        os.replace(meta_tmp, meta_path)
+
+    def load(self, path: Path) -> bool:
+        """Load a saved index; False (and the gallery left empty) when it is missing or unreadable."""
+        meta_path = path.with_suffix(".json")
+        try:
+            meta = json.loads(meta_path.read_text())
+            index = faiss.read_index(str(path))
+            if index.d != self.dim or index.ntotal != meta["count"]:
+                return False
+        except (OSError, RuntimeError, ValueError, KeyError):
+            return False
+        if isinstance(index, faiss.IndexIVF):
+            index.nprobe = self.nprobe
+        with self._lock:
+            self._index, self.kind, self.watermark = index, meta["kind"], int(meta["watermark"])
+        return True

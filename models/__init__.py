@@ -1,0 +1,12 @@
+"""SQLAlchemy models and database setup. Imports none of civid's other packages."""
+
+from models.access import ROLES, ApiKey
+from models.audit import AuditEvent
+from models.base import Base, utcnow
+from models.case import CaseCandidate, CaseStatus, DedupCase, Decision
+from models.identity import Enrolment, EnrolmentStatus, FaceTemplate, Identity, Photo
+
+__all__ = [
+    "ROLES", "ApiKey", "AuditEvent", "Base", "utcnow", "CaseCandidate", "CaseStatus", "DedupCase",
+    "Decision", "Enrolment", "EnrolmentStatus", "FaceTemplate", "Identity", "Photo",
+]

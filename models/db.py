@@ -1,0 +1,90 @@
+"""Engine and session setup for SQLite (embedded default) and PostgreSQL, and schema migrations."""
+
+from __future__ import annotations
+
+import fcntl
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+# Arbitrary constants naming civid's PostgreSQL advisory locks.
+DEDUP_LOCK_KEY = 0x43495649_44454455  # "CIVIDEDU"
+AUDIT_LOCK_KEY = 0x43495649_41554454  # "CIVIAUDT"
+_process_dedup_lock = threading.Lock()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database:
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest Alembic revision (idempotent; run at every start)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+@contextmanager
+def dedup_section(session: Session) -> Iterator[None]:
+    """Serialise 'search the gallery, then insert' across threads and processes.
+
+    Two officers enrolling the same person at once must not both see an empty gallery. In-process a
+    lock orders threads; on PostgreSQL a transaction-scoped advisory lock also orders processes and
+    machines (released at commit or rollback); on SQLite a file lock beside the database.
+    """
+    with _process_dedup_lock:
+        if is_postgres(session):
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": DEDUP_LOCK_KEY})
+            yield
+            return
+        database = session.get_bind().url.database
+        if not database or database == ":memory:":
+            yield
+            return
+        # SQLite: a file lock beside the database orders processes too (the service and a CLI).
+        with open(f"{database}.dedup-lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def lock_audit_chain(session: Session) -> None:
+    """Order writers of the audit hash chain (PostgreSQL; SQLite has a single writer)."""
+    if is_postgres(session):
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})

@@ -1,0 +1,109 @@
+"""Shared fixtures: a real service (SQLite in a temp folder, real dlib models, real FAISS, real AES)
+behind FastAPI's TestClient, with one API key per role."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from civid.app import create_app
+from civid.audit import SYSTEM
+from civid.auth import create_api_key
+from civid.services import Services, build_services
+from civid.settings import Settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def fixture_bytes(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def person(**overrides: object) -> dict:
+    """Demographics an officer would type (overridable per test)."""
+    data = {
+        "given_name": "María José", "family_name": "Ñúñez", "date_of_birth": "1988-03-14", "sex": "F",
+        "place_of_birth": "Orange Walk Town, Belize", "nationality": "BLZ",
+        "address": {"line1": "12 Albert Street", "locality": "Belize City", "district": "Belize", "country": "BLZ"},
+        "phone": "+501 610 1234", "email": "maria@example.bz",
+    }
+    data.update(overrides)
+    return data
+
+
+def jpeg_bytes(rgb: np.ndarray, quality: int = 90) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def load_rgb(name: str) -> np.ndarray:
+    return np.asarray(Image.open(FIXTURES / name).convert("RGB"))
+
+
+@dataclass
+class Keys:
+    officer: dict[str, str]
+    officer2: dict[str, str]
+    adjudicator: dict[str, str]
+    auditor: dict[str, str]
+    admin: dict[str, str]
+
+
+def make_settings(tmp_path: Path, **overrides: object) -> Settings:
+    return Settings(data_dir=tmp_path / "var", **overrides)
+
+
+def add_keys(services: Services) -> Keys:
+    secrets = {}
+    with services.sessions.begin() as session:
+        for name, role in (("officer", "officer"), ("officer2", "officer"), ("adjudicator", "adjudicator"),
+                           ("auditor", "auditor"), ("admin", "admin")):
+            _, secret = create_api_key(session, f"test {name}", role, SYSTEM)
+            secrets[name] = {"Authorization": f"Bearer {secret}"}
+    return Keys(**secrets)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    built = build_services(settings)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def keys(services: Services) -> Keys:
+    return add_keys(services)
+
+
+@pytest.fixture
+def client(services: Services) -> Iterator[TestClient]:
+    with TestClient(create_app(services=services), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def enrol(client: TestClient, headers: dict, photos: list[str | tuple[str, bytes, str]], **demographics: object):
+    """POST an enrolment; photos are fixture names or (filename, bytes, content type)."""
+    files = []
+    for photo in photos:
+        if isinstance(photo, str):
+            kind = "image/png" if photo.endswith(".png") else "image/jpeg"
+            files.append(("photos", (photo, fixture_bytes(photo), kind)))
+        else:
+            files.append(("photos", photo))
+    return client.post("/v1/enrolments", headers=headers, data={"demographics": json.dumps(person(**demographics))},
+                       files=files)
