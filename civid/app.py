@@ -34,19 +34,33 @@ class BodyLimit:
             await self._refuse(send)
             return
         received = 0
+        exceeded = False
+        started = False
 
         async def limited() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
+                    exceeded = True
                     raise _TooLarge()
             return message
 
+        async def guarded_send(message: Message) -> None:
+            # FastAPI turns any error while reading the body into its own 400; once the limit is
+            # passed, drop whatever the app answers so the client gets the 413 below instead.
+            nonlocal started
+            if exceeded and not started:
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            await self.app(scope, limited, send)
+            await self.app(scope, limited, guarded_send)
         except _TooLarge:
+            pass
+        if exceeded and not started:
             await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import select
@@ -36,7 +37,7 @@ SYSTEM = Actor(None, "civid", "system")
 def event_hash(event: AuditEvent) -> str:
     """SHA-256 over the previous hash and the event's canonical JSON content."""
     content = {
-        "occurred_at": event.occurred_at.isoformat(),
+        "occurred_at": _as_utc(event.occurred_at).isoformat(),
         "actor": [event.actor_id, event.actor_name, event.actor_role],
         "action": event.action,
         "subject": [event.subject_type, event.subject_id],
@@ -44,6 +45,13 @@ def event_hash(event: AuditEvent) -> str:
     }
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256((event.prev_hash + canonical).encode()).hexdigest()
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """The same instant as an aware UTC datetime: SQLite returns stored times without their zone."""
+    # Every stored time is UTC (models.utcnow), so a naive value read back is UTC; without this the
+    # hash computed at write time (aware) never matches the one recomputed from a SQLite row (naive).
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
 def record(

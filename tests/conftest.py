@@ -107,3 +107,33 @@ def enrol(client: TestClient, headers: dict, photos: list[str | tuple[str, bytes
             files.append(("photos", photo))
     return client.post("/v1/enrolments", headers=headers, data={"demographics": json.dumps(person(**demographics))},
                        files=files)
+
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def assert_problem(response, status: int) -> dict:
+    """Assert an RFC 9457 problem response with ``status``; return its body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM_JSON), response.headers["content-type"]
+    body = response.json()
+    assert {"type", "title", "status", "detail"} <= set(body), body
+    assert body["status"] == status
+    return body
+
+
+def stored_counts(services: Services) -> dict[str, int]:
+    """What an enrolment can leave behind: rows, templates, UINs, cases, enrolment audit events, gallery size."""
+    from sqlalchemy import func, select
+
+    from models import AuditEvent, DedupCase, Enrolment, FaceTemplate, Identity
+
+    with services.sessions() as session:
+        def count(model, *where):  # type: ignore[no-untyped-def]
+            return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+        return {
+            "enrolments": count(Enrolment), "templates": count(FaceTemplate), "identities": count(Identity),
+            "cases": count(DedupCase), "enrolment_events": count(AuditEvent, AuditEvent.action.like("enrolment.%")),
+            "gallery": len(services.gallery.gallery),
+        }

@@ -1,0 +1,3 @@
+from civid.cli import app
+
+app()

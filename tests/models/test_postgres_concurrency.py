@@ -1,0 +1,146 @@
+"""Two officers enrolling the same person at the same moment must not yield two UINs — proved on the
+real PostgreSQL server, with concurrent requests to one service and to two separate service processes."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, func, select, text
+
+from civid.app import create_app
+from civid.services import build_services
+from civid.settings import Settings
+from models import DedupCase, Enrolment, EnrolmentStatus, Identity
+from models.db import DEDUP_LOCK_KEY
+from tests.conftest import add_keys, fixture_bytes, person
+from tests.postgres import postgres_schema_url  # noqa: F401 - fixture
+from tests.server import ServerProcess
+
+pytestmark = pytest.mark.postgres
+
+SAME_PERSON = ("obama_2012_portrait.jpg", "obama_2010_blue_room.jpg")
+
+
+def _files(photo: str) -> list:
+    kind = "image/png" if photo.endswith(".png") else "image/jpeg"
+    return [("photos", (photo, fixture_bytes(photo), kind))]
+
+
+def _race(senders: list) -> list:
+    """Run the senders in threads released together by a barrier; return their responses."""
+    barrier = threading.Barrier(len(senders))
+    results: list = [None] * len(senders)
+
+    def run(index: int) -> None:
+        barrier.wait()
+        results[index] = senders[index]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(senders))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    return results
+
+
+def _assert_one_uin_one_case(settings: Settings, responses: list, people_so_far: int = 1,
+                             earlier_cases: int = 0) -> None:
+    bodies = [r.json() for r in responses]
+    assert all(r.status_code == 201 for r in responses), [r.text for r in responses]
+    statuses = sorted(b["status"] for b in bodies)
+    assert statuses == ["issued"] + ["pending_adjudication"] * (len(bodies) - 1), statuses
+    issued = next(b for b in bodies if b["status"] == "issued")
+    for body in bodies:
+        if body["status"] == "pending_adjudication":
+            assert issued["id"] in [c["enrolment_id"] for c in body["candidates"]]
+    services = build_services(settings, open_gallery=False)
+    with services.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Identity)) == people_so_far
+        assert session.scalar(select(func.count()).select_from(DedupCase)) == earlier_cases + len(bodies) - 1
+        assert session.scalar(select(func.count()).select_from(Enrolment)
+                              .where(Enrolment.status == EnrolmentStatus.ISSUED)) == people_so_far
+    services.close()
+
+
+def test_concurrent_duplicate_enrolments_in_one_service_yield_one_uin(tmp_path: Path, postgres_schema_url: str):
+    settings = Settings(data_dir=tmp_path / "var", database_url=postgres_schema_url)
+    services = build_services(settings)
+    keys = add_keys(services)
+    with TestClient(create_app(services=services)) as client:
+        def sender(headers: dict, photo: str):
+            return lambda: client.post("/v1/enrolments", headers=headers, files=_files(photo),
+                                       data={"demographics": json.dumps(person(family_name="Obama"))})
+
+        responses = _race([sender(keys.officer, SAME_PERSON[0]), sender(keys.officer2, SAME_PERSON[1]),
+                           sender(keys.officer, SAME_PERSON[1])])
+    services.close()
+    _assert_one_uin_one_case(settings, responses)
+
+
+def test_concurrent_duplicate_enrolments_on_two_service_processes_yield_one_uin(
+    tmp_path: Path, postgres_schema_url: str
+):
+    """Each process has its own in-memory gallery: only the database lock and catch-up keep them honest."""
+    shared_keys = tmp_path / "template-keys.json"
+    settings = Settings(data_dir=tmp_path / "setup", database_url=postgres_schema_url, template_keys_file=shared_keys)
+    services = build_services(settings)
+    keys = add_keys(services)
+    services.close()
+    servers = [
+        ServerProcess({"CIVID_DATA_DIR": str(tmp_path / f"node{i}"), "CIVID_DATABASE_URL": postgres_schema_url,
+                       "CIVID_TEMPLATE_KEYS_FILE": str(shared_keys)}, tmp_path / f"node{i}.log").start()
+        for i in range(2)
+    ]
+    try:
+        def sender(server: ServerProcess, headers: dict, photo: str):
+            return lambda: httpx.post(server.url + "/v1/enrolments", headers=headers, files=_files(photo), timeout=120,
+                                      data={"demographics": json.dumps(person(family_name="Obama"))})
+
+        # Round 0, deterministic: the test holds the dedup lock while both nodes extract templates, so
+        # both are queued at the lock when it opens — the worst moment for two enrolments of one face.
+        gate = create_engine(postgres_schema_url)
+        results: list = [None] * 4
+        with gate.connect() as connection:
+            transaction = connection.begin()
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": DEDUP_LOCK_KEY})
+            threads = [threading.Thread(target=lambda i=i, server=server: results.__setitem__(
+                i, sender(server, keys.officer if i % 2 else keys.officer2, "obama_2012_portrait.jpg")()))
+                for i, server in enumerate(servers * 2)]
+            for thread in threads:
+                thread.start()
+            waiting = 0
+            for _ in range(600):
+                waiting = connection.execute(text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")).scalar()
+                if waiting >= len(servers) or all(r is not None for r in results):
+                    break
+                time.sleep(0.1)
+            assert waiting == len(servers), "enrolments did not queue at the dedup lock"
+            assert all(r is None for r in results), "an enrolment completed while the dedup lock was held"
+            transaction.commit()
+        gate.dispose()
+        for thread in threads:
+            thread.join(120)
+        _assert_one_uin_one_case(settings, results, people_so_far=1)
+
+        # Several officers per node, so the nodes' critical sections overlap in time; three rounds,
+        # one person each (without the cross-process lock a round yields two UINs more often than not).
+        rounds = [("biden_2010_blue_room.jpg",) * 2, ("collins_nasa_portrait.png",) * 2]
+        for number, photos in enumerate(rounds, start=2):
+            responses = _race([sender(server, headers, photo) for server in servers
+                               for headers, photo in ((keys.officer, photos[0]), (keys.officer2, photos[1]),
+                                                      (keys.officer, photos[1]))])
+            _assert_one_uin_one_case(settings, responses, people_so_far=number, earlier_cases=3 + 5 * (number - 2))
+        # A later enrolment on either node sees every earlier one of that person.
+        last = sender(servers[1], keys.officer, SAME_PERSON[0])().json()
+        assert last["status"] == "pending_adjudication"
+        assert len(last["candidates"]) == 4
+    finally:
+        for server in servers:
+            server.stop()
