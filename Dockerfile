@@ -1,0 +1,21 @@
+# civid service image. dlib comes as the prebuilt dlib-bin wheel: nothing is compiled.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
+    CIVID_DATA_DIR=/data CIVID_HOST=0.0.0.0 CIVID_PORT=8000
+RUN useradd --system --home /app civid && mkdir -p /data && chown civid /data
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY civid civid
+COPY enrollment enrollment
+COPY matcher matcher
+COPY idp idp
+COPY kyc kyc
+COPY models models
+RUN pip install --no-cache-dir --upgrade pip "setuptools<81" wheel \
+    && pip install --no-cache-dir .
+USER civid
+VOLUME /data
+EXPOSE 8000
+HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
+CMD ["civid", "serve"]
