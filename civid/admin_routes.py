@@ -96,10 +96,11 @@ def audit_events(
                           (AuditEvent.action, action)):
         if value is not None:
             query = query.where(column == value)
+    # In UTC, the zone every time is stored in: SQLite compares the stored wall-clock text only.
     if since is not None:
-        query = query.where(AuditEvent.occurred_at >= since)
+        query = query.where(AuditEvent.occurred_at >= audit.as_utc(since))
     if until is not None:
-        query = query.where(AuditEvent.occurred_at < until)
+        query = query.where(AuditEvent.occurred_at < audit.as_utc(until))
     return [AuditEventOut.model_validate(e, from_attributes=True) for e in session.scalars(query)]
 
 

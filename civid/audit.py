@@ -37,7 +37,7 @@ SYSTEM = Actor(None, "civid", "system")
 def event_hash(event: AuditEvent) -> str:
     """SHA-256 over the previous hash and the event's canonical JSON content."""
     content = {
-        "occurred_at": _as_utc(event.occurred_at).isoformat(),
+        "occurred_at": as_utc(event.occurred_at).isoformat(),
         "actor": [event.actor_id, event.actor_name, event.actor_role],
         "action": event.action,
         "subject": [event.subject_type, event.subject_id],
@@ -47,7 +47,7 @@ def event_hash(event: AuditEvent) -> str:
     return hashlib.sha256((event.prev_hash + canonical).encode()).hexdigest()
 
 
-def _as_utc(moment: datetime) -> datetime:
+def as_utc(moment: datetime) -> datetime:
     """The same instant as an aware UTC datetime: SQLite returns stored times without their zone."""
     # Every stored time is UTC (models.utcnow), so a naive value read back is UTC; without this the
     # hash computed at write time (aware) never matches the one recomputed from a SQLite row (naive).

@@ -85,8 +85,8 @@ def enrol(
         })
     except ValidationError as exc:
         _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    services = _services()
     try:
-        services = _services()
         with services.sessions() as session:
             actor = authenticate(session, api_key)
         if actor.role != "officer":
@@ -96,9 +96,10 @@ def enrol(
         with services.sessions() as session:
             row = session.scalars(select(Enrolment).where(Enrolment.public_id == enrolment.public_id)).one()
             result = enrolment_out(session, row)
-        services.close()
     except CividError as exc:
         _fail(exc.detail)
+    finally:
+        services.close()
     out.print_json(result.model_dump_json())
     if result.status == "rejected":
         raise typer.Exit(1)

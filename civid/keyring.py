@@ -38,6 +38,7 @@ class KeyRing:
         if active not in keys:
             raise ConfigurationError(f"active template key {active!r} is not in the key ring")
         self._keys = dict(keys)
+        self._ciphers: dict[str, AESGCM] = {}
         self.active = active
         self.path = path
 
@@ -78,6 +79,12 @@ class KeyRing:
         self.save()
         return kid
 
+    def _cipher(self, kid: str) -> AESGCM:
+        cipher = self._ciphers.get(kid)
+        if cipher is None:
+            cipher = self._ciphers[kid] = AESGCM(self._keys[kid])
+        return cipher
+
     @property
     def key_ids(self) -> list[str]:
         return sorted(self._keys)
@@ -85,16 +92,15 @@ class KeyRing:
     def seal(self, plaintext: bytes, associated_data: bytes) -> Sealed:
         """Encrypt under the active key with a random 96-bit nonce."""
         nonce = secrets.token_bytes(12)
-        ciphertext = AESGCM(self._keys[self.active]).encrypt(nonce, plaintext, associated_data)
+        ciphertext = self._cipher(self.active).encrypt(nonce, plaintext, associated_data)
         return Sealed(self.active, nonce, ciphertext)
 
     def open(self, sealed: Sealed, associated_data: bytes) -> bytes:
         """Decrypt and authenticate; a wrong key, row or tampered byte raises ConfigurationError."""
-        key = self._keys.get(sealed.key_id)
-        if key is None:
+        if sealed.key_id not in self._keys:
             raise ConfigurationError(f"template key {sealed.key_id!r} is not in the key ring")
         try:
-            return AESGCM(key).decrypt(sealed.nonce, sealed.ciphertext, associated_data)
+            return self._cipher(sealed.key_id).decrypt(sealed.nonce, sealed.ciphertext, associated_data)
         except InvalidTag as exc:
             raise ConfigurationError("a stored template failed authentication (tampered or wrong key)") from exc
 

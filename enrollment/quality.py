@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from civid.settings import Settings
+from civid.stopwatch import NULL, Stopwatch
 from enrollment.capture import CapturedImage
 from enrollment.face import FaceBox, FaceEngine, FaceLandmarks, Pose, estimate_pose, sharpness
 
@@ -69,11 +70,12 @@ class GateResult:
     face: AcceptedFace | None = field(default=None)
 
 
-def assess(engine: FaceEngine, image: CapturedImage, settings: Settings) -> GateResult:
+def assess(engine: FaceEngine, image: CapturedImage, settings: Settings, watch: Stopwatch = NULL) -> GateResult:
     """Run every check on one decoded photo."""
     base = {"filename": image.filename, "width": image.width, "height": image.height}
-    boxes = engine.detect(image.rgb, max_side=settings.detection_max_side,
-                          min_confidence=settings.detection_min_confidence)
+    with watch.stage("detect"):
+        boxes = engine.detect(image.rgb, max_side=settings.detection_max_side,
+                              min_confidence=settings.detection_min_confidence)
     if not boxes:
         issue = QualityIssue("no_face", "no face was found in the photo")
         return GateResult(QualityReport(passed=False, score=0.0, faces_found=0, issues=(issue,), **base))
@@ -82,10 +84,11 @@ def assess(engine: FaceEngine, image: CapturedImage, settings: Settings) -> Gate
         return GateResult(QualityReport(passed=False, score=0.0, faces_found=len(boxes), issues=(issue,), **base))
 
     box = boxes[0]
-    landmarks = engine.landmarks(image.rgb, box)
-    eyes = landmarks.inter_eye_distance
-    sharp = sharpness(image.rgb, box)
-    pose = estimate_pose(landmarks, image.width, image.height)
+    with watch.stage("landmarks"):
+        landmarks = engine.landmarks(image.rgb, box)
+        eyes = landmarks.inter_eye_distance
+        sharp = sharpness(image.rgb, box)
+        pose = estimate_pose(landmarks, image.width, image.height)
     issues: list[QualityIssue] = []
     if eyes < settings.min_inter_eye_px:
         issues.append(QualityIssue(

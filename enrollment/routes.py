@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from civid import audit
 from civid.audit import Actor
 from civid.auth import require
 from civid.deps import get_services, get_session
@@ -44,6 +45,12 @@ def read_upload(upload: UploadFile, max_bytes: int) -> workflow.PhotoUpload:
     return workflow.PhotoUpload(data=data, filename=upload.filename or "photo", content_type=upload.content_type)
 
 
+def record_access(session: Session, actor: Actor, action: str, subject_type: str, subject_id: str) -> None:
+    """Reading personal data is attributed in the audit trail like changing it."""
+    audit.record(session, actor, action, subject_type, subject_id)
+    session.commit()
+
+
 def parse_demographics(raw: str) -> Demographics:
     try:
         return Demographics.model_validate_json(raw)
@@ -73,7 +80,9 @@ def get_enrolment(enrolment_id: str, session: SessionDep, actor: Reader) -> Enro
     enrolment = session.scalars(select(Enrolment).where(Enrolment.public_id == enrolment_id)).first()
     if enrolment is None:
         raise NotFound(f"no enrolment {enrolment_id}")
-    return enrolment_out(session, enrolment)
+    result = enrolment_out(session, enrolment)
+    record_access(session, actor, "enrolment.viewed", "enrolment", enrolment_id)
+    return result
 
 
 @router.get("/identities/{uin}", response_model=IdentityOut, tags=["enrolment"])
@@ -83,7 +92,9 @@ def get_identity(uin: str, session: SessionDep, actor: Reader) -> IdentityOut:
                                .options(selectinload(Identity.enrolments))).first()
     if identity is None:
         raise NotFound(f"no identity with UIN {number}")
-    return identity_out(identity)
+    result = identity_out(identity)
+    record_access(session, actor, "identity.viewed", "identity", number)
+    return result
 
 
 @router.get("/cases", response_model=list[CaseSummaryOut], tags=["adjudication"],
@@ -95,12 +106,16 @@ def list_cases(session: SessionDep, actor: Adjudicator,
         select(DedupCase).where(DedupCase.status == status).order_by(DedupCase.created_at, DedupCase.id).limit(limit)
         .options(selectinload(DedupCase.candidates), selectinload(DedupCase.enrolment))
     ).all()
-    return [case_summary(c) for c in cases]
+    result = [case_summary(c) for c in cases]
+    record_access(session, actor, "case.listed", "case", status)
+    return result
 
 
 @router.get("/cases/{case_id}", response_model=CaseOut, tags=["adjudication"])
 def get_case(case_id: str, session: SessionDep, actor: Adjudicator) -> CaseOut:
-    return case_out(session, adjudication.load_case(session, case_id))
+    result = case_out(session, adjudication.load_case(session, case_id))
+    record_access(session, actor, "case.viewed", "case", case_id)
+    return result
 
 
 @router.post("/cases/{case_id}/decision", response_model=CaseOut, tags=["adjudication"],

@@ -17,6 +17,11 @@ def template_aad(enrolment_public_id: str, photo_index: int) -> bytes:
     return FORMAT + b"/" + enrolment_public_id.encode() + b"/" + str(photo_index).encode()
 
 
+def photo_aad(enrolment_public_id: str, photo_index: int) -> bytes:
+    """Associated data of a kept photo (only with ``keep_photos``)."""
+    return b"civid/photo/v1/" + enrolment_public_id.encode() + b"/" + str(photo_index).encode()
+
+
 def seal_descriptor(keyring: KeyRing, vector: NDArray[np.float32], enrolment_public_id: str, photo_index: int) -> Sealed:
     """Encrypt one (128,) descriptor."""
     plain = np.asarray(vector, dtype="<f4").tobytes()

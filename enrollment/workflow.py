@@ -9,6 +9,7 @@ A failure anywhere before the commit leaves nothing behind: no row, no UIN, no i
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -22,11 +23,12 @@ from civid import audit
 from civid.audit import Actor
 from civid.errors import Conflict, InvalidInput
 from civid.services import Services
+from civid.stopwatch import NULL, Stopwatch
 from enrollment.capture import decode_image
 from enrollment.dedup import Match, candidates_for
 from enrollment.quality import AcceptedFace, QualityIssue, assess
 from enrollment.schemas import Demographics
-from enrollment.templates import seal_descriptor
+from enrollment.templates import photo_aad, seal_descriptor
 from enrollment.uin import generate_uin
 from models import DedupCase, CaseCandidate, Enrolment, EnrolmentStatus, FaceTemplate, Identity, Photo, utcnow
 from models.db import dedup_section
@@ -55,8 +57,11 @@ def enrol(
     demographics: Demographics,
     photos: list[PhotoUpload],
     idempotency_key: str | None = None,
+    watch: Stopwatch = NULL,
 ) -> Enrolment:
-    """Enrol one person; return the stored enrolment (issued, pending_adjudication or rejected)."""
+    """Enrol one person; return the stored enrolment (issued, pending_adjudication or rejected).
+
+    ``watch`` collects seconds per stage (decode, detect, landmarks, encode, search, commit)."""
     settings = services.settings
     if not photos:
         raise InvalidInput("at least one face photo is required")
@@ -68,27 +73,29 @@ def enrol(
             return previous
 
     # 1. Decode every photo first: any bad file refuses the whole request before anything is stored.
-    images = [
-        decode_image(p.data, filename=p.filename, content_type=p.content_type, max_bytes=settings.max_upload_bytes,
-                     max_pixels=settings.max_image_pixels, min_side=settings.min_image_side)
-        for p in photos
-    ]
+    with watch.stage("decode"):
+        images = [
+            decode_image(p.data, filename=p.filename, content_type=p.content_type, max_bytes=settings.max_upload_bytes,
+                         max_pixels=settings.max_image_pixels, min_side=settings.min_image_side)
+            for p in photos
+        ]
     # 2. Quality gate, then templates for the photos that pass.
-    results = [assess(services.faces, image, settings) for image in images]
+    results = [assess(services.faces, image, settings, watch) for image in images]
     reports = [r.report.to_dict() for r in results]
     issues = [issue for r in results for issue in r.report.issues]
     extracted: list[ExtractedFace] = []
     if not issues:
         for result, upload, image in zip(results, photos, images):
             assert result.face is not None
-            vector = services.faces.encode(image.rgb, result.face.landmarks)
+            with watch.stage("encode"):
+                vector = services.faces.encode(image.rgb, result.face.landmarks)
             extracted.append(ExtractedFace(result.face, vector, upload.data, f"image/{image.format.lower()}"))
         issues = _consistency_issues(extracted, settings.resolved_same_person_threshold)
 
     public_id = str(uuid.uuid4())
     if issues:
         return _store_rejected(services, actor, demographics, public_id, reports, issues, idempotency_key)
-    return _store_accepted(services, actor, demographics, public_id, reports, extracted, idempotency_key)
+    return _store_accepted(services, actor, demographics, public_id, reports, extracted, idempotency_key, watch)
 
 
 def _consistency_issues(faces: list[ExtractedFace], threshold: float) -> list[QualityIssue]:
@@ -117,13 +124,16 @@ def _store_rejected(services, actor, demographics, public_id, reports, issues, i
     return enrolment
 
 
-def _store_accepted(services, actor, demographics, public_id, reports, faces, idempotency_key) -> Enrolment:  # type: ignore[no-untyped-def]
+def _store_accepted(services, actor, demographics, public_id, reports, faces, idempotency_key,  # type: ignore[no-untyped-def]
+                    watch: Stopwatch) -> Enrolment:
     settings = services.settings
     vectors = np.stack([f.descriptor for f in faces])
     with services.sessions() as session, dedup_section(session):
-        services.gallery.catch_up(session)
-        matches = candidates_for(session, services.gallery.gallery, vectors, settings.dedup_threshold,
-                                 settings.dedup_max_candidates)
+        with watch.stage("search"):
+            services.gallery.catch_up(session)
+            matches = candidates_for(session, services.gallery.gallery, vectors, settings.dedup_threshold,
+                                     settings.dedup_max_candidates)
+        commit_started = time.perf_counter()
         status = EnrolmentStatus.PENDING if matches else EnrolmentStatus.ISSUED
         enrolment = _new_enrolment(actor, demographics, public_id, status, reports, idempotency_key)
         session.add(enrolment)
@@ -144,6 +154,7 @@ def _store_accepted(services, actor, demographics, public_id, reports, faces, id
             raise Conflict("an enrolment with this Idempotency-Key is being stored; retry to read it") from exc
         # Committed: now (and only now) the templates enter the in-memory gallery.
         services.gallery.added([row.id for row in rows], vectors)
+        watch.seconds["commit"] = watch.seconds.get("commit", 0.0) + time.perf_counter() - commit_started
     return enrolment
 
 
@@ -155,7 +166,7 @@ def _store_templates(services: Services, session: Session, enrolment: Enrolment,
                                  nonce=sealed.nonce, ciphertext=sealed.ciphertext,
                                  quality_score=face.face.report.score, in_gallery=True))
         if services.settings.keep_photos:
-            photo = services.keyring.seal(face.data, f"civid/photo/v1/{enrolment.public_id}/{index}".encode())
+            photo = services.keyring.seal(face.data, photo_aad(enrolment.public_id, index))
             session.add(Photo(enrolment_id=enrolment.id, photo_index=index, content_type=face.content_type,
                               key_id=photo.key_id, nonce=photo.nonce, ciphertext=photo.ciphertext))
     session.add_all(rows)

@@ -88,7 +88,6 @@ class FaissGallery:
             index, kind, pending = self._new_flat(), FLAT, None
         else:
             index, kind, pending = None, IVF, []
-        seen = 0
         for ids, vectors in batches:
             ids = np.ascontiguousarray(ids, dtype=np.int64)
             vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -101,12 +100,13 @@ class FaissGallery:
                 index = self._new_ivf(training, total)
                 for held_ids, held_vectors in pending:
                     index.add_with_ids(held_vectors, held_ids)
+                added = sum(len(i) for i, _ in pending)  # the held batches count now, not only this one
                 pending = []
             else:
                 index.add_with_ids(vectors, ids)
-            seen += len(ids)
+                added = len(ids)
             if progress:
-                progress(len(ids))
+                progress(added)
         if index is None:  # fewer vectors arrived than announced
             vectors = np.concatenate([v for _, v in pending]) if pending else np.empty((0, self.dim), np.float32)
             ids = np.concatenate([i for i, _ in pending]) if pending else np.empty(0, np.int64)
@@ -114,6 +114,8 @@ class FaissGallery:
             kind = FLAT if len(ids) <= self.exact_max else IVF
             if len(ids):
                 index.add_with_ids(vectors, ids)
+                if progress:
+                    progress(len(ids))
         with self._lock:
             self._index, self.kind = index, kind
 

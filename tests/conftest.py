@@ -137,3 +137,25 @@ def stored_counts(services: Services) -> dict[str, int]:
             "cases": count(DedupCase), "enrolment_events": count(AuditEvent, AuditEvent.action.like("enrolment.%")),
             "gallery": len(services.gallery.gallery),
         }
+
+
+def build_seed(root: Path, populate):  # type: ignore[no-untyped-def]
+    """Build a data folder in ``root`` once: keys, then whatever ``populate(client, keys)`` does through the
+    API, then a clean shutdown. Returns (keys, populate's result); tests start from copies (``copy_seed``)
+    instead of repeating the same enrolments, which are the slow part of the suite."""
+    services = build_services(make_settings(root))
+    keys = add_keys(services)
+    try:
+        with TestClient(create_app(services=services), raise_server_exceptions=False) as client:
+            result = populate(client, keys)
+    finally:
+        services.close()
+    return keys, result
+
+
+def copy_seed(seed_root: Path, tmp_path: Path) -> Settings:
+    """Settings for a private copy of a seeded data folder (database, key ring, saved gallery)."""
+    import shutil
+
+    shutil.copytree(seed_root / "var", tmp_path / "var")
+    return make_settings(tmp_path)

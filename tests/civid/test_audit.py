@@ -10,11 +10,10 @@ from sqlalchemy import select, text
 
 from civid.audit import GENESIS, verify_chain
 from models import AuditEvent, FaceTemplate
-from tests.conftest import assert_problem, enrol
+from tests.conftest import assert_problem, build_seed, copy_seed, enrol
 
 
-@pytest.fixture
-def history(client, keys, services) -> dict[str, dict]:
+def enrol_history(client, keys) -> dict[str, dict]:
     """A few enrolments: two issued, one rejected, one opening a case."""
     done = {
         "obama": enrol(client, keys.officer, ["obama_2012_portrait.jpg"]).json(),
@@ -24,6 +23,28 @@ def history(client, keys, services) -> dict[str, dict]:
     }
     assert [b["status"] for b in done.values()] == ["issued", "issued", "rejected", "pending_adjudication"]
     return done
+
+
+@pytest.fixture(scope="module")
+def seed(tmp_path_factory):
+    root = tmp_path_factory.mktemp("audit-seed")
+    return root, *build_seed(root, enrol_history)
+
+
+@pytest.fixture
+def settings(seed, tmp_path):
+    """Each test tampers with its own copy of the seeded database."""
+    return copy_seed(seed[0], tmp_path)
+
+
+@pytest.fixture
+def keys(seed):
+    return seed[1]
+
+
+@pytest.fixture
+def history(seed) -> dict[str, dict]:
+    return seed[2]
 
 
 def event_ids(services, action: str) -> list[int]:
@@ -129,3 +150,16 @@ def test_auditor_filters_events_by_action_newest_first(client, keys, history):
 
 def test_officer_may_not_read_the_audit_trail(client, keys):
     assert_problem(client.get("/v1/audit/events", headers=keys.officer), 403)
+
+
+def test_time_filters_mean_the_same_instant_whatever_the_offset(client, keys, history):
+    from datetime import datetime, timedelta, timezone
+
+    everything = client.get("/v1/audit/events", params={"limit": 1000}, headers=keys.auditor).json()
+    an_hour_ago = datetime.now(timezone.utc) - timedelta(hours=1)
+    for zone in (timezone.utc, timezone(timedelta(hours=5)), timezone(timedelta(hours=-6))):  # -6: Belize
+        since = an_hour_ago.astimezone(zone).isoformat()
+        found = client.get("/v1/audit/events", params={"since": since, "limit": 1000}, headers=keys.auditor).json()
+        assert len(found) == len(everything), since
+        until = client.get("/v1/audit/events", params={"until": since}, headers=keys.auditor).json()
+        assert until == [], since

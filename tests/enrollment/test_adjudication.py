@@ -8,16 +8,38 @@ from sqlalchemy import func, select
 from enrollment.templates import open_descriptor
 from enrollment.uin import verhoeff_valid
 from models import AuditEvent, Enrolment, FaceTemplate, Identity
-from tests.conftest import assert_problem, enrol
+from tests.conftest import assert_problem, build_seed, copy_seed, enrol
+
+
+def open_a_case(client, keys) -> tuple[dict, dict]:
+    """Obama enrolled (issued) by one officer, then again from another photo by another: an open case."""
+    first = enrol(client, keys.officer, ["obama_2012_portrait.jpg"], given_name="Barack", family_name="Obama").json()
+    second = enrol(client, keys.officer2, ["obama_2010_blue_room.jpg"], given_name="Barry",
+                   family_name="Soetoro").json()
+    assert first["status"] == "issued" and second["status"] == "pending_adjudication", second
+    return first, second
+
+
+@pytest.fixture(scope="module")
+def seed(tmp_path_factory):
+    root = tmp_path_factory.mktemp("case-seed")
+    return root, *build_seed(root, open_a_case)
 
 
 @pytest.fixture
-def opened(client, keys):
-    """Obama enrolled (issued) by one officer, then again from another photo by another: an open case."""
-    first = enrol(client, keys.officer, ["obama_2012_portrait.jpg"], given_name="Barack", family_name="Obama").json()
-    second = enrol(client, keys.officer2, ["obama_2010_blue_room.jpg"], given_name="Barry", family_name="Soetoro").json()
-    assert first["status"] == "issued" and second["status"] == "pending_adjudication", second
-    return first, second
+def settings(seed, tmp_path):
+    """Each test decides on its own copy of the seeded database."""
+    return copy_seed(seed[0], tmp_path)
+
+
+@pytest.fixture
+def keys(seed):
+    return seed[1]
+
+
+@pytest.fixture
+def opened(seed) -> tuple[dict, dict]:
+    return seed[2]
 
 
 def decide(client, keys, case_id: str, decision: str, comment: str = "checked the birth record", **extra):

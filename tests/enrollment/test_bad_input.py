@@ -94,7 +94,8 @@ def test_text_plain_content_type_is_refused_with_415_even_for_real_jpeg_bytes(cl
 
 def test_png_bytes_declared_as_jpeg_are_refused_with_415(client, keys, services):
     before = stored_counts(services)
-    response = enrol(client, keys.officer, [("astronaut.jpg", fixture_bytes("collins_nasa_portrait.png"), "image/jpeg")])
+    png = fixture_bytes("collins_nasa_portrait.png")
+    response = enrol(client, keys.officer, [("astronaut.jpg", png, "image/jpeg")])
     body = assert_refused(services, before, response, 415)
     assert "PNG" in body["detail"]
 

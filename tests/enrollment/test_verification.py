@@ -11,15 +11,36 @@ from sqlalchemy import select
 
 from enrollment.uin import verhoeff_check_digit
 from models import AuditEvent
-from tests.conftest import assert_problem, enrol, fixture_bytes, jpeg_bytes, load_rgb
+from tests.conftest import assert_problem, build_seed, copy_seed, enrol, fixture_bytes, jpeg_bytes, load_rgb
 
 
-@pytest.fixture
-def obama(client, keys) -> str:
-    """Obama enrolled from the 2012 portrait; returns his UIN."""
+def enrol_obama(client, keys) -> str:
     body = enrol(client, keys.officer, ["obama_2012_portrait.jpg"], given_name="Barack", family_name="Obama").json()
     assert body["status"] == "issued", body
     return body["uin"]
+
+
+@pytest.fixture(scope="module")
+def seed(tmp_path_factory):
+    root = tmp_path_factory.mktemp("verify-seed")
+    return root, *build_seed(root, enrol_obama)
+
+
+@pytest.fixture
+def settings(seed, tmp_path):
+    """Each test starts from its own copy of a database where Obama is enrolled."""
+    return copy_seed(seed[0], tmp_path)
+
+
+@pytest.fixture
+def keys(seed):
+    return seed[1]
+
+
+@pytest.fixture
+def obama(seed) -> str:
+    """Obama's UIN, enrolled from the 2012 portrait."""
+    return seed[2]
 
 
 def photo_file(name: str) -> dict:
@@ -89,8 +110,8 @@ def test_uin_with_a_wrong_check_digit_is_a_422(client, keys, obama):
 
 def test_probe_photo_without_a_face_is_a_422_problem(client, keys, services, obama):
     noise = np.random.default_rng(3).integers(0, 256, (300, 400, 3), dtype=np.uint8)
-    problem = assert_problem(verify(client, keys.officer, obama, {"photo": ("n.jpg", jpeg_bytes(noise), "image/jpeg")}),
-                             422)
+    response = verify(client, keys.officer, obama, {"photo": ("n.jpg", jpeg_bytes(noise), "image/jpeg")})
+    problem = assert_problem(response, 422)
     assert "no face" in problem["detail"]
     assert problem["quality"]["faces_found"] == 0
     assert events(services, "biometric.verify") == []
@@ -102,8 +123,8 @@ def test_probe_photo_that_is_not_an_image_is_a_415_problem(client, keys, obama):
 
 def test_blurred_probe_is_refused_rather_than_compared(client, keys, obama):
     blurred = cv2.GaussianBlur(load_rgb("obama_2010_blue_room.jpg"), (0, 0), 3)
-    problem = assert_problem(verify(client, keys.officer, obama, {"photo": ("b.jpg", jpeg_bytes(blurred), "image/jpeg")}),
-                             422)
+    response = verify(client, keys.officer, obama, {"photo": ("b.jpg", jpeg_bytes(blurred), "image/jpeg")})
+    problem = assert_problem(response, 422)
     assert [i["code"] for i in problem["quality"]["issues"]] == ["blurred"]
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import numpy as np
+from sqlalchemy import func, select, text
 
+from enrollment.templates import open_descriptor, photo_aad
 from enrollment.uin import verhoeff_valid
-from models import AuditEvent, DedupCase, FaceTemplate, Identity
+from models import AuditEvent, DedupCase, FaceTemplate, Identity, Photo
 from tests.conftest import enrol
 
 
@@ -49,12 +51,42 @@ def test_different_people_each_get_their_own_uin(client, keys):
 
 
 def test_template_bytes_at_rest_are_not_the_plain_vector(client, keys, services):
-    enrol(client, keys.officer, ["obama_2012_portrait.jpg"])
+    body = enrol(client, keys.officer, ["obama_2012_portrait.jpg"]).json()
     with services.sessions() as session:
         row = session.scalars(select(FaceTemplate)).one()
-    vector = services.gallery.gallery.search(__import__("numpy").zeros((1, 128), "float32"), 1)
-    assert row.key_id == services.keyring.active
-    plain = services.gallery.gallery._index.reconstruct(row.id) if hasattr(services.gallery.gallery._index, "reconstruct") else None
-    assert plain is not None
-    assert plain.astype("<f4").tobytes() not in row.ciphertext
-    assert len(row.ciphertext) == 128 * 4 + 16  # AES-GCM: same length plus a 16-byte tag
+        raw = session.execute(text("SELECT ciphertext FROM face_templates")).scalar_one()
+    vector = services.gallery.gallery._index.reconstruct(row.id)  # what the 1:N search uses
+    assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-5
+    plain = vector.astype("<f4").tobytes()
+    assert plain not in bytes(raw) and plain[:16] not in bytes(raw)
+    assert len(raw) == 128 * 4 + 16  # AES-GCM: the plaintext's length plus a 16-byte tag
+    assert row.key_id == services.keyring.active and len(row.nonce) == 12
+    # Only the key ring opens it, and only for this enrolment's photo.
+    assert np.array_equal(open_descriptor(services.keyring, row, body["id"]), vector)
+
+
+def test_photos_are_not_kept_by_default(client, keys, services):
+    enrol(client, keys.officer, ["obama_2012_portrait.jpg"])
+    with services.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Photo)) == 0
+
+
+def test_kept_photos_are_encrypted_and_bound_to_their_enrolment(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from civid.app import create_app
+    from civid.keyring import Sealed
+    from civid.services import build_services
+    from tests.conftest import add_keys, fixture_bytes, make_settings
+
+    services = build_services(make_settings(tmp_path, keep_photos=True))
+    keys = add_keys(services)
+    with TestClient(create_app(services=services)) as client:
+        body = enrol(client, keys.officer, ["obama_2012_portrait.jpg"]).json()
+    with services.sessions() as session:
+        photo = session.scalars(select(Photo)).one()
+    original = fixture_bytes("obama_2012_portrait.jpg")
+    assert original[:64] not in photo.ciphertext
+    sealed = Sealed(photo.key_id, photo.nonce, photo.ciphertext)
+    assert services.keyring.open(sealed, photo_aad(body["id"], 0)) == original
+    services.close()

@@ -1,0 +1,165 @@
+"""The ``civid`` command line, run in-process against a data folder of its own."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from typer.testing import CliRunner
+
+from civid.cli import app
+from civid.settings import get_settings
+from enrollment.uin import verhoeff_valid
+from tests.conftest import FIXTURES
+
+PORTRAIT = str(FIXTURES / "obama_2012_portrait.jpg")
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Iterator:
+    """Run ``civid ARGS`` with CIVID_DATA_DIR pointing at a fresh folder."""
+    runner = CliRunner()
+    env = {"CIVID_DATA_DIR": str(tmp_path / "var")}
+
+    def run(*args: str):
+        get_settings.cache_clear()  # settings are read once per process; each command must see this env
+        return runner.invoke(app, list(args), env=env)
+
+    yield run
+    get_settings.cache_clear()
+
+
+def one_line(text: str) -> str:
+    """Rich wraps long lines at the terminal width; compare messages with whitespace collapsed."""
+    return " ".join(text.split())
+
+
+def printed_json(output: str) -> dict:
+    """The JSON document a command printed after any progress lines."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("{"))
+    return json.loads("\n".join(lines[start:]))
+
+
+def create_key(cli, role: str) -> str:
+    result = cli("apikey", "create", "--name", f"cli {role}", "--role", role)
+    assert result.exit_code == 0, result.output
+    return result.stdout.strip().splitlines()[-1]
+
+
+def enrol_args(photo: str, key: str) -> list[str]:
+    return ["enrol", "--given-name", "Barack", "--family-name", "Obama", "--date-of-birth", "1961-08-04",
+            "--sex", "M", "--place-of-birth", "Honolulu", "--nationality", "USA", "--address-line1", "1 Main St",
+            "--locality", "Belmopan", "--photo", photo, "--api-key", key]
+
+
+def test_apikey_create_prints_a_key_once(cli, tmp_path):
+    key = create_key(cli, "officer")
+    assert key.startswith("civid_") and len(key) > 40
+    listed = cli("apikey", "list")
+    assert listed.exit_code == 0, listed.output
+    assert "cli officer" in listed.stdout and key not in listed.stdout  # the secret is never shown again
+
+
+def test_apikey_create_with_an_unknown_role_fails_clearly(cli):
+    result = cli("apikey", "create", "--name", "x", "--role", "superuser")
+    assert result.exit_code != 0
+    assert "unknown role" in one_line(result.output)
+
+
+def test_enrol_prints_the_issued_enrolment_as_json(cli):
+    key = create_key(cli, "officer")
+    result = cli(*enrol_args(PORTRAIT, key))
+    assert result.exit_code == 0, result.output
+    body = printed_json(result.stdout)
+    assert body["status"] == "issued" and verhoeff_valid(body["uin"])
+    assert body["demographics"]["family_name"] == "Obama" and body["officer"] == "cli officer"
+
+
+def test_enrol_with_a_corrupt_photo_exits_non_zero_with_a_clear_message(cli, tmp_path):
+    key = create_key(cli, "officer")
+    corrupt = tmp_path / "corrupt.jpg"
+    corrupt.write_bytes(b"this is not a photo" * 100)
+    result = cli(*enrol_args(str(corrupt), key))
+    assert result.exit_code != 0
+    assert "error: corrupt.jpg: not a JPEG or PNG image" in one_line(result.stderr)
+    assert "Traceback" not in result.output
+
+
+def test_enrol_with_a_truncated_jpeg_exits_non_zero(cli, tmp_path):
+    key = create_key(cli, "officer")
+    half = tmp_path / "half.jpg"
+    whole = Path(PORTRAIT).read_bytes()
+    half.write_bytes(whole[: len(whole) // 2])
+    result = cli(*enrol_args(str(half), key))
+    assert result.exit_code != 0
+    assert "truncated" in one_line(result.stderr)
+
+
+def test_enrol_with_a_rejected_photo_prints_the_reason_and_exits_1(cli):
+    key = create_key(cli, "officer")
+    result = cli(*enrol_args(str(FIXTURES / "obama_2009_congress.jpg"), key))
+    assert result.exit_code == 1, result.output
+    body = printed_json(result.stdout)
+    assert body["status"] == "rejected" and body["rejection_reasons"][0]["code"] == "pose_yaw"
+
+
+def test_enrol_refuses_a_key_that_is_not_an_officers(cli):
+    key = create_key(cli, "auditor")
+    result = cli(*enrol_args(PORTRAIT, key))
+    assert result.exit_code != 0
+    assert "needs an officer key" in one_line(result.stderr)
+
+
+def test_enrol_refuses_an_unknown_key(cli):
+    create_key(cli, "officer")
+    result = cli(*enrol_args(PORTRAIT, "civid_made-up"))
+    assert result.exit_code != 0
+    assert "unknown or revoked" in one_line(result.stderr)
+
+
+def test_enrol_refuses_bad_demographics_before_touching_the_photo(cli):
+    key = create_key(cli, "officer")
+    args = enrol_args(PORTRAIT, key)
+    args[args.index("--date-of-birth") + 1] = "2999-01-01"
+    result = cli(*args)
+    assert result.exit_code != 0
+    assert "date_of_birth" in one_line(result.stderr) and "future" in one_line(result.stderr)
+
+
+def test_index_rebuild_reports_the_template_count(cli):
+    key = create_key(cli, "officer")
+    assert cli(*enrol_args(PORTRAIT, key)).exit_code == 0
+    result = cli("index", "rebuild")
+    assert result.exit_code == 0, result.output
+    assert "gallery rebuilt: 1 templates, index flat" in one_line(result.stdout)
+    status = cli("index", "status")
+    assert status.exit_code == 0 and "1 templates, index flat" in one_line(status.stdout)
+
+
+def test_audit_verify_exits_0_on_an_intact_chain_and_1_after_tampering(cli, tmp_path):
+    key = create_key(cli, "officer")
+    assert cli(*enrol_args(PORTRAIT, key)).exit_code == 0
+    result = cli("audit", "verify")
+    assert result.exit_code == 0, result.output
+    assert "audit chain intact: 2 events" in one_line(result.stdout)  # key created, enrolment issued
+
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "var" / "civid.db") as db:
+        db.execute("UPDATE audit_events SET detail = '{}' WHERE id = 2")
+    broken = cli("audit", "verify")
+    assert broken.exit_code == 1
+    assert "audit chain broken at event 2" in one_line(broken.stderr)
+
+
+def test_rotating_the_template_key_keeps_old_templates_readable(cli):
+    key = create_key(cli, "officer")
+    assert cli(*enrol_args(PORTRAIT, key)).exit_code == 0
+    rotated = cli("keys", "rotate-template-key")
+    assert rotated.exit_code == 0, rotated.output
+    assert "active template key is now" in one_line(rotated.stdout)
+    assert "gallery rebuilt: 1 templates" in one_line(cli("index", "rebuild").stdout)
+    assert cli("audit", "verify").exit_code == 0
