@@ -152,7 +152,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     info = machine()
     print_machine(info)
-    model = SyntheticFaces.load_or_fit(data_dir(args.data), seed=args.seed)
+    model = SyntheticFaces.load_or_fit(data_dir(args.data))  # the fit is seeded on its own (seed 0)
     rng = np.random.default_rng(args.seed)
     largest = max(args.sizes)
     err_console.print(f"[dim]generating {largest:,} synthetic identities…[/]")

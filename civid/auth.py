@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from civid import audit
 from civid.audit import Actor
+from civid.deps import get_session
 from civid.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from models import ROLES, ApiKey, utcnow
 
@@ -70,8 +71,6 @@ def presented_key(request: Request) -> str | None:
 
 def require(*roles: str) -> Callable[..., Actor]:
     """A dependency admitting only callers whose key has one of ``roles``."""
-    from civid.deps import get_session
-
     def dependency(request: Request, session: Session = Depends(get_session)) -> Actor:
         actor = authenticate(session, presented_key(request))
         if actor.role not in roles:

@@ -165,6 +165,42 @@ def rotate_template_key() -> None:
     out.print(f"active template key is now {kid}; key ring {services.keyring.path}")
 
 
+@keys_app.command("reencrypt-templates")
+def reencrypt_templates() -> None:
+    """Re-seal every template (and kept photo) under the active key, so older keys can be retired."""
+    from civid.audit import Actor, record
+    from enrollment.templates import reencrypt_all
+
+    services = _services(open_gallery=False)
+    with services.sessions.begin() as session:
+        moved = reencrypt_all(services.keyring, session)
+        record(session, Actor(None, "cli", "admin"), "keys.templates_reencrypted", "key", services.keyring.active,
+               count=moved)
+    out.print(f"{moved} templates and photos re-sealed under {services.keyring.active}")
+
+
+@keys_app.command("retire")
+def retire_key(key_id: str = typer.Argument(..., help="A key id no template or photo uses any more")) -> None:
+    """Remove an old key from the ring, refusing while any stored template or photo still needs it."""
+    from sqlalchemy import func, select
+
+    from civid.audit import Actor, record
+    from models import FaceTemplate, Photo
+
+    services = _services(open_gallery=False)
+    with services.sessions.begin() as session:
+        in_use = sum(session.scalar(select(func.count()).select_from(m).where(m.key_id == key_id)) or 0
+                     for m in (FaceTemplate, Photo))
+        if in_use:
+            _fail(f"{in_use} templates or photos are still sealed under {key_id}: run 'civid keys reencrypt-templates'")
+        try:
+            services.keyring.retire(key_id)
+        except CividError as exc:
+            _fail(exc.detail)
+        record(session, Actor(None, "cli", "admin"), "keys.template_key_retired", "key", key_id)
+    out.print(f"key {key_id} retired; the ring holds {', '.join(services.keyring.key_ids)}")
+
+
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Check the audit hash chain; exit 1 and name the first broken event if it was tampered with."""

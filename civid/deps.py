@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from civid.services import Services
+if TYPE_CHECKING:  # services import auth, which imports this module
+    from civid.services import Services
 
 
-def get_services(request: Request) -> Services:
+def get_services(request: Request) -> "Services":
     return request.app.state.services
 
 

@@ -79,6 +79,16 @@ class KeyRing:
         self.save()
         return kid
 
+    def retire(self, kid: str) -> None:
+        """Remove a key that no stored data uses any more (the caller checks that); never the active one."""
+        if kid == self.active:
+            raise ConfigurationError("the active key cannot be retired; rotate first")
+        if kid not in self._keys:
+            raise ConfigurationError(f"no key {kid!r} in the ring")
+        del self._keys[kid]
+        self._ciphers.pop(kid, None)
+        self.save()
+
     def _cipher(self, kid: str) -> AESGCM:
         cipher = self._ciphers.get(kid)
         if cipher is None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from civid.audit import SYSTEM
+from civid.auth import create_api_key
 from civid.keyring import KeyRing
 from civid.settings import Settings
 from enrollment.face import FaceEngine, default_engine
@@ -45,17 +48,12 @@ def build_services(settings: Settings, *, open_gallery: bool = True, show_progre
 
 def ensure_bootstrap_admin(services: Services) -> str | None:
     """On a fresh database create one admin API key and write it to a 0600 file; return that path."""
-    from civid.audit import SYSTEM
-    from civid.auth import create_api_key
-
     with services.sessions.begin() as session:
         if session.scalars(select(ApiKey.id).limit(1)).first() is not None:
             return None
         _, secret = create_api_key(session, "bootstrap admin", "admin", SYSTEM)
     path = services.settings.resolved_admin_key_file
     path.parent.mkdir(parents=True, exist_ok=True)
-    import os
-
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(secret + "\n")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from civid.keyring import KeyRing, Sealed
-from models import FaceTemplate
+from models import Enrolment, FaceTemplate, Photo
 
 # Versioned serialisation: "civid/face-template/v1" = dlib ResNet 128 x float32 little-endian.
 FORMAT = b"civid/face-template/v1"
@@ -32,3 +34,20 @@ def open_descriptor(keyring: KeyRing, row: FaceTemplate, enrolment_public_id: st
     """Decrypt one stored template back to its (128,) float32 descriptor."""
     plain = keyring.open(Sealed(row.key_id, row.nonce, row.ciphertext), template_aad(enrolment_public_id, row.photo_index))
     return np.frombuffer(plain, dtype="<f4").astype(np.float32)
+
+
+def reencrypt_all(keyring: KeyRing, session: Session, batch: int = 1000) -> int:
+    """Re-seal every template and kept photo not under the active key (after a rotation). Returns the count.
+
+    Runs in the caller's transaction; once it commits, retired keys can be removed from the ring."""
+    moved = 0
+    for model, aad in ((FaceTemplate, template_aad), (Photo, photo_aad)):
+        query = (select(model, Enrolment.public_id).join(Enrolment, model.enrolment_id == Enrolment.id)
+                 .where(model.key_id != keyring.active).execution_options(yield_per=batch))
+        for row, public_id in session.execute(query):
+            associated = aad(public_id, row.photo_index)
+            plain = keyring.open(Sealed(row.key_id, row.nonce, row.ciphertext), associated)
+            sealed = keyring.seal(plain, associated)
+            row.key_id, row.nonce, row.ciphertext = sealed.key_id, sealed.nonce, sealed.ciphertext
+            moved += 1
+    return moved

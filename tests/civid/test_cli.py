@@ -163,3 +163,21 @@ def test_rotating_the_template_key_keeps_old_templates_readable(cli):
     assert "active template key is now" in one_line(rotated.stdout)
     assert "gallery rebuilt: 1 templates" in one_line(cli("index", "rebuild").stdout)
     assert cli("audit", "verify").exit_code == 0
+
+
+def test_an_old_key_is_retired_only_after_its_templates_are_reencrypted(cli, tmp_path):
+    key = create_key(cli, "officer")
+    assert cli(*enrol_args(PORTRAIT, key)).exit_code == 0
+    ring = tmp_path / "var" / "keys" / "template-keys.json"
+    old_kid = json.loads(ring.read_text())["active"]
+    assert cli("keys", "rotate-template-key").exit_code == 0
+    refused = cli("keys", "retire", old_kid)
+    assert refused.exit_code != 0 and "reencrypt-templates" in one_line(refused.stderr)
+    moved = cli("keys", "reencrypt-templates")
+    assert moved.exit_code == 0 and "1 templates and photos re-sealed" in one_line(moved.stdout)
+    retired = cli("keys", "retire", old_kid)
+    assert retired.exit_code == 0, retired.output
+    assert old_kid not in json.loads(ring.read_text())["keys"]
+    # Everything still opens with the smaller ring: the gallery rebuilds and the chain is intact.
+    assert "gallery rebuilt: 1 templates" in one_line(cli("index", "rebuild").stdout)
+    assert cli("audit", "verify").exit_code == 0

@@ -140,3 +140,24 @@ def test_templates_enrolled_before_a_rotation_still_verify_after_it(client, keys
                            files={"photo": ("p.jpg", fixture_bytes("obama_2010_blue_room.jpg"), "image/jpeg")})
     assert response.status_code == 200 and response.json()["match"] is True
 
+
+
+def test_reencryption_moves_every_template_to_the_active_key_so_the_old_one_can_go(client, keys, services):
+    from enrollment.templates import reencrypt_all
+
+    obama = enrol(client, keys.officer, ["obama_2012_portrait.jpg"]).json()
+    old_kid = services.keyring.active
+    with services.sessions() as session:
+        before = open_descriptor(services.keyring, session.scalars(select(FaceTemplate)).one(), obama["id"])
+    new_kid = services.keyring.rotate()
+    with services.sessions.begin() as session:
+        assert reencrypt_all(services.keyring, session) == 1
+    with services.sessions.begin() as session:
+        assert reencrypt_all(services.keyring, session) == 0  # nothing left under an old key
+    # A ring without the old key still opens everything.
+    retired = KeyRing({new_kid: services.keyring._keys[new_kid]}, new_kid)
+    assert old_kid not in retired.key_ids
+    with services.sessions() as session:
+        row = session.scalars(select(FaceTemplate)).one()
+        assert row.key_id == new_kid
+        assert (open_descriptor(retired, row, obama["id"]) == before).all()
