@@ -159,3 +159,28 @@ def copy_seed(seed_root: Path, tmp_path: Path) -> Settings:
 
     shutil.copytree(seed_root / "var", tmp_path / "var")
     return make_settings(tmp_path)
+
+
+def seeded_fixtures(populate, result_name: str):  # type: ignore[no-untyped-def]
+    """The fixtures of a module whose tests start from one seeded database: a module-scoped ``seed``, and
+    per test ``settings`` (a private copy), ``keys`` and ``<result_name>`` (what ``populate`` returned).
+    Use: ``seed, settings, keys, history = seeded_fixtures(enrol_history, "history")``."""
+
+    @pytest.fixture(scope="module", name="seed")
+    def seed_fixture(tmp_path_factory):  # type: ignore[no-untyped-def]
+        root = tmp_path_factory.mktemp(f"{populate.__name__}-seed")
+        return root, *build_seed(root, populate)
+
+    @pytest.fixture(name="settings")
+    def settings_fixture(seed, tmp_path):  # type: ignore[no-untyped-def]
+        return copy_seed(seed[0], tmp_path)
+
+    @pytest.fixture(name="keys")
+    def keys_fixture(seed):  # type: ignore[no-untyped-def]
+        return seed[1]
+
+    @pytest.fixture(name=result_name)
+    def result_fixture(seed):  # type: ignore[no-untyped-def]
+        return seed[2]
+
+    return seed_fixture, settings_fixture, keys_fixture, result_fixture

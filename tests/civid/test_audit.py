@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 
 from civid.audit import GENESIS, verify_chain
 from models import AuditEvent, FaceTemplate
-from tests.conftest import assert_problem, build_seed, copy_seed, enrol
+from tests.conftest import assert_problem, enrol, seeded_fixtures
 
 
 def enrol_history(client, keys) -> dict[str, dict]:
@@ -25,26 +25,7 @@ def enrol_history(client, keys) -> dict[str, dict]:
     return done
 
 
-@pytest.fixture(scope="module")
-def seed(tmp_path_factory):
-    root = tmp_path_factory.mktemp("audit-seed")
-    return root, *build_seed(root, enrol_history)
-
-
-@pytest.fixture
-def settings(seed, tmp_path):
-    """Each test tampers with its own copy of the seeded database."""
-    return copy_seed(seed[0], tmp_path)
-
-
-@pytest.fixture
-def keys(seed):
-    return seed[1]
-
-
-@pytest.fixture
-def history(seed) -> dict[str, dict]:
-    return seed[2]
+seed, settings, keys, history = seeded_fixtures(enrol_history, "history")
 
 
 def event_ids(services, action: str) -> list[int]:

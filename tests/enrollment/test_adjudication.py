@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from enrollment.templates import open_descriptor
 from enrollment.uin import verhoeff_valid
 from models import AuditEvent, Enrolment, FaceTemplate, Identity
-from tests.conftest import assert_problem, build_seed, copy_seed, enrol
+from tests.conftest import assert_problem, enrol, seeded_fixtures
 
 
 def open_a_case(client, keys) -> tuple[dict, dict]:
@@ -20,26 +20,7 @@ def open_a_case(client, keys) -> tuple[dict, dict]:
     return first, second
 
 
-@pytest.fixture(scope="module")
-def seed(tmp_path_factory):
-    root = tmp_path_factory.mktemp("case-seed")
-    return root, *build_seed(root, open_a_case)
-
-
-@pytest.fixture
-def settings(seed, tmp_path):
-    """Each test decides on its own copy of the seeded database."""
-    return copy_seed(seed[0], tmp_path)
-
-
-@pytest.fixture
-def keys(seed):
-    return seed[1]
-
-
-@pytest.fixture
-def opened(seed) -> tuple[dict, dict]:
-    return seed[2]
+seed, settings, keys, opened = seeded_fixtures(open_a_case, "opened")
 
 
 def decide(client, keys, case_id: str, decision: str, comment: str = "checked the birth record", **extra):

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from enrollment.uin import verhoeff_check_digit
 from models import AuditEvent
-from tests.conftest import assert_problem, build_seed, copy_seed, enrol, fixture_bytes, jpeg_bytes, load_rgb
+from tests.conftest import assert_problem, enrol, fixture_bytes, jpeg_bytes, load_rgb, seeded_fixtures
 
 
 def enrol_obama(client, keys) -> str:
@@ -20,27 +20,7 @@ def enrol_obama(client, keys) -> str:
     return body["uin"]
 
 
-@pytest.fixture(scope="module")
-def seed(tmp_path_factory):
-    root = tmp_path_factory.mktemp("verify-seed")
-    return root, *build_seed(root, enrol_obama)
-
-
-@pytest.fixture
-def settings(seed, tmp_path):
-    """Each test starts from its own copy of a database where Obama is enrolled."""
-    return copy_seed(seed[0], tmp_path)
-
-
-@pytest.fixture
-def keys(seed):
-    return seed[1]
-
-
-@pytest.fixture
-def obama(seed) -> str:
-    """Obama's UIN, enrolled from the 2012 portrait."""
-    return seed[2]
+seed, settings, keys, obama = seeded_fixtures(enrol_obama, "obama")
 
 
 def photo_file(name: str) -> dict:
