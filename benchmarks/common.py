@@ -63,7 +63,8 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
 
 def data_dir(explicit: Path | None = None) -> Path:
     """The benchmark data folder: --data, else $CIVID_BENCH_DATA, else <repo>/../shared/data; exit 2 if absent."""
-    folder = explicit or (Path(os.environ[DATA_ENV]) if os.environ.get(DATA_ENV) else REPO_ROOT.parent / "shared" / "data")
+    from_environment = Path(os.environ[DATA_ENV]) if os.environ.get(DATA_ENV) else None
+    folder = explicit or from_environment or REPO_ROOT.parent / "shared" / "data"
     if not folder.is_dir():
         raise DataMissing(f"{folder} is not a folder. Pass --data PATH or set {DATA_ENV}.")
     return folder
@@ -223,7 +224,7 @@ def _describe(path: str) -> tuple[int, NDArray[np.float32] | None]:
     if not boxes:
         return 0, None
     height, width = rgb.shape[:2]
-    box = min(boxes, key=lambda b: ((b.left + b.right) / 2 - width / 2) ** 2 + ((b.top + b.bottom) / 2 - height / 2) ** 2)
+    box = min(boxes, key=lambda b: ((b.left + b.right - width) / 2) ** 2 + ((b.top + b.bottom - height) / 2) ** 2)
     return len(boxes), _worker_engine.encode(rgb, _worker_engine.landmarks(rgb, box))
 
 

@@ -1,7 +1,7 @@
 """Run every benchmark in sequence and print one summary table.
 
-    python -m benchmarks.run            # full: all LFW images; galleries of 10k, 100k and 1M (~15 min on 2 cores
-                                        #   once the LFW descriptors are cached; computing them adds ~10 min)
+    python -m benchmarks.run            # full: all LFW images; galleries of 10k, 100k and 1M (~8 min on 2 cores
+                                        #   once the LFW descriptors are cached; computing them adds 10-20 min)
     python -m benchmarks.run --quick    # smaller: 300 LFW persons; galleries of 10k and 100k, 300 queries
 
 Each benchmark still prints its own tables and appends its own record to benchmarks/results/.
@@ -25,8 +25,8 @@ from benchmarks.common import console, err_console, machine, print_machine, tabl
 
 def _face_accuracy(record: dict[str, Any]) -> str:
     ops = record["operating_points"]
-    return (f"EER {record['eer']:.2%}; dedup_threshold {ops['dedup']['threshold']:.4f} (FNMR {ops['dedup']['fnmr']:.2%} "
-            f"at FMR 1e-3); verify_threshold {ops['verify']['threshold']:.4f} (FNMR {ops['verify']['fnmr']:.2%} at "
+    return (f"EER {record['eer']:.2%}; dedup_threshold {ops['dedup']['threshold']:.4f} "
+            f"(FNMR {ops['dedup']['fnmr']:.2%} at FMR 1e-3); verify_threshold {ops['verify']['threshold']:.4f} (FNMR {ops['verify']['fnmr']:.2%} at "
             f"FMR 1e-4); FTE {record['fte_rate']:.2%}; rank-1 {record['identification']['rank1_hit_rate']:.2%}")
 
 
@@ -66,11 +66,12 @@ def plan(args: argparse.Namespace) -> list[tuple[str, list[str], Callable[[dict[
     # ---- HOOK: enrolment_throughput ------------------------------------------------------------------
     # benchmarks/enrolment_throughput.py is written separately. When the file exists it runs here, last.
     # Contract: it exposes main(argv: list[str] | None) -> dict (the record it saved) and accepts the common
-    # arguments (--data, --seed, --no-save) plus --quick; it may expose summary_line(record) -> str.
+    # arguments (--data, --seed, --no-save). Optional: QUICK_ARGUMENTS (a list of extra arguments for --quick)
+    # and summary_line(record) -> str for the summary table.
     if importlib.util.find_spec("benchmarks.enrolment_throughput") is not None:
         module = importlib.import_module("benchmarks.enrolment_throughput")
-        steps.append(("enrolment_throughput", common + (["--quick"] if args.quick else []),
-                      getattr(module, "summary_line", _generic)))
+        quick = list(getattr(module, "QUICK_ARGUMENTS", [])) if args.quick else []
+        steps.append(("enrolment_throughput", common + quick, getattr(module, "summary_line", _generic)))
     # ---- end of hook ----------------------------------------------------------------------------------
     return [step for step in steps if step[0] not in args.skip]
 
