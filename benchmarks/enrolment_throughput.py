@@ -36,6 +36,7 @@ from enrollment.schemas import Demographics
 from enrollment.workflow import PhotoUpload, enrol
 
 NAME = "enrolment_throughput"
+QUICK_ARGUMENTS = ["--photos", "60", "--gallery", "10000"]
 STAGES = ("decode", "detect", "landmarks", "encode", "search", "commit")
 
 

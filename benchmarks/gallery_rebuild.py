@@ -30,6 +30,7 @@ from civid.services import build_services
 from civid.settings import Settings
 
 NAME = "gallery_rebuild"
+QUICK_ARGUMENTS = ["--sizes", "20000"]
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:

@@ -63,16 +63,15 @@ def plan(args: argparse.Namespace) -> list[tuple[str, list[str], Callable[[dict[
         ("gallery_speed", common + (["--sizes", "10000,100000", "--queries", "300"] if args.quick else []),
          _gallery_speed),
     ]
-    # ---- HOOK: enrolment_throughput ------------------------------------------------------------------
-    # benchmarks/enrolment_throughput.py is written separately. When the file exists it runs here, last.
-    # Contract: it exposes main(argv: list[str] | None) -> dict (the record it saved) and accepts the common
-    # arguments (--data, --seed, --no-save). Optional: QUICK_ARGUMENTS (a list of extra arguments for --quick)
-    # and summary_line(record) -> str for the summary table.
-    if importlib.util.find_spec("benchmarks.enrolment_throughput") is not None:
-        module = importlib.import_module("benchmarks.enrolment_throughput")
-        quick = list(getattr(module, "QUICK_ARGUMENTS", [])) if args.quick else []
-        steps.append(("enrolment_throughput", common + quick, getattr(module, "summary_line", _generic)))
-    # ---- end of hook ----------------------------------------------------------------------------------
+    # The later benchmarks: each exposes main(argv) -> record and accepts the common arguments; optional
+    # QUICK_ARGUMENTS (extra arguments for --quick) and summary_line(record) -> str.
+    # (fusion_calibration is not here: it rewrites matcher/calibration.json, so it is run on purpose.)
+    for name in ("finger_accuracy", "finger_index", "fusion", "gallery_rebuild", "enrolment_throughput"):
+        if importlib.util.find_spec(f"benchmarks.{name}") is None:
+            continue
+        module = importlib.import_module(f"benchmarks.{name}")
+        quick = list(getattr(module, "QUICK_ARGUMENTS", ["--quick"])) if args.quick else []
+        steps.append((name, common + quick, getattr(module, "summary_line", _generic)))
     return [step for step in steps if step[0] not in args.skip]
 
 

@@ -64,6 +64,12 @@ def enrol(
     middle_names: Optional[str] = typer.Option(None), phone: Optional[str] = typer.Option(None),
     email: Optional[str] = typer.Option(None),
     photo: list[Path] = typer.Option(..., exists=True, dir_okay=False, help="Face photo (repeat for several)"),
+    finger: list[str] = typer.Option([], help="POSITION=IMAGE, a 500 ppi PNG/TIFF/BMP finger image; ISO finger "
+                                     "codes 1 right thumb .. 10 left little (repeat)"),
+    missing_finger: list[str] = typer.Option([], help="POSITION=REASON[:note], reason one of amputated, bandaged, "
+                                             "scarred, missing_at_birth, unable_to_capture (repeat)"),
+    finger_record: Optional[Path] = typer.Option(None, exists=True, dir_okay=False,
+                                                 help="An ISO/IEC 19794-2:2005 record from another system to import"),
     api_key: str = typer.Option(..., envvar="CIVID_API_KEY", help="Your officer API key (for the audit trail)"),
     idempotency_key: Optional[str] = typer.Option(None),
 ) -> None:
@@ -92,7 +98,10 @@ def enrol(
         if actor.role != "officer":
             _fail(f"enrolment needs an officer key; this key's role is {actor.role}")
         uploads = [PhotoUpload(p.read_bytes(), p.name, None) for p in photo]
-        enrolment = run_enrol(services, actor, person, uploads, idempotency_key)
+        fingers, exceptions = _finger_options(finger, missing_finger)
+        enrolment = run_enrol(services, actor, person, uploads, idempotency_key, fingers=fingers,
+                              finger_exceptions=exceptions,
+                              finger_record=finger_record.read_bytes() if finger_record else None)
         with services.sessions() as session:
             row = session.scalars(select(Enrolment).where(Enrolment.public_id == enrolment.public_id)).one()
             result = enrolment_out(session, row)
@@ -105,21 +114,80 @@ def enrol(
         raise typer.Exit(1)
 
 
+def _finger_options(fingers: list[str], missing: list[str]):  # type: ignore[no-untyped-def]
+    """Parse POSITION=IMAGE and POSITION=REASON[:note] options; a malformed one is a usage error."""
+    from enrollment.fingerprint import FingerException, FingerUpload
+
+    uploads, exceptions = [], []
+    for option in fingers:
+        position, _, path = option.partition("=")
+        if not position.strip().isdigit() or not path:
+            _fail(f"--finger {option!r}: expected POSITION=IMAGE, e.g. 2=right-index.png")
+        file = Path(path)
+        if not file.is_file():
+            _fail(f"--finger {option!r}: {file} is not a file")
+        uploads.append(FingerUpload(int(position), file.read_bytes(), file.name, None))
+    for option in missing:
+        position, _, rest = option.partition("=")
+        reason, _, note = rest.partition(":")
+        if not position.strip().isdigit() or not reason:
+            _fail(f"--missing-finger {option!r}: expected POSITION=REASON[:note], e.g. 7=amputated")
+        exceptions.append(FingerException(int(position), reason, note or None))
+    return uploads, exceptions
+
+
 @index_app.command("rebuild")
 def index_rebuild() -> None:
-    """Rebuild the face gallery from the templates in the database (with a progress bar)."""
+    """Rebuild the face gallery and the fingerprint index from the database (with progress bars)."""
     services = _services(open_gallery=False)
     count = services.gallery.rebuild(show_progress=True)
-    out.print(f"gallery rebuilt: {count} templates, index {services.gallery.gallery.kind}, "
+    fingers = services.fingers.rebuild(show_progress=True)
+    out.print(f"face gallery rebuilt: {count} templates, index {services.gallery.gallery.kind}, "
               f"saved to {services.gallery.path}")
+    out.print(f"fingerprint index rebuilt: {fingers} fingers, saved to {services.fingers.path}")
 
 
 @index_app.command("status")
 def index_status() -> None:
-    """Load the gallery, reconcile it with the database, and say what it holds."""
+    """Load the indexes, reconcile them with the database, and say what they hold."""
     services = _services()
-    out.print(f"{len(services.gallery.gallery)} templates, index {services.gallery.gallery.kind}, "
+    out.print(f"face gallery: {len(services.gallery.gallery)} templates, index {services.gallery.gallery.kind}, "
               f"watermark {services.gallery.gallery.watermark}")
+    out.print(f"fingerprint index: {len(services.fingers.gallery)} fingers, watermark {services.fingers.gallery.watermark}")
+
+
+fingerprints_app = typer.Typer(help="Fingerprint templates (ISO/IEC 19794-2)", no_args_is_help=True)
+app.add_typer(fingerprints_app, name="fingerprints")
+
+
+@fingerprints_app.command("export")
+def fingerprints_export(
+    uin: str = typer.Argument(..., help="The person's UIN"),
+    output: Path = typer.Option(..., "--out", "-o", dir_okay=False, help="Where to write the .iso record"),
+    api_key: str = typer.Option(..., envvar="CIVID_API_KEY", help="An officer or adjudicator API key (audited)"),
+) -> None:
+    """Write a person's finger minutiae as one ISO/IEC 19794-2:2005 record for another AFIS."""
+    from civid import audit
+    from civid.auth import authenticate
+    from enrollment.fingerprint_export import export_identity
+    from enrollment.uin import normalise_uin
+
+    services = _services(open_gallery=False)
+    try:
+        with services.sessions() as session:
+            actor = authenticate(session, api_key)
+            if actor.role not in ("officer", "adjudicator"):
+                _fail(f"exporting fingerprints needs an officer or adjudicator key; this key's role is {actor.role}")
+            number = normalise_uin(uin)
+            data, positions = export_identity(services, session, number)
+            audit.record(session, actor, "fingerprints.exported", "identity", number, positions=positions)
+            session.commit()
+    except CividError as exc:
+        _fail(exc.detail)
+    finally:
+        services.close()
+    output.write_bytes(data)
+    out.print(f"wrote {len(data)} bytes ({len(positions)} fingers: {', '.join(map(str, positions))}) to {output}")
 
 
 @apikey_app.command("create")

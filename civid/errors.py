@@ -41,6 +41,13 @@ class InvalidImage(InvalidInput):
     title = "Invalid image"
 
 
+class InvalidFingerprintTemplate(InvalidInput):
+    """A finger minutiae record (ISO/IEC 19794-2) is malformed: bad header, truncated, or a field out of range."""
+
+    type_slug = "invalid-fingerprint-template"
+    title = "Invalid fingerprint template"
+
+
 class UnsupportedMediaType(CividError):
     status = 415
     type_slug = "unsupported-media-type"

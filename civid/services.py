@@ -1,4 +1,4 @@
-"""The long-lived objects one civid process shares: settings, database, key ring, models, gallery."""
+"""The long-lived objects one civid process shares: settings, database, key ring, models, indexes."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from civid.auth import create_api_key
 from civid.keyring import KeyRing
 from civid.settings import Settings
 from enrollment.face import FaceEngine, default_engine
-from enrollment.gallery_store import GalleryStore
+from enrollment.gallery_store import FingerGalleryStore, GalleryStore
+from matcher.fusion import Fusion
 from models import ApiKey
 from models.db import make_engine, make_session_factory, upgrade
 
@@ -26,10 +27,13 @@ class Services:
     keyring: KeyRing
     faces: FaceEngine
     gallery: GalleryStore
+    fingers: FingerGalleryStore
+    fusion: Fusion
 
     def close(self) -> None:
-        """Persist the gallery and release connections (called at shutdown)."""
+        """Persist the indexes and release connections (called at shutdown)."""
         self.gallery.save()
+        self.fingers.save()
         self.engine.dispose()
 
 
@@ -41,9 +45,11 @@ def build_services(settings: Settings, *, open_gallery: bool = True, show_progre
     sessions = make_session_factory(engine)
     keyring = KeyRing.load_or_create(settings.resolved_template_keys_file)
     gallery = GalleryStore(settings, keyring, sessions)
+    fingers = FingerGalleryStore(settings, keyring, sessions)
     if open_gallery:
         gallery.open(show_progress=show_progress)
-    return Services(settings, engine, sessions, keyring, default_engine(), gallery)
+        fingers.open(show_progress=show_progress)
+    return Services(settings, engine, sessions, keyring, default_engine(), gallery, fingers, Fusion.load())
 
 
 def ensure_bootstrap_admin(services: Services) -> str | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -87,6 +88,39 @@ class Settings(BaseSettings):
     )
     gallery_persist_every: int = Field(
         100, description="Write the index file after this many additions (the database is the truth anyway)."
+    )
+
+    # --- fingerprints ----------------------------------------------------------------------
+    finger_min_nfiq2: int = Field(
+        20, description="A finger image below this NFIQ 2 score (0-100) is rejected; the officer retakes it or "
+        "records why the finger cannot be given.",
+    )
+    finger_require_nfiq2: bool = Field(
+        True, description="Reject a finger whose NFIQ 2 score cannot be computed (the reason is reported)."
+    )
+    finger_min_minutiae: int = Field(12, description="A finger with fewer minutiae is rejected as unusable.")
+    finger_min_side: int = Field(150, description="Finger images smaller than this on a side are refused.")
+    finger_max_pixels: int = Field(2_000 * 2_000, description="Finger images above this pixel count are refused.")
+    finger_ppi_tolerance: int = Field(
+        50, description="Images whose file states a resolution more than this far from 500 ppi are refused."
+    )
+    finger_shortlist: int = Field(
+        20, description="Fingers the index pre-selects per probe finger; they are re-ranked by the 1:1 matcher."
+    )
+    finger_verify_threshold: float = Field(
+        0.031, description="1:1 fingerprint verification accepts a finger at or above this MCC similarity: "
+        "the highest of the FMR 1e-3 thresholds measured on the eight FVC2002 sets (benchmarks/finger_accuracy.py).",
+    )
+    dedup_llr_threshold: float = Field(
+        3.0, description="Deduplication (and fingerprint identification) lists a candidate when the fused evidence "
+        "(the sum of the log10 likelihood ratios of the face and every finger compared, matcher/fusion.py) is at or "
+        "above this: 1,000 times likelier if same person. Per comparison (benchmarks/fusion.py): face only FMR about "
+        "1e-4, face and two fingers about 1e-6. Raise it as the population grows.",
+    )
+    verify_required_modalities: list[Literal["face", "finger"]] = Field(
+        default_factory=list,
+        description="Modalities a /v1/verify call must present. Every modality presented must match; with the "
+        "empty default, any one presented modality is enough.",
     )
 
     # --- HTTP ----------------------------------------------------------------------------

@@ -13,7 +13,10 @@ from civid.services import Services
 from enrollment.schemas import DecisionIn
 from enrollment.uin import normalise_uin
 from enrollment.workflow import issue_identity
-from models import CaseCandidate, CaseStatus, DedupCase, Decision, Enrolment, EnrolmentStatus, FaceTemplate, utcnow
+from models import (
+    CaseCandidate, CaseStatus, DedupCase, Decision, Enrolment, EnrolmentStatus, FaceTemplate, FingerTemplate,
+    utcnow,
+)
 from models.db import dedup_section
 
 
@@ -32,6 +35,7 @@ def load_case(session: Session, public_id: str, *, for_update: bool = False) -> 
 def decide(services: Services, actor: Actor, case_id: str, decision: DecisionIn) -> DedupCase:
     """Apply an adjudicator's decision to an open case."""
     removed: list[int] = []
+    removed_fingers: list[int] = []
     with services.sessions() as session, dedup_section(session):
         case = load_case(session, case_id, for_update=True)
         if case.status != CaseStatus.OPEN:
@@ -47,6 +51,10 @@ def decide(services: Services, actor: Actor, case_id: str, decision: DecisionIn)
             for template in templates:
                 template.in_gallery = False
             removed = [t.id for t in templates]
+            fingers = session.scalars(select(FingerTemplate).where(FingerTemplate.enrolment_id == enrolment.id)).all()
+            for finger in fingers:
+                finger.in_gallery = False
+            removed_fingers = [f.id for f in fingers]
             case.duplicate_of_id = target.identity_id
             uin = target.identity.uin if target.identity else None
         else:
@@ -60,8 +68,8 @@ def decide(services: Services, actor: Actor, case_id: str, decision: DecisionIn)
         audit.record(session, actor, "case.decided", "case", case.public_id, decision=decision.decision,
                      enrolment=enrolment.public_id, uin=uin, comment_length=len(decision.comment))
         session.commit()
-        if removed:
-            services.gallery.removed(removed)
+        services.gallery.removed(removed)
+        services.fingers.removed(removed_fingers)
     return case
 
 

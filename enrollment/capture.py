@@ -38,10 +38,10 @@ class CapturedImage:
         return int(self.rgb.shape[0])
 
 
-def sniff_format(data: bytes) -> str | None:
+def sniff_format(data: bytes, magic: tuple[tuple[bytes, str], ...] = _MAGIC) -> str | None:
     """The image format named by the file's magic bytes, or None."""
-    for magic, name in _MAGIC:
-        if data.startswith(magic):
+    for prefix, name in magic:
+        if data.startswith(prefix):
             return name
     return None
 
@@ -56,6 +56,26 @@ def decode_image(
     min_side: int,
 ) -> CapturedImage:
     """Check and decode one uploaded photo; raise a ``CividError`` subclass on any bad input."""
+    image, fmt = open_checked(data, filename=filename, content_type=content_type, accepted=ACCEPTED_CONTENT_TYPES,
+                              magic=_MAGIC, max_bytes=max_bytes, max_pixels=max_pixels, min_side=min_side)
+    image = ImageOps.exif_transpose(image)  # camera orientation, so faces are upright
+    rgb = np.asarray(image.convert("RGB"), dtype=np.uint8)
+    return CapturedImage(rgb=np.ascontiguousarray(rgb), format=fmt, filename=filename)
+
+
+def open_checked(
+    data: bytes,
+    *,
+    filename: str,
+    content_type: str | None,
+    accepted: dict[str, str],
+    magic: tuple[tuple[bytes, str], ...],
+    max_bytes: int,
+    max_pixels: int,
+    min_side: int,
+) -> tuple[Image.Image, str]:
+    """Size, magic bytes, declared type, header dimensions, then a full decode; the decoded image and format."""
+    names = " or ".join(sorted(set(accepted.values())))
     if len(data) == 0:
         raise InvalidImage(f"{filename}: the file is empty", photo=filename)
     if len(data) > max_bytes:
@@ -63,14 +83,14 @@ def decode_image(
             f"{filename}: {len(data)} bytes is over the limit of {max_bytes} bytes", photo=filename
         )
     declared = (content_type or "").split(";")[0].strip().lower()
-    if declared and declared not in ACCEPTED_CONTENT_TYPES and declared != "application/octet-stream":
+    if declared and declared not in accepted and declared != "application/octet-stream":
         raise UnsupportedMediaType(
-            f"{filename}: content type {declared!r} is not accepted; send image/jpeg or image/png", photo=filename
+            f"{filename}: content type {declared!r} is not accepted; send {', '.join(sorted(accepted))}", photo=filename
         )
-    fmt = sniff_format(data)
+    fmt = sniff_format(data, magic)
     if fmt is None:
-        raise UnsupportedMediaType(f"{filename}: not a JPEG or PNG image", photo=filename)
-    if declared in ACCEPTED_CONTENT_TYPES and ACCEPTED_CONTENT_TYPES[declared] != fmt:
+        raise UnsupportedMediaType(f"{filename}: not a {names} image", photo=filename)
+    if declared in accepted and accepted[declared] != fmt:
         raise UnsupportedMediaType(
             f"{filename}: declared as {declared} but the file is {fmt}", photo=filename
         )
@@ -89,12 +109,10 @@ def decode_image(
                     f"{filename}: {width}x{height} is smaller than {min_side} pixels on a side", photo=filename
                 )
             image.load()  # full decode: truncated or corrupt data fails here
-            image = ImageOps.exif_transpose(image)  # camera orientation, so faces are upright
-            rgb = np.asarray(image.convert("RGB"), dtype=np.uint8)
     except (PayloadTooLarge, InvalidImage):
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise PayloadTooLarge(f"{filename}: refused as a decompression bomb ({exc})", photo=filename) from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise InvalidImage(f"{filename}: corrupt or truncated {fmt} ({exc})", photo=filename) from exc
-    return CapturedImage(rgb=np.ascontiguousarray(rgb), format=fmt, filename=filename)
+    return image, fmt

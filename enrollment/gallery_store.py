@@ -1,4 +1,4 @@
-"""Keeps the FAISS gallery a faithful cache of the face templates in the database.
+"""Keeps the FAISS indexes (faces, fingers) faithful caches of the templates in the database.
 
 The database is the truth. At start the saved index is loaded and reconciled with the database
 (templates missing from the file are added, ones no longer in the gallery removed); a missing or
@@ -10,7 +10,8 @@ above the watermark), so every search sees everything committed before it.
 from __future__ import annotations
 
 import logging
-from typing import Iterator
+from pathlib import Path
+from typing import Any, Iterator
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,24 +21,41 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from civid.keyring import KeyRing
 from civid.settings import Settings
+from enrollment.fingerprint import open_features
 from enrollment.templates import open_descriptor
+from matcher.finger_index import FingerIndex
 from matcher.gallery import FaissGallery
-from models import Enrolment, FaceTemplate
+from models import Enrolment, FaceTemplate, FingerTemplate
 
 log = logging.getLogger(__name__)
 BATCH = 10_000
 
 
-class GalleryStore:
-    """The gallery plus the knowledge of how to fill it from the database."""
+class TemplateCache:
+    """An index plus the knowledge of how to fill it from one template table of the database.
 
-    def __init__(self, settings: Settings, keyring: KeyRing, sessions: sessionmaker[Session]) -> None:
+    Subclasses name the table (``model``), where the index file lives, and how rows become index
+    entries (``_decode``); the index offers add/remove/ids/rebuild/save/load and a ``watermark``."""
+
+    model: Any
+    label = "gallery"
+
+    def __init__(self, settings: Settings, keyring: KeyRing, sessions: sessionmaker[Session], gallery: Any,
+                 path: Path) -> None:
         self.settings = settings
         self.keyring = keyring
         self.sessions = sessions
-        self.gallery = FaissGallery(exact_max=settings.gallery_exact_max, nprobe=settings.gallery_ivf_nprobe)
-        self.path = settings.gallery_dir / "face.index"
+        self.gallery = gallery
+        self.path = path
         self._unsaved = 0
+
+    def _columns(self) -> tuple[Any, ...]:
+        """The template columns ``_decode`` needs (plain columns: a million ORM objects would be slow)."""
+        raise NotImplementedError
+
+    def _decode(self, rows: list[Any]) -> tuple[NDArray[np.int64], Any]:
+        """(ids, index payload) of rows that carry the template columns and ``public_id``."""
+        raise NotImplementedError
 
     # --- start-up -----------------------------------------------------------------------------
     def open(self, show_progress: bool = False) -> str:
@@ -46,7 +64,7 @@ class GalleryStore:
             with self.sessions() as session:
                 added, removed = self.reconcile(session)
             if added or removed:
-                log.info("gallery reconciled with the database: %d added, %d removed", added, removed)
+                log.info("%s reconciled with the database: %d added, %d removed", self.label, added, removed)
                 self.save()
                 return "reconciled"
             return "loaded"
@@ -56,10 +74,10 @@ class GalleryStore:
     def rebuild(self, show_progress: bool = False) -> int:
         """Rebuild the index from every template in the gallery, then save it. Returns the count."""
         with self.sessions() as session:
-            total = session.scalar(select(func.count()).select_from(FaceTemplate).where(FaceTemplate.in_gallery)) or 0
-            max_id = session.scalar(select(func.max(FaceTemplate.id))) or 0
+            total = session.scalar(select(func.count()).select_from(self.model).where(self.model.in_gallery)) or 0
+            max_id = session.scalar(select(func.max(self.model.id))) or 0
             with _progress(show_progress) as progress:
-                task = progress.add_task("Rebuilding face gallery", total=total)
+                task = progress.add_task(f"Rebuilding {self.label}", total=total)
                 self.gallery.rebuild(self._batches(session), total, progress=lambda n: progress.advance(task, n))
         self.gallery.watermark = max_id
         self.save()
@@ -67,7 +85,7 @@ class GalleryStore:
 
     def reconcile(self, session: Session) -> tuple[int, int]:
         """Make the index hold exactly the gallery templates of the database. Returns (added, removed)."""
-        truth = np.fromiter(session.scalars(select(FaceTemplate.id).where(FaceTemplate.in_gallery)), dtype=np.int64)
+        truth = np.fromiter(session.scalars(select(self.model.id).where(self.model.in_gallery)), dtype=np.int64)
         held = self.gallery.ids()
         missing = np.setdiff1d(truth, held)
         extra = np.setdiff1d(held, truth)
@@ -75,23 +93,24 @@ class GalleryStore:
             self.gallery.remove(extra.tolist())
         for start in range(0, len(missing), BATCH):
             ids = missing[start:start + BATCH]
-            self._add_rows(session, select(FaceTemplate).where(FaceTemplate.id.in_(ids.tolist())))
+            self._add_rows(session, self.model.id.in_(ids.tolist()))
         self.gallery.watermark = int(max(self.gallery.watermark, truth.max() if len(truth) else 0))
         return len(missing), len(extra)
 
     # --- steady state -----------------------------------------------------------------------------
     def catch_up(self, session: Session) -> int:
         """Add templates committed since the watermark (by this or another process)."""
-        query = select(FaceTemplate).where(FaceTemplate.id > self.gallery.watermark, FaceTemplate.in_gallery)
-        added = self._add_rows(session, query)
-        newest = session.scalar(select(func.max(FaceTemplate.id)))
+        added = self._add_rows(session, (self.model.id > self.gallery.watermark) & self.model.in_gallery)
+        newest = session.scalar(select(func.max(self.model.id)))
         if newest:
             self.gallery.watermark = max(self.gallery.watermark, newest)
         return added
 
-    def added(self, ids: list[int], vectors: NDArray[np.float32]) -> None:
+    def add_committed(self, ids: list[int], payload: Any) -> None:
         """Record templates just committed by this process."""
-        self.gallery.add(np.asarray(ids, dtype=np.int64), vectors)
+        if not ids:
+            return
+        self.gallery.add(np.asarray(ids, dtype=np.int64), payload)
         self.gallery.watermark = max([self.gallery.watermark, *ids])
         self._unsaved += len(ids)
         if self._unsaved >= self.settings.gallery_persist_every:
@@ -99,6 +118,8 @@ class GalleryStore:
 
     def removed(self, ids: list[int]) -> None:
         """Drop templates that just left the gallery (a duplicate decided)."""
+        if not ids:
+            return
         self.gallery.remove(ids)
         self.save()
 
@@ -107,24 +128,70 @@ class GalleryStore:
         self._unsaved = 0
 
     # --- helpers -------------------------------------------------------------------------------------
-    def _add_rows(self, session: Session, query) -> int:  # type: ignore[no-untyped-def]
-        rows = session.execute(query.add_columns(Enrolment.public_id).join(Enrolment)).all()
+    def _select(self) -> Any:
+        return (select(*self._columns(), Enrolment.public_id)
+                .join(Enrolment, self.model.enrolment_id == Enrolment.id))
+
+    def _add_rows(self, session: Session, condition: Any) -> int:
+        rows = session.execute(self._select().where(condition)).all()
         if not rows:
             return 0
-        ids = np.array([row.id for row, _ in rows], dtype=np.int64)
-        vectors = np.stack([open_descriptor(self.keyring, row, public_id) for row, public_id in rows])
-        self.gallery.add(ids, vectors)
+        ids, payload = self._decode(rows)
+        self.gallery.add(ids, payload)
         return len(ids)
 
-    def _batches(self, session: Session) -> Iterator[tuple[NDArray[np.int64], NDArray[np.float32]]]:
-        query = (select(FaceTemplate.id, FaceTemplate.photo_index, FaceTemplate.key_id, FaceTemplate.nonce,
-                        FaceTemplate.ciphertext, Enrolment.public_id)
-                 .join(Enrolment).where(FaceTemplate.in_gallery).order_by(FaceTemplate.id)
+    def _batches(self, session: Session) -> Iterator[tuple[NDArray[np.int64], Any]]:
+        query = (self._select().where(self.model.in_gallery).order_by(self.model.id)
                  .execution_options(yield_per=BATCH))
         for chunk in session.execute(query).partitions(BATCH):
-            ids = np.array([r.id for r in chunk], dtype=np.int64)
-            vectors = np.stack([open_descriptor(self.keyring, r, r.public_id) for r in chunk])  # type: ignore[arg-type]
-            yield ids, vectors
+            yield self._decode(chunk)
+
+
+class GalleryStore(TemplateCache):
+    """The face gallery (FAISS, inner product over 128-d descriptors) as a cache of ``face_templates``."""
+
+    model = FaceTemplate
+    label = "face gallery"
+
+    def __init__(self, settings: Settings, keyring: KeyRing, sessions: sessionmaker[Session]) -> None:
+        gallery = FaissGallery(exact_max=settings.gallery_exact_max, nprobe=settings.gallery_ivf_nprobe)
+        super().__init__(settings, keyring, sessions, gallery, settings.gallery_dir / "face.index")
+
+    def added(self, ids: list[int], vectors: NDArray[np.float32]) -> None:
+        """Record face templates just committed by this process."""
+        self.add_committed(ids, vectors)
+
+    def _columns(self) -> tuple[Any, ...]:
+        m = FaceTemplate
+        return m.id, m.photo_index, m.key_id, m.nonce, m.ciphertext
+
+    def _decode(self, rows: list[Any]) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+        ids = np.array([r.id for r in rows], dtype=np.int64)
+        return ids, np.stack([open_descriptor(self.keyring, r, r.public_id) for r in rows])
+
+
+class FingerGalleryStore(TemplateCache):
+    """The fingerprint index (MCC cylinders, matcher/finger_index.py) as a cache of ``finger_templates``."""
+
+    model = FingerTemplate
+    label = "fingerprint index"
+
+    def __init__(self, settings: Settings, keyring: KeyRing, sessions: sessionmaker[Session]) -> None:
+        super().__init__(settings, keyring, sessions, FingerIndex(), settings.gallery_dir / "finger.index")
+
+    def added(self, rows: list[FingerTemplate], enrolment_public_id: str) -> None:
+        """Record finger templates just committed by this process."""
+        if rows:
+            ids = [row.id for row in rows]
+            self.add_committed(ids, [open_features(self.keyring, row, enrolment_public_id) for row in rows])
+
+    def _columns(self) -> tuple[Any, ...]:
+        m = FingerTemplate
+        return m.id, m.position, m.key_id, m.features_nonce, m.features_ciphertext
+
+    def _decode(self, rows: list[Any]) -> tuple[NDArray[np.int64], list[Any]]:
+        ids = np.array([r.id for r in rows], dtype=np.int64)
+        return ids, [open_features(self.keyring, r, r.public_id) for r in rows]
 
 
 def _progress(enabled: bool) -> Progress:

@@ -6,7 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from enrollment.schemas import (
-    CandidateOut, CaseOut, CaseSummaryOut, Demographics, EnrolmentOut, IdentityOut, QualityIssueOut, QualityOut,
+    CandidateOut, CaseOut, CaseSummaryOut, Demographics, EnrolmentOut, FingerReportOut, IdentityOut, QualityIssueOut,
+    QualityOut,
 )
 from models import ApiKey, CaseCandidate, DedupCase, Enrolment, Identity
 
@@ -22,7 +23,9 @@ def demographics_of(e: Enrolment) -> Demographics:
 def candidate_out(c: CaseCandidate) -> CandidateOut:
     e = c.enrolment
     return CandidateOut(rank=c.rank, enrolment_id=e.public_id, uin=e.identity.uin if e.identity else None,
-                        status=e.status, face_score=round(c.face_score, 4), given_name=e.given_name,
+                        status=e.status, face_score=round(c.face_score, 4),
+                        finger_scores={int(k): v for k, v in (c.finger_scores or {}).items()},
+                        fused_llr=round(c.fused_llr, 3) if c.fused_llr is not None else None, given_name=e.given_name,
                         family_name=e.family_name, date_of_birth=e.date_of_birth)
 
 
@@ -36,6 +39,8 @@ def enrolment_out(session: Session, e: Enrolment) -> EnrolmentOut:
         candidates=[candidate_out(c) for c in case.candidates] if case else [],
         rejection_reasons=[QualityIssueOut(**r) for r in e.rejection_reasons],
         quality=[QualityOut.model_validate(q) for q in e.quality],
+        fingerprints=[FingerReportOut.model_validate(f) for f in e.fingerprints or []],
+        dedup_modalities=e.dedup_modalities or [],
         demographics=demographics_of(e), officer=officer.name if officer else "?",
         created_at=e.created_at, decided_at=e.decided_at,
     )
@@ -57,6 +62,7 @@ def case_summary(case: DedupCase) -> CaseSummaryOut:
     return CaseSummaryOut(
         id=case.public_id, status=case.status, enrolment_id=case.enrolment.public_id,
         best_score=round(max((c.face_score for c in case.candidates), default=0.0), 4),
+        best_fused_llr=max((round(c.fused_llr, 3) for c in case.candidates if c.fused_llr is not None), default=None),
         candidate_count=len(case.candidates), created_at=case.created_at,
     )
 

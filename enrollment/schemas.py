@@ -101,12 +101,37 @@ class QualityOut(BaseModel):
     issues: list[QualityIssueOut]
 
 
+class FingerReportOut(BaseModel):
+    position: int = Field(description="ISO/IEC 19794-2 finger position code, 1 (right thumb) to 10 (left little)")
+    finger: str
+    status: Literal["captured", "imported", "rejected", "excepted"]
+    filename: str | None = None
+    nfiq2: int | None = Field(None, description="NFIQ 2 quality score 0-100 of a captured image")
+    minutiae: int | None = None
+    issues: list[QualityIssueOut] = []
+    reason: str | None = Field(None, description="Why an excepted finger could not be given")
+    note: str | None = None
+
+
+class FingerExceptionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    position: int = Field(ge=1, le=10)
+    reason: Literal["amputated", "bandaged", "scarred", "missing_at_birth", "unable_to_capture"]
+    note: str | None = Field(None, max_length=500)
+
+
 class CandidateOut(BaseModel):
     rank: int
     enrolment_id: str
     uin: str | None = Field(description="None while the candidate is itself awaiting adjudication")
     status: str
     face_score: float = Field(description="Cosine similarity of the best pair of face templates")
+    finger_scores: dict[int, float] = Field(
+        default_factory=dict, description="MCC similarity (0-1) per finger position compared")
+    fused_llr: float | None = Field(
+        None, description="Fused evidence: sum of log10 likelihood ratios of the face and every finger compared; "
+        "3 means the scores are 1,000 times likelier if the applicant is this person")
     given_name: str
     family_name: str
     date_of_birth: date
@@ -120,6 +145,10 @@ class EnrolmentOut(BaseModel):
     candidates: list[CandidateOut]
     rejection_reasons: list[QualityIssueOut]
     quality: list[QualityOut]
+    fingerprints: list[FingerReportOut] = Field(description="Per finger position: captured, imported, rejected or "
+                                                "excepted (with the officer's reason)")
+    dedup_modalities: list[Literal["face", "finger"]] = Field(
+        description="What the 1:N deduplication compared; ['face'] when the person gave no fingerprints")
     demographics: Demographics
     officer: str
     created_at: datetime
@@ -143,7 +172,8 @@ class CaseSummaryOut(BaseModel):
     id: str
     status: str
     enrolment_id: str
-    best_score: float
+    best_score: float = Field(description="Best face score among the candidates")
+    best_fused_llr: float | None = Field(description="Strongest fused evidence among the candidates")
     candidate_count: int
     created_at: datetime
 
@@ -168,18 +198,34 @@ class IdentityOut(BaseModel):
     date_of_birth: date
 
 
+class FingerVerifyOut(BaseModel):
+    position: int
+    finger: str
+    match: bool
+    score: float = Field(description="MCC similarity 0-1 against the enrolled finger at this position")
+    threshold: float
+    llr: float = Field(description="log10 likelihood ratio of the score (FVC2002 calibration)")
+    nfiq2: int | None
+    minutiae: int | None
+
+
 class VerifyOut(BaseModel):
     uin: str
-    match: bool
-    score: float = Field(description="Best cosine similarity between the photo and the identity's templates")
-    threshold: float
-    quality: QualityOut
+    match: bool = Field(description="True when every modality presented matched")
+    modalities: list[Literal["face", "finger"]]
+    score: float | None = Field(None, description="Face: best cosine similarity with the identity's templates")
+    threshold: float | None = Field(None, description="Face: the verify threshold (FMR 1e-4 on LFW)")
+    quality: QualityOut | None = None
+    fingers: list[FingerVerifyOut] = []
+    fused_llr: float = Field(description="Sum of the log10 likelihood ratios of everything compared")
 
 
 class IdentifyCandidateOut(BaseModel):
     rank: int
     uin: str
-    score: float
+    score: float | None = Field(description="Face score (cosine), when a photo was searched")
+    finger_scores: dict[int, float] = {}
+    fused_llr: float | None = None
     given_name: str
     family_name: str
     date_of_birth: date
@@ -187,6 +233,7 @@ class IdentifyCandidateOut(BaseModel):
 
 class IdentifyOut(BaseModel):
     candidates: list[IdentifyCandidateOut]
-    threshold: float
+    threshold: float = Field(description="Face cosine threshold, or with fingers the fused LLR threshold")
     gallery_size: int
-    quality: QualityOut
+    quality: QualityOut | None
+    fingers: list[FingerReportOut] = []

@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civid.keyring import KeyRing, Sealed
-from models import Enrolment, FaceTemplate, Photo
+from enrollment.fingerprint import features_aad, record_aad
+from models import Enrolment, FaceTemplate, FingerTemplate, Photo
 
 # Versioned serialisation: "civid/face-template/v1" = dlib ResNet 128 x float32 little-endian.
 FORMAT = b"civid/face-template/v1"
@@ -37,7 +38,7 @@ def open_descriptor(keyring: KeyRing, row: FaceTemplate, enrolment_public_id: st
 
 
 def reencrypt_all(keyring: KeyRing, session: Session, batch: int = 1000) -> int:
-    """Re-seal every template and kept photo not under the active key (after a rotation). Returns the count.
+    """Re-seal every face and finger template and kept photo not under the active key (after a rotation). Returns the count.
 
     Runs in the caller's transaction; once it commits, retired keys can be removed from the ring."""
     moved = 0
@@ -50,4 +51,15 @@ def reencrypt_all(keyring: KeyRing, session: Session, batch: int = 1000) -> int:
             sealed = keyring.seal(plain, associated)
             row.key_id, row.nonce, row.ciphertext = sealed.key_id, sealed.nonce, sealed.ciphertext
             moved += 1
+    # A finger row holds two ciphertexts under one key id: the ISO record and the index cylinders.
+    query = (select(FingerTemplate, Enrolment.public_id).join(Enrolment, FingerTemplate.enrolment_id == Enrolment.id)
+             .where(FingerTemplate.key_id != keyring.active).execution_options(yield_per=batch))
+    for row, public_id in session.execute(query):
+        record_ad, features_ad = record_aad(public_id, row.position), features_aad(public_id, row.position)
+        record = keyring.seal(keyring.open(Sealed(row.key_id, row.nonce, row.ciphertext), record_ad), record_ad)
+        features = keyring.seal(keyring.open(Sealed(row.key_id, row.features_nonce, row.features_ciphertext),
+                                             features_ad), features_ad)
+        row.key_id, row.nonce, row.ciphertext = record.key_id, record.nonce, record.ciphertext
+        row.features_nonce, row.features_ciphertext = features.nonce, features.ciphertext
+        moved += 1
     return moved

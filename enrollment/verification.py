@@ -13,7 +13,8 @@ from civid.audit import Actor
 from civid.errors import InvalidInput, NotFound
 from civid.services import Services
 from enrollment.capture import decode_image
-from enrollment.dedup import Match, candidates_for
+from enrollment.dedup import FusedMatch, Match, candidates_for, finger_scores_against, fused_candidates
+from enrollment.fingerprint import AcceptedFinger, FingerReport, FingerUpload, assess_finger, matching_features
 from enrollment.quality import QualityReport, assess
 from enrollment.templates import open_descriptor
 from enrollment.uin import normalise_uin
@@ -22,12 +23,30 @@ from models import Enrolment, EnrolmentStatus, FaceTemplate, Identity
 
 
 @dataclass(frozen=True)
-class Verification:
-    uin: str
+class FaceVerification:
     match: bool
     score: float
     threshold: float
     quality: QualityReport
+
+
+@dataclass(frozen=True)
+class FingerVerification:
+    position: int
+    match: bool
+    score: float  # MCC similarity 0-1
+    threshold: float
+    llr: float  # log10 likelihood ratio of the score (matcher/fusion.py calibration)
+    report: FingerReport
+
+
+@dataclass(frozen=True)
+class Verification:
+    uin: str
+    match: bool
+    face: FaceVerification | None
+    fingers: list[FingerVerification]
+    fused_llr: float
 
 
 @dataclass(frozen=True)
@@ -36,6 +55,14 @@ class Identification:
     threshold: float
     gallery_size: int
     quality: QualityReport
+
+
+@dataclass(frozen=True)
+class FusedIdentification:
+    candidates: list[FusedMatch]
+    threshold: float  # on the fused LLR
+    quality: QualityReport | None
+    fingers: list[FingerReport]
 
 
 def probe_descriptor(services: Services, photo: PhotoUpload) -> tuple[NDArray[np.float32], QualityReport]:
@@ -50,28 +77,102 @@ def probe_descriptor(services: Services, photo: PhotoUpload) -> tuple[NDArray[np
     return services.faces.encode(image.rgb, result.face.landmarks), result.report
 
 
-def verify(services: Services, actor: Actor, uin_text: str, photo: PhotoUpload) -> Verification:
-    """Compare a photo with every template of one identity; match when the best score passes."""
+def probe_fingers(services: Services, uploads: list[FingerUpload]) -> tuple[list[AcceptedFinger], list[FingerReport]]:
+    """Gate probe fingers like enrolment ones; a finger that fails is a 422 naming it and why."""
+    positions = [u.position for u in uploads]
+    if len(set(positions)) != len(positions) or not all(1 <= p <= 10 for p in positions):
+        raise InvalidInput("each probe finger needs a distinct position 1-10")
+    accepted, reports = [], []
+    for upload in uploads:
+        finger, report = assess_finger(upload, services.settings)
+        if finger is None:
+            raise InvalidInput(f"finger {upload.position} failed the quality check: "
+                               + "; ".join(i["message"] for i in report.issues), finger=report.to_dict())
+        accepted.append(finger)
+        reports.append(report)
+    return accepted, reports
+
+
+def verify(services: Services, actor: Actor, uin_text: str, photo: PhotoUpload | None,
+           fingers: list[FingerUpload] | None = None) -> Verification:
+    """Compare a photo and/or fingers with one identity's templates. Every modality presented must match,
+    and the modalities in ``verify_required_modalities`` must be presented."""
+    fingers = list(fingers or [])
+    presented = {"face"} if photo is not None else set()
+    presented |= {"finger"} if fingers else set()
+    if not presented:
+        raise InvalidInput("present a face photo, a fingerprint, or both")
+    missing = set(services.settings.verify_required_modalities) - presented
+    if missing:
+        raise InvalidInput(f"this service's verification policy requires: {', '.join(sorted(missing))}")
     uin = normalise_uin(uin_text)
     with services.sessions() as session:
         identity = session.scalars(select(Identity).where(Identity.uin == uin)).first()
         if identity is None:
             raise NotFound(f"no identity with UIN {uin}")
-        vector, report = probe_descriptor(services, photo)
-        rows = session.execute(
-            select(FaceTemplate, Enrolment.public_id).join(Enrolment)
-            .where(Enrolment.identity_id == identity.id,
-                   Enrolment.status.in_((EnrolmentStatus.ISSUED, EnrolmentStatus.DUPLICATE)))
-        ).all()
-        if not rows:
-            raise NotFound(f"identity {uin} has no face template")
-        enrolled = np.stack([open_descriptor(services.keyring, row, public_id) for row, public_id in rows])
-        score = float((enrolled @ vector).max())
-        threshold = services.settings.verify_threshold
-        result = Verification(uin, score >= threshold, score, threshold, report)
+        enrolments = session.scalars(select(Enrolment).where(
+            Enrolment.identity_id == identity.id,
+            Enrolment.status.in_((EnrolmentStatus.ISSUED, EnrolmentStatus.DUPLICATE)))).all()
+        face = _verify_face(services, session, uin, enrolments, photo) if photo is not None else None
+        finger_results = _verify_fingers(services, session, uin, enrolments, fingers) if fingers else []
+    fused = services.fusion.fuse(face.score if face else None, {f.position: f.score for f in finger_results})
+    match = (face is None or face.match) and all(f.match for f in finger_results)
+    result = Verification(uin, match, face, finger_results, fused.llr)
     with services.sessions.begin() as session:
-        audit.record(session, actor, "biometric.verify", "identity", uin, match=result.match, score=round(score, 4))
+        audit.record(session, actor, "biometric.verify", "identity", uin, match=match, modalities=sorted(presented),
+                     face_score=round(face.score, 4) if face else None,
+                     finger_scores={f.position: round(f.score, 4) for f in finger_results})
     return result
+
+
+def _verify_face(services: Services, session, uin: str, enrolments, photo: PhotoUpload) -> FaceVerification:  # type: ignore[no-untyped-def]
+    vector, report = probe_descriptor(services, photo)
+    rows = [(row, e.public_id) for e in enrolments
+            for row in session.scalars(select(FaceTemplate).where(FaceTemplate.enrolment_id == e.id))]
+    if not rows:
+        raise NotFound(f"identity {uin} has no face template")
+    enrolled = np.stack([open_descriptor(services.keyring, row, public_id) for row, public_id in rows])
+    score = float((enrolled @ vector).max())
+    threshold = services.settings.verify_threshold
+    return FaceVerification(score >= threshold, score, threshold, report)
+
+
+def _verify_fingers(services: Services, session, uin: str, enrolments, uploads: list[FingerUpload]) -> list[FingerVerification]:  # type: ignore[no-untyped-def]
+    accepted, reports = probe_fingers(services, uploads)
+    probes = {finger.position: matching_features(finger.view) for finger in accepted}
+    best: dict[int, float] = {}
+    for enrolment in enrolments:
+        for position, score in finger_scores_against(services, session, enrolment, probes).items():
+            best[position] = max(best.get(position, 0.0), score)
+    absent = sorted(set(probes) - set(best))
+    if absent:
+        raise NotFound(f"identity {uin} has no enrolled finger at position {', '.join(map(str, absent))}")
+    threshold = services.settings.finger_verify_threshold
+    return [FingerVerification(f.position, best[f.position] >= threshold, best[f.position], threshold,
+                               services.fusion.finger(best[f.position]), report)
+            for f, report in zip(accepted, reports)]
+
+
+def identify_fused(services: Services, actor: Actor, photo: PhotoUpload | None, fingers: list[FingerUpload],
+                   max_candidates: int) -> FusedIdentification:
+    """1:N with fingers (and optionally a face): index shortlists, 1:1 re-ranking, fused LLR threshold."""
+    if not 1 <= max_candidates <= 50:
+        raise InvalidInput("max_candidates must be between 1 and 50")
+    vector, report = probe_descriptor(services, photo) if photo is not None else (None, None)
+    accepted, reports = probe_fingers(services, fingers)
+    threshold = services.settings.dedup_llr_threshold
+    with services.sessions() as session:
+        services.gallery.catch_up(session)
+        services.fingers.catch_up(session)
+        matches = fused_candidates(session, services, None if vector is None else vector[None, :], accepted,
+                                   statuses=(EnrolmentStatus.ISSUED,), threshold=threshold,
+                                   max_candidates=max_candidates)
+        for match in matches:
+            _ = match.enrolment.identity
+    with services.sessions.begin() as session:
+        audit.record(session, actor, "biometric.identify", "gallery", "face+finger" if photo else "finger",
+                     candidates=len(matches), uins=[m.enrolment.identity.uin for m in matches if m.enrolment.identity])
+    return FusedIdentification(matches, threshold, report, reports)
 
 
 def identify(services: Services, actor: Actor, photo: PhotoUpload, max_candidates: int) -> Identification:

@@ -25,12 +25,18 @@ from civid.errors import Conflict, InvalidInput
 from civid.services import Services
 from civid.stopwatch import NULL, Stopwatch
 from enrollment.capture import decode_image
-from enrollment.dedup import Match, candidates_for
+from enrollment.dedup import FusedMatch, fused_candidates
+from enrollment.fingerprint import (
+    AcceptedFinger, FingerException, FingerReport, FingerUpload, assess_finger, check_positions, import_records,
+    seal_finger,
+)
 from enrollment.quality import AcceptedFace, QualityIssue, assess
 from enrollment.schemas import Demographics
 from enrollment.templates import photo_aad, seal_descriptor
 from enrollment.uin import generate_uin
-from models import DedupCase, CaseCandidate, Enrolment, EnrolmentStatus, FaceTemplate, Identity, Photo, utcnow
+from models import (
+    DedupCase, CaseCandidate, Enrolment, EnrolmentStatus, FaceTemplate, FingerTemplate, Identity, Photo, utcnow,
+)
 from models.db import dedup_section
 
 
@@ -58,10 +64,15 @@ def enrol(
     photos: list[PhotoUpload],
     idempotency_key: str | None = None,
     watch: Stopwatch = NULL,
+    fingers: list[FingerUpload] | None = None,
+    finger_exceptions: list[FingerException] | None = None,
+    finger_record: bytes | None = None,
 ) -> Enrolment:
     """Enrol one person; return the stored enrolment (issued, pending_adjudication or rejected).
 
-    ``watch`` collects seconds per stage (decode, detect, landmarks, encode, search, commit)."""
+    ``fingers`` are scanned images by position, ``finger_record`` an ISO/IEC 19794-2 record from another
+    system, ``finger_exceptions`` the fingers that could not be taken and why.
+    ``watch`` collects seconds per stage (decode, detect, landmarks, encode, fingers, search, commit)."""
     settings = services.settings
     if not photos:
         raise InvalidInput("at least one face photo is required")
@@ -79,7 +90,17 @@ def enrol(
                          max_pixels=settings.max_image_pixels, min_side=settings.min_image_side)
             for p in photos
         ]
-    # 2. Quality gate, then templates for the photos that pass.
+    fingers, finger_exceptions = list(fingers or []), list(finger_exceptions or [])
+    imported, imported_reports = import_records(finger_record, settings) if finger_record else ([], [])
+    check_positions(fingers, finger_exceptions, [r.position for r in imported_reports])
+    # 2. Quality gate, then templates for the photos (and fingers) that pass.
+    with watch.stage("fingers"):
+        assessed = [assess_finger(upload, settings) for upload in fingers]
+    accepted_fingers = [finger for finger, _ in assessed if finger is not None] + imported
+    finger_reports = ([report for _, report in assessed] + imported_reports
+                      + [FingerReport(e.position, "excepted", reason=e.reason, note=e.note) for e in finger_exceptions])
+    finger_issues = [QualityIssue(issue["code"], f"finger {report.position}: {issue['message']}")
+                     for report in finger_reports for issue in report.issues]
     results = [assess(services.faces, image, settings, watch) for image in images]
     reports = [r.report.to_dict() for r in results]
     issues = [issue for r in results for issue in r.report.issues]
@@ -92,10 +113,26 @@ def enrol(
             extracted.append(ExtractedFace(result.face, vector, upload.data, f"image/{image.format.lower()}"))
         issues = _consistency_issues(extracted, settings.resolved_same_person_threshold)
 
+    issues = issues + finger_issues
+    captured = Captured(reports, extracted, sorted(finger_reports, key=lambda r: r.position), accepted_fingers)
     public_id = str(uuid.uuid4())
     if issues:
-        return _store_rejected(services, actor, demographics, public_id, reports, issues, idempotency_key)
-    return _store_accepted(services, actor, demographics, public_id, reports, extracted, idempotency_key, watch)
+        return _store_rejected(services, actor, demographics, public_id, captured, issues, idempotency_key)
+    return _store_accepted(services, actor, demographics, public_id, captured, idempotency_key, watch)
+
+
+@dataclass(frozen=True)
+class Captured:
+    """Everything taken from the person at the desk, after the quality gates."""
+
+    face_reports: list[dict]
+    faces: list[ExtractedFace]
+    finger_reports: list[FingerReport]
+    fingers: list[AcceptedFinger]
+
+    @property
+    def modalities(self) -> list[str]:
+        return ["face", "finger"] if self.fingers else ["face"]
 
 
 def _consistency_issues(faces: list[ExtractedFace], threshold: float) -> list[QualityIssue]:
@@ -111,42 +148,48 @@ def _consistency_issues(faces: list[ExtractedFace], threshold: float) -> list[Qu
     return []
 
 
-def _store_rejected(services, actor, demographics, public_id, reports, issues, idempotency_key) -> Enrolment:  # type: ignore[no-untyped-def]
+def _store_rejected(services, actor, demographics, public_id, captured: Captured, issues, idempotency_key) -> Enrolment:  # type: ignore[no-untyped-def]
     reasons = [{"code": i.code, "message": i.message} for i in issues]
     with services.sessions.begin() as session:
-        enrolment = _new_enrolment(actor, demographics, public_id, EnrolmentStatus.REJECTED, reports, idempotency_key)
+        enrolment = _new_enrolment(actor, demographics, public_id, EnrolmentStatus.REJECTED, captured, idempotency_key)
         enrolment.rejection_reasons = reasons
         enrolment.decided_at = utcnow()
         session.add(enrolment)
         session.flush()
         audit.record(session, actor, "enrolment.rejected", "enrolment", public_id,
-                     reasons=[i.code for i in issues], photos=len(reports))
+                     reasons=[i.code for i in issues], photos=len(captured.face_reports),
+                     fingers=len(captured.finger_reports))
     return enrolment
 
 
-def _store_accepted(services, actor, demographics, public_id, reports, faces, idempotency_key,  # type: ignore[no-untyped-def]
+def _store_accepted(services, actor, demographics, public_id, captured: Captured, idempotency_key,  # type: ignore[no-untyped-def]
                     watch: Stopwatch) -> Enrolment:
-    settings = services.settings
+    faces = captured.faces
     vectors = np.stack([f.descriptor for f in faces])
     with services.sessions() as session, dedup_section(session):
         with watch.stage("search"):
             services.gallery.catch_up(session)
-            matches = candidates_for(session, services.gallery.gallery, vectors, settings.dedup_threshold,
-                                     settings.dedup_max_candidates)
+            services.fingers.catch_up(session)
+            matches = fused_candidates(session, services, vectors, captured.fingers)
         commit_started = time.perf_counter()
         status = EnrolmentStatus.PENDING if matches else EnrolmentStatus.ISSUED
-        enrolment = _new_enrolment(actor, demographics, public_id, status, reports, idempotency_key)
+        enrolment = _new_enrolment(actor, demographics, public_id, status, captured, idempotency_key)
+        enrolment.dedup_modalities = captured.modalities
         session.add(enrolment)
         session.flush()
         rows = _store_templates(services, session, enrolment, faces)
+        finger_rows = _store_fingers(services, session, enrolment, captured.fingers)
         if matches:
             case = _open_case(session, enrolment, matches)
             audit.record(session, actor, "enrolment.case_opened", "enrolment", public_id, case=case.public_id,
-                         candidates=[{"enrolment": m.enrolment.public_id, "score": round(m.score, 4)} for m in matches])
+                         modalities=captured.modalities,
+                         candidates=[{"enrolment": m.enrolment.public_id, "face_score": round(m.face_score, 4),
+                                      "fused_llr": round(m.fused.llr, 3)} for m in matches])
         else:
             identity = issue_identity(session, enrolment)
             audit.record(session, actor, "enrolment.issued", "enrolment", public_id, uin=identity.uin,
-                         photos=len(faces))
+                         photos=len(faces), fingers=[f.position for f in captured.fingers],
+                         modalities=captured.modalities)
         try:
             session.commit()
         except IntegrityError as exc:  # the same officer's idempotency key raced with itself
@@ -154,6 +197,7 @@ def _store_accepted(services, actor, demographics, public_id, reports, faces, id
             raise Conflict("an enrolment with this Idempotency-Key is being stored; retry to read it") from exc
         # Committed: now (and only now) the templates enter the in-memory gallery.
         services.gallery.added([row.id for row in rows], vectors)
+        services.fingers.added(finger_rows, public_id)
         watch.seconds["commit"] = watch.seconds.get("commit", 0.0) + time.perf_counter() - commit_started
     return enrolment
 
@@ -174,12 +218,30 @@ def _store_templates(services: Services, session: Session, enrolment: Enrolment,
     return rows
 
 
-def _open_case(session: Session, enrolment: Enrolment, matches: list[Match]) -> DedupCase:
+def _store_fingers(services: Services, session: Session, enrolment: Enrolment,
+                   fingers: list[AcceptedFinger]) -> list[FingerTemplate]:
+    rows = []
+    for finger in fingers:
+        record, features = seal_finger(services.keyring, finger, enrolment.public_id)
+        rows.append(FingerTemplate(
+            enrolment_id=enrolment.id, position=finger.position, source=finger.source, nfiq2=finger.nfiq2,
+            minutiae_count=len(finger.view.minutiae), in_gallery=True, key_id=record.key_id, nonce=record.nonce,
+            ciphertext=record.ciphertext, features_nonce=features.nonce, features_ciphertext=features.ciphertext,
+        ))
+        assert features.key_id == record.key_id  # one key per row; sealed back to back under the active key
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def _open_case(session: Session, enrolment: Enrolment, matches: list[FusedMatch]) -> DedupCase:
     case = DedupCase(public_id=str(uuid.uuid4()), enrolment_id=enrolment.id)
     session.add(case)
     session.flush()
     for rank, match in enumerate(matches, start=1):
-        session.add(CaseCandidate(case_id=case.id, rank=rank, enrolment_id=match.enrolment.id, face_score=match.score))
+        session.add(CaseCandidate(case_id=case.id, rank=rank, enrolment_id=match.enrolment.id,
+                                  face_score=match.face_score, fused_llr=match.fused.llr,
+                                  finger_scores={str(p): round(v, 4) for p, v in match.fused.finger_scores.items()}))
     session.flush()
     return case
 
@@ -201,14 +263,15 @@ def issue_identity(session: Session, enrolment: Enrolment) -> Identity:
     return identity
 
 
-def _new_enrolment(actor, demographics, public_id, status, reports, idempotency_key) -> Enrolment:  # type: ignore[no-untyped-def]
+def _new_enrolment(actor, demographics, public_id, status, captured: Captured, idempotency_key) -> Enrolment:  # type: ignore[no-untyped-def]
     data = demographics.model_dump(mode="json")
     return Enrolment(
         public_id=public_id, status=status, officer_id=actor.id, idempotency_key=idempotency_key,
         given_name=data["given_name"], middle_names=data["middle_names"], family_name=data["family_name"],
         date_of_birth=demographics.date_of_birth, sex=data["sex"], place_of_birth=data["place_of_birth"],
         nationality=data["nationality"], address=data["address"], phone=data["phone"], email=data["email"],
-        quality=reports, rejection_reasons=[],
+        quality=captured.face_reports, rejection_reasons=[],
+        fingerprints=[r.to_dict() for r in captured.finger_reports], dedup_modalities=[],
     )
 
 

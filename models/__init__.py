@@ -4,9 +4,10 @@ from models.access import ROLES, ApiKey
 from models.audit import AuditEvent
 from models.base import Base, utcnow
 from models.case import CaseCandidate, CaseStatus, DedupCase, Decision
+from models.fingerprint import FingerSource, FingerTemplate
 from models.identity import Enrolment, EnrolmentStatus, FaceTemplate, Identity, Photo
 
 __all__ = [
     "ROLES", "ApiKey", "AuditEvent", "Base", "utcnow", "CaseCandidate", "CaseStatus", "DedupCase",
-    "Decision", "Enrolment", "EnrolmentStatus", "FaceTemplate", "Identity", "Photo",
+    "Decision", "Enrolment", "EnrolmentStatus", "FaceTemplate", "FingerSource", "FingerTemplate", "Identity", "Photo",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, utcnow
@@ -52,6 +52,9 @@ class CaseCandidate(Base):
     rank: Mapped[int] = mapped_column(Integer)
     enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id"))
     face_score: Mapped[float] = mapped_column()
+    # Fused evidence (matcher/fusion.py): raw score per finger position compared, and the summed LLR.
+    finger_scores: Mapped[dict[str, float] | None] = mapped_column(JSON)
+    fused_llr: Mapped[float | None] = mapped_column()
 
     case: Mapped[DedupCase] = relationship(back_populates="candidates")
     enrolment: Mapped[Enrolment] = relationship()

@@ -58,6 +58,12 @@ class Enrolment(Base):
     email: Mapped[str | None] = mapped_column(String(254))
 
     quality: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Per finger position: the quality report of an accepted/rejected finger, or why none was taken
+    # ({"position", "status": "captured"|"imported"|"rejected"|"unavailable", "reason"?, "nfiq2"?, ...}).
+    fingerprints: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=list)
+    # Which modalities the 1:N deduplication compared ("face", "finger"): the record says when a
+    # person was deduplicated on the face alone.
+    dedup_modalities: Mapped[list[str] | None] = mapped_column(JSON, default=list)
     rejection_reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     identity_id: Mapped[int | None] = mapped_column(ForeignKey("identities.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -65,6 +71,8 @@ class Enrolment(Base):
 
     identity: Mapped[Identity | None] = relationship(back_populates="enrolments", foreign_keys=[identity_id])
     templates: Mapped[list[FaceTemplate]] = relationship(back_populates="enrolment", order_by="FaceTemplate.photo_index")
+    fingers: Mapped[list["FingerTemplate"]] = relationship(  # noqa: F821 - models.fingerprint
+        back_populates="enrolment", order_by="FingerTemplate.position")
 
 
 class FaceTemplate(Base):

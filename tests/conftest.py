@@ -96,17 +96,26 @@ def client(services: Services) -> Iterator[TestClient]:
         yield test_client
 
 
-def enrol(client: TestClient, headers: dict, photos: list[str | tuple[str, bytes, str]], **demographics: object):
-    """POST an enrolment; photos are fixture names or (filename, bytes, content type)."""
-    files = []
+def enrol(client: TestClient, headers: dict, photos: list[str | tuple[str, bytes, str]], *,
+          fingers: dict[int, bytes] | None = None, finger_exceptions: list[dict] | None = None,
+          finger_record: bytes | None = None, **demographics: object):
+    """POST an enrolment; photos are fixture names or (filename, bytes, content type); fingers are PNG bytes
+    by finger position; finger_exceptions as the API takes them; finger_record an ISO 19794-2 record."""
+    data = {"demographics": json.dumps(person(**demographics))}
+    files = [("fingers", (f"finger-{position}.png", image, "image/png")) for position, image in (fingers or {}).items()]
+    if fingers:
+        data["finger_positions"] = json.dumps(list(fingers))
+    if finger_exceptions:
+        data["finger_exceptions"] = json.dumps(finger_exceptions)
+    if finger_record is not None:
+        files.append(("finger_record", ("legacy.iso", finger_record, "application/octet-stream")))
     for photo in photos:
         if isinstance(photo, str):
             kind = "image/png" if photo.endswith(".png") else "image/jpeg"
             files.append(("photos", (photo, fixture_bytes(photo), kind)))
         else:
             files.append(("photos", photo))
-    return client.post("/v1/enrolments", headers=headers, data={"demographics": json.dumps(person(**demographics))},
-                       files=files)
+    return client.post("/v1/enrolments", headers=headers, data=data, files=files)
 
 
 PROBLEM_JSON = "application/problem+json"
@@ -126,7 +135,7 @@ def stored_counts(services: Services) -> dict[str, int]:
     """What an enrolment can leave behind: rows, templates, UINs, cases, enrolment audit events, gallery size."""
     from sqlalchemy import func, select
 
-    from models import AuditEvent, DedupCase, Enrolment, FaceTemplate, Identity
+    from models import AuditEvent, DedupCase, Enrolment, FaceTemplate, FingerTemplate, Identity
 
     with services.sessions() as session:
         def count(model, *where):  # type: ignore[no-untyped-def]
@@ -135,7 +144,8 @@ def stored_counts(services: Services) -> dict[str, int]:
         return {
             "enrolments": count(Enrolment), "templates": count(FaceTemplate), "identities": count(Identity),
             "cases": count(DedupCase), "enrolment_events": count(AuditEvent, AuditEvent.action.like("enrolment.%")),
-            "gallery": len(services.gallery.gallery),
+            "gallery": len(services.gallery.gallery), "finger_templates": count(FingerTemplate),
+            "finger_index": len(services.fingers.gallery),
         }
 
 

@@ -115,7 +115,7 @@ def test_each_verification_writes_an_audit_event_without_the_vector(client, keys
     assert [(e.subject_id, e.detail["match"]) for e in recorded] == [(obama, True), (obama, False)]
     assert all(e.actor_name == "test officer" for e in recorded)
     for event in recorded:
-        assert set(event.detail) == {"match", "score"}
+        assert set(event.detail) == {"match", "modalities", "face_score", "finger_scores"}
         assert_no_vector(event.detail)
 
 

@@ -1,0 +1,217 @@
+"""Fingerprints at enrolment: decode a 500 ppi image, extract minutiae (MINDTCT), NFIQ 2 gate, ISO records.
+
+A finger arrives either as an image the officer scanned (PNG, TIFF or BMP, 8-bit grey, 500 ppi) or as
+an ISO/IEC 19794-2:2005 record made by another system (a legacy AFIS, another vendor's extractor).
+Either way what is stored is the finger's ISO record — the interoperable template — sealed with the
+template key, plus its MCC indexing cylinders (derived, sealed too) so the index rebuilds quickly.
+A finger that cannot be given is recorded with the officer's reason, never silently skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from civid.errors import InvalidImage, InvalidInput
+from civid.keyring import KeyRing, Sealed
+from civid.settings import Settings
+from enrollment.capture import open_checked
+from matcher import iso19794, mcc, nbis_bridge
+from matcher.iso19794 import FingerprintRecord, FingerView
+
+ACCEPTED_CONTENT_TYPES = {
+    "image/png": "PNG", "image/tiff": "TIFF", "image/tif": "TIFF", "image/bmp": "BMP", "image/x-ms-bmp": "BMP",
+}
+_MAGIC = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"), (b"BM", "BMP"))
+PPI = 500
+PIXELS_PER_CM = 197  # 500 ppi, as ISO/IEC 19794-2 records it
+# Why an officer could not take a finger (an enrolment case every national programme meets).
+EXCEPTION_REASONS = ("amputated", "bandaged", "scarred", "missing_at_birth", "unable_to_capture")
+RECORD_FORMAT = b"civid/finger-record/iso19794-2-2005"
+FEATURES_FORMAT = b"civid/finger-mcc-index/v1"
+
+
+@dataclass(frozen=True)
+class FingerUpload:
+    """One scanned finger image as received, labelled by its ISO finger position (1-10)."""
+
+    position: int
+    data: bytes
+    filename: str
+    content_type: str | None
+
+
+@dataclass(frozen=True)
+class FingerException:
+    """A finger the officer could not capture, and why."""
+
+    position: int
+    reason: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class AcceptedFinger:
+    """A finger that passed the gate: its minutiae as an ISO finger view, and the image size they refer to."""
+
+    view: FingerView
+    width: int
+    height: int
+    source: str  # models.FingerSource
+    nfiq2: int | None
+
+    @property
+    def position(self) -> int:
+        return self.view.position
+
+
+@dataclass(frozen=True)
+class FingerReport:
+    """What the officer sees per finger: accepted or not, and why."""
+
+    position: int
+    status: str  # captured | imported | rejected | excepted
+    filename: str | None = None
+    nfiq2: int | None = None
+    minutiae: int | None = None
+    issues: list[dict[str, str]] = field(default_factory=list)
+    reason: str | None = None
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {"position": self.position, "finger": iso19794.FINGER_POSITIONS.get(self.position, "unknown"),
+                "status": self.status, "filename": self.filename, "nfiq2": self.nfiq2, "minutiae": self.minutiae,
+                "issues": self.issues, "reason": self.reason, "note": self.note}
+        return {k: v for k, v in data.items() if v is not None}
+
+
+def check_positions(uploads: list[FingerUpload], exceptions: list[FingerException], imported: list[int]) -> None:
+    """Each finger position (1-10) at most once across images, imported records and exceptions."""
+    seen: dict[int, str] = {}
+    entries = ([(u.position, "image") for u in uploads] + [(p, "imported record") for p in imported]
+               + [(e.position, "exception") for e in exceptions])
+    for position, kind in entries:
+        if not 1 <= position <= 10:
+            raise InvalidInput(f"finger position {position} is not an ISO/IEC 19794-2 finger code 1-10")
+        if position in seen:
+            raise InvalidInput(f"finger position {position} ({iso19794.FINGER_POSITIONS[position]}) is given twice "
+                               f"(as {seen[position]} and as {kind})")
+        seen[position] = kind
+    for exception in exceptions:
+        if exception.reason not in EXCEPTION_REASONS:
+            raise InvalidInput(f"finger {exception.position}: reason {exception.reason!r} is not one of "
+                               f"{', '.join(EXCEPTION_REASONS)}")
+
+
+def decode_finger(upload: FingerUpload, settings: Settings) -> NDArray[np.uint8]:
+    """Check and decode one finger image to 8-bit grey; refuse one that states a resolution far from 500 ppi."""
+    name = f"finger {upload.position} ({upload.filename})"
+    image, fmt = open_checked(upload.data, filename=name, content_type=upload.content_type,
+                              accepted=ACCEPTED_CONTENT_TYPES, magic=_MAGIC, max_bytes=settings.max_upload_bytes,
+                              max_pixels=settings.finger_max_pixels, min_side=settings.finger_min_side)
+    dpi = image.info.get("dpi")
+    if dpi and dpi[0] and abs(float(dpi[0]) - PPI) > settings.finger_ppi_tolerance and float(dpi[0]) > 72:
+        # 72 is what many tools write when they know nothing; anything else is a real statement.
+        raise InvalidImage(f"{name}: the file says {float(dpi[0]):.0f} ppi; finger images must be {PPI} ppi",
+                           photo=upload.filename)
+    if image.mode not in ("L", "I;16", "P", "RGB", "RGBA", "1"):
+        raise InvalidImage(f"{name}: unsupported {fmt} pixel mode {image.mode}", photo=upload.filename)
+    return np.ascontiguousarray(np.asarray(image.convert("L"), dtype=np.uint8))
+
+
+def assess_finger(upload: FingerUpload, settings: Settings) -> tuple[AcceptedFinger | None, FingerReport]:
+    """Decode, extract and gate one finger; a finger that fails has a report with the reasons."""
+    gray = decode_finger(upload, settings)
+    extraction = nbis_bridge.extract(gray, ppi=PPI)
+    issues: list[dict[str, str]] = []
+    if extraction.nfiq2 is None and settings.finger_require_nfiq2:
+        issues.append({"code": "nfiq2_unavailable", "message": "NFIQ 2 could not score this image "
+                       f"({extraction.nfiq2_error or 'no reason given'}); rescan the finger"})
+    elif extraction.nfiq2 is not None and extraction.nfiq2 < settings.finger_min_nfiq2:
+        issues.append({"code": "finger_low_quality",
+                       "message": f"NFIQ 2 score {extraction.nfiq2} is below the minimum {settings.finger_min_nfiq2}"})
+    if len(extraction.minutiae) < settings.finger_min_minutiae:
+        issues.append({"code": "finger_too_few_minutiae",
+                       "message": f"{len(extraction.minutiae)} minutiae found, at least {settings.finger_min_minutiae} "
+                       "are needed"})
+    report = FingerReport(upload.position, "rejected" if issues else "captured", upload.filename,
+                          extraction.nfiq2, len(extraction.minutiae), issues)
+    if issues:
+        return None, report
+    view = FingerView(position=upload.position, minutiae=tuple(extraction.minutiae),
+                      quality=extraction.nfiq2 if extraction.nfiq2 is not None else 0)
+    return AcceptedFinger(view, extraction.width, extraction.height, "capture", extraction.nfiq2), report
+
+
+def import_records(data: bytes, settings: Settings) -> tuple[list[AcceptedFinger], list[FingerReport]]:
+    """The finger views of an ISO/IEC 19794-2:2005 record from another system, gated on minutiae count."""
+    record = iso19794.decode(data)
+    accepted, reports = [], []
+    for view in record.views:
+        issues = []
+        if not 1 <= view.position <= 10:
+            issues.append({"code": "finger_position_unknown",
+                           "message": f"view with finger position {view.position}: a position 1-10 is required"})
+        if len(view.minutiae) < settings.finger_min_minutiae:
+            issues.append({"code": "finger_too_few_minutiae", "message": f"{len(view.minutiae)} minutiae, at least "
+                           f"{settings.finger_min_minutiae} are needed"})
+        reports.append(FingerReport(view.position, "rejected" if issues else "imported", None, None,
+                                    len(view.minutiae), issues))
+        if not issues:
+            accepted.append(AcceptedFinger(view, record.width, record.height, "import", None))
+    return accepted, reports
+
+
+def record_of(fingers: list[AcceptedFinger]) -> FingerprintRecord:
+    """One ISO record holding the given fingers (image size: the largest of theirs)."""
+    return FingerprintRecord(width=max(f.width for f in fingers), height=max(f.height for f in fingers),
+                             views=tuple(f.view for f in fingers), x_resolution=PIXELS_PER_CM,
+                             y_resolution=PIXELS_PER_CM)
+
+
+def index_features(view: FingerView) -> mcc.Cylinders:
+    """The MCC cylinders the 1:N index holds for one finger."""
+    return mcc.cylinders(iso19794.minutiae_array(view), mcc.INDEXING)
+
+
+def record_aad(enrolment_public_id: str, position: int) -> bytes:
+    return RECORD_FORMAT + b"/" + enrolment_public_id.encode() + b"/" + str(position).encode()
+
+
+def features_aad(enrolment_public_id: str, position: int) -> bytes:
+    return FEATURES_FORMAT + b"/" + enrolment_public_id.encode() + b"/" + str(position).encode()
+
+
+def seal_finger(keyring: KeyRing, finger: AcceptedFinger, enrolment_public_id: str) -> tuple[Sealed, Sealed]:
+    """Encrypt the finger's ISO record and its indexing cylinders, each bound to this enrolment and finger."""
+    record = iso19794.encode(record_of([finger]))
+    features = mcc.to_bytes(index_features(finger.view))
+    return (keyring.seal(record, record_aad(enrolment_public_id, finger.position)),
+            keyring.seal(features, features_aad(enrolment_public_id, finger.position)))
+
+
+def open_finger(keyring: KeyRing, row: Any, enrolment_public_id: str) -> AcceptedFinger:
+    """Decrypt a stored finger (a models.FingerTemplate) back to its view and image size."""
+    data = keyring.open(Sealed(row.key_id, row.nonce, row.ciphertext), record_aad(enrolment_public_id, row.position))
+    record = iso19794.decode(data)
+    return AcceptedFinger(record.views[0], record.width, record.height, row.source, row.nfiq2)
+
+
+def open_features(keyring: KeyRing, row: Any, enrolment_public_id: str) -> mcc.Cylinders:
+    """Decrypt a stored finger's indexing cylinders."""
+    data = keyring.open(Sealed(row.key_id, row.features_nonce, row.features_ciphertext),
+                        features_aad(enrolment_public_id, row.position))
+    return mcc.from_bytes(data)
+
+
+def matching_features(view: FingerView) -> mcc.Cylinders:
+    """The MCC cylinders the 1:1 matcher compares (finer than the indexing ones)."""
+    return mcc.cylinders(iso19794.minutiae_array(view), mcc.MATCHING)
+
+
+def compare(probe: mcc.Cylinders, reference: FingerView) -> float:
+    """MCC similarity (0-1) of a probe finger's matching cylinders and an enrolled finger."""
+    return float(mcc.similarity(probe, matching_features(reference)))

@@ -1,0 +1,136 @@
+"""FingerIndex: the mated finger is shortlisted, removal, replacement, persistence, rebuild = incremental adds."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from matcher import mcc
+from matcher.finger_index import FLAT, IVF, FingerIndex
+from tests.matcher.test_mcc import finger, impression
+
+FINGERS = 300
+
+
+@pytest.fixture(scope="module")
+def gallery() -> tuple[np.ndarray, list[mcc.Cylinders]]:
+    ids = np.arange(5000, 5000 + FINGERS, dtype=np.int64)
+    return ids, [mcc.cylinders(finger(int(seed)), mcc.INDEXING) for seed in ids]
+
+
+def probe_of(finger_id: int, seed: int = 1) -> mcc.Cylinders:
+    return mcc.cylinders(impression(finger(finger_id), seed=seed), mcc.INDEXING)
+
+
+def batches(ids: np.ndarray, sets: list[mcc.Cylinders], size: int = 70):
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size], sets[start:start + size]
+
+
+def shortlisted(index: FingerIndex, finger_id: int, shortlist: int = 5) -> list[int]:
+    return [fid for fid, _ in index.search(probe_of(finger_id), shortlist)]
+
+
+def test_mated_finger_heads_the_shortlist(gallery) -> None:
+    index = FingerIndex()
+    index.add(*gallery)
+    assert len(index) == FINGERS and index.kind == FLAT
+    hits = [shortlisted(index, fid)[0] == fid for fid in gallery[0][::15]]
+    assert np.mean(hits) >= 0.9
+    scores = [score for _, score in index.search(probe_of(5007), 10)]
+    assert scores == sorted(scores, reverse=True) and 0 < scores[0] <= 1
+
+
+def test_removed_finger_disappears_and_others_remain(gallery) -> None:
+    index = FingerIndex()
+    index.add(*gallery)
+    index.remove([5010, 123456789])  # an unknown id is ignored
+    assert 5010 not in shortlisted(index, 5010, FINGERS)
+    assert 5010 not in index.ids() and len(index) == FINGERS - 1
+    assert shortlisted(index, 5011)[0] == 5011
+
+
+def test_adding_an_existing_id_replaces_its_cylinders(gallery) -> None:
+    ids, sets = gallery
+    index = FingerIndex()
+    index.add(ids, sets)
+    before = index.cylinder_count
+    index.add(np.array([5020]), [sets[ids.tolist().index(5021)]])  # 5020 now holds 5021's finger
+    assert len(index) == FINGERS
+    assert index.cylinder_count == before - len(sets[20]) + len(sets[21])
+    assert set(shortlisted(index, 5021, 2)) == {5020, 5021}
+
+
+def test_empty_probe_and_empty_index_give_no_candidates(gallery) -> None:
+    empty = mcc.cylinders(np.zeros((0, 3), np.float32), mcc.INDEXING)
+    index = FingerIndex()
+    assert index.search(probe_of(5001), 5) == []
+    index.add(*gallery)
+    assert index.search(empty, 5) == []
+    index.add(np.array([1]), [empty])  # a finger without valid minutiae is simply not searchable
+    assert index.penetration(3) == pytest.approx(3 / FINGERS)
+
+
+def test_matching_cylinders_are_refused(gallery) -> None:
+    index = FingerIndex()
+    with pytest.raises(ValueError):
+        index.add(np.array([1]), [mcc.cylinders(finger(1))])
+    index.add(*gallery)
+    with pytest.raises(ValueError):
+        index.search(mcc.cylinders(finger(1)), 5)
+
+
+@pytest.mark.parametrize("exact_max", [10**9, 0])
+def test_save_and_load_give_identical_results(gallery, tmp_path, exact_max: int) -> None:
+    ids, sets = gallery
+    index = FingerIndex(exact_max=exact_max, nprobe=16)
+    index.rebuild(batches(ids, sets), total=len(ids))
+    index.remove([5003])
+    index.watermark = 5299
+    path = tmp_path / "fingers.faissb"
+    index.save(path)
+    assert json.loads(path.with_suffix(".json").read_text())["fingers"] == FINGERS - 1
+    restored = FingerIndex(exact_max=exact_max, nprobe=16)
+    assert restored.load(path)
+    assert restored.kind == index.kind and restored.watermark == 5299 and len(restored) == len(index)
+    assert sorted(restored.ids().tolist()) == sorted(index.ids().tolist())
+    for fid in (5001, 5003, 5100, 5250):
+        assert restored.search(probe_of(fid), 10) == index.search(probe_of(fid), 10)
+
+
+def test_load_of_missing_or_inconsistent_files_is_refused(gallery, tmp_path) -> None:
+    index = FingerIndex()
+    assert not index.load(tmp_path / "absent.faissb")
+    index.add(*gallery)
+    path = tmp_path / "fingers.faissb"
+    index.save(path)
+    meta = json.loads(path.with_suffix(".json").read_text())
+    path.with_suffix(".json").write_text(json.dumps({**meta, "cylinders": meta["cylinders"] + 1}))
+    fresh = FingerIndex()
+    assert not fresh.load(path) and len(fresh) == 0
+
+
+def test_rebuild_equals_incremental_adds(gallery) -> None:
+    ids, sets = gallery
+    incremental = FingerIndex()
+    for batch_ids, batch_sets in batches(ids, sets, 37):
+        incremental.add(batch_ids, batch_sets)
+    rebuilt = FingerIndex()
+    seen = []
+    rebuilt.rebuild(batches(ids, sets), total=len(ids), progress=seen.append)
+    assert sum(seen) == FINGERS
+    for fid in (5000, 5042, 5299):
+        assert rebuilt.search(probe_of(fid), 10) == incremental.search(probe_of(fid), 10)
+
+
+def test_ivf_index_still_finds_mates(gallery) -> None:
+    ids, sets = gallery
+    index = FingerIndex(exact_max=0, nprobe=32)
+    index.rebuild(batches(ids, sets), total=len(ids))
+    assert index.kind == IVF
+    hits = [shortlisted(index, fid)[0] == fid for fid in ids[::15]]
+    assert np.mean(hits) >= 0.8
+    index.remove([5015])
+    assert 5015 not in shortlisted(index, 5015, FINGERS)
