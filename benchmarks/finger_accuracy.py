@@ -44,7 +44,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -237,21 +237,30 @@ def fvc_pairs(samples: list[FingerSample]) -> Pairs:
     return Pairs(np.array(genuine, np.int64).reshape(-1, 2), all_pairs, all_pairs[rows], rows)
 
 
+def timed_pair_scores(label: str, pairs: NDArray[np.int64],
+                      score_pair: Callable[[int, int], float]) -> tuple[NDArray[np.float32], float]:
+    """``score_pair(i, j)`` for every pair with a progress bar, and the seconds spent comparing."""
+    scores = np.zeros(len(pairs), np.float32)
+    elapsed = 0.0
+    with progress() as bar:
+        task = bar.add_task(label, total=len(pairs))
+        for row, (i, j) in enumerate(pairs):
+            started = time.perf_counter()
+            scores[row] = score_pair(int(i), int(j))
+            elapsed += time.perf_counter() - started
+            bar.advance(task)
+    return scores, elapsed
+
+
 def bozorth3_scores(samples: list[FingerSample], pairs: NDArray[np.int64], label: str) -> tuple[NDArray[np.float32], float]:
     """BOZORTH3 score of every pair (0 where a side has no minutiae), and the seconds spent comparing."""
     from matcher.nbis_bridge import bozorth3
 
-    scores = np.zeros(len(pairs), np.float32)
-    elapsed = 0.0
-    with progress() as bar:
-        task = bar.add_task(f"BOZORTH3 {label}", total=len(pairs))
-        for row, (i, j) in enumerate(pairs):
-            a, b = samples[i], samples[j]
-            started = time.perf_counter()
-            scores[row] = bozorth3(a.view, b.view, a.size, b.size) if a.error is None and b.error is None else 0.0
-            elapsed += time.perf_counter() - started
-            bar.advance(task)
-    return scores, elapsed
+    def score(i: int, j: int) -> float:
+        a, b = samples[i], samples[j]
+        return bozorth3(a.view, b.view, a.size, b.size) if a.error is None and b.error is None else 0.0
+
+    return timed_pair_scores(f"BOZORTH3 {label}", pairs, score)
 
 
 def mcc_cylinders(samples: list[FingerSample]) -> tuple[list[Any], float]:
@@ -270,17 +279,11 @@ def mcc_scores(cylinders: list[Any], pairs: NDArray[np.int64], label: str) -> tu
     """MCC (LSS-R) similarity of every pair (0 where a side has no cylinders), and the seconds spent comparing."""
     from matcher import mcc
 
-    scores = np.zeros(len(pairs), np.float32)
-    elapsed = 0.0
-    with progress() as bar:
-        task = bar.add_task(f"MCC {label}", total=len(pairs))
-        for row, (i, j) in enumerate(pairs):
-            a, b = cylinders[i], cylinders[j]
-            started = time.perf_counter()
-            scores[row] = float(mcc.similarity(a, b)) if a is not None and b is not None else 0.0
-            elapsed += time.perf_counter() - started
-            bar.advance(task)
-    return scores, elapsed
+    def score(i: int, j: int) -> float:
+        a, b = cylinders[i], cylinders[j]
+        return float(mcc.similarity(a, b)) if a is not None and b is not None else 0.0
+
+    return timed_pair_scores(f"MCC {label}", pairs, score)
 
 
 def mcc_available() -> str | None:

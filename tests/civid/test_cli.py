@@ -181,3 +181,35 @@ def test_an_old_key_is_retired_only_after_its_templates_are_reencrypted(cli, tmp
     # Everything still opens with the smaller ring: the gallery rebuilds and the chain is intact.
     assert "gallery rebuilt: 1 templates" in one_line(cli("index", "rebuild").stdout)
     assert cli("audit", "verify").exit_code == 0
+
+
+def test_enrol_with_fingers_and_a_missing_finger_then_export_them_as_iso(cli, tmp_path):
+    from matcher import iso19794
+    from tests.synthetic_fingerprints import impressions, png_bytes
+
+    right_index = tmp_path / "right-index.png"
+    right_index.write_bytes(png_bytes(impressions(501, 1)[0]))
+    key = create_key(cli, "officer")
+    result = cli(*enrol_args(PORTRAIT, key), "--finger", f"2={right_index}", "--missing-finger", "6=bandaged:cut")
+    assert result.exit_code == 0, result.output
+    body = printed_json(result.stdout)
+    assert body["dedup_modalities"] == ["face", "finger"]
+    assert [(f["position"], f["status"]) for f in body["fingerprints"]] == [(2, "captured"), (6, "excepted")]
+    out = tmp_path / "exported.iso"
+    exported = cli("fingerprints", "export", body["uin"], "--out", str(out), "--api-key", key)
+    assert exported.exit_code == 0, exported.output
+    record = iso19794.decode(out.read_bytes())
+    assert [v.position for v in record.views] == [2] and len(record.views[0].minutiae) >= 12
+    rebuilt = cli("index", "rebuild")
+    assert rebuilt.exit_code == 0 and "fingerprint index rebuilt: 1 fingers" in one_line(rebuilt.output)
+
+
+@pytest.mark.parametrize("option, message", [
+    (["--finger", "two=x.png"], "expected POSITION=IMAGE"),
+    (["--missing-finger", "7"], "expected POSITION=REASON"),
+    (["--missing-finger", "7=lost"], "is not one of"),
+])
+def test_enrol_with_malformed_finger_options_fails_clearly(cli, option, message):
+    key = create_key(cli, "officer")
+    result = cli(*enrol_args(PORTRAIT, key), *option)
+    assert result.exit_code == 2 and message in one_line(result.output)

@@ -295,3 +295,21 @@ def test_duplicate_decision_takes_the_applicants_fingers_out_of_the_index(client
 def _person() -> dict:
     from tests.conftest import person
     return person(given_name="Eileen", family_name="Collins")
+
+
+def test_key_rotation_reencrypts_both_ciphertexts_of_every_finger(services, people):
+    from enrollment.fingerprint import open_features, open_finger
+    from enrollment.templates import reencrypt_all
+
+    old = services.keyring.active
+    services.keyring.rotate()
+    with services.sessions.begin() as session:
+        moved = reencrypt_all(services.keyring, session)
+    assert moved >= 2 + 4  # two face templates and four fingers
+    services.keyring.retire(old)
+    with services.sessions() as session:
+        rows = session.execute(select(FingerTemplate, Enrolment.public_id).join(Enrolment)).all()
+        for row, public_id in rows:
+            assert row.key_id == services.keyring.active
+            assert open_finger(services.keyring, row, public_id).view.position == row.position
+            assert len(open_features(services.keyring, row, public_id)) > 0
