@@ -17,16 +17,20 @@ impressions each), read with ``matcher.iso19794.decode`` / ``minutiae_array``.
   every cross-finger pair (2,880; EER, FNMR at FMR 1e-2 and 1e-3). Comparisons/s on precomputed
   cylinders, single process.
 (b) Synthetic galleries: ``synthetic_minutiae`` draws ~40 minutiae per finger (count ~ N(38, 9)) on a
-  220-300 x 280-400 px print, 10 px apart at least, directions following a loop, whorl or arch flow field
-  with noise and a random end/bifurcation flip. Finger i is drawn from seed (seed, i), so the 10k gallery
-  is the first 10k fingers of the 1M one; its indexing cylinders are cached in benchmarks/cache/.
+  150-250 x 220-340 px print (as dense as the SecuGen records: ~20 set bits per indexing cylinder), 10 px
+  apart at least, directions following a loop, whorl or arch flow field with noise and a random
+  end/bifurcation flip. Finger i is drawn from seed (seed, i), so the 10k gallery is the first 10k
+  fingers of the 100k one; indexing cylinders are cached in benchmarks/cache/. Generating them costs
+  ~3 ms per finger, so galleries above ``--distinct`` repeat the distinct fingers under new ids: such a
+  row measures latency and memory only (its error figures are not meaningful).
   Probes: a fresh impression (rotated <= 0.35 rad, shifted <= 30 px, 3 px / 0.1 rad jitter, 20% of
   minutiae lost, 15% spurious added) of ``--queries`` enrolled fingers. Per query: build its cylinders,
   ``FingerIndex.search`` (the index part), then ``mcc.similarity`` against the ``--shortlist`` candidates
   (matching cylinders precomputed, as a service would cache them): identify = search + re-rank.
-  Memory: process RSS after the build, and its growth.
+  Memory: process RSS after the build, and its growth. FAISS uses its default OpenMP threads.
 
     python -m benchmarks.finger_index                        # FVC + 10k, 100k, 1M
+    python -m benchmarks.finger_index --skip-fvc --sizes 1000000 --distinct 100000 --kinds ivf
     python -m benchmarks.finger_index --quick                # FVC with a 2k pad, 10k gallery
 """
 
@@ -40,8 +44,9 @@ import multiprocessing
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -50,10 +55,23 @@ import numpy as np
 from numpy.typing import NDArray
 
 from benchmarks.common import (
-    CACHE_DIR, DataMissing, add_common_arguments, console, data_dir, err_console, machine, print_machine, progress,
-    rss_mib, save_result, table,
+    CACHE_DIR,
+    DataMissing,
+    add_common_arguments,
+    console,
+    data_dir,
+    machine,
+    print_machine,
+    progress,
+    rss_mib,
+    save_result,
+    table,
 )
-from benchmarks.face_accuracy import equal_error_rate, false_non_match_rate, threshold_at_rate
+from benchmarks.face_accuracy import (
+    equal_error_rate,
+    false_non_match_rate,
+    threshold_at_rate,
+)
 
 NAME = "finger_index"
 FVC_FOLDER = Path("fingerprints") / "fvc2002"
@@ -105,7 +123,7 @@ def impression(minutiae: NDArray[np.float32], rng: np.random.Generator) -> NDArr
     x = centre[0] + cos * dx + sin * dy + rng.uniform(-30, 30) + rng.normal(0, 3, len(kept))
     y = centre[1] - sin * dx + cos * dy + rng.uniform(-30, 30) + rng.normal(0, 3, len(kept))
     theta = kept[:, 2] + angle + rng.normal(0, 0.1, len(kept))
-    spurious = int(round(0.15 * len(minutiae)))
+    spurious = round(0.15 * len(minutiae))
     extra = np.column_stack([rng.uniform(x.min(), x.max(), spurious), rng.uniform(y.min(), y.max(), spurious),
                              rng.uniform(0, 2 * math.pi, spurious)])
     return np.vstack([np.column_stack([x, y, theta % (2 * math.pi)]), extra]).astype(np.float32)
@@ -212,7 +230,8 @@ def preselection(real: dict, pad: int, args: argparse.Namespace, bar: Any) -> di
     from matcher import mcc
     from matcher.finger_index import FingerIndex
     counts, bits = synthetic_gallery(pad, args.seed, args.workers)
-    index = FingerIndex(exact_max=args.exact_max, nprobe=args.nprobe, neighbours=args.neighbours)
+    index = FingerIndex(exact_max=args.exact_max, nprobe=args.nprobe, neighbours=args.neighbours,
+                        vote_power=args.vote_power)
     index.rebuild(gallery_batches(counts, bits), total=pad)
     fingers = [(db, f) for db in DATABASES for f in FINGERS]
     real_ids = np.arange(REAL_ID_BASE, REAL_ID_BASE + len(fingers), dtype=np.int64)
@@ -258,10 +277,17 @@ def speed(size: int, args: argparse.Namespace, bar: Any, kind: str) -> dict[str,
     """Build a ``kind`` index of ``size`` synthetic fingers; identify latency, mate hit rate, memory."""
     from matcher import mcc
     from matcher.finger_index import FingerIndex
-    counts, bits = synthetic_gallery(size, args.seed, args.workers)
+    distinct = min(size, args.distinct)
+    counts, bits = synthetic_gallery(distinct, args.seed, args.workers)
+    if size > distinct:  # latency and memory only: finger i is synthetic finger i mod distinct
+        repeats = -(-size // distinct)
+        counts = np.tile(counts, repeats)[:size]
+        bits = np.tile(bits, (repeats, 1))[:int(counts.sum(dtype=np.int64))]
     gc.collect()
     before = rss_mib()
-    index = FingerIndex(exact_max=10**12 if kind == "flat" else 0, nprobe=args.nprobe, neighbours=args.neighbours)
+    exact_max = {"flat": 10**12, "ivf": 0}.get(kind, args.exact_max)  # "auto": FingerIndex's own choice
+    index = FingerIndex(exact_max=exact_max, nprobe=args.nprobe, neighbours=args.neighbours,
+                        vote_power=args.vote_power)
     started = time.perf_counter()
     index.rebuild(gallery_batches(counts, bits), total=size)
     build_s = time.perf_counter() - started
@@ -273,22 +299,23 @@ def speed(size: int, args: argparse.Namespace, bar: Any, kind: str) -> dict[str,
     cylinder_ms, search_ms, rerank_ms, identify_ms, hits_index, hits_rank1 = [], [], [], [], [], []
     task = bar.add_task(f"{size:>9,} {kind} identify", total=len(queries))
     for number in queries.tolist():
-        probe_minutiae = impression(synthetic_finger(args.seed, number), np.random.default_rng([args.seed, number, 1]))
+        finger = number % distinct
+        probe_minutiae = impression(synthetic_finger(args.seed, finger), np.random.default_rng([args.seed, number, 1]))
         started = time.perf_counter()
         probe_index, probe_matching = mcc.cylinders(probe_minutiae, mcc.INDEXING), mcc.cylinders(probe_minutiae)
         cylinder_ms.append(1000 * (time.perf_counter() - started))
         started = time.perf_counter()
-        shortlist = [fid for fid, _ in index.search(probe_index, args.shortlist)]
+        shortlist = [fid % distinct for fid, _ in index.search(probe_index, args.shortlist)]
         search_ms.append(1000 * (time.perf_counter() - started))
         candidates = [mcc.cylinders(synthetic_finger(args.seed, fid)) for fid in shortlist]  # a service caches these
         started = time.perf_counter()
         scores = [mcc.similarity(probe_matching, candidate) for candidate in candidates]
         rerank_ms.append(1000 * (time.perf_counter() - started))
         identify_ms.append(cylinder_ms[-1] + search_ms[-1] + rerank_ms[-1])
-        hits_index.append(number in shortlist)
-        hits_rank1.append(bool(shortlist) and shortlist[int(np.argmax(scores))] == number)
+        hits_index.append(finger in shortlist)
+        hits_rank1.append(bool(shortlist) and shortlist[int(np.argmax(scores))] == finger)
         bar.advance(task)
-    row = {"size": size, "index": index.kind, "cylinders": index.cylinder_count, "build_s": build_s,
+    row = {"size": size, "distinct": distinct, "index": index.kind, "cylinders": index.cylinder_count, "build_s": build_s,
            "rss_mib": after, "rss_delta_mib": after - before, "shortlist": args.shortlist,
            "penetration": index.penetration(args.shortlist), "queries": len(queries),
            "nprobe": args.nprobe if index.kind == "ivf" else None, "neighbours": args.neighbours,
@@ -305,6 +332,7 @@ def speed(size: int, args: argparse.Namespace, bar: Any, kind: str) -> dict[str,
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """FVC pre-selection and 1:1, then synthetic speed per size; tables and the JSON record."""
     import faiss
+
     from matcher import mcc
 
     info = machine()
@@ -347,10 +375,11 @@ def _print(record: dict[str, Any]) -> None:
              for r in record["verification"]]))
     if record.get("speed"):
         console.print(table(
-            "Identify on synthetic galleries (one probe finger; identify = cylinders + index search + MCC re-rank)",
-            ["gallery", "index", "cylinders", "build s", "RSS MiB (Δ)", "shortlist (pen.)", "search p50/p95 ms",
+            "Identify on synthetic galleries (one probe finger; identify = cylinders + index search + MCC re-rank; "
+            "a gallery above its distinct count repeats fingers: its error columns do not count)",
+            ["gallery (distinct)", "index", "cylinders", "build s", "RSS MiB (Δ)", "shortlist (pen.)", "search p50/p95 ms",
              "re-rank p50 ms", "identify p50/p95 ms", "pre-sel. error", "rank-1"],
-            [(f"{r['size']:,}", r["index"], f"{r['cylinders']:,}", f"{r['build_s']:.1f}",
+            [(f"{r['size']:,} ({r['distinct']:,})", r["index"], f"{r['cylinders']:,}", f"{r['build_s']:.1f}",
               f"{r['rss_mib']:,.0f} ({r['rss_delta_mib']:+,.0f})", f"{r['shortlist']} ({r['penetration']:.3%})",
               f"{r['search_p50_ms']:.1f}/{r['search_p95_ms']:.1f}", f"{r['rerank_p50_ms']:.1f}",
               f"{r['identify_p50_ms']:.1f}/{r['identify_p95_ms']:.1f}", f"{r['preselection_error']:.2%}", f"{r['rank1']:.3f}")
@@ -368,13 +397,17 @@ def parser() -> argparse.ArgumentParser:
     result.add_argument("--quick", action="store_true", help="small run: 2k pad, 10k gallery, 50 queries")
     result.add_argument("--pad", type=int, default=10_000, help="synthetic fingers added to the FVC gallery")
     result.add_argument("--sizes", type=_int_list, default=[10_000, 100_000, 1_000_000], help="synthetic gallery sizes")
-    result.add_argument("--kinds", type=lambda t: t.split(","), default=["flat"], help="index kinds: flat,ivf")
+    result.add_argument("--kinds", type=lambda t: t.split(","), default=["auto"],
+                        help="index kinds, comma-separated: auto (by --exact-max), flat, ivf")
     result.add_argument("--queries", type=int, default=200, help="mated identify queries per size")
     result.add_argument("--shortlist", type=int, default=100, help="candidates re-ranked by MCC per identify")
     result.add_argument("--rerank", type=int, default=50, help="candidates re-ranked in the FVC pre-selection run")
-    result.add_argument("--neighbours", type=int, default=64, help="gallery cylinders retrieved per probe cylinder")
-    result.add_argument("--nprobe", type=int, default=64, help="IVF lists visited per probe cylinder")
-    result.add_argument("--exact-max", type=int, default=4_000_000, help="cylinders up to which the index is flat")
+    result.add_argument("--neighbours", type=int, default=256, help="gallery cylinders retrieved per probe cylinder")
+    result.add_argument("--vote-power", type=float, default=3.0, help="a vote is similarity ** this")
+    result.add_argument("--nprobe", type=int, default=16, help="IVF lists visited per band and probe cylinder")
+    result.add_argument("--exact-max", type=int, default=1_000_000, help="cylinders up to which the index is flat")
+    result.add_argument("--distinct", type=int, default=1_000_000,
+                        help="distinct synthetic fingers; larger galleries repeat them (then only latency and memory count)")
     result.add_argument("--workers", type=int, default=2, help="processes generating synthetic cylinders")
     result.add_argument("--skip-fvc", action="store_true", help="only the synthetic speed runs")
     result.add_argument("--skip-verification", action="store_true", help="no FVC 1:1 run")

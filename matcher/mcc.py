@@ -229,7 +229,7 @@ def local_similarities(a: Cylinders, b: Cylinders) -> NDArray[np.float32]:
     return similarity.astype(np.float32)
 
 
-_BYTE_POPCOUNT = np.array([bin(value).count("1") for value in range(256)], np.uint8)
+_BYTE_POPCOUNT = np.array([value.bit_count() for value in range(256)], np.uint8)
 
 
 def _popcount(words: NDArray[np.uint64]) -> NDArray[np.int64]:
@@ -276,7 +276,7 @@ def _sigmoid(value: NDArray[np.float64] | float, mu: float, tau: float) -> NDArr
 def pair_count(count_a: int, count_b: int, params: MccParams = MATCHING) -> int:
     """n_P, the number of best local matches averaged into the global score."""
     weight = float(_sigmoid(min(count_a, count_b), params.pairs_mu, params.pairs_tau))
-    return params.min_pairs + int(round(weight * (params.max_pairs - params.min_pairs)))
+    return params.min_pairs + round(weight * (params.max_pairs - params.min_pairs))
 
 
 def similarity(a: Cylinders, b: Cylinders) -> float:
