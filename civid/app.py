@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
@@ -14,6 +15,8 @@ from civid.admin_routes import router as admin_router
 from civid.services import Services, build_services, ensure_bootstrap_admin
 from civid.settings import Settings, get_settings
 from enrollment.routes import router as enrolment_router
+from idp.app import housekeeping as idp_housekeeping
+from idp.app import install as install_idp
 
 log = logging.getLogger("civid")
 
@@ -88,7 +91,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         key_file = ensure_bootstrap_admin(app.state.services)
         if key_file:
             log.warning("first start: an admin API key was written to %s (mode 0600)", key_file)
+        pruning = asyncio.create_task(idp_housekeeping(app.state.services))
         yield
+        pruning.cancel()
         if owned:
             app.state.services.close()
 
@@ -103,6 +108,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     problems.install(app)
     app.include_router(enrolment_router)
     app.include_router(admin_router)
+    install_idp(app)
     # Whole body: every photo at its limit plus room for the form fields.
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes * settings.max_photos_per_enrolment + 256 * 1024)
     return app

@@ -4,7 +4,8 @@ Which role may do what (least privilege; biometric search is not an admin's job)
 - officer: enrol, read enrolments, verify 1:1
 - adjudicator: read and decide deduplication cases, read enrolments, verify 1:1, identify 1:N
 - auditor: read the audit trail
-- admin: manage API keys
+- admin: manage API keys (and OpenID Connect clients and signing keys)
+- registrar: register OpenID Connect clients through Dynamic Client Registration (RFC 7591), nothing else
 """
 
 from __future__ import annotations

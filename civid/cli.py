@@ -19,7 +19,7 @@ from civid.settings import get_settings
 app = typer.Typer(help="civid: national digital identity service", no_args_is_help=True)
 index_app = typer.Typer(help="The FAISS gallery (a rebuildable cache of the database)", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys bound to roles", no_args_is_help=True)
-keys_app = typer.Typer(help="Encryption keys for templates at rest", no_args_is_help=True)
+keys_app = typer.Typer(help="Encryption keys for templates at rest, and the OpenID signing keys", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit trail", no_args_is_help=True)
 app.add_typer(index_app, name="index")
 app.add_typer(apikey_app, name="apikey")
@@ -191,7 +191,7 @@ def fingerprints_export(
 
 
 @apikey_app.command("create")
-def apikey_create(name: str = typer.Option(...), role: str = typer.Option(..., help="officer|adjudicator|auditor|admin")) -> None:
+def apikey_create(name: str = typer.Option(...), role: str = typer.Option(..., help="officer|adjudicator|auditor|admin|registrar")) -> None:
     """Create an API key; the secret is printed once."""
     from civid.audit import Actor
     from civid.auth import create_api_key
@@ -281,6 +281,11 @@ def audit_verify() -> None:
         err.print(f"[red]audit chain broken at event {broken}[/red] (after {checked} intact events)")
         raise typer.Exit(1)
     out.print(f"audit chain intact: {checked} events")
+
+
+from idp.cli import install as _install_idp_commands  # noqa: E402  (civid clients, civid keys rotate|status)
+
+_install_idp_commands(app, keys_app)
 
 
 def main() -> None:  # pragma: no cover

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from civid.errors import CividError
+
+if TYPE_CHECKING:
+    from idp.errors import OAuthError
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
@@ -23,14 +27,39 @@ def problem(status: int, title: str, detail: str, type_uri: str = "about:blank",
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
+def oauth_error(request: Request, exc: "OAuthError") -> Response:
+    """An OAuth/OIDC error: an HTML page on the citizen's browser pages, else RFC 6749 §5.2 JSON
+    (``error``, ``error_description``) with the problem+json fields beside them."""
+    extra = dict(exc.extra)
+    bare = extra.pop("bare_challenge", False)
+    body = {"error": exc.error, "error_description": exc.description, "type": exc.type_uri, "title": exc.error,
+            "status": exc.status, "detail": exc.description, **extra}
+    headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+    if exc.status == 401:
+        scheme = "Bearer" if exc.error == "invalid_token" else "Basic"
+        headers["WWW-Authenticate"] = f'{scheme} realm="civid"' + ("" if bare else f', error="{exc.error}"')
+    return JSONResponse(body, status_code=exc.status, headers=headers)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
 
     @app.exception_handler(CividError)
-    async def _civid(request: Request, exc: CividError) -> JSONResponse:
+    async def _civid(request: Request, exc: CividError) -> Response:
+        from idp.errors import OAuthError  # idp builds on civid; imported late to keep civid importable alone
+
+        renderer = getattr(request.app.state, "html_error_page", None)
+        if renderer is not None and getattr(request.state, "html_errors", False):
+            # The citizen's browser pages (login, consent, account): an HTML page, never JSON.
+            return renderer(request, exc)
+        if isinstance(exc, OAuthError):
+            return oauth_error(request, exc)
         if exc.status >= 500:
             log.error("%s: %s", type(exc).__name__, exc.detail)
-        return problem(exc.status, exc.title, exc.detail, exc.type_uri, request.url.path, **exc.extra)
+        response = problem(exc.status, exc.title, exc.detail, exc.type_uri, request.url.path, **exc.extra)
+        if "retry_after" in exc.extra:  # RFC 9110 §10.2.3, for 429 and 503
+            response.headers["Retry-After"] = str(exc.extra["retry_after"])
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

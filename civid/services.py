@@ -14,6 +14,8 @@ from civid.keyring import KeyRing
 from civid.settings import Settings
 from enrollment.face import FaceEngine, default_engine
 from enrollment.gallery_store import FingerGalleryStore, GalleryStore
+from idp.keys import SigningKeys
+from idp.server_secrets import ServerSecrets
 from matcher.fusion import Fusion
 from models import ApiKey
 from models.db import make_engine, make_session_factory, upgrade
@@ -29,6 +31,8 @@ class Services:
     gallery: GalleryStore
     fingers: FingerGalleryStore
     fusion: Fusion
+    signing_keys: "SigningKeys"
+    idp_secrets: ServerSecrets
 
     def close(self) -> None:
         """Persist the indexes and release connections (called at shutdown)."""
@@ -49,7 +53,13 @@ def build_services(settings: Settings, *, open_gallery: bool = True, show_progre
     if open_gallery:
         gallery.open(show_progress=show_progress)
         fingers.open(show_progress=show_progress)
-    return Services(settings, engine, sessions, keyring, default_engine(), gallery, fingers, Fusion.load())
+    signing_keys = SigningKeys(settings, keyring, sessions)
+    # Keys exist before the first request: made lazily inside a request, SQLite's writer lock would be
+    # held by that request's own transaction.
+    signing_keys.ensure()
+    idp_secrets = ServerSecrets.load_or_create(settings.resolved_idp_secrets_file)
+    return Services(settings, engine, sessions, keyring, default_engine(), gallery, fingers, Fusion.load(),
+                    signing_keys, idp_secrets)
 
 
 def ensure_bootstrap_admin(services: Services) -> str | None:

@@ -123,6 +123,55 @@ class Settings(BaseSettings):
         "empty default, any one presented modality is enough.",
     )
 
+    # --- OpenID Connect provider (idp/) -------------------------------------------------------
+    issuer: str | None = Field(
+        None, description="The OP's issuer URL (https in production); default http://<host>:<port>. Tokens, "
+        "discovery and WebAuthn's relying-party id (its host) derive from it.",
+    )
+    signing_alg: Literal["ES256", "RS256"] = Field(
+        "ES256", description="Default algorithm for ID tokens, access tokens and attestations; a client may ask "
+        "for the other one (id_token_signed_response_alg).",
+    )
+    signing_key_lifetime_days: int = Field(90, description="`civid keys rotate` is due after this many days.")
+    signing_key_publish_lead_s: int = Field(
+        3600, description="A rotated-in key is published in the JWKS this long before it signs anything, so "
+        "relying parties that cache the JWKS already know it.",
+    )
+    code_ttl_s: int = Field(60, description="Authorization codes expire after this (single use).")
+    par_ttl_s: int = Field(90, description="A pushed authorization request's request_uri expires after this.")
+    interaction_ttl_s: int = Field(900, description="A citizen must finish logging in and consenting within this.")
+    id_token_ttl_s: int = Field(300)
+    access_token_ttl_s: int = Field(600)
+    refresh_token_ttl_s: int = Field(30 * 24 * 3600, description="A refresh-token family ends this long after login.")
+    login_session_ttl_s: int = Field(8 * 3600, description="Single sign-on session lifetime at civid.")
+    consent_ttl_days: int = Field(365, description="Remembered consent expires after this; the citizen is asked again.")
+    client_assertion_max_age_s: int = Field(
+        300, description="private_key_jwt assertions must expire within this of now (their jti is remembered "
+        "until then, so a replay is refused).",
+    )
+    face_challenge_ttl_s: int = Field(300, description="A face-login challenge must be used within this, once.")
+    passkey_binding_ttl_s: int = Field(
+        900, description="A passkey binding code issued by an officer at the desk is valid this long, once.")
+    passkey_binding_face_max_age_s: int = Field(
+        600, description="Binding a passkey online needs a face verification at most this old.")
+    passkey_ceremony_ttl_s: int = Field(
+        300, description="A WebAuthn registration or login must finish within this (the browser's timeout too); "
+        "its challenge is then spent.")
+    login_max_failures_per_identity: int = Field(
+        5, description="Failed logins for one identity within login_failure_window_s before it is locked.")
+    login_max_failures_per_source: int = Field(
+        20, description="Failed logins from one client address within login_failure_window_s before it is locked.")
+    login_failure_window_s: int = Field(900)
+    login_lockout_s: int = Field(900, description="How long a locked identity or source must wait.")
+    cookie_secure: bool | None = Field(
+        None, description="Secure flag on civid's cookies; default: on when the issuer is https.")
+    trust_forwarded_for: bool = Field(
+        False, description="Use X-Forwarded-For as the client address (only behind a proxy that sets it).")
+    idp_secrets_file: Path | None = Field(
+        None, description="JSON with the pairwise-subject salt and the cookie/CSRF key; default "
+        "<data_dir>/keys/idp-secrets.json (0600), created on first run.",
+    )
+
     # --- HTTP ----------------------------------------------------------------------------
     host: str = Field("127.0.0.1")
     port: int = Field(8000)
@@ -142,6 +191,18 @@ class Settings(BaseSettings):
     @property
     def resolved_admin_key_file(self) -> Path:
         return self.bootstrap_admin_key_file or self.data_dir / "admin-api-key"
+
+    @property
+    def resolved_issuer(self) -> str:
+        return (self.issuer or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def resolved_cookie_secure(self) -> bool:
+        return self.cookie_secure if self.cookie_secure is not None else self.resolved_issuer.startswith("https://")
+
+    @property
+    def resolved_idp_secrets_file(self) -> Path:
+        return self.idp_secrets_file or self.data_dir / "keys" / "idp-secrets.json"
 
     @property
     def gallery_dir(self) -> Path:

@@ -6,8 +6,14 @@ from models.base import Base, utcnow
 from models.case import CaseCandidate, CaseStatus, DedupCase, Decision
 from models.fingerprint import FingerSource, FingerTemplate
 from models.identity import Enrolment, EnrolmentStatus, FaceTemplate, Identity, Photo
+from models.oidc import (AccessToken, AuthorizationCode, AuthorizationRequest, Client, ClientAssertion, Consent,
+                         FaceChallenge, FaceProbe, Grant, LoginAttempt, LoginSession, Passkey, PasskeyBinding,
+                         RefreshToken, SigningKey, WebAuthnChallenge)
 
 __all__ = [
     "ROLES", "ApiKey", "AuditEvent", "Base", "utcnow", "CaseCandidate", "CaseStatus", "DedupCase",
     "Decision", "Enrolment", "EnrolmentStatus", "FaceTemplate", "FingerSource", "FingerTemplate", "Identity", "Photo",
+    "AccessToken", "AuthorizationCode", "AuthorizationRequest", "Client", "ClientAssertion", "Consent", "FaceChallenge",
+    "FaceProbe", "Grant", "LoginAttempt", "LoginSession", "Passkey", "PasskeyBinding", "RefreshToken", "SigningKey",
+    "WebAuthnChallenge",
 ]

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
 
-ROLES = ("officer", "adjudicator", "auditor", "admin")
+# registrar: an initial access token for OpenID Connect Dynamic Client Registration (RFC 7591 §3), nothing else.
+ROLES = ("officer", "adjudicator", "auditor", "admin", "registrar")
 
 
 class ApiKey(Base):

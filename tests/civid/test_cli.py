@@ -144,15 +144,19 @@ def test_audit_verify_exits_0_on_an_intact_chain_and_1_after_tampering(cli, tmp_
     assert cli(*enrol_args(PORTRAIT, key)).exit_code == 0
     result = cli("audit", "verify")
     assert result.exit_code == 0, result.output
-    assert "audit chain intact: 2 events" in one_line(result.stdout)  # key created, enrolment issued
-
     import sqlite3
 
     with sqlite3.connect(tmp_path / "var" / "civid.db") as db:
-        db.execute("UPDATE audit_events SET detail = '{}' WHERE id = 2")
+        actions = [row[0] for row in db.execute("SELECT action FROM audit_events ORDER BY id")]
+    # The two signing keys made at first start, the officer's key, the enrolment.
+    assert actions == ["signing_key.created", "signing_key.created", "api_key.created", "enrolment.issued"]
+    assert f"audit chain intact: {len(actions)} events" in one_line(result.stdout)
+
+    with sqlite3.connect(tmp_path / "var" / "civid.db") as db:
+        db.execute("UPDATE audit_events SET detail = '{}' WHERE id = 3")
     broken = cli("audit", "verify")
     assert broken.exit_code == 1
-    assert "audit chain broken at event 2" in one_line(broken.stderr)
+    assert "audit chain broken at event 3" in one_line(broken.stderr)
 
 
 def test_rotating_the_template_key_keeps_old_templates_readable(cli):

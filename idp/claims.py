@@ -1,0 +1,147 @@
+"""Which claims a client gets, and their values from the person's enrolled record (OIDC Core §5).
+
+Scopes map to standard claims (§5.4); the ``claims`` request parameter (§5.5) asks for individual
+claims in the ID token or at UserInfo. A claim is released only when all hold: the client may ask for its
+scope or holds the entitlement (``uin``), the citizen consented to it, and the record has a value. In the
+code flow, scope claims go to UserInfo; the ID token carries only what ``claims.id_token`` asks for.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from idp.errors import InvalidRequest
+from models import Client, Enrolment, EnrolmentStatus, Identity
+
+SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
+    "profile": ("name", "given_name", "family_name", "middle_name", "birthdate", "gender", "updated_at"),
+    "email": ("email", "email_verified"),
+    "phone": ("phone_number", "phone_number_verified"),
+    "address": ("address",),
+    "uin": ("uin",),
+}
+# Claims only a client with the matching entitlement may receive, whatever it asks.
+ENTITLED_CLAIMS = {"uin": "uin"}
+# Claims about the authentication itself, not the person: always allowed, never need consent.
+PROTOCOL_CLAIMS = {"sub", "auth_time", "acr", "amr", "sid", "nonce"}
+CLAIMS_SUPPORTED = sorted({"sub", "auth_time", "acr", "amr", "sid", *[c for cs in SCOPE_CLAIMS.values() for c in cs]})
+GENDER = {"F": "female", "M": "male", "X": "other"}
+
+
+@dataclass(frozen=True)
+class ClaimsRequest:
+    """The claims asked for, by where they go: scope claims to UserInfo, the claims parameter's members."""
+
+    userinfo: frozenset[str]
+    id_token: frozenset[str]
+    essential: frozenset[str]
+    acr_values: tuple[str, ...]  # from claims.id_token.acr (values or value), if any
+
+    @property
+    def all(self) -> frozenset[str]:
+        return self.userinfo | self.id_token
+
+
+def parse_claims_parameter(raw: str | dict[str, Any] | None) -> dict[str, Any] | None:
+    """Parse and shape-check the ``claims`` parameter (a JSON object with userinfo/id_token members)."""
+    import json
+
+    if raw in (None, ""):
+        return None
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError as exc:
+        raise InvalidRequest("the claims parameter is not valid JSON") from exc
+    if not isinstance(value, dict) or not all(isinstance(value.get(m, {}), dict) for m in ("userinfo", "id_token")):
+        raise InvalidRequest("the claims parameter must be a JSON object whose userinfo and id_token are objects")
+    for member in ("userinfo", "id_token"):
+        for name, spec in value.get(member, {}).items():
+            if spec is not None and not isinstance(spec, dict):
+                raise InvalidRequest(f"claims.{member}.{name} must be null or an object")
+    return value
+
+
+def entitled(client: Client, claim: str) -> bool:
+    """Whether the client may ever receive ``claim``."""
+    needed = ENTITLED_CLAIMS.get(claim)
+    return needed is None or needed in client.entitlements
+
+
+def requested(client: Client, scopes: list[str], claims_parameter: dict[str, Any] | None) -> ClaimsRequest:
+    """What this request asks for, after the client's allowed scopes and entitlements."""
+    userinfo: set[str] = set()
+    for scope in scopes:
+        if scope in client.allowed_scopes or (scope == "uin" and "uin" in client.entitlements):
+            userinfo.update(SCOPE_CLAIMS.get(scope, ()))
+    id_token: set[str] = set()
+    essential: set[str] = set()
+    acr_values: tuple[str, ...] = ()
+    for member, target in (("userinfo", userinfo), ("id_token", id_token)):
+        for name, spec in (claims_parameter or {}).get(member, {}).items():
+            if name == "acr" and member == "id_token" and spec:
+                acr_values = tuple(spec.get("values") or ([spec["value"]] if "value" in spec else []))
+            if name in PROTOCOL_CLAIMS or name not in CLAIMS_SUPPORTED:
+                continue
+            target.add(name)
+            if spec and spec.get("essential"):
+                essential.add(name)
+    allowed = {c for c in userinfo | id_token if entitled(client, c)}
+    return ClaimsRequest(frozenset(userinfo & allowed), frozenset(id_token & allowed), frozenset(essential & allowed),
+                         acr_values)
+
+
+def current_record(session: Session, identity: Identity) -> Enrolment | None:
+    """The person's record: the latest enrolment that issued (or was merged into) their identity."""
+    return session.scalars(
+        select(Enrolment).where(Enrolment.identity_id == identity.id,
+                                Enrolment.status.in_((EnrolmentStatus.ISSUED, EnrolmentStatus.DUPLICATE)))
+        .order_by(Enrolment.decided_at.desc().nulls_last(), Enrolment.id.desc())
+    ).first()
+
+
+def _e164(phone: str) -> str:
+    digits = re.sub(r"[^\d+]", "", phone)
+    return digits if digits.startswith("+") else "+" + digits
+
+
+def claim_values(session: Session, identity: Identity) -> dict[str, Any]:
+    """Every person claim civid can state about ``identity`` (callers pick the released ones)."""
+    record = current_record(session, identity)
+    if record is None:
+        return {"uin": identity.uin}
+    names = [record.given_name, record.middle_names, record.family_name]
+    address = record.address or {}
+    values: dict[str, Any] = {
+        "name": " ".join(n for n in names if n), "given_name": record.given_name, "family_name": record.family_name,
+        "middle_name": record.middle_names, "birthdate": record.date_of_birth.isoformat(),
+        "gender": GENDER.get(record.sex, "other"),
+        "updated_at": int((record.decided_at or record.created_at).timestamp()),
+        "uin": identity.uin,
+        # Typed by an officer, not proven by a confirmation message: not verified (OIDC Core §5.1).
+        "email": record.email, "email_verified": False if record.email else None,
+        "phone_number": _e164(record.phone) if record.phone else None,
+        "phone_number_verified": False if record.phone else None,
+        "address": {
+            "formatted": ", ".join(v for v in (address.get("line1"), address.get("line2"), address.get("locality"),
+                                                 address.get("district"), address.get("country")) if v),
+            "street_address": "\n".join(v for v in (address.get("line1"), address.get("line2")) if v),
+            "locality": address.get("locality"), "region": address.get("district"),
+            "postal_code": address.get("postal_code"), "country": address.get("country"),
+        } if address else None,
+    }
+    if values["address"]:
+        values["address"] = {k: v for k, v in values["address"].items() if v}
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def release(session: Session, identity: Identity, names: frozenset[str] | set[str], consented: set[str] | None
+            ) -> dict[str, Any]:
+    """The values of ``names`` the citizen consented to (``consented`` None: no consent needed)."""
+    values = claim_values(session, identity)
+    return {name: values[name] for name in sorted(names)
+            if name in values and (consented is None or name in consented)}

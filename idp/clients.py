@@ -1,0 +1,172 @@
+"""The registry of relying parties: registration with validated metadata, lookup, and disabling.
+
+Redirect URIs are matched exactly (OIDC Core §3.1.2.1; no wildcards, no prefixes), so registration is
+where they are checked: absolute, no fragment, https — plain http only on the loopback interface for
+development portals (RFC 8252 §7.3).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from civid import audit
+from civid.audit import Actor
+from idp.errors import InvalidClient, InvalidClientMetadata, InvalidRedirectUri
+from idp.server_secrets import sha256_hex
+from models import Client, utcnow
+
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
+STANDARD_SCOPES = ("openid", "profile", "email", "phone", "address", "offline_access")
+ENTITLEMENTS = ("uin", "kyc")
+LOOPBACK = {"localhost", "127.0.0.1", "[::1]", "::1"}
+
+
+@dataclass
+class ClientMetadata:
+    """What an admin (or RFC 7591 registration) supplies for a new client."""
+
+    name: str
+    redirect_uris: list[str]
+    token_endpoint_auth_method: str = "client_secret_basic"
+    jwks: dict[str, Any] | None = None
+    jwks_uri: str | None = None
+    post_logout_redirect_uris: list[str] = field(default_factory=list)
+    allowed_scopes: list[str] = field(default_factory=lambda: ["openid", "profile", "email", "phone", "address"])
+    entitlements: list[str] = field(default_factory=list)
+    subject_type: str = "pairwise"
+    sector_identifier: str | None = None
+    require_par: bool = False
+    id_token_signed_response_alg: str | None = None
+    default_acr_values: list[str] = field(default_factory=list)
+    contacts: list[str] = field(default_factory=list)
+
+
+def check_redirect_uri(uri: str, error: type[InvalidClientMetadata] = InvalidRedirectUri) -> str:
+    """Refuse a redirect URI a client may not register; return it unchanged (it is matched verbatim)."""
+    parts = urlsplit(uri)
+    if not parts.scheme or not parts.netloc:
+        raise error(f"redirect URI {uri!r} must be absolute")
+    if parts.fragment or "#" in uri:
+        raise error(f"redirect URI {uri!r} must not contain a fragment")  # RFC 6749 §3.1.2
+    if "*" in uri:
+        raise error(f"redirect URI {uri!r}: wildcards are not allowed")
+    if parts.scheme == "http" and (parts.hostname or "") not in LOOPBACK and f"[{parts.hostname}]" not in LOOPBACK:
+        raise error(f"redirect URI {uri!r} must use https (http only on localhost)")
+    if parts.scheme not in ("https", "http"):
+        raise error(f"redirect URI {uri!r} must use https")
+    return uri
+
+
+def _validate(meta: ClientMetadata) -> str:
+    """Check the metadata as a whole; return the sector identifier for pairwise subjects."""
+    if not meta.name.strip():
+        raise InvalidClientMetadata("client name is required")
+    if not meta.redirect_uris:
+        raise InvalidRedirectUri("at least one redirect URI is required")
+    for uri in meta.redirect_uris:
+        check_redirect_uri(uri)
+    for uri in meta.post_logout_redirect_uris:
+        check_redirect_uri(uri, InvalidClientMetadata)
+    if meta.token_endpoint_auth_method not in AUTH_METHODS:
+        raise InvalidClientMetadata(f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}")
+    if meta.token_endpoint_auth_method == "private_key_jwt":
+        if bool(meta.jwks) == bool(meta.jwks_uri):
+            raise InvalidClientMetadata("private_key_jwt needs exactly one of jwks or jwks_uri")
+        if meta.jwks is not None and not isinstance(meta.jwks.get("keys"), list):
+            raise InvalidClientMetadata("jwks must be a JWK Set: {\"keys\": [...]}")
+        if meta.jwks_uri and urlsplit(meta.jwks_uri).scheme != "https" and urlsplit(meta.jwks_uri).hostname not in LOOPBACK:
+            raise InvalidClientMetadata("jwks_uri must use https")
+    unknown = set(meta.allowed_scopes) - set(STANDARD_SCOPES) - {"uin"}
+    if unknown:
+        raise InvalidClientMetadata(f"unknown scopes: {', '.join(sorted(unknown))}")
+    if "openid" not in meta.allowed_scopes:
+        meta.allowed_scopes = ["openid", *meta.allowed_scopes]
+    bad = set(meta.entitlements) - set(ENTITLEMENTS)
+    if bad:
+        raise InvalidClientMetadata(f"unknown entitlements: {', '.join(sorted(bad))}; one of {', '.join(ENTITLEMENTS)}")
+    if meta.subject_type not in ("pairwise", "public"):
+        raise InvalidClientMetadata("subject_type must be pairwise or public")
+    if meta.id_token_signed_response_alg not in (None, "ES256", "RS256"):
+        raise InvalidClientMetadata("id_token_signed_response_alg must be ES256 or RS256")
+    if meta.sector_identifier:
+        return meta.sector_identifier
+    hosts = {urlsplit(uri).hostname for uri in meta.redirect_uris}
+    if len(hosts) > 1:
+        # OIDC Core §8.1: redirect URIs on several hosts need one sector, or subjects would differ.
+        raise InvalidClientMetadata("redirect URIs on several hosts need an explicit sector identifier")
+    return hosts.pop() or ""
+
+
+def register(session: Session, meta: ClientMetadata, actor: Actor, registered_by: str | None = None
+             ) -> tuple[Client, str | None]:
+    """Register a client; return it and its secret (shown once, stored hashed; None for private_key_jwt)."""
+    sector = _validate(meta)
+    secret = None
+    if meta.token_endpoint_auth_method != "private_key_jwt":
+        secret = secrets.token_urlsafe(32)
+    row = Client(
+        client_id=secrets.token_urlsafe(16), name=meta.name.strip(),
+        token_endpoint_auth_method=meta.token_endpoint_auth_method,
+        secret_hash=sha256_hex(secret) if secret else None, jwks=meta.jwks, jwks_uri=meta.jwks_uri,
+        redirect_uris=list(meta.redirect_uris), post_logout_redirect_uris=list(meta.post_logout_redirect_uris),
+        allowed_scopes=list(dict.fromkeys(meta.allowed_scopes)), entitlements=sorted(set(meta.entitlements)),
+        subject_type=meta.subject_type, sector_identifier=sector, require_par=meta.require_par,
+        id_token_signed_response_alg=meta.id_token_signed_response_alg,
+        default_acr_values=list(meta.default_acr_values), contacts=list(meta.contacts),
+        registered_by=registered_by or f"{actor.role}:{actor.name}",
+    )
+    session.add(row)
+    session.flush()
+    audit.record(session, actor, "client.registered", "client", row.client_id, name=row.name,
+                 auth_method=row.token_endpoint_auth_method, redirect_uris=row.redirect_uris,
+                 entitlements=row.entitlements, subject_identifier_type=row.subject_type)
+    return row, secret
+
+
+def find(session: Session, client_id: str | None) -> Client | None:
+    """The enabled client with this id, or None."""
+    if not client_id:
+        return None
+    row = session.scalars(select(Client).where(Client.client_id == client_id)).first()
+    return row if row is not None and row.disabled_at is None else None
+
+
+def require(session: Session, client_id: str | None) -> Client:
+    """The enabled client with this id; ``invalid_client`` otherwise."""
+    row = find(session, client_id)
+    if row is None:
+        raise InvalidClient("unknown or disabled client")
+    return row
+
+
+def disable(session: Session, client_id: str, actor: Actor) -> Client:
+    """Stop a client from logging anyone in (its grants are revoked by the caller's policy)."""
+    row = require(session, client_id)
+    row.disabled_at = utcnow()
+    audit.record(session, actor, "client.disabled", "client", client_id, name=row.name)
+    return row
+
+
+def describe(row: Client) -> dict[str, Any]:
+    """The client's public metadata (never its secret hash)."""
+    def iso(moment: datetime | None) -> str | None:
+        return moment.isoformat() if moment else None
+
+    return {
+        "client_id": row.client_id, "client_name": row.name, "redirect_uris": row.redirect_uris,
+        "post_logout_redirect_uris": row.post_logout_redirect_uris,
+        "token_endpoint_auth_method": row.token_endpoint_auth_method, "jwks_uri": row.jwks_uri,
+        "jwks": row.jwks, "scope": " ".join(row.allowed_scopes), "entitlements": row.entitlements,
+        "subject_type": row.subject_type, "sector_identifier": row.sector_identifier,
+        "require_pushed_authorization_requests": row.require_par,
+        "id_token_signed_response_alg": row.id_token_signed_response_alg,
+        "default_acr_values": row.default_acr_values, "contacts": row.contacts,
+        "registered_by": row.registered_by, "created_at": iso(row.created_at), "disabled_at": iso(row.disabled_at),
+    }

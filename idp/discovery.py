@@ -1,0 +1,77 @@
+"""OpenID Provider metadata at ``/.well-known/openid-configuration`` (OIDC Discovery 1.0 §3, RFC 8414 §2).
+
+Everything a relying party's library needs to integrate by configuration only, built in one function
+(``provider_metadata``) so that later features extend one dict. It states only what civid does: no
+implicit or hybrid flows, no request objects, no front- or back-channel logout notifications.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+
+from civid.deps import get_services
+from civid.services import Services
+from civid.settings import Settings
+from idp import acr, claims, client_auth, clients
+
+PATH = "/.well-known/openid-configuration"
+CACHE = {"Cache-Control": "public, max-age=300"}
+CLIENT_AUTH_METHODS = list(clients.AUTH_METHODS)
+UI_LOCALES = ["en", "es"]
+PROMPT_VALUES = ["none", "login", "consent"]
+
+router = APIRouter(tags=["openid"])
+
+
+def provider_metadata(settings: Settings) -> dict[str, Any]:
+    """The discovery document for this deployment's issuer."""
+    issuer = settings.resolved_issuer
+    assertion_algs = list(client_auth.ASSERTION_ALGS)
+    return {
+        "issuer": issuer,
+        "authorization_endpoint": issuer + "/authorize",
+        "token_endpoint": issuer + "/token",
+        "userinfo_endpoint": issuer + "/userinfo",
+        "jwks_uri": issuer + "/jwks.json",
+        "registration_endpoint": issuer + "/register",
+        "end_session_endpoint": issuer + "/logout",
+        # RFC 9126 §5: PAR is offered to everyone; a client may be registered to require it.
+        "pushed_authorization_request_endpoint": issuer + "/par",
+        "require_pushed_authorization_requests": False,
+        "introspection_endpoint": issuer + "/introspect",
+        "revocation_endpoint": issuer + "/revoke",
+        "scopes_supported": [*clients.STANDARD_SCOPES, "uin"],
+        "response_types_supported": ["code"],  # no implicit or hybrid flows
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "subject_types_supported": ["pairwise", "public"],
+        "id_token_signing_alg_values_supported": ["ES256", "RS256"],
+        "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        "token_endpoint_auth_signing_alg_values_supported": assertion_algs,
+        "introspection_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        "introspection_endpoint_auth_signing_alg_values_supported": assertion_algs,
+        "revocation_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        "revocation_endpoint_auth_signing_alg_values_supported": assertion_algs,
+        "code_challenge_methods_supported": ["S256"],  # PKCE required; plain refused
+        "claims_supported": claims.CLAIMS_SUPPORTED,
+        "claims_parameter_supported": True,
+        "claim_types_supported": ["normal"],
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "acr_values_supported": list(acr.ACR_VALUES_SUPPORTED),
+        "ui_locales_supported": UI_LOCALES,
+        "prompt_values_supported": PROMPT_VALUES,
+        # RFC 9207: the authorization response carries `iss`, so clients can detect mix-up attacks.
+        "authorization_response_iss_parameter_supported": True,
+        "frontchannel_logout_supported": False,
+        "backchannel_logout_supported": False,
+    }
+
+
+@router.get(PATH)
+def openid_configuration(services: Services = Depends(get_services)) -> JSONResponse:
+    """The OpenID Provider configuration document."""
+    return JSONResponse(provider_metadata(services.settings), headers=CACHE)

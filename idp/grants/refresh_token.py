@@ -1,0 +1,91 @@
+"""The ``refresh_token`` grant (RFC 6749 §6, OIDC Core §12): new tokens from a refresh token.
+
+Refresh tokens rotate: each use returns a new one and retires the old. Presenting a retired one again
+means two parties hold the family, so the whole grant is revoked (OAuth 2.0 Security BCP §4.14.2).
+A narrower ``scope`` may be asked for; a wider one is ``invalid_scope`` (RFC 6749 §6). A revoked grant,
+an expired family or a consent the citizen has since revoked or let expire is ``invalid_grant``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Mapping
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from civid import audit
+from idp import tokens
+from idp.consent import active_consent
+from idp.errors import InvalidGrant, InvalidRequest, InvalidScope
+from models import Client, Grant, RefreshToken, utcnow
+
+if TYPE_CHECKING:
+    from civid.services import Services
+
+GRANT_TYPE = "refresh_token"
+
+
+def validate_refresh_token(db: Session, client: Client, form: Mapping[str, str]) -> RefreshToken:
+    """The presented refresh token's row, checked against the client, rotation, revocation and expiry."""
+    value = form.get("refresh_token")
+    if not value:
+        raise InvalidRequest("refresh_token is required")
+    row = tokens.find_refresh_token(db, value)
+    if row is None:
+        raise InvalidGrant("unknown refresh token")
+    grant = row.grant
+    if grant.client_id != client.client_id:
+        raise InvalidGrant("the refresh token was issued to another client")  # RFC 6749 §6
+    if row.rotated_at is not None:
+        _revoke_on_reuse(db, client, grant)
+    now = utcnow()
+    if row.revoked_at is not None or grant.revoked_at is not None:
+        raise InvalidGrant("the refresh token has been revoked")
+    if audit.as_utc(row.expires_at) <= now or audit.as_utc(grant.expires_at) <= now:
+        raise InvalidGrant("the refresh token has expired")
+    if active_consent(db, grant.identity_id, grant.client_id) is None:
+        raise InvalidGrant("the citizen's consent for this client has ended")
+    if grant.identity.status != "active":
+        raise InvalidGrant("the person's identity is not active")
+    return row
+
+
+def validate_scope(grant: Grant, form: Mapping[str, str]) -> list[str]:
+    """The scopes of the new tokens: the grant's, or the narrower set asked for (RFC 6749 §6)."""
+    granted = grant.scope.split()
+    if "scope" not in form:
+        return granted
+    asked = list(dict.fromkeys(form["scope"].split()))
+    wider = set(asked) - set(granted)
+    if wider:
+        raise InvalidScope(f"scope exceeds what was granted: {' '.join(sorted(wider))}")
+    if not asked:
+        raise InvalidScope("scope must not be empty")
+    return [scope for scope in granted if scope in asked]
+
+
+def _revoke_on_reuse(db: Session, client: Client, grant: Grant) -> None:
+    """A rotated refresh token presented again: revoke the family, keep that, then refuse."""
+    db.rollback()
+    grant = db.get(Grant, grant.id)
+    tokens.revoke_grant(db, grant, "refresh_token_reuse", tokens.client_actor(client.client_id))
+    db.commit()
+    raise InvalidGrant("the refresh token has already been used")
+
+
+def create_token_response(db: Session, services: "Services", client: Client, form: Mapping[str, str]) -> dict:
+    """Rotate the refresh token in ``form`` and return new tokens (audited)."""
+    row = validate_refresh_token(db, client, form)
+    grant = row.grant
+    scopes = validate_scope(grant, form)
+    issued = tokens.issue(db, services, client, grant, scopes)
+    # Rotate with a conditional update, in the tokens' transaction: of two concurrent uses only one
+    # changes the row; the other is a reuse.
+    rotated = db.execute(update(RefreshToken).where(RefreshToken.id == row.id, RefreshToken.rotated_at.is_(None))
+                         .values(rotated_at=utcnow()))
+    if rotated.rowcount != 1:
+        _revoke_on_reuse(db, client, grant)
+    audit.record(db, tokens.client_actor(client.client_id), "oidc.tokens_issued", "grant", grant.uid,
+                 client_id=client.client_id, grant_type=GRANT_TYPE, scope=issued.scope,
+                 refresh_token=True, id_token=issued.id_token is not None)
+    return issued.response()

@@ -1,0 +1,221 @@
+"""Signing keys for ID tokens, access tokens and attestations: stored in the database (private halves
+sealed by the key ring), published as a JWKS, rotated without breaking anything in flight.
+
+Rotation (``civid keys rotate``): the new key is published at once but signs only after
+``signing_key_publish_lead_s``, so relying parties that cache the JWKS learn it before they meet it; the
+old key stops signing when the new one starts, and stays in the JWKS until every token it signed has
+expired (``expires_at``).
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from civid import audit
+from civid.audit import SYSTEM, Actor
+from civid.errors import ConfigurationError
+from civid.keyring import KeyRing, Sealed
+from civid.settings import Settings
+from models import SigningKey, utcnow
+
+ALGORITHMS = ("ES256", "RS256")
+JWKS_CACHE_S = 5.0
+
+
+@dataclass(frozen=True)
+class KeyStatus:
+    kid: str
+    alg: str
+    state: str  # pending (published, not yet signing) | active | retired (verifying only) | expired
+    published_at: datetime
+    activates_at: datetime
+    retired_at: datetime | None
+    expires_at: datetime | None
+
+
+def _associated_data(kid: str) -> bytes:
+    return f"signing-key:{kid}".encode()
+
+
+def _generate(alg: str) -> Any:
+    if alg == "ES256":
+        return ec.generate_private_key(ec.SECP256R1())
+    if alg == "RS256":
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    raise ConfigurationError(f"unsupported signing algorithm {alg!r}")
+
+
+def _public_jwk(private_key: Any, alg: str, kid: str) -> dict[str, Any]:
+    algorithm = ECAlgorithm if alg == "ES256" else RSAAlgorithm
+    jwk = algorithm.to_jwk(private_key.public_key(), as_dict=True)
+    return {**jwk, "kid": kid, "alg": alg, "use": "sig"}
+
+
+class SigningKeys:
+    """The OP's signing keys: create on first start, sign with the active one, publish, rotate."""
+
+    def __init__(self, settings: Settings, keyring: KeyRing, sessions: sessionmaker[Session]) -> None:
+        self.settings = settings
+        self.keyring = keyring
+        self.sessions = sessions
+        self._private: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._jwks_cache: tuple[float, dict[str, list[dict[str, Any]]]] | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    def ensure(self) -> None:
+        """Make sure each algorithm has a key that signs now (first use creates them, active at once)."""
+        with self._lock, self.sessions.begin() as session:
+            now = utcnow()
+            for alg in ALGORITHMS:
+                if self._signing_row(session, alg, now) is None:
+                    self._create(session, alg, activates_at=now, actor=SYSTEM)
+            self._jwks_cache = None
+
+    def rotate(self, actor: Actor = SYSTEM, algs: tuple[str, ...] = ALGORITHMS,
+               lead_s: int | None = None) -> list[SigningKey]:
+        """Add a new key per algorithm, published now and signing after the lead time; schedule the
+        current keys' retirement for that moment and their removal once their tokens have expired."""
+        lead = timedelta(seconds=self.settings.signing_key_publish_lead_s if lead_s is None else lead_s)
+        created = []
+        with self.sessions.begin() as session:
+            now = utcnow()
+            for alg in algs:
+                activates = now + lead
+                for row in session.scalars(select(SigningKey).where(
+                        SigningKey.alg == alg, SigningKey.retired_at.is_(None))):
+                    row.retired_at = max(activates, _aware(row.activates_at))
+                    row.expires_at = row.retired_at + timedelta(seconds=self.longest_token_lifetime_s)
+                created.append(self._create(session, alg, activates_at=activates, actor=actor))
+        self._jwks_cache = None
+        return created
+
+    @property
+    def longest_token_lifetime_s(self) -> int:
+        """A retired key stays published this long after it stops signing (longest-lived token it signed)."""
+        s = self.settings
+        return max(s.id_token_ttl_s, s.access_token_ttl_s, getattr(s, "attestation_ttl_s", 0))
+
+    def _create(self, session: Session, alg: str, activates_at: datetime, actor: Actor) -> SigningKey:
+        kid = f"{alg.lower()}-{utcnow():%Y%m%d}-{secrets.token_hex(4)}"
+        private_key = _generate(alg)
+        pem = private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                        serialization.NoEncryption())
+        sealed = self.keyring.seal(pem, _associated_data(kid))
+        row = SigningKey(kid=kid, alg=alg, public_jwk=_public_jwk(private_key, alg, kid),
+                         private_key_id=sealed.key_id, private_nonce=sealed.nonce,
+                         private_ciphertext=sealed.ciphertext, published_at=utcnow(), activates_at=activates_at)
+        session.add(row)
+        session.flush()
+        audit.record(session, actor, "signing_key.created", "signing_key", kid, alg=alg,
+                     activates_at=activates_at.isoformat())
+        return row
+
+    # --- use ---------------------------------------------------------------------------------
+    @staticmethod
+    def _signing_row(session: Session, alg: str, now: datetime) -> SigningKey | None:
+        rows = session.scalars(select(SigningKey).where(SigningKey.alg == alg).order_by(SigningKey.activates_at.desc()))
+        for row in rows:
+            if _aware(row.activates_at) <= now and (row.retired_at is None or _aware(row.retired_at) > now):
+                return row
+        return None
+
+    def _private_key(self, row: SigningKey) -> Any:
+        with self._lock:
+            key = self._private.get(row.kid)
+            if key is None:
+                pem = self.keyring.open(Sealed(row.private_key_id, row.private_nonce, row.private_ciphertext),
+                                        _associated_data(row.kid))
+                key = self._private[row.kid] = serialization.load_pem_private_key(pem, password=None)
+            return key
+
+    def sign(self, claims: dict[str, Any], alg: str | None = None, typ: str = "JWT") -> str:
+        """Sign ``claims`` as a compact JWS with the algorithm's active key (``kid`` in the header)."""
+        alg = alg or self.settings.signing_alg
+        with self.sessions() as session:
+            row = self._signing_row(session, alg, utcnow())
+        if row is None:
+            self.ensure()  # first use: keys are made lazily, so a process that never signs makes none
+        with self.sessions() as session:
+            row = self._signing_row(session, alg, utcnow())
+            if row is None:
+                raise ConfigurationError(f"no active {alg} signing key; run `civid keys rotate`")
+            key = self._private_key(row)
+            kid = row.kid
+        return jwt.encode(claims, key, algorithm=alg, headers={"kid": kid, "typ": typ})
+
+    def forget_cache(self) -> None:
+        """Drop the cached JWKS (after keys were changed behind this object's back, e.g. by another process)."""
+        self._jwks_cache = None
+
+    def jwks(self) -> dict[str, list[dict[str, Any]]]:
+        """The public keys relying parties may meet: published, not yet expired. Cached for a few seconds
+        (every UserInfo call verifies a token against it); another process's rotation shows within that."""
+        cached = self._jwks_cache
+        if cached is not None and time.monotonic() - cached[0] < JWKS_CACHE_S:
+            return cached[1]
+        now = utcnow()
+        with self.sessions() as session:
+            rows = session.scalars(select(SigningKey).order_by(SigningKey.id)).all()
+        if not rows:
+            self.ensure()
+            return self.jwks()
+        keys = {"keys": [row.public_jwk for row in rows
+                         if _aware(row.published_at) <= now and (row.expires_at is None or _aware(row.expires_at) > now)]}
+        # Never cache past the moment a key enters or leaves the set.
+        changes = [m for row in rows for m in (_aware(row.published_at), row.expires_at and _aware(row.expires_at))
+                   if m is not None and m > now]
+        if not changes or min(changes) - now > timedelta(seconds=JWKS_CACHE_S):
+            self._jwks_cache = (time.monotonic(), keys)
+        return keys
+
+    def verify(self, token: str, *, audience: str | list[str] | None = None, typ: str | None = None,
+               verify_exp: bool = True, leeway: int = 30) -> dict[str, Any]:
+        """Check a token this OP signed (signature by a published key, issuer, audience, expiry) and
+        return its claims; raise ``jwt.InvalidTokenError`` otherwise."""
+        header = jwt.get_unverified_header(token)
+        if typ is not None and str(header.get("typ", "")).lower() != typ.lower():
+            raise jwt.InvalidTokenError(f"token type must be {typ}")
+        jwk = next((k for k in self.jwks()["keys"] if k["kid"] == header.get("kid")), None)
+        if jwk is None:
+            raise jwt.InvalidTokenError("unknown or expired signing key")
+        public_key = jwt.PyJWK(jwk).key
+        return jwt.decode(token, public_key, algorithms=[jwk["alg"]], audience=audience,
+                          issuer=self.settings.resolved_issuer, leeway=leeway,
+                          options={"verify_exp": verify_exp, "verify_aud": audience is not None})
+
+    def status(self) -> list[KeyStatus]:
+        """Every key with its state now (for `civid keys status` and the admin API)."""
+        now = utcnow()
+        with self.sessions() as session:
+            rows = session.scalars(select(SigningKey).order_by(SigningKey.alg, SigningKey.activates_at)).all()
+        result = []
+        for row in rows:
+            if row.expires_at is not None and _aware(row.expires_at) <= now:
+                state = "expired"
+            elif row.retired_at is not None and _aware(row.retired_at) <= now:
+                state = "retired"
+            elif _aware(row.activates_at) > now:
+                state = "pending"
+            else:
+                state = "active"
+            result.append(KeyStatus(row.kid, row.alg, state, row.published_at, row.activates_at, row.retired_at,
+                                    row.expires_at))
+        return result
+
+
+def _aware(moment: datetime) -> datetime:
+    return audit.as_utc(moment)
+

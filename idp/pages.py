@@ -1,0 +1,79 @@
+"""Server-rendered pages for citizens (Jinja2): rendering, language, security headers, the error page.
+
+Every page is served with a strict Content-Security-Policy (scripts and styles only from civid itself, no
+inline script, no framing), no caching, and no referrer, so nothing on a login page can leak or be embedded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from civid.errors import CividError
+from idp import i18n
+
+TEMPLATES = Path(__file__).parent / "templates"
+_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                   trim_blocks=True, lstrip_blocks=True)
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+                               "media-src 'self' blob:; connect-src 'self'; form-action 'self' http: https:; "
+                               "frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "Pragma": "no-cache",
+    "Permissions-Policy": "camera=(self), microphone=(), geolocation=()",
+}
+
+
+def language(request: Request, ui_locales: list[str] | None = None) -> str:
+    """The page language: an explicit ``lang`` choice, the client's ``ui_locales``, then the browser's."""
+    explicit = request.query_params.get("lang") or request.cookies.get("civid_lang")
+    preferences = ([explicit] if explicit else []) + list(ui_locales or [])
+    preferences += i18n.from_accept_language(request.headers.get("accept-language"))
+    return i18n.choose(preferences)
+
+
+def html_page(request: Request) -> None:
+    """Mark this request as a browser page: errors render as HTML, not JSON (a FastAPI dependency)."""
+    request.state.html_errors = True
+
+
+def render(request: Request, template: str, status: int = 200, *, ui_locales: list[str] | None = None,
+           **context: Any) -> HTMLResponse:
+    """Render ``template`` in the request's language with a CSRF token and the security headers."""
+    from idp import sessions  # sessions renders nothing; imported late to avoid a cycle
+
+    lang = language(request, ui_locales)
+    services = request.app.state.services
+    response = HTMLResponse("", status_code=status, headers=SECURITY_HEADERS)
+    csrf = sessions.csrf_token(request, response)
+    body = _env.get_template(template).render(
+        request=request, lang=lang, t=lambda key, **values: i18n.translate(key, lang, **values),
+        csrf_token=csrf, issuer=services.settings.resolved_issuer, **context)
+    response.body = response.render(body)
+    response.headers["content-length"] = str(len(response.body))
+    if request.query_params.get("lang") in i18n.LANGUAGES:
+        response.set_cookie("civid_lang", request.query_params["lang"], max_age=365 * 86400, httponly=True,
+                            samesite="lax", secure=services.settings.resolved_cookie_secure)
+    return response
+
+
+def error_page(request: Request, exc: CividError) -> HTMLResponse:
+    """The page a citizen sees when something cannot go back to a portal (bad client, bad redirect URI...)."""
+    code = getattr(exc, "error", None) or exc.type_slug
+    headers = {}
+    retry_after = exc.extra.get("retry_after") if exc.extra else None
+    response = render(request, "error.html", status=exc.status, code=code, detail=exc.detail,
+                      message_key=getattr(exc, "message_key", None), retry_after=retry_after)
+    if retry_after:
+        headers["Retry-After"] = str(retry_after)
+    response.headers.update(headers)
+    return response

@@ -1,0 +1,336 @@
+"""Passkeys (FIDO2/WebAuthn): a citizen binds one after proving who they are (a desk code from an officer,
+or a recent face login), then logs in with it, username-less, at the higher assurance level.
+
+Routes (JSON ones carry the CSRF token in ``X-CSRF-Token``; the ceremony itself is in /static/idp/webauthn.js):
+- ``GET/POST /passkeys/bind``: the page where the citizen types the officer's code and names the device;
+- ``POST /passkeys/register/options`` and ``/passkeys/register/verify``: the registration ceremony;
+- ``POST /login/passkey/options`` and ``/login/passkey/verify``: the login ceremony.
+The officer's desk API is in ``idp.passkey_bindings``; fido2 and the stored challenges in ``idp.passkey_ceremony``.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Annotated, Any, Iterator
+
+from fastapi import APIRouter, Body, Depends, Form, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from civid import audit
+from civid.deps import get_services
+from civid.errors import CividError
+from civid.services import Services
+from idp import claims, i18n, interactions, lockout, pages, passkey_bindings, passkey_ceremony, passkey_registry, sessions
+from idp.passkey_ceremony import PasskeyRejected
+from models import Identity, LoginSession, Passkey, PasskeyBinding, utcnow
+
+router = APIRouter()
+router.include_router(passkey_bindings.router)
+ServicesDep = Annotated[Services, Depends(get_services)]
+Credential = Annotated[dict[str, Any], Body(description="The PublicKeyCredential as WebAuthn JSON (base64url fields)")]
+METHOD = "passkey"
+
+
+class RegisterOptionsIn(BaseModel):
+    code: str | None = Field(None, max_length=40, description="The officer's binding code (desk binding)")
+    label: str = Field("", max_length=100, description="The citizen's name for the device")
+
+
+class LoginOptionsIn(BaseModel):
+    interaction: str | None = Field(None, max_length=64, description="The authorization request's uid, if any")
+
+
+# --- helpers -----------------------------------------------------------------------------------
+def _csrf(request: Request) -> str:
+    """Check the X-CSRF-Token header; return it (ceremonies are bound to it, and so to this browser)."""
+    presented = request.headers.get("x-csrf-token")
+    sessions.check_csrf(request, presented)
+    return presented or ""
+
+
+@contextmanager
+def _explained(request: Request) -> Iterator[None]:
+    """Add the citizen-facing ``message`` (in the page's language) to errors of the JSON endpoints."""
+    try:
+        yield
+    except CividError as exc:
+        key = exc.extra.pop("message_key", None) or getattr(exc, "message_key", None)
+        if key:
+            minutes = max(1, round(int(exc.extra.get("retry_after") or 60) / 60))
+            exc.extra["message"] = i18n.translate(key, pages.language(request), minutes=minutes)
+        raise
+
+
+def face_session_for_binding(request: Request, db: Session, max_age_s: int) -> LoginSession:
+    """The browser's login session if it is a face login recent enough to bind a passkey online."""
+    session = sessions.current(request, db)
+    if session is None or "face" not in (session.amr or []):
+        raise PasskeyRejected("adding a passkey online needs a face verification; log in with your face first",
+                              message_key="passkey.error.face_needed")
+    if utcnow() - audit.as_utc(session.auth_time) > timedelta(seconds=max_age_s):
+        raise PasskeyRejected("your face verification is too old to add a passkey; log in with your face again",
+                              message_key="passkey.error.face_needed")
+    return session
+
+
+def _display_name(db: Session, identity: Identity) -> str:
+    return str(claims.claim_values(db, identity).get("name") or f"UIN {identity.uin}")[:64]
+
+
+def _label(request: Request, typed: str | None) -> str:
+    label = " ".join((typed or "").split())[:100]
+    return label or i18n.translate("passkey.default_label", pages.language(request))
+
+
+def _live_interaction(db: Session, uid: str | None) -> str | None:
+    if not uid:
+        return None
+    row = interactions.find(db, uid)  # an interaction, never a pushed request's uid
+    if row is None or not interactions.is_live(row):
+        raise PasskeyRejected("this sign-in request has expired; go back to the service and start again",
+                              message_key="passkey.error.interaction")
+    return uid
+
+
+# --- the binding page -------------------------------------------------------------------------
+@router.get("/passkeys/bind", response_class=HTMLResponse, dependencies=[Depends(pages.html_page)])
+def bind_page(request: Request) -> HTMLResponse:
+    """Step 1: the citizen types the code the officer gave them and a name for the device."""
+    return pages.render(request, "passkey_bind.html", step="code", code="", label="", error_key=None)
+
+
+@router.post("/passkeys/bind", response_class=HTMLResponse, dependencies=[Depends(pages.html_page)])
+def bind_code(request: Request, services: ServicesDep, csrf_token: Annotated[str, Form()] = "",
+              code: Annotated[str, Form(max_length=40)] = "", label: Annotated[str, Form(max_length=100)] = "") -> HTMLResponse:
+    """Step 2 (works without JavaScript up to here): the code is checked, then the device creates the passkey."""
+    sessions.check_csrf(request, csrf_token)
+    with services.sessions() as db:
+        try:
+            passkey_bindings.usable_binding(db, services.idp_secrets, code)
+        except PasskeyRejected as exc:
+            return pages.render(request, "passkey_bind.html", status=400, step="code", code=code, label=label,
+                                error_key=exc.extra.get("message_key"))
+    return pages.render(request, "passkey_bind.html", step="create", code=passkey_bindings.normalise_code(code),
+                        label=_label(request, label), error_key=None)
+
+
+# --- registration ceremony ---------------------------------------------------------------------
+@router.post("/passkeys/register/options")
+def register_options(request: Request, body: RegisterOptionsIn, services: ServicesDep) -> JSONResponse:
+    """Creation options for a new passkey: for the holder of a desk code, or a recent face login."""
+    with _explained(request):
+        csrf = _csrf(request)
+        settings = services.settings
+        with services.sessions.begin() as db:
+            if body.code:
+                binding = passkey_bindings.usable_binding(db, services.idp_secrets, body.code)
+                identity, via, binding_id = db.get(Identity, binding.identity_id), "desk", binding.id
+            else:
+                session = face_session_for_binding(request, db, settings.passkey_binding_face_max_age_s)
+                identity, via, binding_id = db.get(Identity, session.identity_id), "face", None
+            if identity is None or identity.status != "active":
+                raise PasskeyRejected("this identity cannot bind a passkey", message_key="passkey.error.register")
+            options = passkey_ceremony.begin_registration(
+                db, settings, services.idp_secrets, csrf, identity_id=identity.id, uin=identity.uin,
+                display_name=_display_name(db, identity), bound_via=via, binding_id=binding_id,
+                existing=passkey_registry.of(db, identity.id, include_revoked=False), label=_label(request, body.label))
+    return JSONResponse(options, headers={"Cache-Control": "no-store"})
+
+
+@router.post("/passkeys/register/verify")
+def register_verify(request: Request, credential: Credential, services: ServicesDep) -> JSONResponse:
+    """Check the new credential and bind it; the desk code is spent now (single use)."""
+    with _explained(request):
+        csrf = _csrf(request)
+        settings = services.settings
+        with services.sessions.begin() as db:
+            ceremony = passkey_ceremony.take(db, credential, passkey_ceremony.REGISTER, csrf)
+        with services.sessions.begin() as db:
+            identity = db.get(Identity, ceremony.identity_id)
+            bound_by = None
+            if ceremony.bound_via == "desk":
+                binding = db.get(PasskeyBinding, ceremony.binding_id)
+                if binding is None or binding.used_at is not None or audit.as_utc(binding.expires_at) <= utcnow():
+                    raise PasskeyRejected("this code has already been used or has expired; ask an officer for a new one",
+                                          message_key="passkey.error.code_used")
+                binding.used_at = utcnow()
+                bound_by = passkey_bindings.officer_name(db, binding)
+            else:
+                session = face_session_for_binding(request, db, settings.passkey_binding_face_max_age_s)
+                if session.identity_id != ceremony.identity_id:
+                    raise PasskeyRejected("you are no longer logged in as the same person",
+                                          message_key="passkey.error.face_needed")
+            credential_data = passkey_ceremony.complete_registration(settings, ceremony, credential)
+            if passkey_registry.by_credential_id(db, bytes(credential_data.credential_id)) is not None:
+                raise PasskeyRejected("this passkey is already registered", message_key="passkey.error.duplicate")
+            assert identity is not None  # noqa: S101 - the ceremony row references it
+            row = passkey_registry.add(db, identity, credential_data, label=ceremony.label or "passkey",
+                                       bound_via=ceremony.bound_via or "desk", bound_by=bound_by,
+                                       actor=sessions.citizen(identity))
+            result = {"passkey": {"id": row.id, "label": row.label, "bound_via": row.bound_via},
+                      "message": i18n.translate("passkey.bind.done", pages.language(request)),
+                      "next": "/account" if ceremony.bound_via == "face" else "/login"}
+    return JSONResponse(result, status_code=201, headers={"Cache-Control": "no-store"})
+
+
+# --- login ceremony ----------------------------------------------------------------------------
+@router.post("/login/passkey/options")
+def login_options(request: Request, body: LoginOptionsIn, services: ServicesDep) -> JSONResponse:
+    """Request options for a username-less passkey login (optionally inside an authorization request)."""
+    with _explained(request):
+        csrf = _csrf(request)
+        settings = services.settings
+        with services.sessions.begin() as db:
+            lockout.check(db, settings, None, lockout.source_of(request, settings))
+            uid = _live_interaction(db, body.interaction)
+            options = passkey_ceremony.begin_login(db, settings, csrf, uid)
+    return JSONResponse(options, headers={"Cache-Control": "no-store"})
+
+
+class _Failure(Exception):
+    """A refused login, recorded (and the passkey possibly revoked) in its own transaction."""
+
+    def __init__(self, reason: str, message_key: str, identity_id: int | None = None, revoke_passkey: int | None = None):
+        super().__init__(reason)
+        self.reason, self.message_key = reason, message_key
+        self.identity_id, self.revoke_passkey = identity_id, revoke_passkey
+
+
+@router.post("/login/passkey/verify")
+def login_verify(request: Request, credential: Credential, services: ServicesDep) -> JSONResponse:
+    """Verify the assertion, then open the SSO session; JSON ``{"redirect": url}`` for the page to follow."""
+    with _explained(request):
+        csrf = _csrf(request)
+        settings = services.settings
+        source = lockout.source_of(request, settings)
+        assertion = passkey_ceremony.parse_assertion(credential)
+        try:
+            with services.sessions.begin() as db:
+                ceremony = passkey_ceremony.take(db, credential, passkey_ceremony.LOGIN, csrf)
+        except PasskeyRejected:
+            # A replayed, expired or foreign response counts against this source like a wrong key.
+            _record_failure(services, _Failure("challenge_invalid", "passkey.error.expired"), source)
+            raise
+        try:
+            with services.sessions.begin() as db:
+                response = _login(request, db, services, ceremony, assertion, source)
+            return response
+        except _Failure as failure:
+            _record_failure(services, failure, source)
+            raise PasskeyRejected(f"the passkey was not accepted: {failure.reason}",
+                                  message_key=failure.message_key) from None
+
+
+def _login(request: Request, db: Session, services: Services, ceremony: passkey_ceremony.Ceremony,
+           assertion: Any, source: str) -> JSONResponse:
+    settings = services.settings
+    lockout.check(db, settings, None, source)
+    passkey = passkey_registry.by_credential_id(db, bytes(assertion.raw_id))
+    if passkey is None:
+        raise _Failure("unknown_credential", "passkey.error.unknown_key")
+    lockout.check(db, settings, passkey.identity_id, source)
+    identity = db.get(Identity, passkey.identity_id)
+    if passkey.revoked_at is not None:
+        raise _Failure("passkey_revoked", "passkey.error.unknown_key", passkey.identity_id)
+    if identity is None or identity.status != "active":
+        raise _Failure("identity_inactive", "passkey.error.failed", passkey.identity_id)
+    handle = assertion.response.user_handle
+    if handle is not None and bytes(handle) != passkey_ceremony.user_handle(services.idp_secrets, identity.uin):
+        raise _Failure("user_handle_mismatch", "passkey.error.failed", identity.id)
+    try:
+        auth_data = passkey_ceremony.verify_assertion(settings, ceremony, passkey, assertion)
+    except ValueError as exc:
+        raise _Failure(f"assertion_invalid: {exc}", "passkey.error.failed", identity.id) from exc
+    # Only after the signature checks: a forged assertion must not be able to get a passkey revoked.
+    if passkey_ceremony.counter_regressed(passkey.sign_count, auth_data.counter):
+        raise _Failure(passkey_registry.CLONE_SUSPECTED, "passkey.error.clone", identity.id, revoke_passkey=passkey.id)
+    passkey.sign_count = auth_data.counter
+    passkey.last_used_at = utcnow()
+    lockout.record(db, settings, identity, source, METHOD, True)
+    response = JSONResponse({"redirect": sessions.after_login_url(ceremony.interaction_uid)},
+                            headers={"Cache-Control": "no-store"})
+    sessions.establish(request, response, db, services, identity, METHOD, ceremony.interaction_uid, passkey=passkey.id)
+    return response
+
+
+def _record_failure(services: Services, failure: _Failure, source: str) -> None:
+    """Count the failure for lockout (and revoke a suspected clone), committed before the error is raised."""
+    with services.sessions.begin() as db:
+        identity = db.get(Identity, failure.identity_id) if failure.identity_id else None
+        if failure.revoke_passkey is not None:
+            passkey = db.get(Passkey, failure.revoke_passkey)
+            if passkey is not None:
+                actor = audit.SYSTEM
+                passkey_registry.revoke(db, passkey, actor, passkey_registry.CLONE_SUSPECTED)
+                audit.record(db, actor, "passkey.clone_suspected", "identity", identity.uin if identity else "?",
+                             passkey=passkey.id, stored_count=passkey.sign_count)
+        lockout.record(db, services.settings, identity, source, METHOD, False, failure.reason)
+
+
+i18n.register({
+    "passkey.login.button": {"en": "Sign in with a passkey", "es": "Iniciar sesión con una llave de acceso"},
+    "passkey.working": {"en": "Follow the instructions on your device…", "es": "Siga las instrucciones de su dispositivo…"},
+    "passkey.noscript": {"en": "Passkeys need JavaScript, which is turned off in this browser.",
+                         "es": "Las llaves de acceso necesitan JavaScript, que está desactivado en este navegador."},
+    "passkey.default_label": {"en": "My passkey", "es": "Mi llave de acceso"},
+    "passkey.error.unsupported": {"en": "This browser cannot use passkeys. Use another sign-in method or another browser.",
+                                  "es": "Este navegador no admite llaves de acceso. Use otro método u otro navegador."},
+    "passkey.error.cancelled": {"en": "The passkey request was cancelled or timed out. Try again.",
+                                "es": "La solicitud de la llave de acceso se canceló o caducó. Inténtelo de nuevo."},
+    "passkey.error.failed": {"en": "The passkey was not accepted. Try again.",
+                             "es": "La llave de acceso no fue aceptada. Inténtelo de nuevo."},
+    "passkey.error.malformed": {"en": "Your device sent an answer civid cannot read. Try again.",
+                                "es": "Su dispositivo envió una respuesta que civid no puede leer. Inténtelo de nuevo."},
+    "passkey.error.expired": {"en": "This request has expired or was already used. Try again.",
+                              "es": "Esta solicitud caducó o ya fue usada. Inténtelo de nuevo."},
+    "passkey.error.register": {"en": "The passkey could not be registered. Try again.",
+                               "es": "No se pudo registrar la llave de acceso. Inténtelo de nuevo."},
+    "passkey.error.not_discoverable": {
+        "en": "This device did not save the passkey on itself, so it cannot be used to sign in. Try another device.",
+        "es": "Este dispositivo no guardó la llave de acceso, así que no sirve para iniciar sesión. Pruebe otro."},
+    "passkey.error.duplicate": {"en": "This passkey is already registered.",
+                                "es": "Esta llave de acceso ya está registrada."},
+    "passkey.error.code_missing": {"en": "Enter the code the officer gave you.",
+                                   "es": "Escriba el código que le dio el funcionario."},
+    "passkey.error.code_unknown": {"en": "This code is not known. Check it and try again.",
+                                   "es": "Este código no existe. Revíselo e inténtelo de nuevo."},
+    "passkey.error.code_used": {"en": "This code has already been used. Ask an officer for a new one.",
+                                "es": "Este código ya fue usado. Pida uno nuevo a un funcionario."},
+    "passkey.error.code_expired": {"en": "This code has expired. Ask an officer for a new one.",
+                                   "es": "Este código caducó. Pida uno nuevo a un funcionario."},
+    "passkey.error.face_needed": {
+        "en": "To add a passkey online, verify your face first: log in with your face again, then come back.",
+        "es": "Para agregar una llave de acceso en línea, verifique primero su rostro: inicie sesión de nuevo con "
+              "su rostro y vuelva."},
+    "passkey.error.interaction": {"en": "This sign-in request has expired. Go back to the service and start again.",
+                                  "es": "Esta solicitud de inicio de sesión caducó. Vuelva al servicio y empiece de nuevo."},
+    "passkey.error.unknown_key": {"en": "This passkey is not registered with civid, or it was revoked.",
+                                  "es": "Esta llave de acceso no está registrada en civid o fue revocada."},
+    "passkey.error.clone": {
+        "en": "This passkey has been blocked because it may have been copied. Use another sign-in method and "
+              "ask an officer for help.",
+        "es": "Esta llave de acceso fue bloqueada porque pudo haber sido copiada. Use otro método e inicie sesión "
+              "y pida ayuda a un funcionario."},
+    "passkey.bind.title": {"en": "Add a passkey", "es": "Agregar una llave de acceso"},
+    "passkey.bind.intro": {
+        "en": "An officer checked your identity and gave you a code. Enter it to save a passkey on this device; "
+              "you will then sign in with your fingerprint, face or PIN instead of a photo.",
+        "es": "Un funcionario verificó su identidad y le dio un código. Escríbalo para guardar una llave de acceso "
+              "en este dispositivo; luego iniciará sesión con su huella, rostro o PIN en lugar de una foto."},
+    "passkey.bind.code": {"en": "Binding code", "es": "Código de vinculación"},
+    "passkey.bind.code_hint": {"en": "12 letters and digits, for example ABCD-EFGH-JK23.",
+                               "es": "12 letras y números, por ejemplo ABCD-EFGH-JK23."},
+    "passkey.bind.label": {"en": "Name for this device", "es": "Nombre para este dispositivo"},
+    "passkey.bind.label_hint": {"en": "So you can recognise it later, for example “My phone”.",
+                                "es": "Para reconocerlo después, por ejemplo «Mi teléfono»."},
+    "passkey.bind.continue": {"en": "Continue", "es": "Continuar"},
+    "passkey.bind.ready": {"en": "Your code is valid. Create the passkey named “{label}” on this device.",
+                           "es": "Su código es válido. Cree la llave de acceso «{label}» en este dispositivo."},
+    "passkey.bind.create": {"en": "Create passkey", "es": "Crear llave de acceso"},
+    "passkey.bind.done": {"en": "Your passkey is saved. You can now sign in with it.",
+                          "es": "Su llave de acceso está guardada. Ya puede iniciar sesión con ella."},
+    "passkey.bind.next": {"en": "Continue", "es": "Continuar"},
+})

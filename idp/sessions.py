@@ -1,0 +1,135 @@
+"""The citizen's single sign-on session at civid, and CSRF protection of civid's own forms.
+
+Two cookies, both HttpOnly and SameSite=Lax (sent on a portal's top-level redirect to /authorize, never
+on a cross-site POST), Secure with the ``__Host-`` prefix when the issuer is https:
+- the *browser* cookie: a random id that CSRF tokens are bound to (HMAC under the server's cookie key),
+  set on the first page, so every form and fetch carries a token an attacker's page cannot compute;
+- the *session* cookie: a random 256-bit token; the database keeps only its SHA-256 (``LoginSession``).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from datetime import timedelta
+
+from fastapi import Request, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from civid import audit
+from civid.audit import Actor
+from civid.errors import Forbidden
+from idp.acr import ACR_OF_METHOD, AMR
+from idp.server_secrets import sha256_hex
+from models import AuthorizationRequest, Grant, Identity, LoginSession, utcnow
+
+
+def _names(request: Request) -> tuple[str, str]:
+    secure = request.app.state.services.settings.resolved_cookie_secure
+    prefix = "__Host-" if secure else ""
+    return prefix + "civid_browser", prefix + "civid_session"
+
+
+def _set(request: Request, response: Response, name: str, value: str, max_age: int | None) -> None:
+    secure = request.app.state.services.settings.resolved_cookie_secure
+    response.set_cookie(name, value, max_age=max_age, path="/", httponly=True, samesite="lax", secure=secure)
+
+
+def citizen(identity: Identity) -> Actor:
+    """The audit actor for a citizen acting on their own behalf."""
+    return Actor(None, f"citizen:{identity.uin}", "citizen")
+
+
+# --- CSRF ------------------------------------------------------------------------------------
+def _browser_id(request: Request, response: Response | None) -> str | None:
+    name, _ = _names(request)
+    value = request.cookies.get(name) or getattr(request.state, "browser_id", None)
+    if value is None and response is not None:
+        value = secrets.token_urlsafe(32)
+        request.state.browser_id = value
+        _set(request, response, name, value, max_age=None)
+    return value
+
+
+def csrf_token(request: Request, response: Response) -> str:
+    """The CSRF token for this browser (sets the browser cookie on ``response`` if it has none)."""
+    browser = _browser_id(request, response)
+    return request.app.state.services.idp_secrets.mac("csrf", browser or "")
+
+
+def check_csrf(request: Request, presented: str | None) -> None:
+    """Refuse a state-changing request whose token does not match this browser (form field or header)."""
+    presented = presented or request.headers.get("x-csrf-token")
+    browser = _browser_id(request, None)
+    expected = request.app.state.services.idp_secrets.mac("csrf", browser) if browser else None
+    if not presented or expected is None or not hmac.compare_digest(presented, expected):
+        error = Forbidden("the form's security token is missing or does not match; reload the page and try again")
+        error.message_key = "error.csrf"  # type: ignore[attr-defined]
+        raise error
+
+
+# --- login sessions --------------------------------------------------------------------------
+def current(request: Request, db: Session) -> LoginSession | None:
+    """The live SSO session of this browser, or None (expired, ended or absent)."""
+    _, name = _names(request)
+    token = request.cookies.get(name)
+    if not token:
+        return None
+    row = db.scalars(select(LoginSession).where(LoginSession.token_hash == sha256_hex(token))).first()
+    if row is None or row.ended_at is not None or audit.as_utc(row.expires_at) <= utcnow():
+        return None
+    return row
+
+
+def establish(request: Request, response: Response, db: Session, services, identity: Identity,  # type: ignore[no-untyped-def]
+              method: str, interaction_uid: str | None = None, **audit_detail: object) -> LoginSession:
+    """Start a new SSO session after a successful login by ``method`` (face | passkey); the old one of
+    this browser ends (a new login never inherits an earlier person's session)."""
+    previous = current(request, db)
+    now = utcnow()
+    if previous is not None:
+        previous.ended_at = now
+    token = secrets.token_urlsafe(32)
+    row = LoginSession(sid=secrets.token_urlsafe(16), token_hash=sha256_hex(token), identity_id=identity.id,
+                       auth_time=now, acr=ACR_OF_METHOD[method], amr=list(AMR[method]), created_at=now,
+                       expires_at=now + timedelta(seconds=services.settings.login_session_ttl_s))
+    db.add(row)
+    db.flush()
+    if interaction_uid:
+        interaction = db.scalars(select(AuthorizationRequest).where(AuthorizationRequest.uid == interaction_uid)).first()
+        if interaction is not None:
+            interaction.login_session_id = row.id
+    audit.record(db, citizen(identity), "login.succeeded", "identity", identity.uin, method=method, acr=row.acr,
+                 sid=row.sid, interaction=interaction_uid, **audit_detail)
+    _, name = _names(request)
+    _set(request, response, name, token, max_age=services.settings.login_session_ttl_s)
+    return row
+
+
+def after_login_url(interaction_uid: str | None) -> str:
+    """Where the browser goes after logging in: back to the authorization request, or the account page."""
+    return f"/authorize/resume/{interaction_uid}" if interaction_uid else "/account"
+
+
+def end(request: Request, response: Response, db: Session, actor: Actor | None = None) -> LoginSession | None:
+    """End this browser's session (logout), revoke the grants issued from it, and clear the cookie; return
+    the ended session if there was one."""
+    from idp.tokens import revoke_grant  # tokens → claims/keys; imported here to keep sessions light
+
+    row = current(request, db)
+    if row is not None:
+        row.ended_at = utcnow()
+        identity = db.get(Identity, row.identity_id)
+        who = actor or (citizen(identity) if identity else audit.SYSTEM)
+        # Tokens issued from this login die with it: a portal's refresh token must not outlive the
+        # citizen's logout (civid issues no offline access detached from a session).
+        grants = db.scalars(select(Grant).where(Grant.login_session_id == row.id, Grant.revoked_at.is_(None))).all()
+        for grant in grants:
+            revoke_grant(db, grant, "logout", who)
+        audit.record(db, who, "logout", "identity", identity.uin if identity else "?", sid=row.sid,
+                     grants_revoked=len(grants))
+    _, name = _names(request)
+    response.delete_cookie(name, path="/", secure=request.app.state.services.settings.resolved_cookie_secure,
+                           httponly=True, samesite="lax")
+    return row

@@ -1,0 +1,60 @@
+// Optional live camera for the face login form (the form works without it: the file input alone).
+// Draws one video frame to a canvas and puts it into the form's file input as a JPEG, so the server
+// receives the same multipart upload either way. No inline script: CSP script-src 'self'.
+(function () {
+  "use strict";
+  var form = document.querySelector("form[data-face-capture]");
+  if (!form || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || typeof DataTransfer === "undefined") {
+    return;
+  }
+  var input = form.querySelector("#photo");
+  var panel = form.querySelector("#camera");
+  var start = form.querySelector("#camera-start");
+  var video = form.querySelector("#camera-preview");
+  var canvas = form.querySelector("#camera-frame");
+  var take = form.querySelector("#camera-take");
+  var status = form.querySelector("#camera-status");
+  var stream = null;
+  panel.hidden = false;
+
+  function stop() {
+    if (stream) { stream.getTracks().forEach(function (track) { track.stop(); }); }
+    stream = null;
+    video.hidden = true;
+    take.hidden = true;
+  }
+
+  start.addEventListener("click", function () {
+    navigator.mediaDevices.getUserMedia({ video: { facingMode: "user", width: { ideal: 1280 } }, audio: false })
+      .then(function (media) {
+        stream = media;
+        video.srcObject = media;
+        video.hidden = false;
+        canvas.hidden = true;
+        take.hidden = false;
+        status.textContent = "";
+        return video.play();
+      })
+      .then(function () { take.focus(); })
+      .catch(function () { stop(); status.textContent = status.dataset.unavailable; input.focus(); });
+  });
+
+  take.addEventListener("click", function () {
+    canvas.width = video.videoWidth;
+    canvas.height = video.videoHeight;
+    canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+    canvas.toBlob(function (blob) {
+      if (!blob) { status.textContent = status.dataset.unavailable; return; }
+      var files = new DataTransfer();
+      files.items.add(new File([blob], "camera.jpg", { type: "image/jpeg" }));
+      input.files = files.files;
+      stop();
+      canvas.hidden = false;
+      start.textContent = status.dataset.retake;
+      status.textContent = status.dataset.taken;
+      form.querySelector("button[type=submit]").focus();
+    }, "image/jpeg", 0.92);
+  });
+
+  window.addEventListener("pagehide", stop);
+})();

@@ -1,0 +1,195 @@
+"""Minting and checking the tokens of a grant: ID token, JWT access token, opaque refresh token.
+
+- ID token (OIDC Core §2, §3.1.3.6): signed with the client's ``id_token_signed_response_alg`` (else the
+  OP's default), ``at_hash`` over the access token, and only the ``claims.id_token`` members the citizen
+  consented to (scope claims go to UserInfo).
+- Access token (RFC 9068): a JWT with header ``typ: at+jwt``; its ``jti`` is stored (AccessToken) so
+  introspection, revocation and UserInfo know whether it is still live.
+- Refresh token: 256 random bits, stored as a SHA-256 hash; rotated on every use, and the family (the
+  grant) ends at ``Grant.expires_at`` whatever the rotations.
+
+Revoking a grant (``revoke_grant``) revokes every access and refresh token issued from it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import jwt
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from civid import audit
+from civid.audit import Actor
+from idp import claims as claims_module
+from idp.consent import active_consent
+from idp.errors import InvalidToken
+from idp.server_secrets import sha256_hex
+from idp.subjects import subject_for
+from models import AccessToken, Client, Grant, LoginSession, RefreshToken, utcnow
+
+if TYPE_CHECKING:
+    from civid.services import Services
+
+ACCESS_TOKEN_TYP = "at+jwt"  # RFC 9068 §2.1
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    """What the token endpoint returns (RFC 6749 §5.1, OIDC Core §3.1.3.3)."""
+
+    access_token: str
+    expires_in: int
+    scope: str
+    refresh_token: str | None
+    id_token: str | None
+
+    def response(self) -> dict[str, Any]:
+        """The JSON body of a successful token response."""
+        body: dict[str, Any] = {"access_token": self.access_token, "token_type": "Bearer",
+                                "expires_in": self.expires_in, "scope": self.scope}
+        if self.refresh_token:
+            body["refresh_token"] = self.refresh_token
+        if self.id_token:
+            body["id_token"] = self.id_token
+        return body
+
+
+@dataclass(frozen=True)
+class LiveAccessToken:
+    """A verified, unrevoked access token: its claims and its grant."""
+
+    claims: dict[str, Any]
+    row: AccessToken
+    grant: Grant
+
+
+def client_actor(client_id: str) -> Actor:
+    """The audit actor for something a client did."""
+    return Actor(None, f"client:{client_id}", "client")
+
+
+def token_hash(value: str) -> str:
+    """How a left half (the hash of an opaque token) is looked up: SHA-256 hex."""
+    return sha256_hex(value)
+
+
+def left_half_hash(value: str, alg: str) -> str:
+    """OIDC Core §3.1.3.6 at_hash: base64url of the left half of the hash matching ``alg``'s size."""
+    hasher = {"256": hashlib.sha256, "384": hashlib.sha384, "512": hashlib.sha512}[alg[-3:]]
+    digest = hasher(value.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
+
+
+def consented_claims(db: Session, grant: Grant) -> set[str]:
+    """The claim names the citizen's live consent lets this client receive (empty without consent)."""
+    consent = active_consent(db, grant.identity_id, grant.client_id)
+    return set(consent.claims) if consent is not None else set()
+
+
+def issue(db: Session, services: "Services", client: Client, grant: Grant, scopes: list[str], *,
+          nonce: str | None = None, with_refresh: bool = True) -> IssuedTokens:
+    """Mint an access token (and a refresh token, and an ID token when ``openid`` is in scope) for ``grant``."""
+    settings = services.settings
+    now = utcnow()
+    issued_at = int(now.timestamp())
+    sub = subject_for(services.idp_secrets, client, grant.identity.uin)
+    grant_end = _aware(grant.expires_at)
+    access_expires = min(now + timedelta(seconds=settings.access_token_ttl_s), grant_end)
+    jti = secrets.token_urlsafe(24)
+    scope = " ".join(scopes)
+    access_claims = {  # RFC 9068 §2.2
+        "iss": settings.resolved_issuer, "sub": sub, "aud": settings.resolved_issuer, "client_id": client.client_id,
+        "iat": issued_at, "exp": int(access_expires.timestamp()), "jti": jti, "scope": scope,
+        "auth_time": int(_aware(grant.auth_time).timestamp()), "acr": grant.acr, "amr": list(grant.amr),
+    }
+    access_token = services.signing_keys.sign(access_claims, typ=ACCESS_TOKEN_TYP)
+    id_token = None
+    if "openid" in scopes:
+        id_token = _id_token(db, services, client, grant, sub, scopes, access_token, nonce, issued_at)
+    # Rows are added only after signing: the first signature of a fresh database creates the keys in a
+    # transaction of their own, which must not wait on this request's write lock (SQLite).
+    db.add(AccessToken(jti=jti, grant_id=grant.id, created_at=now, expires_at=access_expires))
+    refresh_token = None
+    if with_refresh:
+        refresh_token = secrets.token_urlsafe(32)
+        db.add(RefreshToken(token_hash=token_hash(refresh_token), grant_id=grant.id, created_at=now,
+                            expires_at=grant_end))
+    db.flush()
+    return IssuedTokens(access_token, max(0, int(access_expires.timestamp()) - issued_at), scope, refresh_token,
+                        id_token)
+
+
+def _id_token(db: Session, services: "Services", client: Client, grant: Grant, sub: str, scopes: list[str],
+              access_token: str, nonce: str | None, issued_at: int) -> str:
+    """The ID token (OIDC Core §2) with the consented ``claims.id_token`` members."""
+    settings = services.settings
+    alg = client.id_token_signed_response_alg or settings.signing_alg
+    claims: dict[str, Any] = {
+        "iss": settings.resolved_issuer, "sub": sub, "aud": client.client_id, "azp": client.client_id,
+        "iat": issued_at, "exp": issued_at + settings.id_token_ttl_s,
+        "auth_time": int(_aware(grant.auth_time).timestamp()), "acr": grant.acr, "amr": list(grant.amr),
+        "at_hash": left_half_hash(access_token, alg),  # OIDC Core §3.1.3.6
+    }
+    if nonce:
+        claims["nonce"] = nonce  # OIDC Core §3.1.3.7 item 11: the client checks it
+    if grant.login_session_id is not None:
+        session_row = db.get(LoginSession, grant.login_session_id)
+        if session_row is not None:
+            claims["sid"] = session_row.sid
+    wanted = claims_module.requested(client, scopes, grant.claims).id_token
+    if wanted:
+        claims.update(claims_module.release(db, grant.identity, wanted, consented=consented_claims(db, grant)))
+    return services.signing_keys.sign(claims, alg=alg)
+
+
+def revoke_grant(db: Session, grant: Grant, reason: str, actor: Actor) -> None:
+    """Revoke a grant and every access and refresh token issued from it (same transaction); audit it."""
+    now = utcnow()
+    first_time = grant.revoked_at is None
+    if first_time:
+        grant.revoked_at = now
+        grant.revoked_reason = reason[:100]
+    for model in (AccessToken, RefreshToken):
+        db.execute(update(model).where(model.grant_id == grant.id, model.revoked_at.is_(None)).values(revoked_at=now))
+    if first_time:
+        audit.record(db, actor, "oidc.grant_revoked", "grant", grant.uid, client_id=grant.client_id, reason=reason)
+
+
+def find_refresh_token(db: Session, value: str) -> RefreshToken | None:
+    """The refresh-token row for a presented value (by hash), or None."""
+    return db.scalars(select(RefreshToken).where(RefreshToken.token_hash == token_hash(value))).first()
+
+
+def verify_access_token(db: Session, services: "Services", token: str) -> LiveAccessToken:
+    """Check a presented access token: our signature (typ at+jwt), not expired, row not revoked, grant live.
+    Raise ``invalid_token`` otherwise (RFC 6750 §3.1)."""
+    try:
+        claims = services.signing_keys.verify(token, audience=services.settings.resolved_issuer,
+                                              typ=ACCESS_TOKEN_TYP, leeway=0)
+    except (jwt.InvalidTokenError, ValueError) as exc:
+        raise InvalidToken("the access token is invalid or has expired") from exc
+    row = db.scalars(select(AccessToken).where(AccessToken.jti == str(claims.get("jti", "")))).first()
+    if row is None or row.revoked_at is not None or _aware(row.expires_at) <= utcnow():
+        raise InvalidToken("the access token has been revoked or has expired")
+    grant = row.grant
+    if grant.revoked_at is not None or grant.client_id != claims.get("client_id"):
+        raise InvalidToken("the access token's grant has been revoked")
+    return LiveAccessToken(claims, row, grant)
+
+
+def _aware(moment: datetime) -> datetime:
+    return audit.as_utc(moment)
+
+
+def revoke_client_grants(db: Session, client_id: str, reason: str, actor: Actor) -> int:
+    """Revoke every live grant of a client (a disabled client keeps no tokens); return how many."""
+    grants = db.scalars(select(Grant).where(Grant.client_id == client_id, Grant.revoked_at.is_(None))).all()
+    for grant in grants:
+        revoke_grant(db, grant, reason, actor)
+    return len(grants)

@@ -1,0 +1,78 @@
+"""The UserInfo endpoint (OIDC Core §5.3): the consented claims about the person behind an access token.
+
+The access token is a bearer token (RFC 6750): in the ``Authorization`` header, or for POST in the form
+body as ``access_token`` (§2.2), never both. It must be our signature (``typ: at+jwt``), unexpired,
+unrevoked, of a live grant, and carry the ``openid`` scope. Only claims the token's scopes or the
+grant's ``claims.userinfo`` ask for and the citizen's live consent covers are released; without consent
+the answer is ``sub`` alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from civid.deps import get_services, get_session
+from civid.services import Services
+from idp import claims, clients, tokens
+from idp.errors import InsufficientScope, InvalidRequest, InvalidToken
+from idp.form import oauth_form
+
+PATH = "/userinfo"
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+router = APIRouter(tags=["openid"])
+
+
+def bearer_token(request: Request, form: Mapping[str, str] | None = None) -> str:
+    """The access token of the request (RFC 6750 §2.1 header, §2.2 form body); exactly one place."""
+    header = request.headers.get("authorization", "")
+    in_header = header[7:].strip() if header[:7].lower() == "bearer " else None
+    in_form = (form or {}).get("access_token")
+    if in_header and in_form:
+        raise InvalidRequest("send the access token in one place only")  # RFC 6750 §2
+    token = in_header or in_form
+    if not token:
+        # RFC 6750 §3.1: no credentials at all → a challenge without an error code.
+        raise InvalidToken("an access token is required", bare_challenge=True)
+    return token
+
+
+def userinfo_claims(db: Session, services: Services, token: str) -> dict[str, Any]:
+    """The UserInfo response for a presented access token (raises ``invalid_token``/``insufficient_scope``)."""
+    live = tokens.verify_access_token(db, services, token)
+    scopes = str(live.claims.get("scope", "")).split()
+    if "openid" not in scopes:
+        raise InsufficientScope("the access token lacks the openid scope")  # OIDC Core §5.3
+    client = clients.find(db, live.grant.client_id)
+    identity = live.grant.identity
+    if client is None or identity.status != "active":
+        raise InvalidToken("the access token's client or person is no longer active")
+    wanted = claims.requested(client, scopes, live.grant.claims).userinfo
+    released = claims.release(db, identity, wanted, consented=tokens.consented_claims(db, live.grant)) if wanted else {}
+    # OIDC Core §5.3.2: sub is always present and equals the ID token's.
+    return {"sub": live.claims["sub"], **released}
+
+
+@router.get(PATH)
+def userinfo_get(request: Request, db: Session = Depends(get_session),
+                 services: Services = Depends(get_services)) -> JSONResponse:
+    """UserInfo with the access token in the Authorization header."""
+    return JSONResponse(userinfo_claims(db, services, bearer_token(request)), headers=NO_STORE)
+
+
+async def _optional_form(request: Request) -> dict[str, str]:
+    """A POST's form body if it has one (the token may be only in the header)."""
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
+        return await oauth_form(request)
+    return {}
+
+
+@router.post(PATH)
+def userinfo_post(request: Request, form: dict[str, str] = Depends(_optional_form), db: Session = Depends(get_session),
+                  services: Services = Depends(get_services)) -> JSONResponse:
+    """UserInfo with the access token in the header or the form body."""
+    return JSONResponse(userinfo_claims(db, services, bearer_token(request, form)), headers=NO_STORE)
