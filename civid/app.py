@@ -16,7 +16,9 @@ from civid.services import Services, build_services, ensure_bootstrap_admin
 from civid.settings import Settings, get_settings
 from enrollment.routes import router as enrolment_router
 from idp.app import housekeeping as idp_housekeeping
+from console.app import install as install_console
 from idp.app import install as install_idp
+from kyc.app import install as install_kyc
 
 log = logging.getLogger("civid")
 
@@ -24,17 +26,19 @@ log = logging.getLogger("civid")
 class BodyLimit:
     """Refuse request bodies over ``limit`` bytes with 413, whether or not Content-Length is sent."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, paths: dict[str, int] | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.paths = paths or {}  # exact paths with their own limit (the console's batch ZIP upload)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.paths.get(scope.get("path", ""), self.limit)
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(send, limit)
             return
         received = 0
         exceeded = False
@@ -45,7 +49,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
+                if received > limit:
                     exceeded = True
                     raise _TooLarge()
             return message
@@ -64,10 +68,10 @@ class BodyLimit:
         except _TooLarge:
             pass
         if exceeded and not started:
-            await self._refuse(send)
+            await self._refuse(send, limit)
 
-    async def _refuse(self, send: Send) -> None:
-        response = problems.problem(413, "Payload too large", f"the request body is over {self.limit} bytes",
+    async def _refuse(self, send: Send, limit: int) -> None:
+        response = problems.problem(413, "Payload too large", f"the request body is over {limit} bytes",
                                     "https://civid.dev/problems/payload-too-large")
         await response({"type": "http"}, _empty_receive, send)
 
@@ -109,6 +113,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(enrolment_router)
     app.include_router(admin_router)
     install_idp(app)
-    # Whole body: every photo at its limit plus room for the form fields.
-    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes * settings.max_photos_per_enrolment + 256 * 1024)
+    install_console(app)
+    install_kyc(app)
+    # Whole body: every photo at its limit plus room for the form fields; a registration drive's ZIP may be larger
+    # (the console reads it only after checking the officer's session).
+    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes * settings.max_photos_per_enrolment + 256 * 1024,
+                       paths={"/console/batch": settings.batch_max_archive_bytes + 64 * 1024})
     return app

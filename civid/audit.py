@@ -43,6 +43,11 @@ def event_hash(event: AuditEvent) -> str:
         "subject": [event.subject_type, event.subject_id],
         "detail": event.detail,
     }
+    # Added later: hashed only when set, so events written before these columns existed still verify.
+    if event.person is not None:
+        content["person"] = event.person
+    if event.client_id is not None:
+        content["client_id"] = event.client_id
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256((event.prev_hash + canonical).encode()).hexdigest()
 
@@ -58,18 +63,45 @@ def record(
     session: Session, actor: Actor, action: str, subject_type: str, subject_id: str, **detail: Any
 ) -> AuditEvent:
     """Append one event to the chain (flushed, committed with the caller's transaction)."""
+    _refuse_sensitive(detail)
     lock_audit_chain(session)
     previous = session.scalars(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
+    person = str(subject_id) if subject_type == "identity" else detail.get("uin")
+    client_id = str(subject_id) if subject_type == "client" else detail.get("client_id")
+    if client_id is None and actor.role == "client" and actor.name.startswith("client:"):
+        client_id = actor.name.removeprefix("client:")
     event = AuditEvent(
         occurred_at=utcnow(),
         actor_id=actor.id, actor_name=actor.name, actor_role=actor.role,
         action=action, subject_type=subject_type, subject_id=str(subject_id),
+        person=str(person)[:16] if person else None, client_id=str(client_id)[:64] if client_id else None,
         detail=json.loads(json.dumps(detail, default=str)), prev_hash=previous or GENESIS,
     )
     event.hash = event_hash(event)
     session.add(event)
     session.flush()
     return event
+
+
+# Keys that would carry biometric data, document numbers or secrets: an event never holds them.
+FORBIDDEN_DETAIL = frozenset({
+    "template", "templates", "descriptor", "minutiae", "cylinders", "ciphertext", "photo", "image", "record",
+    "document_number", "client_secret", "secret", "password", "access_token", "refresh_token", "id_token", "code",
+})
+
+
+def _refuse_sensitive(detail: Any, path: str = "detail") -> None:
+    """Raise ValueError when ``detail`` holds raw bytes, arrays or a forbidden key (a programming error)."""
+    if isinstance(detail, (bytes, bytearray, memoryview)) or type(detail).__name__ == "ndarray":
+        raise ValueError(f"audit {path} must not contain binary data (biometrics stay out of the audit trail)")
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            if str(key).lower() in FORBIDDEN_DETAIL:
+                raise ValueError(f"audit {path}.{key}: this kind of value never goes into the audit trail")
+            _refuse_sensitive(value, f"{path}.{key}")
+    elif isinstance(detail, (list, tuple)):
+        for index, value in enumerate(detail):
+            _refuse_sensitive(value, f"{path}[{index}]")
 
 
 def verify_chain(session: Session) -> tuple[int, int | None]:

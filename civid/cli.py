@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Optional
 
@@ -70,6 +68,10 @@ def enrol(
                                              "scarred, missing_at_birth, unable_to_capture (repeat)"),
     finger_record: Optional[Path] = typer.Option(None, exists=True, dir_okay=False,
                                                  help="An ISO/IEC 19794-2:2005 record from another system to import"),
+    document: list[str] = typer.Option([], help="An identity document you examined, TYPE:NUMBER:ISSUER:COUNTRY[:EXPIRY], "
+                                       "e.g. passport:P01234567:Immigration Department:BLZ:2031-05-03 (repeat)"),
+    check_method: list[str] = typer.Option(["vpip"], help="How you checked the documents: vpip, vpiruv, pvp, pvr, "
+                                           "vri, vdig, vcrypt, data (repeat; applies to every --document)"),
     api_key: str = typer.Option(..., envvar="CIVID_API_KEY", help="Your officer API key (for the audit trail)"),
     idempotency_key: Optional[str] = typer.Option(None),
 ) -> None:
@@ -91,6 +93,7 @@ def enrol(
         })
     except ValidationError as exc:
         _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    documents = _document_options(document, check_method)
     services = _services()
     try:
         with services.sessions() as session:
@@ -101,7 +104,8 @@ def enrol(
         fingers, exceptions = _finger_options(finger, missing_finger)
         enrolment = run_enrol(services, actor, person, uploads, idempotency_key, fingers=fingers,
                               finger_exceptions=exceptions,
-                              finger_record=finger_record.read_bytes() if finger_record else None)
+                              finger_record=finger_record.read_bytes() if finger_record else None,
+                              documents=documents)
         with services.sessions() as session:
             row = session.scalars(select(Enrolment).where(Enrolment.public_id == enrolment.public_id)).one()
             result = enrolment_out(session, row)
@@ -134,6 +138,31 @@ def _finger_options(fingers: list[str], missing: list[str]):  # type: ignore[no-
             _fail(f"--missing-finger {option!r}: expected POSITION=REASON[:note], e.g. 7=amputated")
         exceptions.append(FingerException(int(position), reason, note or None))
     return uploads, exceptions
+
+
+def _document_options(documents: list[str], check_methods: list[str]):  # type: ignore[no-untyped-def]
+    """Parse TYPE:NUMBER:ISSUER:COUNTRY[:EXPIRY] options into checked documents; a bad one is a usage error."""
+    from enrollment.documents import DocumentEvidence
+    from enrollment.schemas import DocumentIn, check_document_list
+
+    parsed = []
+    for option in documents:
+        parts = option.split(":")
+        if len(parts) not in (4, 5):
+            _fail(f"--document {option!r}: expected TYPE:NUMBER:ISSUER:COUNTRY[:EXPIRY], "
+                  "e.g. passport:P01234567:Immigration Department:BLZ:2031-05-03")
+        try:
+            parsed.append(DocumentIn.model_validate({
+                "type": parts[0], "number": parts[1], "issuer": {"name": parts[2], "country": parts[3]},
+                "date_of_expiry": parts[4] if len(parts) == 5 else None, "check_methods": check_methods}))
+        except ValidationError as exc:
+            _fail(f"--document {option!r}: " + "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    try:
+        check_document_list(parsed)
+    except ValueError as exc:
+        _fail(f"--document: {exc}")
+    return [DocumentEvidence.from_input(d) for d in parsed]
 
 
 @index_app.command("rebuild")
@@ -244,7 +273,8 @@ def reencrypt_templates() -> None:
         moved = reencrypt_all(services.keyring, session)
         record(session, Actor(None, "cli", "admin"), "keys.templates_reencrypted", "key", services.keyring.active,
                count=moved)
-    out.print(f"{moved} templates and photos re-sealed under {services.keyring.active}")
+    out.print(f"{moved} sealed items (templates, photos, document numbers, signing keys) re-sealed under "
+              f"{services.keyring.active}")
 
 
 @keys_app.command("retire")
@@ -253,12 +283,13 @@ def retire_key(key_id: str = typer.Argument(..., help="A key id no template or p
     from sqlalchemy import func, select
 
     from civid.audit import Actor, record
-    from models import FaceTemplate, Photo
+    from models import FaceTemplate, FingerTemplate, IdentityDocument, Photo, SigningKey
 
     services = _services(open_gallery=False)
     with services.sessions.begin() as session:
-        in_use = sum(session.scalar(select(func.count()).select_from(m).where(m.key_id == key_id)) or 0
-                     for m in (FaceTemplate, Photo))
+        columns = (FaceTemplate.key_id, Photo.key_id, FingerTemplate.key_id, IdentityDocument.number_key_id,
+                   SigningKey.private_key_id)
+        in_use = sum(session.scalar(select(func.count()).where(column == key_id)) or 0 for column in columns)
         if in_use:
             _fail(f"{in_use} templates or photos are still sealed under {key_id}: run 'civid keys reencrypt-templates'")
         try:
@@ -286,6 +317,10 @@ def audit_verify() -> None:
 from idp.cli import install as _install_idp_commands  # noqa: E402  (civid clients, civid keys rotate|status)
 
 _install_idp_commands(app, keys_app)
+
+from console.cli import staff_app  # noqa: E402  (civid staff add|list|disable)
+
+app.add_typer(staff_app, name="staff")
 
 
 def main() -> None:  # pragma: no cover

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
+# Errors about the bearer token rather than the client's credentials (RFC 6750 §3.1, RFC 9470 §3).
+BEARER_ERRORS = ("invalid_token", "insufficient_user_authentication")
 
 
 def problem(status: int, title: str, detail: str, type_uri: str = "about:blank", instance: str | None = None,
@@ -36,8 +38,14 @@ def oauth_error(request: Request, exc: "OAuthError") -> Response:
             "status": exc.status, "detail": exc.description, **extra}
     headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
     if exc.status == 401:
-        scheme = "Bearer" if exc.error == "invalid_token" else "Basic"
-        headers["WWW-Authenticate"] = f'{scheme} realm="civid"' + ("" if bare else f', error="{exc.error}"')
+        scheme = "Bearer" if exc.error in BEARER_ERRORS else "Basic"
+        challenge = f'{scheme} realm="civid"' + ("" if bare else f', error="{exc.error}"')
+        # RFC 9470 §3: a step-up challenge names the authentication that would satisfy it.
+        if extra.get("acr_values"):
+            challenge += f', acr_values="{extra["acr_values"]}"'
+        if extra.get("max_age") is not None:
+            challenge += f', max_age={int(extra["max_age"])}'  # type: ignore[call-overload]
+        headers["WWW-Authenticate"] = challenge
     return JSONResponse(body, status_code=exc.status, headers=headers)
 
 

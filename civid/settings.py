@@ -28,7 +28,11 @@ class Settings(BaseSettings):
         None, description="JSON key ring for templates at rest; default <data_dir>/keys/template-keys.json (0600)."
     )
     keep_photos: bool = Field(
-        False, description="Keep enrolment photos (AES-GCM encrypted like templates). Off: only templates are kept."
+        True, description="Keep enrolment photos, AES-256-GCM encrypted under the template key ring and bound to "
+        "their enrolment like templates. On by default because adjudicators must compare the applicant's and the "
+        "candidates' faces to decide a possible duplicate, and scores alone do not show a twin or a swapped "
+        "photo; the console shows them only to adjudicators and only while the case is open. Off: only "
+        "templates are kept, and case pages show no photos.",
     )
 
     # --- input limits (checked before any pixel is decoded) --------------------------------
@@ -171,6 +175,55 @@ class Settings(BaseSettings):
         None, description="JSON with the pairwise-subject salt and the cookie/CSRF key; default "
         "<data_dir>/keys/idp-secrets.json (0600), created on first run.",
     )
+
+    # --- KYC (kyc/) -------------------------------------------------------------------------
+    kyc_trust_framework: str = Field(
+        "bz_nid", description="The trust_framework of verified_claims (OIDC4IDA): the national rules under "
+        "which enrolment verifies identity. Published in discovery.",
+    )
+    kyc_assurance_level_document: str = Field(
+        "high", description="assurance_level when an officer examined an identity document and the person "
+        "was deduplicated biometrically.",
+    )
+    kyc_assurance_level_biometric_only: str = Field(
+        "substantial", description="assurance_level when no document was recorded (biometric deduplication only).",
+    )
+    attestation_ttl_s: int = Field(
+        90 * 24 * 3600, description="A KYC attestation expires after this; signing keys stay published that long.")
+    status_list_size: int = Field(
+        131_072, description="Entries of the attestation status list (a bit each); indexes are drawn at random.")
+    status_list_ttl_s: int = Field(300, description="How long a bank may cache the signed status list.")
+    kyc_register_name: str = Field(
+        "National Identity Register", description="The authority whose officers check documents and whose register "
+        "the 1:N deduplication searches: named in verified_claims evidence (organization, record source).")
+    kyc_register_country: str = Field(
+        "BLZ", pattern=r"^[A-Z]{2,3}$", description="ISO 3166-1 country code of that register (evidence source).")
+    status_list_validity_s: int = Field(
+        86_400, description="A signed status list expires (its `exp`) this long after it was signed: a bank that "
+        "could not fetch a fresh one for longer must treat attestations' status as unknown.")
+
+    # --- officer console (console/) ------------------------------------------------------------
+    console_idle_timeout_s: int = Field(
+        900, description="A console session with no request for this long ends (an unattended desk).")
+    console_session_max_s: int = Field(12 * 3600, description="A console session ends this long after sign-in.")
+    console_require_passkey: bool = Field(
+        True, description="Staff sign in to the console with a passkey (acr urn:civid:acr:passkey); face-only "
+        "sign-in is refused.",
+    )
+    # Registration drives (console/batch.py): one ZIP of per-person packages. The limits refuse a ZIP bomb
+    # before anything is decompressed, from the sizes in the archive's directory (which zipfile enforces).
+    batch_max_archive_bytes: int = Field(
+        512 * 1024 * 1024, description="Largest uploaded batch ZIP (the request body limit for /console/batch).")
+    batch_max_uncompressed_bytes: int = Field(
+        2 * 1024 * 1024 * 1024, description="Largest total uncompressed size of a batch ZIP's members.")
+    batch_max_members: int = Field(20_000, description="Most files (and folders) in one batch ZIP.")
+    batch_max_packages: int = Field(2_000, description="Most people (package folders) in one batch.")
+    batch_max_compression_ratio: float = Field(
+        100.0, description="A member that expands more than this many times is refused (photos and fingerprint "
+        "images barely compress; a high ratio is a decompression bomb).")
+    batch_stale_after_s: int = Field(
+        120, description="A running batch whose runner (in another process) has not finished a record for this long "
+        "is treated as interrupted and may be resumed; one run by a process that is gone can be resumed at once.")
 
     # --- HTTP ----------------------------------------------------------------------------
     host: str = Field("127.0.0.1")

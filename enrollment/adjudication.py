@@ -13,6 +13,7 @@ from civid.services import Services
 from enrollment.schemas import DecisionIn
 from enrollment.uin import normalise_uin
 from enrollment.workflow import issue_identity
+from kyc.revocation import revoke_for_identity
 from models import (
     CaseCandidate, CaseStatus, DedupCase, Decision, Enrolment, EnrolmentStatus, FaceTemplate, FingerTemplate,
     utcnow,
@@ -57,6 +58,10 @@ def decide(services: Services, actor: Actor, case_id: str, decision: DecisionIn)
             removed_fingers = [f.id for f in fingers]
             case.duplicate_of_id = target.identity_id
             uin = target.identity.uin if target.identity else None
+            # The merged enrolment becomes the person's current record (idp.claims.current_record): KYC
+            # attestations stating the old record are withdrawn, and banks see it in the status list.
+            reason = f"record changed: enrolment {enrolment.public_id} merged by case {case.public_id}"
+            revoke_for_identity(session, target.identity_id, reason, actor)
         else:
             identity = issue_identity(session, enrolment)
             uin = identity.uin

@@ -6,10 +6,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from enrollment.schemas import (
-    CandidateOut, CaseOut, CaseSummaryOut, Demographics, EnrolmentOut, FingerReportOut, IdentityOut, QualityIssueOut,
-    QualityOut,
+    CandidateOut, CaseOut, CaseSummaryOut, Demographics, DocumentOut, EnrolmentOut, FingerReportOut, IdentityOut,
+    QualityIssueOut, QualityOut,
 )
-from models import ApiKey, CaseCandidate, DedupCase, Enrolment, Identity
+from enrollment.documents import documents_of, masked
+from models import ApiKey, CaseCandidate, DedupCase, Enrolment, Identity, IdentityDocument
 
 
 def demographics_of(e: Enrolment) -> Demographics:
@@ -41,9 +42,17 @@ def enrolment_out(session: Session, e: Enrolment) -> EnrolmentOut:
         quality=[QualityOut.model_validate(q) for q in e.quality],
         fingerprints=[FingerReportOut.model_validate(f) for f in e.fingerprints or []],
         dedup_modalities=e.dedup_modalities or [],
-        demographics=demographics_of(e), officer=officer.name if officer else "?",
+        demographics=demographics_of(e), documents=[document_out(d) for d in documents_of(session, e.id)],
+        officer=officer.name if officer else "?",
         created_at=e.created_at, decided_at=e.decided_at,
     )
+
+
+def document_out(d: IdentityDocument) -> DocumentOut:
+    """A checked document as shown to officers: the number masked to its last four characters."""
+    return DocumentOut(type=d.type, number=masked(d.number_last4), issuer_name=d.issuer_name,
+                       issuer_country=d.issuer_country, date_of_issuance=d.date_of_issuance,
+                       date_of_expiry=d.date_of_expiry, check_methods=list(d.check_methods), checked_at=d.checked_at)
 
 
 def case_out(session: Session, case: DedupCase) -> CaseOut:

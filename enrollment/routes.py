@@ -19,13 +19,14 @@ from civid.services import Services
 from enrollment import adjudication, fingerprint_export, verification, workflow
 from enrollment.fingerprint import FingerException, FingerUpload
 from enrollment.present import case_out, case_summary, enrolment_out, identity_out
+from enrollment.documents import DocumentEvidence
 from enrollment.schemas import (
-    CaseOut, CaseSummaryOut, DecisionIn, Demographics, EnrolmentOut, FingerExceptionIn, FingerReportOut,
-    FingerVerifyOut, IdentifyCandidateOut, IdentifyOut, IdentityOut, QualityOut, VerifyOut,
+    CaseOut, CaseSummaryOut, DecisionIn, Demographics, DocumentIn, EnrolmentOut, FingerExceptionIn, FingerReportOut,
+    FingerVerifyOut, IdentifyCandidateOut, IdentifyOut, IdentityOut, QualityOut, VerifyOut, check_document_list,
 )
 from matcher.iso19794 import FINGER_POSITIONS
 from enrollment.uin import normalise_uin
-from models import CaseCandidate, CaseStatus, DedupCase, Enrolment, Identity
+from models import CaseStatus, DedupCase, Enrolment, Identity
 
 router = APIRouter(prefix="/v1")
 ISO_MEDIA_TYPE = "application/octet-stream"
@@ -76,6 +77,28 @@ def read_fingers(uploads: list[UploadFile], positions: str | None, max_bytes: in
             for code, u in zip(codes, uploads)]
 
 
+DOCUMENTS_HELP = (
+    'JSON list of the identity documents the officer examined: [{"type": "idcard"|"passport"|"driving_permit"|'
+    '"residence_permit"|"birth_certificate", "number", "issuer": {"name", "country" (ISO alpha-3)}, '
+    '"date_of_issuance"?, "date_of_expiry"?, "check_methods": ["vpip"|"vpiruv"|"pvp"|"pvr"|"vri"|"vdig"|"vcrypt"|'
+    '"data", ...]}]. An expired document is refused.'
+)
+
+
+def parse_documents(raw: str | None) -> list[DocumentEvidence]:
+    """The ``documents`` form field: validated (422 naming the member at fault) and turned into evidence."""
+    if not raw:
+        return []
+    documents = parse_json_field("documents", raw, list[DocumentIn])
+    assert isinstance(documents, list)
+    try:
+        check_document_list(documents)
+    except ValueError as exc:
+        raise RequestValidationError([{"type": "value_error", "loc": ("body", "documents"), "msg": str(exc),
+                                       "input": None}]) from exc
+    return [DocumentEvidence.from_input(d) for d in documents]
+
+
 def parse_json_field(name: str, raw: str, model: object) -> object:
     """A form field that carries JSON (or, for a list of ints, comma-separated numbers)."""
     text = raw.strip()
@@ -102,9 +125,11 @@ def create_enrolment(
         '"missing_at_birth"|"unable_to_capture", "note"?}]')] = None,
     finger_record: Annotated[UploadFile | None, File(
         description="An ISO/IEC 19794-2:2005 finger minutiae record from another system (imported as is)")] = None,
+    documents: Annotated[str | None, Form(description=DOCUMENTS_HELP)] = None,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
 ) -> EnrolmentOut:
     person = parse_demographics(demographics)
+    evidence = parse_documents(documents)
     limit = services.settings.max_upload_bytes
     uploads = [read_upload(p, limit) for p in photos]
     finger_uploads = read_fingers(fingers or [], finger_positions, limit)
@@ -114,7 +139,7 @@ def create_enrolment(
     if record is not None and len(record) > limit:
         raise PayloadTooLarge(f"finger_record: over the limit of {limit} bytes")
     enrolment = workflow.enrol(services, actor, person, uploads, idempotency_key, fingers=finger_uploads,
-                               finger_exceptions=exceptions, finger_record=record)
+                               finger_exceptions=exceptions, finger_record=record, documents=evidence)
     response.headers["Location"] = f"/v1/enrolments/{enrolment.public_id}"
     return enrolment_out(session, session.scalars(select(Enrolment).where(Enrolment.public_id == enrolment.public_id)).one())
 

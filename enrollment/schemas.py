@@ -7,7 +7,7 @@ import unicodedata
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
 # Letters of any script, combining marks, spaces, apostrophes, hyphens and dots: "José María O'Neil-Ñúñez".
 _NAME = re.compile(r"^[^\W\d_](?:[^\W\d_]|[\s'’\-.])*$")
@@ -137,6 +137,94 @@ class CandidateOut(BaseModel):
     date_of_birth: date
 
 
+DocumentType = Literal["idcard", "passport", "driving_permit", "residence_permit", "birth_certificate"]
+CheckMethod = Literal["vpip", "vpiruv", "pvp", "pvr", "vri", "vdig", "vcrypt", "data"]
+_DOCUMENT_NUMBER = re.compile(r"^[A-Z0-9][A-Z0-9/\-]{3,29}$")
+
+
+class DocumentIssuerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=2, max_length=200, examples=["Immigration and Nationality Department"])
+    country: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 3166-1 alpha-3", examples=["BLZ"])
+
+
+class DocumentIn(BaseModel):
+    """An identity document the officer examined (the evidence of OIDC4IDA verified claims)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    type: DocumentType
+    number: str = Field(min_length=4, max_length=40, description="As printed; spaces are removed, letters upper-cased")
+    issuer: DocumentIssuerIn
+    date_of_issuance: date | None = None
+    date_of_expiry: date | None = None
+    check_methods: list[CheckMethod] = Field(
+        min_length=1, description="How the officer checked it (OIDC4IDA check methods): vpip physical inspection, "
+        "vpiruv under UV light, pvp photo compared with the person present, pvr … remote person, vri inspection of "
+        "a remote image, vdig digital record, vcrypt chip/cryptographic check, data validated against the issuer")
+
+    @field_validator("number")
+    @classmethod
+    def _number(cls, value: str) -> str:
+        compact = re.sub(r"\s+", "", value).upper()
+        if not _DOCUMENT_NUMBER.match(compact) or not any(ch.isdigit() for ch in compact):
+            raise ValueError("a document number is 4-30 letters and digits (with at least one digit; '-' and '/' "
+                             "allowed inside)")
+        return compact
+
+    @field_validator("check_methods")
+    @classmethod
+    def _methods(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("each check method once")
+        return value
+
+    @field_validator("date_of_issuance")
+    @classmethod
+    def _issued(cls, value: date | None) -> date | None:
+        if value is not None and value > date.today():
+            raise ValueError("date of issuance is in the future")
+        return value
+
+    @field_validator("date_of_expiry")
+    @classmethod
+    def _expiry(cls, value: date | None) -> date | None:
+        if value is not None and value < date.today():
+            raise ValueError("the document has expired: an expired document cannot establish identity")
+        return value
+
+    @model_validator(mode="after")
+    def _dates(self) -> "DocumentIn":
+        if self.date_of_issuance and self.date_of_expiry and self.date_of_issuance >= self.date_of_expiry:
+            raise ValueError("date of issuance must be before date of expiry")
+        return self
+
+
+MAX_DOCUMENTS = 5
+
+
+def check_document_list(documents: list[DocumentIn]) -> list[DocumentIn]:
+    """At most MAX_DOCUMENTS, no document twice."""
+    if len(documents) > MAX_DOCUMENTS:
+        raise ValueError(f"at most {MAX_DOCUMENTS} documents per enrolment")
+    seen = {(d.type, d.issuer.country, d.number) for d in documents}
+    if len(seen) != len(documents):
+        raise ValueError("the same document is listed twice")
+    return documents
+
+
+class DocumentOut(BaseModel):
+    type: str
+    number: str = Field(description="Masked: only the last four characters, e.g. ••••1234")
+    issuer_name: str
+    issuer_country: str
+    date_of_issuance: date | None
+    date_of_expiry: date | None
+    check_methods: list[str]
+    checked_at: datetime
+
+
 class EnrolmentOut(BaseModel):
     id: str
     status: Literal["issued", "pending_adjudication", "rejected", "duplicate"]
@@ -150,6 +238,8 @@ class EnrolmentOut(BaseModel):
     dedup_modalities: list[Literal["face", "finger"]] = Field(
         description="What the 1:N deduplication compared; ['face'] when the person gave no fingerprints")
     demographics: Demographics
+    documents: list[DocumentOut] = Field(default_factory=list, description="Identity documents the officer checked "
+                                         "(numbers masked)")
     officer: str
     created_at: datetime
     decided_at: datetime | None

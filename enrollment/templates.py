@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civid.keyring import KeyRing, Sealed
+from enrollment.documents import reencrypt_document_numbers
 from enrollment.fingerprint import features_aad, record_aad
 from models import Enrolment, FaceTemplate, FingerTemplate, Photo
 
@@ -38,7 +39,8 @@ def open_descriptor(keyring: KeyRing, row: FaceTemplate, enrolment_public_id: st
 
 
 def reencrypt_all(keyring: KeyRing, session: Session, batch: int = 1000) -> int:
-    """Re-seal every face and finger template and kept photo not under the active key (after a rotation). Returns the count.
+    """Re-seal every face and finger template, kept photo and document number not under the active key (after a
+    rotation). Returns the count.
 
     Runs in the caller's transaction; once it commits, retired keys can be removed from the ring."""
     moved = 0
@@ -61,5 +63,20 @@ def reencrypt_all(keyring: KeyRing, session: Session, batch: int = 1000) -> int:
                                              features_ad), features_ad)
         row.key_id, row.nonce, row.ciphertext = record.key_id, record.nonce, record.ciphertext
         row.features_nonce, row.features_ciphertext = features.nonce, features.ciphertext
+        moved += 1
+    return moved + reencrypt_document_numbers(keyring, session, batch) + _reencrypt_signing_keys(keyring, session)
+
+
+def _reencrypt_signing_keys(keyring: KeyRing, session: Session) -> int:
+    """The OpenID provider's private signing keys are sealed by the same ring (associated data
+    ``signing-key:<kid>``): move them too, or retiring an old ring key would lose them."""
+    from models import SigningKey
+
+    moved = 0
+    for row in session.scalars(select(SigningKey).where(SigningKey.private_key_id != keyring.active)):
+        associated = f"signing-key:{row.kid}".encode()
+        plain = keyring.open(Sealed(row.private_key_id, row.private_nonce, row.private_ciphertext), associated)
+        sealed = keyring.seal(plain, associated)
+        row.private_key_id, row.private_nonce, row.private_ciphertext = sealed.key_id, sealed.nonce, sealed.ciphertext
         moved += 1
     return moved

@@ -26,6 +26,7 @@ from civid.services import Services
 from civid.stopwatch import NULL, Stopwatch
 from enrollment.capture import decode_image
 from enrollment.dedup import FusedMatch, fused_candidates
+from enrollment.documents import DocumentEvidence, audit_summary, store_documents
 from enrollment.fingerprint import (
     AcceptedFinger, FingerException, FingerReport, FingerUpload, assess_finger, check_positions, import_records,
     seal_finger,
@@ -67,11 +68,13 @@ def enrol(
     fingers: list[FingerUpload] | None = None,
     finger_exceptions: list[FingerException] | None = None,
     finger_record: bytes | None = None,
+    documents: list[DocumentEvidence] | None = None,
 ) -> Enrolment:
     """Enrol one person; return the stored enrolment (issued, pending_adjudication or rejected).
 
     ``fingers`` are scanned images by position, ``finger_record`` an ISO/IEC 19794-2 record from another
-    system, ``finger_exceptions`` the fingers that could not be taken and why.
+    system, ``finger_exceptions`` the fingers that could not be taken and why, ``documents`` the identity
+    documents the officer examined (stored, number sealed, with an accepted enrolment; not with a rejected one).
     ``watch`` collects seconds per stage (decode, detect, landmarks, encode, fingers, search, commit)."""
     settings = services.settings
     if not photos:
@@ -114,7 +117,8 @@ def enrol(
         issues = _consistency_issues(extracted, settings.resolved_same_person_threshold)
 
     issues = issues + finger_issues
-    captured = Captured(reports, extracted, sorted(finger_reports, key=lambda r: r.position), accepted_fingers)
+    captured = Captured(reports, extracted, sorted(finger_reports, key=lambda r: r.position), accepted_fingers,
+                        list(documents or []))
     public_id = str(uuid.uuid4())
     if issues:
         return _store_rejected(services, actor, demographics, public_id, captured, issues, idempotency_key)
@@ -129,6 +133,7 @@ class Captured:
     faces: list[ExtractedFace]
     finger_reports: list[FingerReport]
     fingers: list[AcceptedFinger]
+    documents: list[DocumentEvidence]
 
     @property
     def modalities(self) -> list[str]:
@@ -179,17 +184,19 @@ def _store_accepted(services, actor, demographics, public_id, captured: Captured
         session.flush()
         rows = _store_templates(services, session, enrolment, faces)
         finger_rows = _store_fingers(services, session, enrolment, captured.fingers)
+        store_documents(services.keyring, session, enrolment, captured.documents, actor.id)
+        documents = {"documents": audit_summary(captured.documents)} if captured.documents else {}
         if matches:
             case = _open_case(session, enrolment, matches)
             audit.record(session, actor, "enrolment.case_opened", "enrolment", public_id, case=case.public_id,
                          modalities=captured.modalities,
                          candidates=[{"enrolment": m.enrolment.public_id, "face_score": round(m.face_score, 4),
-                                      "fused_llr": round(m.fused.llr, 3)} for m in matches])
+                                      "fused_llr": round(m.fused.llr, 3)} for m in matches], **documents)
         else:
             identity = issue_identity(session, enrolment)
             audit.record(session, actor, "enrolment.issued", "enrolment", public_id, uin=identity.uin,
                          photos=len(faces), fingers=[f.position for f in captured.fingers],
-                         modalities=captured.modalities)
+                         modalities=captured.modalities, **documents)
         try:
             session.commit()
         except IntegrityError as exc:  # the same officer's idempotency key raced with itself

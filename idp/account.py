@@ -1,4 +1,5 @@
-"""The citizen's account page: their passkeys (add, revoke) and the consents they gave portals (revoke).
+"""The citizen's account page: their passkeys (add, revoke), the consents they gave portals (revoke), and
+who received their data (releases and KYC attestations: ``kyc.citizen_view``).
 
 Needs a login session (otherwise to the login page). Every change is a POST with the CSRF token, answered
 with a redirect back to the page (post/redirect/get), and audited with the citizen as the actor.
@@ -20,6 +21,7 @@ from civid.errors import NotFound
 from civid.services import Services
 from idp import claims, consent, i18n, pages, passkey_registry, sessions
 from idp.consent_page import CLAIM_ITEMS
+from kyc import citizen_view
 from models import Client, Consent, Identity, LoginSession, Passkey, utcnow
 
 router = APIRouter(dependencies=[Depends(pages.html_page)])
@@ -81,10 +83,13 @@ def account_page(request: Request, services: ServicesDep) -> Response:
         identity = db.get(Identity, session.identity_id)
         assert identity is not None  # noqa: S101 - a session references its identity
         done = request.query_params.get("done")
+        lang = pages.language(request)
         return pages.render(
             request, "account.html", name=claims.claim_values(db, identity).get("name") or identity.uin,
             method=session.amr, auth_time=_when(session.auth_time), passkeys=_passkey_rows(db, identity.id),
             consents=_consent_rows(db, identity.id), notice=done if done in NOTICES else None,
+            releases=citizen_view.release_rows(db, identity.id, lang),
+            attestations=citizen_view.attestation_rows(db, identity.id, lang),
             can_bind=_can_bind_online(session, services.settings.passkey_binding_face_max_age_s),
             claim_items=lambda names: _claim_items(names, pages.language(request)))
 

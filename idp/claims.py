@@ -4,18 +4,25 @@ Scopes map to standard claims (§5.4); the ``claims`` request parameter (§5.5) 
 claims in the ID token or at UserInfo. A claim is released only when all hold: the client may ask for its
 scope or holds the entitlement (``uin``), the citizen consented to it, and the record has a value. In the
 code flow, scope claims go to UserInfo; the ID token carries only what ``claims.id_token`` asks for.
+
+``verified_claims`` (OpenID Connect for Identity Assurance) in either member is shape-checked here (a
+malformed element is ``invalid_request`` at /authorize) and kept in ``ClaimsRequest`` only for clients with
+the ``kyc`` entitlement — anyone else's is silently dropped; its consent names (``verified_claims:<claim>``,
+``verified_claims:evidence``) join ``ClaimsRequest.all``. ``kyc.verified_claims`` builds the answer.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idp.errors import InvalidRequest
+from kyc.verified_claims_request import (CLAIMS_IN_VERIFIED_CLAIMS, KYC_ENTITLEMENT, consent_names,
+                                         validate_request_element)
 from models import Client, Enrolment, EnrolmentStatus, Identity
 
 SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
@@ -41,10 +48,15 @@ class ClaimsRequest:
     id_token: frozenset[str]
     essential: frozenset[str]
     acr_values: tuple[str, ...]  # from claims.id_token.acr (values or value), if any
+    # OIDC4IDA: the verified_claims request elements, kept only for clients with the kyc entitlement.
+    verified_userinfo: dict[str, Any] | list[Any] | None = field(default=None, compare=False)
+    verified_id_token: dict[str, Any] | list[Any] | None = field(default=None, compare=False)
+    verified: frozenset[str] = frozenset()  # their consent names: verified_claims:<claim>, verified_claims:evidence
 
     @property
     def all(self) -> frozenset[str]:
-        return self.userinfo | self.id_token
+        """Every name the citizen must consent to: person claims and verified-claims consent names."""
+        return self.userinfo | self.id_token | self.verified
 
 
 def parse_claims_parameter(raw: str | dict[str, Any] | None) -> dict[str, Any] | None:
@@ -61,7 +73,9 @@ def parse_claims_parameter(raw: str | dict[str, Any] | None) -> dict[str, Any] |
         raise InvalidRequest("the claims parameter must be a JSON object whose userinfo and id_token are objects")
     for member in ("userinfo", "id_token"):
         for name, spec in value.get(member, {}).items():
-            if spec is not None and not isinstance(spec, dict):
+            if name == "verified_claims":  # OIDC4IDA -13 §5: an object or an array of request objects
+                validate_request_element(spec, f"claims.{member}.verified_claims")
+            elif spec is not None and not isinstance(spec, dict):
                 raise InvalidRequest(f"claims.{member}.{name} must be null or an object")
     return value
 
@@ -91,8 +105,15 @@ def requested(client: Client, scopes: list[str], claims_parameter: dict[str, Any
             if spec and spec.get("essential"):
                 essential.add(name)
     allowed = {c for c in userinfo | id_token if entitled(client, c)}
+    verified_userinfo = verified_id_token = None
+    verified: set[str] = set()
+    if KYC_ENTITLEMENT in client.entitlements:  # anyone else's verified_claims element is silently dropped
+        verified_userinfo = (claims_parameter or {}).get("userinfo", {}).get("verified_claims")
+        verified_id_token = (claims_parameter or {}).get("id_token", {}).get("verified_claims")
+        available = {c for c in CLAIMS_IN_VERIFIED_CLAIMS if entitled(client, c)}
+        verified = consent_names(verified_userinfo, available) | consent_names(verified_id_token, available)
     return ClaimsRequest(frozenset(userinfo & allowed), frozenset(id_token & allowed), frozenset(essential & allowed),
-                         acr_values)
+                         acr_values, verified_userinfo, verified_id_token, frozenset(verified))
 
 
 def current_record(session: Session, identity: Identity) -> Enrolment | None:

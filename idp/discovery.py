@@ -15,7 +15,10 @@ from fastapi.responses import JSONResponse
 from civid.deps import get_services
 from civid.services import Services
 from civid.settings import Settings
+from enrollment.documents import CHECK_METHODS, DOCUMENT_TYPES
 from idp import acr, claims, client_auth, clients
+from kyc.verified_claims import DEDUP_RECORD_TYPE, DOCUMENT_METHOD, EVIDENCE_SUPPORTED
+from kyc.verified_claims_request import CLAIMS_IN_VERIFIED_CLAIMS
 
 PATH = "/.well-known/openid-configuration"
 CACHE = {"Cache-Control": "public, max-age=300"}
@@ -68,6 +71,24 @@ def provider_metadata(settings: Settings) -> dict[str, Any]:
         "authorization_response_iss_parameter_supported": True,
         "frontchannel_logout_supported": False,
         "backchannel_logout_supported": False,
+        **identity_assurance_metadata(settings),
+    }
+
+
+def identity_assurance_metadata(settings: Settings) -> dict[str, Any]:
+    """OIDC4IDA -13 §9 (OP metadata): what verified_claims civid can answer (only to kyc-entitled clients)."""
+    return {
+        "verified_claims_supported": True,
+        "trust_frameworks_supported": [settings.kyc_trust_framework],
+        "evidence_supported": list(EVIDENCE_SUPPORTED),
+        "documents_supported": list(DOCUMENT_TYPES),
+        "documents_methods_supported": [DOCUMENT_METHOD],
+        "documents_check_methods_supported": list(CHECK_METHODS),
+        "electronic_records_supported": [DEDUP_RECORD_TYPE],
+        "claims_in_verified_claims_supported": list(CLAIMS_IN_VERIFIED_CLAIMS),
+        # civid's own KYC attestation endpoint (no standard metadata names it; the "civid_" prefix says so).
+        # Each attestation names its status list itself (status.status_list.uri).
+        "civid_kyc_attestation_endpoint": settings.resolved_issuer + "/v1/kyc/attestations",
     }
 
 

@@ -119,3 +119,11 @@ class InvalidClientMetadata(OAuthError):
 
 class UnsupportedTokenType(OAuthError):
     error = "unsupported_token_type"  # RFC 7009 §2.2.1
+
+
+class InsufficientUserAuthentication(OAuthError):
+    """RFC 9470 §3: the login behind the access token is too old or too weak for this request; the client
+    sends the user back through /authorize with the ``acr_values``/``max_age`` named in the challenge."""
+
+    error = "insufficient_user_authentication"
+    status = 401

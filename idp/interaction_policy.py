@@ -6,7 +6,8 @@ consent page), from the validated request, the browser's SSO session and the rem
 - login, when there is no session, or ``prompt=login``/``select_account`` or ``max_age`` demand a fresh
   authentication (a login during this very interaction counts: OIDC Core §3.1.2.1), or the session's level
   is below the ``acr_values`` asked for (``idp.acr.satisfies``), or the ``login_hint`` names another person;
-- consent, unless the active consent covers every scope and claim asked for and ``prompt`` lacks ``consent``;
+- consent, unless the active consent covers every scope and claim asked for (and was given for the same
+  stated purpose, when the request states one: OIDC4IDA ``purpose``) and ``prompt`` lacks ``consent``;
 - with ``prompt=none`` any of these is an error instead (OIDC Core §3.1.2.6): ``login_required`` or
   ``consent_required``.
 """
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 from civid import audit
 from idp import acr, claims, consent
 from idp.errors import ConsentRequired, LoginRequired, OAuthError
+from kyc.verified_claims_request import purposes
 from models import Client, Identity, LoginSession, utcnow
 
 LOGIN, CONSENT, CODE, ERROR = "login", "consent", "code", "error"
@@ -67,12 +69,35 @@ def requested_claim_names(client: Client, params: dict[str, Any]) -> frozenset[s
     return claims.requested(client, params.get("scope") or [], params.get("claims")).all
 
 
+PURPOSE_STORED_MAX = 500  # Consent.purpose
+
+
+def requested_purposes(client: Client, params: dict[str, Any]) -> list[str]:
+    """Why the portal asks: the ``purpose`` parameter, then the purposes inside the verified_claims it may
+    receive (OIDC4IDA), each once. Shown on the consent page as given."""
+    asked = claims.requested(client, params.get("scope") or [], params.get("claims"))
+    found = [params["purpose"]] if params.get("purpose") else []
+    for purpose in purposes(asked.verified_userinfo) + purposes(asked.verified_id_token):
+        if purpose not in found:
+            found.append(purpose)
+    return found
+
+
+def purpose_text(client: Client, params: dict[str, Any]) -> str | None:
+    """The purposes as stored on the consent (joined; the column holds 500 characters)."""
+    return " · ".join(requested_purposes(client, params))[:PURPOSE_STORED_MAX] or None
+
+
 def consent_needed(db: Session, client: Client, params: dict[str, Any], identity: Identity) -> bool:
-    """Whether the citizen must be asked (no remembered consent covering the request, or prompt=consent)."""
+    """Whether the citizen must be asked (no remembered consent covering the request, a new stated purpose,
+    or prompt=consent)."""
     if "consent" in (params.get("prompt") or []):
         return True
     active = consent.active_consent(db, identity.id, client.client_id)
-    return not consent.covers(active, params.get("scope") or [], requested_claim_names(client, params))
+    if not consent.covers(active, params.get("scope") or [], requested_claim_names(client, params)):
+        return True
+    stated = purpose_text(client, params)
+    return stated is not None and active is not None and active.purpose != stated
 
 
 def next_step(db: Session, client: Client, params: dict[str, Any], session: LoginSession | None,

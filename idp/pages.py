@@ -17,8 +17,14 @@ from civid.errors import CividError
 from idp import i18n
 
 TEMPLATES = Path(__file__).parent / "templates"
-_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-                   trim_blocks=True, lstrip_blocks=True)
+_loader = FileSystemLoader([TEMPLATES])
+_env = Environment(loader=_loader, autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+
+
+def add_template_folder(folder: Path) -> None:
+    """Let another package's pages (the officer console) render with the same layout, language and headers."""
+    if str(folder) not in _loader.searchpath:
+        _loader.searchpath.append(str(folder))
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "

@@ -4,7 +4,9 @@ The access token is a bearer token (RFC 6750): in the ``Authorization`` header, 
 body as ``access_token`` (§2.2), never both. It must be our signature (``typ: at+jwt``), unexpired,
 unrevoked, of a live grant, and carry the ``openid`` scope. Only claims the token's scopes or the
 grant's ``claims.userinfo`` ask for and the citizen's live consent covers are released; without consent
-the answer is ``sub`` alone.
+the answer is ``sub`` alone. A client holding the ``kyc`` entitlement also gets the ``verified_claims`` its
+``claims.userinfo.verified_claims`` asked for (OIDC4IDA), within the same consent. Every answer carrying
+person data is recorded as a release (``kyc.releases``) before it leaves.
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ from sqlalchemy.orm import Session
 from civid.deps import get_services, get_session
 from civid.services import Services
 from idp import claims, clients, tokens
+from idp.consent import active_consent
 from idp.errors import InsufficientScope, InvalidRequest, InvalidToken
 from idp.form import oauth_form
+from kyc.releases import record_release
+from kyc.verified_claims import released_claim_names, verified_claims_for
 
 PATH = "/userinfo"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -51,17 +56,28 @@ def userinfo_claims(db: Session, services: Services, token: str) -> dict[str, An
     identity = live.grant.identity
     if client is None or identity.status != "active":
         raise InvalidToken("the access token's client or person is no longer active")
-    wanted = claims.requested(client, scopes, live.grant.claims).userinfo
-    released = claims.release(db, identity, wanted, consented=tokens.consented_claims(db, live.grant)) if wanted else {}
+    request = claims.requested(client, scopes, live.grant.claims)
+    consent = active_consent(db, live.grant.identity_id, live.grant.client_id)
+    consented = set(consent.claims) if consent is not None else set()
+    released = claims.release(db, identity, request.userinfo, consented=consented) if request.userinfo else {}
+    verified = verified_claims_for(db, services, identity, client, request.verified_userinfo,
+                                   consented=consented) if request.verified_userinfo is not None else None
+    record_release(db, identity.id, client.client_id, "userinfo", [*released, *released_claim_names(verified)],
+                   verified=verified is not None, consent_uid=consent.uid if consent is not None else None)
     # OIDC Core §5.3.2: sub is always present and equals the ID token's.
-    return {"sub": live.claims["sub"], **released}
+    answer = {"sub": live.claims["sub"], **released}
+    if verified is not None:
+        answer["verified_claims"] = verified  # OIDC4IDA -13 §5.2
+    return answer
 
 
 @router.get(PATH)
 def userinfo_get(request: Request, db: Session = Depends(get_session),
                  services: Services = Depends(get_services)) -> JSONResponse:
     """UserInfo with the access token in the Authorization header."""
-    return JSONResponse(userinfo_claims(db, services, bearer_token(request)), headers=NO_STORE)
+    answer = userinfo_claims(db, services, bearer_token(request))
+    db.commit()  # the release record
+    return JSONResponse(answer, headers=NO_STORE)
 
 
 async def _optional_form(request: Request) -> dict[str, str]:
@@ -75,4 +91,6 @@ async def _optional_form(request: Request) -> dict[str, str]:
 def userinfo_post(request: Request, form: dict[str, str] = Depends(_optional_form), db: Session = Depends(get_session),
                   services: Services = Depends(get_services)) -> JSONResponse:
     """UserInfo with the access token in the header or the form body."""
-    return JSONResponse(userinfo_claims(db, services, bearer_token(request, form)), headers=NO_STORE)
+    answer = userinfo_claims(db, services, bearer_token(request, form))
+    db.commit()  # the release record
+    return JSONResponse(answer, headers=NO_STORE)

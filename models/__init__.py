@@ -2,10 +2,13 @@
 
 from models.access import ROLES, ApiKey
 from models.audit import AuditEvent
+from models.batch import BatchJob, BatchRecord, BatchStatus, RecordStatus
 from models.base import Base, utcnow
 from models.case import CaseCandidate, CaseStatus, DedupCase, Decision
 from models.fingerprint import FingerSource, FingerTemplate
 from models.identity import Enrolment, EnrolmentStatus, FaceTemplate, Identity, Photo
+from models.kyc import Attestation, DataRelease, IdentityDocument
+from models.staff import ConsoleSession, StaffAccount
 from models.oidc import (AccessToken, AuthorizationCode, AuthorizationRequest, Client, ClientAssertion, Consent,
                          FaceChallenge, FaceProbe, Grant, LoginAttempt, LoginSession, Passkey, PasskeyBinding,
                          RefreshToken, SigningKey, WebAuthnChallenge)
@@ -15,5 +18,6 @@ __all__ = [
     "Decision", "Enrolment", "EnrolmentStatus", "FaceTemplate", "FingerSource", "FingerTemplate", "Identity", "Photo",
     "AccessToken", "AuthorizationCode", "AuthorizationRequest", "Client", "ClientAssertion", "Consent", "FaceChallenge",
     "FaceProbe", "Grant", "LoginAttempt", "LoginSession", "Passkey", "PasskeyBinding", "RefreshToken", "SigningKey",
-    "WebAuthnChallenge",
+    "WebAuthnChallenge", "Attestation", "DataRelease", "IdentityDocument", "StaffAccount", "ConsoleSession",
+    "BatchJob", "BatchRecord", "BatchStatus", "RecordStatus",
 ]

@@ -22,6 +22,10 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(64), index=True)
     subject_type: Mapped[str] = mapped_column(String(32))
     subject_id: Mapped[str] = mapped_column(String(64), index=True)
+    # Whom the event is about and which relying party took part, for auditors' queries by person and by
+    # client; derived from the event when it is written, covered by its hash.
+    person: Mapped[str | None] = mapped_column(String(16), index=True)
+    client_id: Mapped[str | None] = mapped_column(String(64), index=True)
     # Never biometric data or full document numbers: identifiers, outcomes, scores, reasons.
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))

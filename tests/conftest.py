@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -36,6 +35,18 @@ def person(**overrides: object) -> dict:
         "address": {"line1": "12 Albert Street", "locality": "Belize City", "district": "Belize", "country": "BLZ"},
         "phone": "+501 610 1234", "email": "maria@example.bz",
     }
+    data.update(overrides)
+    return data
+
+
+def document(**overrides: object) -> dict:
+    """An identity document an officer examined (the ``documents`` field of an enrolment), overridable."""
+    from datetime import date, timedelta
+
+    today = date.today()  # relative dates: the default document never expires under the tests
+    data = {"type": "passport", "number": "P0123 4567", "issuer": {"name": "Immigration Department", "country": "BLZ"},
+            "date_of_issuance": (today - timedelta(days=400)).isoformat(),
+            "date_of_expiry": (today + timedelta(days=3000)).isoformat(), "check_methods": ["vpip", "pvp"]}
     data.update(overrides)
     return data
 
@@ -98,10 +109,13 @@ def client(services: Services) -> Iterator[TestClient]:
 
 def enrol(client: TestClient, headers: dict, photos: list[str | tuple[str, bytes, str]], *,
           fingers: dict[int, bytes] | None = None, finger_exceptions: list[dict] | None = None,
-          finger_record: bytes | None = None, **demographics: object):
+          finger_record: bytes | None = None, documents: list[dict] | None = None, **demographics: object):
     """POST an enrolment; photos are fixture names or (filename, bytes, content type); fingers are PNG bytes
-    by finger position; finger_exceptions as the API takes them; finger_record an ISO 19794-2 record."""
+    by finger position; finger_exceptions as the API takes them; finger_record an ISO 19794-2 record;
+    documents the identity documents checked (``document()`` makes one)."""
     data = {"demographics": json.dumps(person(**demographics))}
+    if documents is not None:
+        data["documents"] = json.dumps(documents)
     files = [("fingers", (f"finger-{position}.png", image, "image/png")) for position, image in (fingers or {}).items()]
     if fingers:
         data["finger_positions"] = json.dumps(list(fingers))

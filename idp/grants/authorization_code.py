@@ -109,5 +109,6 @@ def create_token_response(db: Session, services: "Services", client: Client, for
     consume(db, client, code)  # in the same transaction as the tokens: both happen or neither
     audit.record(db, tokens.client_actor(client.client_id), "oidc.tokens_issued", "grant", grant.uid,
                  client_id=client.client_id, grant_type=GRANT_TYPE, scope=issued.scope,
-                 refresh_token=issued.refresh_token is not None, id_token=issued.id_token is not None)
+                 refresh_token_issued=issued.refresh_token is not None,
+                 id_token_issued=issued.id_token is not None)
     return issued.response()

@@ -87,5 +87,5 @@ def create_token_response(db: Session, services: "Services", client: Client, for
         _revoke_on_reuse(db, client, grant)
     audit.record(db, tokens.client_actor(client.client_id), "oidc.tokens_issued", "grant", grant.uid,
                  client_id=client.client_id, grant_type=GRANT_TYPE, scope=issued.scope,
-                 refresh_token=True, id_token=issued.id_token is not None)
+                 refresh_token_issued=True, id_token_issued=issued.id_token is not None)
     return issued.response()

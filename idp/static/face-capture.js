@@ -1,9 +1,11 @@
-// Optional live camera for the face login form (the form works without it: the file input alone).
-// Draws one video frame to a canvas and puts it into the form's file input as a JPEG, so the server
-// receives the same multipart upload either way. No inline script: CSP script-src 'self'.
+// Optional live camera for a face photo field: the citizen's face login form and the officer console's
+// enrolment form (each works without it: the file input alone). Inside the element marked
+// data-face-capture, "Take photo" draws one video frame to a canvas and puts it into the file input as a
+// JPEG (DataTransfer), so the server receives the same multipart upload either way, then fires "change"
+// (the console checks the photo's quality at once). No inline script: CSP script-src 'self'.
 (function () {
   "use strict";
-  var form = document.querySelector("form[data-face-capture]");
+  var form = document.querySelector("[data-face-capture]");
   if (!form || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || typeof DataTransfer === "undefined") {
     return;
   }
@@ -25,7 +27,7 @@
   }
 
   start.addEventListener("click", function () {
-    navigator.mediaDevices.getUserMedia({ video: { facingMode: "user", width: { ideal: 1280 } }, audio: false })
+    navigator.mediaDevices.getUserMedia({ video: { facingMode: "user", width: { ideal: 1280 }, height: { ideal: 960 } }, audio: false })
       .then(function (media) {
         stream = media;
         video.srcObject = media;
@@ -52,7 +54,9 @@
       canvas.hidden = false;
       start.textContent = status.dataset.retake;
       status.textContent = status.dataset.taken;
-      form.querySelector("button[type=submit]").focus();
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+      var submit = form.tagName === "FORM" ? form.querySelector("button[type=submit]") : null;
+      if (submit) { submit.focus(); }
     }, "image/jpeg", 0.92);
   });
 

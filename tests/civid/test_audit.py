@@ -144,3 +144,31 @@ def test_time_filters_mean_the_same_instant_whatever_the_offset(client, keys, hi
         assert len(found) == len(everything), since
         until = client.get("/v1/audit/events", params={"until": since}, headers=keys.auditor).json()
         assert until == [], since
+
+
+def test_auditor_finds_a_persons_events_by_uin_and_a_mistyped_uin_is_refused(client, keys, services, history):
+    uin = history["obama"]["uin"]
+    response = client.get("/v1/audit/events", params={"person": uin}, headers=keys.auditor)
+    assert response.status_code == 200, response.text
+    events = response.json()
+    assert [e["action"] for e in events] == ["enrolment.issued"] and events[0]["person"] == uin
+    wrong = uin[:-1] + str((int(uin[-1]) + 1) % 10)  # check digit broken
+    assert_problem(client.get("/v1/audit/events", params={"person": wrong}, headers=keys.auditor), 422)
+    assert_problem(client.get("/v1/audit/events", params={"person": uin}, headers=keys.officer), 403)
+
+
+def test_changing_the_person_column_breaks_the_chain_at_that_event(client, keys, services, history):
+    [issued, _] = event_ids(services, "enrolment.issued")
+    tamper(services, "UPDATE audit_events SET person = :other WHERE id = :id", other="0000000000", id=issued)
+    assert check(services)[1] == issued
+
+
+def test_binary_data_and_forbidden_fields_never_enter_the_audit_trail(services):
+    from civid.audit import SYSTEM, record
+
+    with services.sessions() as session:
+        for detail in ({"descriptor": [0.1, 0.2]}, {"nested": {"document_number": "BZ123456"}},
+                       {"blob": b"\x00\x01"}, {"items": [{"template": "x"}]}):
+            with pytest.raises(ValueError):
+                record(session, SYSTEM, "test.event", "test", "1", **detail)
+        session.rollback()

@@ -178,7 +178,9 @@ def test_an_old_key_is_retired_only_after_its_templates_are_reencrypted(cli, tmp
     refused = cli("keys", "retire", old_kid)
     assert refused.exit_code != 0 and "reencrypt-templates" in one_line(refused.stderr)
     moved = cli("keys", "reencrypt-templates")
-    assert moved.exit_code == 0 and "1 templates and photos re-sealed" in one_line(moved.stdout)
+    # One face template, the enrolment photo kept beside it (keep_photos is on by default), and the
+    # identity provider's two private signing keys (ES256, RS256) made at first start.
+    assert moved.exit_code == 0 and "4 sealed items" in one_line(moved.stdout)
     retired = cli("keys", "retire", old_kid)
     assert retired.exit_code == 0, retired.output
     assert old_kid not in json.loads(ring.read_text())["keys"]
@@ -217,3 +219,23 @@ def test_enrol_with_malformed_finger_options_fails_clearly(cli, option, message)
     key = create_key(cli, "officer")
     result = cli(*enrol_args(PORTRAIT, key), *option)
     assert result.exit_code == 2 and message in one_line(result.output)
+
+
+def test_staff_add_makes_the_first_console_admin_and_refuses_unknown_people(cli):
+    key = create_key(cli, "officer")
+    enrolled = cli(*enrol_args(PORTRAIT, key))
+    uin = printed_json(enrolled.stdout)["uin"]
+    added = cli("staff", "add", "--uin", uin, "--name", "Registrar General", "--role", "admin", "--role", "auditor")
+    assert added.exit_code == 0, added.output
+    assert "Registrar General (admin, auditor)" in one_line(added.stdout)
+    listed = cli("staff", "list")
+    assert listed.exit_code == 0 and "Registrar General" in listed.stdout and uin in listed.stdout
+    again = cli("staff", "add", "--uin", uin, "--name", "Twice", "--role", "officer")
+    assert again.exit_code == 2 and "already has a staff account" in one_line(again.output)
+    unknown_role = cli("staff", "add", "--uin", uin, "--name", "X", "--role", "superuser")
+    assert unknown_role.exit_code == 2 and "roles must be" in one_line(unknown_role.output)
+    wrong_digit = uin[:-1] + str((int(uin[-1]) + 1) % 10)
+    nobody = cli("staff", "add", "--uin", wrong_digit, "--name", "Nobody", "--role", "officer")
+    assert nobody.exit_code == 2
+    assert cli("staff", "disable", "1").exit_code == 0
+    assert "disabled" in cli("staff", "list").stdout

@@ -151,7 +151,8 @@ def test_reencryption_moves_every_template_to_the_active_key_so_the_old_one_can_
         before = open_descriptor(services.keyring, session.scalars(select(FaceTemplate)).one(), obama["id"])
     new_kid = services.keyring.rotate()
     with services.sessions.begin() as session:
-        assert reencrypt_all(services.keyring, session) == 1
+        # The face template, the kept photo, and the identity provider's two private signing keys.
+        assert reencrypt_all(services.keyring, session) == 4
     with services.sessions.begin() as session:
         assert reencrypt_all(services.keyring, session) == 0  # nothing left under an old key
     # A ring without the old key still opens everything.
@@ -161,3 +162,7 @@ def test_reencryption_moves_every_template_to_the_active_key_so_the_old_one_can_
         row = session.scalars(select(FaceTemplate)).one()
         assert row.key_id == new_kid
         assert (open_descriptor(retired, row, obama["id"]) == before).all()
+    # The provider still signs after the old ring key is gone (its private keys were re-sealed too).
+    from idp.keys import SigningKeys
+    signer = SigningKeys(services.settings, retired, services.sessions)
+    assert signer.verify(signer.sign({"iss": services.settings.resolved_issuer, "sub": "x"}))["sub"] == "x"

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-import pytest
 from sqlalchemy import func, select
 
 from civid.services import build_services

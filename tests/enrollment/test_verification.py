@@ -6,7 +6,6 @@ import json
 
 import cv2
 import numpy as np
-import pytest
 from sqlalchemy import select
 
 from enrollment.uin import verhoeff_check_digit

@@ -65,10 +65,21 @@ def test_template_bytes_at_rest_are_not_the_plain_vector(client, keys, services)
     assert np.array_equal(open_descriptor(services.keyring, row, body["id"]), vector)
 
 
-def test_photos_are_not_kept_by_default(client, keys, services):
-    enrol(client, keys.officer, ["obama_2012_portrait.jpg"])
+def test_photos_are_not_kept_when_keep_photos_is_off(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from civid.app import create_app
+    from civid.services import build_services
+    from tests.conftest import add_keys, make_settings
+
+    # keep_photos is on by default (adjudicators compare faces); a deployment may turn it off.
+    services = build_services(make_settings(tmp_path, keep_photos=False))
+    keys = add_keys(services)
+    with TestClient(create_app(services=services)) as client:
+        assert enrol(client, keys.officer, ["obama_2012_portrait.jpg"]).json()["status"] == "issued"
     with services.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Photo)) == 0
+    services.close()
 
 
 def test_kept_photos_are_encrypted_and_bound_to_their_enrolment(tmp_path):

@@ -165,3 +165,39 @@ JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 def assertion_form(assertion: str) -> dict[str, str]:
     """The form members carrying a private_key_jwt assertion."""
     return {"client_assertion_type": JWT_BEARER, "client_assertion": assertion}
+
+
+def oidc_flow_fixtures(name: str, populate: Any, issuer: str = "http://testserver"):  # type: ignore[no-untyped-def]
+    """The fixtures of an end-to-end flow module driven by an independent client library through TestClient:
+    a module-scoped ``seed`` (``populate(client, keys)`` → the citizen, done once), and per test ``services``
+    (a private copy of the seed with ``issuer`` = the TestClient's origin), ``citizen`` and ``browser``.
+    Use: ``seed, services, citizen, browser = oidc_flow_fixtures("oidc-flow", populate)``."""
+    import shutil
+
+    from civid.app import create_app
+    from civid.services import build_services
+    from civid.settings import Settings
+    from tests.conftest import build_seed
+
+    @pytest.fixture(scope="module", name="seed")
+    def seed_fixture(tmp_path_factory):  # type: ignore[no-untyped-def]
+        root = tmp_path_factory.mktemp(f"{name}-seed")
+        return root, *build_seed(root, populate)
+
+    @pytest.fixture(name="services")
+    def services_fixture(seed, tmp_path):  # type: ignore[no-untyped-def]
+        shutil.copytree(seed[0] / "var", tmp_path / "var")
+        built = build_services(Settings(data_dir=tmp_path / "var", issuer=issuer))
+        yield built
+        built.close()
+
+    @pytest.fixture(name="citizen")
+    def citizen_fixture(seed):  # type: ignore[no-untyped-def]
+        return seed[2]
+
+    @pytest.fixture(name="browser")
+    def browser_fixture(services):  # type: ignore[no-untyped-def]
+        with TestClient(create_app(services=services), base_url=issuer, raise_server_exceptions=False) as client:
+            yield client
+
+    return seed_fixture, services_fixture, citizen_fixture, browser_fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import secrets
 from pathlib import Path
 from typing import Any, Iterator
@@ -25,19 +24,11 @@ from civid.audit import SYSTEM
 from civid.services import build_services
 from idp import clients
 from tests.conftest import add_keys, fixture_bytes, make_settings, person
-from tests.server import REPO, ServerProcess, free_port
+from tests.browser import accessibility_violations, launch, needs_chromium, screenshot, with_authenticator
+from tests.idp.frontchannel import fresh_photo
+from tests.server import ServerProcess, free_port
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists() and os.environ.get("CI"):
-    # CI must run the browser tests: .ci/run installs Debian's chromium first.
-    raise RuntimeError("Debian chromium is required in CI at /usr/bin/chromium (apt-get install chromium)")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed at /usr/bin/chromium "
-                                "(apt-get install chromium); CI installs it")
-SCREENSHOTS = REPO / "docs" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-VIRTUAL_AUTHENTICATOR = {"protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
-                         "hasUserVerification": True, "isUserVerified": True}
+pytestmark = needs_chromium
 
 
 class Civid:
@@ -81,26 +72,7 @@ def civid(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Civid]:
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def screenshot(page: Any, name: str) -> None:
-    """Save a full-page PNG for the README when CIVID_SCREENSHOTS=1."""
-    if os.environ.get("CIVID_SCREENSHOTS") == "1":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-def with_authenticator(context: Any, page: Any) -> tuple[Any, str]:
-    """Chromium's virtual platform authenticator (resident keys, user verification) on this page."""
-    cdp = context.new_cdp_session(page)
-    cdp.send("WebAuthn.enable")
-    added = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": VIRTUAL_AUTHENTICATOR})
-    return cdp, added["authenticatorId"]
+    yield from launch()
 
 
 def bind_passkey(civid: Civid, page: Any, label: str) -> None:
@@ -239,4 +211,35 @@ def test_face_login_then_adding_a_passkey_online(civid: Civid, chromium: Any, tm
     assert len(cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator_id})["credentials"]) == 1
     listed = httpx.get(f"{civid.url}/v1/identities/{civid.uin}/passkeys", headers=civid.officer).json()
     assert next(row for row in listed if row["label"] == "Laptop")["bound_via"] == "face"
+    context.close()
+
+
+def test_citizen_pages_have_no_serious_accessibility_violations(civid: Civid, chromium: Any) -> None:
+    # bypass_csp only lets axe-core be injected; the pages' CSP itself is what the other tests run under.
+    context = chromium.new_context(bypass_csp=True)
+    page = context.new_page()
+    verifier, challenge = pkce()
+    query = {"response_type": "code", "client_id": civid.client_id, "redirect_uri": civid.redirect_uri,
+             "scope": "openid profile email", "state": "s", "nonce": "n", "code_challenge": challenge,
+             "code_challenge_method": "S256"}
+    checked = {}
+    page.goto(civid.url + "/authorize?" + urlencode(query))
+    checked["login (passkey and face)"] = accessibility_violations(page)
+    page.fill("#uin", civid.uin)
+    name, data, mime = fresh_photo()  # never sent before: a reused file is refused as a replay
+    page.set_input_files("#photo", files=[{"name": name, "mimeType": mime, "buffer": data}])
+    page.click("#face-form button[type=submit]")
+    page.wait_for_url(lambda url: "/consent/" in url)
+    checked["consent"] = accessibility_violations(page)
+    page.goto(civid.url + "/account")
+    checked["account"] = accessibility_violations(page)
+    page.goto(civid.url + "/passkeys/bind")
+    checked["passkey binding"] = accessibility_violations(page)
+    page.goto(civid.url + "/authorize?client_id=unknown")
+    checked["error page"] = accessibility_violations(page)
+    page.goto(civid.url + "/consent/unknown?lang=es")
+    checked["error page (es)"] = accessibility_violations(page)
+    if all(found is None for found in checked.values()):
+        pytest.skip("axe-core is not installed (CI installs it into .ci/node)")
+    assert {name: found for name, found in checked.items() if found} == {}
     context.close()

@@ -12,8 +12,6 @@ import html
 import re
 import secrets
 import warnings
-from pathlib import Path
-from typing import Iterator
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
@@ -21,12 +19,9 @@ from cryptography.hazmat.primitives import serialization
 from fastapi.testclient import TestClient
 from joserfc.jwk import ECKey
 
-from civid.app import create_app
-from civid.services import Services, build_services
-from civid.settings import Settings
 from idp.acr import ACR_FACE
-from tests.conftest import build_seed, jpeg_bytes, load_rgb
-from tests.idp.conftest import REDIRECT_URI, ClientKey, enrol_citizen, register_client
+from tests.conftest import jpeg_bytes, load_rgb
+from tests.idp.conftest import REDIRECT_URI, ClientKey, enrol_citizen, oidc_flow_fixtures, register_client
 
 with warnings.catch_warnings():  # Authlib announces its move to httpx2/joserfc; the API used here is current
     warnings.simplefilter("ignore")
@@ -39,32 +34,8 @@ ISSUER = "http://testserver"  # the TestClient's origin, so the browser's cookie
 LOGOUT_URI = "https://portal.example.bz/signed-out"
 
 
-@pytest.fixture(scope="module")
-def seed(tmp_path_factory):  # type: ignore[no-untyped-def]
-    root = tmp_path_factory.mktemp("oidc-flow-seed")
-    return root, *build_seed(root, lambda client, keys: enrol_citizen(client, keys, given_name="Barack",
-                                                                          family_name="Obama"))
-
-
-@pytest.fixture
-def services(seed, tmp_path: Path) -> Iterator[Services]:  # type: ignore[no-untyped-def]
-    import shutil
-
-    shutil.copytree(seed[0] / "var", tmp_path / "var")
-    built = build_services(Settings(data_dir=tmp_path / "var", issuer=ISSUER))
-    yield built
-    built.close()
-
-
-@pytest.fixture
-def citizen(seed):  # type: ignore[no-untyped-def]
-    return seed[2]
-
-
-@pytest.fixture
-def browser(services: Services) -> Iterator[TestClient]:
-    with TestClient(create_app(services=services), base_url=ISSUER, raise_server_exceptions=False) as client:
-        yield client
+seed, services, citizen, browser = oidc_flow_fixtures(
+    "oidc-flow", lambda client, keys: enrol_citizen(client, keys, given_name="Barack", family_name="Obama"), ISSUER)
 
 
 def _relying_party(browser: TestClient, client_id: str, secret: object, **kwargs: object) -> OAuth2Client:

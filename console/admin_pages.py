@@ -1,0 +1,239 @@
+"""Admins' pages: staff accounts and roles, relying-party clients, OpenID signing keys.
+
+Each action calls the function the CLI and the admin API call (``console.staff``, ``idp.clients.register``,
+``idp.admin_routes.disable_client``, ``SigningKeys.rotate``), which audit it with the admin as actor; every POST
+carries the CSRF token. Two guards against locking everyone out: an admin cannot disable their own account
+or drop their own admin role, and the console's own client registration cannot be disabled from the console.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+
+from civid import audit
+from civid.errors import CividError, Forbidden, InvalidInput
+from console import staff as staff_accounts
+from console.admin_messages import MESSAGES
+from console.session import require_staff
+from console.signin import CONSOLE_CLIENT
+from console.staff import STAFF_ROLES, Staff
+from idp import clients, i18n, pages, sessions
+from idp.admin_routes import disable_client
+from idp.keys import ALGORITHMS
+from models import Client, utcnow
+
+i18n.register(MESSAGES)
+router = APIRouter(prefix="/console/admin", include_in_schema=False)
+Admin = Depends(require_staff("admin"))
+DONE = ("staff_added", "roles_changed", "staff_disabled", "client_disabled", "keys_rotated")
+
+
+def _done(value: str | None) -> str | None:
+    return value if value in DONE else None
+
+
+def _say(request: Request, key: str) -> str:
+    """One of this page's own refusals, in the page's language."""
+    return i18n.translate(key, pages.language(request))
+
+
+# --- staff accounts --------------------------------------------------------------------------------
+def render_staff(request: Request, staff: Staff, *, status: int = 200, alert: str | None = None,
+                 form: dict[str, Any] | None = None, done: str | None = None) -> Response:
+    with request.app.state.services.sessions() as db:
+        accounts = [{"id": a.id, "name": a.name, "uin": a.uin, "roles": list(a.roles), "created_by": a.created_by,
+                     "created": audit.as_utc(a.created_at).strftime("%Y-%m-%d"), "is_me": a.id == staff.account_id,
+                     "disabled": audit.as_utc(a.disabled_at).strftime("%Y-%m-%d %H:%M UTC") if a.disabled_at else None}
+                    for a in staff_accounts.listing(db)]
+    return pages.render(request, "console_admin_staff.html", status=status, staff=staff, accounts=accounts,
+                        roles=STAFF_ROLES, alert=alert, form=form or {}, done=done, tab="staff")
+
+
+@router.get("")
+def staff_page(request: Request, done: str | None = None, staff: Staff = Admin) -> Response:
+    """Staff accounts: who may use the console, with which roles."""
+    return render_staff(request, staff, done=_done(done))
+
+
+@router.post("/staff")
+async def add_staff(request: Request, staff: Staff = Admin) -> Response:
+    """Give an enrolled person a console account with roles (they sign in with their own identity)."""
+    form = await request.form()
+    sessions.check_csrf(request, str(form.get("csrf_token", "")))
+    values = {"uin": str(form.get("uin", "")).strip(), "name": str(form.get("name", "")).strip(),
+              "roles": [str(r) for r in form.getlist("roles")]}
+    try:
+        with request.app.state.services.sessions.begin() as db:
+            staff_accounts.add(db, values["uin"], values["name"], values["roles"], staff.actor("admin"))
+    except CividError as exc:
+        return render_staff(request, staff, status=exc.status, alert=exc.detail, form=values)
+    return RedirectResponse("/console/admin?done=staff_added", status_code=303)
+
+
+@router.post("/staff/{account_id}/roles")
+async def change_roles(request: Request, account_id: int, staff: Staff = Admin) -> Response:
+    """Replace a staff member's roles (audited with before and after)."""
+    form = await request.form()
+    sessions.check_csrf(request, str(form.get("csrf_token", "")))
+    roles = [str(r) for r in form.getlist("roles")]
+    if account_id == staff.account_id and "admin" not in roles:
+        return render_staff(request, staff, status=403, alert=_say(request, "admin.refused.own_admin_role"))
+    try:
+        with request.app.state.services.sessions.begin() as db:
+            staff_accounts.set_roles(db, account_id, roles, staff.actor("admin"))
+    except CividError as exc:
+        return render_staff(request, staff, status=exc.status, alert=exc.detail)
+    return RedirectResponse("/console/admin?done=roles_changed", status_code=303)
+
+
+@router.post("/staff/{account_id}/disable")
+def disable_staff(request: Request, account_id: int, csrf_token: str = Form(""), confirm: str = Form(""),
+                  staff: Staff = Admin) -> Response:
+    """Stop a staff member from signing in (their sessions end at their next request)."""
+    sessions.check_csrf(request, csrf_token)
+    if account_id == staff.account_id:
+        return render_staff(request, staff, status=403, alert=_say(request, "admin.refused.own_account"))
+    if confirm != "yes":
+        return render_staff(request, staff, status=422, alert=_say(request, "admin.refused.confirm"))
+    try:
+        with request.app.state.services.sessions.begin() as db:
+            staff_accounts.disable(db, account_id, staff.actor("admin"))
+    except CividError as exc:
+        return render_staff(request, staff, status=exc.status, alert=exc.detail)
+    return RedirectResponse("/console/admin?done=staff_disabled", status_code=303)
+
+
+# --- relying-party clients ------------------------------------------------------------------------------
+def render_clients(request: Request, staff: Staff, *, status: int = 200, alert: str | None = None,
+                   form: dict[str, Any] | None = None, done: str | None = None,
+                   created: dict[str, Any] | None = None) -> Response:
+    with request.app.state.services.sessions() as db:
+        rows = [{**clients.describe(row), "is_console": row.registered_by == CONSOLE_CLIENT}
+                for row in db.scalars(select(Client).order_by(Client.id))]
+    return pages.render(request, "console_admin_clients.html", status=status, staff=staff, clients=rows,
+                        alert=alert, form=form or {}, done=done, created=created, tab="clients",
+                        auth_methods=clients.AUTH_METHODS, scopes=(*clients.STANDARD_SCOPES, "uin"),
+                        entitlements=clients.ENTITLEMENTS, algs=ALGORITHMS)
+
+
+@router.get("/clients")
+def clients_page(request: Request, done: str | None = None, staff: Staff = Admin) -> Response:
+    """Portals and banks registered with the OpenID provider (never their secrets)."""
+    return render_clients(request, staff, done=_done(done))
+
+
+def _lines(value: str) -> list[str]:
+    return [line.strip() for line in value.splitlines() if line.strip()]
+
+
+def client_metadata(form: dict[str, Any]) -> clients.ClientMetadata:
+    """The form as registration metadata, with the checks ``civid clients add`` makes before registering."""
+    auth = form["auth"]
+    jwks = None
+    if form["jwks"].strip():
+        try:
+            jwks = json.loads(form["jwks"])
+        except ValueError as exc:
+            raise InvalidInput(f"the JWK Set is not valid JSON: {exc}") from exc
+        if isinstance(jwks, dict) and "kty" in jwks:
+            jwks = {"keys": [jwks]}  # a single JWK is accepted as a one-key set, as by the CLI
+        if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
+            raise InvalidInput('the JWK Set must look like {"keys": [...]}')
+        if any(isinstance(key, dict) and "d" in key for key in jwks["keys"]):
+            raise InvalidInput("the JWK Set holds a private key; register the portal's public key only")
+    if auth == "private_key_jwt" and bool(form["jwks_uri"]) == bool(jwks):
+        raise InvalidInput("private_key_jwt needs exactly one of a JWKS URI or a JWK Set")
+    if auth != "private_key_jwt" and (form["jwks_uri"] or jwks):
+        raise InvalidInput("a JWKS URI or JWK Set goes with private_key_jwt only")
+    meta = clients.ClientMetadata(
+        name=form["name"], redirect_uris=_lines(form["redirect_uris"]), token_endpoint_auth_method=auth,
+        jwks=jwks, jwks_uri=form["jwks_uri"] or None, post_logout_redirect_uris=_lines(form["post_logout"]),
+        entitlements=form["entitlements"], subject_type="public" if form["public_subject"] else "pairwise",
+        require_par=bool(form["require_par"]), id_token_signed_response_alg=form["id_token_alg"] or None,
+        contacts=_lines(form["contacts"]))
+    if form["scopes"]:
+        meta.allowed_scopes = list(form["scopes"])
+    return meta
+
+
+@router.post("/clients")
+async def register_client(request: Request, staff: Staff = Admin) -> Response:
+    """Register a portal or bank; its secret is shown once, on the page this answers with."""
+    raw = await request.form()
+    sessions.check_csrf(request, str(raw.get("csrf_token", "")))
+    text = {name: str(raw.get(name, "")).strip() for name in
+            ("name", "redirect_uris", "auth", "jwks_uri", "jwks", "post_logout", "id_token_alg", "contacts",
+             "public_subject", "require_par")}
+    form = {**text, "scopes": [str(s) for s in raw.getlist("scopes")],
+            "entitlements": [str(e) for e in raw.getlist("entitlements")]}
+    form["auth"] = form["auth"] or "client_secret_basic"
+    try:
+        meta = client_metadata(form)
+        with request.app.state.services.sessions.begin() as db:
+            row, secret = clients.register(db, meta, staff.actor("admin"))
+            created = {**clients.describe(row), "secret": secret}
+    except CividError as exc:
+        return render_clients(request, staff, status=exc.status, alert=exc.detail, form=form)
+    return render_clients(request, staff, status=201, created=created)
+
+
+@router.post("/clients/{client_id}/disable")
+def disable(request: Request, client_id: str, csrf_token: str = Form(""), confirm: str = Form(""),
+            staff: Staff = Admin) -> Response:
+    """Stop a client and revoke every grant and token it holds."""
+    sessions.check_csrf(request, csrf_token)
+    if confirm != "yes":
+        return render_clients(request, staff, status=422, alert=_say(request, "admin.refused.confirm"))
+    try:
+        with request.app.state.services.sessions.begin() as db:
+            row = db.scalars(select(Client).where(Client.client_id == client_id)).first()
+            if row is not None and row.registered_by == CONSOLE_CLIENT:
+                raise Forbidden(_say(request, "admin.refused.console_client"))
+            disable_client(db, client_id, staff.actor("admin"))
+    except CividError as exc:
+        return render_clients(request, staff, status=exc.status, alert=getattr(exc, "description", exc.detail))
+    return RedirectResponse("/console/admin/clients?done=client_disabled", status_code=303)
+
+
+# --- signing keys ------------------------------------------------------------------------------------------
+@router.get("/keys")
+def keys_page(request: Request, done: str | None = None, staff: Staff = Admin) -> Response:
+    """Each OpenID signing key's state, and whether a rotation is due."""
+    return render_keys(request, staff, done=_done(done))
+
+
+def render_keys(request: Request, staff: Staff, *, status: int = 200, alert: str | None = None,
+                done: str | None = None) -> Response:
+    services = request.app.state.services
+    settings = services.settings
+    keys = services.signing_keys.status()
+    due_after = timedelta(days=settings.signing_key_lifetime_days)
+    rotation_due = [k.kid for k in keys if k.state == "active" and utcnow() - audit.as_utc(k.activates_at) > due_after]
+    return pages.render(request, "console_admin_keys.html", status=status, staff=staff, keys=keys, alert=alert,
+                        done=done, tab="keys", rotation_due=rotation_due, algs=ALGORITHMS,
+                        lead_minutes=settings.signing_key_publish_lead_s // 60,
+                        lifetime_days=settings.signing_key_lifetime_days, when=_when)
+
+
+def _when(moment: Any) -> str:
+    return audit.as_utc(moment).strftime("%Y-%m-%d %H:%M UTC") if moment else ""
+
+
+@router.post("/keys/rotate")
+async def rotate_keys(request: Request, staff: Staff = Admin) -> Response:
+    """Rotate: new keys published now, signing after the lead time; old keys kept until their tokens expire."""
+    form = await request.form()
+    sessions.check_csrf(request, str(form.get("csrf_token", "")))
+    algs = tuple(a for a in ALGORITHMS if a in form.getlist("algs")) or ALGORITHMS
+    if form.get("confirm") != "yes":
+        return render_keys(request, staff, status=422, alert=_say(request, "admin.refused.confirm"))
+    services = request.app.state.services
+    services.signing_keys.ensure()  # a rotation retires the current keys, so they must exist first
+    services.signing_keys.rotate(staff.actor("admin"), algs)
+    return RedirectResponse("/console/admin/keys?done=keys_rotated", status_code=303)

@@ -1,0 +1,178 @@
+"""Registration-drive pages: upload a ZIP of per-person packages, watch its progress (a polled <progress>
+bar with JavaScript, a refreshing page without), pause or resume it, download the per-person results as CSV.
+
+The work itself is ``console.batch_jobs`` (resumable jobs) over ``console.batch_archive`` (ZIP checks and
+sealed packages). Progress polling does not count as activity: a desk left watching a batch still signs out
+after ``console_idle_timeout_s``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy import select
+from starlette.datastructures import UploadFile
+
+from civid import audit
+from civid.errors import CividError, Conflict, Forbidden, InvalidInput, Unauthenticated
+from console import batch_jobs, batch_messages
+from console import session as console_session
+from console.session import SignInRequired, require_staff
+from console.staff import Staff, as_staff
+from idp import i18n, pages
+from idp.sessions import check_csrf
+from models import BatchJob, BatchRecord, BatchStatus
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+Officer = Depends(require_staff("officer"))
+REFRESH_S = 5
+batch_messages.register()
+
+EXAMPLE_PERSON = {
+    "demographics": {"given_name": "María José", "family_name": "Ñúñez", "date_of_birth": "1988-03-14", "sex": "F",
+                     "place_of_birth": "Orange Walk Town, Belize", "nationality": "BLZ",
+                     "address": {"line1": "12 Albert Street", "locality": "Belize City", "country": "BLZ"}},
+    "documents": [{"type": "passport", "number": "P01234567", "issuer": {"name": "Immigration Department",
+                                                                        "country": "BLZ"},
+                   "date_of_expiry": "2031-05-01", "check_methods": ["vpip", "pvp"]}],
+    "finger_exceptions": [{"position": 7, "reason": "bandaged"}],
+}
+
+
+def _quiet_officer(request: Request, json_answer: bool) -> Staff:
+    """The signed-in officer, without counting this request as activity (automatic refreshes and polling)."""
+    with request.app.state.services.sessions() as db:
+        found = console_session.current(request, db, touch=False)
+    if found is None:
+        if json_answer:
+            raise Unauthenticated("the console session has ended; sign in again")
+        raise SignInRequired(request.url.path)
+    staff = as_staff(found[1])
+    if not staff.has("officer"):
+        raise Forbidden("this page needs the officer role")
+    return staff
+
+
+def _page_officer(request: Request, _: None = Depends(pages.html_page)) -> Staff:
+    if request.query_params.get("auto") == "1":  # the page refreshing itself, not the officer
+        return _quiet_officer(request, json_answer=False)
+    return require_staff("officer")(request)
+
+
+def _polling_officer(request: Request) -> Staff:
+    request.state.html_errors = False
+    return _quiet_officer(request, json_answer=True)
+
+
+def _list_page(request: Request, staff: Staff, status: int = 200, problem: str | None = None) -> Response:
+    services = request.app.state.services
+    settings = services.settings
+    with services.sessions() as db:
+        jobs = list(db.scalars(select(BatchJob).where(BatchJob.officer_id == staff.api_key_id)
+                               .order_by(BatchJob.id.desc()).limit(50)))
+        rows = [{"job": job, "shown": batch_jobs.shown_status(job, settings.batch_stale_after_s),
+                 "done": job.total - batch_jobs.counts(db, job)["pending"]} for job in jobs]
+    mib = 1024 * 1024
+    limits = {"archive": settings.batch_max_archive_bytes // mib, "packages": settings.batch_max_packages,
+              "members": settings.batch_max_members, "expanded": settings.batch_max_uncompressed_bytes // mib}
+    return pages.render(request, "console_batch.html", status=status, staff=staff, rows=rows, problem=problem,
+                        limits=limits, example=json.dumps(EXAMPLE_PERSON, indent=2, ensure_ascii=False))
+
+
+@router.get("/batch")
+def batch_list(request: Request, staff: Staff = Officer) -> Response:
+    """The upload form, what an archive must hold, and this officer's batches."""
+    return _list_page(request, staff)
+
+
+@router.post("/batch")
+async def batch_upload(request: Request, staff: Staff = Officer) -> Response:
+    """Check and store the ZIP, start processing it, and show its progress page."""
+    services = request.app.state.services
+    lang = pages.language(request)
+    async with request.form(max_files=1, max_fields=5) as form:
+        check_csrf(request, str(form.get("csrf_token") or ""))
+        upload = form.get("archive")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            return _list_page(request, staff, 422, i18n.translate(
+                "console.batch.refused", lang, detail=InvalidInput("choose the ZIP archive to upload").detail))
+        try:
+            public_id = await run_in_threadpool(batch_jobs.create, services, staff, upload.filename, upload.file)
+        except CividError as exc:
+            return _list_page(request, staff, exc.status, i18n.translate("console.batch.refused", lang,
+                                                                         detail=exc.detail))
+    return RedirectResponse(f"/console/batch/{public_id}", status_code=303)
+
+
+def _progress(db, job: BatchJob, stale_after_s: int) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    counts = batch_jobs.counts(db, job)
+    shown = batch_jobs.shown_status(job, stale_after_s)
+    return {"id": job.public_id, "status": shown, "total": job.total, "processed": job.total - counts["pending"],
+            "counts": counts, "finished": shown == BatchStatus.COMPLETED}
+
+
+@router.get("/batch/{public_id}")
+def batch_page(public_id: str, request: Request, staff: Staff = Depends(_page_officer)) -> Response:
+    """Progress, pause/resume, and the result of every package processed so far."""
+    return _job_page(request, staff, public_id)
+
+
+def _job_page(request: Request, staff: Staff, public_id: str, status: int = 200, problem: str | None = None) -> Response:
+    services = request.app.state.services
+    with services.sessions() as db:
+        job = batch_jobs.owned(db, staff, public_id)
+        progress = _progress(db, job, services.settings.batch_stale_after_s)
+        records = list(db.scalars(select(BatchRecord).where(BatchRecord.batch_id == job.id)
+                                  .order_by(BatchRecord.position)))
+    return pages.render(request, "console_batch_job.html", status=status, staff=staff, job=job, progress=progress,
+                        records=records, refresh=progress["status"] == "running", refresh_s=REFRESH_S,
+                        problem=problem)
+
+
+@router.get("/batch/{public_id}/status")
+def batch_status(public_id: str, request: Request, staff: Staff = Depends(_polling_officer)) -> Response:
+    """JSON for the progress bar: status, processed of total, records per outcome."""
+    services = request.app.state.services
+    with services.sessions() as db:
+        body = _progress(db, batch_jobs.owned(db, staff, public_id), services.settings.batch_stale_after_s)
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+async def _action(request: Request, staff: Staff, public_id: str, action) -> Response:  # type: ignore[no-untyped-def]
+    async with request.form(max_files=0, max_fields=5) as form:
+        check_csrf(request, str(form.get("csrf_token") or ""))
+    try:
+        await run_in_threadpool(action, request.app.state.services, staff, public_id)
+    except Conflict as exc:
+        problem = i18n.translate("console.batch.cannot", pages.language(request), detail=exc.detail)
+        return _job_page(request, staff, public_id, status=409, problem=problem)
+    return RedirectResponse(f"/console/batch/{public_id}", status_code=303)
+
+
+@router.post("/batch/{public_id}/pause")
+async def batch_pause(public_id: str, request: Request, staff: Staff = Officer) -> Response:
+    """Stop after the person being enrolled now; resumable."""
+    return await _action(request, staff, public_id, batch_jobs.pause)
+
+
+@router.post("/batch/{public_id}/resume")
+async def batch_resume(public_id: str, request: Request, staff: Staff = Officer) -> Response:
+    """Go on with a paused or interrupted batch: its pending packages only, none enrolled twice."""
+    return await _action(request, staff, public_id, batch_jobs.resume)
+
+
+@router.get("/batch/{public_id}/report.csv")
+def batch_report(public_id: str, request: Request, staff: Staff = Officer) -> Response:
+    """The per-package results as CSV (so far, if the batch is still running); the download is audited."""
+    services = request.app.state.services
+    with services.sessions() as db:
+        job = batch_jobs.owned(db, staff, public_id)
+        body = batch_jobs.report_csv(db, job)
+        audit.record(db, staff.actor("officer"), "batch.report_downloaded", "batch", public_id)
+        db.commit()
+    return Response(body, media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="batch-{public_id}.csv"', "Cache-Control": "no-store"})

@@ -1,0 +1,359 @@
+"""Registration drives as resumable jobs: create from an uploaded ZIP, process in a background thread, pause,
+resume after an interruption, report.
+
+State lives in the database (``batch_jobs``, ``batch_records``), not in the thread: each record is enrolled
+through ``enrollment.workflow.enrol`` as the uploading officer with the idempotency key
+``batch:<batch id>:<package>``, then marked with its outcome. A process that dies between the two leaves the
+record pending; resuming re-runs it and the workflow returns the enrolment already stored — nobody is
+enrolled twice. An officer runs one batch at a time. Who is running a batch is the ``runner`` column
+(``host:pid``) with a heartbeat per record: a batch whose runner process is gone, or silent for
+``batch_stale_after_s``, counts as interrupted and its officer may resume it.
+
+The packages wait in ``<data_dir>/batches/<batch id>/`` sealed with the key ring (AES-256-GCM, files 0600
+in a 0700 folder); each is deleted once its record has an outcome, and the folder when the batch completes.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import logging
+import os
+import shutil
+import socket
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import IO, Callable
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from civid import audit
+from civid.audit import Actor
+from civid.errors import CividError, Conflict, NotFound
+from civid.services import Services
+from console import batch_archive
+from console.staff import Staff
+from enrollment import workflow
+from enrollment.documents import DocumentEvidence
+from enrollment.fingerprint import FingerException, FingerUpload
+from models import BatchJob, BatchRecord, BatchStatus, DedupCase, Enrolment, EnrolmentStatus, Identity, RecordStatus, utcnow
+
+log = logging.getLogger(__name__)
+RUNNER = f"{socket.gethostname()}:{os.getpid()}"
+_threads: dict[str, threading.Thread] = {}  # batch public id → the thread processing it in this process
+_stops: dict[str, threading.Event] = {}
+_lock = threading.RLock()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str
+    enrolment_public_id: str | None = None
+    uin: str | None = None
+    case_public_id: str | None = None
+    reasons: tuple[dict[str, str], ...] = ()
+
+
+def folder(services: Services, batch_id: str) -> Path:
+    return services.settings.data_dir / "batches" / batch_id
+
+
+def package_path(services: Services, batch_id: str, position: int) -> Path:
+    return folder(services, batch_id) / f"{position:05d}.sealed"
+
+
+def idempotency_key(batch_id: str, package: str) -> str:
+    return f"batch:{batch_id}:{package}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def is_live(job: BatchJob, stale_after_s: int) -> bool:
+    """Is some process processing this batch right now?"""
+    if job.status != BatchStatus.RUNNING or not job.runner:
+        return False
+    if job.runner == RUNNER:
+        with _lock:
+            thread = _threads.get(job.public_id)
+        return thread is not None and thread.is_alive()
+    host, _, pid = job.runner.rpartition(":")
+    if host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid)):
+        return False  # its process on this machine is gone (a restart)
+    return job.heartbeat_at is not None and utcnow() - audit.as_utc(job.heartbeat_at) < timedelta(seconds=stale_after_s)
+
+
+def shown_status(job: BatchJob, stale_after_s: int) -> str:
+    """running | interrupted | paused | completed, as the officer should read it."""
+    if job.status == BatchStatus.RUNNING and not is_live(job, stale_after_s):
+        return "interrupted"
+    return job.status
+
+
+def owned(db: Session, staff: Staff, public_id: str) -> BatchJob:
+    """The batch, if this officer uploaded it (others get 404: its packages are not theirs to see)."""
+    job = db.scalars(select(BatchJob).where(BatchJob.public_id == public_id)).first()
+    if job is None or job.officer_id != staff.api_key_id:
+        raise NotFound(f"no batch {public_id} of yours")
+    return job
+
+
+def _refuse_second_live_batch(db: Session, officer_id: int, stale_after_s: int, except_id: str | None = None) -> None:
+    for job in db.scalars(select(BatchJob).where(BatchJob.officer_id == officer_id,
+                                                 BatchJob.status == BatchStatus.RUNNING)):
+        if job.public_id != except_id and is_live(job, stale_after_s):
+            raise Conflict(f"batch {job.public_id} is still running: one batch at a time per officer; wait for it or "
+                           "pause it", batch=job.public_id)
+
+
+def _sha256(upload: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    upload.seek(0)
+    for chunk in iter(lambda: upload.read(1024 * 1024), b""):
+        digest.update(chunk)
+    upload.seek(0)
+    return digest.hexdigest()
+
+
+def create(services: Services, staff: Staff, filename: str, upload: IO[bytes]) -> str:
+    """Check and split the ZIP, seal its packages, record the batch and its records; the batch's public id.
+    Raises InvalidInput / PayloadTooLarge (archive refused: nothing kept) or Conflict."""
+    settings = services.settings
+    digest = _sha256(upload)
+    with services.sessions() as db:
+        earlier = db.scalars(select(BatchJob.public_id).where(BatchJob.officer_id == staff.api_key_id,
+                                                              BatchJob.archive_sha256 == digest)).first()
+        if earlier:
+            raise Conflict(f"this archive was already uploaded as batch {earlier}", batch=earlier)
+        _refuse_second_live_batch(db, staff.api_key_id, settings.batch_stale_after_s)
+    archive, groups = batch_archive.open_archive(upload, settings)
+    public_id = str(uuid.uuid4())
+    records: list[BatchRecord] = []
+    try:
+        with archive:
+            for position, package in enumerate(batch_archive.read_packages(archive, groups)):
+                if package.issues:
+                    records.append(BatchRecord(position=position, package=package.name[:200],
+                                               status=RecordStatus.INVALID, processed_at=utcnow(),
+                                               reasons=[i.to_dict() for i in package.issues]))
+                    continue
+                batch_archive.write_sealed(services.keyring, package_path(services, public_id, position), public_id,
+                                           package)
+                records.append(BatchRecord(position=position, package=package.name, status=RecordStatus.PENDING,
+                                           reasons=[]))
+        with _lock:
+            with services.sessions.begin() as db:
+                _refuse_second_live_batch(db, staff.api_key_id, settings.batch_stale_after_s)
+                job = BatchJob(public_id=public_id, officer_id=staff.api_key_id, officer_name=staff.name,
+                               filename=(filename or "batch.zip")[:200], archive_sha256=digest,
+                               status=BatchStatus.RUNNING, total=len(records), runner=RUNNER, heartbeat_at=utcnow())
+                db.add(job)
+                db.flush()
+                for record in records:
+                    record.batch_id = job.id
+                db.add_all(records)
+                audit.record(db, staff.actor("officer"), "batch.uploaded", "batch", public_id, filename=job.filename,
+                             archive_sha256=digest, packages=len(records),
+                             invalid=sum(r.status == RecordStatus.INVALID for r in records))
+            _launch(services, public_id)  # after the commit: the thread reads the rows
+    except BaseException:
+        shutil.rmtree(folder(services, public_id), ignore_errors=True)
+        raise
+    return public_id
+
+
+def _launch(services: Services, public_id: str) -> None:
+    """Start this process's thread for the batch (the caller has claimed it: runner = RUNNER)."""
+    stop = threading.Event()
+    thread = threading.Thread(target=_work, args=(services, public_id, stop), name=f"batch-{public_id[:8]}",
+                              daemon=True)
+    _threads[public_id], _stops[public_id] = thread, stop
+    thread.start()
+
+
+def _work(services: Services, public_id: str, stop: threading.Event) -> None:
+    try:
+        run(services, public_id, stop.is_set)
+    except Exception:  # the batch stays resumable; the log has why
+        log.exception("batch %s stopped on an unexpected error", public_id)
+    finally:
+        with _lock:
+            _threads.pop(public_id, None)
+            _stops.pop(public_id, None)
+
+
+def wait(public_id: str, timeout: float | None = None) -> None:
+    """Block until this process's thread for the batch (if any) has stopped."""
+    with _lock:
+        thread = _threads.get(public_id)
+    if thread is not None:
+        thread.join(timeout)
+
+
+def run(services: Services, public_id: str, should_stop: Callable[[], bool] = lambda: False) -> None:
+    """Process the batch's pending records in order until none is left (then complete it), the officer pauses
+    it, another process takes it over, or ``should_stop()`` says so."""
+    while not should_stop():
+        with services.sessions() as db:
+            job = db.scalars(select(BatchJob).where(BatchJob.public_id == public_id)).one()
+            if job.status != BatchStatus.RUNNING or job.runner != RUNNER:
+                return
+            record = db.scalars(select(BatchRecord).where(BatchRecord.batch_id == job.id,
+                                                          BatchRecord.status == RecordStatus.PENDING)
+                                .order_by(BatchRecord.position).limit(1)).first()
+            actor = Actor(job.officer_id, job.officer_name, "officer")
+        if record is None:
+            _complete(services, public_id)
+            return
+        outcome = process_record(services, actor, public_id, record.position, record.package)
+        with services.sessions.begin() as db:
+            db.execute(update(BatchRecord).where(BatchRecord.id == record.id).values(
+                status=outcome.status, enrolment_public_id=outcome.enrolment_public_id, uin=outcome.uin,
+                case_public_id=outcome.case_public_id, reasons=list(outcome.reasons), processed_at=utcnow()))
+            db.execute(update(BatchJob).where(BatchJob.public_id == public_id).values(heartbeat_at=utcnow()))
+        package_path(services, public_id, record.position).unlink(missing_ok=True)
+
+
+def process_record(services: Services, actor: Actor, batch_id: str, position: int, package: str) -> Outcome:
+    """Enrol one package through the workflow (or say why it cannot be); never raises."""
+    key = idempotency_key(batch_id, package)
+    try:
+        if _enrolled(services, actor, key):  # enrolled before an interruption: its package may be gone already
+            return _outcome_of(services, actor, key)
+        files = batch_archive.files_of(batch_archive.read_sealed(
+            services.keyring, package_path(services, batch_id, position), batch_id, package))
+        person, issues = batch_archive.parse_person(files["person"])
+        if person is None:
+            return Outcome(RecordStatus.INVALID, reasons=tuple(i.to_dict() for i in issues))
+        try:
+            workflow.enrol(
+                services, actor, person.demographics,
+                [workflow.PhotoUpload(data, name, None) for name, data in files["faces"]], key,
+                fingers=[FingerUpload(p, data, name, None) for p, (name, data) in sorted(files["fingers"].items())],
+                finger_exceptions=[FingerException(e.position, e.reason, e.note) for e in person.finger_exceptions],
+                documents=[DocumentEvidence.from_input(d) for d in person.documents])
+        except Conflict:  # the same key raced with itself (two runners): read what the other stored
+            pass
+        return _outcome_of(services, actor, key)
+    except CividError as exc:
+        return Outcome(RecordStatus.INVALID, reasons=({"code": exc.type_slug, "message": exc.detail},))
+    except FileNotFoundError:
+        return Outcome(RecordStatus.ERROR, reasons=({"code": "package_missing",
+                                                     "message": "the stored package is missing from the data folder"},))
+    except Exception:
+        log.exception("batch %s: package %s failed", batch_id, package)
+        return Outcome(RecordStatus.ERROR, reasons=({"code": "unexpected",
+                                                     "message": "an unexpected error occurred; it has been logged"},))
+
+
+def _enrolled(services: Services, actor: Actor, key: str) -> bool:
+    with services.sessions() as db:
+        return db.scalar(select(Enrolment.id).where(Enrolment.officer_id == actor.id,
+                                                    Enrolment.idempotency_key == key)) is not None
+
+
+def _outcome_of(services: Services, actor: Actor, key: str) -> Outcome:
+    """The record's outcome, read from the enrolment stored under its idempotency key."""
+    with services.sessions() as db:
+        row = db.scalars(select(Enrolment).where(Enrolment.officer_id == actor.id,
+                                                 Enrolment.idempotency_key == key)).one()
+        if row.status == EnrolmentStatus.REJECTED:
+            return Outcome(RecordStatus.REJECTED, row.public_id, reasons=tuple(row.rejection_reasons))
+        uin = db.scalar(select(Identity.uin).where(Identity.id == row.identity_id)) if row.identity_id else None
+        if row.status == EnrolmentStatus.ISSUED:
+            return Outcome(RecordStatus.ISSUED, row.public_id, uin=uin)
+        case = db.scalar(select(DedupCase.public_id).where(DedupCase.enrolment_id == row.id))
+        return Outcome(RecordStatus.CASE_OPENED, row.public_id, case_public_id=case)
+
+
+def counts(db: Session, job: BatchJob) -> dict[str, int]:
+    """Records per status (every status present, zeros included)."""
+    found = dict(db.execute(select(BatchRecord.status, func.count()).where(BatchRecord.batch_id == job.id)
+                            .group_by(BatchRecord.status)).all())
+    return {status: int(found.get(status, 0)) for status in (RecordStatus.PENDING, *RecordStatus.FINAL)}
+
+
+def _complete(services: Services, public_id: str) -> None:
+    with services.sessions.begin() as db:
+        job = db.scalars(select(BatchJob).where(BatchJob.public_id == public_id)).one()
+        if job.status == BatchStatus.COMPLETED:
+            return
+        job.status, job.finished_at, job.runner = BatchStatus.COMPLETED, utcnow(), None
+        audit.record(db, Actor(job.officer_id, job.officer_name, "officer"), "batch.completed", "batch", public_id,
+                     **counts(db, job))
+    shutil.rmtree(folder(services, public_id), ignore_errors=True)
+
+
+def pause(services: Services, staff: Staff, public_id: str) -> None:
+    """Stop after the record in progress (this process or another: the runner re-reads the status each record)."""
+    with services.sessions.begin() as db:
+        job = owned(db, staff, public_id)
+        if job.status != BatchStatus.RUNNING:
+            raise Conflict(f"batch {public_id} is {job.status}, not running")
+        job.status = BatchStatus.PAUSED
+        audit.record(db, staff.actor("officer"), "batch.paused", "batch", public_id)
+    with _lock:
+        stop = _stops.get(public_id)
+    if stop is not None:
+        stop.set()
+
+
+def resume(services: Services, staff: Staff, public_id: str) -> None:
+    """Claim a paused or interrupted batch for this process and process its pending records."""
+    stale = services.settings.batch_stale_after_s
+    with _lock:
+        _claim(services, staff, public_id, stale)
+        _launch(services, public_id)
+
+
+def _claim(services: Services, staff: Staff, public_id: str, stale: int) -> None:
+    with services.sessions.begin() as db:
+        job = owned(db, staff, public_id)
+        if job.status == BatchStatus.COMPLETED:
+            raise Conflict(f"batch {public_id} is already complete")
+        if is_live(job, stale):
+            raise Conflict(f"batch {public_id} is running")
+        _refuse_second_live_batch(db, staff.api_key_id, stale, except_id=public_id)
+        was = shown_status(job, stale)
+        # Claimed only if nobody changed it since it was read (two desks pressing Resume at once).
+        claimed = db.execute(update(BatchJob).where(
+            BatchJob.id == job.id, BatchJob.status == job.status,
+            BatchJob.runner.is_(None) if job.runner is None else BatchJob.runner == job.runner,
+            BatchJob.heartbeat_at.is_(None) if job.heartbeat_at is None else BatchJob.heartbeat_at == job.heartbeat_at,
+        ).values(status=BatchStatus.RUNNING, runner=RUNNER, heartbeat_at=utcnow()))
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict(f"batch {public_id} was resumed elsewhere")
+        audit.record(db, staff.actor("officer"), "batch.resumed", "batch", public_id, was=was)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> str:
+    """A CSV cell a spreadsheet will not run as a formula (package names come from the uploaded ZIP)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def report_csv(db: Session, job: BatchJob) -> str:
+    """One line per package: its outcome, UIN or case, enrolment, and the reasons (``code: message | ...``)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["package", "status", "uin", "case_id", "enrolment_id", "reasons"])
+    for record in db.scalars(select(BatchRecord).where(BatchRecord.batch_id == job.id).order_by(BatchRecord.position)):
+        reasons = " | ".join(f"{r.get('code')}: {r.get('message')}" for r in record.reasons or [])
+        writer.writerow([_cell(v) for v in (record.package, record.status, record.uin, record.case_public_id,
+                                            record.enrolment_public_id, reasons)])
+    return buffer.getvalue()

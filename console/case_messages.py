@@ -1,0 +1,185 @@
+"""The words of the adjudicator's pages (``cases.*``) and those shared by the review pages (``review.*``:
+paging, finger names), in English and Spanish."""
+
+from __future__ import annotations
+
+FINGERS = {
+    0: ("Unknown finger", "Dedo desconocido"), 1: ("Right thumb", "Pulgar derecho"),
+    2: ("Right index", "Índice derecho"), 3: ("Right middle", "Medio derecho"), 4: ("Right ring", "Anular derecho"),
+    5: ("Right little", "Meñique derecho"), 6: ("Left thumb", "Pulgar izquierdo"),
+    7: ("Left index", "Índice izquierdo"), 8: ("Left middle", "Medio izquierdo"), 9: ("Left ring", "Anular izquierdo"),
+    10: ("Left little", "Meñique izquierdo"),
+}
+FIELDS = {
+    "given_name": ("Given names", "Nombres"), "middle_names": ("Middle names", "Segundos nombres"),
+    "family_name": ("Family name", "Apellidos"), "date_of_birth": ("Date of birth", "Fecha de nacimiento"),
+    "sex": ("Sex", "Sexo"), "place_of_birth": ("Place of birth", "Lugar de nacimiento"),
+    "nationality": ("Nationality", "Nacionalidad"), "address": ("Address", "Dirección"),
+    "phone": ("Phone", "Teléfono"), "email": ("E-mail", "Correo electrónico"),
+    "documents": ("Documents checked", "Documentos revisados"), "enrolled": ("Enrolled on", "Inscrito el"),
+    "officer": ("Registration officer", "Oficial de registro"),
+}
+
+MESSAGES: dict[str, dict[str, str]] = {
+    **{f"review.finger.{code}": {"en": en, "es": es} for code, (en, es) in FINGERS.items()},
+    **{f"cases.field.{name}": {"en": en, "es": es} for name, (en, es) in FIELDS.items()},
+    "review.pages": {"en": "Pages", "es": "Páginas"},
+    "review.page.previous": {"en": "Previous page", "es": "Página anterior"},
+    "review.page.next": {"en": "Next page", "es": "Página siguiente"},
+    "review.page.of": {"en": "Page {page} of {total}", "es": "Página {page} de {total}"},
+    "review.finger_reason.amputated": {"en": "amputated", "es": "amputado"},
+    "review.finger_reason.bandaged": {"en": "bandaged", "es": "vendado"},
+    "review.finger_reason.scarred": {"en": "scarred", "es": "con cicatrices"},
+    "review.finger_reason.missing_at_birth": {"en": "missing at birth", "es": "ausente de nacimiento"},
+    "review.finger_reason.unable_to_capture": {"en": "could not be captured", "es": "no se pudo capturar"},
+    "review.finger_status.captured": {"en": "captured", "es": "capturado"},
+    "review.finger_status.imported": {"en": "imported", "es": "importado"},
+    "review.finger_status.rejected": {"en": "rejected", "es": "rechazado"},
+    "review.finger_status.excepted": {"en": "not given", "es": "no tomado"},
+
+    "cases.title": {"en": "Possible duplicates", "es": "Posibles duplicados"},
+    "cases.tabs": {"en": "Which cases", "es": "Qué casos"},
+    "cases.tab.open": {"en": "Open (oldest first)", "es": "Abiertos (los más antiguos primero)"},
+    "cases.tab.decided": {"en": "Decided", "es": "Resueltos"},
+    "cases.intro.open": {"en": "Each case is an applicant whose face or fingerprints matched someone already enrolled. "
+                                 "The applicant waits without a UIN until you decide.",
+                         "es": "Cada caso es un solicitante cuyo rostro o huellas coincidieron con alguien ya "
+                               "inscrito. El solicitante espera sin UIN hasta que usted decida."},
+    "cases.intro.decided": {"en": "Decided cases, most recent first. Open one to see its history or to change the "
+                                  "decision with a new one.",
+                            "es": "Casos resueltos, los más recientes primero. Abra uno para ver su historial o para "
+                                  "cambiar la decisión con una nueva."},
+    "cases.count": {"en": "{count} cases", "es": "{count} casos"},
+    "cases.col.waiting": {"en": "Waiting", "es": "En espera"},
+    "cases.col.decided": {"en": "Decided on", "es": "Resuelto el"},
+    "cases.col.applicant": {"en": "Applicant", "es": "Solicitante"},
+    "cases.col.candidates": {"en": "Candidates", "es": "Candidatos"},
+    "cases.col.best_face": {"en": "Best face score", "es": "Mejor puntuación facial"},
+    "cases.col.best_fused": {"en": "Strongest combined evidence (LLR)", "es": "Evidencia combinada más fuerte (LLR)"},
+    "cases.col.decision": {"en": "Decision", "es": "Decisión"},
+    "cases.none.open": {"en": "No open cases. Nothing is waiting for a decision.",
+                        "es": "No hay casos abiertos. Nada espera una decisión."},
+    "cases.none.decided": {"en": "No case has been decided yet.", "es": "Todavía no se ha resuelto ningún caso."},
+    "cases.age.days": {"en": "{days} d {hours} h", "es": "{days} d y {hours} h"},
+    "cases.age.hours": {"en": "{hours} h", "es": "{hours} h"},
+    "cases.age.minutes": {"en": "{minutes} min", "es": "{minutes} minutos"},
+    "cases.llr.same": {"en": "{ratio}× likelier if the same person",
+                       "es": "{ratio} veces más probable si es la misma persona"},
+    "cases.llr.different": {"en": "{ratio}× likelier if different people",
+                            "es": "{ratio} veces más probable si son personas distintas"},
+
+    "cases.back": {"en": "Back to the cases", "es": "Volver a los casos"},
+    "cases.case.title": {"en": "Possible duplicate: {name}", "es": "Posible duplicado: {name}"},
+    "cases.case.id": {"en": "Case", "es": "Caso"},
+    "cases.status.open": {"en": "Open", "es": "Abierto"},
+    "cases.status.decided": {"en": "Decided", "es": "Resuelto"},
+    "cases.waiting": {"en": "waiting for {age}", "es": "en espera desde hace {age}"},
+    "cases.done.decided": {"en": "Your decision is recorded in the audit trail.",
+                           "es": "Su decisión quedó registrada en el registro de auditoría."},
+    "cases.done.changed": {"en": "The new decision is recorded; the previous one stays in the history.",
+                           "es": "La nueva decisión quedó registrada; la anterior permanece en el historial."},
+    "cases.compare": {"en": "Applicant and candidates side by side", "es": "Solicitante y candidatos lado a lado"},
+    "cases.compare.hint": {"en": "Fields that differ from the applicant's are marked ≠. Scroll sideways when there "
+                                 "are several candidates.",
+                           "es": "Los campos que difieren de los del solicitante están marcados con ≠. Desplácese "
+                                 "hacia el lado si hay varios candidatos."},
+    "cases.applicant": {"en": "Applicant", "es": "Solicitante"},
+    "cases.candidate": {"en": "Candidate {rank}", "es": "Candidato {rank}"},
+    "cases.no_uin": {"en": "no UIN yet", "es": "todavía sin UIN"},
+    "cases.enrolment_status.issued": {"en": "UIN issued", "es": "UIN emitido"},
+    "cases.enrolment_status.pending_adjudication": {"en": "awaiting a decision", "es": "en espera de decisión"},
+    "cases.enrolment_status.duplicate": {"en": "merged as a duplicate", "es": "fusionado como duplicado"},
+    "cases.enrolment_status.rejected": {"en": "rejected", "es": "rechazado"},
+    "cases.photos": {"en": "Photos", "es": "Fotos"},
+    "cases.photos.closed": {"en": "Photos are shown only while a case is open.",
+                            "es": "Las fotos solo se muestran mientras el caso está abierto."},
+    "cases.photos.none": {"en": "No photo kept for this enrolment.", "es": "No se conservó foto de esta inscripción."},
+    "cases.photo.applicant": {"en": "Applicant, photo {n}", "es": "Solicitante, foto {n}"},
+    "cases.photo.candidate": {"en": "Candidate {rank}, photo {n}", "es": "Candidato {rank}, foto {n}"},
+    "cases.differs": {"en": "differs from the applicant", "es": "difiere del solicitante"},
+    "cases.face_score": {"en": "Face score", "es": "Puntuación facial"},
+    "cases.finger_scores": {"en": "Fingerprint scores", "es": "Puntuaciones de huellas"},
+    "cases.finger.match": {"en": "match", "es": "coincide"},
+    "cases.finger.no_match": {"en": "no match", "es": "no coincide"},
+    "cases.finger.none": {"en": "No finger compared (not given on one side).",
+                          "es": "Ninguna huella comparada (falta en uno de los lados)."},
+    "cases.finger.none_taken": {"en": "No fingerprints taken.", "es": "No se tomaron huellas."},
+    "cases.finger.excepted": {"en": "not given ({reason})", "es": "no tomada ({reason})"},
+    "cases.fingerprints_taken": {"en": "Fingerprints taken (quality)", "es": "Huellas tomadas (calidad)"},
+    "cases.fused": {"en": "Combined evidence", "es": "Evidencia combinada"},
+    "cases.threshold.above": {"en": "at or above threshold", "es": "en o sobre el umbral"},
+    "cases.threshold.below": {"en": "below threshold", "es": "bajo el umbral"},
+    "cases.thresholds": {
+        "en": "How to read the scores: a case is opened when the combined evidence (the sum of the log-likelihood "
+              "ratios of the face and every finger compared) reaches {fused}, that is {fused_words}. The face "
+              "threshold is {face}; a finger matches at {finger} or more. A score is evidence, not a decision: "
+              "check the photos and the demographics.",
+        "es": "Cómo leer las puntuaciones: se abre un caso cuando la evidencia combinada (la suma de los logaritmos "
+              "de razón de verosimilitud del rostro y de cada huella comparada) alcanza {fused}, es decir "
+              "{fused_words}. El umbral facial es {face}; una huella coincide a partir de {finger}. Una puntuación "
+              "es evidencia, no una decisión: revise las fotos y los datos."},
+    "cases.no_templates": {"en": "Biometric templates and fingerprint images are never shown.",
+                           "es": "Las plantillas biométricas y las imágenes de huellas nunca se muestran."},
+    "cases.decision": {"en": "Decision", "es": "Decisión"},
+    "cases.decision.duplicate": {"en": "Duplicate", "es": "Duplicado"},
+    "cases.decision.not_duplicate": {"en": "Not a duplicate", "es": "No es duplicado"},
+    "cases.duplicate_of": {"en": "same person as UIN {uin}", "es": "misma persona que el UIN {uin}"},
+    "cases.decided_by": {"en": "Decided by {name} on {when}.", "es": "Resuelto por {name} el {when}."},
+    "cases.comment": {"en": "Comment", "es": "Comentario"},
+    "cases.history": {"en": "History of decisions", "es": "Historial de decisiones"},
+    "cases.history.when": {"en": "When", "es": "Cuándo"},
+    "cases.history.who": {"en": "Adjudicator", "es": "Adjudicador"},
+    "cases.history.changed": {"en": "change", "es": "cambio"},
+    "cases.change": {"en": "Change this decision", "es": "Cambiar esta decisión"},
+    "cases.change.hint": {"en": "A decision is never edited: a new decision replaces it and both stay in the audit "
+                                "trail. What a change does:",
+                          "es": "Una decisión nunca se edita: una nueva decisión la reemplaza y ambas quedan en el "
+                                "registro de auditoría. Lo que hace un cambio:"},
+    "cases.change.to_not_duplicate": {
+        "en": "To “not a duplicate”: the applicant receives a new UIN of their own and is searched again in future "
+              "deduplications; the identity they were merged into has its KYC attestations withdrawn.",
+        "es": "A «no es duplicado»: el solicitante recibe un UIN propio nuevo y vuelve a buscarse en futuras "
+              "deduplicaciones; la identidad con la que se fusionó pierde sus atestaciones KYC."},
+    "cases.change.to_duplicate": {
+        "en": "To “duplicate”: the UIN issued to the applicant is withdrawn for good (no sign-in, tokens revoked, "
+              "never reused) and the enrolment joins the candidate's identity.",
+        "es": "A «duplicado»: el UIN emitido al solicitante se retira definitivamente (sin inicio de sesión, tokens "
+              "revocados, nunca reutilizado) y la inscripción se une a la identidad del candidato."},
+    "cases.form.decision": {"en": "Your decision", "es": "Su decisión"},
+    "cases.form.duplicate_hint": {"en": "the applicant is already enrolled; no new UIN is issued.",
+                                  "es": "el solicitante ya está inscrito; no se emite un nuevo UIN."},
+    "cases.form.not_duplicate_hint": {"en": "different people; the applicant receives their own UIN.",
+                                      "es": "personas distintas; el solicitante recibe su propio UIN."},
+    "cases.form.duplicate_of": {"en": "Duplicate of", "es": "Duplicado de"},
+    "cases.form.duplicate_of_hint": {"en": "Only for “duplicate”: the candidate the applicant already is.",
+                                     "es": "Solo para «duplicado»: el candidato que el solicitante ya es."},
+    "cases.form.no_issued_candidate": {
+        "en": "No candidate holds a UIN yet: decide the candidates' own cases first, or decide “not a duplicate”.",
+        "es": "Ningún candidato tiene UIN todavía: resuelva primero los casos de los candidatos, o decida «no es "
+              "duplicado»."},
+    "cases.form.comment": {"en": "Comment (required)", "es": "Comentario (obligatorio)"},
+    "cases.form.comment_hint": {"en": "Why you decided so: what you compared and what convinced you. It is kept with "
+                                      "the decision and cannot be edited later.",
+                                "es": "Por qué lo decidió: qué comparó y qué le convenció. Se guarda con la decisión "
+                                      "y no puede editarse después."},
+    "cases.form.confirm": {"en": "I understand what this change does to the UINs involved.",
+                           "es": "Entiendo lo que este cambio hace a los UIN afectados."},
+    "cases.form.submit": {"en": "Record decision", "es": "Registrar decisión"},
+    "cases.form.submit_change": {"en": "Record the new decision", "es": "Registrar la nueva decisión"},
+    "cases.conflict.enrolled": {"en": "You enrolled this applicant, so another adjudicator must decide this case.",
+                                "es": "Usted inscribió a este solicitante, así que otro adjudicador debe resolver "
+                                      "este caso."},
+    "cases.conflict.candidate": {"en": "You are one of the candidates of this case, so another adjudicator must "
+                                       "decide it.",
+                                 "es": "Usted es uno de los candidatos de este caso, así que otro adjudicador debe "
+                                       "resolverlo."},
+    "cases.error.summary": {"en": "The decision was not recorded:", "es": "La decisión no se registró:"},
+    "cases.error.decision": {"en": "Choose “duplicate” or “not a duplicate”.",
+                             "es": "Elija «duplicado» o «no es duplicado»."},
+    "cases.error.comment": {"en": "Write a comment of at least 3 characters saying why.",
+                            "es": "Escriba un comentario de al menos 3 caracteres que explique por qué."},
+    "cases.error.duplicate_of": {"en": "Choose which candidate the applicant duplicates.",
+                                 "es": "Elija de qué candidato es duplicado el solicitante."},
+    "cases.error.confirm": {"en": "Tick the box to confirm the change.",
+                            "es": "Marque la casilla para confirmar el cambio."},
+}

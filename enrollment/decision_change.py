@@ -1,0 +1,179 @@
+"""Changing a decided deduplication case: a NEW decision that supersedes the one in force, never an edit.
+
+``adjudication.decide`` decides an open case once (a second call is a 409). When an adjudicator later finds
+the decision wrong (new evidence, a twin, a swapped photo), ``change`` records a new decision: the case row
+holds the decision in force, and the audit chain holds every decision ever made — ``case.decided``, then one
+``case.decision_changed`` per change, carrying the superseded decision with its decider, time and comment,
+so the history survives even though the row is overwritten.
+
+What a change undoes and redoes, in one transaction inside the dedup section:
+
+- duplicate → not duplicate: the applicant gets a new UIN of their own and their templates go back into
+  the 1:N galleries; the identity they had been merged into loses that record, so its KYC attestations are
+  revoked (its current record changes back).
+- not duplicate → duplicate of a candidate: the UIN the first decision issued is withdrawn (identity status
+  ``merged``: no login, no token, no claim; the number is never reused) and its attestations revoked; the
+  applicant's enrolment joins the candidate's identity and leaves the galleries. Refused while another
+  enrolment hangs on the withdrawn UIN.
+- duplicate of one candidate → duplicate of another: relinked; both identities' attestations revoked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from civid import audit
+from civid.audit import Actor
+from civid.errors import Conflict, InvalidInput
+from civid.services import Services
+from enrollment.adjudication import _duplicate_target, load_case
+from enrollment.schemas import DecisionIn
+from enrollment.templates import open_descriptor
+from enrollment.workflow import issue_identity
+from kyc.revocation import revoke_for_identity
+from models import (
+    ApiKey, CaseStatus, DedupCase, Decision, Enrolment, EnrolmentStatus, FaceTemplate, FingerTemplate, Identity,
+    utcnow,
+)
+from models.db import dedup_section
+
+MERGED = "merged"  # Identity.status of a UIN withdrawn because its holder already had one
+
+
+@dataclass(frozen=True)
+class DecisionChanged:
+    """The outcome of a change: the case, and the identity whose UIN was withdrawn (if one was)."""
+
+    case: DedupCase
+    withdrawn_identity_id: int | None
+    withdrawn_uin: str | None
+
+
+WithdrawHook = Callable[[Session, Identity, Actor], None]
+
+
+def change(services: Services, actor: Actor, case_id: str, decision: DecisionIn,
+           on_withdraw: WithdrawHook | None = None) -> DecisionChanged:
+    """Supersede a decided case's decision with ``decision`` (audited with the superseded one).
+
+    ``on_withdraw`` runs in the same transaction when a UIN is withdrawn: the caller ends what other
+    packages hold for that identity (the OpenID provider's grants), which this package does not know."""
+    with services.sessions() as session, dedup_section(session):
+        case = load_case(session, case_id, for_update=True)
+        if case.status != CaseStatus.DECIDED:
+            raise Conflict(f"case {case_id} is still open: decide it, there is nothing to change yet")
+        enrolment = session.get(Enrolment, case.enrolment_id)
+        assert enrolment is not None
+        superseded = superseded_summary(session, case)
+        moves = _Moves(list(session.scalars(select(FaceTemplate).where(FaceTemplate.enrolment_id == enrolment.id))),
+                       list(session.scalars(select(FingerTemplate).where(FingerTemplate.enrolment_id == enrolment.id))))
+        if decision.decision == Decision.DUPLICATE:
+            uin, withdrawn = _to_duplicate(session, case, enrolment, decision, actor, moves, on_withdraw)
+        else:
+            uin, withdrawn = _to_not_duplicate(session, case, enrolment, actor, moves), None
+        case.decision = decision.decision
+        case.comment = decision.comment
+        case.decided_by_id = actor.id
+        case.decided_at = utcnow()
+        audit.record(session, actor, "case.decision_changed", "case", case.public_id, decision=decision.decision,
+                     enrolment=enrolment.public_id, uin=uin, comment_length=len(decision.comment),
+                     superseded=superseded)
+        session.commit()
+        moves.apply(services, enrolment.public_id)  # committed: now the in-memory galleries follow
+    return DecisionChanged(case, withdrawn.id if withdrawn else None, withdrawn.uin if withdrawn else None)
+
+
+@dataclass
+class _Moves:
+    """The applicant's templates, and whether they leave the 1:N galleries or come back into them."""
+
+    faces: list[FaceTemplate]
+    fingers: list[FingerTemplate]
+    direction: str | None = None  # "leave" | "return"
+
+    def mark(self, direction: str) -> None:
+        self.direction = direction
+        for row in [*self.faces, *self.fingers]:
+            row.in_gallery = direction == "return"
+
+    def apply(self, services: Services, enrolment_public_id: str) -> None:
+        if self.direction == "leave":
+            services.gallery.removed([row.id for row in self.faces])
+            services.fingers.removed([row.id for row in self.fingers])
+        elif self.direction == "return":
+            if self.faces:
+                vectors = [open_descriptor(services.keyring, row, enrolment_public_id) for row in self.faces]
+                services.gallery.added([row.id for row in self.faces], np.stack(vectors))
+            services.fingers.added(self.fingers, enrolment_public_id)
+
+
+def _to_duplicate(session: Session, case: DedupCase, enrolment: Enrolment, decision: DecisionIn, actor: Actor,
+                  moves: _Moves, on_withdraw: WithdrawHook | None) -> tuple[str | None, Identity | None]:
+    """Attach the applicant to the named (or only) issued candidate; withdraw the UIN a 'not duplicate' gave."""
+    target = _duplicate_target(case, decision.duplicate_of)
+    if case.decision == Decision.DUPLICATE and case.duplicate_of_id == target.identity_id:
+        raise InvalidInput("the case is already decided so: a change must change the decision")
+    withdrawn = None
+    reason = f"record changed: case {case.public_id} decision changed"
+    if case.decision == Decision.NOT_DUPLICATE:
+        withdrawn = _withdraw(session, enrolment, case, actor)
+        if on_withdraw is not None:
+            on_withdraw(session, withdrawn, actor)
+        moves.mark("leave")
+    elif case.duplicate_of_id is not None:
+        revoke_for_identity(session, case.duplicate_of_id, reason, actor)
+    enrolment.status = EnrolmentStatus.DUPLICATE
+    enrolment.identity_id = target.identity_id
+    enrolment.decided_at = utcnow()
+    case.duplicate_of_id = target.identity_id
+    # The applicant's enrolment becomes the target's current record (idp.claims.current_record).
+    revoke_for_identity(session, target.identity_id, reason, actor)
+    return (target.identity.uin if target.identity else None), withdrawn
+
+
+def _to_not_duplicate(session: Session, case: DedupCase, enrolment: Enrolment, actor: Actor, moves: _Moves) -> str:
+    """Give the applicant their own new UIN; the identity they were merged into gets its record back."""
+    if case.decision == Decision.NOT_DUPLICATE:
+        raise InvalidInput("the case is already decided so: a change must change the decision")
+    if case.duplicate_of_id is not None:
+        revoke_for_identity(session, case.duplicate_of_id,
+                            f"record changed: case {case.public_id} decision changed", actor)
+    case.duplicate_of_id = None
+    moves.mark("return")
+    return issue_identity(session, enrolment).uin
+
+
+def superseded_summary(session: Session, case: DedupCase) -> dict[str, object]:
+    """The decision in force, as the change event keeps it (its comment included: it is the reason)."""
+    decided_by = session.get(ApiKey, case.decided_by_id) if case.decided_by_id else None
+    duplicate_of = session.get(Identity, case.duplicate_of_id) if case.duplicate_of_id else None
+    own = session.get(Enrolment, case.enrolment_id)
+    own_identity = session.get(Identity, own.identity_id) if own is not None and own.identity_id else None
+    return {
+        "decision": case.decision, "decided_by": decided_by.name if decided_by else None,
+        "decided_at": audit.as_utc(case.decided_at).isoformat() if case.decided_at else None,
+        "comment": case.comment,
+        "uin": duplicate_of.uin if duplicate_of else own_identity.uin if own_identity else None,
+    }
+
+
+def _withdraw(session: Session, enrolment: Enrolment, case: DedupCase, actor: Actor) -> Identity:
+    """Withdraw the UIN a 'not duplicate' decision issued to this enrolment (never reused: the row stays)."""
+    identity = session.get(Identity, enrolment.identity_id) if enrolment.identity_id else None
+    if identity is None:
+        raise Conflict("the applicant holds no UIN to withdraw; the case record is inconsistent")
+    others = session.scalar(select(func.count()).select_from(Enrolment).where(
+        Enrolment.identity_id == identity.id, Enrolment.id != enrolment.id)) or 0
+    if others:
+        raise Conflict(f"UIN {identity.uin} also holds {others} other enrolment(s) (later cases decided against "
+                       "it): change those decisions first")
+    identity.status = MERGED
+    revoke_for_identity(session, identity.id, f"UIN withdrawn: case {case.public_id} decided duplicate", actor)
+    audit.record(session, actor, "identity.withdrawn", "identity", identity.uin, case=case.public_id,
+                 enrolment=enrolment.public_id, reason="duplicate of an existing identity")
+    return identity

@@ -1,0 +1,148 @@
+"""The whole console in a real browser, as the issue describes it: staff sign in with passkeys (Chromium's
+virtual authenticator) through civid's own OpenID provider; an officer enrols a person from the desk camera
+(Chromium's fake camera films a test photo); a second enrolment of the same person opens a case; an
+adjudicator compares the two side by side and decides; an auditor finds both events. axe-core checks each
+main page for serious or critical accessibility violations. ``CIVID_SCREENSHOTS=1`` saves the pages to docs/."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import httpx
+import pytest
+
+from tests.browser import accessibility_violations, launch, needs_chromium, screenshot, with_authenticator
+from tests.conftest import build_seed
+from tests.console.fake_camera import photo_as_y4m
+from tests.console.helpers import Staffed, enrol_staff
+from tests.server import ServerProcess
+
+pytestmark = needs_chromium
+
+
+class Console:
+    def __init__(self, url: str, officer_key: dict[str, str], staffed: Staffed) -> None:
+        self.url, self.officer_key, self.staffed = url, officer_key, staffed
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
+    """``civid serve`` (passkeys required for staff, the default) over a data folder with two staff members."""
+    root = tmp_path_factory.mktemp("console-flow")
+    keys, staffed = build_seed(root, enrol_staff)
+    server = ServerProcess({"CIVID_DATA_DIR": str(root / "var")}, root / "server.log")
+    url = f"http://localhost:{server.port}"  # WebAuthn and getUserMedia need a secure context: localhost is one
+    server.env["CIVID_ISSUER"] = url
+    server.start(timeout=120)
+    try:
+        yield Console(url, keys.officer, staffed)
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    video = photo_as_y4m("collins_nasa_portrait.png", tmp_path_factory.mktemp("camera") / "desk.y4m", 1280, 960)
+    yield from launch(["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                       f"--use-file-for-fake-video-capture={video}"])
+
+
+def staff_page(chromium: Any, console: Console, uin: str, label: str) -> tuple[Any, Any]:
+    """A browser of a staff member: a passkey bound at the desk, then signed in to the console with it.
+    The context bypasses CSP only so that axe-core can be injected; the pages' own CSP is tested elsewhere."""
+    context = chromium.new_context(locale="en-GB", permissions=["camera"], bypass_csp=True)
+    page = context.new_page()
+    with_authenticator(context, page)
+    issued = httpx.post(f"{console.url}/v1/identities/{uin}/passkey-bindings", headers=console.officer_key)
+    assert issued.status_code == 201, issued.text
+    page.goto(console.url + "/passkeys/bind")
+    page.fill("#code", issued.json()["code"])
+    page.fill("#label", label)
+    page.click("button[type=submit]")
+    page.locator("#passkey-create").click()
+    page.locator("[data-passkey-next]").wait_for(state="visible")
+
+    page.goto(console.url + "/console")  # → /console/login → /authorize → the login page (passkey only)
+    page.wait_for_url(lambda url: "/login/" in url)
+    assert page.locator("#face-form").count() == 0, "staff sign-in must not offer the face method"
+    page.click("#passkey-login")
+    page.wait_for_url(lambda url: "/consent/" in url or url.endswith("/console"))
+    if "/consent/" in page.url:
+        page.click("button[value=approve]")
+    page.wait_for_url(console.url + "/console")
+    return context, page
+
+
+def assert_accessible(page: Any, what: str) -> None:
+    violations = accessibility_violations(page)
+    assert not violations, f"{what}: {violations}"
+
+
+def fill_enrolment(page: Any, console: Console, given_name: str, date_of_birth: str) -> None:
+    """Fill the enrolment form and take the photo with the desk camera; its verdict must show before sending."""
+    page.goto(console.url + "/console/enrol")
+    for field, value in {"given_name": given_name, "family_name": "Collins", "date_of_birth": date_of_birth,
+                         "place_of_birth": "Elmira, New York", "nationality": "USA",
+                         "address_line1": "1 Barrack Road", "address_locality": "Belize City"}.items():
+        page.fill(f"#{field}", value)
+    page.select_option("#sex", "F")
+    page.click("#camera-start")
+    page.locator("#camera-take").wait_for(state="visible")
+    page.wait_for_function("() => document.querySelector('#camera-preview').videoWidth > 0")
+    page.click("#camera-take")
+    verdict = page.locator("#face-quality.passed, #face-quality.refused")
+    verdict.wait_for(timeout=30_000)
+    assert "passes the quality checks" in verdict.inner_text(), verdict.inner_text()
+    page.select_option("#finger_2_missing", "unable_to_capture")
+
+
+def test_officer_enrols_twice_adjudicator_decides_auditor_finds_both(console: Console, chromium: Any) -> None:
+    # The officer signs in with a passkey and enrols Eileen Collins from the desk camera.
+    officer, page = staff_page(chromium, console, console.staffed.officer.uin, "Desk 3")
+    screenshot(page, "console-home")
+    assert_accessible(page, "console home")
+    fill_enrolment(page, console, "Eileen", "1956-11-19")
+    screenshot(page, "console-enrol")
+    assert_accessible(page, "enrolment form")
+    page.click("#enrol-submit")
+    page.wait_for_url(lambda url: "/console/enrolments/" in url)
+    assert page.locator("#outcome").get_attribute("data-status") == "issued"
+    uin = page.locator("#uin").inner_text().strip()
+    screenshot(page, "console-outcome")
+
+    # The same face again, other details: a possible duplicate, so a case and no UIN.
+    fill_enrolment(page, console, "Eileen Marie", "1956-11-20")
+    page.click("#enrol-submit")
+    page.wait_for_url(lambda url: "/console/enrolments/" in url)
+    assert page.locator("#outcome").get_attribute("data-status") == "pending_adjudication"
+    assert page.locator("#uin").count() == 0
+    # An officer cannot adjudicate.
+    assert page.goto(console.url + "/console/cases").status == 403
+    officer.close()
+
+    # The adjudicator compares the two side by side and decides.
+    adjudicator, page = staff_page(chromium, console, console.staffed.adjudicator.uin, "Adjudication desk")
+    page.goto(console.url + "/console/cases")
+    assert_accessible(page, "case queue")
+    page.locator("a[href^='/console/cases/']").first.click()
+    page.wait_for_url(lambda url: "/console/cases/" in url)
+    text = page.locator("main").inner_text()
+    assert "Eileen Marie" in text and uin in text  # applicant and candidate on one page
+    assert page.locator("img[src*='/photos/']").count() >= 2  # both faces, for the adjudicator only
+    screenshot(page, "console-case")
+    assert_accessible(page, "case page")
+    page.check("input[name=decision][value=duplicate]")
+    page.check(f"input[name=duplicate_of][value='{uin}']")
+    page.fill("#field-comment", "Same face and place of birth; the date of birth was mistyped.")
+    page.click("form:has(#field-comment) button[type=submit]")
+    page.wait_for_load_state()
+    assert page.locator(".success[role=status]").count() == 1
+    assert page.locator("img[src*='/photos/']").count() == 0  # the case is closed: no more photos
+
+    # The auditor (the same person holds that role too) finds both events about Eileen Collins.
+    page.goto(f"{console.url}/console/audit?person={uin}")
+    results = page.locator("table").last.inner_text()
+    assert "enrolment.issued" in results and "case.decided" in results
+    screenshot(page, "console-audit")
+    assert_accessible(page, "audit search")
+    adjudicator.close()

@@ -1,0 +1,297 @@
+"""Adjudicators' console pages: the queue, a case side by side with photos while open, the decision through
+the API's own function, and a decided case changed only by a new audited decision."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import func, select
+
+from civid import audit
+from civid.audit import SYSTEM
+from console import case_view
+from console import staff as staff_accounts
+from models import AuditEvent, DedupCase, Enrolment, FaceTemplate, Grant, Identity, StaffAccount
+from tests.conftest import copy_seed, enrol, fixture_bytes, seeded_fixtures
+from tests.console.helpers import ISSUER, Staffed, console_sign_in, enrol_staff
+from tests.idp.conftest import Citizen, enrol_citizen, issue_code, register_client
+from tests.idp.frontchannel import BIDEN_PHOTO, OBAMA_PHOTO, form_value, location
+
+COLLINS_PHOTO = "collins_nasa_portrait.png"
+
+
+@dataclass(frozen=True)
+class Seeded:
+    people: Staffed
+    auditor: Citizen  # Collins: auditor only
+    obama_uin: str
+    case_id: str
+    applicant: str  # the second Obama enrolment (as "Barry Soetoro"), pending
+    candidate: str  # the first one (the officer's own), issued
+
+
+def open_a_case(client, keys) -> Seeded:  # type: ignore[no-untyped-def]
+    """Staff (Obama officer, Biden adjudicator+auditor, Collins auditor), then Obama again under another name."""
+    people = enrol_staff(client, keys)
+    collins = enrol_citizen(client, keys, COLLINS_PHOTO, given_name="Eileen", family_name="Collins")
+    with client.app.state.services.sessions.begin() as db:
+        staff_accounts.add(db, collins.uin, "Auditor Collins", ["auditor"], SYSTEM)
+        candidate = db.scalars(select(Enrolment.public_id).join(Identity, Enrolment.identity_id == Identity.id)
+                               .where(Identity.uin == people.officer.uin)).one()
+    second = enrol(client, keys.officer2, ["obama_2010_blue_room.jpg"], given_name="Barry", family_name="Soetoro")
+    body = second.json()
+    assert body["status"] == "pending_adjudication", body
+    return Seeded(people, collins, people.officer.uin, body["case_id"], body["id"], candidate)
+
+
+seed, _, keys, seeded = seeded_fixtures(open_a_case, "seeded")
+
+
+@pytest.fixture
+def settings(seed, tmp_path):  # type: ignore[no-untyped-def]
+    return copy_seed(seed[0], tmp_path).model_copy(update={"issuer": ISSUER, "console_require_passkey": False})
+
+
+def as_adjudicator(client, seeded: Seeded, path: str = "/console/cases"):  # type: ignore[no-untyped-def]
+    console_sign_in(client, seeded.people.adjudicator, BIDEN_PHOTO)
+    return client.get(path)
+
+
+def decide(client, seeded: Seeded, action: str = "decision", **form: str):  # type: ignore[no-untyped-def]
+    """POST the case page's decision form (``action``: decision or decision/change) with its CSRF token."""
+    page = client.get(f"/console/cases/{seeded.case_id}")
+    data = {"csrf_token": form_value(page.text, "csrf_token"), **form}
+    return client.post(f"/console/cases/{seeded.case_id}/{action}", data=data, follow_redirects=False)
+
+
+def events(services, action: str) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
+    with services.sessions() as db:
+        return list(db.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
+
+
+def test_officers_and_auditors_cannot_see_or_decide_cases(client, seeded):
+    console_sign_in(client, seeded.people.officer, OBAMA_PHOTO)
+    for path in ("/console/cases", f"/console/cases/{seeded.case_id}",
+                 f"/console/cases/{seeded.case_id}/photos/{seeded.applicant}/0"):
+        refused = client.get(path)
+        assert refused.status_code == 403 and refused.headers["content-type"].startswith("text/html"), path
+    console_sign_in(client, seeded.auditor, COLLINS_PHOTO)
+    home = client.get("/console")
+    assert "/console/cases" not in home.text
+    refused = client.post(f"/console/cases/{seeded.case_id}/decision",
+                          data={"csrf_token": form_value(home.text, "csrf_token"), "decision": "not_duplicate",
+                                "comment": "an auditor trying"})
+    assert refused.status_code == 403
+    with client.app.state.services.sessions() as db:
+        assert db.scalars(select(DedupCase.status).where(DedupCase.public_id == seeded.case_id)).one() == "open"
+
+
+def test_the_queue_lists_open_cases_oldest_first_with_their_best_scores(client, keys, seeded, services):
+    later = enrol(client, keys.officer2, ["biden_2010_blue_room.jpg"], given_name="Joe", family_name="Robinette").json()
+    assert later["status"] == "pending_adjudication"
+    page = as_adjudicator(client, seeded)
+    assert page.status_code == 200, page.text[:500]
+    assert page.text.index(f"/console/cases/{seeded.case_id}") < page.text.index(f"/console/cases/{later['case_id']}")
+    assert "Barry Soetoro" in page.text and "Joe Robinette" in page.text
+    assert "likelier if the same person" in page.text
+    assert events(services, "case.listed")[-1].actor_name == "Adjudicator Biden"
+    assert seeded.case_id not in client.get("/console/cases?status=decided").text
+
+
+def test_a_case_shows_applicant_and_candidate_side_by_side_with_scores_in_words(client, seeded, services):
+    page = as_adjudicator(client, seeded, f"/console/cases/{seeded.case_id}")
+    assert page.status_code == 200, page.text[:500]
+    html = page.text
+    assert "Barry" in html and "Soetoro" in html and "Barack" in html and "Obama" in html
+    assert 'class="differs"' in html and "differs from the applicant" in html  # the names differ
+    assert f"/console/cases/{seeded.case_id}/photos/{seeded.applicant}/0" in html
+    assert f"/console/cases/{seeded.case_id}/photos/{seeded.candidate}/0" in html
+    assert f"UIN {seeded.obama_uin}" in html
+    assert "likelier if the same person" in html and f"{services.settings.dedup_threshold:.4f}" in html
+    assert "1,000× likelier" in html  # the fused threshold (LLR 3) in words
+    assert "ciphertext" not in html and "/fingerprints" not in html
+    assert events(services, "case.viewed")[-1].subject_id == seeded.case_id
+    spanish = client.get(f"/console/cases/{seeded.case_id}?lang=es")
+    assert "Solicitante y candidatos lado a lado" in spanish.text and "veces más probable" in spanish.text
+
+
+def test_photos_are_served_to_the_adjudicator_of_an_open_case_never_cached(client, seeded, services):
+    as_adjudicator(client, seeded)
+    photo = client.get(f"/console/cases/{seeded.case_id}/photos/{seeded.applicant}/0")
+    assert photo.status_code == 200 and photo.headers["content-type"] == "image/jpeg"
+    assert photo.content == fixture_bytes("obama_2010_blue_room.jpg")
+    assert photo.headers["cache-control"] == "no-store"
+    assert events(services, "case.photo_viewed")[-1].detail == {"enrolment": seeded.applicant, "photo_index": 0}
+    assert client.get(f"/console/cases/{seeded.case_id}/photos/{seeded.applicant}/3").status_code == 404
+    # An enrolment outside this case is not reachable through it.
+    with services.sessions() as db:
+        stranger = db.scalars(select(Enrolment.public_id).where(Enrolment.family_name == "Collins")).one()
+    assert client.get(f"/console/cases/{seeded.case_id}/photos/{stranger}/0").status_code == 404
+
+
+def test_a_decision_needs_the_form_token_and_a_comment(client, seeded, services):
+    as_adjudicator(client, seeded)
+    forged = client.post(f"/console/cases/{seeded.case_id}/decision",
+                         data={"csrf_token": "forged", "decision": "duplicate", "comment": "same man"})
+    assert forged.status_code == 403
+    refused = decide(client, seeded, decision="duplicate", comment=" ")
+    assert refused.status_code == 422
+    assert 'aria-invalid="true"' in refused.text and "at least 3 characters" in refused.text
+    assert 'role="alert"' in refused.text
+    unchosen = decide(client, seeded, comment="looked at it")
+    assert unchosen.status_code == 422 and "Choose “duplicate” or “not a duplicate”" in unchosen.text
+    assert events(services, "case.decided") == []
+
+
+def test_deciding_duplicate_records_it_and_closes_the_photos(client, seeded, services):
+    as_adjudicator(client, seeded)
+    done = decide(client, seeded, decision="duplicate", duplicate_of=seeded.obama_uin,
+                  comment="Same man: the photos match and Barry is a known alias.")
+    assert done.status_code == 303 and location(done) == f"/console/cases/{seeded.case_id}?done=decided"
+    page = client.get(location(done))
+    assert "Your decision is recorded" in page.text and "Adjudicator Biden" in page.text
+    assert "Barry is a known alias" in page.text and "Photos are shown only while a case is open" in page.text
+    assert f"/photos/{seeded.applicant}/0" not in page.text
+    closed = client.get(f"/console/cases/{seeded.case_id}/photos/{seeded.applicant}/0")
+    assert closed.status_code == 403
+    [event] = events(services, "case.decided")
+    assert event.actor_name == "Adjudicator Biden" and event.detail["decision"] == "duplicate"
+    with services.sessions() as db:
+        applicant = db.scalars(select(Enrolment).where(Enrolment.public_id == seeded.applicant)).one()
+        assert applicant.status == "duplicate"
+    # The decided case is not decided again through the first-decision form.
+    again = decide(client, seeded, decision="not_duplicate", comment="second thoughts")
+    assert again.status_code == 409 and "already decided" in again.text
+
+
+def test_a_decided_case_changes_only_by_a_new_audited_decision_and_keeps_its_history(client, seeded, services):
+    as_adjudicator(client, seeded)
+    decide(client, seeded, decision="duplicate", comment="Looked like the same man.")
+    unconfirmed = decide(client, seeded, action="decision/change", decision="not_duplicate",
+                         comment="His twin brother: different birth certificate.")
+    assert unconfirmed.status_code == 422 and "Tick the box" in unconfirmed.text
+    changed = decide(client, seeded, action="decision/change", decision="not_duplicate", confirm="yes",
+                     comment="His twin brother: different birth certificate.")
+    assert changed.status_code == 303, changed.text[:800]
+    page = client.get(location(changed))
+    assert "The new decision is recorded" in page.text
+    assert "Looked like the same man." in page.text and "His twin brother" in page.text  # both in the history
+    with services.sessions() as db:
+        applicant = db.scalars(select(Enrolment).where(Enrolment.public_id == seeded.applicant)).one()
+        identity = db.get(Identity, applicant.identity_id)
+        assert applicant.status == "issued" and identity.uin != seeded.obama_uin
+        template_ids = list(db.scalars(select(FaceTemplate.id).where(FaceTemplate.enrolment_id == applicant.id,
+                                                                    FaceTemplate.in_gallery)))
+        assert template_ids and set(template_ids) <= set(services.gallery.gallery.ids().tolist())
+        assert audit.verify_chain(db)[1] is None
+    [event] = events(services, "case.decision_changed")
+    assert event.detail["superseded"]["decision"] == "duplicate"
+    assert event.detail["superseded"]["comment"] == "Looked like the same man."
+    assert event.detail["decision"] == "not_duplicate" and event.person == identity.uin
+    same = decide(client, seeded, action="decision/change", decision="not_duplicate", confirm="yes",
+                  comment="again the same")
+    assert same.status_code == 422 and "already decided so" in same.text
+
+
+def test_changing_not_duplicate_to_duplicate_withdraws_the_uin_it_issued(client, seeded, services):
+    as_adjudicator(client, seeded)
+    decide(client, seeded, decision="not_duplicate", comment="Different ears.")
+    with services.sessions() as db:
+        issued = db.scalars(select(Identity).join(Enrolment, Enrolment.identity_id == Identity.id)
+                            .where(Enrolment.public_id == seeded.applicant)).one()
+    portal_id, _ = register_client(services)
+    signed_in = issue_code(services, portal_id, Citizen(issued.uin, issued.id))  # "Barry" used a portal meanwhile
+    changed = decide(client, seeded, action="decision/change", decision="duplicate", duplicate_of=seeded.obama_uin,
+                     confirm="yes", comment="Same ears after all; the record office confirms one person.")
+    assert changed.status_code == 303, changed.text[:800]
+    with services.sessions() as db:
+        withdrawn = db.get(Identity, issued.id)
+        applicant = db.scalars(select(Enrolment).where(Enrolment.public_id == seeded.applicant)).one()
+        obama = db.scalars(select(Identity).where(Identity.uin == seeded.obama_uin)).one()
+        assert withdrawn.status == "merged" and applicant.status == "duplicate" and applicant.identity_id == obama.id
+        faces = list(db.scalars(select(FaceTemplate.id).where(FaceTemplate.enrolment_id == applicant.id)))
+        assert not set(faces) & set(services.gallery.gallery.ids().tolist())
+        assert db.scalar(select(func.count()).select_from(Identity).where(Identity.status == "active")) == 3
+    [event] = events(services, "identity.withdrawn")
+    assert event.person == issued.uin and event.detail["case"] == seeded.case_id
+    with services.sessions() as db:
+        grant = db.scalars(select(Grant).where(Grant.uid == signed_in.grant_uid)).one()
+        assert grant.revoked_at is not None and grant.revoked_reason == "identity_merged"
+
+
+def test_a_uin_that_later_enrolments_hang_on_is_not_withdrawn(client, keys, seeded, services):
+    as_adjudicator(client, seeded)
+    decide(client, seeded, decision="not_duplicate", comment="Different ears.")
+    with services.sessions() as db:
+        issued = db.scalars(select(Identity.uin).join(Enrolment, Enrolment.identity_id == Identity.id)
+                            .where(Enrolment.public_id == seeded.applicant)).one()
+    third = enrol(client, keys.officer2, ["obama_2012_portrait.jpg"], given_name="Barry", family_name="Soetoro").json()
+    assert {c["uin"] for c in third["candidates"]} == {seeded.obama_uin, issued}, third
+    later = Seeded(seeded.people, seeded.auditor, seeded.obama_uin, third["case_id"], third["id"], seeded.candidate)
+    merged = decide(client, later, decision="duplicate", duplicate_of=issued, comment="same as the first Barry")
+    assert merged.status_code == 303
+    refused = decide(client, seeded, action="decision/change", decision="duplicate", duplicate_of=seeded.obama_uin,
+                     confirm="yes", comment="Same person as Obama after all.")
+    assert refused.status_code == 409 and "change those decisions first" in refused.text
+    with services.sessions() as db:
+        assert db.scalars(select(Identity.status).where(Identity.uin == issued)).one() == "active"
+    assert events(services, "case.decision_changed") == []
+
+
+def test_evidence_is_put_in_words_from_the_log_likelihood_ratio():
+    assert case_view.ratio_text(3.0) == "1,000"
+    assert case_view.ratio_text(4.37) == "23,000"
+    assert case_view.likelihood_words(-2.0, "en") == "100× likelier if different people"
+    assert case_view.likelihood_words(0.3, "es") == "2.0 veces más probable si es la misma persona"
+    assert case_view.ratio_text(12) == "1,000,000,000+"
+
+
+def test_no_console_page_serves_templates_or_fingerprint_images():
+    from console.app import ROUTERS
+
+    # What the console can hand out (GET): pages, and photos of open cases; no template, no finger image.
+    paths = [route.path for module in ROUTERS for route in module.router.routes
+             if "GET" in getattr(route, "methods", ())]
+    assert all(path.startswith("/console") for path in paths)
+    assert any("/photos/" in path for path in paths)
+    assert not [p for p in paths if "template" in p or "finger" in p or "descriptor" in p]
+
+
+def test_nobody_decides_a_case_they_enrolled_or_are_a_candidate_in(client, seeded, services):
+    with services.sessions.begin() as db:
+        obama = db.scalars(select(StaffAccount).where(StaffAccount.uin == seeded.obama_uin)).one()
+        staff_accounts.set_roles(db, obama.id, ["officer", "adjudicator"], SYSTEM)
+    console_sign_in(client, seeded.people.officer, OBAMA_PHOTO)  # Obama is the candidate of the seeded case
+    page = client.get(f"/console/cases/{seeded.case_id}")
+    assert "You are one of the candidates" in page.text and "/decision" not in page.text
+    refused = decide(client, seeded, decision="not_duplicate", comment="that is not me")
+    assert refused.status_code == 403
+    with services.sessions.begin() as db:  # as if Biden had enrolled the applicant at his desk
+        biden = db.scalars(select(StaffAccount).where(StaffAccount.uin == seeded.people.adjudicator.uin)).one()
+        applicant = db.scalars(select(Enrolment).where(Enrolment.public_id == seeded.applicant)).one()
+        applicant.officer_id = biden.api_key_id
+    as_adjudicator(client, seeded)
+    assert decide(client, seeded, decision="duplicate", comment="my own applicant").status_code == 403
+    assert events(services, "case.decided") == []
+
+
+def test_every_word_on_the_review_pages_exists_in_both_languages():
+    import re
+    from pathlib import Path
+
+    import console.app  # noqa: F401 - imports the page modules, which register their messages
+    from console import i18n_messages
+    from idp import i18n
+
+    i18n_messages.register_all()
+    folder = Path(case_view.__file__).parent / "templates"
+    mine = [*folder.glob("console_case*.html"), folder / "console_audit.html", *folder.glob("console_admin_*.html")]
+    used = {key for path in mine for key in re.findall(r"""\bt\(\s*["']([a-z0-9_.-]+)["']""", path.read_text())}
+    defined = i18n.catalogue()
+    # A key ending in "." is completed at run time (t("cases.decision." ~ decision)).
+    missing = [key for key in used if not (any(d.startswith(key) for d in defined) if key.endswith(".")
+                                           else key in defined)]
+    assert len(mine) == 8 and sorted(missing) == []
+    assert all(defined[key]["es"] != defined[key]["en"] or len(defined[key]["en"]) <= 12
+               for key in defined if key.split(".")[0] in ("cases", "audit", "admin", "review"))

@@ -1,0 +1,268 @@
+"""The officer's enrolment pages: the form validates like the API and shows errors next to fields, quality
+feedback comes at once, the real workflow enrols (once, however often the form is sent), and the outcome and
+the receipt say what happened."""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from console import enrol as enrol_module
+from idp import i18n
+from models import ApiKey, AuditEvent, DedupCase, Enrolment, IdentityDocument, StaffAccount
+from tests.conftest import copy_seed, fixture_bytes, seeded_fixtures
+from tests.console.helpers import ISSUER, console_sign_in, enrol_staff
+from tests.enrollment.test_fingerprints import finger
+from tests.idp.frontchannel import BIDEN_PHOTO, OBAMA_PHOTO, form_value, location
+
+seed, _, keys, people = seeded_fixtures(enrol_staff, "people")
+TEMPLATES = Path(enrol_module.__file__).parent / "templates"
+MY_TEMPLATES = ("console_enrol.html", "console_enrolment.html", "console_receipt.html", "console_batch.html",
+                "console_batch_job.html")
+
+
+@pytest.fixture
+def settings(seed, tmp_path):  # type: ignore[no-untyped-def]
+    return copy_seed(seed[0], tmp_path).model_copy(update={"issuer": ISSUER, "console_require_passkey": False})
+
+
+@pytest.fixture
+def officer(client, people):  # type: ignore[no-untyped-def]
+    """The client, signed in to the console as Officer Obama."""
+    console_sign_in(client, people.officer, OBAMA_PHOTO)
+    return client
+
+
+def person_fields(**overrides: str) -> dict[str, str]:
+    fields = {"given_name": "José María", "family_name": "Ñúñez-O'Neil", "date_of_birth": "1990-04-21", "sex": "M",
+              "place_of_birth": "Orange Walk Town", "nationality": "blz", "address_line1": "12 Albert Street",
+              "address_locality": "Belize City", "address_country": "BLZ", "phone": "+501 610 1234"}
+    fields.update(overrides)
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def document_fields(**overrides: object) -> dict[str, object]:
+    today = date.today()
+    fields: dict[str, object] = {
+        "document_type": "passport", "document_number": "p0123 4567", "document_issuer_name": "Immigration Department",
+        "document_issuer_country": "BLZ", "document_date_of_issuance": (today - timedelta(days=400)).isoformat(),
+        "document_date_of_expiry": (today + timedelta(days=3000)).isoformat(), "document_check_methods": ["vpip", "pvp"]}
+    fields.update(overrides)
+    return fields
+
+
+def open_form(client, path: str = "/console/enrol") -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    page = client.get(path)
+    assert page.status_code == 200, page.text[:500]
+    return form_value(page.text, "csrf_token"), form_value(page.text, "idempotency_key")
+
+
+def submit(client, fields: dict, photo: str | None = "collins_nasa_portrait.png",  # type: ignore[no-untyped-def]
+           fingers: dict[int, bytes] | None = None, key: str | None = None, **headers: str):
+    csrf, fresh_key = open_form(client)
+    data = {"csrf_token": csrf, "idempotency_key": key or fresh_key, **fields}
+    files = []
+    if photo:
+        files.append(("photo", (photo, fixture_bytes(photo), "image/png" if photo.endswith(".png") else "image/jpeg")))
+    for position, image in (fingers or {}).items():
+        files.append((f"finger_{position}", (f"finger-{position}.png", image, "image/png")))
+    return client.post("/console/enrol", data=data, files=files or None, follow_redirects=False, headers=headers)
+
+
+def count(services, model, *where) -> int:  # type: ignore[no-untyped-def]
+    with services.sessions() as db:
+        return db.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def officer_key_id(services) -> int:  # type: ignore[no-untyped-def]
+    with services.sessions() as db:
+        return db.scalars(select(StaffAccount.api_key_id).where(StaffAccount.name == "Officer Obama")).one()
+
+
+# --- the form ---------------------------------------------------------------------------------------
+
+def test_form_offers_every_part_and_only_officers_may_enrol(client, people):
+    console_sign_in(client, people.adjudicator, BIDEN_PHOTO)
+    assert client.get("/console/enrol").status_code == 403
+    assert client.post("/console/enrol/quality/face", files={"photo": ("a.jpg", b"x", "image/jpeg")}).status_code == 403
+    client.cookies.clear()
+    console_sign_in(client, people.officer, OBAMA_PHOTO)
+    page = client.get("/console/enrol")
+    assert page.status_code == 200
+    for name in ("given_name", "date_of_birth", "document_number", "document_check_methods", "photo", "finger_1",
+                 "finger_10_missing", "idempotency_key"):
+        assert f'name="{name}"' in page.text, name
+    assert 'capture="user"' in page.text and "/static/idp/face-capture.js" in page.text
+    assert "No fingerprint scanner is connected" in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"] and "<script>" not in page.text
+    assert client.get("/static/idp/face-capture.js").status_code == 200
+
+
+def test_invalid_details_come_back_with_errors_next_to_their_fields(officer, services):
+    before = count(services, Enrolment)
+    future = (date.today() + timedelta(days=3)).isoformat()
+    response = submit(officer, {**person_fields(date_of_birth=future, phone="12", family_name=""),
+                                **document_fields(document_date_of_expiry="2001-01-01", document_check_methods=[])})
+    assert response.status_code == 422
+    page = response.text
+    assert 'role="alert"' in page and 'id="error-summary"' in page
+    for name in ("date_of_birth", "phone", "family_name", "document_date_of_expiry", "document_check_methods"):
+        assert f'aria-describedby="err-{name}' in page, name
+    assert re.search(r'id="date_of_birth"[^>]*aria-invalid="true"', page, re.S)
+    assert "The date of birth is in the future." in page and "international form" in page
+    assert "an expired document cannot establish identity" in page
+    assert 'value="José María"' in page  # what was typed comes back, accents included
+    assert "Choose the photo and the fingerprint files again" in page
+    assert count(services, Enrolment) == before
+
+
+def test_errors_are_in_spanish_when_the_officer_works_in_spanish(officer):
+    response = submit(officer, person_fields(date_of_birth="1850-01-01", sex="Q"), photo=None,
+                      **{"Accept-Language": "es"})
+    assert response.status_code == 422
+    assert "La fecha de nacimiento es anterior a 1900." in response.text
+    assert "Elija una de las opciones." in response.text and "Tome o elija una foto del rostro." in response.text
+
+
+def test_without_the_csrf_token_nothing_is_enrolled(officer, services):
+    response = officer.post("/console/enrol", data={**person_fields(), "idempotency_key": "k" * 20},
+                            files={"photo": ("a.png", fixture_bytes("collins_nasa_portrait.png"), "image/png")})
+    assert response.status_code == 403 and count(services, Enrolment) == 2
+
+
+# --- immediate quality feedback -------------------------------------------------------------------
+
+def quality(client, kind: str, files: dict, data: dict | None = None, **headers: str):  # type: ignore[no-untyped-def]
+    csrf, _ = open_form(client)
+    return client.post(f"/console/enrol/quality/{kind}", files=files, data=data or {},
+                       headers={"X-CSRF-Token": csrf, **headers})
+
+
+def test_face_quality_reports_measurements_at_once(officer, services):
+    good = quality(officer, "face", {"photo": ("c.png", fixture_bytes("collins_nasa_portrait.png"), "image/png")})
+    assert good.status_code == 200, good.text
+    body = good.json()
+    assert body["passed"] is True and body["faces_found"] == 1 and body["issues"] == []
+    assert body["inter_eye_px"] >= 40 and body["sharpness"] > 0 and set(body["pose"]) == {"yaw", "pitch", "roll"}
+    turned = quality(officer, "face", {"photo": ("t.jpg", fixture_bytes("obama_2009_congress.jpg"), "image/jpeg")},
+                     **{"Accept-Language": "es"}).json()
+    assert turned["passed"] is False and [i["code"] for i in turned["issues"]] == ["pose_yaw"]
+    assert turned["issues"][0]["message"].startswith("La cabeza está girada")
+    assert count(services, Enrolment) == 2  # a check stores nothing
+
+
+def test_face_quality_needs_the_csrf_header_and_says_why_a_file_is_unusable(officer):
+    refused = officer.post("/console/enrol/quality/face", files={"photo": ("a.png", b"x", "image/png")})
+    assert refused.status_code == 403 and refused.headers["content-type"].startswith("application/problem+json")
+    broken = quality(officer, "face", {"photo": ("a.jpg", b"\xff\xd8\xff not really", "image/jpeg")})
+    assert broken.status_code in (415, 422) and broken.headers["content-type"].startswith("application/problem+json")
+    assert broken.json()["message"]
+
+
+def test_finger_quality_gives_the_nfiq2_score_or_the_reason(officer):
+    good = quality(officer, "finger", {"finger": ("f.png", finger(301, 0), "image/png")}, {"position": "2"})
+    assert good.status_code == 200, good.text
+    body = good.json()
+    assert body["position"] == 2 and body["finger"] == "Right index" and 0 <= body["nfiq2"] <= 100
+    assert body["passed"] is True and body["minutiae"] >= 12
+    import io
+
+    import numpy as np
+    from PIL import Image
+    blank = io.BytesIO()
+    Image.fromarray(np.full((400, 400), 255, np.uint8)).save(blank, format="PNG")
+    refused = quality(officer, "finger", {"finger": ("b.png", blank.getvalue(), "image/png")}, {"position": "7"}).json()
+    assert refused["passed"] is False and refused["issues"] and refused["finger"] == "Left index"
+    assert quality(officer, "finger", {"finger": ("f.png", finger(301, 0), "image/png")},
+                   {"position": "11"}).status_code == 422
+
+
+# --- enrolling ------------------------------------------------------------------------------------
+
+def test_a_new_person_is_enrolled_once_with_the_officer_and_the_document(officer, services):
+    fields = {**person_fields(), **document_fields(), "finger_7_missing": "amputated", "finger_7_note": "since 2019"}
+    csrf, key = open_form(officer)
+    response = submit(officer, fields, fingers={2: finger(301, 0)}, key=key)
+    assert response.status_code == 303, response.text[:2000]
+    outcome = officer.get(location(response))
+    assert outcome.status_code == 200 and 'data-status="issued"' in outcome.text
+    uin = re.search(r'id="uin">(\d+)<', outcome.text).group(1)
+    assert "Ñúñez-O&#39;Neil" in outcome.text and "••••4567" in outcome.text and "Amputated" in outcome.text
+    with services.sessions() as db:
+        enrolment = db.scalars(select(Enrolment).where(Enrolment.idempotency_key == f"console:{key}")).one()
+        assert enrolment.officer_id == officer_key_id(services) and enrolment.nationality == "BLZ"
+        assert db.get(ApiKey, enrolment.officer_id).name == "Officer Obama"
+        assert {f["position"]: f["status"] for f in enrolment.fingerprints} == {2: "captured", 7: "excepted"}
+        assert db.scalar(select(func.count()).select_from(IdentityDocument)
+                         .where(IdentityDocument.enrolment_id == enrolment.id)) == 1
+        issued = db.scalars(select(AuditEvent).where(AuditEvent.action == "enrolment.issued",
+                                                     AuditEvent.subject_id == enrolment.public_id)).one()
+        assert issued.actor_name == "Officer Obama" and issued.actor_role == "officer" and issued.person == uin
+    again = submit(officer, fields, fingers={2: finger(301, 0)}, key=key)  # the same form sent again
+    assert again.status_code == 303 and location(again) == location(response)
+    assert count(services, Enrolment, Enrolment.idempotency_key == f"console:{key}") == 1
+
+
+def test_a_double_click_enrols_once(officer, services):
+    _, key = open_form(officer)
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda _: submit(officer, person_fields(), key=key), range(2)))
+    assert [a.status_code for a in answers] == [303, 303], [a.text[:300] for a in answers]
+    assert location(answers[0]) == location(answers[1])
+    assert count(services, Enrolment, Enrolment.idempotency_key == f"console:{key}") == 1
+    assert count(services, DedupCase) == 0
+
+
+def test_the_same_person_again_opens_a_case_without_a_uin(officer, services):
+    response = submit(officer, person_fields(given_name="Barack", family_name="Obama"), photo="obama_2010_blue_room.jpg")
+    assert response.status_code == 303, response.text[:1000]
+    page = officer.get(location(response))
+    assert 'data-status="pending_adjudication"' in page.text and 'id="uin"' not in page.text
+    with services.sessions() as db:
+        case = db.scalars(select(DedupCase)).one()
+        assert case.public_id in page.text
+    receipt = officer.get(location(response) + "/receipt")
+    assert receipt.status_code == 200 and "To be issued after review" in receipt.text
+
+
+def test_a_refused_photo_is_explained_and_the_details_can_be_reused(officer, services):
+    response = submit(officer, person_fields(), photo="obama_2009_congress.jpg", **{"Accept-Language": "es"})
+    assert response.status_code == 303
+    page = officer.get(location(response), headers={"Accept-Language": "es"})
+    assert 'data-status="rejected"' in page.text and "No inscrito" in page.text
+    assert "Foto 1: La cabeza está girada" in page.text
+    again = officer.get(re.search(r'href="(/console/enrol\?from=[^"]+)"', page.text).group(1))
+    assert again.status_code == 200 and 'value="José María"' in again.text and 'value="+5016101234"' in again.text
+    assert officer.get(location(response) + "/receipt").status_code == 409
+
+
+def test_receipt_is_printable_and_holds_no_biometrics(officer, services):
+    response = submit(officer, person_fields())
+    enrolment_id = location(response).rsplit("/", 1)[1]
+    receipt = officer.get(f"/console/enrolments/{enrolment_id}/receipt")
+    assert receipt.status_code == 200
+    page = receipt.text
+    assert "José María Ñúñez-O&#39;Neil" in page and "Officer Obama" in page and enrolment_id in page
+    assert re.search(r'id="receipt-uin" class="uin">\d{10}<', page)
+    assert "<img" not in page and "data:image" not in page and "/static/console/print.js" in page
+    css = officer.get("/static/console/console.css").text
+    assert "@media print" in css and "nav.console-nav" in css
+    with services.sessions() as db:
+        assert db.scalars(select(AuditEvent).where(AuditEvent.action == "enrolment.receipt_printed",
+                                                   AuditEvent.subject_id == enrolment_id)).one()
+
+
+def test_every_word_on_these_pages_is_in_the_catalogue():
+    used = set()
+    for name in MY_TEMPLATES:
+        used |= set(re.findall(r"""\bt\(\s*["']([a-z0-9_.-]+)["']""", (TEMPLATES / name).read_text()))
+    catalogue = i18n.catalogue()
+    missing = [k for k in used if not (any(d.startswith(k) for d in catalogue) if k.endswith(".") else k in catalogue)]
+    assert missing == []
+    ours = {k: v for k, v in catalogue.items() if k.startswith(("console.enrol", "console.field", "console.quality", "console.batch"))}
+    assert all(v["es"] and v["es"] != v["en"] for k, v in ours.items() if len(v["en"]) > 12)

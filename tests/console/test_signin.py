@@ -1,0 +1,88 @@
+"""Staff sign in to the console through civid's own OpenID provider; sessions time out; roles are checked."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from civid.services import build_services
+from models import AuditEvent, ConsoleSession, utcnow
+from tests.conftest import copy_seed, enrol, seeded_fixtures
+from tests.console.helpers import ISSUER, console_sign_in, enrol_staff
+from tests.idp.frontchannel import BIDEN_PHOTO, OBAMA_PHOTO, location
+
+seed, _, keys, people = seeded_fixtures(enrol_staff, "people")
+
+
+@pytest.fixture
+def settings(seed, tmp_path):  # type: ignore[no-untyped-def]
+    # Face sign-in over HTTP here (passkeys are exercised in the browser tests).
+    return copy_seed(seed[0], tmp_path).model_copy(update={"issuer": ISSUER, "console_require_passkey": False})
+
+
+def test_pages_need_a_sign_in_and_come_back_after_it(client, people):
+    first = client.get("/console?tab=1", follow_redirects=False)
+    assert first.status_code == 303 and location(first) == "/console/login?next=%2Fconsole%3Ftab%3D1"
+    done = console_sign_in(client, people.officer, OBAMA_PHOTO, next_path="%2Fconsole%3Ftab%3D1")
+    assert done.status_code == 303 and location(done) == "/console?tab=1"
+    home = client.get("/console")
+    assert home.status_code == 200 and "Officer Obama" in home.text and "/console/enrol" in home.text
+    assert "/console/cases" not in home.text  # an officer is not offered adjudication
+
+
+def test_a_citizen_without_a_staff_account_is_refused_and_audited(client, services, keys):
+    stranger = enrol(client, keys.officer, ["collins_nasa_portrait.png"], given_name="Eileen", family_name="Collins")
+    assert stranger.status_code == 201, stranger.text
+    from tests.idp.conftest import Citizen
+    from models import Identity
+    with services.sessions() as db:
+        uin = stranger.json()["uin"]
+        citizen = Citizen(uin, db.scalars(select(Identity.id).where(Identity.uin == uin)).one())
+    refused = console_sign_in(client, citizen, "collins_nasa_portrait.png")
+    assert refused.status_code == 403 and "no staff account" in refused.text
+    with services.sessions() as db:
+        assert db.scalars(select(AuditEvent).where(AuditEvent.action == "console.sign_in_refused")).first()
+
+
+def test_idle_session_ends_and_sign_out_ends_both_sessions(client, services, people):
+    console_sign_in(client, people.adjudicator, BIDEN_PHOTO)
+    assert client.get("/console").status_code == 200
+    with services.sessions.begin() as db:
+        db.execute(update(ConsoleSession).values(
+            last_seen_at=utcnow() - timedelta(seconds=services.settings.console_idle_timeout_s + 5)))
+    idle = client.get("/console", follow_redirects=False)
+    assert idle.status_code == 303 and location(idle).startswith("/console/login")
+
+    console_sign_in(client, people.adjudicator, BIDEN_PHOTO)
+    page = client.get("/console")
+    from tests.idp.frontchannel import form_value
+    assert client.post("/console/logout", data={"csrf_token": "wrong"}).status_code == 403
+    out = client.post("/console/logout", data={"csrf_token": form_value(page.text, "csrf_token")},
+                      follow_redirects=False)
+    assert out.status_code == 303 and location(out) == "/console/signed-out"
+    assert client.get("/console", follow_redirects=False).status_code == 303
+
+
+def test_a_forged_or_stale_callback_is_refused(client, people):
+    assert client.get("/console/callback?state=x&code=y&iss=" + ISSUER).status_code == 422
+    client.get("/console/login", follow_redirects=False)  # a login started here, then a foreign answer
+    assert client.get("/console/callback?state=other&code=y&iss=" + ISSUER).status_code == 422
+
+
+def test_with_passkeys_required_face_sign_in_is_not_offered(settings, people):
+    from fastapi.testclient import TestClient
+
+    from civid.app import create_app
+    strict = settings.model_copy(update={"console_require_passkey": True})
+    services = build_services(strict)
+    try:
+        with TestClient(create_app(services=services)) as client:
+            response = client.get(location(client.get("/console/login", follow_redirects=False)),
+                                  follow_redirects=False)
+            login_page = client.get(location(response))
+            assert login_page.status_code == 200
+            assert 'id="face-form"' not in login_page.text and "passkey" in login_page.text.lower()
+    finally:
+        services.close()
