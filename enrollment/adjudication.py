@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from civid import audit
 from civid.audit import Actor
-from civid.errors import Conflict, InvalidInput, NotFound
+from civid.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civid.services import Services
 from enrollment.schemas import DecisionIn
 from enrollment.uin import normalise_uin
@@ -43,6 +43,9 @@ def decide(services: Services, actor: Actor, case_id: str, decision: DecisionIn)
             raise Conflict(f"case {case_id} was already decided ({case.decision})")
         enrolment = session.get(Enrolment, case.enrolment_id)
         assert enrolment is not None
+        if actor.id is not None and actor.id == enrolment.officer_id:
+            # Four eyes: whoever enrolled the applicant does not decide whether it is a duplicate.
+            raise Forbidden("the officer who enrolled the applicant may not decide this case")
         if decision.decision == Decision.DUPLICATE:
             target = _duplicate_target(case, decision.duplicate_of)
             enrolment.status = EnrolmentStatus.DUPLICATE

@@ -195,6 +195,18 @@ def decide_case(case_id: str, body: DecisionIn, services: ServicesDep, session: 
     return case_out(session, adjudication.load_case(session, case_id))
 
 
+@router.post("/cases/{case_id}/decision/change", response_model=CaseOut, tags=["adjudication"],
+             summary="Change a decided case's decision: a new, audited decision that keeps the old one in the trail")
+def change_case_decision(case_id: str, body: DecisionIn, services: ServicesDep, session: SessionDep,
+                         actor: Adjudicator) -> CaseOut:
+    from enrollment import decision_change
+    from idp.tokens import revoke_identity_grants  # a withdrawn UIN's portal tokens end with it
+
+    decision_change.change(services, actor, case_id, body, on_withdraw=lambda db, identity, who:
+                           revoke_identity_grants(db, identity.id, "identity_merged", who))
+    return case_out(session, adjudication.load_case(session, case_id))
+
+
 @router.post("/verify", response_model=VerifyOut, tags=["biometrics"],
              summary="1:1: is this the holder of the UIN? (face, fingers, or both)")
 def verify(services: ServicesDep, actor: Reader, uin: Annotated[str, Form()],

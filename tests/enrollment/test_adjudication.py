@@ -191,3 +191,40 @@ def test_duplicate_decision_survives_a_gallery_rebuild(client, keys, services, o
     with services.sessions() as session:
         kept = session.scalars(select(FaceTemplate.id).join(Enrolment).where(Enrolment.public_id == first["id"])).all()
     assert services.gallery.gallery.ids().tolist() == kept
+
+
+def test_the_officer_who_enrolled_the_applicant_may_not_decide_the_case(services, keys, opened):
+    import pytest
+
+    from civid.audit import Actor
+    from civid.errors import Forbidden
+    from enrollment import adjudication
+    from enrollment.schemas import DecisionIn
+    from models import ApiKey
+
+    _, second = opened
+    with services.sessions() as session:
+        enrolled_by = session.get(ApiKey, session.scalars(
+            select(Enrolment.officer_id).where(Enrolment.public_id == second["id"])).one())
+    same_person = Actor(enrolled_by.id, enrolled_by.name, "adjudicator")  # e.g. a console user with both roles
+    with pytest.raises(Forbidden):
+        adjudication.decide(services, same_person, second["case_id"], DecisionIn(decision="not_duplicate",
+                                                                                 comment="looks different"))
+
+
+def test_a_decision_is_changed_only_by_a_new_audited_decision_through_the_api(client, keys, services, opened):
+    first, second = opened
+    assert decide(client, keys, second["case_id"], "not_duplicate").status_code == 200
+    assert decide(client, keys, second["case_id"], "duplicate").status_code == 409  # not by deciding again
+    changed = client.post(f"/v1/cases/{second['case_id']}/decision/change", headers=keys.adjudicator,
+                          json={"decision": "duplicate", "comment": "birth records match after all",
+                                "duplicate_of": first["uin"]})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["decision"] == "duplicate" and changed.json()["duplicate_of_uin"] == first["uin"]
+    with services.sessions() as session:
+        actions = list(session.scalars(select(AuditEvent.action).where(AuditEvent.subject_id == second["case_id"])
+                                       .order_by(AuditEvent.id)))
+    assert "case.decided" in actions and actions[-2:].count("case.decision_changed") >= 1
+    refused = client.post(f"/v1/cases/{second['case_id']}/decision/change", headers=keys.officer,
+                          json={"decision": "not_duplicate", "comment": "an officer may not"})
+    assert_problem(refused, 403)
