@@ -3,6 +3,8 @@ FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     CIVID_DATA_DIR=/data CIVID_HOST=0.0.0.0 CIVID_PORT=8000
+# Set CIVID_ISSUER to the public https URL (e.g. https://id.gov.bz) when running the image: tokens, discovery,
+# cookies (Secure, __Host-) and passkeys (the WebAuthn relying-party id is its host) derive from it.
 RUN useradd --system --home /app civid && mkdir -p /data && chown civid /data
 WORKDIR /app
 COPY pyproject.toml README.md ./
@@ -11,6 +13,7 @@ COPY enrollment enrollment
 COPY matcher matcher
 COPY idp idp
 COPY kyc kyc
+COPY console console
 COPY models models
 RUN pip install --no-cache-dir --upgrade pip "setuptools<81" wheel \
     && pip install --no-cache-dir .
