@@ -47,10 +47,10 @@ def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
                        f"--use-file-for-fake-video-capture={video}"])
 
 
-def staff_page(chromium: Any, console: Console, uin: str, label: str) -> tuple[Any, Any]:
+def staff_page(chromium: Any, console: Console, uin: str, label: str, **context_options: Any) -> tuple[Any, Any]:
     """A browser of a staff member: a passkey bound at the desk, then signed in to the console with it.
     The context bypasses CSP only so that axe-core can be injected; the pages' own CSP is tested elsewhere."""
-    context = chromium.new_context(locale="en-GB", permissions=["camera"], bypass_csp=True)
+    context = chromium.new_context(locale="en-GB", permissions=["camera"], bypass_csp=True, **context_options)
     page = context.new_page()
     with_authenticator(context, page)
     issued = httpx.post(f"{console.url}/v1/identities/{uin}/passkey-bindings", headers=console.officer_key)
@@ -146,3 +146,17 @@ def test_officer_enrols_twice_adjudicator_decides_auditor_finds_both(console: Co
     screenshot(page, "console-audit")
     assert_accessible(page, "audit search")
     adjudicator.close()
+
+
+def test_console_pages_fit_a_tablet_screen(console: Console, chromium: Any) -> None:
+    # A registration drive's tablet in portrait: no page may need sideways scrolling (the case table may: it
+    # scrolls inside its own box when there are several candidates).
+    tablet = {"viewport": {"width": 820, "height": 1180}, "has_touch": True}
+    for person, paths in ((console.staffed.officer, ("/console", "/console/enrol", "/console/batch")),
+                          (console.staffed.adjudicator, ("/console/cases", "/console/audit"))):
+        context, page = staff_page(chromium, console, person.uin, "Tablet", **tablet)
+        for path in paths:
+            page.goto(console.url + path)
+            overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"{path} is {overflow} px too wide for a tablet"
+        context.close()
