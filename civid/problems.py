@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
 # Errors about the bearer token rather than the client's credentials (RFC 6750 §3.1, RFC 9470 §3).
-BEARER_ERRORS = ("invalid_token", "insufficient_user_authentication")
+BEARER_ERRORS = ("invalid_token", "insufficient_scope", "insufficient_user_authentication")
 
 
 def problem(status: int, title: str, detail: str, type_uri: str = "about:blank", instance: str | None = None,
@@ -37,7 +37,8 @@ def oauth_error(request: Request, exc: "OAuthError") -> Response:
     body = {"error": exc.error, "error_description": exc.description, "type": exc.type_uri, "title": exc.error,
             "status": exc.status, "detail": exc.description, **extra}
     headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-    if exc.status == 401:
+    # RFC 6750 §3: a bearer token that does not enable access (insufficient_scope, 403) gets a challenge too.
+    if exc.status == 401 or exc.error == "insufficient_scope":
         scheme = "Bearer" if exc.error in BEARER_ERRORS else "Basic"
         challenge = f'{scheme} realm="civid"' + ("" if bare else f', error="{exc.error}"')
         # RFC 9470 §3: a step-up challenge names the authentication that would satisfy it.

@@ -33,15 +33,18 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from civid import audit
-from civid.audit import Actor
-from civid.errors import CividError, Conflict, NotFound
+from civid.audit import SYSTEM, Actor
+from civid.errors import CividError, Conflict, InvalidInput, NotFound
 from civid.services import Services
 from console import batch_archive
 from console.staff import Staff
 from enrollment import workflow
 from enrollment.documents import DocumentEvidence
 from enrollment.fingerprint import FingerException, FingerUpload
-from models import BatchJob, BatchRecord, BatchStatus, DedupCase, Enrolment, EnrolmentStatus, Identity, RecordStatus, utcnow
+from models import (
+    BatchJob, BatchRecord, BatchStatus, DedupCase, Enrolment, EnrolmentStatus, Identity, RecordStatus, StaffAccount,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 RUNNER = f"{socket.gethostname()}:{os.getpid()}"
@@ -151,8 +154,14 @@ def create(services: Services, staff: Staff, filename: str, upload: IO[bytes]) -
                     continue
                 batch_archive.write_sealed(services.keyring, package_path(services, public_id, position), public_id,
                                            package)
-                records.append(BatchRecord(position=position, package=package.name, status=RecordStatus.PENDING,
+                records.append(BatchRecord(position=position, package=package.name[:200], status=RecordStatus.PENDING,
                                            reasons=[]))
+        names = [record.package for record in records]
+        clashes = sorted({name for name in names if names.count(name) > 1})
+        if clashes:  # each package's record is found by its name on resume: names must be distinct
+            raise InvalidInput("several packages in the archive have the same name (folder names must differ in "
+                               f"their first 200 characters, and files at the top level form one package): "
+                               f"{', '.join(clashes[:3])}")
         with _lock:
             with services.sessions.begin() as db:
                 _refuse_second_live_batch(db, staff.api_key_id, settings.batch_stale_after_s)
@@ -190,8 +199,9 @@ def _work(services: Services, public_id: str, stop: threading.Event) -> None:
         log.exception("batch %s stopped on an unexpected error", public_id)
     finally:
         with _lock:
-            _threads.pop(public_id, None)
-            _stops.pop(public_id, None)
+            if _stops.get(public_id) is stop:  # not a runner that Resume registered while this one finished
+                _threads.pop(public_id, None)
+                _stops.pop(public_id, None)
 
 
 def wait(public_id: str, timeout: float | None = None) -> None:
@@ -210,6 +220,13 @@ def run(services: Services, public_id: str, should_stop: Callable[[], bool] = la
             job = db.scalars(select(BatchJob).where(BatchJob.public_id == public_id)).one()
             if job.status != BatchStatus.RUNNING or job.runner != RUNNER:
                 return
+            if not _officer_may_enrol(db, job.officer_id):
+                # Disabled, or no longer an officer: their batch stops as their console session does.
+                job.status, job.runner = BatchStatus.PAUSED, None
+                audit.record(db, SYSTEM, "batch.paused", "batch", public_id,
+                             reason="the uploading officer's account is disabled or no longer holds the officer role")
+                db.commit()
+                return
             record = db.scalars(select(BatchRecord).where(BatchRecord.batch_id == job.id,
                                                           BatchRecord.status == RecordStatus.PENDING)
                                 .order_by(BatchRecord.position).limit(1)).first()
@@ -224,6 +241,12 @@ def run(services: Services, public_id: str, should_stop: Callable[[], bool] = la
                 case_public_id=outcome.case_public_id, reasons=list(outcome.reasons), processed_at=utcnow()))
             db.execute(update(BatchJob).where(BatchJob.public_id == public_id).values(heartbeat_at=utcnow()))
         package_path(services, public_id, record.position).unlink(missing_ok=True)
+
+
+def _officer_may_enrol(db: Session, officer_id: int) -> bool:
+    """Does the staff account behind this actor row still hold the officer role, enabled?"""
+    account = db.scalars(select(StaffAccount).where(StaffAccount.api_key_id == officer_id)).first()
+    return account is not None and account.disabled_at is None and "officer" in account.roles
 
 
 def process_record(services: Services, actor: Actor, batch_id: str, position: int, package: str) -> Outcome:

@@ -55,9 +55,7 @@ def enrol_page(request: Request, staff: Staff = Officer) -> Response:
     previous = request.query_params.get("from")
     if previous:
         with request.app.state.services.sessions() as db:
-            row = _enrolment(db, previous)
-            if row.officer_id != staff.api_key_id:
-                raise NotFound(f"no enrolment {previous} of yours")
+            row = _enrolment(db, previous, staff)
             return _render_form(request, staff, values=enrol_form.values_from(demographics_of(row)))
     return _render_form(request, staff)
 
@@ -96,10 +94,11 @@ def _by_key(services, staff: Staff, key: str) -> Enrolment | None:  # type: igno
                                                   Enrolment.idempotency_key == key)).first()
 
 
-def _enrolment(db, public_id: str) -> Enrolment:  # type: ignore[no-untyped-def]
+def _enrolment(db, public_id: str, staff: Staff) -> Enrolment:  # type: ignore[no-untyped-def]
+    """The enrolment, if this officer made it (others get 404: another desk's applicant is not theirs to see)."""
     row = db.scalars(select(Enrolment).where(Enrolment.public_id == public_id)).first()
-    if row is None:
-        raise NotFound(f"no enrolment {public_id}")
+    if row is None or row.officer_id != staff.api_key_id:
+        raise NotFound(f"no enrolment {public_id} of yours")
     return row
 
 
@@ -163,7 +162,7 @@ def _outcome_context(request: Request, staff: Staff, public_id: str, action: str
     services = request.app.state.services
     lang = pages.language(request)
     with services.sessions() as db:
-        enrolment = enrolment_out(db, _enrolment(db, public_id))
+        enrolment = enrolment_out(db, _enrolment(db, public_id, staff))
         if action == "enrolment.receipt_printed" and enrolment.status == EnrolmentStatus.REJECTED:
             raise Conflict(i18n.translate("console.receipt.none", lang))
         audit.record(db, staff.actor("officer"), action, "enrolment", public_id, uin=enrolment.uin)

@@ -50,8 +50,10 @@ def start(request: Request, response: Response, db, account: StaffAccount, acr: 
     return row
 
 
-def current(request: Request, db, touch: bool = True) -> tuple[ConsoleSession, StaffAccount] | None:  # type: ignore[no-untyped-def]
-    """The live session of this browser and its account, or None; ``touch`` counts this request as activity."""
+def current(request: Request, db, touch: bool = True,  # type: ignore[no-untyped-def]
+            commit: bool = True) -> tuple[ConsoleSession, StaffAccount] | None:
+    """The live session of this browser and its account, or None; ``touch`` counts this request as activity.
+    ``commit=False`` leaves the commit to the caller's transaction (``sessions.begin()``)."""
     token = request.cookies.get(cookie_name(request))
     if not token:
         return None
@@ -65,17 +67,19 @@ def current(request: Request, db, touch: bool = True) -> tuple[ConsoleSession, S
     account = db.get(StaffAccount, row.account_id)
     if idle or too_old or account is None or account.disabled_at is not None:
         row.ended_at = now
-        db.commit()
+        if commit:
+            db.commit()
         return None
     if touch:
         row.last_seen_at = now
-        db.commit()
+        if commit:
+            db.commit()
     return row, account
 
 
 def end(request: Request, response: Response, db) -> StaffAccount | None:  # type: ignore[no-untyped-def]
     """Sign out: end the session and clear the cookie; return whose session it was."""
-    found = current(request, db, touch=False)
+    found = current(request, db, touch=False, commit=False)  # in the sign-out's transaction
     settings = request.app.state.services.settings
     response.delete_cookie(cookie_name(request), path="/", secure=settings.resolved_cookie_secure, httponly=True,
                            samesite="strict")

@@ -4,7 +4,8 @@
 ``prompt=login`` so a desk never inherits someone's earlier session, and the passkey ``acr``);
 ``/console/callback`` checks ``state`` and ``iss`` (RFC 9207), redeems the code (the same grant code the
 token endpoint runs, in-process: the console and the provider are one service), verifies the ID token
-(signature against the JWKS, audience, nonce, acr) and maps its ``uin`` claim to a staff account.
+(signature against the JWKS, audience, nonce, acr) and maps its ``uin`` claim to a staff account. The
+provider's single sign-on session ends there: the console session, with its idle timeout, is the desk's only one.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from civid.errors import Forbidden, InvalidInput
 from console import session as console_session
 from console import staff as staff_accounts
 from idp import acr, clients, pages
+from idp import sessions as idp_sessions
 from idp.grants import authorization_code
 from models import Client
 
@@ -133,16 +135,18 @@ def callback(request: Request, state: str | None = None, code: str | None = None
             db.commit()
             raise refused
         console_session.start(request, response, db, account, claims.get("acr", ""))
-        audit.record(db, Actor(account.api_key_id, account.name, account.roles[0]), "console.signed_in", "staff",
-                     str(account.id), uin=account.uin, acr=claims.get("acr"))
+        actor = Actor(account.api_key_id, account.name, account.roles[0])
+        # The provider's single sign-on session has done its job: left alive (8 h) it would outlast the
+        # console's idle timeout, and whoever sat at the unattended desk would be this officer at civid's
+        # own account page and at every portal. The console session is the desk's only sign-in.
+        idp_sessions.end(request, response, db, actor)
+        audit.record(db, actor, "console.signed_in", "staff", str(account.id), uin=account.uin, acr=claims.get("acr"))
     return response
 
 
 @router.post("/logout")
 def logout(request: Request, csrf_token: str = Form("")) -> Response:
-    """Sign out of the console (CSRF-protected); the provider's own session is ended too."""
-    from idp import sessions as idp_sessions
-
+    """Sign out of the console (CSRF-protected); the provider's own session is ended too (if one is left)."""
     idp_sessions.check_csrf(request, csrf_token)
     services = request.app.state.services
     response = RedirectResponse("/console/signed-out", status_code=303)

@@ -67,7 +67,7 @@ def parse_claims_parameter(raw: str | dict[str, Any] | None) -> dict[str, Any] |
         return None
     try:
         value = json.loads(raw) if isinstance(raw, str) else raw
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         raise InvalidRequest("the claims parameter is not valid JSON") from exc
     if not isinstance(value, dict) or not all(isinstance(value.get(m, {}), dict) for m in ("userinfo", "id_token")):
         raise InvalidRequest("the claims parameter must be a JSON object whose userinfo and id_token are objects")
@@ -75,9 +75,25 @@ def parse_claims_parameter(raw: str | dict[str, Any] | None) -> dict[str, Any] |
         for name, spec in value.get(member, {}).items():
             if name == "verified_claims":  # OIDC4IDA -13 §5: an object or an array of request objects
                 validate_request_element(spec, f"claims.{member}.verified_claims")
-            elif spec is not None and not isinstance(spec, dict):
-                raise InvalidRequest(f"claims.{member}.{name} must be null or an object")
+            else:
+                _check_member(spec, f"claims.{member}.{name}", strings=name == "acr")
     return value
+
+
+def _check_member(spec: Any, where: str, *, strings: bool) -> None:
+    """An individual claim request (OIDC Core §5.5.1): null, or an object whose ``essential`` is a boolean
+    and ``values`` an array; ``acr``'s ``value``/``values`` are strings (they are compared with known ones)."""
+    if spec is None:
+        return
+    if not isinstance(spec, dict):
+        raise InvalidRequest(f"{where} must be null or an object")
+    if "essential" in spec and not isinstance(spec["essential"], bool):
+        raise InvalidRequest(f"{where}.essential must be true or false")
+    if "values" in spec and not isinstance(spec["values"], list):
+        raise InvalidRequest(f"{where}.values must be an array")
+    if strings and not all(isinstance(v, str) for v in [*([spec["value"]] if "value" in spec else []),
+                                                        *spec.get("values", [])]):
+        raise InvalidRequest(f"{where}: value and values must be strings")
 
 
 def entitled(client: Client, claim: str) -> bool:

@@ -272,11 +272,17 @@ class JwksCache:
 
     def _fetch(self, uri: str) -> dict[str, Any]:
         try:
-            with httpx.Client(timeout=JWKS_FETCH_TIMEOUT_S, follow_redirects=False, transport=self.transport) as http:
-                response = http.get(uri, headers={"Accept": "application/jwk-set+json, application/json"})
-            if response.status_code != 200 or len(response.content) > JWKS_MAX_BYTES:
-                raise InvalidClient(f"the client's jwks_uri answered {response.status_code}")
-            jwks = json.loads(response.content)
+            accept = {"Accept": "application/jwk-set+json, application/json"}
+            with httpx.Client(timeout=JWKS_FETCH_TIMEOUT_S, follow_redirects=False, transport=self.transport) as http, \
+                    http.stream("GET", uri, headers=accept) as response:
+                if response.status_code != 200:
+                    raise InvalidClient(f"the client's jwks_uri answered {response.status_code}")
+                body = bytearray()
+                for chunk in response.iter_bytes():  # read no further than the limit: the answer is untrusted
+                    body += chunk
+                    if len(body) > JWKS_MAX_BYTES:
+                        raise InvalidClient(f"the client's jwks_uri answered more than {JWKS_MAX_BYTES} bytes")
+            jwks = json.loads(bytes(body))
         except (httpx.HTTPError, ValueError) as exc:
             raise InvalidClient("the client's jwks_uri could not be fetched") from exc
         if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):

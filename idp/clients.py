@@ -68,6 +68,8 @@ def _validate(meta: ClientMetadata) -> str:
     """Check the metadata as a whole; return the sector identifier for pairwise subjects."""
     if not meta.name.strip():
         raise InvalidClientMetadata("client name is required")
+    if len(meta.name.strip()) > 200:
+        raise InvalidClientMetadata("client name must be at most 200 characters")
     if not meta.redirect_uris:
         raise InvalidRedirectUri("at least one redirect URI is required")
     for uri in meta.redirect_uris:

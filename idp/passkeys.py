@@ -17,6 +17,7 @@ from typing import Annotated, Any, Iterator
 from fastapi import APIRouter, Body, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from civid import audit
@@ -152,11 +153,14 @@ def register_verify(request: Request, credential: Credential, services: Services
             identity = db.get(Identity, ceremony.identity_id)
             bound_by = None
             if ceremony.bound_via == "desk":
+                # Spend the code with a conditional update: of two ceremonies racing on one code, one binds.
+                spent = db.execute(update(PasskeyBinding).where(
+                    PasskeyBinding.id == ceremony.binding_id, PasskeyBinding.used_at.is_(None),
+                    PasskeyBinding.expires_at > utcnow()).values(used_at=utcnow())).rowcount
                 binding = db.get(PasskeyBinding, ceremony.binding_id)
-                if binding is None or binding.used_at is not None or audit.as_utc(binding.expires_at) <= utcnow():
+                if spent != 1 or binding is None:
                     raise PasskeyRejected("this code has already been used or has expired; ask an officer for a new one",
                                           message_key="passkey.error.code_used")
-                binding.used_at = utcnow()
                 bound_by = passkey_bindings.officer_name(db, binding)
             else:
                 session = face_session_for_binding(request, db, settings.passkey_binding_face_max_age_s)

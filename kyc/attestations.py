@@ -96,7 +96,7 @@ def _parse(body: dict[str, Any]) -> AttestationRequest:
     if isinstance(body.get("verified_claims"), str):
         try:
             body["verified_claims"] = json.loads(body["verified_claims"])
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise InvalidRequest("verified_claims is not valid JSON") from exc
     try:
         request = AttestationRequest.model_validate(body)

@@ -38,7 +38,7 @@ async def request_body(request: Request) -> dict[str, Any]:
         raise InvalidRequest("the request body is too large")
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidRequest("the request body is not valid JSON") from exc
     if not isinstance(body, dict):
         raise InvalidRequest("the request body must be a JSON object")

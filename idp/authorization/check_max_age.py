@@ -13,6 +13,6 @@ def check(ctx: AuthorizationContext) -> None:
     if raw is None:
         ctx.params["max_age"] = None
         return
-    if not raw.isdigit() or len(raw) > 10:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10:  # "²".isdigit() holds, int("²") fails
         raise InvalidRequest("max_age must be a non-negative integer number of seconds")
     ctx.params["max_age"] = int(raw)

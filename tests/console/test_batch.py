@@ -10,6 +10,7 @@ import json
 import os
 import re
 import stat
+import threading
 import time
 import zipfile
 from datetime import date, timedelta
@@ -224,6 +225,54 @@ def test_an_interrupted_batch_resumes_after_a_restart_and_enrols_nobody_twice(of
     assert count(services, Identity) == identities_before  # Collins was already issued before the restart
 
 
+def test_a_runner_ending_late_leaves_the_runner_that_resumed_the_batch_registered(services):
+    """Pause, then Resume while the paused runner still finishes its record: when that old runner ends it must
+    not unregister the new one, or the running batch reads 'interrupted' (resumable again: two runners) and no
+    longer stops a second batch of the same officer."""
+    from models import utcnow
+
+    old_stop, new_stop, release = threading.Event(), threading.Event(), threading.Event()
+    old_stop.set()  # the officer paused the old runner
+    new_runner = threading.Thread(target=release.wait, daemon=True)
+    new_runner.start()
+    with batch_jobs._lock:
+        batch_jobs._threads["b"], batch_jobs._stops["b"] = new_runner, new_stop  # Resume registered it
+    try:
+        batch_jobs._work(services, "b", old_stop)  # the old runner returns after its record
+        with batch_jobs._lock:
+            assert batch_jobs._threads.get("b") is new_runner and batch_jobs._stops.get("b") is new_stop
+        job = BatchJob(public_id="b", status="running", runner=batch_jobs.RUNNER, heartbeat_at=utcnow())
+        assert batch_jobs.shown_status(job, 120) == "running"
+    finally:
+        release.set()
+        new_runner.join()
+        with batch_jobs._lock:
+            batch_jobs._threads.pop("b", None)
+            batch_jobs._stops.pop("b", None)
+
+
+def test_a_batch_stops_when_its_officer_is_disabled_or_loses_the_role(officer, services):
+    from civid.audit import SYSTEM
+    from console import staff as staff_accounts
+    from models import StaffAccount
+
+    with _process_dedup_lock:  # the first person is being enrolled when the admin disables the officer
+        response = upload(officer, zip_of(drive()))
+        batch_id = location(response).rsplit("/", 1)[1]
+        with services.sessions.begin() as db:
+            account = db.scalars(select(StaffAccount).where(StaffAccount.name == "Officer Obama")).one()
+            staff_accounts.disable(db, account.id, SYSTEM)
+    batch_jobs.wait(batch_id, TIMEOUT_S)
+    assert len(batch_enrolments(services, batch_id)) == 1  # the one in progress, then nobody more
+    with services.sessions() as db:
+        job = db.scalars(select(BatchJob).where(BatchJob.public_id == batch_id)).one()
+        assert job.status == "paused" and job.runner is None
+        assert batch_jobs.counts(db, job)["pending"] == 2
+        stopped = db.scalars(select(AuditEvent).where(AuditEvent.action == "batch.paused",
+                                                      AuditEvent.subject_id == batch_id)).one()
+        assert stopped.actor_role == "system" and "disabled" in stopped.detail["reason"]
+
+
 def test_a_refused_archive_says_why_and_keeps_nothing(officer, services):
     bad = upload(officer, zip_of({"../escape/person.json": person_json(), "../escape/face.png": b"x"}))
     assert bad.status_code == 422 and "unsafe path" in bad.text and 'role="alert"' in bad.text
@@ -232,6 +281,13 @@ def test_a_refused_archive_says_why_and_keeps_nothing(officer, services):
     assert count(services, BatchJob) == 0
     assert not (services.settings.data_dir / "batches").exists() or not any(
         (services.settings.data_dir / "batches").iterdir())
+
+
+def test_packages_whose_names_clash_are_refused_clearly(officer, services):
+    long = "x" * 210
+    clash = upload(officer, zip_of({f"{long}a/person.json": person_json(), f"{long}b/person.json": person_json()}))
+    assert clash.status_code == 422 and "same name" in clash.text
+    assert count(services, BatchJob) == 0
 
 
 @pytest.mark.parametrize("files, limits, message", [

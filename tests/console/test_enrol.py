@@ -257,6 +257,23 @@ def test_receipt_is_printable_and_holds_no_biometrics(officer, services):
                                                    AuditEvent.subject_id == enrolment_id)).one()
 
 
+def test_another_officer_cannot_open_an_enrolment_or_its_receipt(officer, services, people):
+    response = submit(officer, person_fields())
+    outcome = location(response)
+    assert officer.get(outcome).status_code == 200
+    with services.sessions.begin() as db:  # Biden becomes an officer too: at another desk
+        account = db.scalars(select(StaffAccount).where(StaffAccount.name == "Adjudicator Biden")).one()
+        account.roles = ["officer", "adjudicator", "auditor"]
+    officer.cookies.clear()
+    console_sign_in(officer, people.adjudicator, BIDEN_PHOTO)
+    before = count(services, AuditEvent, AuditEvent.action.in_(("enrolment.viewed", "enrolment.receipt_printed")))
+    assert officer.get(outcome).status_code == 404
+    receipt = officer.get(outcome + "/receipt")
+    assert receipt.status_code == 404 and "Ñúñez" not in receipt.text
+    assert count(services, AuditEvent, AuditEvent.action.in_(("enrolment.viewed", "enrolment.receipt_printed"))) \
+        == before
+
+
 def test_every_word_on_these_pages_is_in_the_catalogue():
     used = set()
     for name in MY_TEMPLATES:

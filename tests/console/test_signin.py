@@ -65,6 +65,36 @@ def test_idle_session_ends_and_sign_out_ends_both_sessions(client, services, peo
     assert client.get("/console", follow_redirects=False).status_code == 303
 
 
+def test_signing_out_of_a_timed_out_session_still_ends_the_providers_session(client, services, people):
+    """The desk was left idle; the officer comes back and presses Sign out on the page still shown."""
+    from models import LoginSession
+    from tests.idp.frontchannel import form_value
+
+    console_sign_in(client, people.officer, OBAMA_PHOTO)
+    csrf = form_value(client.get("/console").text, "csrf_token")
+    with services.sessions.begin() as db:
+        db.execute(update(ConsoleSession).values(
+            last_seen_at=utcnow() - timedelta(seconds=services.settings.console_idle_timeout_s + 5)))
+    out = client.post("/console/logout", data={"csrf_token": csrf}, follow_redirects=False)
+    assert out.status_code == 303 and location(out) == "/console/signed-out"
+    with services.sessions() as db:
+        assert db.scalars(select(LoginSession).where(LoginSession.ended_at.is_(None))).all() == []
+        assert db.scalars(select(ConsoleSession).where(ConsoleSession.ended_at.is_(None))).all() == []
+
+
+def test_the_console_sign_in_leaves_no_single_sign_on_session_behind(client, services, people):
+    """The console's idle timeout is the desk's only sign-in: whoever sits at an unattended desk must not find
+    the officer still signed in at civid itself (their own account page, or any portal without prompt=login)."""
+    from models import LoginSession
+
+    console_sign_in(client, people.officer, OBAMA_PHOTO)
+    assert client.get("/console").status_code == 200
+    account = client.get("/account", follow_redirects=False)
+    assert account.status_code == 303 and "Officer" not in account.text
+    with services.sessions() as db:
+        assert db.scalars(select(LoginSession).where(LoginSession.ended_at.is_(None))).all() == []
+
+
 def test_a_forged_or_stale_callback_is_refused(client, people):
     assert client.get("/console/callback?state=x&code=y&iss=" + ISSUER).status_code == 422
     client.get("/console/login", follow_redirects=False)  # a login started here, then a foreign answer

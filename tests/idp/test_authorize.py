@@ -175,6 +175,14 @@ def test_implicit_and_hybrid_response_types_are_unsupported(client, services, re
     ({"prompt": "sometimes"}, "invalid_request"),
     ({"max_age": "-1"}, "invalid_request"),
     ({"max_age": "ten"}, "invalid_request"),
+    ({"max_age": "\u00b2"}, "invalid_request"),               # "²".isdigit(), but not a number
+    # OIDC Core §5.5.1: malformed individual claim requests are invalid_request, never a crash (or a grant
+    # whose stored claims crash the token endpoint later).
+    ({"claims": json.dumps({"id_token": {"acr": {"essential": True, "values": 5}}})}, "invalid_request"),
+    ({"claims": json.dumps({"id_token": {"acr": {"values": 5}}})}, "invalid_request"),
+    ({"claims": json.dumps({"id_token": {"acr": {"essential": True, "value": {"a": 1}}}})}, "invalid_request"),
+    ({"claims": json.dumps({"id_token": {"acr": {"values": [["urn:civid:acr:face"]]}}})}, "invalid_request"),
+    ({"claims": json.dumps({"userinfo": {"email": {"essential": "yes"}}})}, "invalid_request"),
     ({"nonce": "n" * 501}, "invalid_request"),
     ({"request": "eyJhbGciOiJub25lIn0.e30."}, "request_not_supported"),
 ])

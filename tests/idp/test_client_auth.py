@@ -224,3 +224,21 @@ def test_private_key_jwt_with_jwks_uri_fetches_and_caches_the_keys(client, servi
     _authenticated(_post(client, rotated.assertion(client_id, issuer)))  # unknown kid: refetched once
     assert jwks_server.fetches == 2
     _refused(_post(client, rp_key.assertion(client_id, issuer)))  # the old key is gone
+
+
+def test_an_oversized_jwks_uri_answer_is_refused_without_reading_it_all():
+    import httpx
+
+    chunk, chunks, served = b" " * (256 * 1024), 32, []
+
+    def endless_body() -> Iterator[bytes]:  # 8 MiB without a Content-Length, produced as it is read
+        for _ in range(chunks):
+            served.append(len(chunk))
+            yield chunk
+
+    cache = client_auth.JwksCache()
+    cache.transport = httpx.MockTransport(lambda request: httpx.Response(200, content=endless_body()))
+    with pytest.raises(client_auth.InvalidClient):
+        cache.get("https://rp.example.bz/jwks.json")
+    # A client's jwks_uri is read up to JWKS_MAX_BYTES, never into memory whole (unbounded input).
+    assert sum(served) <= client_auth.JWKS_MAX_BYTES + len(chunk)

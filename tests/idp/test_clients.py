@@ -197,3 +197,24 @@ def test_cli_rotates_signing_keys_and_shows_their_status(cli):
     assert "retired" in status.stdout and "active" in status.stdout
     bad = cli("keys", "rotate", "--alg", "HS256")
     assert bad.exit_code == 2 and "unknown algorithm" in bad.output
+
+
+def test_absurd_client_metadata_is_refused_not_a_server_error(services):
+    import pytest
+
+    from civid.audit import SYSTEM
+    from idp import clients
+    from idp.errors import InvalidClientMetadata
+
+    with services.sessions.begin() as db, pytest.raises(InvalidClientMetadata):
+        clients.register(db, clients.ClientMetadata(name="x" * 201, redirect_uris=["https://rp.example/cb"]), SYSTEM)
+
+
+def test_deeply_nested_claims_parameter_is_invalid_request_not_a_crash():
+    import pytest
+
+    from idp.claims import parse_claims_parameter
+    from idp.errors import InvalidRequest
+
+    with pytest.raises(InvalidRequest):
+        parse_claims_parameter('{"userinfo": ' + "[" * 100_000 + "]" * 100_000 + "}")

@@ -103,3 +103,14 @@ def test_tokens_of_a_disabled_client_are_refused(client, services, citizen):
     with services.sessions.begin() as session:
         session.execute(update(Client).where(Client.client_id == client_id).values(disabled_at=utcnow()))
     _invalid_token(client.get("/userinfo", headers=_bearer(body["access_token"])))
+
+
+def test_a_token_without_the_openid_scope_is_insufficient_scope_with_a_bearer_challenge(client, services, citizen):
+    client_id, secret, body = _tokens(client, services, citizen, scope="openid profile")
+    narrowed = client.post("/token", data={"grant_type": "refresh_token", "refresh_token": body["refresh_token"],
+                                           "scope": "profile"}, headers=basic(client_id, secret))
+    assert narrowed.status_code == 200 and narrowed.json()["scope"] == "profile", narrowed.text
+    response = client.get("/userinfo", headers=_bearer(narrowed.json()["access_token"]))
+    assert response.status_code == 403 and response.json()["error"] == "insufficient_scope"  # OIDC Core §5.3
+    # RFC 6750 §3: a token that does not enable access MUST be answered with a WWW-Authenticate challenge.
+    assert response.headers["www-authenticate"] == 'Bearer realm="civid", error="insufficient_scope"'
