@@ -185,10 +185,10 @@ def copy_seed(seed_root: Path, tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
 
 
-def seeded_fixtures(populate, result_name: str):  # type: ignore[no-untyped-def]
+def seeded_fixtures(populate, result_name: str, **setting_overrides: object):  # type: ignore[no-untyped-def]
     """The fixtures of a module whose tests start from one seeded database: a module-scoped ``seed``, and
-    per test ``settings`` (a private copy), ``keys`` and ``<result_name>`` (what ``populate`` returned).
-    Use: ``seed, settings, keys, history = seeded_fixtures(enrol_history, "history")``."""
+    per test ``settings`` (a private copy, with ``setting_overrides``), ``keys`` and ``<result_name>`` (what
+    ``populate`` returned). Use: ``seed, settings, keys, history = seeded_fixtures(enrol_history, "history")``."""
 
     @pytest.fixture(scope="module", name="seed")
     def seed_fixture(tmp_path_factory):  # type: ignore[no-untyped-def]
@@ -197,7 +197,7 @@ def seeded_fixtures(populate, result_name: str):  # type: ignore[no-untyped-def]
 
     @pytest.fixture(name="settings")
     def settings_fixture(seed, tmp_path):  # type: ignore[no-untyped-def]
-        return copy_seed(seed[0], tmp_path)
+        return copy_seed(seed[0], tmp_path).model_copy(update=setting_overrides)
 
     @pytest.fixture(name="keys")
     def keys_fixture(seed):  # type: ignore[no-untyped-def]

@@ -17,6 +17,8 @@ from tests.idp.frontchannel import BIDEN_PHOTO, OBAMA_PHOTO, approve_consent, lo
 # The console derives its redirect URI from the issuer, and http is allowed only on the loopback host;
 # the helpers follow redirects by path, so TestClient (on "testserver") still serves every hop.
 ISSUER = "http://localhost"
+# Console tests over HTTP sign staff in with a face login (passkeys are exercised in the browser tests).
+CONSOLE_SETTINGS = {"issuer": ISSUER, "console_require_passkey": False}
 
 
 @dataclass(frozen=True)

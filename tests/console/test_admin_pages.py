@@ -6,15 +6,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import pytest
 from sqlalchemy import select
 
 from civid.audit import SYSTEM
 from console import staff as staff_accounts
 from idp.server_secrets import sha256_hex
 from models import AuditEvent, Client, StaffAccount
-from tests.conftest import copy_seed, seeded_fixtures
-from tests.console.helpers import ISSUER, console_sign_in
+from tests.conftest import seeded_fixtures
+from tests.console.helpers import CONSOLE_SETTINGS, console_sign_in
 from tests.idp.conftest import Citizen, enrol_citizen, register_client
 from tests.idp.frontchannel import BIDEN_PHOTO, OBAMA_PHOTO, form_value, location
 
@@ -38,12 +37,8 @@ def staff_an_office(client, keys) -> Office:  # type: ignore[no-untyped-def]
     return Office(collins, obama, biden)
 
 
-seed, _, keys, office = seeded_fixtures(staff_an_office, "office")
+seed, settings, keys, office = seeded_fixtures(staff_an_office, "office", **CONSOLE_SETTINGS)
 
-
-@pytest.fixture
-def settings(seed, tmp_path):  # type: ignore[no-untyped-def]
-    return copy_seed(seed[0], tmp_path).model_copy(update={"issuer": ISSUER, "console_require_passkey": False})
 
 
 def as_admin(client, office: Office, path: str = "/console/admin"):  # type: ignore[no-untyped-def]

@@ -6,23 +6,18 @@ from __future__ import annotations
 import csv
 import io
 
-import pytest
 from sqlalchemy import select, update
 
 from civid import audit
 from civid.audit import SYSTEM, Actor
 from models import AuditEvent
-from tests.conftest import copy_seed, seeded_fixtures
-from tests.console.helpers import ISSUER, console_sign_in, enrol_staff
+from tests.conftest import seeded_fixtures
+from tests.console.helpers import CONSOLE_SETTINGS, console_sign_in, enrol_staff
 from tests.idp.conftest import register_client
 from tests.idp.frontchannel import BIDEN_PHOTO, OBAMA_PHOTO, form_value
 
-seed, _, keys, people = seeded_fixtures(enrol_staff, "people")
+seed, settings, keys, people = seeded_fixtures(enrol_staff, "people", **CONSOLE_SETTINGS)
 
-
-@pytest.fixture
-def settings(seed, tmp_path):  # type: ignore[no-untyped-def]
-    return copy_seed(seed[0], tmp_path).model_copy(update={"issuer": ISSUER, "console_require_passkey": False})
 
 
 def as_auditor(client, people, path: str = "/console/audit"):  # type: ignore[no-untyped-def]

@@ -24,24 +24,15 @@ from civid.services import build_services
 from console import batch_archive, batch_jobs
 from models import AuditEvent, BatchJob, BatchRecord, Enrolment, Identity
 from models.db import _process_dedup_lock
-from tests.conftest import copy_seed, fixture_bytes, person, seeded_fixtures
-from tests.console.helpers import ISSUER, console_sign_in, enrol_staff
+from tests.conftest import fixture_bytes, person, seeded_fixtures
+from tests.console.helpers import CONSOLE_SETTINGS, console_sign_in, enrol_staff
 from tests.enrollment.test_fingerprints import finger
 from tests.idp.frontchannel import OBAMA_PHOTO, form_value, location
 
-seed, _, keys, people = seeded_fixtures(enrol_staff, "people")
+seed, settings, keys, people = seeded_fixtures(enrol_staff, "people", **CONSOLE_SETTINGS)
 TIMEOUT_S = 120
 
 
-@pytest.fixture
-def settings(seed, tmp_path):  # type: ignore[no-untyped-def]
-    return copy_seed(seed[0], tmp_path).model_copy(update={"issuer": ISSUER, "console_require_passkey": False})
-
-
-@pytest.fixture
-def officer(client, people):  # type: ignore[no-untyped-def]
-    console_sign_in(client, people.officer, OBAMA_PHOTO)
-    return client
 
 
 def person_json(**demographics: object) -> bytes:

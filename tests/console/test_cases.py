@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pytest
 from sqlalchemy import func, select
 
 from civid import audit
@@ -13,8 +12,8 @@ from civid.audit import SYSTEM
 from console import case_view
 from console import staff as staff_accounts
 from models import AuditEvent, DedupCase, Enrolment, FaceTemplate, Grant, Identity, StaffAccount
-from tests.conftest import copy_seed, enrol, fixture_bytes, seeded_fixtures
-from tests.console.helpers import ISSUER, Staffed, console_sign_in, enrol_staff
+from tests.conftest import enrol, fixture_bytes, seeded_fixtures
+from tests.console.helpers import CONSOLE_SETTINGS, Staffed, console_sign_in, enrol_staff
 from tests.idp.conftest import Citizen, enrol_citizen, issue_code, register_client
 from tests.idp.frontchannel import BIDEN_PHOTO, OBAMA_PHOTO, form_value, location
 
@@ -45,12 +44,8 @@ def open_a_case(client, keys) -> Seeded:  # type: ignore[no-untyped-def]
     return Seeded(people, collins, people.officer.uin, body["case_id"], body["id"], candidate)
 
 
-seed, _, keys, seeded = seeded_fixtures(open_a_case, "seeded")
+seed, settings, keys, seeded = seeded_fixtures(open_a_case, "seeded", **CONSOLE_SETTINGS)
 
-
-@pytest.fixture
-def settings(seed, tmp_path):  # type: ignore[no-untyped-def]
-    return copy_seed(seed[0], tmp_path).model_copy(update={"issuer": ISSUER, "console_require_passkey": False})
 
 
 def as_adjudicator(client, seeded: Seeded, path: str = "/console/cases"):  # type: ignore[no-untyped-def]

@@ -9,33 +9,22 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from console import enrol as enrol_module
 from idp import i18n
 from models import ApiKey, AuditEvent, DedupCase, Enrolment, IdentityDocument, StaffAccount
-from tests.conftest import copy_seed, fixture_bytes, seeded_fixtures
-from tests.console.helpers import ISSUER, console_sign_in, enrol_staff
+from tests.conftest import fixture_bytes, seeded_fixtures
+from tests.console.helpers import CONSOLE_SETTINGS, console_sign_in, enrol_staff
 from tests.enrollment.test_fingerprints import finger
 from tests.idp.frontchannel import BIDEN_PHOTO, OBAMA_PHOTO, form_value, location
 
-seed, _, keys, people = seeded_fixtures(enrol_staff, "people")
+seed, settings, keys, people = seeded_fixtures(enrol_staff, "people", **CONSOLE_SETTINGS)
 TEMPLATES = Path(enrol_module.__file__).parent / "templates"
 MY_TEMPLATES = ("console_enrol.html", "console_enrolment.html", "console_receipt.html", "console_batch.html",
                 "console_batch_job.html")
 
 
-@pytest.fixture
-def settings(seed, tmp_path):  # type: ignore[no-untyped-def]
-    return copy_seed(seed[0], tmp_path).model_copy(update={"issuer": ISSUER, "console_require_passkey": False})
-
-
-@pytest.fixture
-def officer(client, people):  # type: ignore[no-untyped-def]
-    """The client, signed in to the console as Officer Obama."""
-    console_sign_in(client, people.officer, OBAMA_PHOTO)
-    return client
 
 
 def person_fields(**overrides: str) -> dict[str, str]:

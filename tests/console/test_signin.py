@@ -4,22 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select, update
 
 from civid.services import build_services
 from models import AuditEvent, ConsoleSession, utcnow
-from tests.conftest import copy_seed, enrol, seeded_fixtures
-from tests.console.helpers import ISSUER, console_sign_in, enrol_staff
+from tests.conftest import enrol, seeded_fixtures
+from tests.console.helpers import CONSOLE_SETTINGS, ISSUER, console_sign_in, enrol_staff
 from tests.idp.frontchannel import BIDEN_PHOTO, OBAMA_PHOTO, location
 
-seed, _, keys, people = seeded_fixtures(enrol_staff, "people")
+seed, settings, keys, people = seeded_fixtures(enrol_staff, "people", **CONSOLE_SETTINGS)
 
-
-@pytest.fixture
-def settings(seed, tmp_path):  # type: ignore[no-untyped-def]
-    # Face sign-in over HTTP here (passkeys are exercised in the browser tests).
-    return copy_seed(seed[0], tmp_path).model_copy(update={"issuer": ISSUER, "console_require_passkey": False})
 
 
 def test_pages_need_a_sign_in_and_come_back_after_it(client, people):
