@@ -80,7 +80,8 @@ def _authorize(request: Request, services: Services, raw: Mapping[str, str], dec
         assert ctx.client is not None
         if decide_now:
             session = sessions.current(request, db)
-            step = interaction_policy.next_step(db, ctx.client, ctx.params, session, None)
+            step = interaction_policy.next_step(db, ctx.client, ctx.params, session, None,
+                                                secrets=services.idp_secrets)
             if step.kind == ERROR:
                 assert step.error is not None
                 return authorization_response.error(ctx.params["redirect_uri"], step.error, ctx.state, issuer)
@@ -95,7 +96,7 @@ def finish(request: Request, db: Session, services: Services, interaction: Autho
     """Decide what the live ``interaction`` needs next and answer with it (a page redirect or the client's)."""
     session = sessions.current(request, db)
     step = interaction_policy.next_step(db, client, interaction.params, session, interaction.login_session_id,
-                                        consent_given=consent_given)
+                                        consent_given=consent_given, secrets=services.idp_secrets)
     return _respond(request, db, services, interaction, client, step)
 
 

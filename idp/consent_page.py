@@ -65,7 +65,8 @@ def consent_page(uid: str, request: Request, services: Services = Depends(get_se
     with services.sessions.begin() as db:
         interaction, client = _load(db, uid)
         session = sessions.current(request, db)
-        step = interaction_policy.next_step(db, client, interaction.params, session, interaction.login_session_id)
+        step = interaction_policy.next_step(db, client, interaction.params, session, interaction.login_session_id,
+                                            secrets=services.idp_secrets)
         if step.kind != CONSENT:
             return authorize.finish(request, db, services, interaction, client)
         params = interaction.params

@@ -22,7 +22,9 @@ from sqlalchemy.orm import Session
 
 from civid import audit
 from idp import acr, claims, consent
-from idp.errors import ConsentRequired, LoginRequired, OAuthError
+from idp.errors import AccessDenied, ConsentRequired, LoginRequired, OAuthError
+from idp.server_secrets import ServerSecrets
+from idp.subjects import subject_for
 from kyc.verified_claims_request import purposes
 from models import Client, Identity, LoginSession, utcnow
 
@@ -101,11 +103,18 @@ def consent_needed(db: Session, client: Client, params: dict[str, Any], identity
 
 
 def next_step(db: Session, client: Client, params: dict[str, Any], session: LoginSession | None,
-              fresh_session_id: int | None, consent_given: bool = False) -> NextStep:
+              fresh_session_id: int | None, consent_given: bool = False, *, secrets: ServerSecrets) -> NextStep:
     """The next step for this request; ``consent_given`` when the citizen has just approved it."""
     identity = db.get(Identity, session.identity_id) if session is not None else None
     silent = "none" in (params.get("prompt") or [])
     reason = login_needed(params, session, fresh_session_id, identity)
+    required = params.get("required_sub")
+    if reason is None and required and identity is not None and subject_for(secrets, client, identity.uin) != required:
+        # OIDC Core §3.1.2.1 / §5.5.1: a positive answer only for the person the request names.
+        assert session is not None
+        if fresh_session_id is not None and session.id == fresh_session_id:
+            return NextStep(ERROR, "subject", AccessDenied("the person who logged in is not the one this request names"))
+        reason = "subject"
     if reason is not None:
         if silent:
             return NextStep(ERROR, reason, LoginRequired(_LOGIN_REQUIRED.get(reason, "the user must log in")))
@@ -125,4 +134,5 @@ _LOGIN_REQUIRED = {
     "max_age": "the user's last login is older than max_age",
     "acr": "the user's login does not meet the requested authentication level",
     "login_hint": "the user logged in is not the one named by login_hint",
+    "subject": "the user logged in is not the one named by id_token_hint or the claims parameter",
 }

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from idp.authorization import (check_acr, check_claims, check_client, check_login_hint, check_max_age, check_nonce,
                                check_pkce, check_prompt, check_purpose, check_redirect_uri, check_request_object,
-                               check_response_type, check_scope, check_state, check_ui_locales,
+                               check_response_type, check_scope, check_state, check_subject, check_ui_locales,
                                load_pushed_request)
 from idp.authorization.context import AuthorizationContext
 
@@ -28,6 +28,7 @@ STEPS = (
     check_pkce,
     check_scope,
     check_claims,
+    check_subject,
     check_purpose,
     check_prompt,
     check_max_age,

@@ -50,7 +50,7 @@ def test_valid_request_without_session_stores_the_interaction_and_goes_to_login(
         "client_id": rp.client_id, "redirect_uri": REDIRECT_URI, "scope": ["openid", "profile", "email"],
         "state": "st-123", "nonce": "n-456", "code_challenge": rp.challenge, "code_challenge_method": "S256",
         "prompt": [], "max_age": 600, "login_hint": None, "ui_locales": ["es-BZ", "en"], "acr_values": [],
-        "claims": {"id_token": {"email": {"essential": True}}}, "response_mode": "query"}
+        "claims": {"id_token": {"email": {"essential": True}}}, "required_sub": None, "response_mode": "query"}
 
 
 def test_whole_front_channel_returns_a_code_with_state_and_iss_that_the_token_endpoint_redeems(client, services,
@@ -319,6 +319,52 @@ def test_whoever_logs_in_during_the_interaction_is_accepted_despite_the_hint(cli
     url = location(authorize(client, rp, login_hint=people.obama.uin))
     resumed = client.get(location(sign_in(client, url, people.biden, BIDEN_PHOTO)), follow_redirects=False)
     assert location(resumed).startswith("/consent/")  # a hint, not a demand: no loop back to the login page
+
+
+# --- id_token_hint and a requested sub (OIDC Core §3.1.2.1, §5.5.1) ----------------------------------
+
+def _id_token(services, rp, person) -> str:  # type: ignore[no-untyped-def]
+    """An ID token civid issued to ``rp`` for ``person`` (expired: still a valid hint)."""
+    import time
+
+    from idp.subjects import subject_for
+    from models import Client
+
+    with services.sessions() as db:
+        row = db.scalars(select(Client).where(Client.client_id == rp.client_id)).one()
+        sub = subject_for(services.idp_secrets, row, person.uin)
+    now = int(time.time())
+    return services.signing_keys.sign({"iss": services.settings.resolved_issuer, "sub": sub, "aud": rp.client_id,
+                                       "iat": now - 3600, "exp": now - 3000})
+
+
+def test_id_token_hint_of_the_session_person_answers_silently_and_of_another_needs_their_login(client, services,
+                                                                                                people):
+    rp = portal(services)
+    code_for(client, rp, people.obama)
+    assert query_of(authorize(client, rp, prompt="none", id_token_hint=_id_token(services, rp, people.obama)))["code"]
+    other = _id_token(services, rp, people.biden)
+    assert_redirected_error(authorize(client, rp, prompt="none", id_token_hint=other), rp, "login_required",
+                            services.settings.resolved_issuer)
+    assert location(authorize(client, rp, id_token_hint=other)).startswith("/login/")
+
+
+def test_a_requested_sub_is_answered_only_for_that_person(client, services, people):
+    rp = portal(services)
+    wanted = _id_token(services, rp, people.biden)
+    import jwt as pyjwt
+    sub = pyjwt.decode(wanted, options={"verify_signature": False})["sub"]
+    url = location(authorize(client, rp, claims=json.dumps({"id_token": {"sub": {"value": sub}}})))
+    resumed = client.get(location(sign_in(client, url, people.obama)), follow_redirects=False)  # someone else
+    assert_redirected_error(resumed, rp, "access_denied", services.settings.resolved_issuer)
+
+
+@pytest.mark.parametrize("hint", ["not-a-jwt", "foreign"])
+def test_an_id_token_hint_that_is_not_ours_for_this_client_is_invalid_request(client, services, people, hint):
+    rp, other = portal(services), portal(services, name="Other portal")
+    token = _id_token(services, other, people.obama) if hint == "foreign" else hint  # issued to another client
+    assert_redirected_error(authorize(client, rp, id_token_hint=token), rp, "invalid_request",
+                            services.settings.resolved_issuer)
 
 
 # --- one code per interaction ------------------------------------------------------------------------
