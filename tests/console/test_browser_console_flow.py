@@ -160,3 +160,14 @@ def test_console_pages_fit_a_tablet_screen(console: Console, chromium: Any) -> N
             overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, f"{path} is {overflow} px too wide for a tablet"
         context.close()
+
+
+def test_an_unattended_desk_takes_the_case_off_the_screen(console: Console, chromium: Any) -> None:
+    context, page = staff_page(chromium, console, console.staffed.adjudicator.uin, "Desk clock")
+    page.clock.install()
+    page.goto(console.url + "/console/audit")
+    page.clock.fast_forward(10 * 60 * 1000)  # ten minutes without a key press: still there
+    assert page.url.endswith("/console/audit")
+    page.clock.fast_forward(6 * 60 * 1000)  # past the 15-minute idle timeout
+    page.wait_for_url(lambda url: "/console/audit" not in url)
+    context.close()
