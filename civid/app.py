@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from civid import problems
@@ -84,6 +85,23 @@ async def _empty_receive() -> Message:
     return {"type": "http.disconnect"}
 
 
+def _install_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs from assets shipped in a Python package, never a CDN: the registration network may
+    be offline, and an API page should not load third-party code."""
+    import swagger_ui_bundle
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+
+    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title="civid API",
+                                   swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+                                   swagger_css_url="/static/swagger/swagger-ui.css",
+                                   swagger_favicon_url="/static/swagger/favicon-32x32.png")
+
+
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
     """Build the app; services are created at start-up unless given (tests share theirs)."""
     settings = settings or (services.settings if services else get_settings())
@@ -102,13 +120,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             app.state.services.close()
 
     app = FastAPI(
-        title="civid", version="0.1.0", lifespan=lifespan,
+        title="civid", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
         description="National digital identity: biometric enrolment with 1:N deduplication, verification and "
                     "identification. Authenticate with `Authorization: Bearer <API key>`. Errors are "
                     "`application/problem+json`.",
     )
     if services is not None:
         app.state.services = services
+    _install_docs(app)
     problems.install(app)
     app.include_router(enrolment_router)
     app.include_router(admin_router)
