@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import struct
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import cv2
 import nbis  # only to pin nbis-py's own behaviour, which is why the bridge exists
@@ -22,38 +21,7 @@ from matcher.iso19794 import (
     encode,
 )
 from matcher.nbis_bridge import Extraction, bozorth3, extract, to_nbis
-
-FVC2002 = Path("/work/shared/data/fingerprints/fvc2002")
-
-
-def _ridge_impressions(seed: int, count: int, size: tuple[int, int] = (300, 300)) -> list[np.ndarray]:
-    """Stand-in finger: concentric ridges (9 px period) plus phase spirals, each spiral one minutia.
-
-    Each impression is rotated (±8°), shifted (±10 px) and noised. Used until the shared
-    generator ``tests/synthetic_fingerprints.py`` exists.
-    """
-    rng = np.random.default_rng(seed)
-    height, width = size
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float64)
-    cx, cy = width * rng.uniform(0.4, 0.6), height * rng.uniform(0.35, 0.55)
-    phase = 2 * np.pi / 9.0 * np.hypot(xx - cx, (yy - cy) * rng.uniform(1.1, 1.5))
-    for _ in range(24):
-        px, py = rng.uniform(0.15, 0.85) * width, rng.uniform(0.15, 0.85) * height
-        phase += rng.choice([-1, 1]) * np.arctan2(yy - py, xx - px)
-    ridges = (128 + 100 * np.cos(phase)).astype(np.float32)
-    images = []
-    for _ in range(count):
-        turn = cv2.getRotationMatrix2D((width / 2, height / 2), rng.uniform(-8, 8), 1.0)
-        turn[:, 2] += rng.uniform(-10, 10, 2)
-        image = cv2.warpAffine(ridges, turn, (width, height), borderValue=255) + rng.normal(0, 12, (height, width))
-        images.append(np.clip(image, 0, 255).astype(np.uint8))
-    return images
-
-
-try:
-    from tests.synthetic_fingerprints import impressions
-except ImportError:  # the shared generator is not written yet
-    impressions = _ridge_impressions
+from tests.synthetic_fingerprints import impressions
 
 
 @pytest.fixture(scope="module")
@@ -227,16 +195,3 @@ def test_concurrent_extractions_agree_with_serial_ones(fingers):
     serial = [extract(image) for image in images]
     with ThreadPoolExecutor(max_workers=2) as pool:
         assert list(pool.map(extract, images)) == serial
-
-
-@pytest.mark.skipif(not FVC2002.is_dir(), reason="FVC2002 benchmark data (/work/shared) is not on this machine")
-def test_fvc2002_secugen_records_decode_and_genuine_pairs_score():
-    records = {path: decode(path.read_bytes()) for path in sorted(FVC2002.glob("DB*_B/*.iso"))}
-    assert len(records) == 320
-    assert all(record.views and record.views[0].minutiae for record in records.values())
-    for database in ("DB1_B", "DB2_B", "DB3_B", "DB4_B"):
-        for finger in (101, 102, 103):
-            first = records[FVC2002 / database / f"{finger}_1.iso"]
-            second = records[FVC2002 / database / f"{finger}_2.iso"]
-            sizes = (first.width, first.height), (second.width, second.height)
-            assert bozorth3(first.views[0], second.views[0], *sizes) > 0
