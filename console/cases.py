@@ -26,7 +26,7 @@ from enrollment import adjudication, decision_change
 from enrollment.schemas import DecisionIn
 from enrollment.templates import photo_aad
 from idp import i18n, pages, sessions, tokens
-from models import CaseStatus, DedupCase, Identity, Photo
+from models import CaseStatus, DedupCase, Grant, Identity, Photo
 
 i18n.register(MESSAGES)
 router = APIRouter(prefix="/console/cases", include_in_schema=False)
@@ -186,4 +186,4 @@ def change(request: Request, case_id: str, csrf_token: str = Form(""), decision:
 
 def revoke_grants(db: Session, identity: Identity, actor: Actor) -> None:
     """A withdrawn UIN's portals lose their tokens now (same transaction), not when the tokens expire."""
-    tokens.revoke_identity_grants(db, identity.id, "identity_merged", actor)
+    tokens.revoke_grants(db, Grant.identity_id == identity.id, reason="identity_merged", actor=actor)

@@ -24,7 +24,7 @@ from civid.errors import NotFound
 from civid.services import Services
 from idp import clients, tokens
 from idp.keys import ALGORITHMS, KeyStatus
-from models import Client
+from models import Client, Grant
 
 router = APIRouter(prefix="/v1", tags=["admin: openid"])
 Admin = Depends(require("admin"))
@@ -122,7 +122,7 @@ def _client_row(db: Session, client_id: str) -> Client:
 def disable_client(db: Session, client_id: str, actor: Actor) -> tuple[Client, int]:
     """Disable a client and revoke every grant (and token) it holds; return it and the grant count."""
     row = clients.disable(db, client_id, actor)
-    return row, tokens.revoke_client_grants(db, client_id, "client_disabled", actor)
+    return row, tokens.revoke_grants(db, Grant.client_id == client_id, reason="client_disabled", actor=actor)
 
 
 @router.post("/clients", status_code=201, response_model=ClientCreated)

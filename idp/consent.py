@@ -52,17 +52,15 @@ def grant_consent(db: Session, identity: Identity, client: Client, scopes: Itera
 def revoke_consent(db: Session, consent: Consent, actor: Actor) -> int:
     """Revoke a consent and every grant (and so every token) the client holds for this person; return
     how many grants were revoked."""
-    from idp.tokens import revoke_grant  # tokens imports consent: imported here to avoid the cycle
+    from idp.tokens import revoke_grants  # tokens imports consent: imported here to avoid the cycle
 
     consent.revoked_at = utcnow()
-    grants = db.scalars(select(Grant).where(Grant.identity_id == consent.identity_id,
-                                            Grant.client_id == consent.client_id, Grant.revoked_at.is_(None))).all()
-    for grant in grants:
-        revoke_grant(db, grant, "consent_revoked", actor)
+    revoked = revoke_grants(db, Grant.identity_id == consent.identity_id, Grant.client_id == consent.client_id,
+                            reason="consent_revoked", actor=actor)
     identity = db.get(Identity, consent.identity_id)
     audit.record(db, actor, "consent.revoked", "identity", identity.uin if identity else "?",
-                 client_id=consent.client_id, consent=consent.uid, grants_revoked=len(grants))
-    return len(grants)
+                 client_id=consent.client_id, consent=consent.uid, grants_revoked=revoked)
+    return revoked
 
 
 def consents_of(db: Session, identity_id: int) -> list[Consent]:

@@ -42,6 +42,12 @@ def citizen(identity: Identity) -> Actor:
 
 
 # --- CSRF ------------------------------------------------------------------------------------
+class CsrfRejected(Forbidden):
+    """A state-changing request without this browser's CSRF token."""
+
+    message_key = "error.csrf"
+
+
 def _browser_id(request: Request, response: Response | None) -> str | None:
     name, _ = _names(request)
     value = request.cookies.get(name) or getattr(request.state, "browser_id", None)
@@ -64,9 +70,7 @@ def check_csrf(request: Request, presented: str | None) -> None:
     browser = _browser_id(request, None)
     expected = request.app.state.services.idp_secrets.mac("csrf", browser) if browser else None
     if not presented or expected is None or not hmac.compare_digest(presented, expected):
-        error = Forbidden("the form's security token is missing or does not match; reload the page and try again")
-        error.message_key = "error.csrf"  # type: ignore[attr-defined]
-        raise error
+        raise CsrfRejected("the form's security token is missing or does not match; reload the page and try again")
 
 
 # --- login sessions --------------------------------------------------------------------------
@@ -115,7 +119,7 @@ def after_login_url(interaction_uid: str | None) -> str:
 def end(request: Request, response: Response, db: Session, actor: Actor | None = None) -> LoginSession | None:
     """End this browser's session (logout), revoke the grants issued from it, and clear the cookie; return
     the ended session if there was one."""
-    from idp.tokens import revoke_grant  # tokens → claims/keys; imported here to keep sessions light
+    from idp.tokens import revoke_grants  # tokens → claims/keys; imported here to keep sessions light
 
     row = current(request, db)
     if row is not None:
@@ -124,11 +128,9 @@ def end(request: Request, response: Response, db: Session, actor: Actor | None =
         who = actor or (citizen(identity) if identity else audit.SYSTEM)
         # Tokens issued from this login die with it: a portal's refresh token must not outlive the
         # citizen's logout (civid issues no offline access detached from a session).
-        grants = db.scalars(select(Grant).where(Grant.login_session_id == row.id, Grant.revoked_at.is_(None))).all()
-        for grant in grants:
-            revoke_grant(db, grant, "logout", who)
+        revoked = revoke_grants(db, Grant.login_session_id == row.id, reason="logout", actor=who)
         audit.record(db, who, "logout", "identity", identity.uin if identity else "?", sid=row.sid,
-                     grants_revoked=len(grants))
+                     grants_revoked=revoked)
     _, name = _names(request)
     response.delete_cookie(name, path="/", secure=request.app.state.services.settings.resolved_cookie_secure,
                            httponly=True, samesite="lax")

@@ -207,17 +207,10 @@ def _aware(moment: datetime) -> datetime:
     return audit.as_utc(moment)
 
 
-def revoke_identity_grants(db: Session, identity_id: int, reason: str, actor: Actor) -> int:
-    """Revoke every live grant of a person (a withdrawn or merged UIN); return how many."""
-    grants = db.scalars(select(Grant).where(Grant.identity_id == identity_id, Grant.revoked_at.is_(None))).all()
-    for grant in grants:
-        revoke_grant(db, grant, reason, actor)
-    return len(grants)
-
-
-def revoke_client_grants(db: Session, client_id: str, reason: str, actor: Actor) -> int:
-    """Revoke every live grant of a client (a disabled client keeps no tokens); return how many."""
-    grants = db.scalars(select(Grant).where(Grant.client_id == client_id, Grant.revoked_at.is_(None))).all()
+def revoke_grants(db: Session, *where: Any, reason: str, actor: Actor) -> int:
+    """Revoke every live grant matching ``where`` (a person's, a client's, one login's…) with all its tokens;
+    return how many."""
+    grants = db.scalars(select(Grant).where(*where, Grant.revoked_at.is_(None))).all()
     for grant in grants:
         revoke_grant(db, grant, reason, actor)
     return len(grants)
