@@ -31,7 +31,7 @@ from civid.settings import Settings
 from models import SigningKey, utcnow
 
 ALGORITHMS = ("ES256", "RS256")
-JWKS_CACHE_S = 5.0
+KEYS_CACHE_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -72,17 +72,18 @@ class SigningKeys:
         self.sessions = sessions
         self._private: dict[str, Any] = {}
         self._lock = threading.Lock()
-        self._jwks_cache: tuple[float, dict[str, list[dict[str, Any]]]] | None = None
+        self._rows_cache: tuple[float, list[SigningKey]] | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
     def ensure(self) -> None:
-        """Make sure each algorithm has a key that signs now (first use creates them, active at once)."""
+        """Make sure each algorithm has a key that signs now (the first start creates them, active at once)."""
         with self._lock, self.sessions.begin() as session:
             now = utcnow()
+            rows = session.scalars(select(SigningKey)).all()
             for alg in ALGORITHMS:
-                if self._signing_row(session, alg, now) is None:
+                if not any(row.alg == alg and _state(row, now) == "active" for row in rows):
                     self._create(session, alg, activates_at=now, actor=SYSTEM)
-            self._jwks_cache = None
+            self._rows_cache = None
 
     def rotate(self, actor: Actor = SYSTEM, algs: tuple[str, ...] = ALGORITHMS,
                lead_s: int | None = None) -> list[SigningKey]:
@@ -99,7 +100,7 @@ class SigningKeys:
                     row.retired_at = max(activates, _aware(row.activates_at))
                     row.expires_at = row.retired_at + timedelta(seconds=self.longest_token_lifetime_s)
                 created.append(self._create(session, alg, activates_at=activates, actor=actor))
-        self._jwks_cache = None
+        self._rows_cache = None
         return created
 
     @property
@@ -124,13 +125,22 @@ class SigningKeys:
         return row
 
     # --- use ---------------------------------------------------------------------------------
-    @staticmethod
-    def _signing_row(session: Session, alg: str, now: datetime) -> SigningKey | None:
-        rows = session.scalars(select(SigningKey).where(SigningKey.alg == alg).order_by(SigningKey.activates_at.desc()))
-        for row in rows:
-            if _aware(row.activates_at) <= now and (row.retired_at is None or _aware(row.retired_at) > now):
-                return row
-        return None
+    def _rows(self) -> list[SigningKey]:
+        """Every key row, read once for a few seconds (each token issued signs twice and each UserInfo call
+        verifies once); never cached across a moment when a key changes state, and another process's
+        rotation shows within ``KEYS_CACHE_S``."""
+        cached = self._rows_cache
+        if cached is not None and time.monotonic() - cached[0] < KEYS_CACHE_S:
+            return cached[1]
+        with self.sessions() as session:
+            rows = list(session.scalars(select(SigningKey).order_by(SigningKey.id)))
+        now = utcnow()
+        changes = [_aware(moment) for row in rows
+                   for moment in (row.published_at, row.activates_at, row.retired_at, row.expires_at)
+                   if moment is not None and _aware(moment) > now]
+        if not changes or min(changes) - now > timedelta(seconds=KEYS_CACHE_S):
+            self._rows_cache = (time.monotonic(), rows)
+        return rows
 
     def _private_key(self, row: SigningKey) -> Any:
         with self._lock:
@@ -144,42 +154,22 @@ class SigningKeys:
     def sign(self, claims: dict[str, Any], alg: str | None = None, typ: str = "JWT") -> str:
         """Sign ``claims`` as a compact JWS with the algorithm's active key (``kid`` in the header)."""
         alg = alg or self.settings.signing_alg
-        with self.sessions() as session:
-            row = self._signing_row(session, alg, utcnow())
-        if row is None:
-            self.ensure()  # first use: keys are made lazily, so a process that never signs makes none
-        with self.sessions() as session:
-            row = self._signing_row(session, alg, utcnow())
-            if row is None:
-                raise ConfigurationError(f"no active {alg} signing key; run `civid keys rotate`")
-            key = self._private_key(row)
-            kid = row.kid
-        return jwt.encode(claims, key, algorithm=alg, headers={"kid": kid, "typ": typ})
+        now = utcnow()
+        active = [row for row in self._rows() if row.alg == alg and _state(row, now) == "active"]
+        if not active:
+            raise ConfigurationError(f"no active {alg} signing key; run `civid keys rotate`")
+        row = max(active, key=lambda r: _aware(r.activates_at))
+        return jwt.encode(claims, self._private_key(row), algorithm=alg, headers={"kid": row.kid, "typ": typ})
 
     def forget_cache(self) -> None:
-        """Drop the cached JWKS (after keys were changed behind this object's back, e.g. by another process)."""
-        self._jwks_cache = None
+        """Drop the cached keys (after they were changed behind this object's back, e.g. by another process)."""
+        self._rows_cache = None
 
     def jwks(self) -> dict[str, list[dict[str, Any]]]:
-        """The public keys relying parties may meet: published, not yet expired. Cached for a few seconds
-        (every UserInfo call verifies a token against it); another process's rotation shows within that."""
-        cached = self._jwks_cache
-        if cached is not None and time.monotonic() - cached[0] < JWKS_CACHE_S:
-            return cached[1]
+        """The public keys relying parties may meet: published, not yet expired."""
         now = utcnow()
-        with self.sessions() as session:
-            rows = session.scalars(select(SigningKey).order_by(SigningKey.id)).all()
-        if not rows:
-            self.ensure()
-            return self.jwks()
-        keys = {"keys": [row.public_jwk for row in rows
-                         if _aware(row.published_at) <= now and (row.expires_at is None or _aware(row.expires_at) > now)]}
-        # Never cache past the moment a key enters or leaves the set.
-        changes = [m for row in rows for m in (_aware(row.published_at), row.expires_at and _aware(row.expires_at))
-                   if m is not None and m > now]
-        if not changes or min(changes) - now > timedelta(seconds=JWKS_CACHE_S):
-            self._jwks_cache = (time.monotonic(), keys)
-        return keys
+        return {"keys": [row.public_jwk for row in self._rows()
+                         if _aware(row.published_at) <= now and _state(row, now) != "expired"]}
 
     def verify(self, token: str, *, audience: str | list[str] | None = None, typ: str | None = None,
                verify_exp: bool = True, leeway: int = 30) -> dict[str, Any]:
@@ -201,19 +191,17 @@ class SigningKeys:
         now = utcnow()
         with self.sessions() as session:
             rows = session.scalars(select(SigningKey).order_by(SigningKey.alg, SigningKey.activates_at)).all()
-        result = []
-        for row in rows:
-            if row.expires_at is not None and _aware(row.expires_at) <= now:
-                state = "expired"
-            elif row.retired_at is not None and _aware(row.retired_at) <= now:
-                state = "retired"
-            elif _aware(row.activates_at) > now:
-                state = "pending"
-            else:
-                state = "active"
-            result.append(KeyStatus(row.kid, row.alg, state, row.published_at, row.activates_at, row.retired_at,
-                                    row.expires_at))
-        return result
+        return [KeyStatus(row.kid, row.alg, _state(row, now), row.published_at, row.activates_at, row.retired_at,
+                          row.expires_at) for row in rows]
+
+
+def _state(row: SigningKey, now: datetime) -> str:
+    """pending (published, not yet signing) | active | retired (verifying only) | expired (unpublished)."""
+    if row.expires_at is not None and _aware(row.expires_at) <= now:
+        return "expired"
+    if row.retired_at is not None and _aware(row.retired_at) <= now:
+        return "retired"
+    return "pending" if _aware(row.activates_at) > now else "active"
 
 
 def _aware(moment: datetime) -> datetime:
