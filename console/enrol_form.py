@@ -18,6 +18,7 @@ from starlette.datastructures import FormData, UploadFile
 from civid.settings import Settings
 from enrollment.documents import CHECK_METHODS, DOCUMENT_TYPES, DocumentEvidence
 from enrollment.fingerprint import EXCEPTION_REASONS, FingerException, FingerUpload
+from enrollment.routes import read_upload
 from enrollment.schemas import Demographics, DocumentIn
 from enrollment.workflow import PhotoUpload
 from idp import i18n
@@ -165,7 +166,7 @@ def _parse_biometrics(form: FormData, result: EnrolForm, settings: Settings, lan
     if photo is None:
         result.errors["photo"] = i18n.translate("console.error.photo_required", lang)
     else:
-        result.photos = [PhotoUpload(photo.file.read(limit + 1), photo.filename or "photo", photo.content_type)]
+        result.photos = [read_upload(photo, limit)]
         result.had_files = True
     for position in FINGER_POSITIONS:
         image = _upload(form, f"finger_{position}")
@@ -180,8 +181,8 @@ def _parse_biometrics(form: FormData, result: EnrolForm, settings: Settings, lan
         elif reason:
             result.finger_exceptions.append(FingerException(position, reason, note))
         elif image is not None:
-            result.fingers.append(FingerUpload(position, image.file.read(limit + 1), image.filename or
-                                               f"finger-{position}", image.content_type))
+            result.fingers.append(FingerUpload(position, read_upload(image, limit).data,
+                                               image.filename or f"finger-{position}", image.content_type))
             result.had_files = True
 
 
