@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from civid import audit
 from civid.errors import InvalidUin
+from console.csv_cells import csv_cell
 from console.audit_messages import MESSAGES
 from console.session import require_staff
 from console.staff import Staff
@@ -36,7 +37,6 @@ Auditor = Depends(require_staff("auditor"))
 PAGE_SIZE = 50
 CSV_COLUMNS = ("id", "occurred_at", "actor_id", "actor_name", "actor_role", "action", "subject_type", "subject_id",
                "person", "client_id", "detail", "prev_hash", "hash")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run such a cell (CSV injection)
 
 
 @dataclass(frozen=True)
@@ -217,7 +217,7 @@ def _csv_lines(services: Any, search: AuditSearch) -> Iterator[str]:
     yield "\ufeff" + flush()  # a byte-order mark: spreadsheets then read the accents right
     with services.sessions() as db:
         for event in db.scalars(search.query().execution_options(yield_per=1000)):
-            writer.writerow([_cell(v) for v in (
+            writer.writerow([csv_cell(v) for v in (
                 event.id, audit.as_utc(event.occurred_at).isoformat(), event.actor_id, event.actor_name,
                 event.actor_role, event.action, event.subject_type, event.subject_id, event.person, event.client_id,
                 json.dumps(event.detail, ensure_ascii=False, sort_keys=True), event.prev_hash, event.hash)])
@@ -225,8 +225,3 @@ def _csv_lines(services: Any, search: AuditSearch) -> Iterator[str]:
                 yield flush()
     yield flush()
 
-
-def _cell(value: Any) -> str:
-    """A CSV cell a spreadsheet shows as text, never runs as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text

@@ -37,6 +37,7 @@ from civid.audit import SYSTEM, Actor
 from civid.errors import CividError, Conflict, InvalidInput, NotFound
 from civid.services import Services
 from console import batch_archive
+from console.csv_cells import csv_cell
 from console.staff import Staff
 from enrollment import workflow
 from enrollment.documents import DocumentEvidence
@@ -361,15 +362,6 @@ def _claim(services: Services, staff: Staff, public_id: str, stale: int) -> None
         audit.record(db, staff.actor("officer"), "batch.resumed", "batch", public_id, was=was)
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: object) -> str:
-    """A CSV cell a spreadsheet will not run as a formula (package names come from the uploaded ZIP)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def report_csv(db: Session, job: BatchJob) -> str:
     """One line per package: its outcome, UIN or case, enrolment, and the reasons (``code: message | ...``)."""
     buffer = io.StringIO()
@@ -377,6 +369,6 @@ def report_csv(db: Session, job: BatchJob) -> str:
     writer.writerow(["package", "status", "uin", "case_id", "enrolment_id", "reasons"])
     for record in db.scalars(select(BatchRecord).where(BatchRecord.batch_id == job.id).order_by(BatchRecord.position)):
         reasons = " | ".join(f"{r.get('code')}: {r.get('message')}" for r in record.reasons or [])
-        writer.writerow([_cell(v) for v in (record.package, record.status, record.uin, record.case_public_id,
+        writer.writerow([csv_cell(v) for v in (record.package, record.status, record.uin, record.case_public_id,
                                             record.enrolment_public_id, reasons)])
     return buffer.getvalue()
