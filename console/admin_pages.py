@@ -49,7 +49,7 @@ def render_staff(request: Request, staff: Staff, *, status: int = 200, alert: st
     with request.app.state.services.sessions() as db:
         accounts = [{"id": a.id, "name": a.name, "uin": a.uin, "roles": list(a.roles), "created_by": a.created_by,
                      "created": audit.as_utc(a.created_at).strftime("%Y-%m-%d"), "is_me": a.id == staff.account_id,
-                     "disabled": audit.as_utc(a.disabled_at).strftime("%Y-%m-%d %H:%M UTC") if a.disabled_at else None}
+                     "disabled": pages.when(a.disabled_at)}
                     for a in staff_accounts.listing(db)]
     return pages.render(request, "console_admin_staff.html", status=status, staff=staff, accounts=accounts,
                         roles=STAFF_ROLES, alert=alert, form=form or {}, done=done, tab="staff")
@@ -218,11 +218,7 @@ def render_keys(request: Request, staff: Staff, *, status: int = 200, alert: str
     return pages.render(request, "console_admin_keys.html", status=status, staff=staff, keys=keys, alert=alert,
                         done=done, tab="keys", rotation_due=rotation_due, algs=ALGORITHMS,
                         lead_minutes=settings.signing_key_publish_lead_s // 60,
-                        lifetime_days=settings.signing_key_lifetime_days, when=_when)
-
-
-def _when(moment: Any) -> str:
-    return audit.as_utc(moment).strftime("%Y-%m-%d %H:%M UTC") if moment else ""
+                        lifetime_days=settings.signing_key_lifetime_days, when=lambda moment: pages.when(moment) or "")
 
 
 @router.post("/keys/rotate")

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from civid import audit
 from civid.services import Services
 from enrollment.documents import documents_of, masked
-from idp import i18n
+from idp import i18n, pages
 from matcher.iso19794 import FINGER_POSITIONS
 from models import ApiKey, AuditEvent, CaseStatus, DedupCase, Enrolment, Identity, Photo, utcnow
 
@@ -103,7 +103,7 @@ class CaseView:
 
 def when(moment: datetime | None) -> str:
     """A stored time as staff read it (UTC, stated)."""
-    return audit.as_utc(moment).strftime("%Y-%m-%d %H:%M UTC") if moment else ""
+    return pages.when(moment) or ""
 
 
 def age(created_at: datetime, lang: str) -> str:

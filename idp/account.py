@@ -7,7 +7,7 @@ with a redirect back to the page (post/redirect/get), and audited with the citiz
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -28,10 +28,6 @@ router = APIRouter(dependencies=[Depends(pages.html_page)])
 ServicesDep = Annotated[Services, Depends(get_services)]
 LOGIN_PAGE = "/login"
 NOTICES = ("passkey_added", "passkey_revoked", "consent_revoked")
-
-
-def _when(moment: datetime | None) -> str | None:
-    return audit.as_utc(moment).strftime("%Y-%m-%d %H:%M UTC") if moment else None
 
 
 def _session(request: Request, db: Session) -> LoginSession | None:
@@ -62,14 +58,14 @@ def _consent_rows(db: Session, identity_id: int) -> list[dict[str, object]]:
         expired = audit.as_utc(row.expires_at) <= now
         status = "revoked" if row.revoked_at else "expired" if expired else "active"
         rows.append({"uid": row.uid, "client": client.name if client else row.client_id, "claims": row.claims,
-                     "scopes": row.scopes, "granted": _when(row.granted_at), "expires": _when(row.expires_at),
-                     "revoked": _when(row.revoked_at), "status": status})
+                     "scopes": row.scopes, "granted": pages.when(row.granted_at), "expires": pages.when(row.expires_at),
+                     "revoked": pages.when(row.revoked_at), "status": status})
     return rows
 
 
 def _passkey_rows(db: Session, identity_id: int) -> list[dict[str, object]]:
-    return [{"id": row.id, "label": row.label, "bound_via": row.bound_via, "created": _when(row.created_at),
-             "last_used": _when(row.last_used_at), "revoked": _when(row.revoked_at),
+    return [{"id": row.id, "label": row.label, "bound_via": row.bound_via, "created": pages.when(row.created_at),
+             "last_used": pages.when(row.last_used_at), "revoked": pages.when(row.revoked_at),
              "revoked_reason": row.revoked_reason} for row in passkey_registry.of(db, identity_id)]
 
 
@@ -86,7 +82,7 @@ def account_page(request: Request, services: ServicesDep) -> Response:
         lang = pages.language(request)
         return pages.render(
             request, "account.html", name=claims.claim_values(db, identity).get("name") or identity.uin,
-            method=session.amr, auth_time=_when(session.auth_time), passkeys=_passkey_rows(db, identity.id),
+            method=session.amr, auth_time=pages.when(session.auth_time), passkeys=_passkey_rows(db, identity.id),
             consents=_consent_rows(db, identity.id), notice=done if done in NOTICES else None,
             releases=citizen_view.release_rows(db, identity.id, lang),
             attestations=citizen_view.attestation_rows(db, identity.id, lang),

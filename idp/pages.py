@@ -6,6 +6,7 @@ inline script, no framing), no caching, and no referrer, so nothing on a login p
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from civid import audit
 from civid.errors import CividError
 from idp import i18n
 
@@ -45,6 +47,11 @@ def language(request: Request, ui_locales: list[str] | None = None) -> str:
     preferences = ([explicit] if explicit else []) + list(ui_locales or [])
     preferences += i18n.from_accept_language(request.headers.get("accept-language"))
     return i18n.choose(preferences)
+
+
+def when(moment: datetime | None) -> str | None:
+    """A stored time as people read it on civid's pages (UTC, and saying so); None for no time."""
+    return audit.as_utc(moment).strftime("%Y-%m-%d %H:%M UTC") if moment else None
 
 
 def html_page(request: Request) -> None:

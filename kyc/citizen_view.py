@@ -8,14 +8,12 @@ civid, not the data itself.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civid import audit
-from idp import i18n
+from idp import i18n, pages
 from idp.consent_page import CLAIM_ITEMS
 from kyc.releases import releases_of
 from kyc.revocation import status_of
@@ -31,10 +29,6 @@ EXTRA_ITEMS: tuple[tuple[str, frozenset[str]], ...] = (
 )
 ITEMS = CLAIM_ITEMS + EXTRA_ITEMS
 ATTESTATION_LIMIT = 100
-
-
-def _when(moment: datetime | None) -> str | None:
-    return audit.as_utc(moment).strftime("%Y-%m-%d %H:%M UTC") if moment else None
 
 
 def claim_words(names: Iterable[str], lang: str) -> list[str]:
@@ -66,7 +60,7 @@ def release_rows(db: Session, identity_id: int, lang: str) -> list[dict[str, obj
     names = _client_names(db, {row.client_id for row in releases})
     return [{"client": names.get(row.client_id, row.client_id), "claims": claim_words(row.claims, lang),
              "channel": i18n.translate(f"kyc.channel.{row.channel}", lang), "verified": row.verified,
-             "when": _when(row.released_at)} for row in releases]
+             "when": pages.when(row.released_at)} for row in releases]
 
 
 def attestation_rows(db: Session, identity_id: int, lang: str) -> list[dict[str, object]]:
@@ -80,9 +74,9 @@ def attestation_rows(db: Session, identity_id: int, lang: str) -> list[dict[str,
         result.append({"client": names.get(row.client_id, row.client_id),
                        "claims": claim_words([n if n.startswith(VERIFIED_PREFIX) else VERIFIED_PREFIX + n
                                               for n in row.claims], lang),
-                       "issued": _when(row.issued_at), "expires": _when(row.expires_at),
+                       "issued": pages.when(row.issued_at), "expires": pages.when(row.expires_at),
                        "status": i18n.translate(f"kyc.attestation.status.{state.status}", lang),
-                       "revoked": _when(state.revoked_at)})
+                       "revoked": pages.when(state.revoked_at)})
     return result
 
 
