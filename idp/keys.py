@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from civid import audit
-from civid.audit import SYSTEM, Actor
+from civid.audit import SYSTEM, Actor, as_utc
 from civid.errors import ConfigurationError
 from civid.keyring import KeyRing, Sealed
 from civid.settings import Settings
@@ -97,7 +97,7 @@ class SigningKeys:
                 activates = now + lead
                 for row in session.scalars(select(SigningKey).where(
                         SigningKey.alg == alg, SigningKey.retired_at.is_(None))):
-                    row.retired_at = max(activates, _aware(row.activates_at))
+                    row.retired_at = max(activates, as_utc(row.activates_at))
                     row.expires_at = row.retired_at + timedelta(seconds=self.longest_token_lifetime_s)
                 created.append(self._create(session, alg, activates_at=activates, actor=actor))
         self._rows_cache = None
@@ -135,9 +135,9 @@ class SigningKeys:
         with self.sessions() as session:
             rows = list(session.scalars(select(SigningKey).order_by(SigningKey.id)))
         now = utcnow()
-        changes = [_aware(moment) for row in rows
+        changes = [as_utc(moment) for row in rows
                    for moment in (row.published_at, row.activates_at, row.retired_at, row.expires_at)
-                   if moment is not None and _aware(moment) > now]
+                   if moment is not None and as_utc(moment) > now]
         if not changes or min(changes) - now > timedelta(seconds=KEYS_CACHE_S):
             self._rows_cache = (time.monotonic(), rows)
         return rows
@@ -158,7 +158,7 @@ class SigningKeys:
         active = [row for row in self._rows() if row.alg == alg and _state(row, now) == "active"]
         if not active:
             raise ConfigurationError(f"no active {alg} signing key; run `civid keys rotate`")
-        row = max(active, key=lambda r: _aware(r.activates_at))
+        row = max(active, key=lambda r: as_utc(r.activates_at))
         return jwt.encode(claims, self._private_key(row), algorithm=alg, headers={"kid": row.kid, "typ": typ})
 
     def forget_cache(self) -> None:
@@ -169,7 +169,7 @@ class SigningKeys:
         """The public keys relying parties may meet: published, not yet expired."""
         now = utcnow()
         return {"keys": [row.public_jwk for row in self._rows()
-                         if _aware(row.published_at) <= now and _state(row, now) != "expired"]}
+                         if as_utc(row.published_at) <= now and _state(row, now) != "expired"]}
 
     def verify(self, token: str, *, audience: str | list[str] | None = None, typ: str | None = None,
                verify_exp: bool = True, leeway: int = 30) -> dict[str, Any]:
@@ -197,13 +197,8 @@ class SigningKeys:
 
 def _state(row: SigningKey, now: datetime) -> str:
     """pending (published, not yet signing) | active | retired (verifying only) | expired (unpublished)."""
-    if row.expires_at is not None and _aware(row.expires_at) <= now:
+    if row.expires_at is not None and as_utc(row.expires_at) <= now:
         return "expired"
-    if row.retired_at is not None and _aware(row.retired_at) <= now:
+    if row.retired_at is not None and as_utc(row.retired_at) <= now:
         return "retired"
-    return "pending" if _aware(row.activates_at) > now else "active"
-
-
-def _aware(moment: datetime) -> datetime:
-    return audit.as_utc(moment)
-
+    return "pending" if as_utc(row.activates_at) > now else "active"

@@ -19,7 +19,7 @@ import base64
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import jwt
@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from civid import audit
-from civid.audit import Actor
+from civid.audit import Actor, as_utc
 from idp import claims as claims_module
 from idp.consent import active_consent
 from idp.errors import InvalidToken
@@ -97,14 +97,14 @@ def issue(db: Session, services: "Services", client: Client, grant: Grant, scope
     now = utcnow()
     issued_at = int(now.timestamp())
     sub = subject_for(services.idp_secrets, client, grant.identity.uin)
-    grant_end = _aware(grant.expires_at)
+    grant_end = as_utc(grant.expires_at)
     access_expires = min(now + timedelta(seconds=settings.access_token_ttl_s), grant_end)
     jti = secrets.token_urlsafe(24)
     scope = " ".join(scopes)
     access_claims = {  # RFC 9068 §2.2
         "iss": settings.resolved_issuer, "sub": sub, "aud": settings.resolved_issuer, "client_id": client.client_id,
         "iat": issued_at, "exp": int(access_expires.timestamp()), "jti": jti, "scope": scope,
-        "auth_time": int(_aware(grant.auth_time).timestamp()), "acr": grant.acr, "amr": list(grant.amr),
+        "auth_time": int(as_utc(grant.auth_time).timestamp()), "acr": grant.acr, "amr": list(grant.amr),
     }
     access_token = services.signing_keys.sign(access_claims, typ=ACCESS_TOKEN_TYP)
     id_token = None
@@ -144,7 +144,7 @@ def _id_token(db: Session, services: "Services", client: Client, grant: Grant, s
     claims: dict[str, Any] = {
         "iss": settings.resolved_issuer, "sub": sub, "aud": client.client_id, "azp": client.client_id,
         "iat": issued_at, "exp": issued_at + settings.id_token_ttl_s,
-        "auth_time": int(_aware(grant.auth_time).timestamp()), "acr": grant.acr, "amr": list(grant.amr),
+        "auth_time": int(as_utc(grant.auth_time).timestamp()), "acr": grant.acr, "amr": list(grant.amr),
         "at_hash": left_half_hash(access_token, alg),  # OIDC Core §3.1.3.6
     }
     if nonce:
@@ -195,16 +195,12 @@ def verify_access_token(db: Session, services: "Services", token: str) -> LiveAc
     except (jwt.InvalidTokenError, ValueError) as exc:
         raise InvalidToken("the access token is invalid or has expired") from exc
     row = db.scalars(select(AccessToken).where(AccessToken.jti == str(claims.get("jti", "")))).first()
-    if row is None or row.revoked_at is not None or _aware(row.expires_at) <= utcnow():
+    if row is None or row.revoked_at is not None or as_utc(row.expires_at) <= utcnow():
         raise InvalidToken("the access token has been revoked or has expired")
     grant = row.grant
     if grant.revoked_at is not None or grant.client_id != claims.get("client_id"):
         raise InvalidToken("the access token's grant has been revoked")
     return LiveAccessToken(claims, row, grant)
-
-
-def _aware(moment: datetime) -> datetime:
-    return audit.as_utc(moment)
 
 
 def revoke_grants(db: Session, *where: Any, reason: str, actor: Actor) -> int:
