@@ -27,12 +27,13 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
@@ -45,6 +46,7 @@ import numpy as np
 
 from benchmarks.common import REPO_ROOT, add_common_arguments, console, err_console, machine, print_machine, \
     save_result, table
+from tests.server import ServerProcess  # the same child-process server the tests use
 
 NAME = "idp_throughput"
 QUICK_ARGUMENTS = ["--duration", "5", "--flows", "3"]
@@ -82,44 +84,19 @@ end
 
 
 # --- the server -------------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    """``civid serve`` in a child process, configured by CIVID_* variables only."""
-
-    def __init__(self, folder: Path, alg: str, database_url: str | None) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "CIVID_DATA_DIR": str(folder), "CIVID_PORT": str(self.port),
-                    "CIVID_HOST": "127.0.0.1", "CIVID_ISSUER": self.url, "CIVID_SIGNING_ALG": alg}
-        if database_url:
-            self.env["CIVID_DATABASE_URL"] = database_url
-        self.log = folder / f"serve-{alg}.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> "Server":
-        with open(self.log, "ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "civid.cli", "serve"], cwd=REPO_ROOT,
-                                            env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"civid serve exited:\n{self.log.read_text()[-2000:]}")
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        raise RuntimeError("civid serve did not start within 120 s")
-
-    def __exit__(self, *exc: object) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(30)
+@contextmanager
+def serve(folder: Path, alg: str, database_url: str | None) -> Iterator[ServerProcess]:
+    """``civid serve`` in a child process (the tests' ``ServerProcess``), its issuer and signing algorithm set."""
+    env = {"CIVID_DATA_DIR": str(folder), "CIVID_SIGNING_ALG": alg}
+    if database_url:
+        env["CIVID_DATABASE_URL"] = database_url
+    server = ServerProcess(env, folder / f"serve-{alg}.log")
+    server.env["CIVID_ISSUER"] = server.url
+    server.start(timeout=120)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 # --- setup: keys, a person, a portal -----------------------------------------------------------------------
@@ -137,7 +114,7 @@ def prepare(folder: Path, database_url: str | None) -> dict[str, str]:
     return keys
 
 
-def enrol_and_register(server: Server, keys: dict[str, str], uin: str | None) -> tuple[str, str, str]:
+def enrol_and_register(server: ServerProcess, keys: dict[str, str], uin: str | None) -> tuple[str, str, str]:
     """Enrol the test person (unless ``uin`` is already enrolled) and register a portal;
     return (uin, client_id, secret)."""
     with httpx.Client(base_url=server.url, timeout=60) as http:
@@ -177,7 +154,7 @@ def _login_photo(rng: np.random.Generator) -> bytes:
     return buffer.getvalue()
 
 
-def login_flow(server: Server, uin: str, client_id: str, secret: str, photo: bytes,
+def login_flow(server: ServerProcess, uin: str, client_id: str, secret: str, photo: bytes,
                browser: httpx.Client | None = None, prompt: str | None = None) -> tuple[dict[str, float], dict[str, Any]]:
     """authorize → login → face → consent → callback → token; return seconds per step and the tokens.
     With a ``browser`` that already has a session the login (and remembered consent) are skipped (SSO)."""
@@ -315,7 +292,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         folder = Path(tmp)
         keys = prepare(folder, args.database_url)
         for alg in args.algs:
-            with Server(folder, alg, args.database_url) as server:
+            with serve(folder, alg, args.database_url) as server:
                 uin, client_id, secret = enrol_and_register(server, keys, uin)
                 err_console.print(f"[dim]{alg}: {args.flows} login flows[/]")
                 for _ in range(args.flows):
