@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -26,3 +27,20 @@ def photo_as_y4m(photo: str, target: Path, width: int = 640, height: int = 480, 
             handle.write(b"FRAME\n")
             handle.write(planes.tobytes())
     return target
+
+
+def fill_enrolment_with_camera(page: Any, given_name: str, date_of_birth: str) -> None:
+    """On the console's enrolment form: type Eileen Collins' details, take the photo with the (fake) desk
+    camera, and wait for the quality verdict, which must pass before anything is sent."""
+    for field, value in {"given_name": given_name, "family_name": "Collins", "date_of_birth": date_of_birth,
+                         "place_of_birth": "Elmira, New York", "nationality": "USA",
+                         "address_line1": "1 Barrack Road", "address_locality": "Belize City"}.items():
+        page.fill(f"#{field}", value)
+    page.select_option("#sex", "F")
+    page.click("#camera-start")
+    page.locator("#camera-take").wait_for(state="visible")
+    page.wait_for_function("() => document.querySelector('#camera-preview').videoWidth > 0")
+    page.click("#camera-take")
+    verdict = page.locator("#face-quality.passed, #face-quality.refused")
+    verdict.wait_for(timeout=30_000)
+    assert "passes the quality checks" in verdict.inner_text(), verdict.inner_text()

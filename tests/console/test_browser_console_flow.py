@@ -13,7 +13,7 @@ import pytest
 
 from tests.browser import accessibility_violations, launch, needs_chromium, screenshot, with_authenticator
 from tests.conftest import build_seed
-from tests.console.fake_camera import photo_as_y4m
+from tests.console.fake_camera import fill_enrolment_with_camera, photo_as_y4m
 from tests.console.helpers import Staffed, enrol_staff
 from tests.server import ServerProcess
 
@@ -81,18 +81,7 @@ def assert_accessible(page: Any, what: str) -> None:
 def fill_enrolment(page: Any, console: Console, given_name: str, date_of_birth: str) -> None:
     """Fill the enrolment form and take the photo with the desk camera; its verdict must show before sending."""
     page.goto(console.url + "/console/enrol")
-    for field, value in {"given_name": given_name, "family_name": "Collins", "date_of_birth": date_of_birth,
-                         "place_of_birth": "Elmira, New York", "nationality": "USA",
-                         "address_line1": "1 Barrack Road", "address_locality": "Belize City"}.items():
-        page.fill(f"#{field}", value)
-    page.select_option("#sex", "F")
-    page.click("#camera-start")
-    page.locator("#camera-take").wait_for(state="visible")
-    page.wait_for_function("() => document.querySelector('#camera-preview').videoWidth > 0")
-    page.click("#camera-take")
-    verdict = page.locator("#face-quality.passed, #face-quality.refused")
-    verdict.wait_for(timeout=30_000)
-    assert "passes the quality checks" in verdict.inner_text(), verdict.inner_text()
+    fill_enrolment_with_camera(page, given_name, date_of_birth)
     page.select_option("#finger_2_missing", "unable_to_capture")
 
 

@@ -13,7 +13,7 @@ from typing import Any, Iterator
 import pytest
 
 from tests.conftest import build_seed, fixture_bytes, person
-from tests.console.fake_camera import photo_as_y4m
+from tests.console.fake_camera import fill_enrolment_with_camera, photo_as_y4m
 from tests.console.helpers import enrol_staff
 from tests.enrollment.test_fingerprints import finger
 from tests.idp.frontchannel import fresh_photo
@@ -70,18 +70,7 @@ def signed_in_page(chromium: Any, url: str, uin: str, path: str) -> tuple[Any, A
 def test_camera_photo_is_checked_at_once_then_enrolled_with_a_receipt(civid: tuple[str, str], chromium: Any) -> None:
     url, uin = civid
     context, page, errors = signed_in_page(chromium, url, uin, "/console/enrol")
-    for field, value in {"given_name": "Eileen", "family_name": "Collins", "date_of_birth": "1956-11-19",
-                         "place_of_birth": "Elmira, New York", "nationality": "USA",
-                         "address_line1": "1 Barrack Road", "address_locality": "Belize City"}.items():
-        page.fill(f"#{field}", value)
-    page.select_option("#sex", "F")
-    page.click("#camera-start")
-    page.locator("#camera-take").wait_for(state="visible")
-    page.wait_for_function("() => document.querySelector('#camera-preview').videoWidth > 0")
-    page.click("#camera-take")
-    verdict = page.locator("#face-quality.passed, #face-quality.refused")
-    verdict.wait_for(timeout=30_000)
-    assert "passes the quality checks" in verdict.inner_text(), verdict.inner_text()
+    fill_enrolment_with_camera(page, "Eileen", "1956-11-19")
     assert page.evaluate("() => document.querySelector('#photo').files[0].type") == "image/jpeg"
 
     page.set_input_files("#finger_2", files=[{"name": "finger-2.png", "mimeType": "image/png", "buffer": finger(501, 0)}])
