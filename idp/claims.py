@@ -13,6 +13,7 @@ the ``kyc`` entitlement — anyone else's is silently dropped; its consent names
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,8 +62,6 @@ class ClaimsRequest:
 
 def parse_claims_parameter(raw: str | dict[str, Any] | None) -> dict[str, Any] | None:
     """Parse and shape-check the ``claims`` parameter (a JSON object with userinfo/id_token members)."""
-    import json
-
     if raw in (None, ""):
         return None
     try:
