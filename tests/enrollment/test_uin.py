@@ -59,10 +59,13 @@ def test_every_digit_pair_swapped_at_every_position_is_detected():
             assert not verhoeff_valid(swapped), (uin, swapped)
 
 
-def test_generated_uins_are_ten_digits_never_start_with_zero_and_are_distinct():
+def test_generated_uins_are_ten_digits_never_start_with_zero_and_rarely_repeat():
     uins = [generate_uin() for _ in range(10_000)]
     assert all(len(u) == UIN_LENGTH == 10 and u.isdigit() and u[0] != "0" and verhoeff_valid(u) for u in uins)
-    assert len(set(uins)) == len(uins)
+    # 10,000 draws from 9 * 10**8 bodies repeat about 0.06 times on average (the birthday bound), so an
+    # occasional repeat is expected -- issuance retries it against the database (test_workflow). Four or
+    # more repeats has a probability below 1e-6 for a uniform generator and means a broken one.
+    assert len(uins) - len(set(uins)) <= 3
     # Every digit appears in every position after the first: the generator is not stuck.
     assert all(len({u[i] for u in uins}) == 10 for i in range(1, UIN_LENGTH))
 

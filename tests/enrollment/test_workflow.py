@@ -6,7 +6,8 @@ import numpy as np
 from sqlalchemy import func, select, text
 
 from enrollment.templates import open_descriptor, photo_aad
-from enrollment.uin import verhoeff_valid
+import enrollment.workflow
+from enrollment.uin import generate_uin, verhoeff_valid
 from models import AuditEvent, DedupCase, FaceTemplate, Identity, Photo
 from tests.conftest import enrol
 
@@ -101,3 +102,17 @@ def test_kept_photos_are_encrypted_and_bound_to_their_enrolment(tmp_path):
     sealed = Sealed(photo.key_id, photo.nonce, photo.ciphertext)
     assert services.keyring.open(sealed, photo_aad(body["id"], 0)) == original
     services.close()
+
+
+def test_issuance_draws_again_when_the_random_uin_is_already_taken(client, keys, services, monkeypatch):
+    taken = enrol(client, keys.officer, ["obama_2012_portrait.jpg"], family_name="Obama").json()["uin"]
+    fresh = next(u for u in iter(generate_uin, None) if u != taken)
+    draws = iter([taken, taken, fresh])
+    monkeypatch.setattr(enrollment.workflow, "generate_uin", lambda: next(draws))
+
+    body = enrol(client, keys.officer, ["biden_2010_blue_room.jpg"], family_name="Biden").json()
+    assert body["status"] == "issued", body
+    assert body["uin"] == fresh
+    assert next(draws, None) is None  # both collisions were seen and skipped, not written
+    with services.sessions() as session:
+        assert sorted(session.scalars(select(Identity.uin)).all()) == sorted([taken, fresh])

@@ -20,8 +20,8 @@ from fastapi.testclient import TestClient
 from joserfc.jwk import ECKey
 
 from idp.acr import ACR_FACE
-from tests.conftest import jpeg_bytes, load_rgb
 from tests.idp.conftest import REDIRECT_URI, ClientKey, enrol_citizen, oidc_flow_fixtures, register_client
+from tests.idp.frontchannel import fresh_photo
 
 with warnings.catch_warnings():  # Authlib announces its move to httpx2/joserfc; the API used here is current
     warnings.simplefilter("ignore")
@@ -50,13 +50,6 @@ def _input(page: str, name: str) -> str:
     return html.unescape(match.group(1))
 
 
-def _photo() -> tuple[str, bytes, str]:
-    """Another photo of the enrolled person, re-encoded so its bytes were never presented before."""
-    rgb = load_rgb("obama_2010_blue_room.jpg").copy()
-    rgb[0, 0, 0] = secrets.randbelow(256)
-    return ("face.jpg", jpeg_bytes(rgb, quality=95), "image/jpeg")
-
-
 def _citizen_signs_in(browser: TestClient, url: str, uin: str) -> str:
     """Follow the browser from the authorization URL through login (face) and consent back to the portal;
     return the redirect to the portal's callback."""
@@ -73,7 +66,7 @@ def _citizen_signs_in(browser: TestClient, url: str, uin: str) -> str:
             action = re.search(r'<form[^>]*action="([^"]+)"[^>]*id="face-form"', page).group(1)  # type: ignore[union-attr]
             posted = browser.post(action, data={"csrf_token": _input(page, "csrf_token"),
                                                 "challenge": _input(page, "challenge"), "uin": uin},
-                                  files={"photo": _photo()}, follow_redirects=False)
+                                  files={"photo": fresh_photo()}, follow_redirects=False)
         elif 'name="decision"' in page:
             action = re.search(r'<form method="post" action="(/consent/[^"]+)"', page).group(1)  # type: ignore[union-attr]
             posted = browser.post(action, data={"csrf_token": _input(page, "csrf_token"), "decision": "approve"},

@@ -21,7 +21,8 @@ from civid.services import Services
 from models import Consent, DataRelease, Enrolment
 from tests.conftest import document
 from tests.idp.conftest import REDIRECT_URI, enrol_citizen, oidc_flow_fixtures, register_client
-from tests.idp.test_oidc_flow import _photo, _verify_id_token
+from tests.idp.frontchannel import fresh_photo
+from tests.idp.test_oidc_flow import _verify_id_token
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -71,7 +72,7 @@ def _sign_in_and_consent(browser: TestClient, url: str, uin: str) -> tuple[str, 
             action = re.search(r'<form[^>]*action="([^"]+)"[^>]*id="face-form"', page).group(1)  # type: ignore[union-attr]
             posted = browser.post(action, data={"csrf_token": _input(page, "csrf_token"),
                                                 "challenge": _input(page, "challenge"), "uin": uin},
-                                  files={"photo": _photo()}, follow_redirects=False)
+                                  files={"photo": fresh_photo()}, follow_redirects=False)
         elif 'name="decision"' in page:
             consent_page = page
             action = re.search(r'<form method="post" action="(/consent/[^"]+)"', page).group(1)  # type: ignore[union-attr]
