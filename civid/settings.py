@@ -169,6 +169,11 @@ class Settings(BaseSettings):
     login_lockout_s: int = Field(900, description="How long a locked identity or source must wait.")
     cookie_secure: bool | None = Field(
         None, description="Secure flag on civid's cookies; default: on when the issuer is https.")
+    outbound_allow_private: bool = Field(
+        False, description="Let civid fetch a client's jwks_uri from loopback, private or link-local addresses. "
+        "Off: only public addresses, so a client registration cannot aim civid at its own network (SSRF); "
+        "turn on for a relying party on a private network or a developer's machine.",
+    )
     trust_forwarded_for: bool = Field(
         False, description="Use X-Forwarded-For as the client address (only behind a proxy that sets it).")
     idp_secrets_file: Path | None = Field(

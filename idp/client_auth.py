@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from civid import audit
 from civid.audit import Actor
-from idp import clients
+from idp import clients, outbound
 from idp.errors import InvalidClient, InvalidRequest
 from idp.server_secrets import sha256_hex
 from models import Client, ClientAssertion, utcnow
@@ -127,7 +127,8 @@ def authenticate_client(request: Request, form: Mapping[str, str], db: Session, 
             # OIDC Core §9: the registered method only (a basic client posting its secret is refused).
             raise InvalidClient(f"this client must authenticate with {client.token_endpoint_auth_method}")
         if credentials.method == "private_key_jwt":
-            _check_assertion(services, client, credentials.credential, endpoint)
+            key = _check_assertion(services, client, credentials.credential, endpoint)
+            request.state.client_assertion_key = key  # read with assertion_key(request)
         elif not _secret_matches(client, credentials.credential):
             raise InvalidClient("wrong client secret")
         return client
@@ -144,8 +145,9 @@ def _secret_matches(client: Client, secret: str) -> bool:
 
 
 # --- private_key_jwt (RFC 7523 §3) ------------------------------------------------------------------
-def _check_assertion(services: "Services", client: Client, assertion: str, endpoint: str) -> None:
-    """Verify the signature, iss, sub, aud, exp and jti of a client assertion; remember its jti."""
+def _check_assertion(services: "Services", client: Client, assertion: str, endpoint: str) -> Any:
+    """Verify the signature, iss, sub, aud, exp and jti of a client assertion; remember its jti.
+    Return the client's key that verified the signature."""
     settings = services.settings
     try:
         header = jwt.get_unverified_header(assertion)
@@ -158,7 +160,7 @@ def _check_assertion(services: "Services", client: Client, assertion: str, endpo
     audiences = [issuer, issuer + "/token", issuer + endpoint]
     claims: dict[str, Any] | None = None
     last_error: Exception | None = None
-    for key in _candidate_keys(client, header):
+    for key in _candidate_keys(client, header, settings.outbound_allow_private):
         try:
             claims = jwt.decode(assertion, key, algorithms=[alg], audience=audiences, leeway=LEEWAY_S,
                                 options={"require": ["iss", "sub", "aud", "exp", "jti"]})
@@ -182,6 +184,13 @@ def _check_assertion(services: "Services", client: Client, assertion: str, endpo
     if not jti or len(jti) > 255:
         raise InvalidClient("client_assertion jti must be 1 to 255 characters")
     _remember_jti(services, client.client_id, jti, datetime.fromtimestamp(expires + LEEWAY_S, timezone.utc))
+    return key  # the loop stopped (break) at the key that verified the signature
+
+
+def assertion_key(request: Request) -> Any | None:
+    """The client's registered key that verified this request's private_key_jwt assertion (a PyJWT key
+    object; None when the client authenticated otherwise). The assertion proved the client holds it."""
+    return getattr(request.state, "client_assertion_key", None)
 
 
 def _effective_expiry(claims: Mapping[str, Any], max_age_s: int) -> float:
@@ -213,13 +222,13 @@ def _remember_jti(services: "Services", client_id: str, jti: str, expires_at: da
         raise InvalidClient("client_assertion jti has already been used") from exc
 
 
-def _candidate_keys(client: Client, header: Mapping[str, Any]) -> list[Any]:
+def _candidate_keys(client: Client, header: Mapping[str, Any], allow_private: bool) -> list[Any]:
     """Public keys of the client that may have signed: the one with the header's kid, else all that fit alg."""
     kid = header.get("kid")
     kty = KEY_TYPE_OF_ALG[str(header.get("alg"))[:2]]
-    keys = _signing_keys(_client_jwks(client), kid, kty)
-    if client.jwks_uri and kid and not keys:
-        keys = _signing_keys(_client_jwks(client, refresh=True), kid, kty)  # the client may have rotated its keys
+    keys = _signing_keys(client_jwks(client, allow_private), kid, kty)
+    if client.jwks_uri and kid and not keys:  # the client may have rotated its keys
+        keys = _signing_keys(client_jwks(client, allow_private, refresh=True), kid, kty)
     return keys
 
 
@@ -237,12 +246,13 @@ def _signing_keys(jwks: Mapping[str, Any], kid: str | None, kty: str) -> list[An
     return result
 
 
-def _client_jwks(client: Client, refresh: bool = False) -> Mapping[str, Any]:
+def client_jwks(client: Client, allow_private: bool, refresh: bool = False) -> Mapping[str, Any]:
+    """The client's registered JWK Set: its ``jwks``, or the set at its ``jwks_uri`` (cached)."""
     if client.jwks is not None:
         return client.jwks
     if not client.jwks_uri:
         return {"keys": []}
-    return JWKS_CACHE.get(client.jwks_uri, refresh=refresh)
+    return JWKS_CACHE.get(client.jwks_uri, refresh=refresh, allow_private=allow_private)
 
 
 class JwksCache:
@@ -253,14 +263,15 @@ class JwksCache:
         self._lock = threading.Lock()
         self.transport: httpx.BaseTransport | None = None  # tests may route fetches through an app
 
-    def get(self, uri: str, refresh: bool = False) -> dict[str, Any]:
-        """The JWKS at ``uri`` (cached); ``refresh`` refetches unless fetched moments ago."""
+    def get(self, uri: str, refresh: bool = False, allow_private: bool = False) -> dict[str, Any]:
+        """The JWKS at ``uri`` (cached); ``refresh`` refetches unless fetched moments ago. Only public
+        addresses are fetched unless ``allow_private`` (idp/outbound.py)."""
         with self._lock:
             entry = self._entries.get(uri)
         age = time.monotonic() - entry[0] if entry else None
         if entry is not None and age is not None and (age < JWKS_REFETCH_MIN_S or (not refresh and age < JWKS_CACHE_S)):
             return entry[1]
-        jwks = self._fetch(uri)
+        jwks = self._fetch(uri, allow_private)
         with self._lock:
             self._entries[uri] = (time.monotonic(), jwks)
         return jwks
@@ -270,10 +281,10 @@ class JwksCache:
         with self._lock:
             self._entries.clear()
 
-    def _fetch(self, uri: str) -> dict[str, Any]:
+    def _fetch(self, uri: str, allow_private: bool) -> dict[str, Any]:
         try:
             accept = {"Accept": "application/jwk-set+json, application/json"}
-            with httpx.Client(timeout=JWKS_FETCH_TIMEOUT_S, follow_redirects=False, transport=self.transport) as http, \
+            with outbound.client(allow_private, JWKS_FETCH_TIMEOUT_S, self.transport) as http, \
                     http.stream("GET", uri, headers=accept) as response:
                 if response.status_code != 200:
                     raise InvalidClient(f"the client's jwks_uri answered {response.status_code}")
@@ -283,6 +294,9 @@ class JwksCache:
                     if len(body) > JWKS_MAX_BYTES:
                         raise InvalidClient(f"the client's jwks_uri answered more than {JWKS_MAX_BYTES} bytes")
             jwks = json.loads(bytes(body))
+        except outbound.DisallowedAddress as exc:
+            raise InvalidClient("the client's jwks_uri is not on a public address (CIVID_OUTBOUND_ALLOW_PRIVATE)"
+                                ) from exc
         except (httpx.HTTPError, ValueError) as exc:
             raise InvalidClient("the client's jwks_uri could not be fetched") from exc
         if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):

@@ -5,10 +5,14 @@ evidence of who its customer is, to keep and show a regulator: a JWT signed with
 offline against ``/jwks.json``, stating the verified claims (OIDC4IDA ``verified_claims``, built by
 ``kyc.verified_claims``), for whom (``sub`` pairwise to the bank), until when, and where its revocation
 will be published (Token Status List ``status`` claim). As an SD-JWT (``"format": "sd-jwt"``) each claim
-(and the evidence, as one block) is selectively disclosable, so the bank can show a third party only some.
+(and the evidence, as one block) is selectively disclosable, so the bank can show a third party only some,
+and the SD-JWT is key-bound (``cnf``, ``kyc.holder_binding``): a third party requiring key binding accepts
+it only with a Key Binding JWT signed by the bank's key, so a copy of it alone proves nothing.
 
 Every condition must hold, checked in this order:
-1. the bank authenticates with private_key_jwt and holds the ``kyc`` entitlement (``kyc.bank_auth``);
+1. the bank authenticates with private_key_jwt and holds the ``kyc`` entitlement (``kyc.bank_auth``); for
+   an SD-JWT, the key to bind is the one that verified that assertion, or a ``holder_jwk`` the bank
+   registered (``kyc.holder_binding``);
 2. it presents the citizen's access token (``Authorization: Bearer``), live and issued to this same bank;
 3. the citizen's live consent covers every verified claim asked for (``verified_claims:<claim>`` names);
 4. re-verification: ``max_age`` (seconds since the citizen's login) and ``acr`` (its level) are met, else
@@ -43,7 +47,7 @@ from idp.errors import InsufficientScope, InsufficientUserAuthentication, Invali
 from idp.subjects import subject_for
 from idp.tokens import LiveAccessToken, client_actor, verify_access_token
 from idp.userinfo import bearer_token
-from kyc import sd_jwt, status_list
+from kyc import holder_binding, sd_jwt, status_list
 from kyc.bank_auth import AUTH_MEMBERS, authenticate_bank, request_body
 from kyc.releases import record_release
 from kyc.verified_claims import CLAIMS_IN_VERIFIED_CLAIMS, released_claim_names, verified_claims_for
@@ -68,7 +72,13 @@ class AttestationRequest(BaseModel):
     verified_claims: dict[str, Any] | list[dict[str, Any]] = Field(
         description="An OIDC4IDA verified_claims request element: the claims wanted and the verification "
                     "filters (trust_framework, time.max_age, evidence)")
-    format: Literal["jwt", "sd-jwt"] = "jwt"
+    format: Literal["jwt", "sd-jwt"] = Field(
+        "jwt", description="jwt: a compact JWS; sd-jwt: an SD-JWT VC with selectively disclosable claims, "
+                           "key-bound (cnf.jwk) to the bank's key: present it with a Key Binding JWT")
+    holder_jwk: dict[str, Any] | None = Field(
+        None, description="sd-jwt only: the public JWK (EC P-256 or RSA >= 2048 bits) to bind the SD-JWT to; it "
+                          "must be one of the bank's registered keys. Default: the key that signed "
+                          "client_assertion")
     max_age: int | None = Field(None, ge=0, description="The citizen must have logged in at most this many "
                                                         "seconds ago (a fresh biometric or passkey check)")
     acr: Literal["urn:civid:acr:face", "urn:civid:acr:passkey"] | None = Field(  # idp.acr.ACR_VALUES_SUPPORTED
@@ -91,18 +101,21 @@ class NothingToAttest(InvalidInput):
 
 
 def _parse(body: dict[str, Any]) -> AttestationRequest:
-    """The validated request (a form body carries verified_claims as a JSON string)."""
+    """The validated request (a form body carries verified_claims and holder_jwk as JSON strings)."""
     body = {k: v for k, v in body.items() if k not in AUTH_MEMBERS}
-    if isinstance(body.get("verified_claims"), str):
-        try:
-            body["verified_claims"] = json.loads(body["verified_claims"])
-        except (ValueError, RecursionError) as exc:
-            raise InvalidRequest("verified_claims is not valid JSON") from exc
+    for name in ("verified_claims", "holder_jwk"):
+        if isinstance(body.get(name), str):
+            try:
+                body[name] = json.loads(body[name])
+            except (ValueError, RecursionError) as exc:
+                raise InvalidRequest(f"{name} is not valid JSON") from exc
     try:
         request = AttestationRequest.model_validate(body)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors())
         raise InvalidRequest(f"invalid attestation request: {problems}") from exc
+    if request.holder_jwk is not None and request.format != "sd-jwt":
+        raise InvalidRequest("holder_jwk applies to format sd-jwt only: a jwt attestation is not key-bound")
     validate_request_element(request.verified_claims)
     return request
 
@@ -187,10 +200,14 @@ def with_verification_basis(element: dict[str, Any] | list[dict[str, Any]]) -> d
     return [one(r) for r in element] if isinstance(element, list) else one(element)
 
 
-def sign_attestation(services: Services, claims: dict[str, Any], form: str) -> str:
-    """The signed attestation: a compact JWS, or an SD-JWT whose verified claims are each disclosable."""
+def sign_attestation(services: Services, claims: dict[str, Any], form: str,
+                     bound_jwk: dict[str, Any] | None = None) -> str:
+    """The signed attestation: a compact JWS, or an SD-JWT whose verified claims are each disclosable,
+    key-bound to ``bound_jwk`` (the holder's public key, ``kyc.holder_binding``)."""
     if form == "jwt":
         return services.signing_keys.sign(claims, typ=ATTESTATION_TYP)
+    if bound_jwk is None:
+        raise ValueError("an SD-JWT attestation is always key-bound: bound_jwk is required")
     # SD-JWT: every claim inside verified_claims.claims becomes a Disclosure, and so does the evidence (it
     # may hold a document number); the rest stays plain so a verifier can always check issuer, validity,
     # status, trust framework, assurance level and time.
@@ -198,6 +215,8 @@ def sign_attestation(services: Services, claims: dict[str, Any], form: str) -> s
     payload.pop("aud")  # shown to third parties by the bank: an audience of the bank would make them refuse it
     payload["vct"] = VCT
     payload["_sd_alg"] = sd_jwt.SD_ALG
+    # Key Binding (RFC 9901; SD-JWT VC "cnf"): in plain view, never disclosable, so every verifier sees it.
+    payload["cnf"] = holder_binding.confirmation(bound_jwk)
     disclosures: list[sd_jwt.Disclosure] = []
     is_list = isinstance(claims["verified_claims"], list)
     concealed_objects = []
@@ -215,8 +234,9 @@ def sign_attestation(services: Services, claims: dict[str, Any], form: str) -> s
 
 
 def issue(db: Session, services: Services, client: Client, live: LiveAccessToken, consent: Consent,
-          wanted: AttestationRequest) -> tuple[Attestation, str]:
-    """Build, sign and record one attestation (store, audit, release) in the caller's transaction."""
+          wanted: AttestationRequest, bound_jwk: dict[str, Any] | None = None) -> tuple[Attestation, str]:
+    """Build, sign and record one attestation (store, audit, release) in the caller's transaction; an
+    SD-JWT is bound to ``bound_jwk``."""
     identity = live.grant.identity
     verified = verified_claims_for(db, services, identity, client, with_verification_basis(wanted.verified_claims),
                                    consented=set(consent.claims))
@@ -230,7 +250,7 @@ def issue(db: Session, services: Services, client: Client, live: LiveAccessToken
         slot = (number, status_list.draw_index(db, number, settings.status_list_size))
         uid = secrets.token_urlsafe(18)
         claims = _claims(services, client, live, uid, verified, slot)
-        token = sign_attestation(services, claims, wanted.format)
+        token = sign_attestation(services, claims, wanted.format, bound_jwk)
         verification = (verified[0] if isinstance(verified, list) else verified)["verification"]
         row = Attestation(uid=uid, client_id=client.client_id, identity_id=identity.id, grant_id=live.grant.id,
                           format=wanted.format, claims=names, trust_framework=verification["trust_framework"],
@@ -245,9 +265,10 @@ def issue(db: Session, services: Services, client: Client, live: LiveAccessToken
         except IntegrityError:
             if attempt == SLOT_RETRIES - 1:
                 raise
+    bound = {"holder_jkt": holder_binding.thumbprint(bound_jwk)} if bound_jwk else {}  # which key, by RFC 7638
     audit.record(db, client_actor(client.client_id), "kyc.attestation_issued", "attestation", row.uid,
                  client_id=client.client_id, uin=identity.uin, claims=names, format=row.format,
-                 status_list=row.status_list, status_index=row.status_index, consent=consent.uid)
+                 status_list=row.status_list, status_index=row.status_index, consent=consent.uid, **bound)
     record_release(db, identity.id, client.client_id, "attestation", names,
                    verified=True, consent_uid=consent.uid, detail={"attestation": row.uid, "format": row.format})
     return row, token
@@ -261,10 +282,12 @@ def create_attestation(request: Request, body: dict[str, Any] = Depends(request_
     with services.sessions.begin() as db:
         client = authenticate_bank(request, body, db, services, PATH)
         wanted = _parse(body)
+        bound_jwk = (holder_binding.key_to_bind(request, services, client, wanted.holder_jwk)
+                     if wanted.format == "sd-jwt" else None)
         live = _citizen_token(request, db, services, client)
         consent = _consent(db, client, live, wanted)
         _check_authentication(live, wanted)
-        row, token = issue(db, services, client, live, consent, wanted)
+        row, token = issue(db, services, client, live, consent, wanted, bound_jwk)
         answer = {
             "id": row.uid, "format": row.format, "attestation": token,
             "issued_at": audit.as_utc(row.issued_at).isoformat(),
@@ -273,4 +296,6 @@ def create_attestation(request: Request, body: dict[str, Any] = Depends(request_
                                        "uri": status_list.list_uri(services.settings.resolved_issuer, row.status_list)},
                        "endpoint": f"{services.settings.resolved_issuer}{PATH}/{row.uid}/status"},
         }
+        if bound_jwk is not None:  # the key the bank must sign its Key Binding JWTs with (as in the SD-JWT)
+            answer["cnf"] = holder_binding.confirmation(bound_jwk)
     return JSONResponse(answer, status_code=201, headers={**NO_STORE, "Location": f"{PATH}/{row.uid}/status"})

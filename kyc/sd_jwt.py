@@ -4,7 +4,11 @@ some of the verified claims: each claim becomes a salted Disclosure, and the sig
 digests of the Disclosures (``_sd``) plus decoys, so hidden claims reveal neither their value nor their count.
 
 The issuer-signed JWT is typed ``dc+sd-jwt`` and carries a ``vct`` (SD-JWT VC, draft-ietf-oauth-sd-jwt-vc,
-from -06 on). No key binding (``cnf``): a bank presents it as issued, without a KB-JWT.
+from -06 on) and a ``cnf`` (RFC 7800) naming the holder's public key (``kyc.holder_binding``): it is
+key-bound. civid issues it without a Key Binding JWT (``serialize``: the form ends with ``~``); the holder
+appends one when presenting ("Key Binding": a JWT typed ``kb+jwt`` over ``aud``, ``nonce``, ``iat`` and
+``sd_hash``, the digest of the presented SD-JWT, signed with the key in ``cnf``), and a verifier that
+requires key binding refuses a presentation without it.
 """
 
 from __future__ import annotations
@@ -72,5 +76,6 @@ def conceal(members: dict[str, Any], pad_to: int = 0) -> tuple[dict[str, Any], l
 
 
 def serialize(issuer_signed_jwt: str, disclosures: list[Disclosure]) -> str:
-    """The SD-JWT: ``<Issuer-signed JWT>~<Disclosure 1>~...~<Disclosure N>~`` (no Key Binding JWT)."""
+    """The SD-JWT as issued: ``<Issuer-signed JWT>~<Disclosure 1>~...~<Disclosure N>~``, without the Key
+    Binding JWT the holder adds after the last ``~`` when presenting."""
     return "~".join([issuer_signed_jwt, *(d.encoded for d in disclosures)]) + "~"

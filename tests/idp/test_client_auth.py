@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -17,7 +18,7 @@ import jwt
 import pytest
 from sqlalchemy import select
 
-from idp import client_auth
+from idp import client_auth, outbound
 from idp.clients import disable
 from civid.audit import SYSTEM
 from models import AuditEvent, ClientAssertion
@@ -212,6 +213,7 @@ def jwks_server(rp_key) -> Iterator[_JwksServer]:  # type: ignore[no-untyped-def
 
 def test_private_key_jwt_with_jwks_uri_fetches_and_caches_the_keys(client, services, rp_key, jwks_server,
                                                                    monkeypatch):
+    monkeypatch.setattr(services.settings, "outbound_allow_private", True)  # the portal runs on loopback here
     client_id, _ = register_client(services, token_endpoint_auth_method="private_key_jwt", jwks_uri=jwks_server.url)
     issuer = services.settings.resolved_issuer
     _authenticated(_post(client, rp_key.assertion(client_id, issuer)))
@@ -242,3 +244,36 @@ def test_an_oversized_jwks_uri_answer_is_refused_without_reading_it_all():
         cache.get("https://rp.example.bz/jwks.json")
     # A client's jwks_uri is read up to JWKS_MAX_BYTES, never into memory whole (unbounded input).
     assert sum(served) <= client_auth.JWKS_MAX_BYTES + len(chunk)
+
+
+# --- a jwks_uri is fetched from public addresses only (idp/outbound.py) ----------------------------------------
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_a_jwks_uri_on_a_private_address_is_never_fetched_by_default(client, services, rp_key, jwks_server, host):
+    # A registrar could otherwise aim civid at its own network (SSRF): loopback, the LAN, a metadata service.
+    url = jwks_server.url.replace("127.0.0.1", host)
+    client_id, _ = register_client(services, token_endpoint_auth_method="private_key_jwt", jwks_uri=url)
+    description = _refused(_post(client, rp_key.assertion(client_id, services.settings.resolved_issuer)))
+    assert "not on a public address" in description
+    assert jwks_server.fetches == 0  # refused before connecting
+    with services.sessions() as session:
+        failure = session.scalars(select(AuditEvent).where(AuditEvent.action == "client.auth_failed")).all()[-1]
+    assert failure.client_id and "public address" in json.dumps(failure.detail)
+
+
+@pytest.mark.parametrize("address, public", [
+    ("8.8.8.8", True), ("2001:4860:4860::8888", True), ("127.0.0.1", False), ("10.1.2.3", False),
+    ("172.16.0.1", False), ("192.168.1.1", False), ("169.254.169.254", False), ("100.64.0.1", False),
+    ("0.0.0.0", False), ("224.0.0.1", False), ("::1", False), ("fe80::1%eth0", False), ("fd00::1", False),
+    ("::ffff:127.0.0.1", False), ("::ffff:8.8.8.8", True)])
+def test_public_addresses_are_told_apart_from_internal_ones(address, public):
+    assert outbound.is_public(address) is public
+
+
+def test_a_name_with_any_internal_address_is_refused(monkeypatch):
+    # Every resolved address must be public, or the connection could be steered to the internal one.
+    answers = [(2, 1, 6, "", ("93.184.215.14", 443)), (2, 1, 6, "", ("10.0.0.7", 443))]
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *args, **kwargs: answers)
+    with pytest.raises(outbound.DisallowedAddress):
+        outbound.public_address("rp.example.bz", 443)
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *args, **kwargs: answers[:1])
+    assert outbound.public_address("rp.example.bz", 443) == "93.184.215.14"
