@@ -129,7 +129,16 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cases.history": {"en": "History of decisions", "es": "Historial de decisiones"},
     "cases.history.when": {"en": "When", "es": "Cuándo"},
     "cases.history.who": {"en": "Adjudicator", "es": "Adjudicador"},
-    "cases.history.changed": {"en": "change", "es": "cambio"},
+    "cases.history.caption": {"en": "Every decision on this case, oldest first. A decision is never edited: a change "
+                                    "is a new decision that replaces the one before; the last is in force.",
+                              "es": "Todas las decisiones sobre este caso, la más antigua primero. Una decisión nunca "
+                                    "se edita: un cambio es una nueva decisión que reemplaza a la anterior; la última "
+                                    "es la vigente."},
+    "cases.history.number": {"en": "No.", "es": "N.º"},
+    "cases.history.replaces": {"en": "Replaces", "es": "Reemplaza a"},
+    "cases.history.replaces_decision": {"en": "decision {n}", "es": "la decisión {n}"},
+    "cases.history.first": {"en": "— (first decision)", "es": "— (primera decisión)"},
+    "cases.history.in_force": {"en": "in force", "es": "vigente"},
     "cases.change": {"en": "Change this decision", "es": "Cambiar esta decisión"},
     "cases.change.hint": {"en": "A decision is never edited: a new decision replaces it and both stay in the audit "
                                 "trail. What a change does:",

@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session
 
 from civid import audit
 from civid.services import Services
+from enrollment import decision_history
 from enrollment.documents import documents_of, masked
 from idp import i18n, pages
 from matcher.iso19794 import FINGER_POSITIONS
-from models import ApiKey, AuditEvent, CaseStatus, DedupCase, Enrolment, Identity, Photo, utcnow
+from models import ApiKey, CaseStatus, DedupCase, Enrolment, Identity, Photo, utcnow
 
-DECISION_EVENTS = ("case.decided", "case.decision_changed")
 FIELDS = ("given_name", "middle_names", "family_name", "date_of_birth", "sex", "place_of_birth", "nationality",
           "address", "phone", "email", "documents", "enrolled", "officer")
 MAX_RATIO = 1e9  # beyond a billion the exact figure means nothing to a reader
@@ -74,12 +74,15 @@ class Column:
 
 @dataclass(frozen=True)
 class PastDecision:
+    """One row of the case's decision history (``CaseDecision``), as the page shows it."""
+
+    sequence: int
     decision: str
     uin: str | None
     decided_by: str
     decided_at: str
-    comment: str | None
-    changed: bool  # False for the first decision, True for each change
+    comment: str
+    replaces: int | None  # the sequence of the decision this one replaced; None for the first
 
 
 @dataclass(frozen=True)
@@ -218,15 +221,8 @@ def build(db: Session, services: Services, case: DedupCase, lang: str) -> CaseVi
 
 
 def history(db: Session, case: DedupCase) -> list[PastDecision]:
-    """Every decision ever made on the case, oldest first, from the audit chain (the row holds only the last).
-    A decision's comment is kept by the event that superseded it; the one in force is on the case row."""
-    events = list(db.scalars(select(AuditEvent).where(
-        AuditEvent.subject_type == "case", AuditEvent.subject_id == case.public_id,
-        AuditEvent.action.in_(DECISION_EVENTS)).order_by(AuditEvent.id)))
-    past = []
-    for index, event in enumerate(events):
-        later = events[index + 1] if index + 1 < len(events) else None
-        comment = (later.detail.get("superseded") or {}).get("comment") if later else case.comment
-        past.append(PastDecision(str(event.detail.get("decision")), event.detail.get("uin"), event.actor_name,
-                                 when(event.occurred_at), comment, event.action == "case.decision_changed"))
-    return past
+    """Every decision ever made on the case, oldest first (the case's ``CaseDecision`` rows)."""
+    decisions = decision_history.decisions_of(db, case)
+    sequence_of = {d.id: d.sequence for d in decisions}
+    return [PastDecision(d.sequence, d.outcome, d.uin, d.decided_by_name, when(d.decided_at), d.comment,
+                         sequence_of.get(d.replaces_id) if d.replaces_id else None) for d in decisions]

@@ -1,5 +1,6 @@
 """Deciding a deduplication case: ``duplicate`` links the applicant to the existing identity (no new
-UIN); ``not_duplicate`` issues the applicant's UIN. Each decision is audited and final here."""
+UIN); ``not_duplicate`` issues the applicant's UIN. Each decision is audited, recorded as the case's
+decision 1 (``decision_history``) and final here (``decision_change`` supersedes it)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from civid import audit
 from civid.audit import Actor
 from civid.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civid.services import Services
+from enrollment import decision_history
 from enrollment.schemas import DecisionIn
 from enrollment.uin import normalise_uin
 from enrollment.workflow import issue_identity
@@ -33,6 +35,12 @@ def load_case(session: Session, public_id: str, *, for_update: bool = False) -> 
     return case
 
 
+def check_four_eyes(actor: Actor, enrolment: Enrolment) -> None:
+    """Four eyes: whoever enrolled the applicant neither decides nor changes whether it is a duplicate."""
+    if actor.id is not None and actor.id == enrolment.officer_id:
+        raise Forbidden("the officer who enrolled the applicant may not decide this case")
+
+
 def decide(services: Services, actor: Actor, case_id: str, decision: DecisionIn) -> DedupCase:
     """Apply an adjudicator's decision to an open case."""
     removed: list[int] = []
@@ -43,9 +51,7 @@ def decide(services: Services, actor: Actor, case_id: str, decision: DecisionIn)
             raise Conflict(f"case {case_id} was already decided ({case.decision})")
         enrolment = session.get(Enrolment, case.enrolment_id)
         assert enrolment is not None
-        if actor.id is not None and actor.id == enrolment.officer_id:
-            # Four eyes: whoever enrolled the applicant does not decide whether it is a duplicate.
-            raise Forbidden("the officer who enrolled the applicant may not decide this case")
+        check_four_eyes(actor, enrolment)
         if decision.decision == Decision.DUPLICATE:
             target = _duplicate_target(case, decision.duplicate_of)
             enrolment.status = EnrolmentStatus.DUPLICATE
@@ -73,6 +79,7 @@ def decide(services: Services, actor: Actor, case_id: str, decision: DecisionIn)
         case.comment = decision.comment
         case.decided_by_id = actor.id
         case.decided_at = utcnow()
+        decision_history.record(session, case, actor, uin)
         audit.record(session, actor, "case.decided", "case", case.public_id, decision=decision.decision,
                      enrolment=enrolment.public_id, uin=uin, comment_length=len(decision.comment))
         session.commit()

@@ -2,9 +2,10 @@
 
 ``adjudication.decide`` decides an open case once (a second call is a 409). When an adjudicator later finds
 the decision wrong (new evidence, a twin, a swapped photo), ``change`` records a new decision: the case row
-holds the decision in force, and the audit chain holds every decision ever made — ``case.decided``, then one
-``case.decision_changed`` per change, carrying the superseded decision with its decider, time and comment,
-so the history survives even though the row is overwritten.
+holds the decision in force, the case's decision history (``decision_history``, one ``CaseDecision`` row per
+decision) gains a row that replaces the one in force, and the audit chain holds every decision ever made —
+``case.decided``, then one ``case.decision_changed`` per change, carrying the superseded decision with its
+decider, time and comment.
 
 What a change undoes and redoes, in one transaction inside the dedup section:
 
@@ -31,7 +32,8 @@ from civid import audit
 from civid.audit import Actor
 from civid.errors import Conflict, InvalidInput
 from civid.services import Services
-from enrollment.adjudication import _duplicate_target, load_case
+from enrollment import decision_history
+from enrollment.adjudication import _duplicate_target, check_four_eyes, load_case
 from enrollment.schemas import DecisionIn
 from enrollment.templates import open_descriptor
 from enrollment.workflow import issue_identity
@@ -69,6 +71,7 @@ def change(services: Services, actor: Actor, case_id: str, decision: DecisionIn,
             raise Conflict(f"case {case_id} is still open: decide it, there is nothing to change yet")
         enrolment = session.get(Enrolment, case.enrolment_id)
         assert enrolment is not None
+        check_four_eyes(actor, enrolment)
         superseded = superseded_summary(session, case)
         moves = _Moves(list(session.scalars(select(FaceTemplate).where(FaceTemplate.enrolment_id == enrolment.id))),
                        list(session.scalars(select(FingerTemplate).where(FingerTemplate.enrolment_id == enrolment.id))))
@@ -80,6 +83,7 @@ def change(services: Services, actor: Actor, case_id: str, decision: DecisionIn,
         case.comment = decision.comment
         case.decided_by_id = actor.id
         case.decided_at = utcnow()
+        decision_history.record(session, case, actor, uin)
         audit.record(session, actor, "case.decision_changed", "case", case.public_id, decision=decision.decision,
                      enrolment=enrolment.public_id, uin=uin, comment_length=len(decision.comment),
                      superseded=superseded)

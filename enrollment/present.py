@@ -6,11 +6,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from enrollment.schemas import (
-    CandidateOut, CaseOut, CaseSummaryOut, Demographics, DocumentOut, EnrolmentOut, FingerReportOut, IdentityOut,
-    QualityIssueOut, QualityOut,
+    CandidateOut, CaseDecisionOut, CaseOut, CaseSummaryOut, Demographics, DocumentOut, EnrolmentOut, FingerReportOut,
+    IdentityOut, QualityIssueOut, QualityOut,
 )
+from enrollment.decision_history import decisions_of
 from enrollment.documents import documents_of, masked
-from models import ApiKey, CaseCandidate, DedupCase, Enrolment, Identity, IdentityDocument
+from models import ApiKey, CaseCandidate, CaseDecision, DedupCase, Enrolment, Identity, IdentityDocument
 
 
 def demographics_of(e: Enrolment) -> Demographics:
@@ -64,7 +65,17 @@ def case_out(session: Session, case: DedupCase) -> CaseOut:
         candidates=[candidate_out(c) for c in case.candidates], decision=case.decision,
         duplicate_of_uin=case.duplicate_of.uin if case.duplicate_of else None, comment=case.comment,
         decided_by=decided_by.name if decided_by else None, created_at=case.created_at, decided_at=case.decided_at,
+        decisions=decisions_out(decisions_of(session, case)),
     )
+
+
+def decisions_out(decisions: list[CaseDecision]) -> list[CaseDecisionOut]:
+    """A case's decision history as the API shows it, oldest first (``replaces`` as a sequence number)."""
+    sequence_of = {d.id: d.sequence for d in decisions}
+    return [CaseDecisionOut(sequence=d.sequence, outcome=d.outcome, uin=d.uin, comment=d.comment,
+                            decided_by=d.decided_by_name, decided_at=d.decided_at,
+                            replaces=sequence_of.get(d.replaces_id) if d.replaces_id else None)
+            for d in decisions]
 
 
 def case_summary(case: DedupCase) -> CaseSummaryOut:

@@ -245,17 +245,30 @@ class EnrolmentOut(BaseModel):
     decided_at: datetime | None
 
 
+class CaseDecisionOut(BaseModel):
+    sequence: int = Field(description="1 for the first decision, then 2, 3, ... for each change")
+    outcome: Literal["duplicate", "not_duplicate"]
+    uin: str | None = Field(description="The UIN the decision left the applicant with: the existing identity's for "
+                            "a duplicate, the one issued for not_duplicate (even if a later change withdrew it)")
+    comment: str = Field(description="Why; for a change, the reason for the change")
+    decided_by: str
+    decided_at: datetime
+    replaces: int | None = Field(description="Sequence of the decision this one replaced; null for the first")
+
+
 class CaseOut(BaseModel):
     id: str
     status: Literal["open", "decided"]
     enrolment: EnrolmentOut
     candidates: list[CandidateOut]
-    decision: Literal["duplicate", "not_duplicate"] | None
+    decision: Literal["duplicate", "not_duplicate"] | None = Field(description="The decision in force")
     duplicate_of_uin: str | None
     comment: str | None
     decided_by: str | None
     created_at: datetime
     decided_at: datetime | None
+    decisions: list[CaseDecisionOut] = Field(default_factory=list, description="Every decision on the case, oldest "
+                                             "first; the last is the one in force")
 
 
 class CaseSummaryOut(BaseModel):

@@ -4,7 +4,7 @@ from models.access import ROLES, ApiKey
 from models.audit import AuditEvent
 from models.batch import BatchJob, BatchRecord, BatchStatus, RecordStatus
 from models.base import Base, utcnow
-from models.case import CaseCandidate, CaseStatus, DedupCase, Decision
+from models.case import CaseCandidate, CaseDecision, CaseStatus, DedupCase, Decision
 from models.fingerprint import FingerSource, FingerTemplate
 from models.identity import Enrolment, EnrolmentStatus, FaceTemplate, Identity, Photo
 from models.kyc import Attestation, DataRelease, IdentityDocument
@@ -14,7 +14,7 @@ from models.oidc import (AccessToken, AuthorizationCode, AuthorizationRequest, C
                          RefreshToken, SigningKey, WebAuthnChallenge)
 
 __all__ = [
-    "ROLES", "ApiKey", "AuditEvent", "Base", "utcnow", "CaseCandidate", "CaseStatus", "DedupCase",
+    "ROLES", "ApiKey", "AuditEvent", "Base", "utcnow", "CaseCandidate", "CaseDecision", "CaseStatus", "DedupCase",
     "Decision", "Enrolment", "EnrolmentStatus", "FaceTemplate", "FingerSource", "FingerTemplate", "Identity", "Photo",
     "AccessToken", "AuthorizationCode", "AuthorizationRequest", "Client", "ClientAssertion", "Consent", "FaceChallenge",
     "FaceProbe", "Grant", "LoginAttempt", "LoginSession", "Passkey", "PasskeyBinding", "RefreshToken", "SigningKey",

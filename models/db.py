@@ -45,13 +45,13 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision (idempotent; run at every start)."""
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to the newest Alembic revision, or to ``revision`` (idempotent; run at every start)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
 
 
 def is_postgres(session: Session) -> bool:

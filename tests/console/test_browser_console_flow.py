@@ -127,6 +127,8 @@ def test_officer_enrols_twice_adjudicator_decides_auditor_finds_both(console: Co
     page.wait_for_load_state()
     assert page.locator(".success[role=status]").count() == 1
     assert page.locator("img[src*='/photos/']").count() == 0  # the case is closed: no more photos
+    assert page.locator("#decision-history tbody tr").count() == 1  # decision 1 in its history table
+    assert_accessible(page, "decided case page")
 
     # The auditor (the same person holds that role too) finds both events about Eileen Collins.
     page.goto(f"{console.url}/console/audit?person={uin}")

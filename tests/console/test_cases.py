@@ -3,6 +3,7 @@ the API's own function, and a decided case changed only by a new audited decisio
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -11,7 +12,7 @@ from civid import audit
 from civid.audit import SYSTEM
 from console import case_view
 from console import staff as staff_accounts
-from models import AuditEvent, DedupCase, Enrolment, FaceTemplate, Grant, Identity, StaffAccount
+from models import AuditEvent, CaseDecision, DedupCase, Enrolment, FaceTemplate, Grant, Identity, StaffAccount
 from tests.conftest import enrol, fixture_bytes, seeded_fixtures
 from tests.console.helpers import CONSOLE_SETTINGS, Staffed, console_sign_in, enrol_staff
 from tests.idp.conftest import Citizen, enrol_citizen, issue_code, register_client
@@ -189,6 +190,46 @@ def test_a_decided_case_changes_only_by_a_new_audited_decision_and_keeps_its_his
     assert same.status_code == 422 and "already decided so" in same.text
 
 
+def history_table(html: str) -> tuple[str, list[list[str]]]:
+    """The decision history table of a case page: its caption and, per body row, the text of each cell."""
+    table = re.search(r'<table class="results" id="decision-history">(.*?)</table>', html, re.S)
+    assert table, "no decision history table on the page"
+    caption = re.search(r"<caption>(.*?)</caption>", table.group(1), re.S)
+    body = re.search(r"<tbody>(.*?)</tbody>", table.group(1), re.S)
+    assert caption and body
+    cells = r"<t[hd][^>]*>(.*?)</t[hd]>"
+    rows = [[" ".join(re.sub(r"<[^>]+>", " ", cell).split()) for cell in re.findall(cells, row, re.S)]
+            for row in re.findall(r"<tr>(.*?)</tr>", body.group(1), re.S)]
+    assert table.group(1).count('<th scope="col">') == 7 and body.group(1).count('<th scope="row">') == len(rows)
+    return " ".join(caption.group(1).split()), rows
+
+
+def test_the_case_page_shows_every_decision_as_an_accessible_table_in_both_languages(client, seeded, services):
+    as_adjudicator(client, seeded)
+    assert 'id="decision-history"' not in client.get(f"/console/cases/{seeded.case_id}").text  # open: nothing yet
+    decide(client, seeded, decision="duplicate", duplicate_of=seeded.obama_uin, comment="Looked like the same man.")
+    changed = decide(client, seeded, action="decision/change", decision="not_duplicate", confirm="yes",
+                     comment="His twin brother: different birth certificate.")
+    assert changed.status_code == 303, changed.text[:800]
+    with services.sessions() as db:
+        new_uin = db.scalars(select(Identity.uin).join(Enrolment, Enrolment.identity_id == Identity.id)
+                             .where(Enrolment.public_id == seeded.applicant)).one()
+
+    caption, rows = history_table(client.get(f"/console/cases/{seeded.case_id}").text)
+    assert caption.startswith("Every decision on this case, oldest first.")
+    assert [row[0] for row in rows] == ["1", "2"]
+    assert [row[2:] for row in rows] == [
+        ["Adjudicator Biden", "Duplicate", seeded.obama_uin, "Looked like the same man.", "— (first decision)"],
+        ["Adjudicator Biden", "Not a duplicate in force", new_uin, "His twin brother: different birth certificate.",
+         "decision 1"]]
+    assert all(row[1].endswith("UTC") for row in rows)
+
+    caption, rows = history_table(client.get(f"/console/cases/{seeded.case_id}?lang=es").text)
+    assert caption.startswith("Todas las decisiones sobre este caso")
+    assert [(row[3], row[6]) for row in rows] == [("Duplicado", "— (primera decisión)"),
+                                                  ("No es duplicado vigente", "la decisión 1")]
+
+
 def test_changing_not_duplicate_to_duplicate_withdraws_the_uin_it_issued(client, seeded, services):
     as_adjudicator(client, seeded)
     decide(client, seeded, decision="not_duplicate", comment="Different ears.")
@@ -269,6 +310,8 @@ def test_nobody_decides_a_case_they_enrolled_or_are_a_candidate_in(client, seede
     as_adjudicator(client, seeded)
     assert decide(client, seeded, decision="duplicate", comment="my own applicant").status_code == 403
     assert events(services, "case.decided") == []
+    with services.sessions() as db:  # nor a line in the case's decision history
+        assert db.scalar(select(func.count()).select_from(CaseDecision)) == 0
 
 
 def test_every_word_on_the_review_pages_exists_in_both_languages():

@@ -1,4 +1,5 @@
-"""Deduplication cases: listing, reading and deciding them through the adjudicator API."""
+"""Deduplication cases: listing, reading and deciding them through the adjudicator API, and each case's
+decision history (one CaseDecision row per decision)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from sqlalchemy import func, select
 
 from enrollment.templates import open_descriptor
 from enrollment.uin import verhoeff_valid
-from models import AuditEvent, Enrolment, FaceTemplate, Identity
+from models import AuditEvent, CaseDecision, DedupCase, Enrolment, FaceTemplate, Identity
 from tests.conftest import assert_problem, enrol, seeded_fixtures
 
 
@@ -25,6 +26,17 @@ seed, settings, keys, opened = seeded_fixtures(open_a_case, "opened")
 def decide(client, keys, case_id: str, decision: str, comment: str = "checked the birth record", **extra):
     return client.post(f"/v1/cases/{case_id}/decision", headers=keys.adjudicator,
                        json={"decision": decision, "comment": comment, **extra})
+
+
+def change(client, keys, case_id: str, decision: str, comment: str, **extra):
+    return client.post(f"/v1/cases/{case_id}/decision/change", headers=keys.adjudicator,
+                       json={"decision": decision, "comment": comment, **extra})
+
+
+def stored_decisions(services, case_id: str) -> list[CaseDecision]:
+    with services.sessions() as session:
+        return list(session.scalars(select(CaseDecision).join(DedupCase, CaseDecision.case_id == DedupCase.id)
+                                    .where(DedupCase.public_id == case_id).order_by(CaseDecision.sequence)))
 
 
 def identity_count(services) -> int:
@@ -212,6 +224,28 @@ def test_the_officer_who_enrolled_the_applicant_may_not_decide_the_case(services
                                                                                  comment="looks different"))
 
 
+def test_the_officer_who_enrolled_the_applicant_may_not_change_the_decision_either(client, services, keys, opened):
+    import pytest
+
+    from civid.audit import Actor
+    from civid.errors import Forbidden
+    from enrollment import decision_change
+    from enrollment.schemas import DecisionIn
+    from models import ApiKey
+
+    first, second = opened
+    assert decide(client, keys, second["case_id"], "not_duplicate").status_code == 200
+    with services.sessions() as session:
+        enrolled_by = session.get(ApiKey, session.scalars(
+            select(Enrolment.officer_id).where(Enrolment.public_id == second["id"])).one())
+    same_person = Actor(enrolled_by.id, enrolled_by.name, "adjudicator")
+    with pytest.raises(Forbidden):
+        decision_change.change(services, same_person, second["case_id"],
+                               DecisionIn(decision="duplicate", comment="mine after all", duplicate_of=first["uin"]))
+    case = client.get(f"/v1/cases/{second['case_id']}", headers=keys.adjudicator).json()
+    assert case["decision"] == "not_duplicate" and len(case["decisions"]) == 1  # nothing changed
+
+
 def test_a_decision_is_changed_only_by_a_new_audited_decision_through_the_api(client, keys, services, opened):
     first, second = opened
     assert decide(client, keys, second["case_id"], "not_duplicate").status_code == 200
@@ -228,3 +262,64 @@ def test_a_decision_is_changed_only_by_a_new_audited_decision_through_the_api(cl
     refused = client.post(f"/v1/cases/{second['case_id']}/decision/change", headers=keys.officer,
                           json={"decision": "not_duplicate", "comment": "an officer may not"})
     assert_problem(refused, 403)
+
+
+def test_a_decision_and_its_change_are_the_cases_history_oldest_first(client, keys, services, opened):
+    first, second = opened
+    assert client.get(f"/v1/cases/{second['case_id']}", headers=keys.adjudicator).json()["decisions"] == []
+    decided = decide(client, keys, second["case_id"], "not_duplicate", "Different ears.")
+    assert decided.status_code == 200, decided.text
+    [only] = decided.json()["decisions"]
+    issued = client.get(f"/v1/enrolments/{second['id']}", headers=keys.officer).json()["uin"]
+    assert only == {"sequence": 1, "outcome": "not_duplicate", "uin": issued, "comment": "Different ears.",
+                    "decided_by": "test adjudicator", "decided_at": decided.json()["decided_at"], "replaces": None}
+
+    changed = change(client, keys, second["case_id"], "duplicate", "Same ears after all.", duplicate_of=first["uin"])
+    assert changed.status_code == 200, changed.text
+    history = client.get(f"/v1/cases/{second['case_id']}", headers=keys.adjudicator).json()["decisions"]
+    assert history == changed.json()["decisions"]
+    assert [(d["sequence"], d["outcome"], d["uin"], d["comment"], d["replaces"]) for d in history] == [
+        (1, "not_duplicate", issued, "Different ears.", None),
+        (2, "duplicate", first["uin"], "Same ears after all.", 1)]
+    assert history[0] == only  # the first decision is kept as it was, never edited
+    assert history[1]["decided_at"] == changed.json()["decided_at"]
+
+    one, two = stored_decisions(services, second["case_id"])
+    assert two.replaces_id == one.id and one.replaces_id is None
+    assert one.decided_by_id is not None and two.decided_by_id == one.decided_by_id
+    assert two.decided_by_name == "test adjudicator"
+    assert one.duplicate_of_id is None and two.duplicate_of_id is not None
+    with services.sessions() as session:  # the same transaction wrote the row and its audit event
+        events = list(session.scalars(select(AuditEvent).where(
+            AuditEvent.subject_id == second["case_id"],
+            AuditEvent.action.in_(("case.decided", "case.decision_changed"))).order_by(AuditEvent.id)))
+    assert [e.detail["uin"] for e in events] == [one.uin, two.uin]
+
+
+def test_refused_decisions_and_changes_leave_no_history_row(client, keys, services, opened):
+    import pytest
+
+    from civid.audit import Actor
+    from civid.errors import Forbidden
+    from enrollment import adjudication
+    from enrollment.schemas import DecisionIn
+    from models import ApiKey
+
+    _, second = opened
+    with services.sessions() as session:  # four eyes: the enrolling officer, holding the adjudicator role too
+        officer = session.get(ApiKey, session.scalars(
+            select(Enrolment.officer_id).where(Enrolment.public_id == second["id"])).one())
+    with pytest.raises(Forbidden):
+        adjudication.decide(services, Actor(officer.id, officer.name, "adjudicator"), second["case_id"],
+                            DecisionIn(decision="not_duplicate", comment="looks different"))
+    assert_problem(client.post(f"/v1/cases/{second['case_id']}/decision", headers=keys.officer,
+                               json={"decision": "not_duplicate", "comment": "an officer may not"}), 403)
+    assert_problem(decide(client, keys, second["case_id"], "duplicate", duplicate_of="0000000000"), 422)
+    assert stored_decisions(services, second["case_id"]) == []
+
+    assert decide(client, keys, second["case_id"], "not_duplicate").status_code == 200
+    assert_problem(decide(client, keys, second["case_id"], "duplicate"), 409)
+    assert_problem(client.post(f"/v1/cases/{second['case_id']}/decision/change", headers=keys.auditor,
+                               json={"decision": "duplicate", "comment": "an auditor may not"}), 403)
+    assert_problem(change(client, keys, second["case_id"], "not_duplicate", "the same again"), 422)
+    assert [d.sequence for d in stored_decisions(services, second["case_id"])] == [1]

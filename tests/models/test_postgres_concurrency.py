@@ -1,5 +1,6 @@
 """Two officers enrolling the same person at the same moment must not yield two UINs — proved on the
-real PostgreSQL server, with concurrent requests to one service and to two separate service processes."""
+real PostgreSQL server, with concurrent requests to one service and to two separate service processes —
+and two adjudicators deciding one case at the same moment must not both decide it."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from civid.app import create_app
+from civid.audit import SYSTEM
+from civid.auth import create_api_key
 from civid.services import build_services
 from civid.settings import Settings
-from models import DedupCase, Enrolment, EnrolmentStatus, Identity
+from models import CaseDecision, DedupCase, Enrolment, EnrolmentStatus, Identity
 from models.db import DEDUP_LOCK_KEY
 from tests.conftest import add_keys, fixture_bytes, person
 from tests.postgres import postgres_schema_url  # noqa: F401 - fixture
@@ -144,3 +148,39 @@ def test_concurrent_duplicate_enrolments_on_two_service_processes_yield_one_uin(
     finally:
         for server in servers:
             server.stop()
+
+
+def test_two_adjudicators_deciding_one_case_at_once_record_one_decision(tmp_path: Path, postgres_schema_url: str):
+    services = build_services(Settings(data_dir=tmp_path / "var", database_url=postgres_schema_url))
+    keys = add_keys(services)
+    with services.sessions.begin() as session:
+        _, secret = create_api_key(session, "test adjudicator2", "adjudicator", SYSTEM)
+    adjudicators = (keys.adjudicator, {"Authorization": f"Bearer {secret}"})
+    with TestClient(create_app(services=services)) as client:
+        for headers, photo in ((keys.officer, SAME_PERSON[0]), (keys.officer2, SAME_PERSON[1])):
+            enrolled = client.post("/v1/enrolments", headers=headers, files=_files(photo),
+                                   data={"demographics": json.dumps(person(family_name="Obama"))}).json()
+        case_id = enrolled["case_id"]
+
+        def sender(headers: dict, path: str, decision: str):
+            return lambda: client.post(f"/v1/cases/{case_id}/{path}", headers=headers,
+                                       json={"decision": decision, "comment": f"{decision}, at the same moment"})
+
+        decided = _race([sender(adjudicators[0], "decision", "duplicate"),
+                         sender(adjudicators[1], "decision", "not_duplicate")])
+        assert sorted(r.status_code for r in decided) == [200, 409], [r.text for r in decided]
+        winner = next(r.json() for r in decided if r.status_code == 200)
+        flip = "not_duplicate" if winner["decision"] == "duplicate" else "duplicate"
+        changed = _race([sender(headers, "decision/change", flip) for headers in adjudicators])
+        assert sorted(r.status_code for r in changed) == [200, 422], [r.text for r in changed]
+    with services.sessions() as session:
+        case = session.scalars(select(DedupCase).where(DedupCase.public_id == case_id)).one()
+        rows = list(session.scalars(select(CaseDecision).where(CaseDecision.case_id == case.id)
+                                    .order_by(CaseDecision.sequence)))
+        assert [(r.sequence, r.outcome) for r in rows] == [(1, winner["decision"]), (2, flip)]
+        assert rows[1].replaces_id == rows[0].id
+        # The constraint behind the locks: a second decision 1 is refused by the database itself.
+        session.add(CaseDecision(case_id=case.id, sequence=1, outcome=flip, comment="forged", decided_by_name="x"))
+        with pytest.raises(IntegrityError):
+            session.flush()
+    services.close()
