@@ -9,9 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Iterator
 
 import jwt
@@ -23,6 +21,7 @@ from idp.clients import disable
 from civid.audit import SYSTEM
 from models import AuditEvent, ClientAssertion
 from tests.idp.conftest import ClientKey, assertion_form, basic, register_client
+from tests.idp.jwks_server import JwksServer
 
 BOGUS = {"grant_type": "refresh_token", "refresh_token": "bogus"}
 
@@ -176,38 +175,12 @@ def test_private_key_jwt_client_cannot_use_a_secret_and_needs_the_jwt_bearer_typ
 
 
 # --- private_key_jwt with a jwks_uri ---------------------------------------------------------------------------
-class _JwksServer:
-    """A relying party's JWKS served over real HTTP on loopback; counts fetches."""
-
-    def __init__(self, jwks: dict) -> None:
-        self.jwks = jwks
-        self.fetches = 0
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                outer.fetches += 1
-                body = json.dumps(outer.jwks).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/jwk-set+json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/jwks.json"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 @pytest.fixture
-def jwks_server(rp_key) -> Iterator[_JwksServer]:  # type: ignore[no-untyped-def]
-    server = _JwksServer(rp_key.jwks)
+def jwks_server(rp_key) -> Iterator[JwksServer]:  # type: ignore[no-untyped-def]
+    server = JwksServer(rp_key.jwks)
     client_auth.JWKS_CACHE.clear()
     yield server
-    server.server.shutdown()
+    server.stop()
     client_auth.JWKS_CACHE.clear()
 
 

@@ -4,11 +4,8 @@ the bank presenting with a Key Binding JWT and a third party that requires one. 
 
 from __future__ import annotations
 
-import json
 import secrets
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any, Iterator
 
 import jwt
@@ -25,6 +22,7 @@ from idp import client_auth
 from models import Attestation, AuditEvent, DataRelease
 from tests.conftest import seeded_fixtures
 from tests.idp.conftest import ClientKey, assertion_form, register_client
+from tests.idp.jwks_server import JwksServer
 from tests.kyc.banks import (ATTESTATIONS, Bank, attest, citizen_tokens, civid_jwks, enrol_documented_citizen,
                              register_bank, verified_request, verify_with_joserfc)
 
@@ -201,40 +199,18 @@ def test_a_bank_authenticating_with_ed25519_binds_another_registered_key_named_a
     assert _verify(client, _present(issued, presenting, nonce), nonce)["verified_claims"]["claims"]
 
 
-class _JwksServer:
-    """A bank's JWKS served over real HTTP on loopback."""
-
-    def __init__(self, jwks: dict[str, Any]) -> None:
-        body = json.dumps(jwks).encode()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                self.send_response(200)
-                self.send_header("Content-Type", "application/jwk-set+json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/jwks.json"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 @pytest.fixture
 def two_key_bank(services, monkeypatch) -> Iterator[tuple[Bank, Any]]:  # type: ignore[no-untyped-def]
     """A bank whose jwks_uri lists its authentication key and a second key it presents with."""
     monkeypatch.setattr(services.settings, "outbound_allow_private", True)  # the bank serves on loopback here
     auth, presenting = ClientKey(), ec.generate_private_key(ec.SECP256R1())
     keys = [auth.jwks["keys"][0], {**_public_jwk(presenting.public_key()), "kid": "present", "use": "sig"}]
-    server = _JwksServer({"keys": keys})
+    server = JwksServer({"keys": keys})
     client_auth.JWKS_CACHE.clear()
     client_id, _ = register_client(services, name="Uri Bank", token_endpoint_auth_method="private_key_jwt",
                                    jwks_uri=server.url, entitlements=["kyc"])
     yield Bank(client_id, auth), presenting
-    server.server.shutdown()
+    server.stop()
     client_auth.JWKS_CACHE.clear()
 
 
