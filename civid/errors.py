@@ -16,9 +16,14 @@ class CividError(Exception):
     type_slug: str = "bad-request"
     title: str = "Bad request"
 
-    def __init__(self, detail: str, **extra: Any) -> None:
+    def __init__(self, detail: str, *, code: str | None = None, params: dict[str, Any] | None = None,
+                 **extra: Any) -> None:
         super().__init__(detail)
         self.detail = detail
+        # A stable code for this sentence (finer than the problem type) and its values, so a page can say it in
+        # the reader's language; kept apart from ``extra``, so problem+json bodies do not change.
+        self.code = code
+        self.params = dict(params or {})
         self.extra = extra
 
     @property

@@ -139,3 +139,73 @@ MESSAGES: dict[str, dict[str, str]] = {
     "admin.keys.confirm": {"en": "Yes, rotate these keys now", "es": "Sí, rotar estas claves ahora"},
     "admin.keys.rotate_button": {"en": "Rotate", "es": "Rotar"},
 }
+
+# Refusals of the staff-account and client registries (``console.staff``, ``enrollment.uin``, ``idp.clients``,
+# ``console.admin_pages.client_metadata``), by the code of the error; an error without one is shown in English.
+ERRORS: dict[str, dict[str, str]] = {
+    "admin.error.uin_format": {"en": "A UIN is {length} digits, not starting with 0.",
+                               "es": "Un UIN tiene {length} cifras y no empieza por 0."},
+    "admin.error.uin_check_digit": {"en": "The UIN's check digit is wrong (mistyped?).",
+                                    "es": "El dígito de control del UIN no es correcto (¿error al escribirlo?)."},
+    "admin.error.uin_not_enrolled": {
+        "en": "There is no identity with UIN {uin}: staff sign in with their own national identity, so enrol them "
+              "first.",
+        "es": "No hay ninguna identidad con el UIN {uin}: el personal inicia sesión con su propia identidad "
+              "nacional, así que inscríbalo primero."},
+    "admin.error.staff_exists": {"en": "UIN {uin} already has a staff account; change its roles instead.",
+                                 "es": "El UIN {uin} ya tiene una cuenta del personal; cambie sus funciones."},
+    "admin.error.staff_name_required": {"en": "A staff member needs a name (shown in the audit trail).",
+                                        "es": "Un miembro del personal necesita un nombre (aparece en el registro de "
+                                              "auditoría)."},
+    "admin.error.roles_required": {"en": "Tick at least one role: roles must be chosen among {roles}.",
+                                   "es": "Marque al menos una función: las funciones se eligen entre {roles}."},
+    "admin.error.roles_unknown": {"en": "Unknown roles: {unknown}; roles must be chosen among {roles}.",
+                                  "es": "Funciones desconocidas: {unknown}; las funciones se eligen entre {roles}."},
+    "admin.error.staff_not_found": {"en": "There is no staff account {id}.",
+                                    "es": "No existe la cuenta del personal {id}."},
+
+    "admin.error.client_name_required": {"en": "The name shown to citizens is required.",
+                                         "es": "El nombre mostrado a los ciudadanos es obligatorio."},
+    "admin.error.client_name_too_long": {"en": "The name shown to citizens must be at most 200 characters.",
+                                         "es": "El nombre mostrado a los ciudadanos admite como máximo 200 "
+                                               "caracteres."},
+    "admin.error.redirect_uri_required": {"en": "At least one redirect URI is required.",
+                                          "es": "Se necesita al menos una URI de redirección."},
+    "admin.error.redirect_uri_relative": {"en": "The URI {uri} must be absolute.",
+                                          "es": "La URI {uri} debe ser absoluta."},
+    "admin.error.redirect_uri_fragment": {"en": "The URI {uri} must not contain a fragment (#…).",
+                                          "es": "La URI {uri} no debe contener un fragmento (#…)."},
+    "admin.error.redirect_uri_wildcard": {"en": "The URI {uri}: wildcards are not allowed.",
+                                          "es": "La URI {uri}: no se permiten comodines."},
+    "admin.error.redirect_uri_http": {"en": "The URI {uri} must use https (http only on localhost).",
+                                      "es": "La URI {uri} debe usar https (http solo en localhost)."},
+    "admin.error.redirect_uri_scheme": {"en": "The URI {uri} must use https.", "es": "La URI {uri} debe usar https."},
+    "admin.error.sector_identifier_needed": {
+        "en": "Redirect URIs on several hosts need an explicit sector identifier; register one host per portal.",
+        "es": "Las URI de redirección en varios servidores necesitan un identificador de sector explícito; "
+              "registre un solo servidor por portal."},
+    "admin.error.auth_method_unknown": {"en": "The client authentication must be one of {methods}.",
+                                        "es": "La autenticación del cliente debe ser una de {methods}."},
+    "admin.error.private_key_jwt_keys": {"en": "private_key_jwt needs exactly one of a JWKS URI or a JWK Set.",
+                                         "es": "private_key_jwt necesita exactamente uno de los dos: una URI de JWKS "
+                                               "o un JWK Set."},
+    "admin.error.jwks_without_private_key_jwt": {"en": "A JWKS URI or JWK Set goes with private_key_jwt only.",
+                                                 "es": "Una URI de JWKS o un JWK Set solo van con private_key_jwt."},
+    "admin.error.jwks_not_json": {"en": "The JWK Set is not valid JSON (line {line}, column {column}).",
+                                  "es": "El JWK Set no es JSON válido (línea {line}, columna {column})."},
+    "admin.error.jwks_not_a_set": {"en": 'The JWK Set must look like {{"keys": [...]}}.',
+                                   "es": 'El JWK Set debe tener la forma {{"keys": [...]}}.'},
+    "admin.error.jwks_private_key": {"en": "The JWK Set holds a private key; register the portal's public key only.",
+                                     "es": "El JWK Set contiene una clave privada; registre solo la clave pública "
+                                           "del portal."},
+    "admin.error.jwks_uri_https": {"en": "The JWKS URI must use https.", "es": "La URI del JWKS debe usar https."},
+    "admin.error.scopes_unknown": {"en": "Unknown scopes: {scopes}.", "es": "Ámbitos desconocidos: {scopes}."},
+    "admin.error.entitlements_unknown": {"en": "Unknown entitlements: {entitlements}; choose among {allowed}.",
+                                         "es": "Autorizaciones desconocidas: {entitlements}; elija entre {allowed}."},
+    "admin.error.subject_type": {"en": "The subject identifier must be pairwise or public.",
+                                 "es": "El identificador de sujeto debe ser por portal (pairwise) o público."},
+    "admin.error.id_token_alg": {"en": "The ID token signature must be ES256 or RS256.",
+                                 "es": "La firma del token de identidad debe ser ES256 o RS256."},
+    "admin.error.client_unknown": {"en": "This client is unknown or already disabled.",
+                                   "es": "Este cliente es desconocido o ya está desactivado."},
+}

@@ -19,7 +19,8 @@ from sqlalchemy import select
 from civid import audit
 from civid.errors import CividError, Forbidden, InvalidInput
 from console import staff as staff_accounts
-from console.admin_messages import MESSAGES
+from console.admin_messages import ERRORS, MESSAGES
+from console.error_text import error_text
 from console.session import require_staff
 from console.signin import CONSOLE_CLIENT
 from console.staff import STAFF_ROLES, Staff
@@ -29,6 +30,7 @@ from idp.keys import ALGORITHMS
 from models import Client, utcnow
 
 i18n.register(MESSAGES)
+i18n.register(ERRORS)
 router = APIRouter(prefix="/console/admin", include_in_schema=False)
 Admin = Depends(require_staff("admin"))
 DONE = ("staff_added", "roles_changed", "staff_disabled", "client_disabled", "keys_rotated")
@@ -41,6 +43,12 @@ def _done(value: str | None) -> str | None:
 def _say(request: Request, key: str) -> str:
     """One of this page's own refusals, in the page's language."""
     return i18n.translate(key, pages.language(request))
+
+
+def _error(request: Request, exc: CividError) -> str:
+    """A refusal from the account or client registry, in the page's language (``admin.error.<code>``), or its
+    English sentence when it has no code the catalogue knows."""
+    return error_text(exc, "admin.error", pages.language(request))
 
 
 # --- staff accounts --------------------------------------------------------------------------------
@@ -72,7 +80,7 @@ async def add_staff(request: Request, staff: Staff = Admin) -> Response:
         with request.app.state.services.sessions.begin() as db:
             staff_accounts.add(db, values["uin"], values["name"], values["roles"], staff.actor("admin"))
     except CividError as exc:
-        return render_staff(request, staff, status=exc.status, alert=exc.detail, form=values)
+        return render_staff(request, staff, status=exc.status, alert=_error(request, exc), form=values)
     return RedirectResponse("/console/admin?done=staff_added", status_code=303)
 
 
@@ -88,7 +96,7 @@ async def change_roles(request: Request, account_id: int, staff: Staff = Admin) 
         with request.app.state.services.sessions.begin() as db:
             staff_accounts.set_roles(db, account_id, roles, staff.actor("admin"))
     except CividError as exc:
-        return render_staff(request, staff, status=exc.status, alert=exc.detail)
+        return render_staff(request, staff, status=exc.status, alert=_error(request, exc))
     return RedirectResponse("/console/admin?done=roles_changed", status_code=303)
 
 
@@ -105,7 +113,7 @@ def disable_staff(request: Request, account_id: int, csrf_token: str = Form(""),
         with request.app.state.services.sessions.begin() as db:
             staff_accounts.disable(db, account_id, staff.actor("admin"))
     except CividError as exc:
-        return render_staff(request, staff, status=exc.status, alert=exc.detail)
+        return render_staff(request, staff, status=exc.status, alert=_error(request, exc))
     return RedirectResponse("/console/admin?done=staff_disabled", status_code=303)
 
 
@@ -140,17 +148,21 @@ def client_metadata(form: dict[str, Any]) -> clients.ClientMetadata:
         try:
             jwks = json.loads(form["jwks"])
         except ValueError as exc:
-            raise InvalidInput(f"the JWK Set is not valid JSON: {exc}") from exc
+            raise InvalidInput(f"the JWK Set is not valid JSON: {exc}", code="jwks_not_json",
+                               params={"line": getattr(exc, "lineno", "?"), "column": getattr(exc, "colno", "?")}
+                               ) from exc
         if isinstance(jwks, dict) and "kty" in jwks:
             jwks = {"keys": [jwks]}  # a single JWK is accepted as a one-key set, as by the CLI
         if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
-            raise InvalidInput('the JWK Set must look like {"keys": [...]}')
+            raise InvalidInput('the JWK Set must look like {"keys": [...]}', code="jwks_not_a_set")
         if any(isinstance(key, dict) and "d" in key for key in jwks["keys"]):
-            raise InvalidInput("the JWK Set holds a private key; register the portal's public key only")
+            raise InvalidInput("the JWK Set holds a private key; register the portal's public key only",
+                               code="jwks_private_key")
     if auth == "private_key_jwt" and bool(form["jwks_uri"]) == bool(jwks):
-        raise InvalidInput("private_key_jwt needs exactly one of a JWKS URI or a JWK Set")
+        raise InvalidInput("private_key_jwt needs exactly one of a JWKS URI or a JWK Set", code="private_key_jwt_keys")
     if auth != "private_key_jwt" and (form["jwks_uri"] or jwks):
-        raise InvalidInput("a JWKS URI or JWK Set goes with private_key_jwt only")
+        raise InvalidInput("a JWKS URI or JWK Set goes with private_key_jwt only",
+                           code="jwks_without_private_key_jwt")
     meta = clients.ClientMetadata(
         name=form["name"], redirect_uris=_lines(form["redirect_uris"]), token_endpoint_auth_method=auth,
         jwks=jwks, jwks_uri=form["jwks_uri"] or None, post_logout_redirect_uris=_lines(form["post_logout"]),
@@ -179,7 +191,7 @@ async def register_client(request: Request, staff: Staff = Admin) -> Response:
             row, secret = clients.register(db, meta, staff.actor("admin"))
             created = {**clients.describe(row), "secret": secret}
     except CividError as exc:
-        return render_clients(request, staff, status=exc.status, alert=exc.detail, form=form)
+        return render_clients(request, staff, status=exc.status, alert=_error(request, exc), form=form)
     return render_clients(request, staff, status=201, created=created)
 
 
@@ -197,7 +209,7 @@ def disable(request: Request, client_id: str, csrf_token: str = Form(""), confir
                 raise Forbidden(_say(request, "admin.refused.console_client"))
             disable_client(db, client_id, staff.actor("admin"))
     except CividError as exc:
-        return render_clients(request, staff, status=exc.status, alert=getattr(exc, "description", exc.detail))
+        return render_clients(request, staff, status=exc.status, alert=_error(request, exc))
     return RedirectResponse("/console/admin/clients?done=client_disabled", status_code=303)
 
 

@@ -18,14 +18,14 @@ from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
 from civid import audit
-from civid.errors import CividError, Conflict, Forbidden, InvalidInput, Unauthenticated
-from console import batch_jobs, batch_messages
+from civid.errors import CividError, Conflict, Forbidden, Unauthenticated
+from console import batch_jobs, batch_messages, batch_reasons
 from console import session as console_session
 from console.session import SignInRequired, require_staff
 from console.staff import Staff, as_staff
 from idp import i18n, pages
 from idp.sessions import check_csrf
-from models import BatchJob, BatchRecord, BatchStatus
+from models import BatchJob, BatchRecord, BatchStatus, Enrolment, RecordStatus
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 Officer = Depends(require_staff("officer"))
@@ -99,12 +99,12 @@ async def batch_upload(request: Request, staff: Staff = Officer) -> Response:
         upload = form.get("archive")
         if not isinstance(upload, UploadFile) or not upload.filename:
             return _list_page(request, staff, 422, i18n.translate(
-                "console.batch.refused", lang, detail=InvalidInput("choose the ZIP archive to upload").detail))
+                "console.batch.refused", lang, detail=batch_reasons.no_archive_text(lang)))
         try:
             public_id = await run_in_threadpool(batch_jobs.create, services, staff, upload.filename, upload.file)
         except CividError as exc:
-            return _list_page(request, staff, exc.status, i18n.translate("console.batch.refused", lang,
-                                                                         detail=exc.detail))
+            return _list_page(request, staff, exc.status, i18n.translate(
+                "console.batch.refused", lang, detail=batch_reasons.problem_text(exc, lang)))
     return RedirectResponse(f"/console/batch/{public_id}", status_code=303)
 
 
@@ -123,14 +123,20 @@ def batch_page(public_id: str, request: Request, staff: Staff = Depends(_page_of
 
 def _job_page(request: Request, staff: Staff, public_id: str, status: int = 200, problem: str | None = None) -> Response:
     services = request.app.state.services
+    lang = pages.language(request)
     with services.sessions() as db:
         job = batch_jobs.owned(db, staff, public_id)
         progress = _progress(db, job, services.settings.batch_stale_after_s)
         records = list(db.scalars(select(BatchRecord).where(BatchRecord.batch_id == job.id)
                                   .order_by(BatchRecord.position)))
+        rejected = {r.enrolment_public_id for r in records if r.status == RecordStatus.REJECTED}
+        enrolments = {e.public_id: e for e in db.scalars(select(Enrolment).where(
+            Enrolment.public_id.in_(rejected - {None}), Enrolment.officer_id == job.officer_id))}
+        reasons = {r.id: batch_reasons.record_reasons(r, enrolments.get(r.enrolment_public_id or ""),
+                                                      services.settings, lang) for r in records}
     return pages.render(request, "console_batch_job.html", status=status, staff=staff, job=job, progress=progress,
-                        records=records, refresh=progress["status"] == "running", refresh_s=REFRESH_S,
-                        problem=problem)
+                        records=records, reasons=reasons, refresh=progress["status"] == "running",
+                        refresh_s=REFRESH_S, problem=problem)
 
 
 @router.get("/batch/{public_id}/status")
@@ -148,7 +154,8 @@ async def _action(request: Request, staff: Staff, public_id: str, action) -> Res
     try:
         await run_in_threadpool(action, request.app.state.services, staff, public_id)
     except Conflict as exc:
-        problem = i18n.translate("console.batch.cannot", pages.language(request), detail=exc.detail)
+        lang = pages.language(request)
+        problem = i18n.translate("console.batch.cannot", lang, detail=batch_reasons.problem_text(exc, lang))
         return _job_page(request, staff, public_id, status=409, problem=problem)
     return RedirectResponse(f"/console/batch/{public_id}", status_code=303)
 

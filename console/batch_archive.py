@@ -52,13 +52,15 @@ class PersonIn(BaseModel):
 
 @dataclass(frozen=True)
 class Issue:
-    """Why a package cannot be enrolled (a stable code and a sentence)."""
+    """Why a package cannot be enrolled: a stable code, the English sentence, and the values that let a page say
+    it in another language (``console.batch_reasons``)."""
 
     code: str
     message: str
+    params: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
-    def to_dict(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, **({"params": self.params} if self.params else {})}
 
 
 @dataclass
@@ -77,20 +79,22 @@ def _check_member(info: zipfile.ZipInfo, settings: Settings) -> None:
     if (name.startswith("/") or "\\" in name or any(p in ("", ".", "..") for p in parts)
             or re.match(r"^[A-Za-z]:", name) or "\x00" in name):
         raise InvalidInput(f"the archive holds a file with an unsafe path ({name!r}): absolute paths, '..' and "
-                           "backslashes are refused", code="unsafe_path")
+                           "backslashes are refused", code="unsafe_path", params={"member": name})
     if info.flag_bits & 0x1:
-        raise InvalidInput(f"{name}: encrypted ZIP members are not accepted", code="encrypted_member")
+        raise InvalidInput(f"{name}: encrypted ZIP members are not accepted", code="encrypted_member",
+                           params={"member": name})
     if (info.external_attr >> 16) & 0o170000 == 0o120000:
-        raise InvalidInput(f"{name}: symbolic links are not accepted", code="symlink")
+        raise InvalidInput(f"{name}: symbolic links are not accepted", code="symlink", params={"member": name})
     if info.is_dir():
         return
     limit = MAX_PERSON_BYTES if parts[-1].lower() == PERSON_FILE else settings.max_upload_bytes
     if info.file_size > limit:
         raise PayloadTooLarge(f"{name}: {info.file_size} bytes uncompressed, over the limit of {limit}",
-                              code="member_too_large")
+                              code="member_too_large", params={"member": name, "size": info.file_size, "limit": limit})
     if info.file_size > 1024 * 1024 and info.file_size > settings.batch_max_compression_ratio * max(info.compress_size, 1):
-        raise PayloadTooLarge(f"{name}: expands {info.file_size // max(info.compress_size, 1)} times; refused as a "
-                              "decompression bomb", code="compression_ratio")
+        ratio = info.file_size // max(info.compress_size, 1)
+        raise PayloadTooLarge(f"{name}: expands {ratio} times; refused as a decompression bomb",
+                              code="compression_ratio", params={"member": name, "ratio": ratio})
 
 
 def open_archive(upload: IO[bytes], settings: Settings) -> tuple[zipfile.ZipFile, dict[str, list[zipfile.ZipInfo]]]:
@@ -102,17 +106,20 @@ def open_archive(upload: IO[bytes], settings: Settings) -> tuple[zipfile.ZipFile
     members = archive.infolist()
     if len(members) > settings.batch_max_members:
         raise PayloadTooLarge(f"the archive has {len(members)} entries; at most {settings.batch_max_members} are "
-                              "accepted", code="too_many_members")
+                              "accepted", code="too_many_members",
+                              params={"count": len(members), "limit": settings.batch_max_members})
     total = sum(info.file_size for info in members)
     if total > settings.batch_max_uncompressed_bytes:
         raise PayloadTooLarge(f"the archive expands to {total} bytes; at most {settings.batch_max_uncompressed_bytes} "
-                              "are accepted", code="too_large_uncompressed")
+                              "are accepted", code="too_large_uncompressed",
+                              params={"size": total, "limit": settings.batch_max_uncompressed_bytes})
     packages: dict[str, list[zipfile.ZipInfo]] = defaultdict(list)
     seen: set[str] = set()
     for info in members:
         _check_member(info, settings)
         if info.filename in seen:
-            raise InvalidInput(f"{info.filename} appears twice in the archive", code="duplicate_member")
+            raise InvalidInput(f"{info.filename} appears twice in the archive", code="duplicate_member",
+                               params={"member": info.filename})
         seen.add(info.filename)
         if info.is_dir() or _SYSTEM_JUNK.search(info.filename):
             continue
@@ -123,7 +130,8 @@ def open_archive(upload: IO[bytes], settings: Settings) -> tuple[zipfile.ZipFile
                            code="empty")
     if len(packages) > settings.batch_max_packages:
         raise PayloadTooLarge(f"the archive holds {len(packages)} packages; at most {settings.batch_max_packages} per "
-                              "batch", code="too_many_packages")
+                              "batch", code="too_many_packages",
+                              params={"count": len(packages), "limit": settings.batch_max_packages})
     return archive, dict(packages)
 
 
@@ -135,21 +143,23 @@ def read_packages(archive: zipfile.ZipFile, groups: dict[str, list[zipfile.ZipIn
             package.issues.append(Issue("no_folder", "files at the top of the archive: put each person's files in a "
                                         "folder of their own"))
         elif len(folder) > MAX_PACKAGE_NAME:
-            package.issues.append(Issue("name_too_long", f"the folder name is over {MAX_PACKAGE_NAME} characters"))
+            package.issues.append(Issue("name_too_long", f"the folder name is over {MAX_PACKAGE_NAME} characters",
+                                        {"limit": MAX_PACKAGE_NAME}))
         for info in members:
             base = info.filename.rpartition("/")[2]
             try:
                 with archive.open(info) as member:
                     data = member.read(info.file_size + 1)
             except (zipfile.BadZipFile, OSError, EOFError) as exc:
-                raise InvalidInput(f"{info.filename} is damaged in the archive ({exc})", code="damaged_member") from exc
+                raise InvalidInput(f"{info.filename} is damaged in the archive ({exc})", code="damaged_member",
+                                   params={"member": info.filename}) from exc
             if base.lower() == PERSON_FILE:
                 package.files[PERSON_FILE] = data
             elif FACE_FILE.match(base) or FINGER_FILE.match(base):
                 package.files[base] = data
             else:
                 package.issues.append(Issue("unexpected_file", f"{base}: not person.json, face*.jpg|png or "
-                                            "finger-<position>.png"))
+                                            "finger-<position>.png", {"file": base}))
         if folder:
             package.issues.extend(layout_issues(package.files))
         yield package
@@ -167,9 +177,10 @@ def layout_issues(files: dict[str, bytes]) -> list[Issue]:
     positions = [int(m.group(1)) for name in files if (m := FINGER_FILE.match(name))]
     for position in positions:
         if not 1 <= position <= 10:
-            issues.append(Issue("finger_position", f"finger-{position}: a finger position is 1 to 10"))
+            issues.append(Issue("finger_position", f"finger-{position}: a finger position is 1 to 10",
+                                {"position": position}))
     if len(set(positions)) != len(positions):
-        issues.append(Issue("finger_position", "the same finger position is given twice"))
+        issues.append(Issue("finger_position", "the same finger position is given twice", {"twice": True}))
     return issues
 
 
@@ -179,12 +190,21 @@ def parse_person(data: bytes) -> tuple[PersonIn | None, list[Issue]]:
         person = PersonIn.model_validate_json(data)
         check_document_list(person.documents)
     except ValidationError as exc:
+        errors = exc.errors(include_url=False)
         return None, [Issue("invalid_person_json", "person.json: " + "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'whole file'}: {str(e['msg']).removeprefix('Value error, ')}"
-            for e in exc.errors(include_url=False)))]
+            for e in errors), {"errors": [_plain_error(e) for e in errors]})]
     except ValueError as exc:  # check_document_list
-        return None, [Issue("invalid_person_json", f"person.json: documents: {exc}")]
+        error = {"loc": ["documents"], "type": "value_error", "msg": str(exc)}
+        return None, [Issue("invalid_person_json", f"person.json: documents: {exc}", {"errors": [error]})]
     return person, []
+
+
+def _plain_error(error: Any) -> dict[str, Any]:
+    """A pydantic error as stored with the record: where, its type, its English sentence and its simple values
+    (what ``console.enrol_form.message_for`` needs to say it again in the officer's language)."""
+    return {"loc": [str(part) for part in error["loc"]], "type": error["type"], "msg": str(error["msg"]),
+            "ctx": {k: v for k, v in (error.get("ctx") or {}).items() if isinstance(v, (int, str))}}
 
 
 # --- sealed packages at rest ---------------------------------------------------------------------------

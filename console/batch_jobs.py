@@ -27,7 +27,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import IO, Callable
+from typing import IO, Any, Callable
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -60,7 +60,7 @@ class Outcome:
     enrolment_public_id: str | None = None
     uin: str | None = None
     case_public_id: str | None = None
-    reasons: tuple[dict[str, str], ...] = ()
+    reasons: tuple[dict[str, Any], ...] = ()
 
 
 def folder(services: Services, batch_id: str) -> Path:
@@ -119,7 +119,7 @@ def _refuse_second_live_batch(db: Session, officer_id: int, stale_after_s: int, 
                                                  BatchJob.status == BatchStatus.RUNNING)):
         if job.public_id != except_id and is_live(job, stale_after_s):
             raise Conflict(f"batch {job.public_id} is still running: one batch at a time per officer; wait for it or "
-                           "pause it", batch=job.public_id)
+                           "pause it", batch=job.public_id, code="batch_running", params={"batch": job.public_id})
 
 
 def _sha256(upload: IO[bytes]) -> str:
@@ -140,7 +140,8 @@ def create(services: Services, staff: Staff, filename: str, upload: IO[bytes]) -
         earlier = db.scalars(select(BatchJob.public_id).where(BatchJob.officer_id == staff.api_key_id,
                                                               BatchJob.archive_sha256 == digest)).first()
         if earlier:
-            raise Conflict(f"this archive was already uploaded as batch {earlier}", batch=earlier)
+            raise Conflict(f"this archive was already uploaded as batch {earlier}", batch=earlier,
+                           code="already_uploaded", params={"batch": earlier})
         _refuse_second_live_batch(db, staff.api_key_id, settings.batch_stale_after_s)
     archive, groups = batch_archive.open_archive(upload, settings)
     public_id = str(uuid.uuid4())
@@ -162,7 +163,8 @@ def create(services: Services, staff: Staff, filename: str, upload: IO[bytes]) -
         if clashes:  # each package's record is found by its name on resume: names must be distinct
             raise InvalidInput("several packages in the archive have the same name (folder names must differ in "
                                f"their first 200 characters, and files at the top level form one package): "
-                               f"{', '.join(clashes[:3])}")
+                               f"{', '.join(clashes[:3])}", code="package_names_clash",
+                               params={"names": ", ".join(clashes[:3])})
         with _lock:
             with services.sessions.begin() as db:
                 _refuse_second_live_batch(db, staff.api_key_id, settings.batch_stale_after_s)
@@ -272,7 +274,7 @@ def process_record(services: Services, actor: Actor, batch_id: str, position: in
             pass
         return _outcome_of(services, actor, key)
     except CividError as exc:
-        return Outcome(RecordStatus.INVALID, reasons=({"code": exc.type_slug, "message": exc.detail},))
+        return Outcome(RecordStatus.INVALID, reasons=(_reason_of(exc),))
     except FileNotFoundError:
         return Outcome(RecordStatus.ERROR, reasons=({"code": "package_missing",
                                                      "message": "the stored package is missing from the data folder"},))
@@ -280,6 +282,14 @@ def process_record(services: Services, actor: Actor, batch_id: str, position: in
         log.exception("batch %s: package %s failed", batch_id, package)
         return Outcome(RecordStatus.ERROR, reasons=({"code": "unexpected",
                                                      "message": "an unexpected error occurred; it has been logged"},))
+
+
+def _reason_of(exc: CividError) -> dict[str, Any]:
+    """A record's reason for an error of the workflow: its problem type and English sentence (what the CSV
+    reports), and the values ``console.batch_reasons`` needs to say it in the officer's language."""
+    params = {**exc.params, "photo": exc.extra.get("photo"), "error_code": exc.code}
+    params = {name: value for name, value in params.items() if isinstance(value, (str, int))}
+    return {"code": exc.type_slug, "message": exc.detail, **({"params": params} if params else {})}
 
 
 def _enrolled(services: Services, actor: Actor, key: str) -> bool:
@@ -325,7 +335,8 @@ def pause(services: Services, staff: Staff, public_id: str) -> None:
     with services.sessions.begin() as db:
         job = owned(db, staff, public_id)
         if job.status != BatchStatus.RUNNING:
-            raise Conflict(f"batch {public_id} is {job.status}, not running")
+            raise Conflict(f"batch {public_id} is {job.status}, not running", code="not_running",
+                           params={"batch": public_id})
         job.status = BatchStatus.PAUSED
         audit.record(db, staff.actor("officer"), "batch.paused", "batch", public_id)
     with _lock:
@@ -346,9 +357,9 @@ def _claim(services: Services, staff: Staff, public_id: str, stale: int) -> None
     with services.sessions.begin() as db:
         job = owned(db, staff, public_id)
         if job.status == BatchStatus.COMPLETED:
-            raise Conflict(f"batch {public_id} is already complete")
+            raise Conflict(f"batch {public_id} is already complete", code="completed", params={"batch": public_id})
         if is_live(job, stale):
-            raise Conflict(f"batch {public_id} is running")
+            raise Conflict(f"batch {public_id} is running", code="running", params={"batch": public_id})
         _refuse_second_live_batch(db, staff.api_key_id, stale, except_id=public_id)
         was = shown_status(job, stale)
         # Claimed only if nobody changed it since it was read (two desks pressing Resume at once).
@@ -358,7 +369,8 @@ def _claim(services: Services, staff: Staff, public_id: str, stale: int) -> None
             BatchJob.heartbeat_at.is_(None) if job.heartbeat_at is None else BatchJob.heartbeat_at == job.heartbeat_at,
         ).values(status=BatchStatus.RUNNING, runner=RUNNER, heartbeat_at=utcnow()))
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
-            raise Conflict(f"batch {public_id} was resumed elsewhere")
+            raise Conflict(f"batch {public_id} was resumed elsewhere", code="resumed_elsewhere",
+                           params={"batch": public_id})
         audit.record(db, staff.actor("officer"), "batch.resumed", "batch", public_id, was=was)
 
 

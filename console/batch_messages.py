@@ -75,6 +75,98 @@ MESSAGES = {
     "console.batch.record.error": {"en": "Failed (see the log)", "es": "Falló (ver el registro)"},
 }
 
+# Why an archive was refused or an action cannot be done now (``console.batch_reasons.problem_text``), by the code
+# of the error (``console.batch_archive``, ``console.batch_jobs``).
+PROBLEMS = {
+    "console.batch.problem.no_file": {"en": "Choose the ZIP archive to upload.",
+                                      "es": "Elija el archivo ZIP que desea subir."},
+    "console.batch.problem.not_a_zip": {"en": "The file is not a readable ZIP archive.",
+                                        "es": "El fichero no es un archivo ZIP legible."},
+    "console.batch.problem.unsafe_path": {
+        "en": "The archive holds a file with an unsafe path ({member}): absolute paths, '..' and backslashes are "
+              "refused.",
+        "es": "El archivo contiene un fichero con una ruta insegura ({member}): se rechazan las rutas absolutas, "
+              "'..' y las barras invertidas."},
+    "console.batch.problem.encrypted_member": {"en": "{member}: encrypted ZIP members are not accepted.",
+                                               "es": "{member}: no se aceptan ficheros cifrados dentro del ZIP."},
+    "console.batch.problem.symlink": {"en": "{member}: symbolic links are not accepted.",
+                                      "es": "{member}: no se aceptan enlaces simbólicos."},
+    "console.batch.problem.member_too_large": {
+        "en": "{member}: {size} bytes uncompressed, over the limit of {limit}.",
+        "es": "{member}: {size} bytes sin comprimir, por encima del límite de {limit}."},
+    "console.batch.problem.compression_ratio": {
+        "en": "{member}: expands {ratio} times; refused as a decompression bomb.",
+        "es": "{member}: se expande {ratio} veces; se rechaza como bomba de descompresión."},
+    "console.batch.problem.too_many_members": {
+        "en": "The archive has {count} entries; at most {limit} are accepted.",
+        "es": "El archivo tiene {count} elementos; se aceptan como máximo {limit}."},
+    "console.batch.problem.too_large_uncompressed": {
+        "en": "The archive expands to {size} bytes; at most {limit} are accepted.",
+        "es": "El archivo se expande a {size} bytes; se aceptan como máximo {limit}."},
+    "console.batch.problem.duplicate_member": {"en": "{member} appears twice in the archive.",
+                                               "es": "{member} aparece dos veces en el archivo."},
+    "console.batch.problem.damaged_member": {"en": "{member} is damaged in the archive.",
+                                             "es": "{member} está dañado dentro del archivo."},
+    "console.batch.problem.empty": {
+        "en": "The archive holds no packages: put each person's files in a folder of their own.",
+        "es": "El archivo no contiene paquetes: ponga los archivos de cada persona en una carpeta propia."},
+    "console.batch.problem.too_many_packages": {
+        "en": "The archive holds {count} packages; at most {limit} per batch.",
+        "es": "El archivo contiene {count} paquetes; como máximo {limit} por lote."},
+    "console.batch.problem.package_names_clash": {
+        "en": "Several packages in the archive have the same name (folder names must differ in their first 200 "
+              "characters, and files at the top level form one package): {names}",
+        "es": "Varios paquetes del archivo tienen el mismo nombre (los nombres de carpeta deben diferir en sus "
+              "primeros 200 caracteres, y los ficheros de la raíz forman un solo paquete): {names}"},
+    "console.batch.problem.already_uploaded": {"en": "This archive was already uploaded as batch {batch}.",
+                                               "es": "Este archivo ya se subió como el lote {batch}."},
+    "console.batch.problem.batch_running": {
+        "en": "Batch {batch} is still running: one batch at a time per officer; wait for it or pause it.",
+        "es": "El lote {batch} sigue en curso: un lote a la vez por oficial; espere a que termine o páuselo."},
+    "console.batch.problem.not_running": {"en": "This batch is not running.", "es": "Este lote no está en curso."},
+    "console.batch.problem.completed": {"en": "This batch is already complete.", "es": "Este lote ya está terminado."},
+    "console.batch.problem.running": {"en": "This batch is running.", "es": "Este lote está en curso."},
+    "console.batch.problem.resumed_elsewhere": {"en": "This batch was resumed at another desk.",
+                                                "es": "Este lote se reanudó en otro puesto."},
+}
+
+# Why a record has no UIN (``console.batch_reasons.reason_text``), by the code stored with it.
+ISSUES = {
+    "console.batch.issue.no_folder": {
+        "en": "Files at the top of the archive: put each person's files in a folder of their own.",
+        "es": "Ficheros en la raíz del archivo: ponga los archivos de cada persona en una carpeta propia."},
+    "console.batch.issue.name_too_long": {"en": "The folder name is over {limit} characters.",
+                                          "es": "El nombre de la carpeta supera los {limit} caracteres."},
+    "console.batch.issue.unexpected_file": {"en": "{file}: not person.json, face*.jpg|png or finger-<position>.png.",
+                                            "es": "{file}: no es person.json, face*.jpg|png ni "
+                                                  "finger-<posición>.png."},
+    "console.batch.issue.no_person_json": {"en": "The folder has no person.json.",
+                                           "es": "La carpeta no tiene person.json."},
+    "console.batch.issue.no_face": {"en": "The folder has no face photo (face*.jpg or face*.png).",
+                                    "es": "La carpeta no tiene foto del rostro (face*.jpg o face*.png)."},
+    "console.batch.issue.finger_position": {"en": "finger-{position}: a finger position is 1 to 10.",
+                                            "es": "finger-{position}: la posición de un dedo va de 1 a 10."},
+    "console.batch.issue.finger_position_twice": {"en": "The same finger position is given twice.",
+                                                  "es": "La misma posición de dedo aparece dos veces."},
+    "console.batch.issue.invalid_person_json": {"en": "Errors in person.json: {errors}.",
+                                                "es": "Errores en person.json: {errors}."},
+    "console.batch.issue.whole_file": {"en": "whole file", "es": "todo el fichero"},
+    "console.batch.issue.json_invalid": {"en": "Not valid JSON.", "es": "No es JSON válido."},
+    "console.batch.issue.unknown_field": {"en": "A field this file may not have.",
+                                          "es": "Un campo que este fichero no puede tener."},
+    "console.batch.issue.too_many_documents": {"en": "At most {limit} documents per person.",
+                                               "es": "Como máximo {limit} documentos por persona."},
+    "console.batch.issue.same_document": {"en": "The same document is listed twice.",
+                                          "es": "El mismo documento aparece dos veces."},
+    "console.batch.issue.too_many_photos": {"en": "At most {limit} face photos per person.",
+                                            "es": "Como máximo {limit} fotos del rostro por persona."},
+    "console.batch.issue.package_missing": {"en": "The stored package is missing from the data folder.",
+                                            "es": "El paquete guardado falta en la carpeta de datos."},
+    "console.batch.issue.unexpected": {"en": "An unexpected error occurred; it has been logged.",
+                                       "es": "Se produjo un error inesperado; quedó anotado en el registro."},
+}
+
 
 def register() -> None:
-    i18n.register(MESSAGES)
+    for group in (MESSAGES, PROBLEMS, ISSUES):
+        i18n.register(group)

@@ -82,9 +82,8 @@ async def enrol_submit(request: Request, staff: Staff = Officer) -> Response:
         if enrolment is None:
             raise
     except CividError as exc:  # a file the workflow could not use: nothing was stored
-        detail = quality_feedback.error_text(exc, lang) + (f" ({exc.detail})" if exc.detail else "")
-        return _render_form(request, staff, parsed, status=exc.status,
-                            problem=i18n.translate("console.enrol.not_enrolled", lang, detail=detail))
+        return _render_form(request, staff, parsed, status=exc.status, problem=i18n.translate(
+            "console.enrol.not_enrolled", lang, detail=quality_feedback.named_error_text(exc, lang)))
     return RedirectResponse(f"/console/enrolments/{enrolment.public_id}", status_code=303)
 
 

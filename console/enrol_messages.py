@@ -212,6 +212,13 @@ QUALITY = {
         "es": "Este tipo de archivo no se acepta (una foto es JPEG o PNG; un dedo PNG, TIFF o BMP)."},
     "console.quality.unreadable": {"en": "The file could not be read as an image (damaged, or another format).",
                                    "es": "El archivo no se pudo leer como imagen (dañado o de otro formato)."},
+    # Finer file errors, by the code their raise site gives (enrollment.capture, enrollment.fingerprint).
+    "console.quality.file.image_too_small": {
+        "en": "The image is {width}×{height} pixels; it needs at least {min_side} pixels on each side.",
+        "es": "La imagen mide {width}×{height} píxeles; necesita al menos {min_side} píxeles por lado."},
+    "console.quality.file.finger_ppi": {
+        "en": "The image is scanned at {ppi} ppi; finger images must be {required} ppi.",
+        "es": "La imagen está escaneada a {ppi} ppp; las imágenes de dedos deben ser de {required} ppp."},
 }
 
 OUTCOME = {

@@ -13,6 +13,7 @@ from typing import Any
 from civid.errors import CividError, InvalidImage, PayloadTooLarge, UnsupportedMediaType
 from civid.services import Services
 from civid.settings import Settings
+from console.error_text import coded_text
 from enrollment.capture import decode_image
 from enrollment.fingerprint import FingerUpload, assess_finger
 from enrollment.quality import assess
@@ -56,12 +57,42 @@ def finger_name(position: int, lang: str) -> str:
     return i18n.translate(f"console.finger.{position}", lang)
 
 
+# A file that could not be assessed, by its problem type (``CividError.type_slug``): what to tell the officer.
+FILE_ERRORS = {PayloadTooLarge.type_slug: "console.quality.too_large",
+               UnsupportedMediaType.type_slug: "console.quality.unsupported",
+               InvalidImage.type_slug: "console.quality.unreadable"}
+
+
+def file_error_text(type_slug: str, code: str | None, params: dict[str, Any], lang: str) -> str | None:
+    """A file error in ``lang``: by its finer code when the catalogue knows it (``console.quality.file.<code>``),
+    else by its problem type; None when it is not an error about a file."""
+    generic = FILE_ERRORS.get(type_slug)
+    if generic is None:
+        return None
+    return coded_text("console.quality.file", code, params, lang, i18n.translate(generic, lang))
+
+
 def error_text(exc: CividError, lang: str) -> str:
     """What to tell the officer about a file that could not be assessed at all."""
-    key = ("console.quality.too_large" if isinstance(exc, PayloadTooLarge) else
-           "console.quality.unsupported" if isinstance(exc, UnsupportedMediaType) else
-           "console.quality.unreadable" if isinstance(exc, InvalidImage) else None)
-    return i18n.translate(key, lang) if key else exc.detail
+    return file_error_text(exc.type_slug, exc.code, exc.params, lang) or exc.detail
+
+
+def file_label(params: dict[str, Any], photo: str | None, lang: str) -> str | None:
+    """The file an error is about, as the officer knows it: the finger (in ``lang``) and its file name, or the
+    photo's file name."""
+    finger = params.get("finger")
+    if isinstance(finger, int) and 1 <= finger <= 10:
+        return f"{finger_name(finger, lang)} ({params.get('file') or '?'})"
+    return photo
+
+
+def named_error_text(exc: CividError, lang: str) -> str:
+    """``error_text`` after the name of the file it is about (the English sentence, which names it, if unknown)."""
+    text = file_error_text(exc.type_slug, exc.code, exc.params, lang)
+    if text is None:
+        return exc.detail
+    label = file_label(exc.params, exc.extra.get("photo"), lang)
+    return f"{label}: {text}" if label else text
 
 
 def face(services: Services, data: bytes, filename: str, content_type: str | None, lang: str) -> dict[str, Any]:

@@ -40,7 +40,9 @@ def _check_roles(roles: list[str]) -> list[str]:
     unknown = sorted(set(roles) - set(STAFF_ROLES))
     if not roles or unknown:
         raise InvalidInput(f"roles must be a non-empty subset of {', '.join(STAFF_ROLES)}"
-                           + (f"; unknown: {', '.join(unknown)}" if unknown else ""))
+                           + (f"; unknown: {', '.join(unknown)}" if unknown else ""),
+                           code="roles_unknown" if unknown else "roles_required",
+                           params={"roles": ", ".join(STAFF_ROLES), "unknown": ", ".join(unknown)})
     return [role for role in STAFF_ROLES if role in roles]
 
 
@@ -49,11 +51,13 @@ def add(db: Session, uin: str, name: str, roles: list[str], actor: Actor) -> Sta
     uin = normalise_uin(uin)
     roles = _check_roles(roles)
     if not name.strip():
-        raise InvalidInput("a staff member needs a name (shown in the audit trail)")
+        raise InvalidInput("a staff member needs a name (shown in the audit trail)", code="staff_name_required")
     if db.scalars(select(Identity).where(Identity.uin == uin)).first() is None:
-        raise NotFound(f"no identity with UIN {uin}: staff sign in with their own national identity")
+        raise NotFound(f"no identity with UIN {uin}: staff sign in with their own national identity",
+                       code="uin_not_enrolled", params={"uin": uin})
     if db.scalars(select(StaffAccount).where(StaffAccount.uin == uin)).first() is not None:
-        raise Conflict(f"UIN {uin} already has a staff account; change its roles instead")
+        raise Conflict(f"UIN {uin} already has a staff account; change its roles instead", code="staff_exists",
+                       params={"uin": uin})
     # The API-key row names this person as an actor (enrolments' officer, cases' decider); its key is
     # random and discarded: staff act through the console, not with a key.
     key = ApiKey(name=name.strip(), role=roles[0], key_hash=hash_key(secrets.token_urlsafe(32)), prefix="console")
@@ -91,7 +95,7 @@ def disable(db: Session, account_id: int, actor: Actor) -> StaffAccount:
 def get(db: Session, account_id: int) -> StaffAccount:
     account = db.get(StaffAccount, account_id)
     if account is None:
-        raise NotFound(f"no staff account {account_id}")
+        raise NotFound(f"no staff account {account_id}", code="staff_not_found", params={"id": account_id})
     return account
 
 

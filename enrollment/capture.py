@@ -106,7 +106,8 @@ def open_checked(
                 )
             if min(width, height) < min_side:
                 raise InvalidImage(
-                    f"{filename}: {width}x{height} is smaller than {min_side} pixels on a side", photo=filename
+                    f"{filename}: {width}x{height} is smaller than {min_side} pixels on a side", photo=filename,
+                    code="image_too_small", params={"width": width, "height": height, "min_side": min_side},
                 )
             image.load()  # full decode: truncated or corrupt data fails here
     except (PayloadTooLarge, InvalidImage):

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from civid.errors import InvalidImage, InvalidInput
+from civid.errors import CividError, InvalidImage, InvalidInput
 from civid.keyring import KeyRing, Sealed
 from civid.settings import Settings
 from enrollment.capture import open_checked
@@ -109,16 +109,23 @@ def check_positions(uploads: list[FingerUpload], exceptions: list[FingerExceptio
 def decode_finger(upload: FingerUpload, settings: Settings) -> NDArray[np.uint8]:
     """Check and decode one finger image to 8-bit grey; refuse one that states a resolution far from 500 ppi."""
     name = f"finger {upload.position} ({upload.filename})"
-    image, fmt = open_checked(upload.data, filename=name, content_type=upload.content_type,
-                              accepted=ACCEPTED_CONTENT_TYPES, magic=_MAGIC, max_bytes=settings.max_upload_bytes,
-                              max_pixels=settings.finger_max_pixels, min_side=settings.finger_min_side)
+    which = {"finger": upload.position, "file": upload.filename}  # lets a page name the finger in its language
+    try:
+        image, fmt = open_checked(upload.data, filename=name, content_type=upload.content_type,
+                                  accepted=ACCEPTED_CONTENT_TYPES, magic=_MAGIC, max_bytes=settings.max_upload_bytes,
+                                  max_pixels=settings.finger_max_pixels, min_side=settings.finger_min_side)
+    except CividError as exc:
+        exc.params.update(which)
+        raise
     dpi = image.info.get("dpi")
     if dpi and dpi[0] and abs(float(dpi[0]) - PPI) > settings.finger_ppi_tolerance and float(dpi[0]) > 72:
         # 72 is what many tools write when they know nothing; anything else is a real statement.
         raise InvalidImage(f"{name}: the file says {float(dpi[0]):.0f} ppi; finger images must be {PPI} ppi",
-                           photo=upload.filename)
+                           photo=upload.filename, code="finger_ppi",
+                           params={"ppi": f"{float(dpi[0]):.0f}", "required": PPI, **which})
     if image.mode not in ("L", "I;16", "P", "RGB", "RGBA", "1"):
-        raise InvalidImage(f"{name}: unsupported {fmt} pixel mode {image.mode}", photo=upload.filename)
+        raise InvalidImage(f"{name}: unsupported {fmt} pixel mode {image.mode}", photo=upload.filename,
+                           params=which)
     return np.ascontiguousarray(np.asarray(image.convert("L"), dtype=np.uint8))
 
 

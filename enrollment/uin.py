@@ -54,7 +54,8 @@ def normalise_uin(text: str) -> str:
     """Strip spaces and hyphens and check length, digits and check digit; raise InvalidUin if wrong."""
     uin = re.sub(r"[\s-]", "", text or "")
     if not re.fullmatch(rf"[1-9]\d{{{UIN_LENGTH - 1}}}", uin):
-        raise InvalidUin(f"a UIN is {UIN_LENGTH} digits, not starting with 0", uin=text)
+        raise InvalidUin(f"a UIN is {UIN_LENGTH} digits, not starting with 0", uin=text, code="uin_format",
+                         params={"length": UIN_LENGTH})
     if not verhoeff_valid(uin):
-        raise InvalidUin("the UIN's check digit is wrong (mistyped?)", uin=text)
+        raise InvalidUin("the UIN's check digit is wrong (mistyped?)", uin=text, code="uin_check_digit")
     return uin

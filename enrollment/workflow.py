@@ -80,7 +80,8 @@ def enrol(
     if not photos:
         raise InvalidInput("at least one face photo is required")
     if len(photos) > settings.max_photos_per_enrolment:
-        raise InvalidInput(f"at most {settings.max_photos_per_enrolment} photos per enrolment")
+        raise InvalidInput(f"at most {settings.max_photos_per_enrolment} photos per enrolment",
+                           code="too_many_photos", params={"limit": settings.max_photos_per_enrolment})
     if idempotency_key:
         previous = _by_idempotency_key(services, actor, idempotency_key)
         if previous is not None:

@@ -52,57 +52,66 @@ def check_redirect_uri(uri: str, error: type[InvalidClientMetadata] = InvalidRed
     """Refuse a redirect URI a client may not register; return it unchanged (it is matched verbatim)."""
     parts = urlsplit(uri)
     if not parts.scheme or not parts.netloc:
-        raise error(f"redirect URI {uri!r} must be absolute")
+        raise error(f"redirect URI {uri!r} must be absolute", code="redirect_uri_relative", params={"uri": uri})
     if parts.fragment or "#" in uri:
-        raise error(f"redirect URI {uri!r} must not contain a fragment")  # RFC 6749 §3.1.2
+        raise error(f"redirect URI {uri!r} must not contain a fragment",  # RFC 6749 §3.1.2
+                    code="redirect_uri_fragment", params={"uri": uri})
     if "*" in uri:
-        raise error(f"redirect URI {uri!r}: wildcards are not allowed")
+        raise error(f"redirect URI {uri!r}: wildcards are not allowed", code="redirect_uri_wildcard",
+                    params={"uri": uri})
     if parts.scheme == "http" and (parts.hostname or "") not in LOOPBACK and f"[{parts.hostname}]" not in LOOPBACK:
-        raise error(f"redirect URI {uri!r} must use https (http only on localhost)")
+        raise error(f"redirect URI {uri!r} must use https (http only on localhost)", code="redirect_uri_http",
+                    params={"uri": uri})
     if parts.scheme not in ("https", "http"):
-        raise error(f"redirect URI {uri!r} must use https")
+        raise error(f"redirect URI {uri!r} must use https", code="redirect_uri_scheme", params={"uri": uri})
     return uri
 
 
 def _validate(meta: ClientMetadata) -> str:
     """Check the metadata as a whole; return the sector identifier for pairwise subjects."""
     if not meta.name.strip():
-        raise InvalidClientMetadata("client name is required")
+        raise InvalidClientMetadata("client name is required", code="client_name_required")
     if len(meta.name.strip()) > 200:
-        raise InvalidClientMetadata("client name must be at most 200 characters")
+        raise InvalidClientMetadata("client name must be at most 200 characters", code="client_name_too_long")
     if not meta.redirect_uris:
-        raise InvalidRedirectUri("at least one redirect URI is required")
+        raise InvalidRedirectUri("at least one redirect URI is required", code="redirect_uri_required")
     for uri in meta.redirect_uris:
         check_redirect_uri(uri)
     for uri in meta.post_logout_redirect_uris:
         check_redirect_uri(uri, InvalidClientMetadata)
     if meta.token_endpoint_auth_method not in AUTH_METHODS:
-        raise InvalidClientMetadata(f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}")
+        raise InvalidClientMetadata(f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}",
+                                    code="auth_method_unknown", params={"methods": ", ".join(AUTH_METHODS)})
     if meta.token_endpoint_auth_method == "private_key_jwt":
         if bool(meta.jwks) == bool(meta.jwks_uri):
-            raise InvalidClientMetadata("private_key_jwt needs exactly one of jwks or jwks_uri")
+            raise InvalidClientMetadata("private_key_jwt needs exactly one of jwks or jwks_uri",
+                                        code="private_key_jwt_keys")
         if meta.jwks is not None and not isinstance(meta.jwks.get("keys"), list):
-            raise InvalidClientMetadata("jwks must be a JWK Set: {\"keys\": [...]}")
+            raise InvalidClientMetadata("jwks must be a JWK Set: {\"keys\": [...]}", code="jwks_not_a_set")
         if meta.jwks_uri and urlsplit(meta.jwks_uri).scheme != "https" and urlsplit(meta.jwks_uri).hostname not in LOOPBACK:
-            raise InvalidClientMetadata("jwks_uri must use https")
+            raise InvalidClientMetadata("jwks_uri must use https", code="jwks_uri_https")
     unknown = set(meta.allowed_scopes) - set(STANDARD_SCOPES) - {"uin"}
     if unknown:
-        raise InvalidClientMetadata(f"unknown scopes: {', '.join(sorted(unknown))}")
+        raise InvalidClientMetadata(f"unknown scopes: {', '.join(sorted(unknown))}", code="scopes_unknown",
+                                    params={"scopes": ", ".join(sorted(unknown))})
     if "openid" not in meta.allowed_scopes:
         meta.allowed_scopes = ["openid", *meta.allowed_scopes]
     bad = set(meta.entitlements) - set(ENTITLEMENTS)
     if bad:
-        raise InvalidClientMetadata(f"unknown entitlements: {', '.join(sorted(bad))}; one of {', '.join(ENTITLEMENTS)}")
+        raise InvalidClientMetadata(f"unknown entitlements: {', '.join(sorted(bad))}; one of {', '.join(ENTITLEMENTS)}",
+                                    code="entitlements_unknown",
+                                    params={"entitlements": ", ".join(sorted(bad)), "allowed": ", ".join(ENTITLEMENTS)})
     if meta.subject_type not in ("pairwise", "public"):
-        raise InvalidClientMetadata("subject_type must be pairwise or public")
+        raise InvalidClientMetadata("subject_type must be pairwise or public", code="subject_type")
     if meta.id_token_signed_response_alg not in (None, "ES256", "RS256"):
-        raise InvalidClientMetadata("id_token_signed_response_alg must be ES256 or RS256")
+        raise InvalidClientMetadata("id_token_signed_response_alg must be ES256 or RS256", code="id_token_alg")
     if meta.sector_identifier:
         return meta.sector_identifier
     hosts = {urlsplit(uri).hostname for uri in meta.redirect_uris}
     if len(hosts) > 1:
         # OIDC Core §8.1: redirect URIs on several hosts need one sector, or subjects would differ.
-        raise InvalidClientMetadata("redirect URIs on several hosts need an explicit sector identifier")
+        raise InvalidClientMetadata("redirect URIs on several hosts need an explicit sector identifier",
+                                    code="sector_identifier_needed")
     return hosts.pop() or ""
 
 
@@ -144,7 +153,7 @@ def require(session: Session, client_id: str | None) -> Client:
     """The enabled client with this id; ``invalid_client`` otherwise."""
     row = find(session, client_id)
     if row is None:
-        raise InvalidClient("unknown or disabled client")
+        raise InvalidClient("unknown or disabled client", code="client_unknown")
     return row
 
 

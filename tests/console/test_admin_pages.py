@@ -46,12 +46,13 @@ def as_admin(client, office: Office, path: str = "/console/admin"):  # type: ign
     return client.get(path)
 
 
-def post(client, path: str, page_path: str, data: dict | list, **kwargs):  # type: ignore[no-untyped-def]
+def post(client, path: str, page_path: str, data: dict | list,  # type: ignore[no-untyped-def]
+         headers: dict | None = None, **kwargs):
     """POST a form of the page at ``page_path`` (its CSRF token added); ``data`` may repeat keys as pairs."""
     token = form_value(client.get(page_path).text, "csrf_token")
     pairs = list(data.items()) if isinstance(data, dict) else list(data)
-    return client.post(path, content=_encode([("csrf_token", token), *pairs]),
-                       headers={"content-type": "application/x-www-form-urlencoded"}, follow_redirects=False, **kwargs)
+    return client.post(path, content=_encode([("csrf_token", token), *pairs]), follow_redirects=False,
+                       headers={"content-type": "application/x-www-form-urlencoded", **(headers or {})}, **kwargs)
 
 
 def _encode(pairs: list[tuple[str, str]]) -> str:
@@ -200,3 +201,32 @@ def test_signing_keys_show_their_state_and_rotate_with_confirmation(client, offi
     created = [e for e in events(services, "signing_key.created") if e.actor_name == "Admin Collins"]
     assert len(created) == 1 and created[0].detail["alg"] == "ES256"
     assert "published, not yet signing" in client.get("/console/admin/keys").text
+
+
+def test_registry_refusals_are_in_the_admins_language(client, office):
+    spanish = {"Accept-Language": "es"}
+    as_admin(client, office, "/console/admin/clients")
+    base = {"name": "Portal", "auth": "client_secret_basic", "jwks_uri": "", "jwks": "",
+            "redirect_uris": "http://portal.example.bz/cb"}
+    refused = post(client, "/console/admin/clients", "/console/admin/clients", base, headers=spanish)
+    assert refused.status_code == 400
+    assert "La URI http://portal.example.bz/cb debe usar https (http solo en localhost)." in refused.text
+    assert "must use https" not in refused.text
+    english = post(client, "/console/admin/clients", "/console/admin/clients", base)
+    assert "The URI http://portal.example.bz/cb must use https (http only on localhost)." in english.text
+    private = post(client, "/console/admin/clients", "/console/admin/clients",
+                   {**base, "redirect_uris": "https://p.example.bz/cb", "auth": "private_key_jwt"}, headers=spanish)
+    assert private.status_code == 422 and "necesita exactamente uno de los dos" in private.text
+
+    unknown = post(client, "/console/admin/staff", "/console/admin",
+                   [("uin", "1234567890"), ("name", "Nadie"), ("roles", "officer")], headers=spanish)
+    assert unknown.status_code == 404 and "No hay ninguna identidad con el UIN 1234567890" in unknown.text
+    assert "no identity with UIN" not in unknown.text and 'value="Nadie"' in unknown.text
+    mistyped = post(client, "/console/admin/staff", "/console/admin",
+                    [("uin", "1234567891"), ("name", "N"), ("roles", "officer")], headers=spanish)
+    assert mistyped.status_code == 422 and "El dígito de control del UIN no es correcto" in mistyped.text
+    twice = post(client, "/console/admin/staff", "/console/admin",
+                 [("uin", office.officer.uin), ("name", "O"), ("roles", "officer")], headers=spanish)
+    assert twice.status_code == 409 and f"El UIN {office.officer.uin} ya tiene una cuenta del personal" in twice.text
+    no_roles = post(client, "/console/admin/staff", "/console/admin", [("uin", office.newcomer.uin), ("name", "B")])
+    assert no_roles.status_code == 422 and "Tick at least one role" in no_roles.text  # English where asked

@@ -153,6 +153,38 @@ def test_face_quality_needs_the_csrf_header_and_says_why_a_file_is_unusable(offi
     assert broken.json()["message"]
 
 
+def test_a_file_the_workflow_refuses_is_named_and_explained_in_the_officers_language(officer, services):
+    import io
+
+    from PIL import Image
+
+    def png(size: tuple[int, int], dpi: int | None = None, image: bytes | None = None) -> bytes:
+        picture = Image.open(io.BytesIO(image)) if image else Image.new("RGB", size, "white")
+        buffer = io.BytesIO()
+        picture.save(buffer, "PNG", **({"dpi": (dpi, dpi)} if dpi else {}))
+        return buffer.getvalue()
+
+    def send(photo: bytes, fingers: dict[int, bytes], **headers: str):  # type: ignore[no-untyped-def]
+        csrf, key = open_form(officer)
+        files = [("photo", ("pequeña.png", photo, "image/png"))]
+        files += [(f"finger_{p}", (f"finger-{p}.png", data, "image/png")) for p, data in fingers.items()]
+        return officer.post("/console/enrol", data={"csrf_token": csrf, "idempotency_key": key, **person_fields()},
+                            files=files, follow_redirects=False, headers=headers)
+
+    before = count(services, Enrolment)
+    tiny = send(png((40, 30)), {}, **{"Accept-Language": "es"})
+    assert tiny.status_code == 422
+    assert ("No se inscribió nada: pequeña.png: La imagen mide 40×30 píxeles; necesita al menos 160 píxeles por "
+            "lado.") in tiny.text
+    assert "smaller than" not in tiny.text
+    assert "pequeña.png: The image is 40×30 pixels" in send(png((40, 30)), {}).text
+    scanned = send(fixture_bytes("collins_nasa_portrait.png"), {2: png((0, 0), dpi=300, image=finger(301, 0))},
+                   **{"Accept-Language": "es"})
+    assert scanned.status_code == 422
+    assert "Índice derecho (finger-2.png): La imagen está escaneada a 300 ppp" in scanned.text
+    assert count(services, Enrolment) == before
+
+
 def test_finger_quality_gives_the_nfiq2_score_or_the_reason(officer):
     good = quality(officer, "finger", {"finger": ("f.png", finger(301, 0), "image/png")}, {"position": "2"})
     assert good.status_code == 200, good.text

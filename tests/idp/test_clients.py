@@ -13,6 +13,8 @@ from civid.audit import SYSTEM
 from civid.auth import create_api_key
 from civid.cli import app
 from civid.settings import get_settings
+from idp import clients
+from idp.errors import InvalidRedirectUri
 from tests.idp.conftest import REDIRECT_URI, ClientKey, basic
 
 BOGUS = {"grant_type": "refresh_token", "refresh_token": "bogus"}
@@ -55,6 +57,20 @@ def test_admin_api_refuses_bad_metadata(client, keys):
                          "invalid_client_metadata")):
         response = client.post("/v1/clients", json=body, headers=keys.admin)
         assert response.status_code == 400 and response.json()["error"] == error, response.text
+
+
+def test_a_refusal_carries_its_code_for_pages_but_not_in_the_problem_body(client, keys):
+    response = client.post("/v1/clients", json={"name": "x", "redirect_uris": ["http://p.example/cb"]},
+                           headers=keys.admin)
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "invalid_redirect_uri", "title": "invalid_redirect_uri", "status": 400,
+        "type": "https://civid.dev/problems/oauth/invalid_redirect_uri",
+        "error_description": "redirect URI 'http://p.example/cb' must use https (http only on localhost)",
+        "detail": "redirect URI 'http://p.example/cb' must use https (http only on localhost)"}
+    with client.app.state.services.sessions() as db, pytest.raises(InvalidRedirectUri) as refused:
+        clients.register(db, clients.ClientMetadata(name="x", redirect_uris=["http://p.example/cb"]), SYSTEM)
+    assert refused.value.code == "redirect_uri_http" and refused.value.params == {"uri": "http://p.example/cb"}
 
 
 # --- Dynamic Client Registration (RFC 7591) -------------------------------------------------------------------
