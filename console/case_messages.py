@@ -191,4 +191,36 @@ MESSAGES: dict[str, dict[str, str]] = {
                                  "es": "Elija de qué candidato es duplicado el solicitante."},
     "cases.error.confirm": {"en": "Tick the box to confirm the change.",
                             "es": "Marque la casilla para confirmar el cambio."},
+    # A decision or change the workflow refused (enrollment.adjudication, enrollment.decision_change), by code.
+    "cases.problem.own_applicant": {
+        "en": "You enrolled this applicant, so another adjudicator must decide the case (four eyes).",
+        "es": "Usted inscribió a este solicitante, así que otro adjudicador debe resolver el caso (cuatro ojos)."},
+    "cases.problem.already_decided": {
+        "en": "This case has already been decided. To change the decision, use “Change this decision”.",
+        "es": "Este caso ya fue resuelto. Para cambiar la decisión, use «Cambiar esta decisión»."},
+    "cases.problem.still_open": {"en": "This case is still open: decide it first; there is nothing to change yet.",
+                                 "es": "Este caso sigue abierto: resuélvalo primero; aún no hay nada que cambiar."},
+    "cases.problem.not_a_candidate": {"en": "UIN {uin} is not an issued candidate of this case.",
+                                      "es": "El NUI {uin} no es un candidato con NUI emitido en este caso."},
+    "cases.problem.no_issued_candidate": {
+        "en": "No candidate of this case holds a UIN yet: decide the candidates’ own cases first.",
+        "es": "Ningún candidato de este caso tiene NUI todavía: resuelva primero los casos de los candidatos."},
+    "cases.problem.name_the_candidate": {
+        "en": "Several candidates hold a UIN: choose the one the applicant duplicates.",
+        "es": "Varios candidatos tienen NUI: elija aquel del que el solicitante es duplicado."},
+    "cases.problem.same_decision": {"en": "The case is already decided so: a change must change the decision.",
+                                    "es": "El caso ya está resuelto así: un cambio debe cambiar la decisión."},
+    "cases.problem.uin_in_use": {
+        "en": "UIN {uin} also holds {others} other enrolment(s) (later cases decided against it): change those "
+              "decisions first.",
+        "es": "El NUI {uin} tiene además {others} otra(s) inscripción(es) (casos posteriores resueltos contra él): "
+              "cambie primero esas decisiones."},
+    "cases.problem.inconsistent": {
+        "en": "The applicant holds no UIN to withdraw: the case record is inconsistent. Ask an administrator.",
+        "es": "El solicitante no tiene un NUI que retirar: el registro del caso es incoherente. Consulte a un "
+              "administrador."},
+    "cases.problem.uin_format": {"en": "A UIN is {length} digits, not starting with 0.",
+                                 "es": "Un NUI tiene {length} dígitos y no empieza por 0."},
+    "cases.problem.uin_check_digit": {"en": "The UIN’s check digit is wrong (mistyped?).",
+                                      "es": "El dígito de control del NUI es incorrecto (¿error de tecleo?)."},
 }

@@ -20,6 +20,7 @@ from civid.errors import CividError, Forbidden, NotFound
 from civid.keyring import Sealed
 from console import case_view
 from console.case_messages import MESSAGES
+from console.error_text import error_text
 from console.session import require_staff
 from console.staff import Staff
 from enrollment import adjudication, decision_change
@@ -32,6 +33,7 @@ i18n.register(MESSAGES)
 router = APIRouter(prefix="/console/cases", include_in_schema=False)
 Adjudicator = Depends(require_staff("adjudicator"))
 PAGE_SIZE = 50
+PROBLEMS = "cases.problem"  # a refused decision or change, by the error's code (console.error_text)
 PHOTO_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache", "X-Content-Type-Options": "nosniff",
                  "Content-Security-Policy": "default-src 'none'", "Content-Disposition": "inline"}
 
@@ -157,7 +159,8 @@ def decide(request: Request, case_id: str, csrf_token: str = Form(""), decision:
     except NotFound:
         raise
     except CividError as exc:  # already decided, several UINs and none named...: say so on the page
-        return render_case(request, staff, case_id, status=exc.status, alert=exc.detail, form=form)
+        return render_case(request, staff, case_id, status=exc.status, form=form,
+                           alert=error_text(exc, PROBLEMS, pages.language(request)))
     return RedirectResponse(f"/console/cases/{case_id}?done=decided", status_code=303)
 
 
@@ -180,7 +183,8 @@ def change(request: Request, case_id: str, csrf_token: str = Form(""), decision:
     except NotFound:
         raise
     except CividError as exc:
-        return render_case(request, staff, case_id, status=exc.status, alert=exc.detail, form=form)
+        return render_case(request, staff, case_id, status=exc.status, form=form,
+                           alert=error_text(exc, PROBLEMS, pages.language(request)))
     return RedirectResponse(f"/console/cases/{case_id}?done=changed", status_code=303)
 
 

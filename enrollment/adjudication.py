@@ -38,7 +38,7 @@ def load_case(session: Session, public_id: str, *, for_update: bool = False) -> 
 def check_four_eyes(actor: Actor, enrolment: Enrolment) -> None:
     """Four eyes: whoever enrolled the applicant neither decides nor changes whether it is a duplicate."""
     if actor.id is not None and actor.id == enrolment.officer_id:
-        raise Forbidden("the officer who enrolled the applicant may not decide this case")
+        raise Forbidden("the officer who enrolled the applicant may not decide this case", code="own_applicant")
 
 
 def decide(services: Services, actor: Actor, case_id: str, decision: DecisionIn) -> DedupCase:
@@ -48,7 +48,8 @@ def decide(services: Services, actor: Actor, case_id: str, decision: DecisionIn)
     with services.sessions() as session, dedup_section(session):
         case = load_case(session, case_id, for_update=True)
         if case.status != CaseStatus.OPEN:
-            raise Conflict(f"case {case_id} was already decided ({case.decision})")
+            raise Conflict(f"case {case_id} was already decided ({case.decision})", code="already_decided",
+                           params={"decision": case.decision})
         enrolment = session.get(Enrolment, case.enrolment_id)
         assert enrolment is not None
         check_four_eyes(actor, enrolment)
@@ -97,9 +98,11 @@ def _duplicate_target(case: DedupCase, duplicate_of: str | None) -> Enrolment:
         for enrolment in issued:
             if enrolment.identity and enrolment.identity.uin == uin:
                 return enrolment
-        raise InvalidInput(f"UIN {uin} is not an issued candidate of this case")
+        raise InvalidInput(f"UIN {uin} is not an issued candidate of this case", code="not_a_candidate",
+                           params={"uin": uin})
     if len(issued) == 1:
         return issued[0]
     if not issued:
-        raise Conflict("no candidate of this case holds a UIN yet: decide the candidates' own cases first")
-    raise InvalidInput("several candidates hold a UIN: name the one in 'duplicate_of'")
+        raise Conflict("no candidate of this case holds a UIN yet: decide the candidates' own cases first",
+                       code="no_issued_candidate")
+    raise InvalidInput("several candidates hold a UIN: name the one in 'duplicate_of'", code="name_the_candidate")

@@ -68,7 +68,7 @@ def change(services: Services, actor: Actor, case_id: str, decision: DecisionIn,
     with services.sessions() as session, dedup_section(session):
         case = load_case(session, case_id, for_update=True)
         if case.status != CaseStatus.DECIDED:
-            raise Conflict(f"case {case_id} is still open: decide it, there is nothing to change yet")
+            raise Conflict(f"case {case_id} is still open: decide it, there is nothing to change yet", code="still_open")
         enrolment = session.get(Enrolment, case.enrolment_id)
         assert enrolment is not None
         check_four_eyes(actor, enrolment)
@@ -121,7 +121,7 @@ def _to_duplicate(session: Session, case: DedupCase, enrolment: Enrolment, decis
     """Attach the applicant to the named (or only) issued candidate; withdraw the UIN a 'not duplicate' gave."""
     target = _duplicate_target(case, decision.duplicate_of)
     if case.decision == Decision.DUPLICATE and case.duplicate_of_id == target.identity_id:
-        raise InvalidInput("the case is already decided so: a change must change the decision")
+        raise InvalidInput("the case is already decided so: a change must change the decision", code="same_decision")
     withdrawn = None
     reason = f"record changed: case {case.public_id} decision changed"
     if case.decision == Decision.NOT_DUPLICATE:
@@ -143,7 +143,7 @@ def _to_duplicate(session: Session, case: DedupCase, enrolment: Enrolment, decis
 def _to_not_duplicate(session: Session, case: DedupCase, enrolment: Enrolment, actor: Actor, moves: _Moves) -> str:
     """Give the applicant their own new UIN; the identity they were merged into gets its record back."""
     if case.decision == Decision.NOT_DUPLICATE:
-        raise InvalidInput("the case is already decided so: a change must change the decision")
+        raise InvalidInput("the case is already decided so: a change must change the decision", code="same_decision")
     if case.duplicate_of_id is not None:
         revoke_for_identity(session, case.duplicate_of_id,
                             f"record changed: case {case.public_id} decision changed", actor)
@@ -170,12 +170,13 @@ def _withdraw(session: Session, enrolment: Enrolment, case: DedupCase, actor: Ac
     """Withdraw the UIN a 'not duplicate' decision issued to this enrolment (never reused: the row stays)."""
     identity = session.get(Identity, enrolment.identity_id) if enrolment.identity_id else None
     if identity is None:
-        raise Conflict("the applicant holds no UIN to withdraw; the case record is inconsistent")
+        raise Conflict("the applicant holds no UIN to withdraw; the case record is inconsistent", code="inconsistent")
     others = session.scalar(select(func.count()).select_from(Enrolment).where(
         Enrolment.identity_id == identity.id, Enrolment.id != enrolment.id)) or 0
     if others:
         raise Conflict(f"UIN {identity.uin} also holds {others} other enrolment(s) (later cases decided against "
-                       "it): change those decisions first")
+                       "it): change those decisions first", code="uin_in_use", params={"uin": identity.uin,
+                                                                                         "others": others})
     identity.status = MERGED
     revoke_for_identity(session, identity.id, f"UIN withdrawn: case {case.public_id} decided duplicate", actor)
     audit.record(session, actor, "identity.withdrawn", "identity", identity.uin, case=case.public_id,

@@ -158,7 +158,7 @@ def test_deciding_duplicate_records_it_and_closes_the_photos(client, seeded, ser
         assert applicant.status == "duplicate"
     # The decided case is not decided again through the first-decision form.
     again = decide(client, seeded, decision="not_duplicate", comment="second thoughts")
-    assert again.status_code == 409 and "already decided" in again.text
+    assert again.status_code == 409 and "This case has already been decided" in again.text
 
 
 def test_a_decided_case_changes_only_by_a_new_audited_decision_and_keeps_its_history(client, seeded, services):
@@ -188,6 +188,24 @@ def test_a_decided_case_changes_only_by_a_new_audited_decision_and_keeps_its_his
     same = decide(client, seeded, action="decision/change", decision="not_duplicate", confirm="yes",
                   comment="again the same")
     assert same.status_code == 422 and "already decided so" in same.text
+
+
+def test_a_refused_decision_is_explained_in_the_adjudicators_language(client, seeded):
+    as_adjudicator(client, seeded)
+    client.headers["Accept-Language"] = "es-BZ,es;q=0.9"
+    early = decide(client, seeded, action="decision/change", decision="not_duplicate", confirm="yes",
+                   comment="nada que cambiar")
+    assert early.status_code == 409
+    assert "Este caso sigue abierto: resuélvalo primero" in early.text and "still open" not in early.text
+    assert decide(client, seeded, decision="duplicate", comment="El mismo hombre.").status_code == 303
+    again = decide(client, seeded, decision="not_duplicate", comment="lo pensé mejor")
+    assert again.status_code == 409 and "Este caso ya fue resuelto" in again.text
+    same = decide(client, seeded, action="decision/change", decision="duplicate", confirm="yes",
+                  comment="otra vez lo mismo")
+    assert same.status_code == 422 and "un cambio debe cambiar la decisión" in same.text
+    client.headers["Accept-Language"] = "en"
+    english = decide(client, seeded, decision="not_duplicate", comment="second thoughts")
+    assert "This case has already been decided" in english.text
 
 
 def history_table(html: str) -> tuple[str, list[list[str]]]:
