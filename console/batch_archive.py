@@ -14,6 +14,7 @@ encrypted members are refused all the same: such an archive was not made by a re
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
@@ -243,6 +244,17 @@ def read_sealed(keyring: KeyRing, path: Path, batch_id: str, package: str) -> di
     plain = keyring.open(Sealed(kid, nonce, ciphertext), package_aad(batch_id, package))
     with zipfile.ZipFile(io.BytesIO(plain)) as bundle:
         return {name: bundle.read(name) for name in bundle.namelist()}
+
+
+def content_digest(package: Package) -> str:
+    """SHA-256 over the package's files (each name and its bytes, length-prefixed, in name order), not its
+    folder name: the same person's package gives the same digest in any archive, zipped any way."""
+    digest = hashlib.sha256()
+    for name in sorted(package.files):
+        for part in (name.encode("utf-8"), package.files[name]):
+            digest.update(len(part).to_bytes(8, "big"))
+            digest.update(part)
+    return digest.hexdigest()
 
 
 def files_of(files: dict[str, bytes]) -> dict[str, Any]:

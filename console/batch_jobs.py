@@ -3,9 +3,12 @@ resume after an interruption, report.
 
 State lives in the database (``batch_jobs``, ``batch_records``), not in the thread: each record is enrolled
 through ``enrollment.workflow.enrol`` as the uploading officer with the idempotency key
-``batch:<batch id>:<package>``, then marked with its outcome. A process that dies between the two leaves the
-record pending; resuming re-runs it and the workflow returns the enrolment already stored — nobody is
-enrolled twice. An officer runs one batch at a time. Who is running a batch is the ``runner`` column
+``batch-package:<SHA-256 of the package's files>``, then marked with its outcome. A process that dies between
+the two leaves the record pending; resuming re-runs it and the workflow returns the enrolment already stored —
+nobody is enrolled twice. Because the key is the package's content, not the batch, the same drive zipped again
+(a failed upload re-exported, different bytes) finds every person it already enrolled, and a package repeated
+under another folder name gets the first one's outcome. Records stored before keys were content-based (NULL
+``idempotency_key``) keep the key they were created with, ``batch:<batch id>:<package>``. An officer runs one batch at a time. Who is running a batch is the ``runner`` column
 (``host:pid``) with a heartbeat per record: a batch whose runner process is gone, or silent for
 ``batch_stale_after_s``, counts as interrupted and its officer may resume it.
 
@@ -72,7 +75,13 @@ def package_path(services: Services, batch_id: str, position: int) -> Path:
 
 
 def idempotency_key(batch_id: str, package: str) -> str:
+    """The key of a record created before keys were content-based (its ``idempotency_key`` is NULL)."""
     return f"batch:{batch_id}:{package}"
+
+
+def package_key(package: batch_archive.Package) -> str:
+    """The enrolment idempotency key of a package: its content, whichever archive or folder it came in."""
+    return f"batch-package:{batch_archive.content_digest(package)}"
 
 
 def _pid_alive(pid: int) -> bool:
@@ -157,7 +166,7 @@ def create(services: Services, staff: Staff, filename: str, upload: IO[bytes]) -
                 batch_archive.write_sealed(services.keyring, package_path(services, public_id, position), public_id,
                                            package)
                 records.append(BatchRecord(position=position, package=package.name[:200], status=RecordStatus.PENDING,
-                                           reasons=[]))
+                                           idempotency_key=package_key(package), reasons=[]))
         names = [record.package for record in records]
         clashes = sorted({name for name in names if names.count(name) > 1})
         if clashes:  # each package's record is found by its name on resume: names must be distinct
@@ -237,7 +246,8 @@ def run(services: Services, public_id: str, should_stop: Callable[[], bool] = la
         if record is None:
             _complete(services, public_id)
             return
-        outcome = process_record(services, actor, public_id, record.position, record.package)
+        outcome = process_record(services, actor, public_id, record.position, record.package,
+                                 record.idempotency_key)
         with services.sessions.begin() as db:
             db.execute(update(BatchRecord).where(BatchRecord.id == record.id).values(
                 status=outcome.status, enrolment_public_id=outcome.enrolment_public_id, uin=outcome.uin,
@@ -252,9 +262,10 @@ def _officer_may_enrol(db: Session, officer_id: int) -> bool:
     return account is not None and account.disabled_at is None and "officer" in account.roles
 
 
-def process_record(services: Services, actor: Actor, batch_id: str, position: int, package: str) -> Outcome:
-    """Enrol one package through the workflow (or say why it cannot be); never raises."""
-    key = idempotency_key(batch_id, package)
+def process_record(services: Services, actor: Actor, batch_id: str, position: int, package: str,
+                   key: str | None) -> Outcome:
+    """Enrol one package through the workflow under ``key`` (or say why it cannot be); never raises."""
+    key = key or idempotency_key(batch_id, package)
     try:
         if _enrolled(services, actor, key):  # enrolled before an interruption: its package may be gone already
             return _outcome_of(services, actor, key)

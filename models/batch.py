@@ -65,6 +65,9 @@ class BatchRecord(Base):
     batch_id: Mapped[int] = mapped_column(ForeignKey("batch_jobs.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)  # order in the archive; names the sealed package file
     package: Mapped[str] = mapped_column(String(200))  # the folder name inside the ZIP
+    # The enrolment idempotency key: "batch-package:<SHA-256 of the package's files>" (console.batch_jobs);
+    # NULL for records created before migration 0009, which use "batch:<batch id>:<package>".
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
     status: Mapped[str] = mapped_column(String(16), index=True, default=RecordStatus.PENDING)
     enrolment_public_id: Mapped[str | None] = mapped_column(String(36))
     uin: Mapped[str | None] = mapped_column(String(16))

@@ -22,7 +22,7 @@ from sqlalchemy import func, select, update
 from civid.app import create_app
 from civid.services import build_services
 from console import batch_archive, batch_jobs
-from models import AuditEvent, BatchJob, BatchRecord, Enrolment, Identity
+from models import AuditEvent, BatchJob, BatchRecord, DedupCase, Enrolment, Identity
 from models.db import _process_dedup_lock
 from tests.conftest import fixture_bytes, person, seeded_fixtures
 from tests.console.helpers import CONSOLE_SETTINGS, console_sign_in, enrol_staff
@@ -91,8 +91,11 @@ def finish(client, batch_id: str) -> dict:  # type: ignore[no-untyped-def]
 
 
 def batch_enrolments(services, batch_id: str) -> list[Enrolment]:  # type: ignore[no-untyped-def]
+    """The enrolments stored under the idempotency keys of the batch's records."""
     with services.sessions() as db:
-        return list(db.scalars(select(Enrolment).where(Enrolment.idempotency_key.like(f"batch:{batch_id}:%"))))
+        keys = select(BatchRecord.idempotency_key).join(BatchJob, BatchRecord.batch_id == BatchJob.id).where(
+            BatchJob.public_id == batch_id)
+        return list(db.scalars(select(Enrolment).where(Enrolment.idempotency_key.in_(keys))))
 
 
 def count(services, model) -> int:  # type: ignore[no-untyped-def]
@@ -134,6 +137,50 @@ def test_a_drive_is_enrolled_in_the_background_with_a_result_per_person(officer,
         assert {f["position"]: f["status"] for f in collins.fingerprints} == {2: "captured", 7: "excepted"}
     again = upload(officer, archive)
     assert again.status_code == 409 and f"already uploaded as batch {batch_id}" in again.text  # the same archive twice
+
+
+def test_a_drive_zipped_again_finds_everyone_it_already_enrolled(officer, services):
+    # A drive's upload failed half-way and the kit exported it again: other bytes, packages in another order,
+    # stored uncompressed, one folder renamed. Nobody is enrolled again and no case is opened against themselves.
+    first = location(upload(officer, zip_of(drive()))).rsplit("/", 1)[1]
+    assert finish(officer, first)["status"] == "completed"
+    enrolments, identities, cases = count(services, Enrolment), count(services, Identity), count(services, DedupCase)
+    files = {name.replace("drive/01-collins/", "drive/01-eileen-collins/"): data
+             for name, data in reversed(list(drive().items()))}
+    again = upload(officer, zip_of(files, zipfile.ZIP_STORED), "drive-export-2.zip")
+    assert again.status_code == 303, again.text[:800]
+    second = location(again).rsplit("/", 1)[1]
+    body = finish(officer, second)
+    assert body["counts"] == {"pending": 0, "issued": 1, "case_opened": 1, "rejected": 1, "invalid": 3, "error": 0}
+    assert (count(services, Enrolment), count(services, Identity), count(services, DedupCase)) == (
+        enrolments, identities, cases)
+    with services.sessions() as db:
+        def outcomes(batch: str) -> dict[str, tuple]:
+            rows = db.execute(select(BatchRecord.package, BatchRecord.enrolment_public_id, BatchRecord.uin,
+                                     BatchRecord.case_public_id).join(BatchJob).where(BatchJob.public_id == batch))
+            return {package.replace("01-eileen-collins", "01-collins"): rest for package, *rest in rows}
+        assert outcomes(second) == outcomes(first)  # the same enrolment, UIN and case per person
+    # A package whose content changed (a corrected name) is a new enrolment: deduplication judges it.
+    corrected = drive()
+    corrected["drive/01-collins/person.json"] = person_json(given_name="Eileen Marie", family_name="Collins")
+    third = location(upload(officer, zip_of({k: v for k, v in corrected.items() if "01-collins" in k}))).rsplit("/", 1)[1]
+    assert finish(officer, third)["counts"]["case_opened"] == 1
+    assert count(services, Enrolment) == enrolments + 1
+
+
+def test_a_record_from_before_content_keys_resumes_under_its_old_key(officer, services):
+    batch_id = location(upload(officer, zip_of(drive()))).rsplit("/", 1)[1]
+    assert finish(officer, batch_id)["status"] == "completed"
+    with services.sessions.begin() as db:
+        record = db.scalars(select(BatchRecord).where(BatchRecord.package == "drive/01-collins")).one()
+        enrolment = db.scalars(select(Enrolment).where(Enrolment.public_id == record.enrolment_public_id)).one()
+        legacy = batch_jobs.idempotency_key(batch_id, record.package)
+        enrolment.idempotency_key, record.idempotency_key = legacy, None  # as migration 0009 leaves such a record
+    actor = batch_jobs.Actor(enrolment.officer_id, "Officer Obama", "officer")
+    before = count(services, Enrolment)
+    outcome = batch_jobs.process_record(services, actor, batch_id, record.position, record.package, None)
+    assert outcome.status == "issued" and outcome.enrolment_public_id == enrolment.public_id
+    assert count(services, Enrolment) == before  # found under the old key, not enrolled again
 
 
 def officer_key(services) -> int:  # type: ignore[no-untyped-def]
