@@ -14,6 +14,7 @@ from civid.keyring import KeyRing
 from civid.settings import Settings
 from enrollment.face import FaceEngine, default_engine
 from enrollment.gallery_store import FingerGalleryStore, GalleryStore
+from idp.backchannel_logout import BackchannelLogouts
 from idp.keys import SigningKeys
 from idp.server_secrets import ServerSecrets
 from matcher.fusion import Fusion
@@ -33,9 +34,11 @@ class Services:
     fusion: Fusion
     signing_keys: "SigningKeys"
     idp_secrets: ServerSecrets
+    backchannel_logout: BackchannelLogouts  # the sender of logout tokens to portals (a thread, once woken)
 
     def close(self) -> None:
         """Persist the indexes and release connections (called at shutdown)."""
+        self.backchannel_logout.stop()  # undelivered logout tokens stay queued for the next start
         self.gallery.save()
         self.fingers.save()
         self.engine.dispose()
@@ -59,7 +62,7 @@ def build_services(settings: Settings, *, open_gallery: bool = True, show_progre
     signing_keys.ensure()
     idp_secrets = ServerSecrets.load_or_create(settings.resolved_idp_secrets_file)
     return Services(settings, engine, sessions, keyring, default_engine(), gallery, fingers, Fusion.load(),
-                    signing_keys, idp_secrets)
+                    signing_keys, idp_secrets, BackchannelLogouts(settings, sessions, signing_keys, idp_secrets))
 
 
 def ensure_bootstrap_admin(services: Services) -> str | None:

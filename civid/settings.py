@@ -170,10 +170,19 @@ class Settings(BaseSettings):
     cookie_secure: bool | None = Field(
         None, description="Secure flag on civid's cookies; default: on when the issuer is https.")
     outbound_allow_private: bool = Field(
-        False, description="Let civid fetch a client's jwks_uri from loopback, private or link-local addresses. "
+        False, description="Let civid fetch a client's jwks_uri (and POST to its backchannel_logout_uri) on "
+        "loopback, private or link-local addresses. "
         "Off: only public addresses, so a client registration cannot aim civid at its own network (SSRF); "
         "turn on for a relying party on a private network or a developer's machine.",
     )
+    backchannel_logout_timeout_s: float = Field(
+        5.0, description="How long civid waits for a portal's backchannel_logout_uri to answer one logout token "
+        "(OIDC Back-Channel Logout 1.0); sent in the background, so a slow portal never delays a citizen's logout.")
+    backchannel_logout_attempts: int = Field(
+        4, ge=1, description="Attempts to deliver one logout token (a portal answering 5xx, 429 or not at all is "
+        "tried again; a 4xx refusal is final). Every attempt is audited.")
+    backchannel_logout_retry_delay_s: float = Field(
+        10.0, description="Wait before the second attempt; doubled before each further one (10 s, 20 s, 40 s).")
     trust_forwarded_for: bool = Field(
         False, description="Use X-Forwarded-For as the client address (only behind a proxy that sets it).")
     idp_secrets_file: Path | None = Field(

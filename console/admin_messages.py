@@ -90,6 +90,16 @@ MESSAGES: dict[str, dict[str, str]] = {
     "admin.clients.alg_default": {"en": "The provider's default", "es": "La predeterminada del proveedor"},
     "admin.clients.post_logout": {"en": "Post-logout redirect URIs (one per line)",
                                   "es": "URI tras cerrar sesión (una por línea)"},
+    "admin.clients.backchannel_logout_uri": {"en": "Back-channel logout URI (optional)",
+                                             "es": "URI de cierre de sesión por canal posterior (opcional)"},
+    "admin.clients.backchannel_hint": {
+        "en": "civid posts a logout token here when the citizen signs out (https; http only on localhost).",
+        "es": "civid envía aquí un token de cierre de sesión cuando el ciudadano cierra sesión (https; http solo "
+              "en localhost)."},
+    "admin.clients.backchannel_session": {"en": "The portal needs the session id (sid) in logout tokens",
+                                          "es": "El portal necesita el identificador de sesión (sid) en los tokens "
+                                                "de cierre de sesión"},
+    "admin.clients.backchannel_badge": {"en": "back-channel logout", "es": "cierre de sesión por canal posterior"},
     "admin.clients.contacts": {"en": "Contact e-mails (one per line)", "es": "Correos de contacto (uno por línea)"},
     "admin.clients.register": {"en": "Register a portal or bank", "es": "Registrar un portal o banco"},
     "admin.clients.register_hint": {"en": "The same registration as `civid clients add`; the secret is shown once.",
@@ -199,6 +209,10 @@ ERRORS: dict[str, dict[str, str]] = {
                                      "es": "El JWK Set contiene una clave privada; registre solo la clave pública "
                                            "del portal."},
     "admin.error.jwks_uri_https": {"en": "The JWKS URI must use https.", "es": "La URI del JWKS debe usar https."},
+    "admin.error.backchannel_logout_uri_too_long": {"en": "The back-channel logout URI must be at most 2000 "
+                                                          "characters.",
+                                                    "es": "La URI de cierre de sesión por canal posterior debe "
+                                                          "tener como máximo 2000 caracteres."},
     "admin.error.scopes_unknown": {"en": "Unknown scopes: {scopes}.", "es": "Ámbitos desconocidos: {scopes}."},
     "admin.error.entitlements_unknown": {"en": "Unknown entitlements: {entitlements}; choose among {allowed}.",
                                          "es": "Autorizaciones desconocidas: {entitlements}; elija entre {allowed}."},

@@ -168,7 +168,8 @@ def client_metadata(form: dict[str, Any]) -> clients.ClientMetadata:
         jwks=jwks, jwks_uri=form["jwks_uri"] or None, post_logout_redirect_uris=_lines(form["post_logout"]),
         entitlements=form["entitlements"], subject_type="public" if form["public_subject"] else "pairwise",
         require_par=bool(form["require_par"]), id_token_signed_response_alg=form["id_token_alg"] or None,
-        contacts=_lines(form["contacts"]))
+        contacts=_lines(form["contacts"]), backchannel_logout_uri=form.get("backchannel_logout_uri") or None,
+        backchannel_logout_session_required=bool(form.get("backchannel_session")))
     if form["scopes"]:
         meta.allowed_scopes = list(form["scopes"])
     return meta
@@ -181,7 +182,7 @@ async def register_client(request: Request, staff: Staff = Admin) -> Response:
     sessions.check_csrf(request, str(raw.get("csrf_token", "")))
     text = {name: str(raw.get(name, "")).strip() for name in
             ("name", "redirect_uris", "auth", "jwks_uri", "jwks", "post_logout", "id_token_alg", "contacts",
-             "public_subject", "require_par")}
+             "public_subject", "require_par", "backchannel_logout_uri", "backchannel_session")}
     form = {**text, "scopes": [str(s) for s in raw.getlist("scopes")],
             "entitlements": [str(e) for e in raw.getlist("entitlements")]}
     form["auth"] = form["auth"] or "client_secret_basic"

@@ -48,6 +48,10 @@ class ClientIn(BaseModel):
     id_token_signed_response_alg: Literal["ES256", "RS256"] | None = None
     default_acr_values: list[str] = Field(default_factory=list)
     contacts: list[str] = Field(default_factory=list)
+    backchannel_logout_uri: str | None = Field(
+        None, max_length=2000, description="Where civid POSTs a logout token when the citizen's session ends "
+        "(OpenID Connect Back-Channel Logout 1.0); https, http only on localhost.")
+    backchannel_logout_session_required: bool = False
 
     def metadata(self) -> clients.ClientMetadata:
         """As the registry's metadata."""
@@ -74,6 +78,8 @@ class ClientOut(BaseModel):
     id_token_signed_response_alg: str | None
     default_acr_values: list[str]
     contacts: list[str]
+    backchannel_logout_uri: str | None
+    backchannel_logout_session_required: bool
     registered_by: str
     created_at: str | None
     disabled_at: str | None

@@ -68,6 +68,11 @@ def clients_add(
     post_logout_redirect_uri: list[str] = typer.Option([], help="Where RP-initiated logout may return (repeat)"),
     id_token_alg: Optional[str] = typer.Option(None, help="ES256 | RS256 (default: the OP's signing_alg)"),
     contact: list[str] = typer.Option([], help="A contact e-mail for the portal (repeat)"),
+    backchannel_logout_uri: Optional[str] = typer.Option(
+        None, help="Where civid POSTs a logout token when the citizen signs out (OIDC Back-Channel Logout)"),
+    backchannel_logout_session_required: bool = typer.Option(
+        False, "--backchannel-logout-session-required", help="The portal needs the sid claim in logout tokens "
+        "(civid always sends it)"),
 ) -> None:
     """Register a relying party; print its client_id and, once, its secret."""
     from idp.clients import ClientMetadata, register
@@ -82,6 +87,8 @@ def clients_add(
         post_logout_redirect_uris=list(post_logout_redirect_uri), entitlements=list(entitle),
         subject_type="public" if public_subject else "pairwise", require_par=require_par,
         id_token_signed_response_alg=id_token_alg, contacts=list(contact),
+        backchannel_logout_uri=backchannel_logout_uri,
+        backchannel_logout_session_required=backchannel_logout_session_required,
     )
     if scope:
         meta.allowed_scopes = [s for option in scope for s in option.split()]

@@ -2,7 +2,8 @@
 
 Redirect URIs are matched exactly (OIDC Core §3.1.2.1; no wildcards, no prefixes), so registration is
 where they are checked: absolute, no fragment, https — plain http only on the loopback interface for
-development portals (RFC 8252 §7.3).
+development portals (RFC 8252 §7.3). A ``backchannel_logout_uri`` (OIDC Back-Channel Logout 1.0 §2.2) is
+held to the same rules: civid's server POSTs logout tokens to it.
 """
 
 from __future__ import annotations
@@ -46,24 +47,28 @@ class ClientMetadata:
     id_token_signed_response_alg: str | None = None
     default_acr_values: list[str] = field(default_factory=list)
     contacts: list[str] = field(default_factory=list)
+    backchannel_logout_uri: str | None = None
+    backchannel_logout_session_required: bool = False
 
 
-def check_redirect_uri(uri: str, error: type[InvalidClientMetadata] = InvalidRedirectUri) -> str:
-    """Refuse a redirect URI a client may not register; return it unchanged (it is matched verbatim)."""
+def check_redirect_uri(uri: str, error: type[InvalidClientMetadata] = InvalidRedirectUri,
+                       what: str = "redirect URI") -> str:
+    """Refuse a redirect URI (or another URI of ``what`` kind) a client may not register; return it unchanged
+    (it is matched verbatim)."""
     parts = urlsplit(uri)
     if not parts.scheme or not parts.netloc:
-        raise error(f"redirect URI {uri!r} must be absolute", code="redirect_uri_relative", params={"uri": uri})
+        raise error(f"{what} {uri!r} must be absolute", code="redirect_uri_relative", params={"uri": uri})
     if parts.fragment or "#" in uri:
-        raise error(f"redirect URI {uri!r} must not contain a fragment",  # RFC 6749 §3.1.2
+        raise error(f"{what} {uri!r} must not contain a fragment",  # RFC 6749 §3.1.2; Back-Channel Logout §2.2
                     code="redirect_uri_fragment", params={"uri": uri})
     if "*" in uri:
-        raise error(f"redirect URI {uri!r}: wildcards are not allowed", code="redirect_uri_wildcard",
+        raise error(f"{what} {uri!r}: wildcards are not allowed", code="redirect_uri_wildcard",
                     params={"uri": uri})
     if parts.scheme == "http" and (parts.hostname or "") not in LOOPBACK and f"[{parts.hostname}]" not in LOOPBACK:
-        raise error(f"redirect URI {uri!r} must use https (http only on localhost)", code="redirect_uri_http",
+        raise error(f"{what} {uri!r} must use https (http only on localhost)", code="redirect_uri_http",
                     params={"uri": uri})
     if parts.scheme not in ("https", "http"):
-        raise error(f"redirect URI {uri!r} must use https", code="redirect_uri_scheme", params={"uri": uri})
+        raise error(f"{what} {uri!r} must use https", code="redirect_uri_scheme", params={"uri": uri})
     return uri
 
 
@@ -79,6 +84,11 @@ def _validate(meta: ClientMetadata) -> str:
         check_redirect_uri(uri)
     for uri in meta.post_logout_redirect_uris:
         check_redirect_uri(uri, InvalidClientMetadata)
+    if meta.backchannel_logout_uri is not None:
+        if len(meta.backchannel_logout_uri) > 2000:
+            raise InvalidClientMetadata("backchannel_logout_uri must be at most 2000 characters",
+                                        code="backchannel_logout_uri_too_long")
+        check_redirect_uri(meta.backchannel_logout_uri, InvalidClientMetadata, what="backchannel_logout_uri")
     if meta.token_endpoint_auth_method not in AUTH_METHODS:
         raise InvalidClientMetadata(f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}",
                                     code="auth_method_unknown", params={"methods": ", ".join(AUTH_METHODS)})
@@ -131,13 +141,16 @@ def register(session: Session, meta: ClientMetadata, actor: Actor, registered_by
         subject_type=meta.subject_type, sector_identifier=sector, require_par=meta.require_par,
         id_token_signed_response_alg=meta.id_token_signed_response_alg,
         default_acr_values=list(meta.default_acr_values), contacts=list(meta.contacts),
+        backchannel_logout_uri=meta.backchannel_logout_uri,
+        backchannel_logout_session_required=meta.backchannel_logout_session_required,
         registered_by=registered_by or f"{actor.role}:{actor.name}",
     )
     session.add(row)
     session.flush()
     audit.record(session, actor, "client.registered", "client", row.client_id, name=row.name,
                  auth_method=row.token_endpoint_auth_method, redirect_uris=row.redirect_uris,
-                 entitlements=row.entitlements, subject_identifier_type=row.subject_type)
+                 entitlements=row.entitlements, subject_identifier_type=row.subject_type,
+                 backchannel_logout_uri=row.backchannel_logout_uri)
     return row, secret
 
 
@@ -179,5 +192,7 @@ def describe(row: Client) -> dict[str, Any]:
         "require_pushed_authorization_requests": row.require_par,
         "id_token_signed_response_alg": row.id_token_signed_response_alg,
         "default_acr_values": row.default_acr_values, "contacts": row.contacts,
+        "backchannel_logout_uri": row.backchannel_logout_uri,
+        "backchannel_logout_session_required": bool(row.backchannel_logout_session_required),
         "registered_by": row.registered_by, "created_at": iso(row.created_at), "disabled_at": iso(row.disabled_at),
     }

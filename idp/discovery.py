@@ -2,7 +2,8 @@
 
 Everything a relying party's library needs to integrate by configuration only, built in one function
 (``provider_metadata``) so that later features extend one dict. It states only what civid does: no
-implicit or hybrid flows, no request objects, no front- or back-channel logout notifications.
+implicit or hybrid flows, no request objects, no front-channel logout; back-channel logout with ``sid``
+(``idp.backchannel_logout``).
 """
 
 from __future__ import annotations
@@ -70,7 +71,9 @@ def provider_metadata(settings: Settings) -> dict[str, Any]:
         # RFC 9207: the authorization response carries `iss`, so clients can detect mix-up attacks.
         "authorization_response_iss_parameter_supported": True,
         "frontchannel_logout_supported": False,
-        "backchannel_logout_supported": False,
+        # OIDC Back-Channel Logout 1.0 §2.1: logout tokens carry sid, and ID tokens carry the same sid.
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
         **identity_assurance_metadata(settings),
     }
 

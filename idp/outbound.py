@@ -1,4 +1,5 @@
-"""Outbound HTTP to relying parties (their ``jwks_uri``), to public addresses only.
+"""Outbound HTTP to relying parties (their ``jwks_uri``, their ``backchannel_logout_uri``), to public
+addresses only.
 
 A client's metadata names a URL that civid's server then fetches. Whoever may register clients (an
 admin, or a ``registrar`` through Dynamic Client Registration) could otherwise point it at the
@@ -77,7 +78,7 @@ class _PublicOnlyBackend(httpcore.NetworkBackend):
 
 
 def client(allow_private: bool, timeout: float, transport: httpx.BaseTransport | None = None) -> httpx.Client:
-    """An httpx client for fetching a relying party's URL: direct connections (proxies from the environment
+    """An httpx client for calling a relying party's URL: direct connections (proxies from the environment
     would resolve the name themselves), no redirects, certificates checked (SSL_CERT_FILE honoured)."""
     if transport is None:
         transport = httpx.HTTPTransport(trust_env=True)  # trust_env here: only the CA settings

@@ -54,6 +54,8 @@ class RegistrationRequest(BaseModel):
     post_logout_redirect_uris: list[str] = Field(default_factory=list)
     require_pushed_authorization_requests: bool = False
     application_type: str = "web"
+    backchannel_logout_uri: str | None = None  # OIDC Back-Channel Logout 1.0 §2.2
+    backchannel_logout_session_required: bool = False
 
 
 def registrar(request: Request, db: Session = Depends(get_session)) -> Actor:
@@ -103,6 +105,8 @@ def to_metadata(body: RegistrationRequest) -> clients.ClientMetadata:
         require_par=body.require_pushed_authorization_requests,
         id_token_signed_response_alg=body.id_token_signed_response_alg,
         default_acr_values=body.default_acr_values, contacts=body.contacts,
+        backchannel_logout_uri=body.backchannel_logout_uri,
+        backchannel_logout_session_required=body.backchannel_logout_session_required,
     )
     if scopes:
         meta.allowed_scopes = scopes
@@ -125,8 +129,9 @@ def register_client(actor: Actor = Depends(registrar), body: RegistrationRequest
         "response_types": ["code"], "scope": described["scope"], "contacts": row.contacts,
         "subject_type": row.subject_type, "application_type": "web",
         "require_pushed_authorization_requests": row.require_par, "default_acr_values": row.default_acr_values,
+        "backchannel_logout_session_required": described["backchannel_logout_session_required"],
     }
-    for name in ("jwks", "jwks_uri", "id_token_signed_response_alg"):
+    for name in ("jwks", "jwks_uri", "id_token_signed_response_alg", "backchannel_logout_uri"):
         if described[name] is not None:
             response[name] = described[name]
     if secret is not None:

@@ -117,8 +117,9 @@ def after_login_url(interaction_uid: str | None) -> str:
 
 
 def end(request: Request, response: Response, db: Session, actor: Actor | None = None) -> LoginSession | None:
-    """End this browser's session (logout), revoke the grants issued from it, and clear the cookie; return
-    the ended session if there was one."""
+    """End this browser's session (logout), revoke the grants issued from it, queue back-channel logout
+    tokens for the portals it signed in to, and clear the cookie; return the ended session if there was one."""
+    from idp import backchannel_logout  # imported here to keep sessions light
     from idp.tokens import revoke_grants  # tokens → claims/keys; imported here to keep sessions light
 
     row = current(request, db)
@@ -129,8 +130,10 @@ def end(request: Request, response: Response, db: Session, actor: Actor | None =
         # Tokens issued from this login die with it: a portal's refresh token must not outlive the
         # citizen's logout (civid issues no offline access detached from a session).
         revoked = revoke_grants(db, Grant.login_session_id == row.id, reason="logout", actor=who)
+        # Portals holding this session's tokens are told server to server (OIDC Back-Channel Logout), after commit.
+        notified = backchannel_logout.enqueue(db, row, request.app.state.services.backchannel_logout)
         audit.record(db, who, "logout", "identity", identity.uin if identity else "?", sid=row.sid,
-                     grants_revoked=revoked)
+                     grants_revoked=revoked, backchannel_logouts=notified)
     _, name = _names(request)
     response.delete_cookie(name, path="/", secure=request.app.state.services.settings.resolved_cookie_secure,
                            httponly=True, samesite="lax")

@@ -9,15 +9,15 @@ from models.fingerprint import FingerSource, FingerTemplate
 from models.identity import Enrolment, EnrolmentStatus, FaceTemplate, Identity, Photo
 from models.kyc import Attestation, DataRelease, IdentityDocument
 from models.staff import ConsoleSession, StaffAccount
-from models.oidc import (AccessToken, AuthorizationCode, AuthorizationRequest, Client, ClientAssertion, Consent,
-                         FaceChallenge, FaceProbe, Grant, LoginAttempt, LoginSession, Passkey, PasskeyBinding,
-                         RefreshToken, SigningKey, WebAuthnChallenge)
+from models.oidc import (AccessToken, AuthorizationCode, AuthorizationRequest, BackchannelLogout, Client,
+                         ClientAssertion, Consent, FaceChallenge, FaceProbe, Grant, LoginAttempt, LoginSession,
+                         Passkey, PasskeyBinding, RefreshToken, SigningKey, WebAuthnChallenge)
 
 __all__ = [
     "ROLES", "ApiKey", "AuditEvent", "Base", "utcnow", "CaseCandidate", "CaseDecision", "CaseStatus", "DedupCase",
     "Decision", "Enrolment", "EnrolmentStatus", "FaceTemplate", "FingerSource", "FingerTemplate", "Identity", "Photo",
-    "AccessToken", "AuthorizationCode", "AuthorizationRequest", "Client", "ClientAssertion", "Consent", "FaceChallenge",
-    "FaceProbe", "Grant", "LoginAttempt", "LoginSession", "Passkey", "PasskeyBinding", "RefreshToken", "SigningKey",
-    "WebAuthnChallenge", "Attestation", "DataRelease", "IdentityDocument", "StaffAccount", "ConsoleSession",
-    "BatchJob", "BatchRecord", "BatchStatus", "RecordStatus",
+    "AccessToken", "AuthorizationCode", "AuthorizationRequest", "BackchannelLogout", "Client", "ClientAssertion",
+    "Consent", "FaceChallenge", "FaceProbe", "Grant", "LoginAttempt", "LoginSession", "Passkey", "PasskeyBinding",
+    "RefreshToken", "SigningKey", "WebAuthnChallenge", "Attestation", "DataRelease", "IdentityDocument",
+    "StaffAccount", "ConsoleSession", "BatchJob", "BatchRecord", "BatchStatus", "RecordStatus",
 ]

@@ -64,6 +64,9 @@ class Client(Base):
     id_token_signed_response_alg: Mapped[str | None] = mapped_column(String(8))
     default_acr_values: Mapped[list[str]] = mapped_column(JSON, default=list)
     contacts: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # OIDC Back-Channel Logout 1.0 §2.2: where civid POSTs a logout token when a citizen's session ends.
+    backchannel_logout_uri: Mapped[str | None] = mapped_column(String(2000))
+    backchannel_logout_session_required: Mapped[bool] = mapped_column(Boolean, default=False)
     registered_by: Mapped[str] = mapped_column(String(100))  # "admin:<name>" | "dcr"
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column()
@@ -156,6 +159,24 @@ class LoginSession(Base):
     ended_at: Mapped[datetime | None] = mapped_column()
 
     identity: Mapped[Identity] = relationship()
+
+
+class BackchannelLogout(Base):
+    """A logout token still to be delivered to one client for one ended login session (the outbox of
+    ``idp.backchannel_logout``). Deleted once delivered or given up; the audit trail keeps the outcome.
+    The token itself is not stored: it is signed afresh for each attempt, so it never expires in the queue."""
+
+    __tablename__ = "oidc_backchannel_logouts"
+    __table_args__ = (UniqueConstraint("login_session_id", "client_id",
+                                       name="uq_oidc_backchannel_logouts_session_client"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    login_session_id: Mapped[int] = mapped_column(ForeignKey("login_sessions.id"), index=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # When the next attempt is due; while one is under way, when its lease ends (then another may take it).
+    next_attempt_at: Mapped[datetime] = mapped_column(index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AuthorizationRequest(Base):

@@ -141,7 +141,8 @@ def test_an_admin_registers_a_client_and_sees_its_secret_once(client, office, se
     created = post(client, "/console/admin/clients", "/console/admin/clients", [
         ("name", "Belize Bank"), ("redirect_uris", "https://bank.example.bz/cb\nhttps://bank.example.bz/cb2"),
         ("auth", "client_secret_post"), ("entitlements", "kyc"), ("scopes", "openid"), ("scopes", "profile"),
-        ("require_par", "1"), ("jwks_uri", ""), ("jwks", ""), ("contacts", "it@bank.example.bz")])
+        ("require_par", "1"), ("jwks_uri", ""), ("jwks", ""), ("contacts", "it@bank.example.bz"),
+        ("backchannel_logout_uri", "https://bank.example.bz/bcl"), ("backchannel_session", "1")])
     assert created.status_code == 201, created.text[-1500:]
     client_id = re.search(r"client_id: <code>([^<]+)</code>", created.text).group(1)
     secret = re.search(r"client_secret: ([A-Za-z0-9_-]+)", created.text).group(1)
@@ -151,6 +152,7 @@ def test_an_admin_registers_a_client_and_sees_its_secret_once(client, office, se
         assert row.entitlements == ["kyc"] and row.require_par and row.allowed_scopes == ["openid", "profile"]
         assert row.redirect_uris == ["https://bank.example.bz/cb", "https://bank.example.bz/cb2"]
         assert row.registered_by == "admin:Admin Collins"
+        assert row.backchannel_logout_uri == "https://bank.example.bz/bcl" and row.backchannel_logout_session_required
     listed = client.get("/console/admin/clients")
     assert client_id in listed.text and secret not in listed.text
     [event] = [e for e in events(services, "client.registered") if e.client_id == client_id]
@@ -170,6 +172,10 @@ def test_client_registration_refuses_what_the_cli_refuses(client, office):
     neither = post(client, "/console/admin/clients", "/console/admin/clients",
                    {**base, "redirect_uris": "https://p.example.bz/cb", "auth": "private_key_jwt"})
     assert neither.status_code == 422 and "exactly one" in neither.text
+    plain_http_logout = post(client, "/console/admin/clients", "/console/admin/clients",
+                             {**base, "redirect_uris": "https://p.example.bz/cb",
+                              "backchannel_logout_uri": "http://p.example.bz/bcl"})
+    assert plain_http_logout.status_code == 400 and "must use https" in plain_http_logout.text
 
 
 def test_disabling_a_client_revokes_it_but_never_the_consoles_own(client, office, services):

@@ -155,7 +155,8 @@ def test_cli_adds_lists_and_disables_clients(cli, tmp_path):
     added = cli("clients", "add", "--name", "Education portal", "--redirect-uri", REDIRECT_URI,
                 "--redirect-uri", "https://portal.example.bz/other", "--scope", "openid profile",
                 "--entitle", "uin", "--public-subject", "--require-par",
-                "--post-logout-redirect-uri", "https://portal.example.bz/bye")
+                "--post-logout-redirect-uri", "https://portal.example.bz/bye",
+                "--backchannel-logout-uri", "https://portal.example.bz/bcl", "--backchannel-logout-session-required")
     assert added.exit_code == 0, added.output
     client_id, secret = _value(added.stdout, "client_id"), _value(added.stdout, "client_secret")
     assert len(secret) > 30
@@ -174,6 +175,8 @@ def test_cli_adds_lists_and_disables_clients(cli, tmp_path):
     assert rows[client_id]["entitlements"] == ["uin"] and rows[client_id]["subject_type"] == "public"
     assert rows[client_id]["require_pushed_authorization_requests"] is True and rows[client_id]["scope"] == "openid profile"
     assert rows[client_id]["post_logout_redirect_uris"] == ["https://portal.example.bz/bye"]
+    assert rows[client_id]["backchannel_logout_uri"] == "https://portal.example.bz/bcl"
+    assert rows[client_id]["backchannel_logout_session_required"] is True
     assert secret not in listed.stdout
     table = cli("clients", "list")
     assert table.exit_code == 0 and "Education" in table.stdout

@@ -46,7 +46,8 @@ def test_discovery_document_states_what_the_op_does(client, services):
     assert meta["ui_locales_supported"] == ["en", "es"]
     assert set(meta["prompt_values_supported"]) == {"none", "login", "consent"}
     assert meta["authorization_response_iss_parameter_supported"] is True  # RFC 9207
-    assert meta["backchannel_logout_supported"] is False and meta["frontchannel_logout_supported"] is False
+    assert meta["backchannel_logout_supported"] is True and meta["frontchannel_logout_supported"] is False
+    assert meta["backchannel_logout_session_supported"] is True  # logout tokens and ID tokens carry sid
 
 
 def test_jwks_publishes_public_keys_only_with_kid_and_alg(client):

@@ -4,9 +4,7 @@ back — the whole of it from the audit chain where the chain tells it, else the
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -17,10 +15,10 @@ from civid import audit
 from civid.audit import Actor
 from enrollment.decision_history import decisions_of
 from models import CaseDecision, DedupCase
-from models.db import MIGRATIONS, make_engine, upgrade
+from models.db import MIGRATIONS, upgrade
 from tests.conftest import seeded_fixtures
 from tests.enrollment.test_adjudication import change, decide, open_a_case
-from tests.postgres import postgres_schema_url  # noqa: F401 - fixture
+from tests.models.migrations import engine, postgres_schema_url  # noqa: F401 - fixture
 
 seed, settings, keys, opened = seeded_fixtures(open_a_case, "opened")
 
@@ -42,15 +40,6 @@ cases = sa.table("dedup_cases", sa.column("id"), sa.column("public_id"), sa.colu
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
 FIRST_AT = T0 + timedelta(hours=1, microseconds=123456)
 CHANGED_AT, OTHER_AT = T0 + timedelta(days=2), T0 + timedelta(hours=3)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def engine(request, tmp_path: Path):  # type: ignore[no-untyped-def]
-    url = (f"sqlite:///{tmp_path / 'civid.db'}" if request.param == "sqlite"
-           else request.getfixturevalue("postgres_schema_url"))
-    built = make_engine(url)
-    yield built
-    built.dispose()
 
 
 def _cases_decided_at_0007(engine: Engine) -> None:
