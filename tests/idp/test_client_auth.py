@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import time
 from typing import Iterator
 
@@ -16,7 +15,7 @@ import jwt
 import pytest
 from sqlalchemy import select
 
-from idp import client_auth, outbound
+from idp import client_auth
 from idp.clients import disable
 from civid.audit import SYSTEM
 from models import AuditEvent, ClientAssertion
@@ -231,22 +230,3 @@ def test_a_jwks_uri_on_a_private_address_is_never_fetched_by_default(client, ser
     with services.sessions() as session:
         failure = session.scalars(select(AuditEvent).where(AuditEvent.action == "client.auth_failed")).all()[-1]
     assert failure.client_id and "public address" in json.dumps(failure.detail)
-
-
-@pytest.mark.parametrize("address, public", [
-    ("8.8.8.8", True), ("2001:4860:4860::8888", True), ("127.0.0.1", False), ("10.1.2.3", False),
-    ("172.16.0.1", False), ("192.168.1.1", False), ("169.254.169.254", False), ("100.64.0.1", False),
-    ("0.0.0.0", False), ("224.0.0.1", False), ("::1", False), ("fe80::1%eth0", False), ("fd00::1", False),
-    ("::ffff:127.0.0.1", False), ("::ffff:8.8.8.8", True)])
-def test_public_addresses_are_told_apart_from_internal_ones(address, public):
-    assert outbound.is_public(address) is public
-
-
-def test_a_name_with_any_internal_address_is_refused(monkeypatch):
-    # Every resolved address must be public, or the connection could be steered to the internal one.
-    answers = [(2, 1, 6, "", ("93.184.215.14", 443)), (2, 1, 6, "", ("10.0.0.7", 443))]
-    monkeypatch.setattr(socket, "getaddrinfo", lambda *args, **kwargs: answers)
-    with pytest.raises(outbound.DisallowedAddress):
-        outbound.public_address("rp.example.bz", 443)
-    monkeypatch.setattr(socket, "getaddrinfo", lambda *args, **kwargs: answers[:1])
-    assert outbound.public_address("rp.example.bz", 443) == "93.184.215.14"
