@@ -29,6 +29,7 @@ take over if the claiming one dies mid-attempt (the interrupted attempt then cou
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import threading
@@ -58,8 +59,8 @@ LOGOUT_TOKEN_TTL_S = 120  # §4: a short lifetime, "e.g. two minutes"
 RETRIED_STATUSES = frozenset({408, 429})  # and every 5xx: the portal may answer later
 POLL_S = 60.0  # the thread also looks now and then, for rows another civid process queued
 LEASE_MARGIN_S = 30.0  # a claimed attempt is another process's to retry only this long after its timeout
-BATCH = 20
-PARALLEL = 4  # one slow portal must not hold up the others' logout tokens
+PARALLEL = 4  # rows claimed and posted at once: one slow portal must not hold up the others' logout tokens
+REASON_MAX_BYTES = 4096  # of a refusal's body, read for its OAuth "error" (never more: the answer is untrusted)
 
 log = logging.getLogger("civid.idp.backchannel_logout")
 
@@ -86,6 +87,7 @@ class _Pending:
     token: str | None
     uin: str
     sid: str
+    error: str | None = None  # why there is nothing to send (client gone or disabled, no signing key...)
 
 
 def enqueue(db: Session, session_row: LoginSession, notifier: "BackchannelLogouts | None") -> int:
@@ -124,29 +126,35 @@ def logout_token(settings: Settings, signing_keys: "SigningKeys", idp_secrets: "
 
 
 def post_logout_token(settings: Settings, uri: str, token: str) -> AttemptResult:
-    """POST ``token`` to a portal's back-channel logout URI (§2.5) through ``idp.outbound``."""
+    """POST ``token`` to a portal's back-channel logout URI (§2.5) through ``idp.outbound``: each wait at most
+    the timeout, the whole call at most twice it, and no more than a few KiB of a refusal's body read."""
     try:
-        with outbound.client(settings.outbound_allow_private, settings.backchannel_logout_timeout_s) as http:
-            response = http.post(uri, data={"logout_token": token},
-                                 headers={"Cache-Control": "no-store", "Accept": "application/json"})
+        with outbound.client(settings.outbound_allow_private, settings.backchannel_logout_timeout_s) as http, \
+                http.stream("POST", uri, data={"logout_token": token},
+                            headers={"Cache-Control": "no-store", "Accept": "application/json"}) as response:
+            status = response.status_code
+            if 200 <= status < 300:  # §2.8: 200 OK (some frameworks answer 204); the body is not read
+                return AttemptResult(True, retry=False, status=status)
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) >= REASON_MAX_BYTES:
+                    break
     except outbound.DisallowedAddress as exc:
         return AttemptResult(False, retry=False, error=str(exc)[:200])
     except httpx.HTTPError as exc:
         return AttemptResult(False, retry=True, error=f"{type(exc).__name__}: {exc}"[:200])
-    status = response.status_code
-    if 200 <= status < 300:  # §2.8: 200 OK (some frameworks answer 204)
-        return AttemptResult(True, retry=False, status=status)
     retry = status >= 500 or status in RETRIED_STATUSES
-    return AttemptResult(False, retry=retry, status=status, error=_reason(response))
+    return AttemptResult(False, retry=retry, status=status, error=_reason(bytes(body[:REASON_MAX_BYTES])))
 
 
-def _reason(response: httpx.Response) -> str | None:
+def _reason(body: bytes) -> str | None:
     """The ``error`` a portal gave for refusing the token (§2.8 suggests an OAuth error body), if any."""
     try:
-        body = response.json()
-    except ValueError:
+        parsed = json.loads(body)
+    except (ValueError, RecursionError):
         return None
-    return str(body.get("error"))[:100] if isinstance(body, dict) and body.get("error") else None
+    return str(parsed.get("error"))[:100] if isinstance(parsed, dict) and parsed.get("error") else None
 
 
 class BackchannelLogouts:
@@ -211,41 +219,67 @@ class BackchannelLogouts:
         return None if due is None else max(0.0, (audit.as_utc(due) - utcnow()).total_seconds())
 
     def _claim(self) -> list[_Pending]:
-        """Take up to BATCH due rows: each claim bumps ``attempts`` only if no one else did (compare-and-set)
-        and leases the row until the attempt must have ended."""
+        """Take up to PARALLEL due rows, all posted at once: each claim bumps ``attempts`` only if no one else
+        did (compare-and-set) and leases the row until its attempt must have ended (the whole-call deadline,
+        twice the timeout, plus a margin). A row whose attempts are spent (its last claimant died mid-attempt)
+        is given up instead."""
+        settings = self.settings
         now = utcnow()
-        lease = now + timedelta(seconds=self.settings.backchannel_logout_timeout_s + LEASE_MARGIN_S)
+        lease = now + timedelta(seconds=2 * settings.backchannel_logout_timeout_s + LEASE_MARGIN_S)
         claimed: list[tuple[int, int]] = []
         with self.sessions.begin() as db:
             rows = db.execute(select(BackchannelLogout.id, BackchannelLogout.attempts)
                               .where(BackchannelLogout.next_attempt_at <= now)
-                              .order_by(BackchannelLogout.next_attempt_at).limit(BATCH)).all()
+                              .order_by(BackchannelLogout.next_attempt_at).limit(PARALLEL)).all()
             for row_id, attempts in rows:
+                if attempts >= settings.backchannel_logout_attempts:
+                    self._give_up(db, row_id, attempts)
+                    continue
                 taken = db.execute(update(BackchannelLogout)
                                    .where(BackchannelLogout.id == row_id, BackchannelLogout.attempts == attempts)
                                    .values(attempts=attempts + 1, next_attempt_at=lease)).rowcount
                 if taken == 1:
                     claimed.append((row_id, attempts + 1))
         if not claimed:
-            return []
+            return [] if not rows else self._claim()  # all given up: look again
         with self.sessions() as db:  # tokens are signed after the claim committed: no write lock held meanwhile
-            return [self._pending(db, row_id, attempt) for row_id, attempt in claimed]
+            pending = [self._pending(db, row_id, attempt) for row_id, attempt in claimed]
+        return [p for p in pending if p is not None]
 
-    def _pending(self, db: Session, row_id: int, attempt: int) -> _Pending:
+    def _give_up(self, db: Session, row_id: int, attempts: int) -> None:
         row = db.get(BackchannelLogout, row_id)
-        assert row is not None  # claimed by this thread: only _finish deletes it
+        if row is None:
+            return
+        login = db.get(LoginSession, row.login_session_id)
+        audit.record(db, audit.SYSTEM, "logout.backchannel_failed", "identity",
+                     login.identity.uin if login is not None else "?", client_id=row.client_id,
+                     sid=login.sid if login is not None else None, attempt=attempts, status=None,
+                     error="the last attempt was interrupted (its process stopped)", will_retry=False)
+        db.delete(row)
+
+    def _pending(self, db: Session, row_id: int, attempt: int) -> _Pending | None:
+        """What the claimed row's attempt needs; None if another process finished the row meanwhile."""
+        row = db.get(BackchannelLogout, row_id)
+        if row is None:
+            return None
         client = db.scalars(select(Client).where(Client.client_id == row.client_id)).first()
         login = db.get(LoginSession, row.login_session_id)
         uin = login.identity.uin if login is not None else "?"
         sid = login.sid if login is not None else "?"
         if client is None or client.disabled_at is not None or not client.backchannel_logout_uri or login is None:
-            return _Pending(row_id, attempt, row.client_id, None, None, uin, sid)
-        token = logout_token(self.settings, self.signing_keys, self.idp_secrets, client, uin, sid)
+            return _Pending(row_id, attempt, row.client_id, None, None, uin, sid,
+                            error="the client is disabled or has no backchannel_logout_uri")
+        try:
+            token = logout_token(self.settings, self.signing_keys, self.idp_secrets, client, uin, sid)
+        except Exception as exc:  # e.g. no active key for the client's algorithm: a final failure, audited
+            log.exception("back-channel logout token for %s could not be signed", row.client_id)
+            return _Pending(row_id, attempt, row.client_id, None, None, uin, sid,
+                            error=f"the logout token could not be signed ({type(exc).__name__})")
         return _Pending(row_id, attempt, row.client_id, client.backchannel_logout_uri, token, uin, sid)
 
     def _post(self, pending: _Pending) -> AttemptResult:
         if pending.uri is None or pending.token is None:
-            return AttemptResult(False, retry=False, error="the client is disabled or has no backchannel_logout_uri")
+            return AttemptResult(False, retry=False, error=pending.error)
         return post_logout_token(self.settings, pending.uri, pending.token)
 
     def _finish(self, pending: _Pending, result: AttemptResult) -> None:
@@ -254,13 +288,14 @@ class BackchannelLogouts:
         retry = result.retry and pending.attempt < settings.backchannel_logout_attempts
         with self.sessions.begin() as db:
             row = db.get(BackchannelLogout, pending.row_id)
-            if row is None:
-                return
-            if retry:
-                delay = settings.backchannel_logout_retry_delay_s * 2 ** (pending.attempt - 1)
-                row.next_attempt_at = utcnow() + timedelta(seconds=delay)
-            else:
-                db.delete(row)
+            # The row is ours only while no other process has claimed a later attempt (the lease ran out):
+            # then the attempt is still audited, but the row is left to its new claimant.
+            if row is not None and row.attempts == pending.attempt:
+                if retry:
+                    delay = settings.backchannel_logout_retry_delay_s * 2 ** (pending.attempt - 1)
+                    row.next_attempt_at = utcnow() + timedelta(seconds=delay)
+                else:
+                    db.delete(row)
             action = "logout.backchannel_sent" if result.delivered else "logout.backchannel_failed"
             detail: dict[str, object] = {"client_id": pending.client_id, "sid": pending.sid,
                                          "attempt": pending.attempt, "status": result.status}

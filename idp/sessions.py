@@ -89,7 +89,10 @@ def current(request: Request, db: Session) -> LoginSession | None:
 def establish(request: Request, response: Response, db: Session, services, identity: Identity,  # type: ignore[no-untyped-def]
               method: str, interaction_uid: str | None = None, **audit_detail: object) -> LoginSession:
     """Start a new SSO session after a successful login by ``method`` (face | passkey); the old one of
-    this browser ends (a new login never inherits an earlier person's session)."""
+    this browser ends (a new login never inherits an earlier person's session). The same person logging in
+    again (step-up, ``prompt=login``, ``max_age``) replaces it, and the portals signed in from it stay signed
+    in until the new one ends; another person signing in on this browser logs the previous one out of
+    them (``_log_out``)."""
     previous = current(request, db)
     now = utcnow()
     if previous is not None:
@@ -100,6 +103,10 @@ def establish(request: Request, response: Response, db: Session, services, ident
                        expires_at=now + timedelta(seconds=services.settings.login_session_ttl_s))
     db.add(row)
     db.flush()
+    if previous is not None and previous.identity_id == identity.id:
+        previous.replaced_by_id = row.id
+    elif previous is not None:
+        _log_out(request, db, previous, reason="another person signed in on this browser")
     if interaction_uid:
         interaction = db.scalars(select(AuthorizationRequest).where(AuthorizationRequest.uid == interaction_uid)).first()
         if interaction is not None:
@@ -111,29 +118,47 @@ def establish(request: Request, response: Response, db: Session, services, ident
     return row
 
 
+def _log_out(request: Request, db: Session, row: LoginSession, actor: Actor | None = None, reason: str | None = None
+             ) -> None:
+    """The person of the ended session ``row`` is logged out of every portal signed in from it, or from the
+    earlier sessions it replaced: their grants are revoked and back-channel logout tokens queued."""
+    from idp import backchannel_logout  # imported here to keep sessions light
+    from idp.tokens import revoke_grants  # tokens → claims/keys; imported here to keep sessions light
+
+    ended = [row]
+    frontier = [row.id]
+    while frontier:  # the chain of re-authentications that ``row`` ended
+        earlier = list(db.scalars(select(LoginSession).where(LoginSession.replaced_by_id.in_(frontier))))
+        ended += earlier
+        frontier = [s.id for s in earlier]
+    identity = db.get(Identity, row.identity_id)
+    who = actor or (citizen(identity) if identity else audit.SYSTEM)
+    # Tokens issued from this login die with it: a portal's refresh token must not outlive the
+    # citizen's logout (civid issues no offline access detached from a session).
+    revoked = revoke_grants(db, Grant.login_session_id.in_([s.id for s in ended]), reason="logout", actor=who)
+    # Portals holding these sessions' tokens are told server to server (OIDC Back-Channel Logout), after commit;
+    # each with the sid of the session it signed in from.
+    notifier = request.app.state.services.backchannel_logout
+    notified = sum(backchannel_logout.enqueue(db, s, notifier) for s in ended)
+    audit.record(db, who, "logout", "identity", identity.uin if identity else "?", sid=row.sid,
+                 grants_revoked=revoked, backchannel_logouts=notified,
+                 **({"earlier_sids": [s.sid for s in ended[1:]]} if len(ended) > 1 else {}),
+                 **({"reason": reason} if reason else {}))
+
+
 def after_login_url(interaction_uid: str | None) -> str:
     """Where the browser goes after logging in: back to the authorization request, or the account page."""
     return f"/authorize/resume/{interaction_uid}" if interaction_uid else "/account"
 
 
 def end(request: Request, response: Response, db: Session, actor: Actor | None = None) -> LoginSession | None:
-    """End this browser's session (logout), revoke the grants issued from it, queue back-channel logout
-    tokens for the portals it signed in to, and clear the cookie; return the ended session if there was one."""
-    from idp import backchannel_logout  # imported here to keep sessions light
-    from idp.tokens import revoke_grants  # tokens → claims/keys; imported here to keep sessions light
-
+    """End this browser's session (logout), revoke the grants issued from it and from the earlier sessions it
+    replaced, queue back-channel logout tokens for the portals they signed in to, and clear the cookie; return
+    the ended session if there was one."""
     row = current(request, db)
     if row is not None:
         row.ended_at = utcnow()
-        identity = db.get(Identity, row.identity_id)
-        who = actor or (citizen(identity) if identity else audit.SYSTEM)
-        # Tokens issued from this login die with it: a portal's refresh token must not outlive the
-        # citizen's logout (civid issues no offline access detached from a session).
-        revoked = revoke_grants(db, Grant.login_session_id == row.id, reason="logout", actor=who)
-        # Portals holding this session's tokens are told server to server (OIDC Back-Channel Logout), after commit.
-        notified = backchannel_logout.enqueue(db, row, request.app.state.services.backchannel_logout)
-        audit.record(db, who, "logout", "identity", identity.uin if identity else "?", sid=row.sid,
-                     grants_revoked=revoked, backchannel_logouts=notified)
+        _log_out(request, db, row, actor)
     _, name = _names(request)
     response.delete_cookie(name, path="/", secure=request.app.state.services.settings.resolved_cookie_secure,
                            httponly=True, samesite="lax")

@@ -157,6 +157,9 @@ class LoginSession(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
     ended_at: Mapped[datetime | None] = mapped_column()
+    # The same person's later login in this browser (re-authentication: step-up, prompt=login, max_age) that
+    # ended this one: the portals signed in from this session keep their tokens until that one ends too.
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("login_sessions.id"), index=True)
 
     identity: Mapped[Identity] = relationship()
 

@@ -20,7 +20,7 @@ from idp.backchannel_logout import LOGOUT_EVENT, BackchannelLogouts
 from models import AuditEvent, BackchannelLogout, LoginSession
 from tests.conftest import seeded_fixtures
 from tests.idp.conftest import REDIRECT_URI, basic
-from tests.idp.frontchannel import Portal, code_for, enrol_people, form_value, location, portal
+from tests.idp.frontchannel import BIDEN_PHOTO, Portal, code_for, enrol_people, form_value, location, portal
 from tests.idp.logout_receiver import LogoutReceiver
 
 seed, settings, keys, people = seeded_fixtures(enrol_people, "people", backchannel_logout_retry_delay_s=0.05,
@@ -38,9 +38,9 @@ def receiver(services, monkeypatch) -> Any:
     server.stop()
 
 
-def signed_in_with_tokens(client, rp: Portal, citizen) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def signed_in_with_tokens(client, rp: Portal, citizen, **overrides: Any) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """The front channel (face login in this browser's session, consent), then the token endpoint's answer."""
-    query = code_for(client, rp, citizen)
+    query = code_for(client, rp, citizen, **overrides)
     response = client.post("/token", data={"grant_type": "authorization_code", "code": query["code"],
                                            "redirect_uri": rp.redirect_uri, "code_verifier": rp.verifier},
                            headers=basic(rp.client_id, rp.secret))
@@ -150,6 +150,76 @@ def test_each_portal_of_the_session_gets_its_own_sub_and_one_without_a_uri_gets_
     assert {e.client_id for e in sent} == {health.client_id, tax.client_id}
     time.sleep(0.2)
     assert len(receiver.received) == 2
+
+
+def refreshed(client, rp: Portal, tokens: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return client.post("/token", data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+                       headers=basic(rp.client_id, rp.secret))
+
+
+def sid_of(client, id_token: str) -> str:  # type: ignore[no-untyped-def]
+    return str(jose_jwt.decode(id_token, civid_keys(client), algorithms=["ES256", "RS256"]).claims["sid"])
+
+
+def test_logging_in_again_keeps_earlier_portals_signed_in_and_logout_then_ends_them_all(
+        client, services, people, receiver):
+    health = portal(services, post_logout_redirect_uris=[AFTER], backchannel_logout_uri=receiver.url,
+                    allowed_scopes=["openid", "profile", "offline_access"])
+    tax = portal(services, redirect_uris=[TAX_CALLBACK], backchannel_logout_uri=receiver.url)
+    first = signed_in_with_tokens(client, health, people.obama)
+    # The tax portal wants a fresh login (prompt=login): the same person, a new session replacing the first.
+    second = signed_in_with_tokens(client, tax, people.obama, prompt="login")
+    assert sid_of(client, first["id_token"]) != sid_of(client, second["id_token"])
+    time.sleep(0.3)
+    assert receiver.received == []  # re-authenticating signs the citizen out of nothing
+    renewed = refreshed(client, health, first)
+    assert renewed.status_code == 200, renewed.text
+
+    log_out(client, tax, second["id_token"])
+    received = receiver.wait_for(2)
+    sids = {}
+    for request in received:
+        _, claims = verified_logout_token(client, request.logout_token, jose_aud(request.logout_token),
+                                          services.settings.resolved_issuer)
+        sids[claims["aud"]] = claims["sid"]
+    # Each portal is told with the sid of the session it signed in from.
+    assert sids == {health.client_id: sid_of(client, first["id_token"]),
+                    tax.client_id: sid_of(client, second["id_token"])}
+    assert refreshed(client, health, renewed.json()).json()["error"] == "invalid_grant"  # its tokens ended too
+    assert audit_events(services, "logout")[-1].detail["earlier_sids"] == [sid_of(client, first["id_token"])]
+
+
+def test_another_person_signing_in_on_the_browser_logs_the_first_out_of_their_portals(
+        client, services, people, receiver):
+    health = portal(services, post_logout_redirect_uris=[AFTER], backchannel_logout_uri=receiver.url,
+                    allowed_scopes=["openid", "profile", "offline_access"])
+    tax = portal(services, redirect_uris=[TAX_CALLBACK], backchannel_logout_uri=receiver.url)
+    obama = signed_in_with_tokens(client, health, people.obama)
+    signed_in_with_tokens(client, tax, people.biden, photo_name=BIDEN_PHOTO, prompt="login")  # a shared desk
+    [request] = receiver.wait_for(1)
+    _, claims = verified_logout_token(client, request.logout_token, health.client_id,
+                                      services.settings.resolved_issuer)
+    assert claims["sid"] == sid_of(client, obama["id_token"])
+    assert refreshed(client, health, obama).json()["error"] == "invalid_grant"
+    logout = audit_events(services, "logout")[-1]
+    assert logout.person == people.obama.uin and logout.detail["reason"] == "another person signed in on this browser"
+
+
+def test_a_delivery_whose_sender_died_mid_attempt_is_given_up_once_its_attempts_are_spent(
+        client, services, people, receiver):
+    rp = portal(services, post_logout_redirect_uris=[AFTER], backchannel_logout_uri=receiver.url)
+    tokens = signed_in_with_tokens(client, rp, people.obama)
+    services.backchannel_logout.stop()
+    log_out(client, rp, tokens["id_token"])
+    with services.sessions.begin() as db:  # as a process that claimed the last attempt and died leaves it
+        row = db.scalars(select(BackchannelLogout)).one()
+        row.attempts = services.settings.backchannel_logout_attempts
+    sender = BackchannelLogouts(services.settings, services.sessions, services.signing_keys, services.idp_secrets)
+    assert sender.deliver_due() is None  # nothing left
+    assert receiver.received == []
+    [failed] = audit_events(services, "logout.backchannel_failed")
+    assert failed.client_id == rp.client_id and failed.detail["will_retry"] is False
+    assert "interrupted" in failed.detail["error"]
 
 
 def test_a_failing_portal_is_retried_then_audited_as_failed_and_logout_is_unaffected(

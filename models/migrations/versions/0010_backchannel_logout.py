@@ -1,4 +1,5 @@
-"""openid back-channel logout: clients' backchannel_logout_uri, and the outbox of logout tokens to deliver
+"""openid back-channel logout: clients' backchannel_logout_uri, the outbox of logout tokens to deliver, and
+the login session a re-authentication replaced
 
 Revision ID: 0010
 Revises: 0009
@@ -18,6 +19,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('login_sessions', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('replaced_by_id', sa.Integer(), nullable=True))
+        batch_op.create_index(batch_op.f('ix_login_sessions_replaced_by_id'), ['replaced_by_id'], unique=False)
+        batch_op.create_foreign_key(batch_op.f('fk_login_sessions_replaced_by_id_login_sessions'), 'login_sessions',
+                                    ['replaced_by_id'], ['id'])
+
     with op.batch_alter_table('oidc_clients', schema=None) as batch_op:
         batch_op.add_column(sa.Column('backchannel_logout_uri', sa.String(length=2000), nullable=True))
         batch_op.add_column(sa.Column('backchannel_logout_session_required', sa.Boolean(), nullable=False,
@@ -50,3 +57,7 @@ def downgrade() -> None:
     with op.batch_alter_table('oidc_clients', schema=None) as batch_op:
         batch_op.drop_column('backchannel_logout_session_required')
         batch_op.drop_column('backchannel_logout_uri')
+    with op.batch_alter_table('login_sessions', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_login_sessions_replaced_by_id_login_sessions'), type_='foreignkey')
+        batch_op.drop_index(batch_op.f('ix_login_sessions_replaced_by_id'))
+        batch_op.drop_column('replaced_by_id')
