@@ -63,7 +63,8 @@ def reason_text(reason: dict[str, Any], lang: str) -> str:
                               errors="; ".join(_field_error(error, lang) for error in params["errors"]))
     if code == "finger_position" and params.get("twice"):
         code = "finger_position_twice"
-    file_error = quality_feedback.file_error_text(code, params.get("error_code"), params, lang)
+    # A file error stored before reasons kept their values names its file only in the English sentence: keep it.
+    file_error = quality_feedback.file_error_text(code, params.get("error_code"), params, lang) if params else None
     if file_error is not None:
         label = quality_feedback.file_label(params, params.get("photo"), lang)
         return f"{label}: {file_error}" if label else file_error

@@ -46,7 +46,7 @@ def key_to_bind(request: Request, services: "Services", client: Client, named: A
     bank's registered keys, else the key that verified this request's client assertion."""
     if named is not None:
         key = _parse(named)
-        if not any(_same_key(key, registered) for registered in _registered_keys(services, client)):
+        if not _is_registered(key, services, client):
             raise InvalidRequest("holder_jwk is not one of your registered signing keys (jwks or jwks_uri): "
                                  "register it first, or leave holder_jwk out to bind your authentication key")
         return public_jwk(key)
@@ -125,10 +125,19 @@ def _same_key(key: PublicKey, other: PublicKey) -> bool:
     return bool(key.public_numbers() == other.public_numbers())  # curve and point, or modulus and exponent
 
 
-def _registered_keys(services: "Services", client: Client) -> list[PublicKey]:
+def _is_registered(key: PublicKey, services: "Services", client: Client) -> bool:
+    """Is ``key`` one of the bank's registered signing keys? A ``jwks_uri`` set is fetched again once when the
+    cached copy lacks it (a key the bank has just added), within idp.client_auth's refetch rate limit."""
+    if any(_same_key(key, registered) for registered in _registered_keys(services, client)):
+        return True
+    return bool(client.jwks_uri) and any(_same_key(key, registered)
+                                         for registered in _registered_keys(services, client, refresh=True))
+
+
+def _registered_keys(services: "Services", client: Client, refresh: bool = False) -> list[PublicKey]:
     """The bank's registered signing keys: the set ``idp.client_auth`` checks its assertions against."""
     # A jwks_uri set was fetched moments ago for the client assertion, so it normally comes from the cache.
-    jwks = client_jwks(client, services.settings.outbound_allow_private)
+    jwks = client_jwks(client, services.settings.outbound_allow_private, refresh=refresh)
     found = []
     for jwk in jwks.get("keys", []) if isinstance(jwks, Mapping) else []:
         if isinstance(jwk, Mapping) and jwk.get("use", "sig") == "sig":
