@@ -161,11 +161,17 @@ def sid_of(client, id_token: str) -> str:  # type: ignore[no-untyped-def]
     return str(jose_jwt.decode(id_token, civid_keys(client), algorithms=["ES256", "RS256"]).claims["sid"])
 
 
-def test_logging_in_again_keeps_earlier_portals_signed_in_and_logout_then_ends_them_all(
-        client, services, people, receiver):
+@pytest.fixture
+def two_portals(services, receiver) -> tuple[Portal, Portal]:  # type: ignore[no-untyped-def]
+    """A health portal (with refresh tokens) and a tax portal (another sector), both told of logouts."""
     health = portal(services, post_logout_redirect_uris=[AFTER], backchannel_logout_uri=receiver.url,
                     allowed_scopes=["openid", "profile", "offline_access"])
-    tax = portal(services, redirect_uris=[TAX_CALLBACK], backchannel_logout_uri=receiver.url)
+    return health, portal(services, redirect_uris=[TAX_CALLBACK], backchannel_logout_uri=receiver.url)
+
+
+def test_logging_in_again_keeps_earlier_portals_signed_in_and_logout_then_ends_them_all(
+        client, services, people, receiver, two_portals):
+    health, tax = two_portals
     first = signed_in_with_tokens(client, health, people.obama)
     # The tax portal wants a fresh login (prompt=login): the same person, a new session replacing the first.
     second = signed_in_with_tokens(client, tax, people.obama, prompt="login")
@@ -190,10 +196,8 @@ def test_logging_in_again_keeps_earlier_portals_signed_in_and_logout_then_ends_t
 
 
 def test_another_person_signing_in_on_the_browser_logs_the_first_out_of_their_portals(
-        client, services, people, receiver):
-    health = portal(services, post_logout_redirect_uris=[AFTER], backchannel_logout_uri=receiver.url,
-                    allowed_scopes=["openid", "profile", "offline_access"])
-    tax = portal(services, redirect_uris=[TAX_CALLBACK], backchannel_logout_uri=receiver.url)
+        client, services, people, receiver, two_portals):
+    health, tax = two_portals
     obama = signed_in_with_tokens(client, health, people.obama)
     signed_in_with_tokens(client, tax, people.biden, photo_name=BIDEN_PHOTO, prompt="login")  # a shared desk
     [request] = receiver.wait_for(1)
