@@ -8,11 +8,9 @@ signature against the JWKS, iss, aud, azp, nonce, exp, iat, at_hash), not with c
 
 from __future__ import annotations
 
-import html
-import re
 import secrets
 import warnings
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -20,8 +18,8 @@ from fastapi.testclient import TestClient
 from joserfc.jwk import ECKey
 
 from idp.acr import ACR_FACE
+from tests.idp.authlib_flow import ISSUER, sign_in_and_consent, verify_id_token
 from tests.idp.conftest import REDIRECT_URI, ClientKey, enrol_citizen, oidc_flow_fixtures, register_client
-from tests.idp.frontchannel import fresh_photo
 
 with warnings.catch_warnings():  # Authlib announces its move to httpx2/joserfc; the API used here is current
     warnings.simplefilter("ignore")
@@ -30,7 +28,6 @@ with warnings.catch_warnings():  # Authlib announces its move to httpx2/joserfc;
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore:.*authlib.jose.*")
 
-ISSUER = "http://testserver"  # the TestClient's origin, so the browser's cookies and the issuer agree
 LOGOUT_URI = "https://portal.example.bz/signed-out"
 
 
@@ -44,53 +41,7 @@ def _relying_party(browser: TestClient, client_id: str, secret: object, **kwargs
                         code_challenge_method="S256", transport=browser._transport, **kwargs)
 
 
-def _input(page: str, name: str) -> str:
-    match = re.search(rf'<input[^>]*name="{name}"[^>]*value="([^"]*)"', page)
-    assert match, f"no {name} input on the page"
-    return html.unescape(match.group(1))
 
-
-def _citizen_signs_in(browser: TestClient, url: str, uin: str) -> str:
-    """Follow the browser from the authorization URL through login (face) and consent back to the portal;
-    return the redirect to the portal's callback."""
-    for _ in range(12):
-        response = browser.get(url, follow_redirects=False)
-        if response.status_code in (302, 303):
-            url = urljoin(ISSUER, response.headers["location"])
-            if url.startswith(REDIRECT_URI):
-                return url
-            continue
-        assert response.status_code == 200, response.text[:800]
-        page = response.text
-        if 'id="face-form"' in page:
-            action = re.search(r'<form[^>]*action="([^"]+)"[^>]*id="face-form"', page).group(1)  # type: ignore[union-attr]
-            posted = browser.post(action, data={"csrf_token": _input(page, "csrf_token"),
-                                                "challenge": _input(page, "challenge"), "uin": uin},
-                                  files={"photo": fresh_photo()}, follow_redirects=False)
-        elif 'name="decision"' in page:
-            action = re.search(r'<form method="post" action="(/consent/[^"]+)"', page).group(1)  # type: ignore[union-attr]
-            posted = browser.post(action, data={"csrf_token": _input(page, "csrf_token"), "decision": "approve"},
-                                  follow_redirects=False)
-        else:
-            raise AssertionError(f"unexpected page at {url}: {page[:800]}")
-        assert posted.status_code in (302, 303), posted.text[:800]
-        url = urljoin(ISSUER, posted.headers["location"])
-        if url.startswith(REDIRECT_URI):
-            return url
-    raise AssertionError("the flow did not come back to the portal")
-
-
-def _verify_id_token(id_token: str, jwks: dict, client_id: str, nonce: str, access_token: str) -> dict:
-    """Authlib's JOSE: signature against the JWKS and the OIDC Core §3.1.3.7 checks, at_hash included."""
-    from authlib.jose import JsonWebKey, JsonWebToken
-    from authlib.oidc.core import CodeIDToken
-
-    claims = JsonWebToken(["ES256", "RS256"]).decode(
-        id_token, JsonWebKey.import_key_set(jwks), claims_cls=CodeIDToken,
-        claims_options={"iss": {"essential": True, "value": ISSUER}},
-        claims_params={"nonce": nonce, "client_id": client_id, "access_token": access_token})
-    claims.validate(leeway=5)
-    return dict(claims)
 
 
 def test_code_flow_with_an_independent_client_library(browser, services, citizen):
@@ -103,14 +54,14 @@ def test_code_flow_with_an_independent_client_library(browser, services, citizen
     nonce, verifier = secrets.token_urlsafe(16), secrets.token_urlsafe(48)
     url, state = rp.create_authorization_url(meta["authorization_endpoint"], code_verifier=verifier, nonce=nonce)
     assert "code_challenge_method=S256" in url
-    callback = _citizen_signs_in(browser, url, citizen.uin)
+    callback = sign_in_and_consent(browser, url, citizen.uin)[0]
     returned = {k: v[0] for k, v in parse_qs(urlsplit(callback).query).items()}
     assert returned["state"] == state and returned["iss"] == ISSUER  # RFC 9207
 
     token = rp.fetch_token(meta["token_endpoint"], authorization_response=callback, state=state,
                            code_verifier=verifier)
     jwks = rp.request("GET", meta["jwks_uri"], withhold_token=True).json()
-    id_token = _verify_id_token(token["id_token"], jwks, client_id, nonce, token["access_token"])
+    id_token = verify_id_token(token["id_token"], jwks, client_id, nonce, token["access_token"])
     assert id_token["acr"] == ACR_FACE and id_token["amr"] == ["face"] and id_token["sub"] != citizen.uin
 
     userinfo = rp.get(meta["userinfo_endpoint"]).json()  # Authlib puts the bearer token in the header
@@ -146,7 +97,7 @@ def test_private_key_jwt_client_built_with_authlib_authenticates(browser, servic
     rp.register_client_auth_method(PrivateKeyJWT(meta["token_endpoint"], alg="ES256"))
     nonce, verifier = secrets.token_urlsafe(16), secrets.token_urlsafe(48)
     url, state = rp.create_authorization_url(meta["authorization_endpoint"], code_verifier=verifier, nonce=nonce)
-    callback = _citizen_signs_in(browser, url, citizen.uin)
+    callback = sign_in_and_consent(browser, url, citizen.uin)[0]
     token = rp.fetch_token(meta["token_endpoint"], authorization_response=callback, state=state,
                            code_verifier=verifier)
-    _verify_id_token(token["id_token"], rp.request("GET", meta["jwks_uri"], withhold_token=True).json(), client_id, nonce, token["access_token"])
+    verify_id_token(token["id_token"], rp.request("GET", meta["jwks_uri"], withhold_token=True).json(), client_id, nonce, token["access_token"])

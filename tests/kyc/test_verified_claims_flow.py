@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import html
 import json
-import re
 import secrets
 import warnings
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,9 +19,8 @@ from sqlalchemy import select
 from civid.services import Services
 from models import Consent, DataRelease, Enrolment
 from tests.conftest import document
+from tests.idp.authlib_flow import ISSUER, page_input, sign_in_and_consent, verify_id_token
 from tests.idp.conftest import REDIRECT_URI, enrol_citizen, oidc_flow_fixtures, register_client
-from tests.idp.frontchannel import fresh_photo
-from tests.idp.test_oidc_flow import _verify_id_token
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -30,7 +28,6 @@ with warnings.catch_warnings():
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore:.*authlib.jose.*")
 
-ISSUER = "http://testserver"
 PURPOSE = "To open your savings account (anti-money-laundering law)"
 # The bank's claims parameter: at UserInfo, names and birthdate verified under civid's framework within the
 # last day, with the documents' type and number and the check methods; in the ID token, the given name only.
@@ -49,43 +46,6 @@ seed, services, citizen, browser = oidc_flow_fixtures(
         client, keys, given_name="Barack", family_name="Obama", documents=[document(number="P01234567")]), ISSUER)
 
 
-def _input(page: str, name: str) -> str:
-    match = re.search(rf'<input[^>]*name="{name}"[^>]*value="([^"]*)"', page)
-    assert match, f"no {name} input on the page"
-    return html.unescape(match.group(1))
-
-
-def _sign_in_and_consent(browser: TestClient, url: str, uin: str) -> tuple[str, str | None]:
-    """Follow the citizen's browser from the authorization URL through face login and consent; return the
-    callback URL and the consent page's HTML (None when no consent was asked)."""
-    consent_page = None
-    for _ in range(12):
-        response = browser.get(url, follow_redirects=False)
-        if response.status_code in (302, 303):
-            url = urljoin(ISSUER, response.headers["location"])
-            if url.startswith(REDIRECT_URI):
-                return url, consent_page
-            continue
-        assert response.status_code == 200, response.text[:800]
-        page = response.text
-        if 'id="face-form"' in page:
-            action = re.search(r'<form[^>]*action="([^"]+)"[^>]*id="face-form"', page).group(1)  # type: ignore[union-attr]
-            posted = browser.post(action, data={"csrf_token": _input(page, "csrf_token"),
-                                                "challenge": _input(page, "challenge"), "uin": uin},
-                                  files={"photo": fresh_photo()}, follow_redirects=False)
-        elif 'name="decision"' in page:
-            consent_page = page
-            action = re.search(r'<form method="post" action="(/consent/[^"]+)"', page).group(1)  # type: ignore[union-attr]
-            posted = browser.post(action, data={"csrf_token": _input(page, "csrf_token"), "decision": "approve"},
-                                  follow_redirects=False)
-        else:
-            raise AssertionError(f"unexpected page at {url}: {page[:800]}")
-        assert posted.status_code in (302, 303), posted.text[:800]
-        url = urljoin(ISSUER, posted.headers["location"])
-        if url.startswith(REDIRECT_URI):
-            return url, consent_page
-    raise AssertionError("the flow did not come back to the portal")
-
 
 def _flow(browser: TestClient, client_id: str, secret: str, uin: str, claims: dict, scope: str = "openid"):
     """Authlib's relying party through the whole flow; returns (rp, metadata, token, id_token claims, consent page)."""
@@ -95,11 +55,11 @@ def _flow(browser: TestClient, client_id: str, secret: str, uin: str, claims: di
     nonce, verifier = secrets.token_urlsafe(16), secrets.token_urlsafe(48)
     url, state = rp.create_authorization_url(meta["authorization_endpoint"], code_verifier=verifier, nonce=nonce,
                                              claims=json.dumps(claims))
-    callback, consent_page = _sign_in_and_consent(browser, url, uin)
+    callback, consent_page = sign_in_and_consent(browser, url, uin)
     token = rp.fetch_token(meta["token_endpoint"], authorization_response=callback, state=state,
                            code_verifier=verifier)
     jwks = rp.request("GET", meta["jwks_uri"], withhold_token=True).json()
-    id_token = _verify_id_token(token["id_token"], jwks, client_id, nonce, token["access_token"])
+    id_token = verify_id_token(token["id_token"], jwks, client_id, nonce, token["access_token"])
     return rp, meta, token, id_token, consent_page
 
 
@@ -176,7 +136,7 @@ def test_after_the_citizen_withdraws_consent_nothing_more_is_released(browser, s
     with services.sessions() as db:
         consent_uid = db.scalars(select(Consent.uid).where(Consent.client_id == client_id)).one()
     withdrawn = browser.post(f"/account/consents/{consent_uid}/revoke",
-                             data={"csrf_token": _input(consent_page, "csrf_token")}, follow_redirects=False)
+                             data={"csrf_token": page_input(consent_page, "csrf_token")}, follow_redirects=False)
     assert withdrawn.status_code == 303, withdrawn.text[:500]
     before = len(_releases(services, client_id))
 
@@ -212,7 +172,7 @@ def test_the_purpose_parameter_is_shown_escaped_stored_and_a_new_purpose_asks_ag
                       transport=browser._transport)
     url, _ = rp.create_authorization_url(ISSUER + "/authorize", code_verifier=secrets.token_urlsafe(48), nonce="n",
                                          claims=json.dumps(claims), purpose=stated)
-    _, page = _sign_in_and_consent(browser, url, citizen.uin)
+    _, page = sign_in_and_consent(browser, url, citizen.uin)
     assert "Open an account &lt;b&gt;today&lt;/b&gt; &amp; comply with the AML law" in page  # escaped, not trimmed
     assert "Your name on the account" in page
     with services.sessions() as db:
@@ -222,10 +182,10 @@ def test_the_purpose_parameter_is_shown_escaped_stored_and_a_new_purpose_asks_ag
     # Same claims, same purpose: remembered. Another purpose: the citizen is asked again.
     url, _ = rp.create_authorization_url(ISSUER + "/authorize", code_verifier=secrets.token_urlsafe(48), nonce="n",
                                          claims=json.dumps(claims), purpose=stated)
-    assert _sign_in_and_consent(browser, url, citizen.uin)[1] is None
+    assert sign_in_and_consent(browser, url, citizen.uin)[1] is None
     url, _ = rp.create_authorization_url(ISSUER + "/authorize", code_verifier=secrets.token_urlsafe(48), nonce="n",
                                          claims=json.dumps(claims), purpose="Sell your data to advertisers")
-    assert "Sell your data to advertisers" in _sign_in_and_consent(browser, url, citizen.uin)[1]
+    assert "Sell your data to advertisers" in sign_in_and_consent(browser, url, citizen.uin)[1]
 
     url, state = rp.create_authorization_url(ISSUER + "/authorize", code_verifier=secrets.token_urlsafe(48),
                                              nonce="n", purpose="no")
