@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import cv2
 import numpy as np
 
+from tests.browser import launch
 from tests.conftest import FIXTURES
 
 
@@ -27,6 +28,14 @@ def photo_as_y4m(photo: str, target: Path, width: int = 640, height: int = 480, 
             handle.write(b"FRAME\n")
             handle.write(planes.tobytes())
     return target
+
+
+def chromium_with_desk_camera(folder: Path) -> Iterator[Any]:
+    """Chromium whose camera films Eileen Collins' portrait (large enough for the eye-distance check), with
+    camera access granted without a prompt; the .y4m video is written in ``folder``."""
+    video = photo_as_y4m("collins_nasa_portrait.png", folder / "desk.y4m", 1280, 960)
+    yield from launch(["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                       f"--use-file-for-fake-video-capture={video}"])
 
 
 def fill_enrolment_with_camera(page: Any, given_name: str, date_of_birth: str) -> None:

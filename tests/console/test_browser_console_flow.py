@@ -11,9 +11,9 @@ from typing import Any, Iterator
 import httpx
 import pytest
 
-from tests.browser import accessibility_violations, launch, needs_chromium, screenshot, with_authenticator
+from tests.browser import accessibility_violations, needs_chromium, screenshot, with_authenticator
 from tests.conftest import build_seed
-from tests.console.fake_camera import fill_enrolment_with_camera, photo_as_y4m
+from tests.console.fake_camera import chromium_with_desk_camera, fill_enrolment_with_camera
 from tests.console.helpers import Staffed, enrol_staff
 from tests.server import ServerProcess
 
@@ -42,9 +42,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
 
 @pytest.fixture(scope="module")
 def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    video = photo_as_y4m("collins_nasa_portrait.png", tmp_path_factory.mktemp("camera") / "desk.y4m", 1280, 960)
-    yield from launch(["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                       f"--use-file-for-fake-video-capture={video}"])
+    yield from chromium_with_desk_camera(tmp_path_factory.mktemp("camera"))
 
 
 def staff_page(chromium: Any, console: Console, uin: str, label: str, **context_options: Any) -> tuple[Any, Any]:

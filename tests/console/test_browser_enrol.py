@@ -13,11 +13,11 @@ from typing import Any, Iterator
 import pytest
 
 from tests.conftest import build_seed, fixture_bytes, person
-from tests.console.fake_camera import fill_enrolment_with_camera, photo_as_y4m
+from tests.console.fake_camera import chromium_with_desk_camera, fill_enrolment_with_camera
 from tests.console.helpers import enrol_staff
 from tests.enrollment.test_fingerprints import finger
 from tests.idp.frontchannel import fresh_photo
-from tests.browser import launch, needs_chromium
+from tests.browser import needs_chromium
 from tests.server import ServerProcess
 
 pytestmark = needs_chromium
@@ -43,10 +43,7 @@ def civid(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]
 
 @pytest.fixture(scope="module")
 def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    # The camera films Eileen Collins' portrait, large enough for the eye-distance check.
-    video = photo_as_y4m("collins_nasa_portrait.png", tmp_path_factory.mktemp("camera") / "desk.y4m", 1280, 960)
-    yield from launch(["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                       f"--use-file-for-fake-video-capture={video}"])
+    yield from chromium_with_desk_camera(tmp_path_factory.mktemp("camera"))
 
 
 def signed_in_page(chromium: Any, url: str, uin: str, path: str) -> tuple[Any, Any, list[str]]:
