@@ -9,26 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from civid.actor import Actor  # re-exported: callers import Actor from here too
 from models import AuditEvent, utcnow
 from models.db import lock_audit_chain
 
 GENESIS = "0" * 64
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who did it: an API key's id, name and role, or the system itself."""
-
-    id: int | None
-    name: str
-    role: str
 
 
 SYSTEM = Actor(None, "civid", "system")

@@ -7,12 +7,14 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from civid.errors import CividError
-from civid.settings import get_settings
+
+# Only typer, rich and the two lines above load at import: ``civid --help`` must not pay for dlib, FAISS,
+# OpenCV, NBIS, SQLAlchemy, pydantic or the app (seconds on a loaded machine). Every command imports what
+# it uses inside its body; tests/civid/test_cli_startup.py holds this for every --help.
 
 app = typer.Typer(help="civid: national digital identity service", no_args_is_help=True)
 index_app = typer.Typer(help="The FAISS gallery (a rebuildable cache of the database)", no_args_is_help=True)
@@ -34,6 +36,7 @@ def _fail(message: str, code: int = 2) -> None:
 
 def _services(open_gallery: bool = True, show_progress: bool = True):  # type: ignore[no-untyped-def]
     from civid.services import build_services
+    from civid.settings import get_settings
 
     return build_services(get_settings(), open_gallery=open_gallery, show_progress=show_progress)
 
@@ -46,6 +49,7 @@ def serve(host: Optional[str] = typer.Option(None), port: Optional[int] = typer.
     import uvicorn
 
     from civid.app import create_app
+    from civid.settings import get_settings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
@@ -76,6 +80,8 @@ def enrol(
     idempotency_key: Optional[str] = typer.Option(None),
 ) -> None:
     """Enrol one person on this machine's database, as the officer owning the API key."""
+    from pydantic import ValidationError
+
     from civid.auth import authenticate
     from enrollment.schemas import Demographics
     from enrollment.workflow import PhotoUpload
@@ -142,6 +148,8 @@ def _finger_options(fingers: list[str], missing: list[str]):  # type: ignore[no-
 
 def _document_options(documents: list[str], check_methods: list[str]):  # type: ignore[no-untyped-def]
     """Parse TYPE:NUMBER:ISSUER:COUNTRY[:EXPIRY] options into checked documents; a bad one is a usage error."""
+    from pydantic import ValidationError
+
     from enrollment.documents import DocumentEvidence
     from enrollment.schemas import DocumentIn, check_document_list
 

@@ -6,10 +6,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from civid.audit import Actor
+from civid.actor import Actor
 from civid.errors import CividError
-from civid.settings import get_settings
-from console import staff as staff_accounts
+
+# console.staff, settings and services load inside the commands: civid --help must not import the app.
 
 staff_app = typer.Typer(help="Staff accounts of the officer console (they sign in with their own UIN)",
                         no_args_is_help=True)
@@ -21,6 +21,7 @@ CLI_ACTOR = Actor(None, "cli", "admin")
 def _run(action):  # type: ignore[no-untyped-def]
     """Run ``action(db)`` in one transaction; a civid error is a message and exit code 2."""
     from civid.services import build_services
+    from civid.settings import get_settings
 
     services = build_services(get_settings(), open_gallery=False)
     try:
@@ -38,6 +39,8 @@ def staff_add(uin: str = typer.Option(..., help="The staff member's own UIN (the
               name: str = typer.Option(..., help="Shown in the audit trail, e.g. 'Officer A. Chan, Belmopan'"),
               role: list[str] = typer.Option(..., help="officer, adjudicator, auditor or admin (repeat)")) -> None:
     """Give an enrolled person a console account with roles; they sign in at /console with a passkey."""
+    from console import staff as staff_accounts
+
     account_id = _run(lambda db: staff_accounts.add(db, uin, name, role, CLI_ACTOR).id)
     out.print(f"staff account {account_id}: {name} ({', '.join(role)})")
 
@@ -45,6 +48,8 @@ def staff_add(uin: str = typer.Option(..., help="The staff member's own UIN (the
 @staff_app.command("list")
 def staff_list() -> None:
     """Every staff account with its roles."""
+    from console import staff as staff_accounts
+
     rows = _run(lambda db: [(a.id, a.name, a.uin, ", ".join(a.roles), "disabled" if a.disabled_at else "")
                             for a in staff_accounts.listing(db)])
     table = Table("id", "name", "UIN", "roles", "state")
@@ -56,5 +61,7 @@ def staff_list() -> None:
 @staff_app.command("disable")
 def staff_disable(account_id: int = typer.Argument(..., help="The account id from `civid staff list`")) -> None:
     """Stop a staff member from signing in (their past actions stay attributed to them)."""
+    from console import staff as staff_accounts
+
     _run(lambda db: staff_accounts.disable(db, account_id, CLI_ACTOR))
     out.print(f"staff account {account_id} disabled")

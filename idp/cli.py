@@ -14,11 +14,11 @@ from typing import Optional
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
 
-from civid.audit import Actor
+from civid.actor import Actor
 from civid.errors import CividError
-from civid.settings import get_settings
+
+# No SQLAlchemy, settings or IdP module at import (civid --help must stay light): commands import them inside.
 
 clients_app = typer.Typer(help="OpenID Connect relying parties (portals)", no_args_is_help=True)
 out = Console()
@@ -33,6 +33,7 @@ def _fail(message: str, code: int = 2) -> None:
 
 def _services():  # type: ignore[no-untyped-def]
     from civid.services import build_services
+    from civid.settings import get_settings
 
     return build_services(get_settings(), open_gallery=False)
 
@@ -111,6 +112,8 @@ def clients_add(
 @clients_app.command("list")
 def clients_list(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table")) -> None:
     """List registered clients (never their secrets)."""
+    from sqlalchemy import select
+
     from idp.clients import describe
     from models import Client
 
