@@ -29,7 +29,8 @@ CLI_MODULES = {"civid", "civid.__main__", "civid.cli", "civid.errors", "civid.ac
 # the forbidden modules first loaded by the import of civid.cli (path "") and then by each path's --help.
 WALK_HELP = """
 import contextlib, io, json, sys
-heavy = tuple(json.loads(sys.argv[1])); first_party = tuple(json.loads(sys.argv[2])); allowed = set(json.loads(sys.argv[3]))
+heavy, first_party = tuple(json.loads(sys.argv[1])), tuple(json.loads(sys.argv[2]))
+allowed = set(json.loads(sys.argv[3]))
 
 def forbidden():
     found = []
