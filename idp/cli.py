@@ -73,6 +73,8 @@ def clients_add(
     backchannel_logout_session_required: bool = typer.Option(
         False, "--backchannel-logout-session-required", help="The portal needs the sid claim in logout tokens "
         "(civid always sends it)"),
+    grant_type: list[str] = typer.Option([], help="A grant type the portal may use at /token (repeat): "
+                                         "authorization_code, refresh_token; default both"),
 ) -> None:
     """Register a relying party; print its client_id and, once, its secret."""
     from idp.clients import ClientMetadata, register
@@ -92,6 +94,8 @@ def clients_add(
     )
     if scope:
         meta.allowed_scopes = [s for option in scope for s in option.split()]
+    if grant_type:
+        meta.grant_types = [g for option in grant_type for g in option.split()]
     services = _services()
     try:
         with services.sessions.begin() as session:

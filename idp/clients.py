@@ -27,6 +27,8 @@ AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
 STANDARD_SCOPES = ("openid", "profile", "email", "phone", "address", "offline_access")
 ENTITLEMENTS = ("uin", "kyc")
 LOOPBACK = {"localhost", "127.0.0.1", "[::1]", "::1"}
+# RFC 7591 §2 grant_types civid offers; authorization_code is the only way in, refresh_token is optional.
+GRANT_TYPES = ("authorization_code", "refresh_token")
 
 
 @dataclass
@@ -49,6 +51,7 @@ class ClientMetadata:
     contacts: list[str] = field(default_factory=list)
     backchannel_logout_uri: str | None = None
     backchannel_logout_session_required: bool = False
+    grant_types: list[str] = field(default_factory=lambda: list(GRANT_TYPES))
 
 
 def check_redirect_uri(uri: str, error: type[InvalidClientMetadata] = InvalidRedirectUri,
@@ -100,6 +103,7 @@ def _validate(meta: ClientMetadata) -> str:
             raise InvalidClientMetadata("jwks must be a JWK Set: {\"keys\": [...]}", code="jwks_not_a_set")
         if meta.jwks_uri and urlsplit(meta.jwks_uri).scheme != "https" and urlsplit(meta.jwks_uri).hostname not in LOOPBACK:
             raise InvalidClientMetadata("jwks_uri must use https", code="jwks_uri_https")
+    _check_grant_types(meta.grant_types)
     unknown = set(meta.allowed_scopes) - set(STANDARD_SCOPES) - {"uin"}
     if unknown:
         raise InvalidClientMetadata(f"unknown scopes: {', '.join(sorted(unknown))}", code="scopes_unknown",
@@ -125,6 +129,22 @@ def _validate(meta: ClientMetadata) -> str:
     return hosts.pop() or ""
 
 
+def _check_grant_types(grant_types: list[str]) -> None:
+    """Only civid's grants, and authorization_code among them (a refresh token comes only from a code)."""
+    unsupported = sorted(set(grant_types) - set(GRANT_TYPES))
+    if unsupported:
+        raise InvalidClientMetadata(f"unsupported grant_types: {', '.join(unsupported)}; civid offers "
+                                    f"{', '.join(GRANT_TYPES)}", code="grant_types_unsupported",
+                                    params={"grant_types": ", ".join(unsupported), "allowed": ", ".join(GRANT_TYPES)})
+    if "authorization_code" not in grant_types:
+        raise InvalidClientMetadata("grant_types must include authorization_code", code="grant_types_no_code")
+
+
+def may_use(client: Client, grant_type: str) -> bool:
+    """Whether the client registered ``grant_type`` (RFC 7591 §2; enforced at /token, RFC 6749 §5.2)."""
+    return grant_type in (client.grant_types or ())
+
+
 def register(session: Session, meta: ClientMetadata, actor: Actor, registered_by: str | None = None
              ) -> tuple[Client, str | None]:
     """Register a client; return it and its secret (shown once, stored hashed; None for private_key_jwt)."""
@@ -143,6 +163,7 @@ def register(session: Session, meta: ClientMetadata, actor: Actor, registered_by
         default_acr_values=list(meta.default_acr_values), contacts=list(meta.contacts),
         backchannel_logout_uri=meta.backchannel_logout_uri,
         backchannel_logout_session_required=meta.backchannel_logout_session_required,
+        grant_types=[g for g in GRANT_TYPES if g in meta.grant_types],
         registered_by=registered_by or f"{actor.role}:{actor.name}",
     )
     session.add(row)
@@ -150,7 +171,7 @@ def register(session: Session, meta: ClientMetadata, actor: Actor, registered_by
     audit.record(session, actor, "client.registered", "client", row.client_id, name=row.name,
                  auth_method=row.token_endpoint_auth_method, redirect_uris=row.redirect_uris,
                  entitlements=row.entitlements, subject_identifier_type=row.subject_type,
-                 backchannel_logout_uri=row.backchannel_logout_uri)
+                 backchannel_logout_uri=row.backchannel_logout_uri, grant_types=row.grant_types)
     return row, secret
 
 
@@ -194,5 +215,6 @@ def describe(row: Client) -> dict[str, Any]:
         "default_acr_values": row.default_acr_values, "contacts": row.contacts,
         "backchannel_logout_uri": row.backchannel_logout_uri,
         "backchannel_logout_session_required": bool(row.backchannel_logout_session_required),
+        "grant_types": list(row.grant_types),
         "registered_by": row.registered_by, "created_at": iso(row.created_at), "disabled_at": iso(row.disabled_at),
     }

@@ -27,7 +27,6 @@ from models import utcnow
 
 PATH = "/register"
 REGISTRAR_ROLES = ("registrar", "admin")
-GRANT_TYPES = ("authorization_code", "refresh_token")
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 router = APIRouter(tags=["openid"])
@@ -83,10 +82,6 @@ async def registration_body(request: Request) -> RegistrationRequest:
 
 def to_metadata(body: RegistrationRequest) -> clients.ClientMetadata:
     """Translate RFC 7591 members to civid's client metadata, refusing what civid does not offer."""
-    unsupported = set(body.grant_types) - set(GRANT_TYPES)
-    if unsupported or "authorization_code" not in body.grant_types:
-        raise InvalidClientMetadata(f"grant_types must be authorization_code (and refresh_token); "
-                                    f"not {', '.join(sorted(unsupported)) or 'without authorization_code'}")
     if body.response_types != ["code"]:
         raise InvalidClientMetadata("response_types must be [\"code\"]: no implicit or hybrid flows")
     if body.sector_identifier_uri:
@@ -107,6 +102,7 @@ def to_metadata(body: RegistrationRequest) -> clients.ClientMetadata:
         default_acr_values=body.default_acr_values, contacts=body.contacts,
         backchannel_logout_uri=body.backchannel_logout_uri,
         backchannel_logout_session_required=body.backchannel_logout_session_required,
+        grant_types=list(body.grant_types),  # checked by the registry: authorization_code, maybe refresh_token
     )
     if scopes:
         meta.allowed_scopes = scopes
@@ -117,7 +113,6 @@ def to_metadata(body: RegistrationRequest) -> clients.ClientMetadata:
 def register_client(actor: Actor = Depends(registrar), body: RegistrationRequest = Depends(registration_body),
                     db: Session = Depends(get_session), services: Services = Depends(get_services)) -> JSONResponse:
     """RFC 7591 §3.1: register a client; §3.2.1: answer its id, secret and registered metadata."""
-    grant_types = [g for g in GRANT_TYPES if g in body.grant_types]
     row, secret = clients.register(db, to_metadata(body), actor, registered_by=f"dcr:{actor.name}"[:100])
     db.commit()
     described = clients.describe(row)
@@ -125,7 +120,7 @@ def register_client(actor: Actor = Depends(registrar), body: RegistrationRequest
         "client_id": row.client_id, "client_id_issued_at": int((row.created_at or utcnow()).timestamp()),
         "client_name": row.name, "redirect_uris": row.redirect_uris,
         "post_logout_redirect_uris": row.post_logout_redirect_uris,
-        "token_endpoint_auth_method": row.token_endpoint_auth_method, "grant_types": grant_types,
+        "token_endpoint_auth_method": row.token_endpoint_auth_method, "grant_types": described["grant_types"],
         "response_types": ["code"], "scope": described["scope"], "contacts": row.contacts,
         "subject_type": row.subject_type, "application_type": "web",
         "require_pushed_authorization_requests": row.require_par, "default_acr_values": row.default_acr_values,

@@ -18,8 +18,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from civid import audit
-from idp import tokens
+from idp import clients, tokens
 from idp.errors import InvalidGrant, InvalidRequest
+from idp.grants import refresh_token as refresh_token_grant
 from models import AuthorizationCode, Client, Grant, utcnow
 
 if TYPE_CHECKING:
@@ -105,7 +106,9 @@ def create_token_response(db: Session, services: "Services", client: Client, for
     request = validate_request(form)
     code = validate_code(db, client, request)
     grant = code.grant
-    issued = tokens.issue(db, services, client, grant, grant.scope.split(), nonce=code.nonce)
+    # A client registered without the refresh_token grant gets no refresh token (RFC 7591 §2 grant_types).
+    issued = tokens.issue(db, services, client, grant, grant.scope.split(), nonce=code.nonce,
+                          with_refresh=clients.may_use(client, refresh_token_grant.GRANT_TYPE))
     consume(db, client, code)  # in the same transaction as the tokens: both happen or neither
     audit.record(db, tokens.client_actor(client.client_id), "oidc.tokens_issued", "grant", grant.uid,
                  client_id=client.client_id, grant_type=GRANT_TYPE, scope=issued.scope,
