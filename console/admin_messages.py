@@ -88,6 +88,11 @@ MESSAGES: dict[str, dict[str, str]] = {
                                   "es": "Las solicitudes de autorización deben enviarse por PAR (RFC 9126)"},
     "admin.clients.refresh_token": {"en": "Issue refresh tokens (the refresh_token grant)",
                                     "es": "Emitir tokens de actualización (la concesión refresh_token)"},
+    "admin.clients.nonce_instead_of_pkce": {
+        "en": "May send a nonce instead of PKCE (confidential clients only; for OpenID certification's Basic OP plan)",
+        "es": "Puede enviar un nonce en lugar de PKCE (solo clientes confidenciales; para el plan Basic OP de la "
+              "certificación OpenID)"},
+    "admin.clients.no_pkce_badge": {"en": "nonce instead of PKCE", "es": "nonce en lugar de PKCE"},
     "admin.clients.id_token_alg": {"en": "ID token signature", "es": "Firma del token de identidad"},
     "admin.clients.alg_default": {"en": "The provider's default", "es": "La predeterminada del proveedor"},
     "admin.clients.post_logout": {"en": "Post-logout redirect URIs (one per line)",
@@ -227,6 +232,8 @@ ERRORS: dict[str, dict[str, str]] = {
                                                   "{allowed}."},
     "admin.error.grant_types_no_code": {"en": "The grant types must include authorization_code.",
                                         "es": "Los tipos de concesión deben incluir authorization_code."},
+    "admin.error.pkce_public_client": {"en": "Only a confidential client may use a nonce instead of PKCE.",
+                                       "es": "Solo un cliente confidencial puede usar un nonce en lugar de PKCE."},
     "admin.error.client_unknown": {"en": "This client is unknown or already disabled.",
                                    "es": "Este cliente es desconocido o ya está desactivado."},
 }

@@ -56,6 +56,9 @@ class ClientIn(BaseModel):
         default_factory=lambda: list(clients.GRANT_TYPES),
         description="RFC 7591 grant types the client may use at /token: authorization_code, and refresh_token "
         "for refresh tokens (a client without it gets none).")
+    require_pkce: bool = Field(
+        True, description="false: this confidential client may send a nonce instead of PKCE (RFC 9700 §2.1.1), "
+        "as the OpenID Foundation's Basic OP certification requests do; PKCE is still checked when it is sent.")
 
     def metadata(self) -> clients.ClientMetadata:
         """As the registry's metadata."""
@@ -85,6 +88,8 @@ class ClientOut(BaseModel):
     backchannel_logout_uri: str | None
     backchannel_logout_session_required: bool
     grant_types: list[str]
+    require_pkce: bool
+    sector_identifier_uri: str | None
     registered_by: str
     created_at: str | None
     disabled_at: str | None

@@ -75,6 +75,9 @@ def clients_add(
         "(civid always sends it)"),
     grant_type: list[str] = typer.Option([], help="A grant type the portal may use at /token (repeat): "
                                          "authorization_code, refresh_token; default both"),
+    nonce_instead_of_pkce: bool = typer.Option(
+        False, "--nonce-instead-of-pkce", help="This confidential portal may send a nonce instead of PKCE "
+        "(RFC 9700 §2.1.1; for OpenID certification's Basic OP plan). PKCE stays required for everyone else"),
 ) -> None:
     """Register a relying party; print its client_id and, once, its secret."""
     from idp.clients import ClientMetadata, register
@@ -91,6 +94,7 @@ def clients_add(
         id_token_signed_response_alg=id_token_alg, contacts=list(contact),
         backchannel_logout_uri=backchannel_logout_uri,
         backchannel_logout_session_required=backchannel_logout_session_required,
+        require_pkce=not nonce_instead_of_pkce,
     )
     if scope:
         meta.allowed_scopes = [s for option in scope for s in option.split()]

@@ -194,6 +194,10 @@ def test_cli_registers_the_grant_types_a_client_may_use(cli):
     rows = {row["client_id"]: row for row in json.loads(cli("clients", "list", "--json").stdout)}
     assert rows[_value(only_code.stdout, "client_id")]["grant_types"] == ["authorization_code"]
     assert rows[_value(default.stdout, "client_id")]["grant_types"] == ["authorization_code", "refresh_token"]
+    no_pkce = cli("clients", "add", "--name", "Certified RP", "--redirect-uri", REDIRECT_URI, "--nonce-instead-of-pkce")
+    rows = {row["client_id"]: row for row in json.loads(cli("clients", "list", "--json").stdout)}
+    assert rows[_value(no_pkce.stdout, "client_id")]["require_pkce"] is False
+    assert rows[_value(default.stdout, "client_id")]["require_pkce"] is True
     refused = cli("clients", "add", "--name", "x", "--redirect-uri", REDIRECT_URI, "--grant-type", "password")
     assert refused.exit_code == 2 and "grant_types" in refused.output
 

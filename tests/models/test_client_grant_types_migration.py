@@ -1,4 +1,5 @@
-"""Migration 0013 on SQLite and PostgreSQL: clients registered before it keep both grants (today's behaviour),
+"""Migration 0013 on SQLite and PostgreSQL: clients registered before it keep both grants and PKCE required
+(today's behaviour),
 the schema matches the models, and the downgrade undoes it."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from tests.models.migrations import engine, postgres_schema_url  # noqa: F401 - 
 from tests.models.test_backchannel_logout_migration import _downgrade, clients_at_0009
 
 
-def test_upgrade_keeps_existing_clients_on_both_grants(engine):
+def test_upgrade_keeps_existing_clients_on_both_grants_and_pkce(engine):
     upgrade(engine, "0010")
     with engine.begin() as connection:
         connection.execute(sa.insert(clients_at_0009).values(
@@ -32,8 +33,12 @@ def test_upgrade_keeps_existing_clients_on_both_grants(engine):
     with Session(engine) as db:
         client = db.scalars(select(Client)).one()
         assert client.grant_types == ["authorization_code", "refresh_token"]
+        assert client.require_pkce is True and client.sector_identifier_uri is None
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
 
     _downgrade(engine, "0010")
-    assert "grant_types" not in {c["name"] for c in inspect(engine).get_columns("oidc_clients")}
+    columns = {c["name"] for c in inspect(engine).get_columns("oidc_clients")}
+    assert not columns & {"grant_types", "require_pkce", "sector_identifier_uri"}
+    assert not next(c for c in inspect(engine).get_columns("authorization_codes")
+                    if c["name"] == "code_challenge")["nullable"]
