@@ -121,6 +121,10 @@ def _validate(meta: ClientMetadata) -> str:
                                     params={"scopes": ", ".join(sorted(unknown))})
     if "openid" not in meta.allowed_scopes:
         meta.allowed_scopes = ["openid", *meta.allowed_scopes]
+    if "refresh_token" not in meta.grant_types and "offline_access" in meta.allowed_scopes:
+        # offline_access is a refresh token (OIDC Core §11): a client without that grant could never get it,
+        # so it is not registered (nor advertised to the client as its scope).
+        meta.allowed_scopes = [scope for scope in meta.allowed_scopes if scope != "offline_access"]
     bad = set(meta.entitlements) - set(ENTITLEMENTS)
     if bad:
         raise InvalidClientMetadata(f"unknown entitlements: {', '.join(sorted(bad))}; one of {', '.join(ENTITLEMENTS)}",

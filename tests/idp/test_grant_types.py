@@ -52,6 +52,16 @@ def test_a_client_registered_for_authorization_code_only_gets_no_refresh_token_a
     assert refused.status_code == 400 and refused.json()["error"] == "unauthorized_client", refused.text
 
 
+def test_a_client_without_the_refresh_token_grant_is_not_registered_for_offline_access(client, registrar):
+    registered = client.post("/register", json={"redirect_uris": [REDIRECT_URI], "grant_types": ["authorization_code"],
+                                                 "scope": "openid profile offline_access"}, headers=registrar).json()
+    assert registered["scope"] == "openid profile" and registered["grant_types"] == ["authorization_code"]
+    both = client.post("/register", json={"redirect_uris": [REDIRECT_URI], "scope": "openid offline_access",
+                                           "grant_types": ["authorization_code", "refresh_token"]},
+                       headers=registrar).json()
+    assert both["scope"] == "openid offline_access"
+
+
 def test_a_client_with_both_grants_still_gets_and_uses_refresh_tokens(client, services, citizen, registrar):
     registered = client.post("/register", json={"redirect_uris": [REDIRECT_URI],
                                                  "grant_types": ["authorization_code", "refresh_token"]},
