@@ -86,6 +86,13 @@ MESSAGES: dict[str, dict[str, str]] = {
                                            "por portal)"},
     "admin.clients.require_par": {"en": "Authorization requests must be pushed (PAR, RFC 9126)",
                                   "es": "Las solicitudes de autorización deben enviarse por PAR (RFC 9126)"},
+    "admin.clients.refresh_token": {"en": "Issue refresh tokens (the refresh_token grant)",
+                                    "es": "Emitir tokens de actualización (la concesión refresh_token)"},
+    "admin.clients.nonce_instead_of_pkce": {
+        "en": "May send a nonce instead of PKCE (confidential clients only; for OpenID certification's Basic OP plan)",
+        "es": "Puede enviar un nonce en lugar de PKCE (solo clientes confidenciales; para el plan Basic OP de la "
+              "certificación OpenID)"},
+    "admin.clients.no_pkce_badge": {"en": "nonce instead of PKCE", "es": "nonce en lugar de PKCE"},
     "admin.clients.id_token_alg": {"en": "ID token signature", "es": "Firma del token de identidad"},
     "admin.clients.alg_default": {"en": "The provider's default", "es": "La predeterminada del proveedor"},
     "admin.clients.post_logout": {"en": "Post-logout redirect URIs (one per line)",
@@ -220,6 +227,13 @@ ERRORS: dict[str, dict[str, str]] = {
                                  "es": "El identificador de sujeto debe ser por portal (pairwise) o público."},
     "admin.error.id_token_alg": {"en": "The ID token signature must be ES256 or RS256.",
                                  "es": "La firma del token de identidad debe ser ES256 o RS256."},
+    "admin.error.grant_types_unsupported": {"en": "Unsupported grant types: {grant_types}; choose among {allowed}.",
+                                            "es": "Tipos de concesión no admitidos: {grant_types}; elija entre "
+                                                  "{allowed}."},
+    "admin.error.grant_types_no_code": {"en": "The grant types must include authorization_code.",
+                                        "es": "Los tipos de concesión deben incluir authorization_code."},
+    "admin.error.pkce_public_client": {"en": "Only a confidential client may use a nonce instead of PKCE.",
+                                       "es": "Solo un cliente confidencial puede usar un nonce en lugar de PKCE."},
     "admin.error.client_unknown": {"en": "This client is unknown or already disabled.",
                                    "es": "Este cliente es desconocido o ya está desactivado."},
 }

@@ -169,7 +169,10 @@ def client_metadata(form: dict[str, Any]) -> clients.ClientMetadata:
         entitlements=form["entitlements"], subject_type="public" if form["public_subject"] else "pairwise",
         require_par=bool(form["require_par"]), id_token_signed_response_alg=form["id_token_alg"] or None,
         contacts=_lines(form["contacts"]), backchannel_logout_uri=form.get("backchannel_logout_uri") or None,
-        backchannel_logout_session_required=bool(form.get("backchannel_session")))
+        backchannel_logout_session_required=bool(form.get("backchannel_session")),
+        # RFC 7591 §2: every client redeems codes; refresh tokens only when the admin ticks them.
+        grant_types=["authorization_code", *(["refresh_token"] if form.get("refresh_token") else [])],
+        require_pkce=not form.get("nonce_instead_of_pkce"))
     if form["scopes"]:
         meta.allowed_scopes = list(form["scopes"])
     return meta
@@ -182,7 +185,8 @@ async def register_client(request: Request, staff: Staff = Admin) -> Response:
     sessions.check_csrf(request, str(raw.get("csrf_token", "")))
     text = {name: str(raw.get(name, "")).strip() for name in
             ("name", "redirect_uris", "auth", "jwks_uri", "jwks", "post_logout", "id_token_alg", "contacts",
-             "public_subject", "require_par", "backchannel_logout_uri", "backchannel_session")}
+             "public_subject", "require_par", "backchannel_logout_uri", "backchannel_session", "refresh_token",
+             "nonce_instead_of_pkce")}
     form = {**text, "scopes": [str(s) for s in raw.getlist("scopes")],
             "entitlements": [str(e) for e in raw.getlist("entitlements")]}
     form["auth"] = form["auth"] or "client_secret_basic"

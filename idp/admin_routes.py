@@ -52,6 +52,13 @@ class ClientIn(BaseModel):
         None, max_length=2000, description="Where civid POSTs a logout token when the citizen's session ends "
         "(OpenID Connect Back-Channel Logout 1.0); https, http only on localhost.")
     backchannel_logout_session_required: bool = False
+    grant_types: list[Literal["authorization_code", "refresh_token"]] = Field(
+        default_factory=lambda: list(clients.GRANT_TYPES),
+        description="RFC 7591 grant types the client may use at /token: authorization_code, and refresh_token "
+        "for refresh tokens (a client without it gets none).")
+    require_pkce: bool = Field(
+        True, description="false: this confidential client may send a nonce instead of PKCE (RFC 9700 §2.1.1), "
+        "as the OpenID Foundation's Basic OP certification requests do; PKCE is still checked when it is sent.")
 
     def metadata(self) -> clients.ClientMetadata:
         """As the registry's metadata."""
@@ -80,6 +87,9 @@ class ClientOut(BaseModel):
     contacts: list[str]
     backchannel_logout_uri: str | None
     backchannel_logout_session_required: bool
+    grant_types: list[str]
+    require_pkce: bool
+    sector_identifier_uri: str | None
     registered_by: str
     created_at: str | None
     disabled_at: str | None

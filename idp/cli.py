@@ -74,6 +74,11 @@ def clients_add(
     backchannel_logout_session_required: bool = typer.Option(
         False, "--backchannel-logout-session-required", help="The portal needs the sid claim in logout tokens "
         "(civid always sends it)"),
+    grant_type: list[str] = typer.Option([], help="A grant type the portal may use at /token (repeat): "
+                                         "authorization_code, refresh_token; default both"),
+    nonce_instead_of_pkce: bool = typer.Option(
+        False, "--nonce-instead-of-pkce", help="This confidential portal may send a nonce instead of PKCE "
+        "(RFC 9700 §2.1.1; for OpenID certification's Basic OP plan). PKCE stays required for everyone else"),
 ) -> None:
     """Register a relying party; print its client_id and, once, its secret."""
     from idp.clients import ClientMetadata, register
@@ -90,9 +95,12 @@ def clients_add(
         id_token_signed_response_alg=id_token_alg, contacts=list(contact),
         backchannel_logout_uri=backchannel_logout_uri,
         backchannel_logout_session_required=backchannel_logout_session_required,
+        require_pkce=not nonce_instead_of_pkce,
     )
     if scope:
         meta.allowed_scopes = [s for option in scope for s in option.split()]
+    if grant_type:
+        meta.grant_types = [g for option in grant_type for g in option.split()]
     services = _services()
     try:
         with services.sessions.begin() as session:

@@ -24,9 +24,13 @@ from idp.server_secrets import sha256_hex
 from models import Client, utcnow
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
+# Clients that authenticate at /token (RFC 6749 §2.1 confidential): only these may use nonce instead of PKCE.
+CONFIDENTIAL_AUTH_METHODS = AUTH_METHODS
 STANDARD_SCOPES = ("openid", "profile", "email", "phone", "address", "offline_access")
 ENTITLEMENTS = ("uin", "kyc")
 LOOPBACK = {"localhost", "127.0.0.1", "[::1]", "::1"}
+# RFC 7591 §2 grant_types civid offers; authorization_code is the only way in, refresh_token is optional.
+GRANT_TYPES = ("authorization_code", "refresh_token")
 
 
 @dataclass
@@ -49,6 +53,12 @@ class ClientMetadata:
     contacts: list[str] = field(default_factory=list)
     backchannel_logout_uri: str | None = None
     backchannel_logout_session_required: bool = False
+    grant_types: list[str] = field(default_factory=lambda: list(GRANT_TYPES))
+    # False: a confidential client may send nonce instead of PKCE (RFC 9700 §2.1.1); admins only.
+    require_pkce: bool = True
+    # OIDC Registration §2, already fetched and checked by ``idp.sector_identifier``; ``sector_identifier``
+    # is then its host.
+    sector_identifier_uri: str | None = None
 
 
 def check_redirect_uri(uri: str, error: type[InvalidClientMetadata] = InvalidRedirectUri,
@@ -89,6 +99,10 @@ def _validate(meta: ClientMetadata) -> str:
             raise InvalidClientMetadata("backchannel_logout_uri must be at most 2000 characters",
                                         code="backchannel_logout_uri_too_long")
         check_redirect_uri(meta.backchannel_logout_uri, InvalidClientMetadata, what="backchannel_logout_uri")
+    if not meta.require_pkce and meta.token_endpoint_auth_method not in CONFIDENTIAL_AUTH_METHODS:
+        # RFC 9700 §2.1.1: nonce may replace PKCE only for a client that authenticates its code redemption.
+        raise InvalidClientMetadata("only a confidential client may use nonce instead of PKCE",
+                                    code="pkce_public_client")
     if meta.token_endpoint_auth_method not in AUTH_METHODS:
         raise InvalidClientMetadata(f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}",
                                     code="auth_method_unknown", params={"methods": ", ".join(AUTH_METHODS)})
@@ -100,12 +114,17 @@ def _validate(meta: ClientMetadata) -> str:
             raise InvalidClientMetadata("jwks must be a JWK Set: {\"keys\": [...]}", code="jwks_not_a_set")
         if meta.jwks_uri and urlsplit(meta.jwks_uri).scheme != "https" and urlsplit(meta.jwks_uri).hostname not in LOOPBACK:
             raise InvalidClientMetadata("jwks_uri must use https", code="jwks_uri_https")
+    _check_grant_types(meta.grant_types)
     unknown = set(meta.allowed_scopes) - set(STANDARD_SCOPES) - {"uin"}
     if unknown:
         raise InvalidClientMetadata(f"unknown scopes: {', '.join(sorted(unknown))}", code="scopes_unknown",
                                     params={"scopes": ", ".join(sorted(unknown))})
     if "openid" not in meta.allowed_scopes:
         meta.allowed_scopes = ["openid", *meta.allowed_scopes]
+    if "refresh_token" not in meta.grant_types and "offline_access" in meta.allowed_scopes:
+        # offline_access is a refresh token (OIDC Core §11): a client without that grant could never get it,
+        # so it is not registered (nor advertised to the client as its scope).
+        meta.allowed_scopes = [scope for scope in meta.allowed_scopes if scope != "offline_access"]
     bad = set(meta.entitlements) - set(ENTITLEMENTS)
     if bad:
         raise InvalidClientMetadata(f"unknown entitlements: {', '.join(sorted(bad))}; one of {', '.join(ENTITLEMENTS)}",
@@ -123,6 +142,22 @@ def _validate(meta: ClientMetadata) -> str:
         raise InvalidClientMetadata("redirect URIs on several hosts need an explicit sector identifier",
                                     code="sector_identifier_needed")
     return hosts.pop() or ""
+
+
+def _check_grant_types(grant_types: list[str]) -> None:
+    """Only civid's grants, and authorization_code among them (a refresh token comes only from a code)."""
+    unsupported = sorted(set(grant_types) - set(GRANT_TYPES))
+    if unsupported:
+        raise InvalidClientMetadata(f"unsupported grant_types: {', '.join(unsupported)}; civid offers "
+                                    f"{', '.join(GRANT_TYPES)}", code="grant_types_unsupported",
+                                    params={"grant_types": ", ".join(unsupported), "allowed": ", ".join(GRANT_TYPES)})
+    if "authorization_code" not in grant_types:
+        raise InvalidClientMetadata("grant_types must include authorization_code", code="grant_types_no_code")
+
+
+def may_use(client: Client, grant_type: str) -> bool:
+    """Whether the client registered ``grant_type`` (RFC 7591 §2; enforced at /token, RFC 6749 §5.2)."""
+    return grant_type in (client.grant_types or ())
 
 
 def register(session: Session, meta: ClientMetadata, actor: Actor, registered_by: str | None = None
@@ -143,6 +178,8 @@ def register(session: Session, meta: ClientMetadata, actor: Actor, registered_by
         default_acr_values=list(meta.default_acr_values), contacts=list(meta.contacts),
         backchannel_logout_uri=meta.backchannel_logout_uri,
         backchannel_logout_session_required=meta.backchannel_logout_session_required,
+        grant_types=[g for g in GRANT_TYPES if g in meta.grant_types], require_pkce=meta.require_pkce,
+        sector_identifier_uri=meta.sector_identifier_uri,
         registered_by=registered_by or f"{actor.role}:{actor.name}",
     )
     session.add(row)
@@ -150,7 +187,8 @@ def register(session: Session, meta: ClientMetadata, actor: Actor, registered_by
     audit.record(session, actor, "client.registered", "client", row.client_id, name=row.name,
                  auth_method=row.token_endpoint_auth_method, redirect_uris=row.redirect_uris,
                  entitlements=row.entitlements, subject_identifier_type=row.subject_type,
-                 backchannel_logout_uri=row.backchannel_logout_uri)
+                 backchannel_logout_uri=row.backchannel_logout_uri, grant_types=row.grant_types,
+                 require_pkce=row.require_pkce, sector_identifier_uri=row.sector_identifier_uri)
     return row, secret
 
 
@@ -194,5 +232,7 @@ def describe(row: Client) -> dict[str, Any]:
         "default_acr_values": row.default_acr_values, "contacts": row.contacts,
         "backchannel_logout_uri": row.backchannel_logout_uri,
         "backchannel_logout_session_required": bool(row.backchannel_logout_session_required),
+        "grant_types": list(row.grant_types), "require_pkce": bool(row.require_pkce),
+        "sector_identifier_uri": row.sector_identifier_uri,
         "registered_by": row.registered_by, "created_at": iso(row.created_at), "disabled_at": iso(row.disabled_at),
     }

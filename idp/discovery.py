@@ -47,6 +47,8 @@ def provider_metadata(settings: Settings) -> dict[str, Any]:
         "require_pushed_authorization_requests": False,
         "introspection_endpoint": issuer + "/introspect",
         "revocation_endpoint": issuer + "/revoke",
+        # offline_access is offered: granted to a client allowed it, with prompt=consent (OIDC Core §11;
+        # idp.authorization.check_scope). Unknown scopes are ignored rather than refused (OIDC Core §3.1.2.1).
         "scopes_supported": [*clients.STANDARD_SCOPES, "uin"],
         "response_types_supported": ["code"],  # no implicit or hybrid flows
         "response_modes_supported": ["query"],

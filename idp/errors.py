@@ -99,6 +99,10 @@ class RequestNotSupported(OAuthError):
     error = "request_not_supported"
 
 
+class RequestUriNotSupported(OAuthError):
+    error = "request_uri_not_supported"  # OIDC Core §3.1.2.6: a request_uri this OP did not issue (not PAR)
+
+
 class InvalidToken(OAuthError):
     error = "invalid_token"  # RFC 6750 §3.1: 401 with WWW-Authenticate: Bearer error="invalid_token"
     status = 401

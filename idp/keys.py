@@ -60,7 +60,13 @@ def _generate(alg: str) -> Any:
 def _public_jwk(private_key: Any, alg: str, kid: str) -> dict[str, Any]:
     algorithm = ECAlgorithm if alg == "ES256" else RSAAlgorithm
     jwk = algorithm.to_jwk(private_key.public_key(), as_dict=True)
-    return {**jwk, "kid": kid, "alg": alg, "use": "sig"}
+    return _without_key_ops({**jwk, "kid": kid, "alg": alg, "use": "sig"})
+
+
+def _without_key_ops(jwk: dict[str, Any]) -> dict[str, Any]:
+    """RFC 7517 §4.3: ``use`` and ``key_ops`` SHOULD NOT both be present; PyJWT adds ``key_ops`` to RSA keys
+    (and keys stored before this rule carry it), so it is dropped and ``use: sig`` says the same."""
+    return {name: value for name, value in jwk.items() if name != "key_ops"}
 
 
 class SigningKeys:
@@ -168,7 +174,7 @@ class SigningKeys:
     def jwks(self) -> dict[str, list[dict[str, Any]]]:
         """The public keys relying parties may meet: published, not yet expired."""
         now = utcnow()
-        return {"keys": [row.public_jwk for row in self._rows()
+        return {"keys": [_without_key_ops(row.public_jwk) for row in self._rows()
                          if as_utc(row.published_at) <= now and _state(row, now) != "expired"]}
 
     def verify(self, token: str, *, audience: str | list[str] | None = None, typ: str | None = None,

@@ -21,13 +21,12 @@ from civid.auth import authenticate, presented_key
 from civid.deps import get_services, get_session
 from civid.errors import Unauthenticated
 from civid.services import Services
-from idp import clients
+from idp import clients, sector_identifier
 from idp.errors import InsufficientScope, InvalidClientMetadata, InvalidRequest, InvalidToken
 from models import utcnow
 
 PATH = "/register"
 REGISTRAR_ROLES = ("registrar", "admin")
-GRANT_TYPES = ("authorization_code", "refresh_token")
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 router = APIRouter(tags=["openid"])
@@ -81,16 +80,11 @@ async def registration_body(request: Request) -> RegistrationRequest:
         raise InvalidClientMetadata(f"{where}: {first.get('msg', 'invalid')}") from exc
 
 
-def to_metadata(body: RegistrationRequest) -> clients.ClientMetadata:
-    """Translate RFC 7591 members to civid's client metadata, refusing what civid does not offer."""
-    unsupported = set(body.grant_types) - set(GRANT_TYPES)
-    if unsupported or "authorization_code" not in body.grant_types:
-        raise InvalidClientMetadata(f"grant_types must be authorization_code (and refresh_token); "
-                                    f"not {', '.join(sorted(unsupported)) or 'without authorization_code'}")
+def to_metadata(body: RegistrationRequest, allow_private: bool = False) -> clients.ClientMetadata:
+    """Translate RFC 7591 members to civid's client metadata, refusing what civid does not offer; a
+    ``sector_identifier_uri`` is fetched (through the SSRF guard, ``allow_private`` as configured) and checked."""
     if body.response_types != ["code"]:
         raise InvalidClientMetadata("response_types must be [\"code\"]: no implicit or hybrid flows")
-    if body.sector_identifier_uri:
-        raise InvalidClientMetadata("sector_identifier_uri is not supported; use redirect URIs on one host")
     if body.application_type != "web":
         raise InvalidClientMetadata("application_type must be web")
     scopes = body.scope.split() if body.scope else None
@@ -98,6 +92,9 @@ def to_metadata(body: RegistrationRequest) -> clients.ClientMetadata:
         # The uin scope (and KYC) need an entitlement an admin grants; a self-registered client cannot ask.
         raise InvalidClientMetadata(f"scopes {' '.join(sorted(set(scopes) - set(clients.STANDARD_SCOPES)))} "
                                     "cannot be self-registered")
+    # OIDC Core §8.1: the sector of pairwise subjects is the host of the sector_identifier_uri.
+    sector = sector_identifier.sector_host(body.sector_identifier_uri, body.redirect_uris, allow_private) \
+        if body.sector_identifier_uri else None
     meta = clients.ClientMetadata(
         name=body.client_name, redirect_uris=body.redirect_uris,
         token_endpoint_auth_method=body.token_endpoint_auth_method, jwks=body.jwks, jwks_uri=body.jwks_uri,
@@ -107,6 +104,8 @@ def to_metadata(body: RegistrationRequest) -> clients.ClientMetadata:
         default_acr_values=body.default_acr_values, contacts=body.contacts,
         backchannel_logout_uri=body.backchannel_logout_uri,
         backchannel_logout_session_required=body.backchannel_logout_session_required,
+        grant_types=list(body.grant_types),  # checked by the registry: authorization_code, maybe refresh_token
+        sector_identifier=sector, sector_identifier_uri=body.sector_identifier_uri,
     )
     if scopes:
         meta.allowed_scopes = scopes
@@ -117,21 +116,21 @@ def to_metadata(body: RegistrationRequest) -> clients.ClientMetadata:
 def register_client(actor: Actor = Depends(registrar), body: RegistrationRequest = Depends(registration_body),
                     db: Session = Depends(get_session), services: Services = Depends(get_services)) -> JSONResponse:
     """RFC 7591 §3.1: register a client; §3.2.1: answer its id, secret and registered metadata."""
-    grant_types = [g for g in GRANT_TYPES if g in body.grant_types]
-    row, secret = clients.register(db, to_metadata(body), actor, registered_by=f"dcr:{actor.name}"[:100])
+    meta = to_metadata(body, services.settings.outbound_allow_private)
+    row, secret = clients.register(db, meta, actor, registered_by=f"dcr:{actor.name}"[:100])
     db.commit()
     described = clients.describe(row)
     response: dict[str, Any] = {
         "client_id": row.client_id, "client_id_issued_at": int((row.created_at or utcnow()).timestamp()),
         "client_name": row.name, "redirect_uris": row.redirect_uris,
         "post_logout_redirect_uris": row.post_logout_redirect_uris,
-        "token_endpoint_auth_method": row.token_endpoint_auth_method, "grant_types": grant_types,
+        "token_endpoint_auth_method": row.token_endpoint_auth_method, "grant_types": described["grant_types"],
         "response_types": ["code"], "scope": described["scope"], "contacts": row.contacts,
         "subject_type": row.subject_type, "application_type": "web",
         "require_pushed_authorization_requests": row.require_par, "default_acr_values": row.default_acr_values,
         "backchannel_logout_session_required": described["backchannel_logout_session_required"],
     }
-    for name in ("jwks", "jwks_uri", "id_token_signed_response_alg", "backchannel_logout_uri"):
+    for name in ("jwks", "jwks_uri", "id_token_signed_response_alg", "backchannel_logout_uri", "sector_identifier_uri"):
         if described[name] is not None:
             response[name] = described[name]
     if secret is not None:

@@ -133,9 +133,11 @@ def _log_out(request: Request, db: Session, row: LoginSession, actor: Actor | No
         frontier = [s.id for s in earlier]
     identity = db.get(Identity, row.identity_id)
     who = actor or (citizen(identity) if identity else audit.SYSTEM)
-    # Tokens issued from this login die with it: a portal's refresh token must not outlive the
-    # citizen's logout (civid issues no offline access detached from a session).
-    revoked = revoke_grants(db, Grant.login_session_id.in_([s.id for s in ended]), reason="logout", actor=who)
+    # Tokens issued from this login die with it: a portal's refresh token must not outlive the citizen's
+    # logout — unless the citizen granted offline_access (OIDC Core §11: asked with prompt=consent, the
+    # consent page saying so); that grant ends when they withdraw the consent.
+    revoked = revoke_grants(db, Grant.login_session_id.in_([s.id for s in ended]),
+                            ~Grant.scope.contains("offline_access", autoescape=True), reason="logout", actor=who)
     # Portals holding these sessions' tokens are told server to server (OIDC Back-Channel Logout), after commit;
     # each with the sid of the session it signed in from.
     notifier = request.app.state.services.backchannel_logout

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from civid.deps import get_services, get_session
 from civid.services import Services
+from idp import clients
 from idp.client_auth import authenticate_client
-from idp.errors import InvalidRequest, UnsupportedGrantType
+from idp.errors import InvalidRequest, UnauthorizedClient, UnsupportedGrantType
 from idp.form import oauth_form
 from idp.grants import authorization_code, refresh_token
 from models import Client
@@ -42,6 +43,9 @@ def token(request: Request, form: dict[str, str] = Depends(oauth_form), db: Sess
     if handler is None:
         raise UnsupportedGrantType(f"grant_type {grant_type!r} is not supported; use "
                                    f"{' or '.join(GRANTS)}")  # RFC 6749 §5.2
+    if not clients.may_use(client, grant_type):
+        # RFC 6749 §5.2: the client is not registered for this grant type (RFC 7591 §2 grant_types).
+        raise UnauthorizedClient(f"this client is not registered for the {grant_type} grant")
     body = handler(db, services, client, form)
     db.commit()
     return JSONResponse(body, headers=NO_STORE)

@@ -60,6 +60,8 @@ class Client(Base):
     subject_type: Mapped[str] = mapped_column(String(16), default="pairwise")  # pairwise | public
     # The host (or sector_identifier_uri host) pairwise subjects are computed for (OIDC Core §8.1).
     sector_identifier: Mapped[str] = mapped_column(String(255))
+    # OIDC Registration §2: the registered file listing the redirect URIs; its host is the sector above.
+    sector_identifier_uri: Mapped[str | None] = mapped_column(String(2000))
     require_par: Mapped[bool] = mapped_column(Boolean, default=False)
     id_token_signed_response_alg: Mapped[str | None] = mapped_column(String(8))
     default_acr_values: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -67,6 +69,12 @@ class Client(Base):
     # OIDC Back-Channel Logout 1.0 §2.2: where civid POSTs a logout token when a citizen's session ends.
     backchannel_logout_uri: Mapped[str | None] = mapped_column(String(2000))
     backchannel_logout_session_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    # RFC 7591 §2 grant_types the client may use at /token: authorization_code, and refresh_token only if
+    # listed (RFC 6749 §5.2 unauthorized_client otherwise; no refresh token is issued to it).
+    grant_types: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["authorization_code", "refresh_token"])
+    # False only for a confidential client an admin lets use nonce instead of PKCE (RFC 9700 §2.1.1), for
+    # relying parties certified against the OpenID Foundation's Basic OP plan, whose requests carry no PKCE.
+    require_pkce: Mapped[bool] = mapped_column(Boolean, default=True)
     registered_by: Mapped[str] = mapped_column(String(100))  # "admin:<name>" | "dcr"
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column()
@@ -236,7 +244,8 @@ class AuthorizationCode(Base):
     grant_id: Mapped[int] = mapped_column(ForeignKey("oidc_grants.id"), index=True)
     client_id: Mapped[str] = mapped_column(String(64))
     redirect_uri: Mapped[str] = mapped_column(String(2000))
-    code_challenge: Mapped[str] = mapped_column(String(128))  # S256 only (RFC 7636 §4.2)
+    # S256 only (RFC 7636 §4.2); None only for a client allowed nonce instead of PKCE that sent none.
+    code_challenge: Mapped[str | None] = mapped_column(String(128))
     nonce: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()

@@ -1,4 +1,7 @@
-"""PKCE with S256 is required of every client, confidential ones included (RFC 9700 §2.1.1).
+"""PKCE with S256 is required of every client, confidential ones included (RFC 9700 §2.1.1) — unless an admin
+registered a confidential client to use nonce instead (``require_pkce`` false; RFC 9700 §2.1.1 allows it for
+OpenID clients that check the ID token's nonce, as the OpenID Foundation's Basic OP plan does). Such a client
+may still send PKCE, and then it is checked as for anyone; a public client can never be registered so.
 
 RFC 7636 §4.3: a missing ``code_challenge_method`` means ``plain``, which civid refuses (the challenge
 would be the verifier itself, visible in the browser's URL), so a missing method is refused too.
@@ -17,9 +20,17 @@ S256_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 def check(ctx: AuthorizationContext) -> None:
-    """Require a well-formed S256 ``code_challenge``."""
+    """Require a well-formed S256 ``code_challenge`` (or, for a client allowed it, a ``nonce`` instead)."""
+    assert ctx.client is not None
     challenge = ctx.raw.get("code_challenge")
     method = ctx.raw.get("code_challenge_method")
+    if not challenge and method is None and not ctx.client.require_pkce:
+        if not ctx.raw.get("nonce"):
+            # RFC 9700 §2.1.1: without PKCE, only the nonce ties the code to the client's session.
+            raise InvalidRequest("code_challenge (PKCE, RFC 7636) or nonce is required")
+        ctx.params["code_challenge"] = None
+        ctx.params["code_challenge_method"] = None
+        return
     if not challenge:
         raise InvalidRequest("code_challenge is required (PKCE, RFC 7636)")
     if method is None:

@@ -1,29 +1,33 @@
-"""Scopes: ``openid`` is required (this is an OpenID provider; OIDC Core §3.1.2.1), every scope must be
-known and allowed for the client, and ``uin`` only for clients entitled to the national number.
-Errors are ``invalid_scope`` (RFC 6749 §4.1.2.1).
+"""Scopes: ``openid`` is required (this is an OpenID provider; OIDC Core §3.1.2.1), scopes civid does not know
+are ignored (OIDC Core §3.1.2.1: "Scope values used that are not understood by an implementation SHOULD be
+ignored"), and every known one must be allowed for the client, ``uin`` only for clients entitled to the
+national number. Errors are ``invalid_scope`` (RFC 6749 §4.1.2.1). The granted scope is only what is kept.
 
-``offline_access`` (OIDC Core §11) is allowed when the client may ask for it; it is a scope like the
-others for consent, so the citizen is asked before a client gets tokens that outlive the login.
+``offline_access`` (OIDC Core §11): granted only to a client registered for it (the scope in its allowed
+scopes, and the refresh_token grant) and only with ``prompt=consent``, so the citizen is asked each time;
+otherwise it is ignored, as §11 says. A grant holding it outlives the login: its refresh token still works
+after the citizen signs out, until they withdraw the consent (what the consent page tells them).
 """
 
 from __future__ import annotations
 
+from idp import clients
 from idp.authorization.context import AuthorizationContext
 from idp.clients import STANDARD_SCOPES
 from idp.errors import InvalidScope
 
 KNOWN_SCOPES = (*STANDARD_SCOPES, "uin")
+OFFLINE_ACCESS = "offline_access"
 
 
 def check(ctx: AuthorizationContext) -> None:
     """Set ``params["scope"]`` to the requested scopes (a list) after checking each."""
     assert ctx.client is not None
-    scopes = ctx.words("scope")
+    scopes = [s for s in ctx.words("scope") if s in KNOWN_SCOPES]  # OIDC Core §3.1.2.1: unknown ones ignored
     if "openid" not in scopes:
         raise InvalidScope("the openid scope is required")
-    unknown = [s for s in scopes if s not in KNOWN_SCOPES]
-    if unknown:
-        raise InvalidScope(f"unknown scope: {' '.join(unknown)}")
+    if OFFLINE_ACCESS in scopes and not offline_access_granted(ctx):
+        scopes.remove(OFFLINE_ACCESS)  # OIDC Core §11: ignored
     for scope in scopes:
         if scope == "uin":
             if "uin" not in ctx.client.entitlements:
@@ -31,3 +35,10 @@ def check(ctx: AuthorizationContext) -> None:
         elif scope not in ctx.client.allowed_scopes:
             raise InvalidScope(f"this client may not ask for the {scope} scope")
     ctx.params["scope"] = scopes
+
+
+def offline_access_granted(ctx: AuthorizationContext) -> bool:
+    """OIDC Core §11: allowed for the client, which may hold refresh tokens, and asked with prompt=consent."""
+    assert ctx.client is not None
+    return (OFFLINE_ACCESS in ctx.client.allowed_scopes and clients.may_use(ctx.client, "refresh_token")
+            and "consent" in ctx.words("prompt"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from civid import audit
 from idp import interactions
 from idp.authorization.context import AuthorizationContext
-from idp.errors import InvalidRequest, InvalidRequestUri
+from idp.errors import InvalidRequest, InvalidRequestUri, RequestUriNotSupported
 from models import utcnow
 
 
@@ -28,7 +28,12 @@ def check(ctx: AuthorizationContext) -> None:
             raise InvalidRequest("this client must use a pushed authorization request (PAR)")  # RFC 9126 §5
         return
     if not request_uri.startswith(interactions.REQUEST_URI_PREFIX):
-        raise InvalidRequestUri("request_uri was not issued by this server")
+        # Not one of ours: a request object by reference (OIDC Core §6.2), which civid does not fetch.
+        # With a registered redirect URI, check_request_object refuses it after check_redirect_uri, so the
+        # client is told (OIDC Core §3.1.2.6); without one, the citizen is shown why (RFC 6749 §4.1.2.1).
+        if ctx.raw.get("redirect_uri") not in ctx.client.redirect_uris:
+            raise RequestUriNotSupported("request_uri is only accepted as issued by this server's /par endpoint")
+        return
     row = interactions.find(ctx.db, request_uri[len(interactions.REQUEST_URI_PREFIX):], pushed=True)
     if row is None or row.client_id != ctx.client.client_id:
         # RFC 9126 §4: the request_uri must have been pushed by the client named by client_id.

@@ -2,7 +2,9 @@
 
 A code is single-use and short-lived; a second redemption means it leaked, so the grant and every token
 already issued from it are revoked (RFC 6749 §4.1.2, §10.5). PKCE S256 is checked for every client
-(RFC 7636 §4.6), and the redirect URI must be the one the code was issued for, character for character.
+(RFC 7636 §4.6) whose authorization request carried a challenge; a client an admin allowed nonce instead
+of PKCE may redeem a code issued without one, but then never with a verifier (RFC 9700 §2.1.1: PKCE downgrade).
+The redirect URI must be the one the code was issued for, character for character.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from civid import audit
-from idp import tokens
+from idp import clients, tokens
 from idp.errors import InvalidGrant, InvalidRequest
+from idp.grants import refresh_token as refresh_token_grant
 from models import AuthorizationCode, Client, Grant, utcnow
 
 if TYPE_CHECKING:
@@ -35,19 +38,19 @@ class CodeRequest:
 
     code: str
     redirect_uri: str
-    code_verifier: str
+    code_verifier: str | None
 
 
 def validate_request(form: Mapping[str, str]) -> CodeRequest:
-    """Check the presence and shape of ``code``, ``redirect_uri`` and ``code_verifier``."""
-    for name in ("code", "redirect_uri", "code_verifier"):
+    """Check the presence and shape of ``code``, ``redirect_uri`` and (when given) ``code_verifier``."""
+    for name in ("code", "redirect_uri"):
         # redirect_uri: RFC 6749 §4.1.3 (it was in the authorization request: OIDC requires it there).
-        # code_verifier: PKCE is required for every client, so a redemption without it is refused.
         if not form.get(name):
             raise InvalidRequest(f"{name} is required")
-    if not VERIFIER.match(form["code_verifier"]):
+    verifier = form.get("code_verifier") or None
+    if verifier is not None and not VERIFIER.match(verifier):
         raise InvalidRequest("code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~")  # RFC 7636 §4.1
-    return CodeRequest(form["code"], form["redirect_uri"], form["code_verifier"])
+    return CodeRequest(form["code"], form["redirect_uri"], verifier)
 
 
 def s256(verifier: str) -> str:
@@ -71,14 +74,28 @@ def validate_code(db: Session, client: Client, request: CodeRequest) -> Authoriz
         raise InvalidGrant("the authorization code has expired")
     if row.redirect_uri != request.redirect_uri:
         raise InvalidGrant("redirect_uri does not match the authorization request")  # RFC 6749 §4.1.3
-    if not hmac.compare_digest(s256(request.code_verifier), row.code_challenge):
-        raise InvalidGrant("code_verifier does not match the code_challenge")  # RFC 7636 §4.6
+    _check_pkce(client, row, request.code_verifier)
     grant = row.grant
     if grant.revoked_at is not None or audit.as_utc(grant.expires_at) <= utcnow():
         raise InvalidGrant("the grant has been revoked")
     if grant.identity.status != "active":
         raise InvalidGrant("the person's identity is not active")
     return row
+
+
+def _check_pkce(client: Client, row: AuthorizationCode, verifier: str | None) -> None:
+    """RFC 7636 §4.6 when the request carried a challenge; RFC 9700 §2.1.1 (no downgrade) when it did not."""
+    if row.code_challenge is None:
+        if verifier is not None:
+            raise InvalidGrant("code_verifier given, but the authorization request had no code_challenge")
+        if client.require_pkce:
+            raise InvalidGrant("this client must use PKCE")  # the setting changed since the code was issued
+        return
+    if verifier is None:
+        # PKCE was used for this code, so the redemption must prove it (whatever the client's setting).
+        raise InvalidRequest("code_verifier is required")
+    if not hmac.compare_digest(s256(verifier), row.code_challenge):
+        raise InvalidGrant("code_verifier does not match the code_challenge")  # RFC 7636 §4.6
 
 
 def consume(db: Session, client: Client, code: AuthorizationCode) -> None:
@@ -105,7 +122,9 @@ def create_token_response(db: Session, services: "Services", client: Client, for
     request = validate_request(form)
     code = validate_code(db, client, request)
     grant = code.grant
-    issued = tokens.issue(db, services, client, grant, grant.scope.split(), nonce=code.nonce)
+    # A client registered without the refresh_token grant gets no refresh token (RFC 7591 §2 grant_types).
+    issued = tokens.issue(db, services, client, grant, grant.scope.split(), nonce=code.nonce,
+                          with_refresh=clients.may_use(client, refresh_token_grant.GRANT_TYPE))
     consume(db, client, code)  # in the same transaction as the tokens: both happen or neither
     audit.record(db, tokens.client_actor(client.client_id), "oidc.tokens_issued", "grant", grant.uid,
                  client_id=client.client_id, grant_type=GRANT_TYPE, scope=issued.scope,

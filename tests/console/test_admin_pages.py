@@ -159,6 +159,21 @@ def test_an_admin_registers_a_client_and_sees_its_secret_once(client, office, se
     assert event.actor_name == "Admin Collins"
 
 
+def test_an_admin_chooses_refresh_tokens_and_nonce_instead_of_pkce_for_a_client(client, office, services):
+    page = as_admin(client, office, "/console/admin/clients")
+    assert re.search(r'name="refresh_token" value="1" checked', page.text)  # today's behaviour by default
+    base = {"auth": "client_secret_basic", "jwks_uri": "", "jwks": "", "redirect_uris": "https://p.example.bz/cb"}
+    without = post(client, "/console/admin/clients", "/console/admin/clients", {**base, "name": "Kiosk"})
+    with_refresh = post(client, "/console/admin/clients", "/console/admin/clients",
+                        {**base, "name": "Portal", "refresh_token": "1", "nonce_instead_of_pkce": "1"})
+    assert without.status_code == 201 and with_refresh.status_code == 201, without.text[-1500:]
+    with services.sessions() as db:
+        stored = {name: (grants, pkce) for name, grants, pkce in
+                  db.execute(select(Client.name, Client.grant_types, Client.require_pkce)).all()}
+    assert stored["Kiosk"] == (["authorization_code"], True)
+    assert stored["Portal"] == (["authorization_code", "refresh_token"], False)
+
+
 def test_client_registration_refuses_what_the_cli_refuses(client, office):
     as_admin(client, office, "/console/admin/clients")
     base = {"name": "Portal", "auth": "client_secret_basic", "jwks_uri": "", "jwks": ""}

@@ -167,7 +167,7 @@ def test_implicit_and_hybrid_response_types_are_unsupported(client, services, re
     ({"response_mode": "fragment"}, "invalid_request"),
     ({"response_mode": "form_post"}, "invalid_request"),
     ({"scope": "profile email"}, "invalid_scope"),               # no openid
-    ({"scope": "openid wallet"}, "invalid_scope"),               # unknown
+    ({"scope": "wallet profile"}, "invalid_scope"),              # unknown ones ignored: still no openid
     ({"scope": "openid uin"}, "invalid_scope"),                  # not entitled
     ({"claims": "{not json"}, "invalid_request"),
     ({"claims": json.dumps({"id_token": ["email"]})}, "invalid_request"),

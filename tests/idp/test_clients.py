@@ -186,6 +186,22 @@ def test_cli_adds_lists_and_disables_clients(cli, tmp_path):
     assert json.loads(cli("clients", "list", "--json").stdout)[0]["disabled_at"]
 
 
+def test_cli_registers_the_grant_types_a_client_may_use(cli):
+    only_code = cli("clients", "add", "--name", "Kiosk", "--redirect-uri", REDIRECT_URI,
+                    "--grant-type", "authorization_code")
+    assert only_code.exit_code == 0, only_code.output
+    default = cli("clients", "add", "--name", "Portal", "--redirect-uri", REDIRECT_URI)
+    rows = {row["client_id"]: row for row in json.loads(cli("clients", "list", "--json").stdout)}
+    assert rows[_value(only_code.stdout, "client_id")]["grant_types"] == ["authorization_code"]
+    assert rows[_value(default.stdout, "client_id")]["grant_types"] == ["authorization_code", "refresh_token"]
+    no_pkce = cli("clients", "add", "--name", "Certified RP", "--redirect-uri", REDIRECT_URI, "--nonce-instead-of-pkce")
+    rows = {row["client_id"]: row for row in json.loads(cli("clients", "list", "--json").stdout)}
+    assert rows[_value(no_pkce.stdout, "client_id")]["require_pkce"] is False
+    assert rows[_value(default.stdout, "client_id")]["require_pkce"] is True
+    refused = cli("clients", "add", "--name", "x", "--redirect-uri", REDIRECT_URI, "--grant-type", "password")
+    assert refused.exit_code == 2 and "grant_types" in refused.output
+
+
 def test_cli_refuses_bad_client_input_with_a_message(cli, tmp_path):
     wildcard = cli("clients", "add", "--name", "x", "--redirect-uri", "https://p.example/*")
     assert wildcard.exit_code == 2 and "wildcards" in wildcard.output

@@ -82,11 +82,15 @@ def test_expired_request_uri_is_refused(client, services):
 def test_request_uri_of_another_client_or_unknown_is_refused(client, services):
     rp, other = portal(services), portal(services, name="Other portal")
     uri = pushed_uri(client, rp)
-    for client_id, request_uri in ((other.client_id, uri), (rp.client_id, PREFIX + "unknown"),
-                                   (rp.client_id, "https://evil.example/request.jwt")):
+    for client_id, request_uri in ((other.client_id, uri), (rp.client_id, PREFIX + "unknown")):
         response = client.get("/authorize", params={"client_id": client_id, "request_uri": request_uri},
                               follow_redirects=False)
         assert_error_page(response, "invalid_request_uri")
+    # Not one of ours, and no redirect URI to tell the client at: shown (OIDC Core §3.1.2.6).
+    foreign = client.get("/authorize", params={"client_id": rp.client_id,
+                                               "request_uri": "https://evil.example/request.jwt"},
+                         follow_redirects=False)
+    assert_error_page(foreign, "request_uri_not_supported")
     # The refused attempt by the other client did not spend it.
     assert location(client.get("/authorize", params={"client_id": rp.client_id, "request_uri": uri},
                                follow_redirects=False)).startswith("/login/")
