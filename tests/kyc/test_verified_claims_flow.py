@@ -243,3 +243,16 @@ def test_a_second_consent_adds_to_the_first_until_the_citizen_withdraws_it(brows
     _, page = _bank_signs_in(browser, services, bank, citizen.uin, ["given_name"])
     assert page is not None and "Your given name" in page
 
+
+def test_the_account_page_lists_verified_claims_in_the_consent_pages_words(browser, services, citizen):
+    client_id, secret = register_client(services, name="Belize Bank", entitlements=["kyc"])
+    _flow(browser, client_id, secret, citizen.uin, CLAIMS)
+    english = html.unescape(browser.get("/account?lang=en").text)
+    assert "verified_claims" not in english
+    for words in ("Verified identity data: Your given name", "Verified identity data: Your family name",
+                  "Verified identity data: Your date of birth", "Verified identity data: How your identity was verified"):
+        assert words in english
+    spanish = html.unescape(browser.get("/account?lang=es").text)
+    assert "verified_claims" not in spanish
+    assert "Datos de identidad verificados: Su nombre de pila" in spanish
+    assert "Datos de identidad verificados: Su fecha de nacimiento" in spanish
