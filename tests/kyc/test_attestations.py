@@ -18,7 +18,8 @@ from models import Attestation, AuditEvent, Consent, DataRelease, utcnow
 from tests.conftest import seeded_fixtures
 from tests.idp.conftest import ClientKey, assertion_form, basic, register_client
 from tests.kyc.banks import (ATTESTATIONS, attest, citizen_tokens, civid_jwks, client_auth,
-                             enrol_documented_citizen, login_session, register_bank, verified_request, verify_with_joserfc)
+                             enrol_documented_citizen, login_session, register_bank, verified_request,
+                             verify_with_joserfc)
 
 seed, settings, keys, citizen = seeded_fixtures(enrol_documented_citizen, "citizen")
 

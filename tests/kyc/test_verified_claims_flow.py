@@ -250,7 +250,8 @@ def test_the_account_page_lists_verified_claims_in_the_consent_pages_words(brows
     english = html.unescape(browser.get("/account?lang=en").text)
     assert "verified_claims" not in english
     for words in ("Verified identity data: Your given name", "Verified identity data: Your family name",
-                  "Verified identity data: Your date of birth", "Verified identity data: How your identity was verified"):
+                  "Verified identity data: Your date of birth",
+                  "Verified identity data: How your identity was verified"):
         assert words in english
     spanish = html.unescape(browser.get("/account?lang=es").text)
     assert "verified_claims" not in spanish
