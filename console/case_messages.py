@@ -88,7 +88,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cases.no_uin": {"en": "no UIN yet", "es": "todavía sin UIN"},
     "cases.enrolment_status.issued": {"en": "UIN issued", "es": "UIN emitido"},
     "cases.enrolment_status.pending_adjudication": {"en": "awaiting a decision", "es": "en espera de decisión"},
-    "cases.enrolment_status.duplicate": {"en": "merged as a duplicate", "es": "fusionado como duplicado"},
+    "cases.enrolment_status.duplicate": {"en": "a duplicate attempt", "es": "un intento duplicado"},
     "cases.enrolment_status.rejected": {"en": "rejected", "es": "rechazado"},
     "cases.photos": {"en": "Photos", "es": "Fotos"},
     "cases.photos.closed": {"en": "Photos are shown only while a case is open.",
@@ -124,6 +124,13 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cases.decision.duplicate": {"en": "Duplicate", "es": "Duplicado"},
     "cases.decision.not_duplicate": {"en": "Not a duplicate", "es": "No es duplicado"},
     "cases.duplicate_of": {"en": "same person as UIN {uin}", "es": "misma persona que el UIN {uin}"},
+    "cases.decided.attempt": {
+        "en": "This application is kept as an attempt against UIN {uin}. That identity's record did not change: "
+              "portals and banks still receive the names, address and document evidence of the enrolment that "
+              "issued the UIN.",
+        "es": "Esta solicitud se conserva como un intento contra el UIN {uin}. El registro de esa identidad no "
+              "cambió: los portales y los bancos siguen recibiendo los nombres, la dirección y la evidencia "
+              "documental de la inscripción que emitió el UIN."},
     "cases.decided_by": {"en": "Decided by {name} on {when}.", "es": "Resuelto por {name} el {when}."},
     "cases.comment": {"en": "Comment", "es": "Comentario"},
     "cases.history": {"en": "History of decisions", "es": "Historial de decisiones"},
@@ -146,17 +153,33 @@ MESSAGES: dict[str, dict[str, str]] = {
                                 "registro de auditoría. Lo que hace un cambio:"},
     "cases.change.to_not_duplicate": {
         "en": "To “not a duplicate”: the applicant receives a new UIN of their own and is searched again in future "
-              "deduplications; the identity they were merged into has its KYC attestations withdrawn.",
+              "deduplications; the identity it was an attempt against is not changed.",
         "es": "A «no es duplicado»: el solicitante recibe un UIN propio nuevo y vuelve a buscarse en futuras "
-              "deduplicaciones; la identidad con la que se fusionó pierde sus atestaciones KYC."},
+              "deduplicaciones; la identidad contra la que fue un intento no cambia."},
     "cases.change.to_duplicate": {
         "en": "To “duplicate”: the UIN issued to the applicant is withdrawn for good (no sign-in, tokens revoked, "
-              "never reused) and the enrolment joins the candidate's identity.",
+              "never reused) and the application is kept as an attempt against the candidate's identity, whose record "
+              "does not change.",
         "es": "A «duplicado»: el UIN emitido al solicitante se retira definitivamente (sin inicio de sesión, tokens "
-              "revocados, nunca reutilizado) y la inscripción se une a la identidad del candidato."},
+              "revocados, nunca reutilizado) y la solicitud se conserva como un intento contra la identidad del "
+              "candidato, cuyo registro no cambia."},
     "cases.form.decision": {"en": "Your decision", "es": "Su decisión"},
     "cases.form.duplicate_hint": {"en": "the applicant is already enrolled; no new UIN is issued.",
                                   "es": "el solicitante ya está inscrito; no se emite un nuevo UIN."},
+    "cases.form.duplicate_effect": {
+        "en": "What “duplicate” does with the applicant's data: their names, address and documents do not replace "
+              "the candidate's record. Portals, banks and the citizen keep seeing the record of the enrolment that "
+              "issued the UIN, with its document evidence. This application is kept as an attempt against that "
+              "identity, for adjudicators and auditors, and recorded in the audit trail; its photos and fingerprints "
+              "leave the search galleries and never sign in or verify as that person. Correcting the record itself "
+              "is a separate, audited update with evidence.",
+        "es": "Lo que hace «duplicado» con los datos del solicitante: sus nombres, dirección y documentos no "
+              "reemplazan el registro del candidato. Los portales, los bancos y el ciudadano siguen viendo el "
+              "registro de la inscripción que emitió el UIN, con su evidencia documental. Esta solicitud se "
+              "conserva como un intento contra esa identidad, para adjudicadores y auditores, y queda en el "
+              "registro de auditoría; sus fotos y huellas salen de las galerías de búsqueda y nunca sirven para "
+              "iniciar sesión ni verificar como esa persona. Corregir el registro mismo es una actualización "
+              "aparte, auditada y con evidencia."},
     "cases.form.not_duplicate_hint": {"en": "different people; the applicant receives their own UIN.",
                                       "es": "personas distintas; el solicitante recibe su propio UIN."},
     "cases.form.duplicate_of": {"en": "Duplicate of", "es": "Duplicado de"},

@@ -1,5 +1,6 @@
-"""Deciding a deduplication case: ``duplicate`` links the applicant to the existing identity (no new
-UIN); ``not_duplicate`` issues the applicant's UIN. Each decision is audited, recorded as the case's
+"""Deciding a deduplication case: ``duplicate`` links the applicant to the existing identity as an attempt
+against it (no new UIN, the identity's record unchanged: ``enrollment.record``); ``not_duplicate`` issues
+the applicant's UIN. Each decision is audited, recorded as the case's
 decision 1 (``decision_history``) and final here (``decision_change`` supersedes it)."""
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from civid.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civid.services import Services
 from enrollment import decision_history
 from enrollment.schemas import DecisionIn
+from enrollment.record import record_attempt
 from enrollment.uin import normalise_uin
 from enrollment.workflow import issue_identity
-from kyc.revocation import revoke_for_identity
 from models import (
     CaseCandidate, CaseStatus, DedupCase, Decision, Enrolment, EnrolmentStatus, FaceTemplate, FingerTemplate,
     utcnow,
@@ -68,10 +69,10 @@ def decide(services: Services, actor: Actor, case_id: str, decision: DecisionIn)
             removed_fingers = [f.id for f in fingers]
             case.duplicate_of_id = target.identity_id
             uin = target.identity.uin if target.identity else None
-            # The merged enrolment becomes the person's current record (idp.claims.current_record): KYC
-            # attestations stating the old record are withdrawn, and banks see it in the status list.
-            reason = f"record changed: enrolment {enrolment.public_id} merged by case {case.public_id}"
-            revoke_for_identity(session, target.identity_id, reason, actor)
+            # An attempt against the identity, not its new record (enrollment.record): what portals and banks
+            # are told stays the enrolment that issued the UIN, so its attestations stay valid.
+            assert target.identity is not None
+            record_attempt(session, actor, target.identity, enrolment, case)
         else:
             identity = issue_identity(session, enrolment)
             uin = identity.uin

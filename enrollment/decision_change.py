@@ -10,13 +10,14 @@ decider, time and comment.
 What a change undoes and redoes, in one transaction inside the dedup section:
 
 - duplicate → not duplicate: the applicant gets a new UIN of their own and their templates go back into
-  the 1:N galleries; the identity they had been merged into loses that record, so its KYC attestations are
-  revoked (its current record changes back).
+  the 1:N galleries; the identity they were an attempt against is untouched (its record never included the
+  attempt: ``enrollment.record``).
 - not duplicate → duplicate of a candidate: the UIN the first decision issued is withdrawn (identity status
   ``merged``: no login, no token, no claim; the number is never reused) and its attestations revoked; the
-  applicant's enrolment joins the candidate's identity and leaves the galleries. Refused while another
-  enrolment hangs on the withdrawn UIN.
-- duplicate of one candidate → duplicate of another: relinked; both identities' attestations revoked.
+  applicant's enrolment is recorded as an attempt against the candidate's identity (audited) and leaves
+  the galleries. Refused while another enrolment hangs on the withdrawn UIN.
+- duplicate of one candidate → duplicate of another: relinked as an attempt against the other; neither
+  identity's record changes, so no attestation is revoked.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from civid.errors import Conflict, InvalidInput
 from civid.services import Services
 from enrollment import decision_history
 from enrollment.adjudication import _duplicate_target, check_four_eyes, load_case
+from enrollment.record import record_attempt
 from enrollment.schemas import DecisionIn
 from enrollment.templates import open_descriptor
 from enrollment.workflow import issue_identity
@@ -123,31 +125,26 @@ def _to_duplicate(session: Session, case: DedupCase, enrolment: Enrolment, decis
     if case.decision == Decision.DUPLICATE and case.duplicate_of_id == target.identity_id:
         raise InvalidInput("the case is already decided so: a change must change the decision", code="same_decision")
     withdrawn = None
-    reason = f"record changed: case {case.public_id} decision changed"
     if case.decision == Decision.NOT_DUPLICATE:
         withdrawn = _withdraw(session, enrolment, case, actor)
         if on_withdraw is not None:
             on_withdraw(session, withdrawn, actor)
         moves.mark("leave")
-    elif case.duplicate_of_id is not None:
-        revoke_for_identity(session, case.duplicate_of_id, reason, actor)
     enrolment.status = EnrolmentStatus.DUPLICATE
     enrolment.identity_id = target.identity_id
     enrolment.decided_at = utcnow()
     case.duplicate_of_id = target.identity_id
-    # The applicant's enrolment becomes the target's current record (idp.claims.current_record).
-    revoke_for_identity(session, target.identity_id, reason, actor)
-    return (target.identity.uin if target.identity else None), withdrawn
+    # An attempt against the target, never its record (enrollment.record): its attestations stay valid.
+    assert target.identity is not None
+    record_attempt(session, actor, target.identity, enrolment, case)
+    return target.identity.uin, withdrawn
 
 
 def _to_not_duplicate(session: Session, case: DedupCase, enrolment: Enrolment, actor: Actor, moves: _Moves) -> str:
-    """Give the applicant their own new UIN; the identity they were merged into gets its record back."""
+    """Give the applicant their own new UIN; the identity it was an attempt against is untouched."""
     if case.decision == Decision.NOT_DUPLICATE:
         raise InvalidInput("the case is already decided so: a change must change the decision", code="same_decision")
-    if case.duplicate_of_id is not None:
-        revoke_for_identity(session, case.duplicate_of_id,
-                            f"record changed: case {case.public_id} decision changed", actor)
-    case.duplicate_of_id = None
+    case.duplicate_of_id = None  # the identity it was an attempt against keeps its record: nothing to revoke
     moves.mark("return")
     return issue_identity(session, enrolment).uin
 

@@ -9,23 +9,26 @@ from sqlalchemy.orm import Session
 
 from civid.errors import NotFound
 from enrollment.fingerprint import AcceptedFinger, open_finger, record_of
+from enrollment.record import issuing_enrolment
 from matcher import iso19794
-from models import Enrolment, EnrolmentStatus, FingerTemplate, Identity
+from models import Enrolment, FingerTemplate, Identity
 
 if TYPE_CHECKING:
     from civid.services import Services
 
 
 def export_identity(services: Services, session: Session, uin: str) -> tuple[bytes, list[int]]:
-    """The identity's fingers (one view per position, the best-quality capture where several enrolments
-    hold one) as an encoded record, and the positions it holds."""
+    """The fingers of the identity's record (one view per position, the best-quality capture where it holds
+    several) as an encoded record, and the positions it holds."""
     identity = session.scalars(select(Identity).where(Identity.uin == uin)).first()
     if identity is None:
         raise NotFound(f"no identity with UIN {uin}")
+    # The record's fingers only: a duplicate application's fingers are an attempt against the identity
+    # (enrollment.record), not the person's prints.
+    record = issuing_enrolment(session, identity.id)
     rows = session.execute(
         select(FingerTemplate, Enrolment.public_id).join(Enrolment)
-        .where(Enrolment.identity_id == identity.id,
-               Enrolment.status.in_((EnrolmentStatus.ISSUED, EnrolmentStatus.DUPLICATE)))
+        .where(Enrolment.id == (record.id if record is not None else None))
         .order_by(FingerTemplate.position, FingerTemplate.id)
     ).all()
     best: dict[int, tuple[int, AcceptedFinger]] = {}

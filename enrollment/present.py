@@ -11,7 +11,9 @@ from enrollment.schemas import (
 )
 from enrollment.decision_history import decisions_of
 from enrollment.documents import documents_of, masked
-from models import ApiKey, CaseCandidate, CaseDecision, DedupCase, Enrolment, Identity, IdentityDocument
+from enrollment.record import duplicate_attempts, issuing_enrolment
+from models import (ApiKey, CaseCandidate, CaseDecision, DedupCase, Enrolment, EnrolmentStatus, Identity,
+                    IdentityDocument)
 
 
 def demographics_of(e: Enrolment) -> Demographics:
@@ -87,8 +89,12 @@ def case_summary(case: DedupCase) -> CaseSummaryOut:
     )
 
 
-def identity_out(identity: Identity) -> IdentityOut:
-    first = min(identity.enrolments, key=lambda e: e.created_at)
+def identity_out(session: Session, identity: Identity) -> IdentityOut:
+    """The identity as its record states it (``enrollment.record``), with the attempts made against it."""
+    record = issuing_enrolment(session, identity.id) or min(identity.enrolments, key=lambda e: e.created_at)
     return IdentityOut(uin=identity.uin, status=identity.status, created_at=identity.created_at,
-                       enrolments=[e.public_id for e in identity.enrolments], given_name=first.given_name,
-                       family_name=first.family_name, date_of_birth=first.date_of_birth)
+                       enrolments=[e.public_id for e in identity.enrolments],
+                       record=record.public_id if record.status == EnrolmentStatus.ISSUED else None,
+                       duplicate_attempts=[e.public_id for e in duplicate_attempts(session, identity.id)],
+                       given_name=record.given_name, family_name=record.family_name,
+                       date_of_birth=record.date_of_birth)

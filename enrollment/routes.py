@@ -161,7 +161,7 @@ def get_identity(uin: str, session: SessionDep, actor: Reader) -> IdentityOut:
                                .options(selectinload(Identity.enrolments))).first()
     if identity is None:
         raise NotFound(f"no identity with UIN {number}")
-    result = identity_out(identity)
+    result = identity_out(session, identity)
     record_access(session, actor, "identity.viewed", "identity", number)
     return result
 

@@ -296,6 +296,10 @@ class IdentityOut(BaseModel):
     status: str
     created_at: datetime
     enrolments: list[str]
+    record: str | None = Field(description="The enrolment that issued the UIN: the record portals and banks are "
+                                           "told about (names, evidence)")
+    duplicate_attempts: list[str] = Field(description="Later applications decided duplicates of this identity, "
+                                                      "oldest first; none of them changed the record")
     given_name: str
     family_name: str
     date_of_birth: date

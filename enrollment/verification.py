@@ -16,10 +16,11 @@ from enrollment.capture import decode_image
 from enrollment.dedup import FusedMatch, Match, candidates_for, finger_scores_against, fused_candidates
 from enrollment.fingerprint import AcceptedFinger, FingerReport, FingerUpload, assess_finger, matching_features
 from enrollment.quality import QualityReport, assess
+from enrollment.record import issuing_enrolment
 from enrollment.templates import open_descriptor
 from enrollment.uin import normalise_uin
 from enrollment.workflow import PhotoUpload
-from models import Enrolment, EnrolmentStatus, FaceTemplate, Identity
+from models import EnrolmentStatus, FaceTemplate, Identity
 
 
 @dataclass(frozen=True)
@@ -110,9 +111,10 @@ def verify(services: Services, actor: Actor, uin_text: str, photo: PhotoUpload |
         identity = session.scalars(select(Identity).where(Identity.uin == uin)).first()
         if identity is None:
             raise NotFound(f"no identity with UIN {uin}")
-        enrolments = session.scalars(select(Enrolment).where(
-            Enrolment.identity_id == identity.id,
-            Enrolment.status.in_((EnrolmentStatus.ISSUED, EnrolmentStatus.DUPLICATE)))).all()
+        # Compared with the record's biometrics only: an application decided a duplicate is an attempt
+        # against the identity (enrollment.record), and its face or fingers must not start to verify for it.
+        record = issuing_enrolment(session, identity.id)
+        enrolments = [record] if record is not None else []
         face = _verify_face(services, session, uin, enrolments, photo) if photo is not None else None
         finger_results = _verify_fingers(services, session, uin, enrolments, fingers) if fingers else []
     fused = services.fusion.fuse(face.score if face else None, {f.position: f.score for f in finger_results})

@@ -20,8 +20,9 @@ from civid.deps import get_services
 from civid.errors import NotFound
 from civid.services import Services
 from idp import claims, consent, i18n, pages, passkey_registry, sessions
-from idp.consent_page import CLAIM_ITEMS
+from idp.consent_page import CLAIM_ITEMS, verified_items
 from kyc import citizen_view
+from kyc.verified_claims_request import CONSENT_PREFIX
 from models import Client, Consent, Identity, LoginSession, Passkey, utcnow
 
 router = APIRouter(dependencies=[Depends(pages.html_page)])
@@ -41,13 +42,18 @@ def _can_bind_online(session: LoginSession, max_age_s: int) -> bool:
 
 
 def _claim_items(names: list[str], lang: str) -> list[str]:
-    """The consented claims in the consent page's plain words (``idp.consent_page.CLAIM_ITEMS``)."""
+    """The consented claims in the consent page's plain words (``idp.consent_page.CLAIM_ITEMS``, and its
+    verified-data section for ``verified_claims:…`` names), never the internal names."""
     asked = set(names)
     shown = [i18n.translate(key, lang) for key, members in CLAIM_ITEMS if members & asked]
     if "uin" in asked:
         shown.append(i18n.translate("consent.claim.uin", lang))
+    verified = verified_items(frozenset(asked))
+    if verified:
+        title = i18n.translate("consent.verified.title", lang)
+        shown += [f"{title}: {i18n.translate(key, lang)}" for key in verified]
     known = set().union(*(members for _, members in CLAIM_ITEMS)) | {"uin"}
-    return shown + sorted(asked - known)
+    return shown + sorted(name for name in asked - known if not name.startswith(CONSENT_PREFIX))
 
 
 def _consent_rows(db: Session, identity_id: int) -> list[dict[str, object]]:

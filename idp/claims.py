@@ -18,13 +18,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from enrollment.record import issuing_enrolment
 from idp.errors import InvalidRequest
 from kyc.verified_claims_request import (CLAIMS_IN_VERIFIED_CLAIMS, KYC_ENTITLEMENT, consent_names,
                                          validate_request_element)
-from models import Client, Enrolment, EnrolmentStatus, Identity
+from models import Client, Identity
 
 SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "profile": ("name", "given_name", "family_name", "middle_name", "birthdate", "gender", "updated_at"),
@@ -131,15 +131,6 @@ def requested(client: Client, scopes: list[str], claims_parameter: dict[str, Any
                          acr_values, verified_userinfo, verified_id_token, frozenset(verified))
 
 
-def current_record(session: Session, identity: Identity) -> Enrolment | None:
-    """The person's record: the latest enrolment that issued (or was merged into) their identity."""
-    return session.scalars(
-        select(Enrolment).where(Enrolment.identity_id == identity.id,
-                                Enrolment.status.in_((EnrolmentStatus.ISSUED, EnrolmentStatus.DUPLICATE)))
-        .order_by(Enrolment.decided_at.desc().nulls_last(), Enrolment.id.desc())
-    ).first()
-
-
 def _e164(phone: str) -> str:
     digits = re.sub(r"[^\d+]", "", phone)
     return digits if digits.startswith("+") else "+" + digits
@@ -147,7 +138,8 @@ def _e164(phone: str) -> str:
 
 def claim_values(session: Session, identity: Identity) -> dict[str, Any]:
     """Every person claim civid can state about ``identity`` (callers pick the released ones)."""
-    record = current_record(session, identity)
+    # The enrolment that issued the UIN, never a later application decided its duplicate (enrollment.record).
+    record = issuing_enrolment(session, identity.id)
     if record is None:
         return {"uin": identity.uin}
     names = [record.given_name, record.middle_names, record.family_name]

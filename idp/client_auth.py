@@ -170,7 +170,7 @@ def _check_assertion(services: "Services", client: Client, assertion: str, endpo
         except jwt.ExpiredSignatureError as exc:
             raise InvalidClient("client_assertion has expired") from exc  # RFC 7523 §3 item 4
         except jwt.InvalidAudienceError as exc:
-            raise InvalidClient("client_assertion audience must be the issuer or the token endpoint") from exc
+            raise InvalidClient(_audience_refused(issuer, audiences)) from exc
         except jwt.MissingRequiredClaimError as exc:
             raise InvalidClient(f"client_assertion lacks the {exc.claim!r} claim") from exc
         except jwt.InvalidTokenError as exc:
@@ -185,6 +185,13 @@ def _check_assertion(services: "Services", client: Client, assertion: str, endpo
         raise InvalidClient("client_assertion jti must be 1 to 255 characters")
     _remember_jti(services, client.client_id, jti, datetime.fromtimestamp(expires + LEEWAY_S, timezone.utc))
     return key  # the loop stopped (break) at the key that verified the signature
+
+
+def _audience_refused(issuer: str, audiences: list[str]) -> str:
+    """Why an assertion's ``aud`` was refused, naming every audience accepted at this endpoint (RFC 7523 §3
+    item 3: the authorization server says what identifies it); they differ per endpoint (e.g. the KYC ones)."""
+    accepted = [f"{issuer} (the issuer)", *(a for a in dict.fromkeys(audiences) if a != issuer)]
+    return "client_assertion audience must be one of the audiences accepted here: " + ", ".join(accepted)
 
 
 def assertion_key(request: Request) -> Any | None:

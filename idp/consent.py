@@ -1,10 +1,17 @@
 """Citizens' consent to release claims to a relying party: granted on the consent page, remembered per
 client until it expires, revocable by the citizen. Every release of personal data checks it.
+
+Consent accumulates: each approval is its own row (its claims, purpose and expiry), and a later approval adds
+to the earlier ones instead of replacing them, so a bank that first asked for names and later for the birthdate
+holds both. What a client may receive is the union of its live rows (``client_consent``), each within its own
+expiry; a stated purpose is covered only by rows given for that purpose. Withdrawing on /account ends all of
+the client's consent at once.
 """
 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Iterable
 
@@ -16,28 +23,64 @@ from civid.audit import Actor
 from models import Client, Consent, Grant, Identity, utcnow
 
 
-def active_consent(db: Session, identity_id: int, client_id: str) -> Consent | None:
-    """The citizen's live consent for this client (latest granted, not revoked, not expired)."""
+@dataclass(frozen=True)
+class ClientConsent:
+    """Everything the citizen has consented to for one client: the union of its live rows."""
+
+    rows: tuple[Consent, ...]  # live (not withdrawn, not expired), newest first; never empty
+
+    @property
+    def uid(self) -> str:
+        """The newest row's id, named by release records and attestations."""
+        return self.rows[0].uid
+
+    @property
+    def claims(self) -> frozenset[str]:
+        return frozenset(name for row in self.rows for name in row.claims)
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        return frozenset(scope for row in self.rows for scope in row.scopes)
+
+    def for_purpose(self, purpose: str) -> ClientConsent | None:
+        """The rows given for exactly this stated purpose (None if none was)."""
+        rows = tuple(row for row in self.rows if row.purpose == purpose)
+        return ClientConsent(rows) if rows else None
+
+
+def _live_rows(db: Session, identity_id: int, client_id: str) -> list[Consent]:
     now = utcnow()
     rows = db.scalars(select(Consent).where(Consent.identity_id == identity_id, Consent.client_id == client_id,
                                             Consent.revoked_at.is_(None)).order_by(Consent.id.desc()))
-    return next((row for row in rows if audit.as_utc(row.expires_at) > now), None)
+    return [row for row in rows if audit.as_utc(row.expires_at) > now]
 
 
-def covers(consent: Consent | None, scopes: Iterable[str], claim_names: Iterable[str]) -> bool:
-    """Whether ``consent`` already includes every scope and claim asked for (else ask the citizen)."""
+def client_consent(db: Session, identity_id: int, client_id: str) -> ClientConsent | None:
+    """The citizen's live consent for this client, all approvals together (None when there is none)."""
+    rows = _live_rows(db, identity_id, client_id)
+    return ClientConsent(tuple(rows)) if rows else None
+
+
+def active_consent(db: Session, identity_id: int, client_id: str) -> Consent | None:
+    """The newest live consent row for this client (not revoked, not expired)."""
+    return next(iter(_live_rows(db, identity_id, client_id)), None)
+
+
+def covers(consent: ClientConsent | None, scopes: Iterable[str], claim_names: Iterable[str],
+           purpose: str | None = None) -> bool:
+    """Whether ``consent`` already includes every scope and claim asked for, for the stated ``purpose`` when
+    one is stated (else ask the citizen)."""
+    if consent is not None and purpose is not None:
+        consent = consent.for_purpose(purpose)
     if consent is None:
         return False
-    return set(scopes) <= set(consent.scopes) and set(claim_names) <= set(consent.claims)
+    return set(scopes) <= consent.scopes and set(claim_names) <= consent.claims
 
 
 def grant_consent(db: Session, identity: Identity, client: Client, scopes: Iterable[str], claim_names: Iterable[str],
                   purpose: str | None, actor: Actor, ttl_days: int) -> Consent:
-    """Record the citizen's consent (replacing any earlier one for this client) and audit it."""
+    """Record the citizen's consent, added to what they consented to earlier for this client, and audit it."""
     now = utcnow()
-    for old in db.scalars(select(Consent).where(Consent.identity_id == identity.id, Consent.client_id == client.client_id,
-                                                Consent.revoked_at.is_(None))):
-        old.revoked_at = now
     row = Consent(uid=secrets.token_urlsafe(12), identity_id=identity.id, client_id=client.client_id,
                   scopes=sorted(set(scopes)), claims=sorted(set(claim_names)), purpose=purpose, granted_at=now,
                   expires_at=now + timedelta(days=ttl_days))
@@ -50,16 +93,23 @@ def grant_consent(db: Session, identity: Identity, client: Client, scopes: Itera
 
 
 def revoke_consent(db: Session, consent: Consent, actor: Actor) -> int:
-    """Revoke a consent and every grant (and so every token) the client holds for this person; return
+    """Withdraw the citizen's consent for this consent's client — this row and every other live one, since
+    consents accumulate — and every grant (and so every token) the client holds for this person; return
     how many grants were revoked."""
     from idp.tokens import revoke_grants  # tokens imports consent: imported here to avoid the cycle
 
-    consent.revoked_at = utcnow()
+    now = utcnow()
+    ended = [consent, *(row for row in db.scalars(select(Consent).where(
+        Consent.identity_id == consent.identity_id, Consent.client_id == consent.client_id,
+        Consent.revoked_at.is_(None), Consent.id != consent.id)))]
+    for row in ended:
+        row.revoked_at = now
     revoked = revoke_grants(db, Grant.identity_id == consent.identity_id, Grant.client_id == consent.client_id,
                             reason="consent_revoked", actor=actor)
     identity = db.get(Identity, consent.identity_id)
     audit.record(db, actor, "consent.revoked", "identity", identity.uin if identity else "?",
-                 client_id=consent.client_id, consent=consent.uid, grants_revoked=revoked)
+                 client_id=consent.client_id, consent=consent.uid, consents=[row.uid for row in ended],
+                 grants_revoked=revoked)
     return revoked
 
 

@@ -30,13 +30,14 @@ from civid.deps import get_services
 from civid.errors import CividError, Forbidden, InvalidUin
 from civid.services import Services
 from civid.settings import Settings
+from enrollment.record import issuing_enrolment
 from enrollment.templates import open_descriptor
 from enrollment.uin import normalise_uin
 from enrollment.verification import probe_descriptor
 from enrollment.workflow import PhotoUpload
 from idp import acr, authorization_response, face_challenges, i18n, interactions, lockout, pages, sessions
 from idp.login import render_login
-from models import AuthorizationRequest, Enrolment, EnrolmentStatus, FaceProbe, FaceTemplate, Identity
+from models import AuthorizationRequest, FaceProbe, FaceTemplate, Identity
 
 router = APIRouter(tags=["citizen pages"], dependencies=[Depends(pages.html_page)])
 METHOD = "face"
@@ -129,9 +130,10 @@ def _interaction(services: Services, uid: str | None) -> AuthorizationRequest | 
 
 def _best_score(services: Services, db: Session, identity_id: int, vector: NDArray[np.float32]) -> float | None:
     """The highest cosine similarity between the probe and the identity's enrolled face templates."""
-    enrolments = db.scalars(select(Enrolment).where(
-        Enrolment.identity_id == identity_id,
-        Enrolment.status.in_((EnrolmentStatus.ISSUED, EnrolmentStatus.DUPLICATE)))).all()
+    # The record's templates only: a face decided a duplicate of this identity is an attempt against it
+    # (enrollment.record), never a way to sign in as it.
+    record = issuing_enrolment(db, identity_id)
+    enrolments = [record] if record is not None else []
     descriptors = [open_descriptor(services.keyring, row, e.public_id) for e in enrolments
                    for row in db.scalars(select(FaceTemplate).where(FaceTemplate.enrolment_id == e.id))]
     if not descriptors:

@@ -95,11 +95,11 @@ def consent_needed(db: Session, client: Client, params: dict[str, Any], identity
     or prompt=consent)."""
     if "consent" in (params.get("prompt") or []):
         return True
-    active = consent.active_consent(db, identity.id, client.client_id)
-    if not consent.covers(active, params.get("scope") or [], requested_claim_names(client, params)):
-        return True
-    stated = purpose_text(client, params)
-    return stated is not None and active is not None and active.purpose != stated
+    given = consent.client_consent(db, identity.id, client.client_id)
+    # A stated purpose is covered only by what was consented for that purpose (the consent page showed that
+    # purpose to the citizen); without one, by everything consented so far.
+    return not consent.covers(given, params.get("scope") or [], requested_claim_names(client, params),
+                              purpose=purpose_text(client, params))
 
 
 def next_step(db: Session, client: Client, params: dict[str, Any], session: LoginSession | None,

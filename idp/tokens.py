@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from civid import audit
 from civid.audit import Actor, as_utc
 from idp import claims as claims_module
-from idp.consent import active_consent
+from idp.consent import client_consent
 from idp.errors import InvalidToken
 from idp.server_secrets import sha256_hex
 from idp.subjects import subject_for
@@ -154,7 +154,7 @@ def _id_token(db: Session, services: "Services", client: Client, grant: Grant, s
         if session_row is not None:
             claims["sid"] = session_row.sid
     request = claims_module.requested(client, scopes, grant.claims)
-    consent = active_consent(db, grant.identity_id, grant.client_id)
+    consent = client_consent(db, grant.identity_id, grant.client_id)
     consented = set(consent.claims) if consent is not None else set()
     released = claims_module.release(db, grant.identity, request.id_token, consented=consented) if request.id_token \
         else {}

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from civid.deps import get_services, get_session
 from civid.services import Services
 from idp import claims, clients, tokens
-from idp.consent import active_consent
+from idp.consent import client_consent
 from idp.errors import InsufficientScope, InvalidRequest, InvalidToken
 from idp.form import oauth_form
 from kyc.releases import record_release
@@ -57,7 +57,7 @@ def userinfo_claims(db: Session, services: Services, token: str) -> dict[str, An
     if client is None or identity.status != "active":
         raise InvalidToken("the access token's client or person is no longer active")
     request = claims.requested(client, scopes, live.grant.claims)
-    consent = active_consent(db, live.grant.identity_id, live.grant.client_id)
+    consent = client_consent(db, live.grant.identity_id, live.grant.client_id)
     consented = set(consent.claims) if consent is not None else set()
     released = claims.release(db, identity, request.userinfo, consented=consented) if request.userinfo else {}
     verified = verified_claims_for(db, services, identity, client, request.verified_userinfo,

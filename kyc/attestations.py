@@ -42,7 +42,7 @@ from civid.errors import InvalidInput
 from civid.services import Services
 from idp import acr as acr_module
 from idp.claims import entitled
-from idp.consent import active_consent
+from idp.consent import ClientConsent, client_consent
 from idp.errors import InsufficientScope, InsufficientUserAuthentication, InvalidRequest, InvalidToken
 from idp.subjects import subject_for
 from idp.tokens import LiveAccessToken, client_actor, verify_access_token
@@ -52,7 +52,7 @@ from kyc.bank_auth import AUTH_MEMBERS, authenticate_bank, request_body
 from kyc.releases import record_release
 from kyc.verified_claims import CLAIMS_IN_VERIFIED_CLAIMS, released_claim_names, verified_claims_for
 from kyc.verified_claims_request import consent_names, validate_request_element
-from models import Attestation, Client, Consent, utcnow
+from models import Attestation, Client, utcnow
 
 PATH = "/v1/kyc/attestations"
 ATTESTATION_TYP = "kyc-attestation+jwt"  # explicit typing (RFC 8725 §3.11): never mistaken for an ID token
@@ -130,13 +130,13 @@ def _citizen_token(request: Request, db: Session, services: Services, client: Cl
     return live
 
 
-def _consent(db: Session, client: Client, live: LiveAccessToken, wanted: AttestationRequest) -> Consent:
+def _consent(db: Session, client: Client, live: LiveAccessToken, wanted: AttestationRequest) -> ClientConsent:
     """The citizen's live consent, which must cover every verified claim (and evidence) asked for."""
     available = {name for name in CLAIMS_IN_VERIFIED_CLAIMS if entitled(client, name)}
     needed = consent_names(wanted.verified_claims, available)
     if not needed:
         raise InvalidRequest(f"ask for at least one claim civid attests: {', '.join(sorted(available))}")
-    consent = active_consent(db, live.grant.identity_id, client.client_id)
+    consent = client_consent(db, live.grant.identity_id, client.client_id)
     missing = sorted(needed - set(consent.claims if consent else ()))
     if missing:
         raise InsufficientScope("the citizen has not consented to release " + ", ".join(missing) + ": request "
@@ -233,7 +233,7 @@ def sign_attestation(services: Services, claims: dict[str, Any], form: str,
     return sd_jwt.serialize(services.signing_keys.sign(payload, typ=sd_jwt.SD_JWT_TYP), disclosures)
 
 
-def issue(db: Session, services: Services, client: Client, live: LiveAccessToken, consent: Consent,
+def issue(db: Session, services: Services, client: Client, live: LiveAccessToken, consent: ClientConsent,
           wanted: AttestationRequest, bound_jwk: dict[str, Any] | None = None) -> tuple[Attestation, str]:
     """Build, sign and record one attestation (store, audit, release) in the caller's transaction; an
     SD-JWT is bound to ``bound_jwk``."""

@@ -1,7 +1,8 @@
 """Revoking KYC attestations, and what an attestation's status is now.
 
 An attestation is revoked when what it states is no longer true or never was: the person's record was
-corrected (a re-enrolment merged into their identity changes the current record), or fraud was found.
+corrected (an explicit, audited update of the record; a re-application decided "duplicate" never changes
+it: ``enrollment.record``), the UIN was withdrawn, or fraud was found.
 Revocation is final (the status list's INVALID); it is audited and shows in the signed status list at the
 next poll. Depends only on the models and the audit chain, so enrolment decisions can call it.
 """

@@ -36,7 +36,8 @@ from sqlalchemy.orm import Session
 from civid.audit import as_utc
 from civid.settings import Settings
 from enrollment.documents import documents_of, open_number
-from idp.claims import claim_values, current_record, entitled
+from enrollment.record import issuing_enrolment
+from idp.claims import claim_values, entitled
 from kyc.verified_claims_request import (CLAIMS_IN_VERIFIED_CLAIMS, CONSENT_PREFIX, CONSTRAINTS, EVIDENCE,
                                          EVIDENCE_CONSENT_NAME, KYC_ENTITLEMENT, LEAF, VERIFICATION, request_list,
                                          validate_request_element)
@@ -111,7 +112,7 @@ def released_claim_names(value: dict[str, Any] | list[dict[str, Any]] | None) ->
 
 def verification_facts(db: Session, services: "Services", identity: Identity) -> VerificationFacts | None:
     """What civid can state about ``identity``'s verification (None without an issued record)."""
-    record = current_record(db, identity)
+    record = issuing_enrolment(db, identity.id)  # the enrolment that issued the UIN, with its own evidence
     if record is None or identity.status != "active":
         return None
     settings = services.settings

@@ -116,6 +116,9 @@ def test_officer_enrols_twice_adjudicator_decides_auditor_finds_both(console: Co
     text = page.locator("main").inner_text()
     assert "Eileen Marie" in text and uin in text  # applicant and candidate on one page
     assert page.locator("img[src*='/photos/']").count() >= 2  # both faces, for the adjudicator only
+    # What "duplicate" would do with the applicant's data, in words, before the adjudicator chooses it.
+    assert "their names, address and documents do not replace the candidate's record" in \
+        page.locator("#duplicate-effect").inner_text()
     screenshot(page, "console-case")
     assert_accessible(page, "case page")
     page.check("input[name=decision][value=duplicate]")
@@ -126,12 +129,13 @@ def test_officer_enrols_twice_adjudicator_decides_auditor_finds_both(console: Co
     assert page.locator(".success[role=status]").count() == 1
     assert page.locator("img[src*='/photos/']").count() == 0  # the case is closed: no more photos
     assert page.locator("#decision-history tbody tr").count() == 1  # decision 1 in its history table
+    assert f"kept as an attempt against UIN {uin}" in page.locator("#attempt-recorded").inner_text()
     assert_accessible(page, "decided case page")
 
     # The auditor (the same person holds that role too) finds both events about Eileen Collins.
     page.goto(f"{console.url}/console/audit?person={uin}")
     results = page.locator("table").last.inner_text()
-    assert "enrolment.issued" in results and "case.decided" in results
+    assert "enrolment.issued" in results and "case.decided" in results and "identity.duplicate_attempt" in results
     screenshot(page, "console-audit")
     assert_accessible(page, "audit search")
     adjudicator.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from html import unescape
 
 from sqlalchemy import func, select
 
@@ -159,6 +160,25 @@ def test_deciding_duplicate_records_it_and_closes_the_photos(client, seeded, ser
     # The decided case is not decided again through the first-decision form.
     again = decide(client, seeded, decision="not_duplicate", comment="second thoughts")
     assert again.status_code == 409 and "This case has already been decided" in again.text
+
+
+def test_the_case_page_says_in_words_what_duplicate_does_with_the_applicants_data(client, seeded, services):
+    page = unescape(as_adjudicator(client, seeded, f"/console/cases/{seeded.case_id}").text)
+    assert "What “duplicate” does with the applicant's data: their names, address and documents do not replace " \
+           "the candidate's record." in page
+    assert "kept as an attempt against that identity" in page and "never sign in or verify as that person" in page
+    spanish = unescape(client.get(f"/console/cases/{seeded.case_id}?lang=es").text)
+    assert "sus nombres, dirección y documentos no reemplazan el registro del candidato" in spanish
+
+    decide(client, seeded, decision="duplicate", duplicate_of=seeded.obama_uin, comment="Same man, another name.")
+    decided = unescape(client.get(f"/console/cases/{seeded.case_id}?lang=en").text)
+    assert f"This application is kept as an attempt against UIN {seeded.obama_uin}. That identity's record did " \
+           "not change" in decided
+    assert "a duplicate attempt" in decided  # the applicant's column, no longer "merged"
+    assert f"se conserva como un intento contra el UIN {seeded.obama_uin}" in unescape(
+        client.get(f"/console/cases/{seeded.case_id}?lang=es").text)
+    [event] = events(services, "identity.duplicate_attempt")
+    assert event.subject_id == seeded.obama_uin and event.detail["enrolment"] == seeded.applicant
 
 
 def test_a_decided_case_changes_only_by_a_new_audited_decision_and_keeps_its_history(client, seeded, services):

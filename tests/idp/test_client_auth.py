@@ -147,7 +147,8 @@ def test_private_key_jwt_signed_by_an_unregistered_key_is_refused(client, servic
 def test_private_key_jwt_with_wrong_audience_issuer_or_subject_is_refused(client, services, rp_key):
     client_id = _jwt_client(services, rp_key)
     issuer = services.settings.resolved_issuer
-    assert "audience" in _refused(_post(client, rp_key.assertion(client_id, "https://other-op.example")))
+    said = _refused(_post(client, rp_key.assertion(client_id, "https://other-op.example")))
+    assert "audience" in said and f"{issuer}/token" in said and f"{issuer} " in said  # what /token accepts
     _refused(_post(client, rp_key.assertion(client_id, issuer, iss="someone-else")))
     other_id = _jwt_client(services, ClientKey())
     # Signed by this client's key but claiming to be another client: that client's keys do not verify it.

@@ -17,8 +17,9 @@ from idp.consent import revoke_consent
 from models import Attestation, AuditEvent, Consent, DataRelease, utcnow
 from tests.conftest import seeded_fixtures
 from tests.idp.conftest import ClientKey, assertion_form, basic, register_client
-from tests.kyc.banks import (ATTESTATIONS, attest, citizen_tokens, civid_jwks, enrol_documented_citizen,
-                             login_session, register_bank, verified_request, verify_with_joserfc)
+from tests.kyc.banks import (ATTESTATIONS, attest, citizen_tokens, civid_jwks, client_auth,
+                             enrol_documented_citizen, login_session, register_bank, verified_request,
+                             verify_with_joserfc)
 
 seed, settings, keys, citizen = seeded_fixtures(enrol_documented_citizen, "citizen")
 
@@ -126,6 +127,22 @@ def test_only_private_key_jwt_is_accepted(client, services, citizen):
     # A bank registered with a secret cannot switch to an assertion either: it must use its registered method.
     assertion = ClientKey().assertion(secret_bank_id, services.settings.resolved_issuer + ATTESTATIONS)
     _error(attest(client, services, None, "x", auth=assertion_form(assertion)), 401, "invalid_client")
+
+
+def test_a_wrong_assertion_audience_names_the_audiences_this_kyc_endpoint_accepts(client, services, citizen):
+    bank = register_bank(services)
+    tokens = citizen_tokens(client, services, bank, citizen)
+    issuer = services.settings.resolved_issuer
+    body = _error(attest(client, services, bank, tokens["access_token"], auth=client_auth(bank, services, "/par")),
+                  401, "invalid_client")
+    said = body["error_description"]
+    assert "token endpoint" not in said
+    assert f"{issuer}{ATTESTATIONS}" in said and f"{issuer}/token" in said and f"{issuer} " in said
+    issued = attest(client, services, bank, tokens["access_token"]).json()
+    status_path = f"{ATTESTATIONS}/{issued['id']}/status"
+    refused = client.post(status_path, json=client_auth(bank, services, ATTESTATIONS))
+    said = _error(refused, 401, "invalid_client")["error_description"]
+    assert f"{issuer}{status_path}" in said and "token endpoint" not in said
 
 
 def test_a_token_issued_to_another_bank_is_refused(client, services, citizen):

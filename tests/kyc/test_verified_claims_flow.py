@@ -10,7 +10,7 @@ import html
 import json
 import secrets
 import warnings
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,7 +20,8 @@ from civid.services import Services
 from models import Consent, DataRelease, Enrolment
 from tests.conftest import document
 from tests.idp.authlib_flow import ISSUER, page_input, sign_in_and_consent, verify_id_token
-from tests.idp.conftest import REDIRECT_URI, enrol_citizen, oidc_flow_fixtures, register_client
+from tests.idp.conftest import REDIRECT_URI, enrol_citizen, oidc_flow_fixtures, pkce_pair, register_client
+from tests.kyc.banks import Bank, attest, client_auth, register_bank, verified_request
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -191,3 +192,68 @@ def test_the_purpose_parameter_is_shown_escaped_stored_and_a_new_purpose_asks_ag
                                              nonce="n", purpose="no")
     query = parse_qs(urlsplit(browser.get(url, follow_redirects=False).headers["location"]).query)
     assert query["error"] == ["invalid_request"] and "purpose" in query["error_description"][0]
+
+
+def _bank_signs_in(browser: TestClient, services: Services, bank: Bank, uin: str, claims: list[str]):
+    """The bank (private_key_jwt) asks for ``claims`` as verified claims through /authorize, the citizen signs in
+    and approves on the real pages; returns (token response, consent page or None)."""
+    verifier, challenge = pkce_pair()
+    asked = {"userinfo": {"verified_claims": verified_request(claims)}}
+    url = ISSUER + "/authorize?" + urlencode({
+        "response_type": "code", "client_id": bank.client_id, "redirect_uri": REDIRECT_URI, "scope": "openid",
+        "state": secrets.token_urlsafe(8), "nonce": secrets.token_urlsafe(8), "code_challenge": challenge,
+        "code_challenge_method": "S256", "claims": json.dumps(asked)})
+    callback, consent_page = sign_in_and_consent(browser, url, uin)
+    code = parse_qs(urlsplit(callback).query)["code"][0]
+    token = browser.post("/token", data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
+                                         "code_verifier": verifier, **client_auth(bank, services)})
+    assert token.status_code == 200, token.text
+    return token.json(), consent_page
+
+
+def test_a_second_consent_adds_to_the_first_until_the_citizen_withdraws_it(browser, services, citizen):
+    bank = register_bank(services)
+    first, page = _bank_signs_in(browser, services, bank, citizen.uin, ["given_name", "family_name"])
+    assert "Your given name" in page and "Your date of birth" not in page
+    second, page = _bank_signs_in(browser, services, bank, citizen.uin, ["birthdate"])
+    assert page is not None and "Your date of birth" in page  # asked only for what is new
+
+    # What was consented first is still consented: the bank attests it with the newer token, and both at once.
+    names = attest(browser, services, bank, second["access_token"],
+                   verified_claims=verified_request(["given_name", "family_name", "birthdate"]))
+    assert names.status_code == 201, names.text
+    # Asking again for what was consented earlier needs no new consent.
+    _, page = _bank_signs_in(browser, services, bank, citizen.uin, ["given_name", "birthdate"])
+    assert page is None
+
+    # Withdrawn on /account, all of it goes: no attestation with the live token, and /authorize asks again.
+    account = browser.get("/account")
+    with services.sessions() as db:
+        uid = db.scalars(select(Consent.uid).where(Consent.client_id == bank.client_id)
+                         .order_by(Consent.id.desc())).first()
+    withdrawn = browser.post(f"/account/consents/{uid}/revoke", data={"csrf_token": page_input(account.text,
+                                                                                                "csrf_token")},
+                             follow_redirects=False)
+    assert withdrawn.status_code == 303
+    refused = attest(browser, services, bank, second["access_token"], verified_claims=verified_request(["given_name"]))
+    assert refused.status_code == 401
+    with services.sessions() as db:
+        assert db.scalars(select(Consent).where(Consent.client_id == bank.client_id,
+                                                Consent.revoked_at.is_(None))).all() == []
+    _, page = _bank_signs_in(browser, services, bank, citizen.uin, ["given_name"])
+    assert page is not None and "Your given name" in page
+
+
+def test_the_account_page_lists_verified_claims_in_the_consent_pages_words(browser, services, citizen):
+    client_id, secret = register_client(services, name="Belize Bank", entitlements=["kyc"])
+    _flow(browser, client_id, secret, citizen.uin, CLAIMS)
+    english = html.unescape(browser.get("/account?lang=en").text)
+    assert "verified_claims" not in english
+    for words in ("Verified identity data: Your given name", "Verified identity data: Your family name",
+                  "Verified identity data: Your date of birth",
+                  "Verified identity data: How your identity was verified"):
+        assert words in english
+    spanish = html.unescape(browser.get("/account?lang=es").text)
+    assert "verified_claims" not in spanish
+    assert "Datos de identidad verificados: Su nombre de pila" in spanish
+    assert "Datos de identidad verificados: Su fecha de nacimiento" in spanish
