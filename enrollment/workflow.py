@@ -7,7 +7,9 @@ person at the same moment are ordered: the second one finds the first and opens 
 A failure anywhere before the commit leaves nothing behind: no row, no UIN, no index entry.
 
 An Idempotency-Key is looked up before the work (a retry costs nothing) and again inside ``dedup_section``
-(the same key sent twice at once: the second waits for the first and gets its result).
+(the same key sent twice at once: the second waits for the first and gets its result). The key stands for
+one request (``enrollment.request_digest``): another request under it is refused, never answered with the
+first person's record.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from enrollment.fingerprint import (
     AcceptedFinger, FingerException, FingerReport, FingerUpload, assess_finger, check_positions, import_records,
     seal_finger,
 )
-from enrollment.idempotency import Replay
+from enrollment.idempotency import Replay, request_digest
 from enrollment.quality import AcceptedFace, QualityIssue, assess
 from enrollment.schemas import Demographics
 from enrollment.templates import photo_aad, seal_descriptor
@@ -87,8 +89,15 @@ def enrol(
         raise InvalidInput(f"at most {settings.max_photos_per_enrolment} photos per enrolment",
                            code="too_many_photos", params={"limit": settings.max_photos_per_enrolment})
     fingers, finger_exceptions = list(fingers or []), list(finger_exceptions or [])
-    key = Replay(idempotency_key) if idempotency_key else None
-    if key is not None:
+    key = None
+    if idempotency_key is not None:
+        if not idempotency_key.strip():
+            # An empty header is a client bug (a template variable left unset), not "no key": treating it as
+            # no key would enrol again on every retry the client believes is protected.
+            raise InvalidInput("the Idempotency-Key header is empty: send a key that names this request, or no "
+                               "header", code="idempotency_key_empty")
+        key = Replay(idempotency_key, request_digest(demographics, [p.data for p in photos], fingers,
+                                                     finger_exceptions, finger_record, list(documents or [])))
         with services.sessions() as session:
             previous = key.previous(session, actor)
         if previous is not None:
@@ -309,6 +318,7 @@ def _new_enrolment(actor, demographics, public_id, status, captured: Captured, k
     data = demographics.model_dump(mode="json")
     return Enrolment(
         public_id=public_id, status=status, officer_id=actor.id, idempotency_key=key.key if key else None,
+        request_digest=key.digest if key else None,
         given_name=data["given_name"], middle_names=data["middle_names"], family_name=data["family_name"],
         date_of_birth=demographics.date_of_birth, sex=data["sex"], place_of_birth=data["place_of_birth"],
         nationality=data["nationality"], address=data["address"], phone=data["phone"], email=data["email"],
