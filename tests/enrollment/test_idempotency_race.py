@@ -1,6 +1,7 @@
 """The same Idempotency-Key sent several times at once (a double click, a client retrying after a timeout)
 enrols the person once, and every one of those requests gets that enrolment back — never a 500, never a
-second enrolment — through a real service on SQLite and through two service processes on PostgreSQL."""
+second enrolment — through a real service on SQLite and through two service processes on PostgreSQL.
+Two different requests under one key at once enrol one of them and refuse the other (422)."""
 
 from __future__ import annotations
 
@@ -24,15 +25,17 @@ ROUNDS = [("obama_2012_portrait.jpg", "Obama"), ("biden_2010_blue_room.jpg", "Bi
           ("collins_nasa_portrait.png", "Collins")]
 
 
-def _same_request_at_once(servers: list[ServerProcess], headers: dict, key: str, photo: str, family_name: str,
-                          copies: int) -> list[httpx.Response]:
-    """``copies`` identical enrolments under ``key``, released together, spread over ``servers``."""
-    kind = "image/png" if photo.endswith(".png") else "image/jpeg"
+def _at_once(servers: list[ServerProcess], headers: dict, key: str,
+             people: list[tuple[str, str]]) -> list[httpx.Response]:
+    """One enrolment per (photo, family name) under ``key``, released together, spread over ``servers``."""
+    copies = len(people)
     barrier = threading.Barrier(copies)
     responses: list = [None] * copies
 
     def send(index: int) -> None:
         server = servers[index % len(servers)]
+        photo, family_name = people[index]
+        kind = "image/png" if photo.endswith(".png") else "image/jpeg"
         with httpx.Client(timeout=180) as http:
             http.get(server.url + "/healthz")
             barrier.wait()
@@ -53,7 +56,7 @@ def _rounds(settings: Settings, servers: list[ServerProcess], keys: Keys, copies
     answers, failed_rounds = [], []
     for number, (photo, family_name) in enumerate(ROUNDS):
         key = f"{label}-round-{number}"
-        responses = _same_request_at_once(servers, keys.officer, key, photo, family_name, copies)
+        responses = _at_once(servers, keys.officer, key, [(photo, family_name)] * copies)
         answers += [r.status_code for r in responses]
         bodies = [r.json() if r.status_code == 201 else {} for r in responses]
         if ([r.status_code for r in responses] != [201] * copies or len({b["id"] for b in bodies}) != 1
@@ -83,8 +86,21 @@ def test_one_key_sent_at_once_to_one_sqlite_service_enrols_once_and_answers_each
     server = ServerProcess({"CIVID_DATA_DIR": str(settings.data_dir)}, tmp_path / "server.log").start()
     try:
         _rounds(settings, [server], keys, copies=3, label="sqlite")
+        # Two different people under one key at once: one is enrolled, the other refused (never both).
+        mixed = _at_once([server], keys.officer, "sqlite-mixed", [("obama_2009_congress.jpg", "Obama"),
+                                                                 ("biden_2010_blue_room.jpg", "Soetoro")])
     finally:
         server.stop()
+    assert sorted(r.status_code for r in mixed) == [201, 422], [r.text[:300] for r in mixed]
+    refused = next(r.json() for r in mixed if r.status_code == 422)
+    assert refused["idempotency_key"] == "sqlite-mixed"
+    services = build_services(settings, open_gallery=False)
+    try:
+        with services.sessions() as session:
+            assert session.scalar(select(func.count()).select_from(Enrolment)
+                                  .where(Enrolment.idempotency_key == "sqlite-mixed")) == 1
+    finally:
+        services.close()
 
 
 @pytest.mark.postgres
