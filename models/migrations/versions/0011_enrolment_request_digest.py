@@ -24,5 +24,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('enrolments', schema=None) as batch_op:
-        batch_op.drop_column('request_digest')
+    # ALTER TABLE ... DROP COLUMN (SQLite 3.35+), not batch mode's copy of the table: dropping the old
+    # enrolments table would break the foreign keys of every template, case and document row that names it.
+    op.drop_column('enrolments', 'request_digest')
