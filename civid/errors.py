@@ -67,6 +67,14 @@ class PayloadTooLarge(CividError):
     title = "Payload too large"
 
 
+class IdempotencyKeyReused(InvalidInput):
+    """An Idempotency-Key already stored with a different request: replaying it would answer with another
+    request's result (draft-ietf-httpapi-idempotency-key-header §2.7: 422)."""
+
+    type_slug = "idempotency-key-reused"
+    title = "Idempotency key reused"
+
+
 class InvalidUin(InvalidInput):
     type_slug = "invalid-uin"
     title = "Invalid UIN"

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import UploadFile
 
 from civid import audit, problems
-from civid.errors import CividError, Conflict, InvalidInput, NotFound
+from civid.errors import CividError, Conflict, IdempotencyKeyReused, InvalidInput, NotFound
 from console import enrol_form, enrol_messages, quality_feedback
 from console.session import require_staff
 from console.staff import Staff
@@ -81,6 +81,11 @@ async def enrol_submit(request: Request, staff: Staff = Officer) -> Response:
         enrolment = _by_key(services, staff, key)
         if enrolment is None:
             raise
+    except IdempotencyKeyReused:
+        # This form's key already enrolled other details (the form sent, then changed and sent again, e.g. after
+        # Back): nothing new was stored. The form shown again carries a fresh key, so sending it enrols these.
+        return _render_form(request, staff, parsed, status=422,
+                            problem=i18n.translate("console.enrol.key_reused", lang))
     except CividError as exc:  # a file the workflow could not use: nothing was stored
         return _render_form(request, staff, parsed, status=exc.status, problem=i18n.translate(
             "console.enrol.not_enrolled", lang, detail=quality_feedback.named_error_text(exc, lang)))

@@ -154,6 +154,12 @@ ERRORS = {
                                   "es": "Elija la imagen del dedo o indique por qué falta, no ambas cosas."},
     "console.error.form_expired": {"en": "This form has expired; reload the page.",
                                    "es": "Este formulario ha caducado; recargue la página."},
+    "console.enrol.key_reused": {
+        "en": "This form was already sent with other details, and those were enrolled. Nothing new was enrolled: "
+              "check the details below and send the form again to enrol them as a new application.",
+        "es": "Este formulario ya se envió con otros datos, y esos se inscribieron. No se inscribió nada nuevo: "
+              "compruebe los datos de abajo y vuelva a enviar el formulario para inscribirlos como una solicitud "
+              "nueva."},
 }
 
 QUALITY = {

@@ -5,6 +5,11 @@ catch the gallery up with the database, search it, write the enrolment with its 
 outcome, commit, add to the gallery — runs inside ``dedup_section``, so two officers enrolling the same
 person at the same moment are ordered: the second one finds the first and opens a case.
 A failure anywhere before the commit leaves nothing behind: no row, no UIN, no index entry.
+
+An Idempotency-Key is looked up before the work (a retry costs nothing) and again inside ``dedup_section``
+(the same key sent twice at once: the second waits for the first and gets its result). The key stands for
+one request (``enrollment.request_digest``): another request under it is refused, never answered with the
+first person's record.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from civid import audit
 from civid.audit import Actor
-from civid.errors import Conflict, InvalidInput
+from civid.errors import InvalidInput
 from civid.services import Services
 from civid.stopwatch import NULL, Stopwatch
 from enrollment.capture import decode_image
@@ -31,6 +36,7 @@ from enrollment.fingerprint import (
     AcceptedFinger, FingerException, FingerReport, FingerUpload, assess_finger, check_positions, import_records,
     seal_finger,
 )
+from enrollment.idempotency import Replay, request_digest
 from enrollment.quality import AcceptedFace, QualityIssue, assess
 from enrollment.schemas import Demographics
 from enrollment.templates import photo_aad, seal_descriptor
@@ -82,8 +88,18 @@ def enrol(
     if len(photos) > settings.max_photos_per_enrolment:
         raise InvalidInput(f"at most {settings.max_photos_per_enrolment} photos per enrolment",
                            code="too_many_photos", params={"limit": settings.max_photos_per_enrolment})
-    if idempotency_key:
-        previous = _by_idempotency_key(services, actor, idempotency_key)
+    fingers, finger_exceptions = list(fingers or []), list(finger_exceptions or [])
+    key = None
+    if idempotency_key is not None:
+        if not idempotency_key.strip():
+            # An empty header is a client bug (a template variable left unset), not "no key": treating it as
+            # no key would enrol again on every retry the client believes is protected.
+            raise InvalidInput("the Idempotency-Key header is empty: send a key that names this request, or no "
+                               "header", code="idempotency_key_empty")
+        key = Replay(idempotency_key, request_digest(demographics, [p.data for p in photos], fingers,
+                                                     finger_exceptions, finger_record, list(documents or [])))
+        with services.sessions() as session:
+            previous = key.previous(session, actor)
         if previous is not None:
             return previous
 
@@ -94,7 +110,6 @@ def enrol(
                          max_pixels=settings.max_image_pixels, min_side=settings.min_image_side)
             for p in photos
         ]
-    fingers, finger_exceptions = list(fingers or []), list(finger_exceptions or [])
     imported, imported_reports = import_records(finger_record, settings) if finger_record else ([], [])
     check_positions(fingers, finger_exceptions, [r.position for r in imported_reports])
     # 2. Quality gate, then templates for the photos (and fingers) that pass.
@@ -122,8 +137,8 @@ def enrol(
                         list(documents or []))
     public_id = str(uuid.uuid4())
     if issues:
-        return _store_rejected(services, actor, demographics, public_id, captured, issues, idempotency_key)
-    return _store_accepted(services, actor, demographics, public_id, captured, idempotency_key, watch)
+        return _store_rejected(services, actor, demographics, public_id, captured, issues, key)
+    return _store_accepted(services, actor, demographics, public_id, captured, key, watch)
 
 
 @dataclass(frozen=True)
@@ -154,60 +169,88 @@ def _consistency_issues(faces: list[ExtractedFace], threshold: float) -> list[Qu
     return []
 
 
-def _store_rejected(services, actor, demographics, public_id, captured: Captured, issues, idempotency_key) -> Enrolment:  # type: ignore[no-untyped-def]
+def _store_rejected(services, actor, demographics, public_id, captured: Captured, issues,  # type: ignore[no-untyped-def]
+                    key: Replay | None) -> Enrolment:
     reasons = [{"code": i.code, "message": i.message} for i in issues]
-    with services.sessions.begin() as session:
-        enrolment = _new_enrolment(actor, demographics, public_id, EnrolmentStatus.REJECTED, captured, idempotency_key)
-        enrolment.rejection_reasons = reasons
-        enrolment.decided_at = utcnow()
-        session.add(enrolment)
-        session.flush()
-        audit.record(session, actor, "enrolment.rejected", "enrolment", public_id,
-                     reasons=[i.code for i in issues], photos=len(captured.face_reports),
-                     fingers=len(captured.finger_reports))
+    # The dedup lock orders this with an accepted or rejected enrolment under the same key (see enrol()).
+    with services.sessions() as session, dedup_section(session):
+        previous = key.previous(session, actor) if key else None
+        if previous is not None:
+            return previous
+        try:
+            enrolment = _new_enrolment(actor, demographics, public_id, EnrolmentStatus.REJECTED, captured, key)
+            enrolment.rejection_reasons = reasons
+            enrolment.decided_at = utcnow()
+            session.add(enrolment)
+            session.flush()
+            audit.record(session, actor, "enrolment.rejected", "enrolment", public_id,
+                         reasons=[i.code for i in issues], photos=len(captured.face_reports),
+                         fingers=len(captured.finger_reports))
+            session.commit()
+        except IntegrityError as exc:
+            session.rollback()
+            if key is None:
+                raise
+            return key.stored_meanwhile(services, actor, exc)
     return enrolment
 
 
-def _store_accepted(services, actor, demographics, public_id, captured: Captured, idempotency_key,  # type: ignore[no-untyped-def]
+def _store_accepted(services, actor, demographics, public_id, captured: Captured, key: Replay | None,  # type: ignore[no-untyped-def]
                     watch: Stopwatch) -> Enrolment:
     faces = captured.faces
     vectors = np.stack([f.descriptor for f in faces])
     with services.sessions() as session, dedup_section(session):
+        # Again under the lock: the same key sent twice at once passed the first look-up both times.
+        previous = key.previous(session, actor) if key else None
+        if previous is not None:
+            return previous
         with watch.stage("search"):
             services.gallery.catch_up(session)
             services.fingers.catch_up(session)
             matches = fused_candidates(session, services, vectors, captured.fingers)
         commit_started = time.perf_counter()
-        status = EnrolmentStatus.PENDING if matches else EnrolmentStatus.ISSUED
-        enrolment = _new_enrolment(actor, demographics, public_id, status, captured, idempotency_key)
-        enrolment.dedup_modalities = captured.modalities
-        session.add(enrolment)
-        session.flush()
-        rows = _store_templates(services, session, enrolment, faces)
-        finger_rows = _store_fingers(services, session, enrolment, captured.fingers)
-        store_documents(services.keyring, session, enrolment, captured.documents, actor.id)
-        documents = {"documents": audit_summary(captured.documents)} if captured.documents else {}
-        if matches:
-            case = _open_case(session, enrolment, matches)
-            audit.record(session, actor, "enrolment.case_opened", "enrolment", public_id, case=case.public_id,
-                         modalities=captured.modalities,
-                         candidates=[{"enrolment": m.enrolment.public_id, "face_score": round(m.face_score, 4),
-                                      "fused_llr": round(m.fused.llr, 3)} for m in matches], **documents)
-        else:
-            identity = issue_identity(session, enrolment)
-            audit.record(session, actor, "enrolment.issued", "enrolment", public_id, uin=identity.uin,
-                         photos=len(faces), fingers=[f.position for f in captured.fingers],
-                         modalities=captured.modalities, **documents)
         try:
+            enrolment, rows, finger_rows = _write_accepted(services, session, actor, demographics, public_id,
+                                                           captured, key, matches)
             session.commit()
-        except IntegrityError as exc:  # the same officer's idempotency key raced with itself
+        except IntegrityError as exc:  # raised at a flush or at the commit
             session.rollback()
-            raise Conflict("an enrolment with this Idempotency-Key is being stored; retry to read it") from exc
+            if key is None:
+                raise
+            return key.stored_meanwhile(services, actor, exc)
         # Committed: now (and only now) the templates enter the in-memory gallery.
         services.gallery.added([row.id for row in rows], vectors)
         services.fingers.added(finger_rows, public_id)
         watch.seconds["commit"] = watch.seconds.get("commit", 0.0) + time.perf_counter() - commit_started
     return enrolment
+
+
+def _write_accepted(services: Services, session: Session, actor: Actor, demographics: Demographics, public_id: str,
+                    captured: Captured, key: Replay | None,
+                    matches: list[FusedMatch]) -> tuple[Enrolment, list[FaceTemplate], list[FingerTemplate]]:
+    """Write the enrolment, its templates and documents, then a UIN or a case, and its audit event (not committed)."""
+    faces = captured.faces
+    status = EnrolmentStatus.PENDING if matches else EnrolmentStatus.ISSUED
+    enrolment = _new_enrolment(actor, demographics, public_id, status, captured, key)
+    enrolment.dedup_modalities = captured.modalities
+    session.add(enrolment)
+    session.flush()
+    rows = _store_templates(services, session, enrolment, faces)
+    finger_rows = _store_fingers(services, session, enrolment, captured.fingers)
+    store_documents(services.keyring, session, enrolment, captured.documents, actor.id)
+    documents = {"documents": audit_summary(captured.documents)} if captured.documents else {}
+    if matches:
+        case = _open_case(session, enrolment, matches)
+        audit.record(session, actor, "enrolment.case_opened", "enrolment", public_id, case=case.public_id,
+                     modalities=captured.modalities,
+                     candidates=[{"enrolment": m.enrolment.public_id, "face_score": round(m.face_score, 4),
+                                  "fused_llr": round(m.fused.llr, 3)} for m in matches], **documents)
+    else:
+        identity = issue_identity(session, enrolment)
+        audit.record(session, actor, "enrolment.issued", "enrolment", public_id, uin=identity.uin,
+                     photos=len(faces), fingers=[f.position for f in captured.fingers],
+                     modalities=captured.modalities, **documents)
+    return enrolment, rows, finger_rows
 
 
 def _store_templates(services: Services, session: Session, enrolment: Enrolment, faces: list[ExtractedFace]) -> list[FaceTemplate]:
@@ -271,20 +314,14 @@ def issue_identity(session: Session, enrolment: Enrolment) -> Identity:
     return identity
 
 
-def _new_enrolment(actor, demographics, public_id, status, captured: Captured, idempotency_key) -> Enrolment:  # type: ignore[no-untyped-def]
+def _new_enrolment(actor, demographics, public_id, status, captured: Captured, key: Replay | None) -> Enrolment:  # type: ignore[no-untyped-def]
     data = demographics.model_dump(mode="json")
     return Enrolment(
-        public_id=public_id, status=status, officer_id=actor.id, idempotency_key=idempotency_key,
+        public_id=public_id, status=status, officer_id=actor.id, idempotency_key=key.key if key else None,
+        request_digest=key.digest if key else None,
         given_name=data["given_name"], middle_names=data["middle_names"], family_name=data["family_name"],
         date_of_birth=demographics.date_of_birth, sex=data["sex"], place_of_birth=data["place_of_birth"],
         nationality=data["nationality"], address=data["address"], phone=data["phone"], email=data["email"],
         quality=captured.face_reports, rejection_reasons=[],
         fingerprints=[r.to_dict() for r in captured.finger_reports], dedup_modalities=[],
     )
-
-
-def _by_idempotency_key(services: Services, actor: Actor, key: str) -> Enrolment | None:
-    with services.sessions() as session:
-        return session.scalars(
-            select(Enrolment).where(Enrolment.officer_id == actor.id, Enrolment.idempotency_key == key)
-        ).first()

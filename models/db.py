@@ -19,6 +19,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 DEDUP_LOCK_KEY = 0x43495649_44454455  # "CIVIDEDU"
 AUDIT_LOCK_KEY = 0x43495649_41554454  # "CIVIAUDT"
 _process_dedup_lock = threading.Lock()
+# How long a SQLite connection waits for another's write lock before "database is locked": longer than any
+# of civid's write transactions (an enrolment's commit, a batch record), short enough to surface a stuck one.
+SQLITE_BUSY_TIMEOUT_S = 30
 
 
 def make_engine(url: str) -> Engine:
@@ -27,7 +30,7 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -85,6 +88,17 @@ def dedup_section(session: Session) -> Iterator[None]:
 
 
 def lock_audit_chain(session: Session) -> None:
-    """Order writers of the audit hash chain (PostgreSQL; SQLite has a single writer)."""
+    """Order writers of the audit hash chain: held from here until the caller's commit or rollback.
+
+    Appending reads the last event's hash, then inserts the next event: two transactions doing that at once
+    must not both read the same hash (a fork that ``verify_chain`` reports as tampering).
+    """
     if is_postgres(session):
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
+        return
+    # SQLite has one writer at a time, but pysqlite runs a SELECT before the transaction's first write
+    # outside any transaction, so the read of the last hash is not covered by the write lock that the
+    # INSERT takes later. A write statement that changes nothing takes the database's write lock now
+    # (waiting up to the busy timeout, SQLITE_BUSY_TIMEOUT_S); the last hash is then read under it, as with
+    # BEGIN IMMEDIATE. A transaction that has written already holds the lock, and this costs nothing.
+    session.execute(text("UPDATE audit_events SET id = id WHERE 0"))

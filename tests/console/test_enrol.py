@@ -239,6 +239,20 @@ def test_a_double_click_enrols_once(officer, services):
     assert count(services, DedupCase) == 0
 
 
+def test_the_same_form_sent_again_with_other_details_is_refused_and_shown_again_in_the_officers_language(
+    officer, services
+):
+    _, key = open_form(officer)
+    assert submit(officer, person_fields(), key=key).status_code == 303
+    changed = submit(officer, person_fields(given_name="Joseph"), key=key, **{"Accept-Language": "es"})
+    assert changed.status_code == 422, changed.text[:500]
+    assert "Este formulario ya se envió con otros datos" in changed.text
+    assert form_value(changed.text, "given_name") == "Joseph" and form_value(changed.text, "idempotency_key") != key
+    assert "This form was already sent with other details" in submit(officer, person_fields(given_name="Joseph"),
+                                                                      key=key).text
+    assert count(services, Enrolment, Enrolment.idempotency_key == f"console:{key}") == 1
+
+
 def test_the_same_person_again_opens_a_case_without_a_uin(officer, services):
     response = submit(officer, person_fields(given_name="Barack", family_name="Obama"), photo="obama_2010_blue_room.jpg")
     assert response.status_code == 303, response.text[:1000]
