@@ -1,7 +1,7 @@
 """openid clients: registered grant types, nonce instead of PKCE, sector_identifier_uri
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-01 23:20:00
 
 Existing clients keep today's behaviour: both grants (authorization_code and refresh_token), PKCE required,
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = '0013'
-down_revision = '0010'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
