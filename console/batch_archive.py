@@ -3,7 +3,8 @@ each package sealed (AES-256-GCM under the key ring) in the data folder until it
 
 Layout of the ZIP: one folder per person (its path is the package's name), holding ``person.json``
 (``{"demographics": {...}, "documents": [...], "finger_exceptions": [...]}``, the API's shapes), one or more
-``face*.jpg|jpeg|png`` and any ``finger-<position>.png|tif|tiff|bmp`` (position 1-10).
+``face*.jpg|jpeg|png`` and any ``finger-<position>.png|tif|tiff|bmp`` (position 1-10). Every folder without
+sub-folders is a package, an empty one too (its record says so): the report has a row per folder.
 
 Archive limits are checked from the central directory before anything is decompressed: member count, total
 uncompressed size, each member's size and compression ratio; ``zipfile`` never yields more bytes than the
@@ -122,10 +123,19 @@ def open_archive(upload: IO[bytes], settings: Settings) -> tuple[zipfile.ZipFile
             raise InvalidInput(f"{info.filename} appears twice in the archive", code="duplicate_member",
                                params={"member": info.filename})
         seen.add(info.filename)
-        if info.is_dir() or _SYSTEM_JUNK.search(info.filename):
+        if "__MACOSX/" in info.filename:
             continue
-        folder, _, _ = info.filename.rpartition("/")
+        # A folder (its own entry, or one holding only what the operating system added) is a package even when
+        # it is empty: the officer must see a row for every person's folder, not 42 rows for 43 people.
+        folder = info.filename.rstrip("/") if info.is_dir() else info.filename.rpartition("/")[0]
+        if info.is_dir() or _SYSTEM_JUNK.search(info.filename):
+            if folder:
+                packages.setdefault(folder, [])
+            continue
         packages[folder].append(info)
+    parents = {name[:i] for name in packages for i, char in enumerate(name) if char == "/"}
+    for name in [name for name, found in packages.items() if not found and name in parents]:
+        del packages[name]  # an empty entry of a folder that holds person folders (``drive/``), not a person
     if not packages:
         raise InvalidInput("the archive holds no packages: put each person's files in a folder of their own",
                            code="empty")
@@ -161,7 +171,9 @@ def read_packages(archive: zipfile.ZipFile, groups: dict[str, list[zipfile.ZipIn
             else:
                 package.issues.append(Issue("unexpected_file", f"{base}: not person.json, face*.jpg|png or "
                                             "finger-<position>.png", {"file": base}))
-        if folder:
+        if folder and not members:
+            package.issues.append(Issue("empty_folder", "the folder is empty"))
+        elif folder:
             package.issues.extend(layout_issues(package.files))
         yield package
 

@@ -140,6 +140,7 @@ ISSUES = {
     "console.batch.issue.unexpected_file": {"en": "{file}: not person.json, face*.jpg|png or finger-<position>.png.",
                                             "es": "{file}: no es person.json, face*.jpg|png ni "
                                                   "finger-<posición>.png."},
+    "console.batch.issue.empty_folder": {"en": "The folder is empty.", "es": "La carpeta está vacía."},
     "console.batch.issue.no_person_json": {"en": "The folder has no person.json.",
                                            "es": "La carpeta no tiene person.json."},
     "console.batch.issue.no_face": {"en": "The folder has no face photo (face*.jpg or face*.png).",

@@ -168,6 +168,21 @@ def test_a_drive_zipped_again_finds_everyone_it_already_enrolled(officer, servic
     assert count(services, Enrolment) == enrolments + 1
 
 
+def test_every_folder_of_the_archive_gets_a_row_even_an_empty_one(officer):
+    files = {"drive/": b"", "drive/01-empty/": b"", "drive/02-only-junk/.DS_Store": b"x",
+             "drive/03-no-face/person.json": person_json()}
+    batch_id = location(upload(officer, zip_of(files))).rsplit("/", 1)[1]
+    body = finish(officer, batch_id)
+    assert body["total"] == 3 and body["counts"]["invalid"] == 3
+    page = officer.get(f"/console/batch/{batch_id}").text
+    assert re.findall(r'data-package="([^"]+)"', page) == ["drive/01-empty", "drive/02-only-junk", "drive/03-no-face"]
+    assert page.count("The folder is empty.") == 2
+    rows = {row["package"]: row for row in csv.DictReader(io.StringIO(
+        officer.get(f"/console/batch/{batch_id}/report.csv").text))}
+    assert set(rows) == {"drive/01-empty", "drive/02-only-junk", "drive/03-no-face"}
+    assert rows["drive/01-empty"]["status"] == "invalid" and "empty" in rows["drive/01-empty"]["reasons"]
+
+
 def test_a_record_from_before_content_keys_resumes_under_its_old_key(officer, services):
     batch_id = location(upload(officer, zip_of(drive()))).rsplit("/", 1)[1]
     assert finish(officer, batch_id)["status"] == "completed"
