@@ -14,6 +14,8 @@ under another folder name gets the first one's outcome. Records stored before ke
 
 The packages wait in ``<data_dir>/batches/<batch id>/`` sealed with the key ring (AES-256-GCM, files 0600
 in a 0700 folder); each is deleted once its record has an outcome, and the folder when the batch completes.
+The archive is split into a staging folder renamed to that one once the batch row is committed; what a killed
+process leaves there is swept at start-up (``console.batch_sweep``).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from models import (
 
 log = logging.getLogger(__name__)
 RUNNER = f"{socket.gethostname()}:{os.getpid()}"
+STAGING_PREFIX = ".split-"
 _threads: dict[str, threading.Thread] = {}  # batch public id → the thread processing it in this process
 _stops: dict[str, threading.Event] = {}
 _lock = threading.RLock()
@@ -72,6 +75,17 @@ def folder(services: Services, batch_id: str) -> Path:
 
 def package_path(services: Services, batch_id: str, position: int) -> Path:
     return folder(services, batch_id) / f"{position:05d}.sealed"
+
+
+def staging_folder(services: Services, batch_id: str) -> Path:
+    """Where an archive is split before its batch row exists: named after the process splitting it, so the
+    start-up sweep (``console.batch_sweep``) can tell a split in progress from one whose process died."""
+    return services.settings.data_dir / "batches" / f"{STAGING_PREFIX}{socket.gethostname()}:{os.getpid()}:{batch_id}"
+
+
+def publish(staging: Path, final: Path) -> None:
+    """Move a split archive's packages to their batch's folder (one rename: all or nothing)."""
+    os.rename(staging, final)
 
 
 def idempotency_key(batch_id: str, package: str) -> str:
@@ -155,6 +169,12 @@ def create(services: Services, staff: Staff, filename: str, upload: IO[bytes]) -
     archive, groups = batch_archive.open_archive(upload, settings)
     public_id = str(uuid.uuid4())
     records: list[BatchRecord] = []
+    # Split into a folder of this process's own; it becomes the batch's folder only once the batch row is
+    # committed. A process killed half-way leaves a staging folder that no batch row names, which the start-up
+    # sweep removes (audited) — never sealed packages that nobody can see or resume.
+    staging = staging_folder(services, public_id)
+    staging.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    staging.mkdir(mode=0o700)
     try:
         with archive:
             for position, package in enumerate(batch_archive.read_packages(archive, groups)):
@@ -163,8 +183,7 @@ def create(services: Services, staff: Staff, filename: str, upload: IO[bytes]) -
                                                status=RecordStatus.INVALID, processed_at=utcnow(),
                                                reasons=[i.to_dict() for i in package.issues]))
                     continue
-                batch_archive.write_sealed(services.keyring, package_path(services, public_id, position), public_id,
-                                           package)
+                batch_archive.write_sealed(services.keyring, staging / f"{position:05d}.sealed", public_id, package)
                 records.append(BatchRecord(position=position, package=package.name[:200], status=RecordStatus.PENDING,
                                            idempotency_key=package_key(package), reasons=[]))
         names = [record.package for record in records]
@@ -188,9 +207,11 @@ def create(services: Services, staff: Staff, filename: str, upload: IO[bytes]) -
                 audit.record(db, staff.actor("officer"), "batch.uploaded", "batch", public_id, filename=job.filename,
                              archive_sha256=digest, packages=len(records),
                              invalid=sum(r.status == RecordStatus.INVALID for r in records))
+            # Committed: the packages move into place (a crash just before this is recovered by the sweep).
+            publish(staging, folder(services, public_id))
             _launch(services, public_id)  # after the commit: the thread reads the rows
     except BaseException:
-        shutil.rmtree(folder(services, public_id), ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)
         raise
     return public_id
 
