@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import re
 import zipfile
@@ -267,6 +268,13 @@ def content_digest(package: Package) -> str:
             digest.update(len(part).to_bytes(8, "big"))
             digest.update(part)
     return digest.hexdigest()
+
+
+def person_digest(person: PersonIn) -> str:
+    """SHA-256 over ``person.json`` as parsed and normalised (keys sorted, no layout, defaults filled in): the
+    same person's file re-indented or re-saved by another tool gives the same digest; a corrected one does not."""
+    canonical = json.dumps(person.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def files_of(files: dict[str, bytes]) -> dict[str, Any]:

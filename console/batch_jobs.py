@@ -6,10 +6,12 @@ through ``enrollment.workflow.enrol`` as the uploading officer with the idempote
 ``batch-package:<SHA-256 of the package's files>``, then marked with its outcome. A process that dies between
 the two leaves the record pending; resuming re-runs it and the workflow returns the enrolment already stored —
 nobody is enrolled twice. Because the key is the package's content, not the batch, the same drive zipped again
-(a failed upload re-exported, different bytes) finds every person it already enrolled, and a package repeated
-under another folder name gets the first one's outcome. Records stored before keys were content-based (NULL
-``idempotency_key``) keep the key they were created with, ``batch:<batch id>:<package>``. An officer runs one batch at a time. Who is running a batch is the ``runner`` column
-(``host:pid``) with a heartbeat per record: a batch whose runner process is gone, or silent for
+finds every person it already enrolled, and a package repeated under another folder name is found too: such a
+record is ``already_enrolled`` and points at the first one's enrolment. A drive exported again with other bytes
+(JSON re-indented, photos re-encoded, files renamed) is recognised by ``console.batch_recognise``. Records
+stored before keys were content-based (NULL ``idempotency_key``) keep the key they were created with,
+``batch:<batch id>:<package>``. An officer runs one batch at a time. Who is running a batch is the ``runner``
+column (``host:pid``) with a heartbeat per record: a batch whose runner process is gone, or silent for
 ``batch_stale_after_s``, counts as interrupted and its officer may resume it.
 
 The packages wait in ``<data_dir>/batches/<batch id>/`` sealed with the key ring (AES-256-GCM, files 0600
@@ -41,7 +43,7 @@ from civid import audit
 from civid.audit import SYSTEM, Actor
 from civid.errors import CividError, Conflict, InvalidInput, NotFound
 from civid.services import Services
-from console import batch_archive
+from console import batch_archive, batch_recognise
 from console.csv_cells import csv_cell
 from console.staff import Staff
 from enrollment import workflow
@@ -184,8 +186,11 @@ def create(services: Services, staff: Staff, filename: str, upload: IO[bytes]) -
                                                reasons=[i.to_dict() for i in package.issues]))
                     continue
                 batch_archive.write_sealed(services.keyring, staging / f"{position:05d}.sealed", public_id, package)
+                person, _ = batch_archive.parse_person(package.files[batch_archive.PERSON_FILE])
+                assert person is not None  # a package with issues was recorded invalid above
                 records.append(BatchRecord(position=position, package=package.name[:200], status=RecordStatus.PENDING,
-                                           idempotency_key=package_key(package), reasons=[]))
+                                           idempotency_key=package_key(package),
+                                           person_sha256=batch_archive.person_digest(person), reasons=[]))
         names = [record.package for record in records]
         clashes = sorted({name for name in names if names.count(name) > 1})
         if clashes:  # each package's record is found by its name on resume: names must be distinct
@@ -268,7 +273,7 @@ def run(services: Services, public_id: str, should_stop: Callable[[], bool] = la
             _complete(services, public_id)
             return
         outcome = process_record(services, actor, public_id, record.position, record.package,
-                                 record.idempotency_key)
+                                 record.idempotency_key, record.person_sha256, record.id)
         with services.sessions.begin() as db:
             db.execute(update(BatchRecord).where(BatchRecord.id == record.id).values(
                 status=outcome.status, enrolment_public_id=outcome.enrolment_public_id, uin=outcome.uin,
@@ -284,17 +289,24 @@ def _officer_may_enrol(db: Session, officer_id: int) -> bool:
 
 
 def process_record(services: Services, actor: Actor, batch_id: str, position: int, package: str,
-                   key: str | None) -> Outcome:
-    """Enrol one package through the workflow under ``key`` (or say why it cannot be); never raises."""
+                   key: str | None, person_sha256: str | None = None, record_id: int | None = None) -> Outcome:
+    """Enrol one package through the workflow under ``key`` (or say why it cannot be); never raises.
+
+    A person this officer's drives enrolled already — the same package (``key``) held by another record, or a
+    re-export of it (``console.batch_recognise``) — is ``already_enrolled``, pointing at that enrolment."""
     key = key or idempotency_key(batch_id, package)
     try:
         if _enrolled(services, actor, key):  # enrolled before an interruption: its package may be gone already
-            return _outcome_of(services, actor, key)
+            return _outcome_of(services, actor, record_id, key=key)
         files = batch_archive.files_of(batch_archive.read_sealed(
             services.keyring, package_path(services, batch_id, position), batch_id, package))
         person, issues = batch_archive.parse_person(files["person"])
         if person is None:
             return Outcome(RecordStatus.INVALID, reasons=tuple(i.to_dict() for i in issues))
+        if person_sha256:
+            earlier = batch_recognise.earlier_enrolment(services, actor, record_id, person_sha256, files["faces"])
+            if earlier is not None:
+                return _outcome_of(services, actor, record_id, public_id=earlier)
         try:
             workflow.enrol(
                 services, actor, person.demographics,
@@ -304,7 +316,7 @@ def process_record(services: Services, actor: Actor, batch_id: str, position: in
                 documents=[DocumentEvidence.from_input(d) for d in person.documents])
         except Conflict:  # the same key raced with itself (two runners): read what the other stored
             pass
-        return _outcome_of(services, actor, key)
+        return _outcome_of(services, actor, record_id, key=key)
     except CividError as exc:
         return Outcome(RecordStatus.INVALID, reasons=(_reason_of(exc),))
     except FileNotFoundError:
@@ -330,17 +342,28 @@ def _enrolled(services: Services, actor: Actor, key: str) -> bool:
                                                     Enrolment.idempotency_key == key)) is not None
 
 
-def _outcome_of(services: Services, actor: Actor, key: str) -> Outcome:
-    """The record's outcome, read from the enrolment stored under its idempotency key."""
+def _outcome_of(services: Services, actor: Actor, record_id: int | None, *, key: str | None = None,
+                public_id: str | None = None) -> Outcome:
+    """The record's outcome, read from the enrolment stored under its idempotency key (or ``public_id``): the
+    enrolment's own outcome when this record made it, ``already_enrolled`` when another record holds it."""
     with services.sessions() as db:
-        row = db.scalars(select(Enrolment).where(Enrolment.officer_id == actor.id,
-                                                 Enrolment.idempotency_key == key)).one()
+        row = db.scalars(select(Enrolment).where(
+            Enrolment.officer_id == actor.id,
+            Enrolment.idempotency_key == key if public_id is None else Enrolment.public_id == public_id)).one()
         if row.status == EnrolmentStatus.REJECTED:
             return Outcome(RecordStatus.REJECTED, row.public_id, reasons=tuple(row.rejection_reasons))
         uin = db.scalar(select(Identity.uin).where(Identity.id == row.identity_id)) if row.identity_id else None
+        case = db.scalar(select(DedupCase.public_id).where(DedupCase.enrolment_id == row.id))
+        first = db.execute(select(BatchRecord.package, BatchJob.filename).join(BatchJob).where(
+            BatchRecord.enrolment_public_id == row.public_id, BatchRecord.status.in_(RecordStatus.FINAL),
+            BatchRecord.id != (record_id or -1)).order_by(BatchRecord.id).limit(1)).first()
+        if first is not None:  # another package (this archive's or an earlier one's) enrolled this person
+            reason = {"code": "enrolled_earlier", "message": f"already enrolled from {first.package} ({first.filename})",
+                      "params": {"package": first.package, "archive": first.filename}}
+            return Outcome(RecordStatus.ALREADY_ENROLLED, row.public_id, uin=uin,
+                           case_public_id=None if uin else case, reasons=(reason,))
         if row.status == EnrolmentStatus.ISSUED:
             return Outcome(RecordStatus.ISSUED, row.public_id, uin=uin)
-        case = db.scalar(select(DedupCase.public_id).where(DedupCase.enrolment_id == row.id))
         return Outcome(RecordStatus.CASE_OPENED, row.public_id, case_public_id=case)
 
 

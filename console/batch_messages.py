@@ -69,6 +69,7 @@ MESSAGES = {
     "console.batch.record.issued": {"en": "UIN issued", "es": "NUI emitido"},
     "console.batch.record.case_opened": {"en": "Possible duplicate: case opened",
                                          "es": "Posible duplicado: caso abierto"},
+    "console.batch.record.already_enrolled": {"en": "Already enrolled", "es": "Ya inscrito"},
     "console.batch.record.rejected": {"en": "Refused by the quality checks",
                                       "es": "Rechazado por los controles de calidad"},
     "console.batch.record.invalid": {"en": "Package unusable", "es": "Paquete inutilizable"},
@@ -161,6 +162,10 @@ ISSUES = {
                                           "es": "El mismo documento aparece dos veces."},
     "console.batch.issue.too_many_photos": {"en": "At most {limit} face photos per person.",
                                             "es": "Como máximo {limit} fotos del rostro por persona."},
+    "console.batch.issue.enrolled_earlier": {"en": "Enrolled earlier from {package} ({archive}); nothing new was "
+                                                   "stored.",
+                                             "es": "Inscrito antes desde {package} ({archive}); no se guardó nada "
+                                                   "nuevo."},
     "console.batch.issue.package_missing": {"en": "The stored package is missing from the data folder.",
                                             "es": "El paquete guardado falta en la carpeta de datos."},
     "console.batch.issue.unexpected": {"en": "An unexpected error occurred; it has been logged.",

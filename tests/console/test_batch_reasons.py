@@ -46,8 +46,8 @@ def test_a_spanish_results_page_says_every_reason_in_spanish(officer):
     response = upload(officer, zip_of(drive()))
     assert response.status_code == 303, response.text[:2000]
     batch_id = location(response).rsplit("/", 1)[1]
-    assert finish(officer, batch_id)["counts"] == {"pending": 0, "issued": 0, "case_opened": 0, "rejected": 1,
-                                                   "invalid": 3, "error": 0}
+    assert finish(officer, batch_id)["counts"] == {"pending": 0, "issued": 0, "case_opened": 0, "already_enrolled": 0,
+                                                   "rejected": 1, "invalid": 3, "error": 0}
 
     spanish = officer.get(f"/console/batch/{batch_id}", headers=SPANISH).text
     assert "La carpeta no tiene person.json." in spanish
