@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from civid.errors import InvalidInput, PayloadTooLarge
 from civid.keyring import KeyRing, Sealed
 from civid.settings import Settings
+from console.batch_messages import size_text
 from enrollment.schemas import Demographics, DocumentIn, FingerExceptionIn, check_document_list
 
 PERSON_FILE = "person.json"
@@ -92,7 +93,8 @@ def _check_member(info: zipfile.ZipInfo, settings: Settings) -> None:
         return
     limit = MAX_PERSON_BYTES if parts[-1].lower() == PERSON_FILE else settings.max_upload_bytes
     if info.file_size > limit:
-        raise PayloadTooLarge(f"{name}: {info.file_size} bytes uncompressed, over the limit of {limit}",
+        raise PayloadTooLarge(f"{name}: {size_text(info.file_size, 'en')} uncompressed, over the limit of "
+                              f"{size_text(limit, 'en')} per file",
                               code="member_too_large", params={"member": name, "size": info.file_size, "limit": limit})
     if info.file_size > 1024 * 1024 and info.file_size > settings.batch_max_compression_ratio * max(info.compress_size, 1):
         ratio = info.file_size // max(info.compress_size, 1)
@@ -113,8 +115,9 @@ def open_archive(upload: IO[bytes], settings: Settings) -> tuple[zipfile.ZipFile
                               params={"count": len(members), "limit": settings.batch_max_members})
     total = sum(info.file_size for info in members)
     if total > settings.batch_max_uncompressed_bytes:
-        raise PayloadTooLarge(f"the archive expands to {total} bytes; at most {settings.batch_max_uncompressed_bytes} "
-                              "are accepted", code="too_large_uncompressed",
+        raise PayloadTooLarge(f"the archive expands to {size_text(total, 'en')}; at most "
+                              f"{size_text(settings.batch_max_uncompressed_bytes, 'en')} is accepted",
+                              code="too_large_uncompressed",
                               params={"size": total, "limit": settings.batch_max_uncompressed_bytes})
     packages: dict[str, list[zipfile.ZipInfo]] = defaultdict(list)
     seen: set[str] = set()

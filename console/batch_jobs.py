@@ -1,5 +1,5 @@
 """Registration drives as resumable jobs: create from an uploaded ZIP, process in a background thread, pause,
-resume after an interruption, report.
+resume after an interruption (the report is ``console.batch_report``).
 
 State lives in the database (``batch_jobs``, ``batch_records``), not in the thread: each record is enrolled
 through ``enrollment.workflow.enrol`` as the uploading officer with the idempotency key
@@ -22,9 +22,7 @@ process leaves there is swept at start-up (``console.batch_sweep``).
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import logging
 import os
 import shutil
@@ -44,7 +42,6 @@ from civid.audit import SYSTEM, Actor
 from civid.errors import CividError, Conflict, InvalidInput, NotFound
 from civid.services import Services
 from console import batch_archive, batch_recognise
-from console.csv_cells import csv_cell
 from console.staff import Staff
 from enrollment import workflow
 from enrollment.documents import DocumentEvidence
@@ -427,15 +424,3 @@ def _claim(services: Services, staff: Staff, public_id: str, stale: int) -> None
             raise Conflict(f"batch {public_id} was resumed elsewhere", code="resumed_elsewhere",
                            params={"batch": public_id})
         audit.record(db, staff.actor("officer"), "batch.resumed", "batch", public_id, was=was)
-
-
-def report_csv(db: Session, job: BatchJob) -> str:
-    """One line per package: its outcome, UIN or case, enrolment, and the reasons (``code: message | ...``)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["package", "status", "uin", "case_id", "enrolment_id", "reasons"])
-    for record in db.scalars(select(BatchRecord).where(BatchRecord.batch_id == job.id).order_by(BatchRecord.position)):
-        reasons = " | ".join(f"{r.get('code')}: {r.get('message')}" for r in record.reasons or [])
-        writer.writerow([csv_cell(v) for v in (record.package, record.status, record.uin, record.case_public_id,
-                                            record.enrolment_public_id, reasons)])
-    return buffer.getvalue()

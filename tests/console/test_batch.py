@@ -123,7 +123,7 @@ def test_a_drive_is_enrolled_in_the_background_with_a_result_per_person(officer,
     rows = {row["package"]: row for row in csv.DictReader(io.StringIO(report.text))}
     assert rows["drive/01-collins"]["status"] == "issued" and re.fullmatch(r"\d{10}", rows["drive/01-collins"]["uin"])
     assert rows["drive/02-obama"]["status"] == "case_opened" and rows["drive/02-obama"]["case_id"]
-    assert rows["drive/03-turned"]["status"] == "rejected" and "pose_yaw" in rows["drive/03-turned"]["reasons"]
+    assert rows["drive/03-turned"]["status"] == "rejected" and "pose_yaw" in rows["drive/03-turned"]["reason_codes"]
     assert rows["drive/04-future"]["status"] == "invalid" and "date of birth is in the future" in rows["drive/04-future"]["reasons"]
     assert "no face photo" in rows["drive/05-no-photo"]["reasons"]
     assert "'=HYPERLINK(evil)" in rows  # a spreadsheet will not run a package name as a formula
