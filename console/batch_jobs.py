@@ -29,7 +29,7 @@ import shutil
 import socket
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any, Callable
@@ -66,6 +66,8 @@ class Outcome:
     uin: str | None = None
     case_public_id: str | None = None
     reasons: tuple[dict[str, Any], ...] = ()
+    # How an already-enrolled person was recognised (audited): "same package", or a re-export's face score.
+    recognised: dict[str, Any] | None = None
 
 
 def folder(services: Services, batch_id: str) -> Path:
@@ -276,6 +278,9 @@ def run(services: Services, public_id: str, should_stop: Callable[[], bool] = la
                 status=outcome.status, enrolment_public_id=outcome.enrolment_public_id, uin=outcome.uin,
                 case_public_id=outcome.case_public_id, reasons=list(outcome.reasons), processed_at=utcnow()))
             db.execute(update(BatchJob).where(BatchJob.public_id == public_id).values(heartbeat_at=utcnow()))
+            if outcome.status == RecordStatus.ALREADY_ENROLLED:  # a decision not to enrol: on the record
+                audit.record(db, actor, "batch.already_enrolled", "enrolment", outcome.enrolment_public_id or "",
+                             batch=public_id, package=record.package, **(outcome.recognised or {}))
         package_path(services, public_id, record.position).unlink(missing_ok=True)
 
 
@@ -303,7 +308,8 @@ def process_record(services: Services, actor: Actor, batch_id: str, position: in
         if person_sha256:
             earlier = batch_recognise.earlier_enrolment(services, actor, record_id, person_sha256, files["faces"])
             if earlier is not None:
-                return _outcome_of(services, actor, record_id, public_id=earlier)
+                found = _outcome_of(services, actor, record_id, public_id=earlier.enrolment_public_id)
+                return replace(found, recognised={"by": "re-export", "face_score": round(earlier.face_score, 4)})
         try:
             workflow.enrol(
                 services, actor, person.demographics,
@@ -358,7 +364,7 @@ def _outcome_of(services: Services, actor: Actor, record_id: int | None, *, key:
             reason = {"code": "enrolled_earlier", "message": f"already enrolled from {first.package} ({first.filename})",
                       "params": {"package": first.package, "archive": first.filename}}
             return Outcome(RecordStatus.ALREADY_ENROLLED, row.public_id, uin=uin,
-                           case_public_id=None if uin else case, reasons=(reason,))
+                           case_public_id=None if uin else case, reasons=(reason,), recognised={"by": "same package"})
         if row.status == EnrolmentStatus.ISSUED:
             return Outcome(RecordStatus.ISSUED, row.public_id, uin=uin)
         return Outcome(RecordStatus.CASE_OPENED, row.public_id, case_public_id=case)

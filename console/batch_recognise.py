@@ -16,6 +16,8 @@ tells an officer the UIN of someone another desk enrolled.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import select
@@ -32,10 +34,18 @@ from models import BatchJob, BatchRecord, Enrolment, EnrolmentStatus, FaceTempla
 _HOLDING = (RecordStatus.ISSUED, RecordStatus.CASE_OPENED, RecordStatus.ALREADY_ENROLLED)
 
 
+@dataclass(frozen=True)
+class Recognised:
+    """The enrolment an earlier package made for this person, and how well the package's face matched it."""
+
+    enrolment_public_id: str
+    face_score: float
+
+
 def earlier_enrolment(services: Services, actor: Actor, record_id: int | None, person_sha256: str,
-                      faces: list[tuple[str, bytes]]) -> str | None:
-    """The public id of the enrolment an earlier package of ``actor``'s drives made for this same person (same
-    normalised person.json, face matching at the dedup threshold), or None: enrol the package as usual."""
+                      faces: list[tuple[str, bytes]]) -> Recognised | None:
+    """The enrolment an earlier package of ``actor``'s drives made for this same person (same normalised
+    person.json, face matching at the dedup threshold), or None: enrol the package as usual."""
     with services.sessions() as db:
         made = set(db.scalars(select(BatchRecord.enrolment_public_id).join(BatchJob).where(
             BatchJob.officer_id == actor.id, BatchRecord.person_sha256 == person_sha256,
@@ -56,7 +66,7 @@ def earlier_enrolment(services: Services, actor: Actor, record_id: int | None, p
         return None
     scores = {public_id: float((np.stack(enrolled) @ probe.T).max()) for public_id, enrolled in templates.items()}
     best = max(scores, key=lambda public_id: scores[public_id])
-    return best if scores[best] >= services.settings.dedup_threshold else None
+    return Recognised(best, scores[best]) if scores[best] >= services.settings.dedup_threshold else None
 
 
 def _descriptors(services: Services, faces: list[tuple[str, bytes]]) -> NDArray[np.float32] | None:

@@ -11,7 +11,7 @@ import json
 from PIL import Image
 from sqlalchemy import select
 
-from models import BatchJob, BatchRecord, CaseCandidate, DedupCase, Enrolment, Identity
+from models import AuditEvent, BatchJob, BatchRecord, CaseCandidate, DedupCase, Enrolment, Identity
 from tests.conftest import fixture_bytes, seeded_fixtures
 from tests.console.helpers import CONSOLE_SETTINGS, enrol_staff
 from tests.console.test_batch import count, finish, person_json, upload, zip_of
@@ -88,6 +88,11 @@ def test_a_re_exported_drive_finds_everyone_and_a_corrected_package_is_judged(of
         assert found[OBAMA] == ("already_enrolled", *made[OBAMA][1:]), variant
         assert (count(services, Enrolment), count(services, Identity), count(services, DedupCase)) == stored, variant
 
+    with services.sessions() as db:  # each decision not to enrol is audited, with the face score of a re-export
+        recognised = list(db.scalars(select(AuditEvent).where(AuditEvent.action == "batch.already_enrolled")))
+    assert len(recognised) == 1 + 3 * 2
+    assert sum(e.detail["by"] == "re-export" and e.detail["face_score"] >= 0.9251 for e in recognised) == 6
+    assert {e.subject_id for e in recognised} == {made[COLLINS][1], made[OBAMA][1]}
     page = officer.get(f"/console/batch/{again}").text
     assert "Already enrolled" in page and "Enrolled earlier from drive/01-collins (drive.zip)" in page
     report = {row["package"]: row for row in csv.DictReader(io.StringIO(
