@@ -57,6 +57,7 @@ STAGING_PREFIX = ".split-"
 _threads: dict[str, threading.Thread] = {}  # batch public id → the thread processing it in this process
 _stops: dict[str, threading.Event] = {}
 _lock = threading.RLock()
+_splitting: set[str] = set()  # staging folders this process is writing now (a restarted PID 1 reuses its pid)
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,8 @@ def create(services: Services, staff: Staff, filename: str, upload: IO[bytes]) -
     # sweep removes (audited) — never sealed packages that nobody can see or resume.
     staging = staging_folder(services, public_id)
     staging.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with _lock:
+        _splitting.add(staging.name)
     staging.mkdir(mode=0o700)
     try:
         with archive:
@@ -217,6 +220,9 @@ def create(services: Services, staff: Staff, filename: str, upload: IO[bytes]) -
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    finally:
+        with _lock:
+            _splitting.discard(staging.name)
     return public_id
 
 

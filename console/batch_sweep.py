@@ -18,6 +18,7 @@ A staging folder of a process that is still running (on this machine; or, from a
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import socket
 import time
@@ -47,6 +48,9 @@ def _split_in_progress(name: str, path: Path, stale_after_s: int) -> bool:
     host, _, rest = name.removeprefix(batch_jobs.STAGING_PREFIX).partition(":")
     pid = rest.partition(":")[0]
     if host == socket.gethostname() and pid.isdigit():
+        if int(pid) == os.getpid():  # this process's own pid: a split of ours, or of the process it replaced
+            with batch_jobs._lock:
+                return name in batch_jobs._splitting
         return batch_jobs._pid_alive(int(pid))
     return time.time() - path.stat().st_mtime < stale_after_s
 

@@ -140,13 +140,14 @@ def test_a_batch_committed_just_before_a_kill_gets_its_packages_back_and_resumes
         restarted.close()
 
 
-@pytest.mark.parametrize("alive", [True, False])
-def test_a_split_whose_process_still_runs_is_left_alone(settings, people, alive):
+@pytest.mark.parametrize("pid, alive", [(os.getppid(), True), (999_999_999, False), (os.getpid(), False)])
+def test_a_split_whose_process_still_runs_is_left_alone(settings, people, pid, alive):
+    """Another live process's split is left alone; a dead process's is removed, and so is one that carries this
+    process's own pid without being its split (a container's PID 1 restarted)."""
     from console import batch_sweep
 
     services = build_services(settings, open_gallery=False)
     try:
-        pid = os.getpid() if alive else 999_999_999
         staging = settings.data_dir / "batches" / f".split-{batch_jobs.socket.gethostname()}:{pid}:abc"
         staging.mkdir(parents=True)
         (staging / "00000.sealed").write_bytes(b"x")
