@@ -178,8 +178,8 @@ def create(services: Services, staff: Staff, filename: str, upload: IO[bytes]) -
     staging.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     with _lock:
         _splitting.add(staging.name)
-    staging.mkdir(mode=0o700)
     try:
+        staging.mkdir(mode=0o700)
         with archive:
             for position, package in enumerate(batch_archive.read_packages(archive, groups)):
                 if package.issues:
