@@ -17,6 +17,7 @@ from civid.services import Services, build_services, ensure_bootstrap_admin
 from civid.settings import Settings, get_settings
 from enrollment.routes import router as enrolment_router
 from idp.app import housekeeping as idp_housekeeping
+from console import batch_sweep
 from console.app import install as install_console
 from idp.app import install as install_idp
 from kyc.app import install as install_kyc
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         key_file = ensure_bootstrap_admin(app.state.services)
         if key_file:
             log.warning("first start: an admin API key was written to %s (mode 0600)", key_file)
+        batch_sweep.sweep(app.state.services)  # what a process killed while splitting a drive's archive left
         pruning = asyncio.create_task(idp_housekeeping(app.state.services))
         app.state.services.backchannel_logout.wake()  # logout tokens left undelivered by the last run
         yield

@@ -19,13 +19,13 @@ from starlette.datastructures import UploadFile
 
 from civid import audit
 from civid.errors import CividError, Conflict, Forbidden, Unauthenticated
-from console import batch_jobs, batch_messages, batch_reasons
+from console import batch_archive, batch_jobs, batch_messages, batch_reasons, batch_report
 from console import session as console_session
 from console.session import SignInRequired, require_staff
 from console.staff import Staff, as_staff
 from idp import i18n, pages
 from idp.sessions import check_csrf
-from models import BatchJob, BatchRecord, BatchStatus, Enrolment, RecordStatus
+from models import BatchJob, BatchRecord, BatchStatus, RecordStatus
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 Officer = Depends(require_staff("officer"))
@@ -71,14 +71,21 @@ def _polling_officer(request: Request) -> Staff:
 def _list_page(request: Request, staff: Staff, status: int = 200, problem: str | None = None) -> Response:
     services = request.app.state.services
     settings = services.settings
+    lang = pages.language(request)
     with services.sessions() as db:
         jobs = list(db.scalars(select(BatchJob).where(BatchJob.officer_id == staff.api_key_id)
                                .order_by(BatchJob.id.desc()).limit(50)))
         rows = [{"job": job, "shown": batch_jobs.shown_status(job, settings.batch_stale_after_s),
                  "done": job.total - batch_jobs.counts(db, job)["pending"]} for job in jobs]
-    mib = 1024 * 1024
-    limits = {"archive": settings.batch_max_archive_bytes // mib, "packages": settings.batch_max_packages,
-              "members": settings.batch_max_members, "expanded": settings.batch_max_uncompressed_bytes // mib}
+    for row in rows:
+        row["of"] = batch_messages.plural("console.batch.of", row["job"].total, lang, done=row["done"],
+                                          total=row["job"].total)
+    size = batch_messages.size_text
+    limits = {"archive": size(settings.batch_max_archive_bytes, lang),
+              "people": batch_messages.plural("console.batch.people", settings.batch_max_packages, lang),
+              "files": batch_messages.plural("console.batch.files", settings.batch_max_members, lang),
+              "expanded": size(settings.batch_max_uncompressed_bytes, lang),
+              "per_file": size(settings.max_upload_bytes, lang), "person": size(batch_archive.MAX_PERSON_BYTES, lang)}
     return pages.render(request, "console_batch.html", status=status, staff=staff, rows=rows, problem=problem,
                         limits=limits, example=json.dumps(EXAMPLE_PERSON, indent=2, ensure_ascii=False))
 
@@ -124,19 +131,27 @@ def batch_page(public_id: str, request: Request, staff: Staff = Depends(_page_of
 def _job_page(request: Request, staff: Staff, public_id: str, status: int = 200, problem: str | None = None) -> Response:
     services = request.app.state.services
     lang = pages.language(request)
+    show = request.query_params.get("show", "all")
     with services.sessions() as db:
         job = batch_jobs.owned(db, staff, public_id)
         progress = _progress(db, job, services.settings.batch_stale_after_s)
         records = list(db.scalars(select(BatchRecord).where(BatchRecord.batch_id == job.id)
                                   .order_by(BatchRecord.position)))
-        rejected = {r.enrolment_public_id for r in records if r.status == RecordStatus.REJECTED}
-        enrolments = {e.public_id: e for e in db.scalars(select(Enrolment).where(
-            Enrolment.public_id.in_(rejected - {None}), Enrolment.officer_id == job.officer_id))}
-        reasons = {r.id: batch_reasons.record_reasons(r, enrolments.get(r.enrolment_public_id or ""),
-                                                      services.settings, lang) for r in records}
+        problems = sum(r.status in RecordStatus.PROBLEMS for r in records)
+        if show == "problems":  # what the officer must act on: no UIN and no case
+            records = [r for r in records if r.status in RecordStatus.PROBLEMS]
+        elif show in RecordStatus.FINAL or show == RecordStatus.PENDING:
+            records = [r for r in records if r.status == show]
+        else:
+            show = "all"
+        reasons = batch_reasons.reasons_by_record(db, job, records, services.settings, lang)
+        candidates = batch_report.case_candidates(db, {r.case_public_id for r in records} - {None})
+    of = {"text": batch_messages.plural("console.batch.of", job.total, lang, done=progress["processed"],
+                                        total=job.total),
+          "template": batch_messages.plural("console.batch.of", job.total, lang, done="{done}", total="{total}")}
     return pages.render(request, "console_batch_job.html", status=status, staff=staff, job=job, progress=progress,
-                        records=records, reasons=reasons, refresh=progress["status"] == "running",
-                        refresh_s=REFRESH_S, problem=problem)
+                        records=records, reasons=reasons, candidates=candidates, show=show, problems=problems,
+                        of=of, refresh=progress["status"] == "running", refresh_s=REFRESH_S, problem=problem)
 
 
 @router.get("/batch/{public_id}/status")
@@ -173,12 +188,12 @@ async def batch_resume(public_id: str, request: Request, staff: Staff = Officer)
 
 
 @router.get("/batch/{public_id}/report.csv")
-def batch_report(public_id: str, request: Request, staff: Staff = Officer) -> Response:
+def batch_report_csv(public_id: str, request: Request, staff: Staff = Officer) -> Response:
     """The per-package results as CSV (so far, if the batch is still running); the download is audited."""
     services = request.app.state.services
     with services.sessions() as db:
         job = batch_jobs.owned(db, staff, public_id)
-        body = batch_jobs.report_csv(db, job)
+        body = batch_report.report_csv(db, job, services.settings, pages.language(request))
         audit.record(db, staff.actor("officer"), "batch.report_downloaded", "batch", public_id)
         db.commit()
     return Response(body, media_type="text/csv; charset=utf-8", headers={

@@ -3,7 +3,8 @@ each package sealed (AES-256-GCM under the key ring) in the data folder until it
 
 Layout of the ZIP: one folder per person (its path is the package's name), holding ``person.json``
 (``{"demographics": {...}, "documents": [...], "finger_exceptions": [...]}``, the API's shapes), one or more
-``face*.jpg|jpeg|png`` and any ``finger-<position>.png|tif|tiff|bmp`` (position 1-10).
+``face*.jpg|jpeg|png`` and any ``finger-<position>.png|tif|tiff|bmp`` (position 1-10). Every folder without
+sub-folders is a package, an empty one too (its record says so): the report has a row per folder.
 
 Archive limits are checked from the central directory before anything is decompressed: member count, total
 uncompressed size, each member's size and compression ratio; ``zipfile`` never yields more bytes than the
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import re
 import zipfile
@@ -29,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from civid.errors import InvalidInput, PayloadTooLarge
 from civid.keyring import KeyRing, Sealed
 from civid.settings import Settings
+from console.batch_messages import size_text
 from enrollment.schemas import Demographics, DocumentIn, FingerExceptionIn, check_document_list
 
 PERSON_FILE = "person.json"
@@ -90,7 +93,8 @@ def _check_member(info: zipfile.ZipInfo, settings: Settings) -> None:
         return
     limit = MAX_PERSON_BYTES if parts[-1].lower() == PERSON_FILE else settings.max_upload_bytes
     if info.file_size > limit:
-        raise PayloadTooLarge(f"{name}: {info.file_size} bytes uncompressed, over the limit of {limit}",
+        raise PayloadTooLarge(f"{name}: {size_text(info.file_size, 'en')} uncompressed, over the limit of "
+                              f"{size_text(limit, 'en')} per file",
                               code="member_too_large", params={"member": name, "size": info.file_size, "limit": limit})
     if info.file_size > 1024 * 1024 and info.file_size > settings.batch_max_compression_ratio * max(info.compress_size, 1):
         ratio = info.file_size // max(info.compress_size, 1)
@@ -111,8 +115,9 @@ def open_archive(upload: IO[bytes], settings: Settings) -> tuple[zipfile.ZipFile
                               params={"count": len(members), "limit": settings.batch_max_members})
     total = sum(info.file_size for info in members)
     if total > settings.batch_max_uncompressed_bytes:
-        raise PayloadTooLarge(f"the archive expands to {total} bytes; at most {settings.batch_max_uncompressed_bytes} "
-                              "are accepted", code="too_large_uncompressed",
+        raise PayloadTooLarge(f"the archive expands to {size_text(total, 'en')}; at most "
+                              f"{size_text(settings.batch_max_uncompressed_bytes, 'en')} is accepted",
+                              code="too_large_uncompressed",
                               params={"size": total, "limit": settings.batch_max_uncompressed_bytes})
     packages: dict[str, list[zipfile.ZipInfo]] = defaultdict(list)
     seen: set[str] = set()
@@ -122,10 +127,19 @@ def open_archive(upload: IO[bytes], settings: Settings) -> tuple[zipfile.ZipFile
             raise InvalidInput(f"{info.filename} appears twice in the archive", code="duplicate_member",
                                params={"member": info.filename})
         seen.add(info.filename)
-        if info.is_dir() or _SYSTEM_JUNK.search(info.filename):
+        if "__MACOSX/" in info.filename:
             continue
-        folder, _, _ = info.filename.rpartition("/")
+        # A folder (its own entry, or one holding only what the operating system added) is a package even when
+        # it is empty: the officer must see a row for every person's folder, not 42 rows for 43 people.
+        folder = info.filename.rstrip("/") if info.is_dir() else info.filename.rpartition("/")[0]
+        if info.is_dir() or _SYSTEM_JUNK.search(info.filename):
+            if folder:
+                packages.setdefault(folder, [])
+            continue
         packages[folder].append(info)
+    parents = {name[:i] for name in packages for i, char in enumerate(name) if char == "/"}
+    for name in [name for name, found in packages.items() if not found and name in parents]:
+        del packages[name]  # an empty entry of a folder that holds person folders (``drive/``), not a person
     if not packages:
         raise InvalidInput("the archive holds no packages: put each person's files in a folder of their own",
                            code="empty")
@@ -161,7 +175,9 @@ def read_packages(archive: zipfile.ZipFile, groups: dict[str, list[zipfile.ZipIn
             else:
                 package.issues.append(Issue("unexpected_file", f"{base}: not person.json, face*.jpg|png or "
                                             "finger-<position>.png", {"file": base}))
-        if folder:
+        if folder and not members:
+            package.issues.append(Issue("empty_folder", "the folder is empty"))
+        elif folder:
             package.issues.extend(layout_issues(package.files))
         yield package
 
@@ -255,6 +271,13 @@ def content_digest(package: Package) -> str:
             digest.update(len(part).to_bytes(8, "big"))
             digest.update(part)
     return digest.hexdigest()
+
+
+def person_digest(person: PersonIn) -> str:
+    """SHA-256 over ``person.json`` as parsed and normalised (keys sorted, no layout, defaults filled in): the
+    same person's file re-indented or re-saved by another tool gives the same digest; a corrected one does not."""
+    canonical = json.dumps(person.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def files_of(files: dict[str, bytes]) -> dict[str, Any]:

@@ -1,33 +1,35 @@
 """Registration drives as resumable jobs: create from an uploaded ZIP, process in a background thread, pause,
-resume after an interruption, report.
+resume after an interruption (the report is ``console.batch_report``).
 
 State lives in the database (``batch_jobs``, ``batch_records``), not in the thread: each record is enrolled
 through ``enrollment.workflow.enrol`` as the uploading officer with the idempotency key
 ``batch-package:<SHA-256 of the package's files>``, then marked with its outcome. A process that dies between
 the two leaves the record pending; resuming re-runs it and the workflow returns the enrolment already stored —
 nobody is enrolled twice. Because the key is the package's content, not the batch, the same drive zipped again
-(a failed upload re-exported, different bytes) finds every person it already enrolled, and a package repeated
-under another folder name gets the first one's outcome. Records stored before keys were content-based (NULL
-``idempotency_key``) keep the key they were created with, ``batch:<batch id>:<package>``. An officer runs one batch at a time. Who is running a batch is the ``runner`` column
-(``host:pid``) with a heartbeat per record: a batch whose runner process is gone, or silent for
+finds every person it already enrolled, and a package repeated under another folder name is found too: such a
+record is ``already_enrolled`` and points at the first one's enrolment. A drive exported again with other bytes
+(JSON re-indented, photos re-encoded, files renamed) is recognised by ``console.batch_recognise``. Records
+stored before keys were content-based (NULL ``idempotency_key``) keep the key they were created with,
+``batch:<batch id>:<package>``. An officer runs one batch at a time. Who is running a batch is the ``runner``
+column (``host:pid``) with a heartbeat per record: a batch whose runner process is gone, or silent for
 ``batch_stale_after_s``, counts as interrupted and its officer may resume it.
 
 The packages wait in ``<data_dir>/batches/<batch id>/`` sealed with the key ring (AES-256-GCM, files 0600
 in a 0700 folder); each is deleted once its record has an outcome, and the folder when the batch completes.
+The archive is split into a staging folder renamed to that one once the batch row is committed; what a killed
+process leaves there is swept at start-up (``console.batch_sweep``).
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import logging
 import os
 import shutil
 import socket
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any, Callable
@@ -39,8 +41,7 @@ from civid import audit
 from civid.audit import SYSTEM, Actor
 from civid.errors import CividError, Conflict, InvalidInput, NotFound
 from civid.services import Services
-from console import batch_archive
-from console.csv_cells import csv_cell
+from console import batch_archive, batch_recognise
 from console.staff import Staff
 from enrollment import workflow
 from enrollment.documents import DocumentEvidence
@@ -52,9 +53,11 @@ from models import (
 
 log = logging.getLogger(__name__)
 RUNNER = f"{socket.gethostname()}:{os.getpid()}"
+STAGING_PREFIX = ".split-"
 _threads: dict[str, threading.Thread] = {}  # batch public id → the thread processing it in this process
 _stops: dict[str, threading.Event] = {}
 _lock = threading.RLock()
+_splitting: set[str] = set()  # staging folders this process is writing now (a restarted PID 1 reuses its pid)
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ class Outcome:
     uin: str | None = None
     case_public_id: str | None = None
     reasons: tuple[dict[str, Any], ...] = ()
+    # How an already-enrolled person was recognised (audited): "same package", or a re-export's face score.
+    recognised: dict[str, Any] | None = None
 
 
 def folder(services: Services, batch_id: str) -> Path:
@@ -72,6 +77,17 @@ def folder(services: Services, batch_id: str) -> Path:
 
 def package_path(services: Services, batch_id: str, position: int) -> Path:
     return folder(services, batch_id) / f"{position:05d}.sealed"
+
+
+def staging_folder(services: Services, batch_id: str) -> Path:
+    """Where an archive is split before its batch row exists: named after the process splitting it, so the
+    start-up sweep (``console.batch_sweep``) can tell a split in progress from one whose process died."""
+    return services.settings.data_dir / "batches" / f"{STAGING_PREFIX}{socket.gethostname()}:{os.getpid()}:{batch_id}"
+
+
+def publish(staging: Path, final: Path) -> None:
+    """Move a split archive's packages to their batch's folder (one rename: all or nothing)."""
+    os.rename(staging, final)
 
 
 def idempotency_key(batch_id: str, package: str) -> str:
@@ -155,7 +171,15 @@ def create(services: Services, staff: Staff, filename: str, upload: IO[bytes]) -
     archive, groups = batch_archive.open_archive(upload, settings)
     public_id = str(uuid.uuid4())
     records: list[BatchRecord] = []
+    # Split into a folder of this process's own; it becomes the batch's folder only once the batch row is
+    # committed. A process killed half-way leaves a staging folder that no batch row names, which the start-up
+    # sweep removes (audited) — never sealed packages that nobody can see or resume.
+    staging = staging_folder(services, public_id)
+    staging.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with _lock:
+        _splitting.add(staging.name)
     try:
+        staging.mkdir(mode=0o700)
         with archive:
             for position, package in enumerate(batch_archive.read_packages(archive, groups)):
                 if package.issues:
@@ -163,10 +187,12 @@ def create(services: Services, staff: Staff, filename: str, upload: IO[bytes]) -
                                                status=RecordStatus.INVALID, processed_at=utcnow(),
                                                reasons=[i.to_dict() for i in package.issues]))
                     continue
-                batch_archive.write_sealed(services.keyring, package_path(services, public_id, position), public_id,
-                                           package)
+                batch_archive.write_sealed(services.keyring, staging / f"{position:05d}.sealed", public_id, package)
+                person, _ = batch_archive.parse_person(package.files[batch_archive.PERSON_FILE])
+                assert person is not None  # a package with issues was recorded invalid above
                 records.append(BatchRecord(position=position, package=package.name[:200], status=RecordStatus.PENDING,
-                                           idempotency_key=package_key(package), reasons=[]))
+                                           idempotency_key=package_key(package),
+                                           person_sha256=batch_archive.person_digest(person), reasons=[]))
         names = [record.package for record in records]
         clashes = sorted({name for name in names if names.count(name) > 1})
         if clashes:  # each package's record is found by its name on resume: names must be distinct
@@ -188,10 +214,15 @@ def create(services: Services, staff: Staff, filename: str, upload: IO[bytes]) -
                 audit.record(db, staff.actor("officer"), "batch.uploaded", "batch", public_id, filename=job.filename,
                              archive_sha256=digest, packages=len(records),
                              invalid=sum(r.status == RecordStatus.INVALID for r in records))
+            # Committed: the packages move into place (a crash just before this is recovered by the sweep).
+            publish(staging, folder(services, public_id))
             _launch(services, public_id)  # after the commit: the thread reads the rows
     except BaseException:
-        shutil.rmtree(folder(services, public_id), ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)
         raise
+    finally:
+        with _lock:
+            _splitting.discard(staging.name)
     return public_id
 
 
@@ -247,12 +278,15 @@ def run(services: Services, public_id: str, should_stop: Callable[[], bool] = la
             _complete(services, public_id)
             return
         outcome = process_record(services, actor, public_id, record.position, record.package,
-                                 record.idempotency_key)
+                                 record.idempotency_key, record.person_sha256, record.id)
         with services.sessions.begin() as db:
             db.execute(update(BatchRecord).where(BatchRecord.id == record.id).values(
                 status=outcome.status, enrolment_public_id=outcome.enrolment_public_id, uin=outcome.uin,
                 case_public_id=outcome.case_public_id, reasons=list(outcome.reasons), processed_at=utcnow()))
             db.execute(update(BatchJob).where(BatchJob.public_id == public_id).values(heartbeat_at=utcnow()))
+            if outcome.status == RecordStatus.ALREADY_ENROLLED:  # a decision not to enrol: on the record
+                audit.record(db, actor, "batch.already_enrolled", "enrolment", outcome.enrolment_public_id or "",
+                             batch=public_id, package=record.package, **(outcome.recognised or {}))
         package_path(services, public_id, record.position).unlink(missing_ok=True)
 
 
@@ -263,17 +297,25 @@ def _officer_may_enrol(db: Session, officer_id: int) -> bool:
 
 
 def process_record(services: Services, actor: Actor, batch_id: str, position: int, package: str,
-                   key: str | None) -> Outcome:
-    """Enrol one package through the workflow under ``key`` (or say why it cannot be); never raises."""
+                   key: str | None, person_sha256: str | None = None, record_id: int | None = None) -> Outcome:
+    """Enrol one package through the workflow under ``key`` (or say why it cannot be); never raises.
+
+    A person this officer's drives enrolled already — the same package (``key``) held by another record, or a
+    re-export of it (``console.batch_recognise``) — is ``already_enrolled``, pointing at that enrolment."""
     key = key or idempotency_key(batch_id, package)
     try:
         if _enrolled(services, actor, key):  # enrolled before an interruption: its package may be gone already
-            return _outcome_of(services, actor, key)
+            return _outcome_of(services, actor, record_id, key=key)
         files = batch_archive.files_of(batch_archive.read_sealed(
             services.keyring, package_path(services, batch_id, position), batch_id, package))
         person, issues = batch_archive.parse_person(files["person"])
         if person is None:
             return Outcome(RecordStatus.INVALID, reasons=tuple(i.to_dict() for i in issues))
+        if person_sha256:
+            earlier = batch_recognise.earlier_enrolment(services, actor, record_id, person_sha256, files["faces"])
+            if earlier is not None:
+                found = _outcome_of(services, actor, record_id, public_id=earlier.enrolment_public_id)
+                return replace(found, recognised={"by": "re-export", "face_score": round(earlier.face_score, 4)})
         try:
             workflow.enrol(
                 services, actor, person.demographics,
@@ -283,7 +325,7 @@ def process_record(services: Services, actor: Actor, batch_id: str, position: in
                 documents=[DocumentEvidence.from_input(d) for d in person.documents])
         except Conflict:  # the same key raced with itself (two runners): read what the other stored
             pass
-        return _outcome_of(services, actor, key)
+        return _outcome_of(services, actor, record_id, key=key)
     except CividError as exc:
         return Outcome(RecordStatus.INVALID, reasons=(_reason_of(exc),))
     except FileNotFoundError:
@@ -309,17 +351,28 @@ def _enrolled(services: Services, actor: Actor, key: str) -> bool:
                                                     Enrolment.idempotency_key == key)) is not None
 
 
-def _outcome_of(services: Services, actor: Actor, key: str) -> Outcome:
-    """The record's outcome, read from the enrolment stored under its idempotency key."""
+def _outcome_of(services: Services, actor: Actor, record_id: int | None, *, key: str | None = None,
+                public_id: str | None = None) -> Outcome:
+    """The record's outcome, read from the enrolment stored under its idempotency key (or ``public_id``): the
+    enrolment's own outcome when this record made it, ``already_enrolled`` when another record holds it."""
     with services.sessions() as db:
-        row = db.scalars(select(Enrolment).where(Enrolment.officer_id == actor.id,
-                                                 Enrolment.idempotency_key == key)).one()
+        row = db.scalars(select(Enrolment).where(
+            Enrolment.officer_id == actor.id,
+            Enrolment.idempotency_key == key if public_id is None else Enrolment.public_id == public_id)).one()
         if row.status == EnrolmentStatus.REJECTED:
             return Outcome(RecordStatus.REJECTED, row.public_id, reasons=tuple(row.rejection_reasons))
         uin = db.scalar(select(Identity.uin).where(Identity.id == row.identity_id)) if row.identity_id else None
+        case = db.scalar(select(DedupCase.public_id).where(DedupCase.enrolment_id == row.id))
+        first = db.execute(select(BatchRecord.package, BatchJob.filename).join(BatchJob).where(
+            BatchRecord.enrolment_public_id == row.public_id, BatchRecord.status.in_(RecordStatus.FINAL),
+            BatchRecord.id != (record_id or -1)).order_by(BatchRecord.id).limit(1)).first()
+        if first is not None:  # another package (this archive's or an earlier one's) enrolled this person
+            reason = {"code": "enrolled_earlier", "message": f"already enrolled from {first.package} ({first.filename})",
+                      "params": {"package": first.package, "archive": first.filename}}
+            return Outcome(RecordStatus.ALREADY_ENROLLED, row.public_id, uin=uin,
+                           case_public_id=None if uin else case, reasons=(reason,), recognised={"by": "same package"})
         if row.status == EnrolmentStatus.ISSUED:
             return Outcome(RecordStatus.ISSUED, row.public_id, uin=uin)
-        case = db.scalar(select(DedupCase.public_id).where(DedupCase.enrolment_id == row.id))
         return Outcome(RecordStatus.CASE_OPENED, row.public_id, case_public_id=case)
 
 
@@ -383,15 +436,3 @@ def _claim(services: Services, staff: Staff, public_id: str, stale: int) -> None
             raise Conflict(f"batch {public_id} was resumed elsewhere", code="resumed_elsewhere",
                            params={"batch": public_id})
         audit.record(db, staff.actor("officer"), "batch.resumed", "batch", public_id, was=was)
-
-
-def report_csv(db: Session, job: BatchJob) -> str:
-    """One line per package: its outcome, UIN or case, enrolment, and the reasons (``code: message | ...``)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["package", "status", "uin", "case_id", "enrolment_id", "reasons"])
-    for record in db.scalars(select(BatchRecord).where(BatchRecord.batch_id == job.id).order_by(BatchRecord.position)):
-        reasons = " | ".join(f"{r.get('code')}: {r.get('message')}" for r in record.reasons or [])
-        writer.writerow([csv_cell(v) for v in (record.package, record.status, record.uin, record.case_public_id,
-                                            record.enrolment_public_id, reasons)])
-    return buffer.getvalue()

@@ -23,9 +23,14 @@ MESSAGES = {
               "(posición 1 = pulgar derecho … 10 = meñique izquierdo)."},
     "console.batch.example": {"en": "Example person.json", "es": "Ejemplo de person.json"},
     "console.batch.limits": {
-        "en": "Limits: {archive} MB per archive, {packages} people, {members} files, {expanded} MB uncompressed.",
-        "es": "Límites: {archive} MB por archivo, {packages} personas, {members} archivos, {expanded} MB sin "
-              "comprimir."},
+        "en": "Limits: {archive} per archive, {people}, {files}, {expanded} uncompressed; each photo or fingerprint "
+              "file at most {per_file}, person.json at most {person}.",
+        "es": "Límites: {archive} por archivo, {people}, {files}, {expanded} sin comprimir; cada foto o imagen de "
+              "huella como máximo {per_file}, person.json como máximo {person}."},
+    "console.batch.people.one": {"en": "{n} person", "es": "{n} persona"},
+    "console.batch.people.other": {"en": "{n} people", "es": "{n} personas"},
+    "console.batch.files.one": {"en": "{n} file", "es": "{n} fichero"},
+    "console.batch.files.other": {"en": "{n} files", "es": "{n} ficheros"},
     "console.batch.file": {"en": "ZIP archive of the drive", "es": "Archivo ZIP de la jornada"},
     "console.batch.upload": {"en": "Upload and start", "es": "Subir y comenzar"},
     "console.batch.one_at_a_time": {"en": "You can run one batch at a time.",
@@ -39,7 +44,9 @@ MESSAGES = {
     "console.batch.archive": {"en": "Archive", "es": "Archivo"},
     "console.batch.state": {"en": "State", "es": "Estado"},
     "console.batch.progress": {"en": "Progress", "es": "Progreso"},
-    "console.batch.of": {"en": "{done} of {total} people processed", "es": "{done} de {total} personas procesadas"},
+    "console.batch.of.one": {"en": "{done} of {total} person processed", "es": "{done} de {total} persona procesada"},
+    "console.batch.of.other": {"en": "{done} of {total} people processed",
+                               "es": "{done} de {total} personas procesadas"},
     "console.batch.status.running": {"en": "Running", "es": "En curso"},
     "console.batch.status.interrupted": {"en": "Interrupted", "es": "Interrumpido"},
     "console.batch.status.paused": {"en": "Paused", "es": "En pausa"},
@@ -63,12 +70,23 @@ MESSAGES = {
     "console.batch.package": {"en": "Package", "es": "Paquete"},
     "console.batch.result": {"en": "Result", "es": "Resultado"},
     "console.batch.details": {"en": "UIN, case or reasons", "es": "NUI, caso o motivos"},
-    "console.batch.case": {"en": "case {case}", "es": "caso {case}"},
-    "console.batch.open": {"en": "open", "es": "abrir"},
+    "console.batch.uin": {"en": "UIN {uin}", "es": "NUI {uin}"},
+    "console.batch.candidate": {"en": "Possible duplicate of {name}, UIN {uin}; an adjudicator decides (case {case}).",
+                                "es": "Posible duplicado de {name}, NUI {uin}; decide un adjudicador (caso {case})."},
+    "console.batch.candidate_pending": {
+        "en": "Possible duplicate of {name}, whose own enrolment awaits a decision (case {case}).",
+        "es": "Posible duplicado de {name}, cuya propia inscripción espera una decisión (caso {case})."},
+    "console.batch.case": {"en": "Case {case}; an adjudicator decides.", "es": "Caso {case}; decide un adjudicador."},
+    "console.batch.open": {"en": "Open the enrolment", "es": "Abrir la inscripción"},
+    "console.batch.show": {"en": "Show", "es": "Mostrar"},
+    "console.batch.show.all": {"en": "All ({n})", "es": "Todos ({n})"},
+    "console.batch.show.problems": {"en": "Problems only ({n})", "es": "Solo los problemas ({n})"},
+    "console.batch.none_shown": {"en": "No package has this result.", "es": "Ningún paquete tiene este resultado."},
     "console.batch.record.pending": {"en": "Waiting", "es": "En espera"},
     "console.batch.record.issued": {"en": "UIN issued", "es": "NUI emitido"},
     "console.batch.record.case_opened": {"en": "Possible duplicate: case opened",
                                          "es": "Posible duplicado: caso abierto"},
+    "console.batch.record.already_enrolled": {"en": "Already enrolled", "es": "Ya inscrito"},
     "console.batch.record.rejected": {"en": "Refused by the quality checks",
                                       "es": "Rechazado por los controles de calidad"},
     "console.batch.record.invalid": {"en": "Package unusable", "es": "Paquete inutilizable"},
@@ -92,8 +110,8 @@ PROBLEMS = {
     "console.batch.problem.symlink": {"en": "{member}: symbolic links are not accepted.",
                                       "es": "{member}: no se aceptan enlaces simbólicos."},
     "console.batch.problem.member_too_large": {
-        "en": "{member}: {size} bytes uncompressed, over the limit of {limit}.",
-        "es": "{member}: {size} bytes sin comprimir, por encima del límite de {limit}."},
+        "en": "{member}: {size} uncompressed, over the limit of {limit} per file.",
+        "es": "{member}: {size} sin comprimir, por encima del límite de {limit} por fichero."},
     "console.batch.problem.compression_ratio": {
         "en": "{member}: expands {ratio} times; refused as a decompression bomb.",
         "es": "{member}: se expande {ratio} veces; se rechaza como bomba de descompresión."},
@@ -101,8 +119,8 @@ PROBLEMS = {
         "en": "The archive has {count} entries; at most {limit} are accepted.",
         "es": "El archivo tiene {count} elementos; se aceptan como máximo {limit}."},
     "console.batch.problem.too_large_uncompressed": {
-        "en": "The archive expands to {size} bytes; at most {limit} are accepted.",
-        "es": "El archivo se expande a {size} bytes; se aceptan como máximo {limit}."},
+        "en": "The archive expands to {size}; at most {limit} is accepted.",
+        "es": "El archivo se expande a {size}; se acepta como máximo {limit}."},
     "console.batch.problem.duplicate_member": {"en": "{member} appears twice in the archive.",
                                                "es": "{member} aparece dos veces en el archivo."},
     "console.batch.problem.damaged_member": {"en": "{member} is damaged in the archive.",
@@ -140,6 +158,7 @@ ISSUES = {
     "console.batch.issue.unexpected_file": {"en": "{file}: not person.json, face*.jpg|png or finger-<position>.png.",
                                             "es": "{file}: no es person.json, face*.jpg|png ni "
                                                   "finger-<posición>.png."},
+    "console.batch.issue.empty_folder": {"en": "The folder is empty.", "es": "La carpeta está vacía."},
     "console.batch.issue.no_person_json": {"en": "The folder has no person.json.",
                                            "es": "La carpeta no tiene person.json."},
     "console.batch.issue.no_face": {"en": "The folder has no face photo (face*.jpg or face*.png).",
@@ -160,11 +179,33 @@ ISSUES = {
                                           "es": "El mismo documento aparece dos veces."},
     "console.batch.issue.too_many_photos": {"en": "At most {limit} face photos per person.",
                                             "es": "Como máximo {limit} fotos del rostro por persona."},
+    "console.batch.issue.enrolled_earlier": {"en": "Enrolled earlier from {package} ({archive}); nothing new was "
+                                                   "stored.",
+                                             "es": "Inscrito antes desde {package} ({archive}); no se guardó nada "
+                                                   "nuevo."},
     "console.batch.issue.package_missing": {"en": "The stored package is missing from the data folder.",
                                             "es": "El paquete guardado falta en la carpeta de datos."},
     "console.batch.issue.unexpected": {"en": "An unexpected error occurred; it has been logged.",
                                        "es": "Se produjo un error inesperado; quedó anotado en el registro."},
 }
+
+
+def plural(key: str, n: int, lang: str, **values: object) -> str:
+    """``<key>.one`` for exactly 1, else ``<key>.other`` (the rule English and Spanish share for counts)."""
+    return i18n.translate(f"{key}.{'one' if n == 1 else 'other'}", lang, n=n, **values)
+
+
+def size_text(n_bytes: int, lang: str) -> str:
+    """A size in binary units as people read them: ``8 MiB``, ``9.5 MiB`` (``9,5 MiB`` in Spanish), ``64 KiB``."""
+    value, unit = float(n_bytes), "bytes"
+    for step in ("KiB", "MiB", "GiB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, step
+    if unit == "bytes":
+        return f"{n_bytes} bytes"
+    text = f"{value:.0f}" if value >= 100 or value == int(value) else f"{value:.1f}".rstrip("0").rstrip(".")
+    return f"{text.replace('.', ',') if lang == 'es' else text} {unit}"
 
 
 def register() -> None:

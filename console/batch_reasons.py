@@ -2,7 +2,9 @@
 action cannot be done now, and why a record has no UIN.
 
 A record's stored reasons stay what they are (a stable code, the English sentence, sometimes the values of the
-sentence): they are the record, and the CSV report gives them as stored. The page rebuilds each from its code:
+sentence): they are the record, and the CSV gives their codes as stored. The page and the CSV say each in the
+officer's language through ``reasons_by_record`` (one source of text, so both give the same reason), rebuilt
+from its code:
 package issues (``console.batch_archive``) from ``console.batch.issue.<code>``, a ``person.json`` that fails
 validation field by field as the enrolment form says it (``console.enrol_form.message_for``), a file the
 workflow could not use as the enrolment form says it (``console.quality_feedback``), and a capture the quality
@@ -14,14 +16,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from civid.errors import CividError
 from civid.settings import Settings
 from console import quality_feedback
+from console.batch_messages import size_text
 from console.enrol_form import message_for
-from console.error_text import coded_text, error_text
+from console.error_text import coded_text
 from enrollment.schemas import MAX_DOCUMENTS
 from idp import i18n
-from models import BatchRecord, Enrolment, RecordStatus
+from models import BatchJob, BatchRecord, Enrolment, RecordStatus
 
 PROBLEMS = "console.batch.problem"  # archive refusals, pause and resume refused
 ISSUES = "console.batch.issue"  # per-record reasons
@@ -29,13 +35,26 @@ ISSUES = "console.batch.issue"  # per-record reasons
 _JSON_ERRORS = {"json_invalid": "console.batch.issue.json_invalid",
                 "extra_forbidden": "console.batch.issue.unknown_field"}
 # check_document_list's sentences (raised as plain ValueError), by their start.
+_SIZES = ("member_too_large", "too_large_uncompressed")  # archive refusals whose size and limit are bytes
 _DOCUMENT_ERRORS = {"at most": "console.batch.issue.too_many_documents",
                     "the same document": "console.batch.issue.same_document"}
 
 
 def problem_text(exc: CividError, lang: str) -> str:
-    """Why the archive was refused or the batch cannot be paused or resumed now, in ``lang``."""
-    return error_text(exc, PROBLEMS, lang)
+    """Why the archive was refused or the batch cannot be paused or resumed now, in ``lang`` (sizes in MiB, not
+    raw bytes)."""
+    params = {**exc.params, **{name: size_text(exc.params[name], lang) for name in ("size", "limit")
+                               if exc.code in _SIZES and isinstance(exc.params.get(name), int)}}
+    return coded_text(PROBLEMS, exc.code, params, lang, exc.detail)
+
+
+def reasons_by_record(db: Session, job: BatchJob, records: list[BatchRecord], settings: Settings,
+                      lang: str) -> dict[int, list[str]]:
+    """Every record's reasons in ``lang``, by record id: the one text the results page and the CSV both give."""
+    rejected = {r.enrolment_public_id for r in records if r.status == RecordStatus.REJECTED} - {None}
+    enrolments = {e.public_id: e for e in db.scalars(select(Enrolment).where(
+        Enrolment.public_id.in_(rejected), Enrolment.officer_id == job.officer_id))} if rejected else {}
+    return {r.id: record_reasons(r, enrolments.get(r.enrolment_public_id or ""), settings, lang) for r in records}
 
 
 def no_archive_text(lang: str) -> str:

@@ -27,10 +27,15 @@ class RecordStatus:
     PENDING = "pending"
     ISSUED = "issued"
     CASE_OPENED = "case_opened"
+    # The person was enrolled before from this officer's drives: the same package (in this archive or an earlier
+    # one), or a re-export of it (same person.json content, the face matching at the dedup threshold). Nothing new
+    # is stored; the record points at that enrolment.
+    ALREADY_ENROLLED = "already_enrolled"
     REJECTED = "rejected"  # the quality gate refused the photo or a finger (an enrolment row exists)
     INVALID = "invalid"  # the package itself is unusable (no person.json, bad demographics, undecodable file)
     ERROR = "error"  # an unexpected failure; the log has the details
-    FINAL = (ISSUED, CASE_OPENED, REJECTED, INVALID, ERROR)
+    FINAL = (ISSUED, CASE_OPENED, ALREADY_ENROLLED, REJECTED, INVALID, ERROR)
+    PROBLEMS = (REJECTED, INVALID, ERROR)  # no UIN and no case: the officer must act
 
 
 class BatchJob(Base):
@@ -68,6 +73,10 @@ class BatchRecord(Base):
     # The enrolment idempotency key: "batch-package:<SHA-256 of the package's files>" (console.batch_jobs);
     # NULL for records created before migration 0009, which use "batch:<batch id>:<package>".
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    # SHA-256 of the package's person.json as parsed and normalised (``batch_archive.person_digest``): a re-export
+    # of the same person (re-indented JSON, re-encoded photo, renamed file) has another key but the same digest.
+    # NULL for invalid packages and records from before migration 0014.
+    person_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     status: Mapped[str] = mapped_column(String(16), index=True, default=RecordStatus.PENDING)
     enrolment_public_id: Mapped[str | None] = mapped_column(String(36))
     uin: Mapped[str | None] = mapped_column(String(16))

@@ -110,7 +110,8 @@ def test_a_drive_is_enrolled_in_the_background_with_a_result_per_person(officer,
     batch_id = location(response).rsplit("/", 1)[1]
     body = finish(officer, batch_id)
     assert body["status"] == "completed" and body["total"] == 6 and body["processed"] == 6
-    assert body["counts"] == {"pending": 0, "issued": 1, "case_opened": 1, "rejected": 1, "invalid": 3, "error": 0}
+    assert body["counts"] == {"pending": 0, "issued": 1, "case_opened": 1, "already_enrolled": 0, "rejected": 1,
+                              "invalid": 3, "error": 0}
 
     page = officer.get(f"/console/batch/{batch_id}")
     assert page.status_code == 200 and '<progress id="progress-bar" max="6" value="6">' in page.text
@@ -122,7 +123,7 @@ def test_a_drive_is_enrolled_in_the_background_with_a_result_per_person(officer,
     rows = {row["package"]: row for row in csv.DictReader(io.StringIO(report.text))}
     assert rows["drive/01-collins"]["status"] == "issued" and re.fullmatch(r"\d{10}", rows["drive/01-collins"]["uin"])
     assert rows["drive/02-obama"]["status"] == "case_opened" and rows["drive/02-obama"]["case_id"]
-    assert rows["drive/03-turned"]["status"] == "rejected" and "pose_yaw" in rows["drive/03-turned"]["reasons"]
+    assert rows["drive/03-turned"]["status"] == "rejected" and "pose_yaw" in rows["drive/03-turned"]["reason_codes"]
     assert rows["drive/04-future"]["status"] == "invalid" and "date of birth is in the future" in rows["drive/04-future"]["reasons"]
     assert "no face photo" in rows["drive/05-no-photo"]["reasons"]
     assert "'=HYPERLINK(evil)" in rows  # a spreadsheet will not run a package name as a formula
@@ -151,7 +152,10 @@ def test_a_drive_zipped_again_finds_everyone_it_already_enrolled(officer, servic
     assert again.status_code == 303, again.text[:800]
     second = location(again).rsplit("/", 1)[1]
     body = finish(officer, second)
-    assert body["counts"] == {"pending": 0, "issued": 1, "case_opened": 1, "rejected": 1, "invalid": 3, "error": 0}
+    # Nothing new happened: the two people enrolled before are "already enrolled", not "issued" and "case opened"
+    # again (the turned head's stored refusal is given again; the unusable packages are still unusable).
+    assert body["counts"] == {"pending": 0, "issued": 0, "case_opened": 0, "already_enrolled": 2, "rejected": 1,
+                              "invalid": 3, "error": 0}
     assert (count(services, Enrolment), count(services, Identity), count(services, DedupCase)) == (
         enrolments, identities, cases)
     with services.sessions() as db:
@@ -168,6 +172,21 @@ def test_a_drive_zipped_again_finds_everyone_it_already_enrolled(officer, servic
     assert count(services, Enrolment) == enrolments + 1
 
 
+def test_every_folder_of_the_archive_gets_a_row_even_an_empty_one(officer):
+    files = {"drive/": b"", "drive/01-empty/": b"", "drive/02-only-junk/.DS_Store": b"x",
+             "drive/03-no-face/person.json": person_json()}
+    batch_id = location(upload(officer, zip_of(files))).rsplit("/", 1)[1]
+    body = finish(officer, batch_id)
+    assert body["total"] == 3 and body["counts"]["invalid"] == 3
+    page = officer.get(f"/console/batch/{batch_id}").text
+    assert re.findall(r'data-package="([^"]+)"', page) == ["drive/01-empty", "drive/02-only-junk", "drive/03-no-face"]
+    assert page.count("The folder is empty.") == 2
+    rows = {row["package"]: row for row in csv.DictReader(io.StringIO(
+        officer.get(f"/console/batch/{batch_id}/report.csv").text))}
+    assert set(rows) == {"drive/01-empty", "drive/02-only-junk", "drive/03-no-face"}
+    assert rows["drive/01-empty"]["status"] == "invalid" and "empty" in rows["drive/01-empty"]["reasons"]
+
+
 def test_a_record_from_before_content_keys_resumes_under_its_old_key(officer, services):
     batch_id = location(upload(officer, zip_of(drive()))).rsplit("/", 1)[1]
     assert finish(officer, batch_id)["status"] == "completed"
@@ -178,7 +197,8 @@ def test_a_record_from_before_content_keys_resumes_under_its_old_key(officer, se
         enrolment.idempotency_key, record.idempotency_key = legacy, None  # as migration 0009 leaves such a record
     actor = batch_jobs.Actor(enrolment.officer_id, "Officer Obama", "officer")
     before = count(services, Enrolment)
-    outcome = batch_jobs.process_record(services, actor, batch_id, record.position, record.package, None)
+    outcome = batch_jobs.process_record(services, actor, batch_id, record.position, record.package, None,
+                                        record_id=record.id)  # the record resumed, not another one
     assert outcome.status == "issued" and outcome.enrolment_public_id == enrolment.public_id
     assert count(services, Enrolment) == before  # found under the old key, not enrolled again
 
@@ -249,8 +269,8 @@ def test_an_interrupted_batch_resumes_after_a_restart_and_enrols_nobody_twice(of
             assert resumed.status_code == 303
             body = finish(client, batch_id)
             assert body["status"] == "completed", body
-            assert body["counts"] == {"pending": 0, "issued": 1, "case_opened": 1, "rejected": 1, "invalid": 3,
-                                      "error": 0}
+            assert body["counts"] == {"pending": 0, "issued": 1, "case_opened": 1, "already_enrolled": 0,
+                                      "rejected": 1, "invalid": 3, "error": 0}
     finally:
         restarted.close()
     enrolments = batch_enrolments(services, batch_id)

@@ -1,7 +1,7 @@
 """A registration drive in the officer's language: why a package was unusable, why a person.json failed, why a
 file could not be read and why the quality checks refused a capture are said in Spanish on a Spanish page and in
-English on an English one, as are the refusals of an archive; the CSV report keeps the stored codes and English
-sentences."""
+English on an English one, as are the refusals of an archive; the CSV report gives the stored codes and the page's
+own words for each reason (one source of reason text)."""
 
 from __future__ import annotations
 
@@ -46,8 +46,8 @@ def test_a_spanish_results_page_says_every_reason_in_spanish(officer):
     response = upload(officer, zip_of(drive()))
     assert response.status_code == 303, response.text[:2000]
     batch_id = location(response).rsplit("/", 1)[1]
-    assert finish(officer, batch_id)["counts"] == {"pending": 0, "issued": 0, "case_opened": 0, "rejected": 1,
-                                                   "invalid": 3, "error": 0}
+    assert finish(officer, batch_id)["counts"] == {"pending": 0, "issued": 0, "case_opened": 0, "already_enrolled": 0,
+                                                   "rejected": 1, "invalid": 3, "error": 0}
 
     spanish = officer.get(f"/console/batch/{batch_id}", headers=SPANISH).text
     assert "La carpeta no tiene person.json." in spanish
@@ -64,13 +64,21 @@ def test_a_spanish_results_page_says_every_reason_in_spanish(officer):
     assert "Photo 1: The head is turned" in english
     assert "face.jpg: The file could not be read as an image (damaged, or another format)." in english
 
-    report = officer.get(f"/console/batch/{batch_id}/report.csv").text  # the record, as stored: codes and English
-    rows = {row["package"]: row["reasons"] for row in csv.DictReader(io.StringIO(report))}
-    assert rows["drive/01-no-person"] == "no_person_json: the folder has no person.json"
-    assert "invalid_person_json: person.json: demographics.date_of_birth: date of birth is in the future" \
-        in rows["drive/02-future"]
-    assert "pose_yaw: " in rows["drive/03-turned"]
-    assert rows["drive/04-damaged"].startswith("invalid-image: face.jpg: corrupt or truncated")
+    # The CSV gives the stored codes, and each reason in the very words of the page, in the officer's language.
+    report = officer.get(f"/console/batch/{batch_id}/report.csv").text
+    rows = {row["package"]: row for row in csv.DictReader(io.StringIO(report))}
+    assert rows["drive/01-no-person"]["reason_codes"] == "no_person_json"
+    assert rows["drive/01-no-person"]["reasons"] == "The folder has no person.json."
+    future = "Errors in person.json: demographics.date_of_birth: The date of birth is in the future."
+    assert rows["drive/02-future"]["reasons"] == future and future in english
+    assert rows["drive/03-turned"]["reason_codes"] == "pose_yaw" and "Photo 1: The head is turned" in \
+        rows["drive/03-turned"]["reasons"]
+    assert rows["drive/04-damaged"]["reason_codes"] == "invalid-image"
+    assert rows["drive/04-damaged"]["reasons"] == "face.jpg: The file could not be read as an image (damaged, or " \
+        "another format)."
+    spanish_rows = {row["package"]: row for row in csv.DictReader(io.StringIO(
+        officer.get(f"/console/batch/{batch_id}/report.csv", headers=SPANISH).text))}
+    assert "La fecha de nacimiento está en el futuro." in spanish_rows["drive/02-future"]["reasons"]
 
     token = form_value(officer.get(f"/console/batch/{batch_id}").text, "csrf_token")
     paused = officer.post(f"/console/batch/{batch_id}/pause", data={"csrf_token": token}, headers=SPANISH)

@@ -1,0 +1,157 @@
+"""A process killed with SIGKILL while it splits a registration drive's archive: at the next start-up the sealed
+packages that no batch row names are removed (audited), and a batch committed just before the kill gets its
+packages back and resumes; nothing is left in the data folder for ever."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select as query
+
+from civid.app import create_app
+from civid.services import build_services
+from console import batch_jobs
+from console.staff import as_staff
+from models import AuditEvent, BatchJob, StaffAccount
+from tests.conftest import seeded_fixtures
+from tests.console.helpers import CONSOLE_SETTINGS, enrol_staff
+from tests.console.test_batch import person_json, zip_of
+
+seed, settings, keys, people = seeded_fixtures(enrol_staff, "people", **CONSOLE_SETTINGS)
+PACKAGES = 5
+# The child splits the archive through the real batch_jobs.create and stops at the crash point, where the test
+# kills it with SIGKILL: what it has written by then is exactly what a kill -9 there leaves.
+CHILD = r'''
+import json, os, sys, time
+from sqlalchemy import select
+from civid.settings import Settings
+from civid.services import build_services
+from console import batch_archive, batch_jobs
+from console.staff import as_staff
+from models import StaffAccount
+
+services = build_services(Settings.model_validate(json.loads(os.environ["CIVID_TEST_SETTINGS"])), open_gallery=False)
+with services.sessions() as db:
+    staff = as_staff(db.scalars(select(StaffAccount).where(StaffAccount.name == "Officer Obama")).one())
+
+def crash_point(reached):
+    print(reached, flush=True)
+    time.sleep(600)
+
+if sys.argv[1] == "mid-split":
+    seal, sealed = batch_archive.write_sealed, []
+    def write_sealed(*args):
+        seal(*args)
+        sealed.append(args)
+        if len(sealed) == 3:
+            crash_point("mid-split")
+    batch_archive.write_sealed = write_sealed
+else:
+    batch_jobs.publish = lambda staging, final: crash_point("committed")
+with open(sys.argv[2], "rb") as upload:
+    batch_jobs.create(services, staff, "drive.zip", upload)
+print("finished", flush=True)
+'''
+
+
+def drive() -> bytes:
+    """Five people whose photos are not images: they end "invalid" without face models, not "package missing"."""
+    files = {}
+    for n in range(PACKAGES):
+        files[f"drive/{n:02d}/person.json"] = person_json(given_name="Ana María", family_name=["Díaz", "Pérez", "López", "Gómez", "Ruiz"][n])
+        files[f"drive/{n:02d}/face.jpg"] = b"\xff\xd8\xff\xe0 not really a JPEG " + bytes([n])
+    return zip_of(files)
+
+
+def kill_at(crash: str, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    archive = tmp_path / "drive.zip"
+    archive.write_bytes(drive())
+    env = {**os.environ, "CIVID_TEST_SETTINGS": json.dumps(settings.model_dump(mode="json")),
+           "PYTHONPATH": os.getcwd()}
+    child = subprocess.Popen([sys.executable, "-c", CHILD, crash, str(archive)], stdout=subprocess.PIPE, env=env,
+                             text=True)
+    try:
+        ready, _, _ = select.select([child.stdout], [], [], 180)
+        assert ready and child.stdout.readline().strip() == crash, "the child never reached the crash point"
+        child.send_signal(signal.SIGKILL)
+        assert child.wait(30) == -signal.SIGKILL
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+
+
+def officer(services):  # type: ignore[no-untyped-def]
+    with services.sessions() as db:
+        return as_staff(db.scalars(query(StaffAccount).where(StaffAccount.name == "Officer Obama")).one())
+
+
+def events(services, action: str) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
+    with services.sessions() as db:
+        return list(db.scalars(query(AuditEvent).where(AuditEvent.action == action)))
+
+
+def test_packages_sealed_before_a_kill_mid_split_are_swept_at_start_up(settings, people, tmp_path):
+    kill_at("mid-split", settings, tmp_path)
+    batches = settings.data_dir / "batches"
+    left = [path for folder in batches.iterdir() for path in folder.glob("*.sealed")]
+    assert len(left) == 3  # what the kill left: three sealed packages, no batch row
+    restarted = build_services(settings)
+    try:
+        with restarted.sessions() as db:
+            assert db.scalars(query(BatchJob)).first() is None
+        with TestClient(create_app(services=restarted)):  # start-up
+            pass
+        assert list(batches.iterdir()) == []
+        [removed] = events(restarted, "batch.orphan_removed")
+        assert removed.actor_role == "system" and removed.detail["packages"] == 3
+        assert "before its batch was recorded" in removed.detail["reason"]
+    finally:
+        restarted.close()
+
+
+def test_a_batch_committed_just_before_a_kill_gets_its_packages_back_and_resumes(settings, people, tmp_path):
+    kill_at("committed", settings, tmp_path)
+    restarted = build_services(settings)
+    try:
+        with restarted.sessions() as db:
+            job = db.scalars(query(BatchJob)).one()
+            assert job.total == PACKAGES and job.status == "running"
+        assert not batch_jobs.folder(restarted, job.public_id).exists()  # still staged when the kill came
+        with TestClient(create_app(services=restarted)):  # start-up
+            assert len(list(batch_jobs.folder(restarted, job.public_id).glob("*.sealed"))) == PACKAGES
+            [recovered] = events(restarted, "batch.split_recovered")
+            assert recovered.subject_id == job.public_id and recovered.detail["packages"] == PACKAGES
+            batch_jobs.resume(restarted, officer(restarted), job.public_id)
+            batch_jobs.wait(job.public_id, 120)
+            with restarted.sessions() as db:
+                done = db.scalars(query(BatchJob).where(BatchJob.id == job.id)).one()
+                assert done.status == "completed", done.status
+                assert batch_jobs.counts(db, done)["invalid"] == PACKAGES  # read and judged: none "missing"
+        assert list((settings.data_dir / "batches").iterdir()) == []
+    finally:
+        restarted.close()
+
+
+@pytest.mark.parametrize("pid, alive", [(os.getppid(), True), (999_999_999, False), (os.getpid(), False)])
+def test_a_split_whose_process_still_runs_is_left_alone(settings, people, pid, alive):
+    """Another live process's split is left alone; a dead process's is removed, and so is one that carries this
+    process's own pid without being its split (a container's PID 1 restarted)."""
+    from console import batch_sweep
+
+    services = build_services(settings, open_gallery=False)
+    try:
+        staging = settings.data_dir / "batches" / f".split-{batch_jobs.socket.gethostname()}:{pid}:abc"
+        staging.mkdir(parents=True)
+        (staging / "00000.sealed").write_bytes(b"x")
+        swept = batch_sweep.sweep(services)
+        assert staging.exists() is alive and swept.removed == ([] if alive else ["abc"])
+    finally:
+        services.close()
