@@ -1,7 +1,7 @@
 """batch records: the digest of the package's person.json as parsed, to recognise a re-exported drive
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0013
 Create Date: 2026-12-01 23:30:00
 
 Records created before this revision keep NULL: their re-exports are judged by deduplication as before.
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = '0014'
-down_revision = '0010'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
