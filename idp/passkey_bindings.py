@@ -24,6 +24,7 @@ from civid.audit import Actor
 from civid.auth import require
 from civid.deps import get_services, get_session
 from civid.errors import Conflict, NotFound
+from civid.input_types import RowId
 from civid.services import Services
 from enrollment.uin import normalise_uin
 from idp import passkey_registry
@@ -148,13 +149,13 @@ def _revoke(db: Session, uin: str, passkey_id: int, officer: Actor, reason: str)
 
 
 @router.delete("/identities/{uin}/passkeys/{passkey_id}", response_model=PasskeyOut, summary="Revoke a passkey")
-def delete_passkey(uin: str, passkey_id: int, db: SessionDep, officer: Officer) -> PasskeyOut:
+def delete_passkey(uin: str, passkey_id: RowId, db: SessionDep, officer: Officer) -> PasskeyOut:
     """Revoke a passkey (the person lost the device); the row stays for the record."""
     return _revoke(db, uin, passkey_id, officer, "revoked by an officer")
 
 
 @router.post("/identities/{uin}/passkeys/{passkey_id}/revoke", response_model=PasskeyOut,
              summary="Revoke a passkey, with a reason")
-def revoke_passkey(uin: str, passkey_id: int, body: RevokeIn, db: SessionDep, officer: Officer) -> PasskeyOut:
+def revoke_passkey(uin: str, passkey_id: RowId, body: RevokeIn, db: SessionDep, officer: Officer) -> PasskeyOut:
     """Revoke a passkey with the reason the person gave (lost, stolen, replaced)."""
     return _revoke(db, uin, passkey_id, officer, body.reason)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from civid.deps import get_services, get_session
 from civid.errors import NotFound
+from civid.input_types import RowId
 from civid.services import Services
 from models import Attestation, utcnow
 
@@ -114,7 +115,7 @@ def signed_status_list(db: Session, services: Services, number: int) -> str:
 
 
 @router.get(PATH)
-def status_list(number: int, db: Session = Depends(get_session), services: Services = Depends(get_services)
+def status_list(number: RowId, db: Session = Depends(get_session), services: Services = Depends(get_services)
                 ) -> Response:
     """The signed status list of KYC attestations: public, cacheable for its ``ttl`` (Token Status List,
     "Status List Response" and "Caching")."""
