@@ -15,7 +15,7 @@ from enrollment.uin import normalise_uin
 from civid.audit import Actor
 from civid.auth import create_api_key, require, revoke_api_key
 from civid.deps import get_services, get_session
-from civid.input_types import RowId
+from civid.input_types import IsoDateTime, RowId
 from civid.services import Services
 from models import ROLES, ApiKey, AuditEvent
 
@@ -95,7 +95,7 @@ def audit_events(
     person: Annotated[str | None, Query(description="A UIN: every event about that person")] = None,
     client_id: Annotated[str | None, Query(description="Every event a relying party took part in")] = None,
     actor_name: Annotated[str | None, Query(description="e.g. an officer's key name")] = None,
-    since: datetime | None = None, until: datetime | None = None,
+    since: IsoDateTime | None = None, until: IsoDateTime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditEventOut]:
     """Events newest first, filtered by person, client, actor, action, subject and time (auditor role)."""
