@@ -17,8 +17,11 @@ from datetime import date, datetime
 from typing import Annotated
 
 from annotated_types import Interval
+from fastapi import Path
 from pydantic import BeforeValidator
 from pydantic_core import PydanticCustomError
+
+from enrollment.uin import UIN_LENGTH
 
 # PostgreSQL ``integer`` (int4), the type of every id column; SQLite's is wider, so this bound fits both.
 INT32_MAX = 2**31 - 1
@@ -60,3 +63,10 @@ IsoDate = Annotated[date, BeforeValidator(_calendar_date)]
 
 IsoDateTime = Annotated[datetime, BeforeValidator(_iso_instant)]
 """An instant in a request: ISO 8601 text only (a bare date means its midnight)."""
+
+# The canonical form; ``normalise_uin`` also takes spaces and hyphens between the digits, and checks the Verhoeff
+# digit itself so that a mistyped UIN gets its own message (not the pattern's) — hence documented, not enforced.
+UIN_PATTERN = rf"^[1-9][0-9]{{{UIN_LENGTH - 1}}}$"
+UinPath = Annotated[str, Path(description=f"A UIN: {UIN_LENGTH} digits, the last a Verhoeff check digit",
+                               examples=["4058075267"], json_schema_extra={"pattern": UIN_PATTERN})]
+"""A UIN in a route's path (``/v1/identities/{uin}``)."""

@@ -114,7 +114,8 @@ def signed_status_list(db: Session, services: Services, number: int) -> str:
     return services.signing_keys.sign(status_list_claims(db, services.settings, number), typ=STATUS_LIST_TYP)
 
 
-@router.get(PATH)
+@router.get(PATH, response_class=Response,
+            responses={200: {"content": {MEDIA_TYPE: {}}, "description": "The signed status list"}})
 def status_list(number: RowId, db: Session = Depends(get_session), services: Services = Depends(get_services)
                 ) -> Response:
     """The signed status list of KYC attestations: public, cacheable for its ``ttl`` (Token Status List,
