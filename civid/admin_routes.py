@@ -15,6 +15,7 @@ from enrollment.uin import normalise_uin
 from civid.audit import Actor
 from civid.auth import create_api_key, require, revoke_api_key
 from civid.deps import get_services, get_session
+from civid.input_types import IsoDateTime, RowId
 from civid.services import Services
 from models import ROLES, ApiKey, AuditEvent
 
@@ -81,7 +82,7 @@ def list_keys(session: SessionDep, actor: Admin) -> list[ApiKeyOut]:
 
 
 @router.delete("/v1/api-keys/{key_id}", response_model=ApiKeyOut, tags=["admin"])
-def revoke_key(key_id: int, session: SessionDep, actor: Admin) -> ApiKeyOut:
+def revoke_key(key_id: RowId, session: SessionDep, actor: Admin) -> ApiKeyOut:
     row = revoke_api_key(session, key_id, actor)
     session.commit()
     return ApiKeyOut(**_key_out(row))
@@ -90,11 +91,11 @@ def revoke_key(key_id: int, session: SessionDep, actor: Admin) -> ApiKeyOut:
 @router.get("/v1/audit/events", response_model=list[AuditEventOut], tags=["audit"])
 def audit_events(
     session: SessionDep, actor: Auditor,
-    subject_id: str | None = None, actor_id: int | None = None, action: str | None = None,
+    subject_id: str | None = None, actor_id: RowId | None = None, action: str | None = None,
     person: Annotated[str | None, Query(description="A UIN: every event about that person")] = None,
     client_id: Annotated[str | None, Query(description="Every event a relying party took part in")] = None,
     actor_name: Annotated[str | None, Query(description="e.g. an officer's key name")] = None,
-    since: datetime | None = None, until: datetime | None = None,
+    since: IsoDateTime | None = None, until: IsoDateTime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditEventOut]:
     """Events newest first, filtered by person, client, actor, action, subject and time (auditor role)."""

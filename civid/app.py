@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from civid import problems
+from civid import openapi, problems
 from civid.admin_routes import router as admin_router
 from civid.services import Services, build_services, ensure_bootstrap_admin
 from civid.settings import Settings, get_settings
@@ -20,6 +20,7 @@ from idp.app import housekeeping as idp_housekeeping
 from console import batch_sweep
 from console.app import install as install_console
 from idp.app import install as install_idp
+from idp import request_bodies
 from kyc.app import install as install_kyc
 
 log = logging.getLogger("civid")
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.state.services = services
     _install_docs(app)
     problems.install(app)
+    openapi.install(app, request_bodies.BODIES)
     app.include_router(enrolment_router)
     app.include_router(admin_router)
     install_idp(app)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from civid.errors import CividError
 
@@ -16,17 +17,19 @@ if TYPE_CHECKING:
     from idp.errors import OAuthError
 
 log = logging.getLogger(__name__)
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 PROBLEM = "application/problem+json"
 # Errors about the bearer token rather than the client's credentials (RFC 6750 §3.1, RFC 9470 §3).
 BEARER_ERRORS = ("invalid_token", "insufficient_scope", "insufficient_user_authentication")
 
 
 def problem(status: int, title: str, detail: str, type_uri: str = "about:blank", instance: str | None = None,
-            **extra: object) -> JSONResponse:
+            headers: Mapping[str, str] | None = None, **extra: object) -> JSONResponse:
+    """An RFC 9457 problem response; ``headers`` are the ones the error itself calls for (Allow, Retry-After…)."""
     body = {"type": type_uri, "title": title, "status": status, "detail": detail, **extra}
     if instance:
         body["instance"] = instance
-    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=dict(headers or {}))
 
 
 def oauth_error(request: Request, exc: "OAuthError") -> Response:
@@ -48,6 +51,18 @@ def oauth_error(request: Request, exc: "OAuthError") -> Response:
             challenge += f', max_age={int(extra["max_age"])}'  # type: ignore[call-overload]
         headers["WWW-Authenticate"] = challenge
     return JSONResponse(body, status_code=exc.status, headers=headers)
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route accepts at the request's path, for the Allow header of a 405.
+
+    RFC 9110 §15.5.6: Allow lists the methods the resource supports. Starlette names only those of the first
+    route matching the path, so a path served by a GET route and a POST route would be answered "Allow: POST".
+    """
+    methods = [method for method in _METHODS
+               if any(route.matches({**request.scope, "method": method})[0] == Match.FULL
+                      for route in request.app.router.routes)]
+    return ", ".join(methods)
 
 
 def install(app: FastAPI) -> None:
@@ -80,7 +95,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, str(exc.detail), str(exc.detail), instance=request.url.path)
+        # Keep the exception's headers: a 401 carries its challenge (RFC 9110 §11.6.1), a 405 the allowed methods.
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
+        return problem(exc.status_code, str(exc.detail), str(exc.detail), instance=request.url.path,
+                       headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

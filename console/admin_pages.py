@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from civid import audit
 from civid.errors import CividError, Forbidden, InvalidInput
+from civid.input_types import RowId
 from console import staff as staff_accounts
 from console.admin_messages import ERRORS, MESSAGES
 from console.error_text import error_text
@@ -85,7 +86,7 @@ async def add_staff(request: Request, staff: Staff = Admin) -> Response:
 
 
 @router.post("/staff/{account_id}/roles")
-async def change_roles(request: Request, account_id: int, staff: Staff = Admin) -> Response:
+async def change_roles(request: Request, account_id: RowId, staff: Staff = Admin) -> Response:
     """Replace a staff member's roles (audited with before and after)."""
     form = await request.form()
     sessions.check_csrf(request, str(form.get("csrf_token", "")))
@@ -101,7 +102,7 @@ async def change_roles(request: Request, account_id: int, staff: Staff = Admin) 
 
 
 @router.post("/staff/{account_id}/disable")
-def disable_staff(request: Request, account_id: int, csrf_token: str = Form(""), confirm: str = Form(""),
+def disable_staff(request: Request, account_id: RowId, csrf_token: str = Form(""), confirm: str = Form(""),
                   staff: Staff = Admin) -> Response:
     """Stop a staff member from signing in (their sessions end at their next request)."""
     sessions.check_csrf(request, csrf_token)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from civid import audit
 from civid.errors import InvalidUin
+from civid.input_types import PageNumber
 from console.csv_cells import csv_cell
 from console.audit_messages import MESSAGES
 from console.session import require_staff
@@ -162,7 +163,7 @@ def render_search(request: Request, staff: Staff, search: AuditSearch, page: int
 
 
 @router.get("")
-def search_page(request: Request, page: int = 1, search: AuditSearch = Depends(_search_form),
+def search_page(request: Request, page: PageNumber = 1, search: AuditSearch = Depends(_search_form),
                 staff: Staff = Auditor) -> Response:
     """Search the trail (newest first); with no filter, the latest events."""
     return render_search(request, staff, search, page)

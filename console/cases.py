@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from civid import audit
 from civid.audit import Actor
 from civid.errors import CividError, Forbidden, NotFound
+from civid.input_types import PageNumber, RowIndex
 from civid.keyring import Sealed
 from console import case_view
 from console.case_messages import MESSAGES
@@ -39,10 +40,9 @@ PHOTO_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache", "X-Content-T
 
 
 @router.get("")
-def queue(request: Request, status: str = CaseStatus.OPEN, page: int = 1, staff: Staff = Adjudicator) -> Response:
+def queue(request: Request, status: str = CaseStatus.OPEN, page: PageNumber = 1, staff: Staff = Adjudicator) -> Response:
     """Open cases oldest first (the longest wait on top); decided ones newest first, to review or change."""
     status = CaseStatus.DECIDED if status == CaseStatus.DECIDED else CaseStatus.OPEN
-    page = max(page, 1)
     services = request.app.state.services
     lang = pages.language(request)
     order = ((DedupCase.created_at, DedupCase.id) if status == CaseStatus.OPEN
@@ -112,7 +112,7 @@ def case_page(request: Request, case_id: str, done: str | None = None, staff: St
 
 
 @router.get("/{case_id}/photos/{enrolment_id}/{index}")
-def photo(request: Request, case_id: str, enrolment_id: str, index: int, staff: Staff = Adjudicator) -> Response:
+def photo(request: Request, case_id: str, enrolment_id: str, index: RowIndex, staff: Staff = Adjudicator) -> Response:
     """One kept photo of the applicant or a candidate of an OPEN case (403 once decided), never cached."""
     services = request.app.state.services
     with services.sessions() as db:

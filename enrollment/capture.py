@@ -8,12 +8,13 @@ before any pixel is allocated), and only then a full decode that also catches tr
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from civid.errors import InvalidImage, PayloadTooLarge, UnsupportedMediaType
 
@@ -114,6 +115,18 @@ def open_checked(
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise PayloadTooLarge(f"{filename}: refused as a decompression bomb ({exc})", photo=filename) from exc
+    except UnidentifiedImageError as exc:
+        # Pillow's message names its in-memory buffer ("<_io.BytesIO object at 0x…>"), not the client's file.
+        raise InvalidImage(f"{filename}: corrupt {fmt}: the file starts like a {fmt} image but its header cannot "
+                           "be read", photo=filename) from exc
     except (OSError, SyntaxError, ValueError) as exc:
-        raise InvalidImage(f"{filename}: corrupt or truncated {fmt} ({exc})", photo=filename) from exc
+        raise InvalidImage(f"{filename}: corrupt or truncated {fmt} ({_without_objects(exc)})", photo=filename) from exc
     return image, fmt
+
+
+_OBJECT_REPR = re.compile(r"<[^<>]* object at 0x[0-9a-fA-F]+>")
+
+
+def _without_objects(exc: Exception) -> str:
+    """The decoder's reason with any Python object's repr taken out (it means nothing to a client)."""
+    return _OBJECT_REPR.sub("the file", str(exc))

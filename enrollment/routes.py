@@ -15,6 +15,7 @@ from civid.audit import Actor
 from civid.auth import require
 from civid.deps import get_services, get_session
 from civid.errors import InvalidInput, NotFound, PayloadTooLarge
+from civid.input_types import UinPath
 from civid.services import Services
 from enrollment import adjudication, fingerprint_export, verification, workflow
 from enrollment.fingerprint import FingerException, FingerUpload
@@ -155,7 +156,7 @@ def get_enrolment(enrolment_id: str, session: SessionDep, actor: Reader) -> Enro
 
 
 @router.get("/identities/{uin}", response_model=IdentityOut, tags=["enrolment"])
-def get_identity(uin: str, session: SessionDep, actor: Reader) -> IdentityOut:
+def get_identity(uin: UinPath, session: SessionDep, actor: Reader) -> IdentityOut:
     number = normalise_uin(uin)
     identity = session.scalars(select(Identity).where(Identity.uin == number)
                                .options(selectinload(Identity.enrolments))).first()
@@ -268,7 +269,7 @@ def identify(services: ServicesDep, actor: Adjudicator,
 @router.get("/identities/{uin}/fingerprints", tags=["enrolment"], response_class=Response,
             responses={200: {"content": {ISO_MEDIA_TYPE: {}}, "description": "ISO/IEC 19794-2:2005 record"}},
             summary="Export a person's finger minutiae as one ISO/IEC 19794-2:2005 record (for another AFIS)")
-def export_fingerprints(uin: str, services: ServicesDep, session: SessionDep, actor: Reader) -> Response:
+def export_fingerprints(uin: UinPath, services: ServicesDep, session: SessionDep, actor: Reader) -> Response:
     number = normalise_uin(uin)
     data, positions = fingerprint_export.export_identity(services, session, number)
     audit.record(session, actor, "fingerprints.exported", "identity", number, positions=positions)

@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
+from civid.input_types import IsoDate
+
 # Letters of any script, combining marks, spaces, apostrophes, hyphens and dots: "José María O'Neil-Ñúñez".
 _NAME = re.compile(r"^[^\W\d_](?:[^\W\d_]|[\s'’\-.])*$")
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -44,7 +46,7 @@ class Demographics(BaseModel):
     given_name: str = Field(min_length=1, max_length=100, examples=["María José"])
     middle_names: str | None = Field(None, max_length=100)
     family_name: str = Field(min_length=1, max_length=100, examples=["Ñúñez"])
-    date_of_birth: date = Field(examples=["1990-04-21"])
+    date_of_birth: IsoDate = Field(examples=["1990-04-21"])
     sex: Literal["F", "M", "X"] = Field(description="As on ICAO 9303 travel documents")
     place_of_birth: str = Field(min_length=1, max_length=200, examples=["Belize City, Belize"])
     nationality: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 3166-1 alpha-3", examples=["BLZ"])
@@ -157,8 +159,8 @@ class DocumentIn(BaseModel):
     type: DocumentType
     number: str = Field(min_length=4, max_length=40, description="As printed; spaces are removed, letters upper-cased")
     issuer: DocumentIssuerIn
-    date_of_issuance: date | None = None
-    date_of_expiry: date | None = None
+    date_of_issuance: IsoDate | None = None
+    date_of_expiry: IsoDate | None = None
     check_methods: list[CheckMethod] = Field(
         min_length=1, description="How the officer checked it (OIDC4IDA check methods): vpip physical inspection, "
         "vpiruv under UV light, pvp photo compared with the person present, pvr … remote person, vri inspection of "

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from civid import audit
 from civid.deps import get_services
 from civid.errors import NotFound
+from civid.input_types import RowId
 from civid.services import Services
 from idp import claims, consent, i18n, pages, passkey_registry, sessions
 from idp.consent_page import CLAIM_ITEMS, verified_items
@@ -97,7 +98,7 @@ def account_page(request: Request, services: ServicesDep) -> Response:
 
 
 @router.post("/account/passkeys/{passkey_id}/revoke")
-def revoke_passkey(request: Request, passkey_id: int, services: ServicesDep,
+def revoke_passkey(request: Request, passkey_id: RowId, services: ServicesDep,
                    csrf_token: Annotated[str, Form()] = "") -> Response:
     """The citizen revokes one of their passkeys (a lost or replaced device)."""
     sessions.check_csrf(request, csrf_token)

@@ -24,6 +24,7 @@ from civid.audit import Actor
 from civid.auth import require
 from civid.deps import get_services, get_session
 from civid.errors import Conflict, NotFound
+from civid.input_types import RowId, UinPath
 from civid.services import Services
 from enrollment.uin import normalise_uin
 from idp import passkey_registry
@@ -116,7 +117,7 @@ def _identity(db: Session, uin: str) -> Identity:
 
 @router.post("/identities/{uin}/passkey-bindings", status_code=201, response_model=BindingCodeOut,
              summary="Issue a one-time code for the person at the desk to bind a passkey")
-def create_binding(uin: str, db: SessionDep, services: ServicesDep, officer: Officer) -> BindingCodeOut:
+def create_binding(uin: UinPath, db: SessionDep, services: ServicesDep, officer: Officer) -> BindingCodeOut:
     """The officer has checked the person (document, face) at the desk; the code lets them bind a passkey."""
     identity = _identity(db, uin)
     if identity.status != "active":
@@ -128,7 +129,7 @@ def create_binding(uin: str, db: SessionDep, services: ServicesDep, officer: Off
 
 
 @router.get("/identities/{uin}/passkeys", response_model=list[PasskeyOut], summary="A person's passkeys")
-def list_passkeys(uin: str, db: SessionDep, officer: Officer) -> list[PasskeyOut]:
+def list_passkeys(uin: UinPath, db: SessionDep, officer: Officer) -> list[PasskeyOut]:
     """Every passkey bound to the person, revoked ones included (audited as an access)."""
     identity = _identity(db, uin)
     rows = [PasskeyOut(**passkey_registry.describe(row)) for row in passkey_registry.of(db, identity.id)]
@@ -148,13 +149,13 @@ def _revoke(db: Session, uin: str, passkey_id: int, officer: Actor, reason: str)
 
 
 @router.delete("/identities/{uin}/passkeys/{passkey_id}", response_model=PasskeyOut, summary="Revoke a passkey")
-def delete_passkey(uin: str, passkey_id: int, db: SessionDep, officer: Officer) -> PasskeyOut:
+def delete_passkey(uin: UinPath, passkey_id: RowId, db: SessionDep, officer: Officer) -> PasskeyOut:
     """Revoke a passkey (the person lost the device); the row stays for the record."""
     return _revoke(db, uin, passkey_id, officer, "revoked by an officer")
 
 
 @router.post("/identities/{uin}/passkeys/{passkey_id}/revoke", response_model=PasskeyOut,
              summary="Revoke a passkey, with a reason")
-def revoke_passkey(uin: str, passkey_id: int, body: RevokeIn, db: SessionDep, officer: Officer) -> PasskeyOut:
+def revoke_passkey(uin: UinPath, passkey_id: RowId, body: RevokeIn, db: SessionDep, officer: Officer) -> PasskeyOut:
     """Revoke a passkey with the reason the person gave (lost, stolen, replaced)."""
     return _revoke(db, uin, passkey_id, officer, body.reason)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from civid.deps import get_services, get_session
 from civid.errors import NotFound
+from civid.input_types import RowId
 from civid.services import Services
 from models import Attestation, utcnow
 
@@ -113,8 +114,9 @@ def signed_status_list(db: Session, services: Services, number: int) -> str:
     return services.signing_keys.sign(status_list_claims(db, services.settings, number), typ=STATUS_LIST_TYP)
 
 
-@router.get(PATH)
-def status_list(number: int, db: Session = Depends(get_session), services: Services = Depends(get_services)
+@router.get(PATH, response_class=Response,
+            responses={200: {"content": {MEDIA_TYPE: {}}, "description": "The signed status list"}})
+def status_list(number: RowId, db: Session = Depends(get_session), services: Services = Depends(get_services)
                 ) -> Response:
     """The signed status list of KYC attestations: public, cacheable for its ``ttl`` (Token Status List,
     "Status List Response" and "Caching")."""

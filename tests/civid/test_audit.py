@@ -146,6 +146,14 @@ def test_time_filters_mean_the_same_instant_whatever_the_offset(client, keys, hi
         assert until == [], since
 
 
+@pytest.mark.parametrize("written", ["0", "1600000000", "yesterday"])
+def test_time_filters_not_written_as_iso_8601_are_refused_not_read_as_unix_time(client, keys, written):
+    for name in ("since", "until"):
+        response = client.get("/v1/audit/events", params={name: written}, headers=keys.auditor)
+        body = assert_problem(response, 422)
+        assert name in body["detail"] and "ISO 8601" in body["detail"], body["detail"]
+
+
 def test_auditor_finds_a_persons_events_by_uin_and_a_mistyped_uin_is_refused(client, keys, services, history):
     uin = history["obama"]["uin"]
     response = client.get("/v1/audit/events", params={"person": uin}, headers=keys.auditor)

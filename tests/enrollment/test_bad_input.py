@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from civid.app import create_app
 from civid.services import Services, build_services
 from tests.conftest import (
-    Keys, add_keys, assert_problem, enrol, fixture_bytes, jpeg_bytes, load_rgb, make_settings, person, stored_counts,
+    Keys, add_keys, assert_problem, document, enrol, fixture_bytes, jpeg_bytes, load_rgb, make_settings, person, stored_counts,
 )
 
 SMALL_UPLOAD = 20_000  # bytes per file in the small-limits service; every fixture photo is larger
@@ -90,6 +90,27 @@ def test_text_plain_content_type_is_refused_with_415_even_for_real_jpeg_bytes(cl
     response = enrol(client, keys.officer, [("photo.jpg", fixture_bytes("obama_2012_portrait.jpg"), "text/plain")])
     body = assert_refused(services, before, response, 415)
     assert "text/plain" in body["detail"]
+
+
+@pytest.mark.parametrize("name, signature, kind", [("scan.png", b"\x89PNG\r\n\x1a\n", "image/png"),
+                                                    ("scan.jpg", b"\xff\xd8\xff\xe0", "image/jpeg")])
+def test_garbage_after_an_image_signature_is_explained_without_python_internals(client, keys, services, name,
+                                                                              signature, kind):
+    # Pillow says "cannot identify image file <_io.BytesIO object at 0x…>": that is no message for a client.
+    before = stored_counts(services)
+    response = enrol(client, keys.officer, [(name, signature + os.urandom(4000), kind)])
+    body = assert_refused(services, before, response, 422)
+    assert body["type"].endswith("/invalid-image")
+    assert "0x" not in body["detail"] and "_io" not in body["detail"], body["detail"]
+    assert body["detail"].startswith(f"{name}: ") and "corrupt" in body["detail"], body["detail"]
+
+
+def test_garbage_after_a_png_signature_as_a_finger_is_explained_without_python_internals(client, keys, services):
+    before = stored_counts(services)
+    response = enrol(client, keys.officer, ["obama_2012_portrait.jpg"], fingers={2: b"\x89PNG\r\n\x1a\n" + os.urandom(4000)})
+    body = assert_refused(services, before, response, 422)
+    assert "0x" not in body["detail"] and "_io" not in body["detail"], body["detail"]
+    assert "finger-2.png" in body["detail"] and "corrupt" in body["detail"], body["detail"]
 
 
 def test_png_bytes_declared_as_jpeg_are_refused_with_415(client, keys, services):
@@ -166,6 +187,26 @@ def test_date_of_birth_in_the_future_is_refused_with_422(client, keys, services)
     response = enrol(client, keys.officer, ["obama_2012_portrait.jpg"], date_of_birth="2999-01-01")
     body = assert_refused(services, before, response, 422)
     assert "date_of_birth" in body["detail"] and "future" in body["detail"]
+
+
+@pytest.mark.parametrize("written", [0, 1600000000, "2020-01-01T00:00:00", "20200101", 19880314.0],
+                         ids=["zero", "unix-time", "datetime", "compact", "float"])
+def test_date_of_birth_not_written_as_a_calendar_date_is_refused_with_422(client, keys, services, written):
+    # pydantic's lax mode would read 0 as 1970-01-01 and a midnight datetime as its date.
+    before = stored_counts(services)
+    response = enrol(client, keys.officer, ["obama_2012_portrait.jpg"], date_of_birth=written)
+    body = assert_refused(services, before, response, 422)
+    assert "date_of_birth" in body["detail"] and "YYYY-MM-DD" in body["detail"], body["detail"]
+    assert ["body", "demographics", "date_of_birth"] in [e["location"] for e in body["errors"]]
+
+
+@pytest.mark.parametrize("field", ["date_of_issuance", "date_of_expiry"])
+@pytest.mark.parametrize("written", [0, 4102444800, "2100-01-01T00:00:00Z"], ids=["zero", "unix-time", "datetime"])
+def test_document_dates_not_written_as_calendar_dates_are_refused_with_422(client, keys, services, field, written):
+    before = stored_counts(services)
+    response = enrol(client, keys.officer, ["obama_2012_portrait.jpg"], documents=[document(**{field: written})])
+    body = assert_refused(services, before, response, 422)
+    assert field in body["detail"] and "YYYY-MM-DD" in body["detail"], body["detail"]
 
 
 def test_phone_not_in_e164_form_is_refused_with_422(client, keys, services):
