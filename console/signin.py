@@ -50,6 +50,8 @@ def console_client(services, db) -> Client:  # type: ignore[no-untyped-def]
             SYSTEM, registered_by=CONSOLE_CLIENT)  # its secret is discarded: redemption is in-process
     elif row.redirect_uris != [redirect_uri]:
         row.redirect_uris = [redirect_uri]
+    # The console is part of civid: staff are not asked to consent to it (a "Do not allow" locked them out).
+    row.first_party = True
     return row
 
 
