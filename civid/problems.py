@@ -79,7 +79,10 @@ def install(app: FastAPI) -> None:
                        request.url.path, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        page = getattr(request.app.state, "html_http_error_page", None)
+        if page is not None and (html := page(request, exc)) is not None:
+            return html  # an unknown address among the console's pages: a page, not JSON
         return problem(exc.status_code, str(exc.detail), str(exc.detail), instance=request.url.path)
 
     @app.exception_handler(Exception)

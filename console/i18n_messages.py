@@ -36,6 +36,10 @@ MESSAGES = {
     "role.adjudicator": {"en": "Adjudicator", "es": "Adjudicador"},
     "role.auditor": {"en": "Auditor", "es": "Auditor"},
     "role.admin": {"en": "Administrator", "es": "Administrador"},
+    "roles.officer": {"en": "registration officers", "es": "oficiales de registro"},
+    "roles.adjudicator": {"en": "adjudicators", "es": "adjudicadores"},
+    "roles.auditor": {"en": "auditors", "es": "auditores"},
+    "roles.admin": {"en": "administrators", "es": "administradores"},
     "console.idle": {"en": "For security you are signed out after {minutes} minutes without activity.",
                      "es": "Por seguridad, su sesión se cierra tras {minutes} minutos sin actividad."},
 }
