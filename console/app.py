@@ -8,12 +8,12 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from console import (admin_pages, audit_pages, batch, cases, enrol, error_pages, front_page, home, i18n_messages,
-                     signin)
+                     passkey_codes, signin)
 from console.session import SignInRequired, sign_in_redirect
 from idp import i18n, pages
 
 FOLDER = Path(__file__).parent
-ROUTERS = (signin, home, enrol, batch, cases, audit_pages, admin_pages)
+ROUTERS = (signin, home, enrol, batch, passkey_codes, cases, audit_pages, admin_pages)
 
 
 def install(app: FastAPI) -> None:
@@ -22,6 +22,7 @@ def install(app: FastAPI) -> None:
     i18n_messages.register_all()
     i18n.register(error_pages.MESSAGES)
     i18n.register(front_page.MESSAGES)
+    i18n.register(passkey_codes.MESSAGES)
     for module in ROUTERS:
         app.include_router(module.router)
     app.include_router(front_page.router)  # "/": the one page outside /console, pointing into it
