@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from console import (admin_pages, audit_pages, batch, cases, enrol, error_pages, front_page, home, i18n_messages,
-                     passkey_codes, signin)
+                     passkey_codes, plurals, signin)
 from console.session import SignInRequired, sign_in_redirect
 from idp import i18n, pages
 
@@ -20,6 +20,7 @@ def install(app: FastAPI) -> None:
     """Add the console's pages (under /console) and assets (under /static/console)."""
     pages.add_template_folder(FOLDER / "templates")
     i18n_messages.register_all()
+    plurals.install()
     i18n.register(error_pages.MESSAGES)
     i18n.register(front_page.MESSAGES)
     i18n.register(passkey_codes.MESSAGES)

@@ -29,6 +29,11 @@ def add_template_folder(folder: Path) -> None:
     if str(folder) not in _loader.searchpath:
         _loader.searchpath.append(str(folder))
 
+def add_template_global(name: str, value: Any) -> None:
+    """Offer ``value`` to every template as ``name`` (the console's counted messages, ``tn``)."""
+    _env.globals[name] = value
+
+
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
                                "media-src 'self' blob:; connect-src 'self'; form-action 'self' http: https:; "
