@@ -209,9 +209,10 @@ def build(db: Session, services: Services, case: DedupCase, lang: str) -> CaseVi
                                 for v in values[1:]]
         rows.append((field, cells))
     settings = services.settings
-    thresholds = {"face": f"{settings.dedup_threshold:.4f}", "fused": f"{settings.dedup_llr_threshold:g}",
+    thresholds = {"face": plurals.number(settings.dedup_threshold, lang, 4),
+                  "fused": plurals.number(settings.dedup_llr_threshold, lang, 1),
                   "fused_words": likelihood_words(settings.dedup_llr_threshold, lang),
-                  "finger": f"{settings.finger_verify_threshold:g}"}
+                  "finger": plurals.number(settings.finger_verify_threshold, lang, 3)}
     duplicate_of = db.get(Identity, case.duplicate_of_id) if case.duplicate_of_id else None
     return CaseView(
         public_id=case.public_id, applicant_name=f"{applicant.given_name} {applicant.family_name}",

@@ -49,6 +49,12 @@ def _template_count_text(context: jinja2.runtime.Context, key: str, count: int, 
     return count_text(key, count, context["lang"], **values)
 
 
+@jinja2.pass_context
+def _template_number(context: jinja2.runtime.Context, value: float, digits: int = 0) -> str:
+    return number(value, context["lang"], digits)
+
+
 def install() -> None:
-    """Let every page template write ``tn(key, count, ...)``."""
+    """Let every page template write ``tn(key, count, ...)`` and ``num(value, digits)``."""
     pages.add_template_global("tn", _template_count_text)
+    pages.add_template_global("num", _template_number)

@@ -316,6 +316,8 @@ def test_counts_ages_and_ratios_are_written_as_each_language_writes_them(client,
     assert ">1 caso</caption>" in spanish and "1 minuto" in spanish and "1 minutos" not in spanish
     case = client.get(f"/console/cases/{seeded.case_id}?lang=es").text
     assert "en espera desde hace 1 minuto" in case and "1 minutos" not in case
+    assert re.search(r"<strong>0,\d{4}</strong>", case) and "0,9251" in case  # scores and thresholds: decimal comma
+    assert re.search(r"<strong>0\.\d{4}</strong>", client.get(f"/console/cases/{seeded.case_id}?lang=en").text)
     assert case_view.ratio_text(5.04, "es") == "110.000" and case_view.ratio_text(5.04, "en") == "110,000"
     assert case_view.likelihood_words(5.04, "es") == "110.000 veces más probable si es la misma persona"
     assert case_view.likelihood_words(0.3, "es") == "2,0 veces más probable si es la misma persona"
