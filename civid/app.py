@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from civid import openapi, problems
 from civid.admin_routes import router as admin_router
+from civid.canonical_host import CanonicalHost
 from civid.services import Services, build_services, ensure_bootstrap_admin
 from civid.settings import Settings, get_settings
 from enrollment.routes import router as enrolment_router
@@ -111,6 +112,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
+        if settings.issuer_host_is_ip_address:
+            log.error("the issuer %s has an IP address for its host: browsers refuse passkeys there, so staff cannot "
+                      "sign in to the console; set CIVID_ISSUER to a URL with a name (http://localhost:%s on this "
+                      "machine)", settings.resolved_issuer, settings.port)
         app.state.services = services or build_services(settings, show_progress=True)
         key_file = ensure_bootstrap_admin(app.state.services)
         if key_file:
@@ -143,4 +148,5 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     # (the console reads it only after checking the officer's session).
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes * settings.max_photos_per_enrolment + 256 * 1024,
                        paths={"/console/batch": settings.batch_max_archive_bytes + 64 * 1024})
+    app.add_middleware(CanonicalHost, settings=settings)  # outermost: a page at the wrong host goes to the issuer's
     return app

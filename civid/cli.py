@@ -46,14 +46,23 @@ def serve(host: Optional[str] = typer.Option(None), port: Optional[int] = typer.
     """Set up the data folder and database if needed, and run the HTTP service."""
     import logging
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    if host or port:
+        settings = settings.model_copy(update={"host": host or settings.host, "port": port or settings.port})
+    if settings.issuer_host_is_ip_address:
+        # WebAuthn refuses an IP address as relying-party id: every passkey, and so every staff sign-in, would fail.
+        typer.echo(f"civid will not start: the issuer {settings.resolved_issuer} has an IP address for its host, and "
+                   "browsers refuse passkeys for IP addresses (staff could never sign in to the console). Set "
+                   f"CIVID_ISSUER to a URL with a name, e.g. http://localhost:{settings.port} on this machine or "
+                   "https://id.example.gov behind your proxy.", err=True)
+        raise typer.Exit(2)
     import uvicorn
 
     from civid.app import create_app
     from civid.settings import get_settings
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = get_settings()
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
 
 
 @app.command()

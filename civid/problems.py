@@ -94,11 +94,15 @@ def install(app: FastAPI) -> None:
                        request.url.path, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         # Keep the exception's headers: a 401 carries its challenge (RFC 9110 §11.6.1), a 405 the allowed methods.
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = allowed_methods(request)
+        page = getattr(request.app.state, "html_http_error_page", None)
+        if page is not None and (html := page(request, exc)) is not None:
+            html.headers.update(headers)
+            return html  # an unknown address among the console's pages: a page, not JSON
         return problem(exc.status_code, str(exc.detail), str(exc.detail), instance=request.url.path,
                        headers=headers)
 

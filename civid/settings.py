@@ -6,12 +6,18 @@ Defaults run the embedded deployment: a SQLite file, key files and the gallery c
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+# Listening on these, the service is reached as localhost from the same machine (or a mapped container port).
+LOCAL_LISTEN_HOSTS = frozenset({"localhost", "0.0.0.0", "::", "::1", ""})
 
 
 class Settings(BaseSettings):
@@ -129,8 +135,16 @@ class Settings(BaseSettings):
 
     # --- OpenID Connect provider (idp/) -------------------------------------------------------
     issuer: str | None = Field(
-        None, description="The OP's issuer URL (https in production); default http://<host>:<port>. Tokens, "
-        "discovery and WebAuthn's relying-party id (its host) derive from it.",
+        None, description="The OP's issuer URL (https in production); default http://localhost:<port> when the "
+        "service listens on a loopback or every address, else http://<host>:<port>. Tokens, discovery and "
+        "WebAuthn's relying-party id (its host) derive from it, so its host must be a name: browsers refuse "
+        "passkeys for an IP address, and `civid serve` refuses to start with one.",
+    )
+    redirect_to_issuer_host: bool = Field(
+        True, description="A browser page (GET or HEAD asking for text/html) requested at another host than the "
+        "issuer's (http://127.0.0.1:8000 for http://localhost:8000) is redirected there, where its cookies and "
+        "passkeys work. Behind a proxy that does not pass the public Host on, set trust_forwarded_for (then "
+        "X-Forwarded-Host counts) or turn this off.",
     )
     signing_alg: Literal["ES256", "RS256"] = Field(
         "ES256", description="Default algorithm for ID tokens, access tokens and attestations; a client may ask "
@@ -261,7 +275,22 @@ class Settings(BaseSettings):
 
     @property
     def resolved_issuer(self) -> str:
-        return (self.issuer or f"http://{self.host}:{self.port}").rstrip("/")
+        """The issuer URL; by default on ``localhost`` when the service listens on a loopback or every address
+        (a WebAuthn relying-party id must be a domain, never an IP address: WebAuthn Level 2 §5.1.3)."""
+        if self.issuer:
+            return self.issuer.rstrip("/")
+        host = "localhost" if self.host in LOCAL_LISTEN_HOSTS or self.host.startswith("127.") else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def issuer_host_is_ip_address(self) -> bool:
+        """Whether the issuer's host is an IP literal, where browsers refuse passkeys (and so staff sign-in)."""
+        hostname = urlsplit(self.resolved_issuer).hostname or ""
+        try:
+            ipaddress.ip_address(hostname)
+        except ValueError:
+            return False
+        return True
 
     @property
     def resolved_cookie_secure(self) -> bool:

@@ -7,19 +7,28 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from console import admin_pages, audit_pages, batch, cases, enrol, home, i18n_messages, signin
+from console import (admin_pages, audit_pages, batch, cases, enrol, error_pages, front_page, home, i18n_messages,
+                     passkey_codes, plurals, signin)
 from console.session import SignInRequired, sign_in_redirect
-from idp import pages
+from idp import i18n, pages
 
 FOLDER = Path(__file__).parent
-ROUTERS = (signin, home, enrol, batch, cases, audit_pages, admin_pages)
+ROUTERS = (signin, home, enrol, batch, passkey_codes, cases, audit_pages, admin_pages)
 
 
 def install(app: FastAPI) -> None:
     """Add the console's pages (under /console) and assets (under /static/console)."""
     pages.add_template_folder(FOLDER / "templates")
     i18n_messages.register_all()
+    plurals.install()
+    i18n.register(error_pages.MESSAGES)
+    i18n.register(front_page.MESSAGES)
+    i18n.register(passkey_codes.MESSAGES)
     for module in ROUTERS:
         app.include_router(module.router)
+    app.include_router(front_page.router)  # "/": the one page outside /console, pointing into it
     app.mount("/static/console", StaticFiles(directory=FOLDER / "static"), name="console-static")
     app.add_exception_handler(SignInRequired, sign_in_redirect)  # type: ignore[arg-type]
+    # Console pages get the console's error pages (installed after the provider's citizen pages, which it wraps).
+    app.state.html_error_page = error_pages.wrapping(getattr(app.state, "html_error_page", None))
+    app.state.html_http_error_page = error_pages.http_error_page

@@ -28,17 +28,24 @@ MESSAGES: dict[str, dict[str, str]] = {
     "audit.error.time": {"en": "Enter a date (YYYY-MM-DD) or a date and time.",
                          "es": "Introduzca una fecha (AAAA-MM-DD) o una fecha y hora."},
     "audit.verify": {"en": "Verify the chain", "es": "Verificar la cadena"},
-    "audit.chain.intact": {"en": "The chain is intact: {count} events checked.",
-                           "es": "La cadena está intacta: {count} eventos comprobados."},
-    "audit.chain.broken": {"en": "The chain is broken at event #{id} ({count} events before it are intact).",
-                           "es": "La cadena está rota en el evento n.º {id} ({count} eventos anteriores están "
-                                 "intactos)."},
+    "audit.chain.intact.one": {"en": "The chain is intact: {count} event checked.",
+                               "es": "La cadena está intacta: {count} evento comprobado."},
+    "audit.chain.intact.other": {"en": "The chain is intact: {count} events checked.",
+                                 "es": "La cadena está intacta: {count} eventos comprobados."},
+    "audit.chain.broken.one": {"en": "The chain is broken at event #{id} (the one event before it is intact).",
+                               "es": "La cadena está rota en el evento n.º {id} (el único evento anterior está "
+                                     "intacto)."},
+    "audit.chain.broken.other": {"en": "The chain is broken at event #{id} ({count} events before it are intact).",
+                                 "es": "La cadena está rota en el evento n.º {id} ({count} eventos anteriores están "
+                                       "intactos)."},
     "audit.chain.broken_hint": {"en": "That event, or the link to the one before it, was altered or deleted. Report "
                                       "it to the security officer; do not change the database.",
                                 "es": "Ese evento, o su enlace con el anterior, fue alterado o borrado. Comuníquelo al "
                                       "responsable de seguridad; no modifique la base de datos."},
-    "audit.export": {"en": "Export these {count} events (CSV)", "es": "Exportar estos {count} eventos (CSV)"},
-    "audit.results": {"en": "{count} events found", "es": "{count} eventos encontrados"},
+    "audit.export.one": {"en": "Export this event (CSV)", "es": "Exportar este evento (CSV)"},
+    "audit.export.other": {"en": "Export these {count} events (CSV)", "es": "Exportar estos {count} eventos (CSV)"},
+    "audit.results.one": {"en": "{count} event found", "es": "{count} evento encontrado"},
+    "audit.results.other": {"en": "{count} events found", "es": "{count} eventos encontrados"},
     "audit.none": {"en": "No event matches this search.", "es": "Ningún evento coincide con esta búsqueda."},
     "audit.col.when": {"en": "When (UTC)", "es": "Cuándo (UTC)"},
     "audit.col.actor": {"en": "Who", "es": "Quién"},

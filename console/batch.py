@@ -53,7 +53,8 @@ def _quiet_officer(request: Request, json_answer: bool) -> Staff:
         raise SignInRequired(request.url.path)
     staff = as_staff(found[1])
     if not staff.has("officer"):
-        raise Forbidden("this page needs the officer role")
+        raise Forbidden("this page needs the officer role", code="role_needed",
+                        params={"roles": ["officer"], "yours": list(staff.roles)})
     return staff
 
 

@@ -49,7 +49,8 @@ MESSAGES: dict[str, dict[str, str]] = {
                                   "decision with a new one.",
                             "es": "Casos resueltos, los más recientes primero. Abra uno para ver su historial o para "
                                   "cambiar la decisión con una nueva."},
-    "cases.count": {"en": "{count} cases", "es": "{count} casos"},
+    "cases.count.one": {"en": "{count} case", "es": "{count} caso"},
+    "cases.count.other": {"en": "{count} cases", "es": "{count} casos"},
     "cases.col.waiting": {"en": "Waiting", "es": "En espera"},
     "cases.col.decided": {"en": "Decided on", "es": "Resuelto el"},
     "cases.col.applicant": {"en": "Applicant", "es": "Solicitante"},
@@ -62,7 +63,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cases.none.decided": {"en": "No case has been decided yet.", "es": "Todavía no se ha resuelto ningún caso."},
     "cases.age.days": {"en": "{days} d {hours} h", "es": "{days} d y {hours} h"},
     "cases.age.hours": {"en": "{hours} h", "es": "{hours} h"},
-    "cases.age.minutes": {"en": "{minutes} min", "es": "{minutes} minutos"},
+    "cases.age.minutes.one": {"en": "{count} minute", "es": "{count} minuto"},
+    "cases.age.minutes.other": {"en": "{count} minutes", "es": "{count} minutos"},
     "cases.llr.same": {"en": "{ratio}× likelier if the same person",
                        "es": "{ratio} veces más probable si es la misma persona"},
     "cases.llr.different": {"en": "{ratio}× likelier if different people",
@@ -233,11 +235,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "es": "Varios candidatos tienen NUI: elija aquel del que el solicitante es duplicado."},
     "cases.problem.same_decision": {"en": "The case is already decided so: a change must change the decision.",
                                     "es": "El caso ya está resuelto así: un cambio debe cambiar la decisión."},
-    "cases.problem.uin_in_use": {
-        "en": "UIN {uin} also holds {others} other enrolment(s) (later cases decided against it): change those "
+    "cases.problem.uin_in_use.other": {
+        "en": "UIN {uin} also holds {count} other enrolments (later cases decided against it): change those "
               "decisions first.",
-        "es": "El NUI {uin} tiene además {others} otra(s) inscripción(es) (casos posteriores resueltos contra él): "
+        "es": "El NUI {uin} tiene además otras {count} inscripciones (casos posteriores resueltos contra él): "
               "cambie primero esas decisiones."},
+    "cases.problem.uin_in_use.one": {
+        "en": "UIN {uin} also holds {count} other enrolment (a later case decided against it): change that decision "
+              "first.",
+        "es": "El NUI {uin} tiene además otra inscripción (un caso posterior resuelto contra él): cambie primero esa "
+              "decisión."},
     "cases.problem.inconsistent": {
         "en": "The applicant holds no UIN to withdraw: the case record is inconsistent. Ask an administrator.",
         "es": "El solicitante no tiene un NUI que retirar: el registro del caso es incoherente. Consulte a un "

@@ -20,6 +20,7 @@ from civid import audit
 from civid.services import Services
 from enrollment import decision_history
 from enrollment.documents import documents_of, masked
+from console import plurals
 from idp import i18n, pages
 from matcher.iso19794 import FINGER_POSITIONS
 from models import ApiKey, CaseStatus, DedupCase, Enrolment, Identity, Photo, utcnow
@@ -117,24 +118,24 @@ def age(created_at: datetime, lang: str) -> str:
         return i18n.translate("cases.age.days", lang, days=days, hours=hours)
     if hours:
         return i18n.translate("cases.age.hours", lang, hours=hours)
-    return i18n.translate("cases.age.minutes", lang, minutes=minutes)
+    return plurals.count_text("cases.age.minutes", minutes, lang)
 
 
-def ratio_text(llr: float) -> str:
-    """10^|llr| as a reader counts it: 2 significant figures, thousands separated."""
+def ratio_text(llr: float, lang: str = "en") -> str:
+    """10^|llr| as a reader counts it: 2 significant figures, thousands separated as ``lang`` writes them."""
     ratio = 10 ** abs(llr)
     if ratio >= MAX_RATIO:
-        return "1,000,000,000+"
+        return plurals.number(MAX_RATIO, lang) + "+"
     if ratio < 10:
-        return f"{ratio:.1f}"
+        return plurals.number(ratio, lang, digits=1)
     digits = len(str(int(ratio))) - 2
-    return f"{round(ratio, -digits):,.0f}"
+    return plurals.number(round(ratio, -digits), lang)
 
 
 def likelihood_words(llr: float, lang: str) -> str:
     """What a log10 likelihood ratio means: 'N× likelier if the same person' (or if different people)."""
     key = "cases.llr.same" if llr >= 0 else "cases.llr.different"
-    return i18n.translate(key, lang, ratio=ratio_text(llr))
+    return i18n.translate(key, lang, ratio=ratio_text(llr, lang))
 
 
 def _fold(value: str) -> str:
@@ -208,9 +209,10 @@ def build(db: Session, services: Services, case: DedupCase, lang: str) -> CaseVi
                                 for v in values[1:]]
         rows.append((field, cells))
     settings = services.settings
-    thresholds = {"face": f"{settings.dedup_threshold:.4f}", "fused": f"{settings.dedup_llr_threshold:g}",
+    thresholds = {"face": plurals.number(settings.dedup_threshold, lang, 4),
+                  "fused": plurals.number(settings.dedup_llr_threshold, lang, 1),
                   "fused_words": likelihood_words(settings.dedup_llr_threshold, lang),
-                  "finger": f"{settings.finger_verify_threshold:g}"}
+                  "finger": plurals.number(settings.finger_verify_threshold, lang, 3)}
     duplicate_of = db.get(Identity, case.duplicate_of_id) if case.duplicate_of_id else None
     return CaseView(
         public_id=case.public_id, applicant_name=f"{applicant.given_name} {applicant.family_name}",

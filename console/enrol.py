@@ -56,7 +56,8 @@ def enrol_page(request: Request, staff: Staff = Officer) -> Response:
     if previous:
         with request.app.state.services.sessions() as db:
             row = _enrolment(db, previous, staff)
-            return _render_form(request, staff, values=enrol_form.values_from(demographics_of(row)))
+            return _render_form(request, staff, values=enrol_form.values_from(demographics_of(row),
+                                                                              list(row.fingerprints or [])))
     return _render_form(request, staff)
 
 
@@ -68,6 +69,10 @@ async def enrol_submit(request: Request, staff: Staff = Officer) -> Response:
     async with request.form(max_files=12, max_fields=100) as form:
         check_csrf(request, str(form.get("csrf_token") or ""))
         parsed = await run_in_threadpool(enrol_form.parse, form, services.settings, lang)
+    if parsed.valid:
+        # The verdict the page showed is enforced: a photo the quality gate refuses is not sent to the workflow,
+        # which would store a rejected enrolment; the officer retakes it while the person is still there.
+        await run_in_threadpool(_refuse_photo_the_gate_refuses, services, parsed, lang)
     if not parsed.valid:
         return _render_form(request, staff, parsed, status=422)
     key = KEY_PREFIX + parsed.idempotency_key
@@ -90,6 +95,18 @@ async def enrol_submit(request: Request, staff: Staff = Officer) -> Response:
         return _render_form(request, staff, parsed, status=exc.status, problem=i18n.translate(
             "console.enrol.not_enrolled", lang, detail=quality_feedback.named_error_text(exc, lang)))
     return RedirectResponse(f"/console/enrolments/{enrolment.public_id}", status_code=303)
+
+
+def _refuse_photo_the_gate_refuses(services, parsed: enrol_form.EnrolForm, lang: str) -> None:  # type: ignore[no-untyped-def]
+    """Put the gate's reasons on the photo field when the photo would be refused (a file that cannot be read is
+    left to the workflow, which names it)."""
+    photo = parsed.photos[0]
+    try:
+        verdict = quality_feedback.face(services, photo.data, photo.filename, photo.content_type, lang)
+    except CividError:
+        return
+    if not verdict["passed"]:
+        parsed.errors["photo"] = " ".join([verdict["summary"], *(issue["message"] for issue in verdict["issues"])])
 
 
 def _by_key(services, staff: Staff, key: str) -> Enrolment | None:  # type: ignore[no-untyped-def]

@@ -160,8 +160,15 @@ def _parse_document(result: EnrolForm, lang: str) -> None:
 
 
 def _parse_biometrics(form: FormData, result: EnrolForm, settings: Settings, lang: str) -> None:
-    """The face photo (required) and, per finger position, a scanned image or the reason it is missing."""
+    """The face photo (required) and, per finger position, a scanned image or the reason it is missing: a row
+    without a file is an explicit choice (its own reason, or the one chosen for every remaining row), never
+    silently skipped."""
     limit = settings.max_upload_bytes
+    rest = _text(form, "fingers_rest_missing")
+    result.values["fingers_rest_missing"] = rest
+    if rest and rest not in EXCEPTION_REASONS:
+        result.errors["fingers_rest_missing"] = i18n.translate("console.error.choice", lang)
+        rest = ""
     photo = _upload(form, "photo")
     if photo is None:
         result.errors["photo"] = i18n.translate("console.error.photo_required", lang)
@@ -184,6 +191,10 @@ def _parse_biometrics(form: FormData, result: EnrolForm, settings: Settings, lan
             result.fingers.append(FingerUpload(position, read_upload(image, limit).data,
                                                image.filename or f"finger-{position}", image.content_type))
             result.had_files = True
+        elif rest:
+            result.finger_exceptions.append(FingerException(position, rest, note))
+        else:
+            result.errors[f"finger_{position}"] = i18n.translate("console.error.finger_choose", lang)
 
 
 def blank_values() -> dict[str, Any]:
@@ -196,12 +207,18 @@ def blank_values() -> dict[str, Any]:
     for position in FINGER_POSITIONS:
         values[f"finger_{position}_missing"] = ""
         values[f"finger_{position}_note"] = ""
+    values["fingers_rest_missing"] = ""
     return values
 
 
-def values_from(demographics: Demographics) -> dict[str, Any]:
-    """The form filled from earlier demographics (trying again after a rejected photo)."""
+def values_from(demographics: Demographics, fingerprints: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The form filled from an earlier attempt (trying again after a refusal): its demographics and the fingers
+    recorded as missing, with their reasons and notes (the images themselves must be scanned again)."""
     values = blank_values()
+    for report in fingerprints or []:
+        if report.get("status") == "excepted" and report.get("position") in FINGER_POSITIONS:
+            values[f"finger_{report['position']}_missing"] = report.get("reason") or ""
+            values[f"finger_{report['position']}_note"] = report.get("note") or ""
     data = demographics.model_dump(mode="json")
     for name in PERSON_FIELDS:
         values[name] = data.get(name) or ""

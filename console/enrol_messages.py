@@ -13,8 +13,10 @@ FORM = {
               "rostro y escanee los dedos. Cada foto y cada dedo se comprueba en cuanto se toma."},
     "console.form.required": {"en": "required", "es": "obligatorio"},
     "console.form.optional": {"en": "optional", "es": "opcional"},
-    "console.enrol.errors_title": {"en": "Please correct the {count} problem(s) below.",
-                                   "es": "Corrija los {count} problema(s) indicados abajo."},
+    "console.enrol.errors_title.one": {"en": "Please correct the problem below.",
+                                       "es": "Corrija el problema indicado abajo."},
+    "console.enrol.errors_title.other": {"en": "Please correct the {count} problems below.",
+                                         "es": "Corrija los {count} problemas indicados abajo."},
     "console.enrol.files_again": {
         "en": "Choose the photo and the fingerprint files again: a browser does not keep files when a form comes back.",
         "es": "Vuelva a elegir la foto y las huellas: el navegador no conserva los archivos cuando el formulario "
@@ -95,7 +97,18 @@ FORM = {
     "console.fingers.missing": {"en": "Cannot be given because", "es": "No se puede tomar porque"},
     "console.fingers.note": {"en": "Note", "es": "Nota"},
     "console.fingers.quality": {"en": "Quality", "es": "Calidad"},
-    "console.fingers.given": {"en": "— it is given —", "es": "— se toma —"},
+    "console.fingers.given": {"en": "— given: choose its image —", "es": "— se toma: elija su imagen —"},
+    "console.field.fingers_rest_missing": {"en": "Every finger without an image or a reason cannot be given because",
+                                           "es": "Todo dedo sin imagen ni motivo no se puede tomar porque"},
+    "console.fingers.rest_hint": {
+        "en": "Each finger needs its image or the reason it cannot be given. One reason here applies to every finger "
+              "left without either (for example, no scanner at this desk today).",
+        "es": "Cada dedo necesita su imagen o el motivo por el que no se puede tomar. Un motivo aquí se aplica a "
+              "todo dedo que quede sin ninguno de los dos (por ejemplo, hoy no hay escáner en este puesto)."},
+    "console.fingers.rest_none": {"en": "— none: each finger has its image or reason —",
+                                  "es": "— ninguno: cada dedo tiene su imagen o motivo —"},
+    "console.enrol.photo_blocked": {"en": "This photo would be refused: take it again before enrolling.",
+                                    "es": "Esta foto sería rechazada: tómela de nuevo antes de inscribir."},
 }
 
 FINGERS = {
@@ -150,6 +163,8 @@ ERRORS = {
                                              "es": "La fecha de expedición debe ser anterior a la de vencimiento."},
     "console.error.check_methods_once": {"en": "Tick each check once.", "es": "Marque cada comprobación una vez."},
     "console.error.photo_required": {"en": "Take or choose a face photo.", "es": "Tome o elija una foto del rostro."},
+    "console.error.finger_choose": {"en": "Choose the image or say why this finger is not given.",
+                                    "es": "Elija la imagen o indique por qué no se toma este dedo."},
     "console.error.finger_both": {"en": "Either choose the finger's image or say why it is missing, not both.",
                                   "es": "Elija la imagen del dedo o indique por qué falta, no ambas cosas."},
     "console.error.form_expired": {"en": "This form has expired; reload the page.",

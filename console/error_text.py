@@ -21,6 +21,16 @@ def coded_text(catalogue: str, code: str | None, params: Mapping[str, Any], lang
         return fallback
     key = f"{catalogue}.{code}"
     text = i18n.translate(key, lang)
+    if text == key and f"{key}.other" in i18n.catalogue():
+        # A counted sentence: its plural form follows the count (the first whole number among its values).
+        from console import plurals
+
+        count = next((v for v in params.values() if isinstance(v, int) and not isinstance(v, bool)), None)
+        if count is not None:
+            try:
+                return plurals.count_text(key, count, lang, **{k: v for k, v in params.items() if k != "count"})
+            except (KeyError, IndexError, ValueError):
+                return fallback
     if text == key:
         return fallback
     try:

@@ -36,8 +36,14 @@ MESSAGES = {
     "role.adjudicator": {"en": "Adjudicator", "es": "Adjudicador"},
     "role.auditor": {"en": "Auditor", "es": "Auditor"},
     "role.admin": {"en": "Administrator", "es": "Administrador"},
-    "console.idle": {"en": "For security you are signed out after {minutes} minutes without activity.",
-                     "es": "Por seguridad, su sesión se cierra tras {minutes} minutos sin actividad."},
+    "roles.officer": {"en": "registration officers", "es": "oficiales de registro"},
+    "roles.adjudicator": {"en": "adjudicators", "es": "adjudicadores"},
+    "roles.auditor": {"en": "auditors", "es": "auditores"},
+    "roles.admin": {"en": "administrators", "es": "administradores"},
+    "console.idle.one": {"en": "For security you are signed out after {count} minute without activity.",
+                         "es": "Por seguridad, su sesión se cierra tras {count} minuto sin actividad."},
+    "console.idle.other": {"en": "For security you are signed out after {count} minutes without activity.",
+                           "es": "Por seguridad, su sesión se cierra tras {count} minutos sin actividad."},
 }
 
 

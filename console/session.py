@@ -102,9 +102,10 @@ def require_staff(*roles: str) -> Callable[..., Staff]:
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 raise SignInRequired(target)
             staff = as_staff(found[1])
+        request.state.staff = staff  # the error page, too, shows the console's navigation
         if roles and not staff.has(*roles):
-            raise Forbidden(f"this page needs the {' or '.join(roles)} role")
-        request.state.staff = staff
+            raise Forbidden(f"this page needs the {' or '.join(roles)} role", code="role_needed",
+                            params={"roles": list(roles), "yours": list(staff.roles)})
         return staff
 
     return dependency

@@ -50,6 +50,8 @@ def console_client(services, db) -> Client:  # type: ignore[no-untyped-def]
             SYSTEM, registered_by=CONSOLE_CLIENT)  # its secret is discarded: redemption is in-process
     elif row.redirect_uris != [redirect_uri]:
         row.redirect_uris = [redirect_uri]
+    # The console is part of civid: staff are not asked to consent to it (a "Do not allow" locked them out).
+    row.first_party = True
     return row
 
 
@@ -103,13 +105,13 @@ def callback(request: Request, state: str | None = None, code: str | None = None
     services = request.app.state.services
     pending = _unseal(services, request.cookies.get(LOGIN_STATE_COOKIE))
     if pending is None or not state or not secrets.compare_digest(state, pending["state"]):
-        raise InvalidInput("this sign-in has expired or was not started here; start again")
+        raise InvalidInput("this sign-in has expired or was not started here; start again", code="sign_in_expired")
     if iss != services.settings.resolved_issuer:  # RFC 9207: the answer must come from our provider
-        raise InvalidInput("the sign-in answer did not come from this identity provider")
+        raise InvalidInput("the sign-in answer did not come from this identity provider", code="sign_in_foreign")
     if error:
-        raise Forbidden(f"sign-in was not completed: {error_description or error}")
+        raise Forbidden(f"sign-in was not completed: {error_description or error}", code="sign_in_incomplete")
     if not code:
-        raise InvalidInput("the sign-in answer carries no code")
+        raise InvalidInput("the sign-in answer carries no code", code="sign_in_incomplete")
     with services.sessions.begin() as db:
         client = console_client(services, db)
         tokens = authorization_code.create_token_response(db, services, client, {
@@ -119,11 +121,11 @@ def callback(request: Request, state: str | None = None, code: str | None = None
     try:
         claims = services.signing_keys.verify(tokens["id_token"], audience=client_id)
     except jwt.InvalidTokenError as exc:
-        raise Forbidden(f"the ID token is not valid: {exc}") from exc
+        raise Forbidden(f"the ID token is not valid: {exc}", code="sign_in_refused") from exc
     if not secrets.compare_digest(str(claims.get("nonce", "")), pending["nonce"]):
-        raise Forbidden("the ID token's nonce does not match this sign-in")
+        raise Forbidden("the ID token's nonce does not match this sign-in", code="sign_in_refused")
     if services.settings.console_require_passkey and not acr.satisfies(claims.get("acr", ""), [acr.ACR_PASSKEY]):
-        raise Forbidden("staff must sign in with a passkey")
+        raise Forbidden("staff must sign in with a passkey", code="passkey_required")
     response = RedirectResponse(pending["next"], status_code=303)
     response.delete_cookie(LOGIN_STATE_COOKIE, path="/console")
     with services.sessions.begin() as db:
@@ -131,7 +133,7 @@ def callback(request: Request, state: str | None = None, code: str | None = None
         if account is None:
             audit.record(db, Actor(None, f"citizen:{claims.get('uin')}", "citizen"), "console.sign_in_refused",
                          "identity", str(claims.get("uin")), reason="no staff account")
-            refused = Forbidden("you signed in, but you have no staff account; ask an administrator")
+            refused = Forbidden("you signed in, but you have no staff account; ask an administrator", code="no_staff_account")
             db.commit()
             raise refused
         console_session.start(request, response, db, account, claims.get("acr", ""))

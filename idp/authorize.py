@@ -20,12 +20,12 @@ from sqlalchemy.orm import Session
 
 from civid.deps import get_services
 from civid.services import Services
-from idp import authorization_response, clients, codes, interaction_policy, interactions, pages, sessions
+from idp import authorization_response, clients, codes, consent, interaction_policy, interactions, pages, sessions
 from idp.authorization import AuthorizationContext, validate
 from idp.errors import InvalidClient, InvalidRequest, OAuthError
 from idp.form import oauth_form
 from idp.interaction_policy import CODE, CONSENT, ERROR, LOGIN
-from models import AuthorizationRequest, Client
+from models import AuthorizationRequest, Client, Identity, LoginSession
 
 router = APIRouter(tags=["openid"], dependencies=[Depends(pages.html_page)])
 
@@ -115,5 +115,21 @@ def _respond(request: Request, db: Session, services: Services, interaction: Aut
     assert step.kind == CODE
     session = sessions.current(request, db)
     assert session is not None
+    if client.first_party:
+        _record_first_party_consent(db, services, client, params, session)
     code = codes.issue(db, services, interaction, client, session)
     return authorization_response.success(params["redirect_uri"], code, params.get("state"), issuer)
+
+
+def _record_first_party_consent(db: Session, services: Services, client: Client, params: dict,
+                                session: LoginSession) -> None:
+    """Record (and audit) the consent a first-party client was not made to ask for, so that every release of
+    claims still rests on a consent the person can see and withdraw on /account."""
+    identity = db.get(Identity, session.identity_id)
+    assert identity is not None
+    if not interaction_policy.consent_needed(db, client, params, identity):
+        return
+    consent.grant_consent(db, identity, client, params.get("scope") or [],
+                          interaction_policy.requested_claim_names(client, params),
+                          interaction_policy.purpose_text(client, params), sessions.citizen(identity),
+                          services.settings.consent_ttl_days)

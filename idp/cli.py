@@ -212,9 +212,37 @@ def idp_prune() -> None:
         typer.echo(f"{table}: {count} removed")
 
 
+passkeys_app = typer.Typer(help="Citizens' and staff members' passkeys", no_args_is_help=True)
+
+
+@passkeys_app.command("code")
+def passkeys_code(uin: str = typer.Argument(..., help="The UIN of the person who will bind a passkey")) -> None:
+    """Issue a one-time passkey binding code (for the first admin, or a desk without the console); printed once,
+    audited. Check the person first: whoever types the code binds a passkey to this identity."""
+    from civid import audit
+    from idp import claims, passkey_bindings
+
+    services = _services()
+    try:
+        with services.sessions.begin() as db:
+            identity = passkey_bindings.find_identity(db, uin)
+            name = claims.claim_values(db, identity).get("name") or ""
+            code, row = passkey_bindings.issue_code(db, services.idp_secrets, services.settings.passkey_binding_ttl_s,
+                                                    identity, CLI_ACTOR)
+            expires, number = audit.as_utc(row.expires_at).isoformat(timespec="seconds"), identity.uin
+    except CividError as exc:
+        _fail(exc.detail)
+    finally:
+        services.engine.dispose()  # not close(): the gallery was not opened, so it must not be saved
+    out.print(f"one-time code for {name or 'UIN'} {number}, valid until {expires}; type it at "
+              f"{services.settings.resolved_issuer}/passkeys/bind:")
+    print(code)
+
+
 def install(app: typer.Typer, keys_app: typer.Typer) -> None:
-    """Add ``civid clients``, ``civid idp prune`` and ``civid keys rotate|status`` to the civid command."""
+    """Add ``civid clients``, ``civid idp prune``, ``civid passkeys code`` and ``civid keys rotate|status``."""
     app.add_typer(clients_app, name="clients")
+    app.add_typer(passkeys_app, name="passkeys")
     app.add_typer(idp_app, name="idp")
     keys_app.command("rotate")(keys_rotate)
     keys_app.command("status")(keys_status)

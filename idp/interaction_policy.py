@@ -120,7 +120,9 @@ def next_step(db: Session, client: Client, params: dict[str, Any], session: Logi
             return NextStep(ERROR, reason, LoginRequired(_LOGIN_REQUIRED.get(reason, "the user must log in")))
         return NextStep(LOGIN, reason)
     assert identity is not None
-    if not consent_given and consent_needed(db, client, params, identity):
+    # A first-party client (civid's own console) is part of the service the person signs in to: nobody is asked
+    # to let civid share their data with civid. The consent is recorded when the code is issued (idp.authorize).
+    if not consent_given and not client.first_party and consent_needed(db, client, params, identity):
         if silent:
             return NextStep(ERROR, "consent", ConsentRequired("the user has not consented to this request"))
         return NextStep(CONSENT, "consent")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -27,6 +28,11 @@ def add_template_folder(folder: Path) -> None:
     """Let another package's pages (the officer console) render with the same layout, language and headers."""
     if str(folder) not in _loader.searchpath:
         _loader.searchpath.append(str(folder))
+
+def add_template_global(name: str, value: Any) -> None:
+    """Offer ``value`` to every template as ``name`` (the console's counted messages, ``tn``)."""
+    _env.globals[name] = value
+
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -54,6 +60,12 @@ def when(moment: datetime | None) -> str | None:
     return audit.as_utc(moment).strftime("%Y-%m-%d %H:%M UTC") if moment else None
 
 
+def _origin(url: str) -> str:
+    """scheme://host[:port] of ``url``: where passkeys work (the page's origin must be the issuer's)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def html_page(request: Request) -> None:
     """Mark this request as a browser page: errors render as HTML, not JSON (a FastAPI dependency)."""
     request.state.html_errors = True
@@ -70,7 +82,8 @@ def render(request: Request, template: str, status: int = 200, *, ui_locales: li
     csrf = sessions.csrf_token(request, response)
     body = _env.get_template(template).render(
         request=request, lang=lang, t=lambda key, **values: i18n.translate(key, lang, **values),
-        csrf_token=csrf, issuer=services.settings.resolved_issuer, **context)
+        csrf_token=csrf, issuer=services.settings.resolved_issuer,
+        issuer_origin=_origin(services.settings.resolved_issuer), **context)
     response.body = response.render(body)
     response.headers["content-length"] = str(len(response.body))
     if request.query_params.get("lang") in i18n.LANGUAGES:

@@ -111,7 +111,16 @@ def _identity(db: Session, uin: str) -> Identity:
     number = normalise_uin(uin)
     identity = db.scalars(select(Identity).where(Identity.uin == number)).first()
     if identity is None:
-        raise NotFound(f"no identity with UIN {number}")
+        raise NotFound(f"no identity with UIN {number}", code="unknown_uin", params={"uin": number})
+    return identity
+
+
+def find_identity(db: Session, uin: str) -> Identity:
+    """The active identity a binding code may be issued for (NotFound, InvalidUin or Conflict, each coded)."""
+    identity = _identity(db, uin)
+    if identity.status != "active":
+        raise Conflict(f"identity {identity.uin} is {identity.status}; no passkey can be bound", code="inactive",
+                       params={"uin": identity.uin})
     return identity
 
 
@@ -119,9 +128,7 @@ def _identity(db: Session, uin: str) -> Identity:
              summary="Issue a one-time code for the person at the desk to bind a passkey")
 def create_binding(uin: UinPath, db: SessionDep, services: ServicesDep, officer: Officer) -> BindingCodeOut:
     """The officer has checked the person (document, face) at the desk; the code lets them bind a passkey."""
-    identity = _identity(db, uin)
-    if identity.status != "active":
-        raise Conflict(f"identity {identity.uin} is {identity.status}; no passkey can be bound")
+    identity = find_identity(db, uin)
     code, row = issue_code(db, services.idp_secrets, services.settings.passkey_binding_ttl_s, identity, officer)
     db.commit()
     return BindingCodeOut(code=code, expires_at=audit.as_utc(row.expires_at),

@@ -154,6 +154,7 @@ def complete_registration(settings: Settings, ceremony: Ceremony, response: Mapp
     """Check a registration response (origin, challenge, RP id hash, UP and UV flags); the new credential."""
     try:
         registration = RegistrationResponse.from_dict(response)
+        refuse_other_address(settings, registration.response.client_data)
         _refuse_cross_origin(registration.response.client_data)
         auth_data = relying_party(settings).register_complete(ceremony.state, registration)
     except (KeyError, TypeError, ValueError) as exc:
@@ -186,6 +187,15 @@ def verify_assertion(settings: Settings, ceremony: Ceremony, passkey: Passkey,
     relying_party(settings).authenticate_complete(
         ceremony.state, [AttestedCredentialData(passkey.credential_data)], assertion)
     return assertion.response.authenticator_data
+
+
+def refuse_other_address(settings: Settings, client_data: CollectedClientData) -> None:
+    """Refuse, saying where passkeys work, a ceremony the browser ran on a page at another origin than the issuer's
+    (WebAuthn §7.1 step 9): the person opened civid at another address (an IP, another name for the host)."""
+    expected = issuer_origin(settings.resolved_issuer)
+    if client_data.origin != expected:
+        raise PasskeyRejected(f"this passkey request came from a page at {client_data.origin}, but passkeys work "
+                              f"only at {expected}", message_key="passkey.error.wrong_domain")
 
 
 def _refuse_cross_origin(client_data: CollectedClientData) -> None:

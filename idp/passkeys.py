@@ -61,7 +61,8 @@ def _explained(request: Request) -> Iterator[None]:
         key = exc.extra.pop("message_key", None) or getattr(exc, "message_key", None)
         if key:
             minutes = max(1, round(int(exc.extra.get("retry_after") or 60) / 60))
-            exc.extra["message"] = i18n.translate(key, pages.language(request), minutes=minutes)
+            address = passkey_ceremony.issuer_origin(request.app.state.services.settings.resolved_issuer)
+            exc.extra["message"] = i18n.translate(key, pages.language(request), minutes=minutes, address=address)
         raise
 
 
@@ -238,12 +239,19 @@ def _login(request: Request, db: Session, services: Services, ceremony: passkey_
     lockout.check(db, settings, passkey.identity_id, source)
     identity = db.get(Identity, passkey.identity_id)
     if passkey.revoked_at is not None:
-        raise _Failure("passkey_revoked", "passkey.error.unknown_key", passkey.identity_id)
+        # Say which: a citizen whose passkey was blocked as a suspected copy must know to get help, not to retry.
+        blocked = passkey.revoked_reason == passkey_registry.CLONE_SUSPECTED
+        raise _Failure("passkey_revoked", "passkey.error.clone" if blocked else "passkey.error.revoked",
+                       passkey.identity_id)
     if identity is None or identity.status != "active":
         raise _Failure("identity_inactive", "passkey.error.failed", passkey.identity_id)
     handle = assertion.response.user_handle
     if handle is not None and bytes(handle) != passkey_ceremony.user_handle(services.idp_secrets, identity.uin):
         raise _Failure("user_handle_mismatch", "passkey.error.failed", identity.id)
+    try:
+        passkey_ceremony.refuse_other_address(settings, assertion.response.client_data)
+    except PasskeyRejected as exc:
+        raise _Failure("wrong_origin", "passkey.error.wrong_domain", identity.id) from exc
     try:
         auth_data = passkey_ceremony.verify_assertion(settings, ceremony, passkey, assertion)
     except ValueError as exc:
@@ -311,13 +319,24 @@ i18n.register({
               "su rostro y vuelva."},
     "passkey.error.interaction": {"en": "This sign-in request has expired. Go back to the service and start again.",
                                   "es": "Esta solicitud de inicio de sesión caducó. Vuelva al servicio y empiece de nuevo."},
-    "passkey.error.unknown_key": {"en": "This passkey is not registered with civid, or it was revoked.",
-                                  "es": "Esta llave de acceso no está registrada en civid o fue revocada."},
+    "passkey.error.unknown_key": {"en": "This passkey is not registered with civid. Use another one, or another "
+                                        "sign-in method.",
+                                  "es": "Esta llave de acceso no está registrada en civid. Use otra, u otro método "
+                                        "de inicio de sesión."},
+    "passkey.error.revoked": {"en": "This passkey was revoked and no longer works. Use another sign-in method; "
+                                    "an officer can help you add a new passkey.",
+                              "es": "Esta llave de acceso fue revocada y ya no funciona. Use otro método de inicio "
+                                    "de sesión; un funcionario puede ayudarle a agregar una nueva."},
     "passkey.error.clone": {
         "en": "This passkey has been blocked because it may have been copied. Use another sign-in method and "
               "ask an officer for help.",
-        "es": "Esta llave de acceso fue bloqueada porque pudo haber sido copiada. Use otro método e inicie sesión "
-              "y pida ayuda a un funcionario."},
+        "es": "Esta llave de acceso fue bloqueada porque pudo haber sido copiada. Use otro método de inicio de "
+              "sesión y pida ayuda a un funcionario."},
+    "passkey.error.wrong_domain": {
+        "en": "Passkeys work only at {address}. This page was opened at another address: open {address} and try "
+              "again.",
+        "es": "Las llaves de acceso funcionan solo en {address}. Esta página se abrió en otra dirección: abra "
+              "{address} e inténtelo de nuevo."},
     "passkey.bind.title": {"en": "Add a passkey", "es": "Agregar una llave de acceso"},
     "passkey.bind.intro": {
         "en": "An officer checked your identity and gave you a code. Enter it to save a passkey on this device; "

@@ -76,6 +76,9 @@ class Client(Base):
     # relying parties certified against the OpenID Foundation's Basic OP plan, whose requests carry no PKCE.
     require_pkce: Mapped[bool] = mapped_column(Boolean, default=True)
     registered_by: Mapped[str] = mapped_column(String(100))  # "admin:<name>" | "dcr"
+    # civid's own applications (the officer console): their users are not asked to consent to them, the
+    # consent is recorded at the authorization step instead. Never settable by registration (RFC 7591) or admins.
+    first_party: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column()
 

@@ -67,10 +67,23 @@
       .catch(function () { clear(node); line(node, words.failed); });
   }
 
+  // A photo whose verdict is "refused" cannot be sent (the server refuses it too): the officer retakes it.
+  var submit = form.querySelector("#enrol-submit");
+  var blocked = form.querySelector("#photo-blocked");
+  function blockSubmit(refused) {
+    submit.disabled = refused;
+    blocked.hidden = !refused;
+    if (refused) { submit.setAttribute("aria-describedby", "photo-blocked"); } else { submit.removeAttribute("aria-describedby"); }
+  }
+  var faceNode = form.querySelector("#face-quality");
+  new MutationObserver(function () {
+    blockSubmit(faceNode.classList.contains("refused"));
+  }).observe(faceNode, { attributes: true, attributeFilter: ["class"] });
+
   var photo = form.querySelector("#photo");
   photo.addEventListener("change", function () {
     if (photo.files.length) {
-      check("/console/enrol/quality/face", { photo: photo.files[0] }, form.querySelector("#face-quality"));
+      check("/console/enrol/quality/face", { photo: photo.files[0] }, faceNode);
     }
   });
 

@@ -91,6 +91,8 @@
   function explain(error, container) {
     if (error.fromServer) { return error.message || container.dataset.msgFailed; }
     if (error.name === "NotAllowedError" || error.name === "AbortError") { return container.dataset.msgCancelled; }
+    /* The browser refuses the relying-party id for this page's address (an IP address, another host name). */
+    if (error.name === "SecurityError") { return container.dataset.msgWrongDomain || container.dataset.msgFailed; }
     if (error.name === "InvalidStateError") { return container.dataset.msgDuplicate || container.dataset.msgFailed; }
     return container.dataset.msgFailed;
   }
@@ -124,6 +126,11 @@
     var show = feedback(container);
     if (!window.PublicKeyCredential || !navigator.credentials) {
       show.fail(container.dataset.msgUnsupported);
+      return;
+    }
+    if (container.dataset.origin && window.location.origin !== container.dataset.origin) {
+      /* Passkeys are bound to the issuer's host: at any other address every ceremony would fail. Say so now. */
+      show.fail(container.dataset.msgWrongDomain);
       return;
     }
     button.hidden = false;

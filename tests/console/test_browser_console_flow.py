@@ -81,6 +81,7 @@ def fill_enrolment(page: Any, console: Console, given_name: str, date_of_birth: 
     page.goto(console.url + "/console/enrol")
     fill_enrolment_with_camera(page, given_name, date_of_birth)
     page.select_option("#finger_2_missing", "unable_to_capture")
+    page.select_option("#fingers_rest_missing", "unable_to_capture")  # every finger is an explicit choice
 
 
 def test_officer_enrols_twice_adjudicator_decides_auditor_finds_both(console: Console, chromium: Any) -> None:

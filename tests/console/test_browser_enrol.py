@@ -75,6 +75,7 @@ def test_camera_photo_is_checked_at_once_then_enrolled_with_a_receipt(civid: tup
     finger_verdict.wait_for(timeout=30_000)
     assert "NFIQ 2 score" in finger_verdict.inner_text()
     page.select_option("#finger_7_missing", "bandaged")
+    page.select_option("#fingers_rest_missing", "unable_to_capture")  # every finger is an explicit choice
 
     page.click("#enrol-submit")
     page.wait_for_url(lambda current: "/console/enrolments/" in current)
@@ -84,6 +85,21 @@ def test_camera_photo_is_checked_at_once_then_enrolled_with_a_receipt(civid: tup
     page.locator("#print").wait_for(state="visible")  # print.js shows the button
     assert page.locator("#receipt-uin").inner_text() == issued
     assert not [e for e in errors if "Content Security Policy" in e], errors
+    context.close()
+
+
+def test_a_photo_the_gate_refuses_cannot_be_sent(civid: tuple[str, str], chromium: Any) -> None:
+    url, uin = civid
+    context, page, errors = signed_in_page(chromium, url, uin, "/console/enrol")
+    page.set_input_files("#photo", files=[{"name": "turned.jpg", "mimeType": "image/jpeg",
+                                           "buffer": fixture_bytes("obama_2009_congress.jpg")}])
+    page.locator("#face-quality.refused").wait_for(timeout=30_000)
+    assert page.locator("#enrol-submit").is_disabled()
+    assert "would be refused" in page.locator("#photo-blocked").inner_text()
+    page.set_input_files("#photo", files=[{"name": "good.png", "mimeType": "image/png",
+                                           "buffer": fixture_bytes("collins_nasa_portrait.png")}])
+    page.locator("#face-quality.passed").wait_for(timeout=30_000)
+    assert page.locator("#enrol-submit").is_enabled() and page.locator("#photo-blocked").is_hidden()
     context.close()
 
 

@@ -307,7 +307,8 @@ def test_a_uin_that_later_enrolments_hang_on_is_not_withdrawn(client, keys, seed
     assert merged.status_code == 303
     refused = decide(client, seeded, action="decision/change", decision="duplicate", duplicate_of=seeded.obama_uin,
                      confirm="yes", comment="Same person as Obama after all.")
-    assert refused.status_code == 409 and "change those decisions first" in refused.text
+    assert refused.status_code == 409 and "also holds 1 other enrolment (a later case decided against it): change " \
+        "that decision first" in refused.text  # one enrolment: the singular, not "enrolment(s)"
     with services.sessions() as db:
         assert db.scalars(select(Identity.status).where(Identity.uin == issued)).one() == "active"
     assert events(services, "case.decision_changed") == []
@@ -317,8 +318,30 @@ def test_evidence_is_put_in_words_from_the_log_likelihood_ratio():
     assert case_view.ratio_text(3.0) == "1,000"
     assert case_view.ratio_text(4.37) == "23,000"
     assert case_view.likelihood_words(-2.0, "en") == "100× likelier if different people"
-    assert case_view.likelihood_words(0.3, "es") == "2.0 veces más probable si es la misma persona"
     assert case_view.ratio_text(12) == "1,000,000,000+"
+
+
+def test_counts_ages_and_ratios_are_written_as_each_language_writes_them(client, seeded, services):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from models import utcnow
+
+    with services.sessions.begin() as db:  # the seeded case has waited one minute
+        db.execute(update(DedupCase).values(created_at=utcnow() - timedelta(seconds=90)))
+    english = as_adjudicator(client, seeded).text
+    assert ">1 case</caption>" in english and "1 cases" not in english and "1 minute" in english
+    spanish = client.get("/console/cases?lang=es").text
+    assert ">1 caso</caption>" in spanish and "1 minuto" in spanish and "1 minutos" not in spanish
+    case = client.get(f"/console/cases/{seeded.case_id}?lang=es").text
+    assert "en espera desde hace 1 minuto" in case and "1 minutos" not in case
+    assert re.search(r"<strong>0,\d{4}</strong>", case) and "0,9251" in case  # scores and thresholds: decimal comma
+    assert re.search(r"<strong>0\.\d{4}</strong>", client.get(f"/console/cases/{seeded.case_id}?lang=en").text)
+    assert case_view.ratio_text(5.04, "es") == "110.000" and case_view.ratio_text(5.04, "en") == "110,000"
+    assert case_view.likelihood_words(5.04, "es") == "110.000 veces más probable si es la misma persona"
+    assert case_view.likelihood_words(0.3, "es") == "2,0 veces más probable si es la misma persona"
+    assert case_view.ratio_text(12, "es") == "1.000.000.000+"
 
 
 def test_no_console_page_serves_templates_or_fingerprint_images():

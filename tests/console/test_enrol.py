@@ -4,11 +4,13 @@ the receipt say what happened."""
 
 from __future__ import annotations
 
+import io
 import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 
+from PIL import Image
 from sqlalchemy import func, select
 
 from console import enrol as enrol_module
@@ -54,7 +56,11 @@ def open_form(client, path: str = "/console/enrol") -> tuple[str, str]:  # type:
 def submit(client, fields: dict, photo: str | None = "collins_nasa_portrait.png",  # type: ignore[no-untyped-def]
            fingers: dict[int, bytes] | None = None, key: str | None = None, **headers: str):
     csrf, fresh_key = open_form(client)
-    data = {"csrf_token": csrf, "idempotency_key": key or fresh_key, **fields}
+    # Every finger row is an explicit choice: unless a test says otherwise, the fingers without a file are
+    # recorded as not captured (one choice for the rest of the rows, as a desk without a scanner does).
+    data = {"csrf_token": csrf, "idempotency_key": key or fresh_key, "fingers_rest_missing": "unable_to_capture",
+            **fields}
+    data = {name: value for name, value in data.items() if value is not None}
     files = []
     if photo:
         files.append(("photo", (photo, fixture_bytes(photo), "image/png" if photo.endswith(".png") else "image/jpeg")))
@@ -168,7 +174,8 @@ def test_a_file_the_workflow_refuses_is_named_and_explained_in_the_officers_lang
         csrf, key = open_form(officer)
         files = [("photo", ("pequeña.png", photo, "image/png"))]
         files += [(f"finger_{p}", (f"finger-{p}.png", data, "image/png")) for p, data in fingers.items()]
-        return officer.post("/console/enrol", data={"csrf_token": csrf, "idempotency_key": key, **person_fields()},
+        return officer.post("/console/enrol", data={"csrf_token": csrf, "idempotency_key": key, **person_fields(),
+                                                    "fingers_rest_missing": "unable_to_capture"},
                             files=files, follow_redirects=False, headers=headers)
 
     before = count(services, Enrolment)
@@ -218,7 +225,11 @@ def test_a_new_person_is_enrolled_once_with_the_officer_and_the_document(officer
         enrolment = db.scalars(select(Enrolment).where(Enrolment.idempotency_key == f"console:{key}")).one()
         assert enrolment.officer_id == officer_key_id(services) and enrolment.nationality == "BLZ"
         assert db.get(ApiKey, enrolment.officer_id).name == "Officer Obama"
-        assert {f["position"]: f["status"] for f in enrolment.fingerprints} == {2: "captured", 7: "excepted"}
+        # Finger 2 scanned, 7 amputated (its own reason), the other eight by the one choice for the rest.
+        assert {f["position"]: f["status"] for f in enrolment.fingerprints} == {
+            p: "captured" if p == 2 else "excepted" for p in range(1, 11)}
+        assert {f["position"]: f["reason"] for f in enrolment.fingerprints if f["position"] in (1, 7)} == {
+            1: "unable_to_capture", 7: "amputated"}
         assert db.scalar(select(func.count()).select_from(IdentityDocument)
                          .where(IdentityDocument.enrolment_id == enrolment.id)) == 1
         issued = db.scalars(select(AuditEvent).where(AuditEvent.action == "enrolment.issued",
@@ -265,15 +276,52 @@ def test_the_same_person_again_opens_a_case_without_a_uin(officer, services):
     assert receipt.status_code == 200 and "To be issued after review" in receipt.text
 
 
-def test_a_refused_photo_is_explained_and_the_details_can_be_reused(officer, services):
-    response = submit(officer, person_fields(), photo="obama_2009_congress.jpg", **{"Accept-Language": "es"})
-    assert response.status_code == 303
+def test_a_photo_the_gate_refuses_cannot_be_submitted_and_nothing_is_stored(officer, services):
+    # Before: a refused photo was stored as a rejected enrolment. The verdict the page shows is now enforced.
+    before = stored(services)
+    response = submit(officer, {**person_fields(), "finger_7_missing": "amputated"}, photo="obama_2009_congress.jpg",
+                      **{"Accept-Language": "es"})
+    assert response.status_code == 422, response.text[:500]
+    assert "La cabeza está girada" in response.text and 'id="err-photo"' in response.text
+    assert 'value="José María"' in response.text and 'value="amputated" selected' in response.text  # all kept
+    assert stored(services) == before
+
+
+def test_a_finger_row_without_a_file_must_say_why(officer, services):
+    before = stored(services)
+    silent = submit(officer, {**person_fields(), "fingers_rest_missing": None}, fingers={2: finger(301, 0)})
+    assert silent.status_code == 422 and stored(services) == before
+    assert silent.text.count('class="error-text" id="err-finger_') == 9  # rows 1 and 3-10, each next to its row
+    assert "Choose the image or say why this finger is not given" in silent.text
+    assert 'id="err-finger_2"' not in silent.text
+    assert "Please correct the 9 problems below." in silent.text
+    one = submit(officer, {**person_fields(), "fingers_rest_missing": None,
+                           **{f"finger_{p}_missing": "bandaged" for p in range(3, 11)}}, fingers={2: finger(301, 0)})
+    assert one.status_code == 422 and "Please correct the problem below." in one.text
+    spanish = submit(officer, {**person_fields(), "fingers_rest_missing": None}, **{"Accept-Language": "es"})
+    assert "Corrija los 10 problemas indicados abajo." in spanish.text and "problema(s)" not in spanish.text
+
+
+def test_trying_again_after_a_rejection_keeps_the_details_and_the_finger_exceptions(officer, services):
+    blank = io.BytesIO()
+    Image.new("L", (400, 400), 255).save(blank, format="PNG", dpi=(500, 500))  # no ridges: the finger is refused
+    fields = {**person_fields(), "finger_7_missing": "amputated", "finger_7_note": "since 2019",
+              "fingers_rest_missing": "bandaged"}
+    response = submit(officer, fields, fingers={2: blank.getvalue()}, **{"Accept-Language": "es"})
+    assert response.status_code == 303, response.text[:500]
     page = officer.get(location(response), headers={"Accept-Language": "es"})
     assert 'data-status="rejected"' in page.text and "No inscrito" in page.text
-    assert "Foto 1: La cabeza está girada" in page.text
     again = officer.get(re.search(r'href="(/console/enrol\?from=[^"]+)"', page.text).group(1))
     assert again.status_code == 200 and 'value="José María"' in again.text and 'value="+5016101234"' in again.text
+    row_7 = again.text[again.text.index('id="row-finger_7"'):again.text.index('id="row-finger_8"')]
+    assert 'value="amputated" selected' in row_7 and 'value="since 2019"' in row_7
+    row_3 = again.text[again.text.index('id="row-finger_3"'):again.text.index('id="row-finger_4"')]
+    assert 'value="bandaged" selected' in row_3
     assert officer.get(location(response) + "/receipt").status_code == 409
+
+
+def stored(services) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    return count(services, Enrolment), count(services, AuditEvent, AuditEvent.action.like("enrolment.%"))
 
 
 def test_receipt_is_printable_and_holds_no_biometrics(officer, services):

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from civid.services import build_services
-from models import AuditEvent, ConsoleSession, utcnow
+from models import AuditEvent, Client, ConsoleSession, utcnow
 from tests.conftest import enrol, seeded_fixtures
 from tests.console.helpers import CONSOLE_SETTINGS, ISSUER, console_sign_in, enrol_staff
 from tests.idp.frontchannel import BIDEN_PHOTO, OBAMA_PHOTO, location
@@ -110,3 +110,22 @@ def test_with_passkeys_required_face_sign_in_is_not_offered(settings, people):
             assert 'id="face-form"' not in login_page.text and "passkey" in login_page.text.lower()
     finally:
         services.close()
+
+
+def test_the_console_is_first_party_and_never_asks_staff_for_consent(client, services, people):
+    """Item 21: staff are not asked to share their UIN with civid's own console (and cannot lock themselves out)."""
+    from tests.idp.frontchannel import sign_in
+
+    start = client.get("/console/login", follow_redirects=False)
+    at_login = location(client.get(location(start), follow_redirects=False))
+    after_login = location(client.get(location(sign_in(client, at_login, people.officer, OBAMA_PHOTO)),
+                                      follow_redirects=False))
+    assert after_login.startswith(ISSUER + "/console/callback?"), after_login  # straight back: no /consent/ page
+    done = client.get(after_login.removeprefix(ISSUER), follow_redirects=False)
+    assert done.status_code == 303 and location(done) == "/console"
+    with services.sessions() as db:
+        # The release is still recorded (a consent the citizen can see and withdraw on /account), for a client
+        # marked first-party in its registration, not recognised by its id.
+        [granted] = db.scalars(select(AuditEvent).where(AuditEvent.action == "consent.granted")).all()
+        console = db.scalars(select(Client).where(Client.client_id == granted.client_id)).one()
+        assert console.first_party and console.registered_by == "civid:console"

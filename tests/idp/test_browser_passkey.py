@@ -243,3 +243,48 @@ def test_citizen_pages_have_no_serious_accessibility_violations(civid: Civid, ch
         pytest.skip("axe-core is not installed (CI installs it into .ci/node)")
     assert {name: found for name, found in checked.items() if found} == {}
     context.close()
+
+
+def test_civid_opened_at_its_ip_address_moves_to_the_issuers_host_where_passkeys_work(civid: Civid, chromium: Any) -> None:
+    context = chromium.new_context(locale="en-GB")
+    page = context.new_page()
+    with_authenticator(context, page)
+    page.goto(f"http://127.0.0.1:{civid.server.port}/login?lang=en")  # the address `civid serve` listens on
+    assert page.url == civid.url + "/login?lang=en"  # http://localhost:<port>: the relying-party id's host
+    page.locator("#passkey-login").wait_for(state="visible")
+    assert page.locator("[data-passkey-error]").is_hidden()
+    context.close()
+
+
+def test_a_page_shown_at_another_address_says_where_passkeys_work(civid: Civid, chromium: Any) -> None:
+    # As behind a proxy that hides the host: the page is served at 127.0.0.1 without a redirect.
+    elsewhere = f"http://127.0.0.1:{civid.server.port}"
+    context = chromium.new_context(locale="es-ES")
+    page = context.new_page()
+    with_authenticator(context, page)
+    page.route(elsewhere + "/**", lambda route: route.fulfill(
+        response=route.fetch(url=route.request.url.replace(elsewhere, civid.url), headers=route.request.all_headers())))
+    page.goto(elsewhere + "/passkeys/bind")
+    issued = httpx.post(f"{civid.url}/v1/identities/{civid.uin}/passkey-bindings", headers=civid.officer)
+    page.fill("#code", issued.json()["code"])
+    page.click("button[type=submit]")
+    alert = page.locator("[data-passkey-error]")
+    alert.wait_for(state="visible", timeout=10_000)
+    assert f"Las llaves de acceso funcionan solo en {civid.url}" in alert.inner_text()
+    assert page.locator("#passkey-create").is_hidden()  # no ceremony that could only fail
+    context.close()
+
+
+def test_a_cancelled_passkey_request_says_it_was_cancelled(civid: Civid, chromium: Any) -> None:
+    context = chromium.new_context(locale="en-GB")
+    page = context.new_page()
+    cdp, authenticator_id = with_authenticator(context, page)
+    bind_passkey(civid, page, "Cancelled phone")
+    # The person does not confirm on the device (no fingerprint, face or PIN): the browser answers NotAllowedError.
+    cdp.send("WebAuthn.setUserVerified", {"authenticatorId": authenticator_id, "isUserVerified": False})
+    page.goto(civid.url + "/login")
+    page.click("#passkey-login")
+    alert = page.locator("[data-passkey-error]")
+    alert.wait_for(state="visible")
+    assert "cancelled or timed out" in alert.inner_text()
+    context.close()

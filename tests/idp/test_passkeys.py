@@ -20,7 +20,7 @@ from models import AuditEvent, AuthorizationRequest, Identity, LoginAttempt, Log
 from tests.conftest import Keys, enrol, seeded_fixtures
 from tests.idp.soft_authenticator import SoftAuthenticator
 
-ORIGIN = "http://127.0.0.1:8000"  # the default issuer's origin (Settings.resolved_issuer)
+ORIGIN = "http://localhost:8000"  # the default issuer's origin (Settings.resolved_issuer): a name, never an IP
 
 
 def enrol_person(client: TestClient, keys: Keys) -> dict[str, Any]:
@@ -210,6 +210,16 @@ def test_wrong_origin_or_rp_id_is_refused(client: TestClient, keys: Keys, person
     assert client.get("/account", follow_redirects=False).status_code == 303
 
 
+def test_a_ceremony_from_another_address_says_where_passkeys_work(client: TestClient, keys: Keys, person):
+    code = issue_code(client, keys, person["uin"])
+    elsewhere = register(client, SoftAuthenticator(ORIGIN), code=code, origin="http://127.0.0.1:8000")
+    assert elsewhere.status_code == 400 and "only at http://localhost:8000" in message(elsewhere)
+    authenticator = bound(client, keys, person["uin"])
+    client.headers["Accept-Language"] = "es"
+    refused = login(client, authenticator, origin="http://127.0.0.1:8000")
+    assert refused.status_code == 400 and "solo en http://localhost:8000" in message(refused)
+
+
 def test_cross_origin_frame_and_forged_signature_are_refused(client: TestClient, keys: Keys, person):
     authenticator = bound(client, keys, person["uin"])
     assert login(client, authenticator, cross_origin=True).status_code == 400
@@ -244,7 +254,8 @@ def test_sign_count_regression_revokes_the_passkey_as_cloned(client: TestClient,
     [row] = passkeys_of(services, person["uin"])
     assert row.revoked_at is not None and row.revoked_reason == "clone_suspected"
     assert len(events(services, "passkey.clone_suspected")) == 1
-    assert login(client, authenticator, sign_count=100).status_code == 400  # even the genuine one, now
+    again = login(client, authenticator, sign_count=100)  # even the genuine one, now: and it is told why
+    assert again.status_code == 400 and "blocked because it may have been copied" in message(again)
     account = TestClient(client.app)
     face_session(services, account, person["uin"])
     assert "may have been copied" in account.get("/account").text

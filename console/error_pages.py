@@ -1,0 +1,132 @@
+"""The console's own error pages: what went wrong in the staff member's language, and the way back into the
+console (never the citizen's "return to the service you came from", never a raw JSON 404).
+
+Errors raised on console pages carry a stable ``code`` where staff can meet them (``console.error.<code>``);
+for any other the page gives a plain sentence for its HTTP status and shows the English detail as a detail.
+Paths outside ``/console`` (and the root page) keep the citizen's page or problem+json (the API under /v1).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from civid.errors import CividError, NotFound
+from console.error_text import coded_text
+from idp import i18n, pages
+
+PREFIX = "/console"
+Renderer = Callable[[Request, CividError], HTMLResponse]
+# Codes after which the way on is a new sign-in rather than the console's home.
+SIGN_IN_AGAIN = frozenset({"sign_in_expired", "sign_in_foreign", "sign_in_incomplete", "sign_in_refused",
+                           "no_staff_account", "passkey_required"})
+
+
+def is_console_page(request: Request) -> bool:
+    """Whether the request is for a console page (or the root page), which answers errors with HTML."""
+    path = request.url.path
+    return path == "/" or path == PREFIX or path.startswith(PREFIX + "/")
+
+
+def _message(exc: CividError, lang: str) -> tuple[str, str | None]:
+    """The sentence for ``exc`` in ``lang``, and the English detail when no coded sentence exists."""
+    params = dict(exc.params)
+    if "roles" in params:  # role names as staff know them, in their language
+        params["roles"] = f" {i18n.translate('console.error.or', lang)} ".join(
+            i18n.translate(f"roles.{role}", lang) for role in params["roles"])
+    if "yours" in params:
+        params["yours"] = ", ".join(i18n.translate(f"role.{role}", lang) for role in params["yours"])
+    generic = i18n.translate(f"console.error.status.{exc.status}", lang)
+    if generic.startswith("console.error."):
+        generic = i18n.translate("console.error.status.other", lang)
+    text = coded_text("console.error", exc.code, params, lang, fallback="")
+    return (text, None) if text else (generic, exc.detail)
+
+
+def render(request: Request, exc: CividError) -> HTMLResponse:
+    """The console's error page for ``exc`` (its status, headers such as Retry-After kept)."""
+    lang = pages.language(request)
+    message, detail = _message(exc, lang)
+    response = pages.render(request, "console_error.html", status=exc.status, staff=getattr(request.state, "staff", None),
+                            message=message, detail=detail, code=exc.code or exc.type_slug,
+                            sign_in_again=exc.code in SIGN_IN_AGAIN)
+    if exc.extra.get("retry_after"):
+        response.headers["Retry-After"] = str(exc.extra["retry_after"])
+    return response
+
+
+def wrapping(citizens_page: Renderer | None) -> Renderer:
+    """The HTML error renderer of the whole app: console pages get the console's, other pages the citizen's."""
+
+    def renderer(request: Request, exc: CividError) -> HTMLResponse:
+        if is_console_page(request) or citizens_page is None:
+            return render(request, exc)
+        return citizens_page(request, exc)
+
+    return renderer
+
+
+def http_error_page(request: Request, exc: StarletteHTTPException) -> HTMLResponse | None:
+    """An unknown console address (404) or method (405) as a console page; None elsewhere (problem+json)."""
+    if not is_console_page(request):
+        return None
+    if exc.status_code == 404:
+        error: CividError = NotFound("there is no page at this address", code="page_not_found")
+    else:
+        error = CividError(str(exc.detail))
+        error.status = exc.status_code
+    response = render(request, error)
+    response.headers.update(getattr(exc, "headers", None) or {})  # e.g. Allow on a 405 (RFC 9110 §15.5.6)
+    return response
+
+
+MESSAGES = {
+    "console.error.or": {"en": "or", "es": "o"},
+    "console.error.title": {"en": "This did not work", "es": "Esto no funcionó"},
+    "console.error.home": {"en": "Back to the console", "es": "Volver a la consola"},
+    "console.error.sign_in": {"en": "Sign in again", "es": "Vuelva a iniciar sesión"},
+    "console.error.detail": {"en": "Details (for support)", "es": "Detalles (para soporte)"},
+    "console.error.code": {"en": "Error code", "es": "Código de error"},
+    "console.error.status.400": {"en": "The request could not be understood. Go back and try again.",
+                                 "es": "No se pudo entender la solicitud. Vuelva atrás e inténtelo de nuevo."},
+    "console.error.status.403": {"en": "You cannot do this with your staff account.",
+                                 "es": "No puede hacer esto con su cuenta de personal."},
+    "console.error.status.404": {"en": "There is no page at this address.",
+                                 "es": "No hay ninguna página en esta dirección."},
+    "console.error.status.405": {"en": "This page cannot be used this way. Use the console's buttons and links.",
+                                 "es": "Esta página no se puede usar así. Use los botones y enlaces de la consola."},
+    "console.error.status.409": {"en": "This cannot be done now: something changed meanwhile. Reload and check.",
+                                 "es": "Esto no se puede hacer ahora: algo cambió mientras tanto. Recargue y revise."},
+    "console.error.status.422": {"en": "Some of what was sent is not acceptable. Go back, correct it and try again.",
+                                 "es": "Parte de lo enviado no es aceptable. Vuelva atrás, corríjalo e inténtelo de nuevo."},
+    "console.error.status.429": {"en": "Too many attempts. Wait a few minutes and try again.",
+                                 "es": "Demasiados intentos. Espere unos minutos e inténtelo de nuevo."},
+    "console.error.status.other": {"en": "Something went wrong. Try again; if it happens again, tell support.",
+                                   "es": "Algo salió mal. Inténtelo de nuevo; si vuelve a pasar, avise a soporte."},
+    "console.error.page_not_found": {"en": "There is no page at this address. Check the link or start from the "
+                                           "console's home.",
+                                     "es": "No hay ninguna página en esta dirección. Revise el enlace o empiece desde "
+                                           "el inicio de la consola."},
+    "console.error.role_needed": {"en": "This page is for {roles}. Your roles: {yours}. An administrator can give "
+                                        "you another role if your work needs it.",
+                                  "es": "Esta página es para {roles}. Sus funciones: {yours}. Un administrador puede "
+                                        "darle otra función si su trabajo lo requiere."},
+    "console.error.sign_in_expired": {"en": "This sign-in has expired or was started in another window.",
+                                      "es": "Este inicio de sesión caducó o se empezó en otra ventana."},
+    "console.error.sign_in_foreign": {"en": "The sign-in answer did not come from this service's identity provider.",
+                                      "es": "La respuesta de inicio de sesión no vino del proveedor de identidad de "
+                                            "este servicio."},
+    "console.error.sign_in_incomplete": {"en": "The sign-in was not completed.",
+                                         "es": "El inicio de sesión no se completó."},
+    "console.error.sign_in_refused": {"en": "The sign-in could not be checked. Start it again.",
+                                      "es": "No se pudo comprobar el inicio de sesión. Empiece de nuevo."},
+    "console.error.no_staff_account": {"en": "You signed in, but you have no staff account. Ask an administrator "
+                                             "to add you.",
+                                       "es": "Inició sesión, pero no tiene una cuenta de personal. Pida a un "
+                                             "administrador que le agregue."},
+    "console.error.passkey_required": {"en": "Staff must sign in with a passkey, not with a photo.",
+                                       "es": "El personal debe iniciar sesión con una llave de acceso, no con una foto."},
+}

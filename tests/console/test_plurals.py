@@ -1,0 +1,44 @@
+"""Counted messages and numbers on the console's pages follow each language's rules (CLDR, via Babel)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import console.app  # noqa: F401 - imports every console page module, which register their messages
+from console import i18n_messages, plurals
+from idp import i18n
+
+TEMPLATES = Path(console.app.__file__).parent / "templates"
+COUNTED_USE = re.compile(r"""\btn\(\s*["']([a-z0-9_.-]+)["']""")
+
+
+def test_counts_take_the_plural_form_of_their_language():
+    i18n_messages.register_all()
+    assert plurals.count_text("console.idle", 1, "en") == "For security you are signed out after 1 minute without activity."
+    assert plurals.count_text("console.idle", 15, "es").endswith("tras 15 minutos sin actividad.")
+    assert plurals.count_text("console.idle", 1, "es").endswith("tras 1 minuto sin actividad.")
+    assert [plurals.plural_form(n, "es") for n in (0, 1, 2, 1_000_000)] == ["other", "one", "other", "many"]
+    assert plurals.count_text("console.idle", 1_000_000, "es").startswith("Por seguridad")  # many → other
+
+
+def test_numbers_use_the_languages_separators():
+    assert plurals.number(110_000, "en") == "110,000" and plurals.number(110_000, "es") == "110.000"
+    assert plurals.number(2.5, "es", digits=1) == "2,5" and plurals.number(2.5, "en", digits=1) == "2.5"
+
+
+def test_every_counted_message_a_template_uses_has_its_forms_in_both_languages():
+    from fastapi import FastAPI
+
+    from console.app import install as install_console
+    from idp.app import install as install_idp
+
+    app = FastAPI()
+    install_idp(app)
+    install_console(app)
+    used = {key for path in TEMPLATES.glob("*.html") for key in COUNTED_USE.findall(path.read_text())}
+    assert {"console.enrol.errors_title", "cases.count", "audit.results"} <= used
+    catalogue = i18n.catalogue()
+    missing = [f"{key}.{form}" for key in used for form in ("one", "other")
+               if f"{key}.{form}" not in catalogue or not catalogue[f"{key}.{form}"].get("es")]
+    assert missing == []
