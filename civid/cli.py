@@ -46,6 +46,8 @@ def serve(host: Optional[str] = typer.Option(None), port: Optional[int] = typer.
     """Set up the data folder and database if needed, and run the HTTP service."""
     import logging
 
+    from civid.settings import get_settings
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     if host or port:
@@ -60,7 +62,6 @@ def serve(host: Optional[str] = typer.Option(None), port: Optional[int] = typer.
     import uvicorn
 
     from civid.app import create_app
-    from civid.settings import get_settings
 
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
 
