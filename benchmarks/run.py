@@ -66,8 +66,8 @@ def plan(args: argparse.Namespace) -> list[tuple[str, list[str], Callable[[dict[
     # The later benchmarks: each exposes main(argv) -> record and accepts the common arguments; optional
     # QUICK_ARGUMENTS (extra arguments for --quick) and summary_line(record) -> str.
     # (fusion_calibration is not here: it rewrites matcher/calibration.json, so it is run on purpose.)
-    for name in ("finger_accuracy", "finger_index", "fusion", "gallery_rebuild", "enrolment_throughput",
-                 "idp_throughput", "cli_startup"):
+    for name in ("finger_accuracy", "finger_gate", "finger_index", "fusion", "gallery_rebuild",
+                 "enrolment_throughput", "idp_throughput", "cli_startup"):
         if importlib.util.find_spec(f"benchmarks.{name}") is None:
             continue
         module = importlib.import_module(f"benchmarks.{name}")

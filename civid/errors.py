@@ -46,6 +46,13 @@ class InvalidImage(InvalidInput):
     title = "Invalid image"
 
 
+class NotAFingerprint(InvalidImage):
+    """A finger image shows no friction ridges (a face, a document, a blank scan): refused before any extraction."""
+
+    type_slug = "not-a-fingerprint"
+    title = "Not a fingerprint"
+
+
 class InvalidFingerprintTemplate(InvalidInput):
     """A finger minutiae record (ISO/IEC 19794-2) is malformed: bad header, truncated, or a field out of range."""
 

@@ -240,6 +240,33 @@ QUALITY = {
     "console.quality.file.finger_ppi": {
         "en": "The image is scanned at {ppi} ppi; finger images must be {required} ppi.",
         "es": "La imagen está escaneada a {ppi} ppp; las imágenes de dedos deben ser de {required} ppp."},
+    "console.quality.file.finger_colour": {
+        "en": "This is a colour image ({share}% of its pixels are not grey); a finger image must be an 8-bit grey scan.",
+        "es": "Es una imagen en color ({share}% de sus píxeles no son grises); la imagen de un dedo debe ser un "
+              "escaneo en gris de 8 bits."},
+    "console.quality.file.finger_transparent": {
+        "en": "The image has transparent pixels; a finger image must be an 8-bit grey scan.",
+        "es": "La imagen tiene píxeles transparentes; la imagen de un dedo debe ser un escaneo en gris de 8 bits."},
+    "console.quality.file.finger_pixel_mode": {
+        "en": "The image's pixels are {mode}; a finger image must be an 8-bit grey scan.",
+        "es": "Los píxeles de la imagen son {mode}; la imagen de un dedo debe ser un escaneo en gris de 8 bits."},
+    "console.quality.file.finger_too_little_foreground": {
+        "en": "This is not a fingerprint: the ridge area is {value} mm², at least {limit} mm² is needed (a blank "
+              "scan, or too little of the finger).",
+        "es": "No es una huella: el área con crestas es de {value} mm², se necesitan al menos {limit} mm² (un "
+              "escaneo en blanco, o muy poca parte del dedo)."},
+    "console.quality.file.finger_no_ridge_flow": {
+        "en": "This is not a fingerprint: no parallel ridges flow across the image (coherence {value}, at least "
+              "{limit}).",
+        "es": "No es una huella: la imagen no muestra crestas paralelas que fluyan (coherencia {value}, mínimo "
+              "{limit})."},
+    "console.quality.file.finger_no_ridge_frequency": {
+        "en": "This is not a fingerprint: only {value}% of the image has the spacing of finger ridges (at least "
+              "{limit}% is needed). Was a photo chosen instead of the finger scan?",
+        "es": "No es una huella: solo el {value}% de la imagen tiene la separación de las crestas de un dedo (se "
+              "necesita al menos el {limit}%). ¿Se eligió una foto en lugar del escaneo del dedo?"},
+    "console.quality.not_a_fingerprint": {"en": "This image is not a fingerprint.",
+                                          "es": "Esta imagen no es una huella dactilar."},
 }
 
 OUTCOME = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from civid.errors import CividError, InvalidImage, PayloadTooLarge, UnsupportedMediaType
+from civid.errors import CividError, InvalidImage, NotAFingerprint, PayloadTooLarge, UnsupportedMediaType
 from civid.services import Services
 from civid.settings import Settings
 from console.error_text import coded_text
@@ -60,7 +60,8 @@ def finger_name(position: int, lang: str) -> str:
 # A file that could not be assessed, by its problem type (``CividError.type_slug``): what to tell the officer.
 FILE_ERRORS = {PayloadTooLarge.type_slug: "console.quality.too_large",
                UnsupportedMediaType.type_slug: "console.quality.unsupported",
-               InvalidImage.type_slug: "console.quality.unreadable"}
+               InvalidImage.type_slug: "console.quality.unreadable",
+               NotAFingerprint.type_slug: "console.quality.not_a_fingerprint"}
 
 
 def file_error_text(type_slug: str, code: str | None, params: dict[str, Any], lang: str) -> str | None:
@@ -114,7 +115,15 @@ def finger(services: Services, position: int, data: bytes, filename: str, conten
            lang: str) -> dict[str, Any]:
     """Decode, extract and gate one finger image: its NFIQ 2 score, minutiae and reasons."""
     settings = services.settings
-    accepted, report = assess_finger(FingerUpload(position, data, filename, content_type), settings)
+    limits = {"min_nfiq2": settings.finger_min_nfiq2, "min_minutiae": settings.finger_min_minutiae}
+    try:
+        accepted, report = assess_finger(FingerUpload(position, data, filename, content_type), settings)
+    except NotAFingerprint as exc:
+        # A readable image that is no fingerprint: an answer the officer acts on (scan the finger), not a bad file.
+        return {"position": position, "finger": finger_name(position, lang), "passed": False, "nfiq2": None,
+                "minutiae": None, "issues": [{"code": exc.code, "message": error_text(exc, lang)}],
+                "summary": i18n.translate("console.quality.finger_refused", lang, finger=finger_name(position, lang)),
+                "limits": limits}
     details = report.to_dict()
     issues = [{"code": issue["code"], "message": finger_issue_text(issue["code"], details, settings, lang)}
               for issue in report.issues]
@@ -122,7 +131,7 @@ def finger(services: Services, position: int, data: bytes, filename: str, conten
                              finger=finger_name(position, lang))
     return {"position": position, "finger": finger_name(position, lang), "passed": accepted is not None,
             "nfiq2": report.nfiq2, "minutiae": report.minutiae, "issues": issues, "summary": summary,
-            "limits": {"min_nfiq2": settings.finger_min_nfiq2, "min_minutiae": settings.finger_min_minutiae}}
+            "limits": limits}
 
 
 def explain_enrolment(rejection_reasons: list[dict[str, Any]], quality: list[dict[str, Any]],

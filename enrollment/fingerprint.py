@@ -1,4 +1,5 @@
-"""Fingerprints at enrolment: decode a 500 ppi image, extract minutiae (MINDTCT), NFIQ 2 gate, ISO records.
+"""Fingerprints at enrolment: decode a 500 ppi grey image, the finger gate (is it a fingerprint at all?),
+extract minutiae (MINDTCT), NFIQ 2 gate, ISO records.
 
 A finger arrives either as an image the officer scanned (PNG, TIFF or BMP, 8-bit grey, 500 ppi) or as
 an ISO/IEC 19794-2:2005 record made by another system (a legacy AFIS, another vendor's extractor).
@@ -15,11 +16,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from civid.errors import CividError, InvalidImage, InvalidInput
+from civid.errors import CividError, InvalidImage, InvalidInput, NotAFingerprint
 from civid.keyring import KeyRing, Sealed
 from civid.settings import Settings
 from enrollment.capture import open_checked
-from matcher import iso19794, mcc, nbis_bridge
+from matcher import finger_gate, iso19794, mcc, nbis_bridge
 from matcher.iso19794 import FingerprintRecord, FingerView
 
 ACCEPTED_CONTENT_TYPES = {
@@ -123,15 +124,59 @@ def decode_finger(upload: FingerUpload, settings: Settings) -> NDArray[np.uint8]
         raise InvalidImage(f"{name}: the file says {float(dpi[0]):.0f} ppi; finger images must be {PPI} ppi",
                            photo=upload.filename, code="finger_ppi",
                            params={"ppi": f"{float(dpi[0]):.0f}", "required": PPI, **which})
-    if image.mode not in ("L", "I;16", "P", "RGB", "RGBA", "1"):
-        raise InvalidImage(f"{name}: unsupported {fmt} pixel mode {image.mode}", photo=upload.filename,
-                           params=which)
-    return np.ascontiguousarray(np.asarray(image.convert("L"), dtype=np.uint8))
+    return _grey(image, name, upload.filename, which)
+
+
+def _grey(image: Any, name: str, filename: str, which: dict[str, Any]) -> NDArray[np.uint8]:
+    """The 8-bit grey pixels the README asks for. A colour or alpha file is taken only when it is grey in fact
+    (R = G = B and opaque in every pixel, as some tools save a grey scan): converting real colour would
+    silently invent the grey a scanner never measured. 16-bit grey is refused too (Pillow clips it to 8 bits)."""
+    if image.mode in ("L", "1"):
+        return np.ascontiguousarray(np.asarray(image.convert("L"), dtype=np.uint8))
+    if image.mode not in ("P", "RGB", "RGBA", "LA", "PA"):
+        raise InvalidImage(f"{name}: pixel mode {image.mode} is not accepted; finger images must be 8-bit grey",
+                           photo=filename, code="finger_pixel_mode", params={"mode": image.mode, **which})
+    rgba = np.asarray(image.convert("RGBA"), dtype=np.uint8)
+    colour = (rgba[..., 0] != rgba[..., 1]) | (rgba[..., 1] != rgba[..., 2])
+    if colour.any():
+        share = f"{100.0 * float(colour.mean()):.1f}"
+        raise InvalidImage(f"{name}: a colour image ({image.mode}, {share}% of the pixels not grey); finger images "
+                           "must be 8-bit grey scans", photo=filename, code="finger_colour",
+                           params={"mode": image.mode, "share": share, **which})
+    if (rgba[..., 3] != 255).any():
+        raise InvalidImage(f"{name}: the image has transparent pixels; finger images must be 8-bit grey scans",
+                           photo=filename, code="finger_transparent", params={"mode": image.mode, **which})
+    return np.ascontiguousarray(rgba[..., 0])
+
+
+def gate_finger(gray: NDArray[np.uint8], upload: FingerUpload) -> finger_gate.GateVerdict:
+    """The finger gate on a decoded image: refuse (422 ``not-a-fingerprint``) what shows no friction ridges."""
+    verdict = finger_gate.check(gray)
+    if verdict.passed:
+        return verdict
+    assert verdict.reason is not None and verdict.value is not None and verdict.limit is not None
+    name = f"finger {upload.position} ({upload.filename})"
+    value, limit = verdict.value, verdict.limit
+    shown = {finger_gate.FOREGROUND: (f"{value:.0f}", f"{limit:.0f}"),
+             finger_gate.RIDGE_FLOW: (f"{value:.2f}", f"{limit:.2f}"),
+             finger_gate.RIDGE_FREQUENCY: (f"{100 * value:.0f}", f"{100 * limit:.0f}")}[verdict.reason]
+    why = {finger_gate.FOREGROUND: "the ridge area is {} mm², at least {} mm² is needed (a blank scan, or too "
+                                   "little of the finger)",
+           finger_gate.RIDGE_FLOW: "its ridge-flow coherence is {}, at least {} is needed (no parallel ridges "
+                                   "flowing across the image)",
+           finger_gate.RIDGE_FREQUENCY: "{}% of it has a ridge spacing of 5–15 px at 500 ppi, at least {}% is "
+                                        "needed"}[verdict.reason].format(*shown)
+    raise NotAFingerprint(f"{name}: not a fingerprint image: {why}", photo=upload.filename,
+                          finger=upload.position, reason=verdict.reason, measured=value, limit=limit,
+                          code=verdict.reason, params={"value": shown[0], "limit": shown[1],
+                                                       "finger": upload.position, "file": upload.filename})
 
 
 def assess_finger(upload: FingerUpload, settings: Settings) -> tuple[AcceptedFinger | None, FingerReport]:
-    """Decode, extract and gate one finger; a finger that fails has a report with the reasons."""
+    """Decode, gate, extract and grade one finger; a finger that fails NFIQ 2 or the minutiae count has a report
+    with the reasons; a file that is not a grey fingerprint image raises (``InvalidImage``, ``NotAFingerprint``)."""
     gray = decode_finger(upload, settings)
+    gate_finger(gray, upload)
     extraction = nbis_bridge.extract(gray, ppi=PPI)
     issues: list[dict[str, str]] = []
     if extraction.nfiq2 is None and settings.finger_require_nfiq2:

@@ -12,9 +12,17 @@ No other module imports ``nbis``. What we found out about nbis-py 0.1.3, and rel
 - Its ISO reader/writer are not ISO: no finger-view count, a 2-byte view header (position, count),
   no extended-data length, minutia quality on a 0..63 scale. A standard record loads with zero
   minutiae. ``to_nbis`` writes that private layout from our standard ``FingerView``.
-- With NFIQ 2 switched on, a failing NFIQ 2 (blank, tiny or non-finger images) raises
-  ``Nfiq2ComputeFailed`` from ``extract_minutiae`` itself and the minutiae are lost; with it off,
-  ``quality()`` returns a meaningless 0. So we extract with NFIQ 2 and, on failure, again without.
+- With NFIQ 2 switched on, a failing NFIQ 2 (blank, flat, tiny images) raises ``Nfiq2ComputeFailed``
+  from ``extract_minutiae`` itself and the minutiae are lost; with it off, ``quality()`` returns a
+  meaningless 0. So we extract with NFIQ 2 and, on failure, again without.
+- NFIQ 2 *is* computed on every image (its 69 features differ from image to image), but it grades a
+  fingerprint and never says "not a finger": face portraits score 17–46 (on 60 LFW faces; 10% fail),
+  above civid's minimum, and MINDTCT finds 20–131 "minutiae" in them. (The five face uploads reported at 32
+  with 74–131 minutiae were two portraits, obama_2012 (74) and collins (131), each scoring 32, in
+  several colour modes that all became the same grey.) So
+  ``matcher.finger_gate`` decides whether an image is a fingerprint before this bridge is called.
+- nbis-py's own ``check_fingerprint`` (NIST SIVV) gives no measurement: a refused image comes back as
+  zero minutiae and quality 0, and it refused 1 of 6 real FVC2000 DB1 prints tried. We keep it off.
 - Images with a side under 12 px crash the process (segfault / stack smashing in the C code);
   sides of 8..11 px were observed to do so. We refuse anything under ``MIN_IMAGE_SIDE``.
 - NBIS keeps C globals (BOZORTH3's work arrays), so every call goes through one lock.

@@ -210,6 +210,26 @@ def test_finger_quality_gives_the_nfiq2_score_or_the_reason(officer):
                    {"position": "11"}).status_code == 422
 
 
+def test_a_face_photo_chosen_as_a_finger_is_called_not_a_fingerprint_in_the_officers_language(officer, services):
+    import io
+
+    from PIL import Image
+    grey = io.BytesIO()
+    Image.open(io.BytesIO(fixture_bytes("obama_2012_portrait.jpg"))).convert("L").save(grey, format="PNG")
+    checked = quality(officer, "finger", {"finger": ("f.png", grey.getvalue(), "image/png")}, {"position": "2"},
+                      **{"Accept-Language": "es"})
+    assert checked.status_code == 200, checked.text
+    body = checked.json()
+    assert body["passed"] is False and [i["code"] for i in body["issues"]] == ["finger_no_ridge_frequency"]
+    assert body["issues"][0]["message"].startswith("No es una huella: solo el ")
+    before = count(services, Enrolment)
+    page = submit(officer, {**person_fields(), **document_fields()}, fingers={2: grey.getvalue()},
+                  **{"Accept-Language": "es"})
+    assert page.status_code == 422
+    assert "Índice derecho (finger-2.png): No es una huella" in page.text
+    assert count(services, Enrolment) == before
+
+
 # --- enrolling ------------------------------------------------------------------------------------
 
 def test_a_new_person_is_enrolled_once_with_the_officer_and_the_document(officer, services):

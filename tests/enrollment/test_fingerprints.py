@@ -6,16 +6,20 @@ stand for the same person's finger scanned on different days."""
 
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 
+from civid.errors import InvalidImage
 from civid.services import build_services
+from enrollment.fingerprint import FingerUpload, decode_finger
 from matcher import iso19794
 from models import AuditEvent, Enrolment, FingerTemplate
-from tests.conftest import add_keys, assert_problem, enrol, fixture_bytes, stored_counts, seeded_fixtures
+from tests.conftest import FIXTURES, add_keys, assert_problem, enrol, fixture_bytes, stored_counts, seeded_fixtures
 from tests.synthetic_fingerprints import impressions, png_bytes
 
 # Two synthetic fingers per person: (seed of the finger, ISO position).
@@ -114,16 +118,73 @@ def test_person_without_fingerprints_is_deduplicated_on_the_face_and_the_record_
     assert [f["status"] for f in body["fingerprints"]] == ["excepted"] * 10
 
 
-def test_blank_finger_image_rejects_the_enrolment_naming_the_finger_and_stores_nothing(client, keys, services, people):
+def test_blank_finger_image_is_refused_naming_the_finger_and_stores_nothing(client, keys, services, people):
     before = stored_counts(services)
     blank = png_bytes(np.full((300, 300), 200, dtype=np.uint8))
-    body = enrol(client, keys.officer, ["collins_nasa_portrait.png"], fingers={3: blank}).json()
-    assert body["status"] == "rejected"
-    codes = {r["code"] for r in body["rejection_reasons"]}
-    assert codes & {"nfiq2_unavailable", "finger_low_quality", "finger_too_few_minutiae"}
-    assert all("finger 3" in r["message"] for r in body["rejection_reasons"])
-    after = stored_counts(services)
-    assert after["finger_templates"] == before["finger_templates"] and after["identities"] == before["identities"]
+    problem = assert_problem(enrol(client, keys.officer, ["collins_nasa_portrait.png"], fingers={3: blank}), 422)
+    assert problem["type"].endswith("/not-a-fingerprint") and problem["finger"] == 3
+    assert problem["reason"] == "finger_too_little_foreground" and problem["measured"] < problem["limit"]
+    assert "finger 3" in problem["detail"]
+    assert stored_counts(services) == before
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _as_mode(name: str, mode: str) -> bytes:
+    """A face fixture as a finger file: grey, or grey saved as RGB / RGBA (R = G = B, opaque), or in colour."""
+    picture = Image.open(FIXTURES / name)
+    grey = picture.convert("L")
+    return _png({"L": grey, "RGB": grey.convert("RGB"), "RGBA": grey.convert("RGBA"),
+                 "colour RGB": picture.convert("RGB"), "colour RGBA": picture.convert("RGBA")}[mode])
+
+
+FACES = ("biden_2010_blue_room.jpg", "collins_nasa_portrait.png", "obama_2009_congress.jpg",
+         "obama_2010_blue_room.jpg", "obama_2012_portrait.jpg")
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB", "RGBA"])
+@pytest.mark.parametrize("face", FACES)
+def test_a_face_portrait_uploaded_as_a_finger_is_refused_naming_the_finger_and_why(client, keys, services, people,
+                                                                                   face, mode):
+    before = stored_counts(services)
+    response = enrol(client, keys.officer, ["collins_nasa_portrait.png"],
+                     fingers={2: finger(101, 3), 7: _as_mode(face, mode)})
+    problem = assert_problem(response, 422)
+    assert problem["type"].endswith("/not-a-fingerprint"), problem
+    assert problem["finger"] == 7 and problem["detail"].startswith("finger 7 (finger-7.png): not a fingerprint")
+    assert problem["reason"] == "finger_no_ridge_frequency" and problem["measured"] < problem["limit"]
+    assert stored_counts(services) == before
+
+
+@pytest.mark.parametrize("mode", ["colour RGB", "colour RGBA"])
+def test_a_colour_finger_image_is_refused_not_converted(client, keys, services, people, mode):
+    before = stored_counts(services)
+    response = enrol(client, keys.officer, ["collins_nasa_portrait.png"],
+                     fingers={4: _as_mode("obama_2012_portrait.jpg", mode)})
+    problem = assert_problem(response, 422)
+    assert problem["type"].endswith("/invalid-image") and "colour image" in problem["detail"]
+    assert "finger 4" in problem["detail"]
+    assert stored_counts(services) == before
+
+
+def test_a_grey_scan_saved_as_rgb_is_read_as_the_same_grey_and_a_transparent_one_is_refused(settings):
+    grey = Image.fromarray(impressions(101, 1)[0])
+    as_is = decode_finger(FingerUpload(2, _png(grey), "f.png", "image/png"), settings)
+    for saved in (grey.convert("RGB"), grey.convert("RGBA"), grey.convert("P")):
+        assert np.array_equal(decode_finger(FingerUpload(2, _png(saved), "f.png", "image/png"), settings), as_is)
+    see_through = grey.convert("RGBA")
+    see_through.putpixel((5, 5), (128, 128, 128, 0))
+    with pytest.raises(InvalidImage) as refused:
+        decode_finger(FingerUpload(2, _png(see_through), "f.png", "image/png"), settings)
+    assert refused.value.code == "finger_transparent" and refused.value.params["finger"] == 2
+    sixteen_bit = Image.fromarray(impressions(101, 1)[0].astype(np.uint16) * 257)
+    with pytest.raises(InvalidImage) as refused:
+        decode_finger(FingerUpload(2, _png(sixteen_bit), "f.png", "image/png"), settings)
+    assert refused.value.code == "finger_pixel_mode"
 
 
 @pytest.mark.parametrize("data, content_type, status", [
