@@ -8,9 +8,15 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
 
 import httpx
+
+if TYPE_CHECKING:
+    from civid.settings import Settings
+    from tests.conftest import Keys
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -62,3 +68,27 @@ class ServerProcess:
                 self.process.wait(20)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+@contextmanager
+def postgres_nodes(tmp_path: Path, database_url: str, nodes: int = 2, *, open_gallery: bool = False) -> Iterator[
+        tuple["Settings", "Keys", list[ServerProcess]]]:
+    """``nodes`` civid services in their own processes on one PostgreSQL schema, sharing one template key ring
+    (what two machines of one deployment share), with one API key per role made first; stopped afterwards."""
+    from civid.services import build_services
+    from civid.settings import Settings
+    from tests.conftest import add_keys
+
+    shared_keys = tmp_path / "template-keys.json"
+    settings = Settings(data_dir=tmp_path / "setup", database_url=database_url, template_keys_file=shared_keys)
+    services = build_services(settings, open_gallery=open_gallery)
+    keys = add_keys(services)
+    services.close()
+    servers = [ServerProcess({"CIVID_DATA_DIR": str(tmp_path / f"node{i}"), "CIVID_DATABASE_URL": database_url,
+                              "CIVID_TEMPLATE_KEYS_FILE": str(shared_keys)}, tmp_path / f"node{i}.log").start()
+               for i in range(nodes)]
+    try:
+        yield settings, keys, servers
+    finally:
+        for server in servers:
+            server.stop()

@@ -17,7 +17,7 @@ from civid.settings import Settings
 from models import AuditEvent
 from tests.conftest import add_keys
 from tests.postgres import postgres_schema_url  # noqa: F401 - fixture
-from tests.server import ServerProcess
+from tests.server import ServerProcess, postgres_nodes
 
 PARALLEL = 24  # the reproduction in issue #11 forked the chain 11 times in 24 requests
 
@@ -82,20 +82,9 @@ def test_parallel_audited_requests_on_sqlite_keep_one_unbroken_chain(tmp_path: P
 def test_parallel_audited_requests_on_two_postgres_processes_keep_one_unbroken_chain(
     tmp_path: Path, postgres_schema_url: str
 ):
-    shared_keys = tmp_path / "template-keys.json"
-    settings = Settings(data_dir=tmp_path / "setup", database_url=postgres_schema_url, template_keys_file=shared_keys)
-    services = build_services(settings, open_gallery=False)
-    keys = add_keys(services)
-    services.close()
-    before, *_ = _chain(settings)
-    servers = [ServerProcess({"CIVID_DATA_DIR": str(tmp_path / f"node{i}"), "CIVID_DATABASE_URL": postgres_schema_url,
-                              "CIVID_TEMPLATE_KEYS_FILE": str(shared_keys)}, tmp_path / f"node{i}.log").start()
-               for i in range(2)]
-    try:
+    with postgres_nodes(tmp_path, postgres_schema_url) as (settings, keys, servers):
+        before, *_ = _chain(settings)
         statuses = _parallel_case_lists(servers, keys.adjudicator, PARALLEL)
-    finally:
-        for server in servers:
-            server.stop()
     checked, broken, listed, forks = _chain(settings)
     print(f"postgres: {len(statuses)} requests sent, {listed} events written, {checked} events checked, "
           f"broken={broken}, forks={forks}")

@@ -18,7 +18,7 @@ from civid.settings import Settings
 from models import AuditEvent, Enrolment, Identity
 from tests.conftest import Keys, add_keys, fixture_bytes, person
 from tests.postgres import postgres_schema_url  # noqa: F401 - fixture
-from tests.server import ServerProcess
+from tests.server import ServerProcess, postgres_nodes
 
 # One person per round, so each round issues one UIN when it is idempotent.
 ROUNDS = [("obama_2012_portrait.jpg", "Obama"), ("biden_2010_blue_room.jpg", "Biden"),
@@ -107,16 +107,5 @@ def test_one_key_sent_at_once_to_one_sqlite_service_enrols_once_and_answers_each
 def test_one_key_sent_at_once_to_two_postgres_services_enrols_once_and_answers_each_with_it(
     tmp_path: Path, postgres_schema_url: str
 ):
-    shared_keys = tmp_path / "template-keys.json"
-    settings = Settings(data_dir=tmp_path / "setup", database_url=postgres_schema_url, template_keys_file=shared_keys)
-    services = build_services(settings, open_gallery=False)
-    keys = add_keys(services)
-    services.close()
-    servers = [ServerProcess({"CIVID_DATA_DIR": str(tmp_path / f"node{i}"), "CIVID_DATABASE_URL": postgres_schema_url,
-                              "CIVID_TEMPLATE_KEYS_FILE": str(shared_keys)}, tmp_path / f"node{i}.log").start()
-               for i in range(2)]
-    try:
+    with postgres_nodes(tmp_path, postgres_schema_url) as (settings, keys, servers):
         _rounds(settings, servers, keys, copies=4, label="postgres")
-    finally:
-        for server in servers:
-            server.stop()
