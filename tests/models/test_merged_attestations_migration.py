@@ -17,6 +17,7 @@ from civid import audit
 from civid.app import create_app
 from civid.audit import Actor
 from civid.services import build_services
+from kyc.revocation import status_of
 from kyc.status_list import STATUS_LIST_TYP, decode, status_at
 from models import Attestation, AuditEvent
 from models.db import upgrade
@@ -146,3 +147,37 @@ def test_downgrade_keeps_the_revocations_and_a_second_upgrade_adds_nothing(engin
         state = {row.uid: row.revoked_at is not None for row in db.scalars(select(Attestation))}
         assert state == {"att-before": False, "att-at": True, "att-after": True, "att-unmerged": False}
         assert audit.verify_chain(db) == (3, None)
+
+
+def test_each_revocation_names_the_enrolment_the_old_rule_stated_when_it_was_issued(engine):
+    """Two duplicates decided one after the other: attestations between them stated the first, one after both
+    the second; all are revoked (an expired one too), each event naming the enrolment that attestation stated."""
+    _merged_identity_at_0015(engine, Bank("bank-belize", ClientKey()))
+    later = MERGED_AT + timedelta(days=2)
+    with engine.begin() as db:
+        db.execute(enrolments.insert().values(
+            id=4, public_id="e-second-attempt", status="duplicate", officer_id=1, given_name="Eve",
+            family_name="Forger", date_of_birth=date(1961, 8, 4), sex="M", place_of_birth="Honolulu",
+            nationality="USA", address={}, quality=[], rejection_reasons=[], identity_id=1,
+            created_at=later - timedelta(hours=1), decided_at=later))
+        db.execute(attestations.insert().values(
+            uid="att-latest", client_id="bank-belize", identity_id=1, grant_id=None, format="sd-jwt",
+            claims=["given_name"], trust_framework="bz_nid", assurance_level="substantial",
+            issued_at=later + timedelta(hours=1), expires_at=later + timedelta(days=90), status_list=1,
+            status_index=99))
+        db.execute(attestations.insert().values(  # expired already: revoked all the same, a bank asking learns it
+            uid="att-expired", client_id="bank-belize", identity_id=1, grant_id=None, format="jwt",
+            claims=["given_name"], trust_framework="bz_nid", assurance_level="substantial",
+            issued_at=MERGED_AT + timedelta(minutes=5), expires_at=NOW - timedelta(days=1), status_list=1,
+            status_index=98))
+
+    upgrade(engine)
+
+    with Session(engine) as db:
+        stated = {e.subject_id: e.detail["stated_enrolment"] for e in db.scalars(
+            select(AuditEvent).where(AuditEvent.action == "kyc.attestation_revoked"))}
+        assert stated == {"att-at": "e-attempt", "att-expired": "e-attempt", "att-after": "e-attempt",
+                          "att-latest": "e-second-attempt"}
+        status = {row.uid: status_of(row).status for row in db.scalars(select(Attestation))}
+        assert status == {"att-before": "valid", "att-at": "revoked", "att-after": "revoked", "att-unmerged": "valid",
+                          "att-latest": "revoked", "att-expired": "revoked"}
