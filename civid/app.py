@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from civid import openapi, problems
 from civid.admin_routes import router as admin_router
-from civid.canonical_host import CanonicalHost
+from civid.canonical_host import CanonicalHost, startup_warning
 from civid.services import Services, build_services, ensure_bootstrap_admin
 from civid.settings import Settings, get_settings
 from enrollment.routes import router as enrolment_router
@@ -116,6 +116,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             log.error("the issuer %s has an IP address for its host: browsers refuse passkeys there, so staff cannot "
                       "sign in to the console; set CIVID_ISSUER to a URL with a name (http://localhost:%s on this "
                       "machine)", settings.resolved_issuer, settings.port)
+        if (host_warning := startup_warning(settings)) is not None:
+            log.warning("CIVID_REDIRECT_TO_ISSUER_HOST: %s", host_warning)
         app.state.services = services or build_services(settings, show_progress=True)
         key_file = ensure_bootstrap_admin(app.state.services)
         if key_file:

@@ -35,6 +35,13 @@ RowIndex = Annotated[int, Interval(ge=0, le=INT32_MAX)]
 PageNumber = Annotated[int, Interval(ge=1, le=INT32_MAX)]
 """A 1-based page of a listing; its OFFSET (page × page size) stays within a 64-bit integer."""
 
+# Ten years (of 366 days): longer than any lead, lifetime or age a client can mean, and far inside timedelta's range.
+MAX_DURATION_S = 10 * 366 * 86400
+
+DurationSeconds = Annotated[int, Interval(ge=0, le=MAX_DURATION_S)]
+"""A length of time in whole seconds in a request body. Unbounded, a huge one overflows ``timedelta`` (an
+``OverflowError``, i.e. a 500) or becomes a date past year 9999; bounded, it is a 422 problem."""
+
 
 _CALENDAR_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATE_TIME_START = re.compile(r"^\d{4}-\d{2}-\d{2}(?:$|[Tt ])")

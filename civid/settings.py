@@ -141,10 +141,17 @@ class Settings(BaseSettings):
         "passkeys for an IP address, and `civid serve` refuses to start with one.",
     )
     redirect_to_issuer_host: bool = Field(
-        True, description="A browser page (GET or HEAD asking for text/html) requested at another host than the "
-        "issuer's (http://127.0.0.1:8000 for http://localhost:8000) is redirected there, where its cookies and "
-        "passkeys work. Behind a proxy that does not pass the public Host on, set trust_forwarded_for (then "
-        "X-Forwarded-Host counts) or turn this off.",
+        True, description="A browser page (GET or HEAD asking for text/html) requested at a loopback variant of a "
+        "loopback issuer's host (http://127.0.0.1:8000 or http://[::1]:8000 for http://localhost:8000, same port) "
+        "is redirected there, where its cookies and passkeys work. Any other host is served as it is, unless "
+        "trust_forwarded_host says which host the browser used: a proxy may rewrite Host, and a redirect it sends "
+        "back with the same Host would loop.",
+    )
+    trust_forwarded_host: bool = Field(
+        False, description="Take the host the browser asked for from X-Forwarded-Host, its last value (the one the "
+        "nearest proxy added; earlier values are the client's own), and redirect pages asked for at another host "
+        "than the issuer's. Only behind a proxy that sets it on every request: otherwise a client names any host. "
+        "Separate from trust_forwarded_for, since a proxy may set one header and not the other.",
     )
     signing_alg: Literal["ES256", "RS256"] = Field(
         "ES256", description="Default algorithm for ID tokens, access tokens and attestations; a client may ask "

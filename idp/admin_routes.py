@@ -21,6 +21,7 @@ from civid.audit import Actor
 from civid.auth import require
 from civid.deps import get_services, get_session
 from civid.errors import NotFound
+from civid.input_types import DurationSeconds
 from civid.services import Services
 from idp import clients, tokens
 from idp.keys import ALGORITHMS, KeyStatus
@@ -117,7 +118,8 @@ class KeyOut(BaseModel):
 
 class RotateIn(BaseModel):
     algs: list[Literal["ES256", "RS256"]] = Field(default_factory=lambda: list(ALGORITHMS))
-    lead_seconds: int | None = Field(None, ge=0, description="Default: signing_key_publish_lead_s.")
+    lead_seconds: DurationSeconds | None = Field(
+        None, description="How long the new keys are published before they sign; default: signing_key_publish_lead_s.")
 
 
 def _key_out(status: KeyStatus) -> KeyOut:

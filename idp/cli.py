@@ -17,6 +17,7 @@ from rich.table import Table
 
 from civid.actor import Actor
 from civid.errors import CividError
+from civid.input_types import MAX_DURATION_S
 
 # No SQLAlchemy, settings or IdP module at import (civid --help must stay light): commands import them inside.
 
@@ -159,8 +160,8 @@ def clients_disable(client_id: str = typer.Argument(..., help="The client to sto
 
 def keys_rotate(
     alg: list[str] = typer.Option([], help="ES256 | RS256 (repeat; default both)"),
-    lead_seconds: Optional[int] = typer.Option(None, min=0, help="Publish this long before signing "
-                                               "(default: signing_key_publish_lead_s)"),
+    lead_seconds: Optional[int] = typer.Option(None, min=0, max=MAX_DURATION_S, help="Publish this long before "
+                                               "signing, at most ten years (default: signing_key_publish_lead_s)"),
 ) -> None:
     """Rotate the OpenID signing keys: publish new keys now, sign with them after the lead time."""
     from idp.keys import ALGORITHMS

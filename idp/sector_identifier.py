@@ -9,6 +9,7 @@ being registered is in the JSON array. Any failure is ``invalid_client_metadata`
 from __future__ import annotations
 
 import json
+import logging
 from urllib.parse import urlsplit
 
 import httpx
@@ -19,6 +20,9 @@ from idp.errors import InvalidClientMetadata
 
 FETCH_TIMEOUT_S = 5.0
 MAX_BYTES = 64 * 1024  # a list of redirect URIs; anything larger is not one
+NOT_A_LIST = "the sector_identifier_uri is not a JSON array of strings (the redirect URIs)"
+
+log = logging.getLogger("civid.idp.sector_identifier")
 
 
 def sector_host(uri: str, redirect_uris: list[str], allow_private: bool) -> str:
@@ -35,23 +39,33 @@ def sector_host(uri: str, redirect_uris: list[str], allow_private: bool) -> str:
 
 
 def _fetch(uri: str, allow_private: bool) -> list[str]:
-    """The JSON array of URIs at ``uri`` (untrusted: bounded in time and size)."""
+    """The JSON array of URIs at ``uri`` (untrusted: bounded in time and size).
+
+    The registrar is told what failed in words; the exception's own text (addresses, resolver and parser
+    messages) goes to the log only, since it describes civid's network rather than the client's file."""
     try:
         with outbound.client(allow_private, FETCH_TIMEOUT_S) as http, \
                 http.stream("GET", uri, headers={"Accept": "application/json"}) as response:
             if response.status_code != 200:
-                raise InvalidClientMetadata(f"the sector_identifier_uri answered {response.status_code}")
+                log.warning("sector_identifier_uri %s answered HTTP %s", uri, response.status_code)
+                raise InvalidClientMetadata(f"the sector_identifier_uri answered HTTP {response.status_code}")
             body = bytearray()
             for chunk in response.iter_bytes():
                 body += chunk
                 if len(body) > MAX_BYTES:
                     raise InvalidClientMetadata(f"the sector_identifier_uri answered more than {MAX_BYTES} bytes")
-        listed = json.loads(bytes(body))
     except outbound.DisallowedAddress as exc:
+        log.warning("sector_identifier_uri %s not fetched: %s", uri, exc)
         raise InvalidClientMetadata("the sector_identifier_uri is not on a public address "
                                     "(CIVID_OUTBOUND_ALLOW_PRIVATE)") from exc
-    except (httpx.HTTPError, ValueError) as exc:
-        raise InvalidClientMetadata(f"the sector_identifier_uri could not be read: {exc}") from exc
+    except httpx.HTTPError as exc:
+        log.warning("sector_identifier_uri %s could not be fetched: %r", uri, exc)
+        raise InvalidClientMetadata("the sector_identifier_uri could not be fetched") from exc
+    try:
+        listed = json.loads(bytes(body))
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        log.warning("sector_identifier_uri %s is not JSON: %s", uri, exc)
+        listed = None
     if not isinstance(listed, list) or not all(isinstance(item, str) for item in listed):
-        raise InvalidClientMetadata("the sector_identifier_uri must hold a JSON array of redirect URIs")
+        raise InvalidClientMetadata(NOT_A_LIST)
     return listed

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 from civid import audit
 from civid.deps import get_services
 from civid.errors import InvalidInput
+from civid.input_types import DurationSeconds
 from civid.services import Services
 from idp import acr as acr_module
 from idp.claims import entitled
@@ -79,8 +80,8 @@ class AttestationRequest(BaseModel):
         None, description="sd-jwt only: the public JWK (EC P-256 or RSA >= 2048 bits) to bind the SD-JWT to; it "
                           "must be one of the bank's registered keys. Default: the key that signed "
                           "client_assertion")
-    max_age: int | None = Field(None, ge=0, description="The citizen must have logged in at most this many "
-                                                        "seconds ago (a fresh biometric or passkey check)")
+    max_age: DurationSeconds | None = Field(None, description="The citizen must have logged in at most this many "
+                                                             "seconds ago (a fresh biometric or passkey check)")
     acr: Literal["urn:civid:acr:face", "urn:civid:acr:passkey"] | None = Field(  # idp.acr.ACR_VALUES_SUPPORTED
         None, description="The least authentication level the citizen's login must have had")
 

@@ -234,6 +234,11 @@ def test_cli_rotates_signing_keys_and_shows_their_status(cli):
     assert bad.exit_code == 2 and "unknown algorithm" in bad.output
 
 
+def test_cli_refuses_a_publish_lead_past_ten_years_as_a_usage_error(cli):
+    refused = cli("keys", "rotate", "--lead-seconds", str(10**15))  # overflowed timedelta: a traceback
+    assert refused.exit_code == 2 and "--lead-seconds" in refused.output, refused.output
+
+
 def test_absurd_client_metadata_is_refused_not_a_server_error(services):
     import pytest
 

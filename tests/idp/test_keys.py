@@ -68,6 +68,15 @@ def test_a_rotated_in_key_is_published_before_it_signs(client, services, citizen
     assert {s.kid: s.state for s in services.signing_keys.status()}[pending] == "pending"
 
 
+def test_a_publish_lead_past_ten_years_is_a_422_problem_and_rotates_nothing(client, services, keys):
+    before = {status.kid for status in services.signing_keys.status()}
+    for lead in (10**15, 10 * 366 * 86400 + 1):  # the first overflowed timedelta: a 500
+        response = client.post("/v1/signing-keys/rotate", json={"lead_seconds": lead}, headers=keys.admin)
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+    assert {status.kid for status in services.signing_keys.status()} == before
+
+
 def test_admin_api_shows_and_rotates_signing_keys(client, services, keys):
     assert client.get("/v1/signing-keys", headers=keys.officer).status_code == 403
     response = client.post("/v1/signing-keys/rotate", json={"algs": ["RS256"], "lead_seconds": 0}, headers=keys.admin)

@@ -232,6 +232,7 @@ def test_malformed_requests_are_invalid_request(client, services, citizen):
     for body in ({"verified_claims": {"claims": {"given_name": None}}},  # no verification
                  {"verified_claims": verified_request(), "format": "xml"},
                  {"verified_claims": verified_request(), "max_age": -1},
+                 {"verified_claims": verified_request(), "max_age": 10**20},  # past 10 years: not a login's age
                  {"verified_claims": verified_request(), "acr": "urn:other:acr"},
                  {"verified_claims": verified_request(), "color": "blue"},
                  {"verified_claims": verified_request(["email"])}):  # nothing civid attests
