@@ -205,7 +205,8 @@ class Settings(BaseSettings):
     backchannel_logout_retry_delay_s: float = Field(
         10.0, description="Wait before the second attempt; doubled before each further one (10 s, 20 s, 40 s).")
     trust_forwarded_for: bool = Field(
-        False, description="Use X-Forwarded-For as the client address (only behind a proxy that sets it).")
+        False, description="Use X-Forwarded-For as the client address (only behind a proxy that sets it): its "
+        "last value, the one the nearest proxy appended.")
     idp_secrets_file: Path | None = Field(
         None, description="JSON with the pairwise-subject salt and the cookie/CSRF key; default "
         "<data_dir>/keys/idp-secrets.json (0600), created on first run.",

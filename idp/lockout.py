@@ -33,7 +33,9 @@ class LoginLocked(CividError):
 def source_of(request: Request, settings: Settings) -> str:
     """The client address, from X-Forwarded-For only when the deployment says a proxy sets it."""
     if settings.trust_forwarded_for:
-        forwarded = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
+        # The last value is the one our proxy appended; earlier ones are whatever the client sent, and trusting
+        # them would let an attacker pick a fresh "address" per attempt and never reach the per-address lockout.
+        forwarded = request.headers.get("x-forwarded-for", "").split(",")[-1].strip()
         if forwarded:
             return forwarded[:64]
     return (request.client.host if request.client else "unknown")[:64]
