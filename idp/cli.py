@@ -219,17 +219,22 @@ passkeys_app = typer.Typer(help="Citizens' and staff members' passkeys", no_args
 @passkeys_app.command("code")
 def passkeys_code(uin: str = typer.Argument(..., help="The UIN of the person who will bind a passkey")) -> None:
     """Issue a one-time passkey binding code (for the first admin, or a desk without the console); printed once,
-    audited. Check the person first: whoever types the code binds a passkey to this identity."""
+    audited, voiding the person's earlier unused codes. Check the person first: whoever types the code binds a
+    passkey to this identity, staff members' included (the operator on the server may; in the console and the
+    API only an admin may)."""
     from civid import audit
     from idp import claims, passkey_bindings
 
+    # The operator at the server's shell can already read the database and the key ring: trusting them with
+    # staff members' codes is what lets the first admin in (README), and the code is audited as "cli".
+    issuer = passkey_bindings.Issuer(CLI_ACTOR, (CLI_ACTOR.role,), operator=True)
     services = _services()
     try:
         with services.sessions.begin() as db:
-            identity = passkey_bindings.find_identity(db, uin)
+            identity = passkey_bindings.find_identity(db, uin, issuer)
             name = claims.claim_values(db, identity).get("name") or ""
             code, row = passkey_bindings.issue_code(db, services.idp_secrets, services.settings.passkey_binding_ttl_s,
-                                                    identity, CLI_ACTOR)
+                                                    identity, issuer)
             expires, number = audit.as_utc(row.expires_at).isoformat(timespec="seconds"), identity.uin
     except CividError as exc:
         _fail(exc.detail)

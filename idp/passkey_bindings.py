@@ -5,12 +5,19 @@ person's passkeys.
 A code is 12 characters from an alphabet without look-alikes (no 0/O, 1/I/L), shown as three groups of
 four: about 59 bits, single use, valid ``passkey_binding_ttl_s``. It is stored as an HMAC under the
 server's key, so a copy of the database alone does not let anyone test guesses offline.
+
+Whoever types a code binds a passkey to the identity, and a staff member's passkey signs in to the console
+with their roles; so who may issue a code for whom is decided here, once, for the console page, the API and
+the CLI (``authorise``): a staff member's code only by an admin (or the operator's CLI on the server, the
+first admin's route), a citizen's by a registration officer, and nobody's for their own UIN. A new code voids
+the person's earlier unused ones, so at most one code per person is ever live.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -23,20 +30,22 @@ from civid import audit
 from civid.audit import Actor
 from civid.auth import require
 from civid.deps import get_services, get_session
-from civid.errors import Conflict, NotFound
+from civid.errors import Conflict, Forbidden, NotFound
 from civid.input_types import RowId, UinPath
 from civid.services import Services
 from enrollment.uin import normalise_uin
 from idp import passkey_registry
 from idp.passkey_ceremony import PasskeyRejected
 from idp.server_secrets import ServerSecrets
-from models import ApiKey, Identity, Passkey, PasskeyBinding, utcnow
+from models import ApiKey, Identity, Passkey, PasskeyBinding, StaffAccount, utcnow
 
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 GROUPS, GROUP_LENGTH = 3, 4
 
 router = APIRouter(prefix="/v1", tags=["passkeys"])
 Officer = Annotated[Actor, Depends(require("officer"))]
+# Admins too: a staff member's code is theirs to issue (``authorise``); a citizen's stays an officer's.
+CodeIssuer = Annotated[Actor, Depends(require("officer", "admin"))]
 SessionDep = Annotated[Session, Depends(get_session)]
 ServicesDep = Annotated[Services, Depends(get_services)]
 
@@ -62,6 +71,67 @@ class RevokeIn(BaseModel):
     reason: str = "revoked by an officer"
 
 
+@dataclass(frozen=True)
+class Issuer:
+    """Who asks for a binding code: the actor it is audited as, every role they hold, and, for a staff member,
+    their own UIN. ``operator``: ``civid passkeys code`` run on the server, trusted like the database itself."""
+
+    actor: Actor
+    roles: tuple[str, ...]
+    uin: str | None = None
+    operator: bool = False
+
+    @classmethod
+    def api_key(cls, actor: Actor) -> "Issuer":
+        """A caller with an API key: one role, no person behind it."""
+        return cls(actor, (actor.role,))
+
+
+def _refusal(db: Session, identity: Identity, issuer: Issuer) -> Forbidden | None:
+    if issuer.uin is not None and issuer.uin == identity.uin:
+        # A second passkey for oneself is another person's check to make, like any other.
+        return Forbidden("nobody issues a passkey binding code for their own UIN; ask a colleague",
+                         code="own_uin", params={"uin": identity.uin})
+    if issuer.operator:
+        return None
+    if db.scalars(select(StaffAccount.id).where(StaffAccount.uin == identity.uin)).first() is not None:
+        # Disabled accounts count too: re-enabled, a passkey bound meanwhile would sign in with their roles.
+        if "admin" not in issuer.roles:
+            return Forbidden(f"UIN {identity.uin} has a staff account: only an administrator (admin role) may "
+                             "issue its passkey binding code", code="staff_needs_admin", params={"uin": identity.uin})
+        return None  # an admin can give anyone any role anyway, so their roles cover the target's
+    if "officer" not in issuer.roles:
+        return Forbidden("a citizen's passkey binding code is issued by a registration officer, who checks the "
+                         "person and their document at the desk", code="officer_needed", params={"uin": identity.uin})
+    return None
+
+
+def authorise(db: Session, identity: Identity, issuer: Issuer) -> None:
+    """Raise Forbidden (audited as ``passkey.binding_refused``) unless ``issuer`` may issue a code for ``identity``."""
+    refused = _refusal(db, identity, issuer)
+    if refused is None:
+        return
+    audit.record(db, issuer.actor, "passkey.binding_refused", "identity", identity.uin, reason=refused.code,
+                 roles=list(issuer.roles))
+    db.commit()  # the refusal stays on record although the request fails (and rolls back the rest)
+    raise refused
+
+
+def _voids_earlier_codes(db: Session, identity: Identity) -> list[int]:
+    """Expire the identity's unused live codes (a code handed out and forgotten must not stay usable)."""
+    # Lock the identity row: two codes issued at once are then issued one after the other, and the second
+    # sees (and voids) the first.
+    db.scalars(select(Identity.id).where(Identity.id == identity.id).with_for_update()).one()
+    now = utcnow()
+    voided = []
+    for row in db.scalars(select(PasskeyBinding).where(PasskeyBinding.identity_id == identity.id,
+                                                       PasskeyBinding.used_at.is_(None))):
+        if audit.as_utc(row.expires_at) > now:
+            row.expires_at = now  # the bind page then says "expired; ask an officer for a new one"
+            voided.append(row.id)
+    return voided
+
+
 def normalise_code(text: str) -> str:
     """What the citizen typed, without spaces or dashes, upper-cased."""
     return re.sub(r"[^0-9A-Za-z]", "", text or "").upper()
@@ -71,17 +141,21 @@ def _code_hash(secrets_: ServerSecrets, code: str) -> str:
     return secrets_.mac("passkey-binding", normalise_code(code))
 
 
-def issue_code(db: Session, secrets_: ServerSecrets, ttl_s: int, identity: Identity, officer: Actor) -> tuple[str, PasskeyBinding]:
-    """Create a one-time binding code for ``identity``; return it (shown once) and its row."""
+def issue_code(db: Session, secrets_: ServerSecrets, ttl_s: int, identity: Identity,
+               issuer: Issuer) -> tuple[str, PasskeyBinding]:
+    """Create a one-time binding code for ``identity`` if ``issuer`` may (``authorise``), voiding the earlier
+    unused ones; return it (shown once) and its row."""
+    authorise(db, identity, issuer)
+    voided = _voids_earlier_codes(db, identity)
     raw = "".join(secrets.choice(ALPHABET) for _ in range(GROUPS * GROUP_LENGTH))
     code = "-".join(raw[i:i + GROUP_LENGTH] for i in range(0, len(raw), GROUP_LENGTH))
     now = utcnow()
-    row = PasskeyBinding(code_hash=_code_hash(secrets_, code), identity_id=identity.id, officer_id=officer.id,
+    row = PasskeyBinding(code_hash=_code_hash(secrets_, code), identity_id=identity.id, officer_id=issuer.actor.id,
                          created_at=now, expires_at=now + timedelta(seconds=ttl_s))
     db.add(row)
     db.flush()
-    audit.record(db, officer, "passkey.binding_issued", "identity", identity.uin, binding=row.id,
-                 expires_at=row.expires_at.isoformat())
+    audit.record(db, issuer.actor, "passkey.binding_issued", "identity", identity.uin, binding=row.id,
+                 expires_at=row.expires_at.isoformat(), voided=voided)
     return code, row
 
 
@@ -115,21 +189,25 @@ def _identity(db: Session, uin: str) -> Identity:
     return identity
 
 
-def find_identity(db: Session, uin: str) -> Identity:
-    """The active identity a binding code may be issued for (NotFound, InvalidUin or Conflict, each coded)."""
+def find_identity(db: Session, uin: str, issuer: Issuer) -> Identity:
+    """The active identity ``issuer`` may issue a binding code for (NotFound, InvalidUin, Conflict or Forbidden,
+    each coded)."""
     identity = _identity(db, uin)
     if identity.status != "active":
         raise Conflict(f"identity {identity.uin} is {identity.status}; no passkey can be bound", code="inactive",
                        params={"uin": identity.uin})
+    authorise(db, identity, issuer)
     return identity
 
 
 @router.post("/identities/{uin}/passkey-bindings", status_code=201, response_model=BindingCodeOut,
              summary="Issue a one-time code for the person at the desk to bind a passkey")
-def create_binding(uin: UinPath, db: SessionDep, services: ServicesDep, officer: Officer) -> BindingCodeOut:
-    """The officer has checked the person (document, face) at the desk; the code lets them bind a passkey."""
-    identity = find_identity(db, uin)
-    code, row = issue_code(db, services.idp_secrets, services.settings.passkey_binding_ttl_s, identity, officer)
+def create_binding(uin: UinPath, db: SessionDep, services: ServicesDep, caller: CodeIssuer) -> BindingCodeOut:
+    """The officer has checked the person (document, face) at the desk; the code lets them bind a passkey.
+    A staff member's code needs an admin key (403 ``forbidden`` otherwise, audited)."""
+    issuer = Issuer.api_key(caller)
+    identity = find_identity(db, uin, issuer)
+    code, row = issue_code(db, services.idp_secrets, services.settings.passkey_binding_ttl_s, identity, issuer)
     db.commit()
     return BindingCodeOut(code=code, expires_at=audit.as_utc(row.expires_at),
                           bind_url=services.settings.resolved_issuer + "/passkeys/bind")

@@ -21,8 +21,9 @@ pytestmark = needs_chromium
 
 
 class Console:
-    def __init__(self, url: str, officer_key: dict[str, str], staffed: Staffed) -> None:
-        self.url, self.officer_key, self.staffed = url, officer_key, staffed
+    def __init__(self, url: str, admin_key: dict[str, str], staffed: Staffed) -> None:
+        # Staff members' passkey codes are an admin's to issue (idp.passkey_bindings.authorise).
+        self.url, self.admin_key, self.staffed = url, admin_key, staffed
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     server.env["CIVID_ISSUER"] = url
     server.start(timeout=120)
     try:
-        yield Console(url, keys.officer, staffed)
+        yield Console(url, keys.admin, staffed)
     finally:
         server.stop()
 
@@ -51,7 +52,7 @@ def staff_page(chromium: Any, console: Console, uin: str, label: str, **context_
     context = chromium.new_context(locale="en-GB", permissions=["camera"], bypass_csp=True, **context_options)
     page = context.new_page()
     with_authenticator(context, page)
-    issued = httpx.post(f"{console.url}/v1/identities/{uin}/passkey-bindings", headers=console.officer_key)
+    issued = httpx.post(f"{console.url}/v1/identities/{uin}/passkey-bindings", headers=console.admin_key)
     assert issued.status_code == 201, issued.text
     page.goto(console.url + "/passkeys/bind")
     page.fill("#code", issued.json()["code"])

@@ -148,6 +148,56 @@ def test_binding_code_needs_an_officer_key(client: TestClient, keys: Keys, perso
     assert client.post(f"/v1/identities/{person['uin']}/passkey-bindings", headers=keys.auditor).status_code == 403
 
 
+def make_staff(services: Services, uin: str, roles: list[str]) -> None:
+    from civid.audit import SYSTEM
+    from console import staff as staff_accounts
+
+    with services.sessions.begin() as db:
+        staff_accounts.add(db, uin, "Staff Obama", roles, SYSTEM)
+
+
+def test_an_officer_key_cannot_issue_a_code_for_a_staff_members_identity(client: TestClient, keys: Keys, person,
+                                                                          services: Services):
+    # Security review H1: whoever types the code binds a passkey to the identity, and a staff member's passkey
+    # signs in to the console with their roles: an officer's key must not hand out an adjudicator's access.
+    make_staff(services, person["uin"], ["adjudicator"])
+    refused = client.post(f"/v1/identities/{person['uin']}/passkey-bindings", headers=keys.officer)
+    assert refused.status_code == 403 and refused.headers["content-type"] == "application/problem+json"
+    problem = refused.json()
+    assert problem["type"].endswith("/forbidden") and "staff account" in problem["detail"]
+    assert "admin" in problem["detail"]
+    with services.sessions() as db:
+        assert db.scalars(select(PasskeyBinding)).all() == []
+    [event] = events(services, "passkey.binding_refused")
+    assert (event.actor_name, event.person, event.detail["reason"]) == ("test officer", person["uin"],
+                                                                        "staff_needs_admin")
+    assert events(services, "passkey.binding_issued") == []
+
+
+def test_an_admin_key_issues_a_staff_members_code_but_not_a_citizens(client: TestClient, keys: Keys, person,
+                                                                     services: Services):
+    citizen = client.post(f"/v1/identities/{person['uin']}/passkey-bindings", headers=keys.admin)
+    assert citizen.status_code == 403 and "officer" in citizen.json()["detail"]  # the desk check is an officer's
+    make_staff(services, person["uin"], ["officer", "admin"])
+    issued = client.post(f"/v1/identities/{person['uin']}/passkey-bindings", headers=keys.admin)
+    assert issued.status_code == 201, issued.text
+    assert register(client, SoftAuthenticator(ORIGIN), code=issued.json()["code"]).status_code == 201
+    [event] = events(services, "passkey.binding_issued")
+    assert event.actor_role == "admin" and event.person == person["uin"]
+
+
+def test_a_new_code_voids_the_earlier_unused_one(client: TestClient, keys: Keys, person, services: Services):
+    first = issue_code(client, keys, person["uin"])
+    second = issue_code(client, keys, person["uin"])
+    dead = register(client, SoftAuthenticator(ORIGIN), code=first)
+    assert dead.status_code == 400 and "expired" in message(dead)
+    assert register(client, SoftAuthenticator(ORIGIN), code=second).status_code == 201
+    assert len(passkeys_of(services, person["uin"])) == 1
+    earlier, _ = [e for e in events(services, "passkey.binding_issued")]
+    assert earlier.detail["voided"] == [] and events(services, "passkey.binding_issued")[1].detail["voided"] == [
+        earlier.detail["binding"]]
+
+
 def test_bind_page_checks_the_code_without_javascript(client: TestClient, keys: Keys, person):
     token = csrf(client)
     wrong = client.post("/passkeys/bind", data={"csrf_token": token, "code": "ZZZZ-ZZZZ-ZZZZ", "label": "x"})
