@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from civid import audit
@@ -13,7 +13,7 @@ from civid.audit import Actor
 from civid.auth import hash_key
 from civid.errors import Conflict, InvalidInput, NotFound
 from enrollment.uin import normalise_uin
-from models import ApiKey, Identity, StaffAccount, utcnow
+from models import ApiKey, Identity, PasskeyBinding, StaffAccount, utcnow
 
 STAFF_ROLES = ("officer", "adjudicator", "auditor", "admin")
 
@@ -67,7 +67,14 @@ def add(db: Session, uin: str, name: str, roles: list[str], actor: Actor) -> Sta
                            created_by=f"{actor.role}:{actor.name}")
     db.add(account)
     db.flush()
-    audit.record(db, actor, "staff.added", "staff", str(account.id), uin=uin, name=account.name, roles=roles)
+    # A binding code an officer issued while this was a citizen's identity would now bind a passkey that signs in
+    # with staff roles, which only an administrator may give (idp.passkey_bindings): such codes end here.
+    now = utcnow()
+    voided = db.execute(update(PasskeyBinding).where(
+        PasskeyBinding.identity_id == select(Identity.id).where(Identity.uin == uin).scalar_subquery(),
+        PasskeyBinding.used_at.is_(None), PasskeyBinding.expires_at > now).values(expires_at=now)).rowcount
+    audit.record(db, actor, "staff.added", "staff", str(account.id), uin=uin, name=account.name, roles=roles,
+                 voided_binding_codes=voided)
     return account
 
 

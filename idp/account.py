@@ -20,7 +20,7 @@ from civid.deps import get_services
 from civid.errors import NotFound
 from civid.input_types import RowId
 from civid.services import Services
-from idp import claims, consent, i18n, pages, passkey_registry, sessions
+from idp import claims, consent, i18n, pages, passkey_bindings, passkey_registry, sessions
 from idp.consent_page import CLAIM_ITEMS, verified_items
 from kyc import citizen_view
 from kyc.verified_claims_request import CONSENT_PREFIX
@@ -93,7 +93,8 @@ def account_page(request: Request, services: ServicesDep) -> Response:
             consents=_consent_rows(db, identity.id), notice=done if done in NOTICES else None,
             releases=citizen_view.release_rows(db, identity.id, lang),
             attestations=citizen_view.attestation_rows(db, identity.id, lang),
-            can_bind=_can_bind_online(session, services.settings.passkey_binding_face_max_age_s),
+            can_bind=_can_bind_online(session, services.settings.passkey_binding_face_max_age_s)
+            and not passkey_bindings.has_staff_account(db, identity),
             claim_items=lambda names: _claim_items(names, pages.language(request)))
 
 

@@ -87,6 +87,11 @@ class Issuer:
         return cls(actor, (actor.role,))
 
 
+def has_staff_account(db: Session, identity: Identity) -> bool:
+    """Whether the identity belongs to a staff member (a disabled account counts: it may be re-enabled)."""
+    return db.scalars(select(StaffAccount.id).where(StaffAccount.uin == identity.uin)).first() is not None
+
+
 def _refusal(db: Session, identity: Identity, issuer: Issuer) -> Forbidden | None:
     if issuer.uin is not None and issuer.uin == identity.uin:
         # A second passkey for oneself is another person's check to make, like any other.
@@ -94,7 +99,7 @@ def _refusal(db: Session, identity: Identity, issuer: Issuer) -> Forbidden | Non
                          code="own_uin", params={"uin": identity.uin})
     if issuer.operator:
         return None
-    if db.scalars(select(StaffAccount.id).where(StaffAccount.uin == identity.uin)).first() is not None:
+    if has_staff_account(db, identity):
         # Disabled accounts count too: re-enabled, a passkey bound meanwhile would sign in with their roles.
         if "admin" not in issuer.roles:
             return Forbidden(f"UIN {identity.uin} has a staff account: only an administrator (admin role) may "

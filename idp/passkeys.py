@@ -75,6 +75,13 @@ def face_session_for_binding(request: Request, db: Session, max_age_s: int) -> L
     if utcnow() - audit.as_utc(session.auth_time) > timedelta(seconds=max_age_s):
         raise PasskeyRejected("your face verification is too old to add a passkey; log in with your face again",
                               message_key="passkey.error.face_needed")
+    identity = db.get(Identity, session.identity_id)
+    if identity is not None and passkey_bindings.has_staff_account(db, identity):
+        # A staff passkey signs in to the console with the member's roles. A face login has no presentation-attack
+        # detection, so a good photo of an administrator must not be enough to mint one: staff get a code from an
+        # administrator instead (passkey_bindings.authorise).
+        raise PasskeyRejected("a staff member's passkey is added only with a code from an administrator, never "
+                              "online after a face check", message_key="passkey.error.staff_needs_code")
     return session
 
 
@@ -317,6 +324,11 @@ i18n.register({
         "en": "To add a passkey online, verify your face first: log in with your face again, then come back.",
         "es": "Para agregar una llave de acceso en línea, verifique primero su rostro: inicie sesión de nuevo con "
               "su rostro y vuelva."},
+    "passkey.error.staff_needs_code": {
+        "en": "You have a staff account, so your passkey can only be added with a one-time code from an "
+              "administrator, not online after a face check. Ask an administrator for a code.",
+        "es": "Usted tiene una cuenta de personal: su llave de acceso solo se agrega con un código de un solo uso de "
+              "un administrador, no en línea tras verificar su rostro. Pida un código a un administrador."},
     "passkey.error.interaction": {"en": "This sign-in request has expired. Go back to the service and start again.",
                                   "es": "Esta solicitud de inicio de sesión caducó. Vuelva al servicio y empiece de nuevo."},
     "passkey.error.unknown_key": {"en": "This passkey is not registered with civid. Use another one, or another "

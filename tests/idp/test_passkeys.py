@@ -198,6 +198,21 @@ def test_a_new_code_voids_the_earlier_unused_one(client: TestClient, keys: Keys,
         earlier.detail["binding"]]
 
 
+def test_a_code_issued_to_a_citizen_dies_when_they_are_made_staff(client: TestClient, keys: Keys, person,
+                                                                  services: Services):
+    from civid.audit import SYSTEM
+    from console import staff
+
+    code = issue_code(client, keys, person["uin"])  # an officer may: the person is a citizen now
+    with services.sessions.begin() as db:
+        staff.add(db, person["uin"], "María José Ñúñez", ["admin"], SYSTEM)
+    dead = register(client, SoftAuthenticator(ORIGIN), code=code)
+    assert dead.status_code == 400 and "expired" in message(dead)
+    assert passkeys_of(services, person["uin"]) == []
+    [added] = events(services, "staff.added")
+    assert added.detail["voided_binding_codes"] == 1
+
+
 def test_bind_page_checks_the_code_without_javascript(client: TestClient, keys: Keys, person):
     token = csrf(client)
     wrong = client.post("/passkeys/bind", data={"csrf_token": token, "code": "ZZZZ-ZZZZ-ZZZZ", "label": "x"})
@@ -364,6 +379,21 @@ def test_online_binding_needs_a_recent_face_login(client: TestClient, keys: Keys
     assert fresh.status_code == 201, fresh.text
     [row] = passkeys_of(services, person["uin"])
     assert (row.bound_via, row.bound_by, row.label) == ("face", None, "Tablet")
+
+
+def test_a_staff_member_cannot_add_a_passkey_online_after_a_face_check(client: TestClient, person, services: Services):
+    # A staff passkey opens the console with the member's roles; a good photo (face login has no presentation-attack
+    # detection) must not be enough to mint one. Staff get a code from an administrator instead.
+    from civid.audit import SYSTEM
+    from console import staff
+
+    with services.sessions.begin() as db:
+        staff.add(db, person["uin"], "María José Ñúñez", ["adjudicator"], SYSTEM)
+    face_session(services, client, person["uin"], age_s=10)
+    assert 'data-passkey="register"' not in client.get("/account").text
+    refused = register(client, SoftAuthenticator(ORIGIN), code=None)
+    assert refused.status_code == 400 and "administrator" in message(refused)
+    assert passkeys_of(services, person["uin"]) == []
 
 
 # --- CSRF and lockout ----------------------------------------------------------------------
