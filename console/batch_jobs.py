@@ -413,6 +413,12 @@ def resume(services: Services, staff: Staff, public_id: str) -> None:
     stale = services.settings.batch_stale_after_s
     with _lock:
         _claim(services, staff, public_id, stale)
+        # Its packages may still be staged: the server that split the archive died (or its rename failed) after
+        # the commit, and may never restart to sweep them. Moved into place here, audited. After the claim's
+        # commit, so that the file lock is never awaited holding a database write (the sweep's order: lock, then
+        # database).
+        with services.sessions.begin() as db:
+            batch_staging.recover_for(services, db, public_id)
         _launch(services, public_id)
 
 
@@ -434,7 +440,4 @@ def _claim(services: Services, staff: Staff, public_id: str, stale: int) -> None
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             raise Conflict(f"batch {public_id} was resumed elsewhere", code="resumed_elsewhere",
                            params={"batch": public_id})
-        # Its packages may still be staged: the server that split the archive died (or its rename failed) after
-        # the commit, and may never restart to sweep them. Moved into place here, audited, in this transaction.
-        batch_staging.recover_for(services, db, public_id)
         audit.record(db, staff.actor("officer"), "batch.resumed", "batch", public_id, was=was)
