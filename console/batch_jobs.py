@@ -16,8 +16,9 @@ column (``host:pid``) with a heartbeat per record: a batch whose runner process 
 
 The packages wait in ``<data_dir>/batches/<batch id>/`` sealed with the key ring (AES-256-GCM, files 0600
 in a 0700 folder); each is deleted once its record has an outcome, and the folder when the batch completes.
-The archive is split into a staging folder renamed to that one once the batch row is committed; what a killed
-process leaves there is swept at start-up (``console.batch_sweep``).
+The archive is split into a staging folder (``console.batch_staging``) renamed to that one once the batch row is
+committed; after the commit the staged packages are never deleted: if the rename fails or the process is killed
+first, Resume (on any server) or the start-up sweep (``console.batch_sweep``) moves them into place.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from civid import audit
 from civid.audit import SYSTEM, Actor
 from civid.errors import CividError, Conflict, InvalidInput, NotFound
 from civid.services import Services
-from console import batch_archive, batch_recognise
+from console import batch_archive, batch_recognise, batch_staging
 from console.staff import Staff
 from enrollment import workflow
 from enrollment.documents import DocumentEvidence
@@ -53,11 +54,9 @@ from models import (
 
 log = logging.getLogger(__name__)
 RUNNER = f"{socket.gethostname()}:{os.getpid()}"
-STAGING_PREFIX = ".split-"
 _threads: dict[str, threading.Thread] = {}  # batch public id → the thread processing it in this process
 _stops: dict[str, threading.Event] = {}
 _lock = threading.RLock()
-_splitting: set[str] = set()  # staging folders this process is writing now (a restarted PID 1 reuses its pid)
 
 
 @dataclass(frozen=True)
@@ -72,22 +71,11 @@ class Outcome:
 
 
 def folder(services: Services, batch_id: str) -> Path:
-    return services.settings.data_dir / "batches" / batch_id
+    return batch_staging.folder(services, batch_id)
 
 
 def package_path(services: Services, batch_id: str, position: int) -> Path:
     return folder(services, batch_id) / f"{position:05d}.sealed"
-
-
-def staging_folder(services: Services, batch_id: str) -> Path:
-    """Where an archive is split before its batch row exists: named after the process splitting it, so the
-    start-up sweep (``console.batch_sweep``) can tell a split in progress from one whose process died."""
-    return services.settings.data_dir / "batches" / f"{STAGING_PREFIX}{socket.gethostname()}:{os.getpid()}:{batch_id}"
-
-
-def publish(staging: Path, final: Path) -> None:
-    """Move a split archive's packages to their batch's folder (one rename: all or nothing)."""
-    os.rename(staging, final)
 
 
 def idempotency_key(batch_id: str, package: str) -> str:
@@ -100,16 +88,6 @@ def package_key(package: batch_archive.Package) -> str:
     return f"batch-package:{batch_archive.content_digest(package)}"
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def is_live(job: BatchJob, stale_after_s: int) -> bool:
     """Is some process processing this batch right now?"""
     if job.status != BatchStatus.RUNNING or not job.runner:
@@ -119,7 +97,7 @@ def is_live(job: BatchJob, stale_after_s: int) -> bool:
             thread = _threads.get(job.public_id)
         return thread is not None and thread.is_alive()
     host, _, pid = job.runner.rpartition(":")
-    if host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid)):
+    if host == socket.gethostname() and pid.isdigit() and not batch_staging.pid_alive(int(pid)):
         return False  # its process on this machine is gone (a restart)
     return job.heartbeat_at is not None and utcnow() - audit.as_utc(job.heartbeat_at) < timedelta(seconds=stale_after_s)
 
@@ -170,60 +148,72 @@ def create(services: Services, staff: Staff, filename: str, upload: IO[bytes]) -
         _refuse_second_live_batch(db, staff.api_key_id, settings.batch_stale_after_s)
     archive, groups = batch_archive.open_archive(upload, settings)
     public_id = str(uuid.uuid4())
-    records: list[BatchRecord] = []
     # Split into a folder of this process's own; it becomes the batch's folder only once the batch row is
     # committed. A process killed half-way leaves a staging folder that no batch row names, which the start-up
     # sweep removes (audited) — never sealed packages that nobody can see or resume.
-    staging = staging_folder(services, public_id)
+    staging = batch_staging.staging_folder(services, public_id)
     staging.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with _lock:
-        _splitting.add(staging.name)
-    try:
-        staging.mkdir(mode=0o700)
-        with archive:
-            for position, package in enumerate(batch_archive.read_packages(archive, groups)):
-                if package.issues:
-                    records.append(BatchRecord(position=position, package=package.name[:200],
-                                               status=RecordStatus.INVALID, processed_at=utcnow(),
-                                               reasons=[i.to_dict() for i in package.issues]))
-                    continue
-                batch_archive.write_sealed(services.keyring, staging / f"{position:05d}.sealed", public_id, package)
-                person, _ = batch_archive.parse_person(package.files[batch_archive.PERSON_FILE])
-                assert person is not None  # a package with issues was recorded invalid above
-                records.append(BatchRecord(position=position, package=package.name[:200], status=RecordStatus.PENDING,
-                                           idempotency_key=package_key(package),
-                                           person_sha256=batch_archive.person_digest(person), reasons=[]))
-        names = [record.package for record in records]
-        clashes = sorted({name for name in names if names.count(name) > 1})
-        if clashes:  # each package's record is found by its name on resume: names must be distinct
-            raise InvalidInput("several packages in the archive have the same name (folder names must differ in "
-                               f"their first 200 characters, and files at the top level form one package): "
-                               f"{', '.join(clashes[:3])}", code="package_names_clash",
-                               params={"names": ", ".join(clashes[:3])})
-        with _lock:
-            with services.sessions.begin() as db:
-                _refuse_second_live_batch(db, staff.api_key_id, settings.batch_stale_after_s)
-                job = BatchJob(public_id=public_id, officer_id=staff.api_key_id, officer_name=staff.name,
-                               filename=(filename or "batch.zip")[:200], archive_sha256=digest,
-                               status=BatchStatus.RUNNING, total=len(records), runner=RUNNER, heartbeat_at=utcnow())
-                db.add(job)
-                db.flush()
-                for record in records:
-                    record.batch_id = job.id
-                db.add_all(records)
-                audit.record(db, staff.actor("officer"), "batch.uploaded", "batch", public_id, filename=job.filename,
-                             archive_sha256=digest, packages=len(records),
-                             invalid=sum(r.status == RecordStatus.INVALID for r in records))
-            # Committed: the packages move into place (a crash just before this is recovered by the sweep).
-            publish(staging, folder(services, public_id))
-            _launch(services, public_id)  # after the commit: the thread reads the rows
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    finally:
-        with _lock:
-            _splitting.discard(staging.name)
+    committed = False
+    with batch_staging.splitting(staging):
+        try:
+            records = _split(services, archive, groups, public_id, staging)
+            with _lock:
+                with services.sessions.begin() as db:
+                    _refuse_second_live_batch(db, staff.api_key_id, settings.batch_stale_after_s)
+                    job = BatchJob(public_id=public_id, officer_id=staff.api_key_id, officer_name=staff.name,
+                                   filename=(filename or "batch.zip")[:200], archive_sha256=digest,
+                                   status=BatchStatus.RUNNING, total=len(records), runner=RUNNER,
+                                   heartbeat_at=utcnow())
+                    db.add(job)
+                    db.flush()
+                    for record in records:
+                        record.batch_id = job.id
+                    db.add_all(records)
+                    audit.record(db, staff.actor("officer"), "batch.uploaded", "batch", public_id,
+                                 filename=job.filename, archive_sha256=digest, packages=len(records),
+                                 invalid=sum(r.status == RecordStatus.INVALID for r in records))
+                committed = True
+                # Committed: staging now holds the batch's only copy of its packages, never to be deleted here.
+                # A failed rename (or a kill before it) leaves them staged and the batch "interrupted": Resume,
+                # on any server, or the start-up sweep moves them into place (``batch_staging.recover``).
+                try:
+                    batch_staging.publish(staging, folder(services, public_id))
+                except OSError:
+                    log.exception("batch %s: its packages stay in %s until it is resumed", public_id, staging)
+                else:
+                    _launch(services, public_id)  # after the commit: the thread reads the rows
+        except BaseException:
+            if not committed:  # no batch row names these packages: nobody could see or resume them
+                shutil.rmtree(staging, ignore_errors=True)
+            raise
     return public_id
+
+
+def _split(services: Services, archive: Any, groups: Any, public_id: str, staging: Path) -> list[BatchRecord]:
+    """Seal the archive's usable packages into ``staging``; a record per package (the unusable ones invalid)."""
+    records: list[BatchRecord] = []
+    staging.mkdir(mode=0o700)
+    with archive:
+        for position, package in enumerate(batch_archive.read_packages(archive, groups)):
+            if package.issues:
+                records.append(BatchRecord(position=position, package=package.name[:200],
+                                           status=RecordStatus.INVALID, processed_at=utcnow(),
+                                           reasons=[i.to_dict() for i in package.issues]))
+                continue
+            batch_archive.write_sealed(services.keyring, staging / f"{position:05d}.sealed", public_id, package)
+            person, _ = batch_archive.parse_person(package.files[batch_archive.PERSON_FILE])
+            assert person is not None  # a package with issues was recorded invalid above
+            records.append(BatchRecord(position=position, package=package.name[:200], status=RecordStatus.PENDING,
+                                       idempotency_key=package_key(package),
+                                       person_sha256=batch_archive.person_digest(person), reasons=[]))
+    names = [record.package for record in records]
+    clashes = sorted({name for name in names if names.count(name) > 1})
+    if clashes:  # each package's record is found by its name on resume: names must be distinct
+        raise InvalidInput("several packages in the archive have the same name (folder names must differ in "
+                           f"their first 200 characters, and files at the top level form one package): "
+                           f"{', '.join(clashes[:3])}", code="package_names_clash",
+                           params={"names": ", ".join(clashes[:3])})
+    return records
 
 
 def _launch(services: Services, public_id: str) -> None:
@@ -359,13 +349,22 @@ def _outcome_of(services: Services, actor: Actor, record_id: int | None, *, key:
         row = db.scalars(select(Enrolment).where(
             Enrolment.officer_id == actor.id,
             Enrolment.idempotency_key == key if public_id is None else Enrolment.public_id == public_id)).one()
+        first = db.execute(select(BatchRecord.package, BatchJob.filename, BatchRecord.batch_id).join(BatchJob).where(
+            BatchRecord.enrolment_public_id == row.public_id, BatchRecord.status.in_(RecordStatus.FINAL),
+            BatchRecord.id != (record_id or -1)).order_by(BatchRecord.id).limit(1)).first()
         if row.status == EnrolmentStatus.REJECTED:
+            # The same package twice in one archive is one person: counted once, as the first row's rejection. In
+            # a later archive the refusal is given again, as its person still needs the officer.
+            this_batch = db.scalar(select(BatchRecord.batch_id).where(BatchRecord.id == (record_id or -1)))
+            if first is not None and first.batch_id == this_batch:
+                reason = {"code": "rejected_earlier", "message": f"the same package as {first.package} "
+                          f"({first.filename}), rejected there", "params": {"package": first.package,
+                                                                            "archive": first.filename}}
+                return Outcome(RecordStatus.ALREADY_ENROLLED, row.public_id, reasons=(reason,),
+                               recognised={"by": "same package"})
             return Outcome(RecordStatus.REJECTED, row.public_id, reasons=tuple(row.rejection_reasons))
         uin = db.scalar(select(Identity.uin).where(Identity.id == row.identity_id)) if row.identity_id else None
         case = db.scalar(select(DedupCase.public_id).where(DedupCase.enrolment_id == row.id))
-        first = db.execute(select(BatchRecord.package, BatchJob.filename).join(BatchJob).where(
-            BatchRecord.enrolment_public_id == row.public_id, BatchRecord.status.in_(RecordStatus.FINAL),
-            BatchRecord.id != (record_id or -1)).order_by(BatchRecord.id).limit(1)).first()
         if first is not None:  # another package (this archive's or an earlier one's) enrolled this person
             reason = {"code": "enrolled_earlier", "message": f"already enrolled from {first.package} ({first.filename})",
                       "params": {"package": first.package, "archive": first.filename}}
@@ -414,6 +413,12 @@ def resume(services: Services, staff: Staff, public_id: str) -> None:
     stale = services.settings.batch_stale_after_s
     with _lock:
         _claim(services, staff, public_id, stale)
+        # Its packages may still be staged: the server that split the archive died (or its rename failed) after
+        # the commit, and may never restart to sweep them. Moved into place here, audited. After the claim's
+        # commit, so that the file lock is never awaited holding a database write (the sweep's order: lock, then
+        # database).
+        with services.sessions.begin() as db:
+            batch_staging.recover_for(services, db, public_id)
         _launch(services, public_id)
 
 

@@ -183,6 +183,10 @@ ISSUES = {
                                                    "stored.",
                                              "es": "Inscrito antes desde {package} ({archive}); no se guardó nada "
                                                    "nuevo."},
+    "console.batch.issue.rejected_earlier": {"en": "The same package as {package} ({archive}), rejected there; "
+                                                   "nothing new was stored.",
+                                             "es": "El mismo paquete que {package} ({archive}), rechazado allí; "
+                                                   "no se guardó nada nuevo."},
     "console.batch.issue.package_missing": {"en": "The stored package is missing from the data folder.",
                                             "es": "El paquete guardado falta en la carpeta de datos."},
     "console.batch.issue.unexpected": {"en": "An unexpected error occurred; it has been logged.",

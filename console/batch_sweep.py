@@ -1,7 +1,8 @@
 """The start-up sweep of the registration drives' data folder: what a process killed while splitting an archive
 left behind (``console.batch_jobs.create``) is removed or put in place, each step audited.
 
-An archive is split into ``<data_dir>/batches/.split-<host>:<pid>:<batch id>/`` and renamed to
+An archive is split into ``<data_dir>/batches/.split-<host>:<pid>:<token>:<batch id>/`` (``console.batch_staging``)
+and renamed to
 ``<data_dir>/batches/<batch id>/`` just after the batch row is committed. So after a ``kill -9``:
 
 - a staging folder whose batch has no row is a split that never finished: nobody can see or resume it, and its
@@ -11,17 +12,16 @@ An archive is split into ``<data_dir>/batches/.split-<host>:<pid>:<batch id>/`` 
 - a batch folder with no row (left by a version that split in place) or of a completed batch (its deletion was
   cut short) is removed (``batch.orphan_removed``).
 
-A staging folder of a process that is still running (on this machine; or, from another machine, touched within
-``batch_stale_after_s``) is a split in progress and is left alone: two servers may share the data folder.
+A staging folder of a process that is still running (on this machine; or, from another machine or another process
+with this one's host name and pid, touched within ``batch_stale_after_s``) is a split in progress and is left
+alone: two servers may share the data folder. Two servers starting at once sweep one after the other (an exclusive
+file lock), and a folder another process moved or removed first is skipped, not audited.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import shutil
-import socket
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +30,7 @@ from sqlalchemy import select
 from civid import audit
 from civid.audit import SYSTEM
 from civid.services import Services
-from console import batch_jobs
+from console import batch_staging
 from models import BatchJob, BatchStatus
 
 log = logging.getLogger(__name__)
@@ -44,47 +44,42 @@ class Swept:
     recovered: list[str] = field(default_factory=list)
 
 
-def _split_in_progress(name: str, path: Path, stale_after_s: int) -> bool:
-    host, _, rest = name.removeprefix(batch_jobs.STAGING_PREFIX).partition(":")
-    pid = rest.partition(":")[0]
-    if host == socket.gethostname() and pid.isdigit():
-        if int(pid) == os.getpid():  # this process's own pid: a split of ours, or of the process it replaced
-            with batch_jobs._lock:
-                return name in batch_jobs._splitting
-        return batch_jobs._pid_alive(int(pid))
-    return time.time() - path.stat().st_mtime < stale_after_s
-
-
 def sweep(services: Services) -> Swept:
     """Remove the packages no batch row names, move a committed batch's staged packages into place; audited."""
-    root = services.settings.data_dir / "batches"
+    root = batch_staging.root(services)
     swept = Swept()
     if not root.is_dir():
         return swept
-    for path in sorted(root.iterdir()):
-        staged = path.name.startswith(batch_jobs.STAGING_PREFIX)
-        if not path.is_dir() or (staged and _split_in_progress(path.name, path,
-                                                               services.settings.batch_stale_after_s)):
-            continue
-        batch_id = path.name.rpartition(":")[2] if staged else path.name
-        with services.sessions.begin() as db:
-            status = db.scalar(select(BatchJob.status).where(BatchJob.public_id == batch_id))
-            final = batch_jobs.folder(services, batch_id)
-            packages = sum(1 for _ in path.glob("*.sealed"))
-            active = status is not None and status != BatchStatus.COMPLETED
-            if staged and active and not final.exists():
-                batch_jobs.publish(path, final)
-                audit.record(db, SYSTEM, "batch.split_recovered", "batch", batch_id, packages=packages)
-                swept.recovered.append(batch_id)
-                continue
-            if active and not staged:
-                continue  # a batch's own folder, waiting to be processed
-            audit.record(db, SYSTEM, "batch.orphan_removed", "batch", batch_id, packages=packages,
-                         reason="split interrupted before its batch was recorded" if status is None
-                         else "left over from a completed batch" if not active else "a second copy of its packages")
-        shutil.rmtree(path, ignore_errors=True)  # after the audit event is committed
-        swept.removed.append(batch_id)
+    with batch_staging.sweep_lock(services):  # listed under the lock: what another sweep did is seen
+        for path in sorted(root.iterdir()):
+            _sweep_one(services, path, swept)
     if swept.removed or swept.recovered:
         log.warning("registration drives: removed the packages of %d unrecorded split(s), recovered %d",
                     len(swept.removed), len(swept.recovered))
     return swept
+
+
+def _sweep_one(services: Services, path: Path, swept: Swept) -> None:
+    staged = batch_staging.parse(path.name)
+    if path.name.startswith(batch_staging.PREFIX) and staged is None:
+        return  # not a name this module writes
+    if not path.is_dir() or (staged and batch_staging.in_progress(path, services.settings.batch_stale_after_s)):
+        return
+    batch_id = staged.batch_id if staged else path.name
+    with services.sessions.begin() as db:
+        status = db.scalar(select(BatchJob.status).where(BatchJob.public_id == batch_id))
+        active = status is not None and status != BatchStatus.COMPLETED
+        if staged and active and not batch_staging.folder(services, batch_id).exists():
+            if batch_staging.recover(services, db, path, batch_id):
+                swept.recovered.append(batch_id)
+            return
+        if active and not staged:
+            return  # a batch's own folder, waiting to be processed
+        packages = sum(1 for _ in path.glob("*.sealed"))
+        if not path.is_dir():
+            return  # removed by a process that does not take the lock (an older version) meanwhile
+        audit.record(db, SYSTEM, "batch.orphan_removed", "batch", batch_id, packages=packages,
+                     reason="split interrupted before its batch was recorded" if status is None
+                     else "left over from a completed batch" if not active else "a second copy of its packages")
+    shutil.rmtree(path, ignore_errors=True)  # after the audit event is committed
+    swept.removed.append(batch_id)

@@ -10,6 +10,7 @@ import select
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,7 +18,7 @@ from sqlalchemy import select as query
 
 from civid.app import create_app
 from civid.services import build_services
-from console import batch_jobs
+from console import batch_archive, batch_jobs, batch_staging, batch_sweep
 from console.staff import as_staff
 from models import AuditEvent, BatchJob, StaffAccount
 from tests.conftest import seeded_fixtures
@@ -33,7 +34,7 @@ import json, os, sys, time
 from sqlalchemy import select
 from civid.settings import Settings
 from civid.services import build_services
-from console import batch_archive, batch_jobs
+from console import batch_archive, batch_jobs, batch_staging
 from console.staff import as_staff
 from models import StaffAccount
 
@@ -54,7 +55,7 @@ if sys.argv[1] == "mid-split":
             crash_point("mid-split")
     batch_archive.write_sealed = write_sealed
 else:
-    batch_jobs.publish = lambda staging, final: crash_point("committed")
+    batch_staging.publish = lambda staging, final: crash_point("committed")
 with open(sys.argv[2], "rb") as upload:
     batch_jobs.create(services, staff, "drive.zip", upload)
 print("finished", flush=True)
@@ -140,18 +141,120 @@ def test_a_batch_committed_just_before_a_kill_gets_its_packages_back_and_resumes
         restarted.close()
 
 
-@pytest.mark.parametrize("pid, alive", [(os.getppid(), True), (999_999_999, False), (os.getpid(), False)])
-def test_a_split_whose_process_still_runs_is_left_alone(settings, people, pid, alive):
-    """Another live process's split is left alone; a dead process's is removed, and so is one that carries this
-    process's own pid without being its split (a container's PID 1 restarted)."""
-    from console import batch_sweep
+def test_resume_on_a_server_that_did_not_restart_gets_the_staged_packages(settings, people, tmp_path):
+    """Server A is killed between the batch commit and the rename; server B, already running (its start-up sweep
+    long done), resumes the batch: it moves A's staged packages into place, audited, and processes them."""
+    kill_at("committed", settings, tmp_path)
+    other = build_services(settings)
+    try:
+        with other.sessions() as db:
+            job = db.scalars(query(BatchJob)).one()
+        batch_jobs.resume(other, officer(other), job.public_id)
+        batch_jobs.wait(job.public_id, 120)
+        with other.sessions() as db:
+            done = db.scalars(query(BatchJob).where(BatchJob.id == job.id)).one()
+            counts = batch_jobs.counts(db, done)
+        assert done.status == "completed" and counts["error"] == 0 and counts["invalid"] == PACKAGES, counts
+        [recovered] = events(other, "batch.split_recovered")
+        assert recovered.subject_id == job.public_id and recovered.detail["packages"] == PACKAGES
+        assert recovered.actor_role == "system"
+        assert list((settings.data_dir / "batches").iterdir()) == []
+    finally:
+        other.close()
 
+
+def test_a_rename_failing_after_the_commit_keeps_the_packages_for_resume(settings, people, tmp_path, monkeypatch):
+    """The rename fails for real (a folder with the batch's name is already there and not empty): the committed
+    batch's packages stay staged, it reads interrupted, and Resume processes every one of them."""
+    services = build_services(settings)
+    seal, blockers = batch_archive.write_sealed, []
+
+    def write_sealed(keyring, path, batch_id, package):  # type: ignore[no-untyped-def]
+        if not blockers:  # something else in the way of the batch's folder (not the code under test)
+            blocker = batch_jobs.folder(services, batch_id)
+            blocker.mkdir(parents=True)
+            (blocker / "in-the-way").write_bytes(b"x")
+            blockers.append(blocker)
+        seal(keyring, path, batch_id, package)
+    monkeypatch.setattr(batch_archive, "write_sealed", write_sealed)
+    try:
+        with open(_archive(tmp_path), "rb") as upload:
+            public_id = batch_jobs.create(services, officer(services), "drive.zip", upload)
+        [staging] = (settings.data_dir / "batches").glob(f".split-*:{public_id}")
+        assert len(list(staging.glob("*.sealed"))) == PACKAGES  # the batch's only copy, kept
+        with services.sessions() as db:
+            job = db.scalars(query(BatchJob).where(BatchJob.public_id == public_id)).one()
+            assert batch_jobs.shown_status(job, settings.batch_stale_after_s) == "interrupted"
+        (blockers[0] / "in-the-way").unlink()
+        blockers[0].rmdir()
+        batch_jobs.resume(services, officer(services), public_id)
+        batch_jobs.wait(public_id, 120)
+        with services.sessions() as db:
+            done = db.scalars(query(BatchJob).where(BatchJob.public_id == public_id)).one()
+            assert done.status == "completed" and batch_jobs.counts(db, done)["invalid"] == PACKAGES
+        assert [e.subject_id for e in events(services, "batch.split_recovered")] == [public_id]
+    finally:
+        services.close()
+
+
+def _archive(tmp_path) -> str:  # type: ignore[no-untyped-def]
+    path = tmp_path / "drive.zip"
+    path.write_bytes(drive())
+    return str(path)
+
+
+def _staged(settings, host: str, pid: int, token: str | None, batch_id: str = "abc"):  # type: ignore[no-untyped-def]
+    name = ":".join([host, str(pid), *([token] if token else []), batch_id])
+    staging = settings.data_dir / "batches" / f"{batch_staging.PREFIX}{name}"
+    staging.mkdir(parents=True)
+    (staging / "00000.sealed").write_bytes(b"x")
+    return staging
+
+
+@pytest.mark.parametrize("pid, token, alive", [
+    (os.getppid(), "0123456789abcdef", True),  # another live process of this host
+    (999_999_999, "0123456789abcdef", False),  # a process of this host that is gone
+    (999_999_999, None, False),  # the same, named by a version without tokens
+    (os.getpid(), batch_staging.TOKEN, False),  # this process's own token, no split in progress
+])
+def test_a_split_whose_process_still_runs_is_left_alone(settings, people, pid, token, alive):
+    """Another live process's split is left alone; a dead process's is removed, and so is one of this process's
+    that it is not splitting."""
     services = build_services(settings, open_gallery=False)
     try:
-        staging = settings.data_dir / "batches" / f".split-{batch_jobs.socket.gethostname()}:{pid}:abc"
-        staging.mkdir(parents=True)
-        (staging / "00000.sealed").write_bytes(b"x")
+        staging = _staged(settings, batch_staging.socket.gethostname(), pid, token)
         swept = batch_sweep.sweep(services)
         assert staging.exists() is alive and swept.removed == ([] if alive else ["abc"])
+    finally:
+        services.close()
+
+
+@pytest.mark.parametrize("age_s, alive", [(0, True), (10_000, False)])
+def test_the_same_host_name_and_pid_with_another_token_is_judged_by_its_age(settings, people, age_s, alive):
+    """Two containers with one host name both run as PID 1: a split carrying this host name and this pid but
+    another process's token is in progress while it is recent (not taken for this process's own), and swept
+    once it is older than batch_stale_after_s (a PID 1 that restarted)."""
+    services = build_services(settings, open_gallery=False)
+    try:
+        staging = _staged(settings, batch_staging.socket.gethostname(), os.getpid(), "fedcba9876543210")
+        then = time.time() - age_s
+        os.utime(staging, (then, then))
+        swept = batch_sweep.sweep(services)
+        assert staging.exists() is alive and swept.removed == ([] if alive else ["abc"])
+    finally:
+        services.close()
+
+
+def test_each_process_names_its_staging_folders_with_its_own_random_token(settings, people):
+    """The token is random per process: two processes with one host name and pid do not share it."""
+    code = "from console import batch_staging; print(batch_staging.TOKEN)"
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    tokens = {subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+              .stdout.strip() for _ in range(2)} | {batch_staging.TOKEN}
+    assert len(tokens) == 3 and all(len(t) == 16 for t in tokens)
+    services = build_services(settings, open_gallery=False)
+    try:
+        assert batch_staging.staging_folder(services, "abc").name == (
+            f".split-{batch_staging.socket.gethostname()}:{os.getpid()}:{batch_staging.TOKEN}:abc")
     finally:
         services.close()
