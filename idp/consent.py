@@ -4,7 +4,8 @@ client until it expires, revocable by the citizen. Every release of personal dat
 Consent accumulates: each approval is its own row (its claims, purpose and expiry), and a later approval adds
 to the earlier ones instead of replacing them, so a bank that first asked for names and later for the birthdate
 holds both. What a client may receive is the union of its live rows (``client_consent``), each within its own
-expiry; a stated purpose is covered only by rows given for that purpose. Withdrawing on /account ends all of
+expiry; a stated purpose is covered only by rows given for that purpose, and a request stating none only by
+rows given without one. Withdrawing on /account ends all of
 the client's consent at once.
 """
 
@@ -42,8 +43,10 @@ class ClientConsent:
     def scopes(self) -> frozenset[str]:
         return frozenset(scope for row in self.rows for scope in row.scopes)
 
-    def for_purpose(self, purpose: str) -> ClientConsent | None:
-        """The rows given for exactly this stated purpose (None if none was)."""
+    def for_purpose(self, purpose: str | None) -> ClientConsent | None:
+        """The rows given for exactly this purpose (None: the rows given without a stated purpose); None if
+        there are none. A consent shown to the citizen for one purpose never stretches to another, nor to a
+        request that states none (OIDC4IDA -13 §8: the purpose is part of what they agreed to)."""
         rows = tuple(row for row in self.rows if row.purpose == purpose)
         return ClientConsent(rows) if rows else None
 
@@ -68,10 +71,9 @@ def active_consent(db: Session, identity_id: int, client_id: str) -> Consent | N
 
 def covers(consent: ClientConsent | None, scopes: Iterable[str], claim_names: Iterable[str],
            purpose: str | None = None) -> bool:
-    """Whether ``consent`` already includes every scope and claim asked for, for the stated ``purpose`` when
-    one is stated (else ask the citizen)."""
-    if consent is not None and purpose is not None:
-        consent = consent.for_purpose(purpose)
+    """Whether ``consent`` already includes every scope and claim asked for, within the rows given for the
+    request's ``purpose`` (None: the rows given without one), else the citizen must be asked."""
+    consent = consent.for_purpose(purpose) if consent is not None else None
     if consent is None:
         return False
     return set(scopes) <= consent.scopes and set(claim_names) <= consent.claims
