@@ -1,6 +1,7 @@
 """Issuing authorization codes (RFC 6749 §4.1.2): one per interaction, stored only as a hash.
 
-A code starts a *grant*: what this citizen authorised this client to get at this login. The token
+A code starts a *grant*: what this citizen authorised this client to get at this login, and for which stated
+purpose (``Grant.purpose``: its tokens release only what was consented for it, ``idp.consent``). The token
 endpoint (``idp.grants.authorization_code``) redeems the code once and hangs every token on the grant.
 The interaction is consumed atomically first, so a replayed resume URL or a second tab never yields a
 second code for one authorization request.
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from civid import audit
-from idp import interactions
+from idp import interaction_policy, interactions
 from idp.server_secrets import sha256_hex
 from idp.sessions import citizen
 from models import AuthorizationCode, AuthorizationRequest, Client, Grant, Identity, LoginSession, utcnow
@@ -36,6 +37,7 @@ def issue(db: Session, services: "Services", interaction: AuthorizationRequest, 
     settings = services.settings
     grant = Grant(uid=secrets.token_urlsafe(16), client_id=client.client_id, identity_id=identity.id,
                   login_session_id=session.id, scope=" ".join(params["scope"]), claims=params.get("claims"),
+                  purpose=interaction_policy.purpose_text(client, params),
                   auth_time=session.auth_time, acr=session.acr, amr=list(session.amr), created_at=now,
                   expires_at=now + timedelta(seconds=settings.refresh_token_ttl_s))
     db.add(grant)
@@ -46,7 +48,7 @@ def issue(db: Session, services: "Services", interaction: AuthorizationRequest, 
                              nonce=params.get("nonce"), created_at=now,
                              expires_at=now + timedelta(seconds=settings.code_ttl_s)))
     audit.record(db, citizen(identity), "oidc.code_issued", "identity", identity.uin, client_id=client.client_id,
-                 grant=grant.uid, scope=grant.scope, acr=grant.acr, amr=grant.amr, sid=session.sid,
-                 interaction=interaction.uid)
+                 grant=grant.uid, scope=grant.scope, purpose=grant.purpose, acr=grant.acr, amr=grant.amr,
+                 sid=session.sid, interaction=interaction.uid)
     db.flush()
     return code

@@ -1,10 +1,13 @@
 """Citizens' consent to release claims to a relying party: granted on the consent page, remembered per
 client until it expires, revocable by the citizen. Every release of personal data checks it.
 
-Consent accumulates: each approval is its own row (its claims, purpose and expiry), and a later approval adds
-to the earlier ones instead of replacing them, so a bank that first asked for names and later for the birthdate
-holds both. What a client may receive is the union of its live rows (``client_consent``), each within its own
-expiry; a stated purpose is covered only by rows given for that purpose. Withdrawing on /account ends all of
+Consent accumulates within a purpose: each approval is its own row (its claims, purpose and expiry), and a
+later approval adds to the earlier ones instead of replacing them, so a bank that first asked for names and
+later for the birthdate holds both. A request is covered by the live rows given for exactly its stated purpose
+(OIDC4IDA ``purpose``; no stated purpose is a purpose of its own, covered only by rows given without one), each
+within its own expiry. A grant remembers the purpose it was authorised for (``Grant.purpose``), and what its
+tokens release is checked against the live rows for that purpose only (``consent_for_grant``); each release
+names the rows that cover what it released (``ClientConsent.covering``). Withdrawing on /account ends all of
 the client's consent at once.
 """
 
@@ -30,11 +33,6 @@ class ClientConsent:
     rows: tuple[Consent, ...]  # live (not withdrawn, not expired), newest first; never empty
 
     @property
-    def uid(self) -> str:
-        """The newest row's id, named by release records and attestations."""
-        return self.rows[0].uid
-
-    @property
     def claims(self) -> frozenset[str]:
         return frozenset(name for row in self.rows for name in row.claims)
 
@@ -42,10 +40,18 @@ class ClientConsent:
     def scopes(self) -> frozenset[str]:
         return frozenset(scope for row in self.rows for scope in row.scopes)
 
-    def for_purpose(self, purpose: str) -> ClientConsent | None:
-        """The rows given for exactly this stated purpose (None if none was)."""
+    def for_purpose(self, purpose: str | None) -> ClientConsent | None:
+        """The rows given for exactly this purpose (None: the rows given without a stated purpose); None if
+        there are none. A consent shown to the citizen for one purpose never stretches to another, nor to a
+        request that states none (OIDC4IDA -13 §8: the purpose is part of what they agreed to)."""
         rows = tuple(row for row in self.rows if row.purpose == purpose)
         return ClientConsent(rows) if rows else None
+
+    def covering(self, claim_names: Iterable[str]) -> list[str]:
+        """The uids of the rows holding at least one of ``claim_names``, newest first: what a release record
+        names, so the citizen and an auditor see exactly which consent let each claim go."""
+        wanted = set(claim_names)
+        return [row.uid for row in self.rows if wanted & set(row.claims)]
 
 
 def _live_rows(db: Session, identity_id: int, client_id: str) -> list[Consent]:
@@ -66,12 +72,19 @@ def active_consent(db: Session, identity_id: int, client_id: str) -> Consent | N
     return next(iter(_live_rows(db, identity_id, client_id)), None)
 
 
+def consent_for_grant(db: Session, grant: Grant) -> ClientConsent | None:
+    """The grant's own live consent: the client's live rows for the purpose the grant was authorised for
+    (None when none is left). A grant from before purposes were recorded has ``purpose`` NULL unless its
+    client's consents named exactly one purpose (migration 0016): it counts as stating none."""
+    given = client_consent(db, grant.identity_id, grant.client_id)
+    return given.for_purpose(grant.purpose) if given is not None else None
+
+
 def covers(consent: ClientConsent | None, scopes: Iterable[str], claim_names: Iterable[str],
            purpose: str | None = None) -> bool:
-    """Whether ``consent`` already includes every scope and claim asked for, for the stated ``purpose`` when
-    one is stated (else ask the citizen)."""
-    if consent is not None and purpose is not None:
-        consent = consent.for_purpose(purpose)
+    """Whether ``consent`` already includes every scope and claim asked for, within the rows given for the
+    request's ``purpose`` (None: the rows given without one), else the citizen must be asked."""
+    consent = consent.for_purpose(purpose) if consent is not None else None
     if consent is None:
         return False
     return set(scopes) <= consent.scopes and set(claim_names) <= consent.claims

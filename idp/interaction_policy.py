@@ -6,8 +6,9 @@ consent page), from the validated request, the browser's SSO session and the rem
 - login, when there is no session, or ``prompt=login``/``select_account`` or ``max_age`` demand a fresh
   authentication (a login during this very interaction counts: OIDC Core §3.1.2.1), or the session's level
   is below the ``acr_values`` asked for (``idp.acr.satisfies``), or the ``login_hint`` names another person;
-- consent, unless the active consent covers every scope and claim asked for (and was given for the same
-  stated purpose, when the request states one: OIDC4IDA ``purpose``) and ``prompt`` lacks ``consent``;
+- consent, unless the live consent given for the request's stated purpose (OIDC4IDA ``purpose``; for a
+  request stating none, the consent given without one) covers every scope and claim asked for and ``prompt``
+  lacks ``consent``;
 - with ``prompt=none`` any of these is an error instead (OIDC Core §3.1.2.6): ``login_required`` or
   ``consent_required``.
 """
@@ -97,7 +98,7 @@ def consent_needed(db: Session, client: Client, params: dict[str, Any], identity
         return True
     given = consent.client_consent(db, identity.id, client.client_id)
     # A stated purpose is covered only by what was consented for that purpose (the consent page showed that
-    # purpose to the citizen); without one, by everything consented so far.
+    # purpose to the citizen); a request stating none, only by what was consented without one.
     return not consent.covers(given, params.get("scope") or [], requested_claim_names(client, params),
                               purpose=purpose_text(client, params))
 

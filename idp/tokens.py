@@ -2,8 +2,8 @@
 
 - ID token (OIDC Core §2, §3.1.3.6): signed with the client's ``id_token_signed_response_alg`` (else the
   OP's default), ``at_hash`` over the access token, and only the ``claims.id_token`` members the citizen
-  consented to (scope claims go to UserInfo), with ``verified_claims`` (OIDC4IDA) when asked for there by
-  a client holding the ``kyc`` entitlement. Person claims in an ID token are a release: recorded
+  consented to for the grant's purpose (scope claims go to UserInfo), with ``verified_claims`` (OIDC4IDA)
+  when asked for there by a client holding the ``kyc`` entitlement. Person claims in an ID token are a release: recorded
   (``kyc.releases``) in the token endpoint's transaction.
 - Access token (RFC 9068): a JWT with header ``typ: at+jwt``; its ``jti`` is stored (AccessToken) so
   introspection, revocation and UserInfo know whether it is still live.
@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from civid import audit
 from civid.audit import Actor, as_utc
 from idp import claims as claims_module
-from idp.consent import client_consent
+from idp.consent import ClientConsent, consent_for_grant
 from idp.errors import InvalidToken
 from idp.server_secrets import sha256_hex
 from idp.subjects import subject_for
@@ -116,7 +116,7 @@ def issue(db: Session, services: "Services", client: Client, grant: Grant, scope
     db.add(AccessToken(jti=jti, grant_id=grant.id, created_at=now, expires_at=access_expires))
     if released is not None:
         record_release(db, grant.identity_id, client.client_id, "id_token", released.names,
-                       verified=released.verified, consent_uid=released.consent_uid)
+                       verified=released.verified, consent=released.consent)
     refresh_token = None
     if with_refresh:
         refresh_token = secrets.token_urlsafe(32)
@@ -133,7 +133,7 @@ class IdTokenRelease:
 
     names: list[str]
     verified: bool
-    consent_uid: str | None
+    consent: ClientConsent | None  # the grant's own live consent the claims were released under
 
 
 def _id_token(db: Session, services: "Services", client: Client, grant: Grant, sub: str, scopes: list[str],
@@ -154,7 +154,7 @@ def _id_token(db: Session, services: "Services", client: Client, grant: Grant, s
         if session_row is not None:
             claims["sid"] = session_row.sid
     request = claims_module.requested(client, scopes, grant.claims)
-    consent = client_consent(db, grant.identity_id, grant.client_id)
+    consent = consent_for_grant(db, grant)  # the purpose the grant was authorised for, not the union
     consented = set(consent.claims) if consent is not None else set()
     released = claims_module.release(db, grant.identity, request.id_token, consented=consented) if request.id_token \
         else {}
@@ -165,7 +165,7 @@ def _id_token(db: Session, services: "Services", client: Client, grant: Grant, s
         claims["verified_claims"] = verified  # OIDC4IDA -13 §5.2
     names = [*released, *released_claim_names(verified)]
     return (services.signing_keys.sign(claims, alg=alg),
-            IdTokenRelease(names, verified is not None, consent.uid if consent is not None else None))
+            IdTokenRelease(names, verified is not None, consent))
 
 
 def revoke_grant(db: Session, grant: Grant, reason: str, actor: Actor) -> None:

@@ -3,7 +3,8 @@
 The access token is a bearer token (RFC 6750): in the ``Authorization`` header, or for POST in the form
 body as ``access_token`` (§2.2), never both. It must be our signature (``typ: at+jwt``), unexpired,
 unrevoked, of a live grant, and carry the ``openid`` scope. Only claims the token's scopes or the
-grant's ``claims.userinfo`` ask for and the citizen's live consent covers are released; without consent
+grant's ``claims.userinfo`` ask for and the citizen's live consent for the grant's purpose covers are
+released (consent given for another purpose does not count); without consent
 the answer is ``sub`` alone. A client holding the ``kyc`` entitlement also gets the ``verified_claims`` its
 ``claims.userinfo.verified_claims`` asked for (OIDC4IDA), within the same consent. Every answer carrying
 person data is recorded as a release (``kyc.releases``) before it leaves.
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 from civid.deps import get_services, get_session
 from civid.services import Services
 from idp import claims, clients, tokens
-from idp.consent import client_consent
+from idp.consent import consent_for_grant
 from idp.errors import InsufficientScope, InvalidRequest, InvalidToken
 from idp.form import oauth_form
 from kyc.releases import record_release
@@ -57,13 +58,13 @@ def userinfo_claims(db: Session, services: Services, token: str) -> dict[str, An
     if client is None or identity.status != "active":
         raise InvalidToken("the access token's client or person is no longer active")
     request = claims.requested(client, scopes, live.grant.claims)
-    consent = client_consent(db, live.grant.identity_id, live.grant.client_id)
+    consent = consent_for_grant(db, live.grant)  # the purpose this token was authorised for, not the union
     consented = set(consent.claims) if consent is not None else set()
     released = claims.release(db, identity, request.userinfo, consented=consented) if request.userinfo else {}
     verified = verified_claims_for(db, services, identity, client, request.verified_userinfo,
                                    consented=consented) if request.verified_userinfo is not None else None
     record_release(db, identity.id, client.client_id, "userinfo", [*released, *released_claim_names(verified)],
-                   verified=verified is not None, consent_uid=consent.uid if consent is not None else None)
+                   verified=verified is not None, consent=consent)
     # OIDC Core §5.3.2: sub is always present and equals the ID token's.
     answer = {"sub": live.claims["sub"], **released}
     if verified is not None:

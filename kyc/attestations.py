@@ -14,7 +14,8 @@ Every condition must hold, checked in this order:
    an SD-JWT, the key to bind is the one that verified that assertion, or a ``holder_jwk`` the bank
    registered (``kyc.holder_binding``);
 2. it presents the citizen's access token (``Authorization: Bearer``), live and issued to this same bank;
-3. the citizen's live consent covers every verified claim asked for (``verified_claims:<claim>`` names);
+3. the citizen's live consent for the purpose the token's grant was authorised for covers every verified
+   claim asked for (``verified_claims:<claim>`` names); consent given for another purpose does not count;
 4. re-verification: ``max_age`` (seconds since the citizen's login) and ``acr`` (its level) are met, else
    RFC 9470 ``insufficient_user_authentication``: send the citizen through /authorize with ``max_age``
    (or ``prompt=login``) and ``acr_values``, then ask again with the new access token;
@@ -43,7 +44,7 @@ from civid.input_types import DurationSeconds
 from civid.services import Services
 from idp import acr as acr_module
 from idp.claims import entitled
-from idp.consent import ClientConsent, client_consent
+from idp.consent import ClientConsent, consent_for_grant
 from idp.errors import InsufficientScope, InsufficientUserAuthentication, InvalidRequest, InvalidToken
 from idp.subjects import subject_for
 from idp.tokens import LiveAccessToken, client_actor, verify_access_token
@@ -132,12 +133,13 @@ def _citizen_token(request: Request, db: Session, services: Services, client: Cl
 
 
 def _consent(db: Session, client: Client, live: LiveAccessToken, wanted: AttestationRequest) -> ClientConsent:
-    """The citizen's live consent, which must cover every verified claim (and evidence) asked for."""
+    """The grant's own live consent (its purpose's rows), which must cover every verified claim (and evidence)
+    asked for."""
     available = {name for name in CLAIMS_IN_VERIFIED_CLAIMS if entitled(client, name)}
     needed = consent_names(wanted.verified_claims, available)
     if not needed:
         raise InvalidRequest(f"ask for at least one claim civid attests: {', '.join(sorted(available))}")
-    consent = client_consent(db, live.grant.identity_id, client.client_id)
+    consent = consent_for_grant(db, live.grant)
     missing = sorted(needed - set(consent.claims if consent else ()))
     if missing:
         raise InsufficientScope("the citizen has not consented to release " + ", ".join(missing) + ": request "
@@ -269,9 +271,10 @@ def issue(db: Session, services: Services, client: Client, live: LiveAccessToken
     bound = {"holder_jkt": holder_binding.thumbprint(bound_jwk)} if bound_jwk else {}  # which key, by RFC 7638
     audit.record(db, client_actor(client.client_id), "kyc.attestation_issued", "attestation", row.uid,
                  client_id=client.client_id, uin=identity.uin, claims=names, format=row.format,
-                 status_list=row.status_list, status_index=row.status_index, consent=consent.uid, **bound)
+                 status_list=row.status_list, status_index=row.status_index, consents=consent.covering(names),
+                 **bound)
     record_release(db, identity.id, client.client_id, "attestation", names,
-                   verified=True, consent_uid=consent.uid, detail={"attestation": row.uid, "format": row.format})
+                   verified=True, consent=consent, detail={"attestation": row.uid, "format": row.format})
     return row, token
 
 

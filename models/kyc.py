@@ -83,6 +83,7 @@ class DataRelease(Base):
     channel: Mapped[str] = mapped_column(String(16))  # id_token | userinfo | attestation
     claims: Mapped[list[str]] = mapped_column(JSON)
     verified: Mapped[bool] = mapped_column(Boolean, default=False)  # verified_claims included
-    consent_uid: Mapped[str | None] = mapped_column(String(64))
+    # The consent rows (uids, newest first) that cover the claims released: each claim is in at least one.
+    consent_uids: Mapped[list[str] | None] = mapped_column(JSON)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # e.g. {"attestation": uid}
     released_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -226,6 +226,9 @@ class Grant(Base):
     login_session_id: Mapped[int | None] = mapped_column(ForeignKey("login_sessions.id"), index=True)
     scope: Mapped[str] = mapped_column(Text)
     claims: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the `claims` request parameter
+    # The purpose it was authorised for, as stored on Consent.purpose (None: the request stated none): its
+    # tokens release only what the live consent rows for this purpose cover (idp.consent.consent_for_grant).
+    purpose: Mapped[str | None] = mapped_column(String(500))
     auth_time: Mapped[datetime] = mapped_column()
     acr: Mapped[str] = mapped_column(String(100))
     amr: Mapped[list[str]] = mapped_column(JSON)

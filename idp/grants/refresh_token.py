@@ -3,7 +3,8 @@
 Refresh tokens rotate: each use returns a new one and retires the old. Presenting a retired one again
 means two parties hold the family, so the whole grant is revoked (OAuth 2.0 Security BCP §4.14.2).
 A narrower ``scope`` may be asked for; a wider one is ``invalid_scope`` (RFC 6749 §6). A revoked grant,
-an expired family or a consent the citizen has since revoked or let expire is ``invalid_grant``.
+an expired family or a consent the citizen has since revoked or let expire is ``invalid_grant`` — the grant's
+own consent (its purpose's rows), so a live consent the client holds for another purpose does not keep it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from civid import audit
 from idp import tokens
-from idp.consent import active_consent
+from idp.consent import consent_for_grant
 from idp.errors import InvalidGrant, InvalidRequest, InvalidScope
 from models import Client, Grant, RefreshToken, utcnow
 
@@ -43,7 +44,7 @@ def validate_refresh_token(db: Session, client: Client, form: Mapping[str, str])
         raise InvalidGrant("the refresh token has been revoked")
     if audit.as_utc(row.expires_at) <= now or audit.as_utc(grant.expires_at) <= now:
         raise InvalidGrant("the refresh token has expired")
-    if active_consent(db, grant.identity_id, grant.client_id) is None:
+    if consent_for_grant(db, grant) is None:
         raise InvalidGrant("the citizen's consent for this client has ended")
     if grant.identity.status != "active":
         raise InvalidGrant("the person's identity is not active")

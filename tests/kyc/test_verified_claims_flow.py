@@ -100,10 +100,10 @@ def test_a_bank_gets_exactly_the_verified_claims_it_asked_for(browser, services,
     assert {"verified_claims:given_name", "verified_claims:family_name", "verified_claims:birthdate",
             "verified_claims:evidence"} <= set(consent.claims)
     releases = _releases(services, client_id)
-    assert [(r.channel, r.claims, r.verified, r.consent_uid) for r in releases] == [
-        ("id_token", ["verified_claims:given_name"], True, consent.uid),
+    assert [(r.channel, r.claims, r.verified, r.consent_uids) for r in releases] == [
+        ("id_token", ["verified_claims:given_name"], True, [consent.uid]),
         ("userinfo", ["verified_claims:birthdate", "verified_claims:evidence", "verified_claims:family_name",
-                      "verified_claims:given_name"], True, consent.uid)]
+                      "verified_claims:given_name"], True, [consent.uid])]
 
 
 def test_a_filter_civid_cannot_meet_omits_verified_claims_but_not_the_rest(browser, services, citizen):
