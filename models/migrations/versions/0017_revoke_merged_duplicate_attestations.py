@@ -1,7 +1,7 @@
 """revoke the KYC attestations that stated a merged duplicate's data instead of the identity's record
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-02 00:10:00
 
 Data only. Before this revision a "duplicate" decision made the applicant's enrolment the identity's record:
@@ -34,7 +34,7 @@ import sqlalchemy as sa
 
 
 revision = '0017'
-down_revision = '0015'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
