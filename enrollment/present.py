@@ -91,10 +91,13 @@ def case_summary(case: DedupCase) -> CaseSummaryOut:
 
 def identity_out(session: Session, identity: Identity) -> IdentityOut:
     """The identity as its record states it (``enrollment.record``), with the attempts made against it."""
-    record = issuing_enrolment(session, identity.id) or min(identity.enrolments, key=lambda e: e.created_at)
+    record = issuing_enrolment(session, identity.id) or min(identity.enrolments, key=lambda e: e.created_at,
+                                                           default=None)
     return IdentityOut(uin=identity.uin, status=identity.status, created_at=identity.created_at,
                        enrolments=[e.public_id for e in identity.enrolments],
-                       record=record.public_id if record.status == EnrolmentStatus.ISSUED else None,
+                       record=record.public_id if record is not None and record.status == EnrolmentStatus.ISSUED
+                       else None,
                        duplicate_attempts=[e.public_id for e in duplicate_attempts(session, identity.id)],
-                       given_name=record.given_name, family_name=record.family_name,
-                       date_of_birth=record.date_of_birth)
+                       given_name=record.given_name if record else None,
+                       family_name=record.family_name if record else None,
+                       date_of_birth=record.date_of_birth if record else None)

@@ -302,9 +302,10 @@ class IdentityOut(BaseModel):
                                            "told about (names, evidence)")
     duplicate_attempts: list[str] = Field(description="Later applications decided duplicates of this identity, "
                                                       "oldest first; none of them changed the record")
-    given_name: str
-    family_name: str
-    date_of_birth: date
+    # None only for a UIN withdrawn by a changed decision: its enrolment now belongs to the identity it duplicated.
+    given_name: str | None
+    family_name: str | None
+    date_of_birth: date | None
 
 
 class FingerVerifyOut(BaseModel):

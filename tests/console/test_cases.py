@@ -268,7 +268,7 @@ def test_the_case_page_shows_every_decision_as_an_accessible_table_in_both_langu
                                                   ("No es duplicado vigente", "la decisión 1")]
 
 
-def test_changing_not_duplicate_to_duplicate_withdraws_the_uin_it_issued(client, seeded, services):
+def test_changing_not_duplicate_to_duplicate_withdraws_the_uin_it_issued(client, keys, seeded, services):
     as_adjudicator(client, seeded)
     decide(client, seeded, decision="not_duplicate", comment="Different ears.")
     with services.sessions() as db:
@@ -289,6 +289,10 @@ def test_changing_not_duplicate_to_duplicate_withdraws_the_uin_it_issued(client,
         assert db.scalar(select(func.count()).select_from(Identity).where(Identity.status == "active")) == 3
     [event] = events(services, "identity.withdrawn")
     assert event.person == issued.uin and event.detail["case"] == seeded.case_id
+    # An officer who types the withdrawn UIN is told it is merged, not given a server error.
+    shown = client.get(f"/v1/identities/{issued.uin}", headers=keys.officer)
+    assert shown.status_code == 200, shown.text[:300]
+    assert (shown.json()["status"], shown.json()["record"], shown.json()["enrolments"]) == ("merged", None, [])
     with services.sessions() as db:
         grant = db.scalars(select(Grant).where(Grant.uid == signed_in.grant_uid)).one()
         assert grant.revoked_at is not None and grant.revoked_reason == "identity_merged"
