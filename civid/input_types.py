@@ -21,6 +21,7 @@ from fastapi import Path
 from pydantic import BeforeValidator
 from pydantic_core import PydanticCustomError
 
+from civid.limits import MAX_DURATION_S
 from enrollment.uin import UIN_LENGTH
 
 # PostgreSQL ``integer`` (int4), the type of every id column; SQLite's is wider, so this bound fits both.
@@ -34,9 +35,6 @@ RowIndex = Annotated[int, Interval(ge=0, le=INT32_MAX)]
 
 PageNumber = Annotated[int, Interval(ge=1, le=INT32_MAX)]
 """A 1-based page of a listing; its OFFSET (page × page size) stays within a 64-bit integer."""
-
-# Ten years (of 366 days): longer than any lead, lifetime or age a client can mean, and far inside timedelta's range.
-MAX_DURATION_S = 10 * 366 * 86400
 
 DurationSeconds = Annotated[int, Interval(ge=0, le=MAX_DURATION_S)]
 """A length of time in whole seconds in a request body. Unbounded, a huge one overflows ``timedelta`` (an

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from civid.actor import Actor
 from civid.errors import CividError
-from civid.input_types import MAX_DURATION_S
+from civid.limits import MAX_DURATION_S
 
 # No SQLAlchemy, settings or IdP module at import (civid --help must stay light): commands import them inside.
 

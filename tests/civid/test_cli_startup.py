@@ -22,7 +22,7 @@ HEAVY_THIRD_PARTY = ("dlib", "faiss", "cv2", "nbis", "numpy", "PIL", "fastapi", 
                      "sqlalchemy", "alembic", "pydantic_settings", "cryptography", "jwt", "authlib", "httpx",
                      "webauthn")
 FIRST_PARTY = ("civid", "idp", "console", "enrollment", "matcher", "models", "kyc")
-CLI_MODULES = {"civid", "civid.__main__", "civid.cli", "civid.errors", "civid.actor",
+CLI_MODULES = {"civid", "civid.__main__", "civid.cli", "civid.errors", "civid.actor", "civid.limits",
                "idp", "idp.cli", "console", "console.cli"}
 
 # Run in the fresh interpreter: walk the click tree of the real ``civid`` app and print, per command path,
