@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 from sqlalchemy import func, select
 
@@ -20,6 +21,7 @@ from tests.conftest import fixture_bytes, seeded_fixtures
 from tests.console.helpers import CONSOLE_SETTINGS, console_sign_in, enrol_staff
 from tests.enrollment.test_fingerprints import finger
 from tests.idp.frontchannel import BIDEN_PHOTO, OBAMA_PHOTO, form_value, location
+from tests.synthetic_fingerprints import impressions, png_bytes
 
 seed, settings, keys, people = seeded_fixtures(enrol_staff, "people", **CONSOLE_SETTINGS)
 TEMPLATES = Path(enrol_module.__file__).parent / "templates"
@@ -323,11 +325,13 @@ def test_a_finger_row_without_a_file_must_say_why(officer, services):
 
 
 def test_trying_again_after_a_rejection_keeps_the_details_and_the_finger_exceptions(officer, services):
-    blank = io.BytesIO()
-    Image.new("L", (400, 400), 255).save(blank, format="PNG", dpi=(500, 500))  # no ridges: the finger is refused
+    # A real print but only a 130-pixel square of it: the finger gate lets it through (it is a fingerprint), NFIQ 2
+    # cannot score so small an area, so the enrolment is stored as rejected. (A blank image is refused outright.)
+    tip = np.full((300, 300), 255, np.uint8)
+    tip[85:215, 85:215] = impressions(3, 1)[0][85:215, 85:215]
     fields = {**person_fields(), "finger_7_missing": "amputated", "finger_7_note": "since 2019",
               "fingers_rest_missing": "bandaged"}
-    response = submit(officer, fields, fingers={2: blank.getvalue()}, **{"Accept-Language": "es"})
+    response = submit(officer, fields, fingers={2: png_bytes(tip)}, **{"Accept-Language": "es"})
     assert response.status_code == 303, response.text[:500]
     page = officer.get(location(response), headers={"Accept-Language": "es"})
     assert 'data-status="rejected"' in page.text and "No inscrito" in page.text
