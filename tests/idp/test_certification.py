@@ -7,8 +7,6 @@ unknown scopes ignored (OIDC Core §3.1.2.1)."""
 from __future__ import annotations
 
 import logging
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from sqlalchemy import select
@@ -21,7 +19,7 @@ from models import Client
 from tests.conftest import seeded_fixtures
 from tests.idp.conftest import basic
 from tests.idp.frontchannel import REDIRECT_URI, authorize, code_for, enrol_people, location, portal, query_of
-from tests.idp.jwks_server import JwksServer
+from tests.idp.jwks_server import FixedAnswerServer, JwksServer
 from tests.server import free_port
 
 seed, settings, keys, people = seeded_fixtures(enrol_people, "people")
@@ -182,25 +180,6 @@ def test_a_sector_identifier_uri_must_be_https(client, registrar):
     assert response.status_code == 400 and response.json()["error"] == "invalid_client_metadata", response.text
 
 
-class _RawServer:
-    """Answers every GET with ``status`` and ``body`` as given (not necessarily JSON)."""
-
-    def __init__(self, status: int, body: bytes) -> None:
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/sector.json"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 @pytest.mark.parametrize("answer, said, detail", [
     (None, "could not be fetched", "refused"),  # nothing listens on the port
     ((200, b"<html>not json</html>"), "is not a JSON array of strings", "Expecting value"),
@@ -209,7 +188,7 @@ class _RawServer:
 def test_a_sector_identifier_uri_that_cannot_be_read_is_told_in_words_and_the_details_are_logged(
         client, services, registrar, monkeypatch, caplog, answer, said, detail):
     monkeypatch.setattr(services.settings, "outbound_allow_private", True)
-    server = _RawServer(*answer) if answer else None
+    server = FixedAnswerServer(*answer) if answer else None
     url = server.url if server else f"http://127.0.0.1:{free_port()}/sector.json"
     try:
         with caplog.at_level(logging.WARNING, logger="civid.idp"):
