@@ -78,9 +78,7 @@ def http_error_page(request: Request, exc: StarletteHTTPException) -> HTMLRespon
     else:
         error = CividError(str(exc.detail))
         error.status = exc.status_code
-    response = render(request, error)
-    response.headers.update(getattr(exc, "headers", None) or {})  # e.g. Allow on a 405 (RFC 9110 §15.5.6)
-    return response
+    return render(request, error)  # civid.problems adds the exception's headers (Allow on a 405)
 
 
 MESSAGES = {
