@@ -67,11 +67,6 @@ def client_consent(db: Session, identity_id: int, client_id: str) -> ClientConse
     return ClientConsent(tuple(rows)) if rows else None
 
 
-def active_consent(db: Session, identity_id: int, client_id: str) -> Consent | None:
-    """The newest live consent row for this client (not revoked, not expired)."""
-    return next(iter(_live_rows(db, identity_id, client_id)), None)
-
-
 def consent_for_grant(db: Session, grant: Grant) -> ClientConsent | None:
     """The grant's own live consent: the client's live rows for the purpose the grant was authorised for
     (None when none is left). A grant from before purposes were recorded has ``purpose`` NULL unless its

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from idp.consent import active_consent, revoke_consent
+from idp.consent import client_consent, revoke_consent
 from models import AuditEvent, Grant, RefreshToken, utcnow
 from tests.conftest import seeded_fixtures
 from tests.idp.conftest import basic, enrol_citizen, issue_code, redeem, register_client
@@ -107,7 +107,7 @@ def test_refresh_after_revocation_expiry_or_ended_consent_is_refused(client, ser
 
     client_id, secret, third, _ = _tokens(client, services, citizen)
     with services.sessions.begin() as session:
-        consent = active_consent(session, citizen.identity_id, client_id)
+        [consent] = client_consent(session, citizen.identity_id, client_id).rows
         consent.expires_at = utcnow() - timedelta(seconds=1)
     _error(_refresh(client, client_id, secret, third["refresh_token"]), "invalid_grant")
 
@@ -117,7 +117,8 @@ def test_citizen_revoking_consent_ends_the_refresh_family(client, services, citi
 
     client_id, secret, first, _ = _tokens(client, services, citizen)
     with services.sessions.begin() as session:
-        revoke_consent(session, active_consent(session, citizen.identity_id, client_id),
+        [consent] = client_consent(session, citizen.identity_id, client_id).rows
+        revoke_consent(session, consent,
                        Actor(None, f"citizen:{citizen.uin}", "citizen"))
     _error(_refresh(client, client_id, secret, first["refresh_token"]), "invalid_grant")
     assert client.get("/userinfo", headers={"Authorization": f"Bearer {first['access_token']}"}).status_code == 401
