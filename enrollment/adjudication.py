@@ -68,10 +68,10 @@ def decide(services: Services, actor: Actor, case_id: str, decision: DecisionIn)
                 finger.in_gallery = False
             removed_fingers = [f.id for f in fingers]
             case.duplicate_of_id = target.identity_id
-            uin = target.identity.uin if target.identity else None
             # An attempt against the identity, not its new record (enrollment.record): what portals and banks
             # are told stays the enrolment that issued the UIN, so its attestations stay valid.
             assert target.identity is not None
+            uin = target.identity.uin
             record_attempt(session, actor, target.identity, enrolment, case)
         else:
             identity = issue_identity(session, enrolment)
