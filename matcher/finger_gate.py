@@ -66,10 +66,6 @@ class GateMeasurement:
     ridge_period_px: float  # median dominant period over the foreground windows (0 without foreground)
     in_band: float  # share of foreground windows whose dominant period is a ridge period
 
-    def to_dict(self) -> dict[str, float]:
-        return {"foreground_mm2": round(self.foreground_mm2, 1), "coherence": round(self.coherence, 3),
-                "ridge_period_px": round(self.ridge_period_px, 2), "in_band": round(self.in_band, 3)}
-
 
 @dataclass(frozen=True, slots=True)
 class GateVerdict:
