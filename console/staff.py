@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civid import audit
@@ -13,7 +13,8 @@ from civid.audit import Actor
 from civid.auth import hash_key
 from civid.errors import Conflict, InvalidInput, NotFound
 from enrollment.uin import normalise_uin
-from models import ApiKey, Identity, PasskeyBinding, StaffAccount, utcnow
+from idp import passkey_bindings
+from models import ApiKey, Identity, StaffAccount, utcnow
 
 STAFF_ROLES = ("officer", "adjudicator", "auditor", "admin")
 
@@ -52,7 +53,8 @@ def add(db: Session, uin: str, name: str, roles: list[str], actor: Actor) -> Sta
     roles = _check_roles(roles)
     if not name.strip():
         raise InvalidInput("a staff member needs a name (shown in the audit trail)", code="staff_name_required")
-    if db.scalars(select(Identity).where(Identity.uin == uin)).first() is None:
+    identity = db.scalars(select(Identity).where(Identity.uin == uin)).first()
+    if identity is None:
         raise NotFound(f"no identity with UIN {uin}: staff sign in with their own national identity",
                        code="uin_not_enrolled", params={"uin": uin})
     if db.scalars(select(StaffAccount).where(StaffAccount.uin == uin)).first() is not None:
@@ -69,10 +71,7 @@ def add(db: Session, uin: str, name: str, roles: list[str], actor: Actor) -> Sta
     db.flush()
     # A binding code an officer issued while this was a citizen's identity would now bind a passkey that signs in
     # with staff roles, which only an administrator may give (idp.passkey_bindings): such codes end here.
-    now = utcnow()
-    voided = db.execute(update(PasskeyBinding).where(
-        PasskeyBinding.identity_id == select(Identity.id).where(Identity.uin == uin).scalar_subquery(),
-        PasskeyBinding.used_at.is_(None), PasskeyBinding.expires_at > now).values(expires_at=now)).rowcount
+    voided = len(passkey_bindings.void_unused_codes(db, identity))
     audit.record(db, actor, "staff.added", "staff", str(account.id), uin=uin, name=account.name, roles=roles,
                  voided_binding_codes=voided)
     return account

@@ -122,8 +122,8 @@ def authorise(db: Session, identity: Identity, issuer: Issuer) -> None:
     raise refused
 
 
-def _voids_earlier_codes(db: Session, identity: Identity) -> list[int]:
-    """Expire the identity's unused live codes (a code handed out and forgotten must not stay usable)."""
+def void_unused_codes(db: Session, identity: Identity) -> list[int]:
+    """Expire the identity's unused live codes (a code handed out and forgotten must not stay usable); their ids."""
     # Lock the identity row: two codes issued at once are then issued one after the other, and the second
     # sees (and voids) the first.
     db.scalars(select(Identity.id).where(Identity.id == identity.id).with_for_update()).one()
@@ -151,7 +151,7 @@ def issue_code(db: Session, secrets_: ServerSecrets, ttl_s: int, identity: Ident
     """Create a one-time binding code for ``identity`` if ``issuer`` may (``authorise``), voiding the earlier
     unused ones; return it (shown once) and its row."""
     authorise(db, identity, issuer)
-    voided = _voids_earlier_codes(db, identity)
+    voided = void_unused_codes(db, identity)
     raw = "".join(secrets.choice(ALPHABET) for _ in range(GROUPS * GROUP_LENGTH))
     code = "-".join(raw[i:i + GROUP_LENGTH] for i in range(0, len(raw), GROUP_LENGTH))
     now = utcnow()
