@@ -21,7 +21,7 @@ def coded_text(catalogue: str, code: str | None, params: Mapping[str, Any], lang
         return fallback
     key = f"{catalogue}.{code}"
     text = i18n.translate(key, lang)
-    if text == key and f"{key}.other" in i18n.catalogue():
+    if text == key and i18n.has(f"{key}.other"):
         # A counted sentence: its plural form follows the count (the first whole number among its values).
         from console import plurals
 

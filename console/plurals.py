@@ -39,8 +39,7 @@ def number(value: float, lang: str, digits: int = 0) -> str:
 def count_text(key: str, count: int, lang: str, **values: object) -> str:
     """The message ``key`` in the form for ``count`` (``{count}`` written in ``lang``), other values filled."""
     form = f"{key}.{plural_form(count, lang)}"
-    texts = i18n.catalogue()
-    chosen = form if form in texts else f"{key}.other"
+    chosen = form if i18n.has(form) else f"{key}.other"
     return i18n.translate(chosen, lang, count=number(count, lang), **values)
 
 

@@ -36,6 +36,11 @@ def catalogue() -> dict[str, dict[str, str]]:
     return dict(_MESSAGES)
 
 
+def has(key: str) -> bool:
+    """Whether a message ``key`` is registered (without copying the catalogue, as ``catalogue`` does)."""
+    return key in _MESSAGES
+
+
 def choose(preferences: Iterable[str]) -> str:
     """The first supported language among ``preferences`` (BCP 47 tags like ``es-BZ``), else English."""
     for tag in preferences:
