@@ -82,8 +82,11 @@ class CanonicalHost:
         self.scheme = issuer.scheme
         self.origin = f"{issuer.scheme}://{issuer.netloc}"
         self.issuer = _host_port(issuer.netloc, issuer.scheme)
-        self.enabled = settings.redirect_to_issuer_host and self.issuer is not None
         self.forwarded_host = settings.trust_forwarded_host
+        # Without a trusted forwarded host only a loopback issuer can ever redirect (see _elsewhere): knowing that
+        # now keeps the header parsing off every page request of a deployment where no redirect can happen.
+        self.enabled = (settings.redirect_to_issuer_host and self.issuer is not None
+                        and (self.forwarded_host or is_loopback(self.issuer.host)))
 
     def _elsewhere(self, headers: Headers) -> bool:
         """Whether the browser asked for another host than the issuer's, and a redirect cannot loop."""
