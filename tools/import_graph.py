@@ -1,0 +1,146 @@
+"""The package import graph, read from the code with `ast` (no import runs).
+
+    python -m tools.import_graph            # the package graph as a table of edges
+    python -m tools.import_graph --modules  # module-level cycles
+    python -m tools.import_graph --mermaid  # the diagram docs/architecture.md embeds
+
+Every `import` counts, deferred ones inside functions included: a deferred import hides a cycle from
+Python, not from the design.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("server", "console", "idp", "kyc", "enrollment", "matcher", "models", "civid")
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _imports(path: Path, module: str) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            found.add(target)
+            # "from idp import tokens" imports the module idp.tokens
+            found.update(f"{target}.{alias.name}" for alias in node.names)
+    return found
+
+
+def module_graph() -> dict[str, set[str]]:
+    modules = {}
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")) if (ROOT / package).is_dir() else []:
+            if "migrations" in path.parts:
+                continue
+            modules[_module_name(path)] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        graph[name] = {t for t in _imports(path, name) if t in modules and t != name}
+    return graph
+
+
+def package_graph(graph: dict[str, set[str]] | None = None) -> dict[str, dict[str, int]]:
+    graph = module_graph() if graph is None else graph
+    edges: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for source, targets in graph.items():
+        for target in targets:
+            a, b = source.split(".")[0], target.split(".")[0]
+            if a != b:
+                edges[a][b] += 1
+    return {a: dict(b) for a, b in edges.items()}
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one node (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = [0]
+    sys.setrecursionlimit(10000)
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = counter[0]
+        counter[0] += 1
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in graph.get(node, ()):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                top = stack.pop()
+                on_stack.discard(top)
+                component.append(top)
+                if top == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def mermaid(edges: dict[str, dict[str, int]]) -> str:
+    lines = ["graph TD"]
+    for source in PACKAGES:
+        for target in PACKAGES:
+            count = edges.get(source, {}).get(target)
+            if count:
+                lines.append(f"    {source} -->|{count}| {target}")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--modules", action="store_true", help="list module-level cycles")
+    parser.add_argument("--mermaid", action="store_true", help="print the package diagram")
+    args = parser.parse_args()
+    graph = module_graph()
+    edges = package_graph(graph)
+    if args.mermaid:
+        print(mermaid(edges))
+        return 0
+    if args.modules:
+        for component in cycles(graph):
+            print("cycle:", " ".join(component))
+        return 0
+    print(f"{'from':<12} {'to':<12} imports")
+    for source in PACKAGES:
+        for target, count in sorted(edges.get(source, {}).items()):
+            print(f"{source:<12} {target:<12} {count}")
+    package_cycles = cycles({a: set(b) for a, b in edges.items()})
+    print("package cycles:", package_cycles or "none")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
