@@ -3,6 +3,7 @@
     python -m tools.import_graph            # the package graph as a table of edges
     python -m tools.import_graph --modules  # module-level cycles
     python -m tools.import_graph --mermaid  # the diagram docs/architecture.md embeds
+    python -m tools.import_graph --write-docs  # refresh that diagram in docs/architecture.md
 
 Every `import` counts, deferred ones inside functions included: a deferred import hides a cycle from
 Python, not from the design.
@@ -109,25 +110,46 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+DOC = ROOT / "docs" / "architecture.md"
+BEGIN, END = "<!-- import-graph:begin (python -m tools.import_graph --write-docs) -->", "<!-- import-graph:end -->"
+
+
 def mermaid(edges: dict[str, dict[str, int]]) -> str:
-    lines = ["graph TD"]
+    """The package graph as a Mermaid diagram. Edges only, no counts: the picture changes when the shape
+    does, not with every new import line."""
+    lines = ["```mermaid", "graph TD"]
     for source in PACKAGES:
         for target in PACKAGES:
-            count = edges.get(source, {}).get(target)
-            if count:
-                lines.append(f"    {source} -->|{count}| {target}")
+            if edges.get(source, {}).get(target):
+                lines.append(f"    {source} --> {target}")
+    lines.append("```")
     return "\n".join(lines)
+
+
+def documented_diagram(text: str) -> str:
+    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
+    return text[start:end].strip()
+
+
+def write_docs(diagram: str) -> None:
+    text = DOC.read_text(encoding="utf-8")
+    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
+    DOC.write_text(text[:start] + "\n" + diagram + "\n" + text[end:], encoding="utf-8")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--modules", action="store_true", help="list module-level cycles")
     parser.add_argument("--mermaid", action="store_true", help="print the package diagram")
+    parser.add_argument("--write-docs", action="store_true", help="refresh the diagram in docs/architecture.md")
     args = parser.parse_args()
     graph = module_graph()
     edges = package_graph(graph)
     if args.mermaid:
         print(mermaid(edges))
+        return 0
+    if args.write_docs:
+        write_docs(mermaid(edges))
         return 0
     if args.modules:
         for component in cycles(graph):
