@@ -1,12 +1,12 @@
 # The two commands a newcomer needs (see README.md):
 #   make run    set up a virtual environment and run the service on SQLite under ./var
-#   make test   set up the same environment with test tools and run every test
+#   make test   set up the same environment with test tools, lint (ruff, import-linter, mypy), run every test
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench clean
+.PHONY: run lint test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,14 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/civid serve
 
-test: $(STAMP)
+# Style, the import layers (pyproject.toml [tool.importlinter]) and types: a broken contract fails the tests.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/python -m mypy
+
+test: lint
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
