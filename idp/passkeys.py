@@ -11,8 +11,8 @@ The officer's desk API is in ``idp.passkey_bindings``; fido2 and the stored chal
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from collections.abc import Mapping
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Iterator
 
