@@ -123,7 +123,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         if key_file:
             log.warning("first start: an admin API key was written to %s (mode 0600)", key_file)
         batch_sweep.sweep(app.state.services)  # what a process killed while splitting a drive's archive left
-        pruning = asyncio.create_task(idp_housekeeping(app.state.services))
+        pruning = asyncio.create_task(idp_housekeeping(app.state.services, app.state.login_methods))
         app.state.services.backchannel_logout.wake()  # logout tokens left undelivered by the last run
         yield
         pruning.cancel()

@@ -1,4 +1,5 @@
-"""Mounts the OpenID provider on civid's FastAPI application: one router per endpoint module."""
+"""Mounts the OpenID provider on civid's FastAPI application: one router per endpoint module, and the login
+methods of ``idp.acr.BUILT_IN`` (each brings its own router)."""
 
 from __future__ import annotations
 
@@ -9,32 +10,36 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from idp import pages
-from idp import (account, authorize, consent_page, discovery, face_login, jwks, login, logout, par, passkeys,
-                 registration, token, userinfo, introspection, revocation, admin_routes)
+from idp import acr, login_methods, pages
+from idp import (account, authorize, consent_page, discovery, jwks, login, logout, par, registration, token, userinfo,
+                 introspection, revocation, admin_routes)
+from idp.login_methods import LoginMethods
 
 STATIC = Path(__file__).parent / "static"
 HOUSEKEEPING_EVERY_S = 3600
 log = logging.getLogger("civid.idp")
-ROUTERS = (discovery, jwks, authorize, par, login, face_login, consent_page, passkeys, account, logout, token, userinfo,
-           introspection, revocation, registration, admin_routes)
+ROUTERS = (discovery, jwks, authorize, par, login, consent_page, account, logout, token, userinfo, introspection,
+           revocation, registration, admin_routes)
 
 
-def install(app: FastAPI) -> None:
-    """Add every IdP route and the static assets of its pages (served by civid itself: no CDN)."""
+def install(app: FastAPI, methods: LoginMethods = acr.BUILT_IN) -> None:
+    """Add every IdP route, the login ``methods`` and the static assets of its pages (served by civid itself: no
+    CDN). More methods may be registered afterwards (``idp.login_methods.register``)."""
     for module in ROUTERS:
         app.include_router(module.router)
+    login_methods.install(app, methods)
     app.mount("/static/idp", StaticFiles(directory=STATIC), name="idp-static")
     app.state.html_error_page = pages.error_page
 
 
-async def housekeeping(services) -> None:  # type: ignore[no-untyped-def]
-    """Prune expired challenges, requests, codes and assertion ids every hour while the service runs."""
+async def housekeeping(services, methods: LoginMethods = acr.BUILT_IN) -> None:  # type: ignore[no-untyped-def]
+    """Prune expired challenges (of every login method in ``methods``), requests, codes and assertion ids every
+    hour while the service runs."""
     from idp.housekeeping import prune
 
     def once() -> dict[str, int]:
         with services.sessions.begin() as db:
-            return prune(db, services.settings)
+            return prune(db, services.settings, methods)
 
     while True:
         try:

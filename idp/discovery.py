@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from civid.deps import get_services
 from civid.services import Services
 from civid.settings import Settings
 from enrollment.documents import CHECK_METHODS, DOCUMENT_TYPES
-from idp import acr, claims, client_auth, clients
+from idp import acr, claims, client_auth, clients, login_methods
+from idp.login_methods import LoginMethods
 from kyc.verified_claims import DEDUP_RECORD_TYPE, DOCUMENT_METHOD, EVIDENCE_SUPPORTED
 from kyc.verified_claims_request import CLAIMS_IN_VERIFIED_CLAIMS
 
@@ -30,8 +31,8 @@ PROMPT_VALUES = ["none", "login", "consent"]
 router = APIRouter(tags=["openid"])
 
 
-def provider_metadata(settings: Settings) -> dict[str, Any]:
-    """The discovery document for this deployment's issuer."""
+def provider_metadata(settings: Settings, methods: LoginMethods = acr.BUILT_IN) -> dict[str, Any]:
+    """The discovery document for this deployment's issuer, offering the login ``methods``' acr values."""
     issuer = settings.resolved_issuer
     assertion_algs = list(client_auth.ASSERTION_ALGS)
     return {
@@ -67,7 +68,7 @@ def provider_metadata(settings: Settings) -> dict[str, Any]:
         "claim_types_supported": ["normal"],
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
-        "acr_values_supported": list(acr.ACR_VALUES_SUPPORTED),
+        "acr_values_supported": methods.acr_values_supported,
         "ui_locales_supported": UI_LOCALES,
         "prompt_values_supported": PROMPT_VALUES,
         # RFC 9207: the authorization response carries `iss`, so clients can detect mix-up attacks.
@@ -98,6 +99,6 @@ def identity_assurance_metadata(settings: Settings) -> dict[str, Any]:
 
 
 @router.get(PATH)
-def openid_configuration(services: Services = Depends(get_services)) -> JSONResponse:
+def openid_configuration(request: Request, services: Services = Depends(get_services)) -> JSONResponse:
     """The OpenID Provider configuration document."""
-    return JSONResponse(provider_metadata(services.settings), headers=CACHE)
+    return JSONResponse(provider_metadata(services.settings, login_methods.of(request)), headers=CACHE)

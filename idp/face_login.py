@@ -8,21 +8,25 @@ the identity and the source; an unknown UIN fails exactly like a wrong face (sam
 the source), so the form cannot be used to learn whether a UIN exists.
 
 Limits, said plainly in the UI: no presentation-attack detection (a printed photo or a screen may pass),
-and the photo-hash check only catches byte-identical replays. Hence the lower assurance level (``idp.acr``).
+and the photo-hash check only catches byte-identical replays. Hence the lower assurance level (``ACR``,
+below the passkey's). ``FACE`` declares the method to the registry (``idp.login_methods``).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from numpy.typing import NDArray
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Delete
 
 from civid import audit
 from civid.audit import Actor
@@ -35,12 +39,15 @@ from enrollment.templates import open_descriptor
 from enrollment.uin import normalise_uin
 from enrollment.verification import probe_descriptor
 from enrollment.workflow import PhotoUpload
-from idp import acr, authorization_response, face_challenges, i18n, interactions, lockout, pages, sessions
+from idp import authorization_response, face_challenges, i18n, interactions, lockout, login_methods, pages, sessions
 from idp.login import render_login
-from models import AuthorizationRequest, FaceProbe, FaceTemplate, Identity
+from idp.login_methods import LoginMethod
+from models import AuthorizationRequest, FaceChallenge, FaceProbe, FaceTemplate, Identity
 
 router = APIRouter(tags=["citizen pages"], dependencies=[Depends(pages.html_page)])
 METHOD = "face"
+ACR = "urn:civid:acr:face"
+FACE_PROBE_RETENTION = timedelta(days=90)
 
 
 class FaceNotAllowed(Forbidden):
@@ -68,7 +75,7 @@ def _attempt(request: Request, services: Services, uid: str | None, csrf: str, c
              photo: UploadFile | None) -> Response:
     settings = services.settings
     sessions.check_csrf(request, csrf)
-    interaction = _interaction(services, uid)
+    interaction = _interaction(request, services, uid)
     source = lockout.source_of(request, settings)
 
     def again(error: str, status: int, uin: str | None = uin_text, **values: Any) -> Response:
@@ -116,14 +123,14 @@ def _attempt(request: Request, services: Services, uid: str | None, csrf: str, c
     return _succeed(request, services, identity_id, source, uid, photo_hash, score, again)  # type: ignore[arg-type]
 
 
-def _interaction(services: Services, uid: str | None) -> AuthorizationRequest | None:
+def _interaction(request: Request, services: Services, uid: str | None) -> AuthorizationRequest | None:
     """The live interaction (detached), refusing face login when the portal demands a passkey."""
     if uid is None:
         return None
     with services.sessions() as db:
         interaction = interactions.load(db, uid)
         db.expunge(interaction)
-    if METHOD not in acr.allowed_methods(interaction.params.get("acr_values") or []):
+    if FACE not in login_methods.of(request).allowed(interaction.params.get("acr_values") or []):
         raise FaceNotAllowed("this service requires a passkey; face login is not accepted")
     return interaction
 
@@ -191,11 +198,27 @@ def _succeed(request: Request, services: Services, identity_id: int, source: str
             db.add(FaceProbe(photo_hash=photo_hash, identity_id=identity.id))
             db.flush()  # the unique hash: a concurrent replay of the same file loses here
             lockout.record(db, services.settings, identity, source, METHOD, True)
-            sessions.establish(request, response, db, services, identity, METHOD, uid, face_score=round(score, 4))
+            sessions.establish(request, response, db, services, identity, FACE, uid, face_score=round(score, 4))
     except IntegrityError:
         _fail(services, identity_id, source, "photo_replayed")
         return again("face.photo_replayed", 403)
     return response
+
+
+def _page_context(db: Session, settings: Settings, uid: str | None) -> Mapping[str, Any]:
+    """The face form's one-time challenge and where it posts."""
+    return {"face_challenge": face_challenges.issue(db, settings.face_challenge_ttl_s, "login", uid),
+            "face_action": f"/login/{uid}/face" if uid else "/login/face"}
+
+
+def _prune(settings: Settings, now: datetime) -> Mapping[str, Delete]:
+    """Expired challenges, and photo hashes once a replay of that file no longer matters."""
+    return {"face_challenges": delete(FaceChallenge).where(FaceChallenge.expires_at < now),
+            "face_probes": delete(FaceProbe).where(FaceProbe.used_at < now - FACE_PROBE_RETENTION)}
+
+
+FACE = LoginMethod(name=METHOD, acr=ACR, level=1, amr=("face",), router=router, fragment="face_login_form.html",
+                   scripts=("/static/idp/face-capture.js",), page_context=_page_context, prune=_prune)
 
 
 i18n.register({

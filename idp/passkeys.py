@@ -6,33 +6,39 @@ Routes (JSON ones carry the CSRF token in ``X-CSRF-Token``; the ceremony itself 
 - ``POST /passkeys/register/options`` and ``/passkeys/register/verify``: the registration ceremony;
 - ``POST /login/passkey/options`` and ``/login/passkey/verify``: the login ceremony.
 The officer's desk API is in ``idp.passkey_bindings``; fido2 and the stored challenges in ``idp.passkey_ceremony``.
+``PASSKEY`` declares the login method to the registry (``idp.login_methods``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Iterator
 
 from fastapi import APIRouter, Body, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Delete
 
 from civid import audit
 from civid.deps import get_services
 from civid.errors import CividError
 from civid.services import Services
+from civid.settings import Settings
 from idp import claims, i18n, interactions, lockout, pages, passkey_bindings, passkey_ceremony, passkey_registry, sessions
+from idp.login_methods import LoginMethod
 from idp.passkey_ceremony import PasskeyRejected
-from models import Identity, LoginSession, Passkey, PasskeyBinding, utcnow
+from models import Identity, LoginSession, Passkey, PasskeyBinding, WebAuthnChallenge, utcnow
 
 router = APIRouter()
 router.include_router(passkey_bindings.router)
 ServicesDep = Annotated[Services, Depends(get_services)]
 Credential = Annotated[dict[str, Any], Body(description="The PublicKeyCredential as WebAuthn JSON (base64url fields)")]
 METHOD = "passkey"
+ACR = "urn:civid:acr:passkey"
 
 
 class RegisterOptionsIn(BaseModel):
@@ -271,7 +277,7 @@ def _login(request: Request, db: Session, services: Services, ceremony: passkey_
     lockout.record(db, settings, identity, source, METHOD, True)
     response = JSONResponse({"redirect": sessions.after_login_url(ceremony.interaction_uid)},
                             headers={"Cache-Control": "no-store"})
-    sessions.establish(request, response, db, services, identity, METHOD, ceremony.interaction_uid, passkey=passkey.id)
+    sessions.establish(request, response, db, services, identity, PASSKEY, ceremony.interaction_uid, passkey=passkey.id)
     return response
 
 
@@ -287,6 +293,16 @@ def _record_failure(services: Services, failure: _Failure, source: str) -> None:
                 audit.record(db, actor, "passkey.clone_suspected", "identity", identity.uin if identity else "?",
                              passkey=passkey.id, stored_count=passkey.sign_count)
         lockout.record(db, services.settings, identity, source, METHOD, False, failure.reason)
+
+
+def _prune(settings: Settings, now: datetime) -> Mapping[str, Delete]:
+    """Expired registration and login ceremonies."""
+    return {"webauthn_challenges": delete(WebAuthnChallenge).where(WebAuthnChallenge.expires_at < now)}
+
+
+# RFC 8176: a hardware-bound key ("hwk") unlocked by user verification ("user").
+PASSKEY = LoginMethod(name=METHOD, acr=ACR, level=2, amr=("hwk", "user"), router=router,
+                      fragment="passkey_login_section.html", prune=_prune)
 
 
 i18n.register({

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from civid import audit
 from civid.audit import Actor
 from civid.errors import Forbidden
-from idp.acr import ACR_OF_METHOD, AMR
+from idp.login_methods import LoginMethod
 from idp.server_secrets import sha256_hex
 from models import AuthorizationRequest, Grant, Identity, LoginSession, utcnow
 
@@ -87,8 +87,8 @@ def current(request: Request, db: Session) -> LoginSession | None:
 
 
 def establish(request: Request, response: Response, db: Session, services, identity: Identity,  # type: ignore[no-untyped-def]
-              method: str, interaction_uid: str | None = None, **audit_detail: object) -> LoginSession:
-    """Start a new SSO session after a successful login by ``method`` (face | passkey); the old one of
+              method: LoginMethod, interaction_uid: str | None = None, **audit_detail: object) -> LoginSession:
+    """Start a new SSO session after a successful login by ``method`` (at its acr and amr); the old one of
     this browser ends (a new login never inherits an earlier person's session). The same person logging in
     again (step-up, ``prompt=login``, ``max_age``) replaces it, and the portals signed in from it stay signed
     in until the new one ends; another person signing in on this browser logs the previous one out of
@@ -99,7 +99,7 @@ def establish(request: Request, response: Response, db: Session, services, ident
         previous.ended_at = now
     token = secrets.token_urlsafe(32)
     row = LoginSession(sid=secrets.token_urlsafe(16), token_hash=sha256_hex(token), identity_id=identity.id,
-                       auth_time=now, acr=ACR_OF_METHOD[method], amr=list(AMR[method]), created_at=now,
+                       auth_time=now, acr=method.acr, amr=list(method.amr), created_at=now,
                        expires_at=now + timedelta(seconds=services.settings.login_session_ttl_s))
     db.add(row)
     db.flush()
@@ -111,7 +111,7 @@ def establish(request: Request, response: Response, db: Session, services, ident
         interaction = db.scalars(select(AuthorizationRequest).where(AuthorizationRequest.uid == interaction_uid)).first()
         if interaction is not None:
             interaction.login_session_id = row.id
-    audit.record(db, citizen(identity), "login.succeeded", "identity", identity.uin, method=method, acr=row.acr,
+    audit.record(db, citizen(identity), "login.succeeded", "identity", identity.uin, method=method.name, acr=row.acr,
                  sid=row.sid, interaction=interaction_uid, **audit_detail)
     _, name = _names(request)
     _set(request, response, name, token, max_age=services.settings.login_session_ttl_s)
