@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from civid import audit
-from civid.audit import Actor
+from civid.actor import Actor
 from models import AccessToken, Grant, RefreshToken, utcnow
 
 

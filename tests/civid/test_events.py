@@ -70,14 +70,12 @@ def test_a_failing_handler_propagates_and_the_publishers_transaction_rolls_back(
         assert session.scalar(text("SELECT count(*) FROM changes")) == 0  # neither the change nor the first handler's
 
 
-def test_assembled_services_revoke_attestations_then_grants_on_a_withdrawal():
+def test_assembled_services_revoke_attestations_then_grants_on_a_withdrawal(services):
     """Every process builds its services with ``build_services`` (the app, the command line, batch jobs), and
     so publishes on a bus where kyc and idp are subscribed, in the audit order of before events existed."""
-    from civid.services import subscribed_event_bus
     from idp import subscriptions as idp_subscriptions
     from kyc import subscriptions as kyc_subscriptions
 
     expected = [kyc_subscriptions.revoke_attestations, idp_subscriptions.end_grants]
-    assert subscribed_event_bus().handlers(IdentityMerged) == expected
-    assert subscribed_event_bus().handlers(IdentityWithdrawn) == expected
-    assert subscribed_event_bus() is not subscribed_event_bus()  # one bus per assembly, never a module global
+    assert services.events.handlers(IdentityMerged) == expected
+    assert services.events.handlers(IdentityWithdrawn) == expected

@@ -8,8 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from civid.events import IdentityMerged
-from civid.services import subscribed_event_bus
+from civid.events import EventBus, IdentityMerged
 from models import Attestation, AuditEvent, Enrolment, Grant, Identity, utcnow
 from tests.conftest import seeded_fixtures
 from tests.enrollment.test_adjudication import change, decide, open_a_case
@@ -57,12 +56,15 @@ def test_a_failing_subscriber_leaves_the_uin_and_everything_it_holds_as_it_was(c
                                                                               monkeypatch):
     first, second = opened
     identity, grant_uid, attestation_uid = issued_meanwhile(client, keys, services, opened)
-    events = subscribed_event_bus()  # kyc and idp revoke first; then a subscriber fails
+    events = EventBus()  # kyc and idp revoke first, as assembled; then a subscriber fails
+    for handler in services.events.handlers(IdentityMerged):
+        events.subscribe(IdentityMerged, handler)
 
     def fail(db, event):  # type: ignore[no-untyped-def]
         raise RuntimeError("the portal registry is unavailable")
 
     events.subscribe(IdentityMerged, fail)
+    assert len(events.handlers(IdentityMerged)) == 3
     monkeypatch.setattr(services, "events", events)
     refused = change(client, keys, second["case_id"], "duplicate", "birth records match after all",
                      duplicate_of=first["uin"])
