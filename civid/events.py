@@ -55,7 +55,7 @@ class IdentityWithdrawn(IdentityEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class IdentityMerged(IdentityWithdrawn):
-    """The UIN was withdrawn because its holder already had one: ``merged_into`` (the identity that stays)."""
+    """The UIN was withdrawn because its holder already had one: ``merged_into_*`` (the identity that stays)."""
 
     name: ClassVar[str] = "identity_merged"
 
