@@ -1,4 +1,4 @@
-"""The long-lived objects one civid process shares: settings, database, key ring, models, indexes."""
+"""The long-lived objects one civid process shares: settings, database, key ring, models, indexes, events."""
 
 from __future__ import annotations
 
@@ -10,13 +10,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from civid.audit import SYSTEM
 from civid.auth import create_api_key
+from civid.events import EventBus
 from civid.keyring import KeyRing
 from civid.settings import Settings
 from enrollment.face import FaceEngine, default_engine
 from enrollment.gallery_store import FingerGalleryStore, GalleryStore
+from idp import subscriptions as idp_subscriptions
 from idp.backchannel_logout import BackchannelLogouts
 from idp.keys import SigningKeys
 from idp.server_secrets import ServerSecrets
+from kyc import subscriptions as kyc_subscriptions
 from matcher.fusion import Fusion
 from models import ApiKey
 from models.db import make_engine, make_session_factory, upgrade
@@ -35,6 +38,7 @@ class Services:
     signing_keys: "SigningKeys"
     idp_secrets: ServerSecrets
     backchannel_logout: BackchannelLogouts  # the sender of logout tokens to portals (a thread, once woken)
+    events: EventBus  # identity events (civid.events): kyc and idp react to what enrollment does
 
     def close(self) -> None:
         """Persist the indexes and release connections (called at shutdown)."""
@@ -62,7 +66,17 @@ def build_services(settings: Settings, *, open_gallery: bool = True, show_progre
     signing_keys.ensure()
     idp_secrets = ServerSecrets.load_or_create(settings.resolved_idp_secrets_file)
     return Services(settings, engine, sessions, keyring, default_engine(), gallery, fingers, Fusion.load(),
-                    signing_keys, idp_secrets, BackchannelLogouts(settings, sessions, signing_keys, idp_secrets))
+                    signing_keys, idp_secrets, BackchannelLogouts(settings, sessions, signing_keys, idp_secrets),
+                    subscribed_event_bus())
+
+
+def subscribed_event_bus() -> EventBus:
+    """A bus with every package's reaction to identity events. Subscribed here, with the services, so every
+    process that changes identities — the app, the command line, a batch worker — revokes the same way."""
+    events = EventBus()
+    kyc_subscriptions.subscribe(events)  # attestations first, then grants: the audit order before events existed
+    idp_subscriptions.subscribe(events)
+    return events
 
 
 def ensure_bootstrap_admin(services: Services) -> str | None:

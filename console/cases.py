@@ -12,10 +12,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 
 from civid import audit
-from civid.audit import Actor
 from civid.errors import CividError, Forbidden, NotFound
 from civid.input_types import PageNumber, RowIndex
 from civid.keyring import Sealed
@@ -27,8 +26,8 @@ from console.staff import Staff
 from enrollment import adjudication, decision_change
 from enrollment.schemas import DecisionIn
 from enrollment.templates import photo_aad
-from idp import i18n, pages, sessions, tokens
-from models import CaseStatus, DedupCase, Grant, Identity, Photo
+from idp import i18n, pages, sessions
+from models import CaseStatus, DedupCase, Photo
 
 i18n.register(MESSAGES)
 router = APIRouter(prefix="/console/cases", include_in_schema=False)
@@ -178,16 +177,10 @@ def change(request: Request, case_id: str, csrf_token: str = Form(""), decision:
     if body is None or errors:
         return render_case(request, staff, case_id, status=422, errors=errors, form=form)
     try:
-        decision_change.change(request.app.state.services, staff.actor("adjudicator"), case_id, body,
-                               on_withdraw=revoke_grants)
+        decision_change.change(request.app.state.services, staff.actor("adjudicator"), case_id, body)
     except NotFound:
         raise
     except CividError as exc:
         return render_case(request, staff, case_id, status=exc.status, form=form,
                            alert=error_text(exc, PROBLEMS, pages.language(request)))
     return RedirectResponse(f"/console/cases/{case_id}?done=changed", status_code=303)
-
-
-def revoke_grants(db: Session, identity: Identity, actor: Actor) -> None:
-    """A withdrawn UIN's portals lose their tokens now (same transaction), not when the tokens expire."""
-    tokens.revoke_grants(db, Grant.identity_id == identity.id, reason="identity_merged", actor=actor)

@@ -13,7 +13,8 @@ What a change undoes and redoes, in one transaction inside the dedup section:
   the 1:N galleries; the identity they were an attempt against is untouched (its record never included the
   attempt: ``enrollment.record``).
 - not duplicate → duplicate of a candidate: the UIN the first decision issued is withdrawn (identity status
-  ``merged``: no login, no token, no claim; the number is never reused) and its attestations revoked; the
+  ``merged``: no login, no token, no claim; the number is never reused) and ``IdentityMerged`` published
+  (``civid.events``: kyc revokes its attestations, the OpenID provider its grants, in this transaction); the
   applicant's enrolment is recorded as an attempt against the candidate's identity (audited) and leaves
   the galleries. Refused while another enrolment hangs on the withdrawn UIN.
 - duplicate of one candidate → duplicate of another: relinked as an attempt against the other; neither
@@ -23,7 +24,6 @@ What a change undoes and redoes, in one transaction inside the dedup section:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from sqlalchemy import func, select
@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from civid import audit
 from civid.audit import Actor
 from civid.errors import Conflict, InvalidInput
+from civid.events import EventBus, IdentityMerged
 from civid.services import Services
 from enrollment import decision_history
 from enrollment.adjudication import _duplicate_target, check_four_eyes, load_case
@@ -39,7 +40,6 @@ from enrollment.record import record_attempt
 from enrollment.schemas import DecisionIn
 from enrollment.templates import open_descriptor
 from enrollment.workflow import issue_identity
-from kyc.revocation import revoke_for_identity
 from models import (
     ApiKey, CaseStatus, DedupCase, Decision, Enrolment, EnrolmentStatus, FaceTemplate, FingerTemplate, Identity,
     utcnow,
@@ -58,15 +58,11 @@ class DecisionChanged:
     withdrawn_uin: str | None
 
 
-WithdrawHook = Callable[[Session, Identity, Actor], None]
-
-
-def change(services: Services, actor: Actor, case_id: str, decision: DecisionIn,
-           on_withdraw: WithdrawHook | None = None) -> DecisionChanged:
+def change(services: Services, actor: Actor, case_id: str, decision: DecisionIn) -> DecisionChanged:
     """Supersede a decided case's decision with ``decision`` (audited with the superseded one).
 
-    ``on_withdraw`` runs in the same transaction when a UIN is withdrawn: the caller ends what other
-    packages hold for that identity (the OpenID provider's grants), which this package does not know."""
+    A UIN withdrawn by the change is published on ``services.events`` in the same transaction: the packages
+    that hold something for that identity (attestations, grants) end it there, unknown to this one."""
     with services.sessions() as session, dedup_section(session):
         case = load_case(session, case_id, for_update=True)
         if case.status != CaseStatus.DECIDED:
@@ -78,7 +74,7 @@ def change(services: Services, actor: Actor, case_id: str, decision: DecisionIn,
         moves = _Moves(list(session.scalars(select(FaceTemplate).where(FaceTemplate.enrolment_id == enrolment.id))),
                        list(session.scalars(select(FingerTemplate).where(FingerTemplate.enrolment_id == enrolment.id))))
         if decision.decision == Decision.DUPLICATE:
-            uin, withdrawn = _to_duplicate(session, case, enrolment, decision, actor, moves, on_withdraw)
+            uin, withdrawn = _to_duplicate(session, case, enrolment, decision, actor, moves, services.events)
         else:
             uin, withdrawn = _to_not_duplicate(session, case, enrolment, actor, moves), None
         case.decision = decision.decision
@@ -119,23 +115,25 @@ class _Moves:
 
 
 def _to_duplicate(session: Session, case: DedupCase, enrolment: Enrolment, decision: DecisionIn, actor: Actor,
-                  moves: _Moves, on_withdraw: WithdrawHook | None) -> tuple[str | None, Identity | None]:
+                  moves: _Moves, events: EventBus) -> tuple[str | None, Identity | None]:
     """Attach the applicant to the named (or only) issued candidate; withdraw the UIN a 'not duplicate' gave."""
     target = _duplicate_target(case, decision.duplicate_of)
     if case.decision == Decision.DUPLICATE and case.duplicate_of_id == target.identity_id:
         raise InvalidInput("the case is already decided so: a change must change the decision", code="same_decision")
+    assert target.identity is not None
     withdrawn = None
     if case.decision == Decision.NOT_DUPLICATE:
         withdrawn = _withdraw(session, enrolment, case, actor)
-        if on_withdraw is not None:
-            on_withdraw(session, withdrawn, actor)
+        events.publish(session, IdentityMerged(
+            identity_id=withdrawn.id, uin=withdrawn.uin, actor=actor,
+            reason=f"UIN withdrawn: case {case.public_id} decided duplicate",
+            merged_into_identity_id=target.identity.id, merged_into_uin=target.identity.uin))
         moves.mark("leave")
     enrolment.status = EnrolmentStatus.DUPLICATE
     enrolment.identity_id = target.identity_id
     enrolment.decided_at = utcnow()
     case.duplicate_of_id = target.identity_id
     # An attempt against the target, never its record (enrollment.record): its attestations stay valid.
-    assert target.identity is not None
     record_attempt(session, actor, target.identity, enrolment, case)
     return target.identity.uin, withdrawn
 
@@ -175,7 +173,6 @@ def _withdraw(session: Session, enrolment: Enrolment, case: DedupCase, actor: Ac
                        "it): change those decisions first", code="uin_in_use", params={"uin": identity.uin,
                                                                                          "others": others})
     identity.status = MERGED
-    revoke_for_identity(session, identity.id, f"UIN withdrawn: case {case.public_id} decided duplicate", actor)
     audit.record(session, actor, "identity.withdrawn", "identity", identity.uin, case=case.public_id,
                  enrolment=enrolment.public_id, reason="duplicate of an existing identity")
     return identity

@@ -201,11 +201,8 @@ def decide_case(case_id: str, body: DecisionIn, services: ServicesDep, session: 
 def change_case_decision(case_id: str, body: DecisionIn, services: ServicesDep, session: SessionDep,
                          actor: Adjudicator) -> CaseOut:
     from enrollment import decision_change
-    from idp.tokens import revoke_grants  # a withdrawn UIN's portal tokens end with it
-    from models import Grant
 
-    decision_change.change(services, actor, case_id, body, on_withdraw=lambda db, identity, who: revoke_grants(
-        db, Grant.identity_id == identity.id, reason="identity_merged", actor=who))
+    decision_change.change(services, actor, case_id, body)
     return case_out(session, adjudication.load_case(session, case_id))
 
 

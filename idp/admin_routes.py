@@ -23,7 +23,7 @@ from civid.deps import get_services, get_session
 from civid.errors import NotFound
 from civid.input_types import DurationSeconds
 from civid.services import Services
-from idp import clients, tokens
+from idp import clients, grant_lifecycle
 from idp.keys import ALGORITHMS, KeyStatus
 from models import Client, Grant
 
@@ -140,7 +140,7 @@ def _client_row(db: Session, client_id: str) -> Client:
 def disable_client(db: Session, client_id: str, actor: Actor) -> tuple[Client, int]:
     """Disable a client and revoke every grant (and token) it holds; return it and the grant count."""
     row = clients.disable(db, client_id, actor)
-    return row, tokens.revoke_grants(db, Grant.client_id == client_id, reason="client_disabled", actor=actor)
+    return row, grant_lifecycle.revoke_grants(db, Grant.client_id == client_id, reason="client_disabled", actor=actor)
 
 
 @router.post("/clients", status_code=201, response_model=ClientCreated)

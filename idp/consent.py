@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from civid import audit
 from civid.audit import Actor
+from idp.grant_lifecycle import revoke_grants
 from models import Client, Consent, Grant, Identity, utcnow
 
 
@@ -104,8 +105,6 @@ def revoke_consent(db: Session, consent: Consent, actor: Actor) -> int:
     """Withdraw the citizen's consent for this consent's client — this row and every other live one, since
     consents accumulate — and every grant (and so every token) the client holds for this person; return
     how many grants were revoked."""
-    from idp.tokens import revoke_grants  # tokens imports consent: imported here to avoid the cycle
-
     now = utcnow()
     ended = [consent, *(row for row in db.scalars(select(Consent).where(
         Consent.identity_id == consent.identity_id, Consent.client_id == consent.client_id,

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from civid import audit
 from civid.deps import get_services, get_session
 from civid.services import Services
-from idp import tokens
+from idp import grant_lifecycle, tokens
 from idp.client_auth import authenticate_client
 from idp.errors import InvalidRequest
 from idp.form import oauth_form
@@ -55,7 +55,7 @@ def _revoke_refresh_token(db: Session, services: Services, client: Client, token
         return False
     if row.grant.client_id != client.client_id:
         raise InvalidRequest("the token was not issued to this client")  # RFC 7009 §2.1
-    tokens.revoke_grant(db, row.grant, "refresh_token_revoked", tokens.client_actor(client.client_id))
+    grant_lifecycle.revoke_grant(db, row.grant, "refresh_token_revoked", tokens.client_actor(client.client_id))
     return True
 
 

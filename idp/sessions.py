@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from civid import audit
 from civid.audit import Actor
 from civid.errors import Forbidden
+from idp.grant_lifecycle import revoke_grants
 from idp.login_methods import LoginMethod
 from idp.server_secrets import sha256_hex
 from models import AuthorizationRequest, Grant, Identity, LoginSession, utcnow
@@ -123,7 +124,6 @@ def _log_out(request: Request, db: Session, row: LoginSession, actor: Actor | No
     """The person of the ended session ``row`` is logged out of every portal signed in from it, or from the
     earlier sessions it replaced: their grants are revoked and back-channel logout tokens queued."""
     from idp import backchannel_logout  # imported here to keep sessions light
-    from idp.tokens import revoke_grants  # tokens → claims/keys; imported here to keep sessions light
 
     ended = [row]
     frontier = [row.id]

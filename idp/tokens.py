@@ -10,7 +10,7 @@
 - Refresh token: 256 random bits, stored as a SHA-256 hash; rotated on every use, and the family (the
   grant) ends at ``Grant.expires_at`` whatever the rotations.
 
-Revoking a grant (``revoke_grant``) revokes every access and refresh token issued from it.
+Revoking a grant, and with it every access and refresh token issued from it: ``idp.grant_lifecycle``.
 """
 
 from __future__ import annotations
@@ -23,10 +23,9 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import jwt
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civid import audit
 from civid.audit import Actor, as_utc
 from idp import claims as claims_module
 from idp.consent import ClientConsent, consent_for_grant
@@ -168,19 +167,6 @@ def _id_token(db: Session, services: "Services", client: Client, grant: Grant, s
             IdTokenRelease(names, verified is not None, consent))
 
 
-def revoke_grant(db: Session, grant: Grant, reason: str, actor: Actor) -> None:
-    """Revoke a grant and every access and refresh token issued from it (same transaction); audit it."""
-    now = utcnow()
-    first_time = grant.revoked_at is None
-    if first_time:
-        grant.revoked_at = now
-        grant.revoked_reason = reason[:100]
-    for model in (AccessToken, RefreshToken):
-        db.execute(update(model).where(model.grant_id == grant.id, model.revoked_at.is_(None)).values(revoked_at=now))
-    if first_time:
-        audit.record(db, actor, "oidc.grant_revoked", "grant", grant.uid, client_id=grant.client_id, reason=reason)
-
-
 def find_refresh_token(db: Session, value: str) -> RefreshToken | None:
     """The refresh-token row for a presented value (by hash), or None."""
     return db.scalars(select(RefreshToken).where(RefreshToken.token_hash == token_hash(value))).first()
@@ -201,12 +187,3 @@ def verify_access_token(db: Session, services: "Services", token: str) -> LiveAc
     if grant.revoked_at is not None or grant.client_id != claims.get("client_id"):
         raise InvalidToken("the access token's grant has been revoked")
     return LiveAccessToken(claims, row, grant)
-
-
-def revoke_grants(db: Session, *where: Any, reason: str, actor: Actor) -> int:
-    """Revoke every live grant matching ``where`` (a person's, a client's, one login's…) with all its tokens;
-    return how many."""
-    grants = db.scalars(select(Grant).where(*where, Grant.revoked_at.is_(None))).all()
-    for grant in grants:
-        revoke_grant(db, grant, reason, actor)
-    return len(grants)

@@ -4,7 +4,8 @@ An attestation is revoked when what it states is no longer true or never was: th
 corrected (an explicit, audited update of the record; a re-application decided "duplicate" never changes
 it: ``enrollment.record``), the UIN was withdrawn, or fraud was found.
 Revocation is final (the status list's INVALID); it is audited and shows in the signed status list at the
-next poll. Depends only on the models and the audit chain, so enrolment decisions can call it.
+next poll. Depends only on the models and the audit chain: a withdrawn UIN's attestations are revoked in
+enrolment's own transaction, by the subscriber to its identity event (``kyc.subscriptions``).
 """
 
 from __future__ import annotations

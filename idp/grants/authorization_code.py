@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from civid import audit
-from idp import clients, tokens
+from idp import clients, grant_lifecycle, tokens
 from idp.errors import InvalidGrant, InvalidRequest
 from idp.grants import refresh_token as refresh_token_grant
 from models import AuthorizationCode, Client, Grant, utcnow
@@ -112,7 +112,7 @@ def _revoke_on_reuse(db: Session, client: Client, grant: Grant) -> None:
     """RFC 6749 §4.1.2: a code used twice revokes the tokens issued from it; keep that, then refuse."""
     db.rollback()  # nothing of this request is kept but the revocation
     grant = db.get(Grant, grant.id)
-    tokens.revoke_grant(db, grant, "code_reuse", tokens.client_actor(client.client_id))
+    grant_lifecycle.revoke_grant(db, grant, "code_reuse", tokens.client_actor(client.client_id))
     db.commit()
     raise InvalidGrant("the authorization code has already been used")
 

@@ -15,7 +15,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from civid import audit
-from idp import tokens
+from idp import grant_lifecycle, tokens
 from idp.consent import consent_for_grant
 from idp.errors import InvalidGrant, InvalidRequest, InvalidScope
 from models import Client, Grant, RefreshToken, utcnow
@@ -69,7 +69,7 @@ def _revoke_on_reuse(db: Session, client: Client, grant: Grant) -> None:
     """A rotated refresh token presented again: revoke the family, keep that, then refuse."""
     db.rollback()
     grant = db.get(Grant, grant.id)
-    tokens.revoke_grant(db, grant, "refresh_token_reuse", tokens.client_actor(client.client_id))
+    grant_lifecycle.revoke_grant(db, grant, "refresh_token_reuse", tokens.client_actor(client.client_id))
     db.commit()
     raise InvalidGrant("the refresh token has already been used")
 

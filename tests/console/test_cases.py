@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from html import unescape
 
 from sqlalchemy import func, select
@@ -13,7 +14,9 @@ from civid import audit
 from civid.audit import SYSTEM
 from console import case_view
 from console import staff as staff_accounts
-from models import AuditEvent, CaseDecision, DedupCase, Enrolment, FaceTemplate, Grant, Identity, StaffAccount
+from models import (
+    Attestation, AuditEvent, CaseDecision, DedupCase, Enrolment, FaceTemplate, Grant, Identity, StaffAccount, utcnow,
+)
 from tests.conftest import enrol, fixture_bytes, seeded_fixtures
 from tests.console.helpers import CONSOLE_SETTINGS, Staffed, console_sign_in, enrol_staff
 from tests.idp.conftest import Citizen, enrol_citizen, issue_code, register_client
@@ -276,6 +279,10 @@ def test_changing_not_duplicate_to_duplicate_withdraws_the_uin_it_issued(client,
                             .where(Enrolment.public_id == seeded.applicant)).one()
     portal_id, _ = register_client(services)
     signed_in = issue_code(services, portal_id, Citizen(issued.uin, issued.id))  # "Barry" used a portal meanwhile
+    with services.sessions.begin() as db:  # ... and a bank holds an attestation about him
+        db.add(Attestation(uid="att-barry", client_id="bank", identity_id=issued.id, format="jwt", claims=[],
+                           trust_framework="t", assurance_level="l", expires_at=utcnow() + timedelta(days=30),
+                           status_list=1, status_index=5))
     changed = decide(client, seeded, action="decision/change", decision="duplicate", duplicate_of=seeded.obama_uin,
                      confirm="yes", comment="Same ears after all; the record office confirms one person.")
     assert changed.status_code == 303, changed.text[:800]
@@ -296,6 +303,8 @@ def test_changing_not_duplicate_to_duplicate_withdraws_the_uin_it_issued(client,
     with services.sessions() as db:
         grant = db.scalars(select(Grant).where(Grant.uid == signed_in.grant_uid)).one()
         assert grant.revoked_at is not None and grant.revoked_reason == "identity_merged"
+        attestation = db.scalars(select(Attestation).where(Attestation.uid == "att-barry")).one()
+        assert attestation.revoked_at is not None and attestation.revoked_by == "Adjudicator Biden"
 
 
 def test_a_uin_that_later_enrolments_hang_on_is_not_withdrawn(client, keys, seeded, services):
