@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from civid import audit
 from civid.audit import SYSTEM
-from console import case_view
-from console import staff as staff_accounts
+from console.cases import view as case_view
+from console.staff import accounts as staff_accounts
 from models import AuditEvent, CaseDecision, DedupCase, Enrolment, FaceTemplate, Grant, Identity, StaffAccount
 from tests.conftest import enrol, fixture_bytes, seeded_fixtures
 from tests.console.helpers import CONSOLE_SETTINGS, Staffed, console_sign_in, enrol_staff
@@ -388,7 +388,7 @@ def test_every_word_on_the_review_pages_exists_in_both_languages():
     from idp import i18n
 
     i18n_messages.register_all()
-    folder = Path(case_view.__file__).parent / "templates"
+    folder = Path(console.app.__file__).parent / "templates"
     mine = [*folder.glob("console_case*.html"), folder / "console_audit.html", *folder.glob("console_admin_*.html")]
     used = {key for path in mine for key in re.findall(r"""\bt\(\s*["']([a-z0-9_.-]+)["']""", path.read_text())}
     defined = i18n.catalogue()
