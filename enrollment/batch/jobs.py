@@ -126,7 +126,8 @@ def owned(db: Session, officer: Actor, public_id: str) -> BatchJob:
     return job
 
 
-def _refuse_second_live_batch(db: Session, officer_id: int, stale_after_s: int, except_id: str | None = None) -> None:
+def _refuse_second_live_batch(db: Session, officer_id: int | None, stale_after_s: int,
+                              except_id: str | None = None) -> None:
     for job in db.scalars(select(BatchJob).where(BatchJob.officer_id == officer_id,
                                                  BatchJob.status == BatchStatus.RUNNING)):
         if job.public_id != except_id and is_live(job, stale_after_s):
