@@ -16,15 +16,22 @@ import os
 import platform
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 from numpy.typing import NDArray
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from civid.services import Services
+    from civid.settings import Settings
+    from tests.server import ServerProcess
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # so `python benchmarks/x.py` finds enrollment/ and matcher/
@@ -186,6 +193,43 @@ def rss_mib() -> float:
     except OSError:
         pass
     return float("nan")
+
+
+# --- civid itself: its services, or a real server, over a benchmark's own data folder -------------------
+def bench_settings(folder: Path, database_url: str | None = None) -> Settings:
+    """A benchmark's civid: its data in ``folder``, and its database there too (SQLite) unless ``database_url``."""
+    from civid.settings import Settings
+
+    return Settings(data_dir=folder, database_url=database_url)
+
+
+def bench_services(settings: Settings, *, open_gallery: bool = False) -> Services:
+    """civid's services built as the server builds them; the gallery is loaded only when asked (``open_gallery``)."""
+    from civid.services import build_services
+
+    return build_services(settings, open_gallery=open_gallery)
+
+
+@contextmanager
+def civid_server(folder: Path, log_name: str, database_url: str | None = None,
+                 **env: str) -> Iterator[ServerProcess]:
+    """A real ``civid serve`` in a child process on loopback (the tests' ``ServerProcess``), its data in ``folder``,
+    its issuer ``http://localhost:<port>``, more ``CIVID_…`` settings in ``env``; stopped on leaving."""
+    from tests.server import ServerProcess  # the same child-process server the tests use
+
+    environment = {"CIVID_DATA_DIR": str(folder), **env}
+    if database_url:
+        environment["CIVID_DATABASE_URL"] = database_url
+    server = ServerProcess(environment, folder / log_name)
+    # civid serve refuses an issuer at an IP address (no passkey works there), and pages asked for at another host
+    # are redirected to the issuer's: the benchmark talks to it by the issuer's own name.
+    server.url = f"http://localhost:{server.port}"
+    server.env["CIVID_ISSUER"] = server.url
+    server.start(timeout=120)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 # --- LFW descriptors, computed once and cached --------------------------------------------------------

@@ -24,13 +24,22 @@ if __package__ in (None, ""):
 
 import numpy as np
 
-from benchmarks.common import add_common_arguments, console, data_dir, lfw_images, machine, print_machine, progress, \
-    save_result, table
+from benchmarks.common import (
+    add_common_arguments,
+    bench_services,
+    bench_settings,
+    console,
+    data_dir,
+    lfw_images,
+    machine,
+    print_machine,
+    progress,
+    save_result,
+    table,
+)
 from benchmarks.database_fill import bench_officer, fill
 from benchmarks.synthetic_faces import SyntheticFaces
 from civid.audit import Actor
-from civid.services import build_services
-from civid.settings import Settings
 from civid.stopwatch import Stopwatch
 from enrollment.schemas import Demographics
 from enrollment.workflow import PhotoUpload, enrol
@@ -51,7 +60,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "place_of_birth": "Belmopan", "nationality": "BLZ",
         "address": {"line1": "1 Main Street", "locality": "Belmopan", "country": "BLZ"}})
     with tempfile.TemporaryDirectory(prefix="civid-enrol-bench-") as folder:
-        services = build_services(Settings(data_dir=Path(folder)), open_gallery=False)
+        services = bench_services(bench_settings(Path(folder)))
         if args.gallery:
             with progress() as bar:
                 task = bar.add_task(f"gallery of {args.gallery:,} synthetic people", total=args.gallery)

@@ -22,12 +22,21 @@ if __package__ in (None, ""):
 
 import numpy as np
 
-from benchmarks.common import add_common_arguments, console, data_dir, machine, print_machine, progress, rss_mib, \
-    save_result, table
+from benchmarks.common import (
+    add_common_arguments,
+    bench_services,
+    bench_settings,
+    console,
+    data_dir,
+    machine,
+    print_machine,
+    progress,
+    rss_mib,
+    save_result,
+    table,
+)
 from benchmarks.database_fill import fill
 from benchmarks.synthetic_faces import SyntheticFaces
-from civid.services import build_services
-from civid.settings import Settings
 
 NAME = "gallery_rebuild"
 QUICK_ARGUMENTS = ["--sizes", "20000"]
@@ -39,8 +48,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     rows = []
     for size in [int(s) for s in args.sizes.split(",")]:
         with tempfile.TemporaryDirectory(prefix="civid-rebuild-") as folder:
-            settings = Settings(data_dir=Path(folder), database_url=args.database_url)
-            services = build_services(settings, open_gallery=False)
+            settings = bench_settings(Path(folder), args.database_url)
+            services = bench_services(settings)
             vectors = generator.photos(generator.identities(size, rng), rng)
             started = time.perf_counter()
             with progress() as bar:
@@ -51,7 +60,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             count = services.gallery.rebuild(show_progress=True)
             rebuild_seconds = time.perf_counter() - started
             started = time.perf_counter()
-            reopened = build_services(settings)  # start-up path: load the saved file and reconcile
+            reopened = bench_services(settings, open_gallery=True)  # start-up path: load the saved file and reconcile
             load_seconds = time.perf_counter() - started
             assert len(reopened.gallery.gallery) == size == count
             rows.append({"size": size, "index": services.gallery.gallery.kind, "fill_s": round(fill_seconds, 1),

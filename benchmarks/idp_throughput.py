@@ -32,8 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
@@ -44,9 +43,20 @@ if __package__ in (None, ""):
 import httpx
 import numpy as np
 
-from benchmarks.common import REPO_ROOT, add_common_arguments, console, err_console, machine, print_machine, \
-    save_result, table
-from tests.server import ServerProcess  # the same child-process server the tests use
+from benchmarks.common import (
+    REPO_ROOT,
+    add_common_arguments,
+    bench_services,
+    bench_settings,
+    civid_server,
+    console,
+    err_console,
+    machine,
+    print_machine,
+    save_result,
+    table,
+)
+from tests.server import ServerProcess
 
 NAME = "idp_throughput"
 QUICK_ARGUMENTS = ["--duration", "5", "--flows", "3"]
@@ -84,19 +94,9 @@ end
 
 
 # --- the server -------------------------------------------------------------------------------------------
-@contextmanager
-def serve(folder: Path, alg: str, database_url: str | None) -> Iterator[ServerProcess]:
-    """``civid serve`` in a child process (the tests' ``ServerProcess``), its issuer and signing algorithm set."""
-    env = {"CIVID_DATA_DIR": str(folder), "CIVID_SIGNING_ALG": alg}
-    if database_url:
-        env["CIVID_DATABASE_URL"] = database_url
-    server = ServerProcess(env, folder / f"serve-{alg}.log")
-    server.env["CIVID_ISSUER"] = server.url
-    server.start(timeout=120)
-    try:
-        yield server
-    finally:
-        server.stop()
+def serve(folder: Path, alg: str, database_url: str | None) -> AbstractContextManager[ServerProcess]:
+    """``civid serve`` in a child process (``benchmarks.common.civid_server``), signing with ``alg``."""
+    return civid_server(folder, f"serve-{alg}.log", database_url, CIVID_SIGNING_ALG=alg)
 
 
 # --- setup: keys, a person, a portal -----------------------------------------------------------------------
@@ -104,10 +104,8 @@ def prepare(folder: Path, database_url: str | None) -> dict[str, str]:
     """Create the officer and admin keys in a fresh database; return their secrets."""
     from civid.audit import SYSTEM
     from civid.auth import create_api_key
-    from civid.services import build_services
-    from civid.settings import Settings
 
-    services = build_services(Settings(data_dir=folder, database_url=database_url), open_gallery=False)
+    services = bench_services(bench_settings(folder, database_url))
     with services.sessions.begin() as session:
         keys = {role: create_api_key(session, f"bench {role}", role, SYSTEM)[1] for role in ("officer", "admin")}
     services.engine.dispose()

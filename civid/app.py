@@ -18,7 +18,7 @@ from civid.services import Services, build_services, ensure_bootstrap_admin
 from civid.settings import Settings, get_settings
 from enrollment.routes import router as enrolment_router
 from idp.app import housekeeping as idp_housekeeping
-from console import batch_sweep
+from enrollment.batch import sweep as batch_sweep
 from console.app import install as install_console
 from idp.app import install as install_idp
 from idp import request_bodies

@@ -7,9 +7,18 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from console import (admin_pages, audit_pages, batch, cases, enrol, error_pages, front_page, home, i18n_messages,
-                     passkey_codes, plurals, signin)
-from console.session import SignInRequired, sign_in_redirect
+from console import i18n_messages
+from console.admin import pages as admin_pages
+from console.audit import pages as audit_pages
+from console.batch import pages as batch
+from console.cases import pages as cases
+from console.common import error_pages, plurals
+from console.enrol import pages as enrol
+from console.home import front_page
+from console.home import pages as home
+from console.passkeys import codes as passkey_codes
+from console.signin import pages as signin
+from console.signin.session import SignInRequired, sign_in_redirect
 from idp import i18n, pages
 
 FOLDER = Path(__file__).parent

@@ -39,7 +39,7 @@ def staff_add(uin: str = typer.Option(..., help="The staff member's own UIN (the
               name: str = typer.Option(..., help="Shown in the audit trail, e.g. 'Officer A. Chan, Belmopan'"),
               role: list[str] = typer.Option(..., help="officer, adjudicator, auditor or admin (repeat)")) -> None:
     """Give an enrolled person a console account with roles; they sign in at /console with a passkey."""
-    from console import staff as staff_accounts
+    from console.staff import accounts as staff_accounts
 
     account_id = _run(lambda db: staff_accounts.add(db, uin, name, role, CLI_ACTOR).id)
     out.print(f"staff account {account_id}: {name} ({', '.join(role)})")
@@ -48,7 +48,7 @@ def staff_add(uin: str = typer.Option(..., help="The staff member's own UIN (the
 @staff_app.command("list")
 def staff_list() -> None:
     """Every staff account with its roles."""
-    from console import staff as staff_accounts
+    from console.staff import accounts as staff_accounts
 
     rows = _run(lambda db: [(a.id, a.name, a.uin, ", ".join(a.roles), "disabled" if a.disabled_at else "")
                             for a in staff_accounts.listing(db)])
@@ -61,7 +61,7 @@ def staff_list() -> None:
 @staff_app.command("disable")
 def staff_disable(account_id: int = typer.Argument(..., help="The account id from `civid staff list`")) -> None:
     """Stop a staff member from signing in (their past actions stay attributed to them)."""
-    from console import staff as staff_accounts
+    from console.staff import accounts as staff_accounts
 
     _run(lambda db: staff_accounts.disable(db, account_id, CLI_ACTOR))
     out.print(f"staff account {account_id} disabled")

@@ -77,17 +77,24 @@ def decide(services: Services, actor: Actor, case_id: str, decision: DecisionIn)
             identity = issue_identity(session, enrolment)
             uin = identity.uin
         case.status = CaseStatus.DECIDED
-        case.decision = decision.decision
-        case.comment = decision.comment
-        case.decided_by_id = actor.id
-        case.decided_at = utcnow()
-        decision_history.record(session, case, actor, uin)
-        audit.record(session, actor, "case.decided", "case", case.public_id, decision=decision.decision,
-                     enrolment=enrolment.public_id, uin=uin, comment_length=len(decision.comment))
+        record_decision(session, case, enrolment, actor, decision, uin, "case.decided")
         session.commit()
         services.gallery.removed(removed)
         services.fingers.removed(removed_fingers)
     return case
+
+
+def record_decision(session: Session, case: DedupCase, enrolment: Enrolment, actor: Actor, decision: DecisionIn,
+                    uin: str | None, action: str, **details: object) -> None:
+    """Put ``decision`` in force on the case: its row, its decision history and the audit chain (``action``:
+    ``case.decided`` for the first decision, ``case.decision_changed`` for each change)."""
+    case.decision = decision.decision
+    case.comment = decision.comment
+    case.decided_by_id = actor.id
+    case.decided_at = utcnow()
+    decision_history.record(session, case, actor, uin)
+    audit.record(session, actor, action, "case", case.public_id, decision=decision.decision,
+                 enrolment=enrolment.public_id, uin=uin, comment_length=len(decision.comment), **details)
 
 
 def _duplicate_target(case: DedupCase, duplicate_of: str | None) -> Enrolment:

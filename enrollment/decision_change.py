@@ -34,8 +34,7 @@ from civid.audit import Actor
 from civid.errors import Conflict, InvalidInput
 from civid.events import EventBus, IdentityMerged
 from civid.services import Services
-from enrollment import decision_history
-from enrollment.adjudication import _duplicate_target, check_four_eyes, load_case
+from enrollment.adjudication import _duplicate_target, check_four_eyes, load_case, record_decision
 from enrollment.record import record_attempt
 from enrollment.schemas import DecisionIn
 from enrollment.templates import open_descriptor
@@ -77,14 +76,7 @@ def change(services: Services, actor: Actor, case_id: str, decision: DecisionIn)
             uin, withdrawn = _to_duplicate(session, case, enrolment, decision, actor, moves, services.events)
         else:
             uin, withdrawn = _to_not_duplicate(session, case, enrolment, actor, moves), None
-        case.decision = decision.decision
-        case.comment = decision.comment
-        case.decided_by_id = actor.id
-        case.decided_at = utcnow()
-        decision_history.record(session, case, actor, uin)
-        audit.record(session, actor, "case.decision_changed", "case", case.public_id, decision=decision.decision,
-                     enrolment=enrolment.public_id, uin=uin, comment_length=len(decision.comment),
-                     superseded=superseded)
+        record_decision(session, case, enrolment, actor, decision, uin, "case.decision_changed", superseded=superseded)
         session.commit()
         moves.apply(services, enrolment.public_id)  # committed: now the in-memory galleries follow
     return DecisionChanged(case, withdrawn.id if withdrawn else None, withdrawn.uin if withdrawn else None)

@@ -8,7 +8,7 @@ with a redirect back to the page (post/redirect/get), and audited with the citiz
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -30,10 +30,24 @@ router = APIRouter(dependencies=[Depends(pages.html_page)])
 ServicesDep = Annotated[Services, Depends(get_services)]
 LOGIN_PAGE = "/login"
 NOTICES = ("passkey_added", "passkey_revoked", "consent_revoked")
+_Row = TypeVar("_Row", Passkey, Consent)  # a row a citizen owns (``identity_id``)
 
 
-def _session(request: Request, db: Session) -> LoginSession | None:
-    return sessions.current(request, db)
+def _signed_in(request: Request, db: Session) -> tuple[LoginSession, Identity] | None:
+    """The citizen's login session and identity; None when nobody is signed in (the page sends them to log in)."""
+    session = sessions.current(request, db)
+    if session is None:
+        return None
+    identity = db.get(Identity, session.identity_id)
+    assert identity is not None  # noqa: S101 - a session references its identity
+    return session, identity
+
+
+def _theirs(row: _Row | None, identity: Identity, what: str) -> _Row:
+    """``row`` when it is the signed-in citizen's own; another's is answered as if it did not exist."""
+    if row is None or row.identity_id != identity.id:
+        raise NotFound(f"no such {what} on your account")
+    return row
 
 
 def _can_bind_online(session: LoginSession, max_age_s: int) -> bool:
@@ -80,11 +94,10 @@ def _passkey_rows(db: Session, identity_id: int) -> list[dict[str, object]]:
 def account_page(request: Request, services: ServicesDep) -> Response:
     """The citizen's passkeys and consents, with the forms to change them."""
     with services.sessions() as db:
-        session = _session(request, db)
-        if session is None:
+        signed_in = _signed_in(request, db)
+        if signed_in is None:
             return RedirectResponse(LOGIN_PAGE, status_code=303)
-        identity = db.get(Identity, session.identity_id)
-        assert identity is not None  # noqa: S101 - a session references its identity
+        session, identity = signed_in
         done = request.query_params.get("done")
         lang = pages.language(request)
         return pages.render(
@@ -104,14 +117,11 @@ def revoke_passkey(request: Request, passkey_id: RowId, services: ServicesDep,
     """The citizen revokes one of their passkeys (a lost or replaced device)."""
     sessions.check_csrf(request, csrf_token)
     with services.sessions.begin() as db:
-        session = _session(request, db)
-        if session is None:
+        signed_in = _signed_in(request, db)
+        if signed_in is None:
             return RedirectResponse(LOGIN_PAGE, status_code=303)
-        row = db.get(Passkey, passkey_id)
-        if row is None or row.identity_id != session.identity_id:
-            raise NotFound("no such passkey on your account")
-        identity = db.get(Identity, session.identity_id)
-        assert identity is not None  # noqa: S101
+        _, identity = signed_in
+        row = _theirs(db.get(Passkey, passkey_id), identity, "passkey")
         passkey_registry.revoke(db, row, sessions.citizen(identity), "revoked by the citizen")
     return RedirectResponse("/account?done=passkey_revoked", status_code=303)
 
@@ -122,14 +132,11 @@ def revoke_consent(request: Request, consent_uid: str, services: ServicesDep,
     """The citizen withdraws a consent: the portal gets nothing more, and its tokens stop working."""
     sessions.check_csrf(request, csrf_token)
     with services.sessions.begin() as db:
-        session = _session(request, db)
-        if session is None:
+        signed_in = _signed_in(request, db)
+        if signed_in is None:
             return RedirectResponse(LOGIN_PAGE, status_code=303)
-        row = db.scalars(select(Consent).where(Consent.uid == consent_uid)).first()
-        if row is None or row.identity_id != session.identity_id:
-            raise NotFound("no such consent on your account")
-        identity = db.get(Identity, session.identity_id)
-        assert identity is not None  # noqa: S101
+        _, identity = signed_in
+        row = _theirs(db.scalars(select(Consent).where(Consent.uid == consent_uid)).first(), identity, "consent")
         if row.revoked_at is None:
             consent.revoke_consent(db, row, sessions.citizen(identity))
     return RedirectResponse("/account?done=consent_revoked", status_code=303)

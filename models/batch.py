@@ -70,7 +70,7 @@ class BatchRecord(Base):
     batch_id: Mapped[int] = mapped_column(ForeignKey("batch_jobs.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)  # order in the archive; names the sealed package file
     package: Mapped[str] = mapped_column(String(200))  # the folder name inside the ZIP
-    # The enrolment idempotency key: "batch-package:<SHA-256 of the package's files>" (console.batch_jobs);
+    # The enrolment idempotency key: "batch-package:<SHA-256 of the package's files>" (enrollment.batch.jobs);
     # NULL for records created before migration 0009, which use "batch:<batch id>:<package>".
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
     # SHA-256 of the package's person.json as parsed and normalised (``batch_archive.person_digest``): a re-export

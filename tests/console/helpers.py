@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from fastapi.testclient import TestClient
 
 from civid.audit import SYSTEM
-from console import staff as staff_accounts
+from console.staff import accounts as staff_accounts
 from tests.conftest import Keys
 from tests.idp.conftest import Citizen, enrol_citizen
 from tests.idp.frontchannel import BIDEN_PHOTO, OBAMA_PHOTO, approve_consent, location, sign_in

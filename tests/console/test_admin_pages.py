@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from civid.audit import SYSTEM
-from console import staff as staff_accounts
+from console.staff import accounts as staff_accounts
 from idp.server_secrets import sha256_hex
 from models import AuditEvent, Client, StaffAccount
 from tests.conftest import seeded_fixtures

@@ -21,7 +21,8 @@ from sqlalchemy import func, select, update
 
 from civid.app import create_app
 from civid.services import build_services
-from console import batch_archive, batch_jobs
+from enrollment.batch import archive as batch_archive
+from enrollment.batch import jobs as batch_jobs
 from models import AuditEvent, BatchJob, BatchRecord, DedupCase, Enrolment, Identity
 from models.db import _process_dedup_lock
 from tests.conftest import fixture_bytes, person, seeded_fixtures
@@ -311,7 +312,7 @@ def test_a_runner_ending_late_leaves_the_runner_that_resumed_the_batch_registere
 
 def test_a_batch_stops_when_its_officer_is_disabled_or_loses_the_role(officer, services):
     from civid.audit import SYSTEM
-    from console import staff as staff_accounts
+    from console.staff import accounts as staff_accounts
     from models import StaffAccount
 
     with _process_dedup_lock:  # the first person is being enrolled when the admin disables the officer

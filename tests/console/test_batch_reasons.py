@@ -9,7 +9,7 @@ import csv
 import io
 from datetime import date, timedelta
 
-from console import batch_reasons
+from console.batch import reasons as batch_reasons
 from tests.conftest import fixture_bytes, seeded_fixtures
 from tests.console.helpers import CONSOLE_SETTINGS, enrol_staff
 from tests.console.test_batch import finish, person_json, zip_of

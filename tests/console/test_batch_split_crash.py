@@ -18,8 +18,11 @@ from sqlalchemy import select as query
 
 from civid.app import create_app
 from civid.services import build_services
-from console import batch_archive, batch_jobs, batch_staging, batch_sweep
-from console.staff import as_staff
+from console.staff.accounts import as_staff
+from enrollment.batch import archive as batch_archive
+from enrollment.batch import jobs as batch_jobs
+from enrollment.batch import staging as batch_staging
+from enrollment.batch import sweep as batch_sweep
 from models import AuditEvent, BatchJob, StaffAccount
 from tests.conftest import seeded_fixtures
 from tests.console.helpers import CONSOLE_SETTINGS, enrol_staff
@@ -34,13 +37,16 @@ import json, os, sys, time
 from sqlalchemy import select
 from civid.settings import Settings
 from civid.services import build_services
-from console import batch_archive, batch_jobs, batch_staging
-from console.staff import as_staff
+from console.staff.accounts import as_staff
+from enrollment.batch import archive as batch_archive
+from enrollment.batch import jobs as batch_jobs
+from enrollment.batch import staging as batch_staging
 from models import StaffAccount
 
 services = build_services(Settings.model_validate(json.loads(os.environ["CIVID_TEST_SETTINGS"])), open_gallery=False)
 with services.sessions() as db:
-    staff = as_staff(db.scalars(select(StaffAccount).where(StaffAccount.name == "Officer Obama")).one())
+    account = db.scalars(select(StaffAccount).where(StaffAccount.name == "Officer Obama")).one()
+    staff = as_staff(account).actor("officer")
 
 def crash_point(reached):
     print(reached, flush=True)
@@ -91,7 +97,8 @@ def kill_at(crash: str, settings, tmp_path) -> None:  # type: ignore[no-untyped-
 
 def officer(services):  # type: ignore[no-untyped-def]
     with services.sessions() as db:
-        return as_staff(db.scalars(query(StaffAccount).where(StaffAccount.name == "Officer Obama")).one())
+        staff = as_staff(db.scalars(query(StaffAccount).where(StaffAccount.name == "Officer Obama")).one())
+    return staff.actor("officer")
 
 
 def events(services, action: str) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
@@ -247,7 +254,7 @@ def test_the_same_host_name_and_pid_with_another_token_is_judged_by_its_age(sett
 
 def test_each_process_names_its_staging_folders_with_its_own_random_token(settings, people):
     """The token is random per process: two processes with one host name and pid do not share it."""
-    code = "from console import batch_staging; print(batch_staging.TOKEN)"
+    code = "from enrollment.batch import staging as batch_staging; print(batch_staging.TOKEN)"
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     tokens = {subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
               .stdout.strip() for _ in range(2)} | {batch_staging.TOKEN}

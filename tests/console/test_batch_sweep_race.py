@@ -11,7 +11,8 @@ import sys
 from sqlalchemy import select
 
 from civid.services import build_services
-from console import batch_jobs, batch_staging
+from enrollment.batch import jobs as batch_jobs
+from enrollment.batch import staging as batch_staging
 from models import AuditEvent, BatchJob, utcnow
 from tests.conftest import seeded_fixtures
 from tests.console.helpers import CONSOLE_SETTINGS, enrol_staff
@@ -28,7 +29,7 @@ from fastapi.testclient import TestClient
 from civid.app import create_app
 from civid.settings import Settings
 from civid.services import build_services
-from console import batch_staging
+from enrollment.batch import staging as batch_staging
 
 gate, me = Path(sys.argv[1]), sys.argv[2]
 services = build_services(Settings.model_validate(json.loads(os.environ["CIVID_TEST_SETTINGS"])), open_gallery=False)
@@ -59,7 +60,7 @@ def test_two_servers_starting_at_once_recover_a_committed_split_once(settings, p
     try:
         staff = officer(services)
         with services.sessions.begin() as db:
-            db.add(BatchJob(public_id="abc", officer_id=staff.api_key_id, officer_name=staff.name, filename="d.zip",
+            db.add(BatchJob(public_id="abc", officer_id=staff.id, officer_name=staff.name, filename="d.zip",
                             archive_sha256="0" * 64, status="running", total=1, runner="gone:1",
                             heartbeat_at=utcnow()))
         # Left by a process of this host that is gone, killed between the batch commit and the rename.

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from civid import audit
 from civid.audit import SYSTEM
-from console import case_view
-from console import staff as staff_accounts
+from console.cases import view as case_view
+from console.staff import accounts as staff_accounts
 from models import (
     Attestation, AuditEvent, CaseDecision, DedupCase, Enrolment, FaceTemplate, Grant, Identity, StaffAccount, utcnow,
 )
@@ -397,7 +397,7 @@ def test_every_word_on_the_review_pages_exists_in_both_languages():
     from idp import i18n
 
     i18n_messages.register_all()
-    folder = Path(case_view.__file__).parent / "templates"
+    folder = Path(console.app.__file__).parent / "templates"
     mine = [*folder.glob("console_case*.html"), folder / "console_audit.html", *folder.glob("console_admin_*.html")]
     used = {key for path in mine for key in re.findall(r"""\bt\(\s*["']([a-z0-9_.-]+)["']""", path.read_text())}
     defined = i18n.catalogue()

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 from sqlalchemy import func, select
 
-from console import enrol as enrol_module
+from console.enrol import pages as enrol_module
 from idp import i18n
 from models import ApiKey, AuditEvent, DedupCase, Enrolment, IdentityDocument, StaffAccount
 from tests.conftest import fixture_bytes, seeded_fixtures
@@ -24,7 +24,7 @@ from tests.idp.frontchannel import BIDEN_PHOTO, OBAMA_PHOTO, form_value, locatio
 from tests.synthetic_fingerprints import impressions, png_bytes
 
 seed, settings, keys, people = seeded_fixtures(enrol_staff, "people", **CONSOLE_SETTINGS)
-TEMPLATES = Path(enrol_module.__file__).parent / "templates"
+TEMPLATES = Path(enrol_module.__file__).parents[1] / "templates"
 MY_TEMPLATES = ("console_enrol.html", "console_enrolment.html", "console_receipt.html", "console_batch.html",
                 "console_batch_job.html")
 

@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from civid.settings import get_settings
-from enrollment.uin import verhoeff_check_digit
 from civid.audit import SYSTEM
-from console import staff as staff_accounts
+from civid.settings import get_settings
+from console.staff import accounts as staff_accounts
+from enrollment.uin import verhoeff_check_digit
 from models import AuditEvent, Identity, Passkey, PasskeyBinding
 from tests.conftest import Keys, seeded_fixtures
 from tests.console.helpers import CONSOLE_SETTINGS, ISSUER, Staffed, console_sign_in, enrol_staff

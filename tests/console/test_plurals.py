@@ -6,7 +6,8 @@ import re
 from pathlib import Path
 
 import console.app  # noqa: F401 - imports every console page module, which register their messages
-from console import i18n_messages, plurals
+from console import i18n_messages
+from console.common import plurals
 from idp import i18n
 
 TEMPLATES = Path(console.app.__file__).parent / "templates"

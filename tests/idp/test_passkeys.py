@@ -16,7 +16,16 @@ from sqlalchemy import select
 from civid.services import Services
 from idp.acr import ACR_PASSKEY
 from idp.server_secrets import sha256_hex
-from models import AuditEvent, AuthorizationRequest, Identity, LoginAttempt, LoginSession, Passkey, PasskeyBinding, utcnow
+from models import (
+    AuditEvent,
+    AuthorizationRequest,
+    Identity,
+    LoginAttempt,
+    LoginSession,
+    Passkey,
+    PasskeyBinding,
+    utcnow,
+)
 from tests.conftest import Keys, enrol, seeded_fixtures
 from tests.idp.soft_authenticator import SoftAuthenticator
 
@@ -150,7 +159,7 @@ def test_binding_code_needs_an_officer_key(client: TestClient, keys: Keys, perso
 
 def make_staff(services: Services, uin: str, roles: list[str]) -> None:
     from civid.audit import SYSTEM
-    from console import staff as staff_accounts
+    from console.staff import accounts as staff_accounts
 
     with services.sessions.begin() as db:
         staff_accounts.add(db, uin, "Staff Obama", roles, SYSTEM)
@@ -201,7 +210,7 @@ def test_a_new_code_voids_the_earlier_unused_one(client: TestClient, keys: Keys,
 def test_a_code_issued_to_a_citizen_dies_when_they_are_made_staff(client: TestClient, keys: Keys, person,
                                                                   services: Services):
     from civid.audit import SYSTEM
-    from console import staff
+    from console.staff import accounts as staff
 
     code = issue_code(client, keys, person["uin"])  # an officer may: the person is a citizen now
     with services.sessions.begin() as db:
@@ -385,7 +394,7 @@ def test_a_staff_member_cannot_add_a_passkey_online_after_a_face_check(client: T
     # A staff passkey opens the console with the member's roles; a good photo (face login has no presentation-attack
     # detection) must not be enough to mint one. Staff get a code from an administrator instead.
     from civid.audit import SYSTEM
-    from console import staff
+    from console.staff import accounts as staff
 
     with services.sessions.begin() as db:
         staff.add(db, person["uin"], "María José Ñúñez", ["adjudicator"], SYSTEM)
@@ -438,7 +447,8 @@ def test_account_page_needs_a_login_and_revokes_passkeys(client: TestClient, key
 
 def test_account_page_lists_and_withdraws_consents(client: TestClient, keys: Keys, person, services: Services):
     from models import Consent, Grant
-    from tests.idp.conftest import Citizen, issue_code as issue_grant, register_client
+    from tests.idp.conftest import Citizen, register_client
+    from tests.idp.conftest import issue_code as issue_grant
 
     with services.sessions() as db:
         identity_id = db.scalars(select(Identity.id).where(Identity.uin == person["uin"])).one()

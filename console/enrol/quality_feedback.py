@@ -13,7 +13,7 @@ from typing import Any
 from civid.errors import CividError, InvalidImage, NotAFingerprint, PayloadTooLarge, UnsupportedMediaType
 from civid.services import Services
 from civid.settings import Settings
-from console.error_text import coded_text
+from console.common.error_text import coded_text
 from enrollment.capture import decode_image
 from enrollment.fingerprint import FingerUpload, assess_finger
 from enrollment.quality import assess

@@ -25,8 +25,8 @@ from sqlalchemy import select
 from civid import audit
 from civid.audit import SYSTEM, Actor
 from civid.errors import Forbidden, InvalidInput
-from console import session as console_session
-from console import staff as staff_accounts
+from console.signin import session as console_session
+from console.staff import accounts as staff_accounts
 from idp import acr, clients, pages
 from idp import sessions as idp_sessions
 from idp.grants import authorization_code

@@ -25,9 +25,9 @@ from sqlalchemy import select
 from civid.audit import Actor
 from civid.errors import CividError
 from civid.services import Services
-from enrollment.capture import decode_image
-from enrollment.quality import assess
 from enrollment.templates import open_descriptor
+from enrollment.verification import probe_descriptor
+from enrollment.workflow import PhotoUpload
 from models import BatchJob, BatchRecord, Enrolment, EnrolmentStatus, FaceTemplate, RecordStatus
 
 # Records whose enrolment holds the person: issued, a case opened (the person is in the gallery), or found before.
@@ -72,18 +72,13 @@ def earlier_enrolment(services: Services, actor: Actor, record_id: int | None, p
 def _descriptors(services: Services, faces: list[tuple[str, bytes]]) -> NDArray[np.float32] | None:
     """The face descriptors of the package's photos; None if any photo is unreadable or fails the quality gate
     (then the workflow says why, as for any package)."""
-    settings = services.settings
-    if not faces or len(faces) > settings.max_photos_per_enrolment:
+    if not faces or len(faces) > services.settings.max_photos_per_enrolment:
         return None
     vectors = []
     for name, data in faces:
-        try:
-            image = decode_image(data, filename=name, max_bytes=settings.max_upload_bytes,
-                                 max_pixels=settings.max_image_pixels, min_side=settings.min_image_side)
+        try:  # the gate a verification probe passes: a photo it refuses leaves the package to the workflow
+            vector, _ = probe_descriptor(services, PhotoUpload(data, name, None))
         except CividError:
             return None
-        result = assess(services.faces, image, settings)
-        if result.face is None:
-            return None
-        vectors.append(services.faces.encode(image.rgb, result.face.landmarks))
+        vectors.append(vector)
     return np.stack(vectors)

@@ -15,9 +15,9 @@ from fastapi.responses import Response
 
 from civid import audit
 from civid.errors import CividError
-from console.error_text import error_text
-from console.session import require_staff
-from console.staff import Staff
+from console.common.error_text import error_text
+from console.signin.session import require_staff
+from console.staff.accounts import Staff
 from idp import claims, pages, passkey_bindings, passkey_registry
 from idp.sessions import check_csrf
 from models import Identity

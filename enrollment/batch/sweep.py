@@ -1,7 +1,7 @@
 """The start-up sweep of the registration drives' data folder: what a process killed while splitting an archive
-left behind (``console.batch_jobs.create``) is removed or put in place, each step audited.
+left behind (``enrollment.batch.jobs.create``) is removed or put in place, each step audited.
 
-An archive is split into ``<data_dir>/batches/.split-<host>:<pid>:<token>:<batch id>/`` (``console.batch_staging``)
+An archive is split into ``<data_dir>/batches/.split-<host>:<pid>:<token>:<batch id>/`` (``enrollment.batch.staging``)
 and renamed to
 ``<data_dir>/batches/<batch id>/`` just after the batch row is committed. So after a ``kill -9``:
 
@@ -30,7 +30,7 @@ from sqlalchemy import select
 from civid import audit
 from civid.audit import SYSTEM
 from civid.services import Services
-from console import batch_staging
+from enrollment.batch import staging as batch_staging
 from models import BatchJob, BatchStatus
 
 log = logging.getLogger(__name__)

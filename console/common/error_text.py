@@ -23,7 +23,7 @@ def coded_text(catalogue: str, code: str | None, params: Mapping[str, Any], lang
     text = i18n.translate(key, lang)
     if text == key and i18n.has(f"{key}.other"):
         # A counted sentence: its plural form follows the count (the first whole number among its values).
-        from console import plurals
+        from console.common import plurals
 
         count = next((v for v in params.values() if isinstance(v, int) and not isinstance(v, bool)), None)
         if count is not None:

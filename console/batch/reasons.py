@@ -5,9 +5,9 @@ A record's stored reasons stay what they are (a stable code, the English sentenc
 sentence): they are the record, and the CSV gives their codes as stored. The page and the CSV say each in the
 officer's language through ``reasons_by_record`` (one source of text, so both give the same reason), rebuilt
 from its code:
-package issues (``console.batch_archive``) from ``console.batch.issue.<code>``, a ``person.json`` that fails
-validation field by field as the enrolment form says it (``console.enrol_form.message_for``), a file the
-workflow could not use as the enrolment form says it (``console.quality_feedback``), and a capture the quality
+package issues (``enrollment.batch.archive``) from ``console.batch.issue.<code>``, a ``person.json`` that fails
+validation field by field as the enrolment form says it (``console.enrol.form.message_for``), a file the
+workflow could not use as the enrolment form says it (``console.enrol.quality_feedback``), and a capture the quality
 checks refused from the enrolment's own reports (``quality_feedback.explain_enrolment``). A code the catalogue
 does not know is shown as its stored English sentence.
 """
@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 
 from civid.errors import CividError
 from civid.settings import Settings
-from console import quality_feedback
 from console.batch_messages import size_text
-from console.enrol_form import message_for
-from console.error_text import coded_text
+from console.common.error_text import coded_text
+from console.enrol import quality_feedback
+from console.enrol.form import message_for
 from enrollment.schemas import MAX_DOCUMENTS
 from idp import i18n
 from models import BatchJob, BatchRecord, Enrolment, RecordStatus

@@ -18,11 +18,11 @@ from civid import audit
 from civid.errors import CividError, Forbidden, NotFound
 from civid.input_types import PageNumber, RowIndex
 from civid.keyring import Sealed
-from console import case_view
 from console.case_messages import MESSAGES
-from console.error_text import error_text
-from console.session import require_staff
-from console.staff import Staff
+from console.cases import view as case_view
+from console.common.error_text import error_text
+from console.signin.session import require_staff
+from console.staff.accounts import Staff
 from enrollment import adjudication, decision_change
 from enrollment.schemas import DecisionIn
 from enrollment.templates import photo_aad
@@ -33,7 +33,7 @@ i18n.register(MESSAGES)
 router = APIRouter(prefix="/console/cases", include_in_schema=False)
 Adjudicator = Depends(require_staff("adjudicator"))
 PAGE_SIZE = 50
-PROBLEMS = "cases.problem"  # a refused decision or change, by the error's code (console.error_text)
+PROBLEMS = "cases.problem"  # a refused decision or change, by the error's code (console.common.error_text)
 PHOTO_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache", "X-Content-Type-Options": "nosniff",
                  "Content-Security-Policy": "default-src 'none'", "Content-Disposition": "inline"}
 

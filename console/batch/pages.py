@@ -1,7 +1,7 @@
 """Registration-drive pages: upload a ZIP of per-person packages, watch its progress (a polled <progress>
 bar with JavaScript, a refreshing page without), pause or resume it, download the per-person results as CSV.
 
-The work itself is ``console.batch_jobs`` (resumable jobs) over ``console.batch_archive`` (ZIP checks and
+The work itself is ``enrollment.batch.jobs`` (resumable jobs) over ``enrollment.batch.archive`` (ZIP checks and
 sealed packages). Progress polling does not count as activity: a desk left watching a batch still signs out
 after ``console_idle_timeout_s``.
 """
@@ -19,10 +19,14 @@ from starlette.datastructures import UploadFile
 
 from civid import audit
 from civid.errors import CividError, Conflict, Forbidden, Unauthenticated
-from console import batch_archive, batch_jobs, batch_messages, batch_reasons, batch_report
-from console import session as console_session
-from console.session import SignInRequired, require_staff
-from console.staff import Staff, as_staff
+from console import batch_messages
+from console.batch import reasons as batch_reasons
+from console.batch import report as batch_report
+from console.signin import session as console_session
+from console.signin.session import SignInRequired, require_staff
+from console.staff.accounts import Staff, as_staff
+from enrollment.batch import archive as batch_archive
+from enrollment.batch import jobs as batch_jobs
 from idp import i18n, pages
 from idp.sessions import check_csrf
 from models import BatchJob, BatchRecord, BatchStatus, RecordStatus
@@ -109,7 +113,8 @@ async def batch_upload(request: Request, staff: Staff = Officer) -> Response:
             return _list_page(request, staff, 422, i18n.translate(
                 "console.batch.refused", lang, detail=batch_reasons.no_archive_text(lang)))
         try:
-            public_id = await run_in_threadpool(batch_jobs.create, services, staff, upload.filename, upload.file)
+            public_id = await run_in_threadpool(batch_jobs.create, services, staff.actor("officer"), upload.filename,
+                                                upload.file)
         except CividError as exc:
             return _list_page(request, staff, exc.status, i18n.translate(
                 "console.batch.refused", lang, detail=batch_reasons.problem_text(exc, lang)))
@@ -134,7 +139,7 @@ def _job_page(request: Request, staff: Staff, public_id: str, status: int = 200,
     lang = pages.language(request)
     show = request.query_params.get("show", "all")
     with services.sessions() as db:
-        job = batch_jobs.owned(db, staff, public_id)
+        job = batch_jobs.owned(db, staff.actor("officer"), public_id)
         progress = _progress(db, job, services.settings.batch_stale_after_s)
         records = list(db.scalars(select(BatchRecord).where(BatchRecord.batch_id == job.id)
                                   .order_by(BatchRecord.position)))
@@ -160,7 +165,8 @@ def batch_status(public_id: str, request: Request, staff: Staff = Depends(_polli
     """JSON for the progress bar: status, processed of total, records per outcome."""
     services = request.app.state.services
     with services.sessions() as db:
-        body = _progress(db, batch_jobs.owned(db, staff, public_id), services.settings.batch_stale_after_s)
+        job = batch_jobs.owned(db, staff.actor("officer"), public_id)
+        body = _progress(db, job, services.settings.batch_stale_after_s)
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 
@@ -168,7 +174,7 @@ async def _action(request: Request, staff: Staff, public_id: str, action) -> Res
     async with request.form(max_files=0, max_fields=5) as form:
         check_csrf(request, str(form.get("csrf_token") or ""))
     try:
-        await run_in_threadpool(action, request.app.state.services, staff, public_id)
+        await run_in_threadpool(action, request.app.state.services, staff.actor("officer"), public_id)
     except Conflict as exc:
         lang = pages.language(request)
         problem = i18n.translate("console.batch.cannot", lang, detail=batch_reasons.problem_text(exc, lang))
@@ -193,7 +199,7 @@ def batch_report_csv(public_id: str, request: Request, staff: Staff = Officer) -
     """The per-package results as CSV (so far, if the batch is still running); the download is audited."""
     services = request.app.state.services
     with services.sessions() as db:
-        job = batch_jobs.owned(db, staff, public_id)
+        job = batch_jobs.owned(db, staff.actor("officer"), public_id)
         body = batch_report.report_csv(db, job, services.settings, pages.language(request))
         audit.record(db, staff.actor("officer"), "batch.report_downloaded", "batch", public_id)
         db.commit()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from console.session import require_staff
-from console.staff import Staff
+from console.signin.session import require_staff
+from console.staff.accounts import Staff
 from idp import pages
 
 router = APIRouter(prefix="/console", include_in_schema=False)

@@ -1,5 +1,5 @@
 """Registration drives as resumable jobs: create from an uploaded ZIP, process in a background thread, pause,
-resume after an interruption (the report is ``console.batch_report``).
+resume after an interruption (the report is ``console.batch.report``).
 
 State lives in the database (``batch_jobs``, ``batch_records``), not in the thread: each record is enrolled
 through ``enrollment.workflow.enrol`` as the uploading officer with the idempotency key
@@ -8,7 +8,7 @@ the two leaves the record pending; resuming re-runs it and the workflow returns 
 nobody is enrolled twice. Because the key is the package's content, not the batch, the same drive zipped again
 finds every person it already enrolled, and a package repeated under another folder name is found too: such a
 record is ``already_enrolled`` and points at the first one's enrolment. A drive exported again with other bytes
-(JSON re-indented, photos re-encoded, files renamed) is recognised by ``console.batch_recognise``. Records
+(JSON re-indented, photos re-encoded, files renamed) is recognised by ``enrollment.batch.recognise``. Records
 stored before keys were content-based (NULL ``idempotency_key``) keep the key they were created with,
 ``batch:<batch id>:<package>``. An officer runs one batch at a time. Who is running a batch is the ``runner``
 column (``host:pid``) with a heartbeat per record: a batch whose runner process is gone, or silent for
@@ -16,9 +16,9 @@ column (``host:pid``) with a heartbeat per record: a batch whose runner process 
 
 The packages wait in ``<data_dir>/batches/<batch id>/`` sealed with the key ring (AES-256-GCM, files 0600
 in a 0700 folder); each is deleted once its record has an outcome, and the folder when the batch completes.
-The archive is split into a staging folder (``console.batch_staging``) renamed to that one once the batch row is
+The archive is split into a staging folder (``enrollment.batch.staging``) renamed to that one once the batch row is
 committed; after the commit the staged packages are never deleted: if the rename fails or the process is killed
-first, Resume (on any server) or the start-up sweep (``console.batch_sweep``) moves them into place.
+first, Resume (on any server) or the start-up sweep (``enrollment.batch.sweep``) moves them into place.
 """
 
 from __future__ import annotations
@@ -42,13 +42,22 @@ from civid import audit
 from civid.audit import SYSTEM, Actor
 from civid.errors import CividError, Conflict, InvalidInput, NotFound
 from civid.services import Services
-from console import batch_archive, batch_recognise, batch_staging
-from console.staff import Staff
 from enrollment import workflow
+from enrollment.batch import archive as batch_archive
+from enrollment.batch import recognise as batch_recognise
+from enrollment.batch import staging as batch_staging
 from enrollment.documents import DocumentEvidence
 from enrollment.fingerprint import FingerException, FingerUpload
 from models import (
-    BatchJob, BatchRecord, BatchStatus, DedupCase, Enrolment, EnrolmentStatus, Identity, RecordStatus, StaffAccount,
+    BatchJob,
+    BatchRecord,
+    BatchStatus,
+    DedupCase,
+    Enrolment,
+    EnrolmentStatus,
+    Identity,
+    RecordStatus,
+    StaffAccount,
     utcnow,
 )
 
@@ -109,15 +118,16 @@ def shown_status(job: BatchJob, stale_after_s: int) -> str:
     return job.status
 
 
-def owned(db: Session, staff: Staff, public_id: str) -> BatchJob:
+def owned(db: Session, officer: Actor, public_id: str) -> BatchJob:
     """The batch, if this officer uploaded it (others get 404: its packages are not theirs to see)."""
     job = db.scalars(select(BatchJob).where(BatchJob.public_id == public_id)).first()
-    if job is None or job.officer_id != staff.api_key_id:
+    if job is None or job.officer_id != officer.id:
         raise NotFound(f"no batch {public_id} of yours")
     return job
 
 
-def _refuse_second_live_batch(db: Session, officer_id: int, stale_after_s: int, except_id: str | None = None) -> None:
+def _refuse_second_live_batch(db: Session, officer_id: int | None, stale_after_s: int,
+                              except_id: str | None = None) -> None:
     for job in db.scalars(select(BatchJob).where(BatchJob.officer_id == officer_id,
                                                  BatchJob.status == BatchStatus.RUNNING)):
         if job.public_id != except_id and is_live(job, stale_after_s):
@@ -134,18 +144,18 @@ def _sha256(upload: IO[bytes]) -> str:
     return digest.hexdigest()
 
 
-def create(services: Services, staff: Staff, filename: str, upload: IO[bytes]) -> str:
+def create(services: Services, officer: Actor, filename: str, upload: IO[bytes]) -> str:
     """Check and split the ZIP, seal its packages, record the batch and its records; the batch's public id.
     Raises InvalidInput / PayloadTooLarge (archive refused: nothing kept) or Conflict."""
     settings = services.settings
     digest = _sha256(upload)
     with services.sessions() as db:
-        earlier = db.scalars(select(BatchJob.public_id).where(BatchJob.officer_id == staff.api_key_id,
+        earlier = db.scalars(select(BatchJob.public_id).where(BatchJob.officer_id == officer.id,
                                                               BatchJob.archive_sha256 == digest)).first()
         if earlier:
             raise Conflict(f"this archive was already uploaded as batch {earlier}", batch=earlier,
                            code="already_uploaded", params={"batch": earlier})
-        _refuse_second_live_batch(db, staff.api_key_id, settings.batch_stale_after_s)
+        _refuse_second_live_batch(db, officer.id, settings.batch_stale_after_s)
     archive, groups = batch_archive.open_archive(upload, settings)
     public_id = str(uuid.uuid4())
     # Split into a folder of this process's own; it becomes the batch's folder only once the batch row is
@@ -159,8 +169,8 @@ def create(services: Services, staff: Staff, filename: str, upload: IO[bytes]) -
             records = _split(services, archive, groups, public_id, staging)
             with _lock:
                 with services.sessions.begin() as db:
-                    _refuse_second_live_batch(db, staff.api_key_id, settings.batch_stale_after_s)
-                    job = BatchJob(public_id=public_id, officer_id=staff.api_key_id, officer_name=staff.name,
+                    _refuse_second_live_batch(db, officer.id, settings.batch_stale_after_s)
+                    job = BatchJob(public_id=public_id, officer_id=officer.id, officer_name=officer.name,
                                    filename=(filename or "batch.zip")[:200], archive_sha256=digest,
                                    status=BatchStatus.RUNNING, total=len(records), runner=RUNNER,
                                    heartbeat_at=utcnow())
@@ -169,7 +179,7 @@ def create(services: Services, staff: Staff, filename: str, upload: IO[bytes]) -
                     for record in records:
                         record.batch_id = job.id
                     db.add_all(records)
-                    audit.record(db, staff.actor("officer"), "batch.uploaded", "batch", public_id,
+                    audit.record(db, officer, "batch.uploaded", "batch", public_id,
                                  filename=job.filename, archive_sha256=digest, packages=len(records),
                                  invalid=sum(r.status == RecordStatus.INVALID for r in records))
                 committed = True
@@ -291,7 +301,7 @@ def process_record(services: Services, actor: Actor, batch_id: str, position: in
     """Enrol one package through the workflow under ``key`` (or say why it cannot be); never raises.
 
     A person this officer's drives enrolled already — the same package (``key``) held by another record, or a
-    re-export of it (``console.batch_recognise``) — is ``already_enrolled``, pointing at that enrolment."""
+    re-export of it (``enrollment.batch.recognise``) — is ``already_enrolled``, pointing at that enrolment."""
     key = key or idempotency_key(batch_id, package)
     try:
         if _enrolled(services, actor, key):  # enrolled before an interruption: its package may be gone already
@@ -329,7 +339,7 @@ def process_record(services: Services, actor: Actor, batch_id: str, position: in
 
 def _reason_of(exc: CividError) -> dict[str, Any]:
     """A record's reason for an error of the workflow: its problem type and English sentence (what the CSV
-    reports), and the values ``console.batch_reasons`` needs to say it in the officer's language."""
+    reports), and the values ``console.batch.reasons`` needs to say it in the officer's language."""
     params = {**exc.params, "photo": exc.extra.get("photo"), "error_code": exc.code}
     params = {name: value for name, value in params.items() if isinstance(value, (str, int))}
     return {"code": exc.type_slug, "message": exc.detail, **({"params": params} if params else {})}
@@ -393,26 +403,26 @@ def _complete(services: Services, public_id: str) -> None:
     shutil.rmtree(folder(services, public_id), ignore_errors=True)
 
 
-def pause(services: Services, staff: Staff, public_id: str) -> None:
+def pause(services: Services, officer: Actor, public_id: str) -> None:
     """Stop after the record in progress (this process or another: the runner re-reads the status each record)."""
     with services.sessions.begin() as db:
-        job = owned(db, staff, public_id)
+        job = owned(db, officer, public_id)
         if job.status != BatchStatus.RUNNING:
             raise Conflict(f"batch {public_id} is {job.status}, not running", code="not_running",
                            params={"batch": public_id})
         job.status = BatchStatus.PAUSED
-        audit.record(db, staff.actor("officer"), "batch.paused", "batch", public_id)
+        audit.record(db, officer, "batch.paused", "batch", public_id)
     with _lock:
         stop = _stops.get(public_id)
     if stop is not None:
         stop.set()
 
 
-def resume(services: Services, staff: Staff, public_id: str) -> None:
+def resume(services: Services, officer: Actor, public_id: str) -> None:
     """Claim a paused or interrupted batch for this process and process its pending records."""
     stale = services.settings.batch_stale_after_s
     with _lock:
-        _claim(services, staff, public_id, stale)
+        _claim(services, officer, public_id, stale)
         # Its packages may still be staged: the server that split the archive died (or its rename failed) after
         # the commit, and may never restart to sweep them. Moved into place here, audited. After the claim's
         # commit, so that the file lock is never awaited holding a database write (the sweep's order: lock, then
@@ -422,14 +432,14 @@ def resume(services: Services, staff: Staff, public_id: str) -> None:
         _launch(services, public_id)
 
 
-def _claim(services: Services, staff: Staff, public_id: str, stale: int) -> None:
+def _claim(services: Services, officer: Actor, public_id: str, stale: int) -> None:
     with services.sessions.begin() as db:
-        job = owned(db, staff, public_id)
+        job = owned(db, officer, public_id)
         if job.status == BatchStatus.COMPLETED:
             raise Conflict(f"batch {public_id} is already complete", code="completed", params={"batch": public_id})
         if is_live(job, stale):
             raise Conflict(f"batch {public_id} is running", code="running", params={"batch": public_id})
-        _refuse_second_live_batch(db, staff.api_key_id, stale, except_id=public_id)
+        _refuse_second_live_batch(db, officer.id, stale, except_id=public_id)
         was = shown_status(job, stale)
         # Claimed only if nobody changed it since it was read (two desks pressing Resume at once).
         claimed = db.execute(update(BatchJob).where(
@@ -440,4 +450,4 @@ def _claim(services: Services, staff: Staff, public_id: str, stale: int) -> None
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             raise Conflict(f"batch {public_id} was resumed elsewhere", code="resumed_elsewhere",
                            params={"batch": public_id})
-        audit.record(db, staff.actor("officer"), "batch.resumed", "batch", public_id, was=was)
+        audit.record(db, officer, "batch.resumed", "batch", public_id, was=was)

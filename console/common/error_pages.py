@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from civid.errors import CividError, NotFound
-from console.error_text import coded_text
+from console.common.error_text import coded_text
 from idp import i18n, pages
 
 PREFIX = "/console"

@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 from civid import audit
 from civid.errors import InvalidUin
 from civid.input_types import PageNumber
-from console.csv_cells import csv_cell
 from console.audit_messages import MESSAGES
-from console.session import require_staff
-from console.staff import Staff
+from console.common.csv_cells import csv_cell
+from console.signin.session import require_staff
+from console.staff.accounts import Staff
 from enrollment.uin import normalise_uin
 from idp import i18n, pages, sessions
 from models import ROLES, AuditEvent, utcnow

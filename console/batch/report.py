@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civid.settings import Settings
-from console import batch_reasons
-from console.csv_cells import csv_cell
+from console.batch import reasons as batch_reasons
+from console.common.csv_cells import csv_cell
 from models import BatchJob, BatchRecord, CaseCandidate, DedupCase, Enrolment, Identity
 
 

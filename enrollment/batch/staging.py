@@ -1,7 +1,7 @@
 """The staging folders of registration drives: where an archive is split before its batch row exists, how such a
 folder is told from a split in progress, and the one way its packages are moved into place once the row is
-committed (``batch.split_recovered``), shared by the start-up sweep (``console.batch_sweep``) and Resume
-(``console.batch_jobs``).
+committed (``batch.split_recovered``), shared by the start-up sweep (``enrollment.batch.sweep``) and Resume
+(``enrollment.batch.jobs``).
 
 A staging folder is ``<data_dir>/batches/.split-<host>:<pid>:<token>:<batch id>/``. The token is random per
 process: two containers with the same hostname both run as PID 1, and a restarted PID 1 reuses its pid, so host

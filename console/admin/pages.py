@@ -19,12 +19,12 @@ from sqlalchemy import select
 from civid import audit
 from civid.errors import CividError, Forbidden, InvalidInput
 from civid.input_types import RowId
-from console import staff as staff_accounts
 from console.admin_messages import ERRORS, MESSAGES
-from console.error_text import error_text
-from console.session import require_staff
-from console.signin import CONSOLE_CLIENT
-from console.staff import STAFF_ROLES, Staff
+from console.common.error_text import error_text
+from console.signin.pages import CONSOLE_CLIENT
+from console.signin.session import require_staff
+from console.staff import accounts as staff_accounts
+from console.staff.accounts import STAFF_ROLES, Staff
 from idp import clients, i18n, pages, sessions
 from idp.admin_routes import disable_client
 from idp.keys import ALGORITHMS

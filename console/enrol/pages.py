@@ -20,9 +20,11 @@ from starlette.datastructures import UploadFile
 
 from civid import audit, problems
 from civid.errors import CividError, Conflict, IdempotencyKeyReused, InvalidInput, NotFound
-from console import enrol_form, enrol_messages, quality_feedback
-from console.session import require_staff
-from console.staff import Staff
+from console import enrol_messages
+from console.enrol import form as enrol_form
+from console.enrol import quality_feedback
+from console.signin.session import require_staff
+from console.staff.accounts import Staff
 from enrollment import workflow
 from enrollment.documents import CHECK_METHODS, DOCUMENT_TYPES
 from enrollment.fingerprint import EXCEPTION_REASONS

@@ -1,0 +1,1 @@
+"""Administration pages: staff accounts and roles, portals and banks, signing keys."""

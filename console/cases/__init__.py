@@ -1,0 +1,1 @@
+"""Possible-duplicate cases: the queue, the review page, decisions and their changes."""

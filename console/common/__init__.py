@@ -1,0 +1,1 @@
+"""What every console page shares: error pages and texts, counted sentences, CSV cells."""

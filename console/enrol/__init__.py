@@ -1,0 +1,1 @@
+"""The desk enrolment: the form, its submission, and what the quality checks said."""

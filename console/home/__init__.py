@@ -1,0 +1,1 @@
+"""The start pages: the public front page and the console's own home."""

@@ -1,0 +1,1 @@
+"""Passkey binding codes issued at the desk."""

@@ -1,0 +1,1 @@
+"""Staff accounts: who may use the console, with which roles."""

@@ -1,0 +1,1 @@
+"""Registration drives as resumable enrolment jobs: the archive, its sealed packages, staging, sweep."""
