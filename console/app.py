@@ -7,10 +7,10 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from console import (admin_pages, audit_pages, batch, cases, enrol, error_pages, front_page, home, i18n_messages,
+from console import (admin_pages, audit_pages, batch, cases, enrol, error_pages, front_page, home,
                      passkey_codes, plurals, signin)
 from console.session import SignInRequired, sign_in_redirect
-from idp import i18n, pages
+from civid.web import pages
 
 FOLDER = Path(__file__).parent
 ROUTERS = (signin, home, enrol, batch, passkey_codes, cases, audit_pages, admin_pages)
@@ -19,11 +19,7 @@ ROUTERS = (signin, home, enrol, batch, passkey_codes, cases, audit_pages, admin_
 def install(app: FastAPI) -> None:
     """Add the console's pages (under /console) and assets (under /static/console)."""
     pages.add_template_folder(FOLDER / "templates")
-    i18n_messages.register_all()
     plurals.install()
-    i18n.register(error_pages.MESSAGES)
-    i18n.register(front_page.MESSAGES)
-    i18n.register(passkey_codes.MESSAGES)
     for module in ROUTERS:
         app.include_router(module.router)
     app.include_router(front_page.router)  # "/": the one page outside /console, pointing into it

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from civid.errors import InvalidInput, PayloadTooLarge
 from civid.keyring import KeyRing, Sealed
 from civid.settings import Settings
-from console.batch_messages import size_text
+from civid.web.i18n import size_text
 from enrollment.schemas import Demographics, DocumentIn, FingerExceptionIn, check_document_list
 
 PERSON_FILE = "person.json"

@@ -22,11 +22,11 @@ from sqlalchemy.orm import Session
 from civid.errors import CividError
 from civid.settings import Settings
 from console import quality_feedback
-from console.batch_messages import size_text
+from civid.web.i18n import size_text
 from console.enrol_form import message_for
 from console.error_text import coded_text
 from enrollment.schemas import MAX_DOCUMENTS
-from idp import i18n
+from civid.web import i18n
 from models import BatchJob, BatchRecord, Enrolment, RecordStatus
 
 PROBLEMS = "console.batch.problem"  # archive refusals, pause and resume refused

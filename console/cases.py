@@ -20,17 +20,17 @@ from civid.errors import CividError, Forbidden, NotFound
 from civid.input_types import PageNumber, RowIndex
 from civid.keyring import Sealed
 from console import case_view
-from console.case_messages import MESSAGES
 from console.error_text import error_text
 from console.session import require_staff
 from console.staff import Staff
 from enrollment import adjudication, decision_change
 from enrollment.schemas import DecisionIn
 from enrollment.templates import photo_aad
-from idp import i18n, pages, sessions, tokens
+from civid.web.csrf import check_csrf
+from civid.web import i18n, pages
+from idp import tokens
 from models import CaseStatus, DedupCase, Grant, Identity, Photo
 
-i18n.register(MESSAGES)
 router = APIRouter(prefix="/console/cases", include_in_schema=False)
 Adjudicator = Depends(require_staff("adjudicator"))
 PAGE_SIZE = 50
@@ -148,7 +148,7 @@ def _decision_form(decision: str, comment: str, duplicate_of: str) -> tuple[Deci
 def decide(request: Request, case_id: str, csrf_token: str = Form(""), decision: str = Form(""),
            comment: str = Form(""), duplicate_of: str = Form(""), staff: Staff = Adjudicator) -> Response:
     """Decide an open case (the API's function); refused input re-renders the form with its errors."""
-    sessions.check_csrf(request, csrf_token)
+    check_csrf(request, csrf_token)
     form = {"decision": decision, "comment": comment, "duplicate_of": duplicate_of}
     _refuse_conflicted(request, case_id, staff)
     body, errors = _decision_form(decision, comment, duplicate_of)
@@ -169,7 +169,7 @@ def change(request: Request, case_id: str, csrf_token: str = Form(""), decision:
            comment: str = Form(""), duplicate_of: str = Form(""), confirm: str = Form(""),
            staff: Staff = Adjudicator) -> Response:
     """Supersede a decided case's decision with a new, audited one (the old one stays in the history)."""
-    sessions.check_csrf(request, csrf_token)
+    check_csrf(request, csrf_token)
     _refuse_conflicted(request, case_id, staff)
     form = {"decision": decision, "comment": comment, "duplicate_of": duplicate_of, "change": "1"}
     body, errors = _decision_form(decision, comment, duplicate_of)

@@ -20,21 +20,20 @@ from starlette.datastructures import UploadFile
 
 from civid import audit, problems
 from civid.errors import CividError, Conflict, IdempotencyKeyReused, InvalidInput, NotFound
-from console import enrol_form, enrol_messages, quality_feedback
+from console import enrol_form, quality_feedback
 from console.session import require_staff
 from console.staff import Staff
 from enrollment import workflow
 from enrollment.documents import CHECK_METHODS, DOCUMENT_TYPES
 from enrollment.fingerprint import EXCEPTION_REASONS
 from enrollment.present import demographics_of, enrolment_out
-from idp import i18n, pages
-from idp.sessions import check_csrf
+from civid.web import i18n, pages
+from civid.web.csrf import check_csrf
 from models import Enrolment, EnrolmentStatus
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 Officer = Depends(require_staff("officer"))
 KEY_PREFIX = "console:"  # the workflow's idempotency keys of console forms (batches use "batch:")
-enrol_messages.register()
 
 
 def _render_form(request: Request, staff: Staff, form: enrol_form.EnrolForm | None = None, status: int = 200,

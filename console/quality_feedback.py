@@ -17,7 +17,7 @@ from console.error_text import coded_text
 from enrollment.capture import decode_image
 from enrollment.fingerprint import FingerUpload, assess_finger
 from enrollment.quality import assess
-from idp import i18n
+from civid.web import i18n
 
 
 def _number(value: object) -> str:

@@ -27,7 +27,9 @@ from civid.audit import SYSTEM, Actor
 from civid.errors import Forbidden, InvalidInput
 from console import session as console_session
 from console import staff as staff_accounts
-from idp import acr, clients, pages
+from civid.web.csrf import check_csrf
+from civid.web import pages
+from idp import acr, clients
 from idp import sessions as idp_sessions
 from idp.grants import authorization_code
 from models import Client
@@ -149,7 +151,7 @@ def callback(request: Request, state: str | None = None, code: str | None = None
 @router.post("/logout")
 def logout(request: Request, csrf_token: str = Form("")) -> Response:
     """Sign out of the console (CSRF-protected); the provider's own session is ended too (if one is left)."""
-    idp_sessions.check_csrf(request, csrf_token)
+    check_csrf(request, csrf_token)
     services = request.app.state.services
     response = RedirectResponse("/console/signed-out", status_code=303)
     with services.sessions.begin() as db:

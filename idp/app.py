@@ -9,11 +9,12 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from idp import pages
+from civid.web import pages
 from idp import (account, authorize, consent_page, discovery, face_login, jwks, login, logout, par, passkeys,
                  registration, token, userinfo, introspection, revocation, admin_routes)
 
 STATIC = Path(__file__).parent / "static"
+TEMPLATES = Path(__file__).parent / "templates"
 HOUSEKEEPING_EVERY_S = 3600
 log = logging.getLogger("civid.idp")
 ROUTERS = (discovery, jwks, authorize, par, login, face_login, consent_page, passkeys, account, logout, token, userinfo,
@@ -21,7 +22,8 @@ ROUTERS = (discovery, jwks, authorize, par, login, face_login, consent_page, pas
 
 
 def install(app: FastAPI) -> None:
-    """Add every IdP route and the static assets of its pages (served by civid itself: no CDN)."""
+    """Add every IdP route, the templates of its pages and their static assets (served by civid itself: no CDN)."""
+    pages.add_template_folder(TEMPLATES)
     for module in ROUTERS:
         app.include_router(module.router)
     app.mount("/static/idp", StaticFiles(directory=STATIC), name="idp-static")

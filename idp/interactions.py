@@ -15,7 +15,6 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from civid import audit
-from idp import i18n
 from idp.errors import InvalidRequest
 from models import AuthorizationRequest, utcnow
 
@@ -74,10 +73,3 @@ def consume(db: Session, row: AuthorizationRequest) -> bool:
         return False
     row.consumed_at = now
     return True
-
-
-i18n.register({
-    "interaction.gone": {
-        "en": "This sign-in request has expired or was already completed. Go back to the service and start again.",
-        "es": "Esta solicitud de inicio de sesión caducó o ya se completó. Vuelva al servicio y empiece de nuevo."},
-})

@@ -24,7 +24,9 @@ from civid import audit
 from civid.deps import get_services
 from civid.errors import CividError
 from civid.services import Services
-from idp import claims, i18n, interactions, lockout, pages, passkey_bindings, passkey_ceremony, passkey_registry, sessions
+from civid.web.csrf import check_csrf
+from civid.web import i18n, pages
+from idp import claims, interactions, lockout, passkey_bindings, passkey_ceremony, passkey_registry, sessions
 from idp.passkey_ceremony import PasskeyRejected
 from models import Identity, LoginSession, Passkey, PasskeyBinding, utcnow
 
@@ -48,7 +50,7 @@ class LoginOptionsIn(BaseModel):
 def _csrf(request: Request) -> str:
     """Check the X-CSRF-Token header; return it (ceremonies are bound to it, and so to this browser)."""
     presented = request.headers.get("x-csrf-token")
-    sessions.check_csrf(request, presented)
+    check_csrf(request, presented)
     return presented or ""
 
 
@@ -115,7 +117,7 @@ def bind_page(request: Request) -> HTMLResponse:
 def bind_code(request: Request, services: ServicesDep, csrf_token: Annotated[str, Form()] = "",
               code: Annotated[str, Form(max_length=40)] = "", label: Annotated[str, Form(max_length=100)] = "") -> HTMLResponse:
     """Step 2 (works without JavaScript up to here): the code is checked, then the device creates the passkey."""
-    sessions.check_csrf(request, csrf_token)
+    check_csrf(request, csrf_token)
     with services.sessions() as db:
         try:
             passkey_bindings.usable_binding(db, services.idp_secrets, code)
@@ -287,85 +289,3 @@ def _record_failure(services: Services, failure: _Failure, source: str) -> None:
                 audit.record(db, actor, "passkey.clone_suspected", "identity", identity.uin if identity else "?",
                              passkey=passkey.id, stored_count=passkey.sign_count)
         lockout.record(db, services.settings, identity, source, METHOD, False, failure.reason)
-
-
-i18n.register({
-    "passkey.login.button": {"en": "Sign in with a passkey", "es": "Iniciar sesión con una llave de acceso"},
-    "passkey.working": {"en": "Follow the instructions on your device…", "es": "Siga las instrucciones de su dispositivo…"},
-    "passkey.noscript": {"en": "Passkeys need JavaScript, which is turned off in this browser.",
-                         "es": "Las llaves de acceso necesitan JavaScript, que está desactivado en este navegador."},
-    "passkey.default_label": {"en": "My passkey", "es": "Mi llave de acceso"},
-    "passkey.error.unsupported": {"en": "This browser cannot use passkeys. Use another sign-in method or another browser.",
-                                  "es": "Este navegador no admite llaves de acceso. Use otro método u otro navegador."},
-    "passkey.error.cancelled": {"en": "The passkey request was cancelled or timed out. Try again.",
-                                "es": "La solicitud de la llave de acceso se canceló o caducó. Inténtelo de nuevo."},
-    "passkey.error.failed": {"en": "The passkey was not accepted. Try again.",
-                             "es": "La llave de acceso no fue aceptada. Inténtelo de nuevo."},
-    "passkey.error.malformed": {"en": "Your device sent an answer civid cannot read. Try again.",
-                                "es": "Su dispositivo envió una respuesta que civid no puede leer. Inténtelo de nuevo."},
-    "passkey.error.expired": {"en": "This request has expired or was already used. Try again.",
-                              "es": "Esta solicitud caducó o ya fue usada. Inténtelo de nuevo."},
-    "passkey.error.register": {"en": "The passkey could not be registered. Try again.",
-                               "es": "No se pudo registrar la llave de acceso. Inténtelo de nuevo."},
-    "passkey.error.not_discoverable": {
-        "en": "This device did not save the passkey on itself, so it cannot be used to sign in. Try another device.",
-        "es": "Este dispositivo no guardó la llave de acceso, así que no sirve para iniciar sesión. Pruebe otro."},
-    "passkey.error.duplicate": {"en": "This passkey is already registered.",
-                                "es": "Esta llave de acceso ya está registrada."},
-    "passkey.error.code_missing": {"en": "Enter the code the officer gave you.",
-                                   "es": "Escriba el código que le dio el funcionario."},
-    "passkey.error.code_unknown": {"en": "This code is not known. Check it and try again.",
-                                   "es": "Este código no existe. Revíselo e inténtelo de nuevo."},
-    "passkey.error.code_used": {"en": "This code has already been used. Ask an officer for a new one.",
-                                "es": "Este código ya fue usado. Pida uno nuevo a un funcionario."},
-    "passkey.error.code_expired": {"en": "This code has expired. Ask an officer for a new one.",
-                                   "es": "Este código caducó. Pida uno nuevo a un funcionario."},
-    "passkey.error.face_needed": {
-        "en": "To add a passkey online, verify your face first: log in with your face again, then come back.",
-        "es": "Para agregar una llave de acceso en línea, verifique primero su rostro: inicie sesión de nuevo con "
-              "su rostro y vuelva."},
-    "passkey.error.staff_needs_code": {
-        "en": "You have a staff account, so your passkey can only be added with a one-time code from an "
-              "administrator, not online after a face check. Ask an administrator for a code.",
-        "es": "Usted tiene una cuenta de personal: su llave de acceso solo se agrega con un código de un solo uso de "
-              "un administrador, no en línea tras verificar su rostro. Pida un código a un administrador."},
-    "passkey.error.interaction": {"en": "This sign-in request has expired. Go back to the service and start again.",
-                                  "es": "Esta solicitud de inicio de sesión caducó. Vuelva al servicio y empiece de nuevo."},
-    "passkey.error.unknown_key": {"en": "This passkey is not registered with civid. Use another one, or another "
-                                        "sign-in method.",
-                                  "es": "Esta llave de acceso no está registrada en civid. Use otra, u otro método "
-                                        "de inicio de sesión."},
-    "passkey.error.revoked": {"en": "This passkey was revoked and no longer works. Use another sign-in method; "
-                                    "an officer can help you add a new passkey.",
-                              "es": "Esta llave de acceso fue revocada y ya no funciona. Use otro método de inicio "
-                                    "de sesión; un funcionario puede ayudarle a agregar una nueva."},
-    "passkey.error.clone": {
-        "en": "This passkey has been blocked because it may have been copied. Use another sign-in method and "
-              "ask an officer for help.",
-        "es": "Esta llave de acceso fue bloqueada porque pudo haber sido copiada. Use otro método de inicio de "
-              "sesión y pida ayuda a un funcionario."},
-    "passkey.error.wrong_domain": {
-        "en": "Passkeys work only at {address}. This page was opened at another address: open {address} and try "
-              "again.",
-        "es": "Las llaves de acceso funcionan solo en {address}. Esta página se abrió en otra dirección: abra "
-              "{address} e inténtelo de nuevo."},
-    "passkey.bind.title": {"en": "Add a passkey", "es": "Agregar una llave de acceso"},
-    "passkey.bind.intro": {
-        "en": "An officer checked your identity and gave you a code. Enter it to save a passkey on this device; "
-              "you will then sign in with your fingerprint, face or PIN instead of a photo.",
-        "es": "Un funcionario verificó su identidad y le dio un código. Escríbalo para guardar una llave de acceso "
-              "en este dispositivo; luego iniciará sesión con su huella, rostro o PIN en lugar de una foto."},
-    "passkey.bind.code": {"en": "Binding code", "es": "Código de vinculación"},
-    "passkey.bind.code_hint": {"en": "12 letters and digits, for example ABCD-EFGH-JK23.",
-                               "es": "12 letras y números, por ejemplo ABCD-EFGH-JK23."},
-    "passkey.bind.label": {"en": "Name for this device", "es": "Nombre para este dispositivo"},
-    "passkey.bind.label_hint": {"en": "So you can recognise it later, for example “My phone”.",
-                                "es": "Para reconocerlo después, por ejemplo «Mi teléfono»."},
-    "passkey.bind.continue": {"en": "Continue", "es": "Continuar"},
-    "passkey.bind.ready": {"en": "Your code is valid. Create the passkey named “{label}” on this device.",
-                           "es": "Su código es válido. Cree la llave de acceso «{label}» en este dispositivo."},
-    "passkey.bind.create": {"en": "Create passkey", "es": "Crear llave de acceso"},
-    "passkey.bind.done": {"en": "Your passkey is saved. You can now sign in with it.",
-                          "es": "Su llave de acceso está guardada. Ya puede iniciar sesión con ella."},
-    "passkey.bind.next": {"en": "Continue", "es": "Continuar"},
-})

@@ -15,7 +15,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from console import enrol as enrol_module
-from idp import i18n
+from civid.web import i18n
 from models import ApiKey, AuditEvent, DedupCase, Enrolment, IdentityDocument, StaffAccount
 from tests.conftest import fixture_bytes, seeded_fixtures
 from tests.console.helpers import CONSOLE_SETTINGS, console_sign_in, enrol_staff

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import console.app  # noqa: F401 - imports every console page module, which register their messages
 from console import i18n_messages, plurals
-from idp import i18n
+from civid.web import i18n
 
 TEMPLATES = Path(console.app.__file__).parent / "templates"
 COUNTED_USE = re.compile(r"""\btn\(\s*["']([a-z0-9_.-]+)["']""")

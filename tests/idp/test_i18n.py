@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import idp.app  # noqa: F401 - imports every page module, which register their messages
-from idp import i18n
+from civid.web import i18n
 
 TEMPLATES = Path(idp.app.__file__).parent / "templates"
 KEY_USE = re.compile(r"""\bt\(\s*["']([a-z0-9_.-]+)["']""")
