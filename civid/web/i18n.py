@@ -106,6 +106,18 @@ def count_text(key: str, count: int, lang: str, **values: object) -> str:
     return plural(key, count, lang, count=number(count, lang), **values)
 
 
+def catalogue() -> dict[str, dict[str, str | tuple[str, ...]]]:
+    """Every message by key and language (a counted one as its plural forms), for tests and translators."""
+    found: dict[str, dict[str, str | tuple[str, ...]]] = {}
+    for lang, catalog in catalogues().catalogs.items():
+        for message in catalog:
+            if message.id:
+                key = str(message.id[0] if message.pluralizable else message.id)
+                text = tuple(message.string) if message.pluralizable else str(message.string)
+                found.setdefault(key, {})[lang] = text
+    return found
+
+
 def has(key: str) -> bool:
     """Whether a message ``key`` exists."""
     return catalogues().has(key)
