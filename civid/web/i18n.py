@@ -89,19 +89,20 @@ def translations(lang: str) -> Translations:
     return found.get(lang) or found[DEFAULT]
 
 
-def translate(key: str, lang: str, **values: object) -> str:
+def translate(key: str, lang: str, /, **values: object) -> str:
     """The message ``key`` in ``lang`` (English if absent, the key itself if unknown), ``{name}`` filled."""
     text = translations(lang).gettext(key)
     return text.format(**values) if values else text
 
 
-def plural(key: str, n: int, lang: str, **values: object) -> str:
-    """The counted message ``key`` in the plural form of ``n`` in ``lang`` (gettext ``ngettext``), values filled."""
-    text = translations(lang).ngettext(key, key, abs(n))
+def plural(key: str, count: int, lang: str, /, **values: object) -> str:
+    """The counted message ``key`` in the plural form of ``count`` in ``lang`` (gettext ``ngettext``), values
+    filled (the count too, when the text names it: ``{n}`` or ``{count}``)."""
+    text = translations(lang).ngettext(key, key, abs(count))
     return text.format(**values) if values else text
 
 
-def count_text(key: str, count: int, lang: str, **values: object) -> str:
+def count_text(key: str, count: int, lang: str, /, **values: object) -> str:
     """The counted message ``key`` for ``count``, with ``{count}`` written in ``lang`` (``110.000`` in Spanish)."""
     return plural(key, count, lang, count=number(count, lang), **values)
 
