@@ -48,7 +48,7 @@ METHOD = "face"
 class FaceNotAllowed(Forbidden):
     """The portal asked for a level face login cannot reach (``acr_values``)."""
 
-    message_key = "face.not_allowed"
+    code = "face_not_allowed"
 
 
 @router.post("/login/face")

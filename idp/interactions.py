@@ -24,7 +24,7 @@ REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"  # RFC 9126 §2.2
 class InteractionGone(InvalidRequest):
     """The interaction is unknown, expired or already finished: the citizen starts again at the portal."""
 
-    message_key = "interaction.gone"
+    code = "interaction_gone"
 
 
 def new_uid() -> str:

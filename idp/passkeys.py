@@ -60,7 +60,10 @@ def _explained(request: Request) -> Iterator[None]:
     try:
         yield
     except CividError as exc:
-        key = exc.extra.pop("message_key", None) or getattr(exc, "message_key", None)
+        # A passkey failure's sentence is in the passkey catalogue, the citizen pages' shared ones (a lockout, a
+        # CSRF refusal, a finished interaction) in the error catalogue.
+        key = next((found for found in (f"passkey.error.{exc.code}", f"error.{exc.code}") if i18n.has(found)),
+                   None) if exc.code else None
         if key:
             minutes = max(1, round(int(exc.extra.get("retry_after") or 60) / 60))
             address = passkey_ceremony.issuer_origin(request.app.state.services.settings.resolved_issuer)
@@ -73,17 +76,17 @@ def face_session_for_binding(request: Request, db: Session, max_age_s: int) -> L
     session = sessions.current(request, db)
     if session is None or "face" not in (session.amr or []):
         raise PasskeyRejected("adding a passkey online needs a face verification; log in with your face first",
-                              message_key="passkey.error.face_needed")
+                              code="face_needed")
     if utcnow() - audit.as_utc(session.auth_time) > timedelta(seconds=max_age_s):
         raise PasskeyRejected("your face verification is too old to add a passkey; log in with your face again",
-                              message_key="passkey.error.face_needed")
+                              code="face_needed")
     identity = db.get(Identity, session.identity_id)
     if identity is not None and passkey_bindings.has_staff_account(db, identity):
         # A staff passkey signs in to the console with the member's roles. A face login has no presentation-attack
         # detection, so a good photo of an administrator must not be enough to mint one: staff get a code from an
         # administrator instead (passkey_bindings.authorise).
         raise PasskeyRejected("a staff member's passkey is added only with a code from an administrator, never "
-                              "online after a face check", message_key="passkey.error.staff_needs_code")
+                              "online after a face check", code="staff_needs_code")
     return session
 
 
@@ -102,7 +105,7 @@ def _live_interaction(db: Session, uid: str | None) -> str | None:
     row = interactions.find(db, uid)  # an interaction, never a pushed request's uid
     if row is None or not interactions.is_live(row):
         raise PasskeyRejected("this sign-in request has expired; go back to the service and start again",
-                              message_key="passkey.error.interaction")
+                              code="interaction")
     return uid
 
 
@@ -123,7 +126,7 @@ def bind_code(request: Request, services: ServicesDep, csrf_token: Annotated[str
             passkey_bindings.usable_binding(db, services.idp_secrets, code)
         except PasskeyRejected as exc:
             return pages.render(request, "passkey_bind.html", status=400, step="code", code=code, label=label,
-                                error_key=exc.extra.get("message_key"))
+                                error_key=f"passkey.error.{exc.code}" if exc.code else None)
     return pages.render(request, "passkey_bind.html", step="create", code=passkey_bindings.normalise_code(code),
                         label=_label(request, label), error_key=None)
 
@@ -143,7 +146,7 @@ def register_options(request: Request, body: RegisterOptionsIn, services: Servic
                 session = face_session_for_binding(request, db, settings.passkey_binding_face_max_age_s)
                 identity, via, binding_id = db.get(Identity, session.identity_id), "face", None
             if identity is None or identity.status != "active":
-                raise PasskeyRejected("this identity cannot bind a passkey", message_key="passkey.error.register")
+                raise PasskeyRejected("this identity cannot bind a passkey", code="register")
             options = passkey_ceremony.begin_registration(
                 db, settings, services.idp_secrets, csrf, identity_id=identity.id, uin=identity.uin,
                 display_name=_display_name(db, identity), bound_via=via, binding_id=binding_id,
@@ -170,16 +173,16 @@ def register_verify(request: Request, credential: Credential, services: Services
                 binding = db.get(PasskeyBinding, ceremony.binding_id)
                 if spent != 1 or binding is None:
                     raise PasskeyRejected("this code has already been used or has expired; ask an officer for a new one",
-                                          message_key="passkey.error.code_used")
+                                          code="code_used")
                 bound_by = passkey_bindings.officer_name(db, binding)
             else:
                 session = face_session_for_binding(request, db, settings.passkey_binding_face_max_age_s)
                 if session.identity_id != ceremony.identity_id:
                     raise PasskeyRejected("you are no longer logged in as the same person",
-                                          message_key="passkey.error.face_needed")
+                                          code="face_needed")
             credential_data = passkey_ceremony.complete_registration(settings, ceremony, credential)
             if passkey_registry.by_credential_id(db, bytes(credential_data.credential_id)) is not None:
-                raise PasskeyRejected("this passkey is already registered", message_key="passkey.error.duplicate")
+                raise PasskeyRejected("this passkey is already registered", code="duplicate")
             assert identity is not None  # noqa: S101 - the ceremony row references it
             row = passkey_registry.add(db, identity, credential_data, label=ceremony.label or "passkey",
                                        bound_via=ceremony.bound_via or "desk", bound_by=bound_by,
@@ -207,9 +210,9 @@ def login_options(request: Request, body: LoginOptionsIn, services: ServicesDep)
 class _Failure(Exception):
     """A refused login, recorded (and the passkey possibly revoked) in its own transaction."""
 
-    def __init__(self, reason: str, message_key: str, identity_id: int | None = None, revoke_passkey: int | None = None):
+    def __init__(self, reason: str, code: str, identity_id: int | None = None, revoke_passkey: int | None = None):
         super().__init__(reason)
-        self.reason, self.message_key = reason, message_key
+        self.reason, self.code = reason, code
         self.identity_id, self.revoke_passkey = identity_id, revoke_passkey
 
 
@@ -226,7 +229,7 @@ def login_verify(request: Request, credential: Credential, services: ServicesDep
                 ceremony = passkey_ceremony.take(db, credential, passkey_ceremony.LOGIN, csrf)
         except PasskeyRejected:
             # A replayed, expired or foreign response counts against this source like a wrong key.
-            _record_failure(services, _Failure("challenge_invalid", "passkey.error.expired"), source)
+            _record_failure(services, _Failure("challenge_invalid", "expired"), source)
             raise
         try:
             with services.sessions.begin() as db:
@@ -235,7 +238,7 @@ def login_verify(request: Request, credential: Credential, services: ServicesDep
         except _Failure as failure:
             _record_failure(services, failure, source)
             raise PasskeyRejected(f"the passkey was not accepted: {failure.reason}",
-                                  message_key=failure.message_key) from None
+                                  code=failure.code) from None
 
 
 def _login(request: Request, db: Session, services: Services, ceremony: passkey_ceremony.Ceremony,
@@ -244,30 +247,30 @@ def _login(request: Request, db: Session, services: Services, ceremony: passkey_
     lockout.check(db, settings, None, source)
     passkey = passkey_registry.by_credential_id(db, bytes(assertion.raw_id))
     if passkey is None:
-        raise _Failure("unknown_credential", "passkey.error.unknown_key")
+        raise _Failure("unknown_credential", "unknown_key")
     lockout.check(db, settings, passkey.identity_id, source)
     identity = db.get(Identity, passkey.identity_id)
     if passkey.revoked_at is not None:
         # Say which: a citizen whose passkey was blocked as a suspected copy must know to get help, not to retry.
         blocked = passkey.revoked_reason == passkey_registry.CLONE_SUSPECTED
-        raise _Failure("passkey_revoked", "passkey.error.clone" if blocked else "passkey.error.revoked",
+        raise _Failure("passkey_revoked", "clone" if blocked else "revoked",
                        passkey.identity_id)
     if identity is None or identity.status != "active":
-        raise _Failure("identity_inactive", "passkey.error.failed", passkey.identity_id)
+        raise _Failure("identity_inactive", "failed", passkey.identity_id)
     handle = assertion.response.user_handle
     if handle is not None and bytes(handle) != passkey_ceremony.user_handle(services.idp_secrets, identity.uin):
-        raise _Failure("user_handle_mismatch", "passkey.error.failed", identity.id)
+        raise _Failure("user_handle_mismatch", "failed", identity.id)
     try:
         passkey_ceremony.refuse_other_address(settings, assertion.response.client_data)
     except PasskeyRejected as exc:
-        raise _Failure("wrong_origin", "passkey.error.wrong_domain", identity.id) from exc
+        raise _Failure("wrong_origin", "wrong_domain", identity.id) from exc
     try:
         auth_data = passkey_ceremony.verify_assertion(settings, ceremony, passkey, assertion)
     except ValueError as exc:
-        raise _Failure(f"assertion_invalid: {exc}", "passkey.error.failed", identity.id) from exc
+        raise _Failure(f"assertion_invalid: {exc}", "failed", identity.id) from exc
     # Only after the signature checks: a forged assertion must not be able to get a passkey revoked.
     if passkey_ceremony.counter_regressed(passkey.sign_count, auth_data.counter):
-        raise _Failure(passkey_registry.CLONE_SUSPECTED, "passkey.error.clone", identity.id, revoke_passkey=passkey.id)
+        raise _Failure(passkey_registry.CLONE_SUSPECTED, "clone", identity.id, revoke_passkey=passkey.id)
     passkey.sign_count = auth_data.counter
     passkey.last_used_at = utcnow()
     lockout.record(db, settings, identity, source, METHOD, True)

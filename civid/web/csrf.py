@@ -18,7 +18,7 @@ from civid.errors import Forbidden
 class CsrfRejected(Forbidden):
     """A state-changing request without this browser's CSRF token."""
 
-    message_key = "error.csrf"
+    code = "csrf"
 
 
 def cookie_name(request: Request, name: str) -> str:

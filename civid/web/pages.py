@@ -102,12 +102,14 @@ def render(request: Request, template: str, status: int = 200, *, ui_locales: li
 
 
 def error_page(request: Request, exc: CividError) -> HTMLResponse:
-    """The page a citizen sees when something cannot go back to a portal (bad client, bad redirect URI...)."""
+    """The page a citizen sees when something cannot go back to a portal (bad client, bad redirect URI...); an
+    error whose code has a sentence in the error catalogue (``error.<code>``) says it in the citizen's language."""
     code = getattr(exc, "error", None) or exc.type_slug
+    message_key = f"error.{exc.code}" if exc.code and i18n.has(f"error.{exc.code}") else None
     headers = {}
     retry_after = exc.extra.get("retry_after") if exc.extra else None
     response = render(request, "error.html", status=exc.status, code=code, detail=exc.detail,
-                      message_key=getattr(exc, "message_key", None), retry_after=retry_after)
+                      message_key=message_key, retry_after=retry_after)
     if retry_after:
         headers["Retry-After"] = str(retry_after)
     response.headers.update(headers)
