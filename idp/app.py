@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from civid.web import pages
+from civid.web import i18n, pages
 from idp import (account, authorize, consent_page, discovery, face_login, jwks, login, logout, par, passkeys,
                  registration, token, userinfo, introspection, revocation, admin_routes)
 
@@ -24,6 +24,7 @@ ROUTERS = (discovery, jwks, authorize, par, login, face_login, consent_page, pas
 def install(app: FastAPI) -> None:
     """Add every IdP route, the templates of its pages and their static assets (served by civid itself: no CDN)."""
     pages.add_template_folder(TEMPLATES)
+    i18n.catalogues()  # read the .po files now: a broken catalogue stops start-up, not a citizen's page
     for module in ROUTERS:
         app.include_router(module.router)
     app.mount("/static/idp", StaticFiles(directory=STATIC), name="idp-static")
