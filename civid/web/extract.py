@@ -9,7 +9,8 @@ must translate, plural entries included (see ``babel.cfg``).
 
 from __future__ import annotations
 
-from typing import IO, Any, Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
+from typing import IO, Any
 
 from babel.messages.pofile import read_po
 

@@ -10,10 +10,10 @@ Placeholders are ``{name}`` (python-brace-format); plural forms are the language
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
-from typing import Callable, Iterable
 
 from babel import Locale, UnknownLocaleError
 from babel.messages.catalog import Catalog
@@ -114,7 +114,8 @@ def catalogue() -> dict[str, dict[str, str | tuple[str, ...]]]:
         for message in catalog:
             if message.id:
                 key = str(message.id[0] if message.pluralizable else message.id)
-                text = tuple(message.string) if message.pluralizable else str(message.string)
+                string = message.string
+                text = tuple(string) if isinstance(string, (tuple, list)) else str(string or "")
                 found.setdefault(key, {})[lang] = text
     return found
 

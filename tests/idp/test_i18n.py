@@ -47,7 +47,7 @@ def test_every_message_of_the_template_is_translated_in_every_language() -> None
                     and len(str(catalogue[key]["en"])) > 12]
     assert untranslated == []
     # Every language's catalogue has exactly the template's keys (none left over from an older version).
-    assert all(set(k for k, texts in catalogue.items() if lang in texts) == keys for lang in i18n.languages())
+    assert all({k for k, texts in catalogue.items() if lang in texts} == keys for lang in i18n.languages())
 
 
 def test_every_key_the_code_or_a_template_uses_is_in_the_template_and_the_template_is_current() -> None:
