@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run lint test bench clean
+.PHONY: run lint test bench clean messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,3 +34,9 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var
+
+# The gettext template of every page message (keys), from the code, the templates and en.po (babel.cfg);
+# `make messages` after adding a key, then give it a translation in every locale's civid.po.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k translate -k plural -k count_text --sort-output --no-location \
+		--project civid -o civid/web/locale/civid.pot .

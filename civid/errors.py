@@ -15,14 +15,17 @@ class CividError(Exception):
     status: int = 400
     type_slug: str = "bad-request"
     title: str = "Bad request"
+    # The stable code of this kind of failure, when every instance says the same sentence (``csrf``, ``locked``).
+    code: str | None = None
 
     def __init__(self, detail: str, *, code: str | None = None, params: dict[str, Any] | None = None,
                  **extra: Any) -> None:
         super().__init__(detail)
         self.detail = detail
         # A stable code for this sentence (finer than the problem type) and its values, so a page can say it in
-        # the reader's language; kept apart from ``extra``, so problem+json bodies do not change.
-        self.code = code
+        # the reader's language (the one way an error names its message: a page looks ``<catalogue>.<code>`` up
+        # in its own catalogue); kept apart from ``extra``, so problem+json bodies do not change.
+        self.code = code if code is not None else type(self).code
         self.params = dict(params or {})
         self.extra = extra
 

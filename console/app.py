@@ -7,7 +7,6 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from console import i18n_messages
 from console.admin import pages as admin_pages
 from console.audit import pages as audit_pages
 from console.batch import pages as batch
@@ -19,7 +18,7 @@ from console.home import pages as home
 from console.passkeys import codes as passkey_codes
 from console.signin import pages as signin
 from console.signin.session import SignInRequired, sign_in_redirect
-from idp import i18n, pages
+from civid.web import pages
 
 FOLDER = Path(__file__).parent
 ROUTERS = (signin, home, enrol, batch, passkey_codes, cases, audit_pages, admin_pages)
@@ -28,11 +27,7 @@ ROUTERS = (signin, home, enrol, batch, passkey_codes, cases, audit_pages, admin_
 def install(app: FastAPI) -> None:
     """Add the console's pages (under /console) and assets (under /static/console)."""
     pages.add_template_folder(FOLDER / "templates")
-    i18n_messages.register_all()
     plurals.install()
-    i18n.register(error_pages.MESSAGES)
-    i18n.register(front_page.MESSAGES)
-    i18n.register(passkey_codes.MESSAGES)
     for module in ROUTERS:
         app.include_router(module.router)
     app.include_router(front_page.router)  # "/": the one page outside /console, pointing into it

@@ -20,7 +20,9 @@ from civid.deps import get_services
 from civid.errors import NotFound
 from civid.input_types import RowId
 from civid.services import Services
-from idp import claims, consent, i18n, pages, passkey_bindings, passkey_registry, sessions
+from civid.web.csrf import check_csrf
+from civid.web import i18n, pages
+from idp import claims, consent, passkey_bindings, passkey_registry, sessions
 from idp.consent_page import CLAIM_ITEMS, verified_items
 from kyc import citizen_view
 from kyc.verified_claims_request import CONSENT_PREFIX
@@ -115,7 +117,7 @@ def account_page(request: Request, services: ServicesDep) -> Response:
 def revoke_passkey(request: Request, passkey_id: RowId, services: ServicesDep,
                    csrf_token: Annotated[str, Form()] = "") -> Response:
     """The citizen revokes one of their passkeys (a lost or replaced device)."""
-    sessions.check_csrf(request, csrf_token)
+    check_csrf(request, csrf_token)
     with services.sessions.begin() as db:
         signed_in = _signed_in(request, db)
         if signed_in is None:
@@ -130,7 +132,7 @@ def revoke_passkey(request: Request, passkey_id: RowId, services: ServicesDep,
 def revoke_consent(request: Request, consent_uid: str, services: ServicesDep,
                    csrf_token: Annotated[str, Form()] = "") -> Response:
     """The citizen withdraws a consent: the portal gets nothing more, and its tokens stop working."""
-    sessions.check_csrf(request, csrf_token)
+    check_csrf(request, csrf_token)
     with services.sessions.begin() as db:
         signed_in = _signed_in(request, db)
         if signed_in is None:
@@ -140,54 +142,3 @@ def revoke_consent(request: Request, consent_uid: str, services: ServicesDep,
         if row.revoked_at is None:
             consent.revoke_consent(db, row, sessions.citizen(identity))
     return RedirectResponse("/account?done=consent_revoked", status_code=303)
-
-
-i18n.register({
-    "account.title": {"en": "Your account", "es": "Su cuenta"},
-    "account.signed_in_as": {"en": "Signed in as {name}.", "es": "Sesión iniciada como {name}."},
-    "account.logout": {"en": "Sign out", "es": "Cerrar sesión"},
-    "account.passkeys": {"en": "Your passkeys", "es": "Sus llaves de acceso"},
-    "account.passkeys.none": {"en": "You have no passkey yet.", "es": "Todavía no tiene ninguna llave de acceso."},
-    "account.passkey.name": {"en": "Name", "es": "Nombre"},
-    "account.passkey.created": {"en": "Added", "es": "Agregada"},
-    "account.passkey.last_used": {"en": "Last used", "es": "Último uso"},
-    "account.passkey.how": {"en": "How it was added", "es": "Cómo se agregó"},
-    "account.passkey.never": {"en": "Never", "es": "Nunca"},
-    "account.passkey.via.desk": {"en": "At an enrolment desk", "es": "En una oficina de registro"},
-    "account.passkey.via.face": {"en": "Online, after a face check", "es": "En línea, tras verificar su rostro"},
-    "account.passkey.revoked": {"en": "Revoked {when}", "es": "Revocada el {when}"},
-    "account.passkey.revoked.clone": {"en": "Blocked {when}: it may have been copied",
-                                      "es": "Bloqueada el {when}: pudo haber sido copiada"},
-    "account.passkey.revoke": {"en": "Revoke", "es": "Revocar"},
-    "account.passkey.revoke_named": {"en": "Revoke the passkey “{label}”", "es": "Revocar la llave de acceso «{label}»"},
-    "account.add": {"en": "Add a passkey", "es": "Agregar una llave de acceso"},
-    "account.add.hint": {"en": "Save a passkey on this device to sign in with your fingerprint, face or PIN.",
-                         "es": "Guarde una llave de acceso en este dispositivo para iniciar sesión con su huella, "
-                               "rostro o PIN."},
-    "account.add.button": {"en": "Add a passkey on this device", "es": "Agregar una llave de acceso en este dispositivo"},
-    "account.add.face_needed": {
-        "en": "To add a passkey online, civid must check your face first (within the last few minutes). Sign in "
-              "again with your face, then come back here. You can also ask an officer at an enrolment desk.",
-        "es": "Para agregar una llave de acceso en línea, civid debe verificar antes su rostro (en los últimos "
-              "minutos). Inicie sesión de nuevo con su rostro y vuelva aquí. También puede acudir a una oficina."},
-    "account.add.face_link": {"en": "Sign in with your face", "es": "Iniciar sesión con su rostro"},
-    "account.consents": {"en": "Services you allowed to see your data", "es": "Servicios a los que permitió ver sus datos"},
-    "account.consents.none": {"en": "You have not allowed any service yet.", "es": "Todavía no ha autorizado a ningún servicio."},
-    "account.consent.service": {"en": "Service", "es": "Servicio"},
-    "account.consent.data": {"en": "Data shared", "es": "Datos compartidos"},
-    "account.consent.granted": {"en": "Allowed", "es": "Autorizado"},
-    "account.consent.expires": {"en": "Until", "es": "Hasta"},
-    "account.consent.status.active": {"en": "Active", "es": "Activo"},
-    "account.consent.status.revoked": {"en": "Withdrawn", "es": "Retirado"},
-    "account.consent.status.expired": {"en": "Expired", "es": "Caducado"},
-    "account.consent.revoke": {"en": "Withdraw", "es": "Retirar"},
-    "account.consent.revoke_named": {"en": "Withdraw consent for {client}", "es": "Retirar el permiso de {client}"},
-    "account.status": {"en": "Status", "es": "Estado"},
-    "account.actions": {"en": "Actions", "es": "Acciones"},
-    "account.done.passkey_added": {"en": "Your passkey was added.", "es": "Se agregó su llave de acceso."},
-    "account.done.passkey_revoked": {"en": "The passkey was revoked. It can no longer be used to sign in.",
-                                     "es": "La llave de acceso fue revocada. Ya no sirve para iniciar sesión."},
-    "account.done.consent_revoked": {
-        "en": "Consent withdrawn. The service can no longer get your data, and its sign-in tokens stopped working.",
-        "es": "Permiso retirado. El servicio ya no puede obtener sus datos y sus credenciales dejaron de funcionar."},
-})

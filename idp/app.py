@@ -10,12 +10,14 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from idp import acr, login_methods, pages
+from civid.web import i18n, pages
+from idp import acr, login_methods
 from idp import (account, authorize, consent_page, discovery, jwks, login, logout, par, registration, token, userinfo,
                  introspection, revocation, admin_routes)
 from idp.login_methods import LoginMethods
 
 STATIC = Path(__file__).parent / "static"
+TEMPLATES = Path(__file__).parent / "templates"
 HOUSEKEEPING_EVERY_S = 3600
 log = logging.getLogger("civid.idp")
 ROUTERS = (discovery, jwks, authorize, par, login, consent_page, account, logout, token, userinfo, introspection,
@@ -23,8 +25,10 @@ ROUTERS = (discovery, jwks, authorize, par, login, consent_page, account, logout
 
 
 def install(app: FastAPI, methods: LoginMethods = acr.BUILT_IN) -> None:
-    """Add every IdP route, the login ``methods`` and the static assets of its pages (served by civid itself: no
-    CDN). More methods may be registered afterwards (``idp.login_methods.register``)."""
+    """Add every IdP route, the login ``methods``, the templates of its pages and their static assets (served by
+    civid itself: no CDN). More methods may be registered afterwards (``idp.login_methods.register``)."""
+    pages.add_template_folder(TEMPLATES)
+    i18n.catalogues()  # read the .po files now: a broken catalogue stops start-up, not a citizen's page
     for module in ROUTERS:
         app.include_router(module.router)
     login_methods.install(app, methods)

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from civid.deps import get_services
 from civid.services import Services
-from idp import authorization_response, clients, codes, consent, interaction_policy, interactions, pages, sessions
+from civid.web import pages
+from idp import authorization_response, clients, codes, consent, interaction_policy, interactions, sessions
 from idp.authorization import AuthorizationContext, validate
 from idp.errors import InvalidClient, InvalidRequest, OAuthError
 from idp.form import oauth_form
@@ -75,7 +76,7 @@ def _authorize(request: Request, services: Services, raw: Mapping[str, str], dec
             validate(ctx)
         except OAuthError as exc:
             if ctx.redirect_uri is None:
-                raise  # RFC 6749 §4.1.2.1: shown to the citizen (idp.pages.error_page)
+                raise  # RFC 6749 §4.1.2.1: shown to the citizen (civid.web.pages.error_page)
             return authorization_response.error(ctx.redirect_uri, exc, ctx.state, issuer)
         assert ctx.client is not None
         if decide_now:

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 from civid import audit
 from civid.deps import get_services
 from civid.services import Services
-from idp import (authorization_response, authorize, clients, consent, i18n, interaction_policy, interactions, pages,
-                 sessions)
+from civid.web.csrf import check_csrf
+from civid.web import pages
+from idp import authorization_response, authorize, clients, consent, interaction_policy, interactions, sessions
 from idp.errors import AccessDenied, InvalidClient, InvalidRequest
 from idp.interaction_policy import CONSENT
 from kyc.verified_claims_request import CLAIMS_IN_VERIFIED_CLAIMS, CONSENT_PREFIX, EVIDENCE_CONSENT_NAME
@@ -84,7 +85,7 @@ def consent_page(uid: str, request: Request, services: Services = Depends(get_se
 def consent_answer(uid: str, request: Request, decision: str = Form(""), csrf_token: str = Form(""),
                    services: Services = Depends(get_services)) -> Response:
     """Record approval (then the code) or denial (then ``access_denied`` to the portal)."""
-    sessions.check_csrf(request, csrf_token)
+    check_csrf(request, csrf_token)
     if decision not in ("approve", "deny"):
         raise InvalidRequest("choose approve or deny")
     with services.sessions.begin() as db:
@@ -108,64 +109,3 @@ def consent_answer(uid: str, request: Request, decision: str = Form(""), csrf_to
                               interaction_policy.purpose_text(client, params), actor,
                               services.settings.consent_ttl_days)
         return authorize.finish(request, db, services, interaction, client, consent_given=True)
-
-
-i18n.register({
-    "consent.title": {"en": "Share your information?", "es": "¿Compartir su información?"},
-    "consent.intro": {"en": "{client} asks for the following information from your national identity record:",
-                      "es": "{client} solicita la siguiente información de su registro de identidad nacional:"},
-    "consent.claim.sub_pairwise": {
-        "en": "An identifier for you that only {client} uses (services cannot link you to each other through it)",
-        "es": "Un identificador suyo que solo usa {client} (los servicios no pueden relacionarle entre sí con él)"},
-    "consent.claim.sub_public": {"en": "An identifier for you that other services may also receive",
-                                 "es": "Un identificador suyo que otros servicios también pueden recibir"},
-    "consent.claim.name": {"en": "Your name", "es": "Su nombre"},
-    "consent.claim.birthdate": {"en": "Your date of birth", "es": "Su fecha de nacimiento"},
-    "consent.claim.gender": {"en": "Your sex, as recorded", "es": "Su sexo, según el registro"},
-    "consent.claim.email": {"en": "Your email address (as given at enrolment, not verified)",
-                            "es": "Su correo electrónico (el que dio al registrarse, sin verificar)"},
-    "consent.claim.phone": {"en": "Your phone number (as given at enrolment, not verified)",
-                            "es": "Su número de teléfono (el que dio al registrarse, sin verificar)"},
-    "consent.claim.address": {"en": "Your home address", "es": "Su dirección"},
-    "consent.claim.updated_at": {"en": "When your record was last updated",
-                                 "es": "Cuándo se actualizó su registro por última vez"},
-    "consent.claim.uin": {"en": "Your national identity number (UIN)", "es": "Su número de identidad nacional (NUI)"},
-    "consent.uin_note": {
-        "en": "{client} is entitled to receive your national identity number. Most services are not: they only get "
-              "an identifier of their own.",
-        "es": "{client} está autorizado a recibir su número de identidad nacional. La mayoría de los servicios no lo "
-              "están: solo reciben un identificador propio."},
-    "consent.offline": {
-        "en": "{client} may keep access to this information while you are not signed in, until you withdraw "
-              "your consent.",
-        "es": "{client} podrá seguir accediendo a esta información aunque usted no haya iniciado sesión, hasta que "
-              "retire su consentimiento."},
-    "consent.remembered": {
-        "en": "Your answer is remembered for this service. You can withdraw it at any time from your account page.",
-        "es": "Su respuesta se recuerda para este servicio. Puede retirarla en cualquier momento desde la página de "
-              "su cuenta."},
-    "consent.verified.title": {"en": "Verified identity data", "es": "Datos de identidad verificados"},
-    "consent.verified.intro": {
-        "en": "{client} asks for the following data as verified when you enrolled, with a statement of how it was "
-              "verified. It can use it to establish your identity, for example to open an account:",
-        "es": "{client} solicita los siguientes datos tal como se verificaron cuando se registró, con una "
-              "declaración de cómo se verificaron. Puede usarlos para establecer su identidad, por ejemplo para "
-              "abrir una cuenta:"},
-    "consent.verified.given_name": {"en": "Your given name", "es": "Su nombre de pila"},
-    "consent.verified.family_name": {"en": "Your family name", "es": "Su apellido"},
-    "consent.verified.middle_name": {"en": "Your middle names", "es": "Sus segundos nombres"},
-    "consent.verified.birthdate": {"en": "Your date of birth", "es": "Su fecha de nacimiento"},
-    "consent.verified.place_of_birth": {"en": "Your place of birth", "es": "Su lugar de nacimiento"},
-    "consent.verified.nationalities": {"en": "Your nationality", "es": "Su nacionalidad"},
-    "consent.verified.gender": {"en": "Your sex, as recorded", "es": "Su sexo, según el registro"},
-    "consent.verified.address": {"en": "Your home address", "es": "Su dirección"},
-    "consent.verified.uin": {"en": "Your national identity number (UIN)", "es": "Su número de identidad nacional (NUI)"},
-    "consent.verified.evidence": {
-        "en": "How your identity was verified: the documents the officer checked (type, number, issuer, dates) "
-              "and the biometric check against the national register",
-        "es": "Cómo se verificó su identidad: los documentos que revisó el funcionario (tipo, número, emisor, "
-              "fechas) y la comprobación biométrica en el registro nacional"},
-    "consent.purpose": {"en": "Purpose given by {client}:", "es": "Finalidad indicada por {client}:"},
-    "consent.approve": {"en": "Allow", "es": "Permitir"},
-    "consent.deny": {"en": "Do not allow", "es": "No permitir"},
-})

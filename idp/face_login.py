@@ -39,7 +39,9 @@ from enrollment.templates import open_descriptor
 from enrollment.uin import normalise_uin
 from enrollment.verification import probe_descriptor
 from enrollment.workflow import PhotoUpload
-from idp import authorization_response, face_challenges, i18n, interactions, lockout, login_methods, pages, sessions
+from civid.web import i18n, pages
+from civid.web.csrf import check_csrf
+from idp import authorization_response, face_challenges, interactions, lockout, login_methods, sessions
 from idp.login import render_login
 from idp.login_methods import LoginMethod
 from models import AuthorizationRequest, FaceChallenge, FaceProbe, FaceTemplate, Identity
@@ -53,7 +55,7 @@ FACE_PROBE_RETENTION = timedelta(days=90)
 class FaceNotAllowed(Forbidden):
     """The portal asked for a level face login cannot reach (``acr_values``)."""
 
-    message_key = "face.not_allowed"
+    code = "face_not_allowed"
 
 
 @router.post("/login/face")
@@ -74,7 +76,7 @@ def interaction_face_login(uid: str, request: Request, csrf_token: str = Form(""
 def _attempt(request: Request, services: Services, uid: str | None, csrf: str, challenge: str, uin_text: str,
              photo: UploadFile | None) -> Response:
     settings = services.settings
-    sessions.check_csrf(request, csrf)
+    check_csrf(request, csrf)
     interaction = _interaction(request, services, uid)
     source = lockout.source_of(request, settings)
 
@@ -219,57 +221,3 @@ def _prune(settings: Settings, now: datetime) -> Mapping[str, Delete]:
 
 FACE = LoginMethod(name=METHOD, acr=ACR, level=1, amr=("face",), router=router, fragment="face_login_form.html",
                    scripts=("/static/idp/face-capture.js",), page_context=_page_context, prune=_prune)
-
-
-i18n.register({
-    "face.uin": {"en": "Your UIN (national identity number)", "es": "Su NUI (número de identidad nacional)"},
-    "face.uin_hint": {"en": "10 digits, as printed on your identity card.",
-                      "es": "10 dígitos, como aparece en su tarjeta de identidad."},
-    "face.photo": {"en": "A photo of your face", "es": "Una foto de su rostro"},
-    "face.photo_hint": {
-        "en": "Take it now, facing the camera in good light, alone in the picture, without glasses or hat.",
-        "es": "Tómela ahora, mirando a la cámara con buena luz, solo en la foto, sin lentes ni sombrero."},
-    "face.camera_start": {"en": "Use the camera", "es": "Usar la cámara"},
-    "face.camera_take": {"en": "Take the photo", "es": "Tomar la foto"},
-    "face.camera_retake": {"en": "Take another", "es": "Tomar otra"},
-    "face.camera_taken": {"en": "Photo taken. You can now sign in.", "es": "Foto tomada. Ya puede iniciar sesión."},
-    "face.camera_unavailable": {"en": "The camera could not be opened. Choose a photo instead.",
-                                "es": "No se pudo abrir la cámara. Elija una foto en su lugar."},
-    "face.camera_label": {"en": "Camera preview", "es": "Vista de la cámara"},
-    "face.submit": {"en": "Sign in with my face", "es": "Iniciar sesión con mi rostro"},
-    "face.not_verified": {
-        "en": "We could not verify you with this UIN and photo. Check the number and take a new photo.",
-        "es": "No pudimos verificarle con este NUI y esta foto. Revise el número y tome una foto nueva."},
-    "face.uin_invalid": {"en": "This is not a valid UIN: it has 10 digits and does not start with 0. Check it.",
-                         "es": "Este no es un NUI válido: tiene 10 dígitos y no empieza con 0. Revíselo."},
-    "face.photo_missing": {"en": "Choose or take a photo of your face.", "es": "Elija o tome una foto de su rostro."},
-    "face.photo_unreadable": {"en": "This file could not be read as a photo (use JPEG or PNG).",
-                              "es": "Este archivo no se pudo leer como una foto (use JPEG o PNG)."},
-    "face.photo_too_large": {"en": "This photo is too large. Use a smaller one (at most a few megabytes).",
-                             "es": "Esta foto es demasiado grande. Use una más pequeña (unos pocos megabytes como "
-                                   "máximo)."},
-    "face.photo_replayed": {"en": "This photo was already used to sign in. Take a new photo.",
-                            "es": "Esta foto ya se usó para iniciar sesión. Tome una foto nueva."},
-    "face.challenge_invalid": {
-        "en": "This form expired or was already sent. Please try again with a new photo.",
-        "es": "Este formulario caducó o ya se envió. Inténtelo de nuevo con una foto nueva."},
-    "face.not_allowed": {
-        "en": "This service requires a passkey. Face sign-in is not accepted here.",
-        "es": "Este servicio exige una llave de acceso. Aquí no se acepta el inicio de sesión con el rostro."},
-    "face.quality.no_face": {"en": "No face was found in the photo. Face the camera in good light.",
-                             "es": "No se encontró un rostro en la foto. Mire a la cámara con buena luz."},
-    "face.quality.multiple_faces": {"en": "Several faces are in the photo. Be alone in the picture.",
-                                    "es": "Hay varios rostros en la foto. Debe aparecer solo usted."},
-    "face.quality.face_too_small": {"en": "Your face is too small in the photo. Come closer to the camera.",
-                                    "es": "Su rostro se ve muy pequeño en la foto. Acérquese a la cámara."},
-    "face.quality.blurred": {"en": "The photo is blurred. Hold still and try again.",
-                             "es": "La foto está borrosa. Quédese quieto e inténtelo de nuevo."},
-    "face.quality.pose_yaw": {"en": "Your head is turned. Look straight at the camera.",
-                              "es": "Su cabeza está girada. Mire directamente a la cámara."},
-    "face.quality.pose_pitch": {"en": "Your head is tilted up or down. Look straight at the camera.",
-                                "es": "Su cabeza está inclinada hacia arriba o abajo. Mire directamente a la cámara."},
-    "face.quality.pose_roll": {"en": "Your head is tilted to one side. Hold it straight.",
-                               "es": "Su cabeza está inclinada hacia un lado. Manténgala recta."},
-    "face.quality.other": {"en": "This photo cannot be used. Face the camera in good light and try again.",
-                           "es": "Esta foto no se puede usar. Mire a la cámara con buena luz e inténtelo de nuevo."},
-})

@@ -15,7 +15,6 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from civid import audit
-from idp import i18n
 from idp.errors import InvalidRequest
 from models import AuthorizationRequest, utcnow
 
@@ -25,7 +24,7 @@ REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"  # RFC 9126 §2.2
 class InteractionGone(InvalidRequest):
     """The interaction is unknown, expired or already finished: the citizen starts again at the portal."""
 
-    message_key = "interaction.gone"
+    code = "interaction_gone"
 
 
 def new_uid() -> str:
@@ -74,10 +73,3 @@ def consume(db: Session, row: AuthorizationRequest) -> bool:
         return False
     row.consumed_at = now
     return True
-
-
-i18n.register({
-    "interaction.gone": {
-        "en": "This sign-in request has expired or was already completed. Go back to the service and start again.",
-        "es": "Esta solicitud de inicio de sesión caducó o ya se completó. Vuelva al servicio y empiece de nuevo."},
-})

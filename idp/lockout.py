@@ -27,7 +27,7 @@ class LoginLocked(CividError):
     status = 429
     type_slug = "login-locked"
     title = "Too many failed attempts"
-    message_key = "error.locked"
+    code = "locked"
 
 
 def source_of(request: Request, settings: Settings) -> str:

@@ -17,7 +17,8 @@ from fastapi.responses import HTMLResponse
 
 from civid.deps import get_services
 from civid.services import Services
-from idp import clients, i18n, interactions, login_methods, pages
+from civid.web import pages
+from idp import clients, interactions, login_methods
 from models import AuthorizationRequest
 
 router = APIRouter(tags=["citizen pages"], dependencies=[Depends(pages.html_page)])
@@ -59,42 +60,3 @@ def interaction_login_page(uid: str, request: Request, services: Services = Depe
         interaction = interactions.load(db, uid)
         db.expunge(interaction)
     return render_login(request, services, interaction)
-
-
-i18n.register({
-    "login.title": {"en": "Sign in", "es": "Iniciar sesión"},
-    "login.for_client": {"en": "{client} asks you to sign in with your national digital identity.",
-                         "es": "{client} le pide que inicie sesión con su identidad digital nacional."},
-    "login.for_account": {"en": "Sign in to manage your passkeys and the services you share your data with.",
-                          "es": "Inicie sesión para administrar sus llaves de acceso y los servicios con los que "
-                                "comparte sus datos."},
-    "login.passkey.title": {"en": "With a passkey", "es": "Con una llave de acceso"},
-    "login.passkey.explain": {
-        "en": "A passkey is kept on your phone or security key and unlocked with your PIN, fingerprint or face "
-              "on that device. It is the strongest way to sign in.",
-        "es": "Una llave de acceso se guarda en su teléfono o llave de seguridad y se desbloquea con su PIN, huella "
-              "o rostro en ese dispositivo. Es la forma más segura de iniciar sesión."},
-    "login.passkey.unavailable": {
-        "en": "Passkey sign-in is not available on this page yet.",
-        "es": "El inicio de sesión con llave de acceso aún no está disponible en esta página."},
-    "login.face.title": {"en": "With a photo of your face", "es": "Con una foto de su rostro"},
-    "login.face.honesty": {
-        "en": "Face sign-in is the lower assurance level. civid compares your photo with the one taken when you "
-              "enrolled, but it cannot yet tell a live face from a printed photo or a screen held up to the camera "
-              "(a presentation attack). For that reason some services require a passkey.",
-        "es": "El inicio de sesión con el rostro es el nivel de seguridad más bajo. civid compara su foto con la que "
-              "se tomó cuando se registró, pero todavía no puede distinguir un rostro real de una foto impresa o de "
-              "una pantalla puesta frente a la cámara (un ataque de presentación). Por eso algunos servicios exigen "
-              "una llave de acceso."},
-    "login.passkey_required": {
-        "en": "{client} requires a passkey. Face sign-in is not accepted for this service because civid cannot yet "
-              "detect printed photos or screens held up to the camera.",
-        "es": "{client} exige una llave de acceso. El inicio de sesión con el rostro no se acepta para este servicio "
-              "porque civid todavía no puede detectar fotos impresas ni pantallas puestas frente a la cámara."},
-    "login.no_passkey": {
-        "en": "No passkey yet? Bind one at an enrolment office, or sign in with your face on a service that accepts "
-              "it and add a passkey from your account page.",
-        "es": "¿Aún no tiene una llave de acceso? Vincule una en una oficina de registro, o inicie sesión con su "
-              "rostro en un servicio que lo acepte y agregue una llave desde la página de su cuenta."},
-    "login.or": {"en": "or", "es": "o"},
-})

@@ -25,7 +25,9 @@ from sqlalchemy.orm import Session
 from civid import audit
 from civid.deps import get_services
 from civid.services import Services
-from idp import authorization_response, clients, i18n, pages, sessions
+from civid.web.csrf import check_csrf
+from civid.web import pages
+from idp import authorization_response, clients, sessions
 from idp.authorize import query_parameters
 from idp.errors import InvalidRequest
 from idp.form import oauth_form
@@ -94,7 +96,7 @@ def logout_form(request: Request, form: dict[str, str] = Depends(oauth_form),
     with services.sessions.begin() as db:
         if "confirm" not in form:
             return _confirmation(request, _parse(db, services, form))  # a portal's cross-site POST
-        sessions.check_csrf(request, form.get("csrf_token"))
+        check_csrf(request, form.get("csrf_token"))
         # The confirmation form carries client_id and the redirect URI, checked again here.
         parsed = _parse(db, services, {k: v for k, v in form.items() if k != "id_token_hint"})
         return _sign_out(request, db, services, parsed)
@@ -122,19 +124,3 @@ def _sign_out(request: Request, db: Session, services: Services, parsed: LogoutR
         audit.record(db, actor, "oidc.rp_logout", "client", parsed.client.client_id, session_ended=ended is not None,
                      sid=ended.sid if ended else None, redirected=parsed.redirect_uri is not None)
     return response
-
-
-i18n.register({
-    "logout.title": {"en": "Sign out", "es": "Cerrar sesión"},
-    "logout.confirm_client": {"en": "{client} asks to sign you out of your national digital identity.",
-                              "es": "{client} solicita cerrar su sesión de identidad digital nacional."},
-    "logout.confirm": {"en": "Do you want to sign out of your national digital identity on this device?",
-                       "es": "¿Desea cerrar su sesión de identidad digital nacional en este dispositivo?"},
-    "logout.button": {"en": "Sign out", "es": "Cerrar sesión"},
-    "logout.stay": {"en": "Stay signed in", "es": "Mantener la sesión"},
-    "logout.done_title": {"en": "You are signed out", "es": "Ha cerrado sesión"},
-    "logout.done": {"en": "You are signed out of your national digital identity on this device.",
-                    "es": "Ha cerrado su sesión de identidad digital nacional en este dispositivo."},
-    "logout.done_client": {"en": "You can close this window or return to {client}.",
-                           "es": "Puede cerrar esta ventana o volver a {client}."},
-})

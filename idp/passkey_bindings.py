@@ -167,16 +167,16 @@ def issue_code(db: Session, secrets_: ServerSecrets, ttl_s: int, identity: Ident
 def usable_binding(db: Session, secrets_: ServerSecrets, code: str) -> PasskeyBinding:
     """The live binding for a typed code; PasskeyRejected (with the reason) when unknown, used or expired."""
     if not normalise_code(code):
-        raise PasskeyRejected("enter the code the officer gave you", message_key="passkey.error.code_missing")
+        raise PasskeyRejected("enter the code the officer gave you", code="code_missing")
     row = db.scalars(select(PasskeyBinding).where(PasskeyBinding.code_hash == _code_hash(secrets_, code))).first()
     if row is None:
-        raise PasskeyRejected("this code is not known; check it and try again", message_key="passkey.error.code_unknown")
+        raise PasskeyRejected("this code is not known; check it and try again", code="code_unknown")
     if row.used_at is not None:
         raise PasskeyRejected("this code has already been used; ask an officer for a new one",
-                              message_key="passkey.error.code_used")
+                              code="code_used")
     if audit.as_utc(row.expires_at) <= utcnow():
         raise PasskeyRejected("this code has expired; ask an officer for a new one",
-                              message_key="passkey.error.code_expired")
+                              code="code_expired")
     return row
 
 

@@ -127,7 +127,7 @@ def challenge_of(response: Mapping[str, Any]) -> str:
         client_data = CollectedClientData(websafe_decode(response["response"]["clientDataJSON"]))
         return websafe_encode(client_data.challenge)
     except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
-        raise PasskeyRejected("the passkey response is malformed", message_key="passkey.error.malformed") from exc
+        raise PasskeyRejected("the passkey response is malformed", code="malformed") from exc
 
 
 def take(db: Session, response: Mapping[str, Any], ceremony: str, csrf_token: str) -> Ceremony:
@@ -139,11 +139,11 @@ def take(db: Session, response: Mapping[str, Any], ceremony: str, csrf_token: st
                      .with_for_update()).first()
     if row is None or row.ceremony != ceremony or row.browser_hash != _browser_hash(csrf_token):
         raise PasskeyRejected("this passkey response does not answer a request from this browser",
-                              message_key="passkey.error.expired")
+                              code="expired")
     if row.used_at is not None:
-        raise PasskeyRejected("this passkey response was already used", message_key="passkey.error.expired")
+        raise PasskeyRejected("this passkey response was already used", code="expired")
     if audit.as_utc(row.expires_at) <= utcnow():
-        raise PasskeyRejected("the passkey request has expired", message_key="passkey.error.expired")
+        raise PasskeyRejected("the passkey request has expired", code="expired")
     row.used_at = utcnow()
     return Ceremony(row.id, row.ceremony, row.identity_id, row.binding_id, row.bound_via, row.label,
                     row.interaction_uid,
@@ -159,14 +159,14 @@ def complete_registration(settings: Settings, ceremony: Ceremony, response: Mapp
         auth_data = relying_party(settings).register_complete(ceremony.state, registration)
     except (KeyError, TypeError, ValueError) as exc:
         raise PasskeyRejected(f"the passkey could not be registered: {exc}",
-                              message_key="passkey.error.register") from exc
+                              code="register") from exc
     props = registration.client_extension_results.cred_props
     if isinstance(props, Mapping) and props.get("rk") is False:
         # A non-discoverable credential cannot be offered at a username-less login: refuse it now.
         raise PasskeyRejected("this authenticator did not store a discoverable passkey",
-                              message_key="passkey.error.not_discoverable")
+                              code="not_discoverable")
     if auth_data.credential_data is None:  # no AT flag: nothing was created
-        raise PasskeyRejected("the authenticator returned no credential", message_key="passkey.error.register")
+        raise PasskeyRejected("the authenticator returned no credential", code="register")
     return auth_data.credential_data
 
 
@@ -175,7 +175,7 @@ def parse_assertion(response: Mapping[str, Any]) -> AuthenticationResponse:
     try:
         assertion = AuthenticationResponse.from_dict(response)
     except (KeyError, TypeError, ValueError) as exc:
-        raise PasskeyRejected("the passkey response is malformed", message_key="passkey.error.malformed") from exc
+        raise PasskeyRejected("the passkey response is malformed", code="malformed") from exc
     return assertion
 
 
@@ -195,7 +195,7 @@ def refuse_other_address(settings: Settings, client_data: CollectedClientData) -
     expected = issuer_origin(settings.resolved_issuer)
     if client_data.origin != expected:
         raise PasskeyRejected(f"this passkey request came from a page at {client_data.origin}, but passkeys work "
-                              f"only at {expected}", message_key="passkey.error.wrong_domain")
+                              f"only at {expected}", code="wrong_domain")
 
 
 def _refuse_cross_origin(client_data: CollectedClientData) -> None:

@@ -28,7 +28,9 @@ from civid.deps import get_services
 from civid.errors import CividError
 from civid.services import Services
 from civid.settings import Settings
-from idp import claims, i18n, interactions, lockout, pages, passkey_bindings, passkey_ceremony, passkey_registry, sessions
+from civid.web import i18n, pages
+from civid.web.csrf import check_csrf
+from idp import claims, interactions, lockout, passkey_bindings, passkey_ceremony, passkey_registry, sessions
 from idp.login_methods import LoginMethod
 from idp.passkey_ceremony import PasskeyRejected
 from models import Identity, LoginSession, Passkey, PasskeyBinding, WebAuthnChallenge, utcnow
@@ -54,7 +56,7 @@ class LoginOptionsIn(BaseModel):
 def _csrf(request: Request) -> str:
     """Check the X-CSRF-Token header; return it (ceremonies are bound to it, and so to this browser)."""
     presented = request.headers.get("x-csrf-token")
-    sessions.check_csrf(request, presented)
+    check_csrf(request, presented)
     return presented or ""
 
 
@@ -64,7 +66,10 @@ def _explained(request: Request) -> Iterator[None]:
     try:
         yield
     except CividError as exc:
-        key = exc.extra.pop("message_key", None) or getattr(exc, "message_key", None)
+        # A passkey failure's sentence is in the passkey catalogue, the citizen pages' shared ones (a lockout, a
+        # CSRF refusal, a finished interaction) in the error catalogue.
+        key = next((found for found in (f"passkey.error.{exc.code}", f"error.{exc.code}") if i18n.has(found)),
+                   None) if exc.code else None
         if key:
             minutes = max(1, round(int(exc.extra.get("retry_after") or 60) / 60))
             address = passkey_ceremony.issuer_origin(request.app.state.services.settings.resolved_issuer)
@@ -77,17 +82,17 @@ def face_session_for_binding(request: Request, db: Session, max_age_s: int) -> L
     session = sessions.current(request, db)
     if session is None or "face" not in (session.amr or []):
         raise PasskeyRejected("adding a passkey online needs a face verification; log in with your face first",
-                              message_key="passkey.error.face_needed")
+                              code="face_needed")
     if utcnow() - audit.as_utc(session.auth_time) > timedelta(seconds=max_age_s):
         raise PasskeyRejected("your face verification is too old to add a passkey; log in with your face again",
-                              message_key="passkey.error.face_needed")
+                              code="face_needed")
     identity = db.get(Identity, session.identity_id)
     if identity is not None and passkey_bindings.has_staff_account(db, identity):
         # A staff passkey signs in to the console with the member's roles. A face login has no presentation-attack
         # detection, so a good photo of an administrator must not be enough to mint one: staff get a code from an
         # administrator instead (passkey_bindings.authorise).
         raise PasskeyRejected("a staff member's passkey is added only with a code from an administrator, never "
-                              "online after a face check", message_key="passkey.error.staff_needs_code")
+                              "online after a face check", code="staff_needs_code")
     return session
 
 
@@ -106,7 +111,7 @@ def _live_interaction(db: Session, uid: str | None) -> str | None:
     row = interactions.find(db, uid)  # an interaction, never a pushed request's uid
     if row is None or not interactions.is_live(row):
         raise PasskeyRejected("this sign-in request has expired; go back to the service and start again",
-                              message_key="passkey.error.interaction")
+                              code="interaction")
     return uid
 
 
@@ -121,13 +126,13 @@ def bind_page(request: Request) -> HTMLResponse:
 def bind_code(request: Request, services: ServicesDep, csrf_token: Annotated[str, Form()] = "",
               code: Annotated[str, Form(max_length=40)] = "", label: Annotated[str, Form(max_length=100)] = "") -> HTMLResponse:
     """Step 2 (works without JavaScript up to here): the code is checked, then the device creates the passkey."""
-    sessions.check_csrf(request, csrf_token)
+    check_csrf(request, csrf_token)
     with services.sessions() as db:
         try:
             passkey_bindings.usable_binding(db, services.idp_secrets, code)
         except PasskeyRejected as exc:
             return pages.render(request, "passkey_bind.html", status=400, step="code", code=code, label=label,
-                                error_key=exc.extra.get("message_key"))
+                                error_key=f"passkey.error.{exc.code}" if exc.code else None)
     return pages.render(request, "passkey_bind.html", step="create", code=passkey_bindings.normalise_code(code),
                         label=_label(request, label), error_key=None)
 
@@ -147,7 +152,7 @@ def register_options(request: Request, body: RegisterOptionsIn, services: Servic
                 session = face_session_for_binding(request, db, settings.passkey_binding_face_max_age_s)
                 identity, via, binding_id = db.get(Identity, session.identity_id), "face", None
             if identity is None or identity.status != "active":
-                raise PasskeyRejected("this identity cannot bind a passkey", message_key="passkey.error.register")
+                raise PasskeyRejected("this identity cannot bind a passkey", code="register")
             options = passkey_ceremony.begin_registration(
                 db, settings, services.idp_secrets, csrf, identity_id=identity.id, uin=identity.uin,
                 display_name=_display_name(db, identity), bound_via=via, binding_id=binding_id,
@@ -174,16 +179,16 @@ def register_verify(request: Request, credential: Credential, services: Services
                 binding = db.get(PasskeyBinding, ceremony.binding_id)
                 if spent != 1 or binding is None:
                     raise PasskeyRejected("this code has already been used or has expired; ask an officer for a new one",
-                                          message_key="passkey.error.code_used")
+                                          code="code_used")
                 bound_by = passkey_bindings.officer_name(db, binding)
             else:
                 session = face_session_for_binding(request, db, settings.passkey_binding_face_max_age_s)
                 if session.identity_id != ceremony.identity_id:
                     raise PasskeyRejected("you are no longer logged in as the same person",
-                                          message_key="passkey.error.face_needed")
+                                          code="face_needed")
             credential_data = passkey_ceremony.complete_registration(settings, ceremony, credential)
             if passkey_registry.by_credential_id(db, bytes(credential_data.credential_id)) is not None:
-                raise PasskeyRejected("this passkey is already registered", message_key="passkey.error.duplicate")
+                raise PasskeyRejected("this passkey is already registered", code="duplicate")
             assert identity is not None  # noqa: S101 - the ceremony row references it
             row = passkey_registry.add(db, identity, credential_data, label=ceremony.label or "passkey",
                                        bound_via=ceremony.bound_via or "desk", bound_by=bound_by,
@@ -211,9 +216,9 @@ def login_options(request: Request, body: LoginOptionsIn, services: ServicesDep)
 class _Failure(Exception):
     """A refused login, recorded (and the passkey possibly revoked) in its own transaction."""
 
-    def __init__(self, reason: str, message_key: str, identity_id: int | None = None, revoke_passkey: int | None = None):
+    def __init__(self, reason: str, code: str, identity_id: int | None = None, revoke_passkey: int | None = None):
         super().__init__(reason)
-        self.reason, self.message_key = reason, message_key
+        self.reason, self.code = reason, code
         self.identity_id, self.revoke_passkey = identity_id, revoke_passkey
 
 
@@ -230,7 +235,7 @@ def login_verify(request: Request, credential: Credential, services: ServicesDep
                 ceremony = passkey_ceremony.take(db, credential, passkey_ceremony.LOGIN, csrf)
         except PasskeyRejected:
             # A replayed, expired or foreign response counts against this source like a wrong key.
-            _record_failure(services, _Failure("challenge_invalid", "passkey.error.expired"), source)
+            _record_failure(services, _Failure("challenge_invalid", "expired"), source)
             raise
         try:
             with services.sessions.begin() as db:
@@ -239,7 +244,7 @@ def login_verify(request: Request, credential: Credential, services: ServicesDep
         except _Failure as failure:
             _record_failure(services, failure, source)
             raise PasskeyRejected(f"the passkey was not accepted: {failure.reason}",
-                                  message_key=failure.message_key) from None
+                                  code=failure.code) from None
 
 
 def _login(request: Request, db: Session, services: Services, ceremony: passkey_ceremony.Ceremony,
@@ -248,30 +253,30 @@ def _login(request: Request, db: Session, services: Services, ceremony: passkey_
     lockout.check(db, settings, None, source)
     passkey = passkey_registry.by_credential_id(db, bytes(assertion.raw_id))
     if passkey is None:
-        raise _Failure("unknown_credential", "passkey.error.unknown_key")
+        raise _Failure("unknown_credential", "unknown_key")
     lockout.check(db, settings, passkey.identity_id, source)
     identity = db.get(Identity, passkey.identity_id)
     if passkey.revoked_at is not None:
         # Say which: a citizen whose passkey was blocked as a suspected copy must know to get help, not to retry.
         blocked = passkey.revoked_reason == passkey_registry.CLONE_SUSPECTED
-        raise _Failure("passkey_revoked", "passkey.error.clone" if blocked else "passkey.error.revoked",
+        raise _Failure("passkey_revoked", "clone" if blocked else "revoked",
                        passkey.identity_id)
     if identity is None or identity.status != "active":
-        raise _Failure("identity_inactive", "passkey.error.failed", passkey.identity_id)
+        raise _Failure("identity_inactive", "failed", passkey.identity_id)
     handle = assertion.response.user_handle
     if handle is not None and bytes(handle) != passkey_ceremony.user_handle(services.idp_secrets, identity.uin):
-        raise _Failure("user_handle_mismatch", "passkey.error.failed", identity.id)
+        raise _Failure("user_handle_mismatch", "failed", identity.id)
     try:
         passkey_ceremony.refuse_other_address(settings, assertion.response.client_data)
     except PasskeyRejected as exc:
-        raise _Failure("wrong_origin", "passkey.error.wrong_domain", identity.id) from exc
+        raise _Failure("wrong_origin", "wrong_domain", identity.id) from exc
     try:
         auth_data = passkey_ceremony.verify_assertion(settings, ceremony, passkey, assertion)
     except ValueError as exc:
-        raise _Failure(f"assertion_invalid: {exc}", "passkey.error.failed", identity.id) from exc
+        raise _Failure(f"assertion_invalid: {exc}", "failed", identity.id) from exc
     # Only after the signature checks: a forged assertion must not be able to get a passkey revoked.
     if passkey_ceremony.counter_regressed(passkey.sign_count, auth_data.counter):
-        raise _Failure(passkey_registry.CLONE_SUSPECTED, "passkey.error.clone", identity.id, revoke_passkey=passkey.id)
+        raise _Failure(passkey_registry.CLONE_SUSPECTED, "clone", identity.id, revoke_passkey=passkey.id)
     passkey.sign_count = auth_data.counter
     passkey.last_used_at = utcnow()
     lockout.record(db, settings, identity, source, METHOD, True)
@@ -303,85 +308,3 @@ def _prune(settings: Settings, now: datetime) -> Mapping[str, Delete]:
 # RFC 8176: a hardware-bound key ("hwk") unlocked by user verification ("user").
 PASSKEY = LoginMethod(name=METHOD, acr=ACR, level=2, amr=("hwk", "user"), router=router,
                       fragment="passkey_login_section.html", prune=_prune)
-
-
-i18n.register({
-    "passkey.login.button": {"en": "Sign in with a passkey", "es": "Iniciar sesión con una llave de acceso"},
-    "passkey.working": {"en": "Follow the instructions on your device…", "es": "Siga las instrucciones de su dispositivo…"},
-    "passkey.noscript": {"en": "Passkeys need JavaScript, which is turned off in this browser.",
-                         "es": "Las llaves de acceso necesitan JavaScript, que está desactivado en este navegador."},
-    "passkey.default_label": {"en": "My passkey", "es": "Mi llave de acceso"},
-    "passkey.error.unsupported": {"en": "This browser cannot use passkeys. Use another sign-in method or another browser.",
-                                  "es": "Este navegador no admite llaves de acceso. Use otro método u otro navegador."},
-    "passkey.error.cancelled": {"en": "The passkey request was cancelled or timed out. Try again.",
-                                "es": "La solicitud de la llave de acceso se canceló o caducó. Inténtelo de nuevo."},
-    "passkey.error.failed": {"en": "The passkey was not accepted. Try again.",
-                             "es": "La llave de acceso no fue aceptada. Inténtelo de nuevo."},
-    "passkey.error.malformed": {"en": "Your device sent an answer civid cannot read. Try again.",
-                                "es": "Su dispositivo envió una respuesta que civid no puede leer. Inténtelo de nuevo."},
-    "passkey.error.expired": {"en": "This request has expired or was already used. Try again.",
-                              "es": "Esta solicitud caducó o ya fue usada. Inténtelo de nuevo."},
-    "passkey.error.register": {"en": "The passkey could not be registered. Try again.",
-                               "es": "No se pudo registrar la llave de acceso. Inténtelo de nuevo."},
-    "passkey.error.not_discoverable": {
-        "en": "This device did not save the passkey on itself, so it cannot be used to sign in. Try another device.",
-        "es": "Este dispositivo no guardó la llave de acceso, así que no sirve para iniciar sesión. Pruebe otro."},
-    "passkey.error.duplicate": {"en": "This passkey is already registered.",
-                                "es": "Esta llave de acceso ya está registrada."},
-    "passkey.error.code_missing": {"en": "Enter the code the officer gave you.",
-                                   "es": "Escriba el código que le dio el funcionario."},
-    "passkey.error.code_unknown": {"en": "This code is not known. Check it and try again.",
-                                   "es": "Este código no existe. Revíselo e inténtelo de nuevo."},
-    "passkey.error.code_used": {"en": "This code has already been used. Ask an officer for a new one.",
-                                "es": "Este código ya fue usado. Pida uno nuevo a un funcionario."},
-    "passkey.error.code_expired": {"en": "This code has expired. Ask an officer for a new one.",
-                                   "es": "Este código caducó. Pida uno nuevo a un funcionario."},
-    "passkey.error.face_needed": {
-        "en": "To add a passkey online, verify your face first: log in with your face again, then come back.",
-        "es": "Para agregar una llave de acceso en línea, verifique primero su rostro: inicie sesión de nuevo con "
-              "su rostro y vuelva."},
-    "passkey.error.staff_needs_code": {
-        "en": "You have a staff account, so your passkey can only be added with a one-time code from an "
-              "administrator, not online after a face check. Ask an administrator for a code.",
-        "es": "Usted tiene una cuenta de personal: su llave de acceso solo se agrega con un código de un solo uso de "
-              "un administrador, no en línea tras verificar su rostro. Pida un código a un administrador."},
-    "passkey.error.interaction": {"en": "This sign-in request has expired. Go back to the service and start again.",
-                                  "es": "Esta solicitud de inicio de sesión caducó. Vuelva al servicio y empiece de nuevo."},
-    "passkey.error.unknown_key": {"en": "This passkey is not registered with civid. Use another one, or another "
-                                        "sign-in method.",
-                                  "es": "Esta llave de acceso no está registrada en civid. Use otra, u otro método "
-                                        "de inicio de sesión."},
-    "passkey.error.revoked": {"en": "This passkey was revoked and no longer works. Use another sign-in method; "
-                                    "an officer can help you add a new passkey.",
-                              "es": "Esta llave de acceso fue revocada y ya no funciona. Use otro método de inicio "
-                                    "de sesión; un funcionario puede ayudarle a agregar una nueva."},
-    "passkey.error.clone": {
-        "en": "This passkey has been blocked because it may have been copied. Use another sign-in method and "
-              "ask an officer for help.",
-        "es": "Esta llave de acceso fue bloqueada porque pudo haber sido copiada. Use otro método de inicio de "
-              "sesión y pida ayuda a un funcionario."},
-    "passkey.error.wrong_domain": {
-        "en": "Passkeys work only at {address}. This page was opened at another address: open {address} and try "
-              "again.",
-        "es": "Las llaves de acceso funcionan solo en {address}. Esta página se abrió en otra dirección: abra "
-              "{address} e inténtelo de nuevo."},
-    "passkey.bind.title": {"en": "Add a passkey", "es": "Agregar una llave de acceso"},
-    "passkey.bind.intro": {
-        "en": "An officer checked your identity and gave you a code. Enter it to save a passkey on this device; "
-              "you will then sign in with your fingerprint, face or PIN instead of a photo.",
-        "es": "Un funcionario verificó su identidad y le dio un código. Escríbalo para guardar una llave de acceso "
-              "en este dispositivo; luego iniciará sesión con su huella, rostro o PIN en lugar de una foto."},
-    "passkey.bind.code": {"en": "Binding code", "es": "Código de vinculación"},
-    "passkey.bind.code_hint": {"en": "12 letters and digits, for example ABCD-EFGH-JK23.",
-                               "es": "12 letras y números, por ejemplo ABCD-EFGH-JK23."},
-    "passkey.bind.label": {"en": "Name for this device", "es": "Nombre para este dispositivo"},
-    "passkey.bind.label_hint": {"en": "So you can recognise it later, for example “My phone”.",
-                                "es": "Para reconocerlo después, por ejemplo «Mi teléfono»."},
-    "passkey.bind.continue": {"en": "Continue", "es": "Continuar"},
-    "passkey.bind.ready": {"en": "Your code is valid. Create the passkey named “{label}” on this device.",
-                           "es": "Su código es válido. Cree la llave de acceso «{label}» en este dispositivo."},
-    "passkey.bind.create": {"en": "Create passkey", "es": "Crear llave de acceso"},
-    "passkey.bind.done": {"en": "Your passkey is saved. You can now sign in with it.",
-                          "es": "Su llave de acceso está guardada. Ya puede iniciar sesión con ella."},
-    "passkey.bind.next": {"en": "Continue", "es": "Continuar"},
-})

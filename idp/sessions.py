@@ -1,15 +1,13 @@
-"""The citizen's single sign-on session at civid, and CSRF protection of civid's own forms.
+"""The citizen's single sign-on session at civid.
 
-Two cookies, both HttpOnly and SameSite=Lax (sent on a portal's top-level redirect to /authorize, never
-on a cross-site POST), Secure with the ``__Host-`` prefix when the issuer is https:
-- the *browser* cookie: a random id that CSRF tokens are bound to (HMAC under the server's cookie key),
-  set on the first page, so every form and fetch carries a token an attacker's page cannot compute;
-- the *session* cookie: a random 256-bit token; the database keeps only its SHA-256 (``LoginSession``).
+The *session* cookie is HttpOnly and SameSite=Lax (sent on a portal's top-level redirect to /authorize, never
+on a cross-site POST), Secure with the ``__Host-`` prefix when the issuer is https, like the *browser* cookie
+that CSRF tokens are bound to (``civid.web.csrf``): a random 256-bit token; the database keeps only its
+SHA-256 (``LoginSession``).
 """
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from datetime import timedelta
 
@@ -19,22 +17,15 @@ from sqlalchemy.orm import Session
 
 from civid import audit
 from civid.audit import Actor
-from civid.errors import Forbidden
+from civid.web.csrf import cookie_name, set_cookie
 from idp.grant_lifecycle import revoke_grants
 from idp.login_methods import LoginMethod
 from idp.server_secrets import sha256_hex
 from models import AuthorizationRequest, Grant, Identity, LoginSession, utcnow
 
 
-def _names(request: Request) -> tuple[str, str]:
-    secure = request.app.state.services.settings.resolved_cookie_secure
-    prefix = "__Host-" if secure else ""
-    return prefix + "civid_browser", prefix + "civid_session"
-
-
-def _set(request: Request, response: Response, name: str, value: str, max_age: int | None) -> None:
-    secure = request.app.state.services.settings.resolved_cookie_secure
-    response.set_cookie(name, value, max_age=max_age, path="/", httponly=True, samesite="lax", secure=secure)
+def _name(request: Request) -> str:
+    return cookie_name(request, "civid_session")
 
 
 def citizen(identity: Identity) -> Actor:
@@ -42,42 +33,10 @@ def citizen(identity: Identity) -> Actor:
     return Actor(None, f"citizen:{identity.uin}", "citizen")
 
 
-# --- CSRF ------------------------------------------------------------------------------------
-class CsrfRejected(Forbidden):
-    """A state-changing request without this browser's CSRF token."""
-
-    message_key = "error.csrf"
-
-
-def _browser_id(request: Request, response: Response | None) -> str | None:
-    name, _ = _names(request)
-    value = request.cookies.get(name) or getattr(request.state, "browser_id", None)
-    if value is None and response is not None:
-        value = secrets.token_urlsafe(32)
-        request.state.browser_id = value
-        _set(request, response, name, value, max_age=None)
-    return value
-
-
-def csrf_token(request: Request, response: Response) -> str:
-    """The CSRF token for this browser (sets the browser cookie on ``response`` if it has none)."""
-    browser = _browser_id(request, response)
-    return request.app.state.services.idp_secrets.mac("csrf", browser or "")
-
-
-def check_csrf(request: Request, presented: str | None) -> None:
-    """Refuse a state-changing request whose token does not match this browser (form field or header)."""
-    presented = presented or request.headers.get("x-csrf-token")
-    browser = _browser_id(request, None)
-    expected = request.app.state.services.idp_secrets.mac("csrf", browser) if browser else None
-    if not presented or expected is None or not hmac.compare_digest(presented, expected):
-        raise CsrfRejected("the form's security token is missing or does not match; reload the page and try again")
-
-
 # --- login sessions --------------------------------------------------------------------------
 def current(request: Request, db: Session) -> LoginSession | None:
     """The live SSO session of this browser, or None (expired, ended or absent)."""
-    _, name = _names(request)
+    name = _name(request)
     token = request.cookies.get(name)
     if not token:
         return None
@@ -114,8 +73,8 @@ def establish(request: Request, response: Response, db: Session, services, ident
             interaction.login_session_id = row.id
     audit.record(db, citizen(identity), "login.succeeded", "identity", identity.uin, method=method.name, acr=row.acr,
                  sid=row.sid, interaction=interaction_uid, **audit_detail)
-    _, name = _names(request)
-    _set(request, response, name, token, max_age=services.settings.login_session_ttl_s)
+    name = _name(request)
+    set_cookie(request, response, name, token, max_age=services.settings.login_session_ttl_s)
     return row
 
 
@@ -161,7 +120,7 @@ def end(request: Request, response: Response, db: Session, actor: Actor | None =
     if row is not None:
         row.ended_at = utcnow()
         _log_out(request, db, row, actor)
-    _, name = _names(request)
+    name = _name(request)
     response.delete_cookie(name, path="/", secure=request.app.state.services.settings.resolved_cookie_secure,
                            httponly=True, samesite="lax")
     return row

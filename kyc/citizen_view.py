@@ -13,7 +13,7 @@ from typing import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idp import i18n, pages
+from civid.web import i18n, pages
 from idp.consent_page import CLAIM_ITEMS
 from kyc.releases import releases_of
 from kyc.revocation import status_of
@@ -78,42 +78,3 @@ def attestation_rows(db: Session, identity_id: int, lang: str) -> list[dict[str,
                        "status": i18n.translate(f"kyc.attestation.status.{state.status}", lang),
                        "revoked": pages.when(state.revoked_at)})
     return result
-
-
-i18n.register({
-    "kyc.releases": {"en": "Who received your data", "es": "Quién recibió sus datos"},
-    "kyc.releases.hint": {
-        "en": "Each time a service received your personal data from civid, it is listed here.",
-        "es": "Cada vez que un servicio recibió sus datos personales de civid, aparece aquí."},
-    "kyc.releases.none": {"en": "No service has received your data yet.",
-                          "es": "Ningún servicio ha recibido sus datos todavía."},
-    "kyc.release.service": {"en": "Service", "es": "Servicio"},
-    "kyc.release.data": {"en": "Data", "es": "Datos"},
-    "kyc.release.how": {"en": "How", "es": "Cómo"},
-    "kyc.release.when": {"en": "When", "es": "Cuándo"},
-    "kyc.channel.id_token": {"en": "When you signed in", "es": "Al iniciar sesión"},
-    "kyc.channel.userinfo": {"en": "Requested by the service after you signed in",
-                             "es": "Solicitado por el servicio después de iniciar sesión"},
-    "kyc.channel.attestation": {"en": "In a signed identity attestation",
-                                "es": "En una constancia de identidad firmada"},
-    "kyc.verified": {"en": "{item} (verified at enrolment)", "es": "{item} (verificado en el registro)"},
-    "kyc.claim.place_of_birth": {"en": "Your place of birth", "es": "Su lugar de nacimiento"},
-    "kyc.claim.nationalities": {"en": "Your nationality", "es": "Su nacionalidad"},
-    "kyc.claim.evidence": {"en": "How your identity was checked (documents examined, biometric check)",
-                           "es": "Cómo se comprobó su identidad (documentos examinados, control biométrico)"},
-    "kyc.attestations": {"en": "Identity attestations issued to banks",
-                         "es": "Constancias de identidad emitidas a bancos"},
-    "kyc.attestations.hint": {
-        "en": "A bank you allowed can keep a signed statement of your verified identity. civid withdraws it if "
-              "your record is corrected.",
-        "es": "Un banco que usted autorizó puede conservar una declaración firmada de su identidad verificada. "
-              "civid la retira si se corrige su registro."},
-    "kyc.attestations.none": {"en": "No attestation has been issued about you.",
-                              "es": "No se ha emitido ninguna constancia sobre usted."},
-    "kyc.attestation.bank": {"en": "Bank", "es": "Banco"},
-    "kyc.attestation.issued": {"en": "Issued", "es": "Emitida"},
-    "kyc.attestation.expires": {"en": "Valid until", "es": "Válida hasta"},
-    "kyc.attestation.status.valid": {"en": "Valid", "es": "Válida"},
-    "kyc.attestation.status.revoked": {"en": "Withdrawn", "es": "Retirada"},
-    "kyc.attestation.status.expired": {"en": "Expired", "es": "Caducada"},
-})

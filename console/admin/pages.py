@@ -19,19 +19,18 @@ from sqlalchemy import select
 from civid import audit
 from civid.errors import CividError, Forbidden, InvalidInput
 from civid.input_types import RowId
-from console.admin_messages import ERRORS, MESSAGES
+from civid.web import i18n, pages
+from civid.web.csrf import check_csrf
 from console.common.error_text import error_text
 from console.signin.pages import CONSOLE_CLIENT
 from console.signin.session import require_staff
 from console.staff import accounts as staff_accounts
 from console.staff.accounts import STAFF_ROLES, Staff
-from idp import clients, i18n, pages, sessions
+from idp import clients
 from idp.admin_routes import disable_client
 from idp.keys import ALGORITHMS
 from models import Client, utcnow
 
-i18n.register(MESSAGES)
-i18n.register(ERRORS)
 router = APIRouter(prefix="/console/admin", include_in_schema=False)
 Admin = Depends(require_staff("admin"))
 DONE = ("staff_added", "roles_changed", "staff_disabled", "client_disabled", "keys_rotated")
@@ -74,7 +73,7 @@ def staff_page(request: Request, done: str | None = None, staff: Staff = Admin) 
 async def add_staff(request: Request, staff: Staff = Admin) -> Response:
     """Give an enrolled person a console account with roles (they sign in with their own identity)."""
     form = await request.form()
-    sessions.check_csrf(request, str(form.get("csrf_token", "")))
+    check_csrf(request, str(form.get("csrf_token", "")))
     values = {"uin": str(form.get("uin", "")).strip(), "name": str(form.get("name", "")).strip(),
               "roles": [str(r) for r in form.getlist("roles")]}
     try:
@@ -89,7 +88,7 @@ async def add_staff(request: Request, staff: Staff = Admin) -> Response:
 async def change_roles(request: Request, account_id: RowId, staff: Staff = Admin) -> Response:
     """Replace a staff member's roles (audited with before and after)."""
     form = await request.form()
-    sessions.check_csrf(request, str(form.get("csrf_token", "")))
+    check_csrf(request, str(form.get("csrf_token", "")))
     roles = [str(r) for r in form.getlist("roles")]
     if account_id == staff.account_id and "admin" not in roles:
         return render_staff(request, staff, status=403, alert=_say(request, "admin.refused.own_admin_role"))
@@ -105,7 +104,7 @@ async def change_roles(request: Request, account_id: RowId, staff: Staff = Admin
 def disable_staff(request: Request, account_id: RowId, csrf_token: str = Form(""), confirm: str = Form(""),
                   staff: Staff = Admin) -> Response:
     """Stop a staff member from signing in (their sessions end at their next request)."""
-    sessions.check_csrf(request, csrf_token)
+    check_csrf(request, csrf_token)
     if account_id == staff.account_id:
         return render_staff(request, staff, status=403, alert=_say(request, "admin.refused.own_account"))
     if confirm != "yes":
@@ -183,7 +182,7 @@ def client_metadata(form: dict[str, Any]) -> clients.ClientMetadata:
 async def register_client(request: Request, staff: Staff = Admin) -> Response:
     """Register a portal or bank; its secret is shown once, on the page this answers with."""
     raw = await request.form()
-    sessions.check_csrf(request, str(raw.get("csrf_token", "")))
+    check_csrf(request, str(raw.get("csrf_token", "")))
     text = {name: str(raw.get(name, "")).strip() for name in
             ("name", "redirect_uris", "auth", "jwks_uri", "jwks", "post_logout", "id_token_alg", "contacts",
              "public_subject", "require_par", "backchannel_logout_uri", "backchannel_session", "refresh_token",
@@ -205,7 +204,7 @@ async def register_client(request: Request, staff: Staff = Admin) -> Response:
 def disable(request: Request, client_id: str, csrf_token: str = Form(""), confirm: str = Form(""),
             staff: Staff = Admin) -> Response:
     """Stop a client and revoke every grant and token it holds."""
-    sessions.check_csrf(request, csrf_token)
+    check_csrf(request, csrf_token)
     if confirm != "yes":
         return render_clients(request, staff, status=422, alert=_say(request, "admin.refused.confirm"))
     try:
@@ -243,7 +242,7 @@ def render_keys(request: Request, staff: Staff, *, status: int = 200, alert: str
 async def rotate_keys(request: Request, staff: Staff = Admin) -> Response:
     """Rotate: new keys published now, signing after the lead time; old keys kept until their tokens expire."""
     form = await request.form()
-    sessions.check_csrf(request, str(form.get("csrf_token", "")))
+    check_csrf(request, str(form.get("csrf_token", "")))
     algs = tuple(a for a in ALGORITHMS if a in form.getlist("algs")) or ALGORITHMS
     if form.get("confirm") != "yes":
         return render_keys(request, staff, status=422, alert=_say(request, "admin.refused.confirm"))

@@ -24,15 +24,14 @@ from sqlalchemy.orm import Session
 from civid import audit
 from civid.errors import InvalidUin
 from civid.input_types import PageNumber
-from console.audit_messages import MESSAGES
 from console.common.csv_cells import csv_cell
 from console.signin.session import require_staff
 from console.staff.accounts import Staff
 from enrollment.uin import normalise_uin
-from idp import i18n, pages, sessions
+from civid.web.csrf import check_csrf
+from civid.web import pages
 from models import ROLES, AuditEvent, utcnow
 
-i18n.register(MESSAGES)
 router = APIRouter(prefix="/console/audit", include_in_schema=False)
 Auditor = Depends(require_staff("auditor"))
 PAGE_SIZE = 50
@@ -174,7 +173,7 @@ def verify(request: Request, csrf_token: str = Form(""), person: str = Form(""),
            client: str = Form(""), action: str = Form(""), since: str = Form(""), until: str = Form(""),
            staff: Staff = Auditor) -> Response:
     """Walk the whole hash chain: intact, or the first event whose content or link was altered."""
-    sessions.check_csrf(request, csrf_token)
+    check_csrf(request, csrf_token)
     with request.app.state.services.sessions() as db:
         checked, broken = audit.verify_chain(db)
         broken_row = _row(db.get(AuditEvent, broken)) if broken is not None else None
@@ -225,4 +224,3 @@ def _csv_lines(services: Any, search: AuditSearch) -> Iterator[str]:
             if buffer.tell() > 64 * 1024:
                 yield flush()
     yield flush()
-

@@ -19,7 +19,6 @@ from starlette.datastructures import UploadFile
 
 from civid import audit
 from civid.errors import CividError, Conflict, Forbidden, Unauthenticated
-from console import batch_messages
 from console.batch import reasons as batch_reasons
 from console.batch import report as batch_report
 from console.signin import session as console_session
@@ -27,14 +26,13 @@ from console.signin.session import SignInRequired, require_staff
 from console.staff.accounts import Staff, as_staff
 from enrollment.batch import archive as batch_archive
 from enrollment.batch import jobs as batch_jobs
-from idp import i18n, pages
-from idp.sessions import check_csrf
+from civid.web import i18n, pages
+from civid.web.csrf import check_csrf
 from models import BatchJob, BatchRecord, BatchStatus, RecordStatus
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 Officer = Depends(require_staff("officer"))
 REFRESH_S = 5
-batch_messages.register()
 
 EXAMPLE_PERSON = {
     "demographics": {"given_name": "María José", "family_name": "Ñúñez", "date_of_birth": "1988-03-14", "sex": "F",
@@ -83,12 +81,14 @@ def _list_page(request: Request, staff: Staff, status: int = 200, problem: str |
         rows = [{"job": job, "shown": batch_jobs.shown_status(job, settings.batch_stale_after_s),
                  "done": job.total - batch_jobs.counts(db, job)["pending"]} for job in jobs]
     for row in rows:
-        row["of"] = batch_messages.plural("console.batch.of", row["job"].total, lang, done=row["done"],
+        row["of"] = i18n.plural("console.batch.of", row["job"].total, lang, n=row["job"].total, done=row["done"],
                                           total=row["job"].total)
-    size = batch_messages.size_text
+    size = i18n.size_text
     limits = {"archive": size(settings.batch_max_archive_bytes, lang),
-              "people": batch_messages.plural("console.batch.people", settings.batch_max_packages, lang),
-              "files": batch_messages.plural("console.batch.files", settings.batch_max_members, lang),
+              "people": i18n.plural("console.batch.people", settings.batch_max_packages, lang,
+                                    n=settings.batch_max_packages),
+              "files": i18n.plural("console.batch.files", settings.batch_max_members, lang,
+                                   n=settings.batch_max_members),
               "expanded": size(settings.batch_max_uncompressed_bytes, lang),
               "per_file": size(settings.max_upload_bytes, lang), "person": size(batch_archive.MAX_PERSON_BYTES, lang)}
     return pages.render(request, "console_batch.html", status=status, staff=staff, rows=rows, problem=problem,
@@ -152,9 +152,9 @@ def _job_page(request: Request, staff: Staff, public_id: str, status: int = 200,
             show = "all"
         reasons = batch_reasons.reasons_by_record(db, job, records, services.settings, lang)
         candidates = batch_report.case_candidates(db, {r.case_public_id for r in records} - {None})
-    of = {"text": batch_messages.plural("console.batch.of", job.total, lang, done=progress["processed"],
+    of = {"text": i18n.plural("console.batch.of", job.total, lang, n=job.total, done=progress["processed"],
                                         total=job.total),
-          "template": batch_messages.plural("console.batch.of", job.total, lang, done="{done}", total="{total}")}
+          "template": i18n.plural("console.batch.of", job.total, lang, n=job.total, done="{done}", total="{total}")}
     return pages.render(request, "console_batch_job.html", status=status, staff=staff, job=job, progress=progress,
                         records=records, reasons=reasons, candidates=candidates, show=show, problems=problems,
                         of=of, refresh=progress["status"] == "running", refresh_s=REFRESH_S, problem=problem)

@@ -21,12 +21,12 @@ from sqlalchemy.orm import Session
 
 from civid.errors import CividError
 from civid.settings import Settings
-from console.batch_messages import size_text
 from console.common.error_text import coded_text
 from console.enrol import quality_feedback
 from console.enrol.form import message_for
+from civid.web.i18n import size_text
 from enrollment.schemas import MAX_DOCUMENTS
-from idp import i18n
+from civid.web import i18n
 from models import BatchJob, BatchRecord, Enrolment, RecordStatus
 
 PROBLEMS = "console.batch.problem"  # archive refusals, pause and resume refused

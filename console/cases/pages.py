@@ -18,7 +18,6 @@ from civid import audit
 from civid.errors import CividError, Forbidden, NotFound
 from civid.input_types import PageNumber, RowIndex
 from civid.keyring import Sealed
-from console.case_messages import MESSAGES
 from console.cases import view as case_view
 from console.common.error_text import error_text
 from console.signin.session import require_staff
@@ -26,10 +25,10 @@ from console.staff.accounts import Staff
 from enrollment import adjudication, decision_change
 from enrollment.schemas import DecisionIn
 from enrollment.templates import photo_aad
-from idp import i18n, pages, sessions
+from civid.web import i18n, pages
 from models import CaseStatus, DedupCase, Photo
+from civid.web.csrf import check_csrf
 
-i18n.register(MESSAGES)
 router = APIRouter(prefix="/console/cases", include_in_schema=False)
 Adjudicator = Depends(require_staff("adjudicator"))
 PAGE_SIZE = 50
@@ -147,7 +146,7 @@ def _decision_form(decision: str, comment: str, duplicate_of: str) -> tuple[Deci
 def decide(request: Request, case_id: str, csrf_token: str = Form(""), decision: str = Form(""),
            comment: str = Form(""), duplicate_of: str = Form(""), staff: Staff = Adjudicator) -> Response:
     """Decide an open case (the API's function); refused input re-renders the form with its errors."""
-    sessions.check_csrf(request, csrf_token)
+    check_csrf(request, csrf_token)
     form = {"decision": decision, "comment": comment, "duplicate_of": duplicate_of}
     _refuse_conflicted(request, case_id, staff)
     body, errors = _decision_form(decision, comment, duplicate_of)
@@ -168,7 +167,7 @@ def change(request: Request, case_id: str, csrf_token: str = Form(""), decision:
            comment: str = Form(""), duplicate_of: str = Form(""), confirm: str = Form(""),
            staff: Staff = Adjudicator) -> Response:
     """Supersede a decided case's decision with a new, audited one (the old one stays in the history)."""
-    sessions.check_csrf(request, csrf_token)
+    check_csrf(request, csrf_token)
     _refuse_conflicted(request, case_id, staff)
     form = {"decision": decision, "comment": comment, "duplicate_of": duplicate_of, "change": "1"}
     body, errors = _decision_form(decision, comment, duplicate_of)

@@ -21,7 +21,7 @@ from civid.services import Services
 from console.common import plurals
 from enrollment import decision_history
 from enrollment.documents import documents_of, masked
-from idp import i18n, pages
+from civid.web import i18n, pages
 from matcher.iso19794 import FINGER_POSITIONS
 from models import ApiKey, CaseStatus, DedupCase, Enrolment, Identity, Photo, utcnow
 

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from civid.errors import CividError, NotFound
 from console.common.error_text import coded_text
-from idp import i18n, pages
+from civid.web import i18n, pages
 
 PREFIX = "/console"
 Renderer = Callable[[Request, CividError], HTMLResponse]
@@ -79,52 +79,3 @@ def http_error_page(request: Request, exc: StarletteHTTPException) -> HTMLRespon
         error = CividError(str(exc.detail))
         error.status = exc.status_code
     return render(request, error)  # civid.problems adds the exception's headers (Allow on a 405)
-
-
-MESSAGES = {
-    "console.error.or": {"en": "or", "es": "o"},
-    "console.error.title": {"en": "This did not work", "es": "Esto no funcionó"},
-    "console.error.home": {"en": "Back to the console", "es": "Volver a la consola"},
-    "console.error.sign_in": {"en": "Sign in again", "es": "Vuelva a iniciar sesión"},
-    "console.error.detail": {"en": "Details (for support)", "es": "Detalles (para soporte)"},
-    "console.error.code": {"en": "Error code", "es": "Código de error"},
-    "console.error.status.400": {"en": "The request could not be understood. Go back and try again.",
-                                 "es": "No se pudo entender la solicitud. Vuelva atrás e inténtelo de nuevo."},
-    "console.error.status.403": {"en": "You cannot do this with your staff account.",
-                                 "es": "No puede hacer esto con su cuenta de personal."},
-    "console.error.status.404": {"en": "There is no page at this address.",
-                                 "es": "No hay ninguna página en esta dirección."},
-    "console.error.status.405": {"en": "This page cannot be used this way. Use the console's buttons and links.",
-                                 "es": "Esta página no se puede usar así. Use los botones y enlaces de la consola."},
-    "console.error.status.409": {"en": "This cannot be done now: something changed meanwhile. Reload and check.",
-                                 "es": "Esto no se puede hacer ahora: algo cambió mientras tanto. Recargue y revise."},
-    "console.error.status.422": {"en": "Some of what was sent is not acceptable. Go back, correct it and try again.",
-                                 "es": "Parte de lo enviado no es aceptable. Vuelva atrás, corríjalo e inténtelo de nuevo."},
-    "console.error.status.429": {"en": "Too many attempts. Wait a few minutes and try again.",
-                                 "es": "Demasiados intentos. Espere unos minutos e inténtelo de nuevo."},
-    "console.error.status.other": {"en": "Something went wrong. Try again; if it happens again, tell support.",
-                                   "es": "Algo salió mal. Inténtelo de nuevo; si vuelve a pasar, avise a soporte."},
-    "console.error.page_not_found": {"en": "There is no page at this address. Check the link or start from the "
-                                           "console's home.",
-                                     "es": "No hay ninguna página en esta dirección. Revise el enlace o empiece desde "
-                                           "el inicio de la consola."},
-    "console.error.role_needed": {"en": "This page is for {roles}. Your roles: {yours}. An administrator can give "
-                                        "you another role if your work needs it.",
-                                  "es": "Esta página es para {roles}. Sus funciones: {yours}. Un administrador puede "
-                                        "darle otra función si su trabajo lo requiere."},
-    "console.error.sign_in_expired": {"en": "This sign-in has expired or was started in another window.",
-                                      "es": "Este inicio de sesión caducó o se empezó en otra ventana."},
-    "console.error.sign_in_foreign": {"en": "The sign-in answer did not come from this service's identity provider.",
-                                      "es": "La respuesta de inicio de sesión no vino del proveedor de identidad de "
-                                            "este servicio."},
-    "console.error.sign_in_incomplete": {"en": "The sign-in was not completed.",
-                                         "es": "El inicio de sesión no se completó."},
-    "console.error.sign_in_refused": {"en": "The sign-in could not be checked. Start it again.",
-                                      "es": "No se pudo comprobar el inicio de sesión. Empiece de nuevo."},
-    "console.error.no_staff_account": {"en": "You signed in, but you have no staff account. Ask an administrator "
-                                             "to add you.",
-                                       "es": "Inició sesión, pero no tiene una cuenta de personal. Pida a un "
-                                             "administrador que le agregue."},
-    "console.error.passkey_required": {"en": "Staff must sign in with a passkey, not with a photo.",
-                                       "es": "El personal debe iniciar sesión con una llave de acceso, no con una foto."},
-}

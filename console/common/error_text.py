@@ -2,8 +2,8 @@
 
 Lower layers explain themselves in English (``CividError.detail``, the sentence problem+json sends); where a
 person can cause an error from a console form, its raise site also gives a stable ``code`` and the values of
-the sentence (``params``). A page looks the code up in its own catalogue (``<catalogue>.<code>``, registered
-with ``idp.i18n``) and falls back to the English sentence for a code it does not know.
+the sentence (``params``). A page looks the code up in its own catalogue (``<catalogue>.<code>``, in the gettext
+catalogues, ``civid.web.i18n``) and falls back to the English sentence for a code it does not know.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from civid.errors import CividError
-from idp import i18n
+from civid.web import i18n
 
 
 def coded_text(catalogue: str, code: str | None, params: Mapping[str, Any], lang: str, fallback: str) -> str:
@@ -21,14 +21,12 @@ def coded_text(catalogue: str, code: str | None, params: Mapping[str, Any], lang
         return fallback
     key = f"{catalogue}.{code}"
     text = i18n.translate(key, lang)
-    if text == key and i18n.has(f"{key}.other"):
+    if i18n.is_counted(key):
         # A counted sentence: its plural form follows the count (the first whole number among its values).
-        from console.common import plurals
-
         count = next((v for v in params.values() if isinstance(v, int) and not isinstance(v, bool)), None)
         if count is not None:
             try:
-                return plurals.count_text(key, count, lang, **{k: v for k, v in params.items() if k != "count"})
+                return i18n.count_text(key, count, lang, **{k: v for k, v in params.items() if k != "count"})
             except (KeyError, IndexError, ValueError):
                 return fallback
     if text == key:

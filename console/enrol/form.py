@@ -21,7 +21,7 @@ from enrollment.fingerprint import EXCEPTION_REASONS, FingerException, FingerUpl
 from enrollment.routes import read_upload
 from enrollment.schemas import Demographics, DocumentIn
 from enrollment.workflow import PhotoUpload
-from idp import i18n
+from civid.web import i18n
 
 PERSON_FIELDS = ("given_name", "middle_names", "family_name", "date_of_birth", "sex", "place_of_birth", "nationality",
                  "phone", "email")

@@ -20,7 +20,6 @@ from starlette.datastructures import UploadFile
 
 from civid import audit, problems
 from civid.errors import CividError, Conflict, IdempotencyKeyReused, InvalidInput, NotFound
-from console import enrol_messages
 from console.enrol import form as enrol_form
 from console.enrol import quality_feedback
 from console.signin.session import require_staff
@@ -29,14 +28,13 @@ from enrollment import workflow
 from enrollment.documents import CHECK_METHODS, DOCUMENT_TYPES
 from enrollment.fingerprint import EXCEPTION_REASONS
 from enrollment.present import demographics_of, enrolment_out
-from idp import i18n, pages
-from idp.sessions import check_csrf
+from civid.web import i18n, pages
+from civid.web.csrf import check_csrf
 from models import Enrolment, EnrolmentStatus
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 Officer = Depends(require_staff("officer"))
 KEY_PREFIX = "console:"  # the workflow's idempotency keys of console forms (batches use "batch:")
-enrol_messages.register()
 
 
 def _render_form(request: Request, staff: Staff, form: enrol_form.EnrolForm | None = None, status: int = 200,

@@ -17,7 +17,7 @@ from console.common.error_text import coded_text
 from enrollment.capture import decode_image
 from enrollment.fingerprint import FingerUpload, assess_finger
 from enrollment.quality import assess
-from idp import i18n
+from civid.web import i18n
 
 
 def _number(value: object) -> str:
@@ -104,7 +104,8 @@ def face(services: Services, data: bytes, filename: str, content_type: str | Non
     report = assess(services.faces, image, settings).report.to_dict()
     issues = [{"code": issue["code"], "message": face_issue_text(issue["code"], report, settings, lang)}
               for issue in report["issues"]]
-    summary = i18n.translate("console.quality.face_ok" if report["passed"] else "console.quality.face_refused", lang)
+    summary_key = "console.quality.face_ok" if report["passed"] else "console.quality.face_refused"
+    summary = i18n.translate(summary_key, lang)
     return {**report, "issues": issues, "summary": summary,
             "limits": {"min_inter_eye_px": settings.min_inter_eye_px, "min_sharpness": settings.min_sharpness,
                        "max_yaw_deg": settings.max_yaw_deg, "max_pitch_deg": settings.max_pitch_deg,
@@ -127,8 +128,8 @@ def finger(services: Services, position: int, data: bytes, filename: str, conten
     details = report.to_dict()
     issues = [{"code": issue["code"], "message": finger_issue_text(issue["code"], details, settings, lang)}
               for issue in report.issues]
-    summary = i18n.translate("console.quality.finger_ok" if accepted else "console.quality.finger_refused", lang,
-                             finger=finger_name(position, lang))
+    summary_key = "console.quality.finger_ok" if accepted else "console.quality.finger_refused"
+    summary = i18n.translate(summary_key, lang, finger=finger_name(position, lang))
     return {"position": position, "finger": finger_name(position, lang), "passed": accepted is not None,
             "nfiq2": report.nfiq2, "minutiae": report.minutiae, "issues": issues, "summary": summary,
             "limits": limits}

@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from console.signin.session import require_staff
 from console.staff.accounts import Staff
-from idp import pages
+from civid.web import pages
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 

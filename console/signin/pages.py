@@ -25,9 +25,11 @@ from sqlalchemy import select
 from civid import audit
 from civid.audit import SYSTEM, Actor
 from civid.errors import Forbidden, InvalidInput
+from civid.web import pages
+from civid.web.csrf import check_csrf
 from console.signin import session as console_session
 from console.staff import accounts as staff_accounts
-from idp import acr, clients, pages
+from idp import acr, clients
 from idp import sessions as idp_sessions
 from idp.grants import authorization_code
 from models import Client
@@ -149,7 +151,7 @@ def callback(request: Request, state: str | None = None, code: str | None = None
 @router.post("/logout")
 def logout(request: Request, csrf_token: str = Form("")) -> Response:
     """Sign out of the console (CSRF-protected); the provider's own session is ended too (if one is left)."""
-    idp_sessions.check_csrf(request, csrf_token)
+    check_csrf(request, csrf_token)
     services = request.app.state.services
     response = RedirectResponse("/console/signed-out", status_code=303)
     with services.sessions.begin() as db:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from civid import audit
 from civid.errors import Forbidden
 from console.staff.accounts import Staff, as_staff
-from idp import pages
+from civid.web import pages
 from idp.server_secrets import sha256_hex
 from models import ConsoleSession, StaffAccount, utcnow
 

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from civid.errors import InvalidInput, PayloadTooLarge
 from civid.keyring import KeyRing, Sealed
 from civid.settings import Settings
+from civid.web.i18n import size_text
 from enrollment.schemas import Demographics, DocumentIn, FingerExceptionIn, check_document_list
 
 PERSON_FILE = "person.json"
@@ -41,20 +42,6 @@ FINGER_FILE = re.compile(r"^finger-(\d{1,2})\.(png|tiff?|bmp)$", re.IGNORECASE)
 # What operating systems add to a ZIP on their own; skipped rather than reported.
 _SYSTEM_JUNK = re.compile(r"(^|/)(__MACOSX/|\.DS_Store$|Thumbs\.db$|desktop\.ini$)", re.IGNORECASE)
 _SEALED_MAGIC = b"civid/batch-package/v1\n"
-
-
-def binary_size(n_bytes: int) -> str:
-    """A size in binary units as the English sentences of a refusal say it: ``8 MiB``, ``9.5 MiB``, ``64 KiB``
-    (the console says it in the officer's language from the refusal's ``size`` and ``limit``)."""
-    value, unit = float(n_bytes), "bytes"
-    for step in ("KiB", "MiB", "GiB"):
-        if value < 1024:
-            break
-        value, unit = value / 1024, step
-    if unit == "bytes":
-        return f"{n_bytes} bytes"
-    text = f"{value:.0f}" if value >= 100 or value == int(value) else f"{value:.1f}".rstrip("0").rstrip(".")
-    return f"{text} {unit}"
 
 
 class PersonIn(BaseModel):
@@ -106,8 +93,8 @@ def _check_member(info: zipfile.ZipInfo, settings: Settings) -> None:
         return
     limit = MAX_PERSON_BYTES if parts[-1].lower() == PERSON_FILE else settings.max_upload_bytes
     if info.file_size > limit:
-        raise PayloadTooLarge(f"{name}: {binary_size(info.file_size)} uncompressed, over the limit of "
-                              f"{binary_size(limit)} per file",
+        raise PayloadTooLarge(f"{name}: {size_text(info.file_size, 'en')} uncompressed, over the limit of "
+                              f"{size_text(limit, 'en')} per file",
                               code="member_too_large", params={"member": name, "size": info.file_size, "limit": limit})
     if info.file_size > 1024 * 1024 and info.file_size > settings.batch_max_compression_ratio * max(info.compress_size, 1):
         ratio = info.file_size // max(info.compress_size, 1)
@@ -128,8 +115,8 @@ def open_archive(upload: IO[bytes], settings: Settings) -> tuple[zipfile.ZipFile
                               params={"count": len(members), "limit": settings.batch_max_members})
     total = sum(info.file_size for info in members)
     if total > settings.batch_max_uncompressed_bytes:
-        raise PayloadTooLarge(f"the archive expands to {binary_size(total)}; at most "
-                              f"{binary_size(settings.batch_max_uncompressed_bytes)} is accepted",
+        raise PayloadTooLarge(f"the archive expands to {size_text(total, 'en')}; at most "
+                              f"{size_text(settings.batch_max_uncompressed_bytes, 'en')} is accepted",
                               code="too_large_uncompressed",
                               params={"size": total, "limit": settings.batch_max_uncompressed_bytes})
     packages: dict[str, list[zipfile.ZipInfo]] = defaultdict(list)

@@ -6,16 +6,14 @@ import re
 from pathlib import Path
 
 import console.app  # noqa: F401 - imports every console page module, which register their messages
-from console import i18n_messages
+from civid.web import i18n
 from console.common import plurals
-from idp import i18n
 
 TEMPLATES = Path(console.app.__file__).parent / "templates"
-COUNTED_USE = re.compile(r"""\btn\(\s*["']([a-z0-9_.-]+)["']""")
+COUNTED_USE = re.compile(r"""\bngettext\(\s*["']([a-z0-9_.-]+)["']""")
 
 
 def test_counts_take_the_plural_form_of_their_language():
-    i18n_messages.register_all()
     assert plurals.count_text("console.idle", 1, "en") == "For security you are signed out after 1 minute without activity."
     assert plurals.count_text("console.idle", 15, "es").endswith("tras 15 minutos sin actividad.")
     assert plurals.count_text("console.idle", 1, "es").endswith("tras 1 minuto sin actividad.")
@@ -40,6 +38,8 @@ def test_every_counted_message_a_template_uses_has_its_forms_in_both_languages()
     used = {key for path in TEMPLATES.glob("*.html") for key in COUNTED_USE.findall(path.read_text())}
     assert {"console.enrol.errors_title", "cases.count", "audit.results"} <= used
     catalogue = i18n.catalogue()
-    missing = [f"{key}.{form}" for key in used for form in ("one", "other")
-               if f"{key}.{form}" not in catalogue or not catalogue[f"{key}.{form}"].get("es")]
+    # A counted message has every plural form of each language (English one/other, Spanish one/many/other).
+    missing = [(key, lang) for key in used for lang in ("en", "es")
+               if not i18n.is_counted(key) or not all(catalogue[key].get(lang) or ())]
     assert missing == []
+    assert len(catalogue["cases.count"]["en"]) == 2 and len(catalogue["cases.count"]["es"]) == 3

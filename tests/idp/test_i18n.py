@@ -1,33 +1,68 @@
-"""Every word on the citizen pages exists in English and Spanish, and every key a template uses is defined."""
+"""Every word on civid's pages exists in every language, every key the code or a template uses is in the
+catalogue template, and a new language is one .po file."""
 
 from __future__ import annotations
 
-import re
+import shutil
 from pathlib import Path
 
-import idp.app  # noqa: F401 - imports every page module, which register their messages
-from idp import i18n
+from babel.messages.catalog import Catalog
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.pofile import read_po, write_po
+from fastapi.testclient import TestClient
 
-TEMPLATES = Path(idp.app.__file__).parent / "templates"
-KEY_USE = re.compile(r"""\bt\(\s*["']([a-z0-9_.-]+)["']""")
+from civid.web import i18n
+
+ROOT = Path(__file__).resolve().parents[2]
+POT = i18n.LOCALE_DIR / "civid.pot"
+# The keywords `make messages` gives pybabel extract (Makefile).
+KEYWORDS = {**DEFAULT_KEYWORDS, "translate": None, "plural": None, "count_text": None}
 
 
-def test_every_message_has_english_and_a_spanish_translation() -> None:
+def _template() -> Catalog:
+    with POT.open("rb") as pot:
+        return read_po(pot)
+
+
+def _extracted(with_catalogue: bool) -> set[str]:
+    """The keys ``pybabel extract -F babel.cfg`` finds (from the code and templates only, or with en.po too)."""
+    with (ROOT / "babel.cfg").open() as cfg:
+        method_map, options_map = parse_mapping_cfg(cfg)
+    if not with_catalogue:
+        method_map = [(pattern, method) for pattern, method in method_map if "locale" not in pattern]
+    found = extract_from_dir(str(ROOT), method_map, options_map, keywords=KEYWORDS)
+    return {message if isinstance(message, str) else message[0] for _, _, message, _, _ in found}
+
+
+def test_every_message_of_the_template_is_translated_in_every_language() -> None:
+    keys = {str(m.id[0] if m.pluralizable else m.id) for m in _template() if m.id}
+    assert len(keys) > 700
     catalogue = i18n.catalogue()
-    assert len(catalogue) > 50
-    untranslated = [key for key, texts in catalogue.items()
-                    if not texts["es"].strip() or (texts["es"] == texts["en"] and len(texts["en"]) > 12)]
+    assert set(i18n.languages()) >= {"en", "es"}
+    for lang in i18n.languages():
+        texts = {key: catalogue.get(key, {}).get(lang) for key in keys}
+        assert [key for key, text in texts.items() if not text or not all(text)] == [], lang
+    untranslated = [key for key in keys if catalogue[key]["es"] == catalogue[key]["en"]
+                    and len(str(catalogue[key]["en"])) > 12]
     assert untranslated == []
+    # Every language's catalogue has exactly the template's keys (none left over from an older version).
+    assert all({k for k, texts in catalogue.items() if lang in texts} == keys for lang in i18n.languages())
 
 
-def test_every_key_used_by_a_template_is_defined() -> None:
-    used = {key for path in TEMPLATES.glob("*.html") for key in KEY_USE.findall(path.read_text())}
-    assert used, "no t('…') calls found: the pattern is wrong"
-    defined = set(i18n.catalogue())
-    # A key ending in "." is a prefix completed at run time (t("account.consent.status." ~ status)).
-    missing = [key for key in used if (not any(d.startswith(key) for d in defined) if key.endswith(".")
-                                       else key not in defined)]
-    assert sorted(missing) == []
+def test_every_key_the_code_or_a_template_uses_is_in_the_template_and_the_template_is_current() -> None:
+    used = _extracted(with_catalogue=False)
+    assert {"site.title", "console.title", "console.idle", "cases.count"} <= used
+    template = {str(m.id[0] if m.pluralizable else m.id) for m in _template() if m.id}
+    assert sorted(used - template) == []
+    assert template == _extracted(with_catalogue=True) - {""}, "civid.pot is stale: run `make messages`"
+
+
+def test_counted_messages_are_plural_entries_with_every_form_of_their_language() -> None:
+    for lang, catalog in i18n.catalogues().catalogs.items():
+        for message in catalog:
+            if message.pluralizable:
+                assert len(message.string) == catalog.num_plurals, (lang, message.id)
 
 
 def test_language_follows_ui_locales_then_accept_language() -> None:
@@ -35,4 +70,29 @@ def test_language_follows_ui_locales_then_accept_language() -> None:
     assert i18n.choose(["fr", "en-GB"]) == "en"
     assert i18n.choose(i18n.from_accept_language("fr;q=1, es;q=0.8, en;q=0.5")) == "es"
     assert i18n.choose(i18n.from_accept_language("en;q=0.2, es;q=0.9")) == "es"
-    assert i18n.translate("error.locked", "es", minutes=15) == "Demasiados intentos fallidos. Inténtelo de nuevo en 15 minutos."
+    assert i18n.translate("error.locked", "es", minutes=15) == \
+        "Demasiados intentos fallidos. Inténtelo de nuevo en 15 minutos."
+
+
+def test_a_new_language_is_one_po_file_and_no_code(tmp_path: Path, client: TestClient) -> None:
+    # Belize Kriol: a folder with one civid.po beside English and Spanish; two words translated, the rest
+    # falls back to English.
+    for lang in ("en", "es"):
+        shutil.copytree(i18n.LOCALE_DIR / lang, tmp_path / lang)
+    kriol = Catalog(locale="bzj", domain="civid")
+    kriol.add("lang.name", "Kriol")
+    kriol.add("site.title", "Nashinal Dijital Aidentiti")
+    (tmp_path / "bzj" / "LC_MESSAGES").mkdir(parents=True)
+    with (tmp_path / "bzj" / "LC_MESSAGES" / "civid.po").open("wb") as po:
+        write_po(po, kriol)
+    try:
+        i18n.load(tmp_path)
+        assert i18n.languages() == ("en", "bzj", "es")
+        page = client.get("/authorize?client_id=nobody", headers={"Accept-Language": "bzj, en;q=0.5"})
+        assert '<html lang="bzj">' in page.text and "Nashinal Dijital Aidentiti" in page.text
+        assert "Something went wrong" in page.text  # untranslated: English
+        assert '<a href="?lang=bzj" lang="bzj" aria-current="true">Kriol</a>' in page.text
+        assert i18n.count_text("console.idle", 2, "bzj").endswith("after 2 minutes without activity.")
+    finally:
+        i18n.load()
+    assert i18n.languages() == ("en", "es")

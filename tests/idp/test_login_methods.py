@@ -14,7 +14,8 @@ from fastapi.testclient import TestClient
 
 from civid.app import create_app
 from civid.services import Services
-from idp import login_methods, pages
+from civid.web import pages
+from idp import login_methods
 from idp.acr import ACR_FACE, ACR_PASSKEY, BUILT_IN
 from idp.login_methods import LoginMethod, LoginMethods
 

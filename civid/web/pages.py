@@ -1,4 +1,7 @@
-"""Server-rendered pages for citizens (Jinja2): rendering, language, security headers, the error page.
+"""Server-rendered pages (Jinja2) of the citizen pages and the console: rendering, language, security headers,
+the error page. Each page package adds its own template folder (``add_template_folder``); templates say their
+words with ``jinja2.ext.i18n``'s ``_('key', name=value)`` and ``ngettext('key', 'key', n)`` in the request's
+language (``civid.web.i18n``).
 
 Every page is served with a strict Content-Security-Policy (scripts and styles only from civid itself, no
 inline script, no framing), no caching, and no referrer, so nothing on a login page can leak or be embedded.
@@ -17,20 +20,24 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from civid import audit
 from civid.errors import CividError
-from idp import i18n
+from civid.web import csrf, i18n
 
-TEMPLATES = Path(__file__).parent / "templates"
-_loader = FileSystemLoader([TEMPLATES])
-_env = Environment(loader=_loader, autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+_loader = FileSystemLoader([])
+# The i18n extension gives templates ``_``, which calls the ``gettext`` of the render context: the request's
+# language, filling ``{name}`` placeholders as the Python code does (``i18n.template_callables``).
+_env = Environment(loader=_loader, autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True,
+                   extensions=["jinja2.ext.i18n"])
 
 
 def add_template_folder(folder: Path) -> None:
-    """Let another package's pages (the officer console) render with the same layout, language and headers."""
+    """Let a package's pages (the citizen pages, the officer console) render with the same layout, language and
+    headers."""
     if str(folder) not in _loader.searchpath:
         _loader.searchpath.append(str(folder))
 
+
 def add_template_global(name: str, value: Any) -> None:
-    """Offer ``value`` to every template as ``name`` (the console's counted messages, ``tn``)."""
+    """Offer ``value`` to every template as ``name`` (the console's ``num``)."""
     _env.globals[name] = value
 
 
@@ -66,6 +73,11 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def _language_links() -> list[tuple[str, str]]:
+    """Every language with its own name (``lang.name`` in that language), for the language switcher."""
+    return [(code, i18n.translate("lang.name", code)) for code in i18n.languages()]
+
+
 def html_page(request: Request) -> None:
     """Mark this request as a browser page: errors render as HTML, not JSON (a FastAPI dependency)."""
     request.state.html_errors = True
@@ -74,31 +86,30 @@ def html_page(request: Request) -> None:
 def render(request: Request, template: str, status: int = 200, *, ui_locales: list[str] | None = None,
            **context: Any) -> HTMLResponse:
     """Render ``template`` in the request's language with a CSRF token and the security headers."""
-    from idp import sessions  # sessions renders nothing; imported late to avoid a cycle
-
     lang = language(request, ui_locales)
     services = request.app.state.services
     response = HTMLResponse("", status_code=status, headers=SECURITY_HEADERS)
-    csrf = sessions.csrf_token(request, response)
+    token = csrf.csrf_token(request, response)
     body = _env.get_template(template).render(
-        request=request, lang=lang, t=lambda key, **values: i18n.translate(key, lang, **values),
-        csrf_token=csrf, issuer=services.settings.resolved_issuer,
-        issuer_origin=_origin(services.settings.resolved_issuer), **context)
+        request=request, lang=lang, **i18n.template_callables(lang), languages=_language_links(), csrf_token=token,
+        issuer=services.settings.resolved_issuer, issuer_origin=_origin(services.settings.resolved_issuer), **context)
     response.body = response.render(body)
     response.headers["content-length"] = str(len(response.body))
-    if request.query_params.get("lang") in i18n.LANGUAGES:
+    if request.query_params.get("lang") in i18n.languages():
         response.set_cookie("civid_lang", request.query_params["lang"], max_age=365 * 86400, httponly=True,
                             samesite="lax", secure=services.settings.resolved_cookie_secure)
     return response
 
 
 def error_page(request: Request, exc: CividError) -> HTMLResponse:
-    """The page a citizen sees when something cannot go back to a portal (bad client, bad redirect URI...)."""
+    """The page a citizen sees when something cannot go back to a portal (bad client, bad redirect URI...); an
+    error whose code has a sentence in the error catalogue (``error.<code>``) says it in the citizen's language."""
     code = getattr(exc, "error", None) or exc.type_slug
+    message_key = f"error.{exc.code}" if exc.code and i18n.has(f"error.{exc.code}") else None
     headers = {}
     retry_after = exc.extra.get("retry_after") if exc.extra else None
     response = render(request, "error.html", status=exc.status, code=code, detail=exc.detail,
-                      message_key=getattr(exc, "message_key", None), retry_after=retry_after)
+                      message_key=message_key, retry_after=retry_after)
     if retry_after:
         headers["Retry-After"] = str(retry_after)
     response.headers.update(headers)
