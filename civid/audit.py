@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civid.actor import Actor  # re-exported: callers import Actor from here too
+from civid.actor import Actor as Actor  # re-exported (the alias tells mypy): callers import Actor from here too
 from models import AuditEvent, utcnow
 from models.db import lock_audit_chain
 

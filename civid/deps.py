@@ -12,7 +12,8 @@ if TYPE_CHECKING:  # services import auth, which imports this module
 
 
 def get_services(request: Request) -> "Services":
-    return request.app.state.services
+    services: Services = request.app.state.services  # set by the app factory before the first request
+    return services
 
 
 def get_session(request: Request) -> Iterator[Session]:

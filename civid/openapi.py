@@ -131,4 +131,5 @@ def install(app: FastAPI, bodies: Iterable[RequestBody] = ()) -> None:
             amend(document, declared)
         return document
 
+    # FastAPI's documented way to extend the document is to replace app.openapi; mypy sees a method assigned.
     app.openapi = openapi  # type: ignore[method-assign]

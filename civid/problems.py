@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -48,7 +48,7 @@ def oauth_error(request: Request, exc: "OAuthError") -> Response:
         if extra.get("acr_values"):
             challenge += f', acr_values="{extra["acr_values"]}"'
         if extra.get("max_age") is not None:
-            challenge += f', max_age={int(extra["max_age"])}'  # type: ignore[call-overload]
+            challenge += f', max_age={int(extra["max_age"])}'
         headers["WWW-Authenticate"] = challenge
     return JSONResponse(body, status_code=exc.status, headers=headers)
 
@@ -72,7 +72,7 @@ def install(app: FastAPI) -> None:
     async def _civid(request: Request, exc: CividError) -> Response:
         from idp.errors import OAuthError  # idp builds on civid; imported late to keep civid importable alone
 
-        renderer = getattr(request.app.state, "html_error_page", None)
+        renderer: Callable[[Request, CividError], Response] | None = getattr(request.app.state, "html_error_page", None)
         if renderer is not None and getattr(request.state, "html_errors", False):
             # The citizen's browser pages (login, consent, account): an HTML page, never JSON.
             return renderer(request, exc)
@@ -99,7 +99,8 @@ def install(app: FastAPI) -> None:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = allowed_methods(request)
-        page = getattr(request.app.state, "html_http_error_page", None)
+        page: Callable[[Request, StarletteHTTPException], Response | None] | None = getattr(
+            request.app.state, "html_http_error_page", None)
         if page is not None and (html := page(request, exc)) is not None:
             html.headers.update(headers)
             return html  # an unknown address among the console's pages: a page, not JSON

@@ -26,6 +26,7 @@ printed text) pass it and are then judged by NFIQ 2 and the minutiae count.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -139,7 +140,7 @@ def _windows(grey: NDArray[np.float32], rows: int, cols: int, params: FingerGate
     return view.reshape(rows * cols, w, w)
 
 
-def _spectra(windows: NDArray[np.float32], params: FingerGateParams) -> tuple[NDArray[np.float64], ...]:
+def _spectra(windows: NDArray[np.float32], params: FingerGateParams) -> tuple[NDArray[np.floating[Any]], ...]:
     """Hann-windowed power spectra (half plane) and their frequency grids, in cycles per pixel; DC removed."""
     n = params.spectrum
     hann = np.hanning(params.window).astype(np.float32)
@@ -156,4 +157,5 @@ def _neighbourhood(grid: NDArray[np.float64]) -> NDArray[np.float64]:
     """The sum over each cell's 3×3 neighbourhood (zero outside the grid)."""
     rows, cols = grid.shape
     padded = np.pad(grid, 1)
+    # sum() starts at the int 0, which mypy keeps in the result type; 0 plus the first window is an array.
     return sum(padded[i:i + rows, j:j + cols] for i in range(3) for j in range(3))  # type: ignore[return-value]

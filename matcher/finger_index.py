@@ -91,7 +91,7 @@ class FingerIndex:
         quantizer = faiss.IndexBinaryFlat(BITS)
         index = faiss.IndexBinaryIVF(quantizer, BITS, nlist)
         index.own_fields = True
-        quantizer.this.disown()
+        quantizer.this.disown()  # type: ignore[attr-defined]  # SWIG's proxy pointer, absent from faiss's stubs
         index.train(np.ascontiguousarray(training))
         index.nprobe = self.nprobe
         return index
@@ -273,7 +273,8 @@ class FingerIndex:
                     "band_edges": list(BAND_EDGES)}
             tmp = path.with_name(path.name + ".tmp")
             with open(tmp, "wb") as handle:
-                np.savez(handle, finger=self._row_finger, bits=self._row_bits, **arrays)
+                # The keys are band_<n>: none can fill savez's allow_pickle, which mypy cannot tell from the type.
+                np.savez(handle, finger=self._row_finger, bits=self._row_bits, **arrays)  # type: ignore[arg-type]
         meta_tmp = meta_path.with_name(meta_path.name + ".tmp")
         meta_tmp.write_text(json.dumps(meta))
         os.replace(tmp, path)

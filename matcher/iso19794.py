@@ -232,7 +232,9 @@ class _Reader:
         return chunk
 
     def unpack(self, fmt: str, field: str) -> int:
-        return struct.unpack(fmt, self.take(struct.calcsize(fmt), field))[0]
+        # Every format read here is a single integer code (">B", ">H", ...).
+        value: int = struct.unpack(fmt, self.take(struct.calcsize(fmt), field))[0]
+        return value
 
 
 def _decode_view(reader: _Reader, index: int, width: int, height: int) -> FingerView:

@@ -158,7 +158,8 @@ def _erf(values: NDArray[np.float64]) -> NDArray[np.float64]:
     x = np.abs(values)
     t = 1 / (1 + 0.3275911 * x)
     poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    return sign * (1 - poly * np.exp(-x * x))
+    erf: NDArray[np.float64] = sign * (1 - poly * np.exp(-x * x))
+    return erf
 
 
 def _convex_hull(points: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -167,14 +168,14 @@ def _convex_hull(points: NDArray[np.float64]) -> NDArray[np.float64]:
     if len(unique) <= 2:
         return np.array(unique)
 
-    def cross(o, a, b):
+    def cross(o: tuple[float, ...], a: tuple[float, ...], b: tuple[float, ...]) -> float:
         return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
-    lower: list = []
+    lower: list[tuple[float, ...]] = []
     for p in unique:
         while len(lower) >= 2 and cross(lower[-2], lower[-1], p) <= 0:
             lower.pop()
         lower.append(p)
-    upper: list = []
+    upper: list[tuple[float, ...]] = []
     for p in reversed(unique):
         while len(upper) >= 2 and cross(upper[-2], upper[-1], p) <= 0:
             upper.pop()
@@ -234,10 +235,12 @@ _BYTE_POPCOUNT = np.array([value.bit_count() for value in range(256)], np.uint8)
 
 def _popcount(words: NDArray[np.uint64]) -> NDArray[np.int64]:
     """Set bits along the last axis (numpy >= 2 has a native popcount; 1.26 uses a byte table)."""
+    counts: NDArray[np.int64]
     if hasattr(np, "bitwise_count"):
-        return np.bitwise_count(words).sum(axis=-1, dtype=np.int64)
-    as_bytes = words.view(np.uint8)
-    return _BYTE_POPCOUNT[as_bytes].sum(axis=-1, dtype=np.int64)
+        counts = np.bitwise_count(words).sum(axis=-1, dtype=np.int64)
+    else:
+        counts = _BYTE_POPCOUNT[words.view(np.uint8)].sum(axis=-1, dtype=np.int64)
+    return counts
 
 
 def bit_counts(packed: NDArray[np.uint8]) -> NDArray[np.int64]:

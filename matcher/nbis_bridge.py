@@ -33,6 +33,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import cast
 
 import cv2
 import nbis
@@ -78,7 +79,9 @@ def extract(image: NDArray[np.uint8], ppi: int = 500) -> Extraction:
     if ppi != 500:
         # nbis ignores its ppi setting; MINDTCT and NFIQ 2 are tuned for 500 ppi, so resample.
         scale = 500.0 / ppi
-        image = cv2.resize(image, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+        # cv2.resize keeps the dtype (its stub returns any numeric array).
+        image = cast(NDArray[np.uint8], cv2.resize(image, (round(width * scale), round(height * scale)),
+                                                   interpolation=cv2.INTER_AREA))
         height, width = _check_image(image)
     ok, png = cv2.imencode(".png", image)
     if not ok:

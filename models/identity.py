@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, utcnow
+
+if TYPE_CHECKING:  # models.fingerprint imports this module
+    from models.fingerprint import FingerTemplate
 
 
 class EnrolmentStatus:
@@ -74,7 +77,7 @@ class Enrolment(Base):
 
     identity: Mapped[Identity | None] = relationship(back_populates="enrolments", foreign_keys=[identity_id])
     templates: Mapped[list[FaceTemplate]] = relationship(back_populates="enrolment", order_by="FaceTemplate.photo_index")
-    fingers: Mapped[list["FingerTemplate"]] = relationship(  # noqa: F821 - models.fingerprint
+    fingers: Mapped[list["FingerTemplate"]] = relationship(
         back_populates="enrolment", order_by="FingerTemplate.position")
 
 

@@ -14,6 +14,7 @@ them), the decision in force from the case row. Otherwise (events missing or dis
 row's decision alone as decision 1. The audit chain itself is only read, never changed.
 """
 from datetime import datetime, timezone
+from typing import Any
 
 from alembic import op
 import sqlalchemy as sa
@@ -75,9 +76,9 @@ enrolments = sa.table('enrolments', sa.column('id', sa.Integer), sa.column('iden
 api_keys = sa.table('api_keys', sa.column('id', sa.Integer), sa.column('name', sa.String))
 
 
-def _backfill(connection, decisions) -> None:  # type: ignore[no-untyped-def]
+def _backfill(connection: sa.Connection, decisions: sa.Table) -> None:
     """One row per decision of every case decided before this revision (see the module docstring)."""
-    trail: dict[str, list] = {}
+    trail: dict[str, list[sa.Row[Any]]] = {}
     for event in connection.execute(sa.select(events).where(
             events.c.subject_type == 'case', events.c.action.in_(DECISION_EVENTS)).order_by(events.c.id)):
         trail.setdefault(event.subject_id, []).append(event)
@@ -100,10 +101,11 @@ def _backfill(connection, decisions) -> None:  # type: ignore[no-untyped-def]
         replaces = None
         for sequence, row in enumerate(rows, start=1):
             replaces = connection.execute(decisions.insert().values(
-                case_id=case.id, sequence=sequence, replaces_id=replaces, **row)).inserted_primary_key[0]
+                case_id=case.id, sequence=sequence, replaces_id=replaces, **row)
+            ).inserted_primary_key[0]  # type: ignore[index]  # None only for a statement that is no INSERT
 
 
-def _agrees(history: list, case) -> bool:  # type: ignore[no-untyped-def]
+def _agrees(history: list[sa.Row[Any]], case: sa.Row[Any]) -> bool:
     """The audit events tell this case's whole story: one first decision, changes, ending at the row's."""
     return (bool(history) and history[0].action == 'case.decided'
             and all(e.action == 'case.decision_changed' and isinstance((e.detail or {}).get('superseded'), dict)
@@ -111,7 +113,8 @@ def _agrees(history: list, case) -> bool:  # type: ignore[no-untyped-def]
             and (history[-1].detail or {}).get('decision') == case.decision)
 
 
-def _earlier(event, superseded: dict, identity_of: dict, key_names: dict) -> dict:  # type: ignore[no-untyped-def]
+def _earlier(event: sa.Row[Any], superseded: dict[str, Any], identity_of: dict[str | None, int],
+             key_names: dict[int, str]) -> dict[str, Any]:
     """A decision later replaced: what the replacing event kept of it, who made it from its own event."""
     uin = (event.detail or {}).get('uin', superseded.get('uin'))
     outcome = superseded['decision']
@@ -122,7 +125,7 @@ def _earlier(event, superseded: dict, identity_of: dict, key_names: dict) -> dic
             'decided_at': _parse(superseded.get('decided_at')) or _utc(event.occurred_at)}
 
 
-def _in_force(case, uin: str | None, decided_by_name: str) -> dict:  # type: ignore[no-untyped-def]
+def _in_force(case: sa.Row[Any], uin: str | None, decided_by_name: str) -> dict[str, Any]:
     """The decision on the case row."""
     return {'outcome': case.decision, 'uin': uin, 'duplicate_of_id': case.duplicate_of_id,
             'comment': case.comment or '', 'decided_by_id': case.decided_by_id, 'decided_by_name': decided_by_name,

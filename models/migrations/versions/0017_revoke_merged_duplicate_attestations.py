@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
+from typing import Any
 
 from alembic import op
 import sqlalchemy as sa
@@ -68,10 +70,12 @@ RECORD_STATUSES = ('issued', 'duplicate')  # what the old current_record chose f
 def upgrade() -> None:
     connection = op.get_bind()
     now = datetime.now(timezone.utc)
-    revoked = []
+    revoked: list[tuple[sa.Row[Any], str | None, _Enrolment | None, _Enrolment]] = []
     for identity_id, uin, issuing, timeline in _identities_with_another_record(connection):
         for row in _unrevoked(connection, identity_id):
-            stated = _old_record_at(timeline, _utc(row.issued_at))
+            issued_at = _utc(row.issued_at)
+            assert issued_at is not None  # attestations.issued_at is NOT NULL (0004_kyc)
+            stated = _old_record_at(timeline, issued_at)
             if stated is None or stated is issuing:
                 continue  # issued before the merge: it states the record that issued the UIN
             revoked.append((row, uin, issuing, stated))
@@ -101,17 +105,19 @@ def downgrade() -> None:
 class _Enrolment:
     """One ISSUED or DUPLICATE enrolment of an identity, with the old rule's sort key."""
 
-    def __init__(self, row) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, row: sa.Row[Any]) -> None:
         self.id, self.public_id, self.status = row.id, row.public_id, row.status
         self.decided_at = _utc(row.decided_at)
 
     @property
-    def key(self) -> tuple:
+    def key(self) -> tuple[bool, datetime, int]:
         # current_record: ORDER BY decided_at DESC NULLS LAST, id DESC, first → the greatest of this key.
         return (self.decided_at is not None, self.decided_at or datetime.min.replace(tzinfo=timezone.utc), self.id)
 
 
-def _identities_with_another_record(connection):  # type: ignore[no-untyped-def]
+def _identities_with_another_record(
+    connection: sa.Connection,
+) -> Iterator[tuple[int, str | None, _Enrolment | None, list[_Enrolment]]]:
     """(identity id, UIN, issuing enrolment or None, its ISSUED/DUPLICATE enrolments) of every identity whose
     old current_record is not its issuing enrolment. Only identities holding two or more such enrolments can."""
     several = [row[0] for row in connection.execute(
@@ -141,13 +147,13 @@ def _old_record_at(timeline: list[_Enrolment], moment: datetime) -> _Enrolment |
     return max(known, key=lambda e: e.key) if known else None
 
 
-def _unrevoked(connection, identity_id: int) -> list:  # type: ignore[no-untyped-def]
+def _unrevoked(connection: sa.Connection, identity_id: int) -> Sequence[sa.Row[Any]]:
     return connection.execute(sa.select(attestations).where(attestations.c.identity_id == identity_id,
                                                             attestations.c.revoked_at.is_(None))
                               .order_by(attestations.c.id)).all()
 
 
-def _lock_audit_chain(connection) -> None:  # type: ignore[no-untyped-def]
+def _lock_audit_chain(connection: sa.Connection) -> None:
     """models.db.lock_audit_chain: no other writer may append between reading the last hash and inserting."""
     if connection.dialect.name == 'postgresql':
         connection.execute(sa.text('SELECT pg_advisory_xact_lock(:key)'), {'key': AUDIT_LOCK_KEY})
@@ -155,8 +161,8 @@ def _lock_audit_chain(connection) -> None:  # type: ignore[no-untyped-def]
         connection.execute(sa.text('UPDATE audit_events SET id = id WHERE 0'))
 
 
-def _append_event(connection, previous: str, occurred_at: datetime,  # type: ignore[no-untyped-def]
-                  action: str, subject_type: str, subject_id: str, detail: dict, *,
+def _append_event(connection: sa.Connection, previous: str, occurred_at: datetime,
+                  action: str, subject_type: str, subject_id: str, detail: dict[str, Any], *,
                   person: str | None, client_id: str | None) -> str:
     """Insert one chained event (civid.audit.record's fields); return its hash."""
     detail = json.loads(json.dumps(detail, default=str))
@@ -178,7 +184,7 @@ def _append_event(connection, previous: str, occurred_at: datetime,  # type: ign
     return digest
 
 
-def _chunks(ids: list[int]):  # type: ignore[no-untyped-def]
+def _chunks(ids: list[int]) -> Iterator[list[int]]:
     for start in range(0, len(ids), CHUNK):
         yield ids[start:start + CHUNK]
 
