@@ -189,7 +189,7 @@ def index_rebuild() -> None:
     services = _services(open_gallery=False)
     count = services.gallery.rebuild(show_progress=True)
     fingers = services.fingers.rebuild(show_progress=True)
-    out.print(f"face gallery rebuilt: {count} templates, index {services.gallery.gallery.kind}, "
+    out.print(f"face gallery rebuilt: {count} templates, index {services.gallery.kind}, "
               f"saved to {services.gallery.path}")
     out.print(f"fingerprint index rebuilt: {fingers} fingers, saved to {services.fingers.path}")
 
@@ -198,9 +198,9 @@ def index_rebuild() -> None:
 def index_status() -> None:
     """Load the indexes, reconcile them with the database, and say what they hold."""
     services = _services()
-    out.print(f"face gallery: {len(services.gallery.gallery)} templates, index {services.gallery.gallery.kind}, "
-              f"watermark {services.gallery.gallery.watermark}")
-    out.print(f"fingerprint index: {len(services.fingers.gallery)} fingers, watermark {services.fingers.gallery.watermark}")
+    out.print(f"face gallery: {len(services.gallery)} templates, index {services.gallery.kind}, "
+              f"watermark {services.gallery.watermark}")
+    out.print(f"fingerprint index: {len(services.fingers)} fingers, watermark {services.fingers.watermark}")
 
 
 fingerprints_app = typer.Typer(help="Fingerprint templates (ISO/IEC 19794-2)", no_args_is_help=True)

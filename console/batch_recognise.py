@@ -82,7 +82,7 @@ def _descriptors(services: Services, faces: list[tuple[str, bytes]]) -> NDArray[
                                  max_pixels=settings.max_image_pixels, min_side=settings.min_image_side)
         except CividError:
             return None
-        result = assess(services.faces, image, settings)
+        result = assess(services.faces, image, settings.face_gate)
         if result.face is None:
             return None
         vectors.append(services.faces.encode(image.rgb, result.face.landmarks))
