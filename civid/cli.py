@@ -34,11 +34,22 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def _services(open_gallery: bool = True, show_progress: bool = True):  # type: ignore[no-untyped-def]
-    from civid.services import build_services
+def _settings():  # type: ignore[no-untyped-def]
+    """The process settings; invalid ones end the command with the validators' sentences, not a traceback."""
+    from pydantic import ValidationError
+
     from civid.settings import get_settings
 
-    return build_services(get_settings(), open_gallery=open_gallery, show_progress=show_progress)
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        _fail("civid will not start: " + "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()))
+
+
+def _services(open_gallery: bool = True, show_progress: bool = True):  # type: ignore[no-untyped-def]
+    from civid.services import build_services
+
+    return build_services(_settings(), open_gallery=open_gallery, show_progress=show_progress)
 
 
 @app.command()
@@ -46,10 +57,8 @@ def serve(host: Optional[str] = typer.Option(None), port: Optional[int] = typer.
     """Set up the data folder and database if needed, and run the HTTP service."""
     import logging
 
-    from civid.settings import get_settings
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = get_settings()
+    settings = _settings()
     if host or port:
         settings = settings.model_copy(update={"host": host or settings.host, "port": port or settings.port})
     if settings.issuer_host_is_ip_address:

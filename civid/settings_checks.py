@@ -9,10 +9,23 @@ so production must name them (supplied from a secret store), and must not run on
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from civid.settings import Settings
+
+class ProductionView(Protocol):
+    """The settings production rules read (``Settings`` has them; a protocol keeps this module below it)."""
+
+    issuer: str | None
+    cookie_secure: bool | None
+    template_keys_file: Path | None
+    idp_secrets_file: Path | None
+    data_dir: Path
+
+    @property
+    def resolved_issuer(self) -> str: ...
+    @property
+    def resolved_database_url(self) -> str: ...
 
 # Cosine similarities of L2-normalised descriptors and MCC similarities: a threshold means something in [0, 1].
 UNIT_INTERVAL = ("dedup_threshold", "verify_threshold", "identify_threshold", "same_person_threshold",
@@ -42,8 +55,8 @@ def variable(field: str) -> str:
     return f"CIVID_{field.upper()}"
 
 
-def range_problems(settings: Settings) -> list[str]:
-    """Every value outside its range, as 'CIVID_X must be …, not …' sentences."""
+def range_problems(settings: Any) -> list[str]:
+    """Every value outside its range, as 'CIVID_X must be …, not …' sentences (``settings``: a ``Settings``)."""
     problems: list[str] = []
     for field in UNIT_INTERVAL:
         value = getattr(settings, field)
@@ -67,7 +80,7 @@ def range_problems(settings: Settings) -> list[str]:
     return problems
 
 
-def production_problems(settings: Settings) -> list[str]:
+def production_problems(settings: ProductionView) -> list[str]:
     """What CIVID_ENVIRONMENT=production refuses: defaults that are safe only on a developer's machine."""
     problems: list[str] = []
     if not settings.issuer or not settings.issuer.startswith("https://"):

@@ -112,3 +112,21 @@ def test_groups_are_frozen_views_of_the_flat_fields() -> None:
     assert settings.dedup == DedupThresholds(0.9251, 0.9251, 4.0, 10, 20)
     with pytest.raises(AttributeError):
         settings.face_gate.max_yaw_deg = 90.0  # type: ignore[misc]
+
+
+def test_the_command_line_refuses_invalid_settings_with_the_sentences_not_a_traceback(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from civid.cli import app
+    from civid.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["index", "status"], env={"CIVID_DATA_DIR": str(tmp_path / "var"),
+                                                                   "CIVID_ENVIRONMENT": "production"})
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.split())
+    assert "civid will not start" in said and "CIVID_ISSUER must be the public https URL in production" in said
+    assert not (tmp_path / "var").exists()  # refused before anything was created
