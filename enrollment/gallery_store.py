@@ -25,8 +25,8 @@ from enrollment.fingerprint import open_features
 from enrollment.templates import open_descriptor
 from matcher import mcc
 from matcher.finger_index import FingerGallery, FingerIndex
-from matcher.gallery import Gallery, Hit
-from matcher.gallery_backends import GalleryOptions, create_gallery
+from matcher.gallery import Gallery, GalleryOptions, Hit
+from matcher.gallery_backends import create_gallery
 from models import Enrolment, FaceTemplate, FingerTemplate
 
 log = logging.getLogger(__name__)

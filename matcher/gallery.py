@@ -31,6 +31,15 @@ IVF = "ivf"
 
 
 @dataclass(frozen=True)
+class GalleryOptions:
+    """What every backend is built from (the gallery store reads them from settings once)."""
+
+    exact_max: int = 100_000  # up to this many templates an exact search; above it an approximate index
+    nprobe: int = 512  # approximate index: lists (or probes) visited per search
+    dim: int = DIM
+
+
+@dataclass(frozen=True)
 class Hit:
     """One gallery match: the template's database id and its cosine similarity to the query."""
 
@@ -93,6 +102,11 @@ class FaissGallery:
         self._index: faiss.Index = self._new_flat()
         self.kind = FLAT
         self.watermark = 0  # highest template id known to be included (set by the caller)
+
+    @classmethod
+    def from_options(cls, options: GalleryOptions) -> FaissGallery:
+        """The backend factory registered as "faiss" (matcher/gallery_backends.py)."""
+        return cls(exact_max=options.exact_max, nprobe=options.nprobe, dim=options.dim)
 
     # --- construction ----------------------------------------------------------------------
     def _new_flat(self) -> faiss.Index:

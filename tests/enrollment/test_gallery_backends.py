@@ -13,8 +13,8 @@ from numpy.typing import NDArray
 from benchmarks.database_fill import fill
 from civid.services import Services, build_services
 from enrollment.gallery_store import GalleryStore
-from matcher.gallery import Gallery, Hit
-from matcher.gallery_backends import GalleryOptions, UnknownGalleryBackend, register_backend, unregister_backend
+from matcher.gallery import Gallery, GalleryOptions, Hit
+from matcher.gallery_backends import UnknownGalleryBackend, register_backend, unregister_backend
 from tests.conftest import make_settings
 
 
@@ -129,3 +129,11 @@ def test_store_reopens_from_what_the_backend_saved(numpy_services: Services) -> 
 def test_unknown_gallery_backend_refuses_to_start_naming_the_known_ones(tmp_path: Path) -> None:
     with pytest.raises(UnknownGalleryBackend, match=r"unknown gallery backend 'milvus'.*known backends: faiss"):
         build_services(make_settings(tmp_path, gallery_backend="milvus"))
+
+
+def test_a_built_in_backend_is_one_line_naming_its_class_imported_only_when_chosen(monkeypatch) -> None:
+    from matcher import gallery_backends
+
+    monkeypatch.setitem(gallery_backends.BUILT_IN, "numpy", "tests.enrollment.test_gallery_backends:NumpyGallery")
+    assert "numpy" in gallery_backends.backend_names()
+    assert isinstance(gallery_backends.create_gallery("numpy", GalleryOptions()), NumpyGallery)

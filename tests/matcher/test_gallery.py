@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from matcher.gallery import FLAT, IVF, FaissGallery, Gallery, ivf_list_count
-from matcher.gallery_backends import GalleryOptions, create_gallery
+from matcher.gallery import FLAT, IVF, FaissGallery, Gallery, GalleryOptions, ivf_list_count
+from matcher.gallery_backends import create_gallery
 
 DIM = 128
 EXACT_MAX = 500
