@@ -62,8 +62,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             started = time.perf_counter()
             reopened = bench_services(settings, open_gallery=True)  # start-up path: load the saved file and reconcile
             load_seconds = time.perf_counter() - started
-            assert len(reopened.gallery.gallery) == size == count
-            rows.append({"size": size, "index": services.gallery.gallery.kind, "fill_s": round(fill_seconds, 1),
+            assert len(reopened.gallery) == size == count
+            rows.append({"size": size, "index": services.gallery.kind, "fill_s": round(fill_seconds, 1),
                          "rebuild_s": round(rebuild_seconds, 1), "rate_per_s": round(size / rebuild_seconds),
                          "startup_load_s": round(load_seconds, 1), "rss_mib": round(rss_mib()),
                          "database": services.engine.dialect.name})

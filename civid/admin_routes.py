@@ -123,4 +123,4 @@ def audit_verify(session: SessionDep, actor: Auditor) -> ChainOut:
 
 @router.get("/healthz", tags=["service"])
 def health(services: Annotated[Services, Depends(get_services)]) -> dict[str, Any]:
-    return {"status": "ok", "gallery_size": len(services.gallery.gallery), "gallery_index": services.gallery.gallery.kind}
+    return {"status": "ok", "gallery_size": len(services.gallery), "gallery_index": services.gallery.kind}

@@ -34,11 +34,22 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def _services(open_gallery: bool = True, show_progress: bool = True):  # type: ignore[no-untyped-def]
-    from civid.services import build_services
+def _settings():  # type: ignore[no-untyped-def]
+    """The process settings; invalid ones end the command with the validators' sentences, not a traceback."""
+    from pydantic import ValidationError
+
     from civid.settings import get_settings
 
-    return build_services(get_settings(), open_gallery=open_gallery, show_progress=show_progress)
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        _fail("civid will not start: " + "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()))
+
+
+def _services(open_gallery: bool = True, show_progress: bool = True):  # type: ignore[no-untyped-def]
+    from civid.services import build_services
+
+    return build_services(_settings(), open_gallery=open_gallery, show_progress=show_progress)
 
 
 @app.command()
@@ -46,10 +57,8 @@ def serve(host: Optional[str] = typer.Option(None), port: Optional[int] = typer.
     """Set up the data folder and database if needed, and run the HTTP service."""
     import logging
 
-    from civid.settings import get_settings
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = get_settings()
+    settings = _settings()
     if host or port:
         settings = settings.model_copy(update={"host": host or settings.host, "port": port or settings.port})
     if settings.issuer_host_is_ip_address:
@@ -189,7 +198,7 @@ def index_rebuild() -> None:
     services = _services(open_gallery=False)
     count = services.gallery.rebuild(show_progress=True)
     fingers = services.fingers.rebuild(show_progress=True)
-    out.print(f"face gallery rebuilt: {count} templates, index {services.gallery.gallery.kind}, "
+    out.print(f"face gallery rebuilt: {count} templates, index {services.gallery.kind}, "
               f"saved to {services.gallery.path}")
     out.print(f"fingerprint index rebuilt: {fingers} fingers, saved to {services.fingers.path}")
 
@@ -198,9 +207,9 @@ def index_rebuild() -> None:
 def index_status() -> None:
     """Load the indexes, reconcile them with the database, and say what they hold."""
     services = _services()
-    out.print(f"face gallery: {len(services.gallery.gallery)} templates, index {services.gallery.gallery.kind}, "
-              f"watermark {services.gallery.gallery.watermark}")
-    out.print(f"fingerprint index: {len(services.fingers.gallery)} fingers, watermark {services.fingers.gallery.watermark}")
+    out.print(f"face gallery: {len(services.gallery)} templates, index {services.gallery.kind}, "
+              f"watermark {services.gallery.watermark}")
+    out.print(f"fingerprint index: {len(services.fingers)} fingers, watermark {services.fingers.watermark}")
 
 
 fingerprints_app = typer.Typer(help="Fingerprint templates (ISO/IEC 19794-2)", no_args_is_help=True)

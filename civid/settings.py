@@ -12,8 +12,11 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from civid.settings_checks import production_problems, range_problems
+from civid.settings_groups import DedupThresholds, FaceGateParams, FingerQualityParams, GalleryConfig, UploadLimits
 
 
 # Listening on these, the service is reached as localhost from the same machine (or a mapped container port).
@@ -24,6 +27,13 @@ class Settings(BaseSettings):
     """Configuration of one civid deployment. Each option says what it means, not only what it is."""
 
     model_config = SettingsConfigDict(env_prefix="CIVID_", env_file=None, extra="ignore")
+
+    environment: Literal["development", "production"] = Field(
+        "development", description="production refuses settings that are only safe on a developer's machine: an "
+        "http or default issuer, cookies without the Secure flag, the SQLite default, key files generated under "
+        "the data folder instead of supplied (settings_checks.py lists them). development (the default) runs "
+        "`make run` as it is.",
+    )
 
     # --- storage -------------------------------------------------------------------------
     data_dir: Path = Field(Path("var"), description="Folder for the SQLite file, key files and the gallery cache.")
@@ -88,6 +98,10 @@ class Settings(BaseSettings):
     dedup_max_candidates: int = Field(10, description="At most this many candidates are listed in a case.")
 
     # --- gallery (FAISS cache of the templates in the database) ----------------------------
+    gallery_backend: str = Field(
+        "faiss", description="The face gallery engine, by its registered name (matcher/gallery_backends.py): "
+        "faiss, an index in this process saved under <data_dir>/gallery. An unknown name refuses to start.",
+    )
     gallery_exact_max: int = Field(
         100_000,
         description="Up to this many templates the gallery is an exact IndexFlatIP; above it an IVF index "
@@ -267,6 +281,43 @@ class Settings(BaseSettings):
     bootstrap_admin_key_file: Path | None = Field(
         None, description="Where the first admin API key is written on first start; default <data_dir>/admin-api-key."
     )
+
+    @model_validator(mode="after")
+    def _refuse_unusable_values(self) -> Settings:
+        """Refuse out-of-range values, and in production the defaults that are unsafe there, all at once."""
+        problems = range_problems(self)
+        if self.environment == "production":
+            problems += production_problems(self)
+        if problems:
+            raise ValueError("invalid civid settings:\n- " + "\n- ".join(problems))
+        return self
+
+    # --- groups: read-only views of the flat fields, each one stage's parameters ----------------
+    @property
+    def upload_limits(self) -> UploadLimits:
+        return UploadLimits(self.max_upload_bytes, self.max_image_pixels, self.min_image_side,
+                            self.max_photos_per_enrolment)
+
+    @property
+    def face_gate(self) -> FaceGateParams:
+        return FaceGateParams(self.detection_max_side, self.detection_min_confidence, self.min_inter_eye_px,
+                              self.min_sharpness, self.max_yaw_deg, self.max_pitch_deg, self.max_roll_deg)
+
+    @property
+    def finger_quality(self) -> FingerQualityParams:
+        return FingerQualityParams(self.max_upload_bytes, self.finger_max_pixels, self.finger_min_side,
+                                   self.finger_ppi_tolerance, self.finger_min_nfiq2, self.finger_require_nfiq2,
+                                   self.finger_min_minutiae)
+
+    @property
+    def dedup(self) -> DedupThresholds:
+        return DedupThresholds(self.dedup_threshold, self.resolved_same_person_threshold, self.dedup_llr_threshold,
+                               self.dedup_max_candidates, self.finger_shortlist)
+
+    @property
+    def gallery(self) -> GalleryConfig:
+        return GalleryConfig(self.gallery_backend, self.gallery_exact_max, self.gallery_ivf_nprobe,
+                             self.gallery_persist_every, self.gallery_dir)
 
     @property
     def resolved_database_url(self) -> str:

@@ -18,10 +18,11 @@ from sqlalchemy.orm import Session
 if TYPE_CHECKING:
     from civid.services import Services
 
+from civid.settings_groups import DedupThresholds
 from enrollment.fingerprint import AcceptedFinger, compare, index_features, matching_features, open_finger
 from enrollment.templates import open_descriptor
 from matcher.fusion import FusedScore
-from matcher.gallery import Gallery
+from matcher.gallery import GallerySearch
 from models import Enrolment, EnrolmentStatus, FaceTemplate, FingerTemplate
 
 
@@ -34,7 +35,7 @@ class Match:
 
 
 def candidates_for(
-    session: Session, gallery: Gallery, vectors: NDArray[np.float32], threshold: float, max_candidates: int,
+    session: Session, gallery: GallerySearch, vectors: NDArray[np.float32], threshold: float, max_candidates: int,
     statuses: tuple[str, ...] = EnrolmentStatus.IN_GALLERY,
 ) -> list[Match]:
     """People whose templates score at or above ``threshold`` against any of ``vectors`` (shape (n, 128))."""
@@ -77,26 +78,24 @@ class FusedMatch:
 
 def fused_candidates(
     session: Session, services: Services, vectors: NDArray[np.float32] | None, fingers: list[AcceptedFinger],
-    statuses: tuple[str, ...] = EnrolmentStatus.IN_GALLERY, threshold: float | None = None,
-    max_candidates: int | None = None,
+    thresholds: DedupThresholds, statuses: tuple[str, ...] = EnrolmentStatus.IN_GALLERY,
 ) -> list[FusedMatch]:
-    """People whose fused face+finger evidence reaches the dedup LLR threshold, strongest first.
+    """People whose fused face+finger evidence reaches ``thresholds.llr_threshold``, strongest first (at most
+    ``thresholds.max_candidates``; ``settings.dedup`` for enrolment).
 
     Candidates come from both indexes (the face gallery's nearest templates, each probe finger's
     MCC shortlist); each is then compared 1:1 on the face and on every finger position both have,
     and the scores are fused (matcher/fusion.py)."""
-    settings = services.settings
     fusion = services.fusion
-    threshold = settings.dedup_llr_threshold if threshold is None else threshold
-    max_candidates = max_candidates or settings.dedup_max_candidates
+    threshold, max_candidates = thresholds.llr_threshold, thresholds.max_candidates
     probes = {finger.position: matching_features(finger.view) for finger in fingers}
     # Stage 1, cheap evidence: each face neighbour's face score; each shortlisted finger against the probe
     # finger that shortlisted it. Only people with some positive evidence go on to the full comparison.
-    face_ids = set() if vectors is None else _face_neighbours(session, services.gallery.gallery, vectors,
+    face_ids = set() if vectors is None else _face_neighbours(session, services.gallery, vectors,
                                                               max_candidates * 4)
     shortlisted: dict[int, set[int]] = {}  # finger id -> probe positions that shortlisted it
     for finger in fingers:
-        for finger_id, _ in services.fingers.gallery.search(index_features(finger.view), settings.finger_shortlist):
+        for finger_id, _ in services.fingers.search(index_features(finger.view), thresholds.finger_shortlist):
             shortlisted.setdefault(finger_id, set()).add(finger.position)
     promising: set[int] = set()
     face_scores: dict[int, float] = {}
@@ -142,7 +141,7 @@ def finger_scores_against(services: Services, session: Session, enrolment: Enrol
             for row in rows}
 
 
-def _face_neighbours(session: Session, gallery: Gallery, vectors: NDArray[np.float32], k: int) -> set[int]:
+def _face_neighbours(session: Session, gallery: GallerySearch, vectors: NDArray[np.float32], k: int) -> set[int]:
     """Enrolment ids of the k nearest face templates of each probe descriptor."""
     template_ids = {hit.template_id for row in gallery.search(vectors, k=k) for hit in row}
     if not template_ids:

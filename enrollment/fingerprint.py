@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from civid.errors import CividError, InvalidImage, InvalidInput, NotAFingerprint
 from civid.keyring import KeyRing, Sealed
-from civid.settings import Settings
+from civid.settings_groups import FingerQualityParams
 from enrollment.capture import open_checked
 from matcher import finger_gate, iso19794, mcc, nbis_bridge
 from matcher.iso19794 import FingerprintRecord, FingerView
@@ -107,19 +107,19 @@ def check_positions(uploads: list[FingerUpload], exceptions: list[FingerExceptio
                                f"{', '.join(EXCEPTION_REASONS)}")
 
 
-def decode_finger(upload: FingerUpload, settings: Settings) -> NDArray[np.uint8]:
+def decode_finger(upload: FingerUpload, limits: FingerQualityParams) -> NDArray[np.uint8]:
     """Check and decode one finger image to 8-bit grey; refuse one that states a resolution far from 500 ppi."""
     name = f"finger {upload.position} ({upload.filename})"
     which = {"finger": upload.position, "file": upload.filename}  # lets a page name the finger in its language
     try:
         image, fmt = open_checked(upload.data, filename=name, content_type=upload.content_type,
-                                  accepted=ACCEPTED_CONTENT_TYPES, magic=_MAGIC, max_bytes=settings.max_upload_bytes,
-                                  max_pixels=settings.finger_max_pixels, min_side=settings.finger_min_side)
+                                  accepted=ACCEPTED_CONTENT_TYPES, magic=_MAGIC, max_bytes=limits.max_upload_bytes,
+                                  max_pixels=limits.max_pixels, min_side=limits.min_side)
     except CividError as exc:
         exc.params.update(which)
         raise
     dpi = image.info.get("dpi")
-    if dpi and dpi[0] and abs(float(dpi[0]) - PPI) > settings.finger_ppi_tolerance and float(dpi[0]) > 72:
+    if dpi and dpi[0] and abs(float(dpi[0]) - PPI) > limits.ppi_tolerance and float(dpi[0]) > 72:
         # 72 is what many tools write when they know nothing; anything else is a real statement.
         raise InvalidImage(f"{name}: the file says {float(dpi[0]):.0f} ppi; finger images must be {PPI} ppi",
                            photo=upload.filename, code="finger_ppi",
@@ -172,22 +172,23 @@ def gate_finger(gray: NDArray[np.uint8], upload: FingerUpload) -> finger_gate.Ga
                                                        "finger": upload.position, "file": upload.filename})
 
 
-def assess_finger(upload: FingerUpload, settings: Settings) -> tuple[AcceptedFinger | None, FingerReport]:
-    """Decode, gate, extract and grade one finger; a finger that fails NFIQ 2 or the minutiae count has a report
-    with the reasons; a file that is not a grey fingerprint image raises (``InvalidImage``, ``NotAFingerprint``)."""
-    gray = decode_finger(upload, settings)
+def assess_finger(upload: FingerUpload, limits: FingerQualityParams) -> tuple[AcceptedFinger | None, FingerReport]:
+    """Decode, gate, extract and grade one finger (limits: ``settings.finger_quality``); a finger that fails NFIQ 2
+    or the minutiae count has a report with the reasons; a file that is not a grey fingerprint image raises
+    (``InvalidImage``, ``NotAFingerprint``)."""
+    gray = decode_finger(upload, limits)
     gate_finger(gray, upload)
     extraction = nbis_bridge.extract(gray, ppi=PPI)
     issues: list[dict[str, str]] = []
-    if extraction.nfiq2 is None and settings.finger_require_nfiq2:
+    if extraction.nfiq2 is None and limits.require_nfiq2:
         issues.append({"code": "nfiq2_unavailable", "message": "NFIQ 2 could not score this image "
                        f"({extraction.nfiq2_error or 'no reason given'}); rescan the finger"})
-    elif extraction.nfiq2 is not None and extraction.nfiq2 < settings.finger_min_nfiq2:
+    elif extraction.nfiq2 is not None and extraction.nfiq2 < limits.min_nfiq2:
         issues.append({"code": "finger_low_quality",
-                       "message": f"NFIQ 2 score {extraction.nfiq2} is below the minimum {settings.finger_min_nfiq2}"})
-    if len(extraction.minutiae) < settings.finger_min_minutiae:
+                       "message": f"NFIQ 2 score {extraction.nfiq2} is below the minimum {limits.min_nfiq2}"})
+    if len(extraction.minutiae) < limits.min_minutiae:
         issues.append({"code": "finger_too_few_minutiae",
-                       "message": f"{len(extraction.minutiae)} minutiae found, at least {settings.finger_min_minutiae} "
+                       "message": f"{len(extraction.minutiae)} minutiae found, at least {limits.min_minutiae} "
                        "are needed"})
     report = FingerReport(upload.position, "rejected" if issues else "captured", upload.filename,
                           extraction.nfiq2, len(extraction.minutiae), issues)
@@ -198,7 +199,7 @@ def assess_finger(upload: FingerUpload, settings: Settings) -> tuple[AcceptedFin
     return AcceptedFinger(view, extraction.width, extraction.height, "capture", extraction.nfiq2), report
 
 
-def import_records(data: bytes, settings: Settings) -> tuple[list[AcceptedFinger], list[FingerReport]]:
+def import_records(data: bytes, limits: FingerQualityParams) -> tuple[list[AcceptedFinger], list[FingerReport]]:
     """The finger views of an ISO/IEC 19794-2:2005 record from another system, gated on minutiae count."""
     record = iso19794.decode(data)
     accepted, reports = [], []
@@ -207,9 +208,9 @@ def import_records(data: bytes, settings: Settings) -> tuple[list[AcceptedFinger
         if not 1 <= view.position <= 10:
             issues.append({"code": "finger_position_unknown",
                            "message": f"view with finger position {view.position}: a position 1-10 is required"})
-        if len(view.minutiae) < settings.finger_min_minutiae:
+        if len(view.minutiae) < limits.min_minutiae:
             issues.append({"code": "finger_too_few_minutiae", "message": f"{len(view.minutiae)} minutiae, at least "
-                           f"{settings.finger_min_minutiae} are needed"})
+                           f"{limits.min_minutiae} are needed"})
         reports.append(FingerReport(view.position, "rejected" if issues else "imported", None, None,
                                     len(view.minutiae), issues))
         if not issues:

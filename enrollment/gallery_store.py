@@ -23,8 +23,10 @@ from civid.keyring import KeyRing
 from civid.settings import Settings
 from enrollment.fingerprint import open_features
 from enrollment.templates import open_descriptor
-from matcher.finger_index import FingerIndex
-from matcher.gallery import FaissGallery
+from matcher import mcc
+from matcher.finger_index import FingerGallery, FingerIndex
+from matcher.gallery import Gallery, GalleryOptions, Hit
+from matcher.gallery_backends import create_gallery
 from models import Enrolment, FaceTemplate, FingerTemplate
 
 log = logging.getLogger(__name__)
@@ -35,7 +37,8 @@ class TemplateCache:
     """An index plus the knowledge of how to fill it from one template table of the database.
 
     Subclasses name the table (``model``), where the index file lives, and how rows become index
-    entries (``_decode``); the index offers add/remove/ids/rebuild/save/load and a ``watermark``."""
+    entries (``_decode``); the index offers add/remove/ids/rebuild/save/load and a ``watermark``
+    (``matcher.gallery.Gallery`` for faces). Callers use the store's methods, never the index itself."""
 
     model: Any
     label = "gallery"
@@ -45,9 +48,30 @@ class TemplateCache:
         self.settings = settings
         self.keyring = keyring
         self.sessions = sessions
-        self.gallery = gallery
+        self._gallery = gallery
         self.path = path
         self._unsaved = 0
+
+    # --- what the index holds (read-only views for status pages, reconciliation and tests) ------
+    def __len__(self) -> int:
+        return len(self._gallery)
+
+    def __bool__(self) -> bool:
+        return True  # a store is never falsy, even while its index is empty
+
+    def ids(self) -> NDArray[np.int64]:
+        """Every template id the index holds."""
+        return np.asarray(self._gallery.ids(), dtype=np.int64)
+
+    @property
+    def kind(self) -> str:
+        """The index structure ("flat", "ivf"), for status output."""
+        return str(self._gallery.kind)
+
+    @property
+    def watermark(self) -> int:
+        """The highest template id the index is known to include."""
+        return int(self._gallery.watermark)
 
     def _columns(self) -> tuple[Any, ...]:
         """The template columns ``_decode`` needs (plain columns: a million ORM objects would be slow)."""
@@ -60,7 +84,7 @@ class TemplateCache:
     # --- start-up -----------------------------------------------------------------------------
     def open(self, show_progress: bool = False) -> str:
         """Load and reconcile, or rebuild; returns what was done ('loaded', 'reconciled', 'rebuilt')."""
-        if self.gallery.load(self.path) and not self.gallery.needs_rebuild:
+        if self._gallery.load(self.path) and not self._gallery.needs_rebuild:
             with self.sessions() as session:
                 added, removed = self.reconcile(session)
             if added or removed:
@@ -78,40 +102,40 @@ class TemplateCache:
             max_id = session.scalar(select(func.max(self.model.id))) or 0
             with _progress(show_progress) as progress:
                 task = progress.add_task(f"Rebuilding {self.label}", total=total)
-                self.gallery.rebuild(self._batches(session), total, progress=lambda n: progress.advance(task, n))
-        self.gallery.watermark = max_id
+                self._gallery.rebuild(self._batches(session), total, progress=lambda n: progress.advance(task, n))
+        self._gallery.watermark = max_id
         self.save()
         return total
 
     def reconcile(self, session: Session) -> tuple[int, int]:
         """Make the index hold exactly the gallery templates of the database. Returns (added, removed)."""
         truth = np.fromiter(session.scalars(select(self.model.id).where(self.model.in_gallery)), dtype=np.int64)
-        held = self.gallery.ids()
+        held = self._gallery.ids()
         missing = np.setdiff1d(truth, held)
         extra = np.setdiff1d(held, truth)
         if len(extra):
-            self.gallery.remove(extra.tolist())
+            self._gallery.remove(extra.tolist())
         for start in range(0, len(missing), BATCH):
             ids = missing[start:start + BATCH]
             self._add_rows(session, self.model.id.in_(ids.tolist()))
-        self.gallery.watermark = int(max(self.gallery.watermark, truth.max() if len(truth) else 0))
+        self._gallery.watermark = int(max(self._gallery.watermark, truth.max() if len(truth) else 0))
         return len(missing), len(extra)
 
     # --- steady state -----------------------------------------------------------------------------
     def catch_up(self, session: Session) -> int:
         """Add templates committed since the watermark (by this or another process)."""
-        added = self._add_rows(session, (self.model.id > self.gallery.watermark) & self.model.in_gallery)
+        added = self._add_rows(session, (self.model.id > self._gallery.watermark) & self.model.in_gallery)
         newest = session.scalar(select(func.max(self.model.id)))
         if newest:
-            self.gallery.watermark = max(self.gallery.watermark, newest)
+            self._gallery.watermark = max(self._gallery.watermark, newest)
         return added
 
     def add_committed(self, ids: list[int], payload: Any) -> None:
         """Record templates just committed by this process."""
         if not ids:
             return
-        self.gallery.add(np.asarray(ids, dtype=np.int64), payload)
-        self.gallery.watermark = max([self.gallery.watermark, *ids])
+        self._gallery.add(np.asarray(ids, dtype=np.int64), payload)
+        self._gallery.watermark = max([self._gallery.watermark, *ids])
         self._unsaved += len(ids)
         if self._unsaved >= self.settings.gallery_persist_every:
             self.save()
@@ -120,11 +144,11 @@ class TemplateCache:
         """Drop templates that just left the gallery (a duplicate decided)."""
         if not ids:
             return
-        self.gallery.remove(ids)
+        self._gallery.remove(ids)
         self.save()
 
     def save(self) -> None:
-        self.gallery.save(self.path)
+        self._gallery.save(self.path)
         self._unsaved = 0
 
     # --- helpers -------------------------------------------------------------------------------------
@@ -137,7 +161,7 @@ class TemplateCache:
         if not rows:
             return 0
         ids, payload = self._decode(rows)
-        self.gallery.add(ids, payload)
+        self._gallery.add(ids, payload)
         return len(ids)
 
     def _batches(self, session: Session) -> Iterator[tuple[NDArray[np.int64], Any]]:
@@ -148,18 +172,30 @@ class TemplateCache:
 
 
 class GalleryStore(TemplateCache):
-    """The face gallery (FAISS, inner product over 128-d descriptors) as a cache of ``face_templates``."""
+    """The face gallery (by default FAISS, inner product over 128-d descriptors) as a cache of ``face_templates``.
+
+    The engine is the backend named by ``CIVID_GALLERY_BACKEND`` (matcher/gallery_backends.py)."""
 
     model = FaceTemplate
     label = "face gallery"
+    _gallery: Gallery
 
     def __init__(self, settings: Settings, keyring: KeyRing, sessions: sessionmaker[Session]) -> None:
-        gallery = FaissGallery(exact_max=settings.gallery_exact_max, nprobe=settings.gallery_ivf_nprobe)
-        super().__init__(settings, keyring, sessions, gallery, settings.gallery_dir / "face.index")
+        config = settings.gallery
+        gallery = create_gallery(config.backend, GalleryOptions(exact_max=config.exact_max, nprobe=config.ivf_nprobe))
+        super().__init__(settings, keyring, sessions, gallery, config.directory / "face.index")
 
     def added(self, ids: list[int], vectors: NDArray[np.float32]) -> None:
         """Record face templates just committed by this process."""
         self.add_committed(ids, vectors)
+
+    def search(self, queries: NDArray[np.float32], k: int) -> list[list[Hit]]:
+        """The ``k`` nearest templates of each query descriptor (shape (q, 128)), best first."""
+        return self._gallery.search(queries, k)
+
+    def vectors(self, ids: list[int]) -> NDArray[np.float32]:
+        """The descriptors the index holds for ``ids`` (what the 1:N search compares), shape (n, 128)."""
+        return self._gallery.vectors(ids)
 
     def _columns(self) -> tuple[Any, ...]:
         m = FaceTemplate
@@ -175,6 +211,7 @@ class FingerGalleryStore(TemplateCache):
 
     model = FingerTemplate
     label = "fingerprint index"
+    _gallery: FingerGallery
 
     def __init__(self, settings: Settings, keyring: KeyRing, sessions: sessionmaker[Session]) -> None:
         super().__init__(settings, keyring, sessions, FingerIndex(), settings.gallery_dir / "finger.index")
@@ -184,6 +221,10 @@ class FingerGalleryStore(TemplateCache):
         if rows:
             ids = [row.id for row in rows]
             self.add_committed(ids, [open_features(self.keyring, row, enrolment_public_id) for row in rows])
+
+    def search(self, probe: mcc.Cylinders, shortlist: int) -> list[tuple[int, float]]:
+        """The ``shortlist`` finger template ids (with index scores) nearest to one probe finger."""
+        return self._gallery.search(probe, shortlist)
 
     def _columns(self) -> tuple[Any, ...]:
         m = FingerTemplate

@@ -247,7 +247,7 @@ def identify(services: ServicesDep, actor: Adjudicator,
                 fused_llr=round(m.fused.llr, 3), given_name=m.enrolment.given_name,
                 family_name=m.enrolment.family_name, date_of_birth=m.enrolment.date_of_birth)
                 for rank, m in enumerate(fused.candidates, start=1) if m.enrolment.identity],
-            threshold=fused.threshold, gallery_size=len(services.fingers.gallery),
+            threshold=fused.threshold, gallery_size=len(services.fingers),
             quality=QualityOut.model_validate(fused.quality.to_dict()) if fused.quality else None,
             fingers=[FingerReportOut.model_validate(r.to_dict()) for r in fused.fingers])
     if probe is None:

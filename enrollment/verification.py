@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -71,7 +71,7 @@ def probe_descriptor(services: Services, photo: PhotoUpload) -> tuple[NDArray[np
     s = services.settings
     image = decode_image(photo.data, filename=photo.filename, content_type=photo.content_type,
                          max_bytes=s.max_upload_bytes, max_pixels=s.max_image_pixels, min_side=s.min_image_side)
-    result = assess(services.faces, image, s)
+    result = assess(services.faces, image, s.face_gate)
     if result.face is None:
         raise InvalidInput("the photo failed the quality check: " + "; ".join(i.message for i in result.report.issues),
                            quality=result.report.to_dict())
@@ -85,7 +85,7 @@ def probe_fingers(services: Services, uploads: list[FingerUpload]) -> tuple[list
         raise InvalidInput("each probe finger needs a distinct position 1-10")
     accepted, reports = [], []
     for upload in uploads:
-        finger, report = assess_finger(upload, services.settings)
+        finger, report = assess_finger(upload, services.settings.finger_quality)
         if finger is None:
             raise InvalidInput(f"finger {upload.position} failed the quality check: "
                                + "; ".join(i["message"] for i in report.issues), finger=report.to_dict())
@@ -162,13 +162,13 @@ def identify_fused(services: Services, actor: Actor, photo: PhotoUpload | None, 
         raise InvalidInput("max_candidates must be between 1 and 50")
     vector, report = probe_descriptor(services, photo) if photo is not None else (None, None)
     accepted, reports = probe_fingers(services, fingers)
-    threshold = services.settings.dedup_llr_threshold
+    thresholds = replace(services.settings.dedup, max_candidates=max_candidates)
+    threshold = thresholds.llr_threshold
     with services.sessions() as session:
         services.gallery.catch_up(session)
         services.fingers.catch_up(session)
         matches = fused_candidates(session, services, None if vector is None else vector[None, :], accepted,
-                                   statuses=(EnrolmentStatus.ISSUED,), threshold=threshold,
-                                   max_candidates=max_candidates)
+                                   thresholds, statuses=(EnrolmentStatus.ISSUED,))
         for match in matches:
             _ = match.enrolment.identity
     with services.sessions.begin() as session:
@@ -185,11 +185,11 @@ def identify(services: Services, actor: Actor, photo: PhotoUpload, max_candidate
     threshold = services.settings.identify_threshold
     with services.sessions() as session:
         services.gallery.catch_up(session)
-        matches = candidates_for(session, services.gallery.gallery, vector[None, :], threshold, max_candidates,
+        matches = candidates_for(session, services.gallery, vector[None, :], threshold, max_candidates,
                                  statuses=(EnrolmentStatus.ISSUED,))
         for match in matches:
             _ = match.enrolment.identity  # load while the session is open
     with services.sessions.begin() as session:
         audit.record(session, actor, "biometric.identify", "gallery", "face", candidates=len(matches),
                      uins=[m.enrolment.identity.uin for m in matches if m.enrolment.identity])
-    return Identification(matches, threshold, len(services.gallery.gallery), report)
+    return Identification(matches, threshold, len(services.gallery), report)

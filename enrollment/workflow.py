@@ -110,17 +110,17 @@ def enrol(
                          max_pixels=settings.max_image_pixels, min_side=settings.min_image_side)
             for p in photos
         ]
-    imported, imported_reports = import_records(finger_record, settings) if finger_record else ([], [])
+    imported, imported_reports = import_records(finger_record, settings.finger_quality) if finger_record else ([], [])
     check_positions(fingers, finger_exceptions, [r.position for r in imported_reports])
     # 2. Quality gate, then templates for the photos (and fingers) that pass.
     with watch.stage("fingers"):
-        assessed = [assess_finger(upload, settings) for upload in fingers]
+        assessed = [assess_finger(upload, settings.finger_quality) for upload in fingers]
     accepted_fingers = [finger for finger, _ in assessed if finger is not None] + imported
     finger_reports = ([report for _, report in assessed] + imported_reports
                       + [FingerReport(e.position, "excepted", reason=e.reason, note=e.note) for e in finger_exceptions])
     finger_issues = [QualityIssue(issue["code"], f"finger {report.position}: {issue['message']}")
                      for report in finger_reports for issue in report.issues]
-    results = [assess(services.faces, image, settings, watch) for image in images]
+    results = [assess(services.faces, image, settings.face_gate, watch) for image in images]
     reports = [r.report.to_dict() for r in results]
     issues = [issue for r in results for issue in r.report.issues]
     extracted: list[ExtractedFace] = []
@@ -130,7 +130,7 @@ def enrol(
             with watch.stage("encode"):
                 vector = services.faces.encode(image.rgb, result.face.landmarks)
             extracted.append(ExtractedFace(result.face, vector, upload.data, f"image/{image.format.lower()}"))
-        issues = _consistency_issues(extracted, settings.resolved_same_person_threshold)
+        issues = _consistency_issues(extracted, settings.dedup.same_person_threshold)
 
     issues = issues + finger_issues
     captured = Captured(reports, extracted, sorted(finger_reports, key=lambda r: r.position), accepted_fingers,
@@ -207,7 +207,7 @@ def _store_accepted(services, actor, demographics, public_id, captured: Captured
         with watch.stage("search"):
             services.gallery.catch_up(session)
             services.fingers.catch_up(session)
-            matches = fused_candidates(session, services, vectors, captured.fingers)
+            matches = fused_candidates(session, services, vectors, captured.fingers, services.settings.dedup)
         commit_started = time.perf_counter()
         try:
             enrolment, rows, finger_rows = _write_accepted(services, session, actor, demographics, public_id,

@@ -32,6 +32,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import faiss
 import numpy as np
@@ -58,6 +59,27 @@ def ivf_list_count(rows: int) -> int:
     Capped because FAISS trains binary IVF with float k-means over the 320 bits (minutes on two cores
     beyond ~1k centroids per band)."""
     return int(min(1024, max(16, 2 ** round(math.log2(max(math.sqrt(max(rows, 1)) / 2, 1))))))
+
+
+class FingerGallery(Protocol):
+    """What the finger gallery store needs from a 1:N finger index (the same life as ``matcher.gallery.Gallery``:
+    a cache of the database with a ``watermark``, saved and loaded, rebuilt when its structure no longer fits)."""
+
+    watermark: int
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def needs_rebuild(self) -> bool: ...
+    def add(self, ids: NDArray[np.int64], cylinder_sets: Sequence[mcc.Cylinders]) -> None: ...
+    def remove(self, ids: Iterable[int]) -> None: ...
+    def search(self, probe: mcc.Cylinders, shortlist: int) -> list[tuple[int, float]]: ...
+    def ids(self) -> NDArray[np.int64]: ...
+    def rebuild(self, batches: Iterable[tuple[NDArray[np.int64], Sequence[mcc.Cylinders]]], total: int,
+                progress: Callable[[int], None] | None = None) -> None: ...
+    def save(self, path: Path) -> None: ...
+    def load(self, path: Path) -> bool: ...
+    def __len__(self) -> int: ...
 
 
 class FingerIndex:

@@ -1,8 +1,9 @@
 """The 1:N face gallery: a FAISS index over L2-normalised descriptors, searched by inner product.
 
 The gallery is a cache: it holds (template id, vector) pairs whose truth is the database, and it can
-always be rebuilt from there. ``Gallery`` is the small interface another backend (a distributed
-vector engine beside PostgreSQL) would implement; ``FaissGallery`` is the one-machine implementation.
+always be rebuilt from there. ``Gallery`` is everything the gallery store (enrollment/gallery_store.py)
+asks of an engine, so another backend (a distributed vector engine beside PostgreSQL) is one class
+registered in matcher/gallery_backends.py; ``FaissGallery`` is the one-machine implementation.
 
 Index choice by size: up to ``exact_max`` templates an exact ``IndexFlatIP``; above it an
 ``IndexIVFFlat`` (inner product) whose recall against exact search is measured by
@@ -18,7 +19,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Protocol, cast
+from typing import Any, Callable, Iterable, Protocol, cast
 
 import faiss
 import numpy as np
@@ -30,6 +31,15 @@ IVF = "ivf"
 
 
 @dataclass(frozen=True)
+class GalleryOptions:
+    """What every backend is built from (the gallery store reads them from settings once)."""
+
+    exact_max: int = 100_000  # up to this many templates an exact search; above it an approximate index
+    nprobe: int = 512  # approximate index: lists (or probes) visited per search
+    dim: int = DIM
+
+
+@dataclass(frozen=True)
 class Hit:
     """One gallery match: the template's database id and its cosine similarity to the query."""
 
@@ -37,13 +47,42 @@ class Hit:
     score: float
 
 
-class Gallery(Protocol):
-    """What the enrolment workflow needs from a 1:N gallery, whatever the engine."""
+class GallerySearch(Protocol):
+    """The one thing a 1:N search needs: the nearest templates of each query (a gallery or its store)."""
+
+    def search(self, queries: NDArray[np.float32], k: int) -> list[list[Hit]]: ...
+
+
+class Gallery(GallerySearch, Protocol):
+    """What the gallery store needs from a 1:N face gallery, whatever the engine.
+
+    ``watermark`` is the highest template id the entries are known to include: the store sets it and
+    adds the templates above it to catch up with commits of other processes; ``save`` keeps it with the
+    entries and ``load`` restores it. ``kind`` names the index structure for status pages ("flat", "ivf")."""
+
+    watermark: int
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def needs_rebuild(self) -> bool:
+        """True when the structure no longer suits the size (the store then rebuilds instead of loading)."""
+        ...
 
     def add(self, ids: NDArray[np.int64], vectors: NDArray[np.float32]) -> None: ...
     def remove(self, ids: Iterable[int]) -> None: ...
-    def search(self, queries: NDArray[np.float32], k: int) -> list[list[Hit]]: ...
-    def rebuild(self, batches: Iterable[tuple[NDArray[np.int64], NDArray[np.float32]]], total: int) -> None: ...
+    def ids(self) -> NDArray[np.int64]: ...
+    def vectors(self, ids: Iterable[int]) -> NDArray[np.float32]:
+        """The held vectors of ``ids`` (shape (n, dim)), in the order given; an unknown id is a KeyError."""
+        ...
+
+    def rebuild(self, batches: Iterable[tuple[NDArray[np.int64], NDArray[np.float32]]], total: int,
+                progress: Callable[[int], None] | None = None) -> None: ...
+    def save(self, path: Path) -> None: ...
+    def load(self, path: Path) -> bool:
+        """Restore what ``save`` wrote; False (and the gallery left empty) when there is nothing usable."""
+        ...
+
     def __len__(self) -> int: ...
 
 
@@ -63,6 +102,11 @@ class FaissGallery:
         self._index: faiss.Index = self._new_flat()
         self.kind = FLAT
         self.watermark = 0  # highest template id known to be included (set by the caller)
+
+    @classmethod
+    def from_options(cls, options: GalleryOptions) -> FaissGallery:
+        """The backend factory registered as "faiss" (matcher/gallery_backends.py)."""
+        return cls(exact_max=options.exact_max, nprobe=options.nprobe, dim=options.dim)
 
     # --- construction ----------------------------------------------------------------------
     def _new_flat(self) -> faiss.Index:
@@ -164,6 +208,34 @@ class FaissGallery:
 
     def __len__(self) -> int:
         return int(self._index.ntotal)
+
+    def vectors(self, ids: Iterable[int]) -> NDArray[np.float32]:
+        """The stored vectors of ``ids`` (shape (n, 128)); an id not in the index is a KeyError."""
+        wanted = [int(i) for i in ids]
+        with self._lock:
+            if isinstance(self._index, faiss.IndexIDMap2):
+                try:
+                    rows = [self._index.reconstruct(i) for i in wanted]
+                except RuntimeError as error:  # FAISS reports an unknown id as a RuntimeError
+                    raise KeyError(str(error)) from None
+            else:  # an IVF index keeps no id map: look each id up in its inverted lists
+                rows = [self._ivf_vector(i) for i in wanted]
+        return np.stack(rows).astype(np.float32) if rows else np.empty((0, self.dim), np.float32)
+
+    def _ivf_vector(self, template_id: int) -> NDArray[np.float32]:
+        ivf: Any = self._index  # an IndexIVFFlat; FAISS's stubs type it as the base Index
+        invlists = ivf.invlists
+        for list_no in range(ivf.nlist):
+            size = invlists.list_size(list_no)
+            if not size:
+                continue
+            list_ids = faiss.rev_swig_ptr(invlists.get_ids(list_no), size)
+            hits = np.flatnonzero(list_ids == template_id)
+            if len(hits):
+                codes = faiss.rev_swig_ptr(invlists.get_codes(list_no), size * invlists.code_size)
+                offset = int(hits[0]) * invlists.code_size
+                return np.frombuffer(codes[offset:offset + invlists.code_size].tobytes(), dtype=np.float32).copy()
+        raise KeyError(template_id)
 
     def ids(self) -> NDArray[np.int64]:
         """Every template id in the index (used to reconcile with the database)."""

@@ -158,8 +158,8 @@ def stored_counts(services: Services) -> dict[str, int]:
         return {
             "enrolments": count(Enrolment), "templates": count(FaceTemplate), "identities": count(Identity),
             "cases": count(DedupCase), "enrolment_events": count(AuditEvent, AuditEvent.action.like("enrolment.%")),
-            "gallery": len(services.gallery.gallery), "finger_templates": count(FingerTemplate),
-            "finger_index": len(services.fingers.gallery),
+            "gallery": len(services.gallery), "finger_templates": count(FingerTemplate),
+            "finger_index": len(services.fingers),
         }
 
 

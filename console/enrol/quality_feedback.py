@@ -101,7 +101,7 @@ def face(services: Services, data: bytes, filename: str, content_type: str | Non
     settings = services.settings
     image = decode_image(data, filename=filename, content_type=content_type, max_bytes=settings.max_upload_bytes,
                          max_pixels=settings.max_image_pixels, min_side=settings.min_image_side)
-    report = assess(services.faces, image, settings).report.to_dict()
+    report = assess(services.faces, image, settings.face_gate).report.to_dict()
     issues = [{"code": issue["code"], "message": face_issue_text(issue["code"], report, settings, lang)}
               for issue in report["issues"]]
     summary_key = "console.quality.face_ok" if report["passed"] else "console.quality.face_refused"
@@ -118,7 +118,7 @@ def finger(services: Services, position: int, data: bytes, filename: str, conten
     settings = services.settings
     limits = {"min_nfiq2": settings.finger_min_nfiq2, "min_minutiae": settings.finger_min_minutiae}
     try:
-        accepted, report = assess_finger(FingerUpload(position, data, filename, content_type), settings)
+        accepted, report = assess_finger(FingerUpload(position, data, filename, content_type), settings.finger_quality)
     except NotAFingerprint as exc:
         # A readable image that is no fingerprint: an answer the officer acts on (scan the finger), not a bad file.
         return {"position": position, "finger": finger_name(position, lang), "passed": False, "nfiq2": None,

@@ -202,7 +202,7 @@ def test_a_decided_case_changes_only_by_a_new_audited_decision_and_keeps_its_his
         assert applicant.status == "issued" and identity.uin != seeded.obama_uin
         template_ids = list(db.scalars(select(FaceTemplate.id).where(FaceTemplate.enrolment_id == applicant.id,
                                                                     FaceTemplate.in_gallery)))
-        assert template_ids and set(template_ids) <= set(services.gallery.gallery.ids().tolist())
+        assert template_ids and set(template_ids) <= set(services.gallery.ids().tolist())
         assert audit.verify_chain(db)[1] is None
     [event] = events(services, "case.decision_changed")
     assert event.detail["superseded"]["decision"] == "duplicate"
@@ -292,7 +292,7 @@ def test_changing_not_duplicate_to_duplicate_withdraws_the_uin_it_issued(client,
         obama = db.scalars(select(Identity).where(Identity.uin == seeded.obama_uin)).one()
         assert withdrawn.status == "merged" and applicant.status == "duplicate" and applicant.identity_id == obama.id
         faces = list(db.scalars(select(FaceTemplate.id).where(FaceTemplate.enrolment_id == applicant.id)))
-        assert not set(faces) & set(services.gallery.gallery.ids().tolist())
+        assert not set(faces) & set(services.gallery.ids().tolist())
         assert db.scalar(select(func.count()).select_from(Identity).where(Identity.status == "active")) == 3
     [event] = events(services, "identity.withdrawn")
     assert event.person == issued.uin and event.detail["case"] == seeded.case_id

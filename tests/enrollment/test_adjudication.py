@@ -78,7 +78,7 @@ def test_unknown_case_is_a_404_problem(client, keys):
 def test_duplicate_decision_links_to_the_existing_uin_and_drops_templates_from_the_gallery(client, keys, services,
                                                                                          opened):
     first, second = opened
-    assert len(services.gallery.gallery) == 2
+    assert len(services.gallery) == 2
     with services.sessions() as session:
         row = session.scalars(select(FaceTemplate).join(Enrolment).where(Enrolment.public_id == second["id"])).one()
         probe = open_descriptor(services.keyring, row, second["id"])
@@ -95,8 +95,8 @@ def test_duplicate_decision_links_to_the_existing_uin_and_drops_templates_from_t
     assert enrolment["status"] == "duplicate" and enrolment["uin"] == first["uin"]
     assert identity_count(services) == 1
     # The duplicate's template has left the gallery: only the first enrolment's remains searchable.
-    assert len(services.gallery.gallery) == 1
-    assert duplicate_template not in [hit.template_id for hit in services.gallery.gallery.search(probe[None, :], 5)[0]]
+    assert len(services.gallery) == 1
+    assert duplicate_template not in [hit.template_id for hit in services.gallery.search(probe[None, :], 5)[0]]
     with services.sessions() as session:
         assert session.get(FaceTemplate, duplicate_template).in_gallery is False
         event = session.scalars(select(AuditEvent).where(AuditEvent.action == "case.decided")).one()
@@ -122,7 +122,7 @@ def test_not_duplicate_decision_issues_a_new_valid_uin(client, keys, services, o
     assert enrolment["status"] == "issued"
     assert enrolment["uin"] and enrolment["uin"] != first["uin"] and verhoeff_valid(enrolment["uin"])
     assert identity_count(services) == 2
-    assert len(services.gallery.gallery) == 2  # both stay searchable
+    assert len(services.gallery) == 2  # both stay searchable
     assert client.get("/v1/cases", headers=keys.adjudicator).json() == []
     decided = client.get("/v1/cases", params={"status": "decided"}, headers=keys.adjudicator).json()
     assert [c["id"] for c in decided] == [second["case_id"]]
@@ -202,7 +202,7 @@ def test_duplicate_decision_survives_a_gallery_rebuild(client, keys, services, o
     assert services.gallery.rebuild() == 1
     with services.sessions() as session:
         kept = session.scalars(select(FaceTemplate.id).join(Enrolment).where(Enrolment.public_id == first["id"])).all()
-    assert services.gallery.gallery.ids().tolist() == kept
+    assert services.gallery.ids().tolist() == kept
 
 
 def test_the_officer_who_enrolled_the_applicant_may_not_decide_the_case(services, keys, opened):

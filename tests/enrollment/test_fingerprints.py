@@ -172,18 +172,19 @@ def test_a_colour_finger_image_is_refused_not_converted(client, keys, services, 
 
 
 def test_a_grey_scan_saved_as_rgb_is_read_as_the_same_grey_and_a_transparent_one_is_refused(settings):
+    limits = settings.finger_quality
     grey = Image.fromarray(impressions(101, 1)[0])
-    as_is = decode_finger(FingerUpload(2, _png(grey), "f.png", "image/png"), settings)
+    as_is = decode_finger(FingerUpload(2, _png(grey), "f.png", "image/png"), limits)
     for saved in (grey.convert("RGB"), grey.convert("RGBA"), grey.convert("P")):
-        assert np.array_equal(decode_finger(FingerUpload(2, _png(saved), "f.png", "image/png"), settings), as_is)
+        assert np.array_equal(decode_finger(FingerUpload(2, _png(saved), "f.png", "image/png"), limits), as_is)
     see_through = grey.convert("RGBA")
     see_through.putpixel((5, 5), (128, 128, 128, 0))
     with pytest.raises(InvalidImage) as refused:
-        decode_finger(FingerUpload(2, _png(see_through), "f.png", "image/png"), settings)
+        decode_finger(FingerUpload(2, _png(see_through), "f.png", "image/png"), limits)
     assert refused.value.code == "finger_transparent" and refused.value.params["finger"] == 2
     sixteen_bit = Image.fromarray(impressions(101, 1)[0].astype(np.uint16) * 257)
     with pytest.raises(InvalidImage) as refused:
-        decode_finger(FingerUpload(2, _png(sixteen_bit), "f.png", "image/png"), settings)
+        decode_finger(FingerUpload(2, _png(sixteen_bit), "f.png", "image/png"), limits)
     assert refused.value.code == "finger_pixel_mode"
 
 
@@ -321,14 +322,14 @@ def test_identify_by_finger_ranks_the_owner_first(client, keys, people):
 def test_finger_index_reloads_and_rebuilds_from_the_database(settings, people):
     services = build_services(settings)
     try:
-        held = sorted(services.fingers.gallery.ids().tolist())
+        held = sorted(services.fingers.ids().tolist())
         services.fingers.path.unlink()
         services.fingers.path.with_suffix(".json").unlink(missing_ok=True)
     finally:
         services.close()  # saves it again
     services = build_services(settings)
     try:
-        assert sorted(services.fingers.gallery.ids().tolist()) == held
+        assert sorted(services.fingers.ids().tolist()) == held
         with services.sessions() as session:
             assert len(held) == session.scalar(select(func.count()).select_from(FingerTemplate))
         services.fingers.path.unlink()
@@ -336,7 +337,7 @@ def test_finger_index_reloads_and_rebuilds_from_the_database(settings, people):
         services.engine.dispose()
     services = build_services(settings)  # a missing file means a rebuild
     try:
-        assert sorted(services.fingers.gallery.ids().tolist()) == held
+        assert sorted(services.fingers.ids().tolist()) == held
     finally:
         services.close()
 
@@ -346,11 +347,11 @@ def test_duplicate_decision_takes_the_applicants_fingers_out_of_the_index(client
     with services.sessions() as session:
         applicant = session.scalars(select(Enrolment).where(Enrolment.public_id == body["id"])).one()
         finger_ids = session.scalars(select(FingerTemplate.id).where(FingerTemplate.enrolment_id == applicant.id)).all()
-    assert set(finger_ids) <= set(services.fingers.gallery.ids().tolist())
+    assert set(finger_ids) <= set(services.fingers.ids().tolist())
     decided = client.post(f"/v1/cases/{body['case_id']}/decision", headers=keys.adjudicator,
                           json={"decision": "duplicate", "comment": "same fingers and face"})
     assert decided.status_code == 200, decided.text
-    assert not set(finger_ids) & set(services.fingers.gallery.ids().tolist())
+    assert not set(finger_ids) & set(services.fingers.ids().tolist())
 
 
 def _person() -> dict:

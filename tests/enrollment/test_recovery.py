@@ -52,7 +52,7 @@ def assert_consistent(settings: Settings) -> None:
                 if enrolment.status == EnrolmentStatus.ISSUED:
                     assert enrolment.identity_id is not None
             truth = set(session.scalars(select(FaceTemplate.id).where(FaceTemplate.in_gallery)))
-        assert set(services.gallery.gallery.ids().tolist()) == truth
+        assert set(services.gallery.ids().tolist()) == truth
     finally:
         services.close()
 
@@ -123,9 +123,9 @@ def test_index_file_missing_committed_templates_is_caught_up_at_start(services, 
     enrol(client, keys.officer, ["biden_2010_blue_room.jpg"], family_name="Biden")  # not saved to the file
     reloaded = GalleryStore(services.settings, services.keyring, services.sessions)
     assert reloaded.open() == "reconciled"
-    assert len(reloaded.gallery) == 2
-    probe = services.gallery.gallery.ids()
-    assert sorted(reloaded.gallery.ids().tolist()) == sorted(probe.tolist())
+    assert len(reloaded) == 2
+    probe = services.gallery.ids()
+    assert sorted(reloaded.ids().tolist()) == sorted(probe.tolist())
 
 
 def test_corrupt_index_file_is_rebuilt_from_the_database(services, keys, client):
@@ -137,11 +137,11 @@ def test_corrupt_index_file_is_rebuilt_from_the_database(services, keys, client)
     services.gallery.path.write_bytes(b"not a faiss index")
     reloaded = GalleryStore(services.settings, services.keyring, services.sessions)
     assert reloaded.open() == "rebuilt"
-    assert len(reloaded.gallery) == 2
+    assert len(reloaded) == 2
     # The rebuilt vectors are the stored templates: each finds itself with similarity ~1.
-    ids = reloaded.gallery.ids()
-    vectors = np.stack([services.gallery.gallery._index.reconstruct(int(i)) for i in ids])
-    hits = reloaded.gallery.search(vectors, 1)
+    ids = reloaded.ids()
+    vectors = services.gallery.vectors(ids.tolist())
+    hits = reloaded.search(vectors, 1)
     assert [h[0].template_id for h in hits] == ids.tolist()
     assert all(h[0].score > 0.999 for h in hits)
 
@@ -151,9 +151,9 @@ def test_index_holding_a_template_the_database_lacks_drops_it(services, keys, cl
 
     enrol(client, keys.officer, ["obama_2012_portrait.jpg"])
     ghost = np.random.default_rng(1).normal(size=(1, 128)).astype("float32")
-    services.gallery.gallery.add(np.array([999_999]), ghost / np.linalg.norm(ghost))
+    services.gallery.added([999_999], ghost / np.linalg.norm(ghost))
     services.gallery.save()
     reloaded = GalleryStore(services.settings, services.keyring, services.sessions)
     assert reloaded.open() == "reconciled"
-    assert 999_999 not in reloaded.gallery.ids().tolist()
-    assert len(reloaded.gallery) == 1
+    assert 999_999 not in reloaded.ids().tolist()
+    assert len(reloaded) == 1

@@ -134,3 +134,10 @@ def test_ivf_index_still_finds_mates(gallery) -> None:
     assert np.mean(hits) >= 0.8
     index.remove([5015])
     assert 5015 not in shortlisted(index, 5015, FINGERS)
+
+
+def test_finger_index_is_a_complete_finger_gallery():
+    from matcher.finger_index import FingerGallery
+
+    index: FingerGallery = FingerIndex()  # mypy checks the protocol
+    assert len(index) == 0 and index.watermark == 0

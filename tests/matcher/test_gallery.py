@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from matcher.gallery import FLAT, IVF, FaissGallery, ivf_list_count
+from matcher.gallery import FLAT, IVF, FaissGallery, Gallery, GalleryOptions, ivf_list_count
+from matcher.gallery_backends import create_gallery
 
 DIM = 128
 EXACT_MAX = 500
@@ -123,6 +124,20 @@ def test_ids_lists_every_template_held(gallery, population):
     ids = population[0][:len(gallery)]
     assert sorted(gallery.ids().tolist()) == ids.tolist()
     assert gallery.ids().dtype == np.int64
+
+
+def test_vectors_returns_the_stored_vectors_in_the_order_asked(gallery, population):
+    ids, vectors = population
+    wanted = [int(ids[7]), int(ids[3]), int(ids[150])]
+    assert np.allclose(gallery.vectors(wanted), vectors[[7, 3, 150]], atol=1e-6)
+    with pytest.raises(KeyError):
+        gallery.vectors([-5])
+
+
+def test_faiss_gallery_is_a_complete_gallery():
+    gallery: Gallery = FaissGallery()  # mypy checks the protocol; the factory builds the same class by name
+    assert isinstance(create_gallery("faiss", GalleryOptions(exact_max=7)), FaissGallery)
+    assert gallery.watermark == 0
 
 
 def test_added_template_is_found_and_removed_template_is_not(gallery):

@@ -1,0 +1,132 @@
+"""Settings: each validator refuses with a sentence naming the variable, groups mirror the flat fields."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from civid.settings import Settings
+from civid.settings_groups import DedupThresholds, FaceGateParams, FingerQualityParams
+
+PRODUCTION = {"environment": "production", "issuer": "https://id.example.gov",
+              "database_url": "postgresql+psycopg://civid@db/civid", "template_keys_file": Path("/run/secrets/keys"),
+              "idp_secrets_file": Path("/run/secrets/idp")}
+
+
+def refusal(**values: object) -> str:
+    with pytest.raises(ValidationError) as refused:
+        Settings(**values)  # type: ignore[arg-type]
+    return str(refused.value)
+
+
+def test_defaults_are_valid_and_development(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    assert settings.environment == "development"  # `make run` keeps working with no variable set
+
+
+@pytest.mark.parametrize("field", ["dedup_threshold", "verify_threshold", "identify_threshold",
+                                   "same_person_threshold", "finger_verify_threshold"])
+@pytest.mark.parametrize("value", [-0.1, 1.5])
+def test_a_similarity_threshold_outside_zero_to_one_is_refused(field: str, value: float) -> None:
+    message = refusal(**{field: value})
+    assert f"CIVID_{field.upper()} must be between 0 and 1 (a similarity threshold), not {value}" in message
+
+
+@pytest.mark.parametrize("field", ["max_upload_bytes", "min_image_side", "gallery_ivf_nprobe", "gallery_persist_every",
+                                   "dedup_max_candidates", "finger_shortlist", "code_ttl_s", "max_yaw_deg"])
+def test_a_size_count_or_lifetime_of_zero_is_refused(field: str) -> None:
+    assert f"CIVID_{field.upper()} must be greater than 0, not 0" in refusal(**{field: 0})
+
+
+def test_a_negative_exact_max_is_refused_but_zero_means_always_approximate() -> None:
+    assert "CIVID_GALLERY_EXACT_MAX must not be negative, not -1" in refusal(gallery_exact_max=-1)
+    assert Settings(gallery_exact_max=0).gallery.exact_max == 0
+
+
+def test_an_nfiq2_minimum_outside_the_score_range_is_refused() -> None:
+    assert "CIVID_FINGER_MIN_NFIQ2 must be an NFIQ 2 score between 0 and 100, not 101" in refusal(finger_min_nfiq2=101)
+
+
+@pytest.mark.parametrize("port", [0, 70_000])
+def test_a_port_outside_tcp_range_is_refused(port: int) -> None:
+    assert f"CIVID_PORT must be a TCP port between 1 and 65535, not {port}" in refusal(port=port)
+
+
+def test_an_empty_gallery_backend_is_refused() -> None:
+    assert "CIVID_GALLERY_BACKEND must name a gallery backend" in refusal(gallery_backend=" ")
+
+
+def test_every_problem_is_listed_at_once() -> None:
+    message = refusal(dedup_threshold=2.0, port=0)
+    assert "CIVID_DEDUP_THRESHOLD" in message and "CIVID_PORT" in message
+
+
+def test_environment_variables_keep_their_flat_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CIVID_DEDUP_THRESHOLD", "0.95")
+    monkeypatch.setenv("CIVID_FINGER_MIN_NFIQ2", "30")
+    monkeypatch.setenv("CIVID_GALLERY_BACKEND", "faiss")
+    settings = Settings()
+    assert settings.dedup.face_threshold == 0.95 and settings.finger_quality.min_nfiq2 == 30
+    monkeypatch.setenv("CIVID_DEDUP_THRESHOLD", "9")
+    with pytest.raises(ValidationError, match="CIVID_DEDUP_THRESHOLD must be between 0 and 1"):
+        Settings()
+
+
+# --- production ------------------------------------------------------------------------------------------
+
+def test_production_with_its_values_supplied_is_accepted() -> None:
+    assert Settings(**PRODUCTION).environment == "production"  # type: ignore[arg-type]
+
+
+def test_production_refuses_an_http_or_default_issuer() -> None:
+    assert "CIVID_ISSUER must be the public https URL in production" in refusal(**{**PRODUCTION, "issuer": None})
+    assert "not http://id.example.gov" in refusal(**{**PRODUCTION, "issuer": "http://id.example.gov"})
+
+
+def test_production_refuses_cookies_without_the_secure_flag() -> None:
+    assert "CIVID_COOKIE_SECURE must not be off in production" in refusal(**PRODUCTION, cookie_secure=False)
+
+
+def test_production_refuses_the_sqlite_default() -> None:
+    assert "CIVID_DATABASE_URL must name the production database" in refusal(**{**PRODUCTION, "database_url": None})
+
+
+@pytest.mark.parametrize("field", ["template_keys_file", "idp_secrets_file"])
+def test_production_refuses_secrets_generated_by_default_under_the_data_folder(field: str) -> None:
+    message = refusal(**{**PRODUCTION, field: None})
+    assert f"CIVID_{field.upper()} must name" in message and "supplied from the secret store in production" in message
+
+
+def test_development_accepts_what_production_refuses() -> None:
+    assert Settings(issuer="http://localhost:8000", cookie_secure=False).environment == "development"
+
+
+# --- groups -------------------------------------------------------------------------------------------------
+
+def test_groups_are_frozen_views_of_the_flat_fields() -> None:
+    settings = Settings(max_yaw_deg=40.0, finger_min_nfiq2=25, dedup_llr_threshold=4.0)
+    assert settings.face_gate == FaceGateParams(1024, 0.5, 40.0, 60.0, 40.0, 30.0, 20.0)
+    assert settings.finger_quality == FingerQualityParams(8 * 1024 * 1024, 4_000_000, 150, 50, 25, True, 12)
+    assert settings.dedup == DedupThresholds(0.9251, 0.9251, 4.0, 10, 20)
+    with pytest.raises(AttributeError):
+        settings.face_gate.max_yaw_deg = 90.0  # type: ignore[misc]
+
+
+def test_the_command_line_refuses_invalid_settings_with_the_sentences_not_a_traceback(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from civid.cli import app
+    from civid.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["index", "status"], env={"CIVID_DATA_DIR": str(tmp_path / "var"),
+                                                                   "CIVID_ENVIRONMENT": "production"})
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.split())
+    assert "civid will not start" in said and "CIVID_ISSUER must be the public https URL in production" in said
+    assert not (tmp_path / "var").exists()  # refused before anything was created
