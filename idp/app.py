@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from idp import pages
+from idp import claims_extensions, pages
 from idp import (account, authorize, consent_page, discovery, face_login, jwks, login, logout, par, passkeys,
                  registration, token, userinfo, introspection, revocation, admin_routes)
 
@@ -21,7 +21,9 @@ ROUTERS = (discovery, jwks, authorize, par, login, face_login, consent_page, pas
 
 
 def install(app: FastAPI) -> None:
-    """Add every IdP route and the static assets of its pages (served by civid itself: no CDN)."""
+    """Add every IdP route and the static assets of its pages (served by civid itself: no CDN), and the app's
+    empty registry of claims extensions (``idp.claims_extensions``), for packages installed after idp."""
+    claims_extensions.install(app)
     for module in ROUTERS:
         app.include_router(module.router)
     app.mount("/static/idp", StaticFiles(directory=STATIC), name="idp-static")
