@@ -54,7 +54,8 @@ class ClaimsRequest:
     @property
     def all(self) -> frozenset[str]:
         """Every name the citizen must consent to: person claims and the extensions' consent names."""
-        return self.userinfo | self.id_token | frozenset[str]().union(*(m.consent_names for m in self.extensions.values()))
+        extended = frozenset[str]().union(*(member.consent_names for member in self.extensions.values()))
+        return self.userinfo | self.id_token | extended
 
 
 def parse_claims_parameter(raw: str | dict[str, Any] | None, extensions: ClaimsExtensions) -> dict[str, Any] | None:

@@ -190,7 +190,8 @@ class ClaimsExtensions:
 
     def released_claim_names(self, values: Mapping[str, Any]) -> list[str]:
         """The person-data names inside the released extension values."""
-        return [name for e in self._extensions if e.member in values for name in e.released_claim_names(values[e.member])]
+        return [name for extension in self._extensions if extension.member in values
+                for name in extension.released_claim_names(values[extension.member])]
 
     def record_release(self, db: Session, release: Release) -> None:
         """Let every extension note the release."""

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 
 from civid.deps import get_services
 from civid.services import Services
-from idp import interactions
+from idp import claims_extensions, interactions
 from idp.authorization import AuthorizationContext, validate
 from idp.client_auth import authenticate_client
 from idp.errors import InvalidRequest

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 MEMBER = "verified_claims"
 TEMPLATES = Path(__file__).parent / "templates"
 # Verified claims in the order shown; then how they were verified (documents, with their numbers).
-VERIFIED_ITEMS = tuple(f"consent.verified.{name}" for name in CLAIMS_IN_VERIFIED_CLAIMS) + ("consent.verified.evidence",)
+VERIFIED_ITEMS = (*(f"consent.verified.{name}" for name in CLAIMS_IN_VERIFIED_CLAIMS), "consent.verified.evidence")
 
 
 def verified_items(names: frozenset[str]) -> list[str]:
