@@ -15,7 +15,7 @@ plain OpenID provider.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -27,7 +27,6 @@ from models import Client, Identity
 
 if TYPE_CHECKING:
     from civid.services import Services
-    from idp.consent import ClientConsent
 
 RELEASE_CHANNELS = ("id_token", "userinfo")
 
@@ -60,6 +59,14 @@ class AccountSection:
     context: Mapping[str, object]
 
 
+class ReleaseConsent(Protocol):
+    """The consent a release rests on (``idp.consent.ClientConsent``; named by its shape so that this module
+    needs nothing of idp's consent, grant and token code)."""
+
+    def covering(self, claim_names: Iterable[str]) -> list[str]:
+        """The uids of the consent rows holding at least one of ``claim_names``."""
+
+
 @dataclass(frozen=True)
 class Release:
     """Personal data that has just left through the ID token or UserInfo, for the extensions' record of it."""
@@ -69,7 +76,7 @@ class Release:
     channel: str  # one of RELEASE_CHANNELS
     claim_names: tuple[str, ...]  # every released name, the extensions' own included (never values)
     values: Mapping[str, Any]  # member name -> the value released for it, only for members released
-    consent: ClientConsent | None  # the grant's own live consent the claims were released under
+    consent: ReleaseConsent | None  # the grant's own live consent the claims were released under
 
 
 class ClaimsExtension(Protocol):
