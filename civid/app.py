@@ -145,7 +145,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(admin_router)
     install_idp(app)
     install_console(app)
-    install_kyc(app)
+    install_kyc(app)  # after idp: kyc registers its claims extension (verified_claims) with idp's registry
     # Whole body: every photo at its limit plus room for the form fields; a registration drive's ZIP may be larger
     # (the console reads it only after checking the officer's session).
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes * settings.max_photos_per_enrolment + 256 * 1024,

@@ -1,5 +1,5 @@
-"""The citizen's account page: their passkeys (add, revoke), the consents they gave portals (revoke), and
-who received their data (releases and KYC attestations: ``kyc.citizen_view``).
+"""The citizen's account page: their passkeys (add, revoke), the consents they gave portals (revoke), and the
+sections the claims extensions add (kyc: who received their data, ``kyc.citizen_view``).
 
 Needs a login session (otherwise to the login page). Every change is a POST with the CSRF token, answered
 with a redirect back to the page (post/redirect/get), and audited with the citizen as the actor.
@@ -20,16 +20,16 @@ from civid.deps import get_services
 from civid.errors import NotFound
 from civid.input_types import RowId
 from civid.services import Services
-from civid.web.csrf import check_csrf
 from civid.web import i18n, pages
+from civid.web.csrf import check_csrf
 from idp import claims, consent, passkey_bindings, passkey_registry, sessions
-from idp.consent_page import CLAIM_ITEMS, verified_items
-from kyc import citizen_view
-from kyc.verified_claims_request import CONSENT_PREFIX
+from idp.claims_extensions import ClaimsExtensions, from_request
+from idp.consent_page import CLAIM_ITEMS
 from models import Client, Consent, Identity, LoginSession, Passkey, utcnow
 
 router = APIRouter(dependencies=[Depends(pages.html_page)])
 ServicesDep = Annotated[Services, Depends(get_services)]
+ExtensionsDep = Annotated[ClaimsExtensions, Depends(from_request)]
 LOGIN_PAGE = "/login"
 NOTICES = ("passkey_added", "passkey_revoked", "consent_revoked")
 _Row = TypeVar("_Row", Passkey, Consent)  # a row a citizen owns (``identity_id``)
@@ -58,19 +58,18 @@ def _can_bind_online(session: LoginSession, max_age_s: int) -> bool:
     return "face" in (session.amr or []) and recent
 
 
-def _claim_items(names: list[str], lang: str) -> list[str]:
-    """The consented claims in the consent page's plain words (``idp.consent_page.CLAIM_ITEMS``, and its
-    verified-data section for ``verified_claims:…`` names), never the internal names."""
+def _claim_items(names: list[str], lang: str, extensions: ClaimsExtensions) -> list[str]:
+    """The consented claims in the consent page's plain words (``idp.consent_page.CLAIM_ITEMS``, and the
+    extensions' consent-page sections for their consent names), never the internal names."""
     asked = set(names)
     shown = [i18n.translate(key, lang) for key, members in CLAIM_ITEMS if members & asked]
     if "uin" in asked:
         shown.append(i18n.translate("consent.claim.uin", lang))
-    verified = verified_items(frozenset(asked))
-    if verified:
-        title = i18n.translate("consent.verified.title", lang)
-        shown += [f"{title}: {i18n.translate(key, lang)}" for key in verified]
+    for section in extensions.consent_sections(frozenset(asked)):
+        title = i18n.translate(section.title, lang)
+        shown += [f"{title}: {i18n.translate(key, lang)}" for key in section.items]
     known = set().union(*(members for _, members in CLAIM_ITEMS)) | {"uin"}
-    return shown + sorted(name for name in asked - known if not name.startswith(CONSENT_PREFIX))
+    return shown + sorted(name for name in asked - known if not extensions.owns_consent_name(name))
 
 
 def _consent_rows(db: Session, identity_id: int) -> list[dict[str, object]]:
@@ -93,7 +92,7 @@ def _passkey_rows(db: Session, identity_id: int) -> list[dict[str, object]]:
 
 
 @router.get("/account")
-def account_page(request: Request, services: ServicesDep) -> Response:
+def account_page(request: Request, services: ServicesDep, extensions: ExtensionsDep) -> Response:
     """The citizen's passkeys and consents, with the forms to change them."""
     with services.sessions() as db:
         signed_in = _signed_in(request, db)
@@ -106,11 +105,10 @@ def account_page(request: Request, services: ServicesDep) -> Response:
             request, "account.html", name=claims.claim_values(db, identity).get("name") or identity.uin,
             method=session.amr, auth_time=pages.when(session.auth_time), passkeys=_passkey_rows(db, identity.id),
             consents=_consent_rows(db, identity.id), notice=done if done in NOTICES else None,
-            releases=citizen_view.release_rows(db, identity.id, lang),
-            attestations=citizen_view.attestation_rows(db, identity.id, lang),
+            extension_sections=extensions.account_sections(db, identity.id, lang),
             can_bind=_can_bind_online(session, services.settings.passkey_binding_face_max_age_s)
             and not passkey_bindings.has_staff_account(db, identity),
-            claim_items=lambda names: _claim_items(names, pages.language(request)))
+            claim_items=lambda names: _claim_items(names, pages.language(request), extensions))
 
 
 @router.post("/account/passkeys/{passkey_id}/revoke")

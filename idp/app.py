@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from civid.web import i18n, pages
-from idp import acr, login_methods
+from idp import acr, claims_extensions, login_methods
 from idp import (account, authorize, consent_page, discovery, jwks, login, logout, par, registration, token, userinfo,
                  introspection, revocation, admin_routes)
 from idp.login_methods import LoginMethods
@@ -26,9 +26,11 @@ ROUTERS = (discovery, jwks, authorize, par, login, consent_page, account, logout
 
 def install(app: FastAPI, methods: LoginMethods = acr.BUILT_IN) -> None:
     """Add every IdP route, the login ``methods``, the templates of its pages and their static assets (served by
-    civid itself: no CDN). More methods may be registered afterwards (``idp.login_methods.register``)."""
+    civid itself: no CDN), and the app's empty registry of claims extensions (``idp.claims_extensions``), for
+    packages installed after idp. More login methods may be registered afterwards (``idp.login_methods.register``)."""
     pages.add_template_folder(TEMPLATES)
     i18n.catalogues()  # read the .po files now: a broken catalogue stops start-up, not a citizen's page
+    claims_extensions.install(app)
     for module in ROUTERS:
         app.include_router(module.router)
     login_methods.install(app, methods)

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from civid.deps import get_services
 from civid.services import Services
 from civid.web import pages
-from idp import authorization_response, clients, codes, consent, interaction_policy, interactions, sessions
+from idp import (authorization_response, claims_extensions, clients, codes, consent, interaction_policy, interactions,
+                 sessions)
 from idp.authorization import AuthorizationContext, validate
 from idp.errors import InvalidClient, InvalidRequest, OAuthError
 from idp.form import oauth_form
@@ -71,7 +72,7 @@ def resume(uid: str, request: Request, services: Services = Depends(get_services
 def _authorize(request: Request, services: Services, raw: Mapping[str, str], decide_now: bool) -> Response:
     issuer = services.settings.resolved_issuer
     with services.sessions.begin() as db:
-        ctx = AuthorizationContext(raw, db, services)
+        ctx = AuthorizationContext(raw, db, services, claims_extensions.of(request.app))
         try:
             validate(ctx)
         except OAuthError as exc:
@@ -82,7 +83,7 @@ def _authorize(request: Request, services: Services, raw: Mapping[str, str], dec
         if decide_now:
             session = sessions.current(request, db)
             step = interaction_policy.next_step(db, ctx.client, ctx.params, session, None,
-                                                secrets=services.idp_secrets)
+                                                secrets=services.idp_secrets, extensions=ctx.extensions)
             if step.kind == ERROR:
                 assert step.error is not None
                 return authorization_response.error(ctx.params["redirect_uri"], step.error, ctx.state, issuer)
@@ -97,7 +98,8 @@ def finish(request: Request, db: Session, services: Services, interaction: Autho
     """Decide what the live ``interaction`` needs next and answer with it (a page redirect or the client's)."""
     session = sessions.current(request, db)
     step = interaction_policy.next_step(db, client, interaction.params, session, interaction.login_session_id,
-                                        consent_given=consent_given, secrets=services.idp_secrets)
+                                        consent_given=consent_given, secrets=services.idp_secrets,
+                                        extensions=claims_extensions.of(request.app))
     return _respond(request, db, services, interaction, client, step)
 
 
@@ -116,21 +118,22 @@ def _respond(request: Request, db: Session, services: Services, interaction: Aut
     assert step.kind == CODE
     session = sessions.current(request, db)
     assert session is not None
+    extensions = claims_extensions.of(request.app)
     if client.first_party:
-        _record_first_party_consent(db, services, client, params, session)
-    code = codes.issue(db, services, interaction, client, session)
+        _record_first_party_consent(db, services, extensions, client, params, session)
+    code = codes.issue(db, services, extensions, interaction, client, session)
     return authorization_response.success(params["redirect_uri"], code, params.get("state"), issuer)
 
 
-def _record_first_party_consent(db: Session, services: Services, client: Client, params: dict,
-                                session: LoginSession) -> None:
+def _record_first_party_consent(db: Session, services: Services, extensions: claims_extensions.ClaimsExtensions,
+                                client: Client, params: dict, session: LoginSession) -> None:
     """Record (and audit) the consent a first-party client was not made to ask for, so that every release of
     claims still rests on a consent the person can see and withdraw on /account."""
     identity = db.get(Identity, session.identity_id)
     assert identity is not None
-    if not interaction_policy.consent_needed(db, client, params, identity):
+    if not interaction_policy.consent_needed(db, client, params, identity, extensions):
         return
     consent.grant_consent(db, identity, client, params.get("scope") or [],
-                          interaction_policy.requested_claim_names(client, params),
-                          interaction_policy.purpose_text(client, params), sessions.citizen(identity),
+                          interaction_policy.requested_claim_names(client, params, extensions),
+                          interaction_policy.purpose_text(client, params, extensions), sessions.citizen(identity),
                           services.settings.consent_ttl_days)

@@ -5,10 +5,10 @@ claims in the ID token or at UserInfo. A claim is released only when all hold: t
 scope or holds the entitlement (``uin``), the citizen consented to it, and the record has a value. In the
 code flow, scope claims go to UserInfo; the ID token carries only what ``claims.id_token`` asks for.
 
-``verified_claims`` (OpenID Connect for Identity Assurance) in either member is shape-checked here (a
-malformed element is ``invalid_request`` at /authorize) and kept in ``ClaimsRequest`` only for clients with
-the ``kyc`` entitlement — anyone else's is silently dropped; its consent names (``verified_claims:<claim>``,
-``verified_claims:evidence``) join ``ClaimsRequest.all``. ``kyc.verified_claims`` builds the answer.
+A member answered by a registered extension (``idp.claims_extensions``; kyc's ``verified_claims``) is
+shape-checked by it here (a malformed one is ``invalid_request`` at /authorize) and kept in
+``ClaimsRequest.extensions`` only for clients the extension accepts — anyone else's is silently dropped; its
+consent names join ``ClaimsRequest.all``. The extension builds the answer.
 """
 
 from __future__ import annotations
@@ -21,9 +21,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from enrollment.record import issuing_enrolment
+from idp.claims_extensions import ClaimsExtensions, MemberRequest
 from idp.errors import InvalidRequest
-from kyc.verified_claims_request import (CLAIMS_IN_VERIFIED_CLAIMS, KYC_ENTITLEMENT, consent_names,
-                                         validate_request_element)
 from models import Client, Identity
 
 SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
@@ -49,19 +48,19 @@ class ClaimsRequest:
     id_token: frozenset[str]
     essential: frozenset[str]
     acr_values: tuple[str, ...]  # from claims.id_token.acr (values or value), if any
-    # OIDC4IDA: the verified_claims request elements, kept only for clients with the kyc entitlement.
-    verified_userinfo: dict[str, Any] | list[Any] | None = field(default=None, compare=False)
-    verified_id_token: dict[str, Any] | list[Any] | None = field(default=None, compare=False)
-    verified: frozenset[str] = frozenset()  # their consent names: verified_claims:<claim>, verified_claims:evidence
+    # The extensions' members (by member name), kept only for clients each extension accepts.
+    extensions: dict[str, MemberRequest] = field(default_factory=dict, compare=False)
 
     @property
     def all(self) -> frozenset[str]:
-        """Every name the citizen must consent to: person claims and verified-claims consent names."""
-        return self.userinfo | self.id_token | self.verified
+        """Every name the citizen must consent to: person claims and the extensions' consent names."""
+        extended = frozenset[str]().union(*(member.consent_names for member in self.extensions.values()))
+        return self.userinfo | self.id_token | extended
 
 
-def parse_claims_parameter(raw: str | dict[str, Any] | None) -> dict[str, Any] | None:
-    """Parse and shape-check the ``claims`` parameter (a JSON object with userinfo/id_token members)."""
+def parse_claims_parameter(raw: str | dict[str, Any] | None, extensions: ClaimsExtensions) -> dict[str, Any] | None:
+    """Parse and shape-check the ``claims`` parameter (a JSON object with userinfo/id_token members); an
+    extension's member is checked by the extension."""
     if raw in (None, ""):
         return None
     try:
@@ -72,8 +71,9 @@ def parse_claims_parameter(raw: str | dict[str, Any] | None) -> dict[str, Any] |
         raise InvalidRequest("the claims parameter must be a JSON object whose userinfo and id_token are objects")
     for member in ("userinfo", "id_token"):
         for name, spec in value.get(member, {}).items():
-            if name == "verified_claims":  # OIDC4IDA -13 §5: an object or an array of request objects
-                validate_request_element(spec, f"claims.{member}.verified_claims")
+            extension = extensions.find(name)
+            if extension is not None:
+                extension.validate_member(spec, f"claims.{member}.{name}")
             else:
                 _check_member(spec, f"claims.{member}.{name}", strings=name == "acr")
     return value
@@ -101,8 +101,9 @@ def entitled(client: Client, claim: str) -> bool:
     return needed is None or needed in client.entitlements
 
 
-def requested(client: Client, scopes: list[str], claims_parameter: dict[str, Any] | None) -> ClaimsRequest:
-    """What this request asks for, after the client's allowed scopes and entitlements."""
+def requested(client: Client, scopes: list[str], claims_parameter: dict[str, Any] | None,
+              extensions: ClaimsExtensions) -> ClaimsRequest:
+    """What this request asks for, after the client's allowed scopes and entitlements (and the extensions')."""
     userinfo: set[str] = set()
     for scope in scopes:
         if scope in client.allowed_scopes or (scope == "uin" and "uin" in client.entitlements):
@@ -120,15 +121,8 @@ def requested(client: Client, scopes: list[str], claims_parameter: dict[str, Any
             if spec and spec.get("essential"):
                 essential.add(name)
     allowed = {c for c in userinfo | id_token if entitled(client, c)}
-    verified_userinfo = verified_id_token = None
-    verified: set[str] = set()
-    if KYC_ENTITLEMENT in client.entitlements:  # anyone else's verified_claims element is silently dropped
-        verified_userinfo = (claims_parameter or {}).get("userinfo", {}).get("verified_claims")
-        verified_id_token = (claims_parameter or {}).get("id_token", {}).get("verified_claims")
-        available = {c for c in CLAIMS_IN_VERIFIED_CLAIMS if entitled(client, c)}
-        verified = consent_names(verified_userinfo, available) | consent_names(verified_id_token, available)
     return ClaimsRequest(frozenset(userinfo & allowed), frozenset(id_token & allowed), frozenset(essential & allowed),
-                         acr_values, verified_userinfo, verified_id_token, frozenset(verified))
+                         acr_values, extensions.requested(client, claims_parameter))
 
 
 def _e164(phone: str) -> str:

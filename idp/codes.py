@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from civid import audit
 from idp import interaction_policy, interactions
+from idp.claims_extensions import ClaimsExtensions
 from idp.server_secrets import sha256_hex
 from idp.sessions import citizen
 from models import AuthorizationCode, AuthorizationRequest, Client, Grant, Identity, LoginSession, utcnow
@@ -25,8 +26,8 @@ if TYPE_CHECKING:
     from civid.services import Services
 
 
-def issue(db: Session, services: "Services", interaction: AuthorizationRequest, client: Client,
-          session: LoginSession) -> str:
+def issue(db: Session, services: "Services", extensions: ClaimsExtensions, interaction: AuthorizationRequest,
+          client: Client, session: LoginSession) -> str:
     """Consume ``interaction`` and return a fresh code for it (``InteractionGone`` if already consumed)."""
     if not interactions.consume(db, interaction):
         raise interactions.InteractionGone("this sign-in request was already completed")
@@ -37,7 +38,7 @@ def issue(db: Session, services: "Services", interaction: AuthorizationRequest, 
     settings = services.settings
     grant = Grant(uid=secrets.token_urlsafe(16), client_id=client.client_id, identity_id=identity.id,
                   login_session_id=session.id, scope=" ".join(params["scope"]), claims=params.get("claims"),
-                  purpose=interaction_policy.purpose_text(client, params),
+                  purpose=interaction_policy.purpose_text(client, params, extensions),
                   auth_time=session.auth_time, acr=session.acr, amr=list(session.amr), created_at=now,
                   expires_at=now + timedelta(seconds=settings.refresh_token_ttl_s))
     db.add(grant)

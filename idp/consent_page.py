@@ -4,9 +4,9 @@
 ``POST /consent/{uid}`` (CSRF-protected) records the answer. Approval is remembered per client
 (``idp.consent.grant_consent``) and the code is issued; denial returns ``access_denied`` to the portal
 (RFC 6749 §4.1.2.1). The national number (UIN) is marked apart: few portals are entitled to it.
-Verified identity data (OIDC4IDA ``verified_claims``, only for ``kyc``-entitled clients such as banks) is
-listed in its own box. The purposes the service gave (OIDC4IDA ``purpose`` parameter and per-claim purposes)
-are shown as given (escaped) and stored on the consent.
+A claims extension adds its own box (``idp.claims_extensions``; kyc: verified identity data for banks), and
+the purposes the request states (kyc: OIDC4IDA ``purpose``) are shown as given (escaped) and stored on the
+consent.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session
 from civid import audit
 from civid.deps import get_services
 from civid.services import Services
-from civid.web.csrf import check_csrf
 from civid.web import pages
-from idp import authorization_response, authorize, clients, consent, interaction_policy, interactions, sessions
+from civid.web.csrf import check_csrf
+from idp import (authorization_response, authorize, claims_extensions, clients, consent, interaction_policy,
+                 interactions, sessions)
 from idp.errors import AccessDenied, InvalidClient, InvalidRequest
 from idp.interaction_policy import CONSENT
-from kyc.verified_claims_request import CLAIMS_IN_VERIFIED_CLAIMS, CONSENT_PREFIX, EVIDENCE_CONSENT_NAME
 from models import AuthorizationRequest, Client, Identity
 
 router = APIRouter(tags=["citizen pages"], dependencies=[Depends(pages.html_page)])
@@ -40,18 +40,6 @@ CLAIM_ITEMS: tuple[tuple[str, frozenset[str]], ...] = (
 )
 
 
-# Verified claims in the order shown; then how they were verified (documents, with their numbers).
-VERIFIED_ITEMS = tuple(f"consent.verified.{name}" for name in CLAIMS_IN_VERIFIED_CLAIMS) + ("consent.verified.evidence",)
-
-
-def verified_items(names: frozenset[str]) -> list[str]:
-    """The i18n keys of the verified-claims consent names asked for, in display order."""
-    wanted = {name.removeprefix(CONSENT_PREFIX) for name in names if name.startswith(CONSENT_PREFIX)}
-    if EVIDENCE_CONSENT_NAME in names:
-        wanted.add("evidence")
-    return [key for key in VERIFIED_ITEMS if key.rsplit(".", 1)[1] in wanted]
-
-
 def _load(db: Session, uid: str) -> tuple[AuthorizationRequest, Client]:
     interaction = interactions.load(db, uid)
     client = clients.find(db, interaction.client_id)
@@ -63,20 +51,21 @@ def _load(db: Session, uid: str) -> tuple[AuthorizationRequest, Client]:
 @router.get("/consent/{uid}")
 def consent_page(uid: str, request: Request, services: Services = Depends(get_services)) -> Response:
     """Ask the citizen (or continue, when nothing needs asking any more)."""
+    extensions = claims_extensions.of(request.app)
     with services.sessions.begin() as db:
         interaction, client = _load(db, uid)
         session = sessions.current(request, db)
         step = interaction_policy.next_step(db, client, interaction.params, session, interaction.login_session_id,
-                                            secrets=services.idp_secrets)
+                                            secrets=services.idp_secrets, extensions=extensions)
         if step.kind != CONSENT:
             return authorize.finish(request, db, services, interaction, client)
         params = interaction.params
-        names = interaction_policy.requested_claim_names(client, params)
+        names = interaction_policy.requested_claim_names(client, params, extensions)
         items = [key for key, claims in CLAIM_ITEMS if claims & names]
         return pages.render(request, "consent.html", ui_locales=params.get("ui_locales"), uid=uid,
                             client_name=client.name, items=items, uin="uin" in names,
-                            verified=verified_items(names),
-                            purposes=interaction_policy.requested_purposes(client, params),
+                            sections=extensions.consent_sections(names),
+                            purposes=interaction_policy.requested_purposes(client, params, extensions),
                             pairwise=client.subject_type == "pairwise",
                             offline="offline_access" in (params.get("scope") or []))
 
@@ -104,8 +93,9 @@ def consent_answer(uid: str, request: Request, decision: str = Form(""), csrf_to
                          scopes=params.get("scope"))
             return authorization_response.error(params["redirect_uri"], AccessDenied("the user denied the request"),
                                                 params.get("state"), services.settings.resolved_issuer)
-        names = interaction_policy.requested_claim_names(client, params)
+        extensions = claims_extensions.of(request.app)
+        names = interaction_policy.requested_claim_names(client, params, extensions)
         consent.grant_consent(db, identity, client, params.get("scope") or [], names,
-                              interaction_policy.purpose_text(client, params), actor,
+                              interaction_policy.purpose_text(client, params, extensions), actor,
                               services.settings.consent_ttl_days)
         return authorize.finish(request, db, services, interaction, client, consent_given=True)

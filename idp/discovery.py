@@ -3,7 +3,8 @@
 Everything a relying party's library needs to integrate by configuration only, built in one function
 (``provider_metadata``) so that later features extend one dict. It states only what civid does: no
 implicit or hybrid flows, no request objects, no front-channel logout; back-channel logout with ``sid``
-(``idp.backchannel_logout``).
+(``idp.backchannel_logout``). The registered claims extensions add theirs (``idp.claims_extensions``; kyc:
+OIDC4IDA's ``verified_claims_supported`` and what goes with it).
 """
 
 from __future__ import annotations
@@ -16,11 +17,9 @@ from fastapi.responses import JSONResponse
 from civid.deps import get_services
 from civid.services import Services
 from civid.settings import Settings
-from enrollment.documents import CHECK_METHODS, DOCUMENT_TYPES
-from idp import acr, claims, client_auth, clients, login_methods
+from idp import acr, claims, claims_extensions, client_auth, clients, login_methods
+from idp.claims_extensions import ClaimsExtensions
 from idp.login_methods import LoginMethods
-from kyc.verified_claims import DEDUP_RECORD_TYPE, DOCUMENT_METHOD, EVIDENCE_SUPPORTED
-from kyc.verified_claims_request import CLAIMS_IN_VERIFIED_CLAIMS
 
 PATH = "/.well-known/openid-configuration"
 CACHE = {"Cache-Control": "public, max-age=300"}
@@ -31,8 +30,9 @@ PROMPT_VALUES = ["none", "login", "consent"]
 router = APIRouter(tags=["openid"])
 
 
-def provider_metadata(settings: Settings, methods: LoginMethods = acr.BUILT_IN) -> dict[str, Any]:
-    """The discovery document for this deployment's issuer, offering the login ``methods``' acr values."""
+def provider_metadata(settings: Settings, extensions: ClaimsExtensions, methods: LoginMethods = acr.BUILT_IN) -> dict[str, Any]:
+    """The discovery document for this deployment's issuer, offering the login ``methods``' acr values, with the
+    claims extensions' metadata."""
     issuer = settings.resolved_issuer
     assertion_algs = list(client_auth.ASSERTION_ALGS)
     return {
@@ -77,28 +77,12 @@ def provider_metadata(settings: Settings, methods: LoginMethods = acr.BUILT_IN) 
         # OIDC Back-Channel Logout 1.0 §2.1: logout tokens carry sid, and ID tokens carry the same sid.
         "backchannel_logout_supported": True,
         "backchannel_logout_session_supported": True,
-        **identity_assurance_metadata(settings),
-    }
-
-
-def identity_assurance_metadata(settings: Settings) -> dict[str, Any]:
-    """OIDC4IDA -13 §9 (OP metadata): what verified_claims civid can answer (only to kyc-entitled clients)."""
-    return {
-        "verified_claims_supported": True,
-        "trust_frameworks_supported": [settings.kyc_trust_framework],
-        "evidence_supported": list(EVIDENCE_SUPPORTED),
-        "documents_supported": list(DOCUMENT_TYPES),
-        "documents_methods_supported": [DOCUMENT_METHOD],
-        "documents_check_methods_supported": list(CHECK_METHODS),
-        "electronic_records_supported": [DEDUP_RECORD_TYPE],
-        "claims_in_verified_claims_supported": list(CLAIMS_IN_VERIFIED_CLAIMS),
-        # civid's own KYC attestation endpoint (no standard metadata names it; the "civid_" prefix says so).
-        # Each attestation names its status list itself (status.status_list.uri).
-        "civid_kyc_attestation_endpoint": settings.resolved_issuer + "/v1/kyc/attestations",
+        **extensions.metadata(settings),
     }
 
 
 @router.get(PATH)
 def openid_configuration(request: Request, services: Services = Depends(get_services)) -> JSONResponse:
     """The OpenID Provider configuration document."""
-    return JSONResponse(provider_metadata(services.settings, login_methods.of(request)), headers=CACHE)
+    return JSONResponse(provider_metadata(services.settings, claims_extensions.of(request.app), login_methods.of(request)),
+                        headers=CACHE)

@@ -23,10 +23,10 @@ from sqlalchemy.orm import Session
 
 from civid import audit
 from idp import acr, claims, consent
+from idp.claims_extensions import ClaimsExtensions
 from idp.errors import AccessDenied, ConsentRequired, LoginRequired, OAuthError
 from idp.server_secrets import ServerSecrets
 from idp.subjects import subject_for
-from kyc.verified_claims_request import purposes
 from models import Client, Identity, LoginSession, utcnow
 
 LOGIN, CONSENT, CODE, ERROR = "login", "consent", "code", "error"
@@ -67,31 +67,29 @@ def login_needed(params: dict[str, Any], session: LoginSession | None, fresh_ses
     return None
 
 
-def requested_claim_names(client: Client, params: dict[str, Any]) -> frozenset[str]:
+def requested_claim_names(client: Client, params: dict[str, Any], extensions: ClaimsExtensions) -> frozenset[str]:
     """The person claims this request asks for (UserInfo and ID token), after the client's entitlements."""
-    return claims.requested(client, params.get("scope") or [], params.get("claims")).all
+    return claims.requested(client, params.get("scope") or [], params.get("claims"), extensions).all
 
 
 PURPOSE_STORED_MAX = 500  # Consent.purpose
 
 
-def requested_purposes(client: Client, params: dict[str, Any]) -> list[str]:
-    """Why the portal asks: the ``purpose`` parameter, then the purposes inside the verified_claims it may
-    receive (OIDC4IDA), each once. Shown on the consent page as given."""
-    asked = claims.requested(client, params.get("scope") or [], params.get("claims"))
-    found = [params["purpose"]] if params.get("purpose") else []
-    for purpose in purposes(asked.verified_userinfo) + purposes(asked.verified_id_token):
-        if purpose not in found:
-            found.append(purpose)
-    return found
+def requested_purposes(client: Client, params: dict[str, Any], extensions: ClaimsExtensions) -> list[str]:
+    """Why the portal asks, as the claims extensions find it in the request (kyc: the OIDC4IDA ``purpose``
+    parameter, then the purposes inside the verified_claims it may receive), each once. Shown on the consent
+    page as given; none without an extension."""
+    asked = claims.requested(client, params.get("scope") or [], params.get("claims"), extensions)
+    return extensions.purposes(params, asked.extensions)
 
 
-def purpose_text(client: Client, params: dict[str, Any]) -> str | None:
+def purpose_text(client: Client, params: dict[str, Any], extensions: ClaimsExtensions) -> str | None:
     """The purposes as stored on the consent (joined; the column holds 500 characters)."""
-    return " · ".join(requested_purposes(client, params))[:PURPOSE_STORED_MAX] or None
+    return " · ".join(requested_purposes(client, params, extensions))[:PURPOSE_STORED_MAX] or None
 
 
-def consent_needed(db: Session, client: Client, params: dict[str, Any], identity: Identity) -> bool:
+def consent_needed(db: Session, client: Client, params: dict[str, Any], identity: Identity,
+                   extensions: ClaimsExtensions) -> bool:
     """Whether the citizen must be asked (no remembered consent covering the request, a new stated purpose,
     or prompt=consent)."""
     if "consent" in (params.get("prompt") or []):
@@ -99,12 +97,13 @@ def consent_needed(db: Session, client: Client, params: dict[str, Any], identity
     given = consent.client_consent(db, identity.id, client.client_id)
     # A stated purpose is covered only by what was consented for that purpose (the consent page showed that
     # purpose to the citizen); a request stating none, only by what was consented without one.
-    return not consent.covers(given, params.get("scope") or [], requested_claim_names(client, params),
-                              purpose=purpose_text(client, params))
+    return not consent.covers(given, params.get("scope") or [], requested_claim_names(client, params, extensions),
+                              purpose=purpose_text(client, params, extensions))
 
 
 def next_step(db: Session, client: Client, params: dict[str, Any], session: LoginSession | None,
-              fresh_session_id: int | None, consent_given: bool = False, *, secrets: ServerSecrets) -> NextStep:
+              fresh_session_id: int | None, consent_given: bool = False, *, secrets: ServerSecrets,
+              extensions: ClaimsExtensions) -> NextStep:
     """The next step for this request; ``consent_given`` when the citizen has just approved it."""
     identity = db.get(Identity, session.identity_id) if session is not None else None
     silent = "none" in (params.get("prompt") or [])
@@ -123,7 +122,7 @@ def next_step(db: Session, client: Client, params: dict[str, Any], session: Logi
     assert identity is not None
     # A first-party client (civid's own console) is part of the service the person signs in to: nobody is asked
     # to let civid share their data with civid. The consent is recorded when the code is issued (idp.authorize).
-    if not consent_given and not client.first_party and consent_needed(db, client, params, identity):
+    if not consent_given and not client.first_party and consent_needed(db, client, params, identity, extensions):
         if silent:
             return NextStep(ERROR, "consent", ConsentRequired("the user has not consented to this request"))
         return NextStep(CONSENT, "consent")

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from civid.deps import get_services, get_session
 from civid.services import Services
-from idp import clients
+from idp import claims_extensions, clients
+from idp.claims_extensions import ClaimsExtensions
 from idp.client_auth import authenticate_client
 from idp.errors import InvalidRequest, UnauthorizedClient, UnsupportedGrantType
 from idp.form import oauth_form
@@ -23,7 +24,7 @@ from models import Client
 
 PATH = "/token"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # RFC 6749 §5.1
-GRANTS: dict[str, Callable[[Session, Services, Client, Mapping[str, str]], dict]] = {
+GRANTS: dict[str, Callable[[Session, Services, ClaimsExtensions, Client, Mapping[str, str]], dict]] = {
     authorization_code.GRANT_TYPE: authorization_code.create_token_response,
     refresh_token.GRANT_TYPE: refresh_token.create_token_response,
 }
@@ -46,6 +47,6 @@ def token(request: Request, form: dict[str, str] = Depends(oauth_form), db: Sess
     if not clients.may_use(client, grant_type):
         # RFC 6749 §5.2: the client is not registered for this grant type (RFC 7591 §2 grant_types).
         raise UnauthorizedClient(f"this client is not registered for the {grant_type} grant")
-    body = handler(db, services, client, form)
+    body = handler(db, services, claims_extensions.of(request.app), client, form)
     db.commit()
     return JSONResponse(body, headers=NO_STORE)

@@ -2,9 +2,9 @@
 
 - ID token (OIDC Core §2, §3.1.3.6): signed with the client's ``id_token_signed_response_alg`` (else the
   OP's default), ``at_hash`` over the access token, and only the ``claims.id_token`` members the citizen
-  consented to for the grant's purpose (scope claims go to UserInfo), with ``verified_claims`` (OIDC4IDA)
-  when asked for there by a client holding the ``kyc`` entitlement. Person claims in an ID token are a release: recorded
-  (``kyc.releases``) in the token endpoint's transaction.
+  consented to for the grant's purpose (scope claims go to UserInfo), with the claims extensions' members
+  asked for there (``idp.claims_extensions``; kyc: OIDC4IDA ``verified_claims``). Person claims in an ID token
+  are a release: the extensions record it (kyc: ``kyc.releases``) in the token endpoint's transaction.
 - Access token (RFC 9068): a JWT with header ``typ: at+jwt``; its ``jti`` is stored (AccessToken) so
   introspection, revocation and UserInfo know whether it is still live.
 - Refresh token: 256 random bits, stored as a SHA-256 hash; rotated on every use, and the family (the
@@ -28,12 +28,11 @@ from sqlalchemy.orm import Session
 
 from civid.audit import Actor, as_utc
 from idp import claims as claims_module
-from idp.consent import ClientConsent, consent_for_grant
+from idp.claims_extensions import ClaimsExtensions, Release
+from idp.consent import consent_for_grant
 from idp.errors import InvalidToken
 from idp.server_secrets import sha256_hex
 from idp.subjects import subject_for
-from kyc.releases import record_release
-from kyc.verified_claims import released_claim_names, verified_claims_for
 from models import AccessToken, Client, Grant, LoginSession, RefreshToken, utcnow
 
 if TYPE_CHECKING:
@@ -89,8 +88,8 @@ def left_half_hash(value: str, alg: str) -> str:
     return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
 
 
-def issue(db: Session, services: "Services", client: Client, grant: Grant, scopes: list[str], *,
-          nonce: str | None = None, with_refresh: bool = True) -> IssuedTokens:
+def issue(db: Session, services: "Services", extensions: ClaimsExtensions, client: Client, grant: Grant,
+          scopes: list[str], *, nonce: str | None = None, with_refresh: bool = True) -> IssuedTokens:
     """Mint an access token (and a refresh token, and an ID token when ``openid`` is in scope) for ``grant``."""
     settings = services.settings
     now = utcnow()
@@ -107,15 +106,15 @@ def issue(db: Session, services: "Services", client: Client, grant: Grant, scope
     }
     access_token = services.signing_keys.sign(access_claims, typ=ACCESS_TOKEN_TYP)
     id_token = None
-    released: IdTokenRelease | None = None
+    released: Release | None = None
     if "openid" in scopes:
-        id_token, released = _id_token(db, services, client, grant, sub, scopes, access_token, nonce, issued_at)
+        id_token, released = _id_token(db, services, extensions, client, grant, sub, scopes, access_token, nonce,
+                                       issued_at)
     # Rows are added only after signing: the first signature of a fresh database creates the keys in a
     # transaction of their own, which must not wait on this request's write lock (SQLite).
     db.add(AccessToken(jti=jti, grant_id=grant.id, created_at=now, expires_at=access_expires))
     if released is not None:
-        record_release(db, grant.identity_id, client.client_id, "id_token", released.names,
-                       verified=released.verified, consent=released.consent)
+        extensions.record_release(db, released)
     refresh_token = None
     if with_refresh:
         refresh_token = secrets.token_urlsafe(32)
@@ -126,18 +125,10 @@ def issue(db: Session, services: "Services", client: Client, grant: Grant, scope
                         id_token)
 
 
-@dataclass(frozen=True)
-class IdTokenRelease:
-    """The person data an ID token carried (names only), for ``kyc.releases.record_release``."""
-
-    names: list[str]
-    verified: bool
-    consent: ClientConsent | None  # the grant's own live consent the claims were released under
-
-
-def _id_token(db: Session, services: "Services", client: Client, grant: Grant, sub: str, scopes: list[str],
-              access_token: str, nonce: str | None, issued_at: int) -> tuple[str, IdTokenRelease]:
-    """The ID token (OIDC Core §2) with the consented ``claims.id_token`` members (and verified claims)."""
+def _id_token(db: Session, services: "Services", extensions: ClaimsExtensions, client: Client, grant: Grant, sub: str,
+              scopes: list[str], access_token: str, nonce: str | None, issued_at: int) -> tuple[str, Release]:
+    """The ID token (OIDC Core §2) with the consented ``claims.id_token`` members (and the extensions' claims),
+    and the release it makes (recorded once the token's row is added)."""
     settings = services.settings
     alg = client.id_token_signed_response_alg or settings.signing_alg
     claims: dict[str, Any] = {
@@ -152,19 +143,18 @@ def _id_token(db: Session, services: "Services", client: Client, grant: Grant, s
         session_row = db.get(LoginSession, grant.login_session_id)
         if session_row is not None:
             claims["sid"] = session_row.sid
-    request = claims_module.requested(client, scopes, grant.claims)
+    request = claims_module.requested(client, scopes, grant.claims, extensions)
     consent = consent_for_grant(db, grant)  # the purpose the grant was authorised for, not the union
     consented = set(consent.claims) if consent is not None else set()
     released = claims_module.release(db, grant.identity, request.id_token, consented=consented) if request.id_token \
         else {}
-    verified = verified_claims_for(db, services, grant.identity, client, request.verified_id_token,
-                                   consented=consented) if request.verified_id_token is not None else None
+    extended = extensions.release(db, services, grant.identity, client, request.extensions, "id_token",
+                                  consented=consented)
     claims.update(released)
-    if verified is not None:
-        claims["verified_claims"] = verified  # OIDC4IDA -13 §5.2
-    names = [*released, *released_claim_names(verified)]
+    claims.update(extended)  # e.g. verified_claims (OIDC4IDA -13 §5.2)
+    names = (*released, *extensions.released_claim_names(extended))
     return (services.signing_keys.sign(claims, alg=alg),
-            IdTokenRelease(names, verified is not None, consent))
+            Release(grant.identity_id, client.client_id, "id_token", names, extended, consent))
 
 
 def find_refresh_token(db: Session, value: str) -> RefreshToken | None:

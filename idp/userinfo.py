@@ -5,9 +5,10 @@ body as ``access_token`` (§2.2), never both. It must be our signature (``typ: a
 unrevoked, of a live grant, and carry the ``openid`` scope. Only claims the token's scopes or the
 grant's ``claims.userinfo`` ask for and the citizen's live consent for the grant's purpose covers are
 released (consent given for another purpose does not count); without consent
-the answer is ``sub`` alone. A client holding the ``kyc`` entitlement also gets the ``verified_claims`` its
-``claims.userinfo.verified_claims`` asked for (OIDC4IDA), within the same consent. Every answer carrying
-person data is recorded as a release (``kyc.releases``) before it leaves.
+the answer is ``sub`` alone. The claims extensions add the members
+``claims.userinfo`` asked of them (``idp.claims_extensions``; kyc: OIDC4IDA ``verified_claims`` for a client
+holding the ``kyc`` entitlement), within the same consent, and record every answer carrying person data as a
+release (kyc: ``kyc.releases``) before it leaves.
 """
 
 from __future__ import annotations
@@ -20,12 +21,11 @@ from sqlalchemy.orm import Session
 
 from civid.deps import get_services, get_session
 from civid.services import Services
-from idp import claims, clients, tokens
+from idp import claims, claims_extensions, clients, tokens
+from idp.claims_extensions import ClaimsExtensions, Release
 from idp.consent import consent_for_grant
 from idp.errors import InsufficientScope, InvalidRequest, InvalidToken
 from idp.form import oauth_form
-from kyc.releases import record_release
-from kyc.verified_claims import released_claim_names, verified_claims_for
 
 PATH = "/userinfo"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -47,7 +47,7 @@ def bearer_token(request: Request, form: Mapping[str, str] | None = None) -> str
     return token
 
 
-def userinfo_claims(db: Session, services: Services, token: str) -> dict[str, Any]:
+def userinfo_claims(db: Session, services: Services, extensions: ClaimsExtensions, token: str) -> dict[str, Any]:
     """The UserInfo response for a presented access token (raises ``invalid_token``/``insufficient_scope``)."""
     live = tokens.verify_access_token(db, services, token)
     scopes = str(live.claims.get("scope", "")).split()
@@ -57,26 +57,23 @@ def userinfo_claims(db: Session, services: Services, token: str) -> dict[str, An
     identity = live.grant.identity
     if client is None or identity.status != "active":
         raise InvalidToken("the access token's client or person is no longer active")
-    request = claims.requested(client, scopes, live.grant.claims)
+    request = claims.requested(client, scopes, live.grant.claims, extensions)
     consent = consent_for_grant(db, live.grant)  # the purpose this token was authorised for, not the union
     consented = set(consent.claims) if consent is not None else set()
     released = claims.release(db, identity, request.userinfo, consented=consented) if request.userinfo else {}
-    verified = verified_claims_for(db, services, identity, client, request.verified_userinfo,
-                                   consented=consented) if request.verified_userinfo is not None else None
-    record_release(db, identity.id, client.client_id, "userinfo", [*released, *released_claim_names(verified)],
-                   verified=verified is not None, consent=consent)
+    extended = extensions.release(db, services, identity, client, request.extensions, "userinfo",
+                                  consented=consented)
+    extensions.record_release(db, Release(identity.id, client.client_id, "userinfo",
+                                          (*released, *extensions.released_claim_names(extended)), extended, consent))
     # OIDC Core §5.3.2: sub is always present and equals the ID token's.
-    answer = {"sub": live.claims["sub"], **released}
-    if verified is not None:
-        answer["verified_claims"] = verified  # OIDC4IDA -13 §5.2
-    return answer
+    return {"sub": live.claims["sub"], **released, **extended}  # extended: e.g. verified_claims (OIDC4IDA -13 §5.2)
 
 
 @router.get(PATH)
 def userinfo_get(request: Request, db: Session = Depends(get_session),
                  services: Services = Depends(get_services)) -> JSONResponse:
     """UserInfo with the access token in the Authorization header."""
-    answer = userinfo_claims(db, services, bearer_token(request))
+    answer = userinfo_claims(db, services, claims_extensions.of(request.app), bearer_token(request))
     db.commit()  # the release record
     return JSONResponse(answer, headers=NO_STORE)
 
@@ -92,6 +89,6 @@ async def _optional_form(request: Request) -> dict[str, str]:
 def userinfo_post(request: Request, form: dict[str, str] = Depends(_optional_form), db: Session = Depends(get_session),
                   services: Services = Depends(get_services)) -> JSONResponse:
     """UserInfo with the access token in the header or the form body."""
-    answer = userinfo_claims(db, services, bearer_token(request, form))
+    answer = userinfo_claims(db, services, claims_extensions.of(request.app), bearer_token(request, form))
     db.commit()  # the release record
     return JSONResponse(answer, headers=NO_STORE)

@@ -18,13 +18,13 @@ from civid.audit import Actor
 from models import DataRelease, Identity, utcnow
 
 if TYPE_CHECKING:
-    from idp.consent import ClientConsent
+    from idp.claims_extensions import ReleaseConsent
 
 CHANNELS = ("id_token", "userinfo", "attestation")
 
 
 def record_release(db: Session, identity_id: int, client_id: str, channel: str, claim_names: Iterable[str], *,
-                   verified: bool = False, consent: "ClientConsent | None" = None,
+                   verified: bool = False, consent: "ReleaseConsent | None" = None,
                    detail: dict[str, Any] | None = None) -> DataRelease | None:
     """Note one release under ``consent`` (the grant's own live consent, ``idp.consent.consent_for_grant``),
     naming the rows of it that cover the released claims; nothing is noted when no person claim left (``sub``

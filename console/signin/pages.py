@@ -29,7 +29,7 @@ from civid.web import pages
 from civid.web.csrf import check_csrf
 from console.signin import session as console_session
 from console.staff import accounts as staff_accounts
-from idp import acr, clients
+from idp import acr, claims_extensions, clients
 from idp import sessions as idp_sessions
 from idp.grants import authorization_code
 from models import Client
@@ -116,7 +116,7 @@ def callback(request: Request, state: str | None = None, code: str | None = None
         raise InvalidInput("the sign-in answer carries no code", code="sign_in_incomplete")
     with services.sessions.begin() as db:
         client = console_client(services, db)
-        tokens = authorization_code.create_token_response(db, services, client, {
+        tokens = authorization_code.create_token_response(db, services, claims_extensions.of(request.app), client, {
             "grant_type": "authorization_code", "code": code, "redirect_uri": client.redirect_uris[0],
             "code_verifier": pending["verifier"]})
         client_id = client.client_id

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from sqlalchemy.orm import Session
 
+from idp.claims_extensions import ClaimsExtensions
 from models import AuthorizationRequest, Client
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ class AuthorizationContext:
     raw: Mapping[str, str]
     db: Session
     services: "Services"
+    extensions: ClaimsExtensions  # the application's claims extensions (their members and parameters)
     at_par: bool = False
     # Set by check_client (at /par: the authenticated client, set before the chain runs).
     client: Client | None = None

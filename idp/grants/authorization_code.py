@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from civid import audit
 from idp import clients, grant_lifecycle, tokens
+from idp.claims_extensions import ClaimsExtensions
 from idp.errors import InvalidGrant, InvalidRequest
 from idp.grants import refresh_token as refresh_token_grant
 from models import AuthorizationCode, Client, Grant, utcnow
@@ -117,13 +118,14 @@ def _revoke_on_reuse(db: Session, client: Client, grant: Grant) -> None:
     raise InvalidGrant("the authorization code has already been used")
 
 
-def create_token_response(db: Session, services: "Services", client: Client, form: Mapping[str, str]) -> dict:
+def create_token_response(db: Session, services: "Services", extensions: ClaimsExtensions, client: Client,
+                          form: Mapping[str, str]) -> dict:
     """Redeem the code in ``form``; return the token response body (tokens issued and audited)."""
     request = validate_request(form)
     code = validate_code(db, client, request)
     grant = code.grant
     # A client registered without the refresh_token grant gets no refresh token (RFC 7591 §2 grant_types).
-    issued = tokens.issue(db, services, client, grant, grant.scope.split(), nonce=code.nonce,
+    issued = tokens.issue(db, services, extensions, client, grant, grant.scope.split(), nonce=code.nonce,
                           with_refresh=clients.may_use(client, refresh_token_grant.GRANT_TYPE))
     consume(db, client, code)  # in the same transaction as the tokens: both happen or neither
     audit.record(db, tokens.client_actor(client.client_id), "oidc.tokens_issued", "grant", grant.uid,

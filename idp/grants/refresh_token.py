@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from civid import audit
 from idp import grant_lifecycle, tokens
+from idp.claims_extensions import ClaimsExtensions
 from idp.consent import consent_for_grant
 from idp.errors import InvalidGrant, InvalidRequest, InvalidScope
 from models import Client, Grant, RefreshToken, utcnow
@@ -74,12 +75,13 @@ def _revoke_on_reuse(db: Session, client: Client, grant: Grant) -> None:
     raise InvalidGrant("the refresh token has already been used")
 
 
-def create_token_response(db: Session, services: "Services", client: Client, form: Mapping[str, str]) -> dict:
+def create_token_response(db: Session, services: "Services", extensions: ClaimsExtensions, client: Client,
+                          form: Mapping[str, str]) -> dict:
     """Rotate the refresh token in ``form`` and return new tokens (audited)."""
     row = validate_refresh_token(db, client, form)
     grant = row.grant
     scopes = validate_scope(grant, form)
-    issued = tokens.issue(db, services, client, grant, scopes)
+    issued = tokens.issue(db, services, extensions, client, grant, scopes)
     # Rotate with a conditional update, in the tokens' transaction: of two concurrent uses only one
     # changes the row; the other is a reuse.
     rotated = db.execute(update(RefreshToken).where(RefreshToken.id == row.id, RefreshToken.rotated_at.is_(None))

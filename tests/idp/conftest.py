@@ -90,6 +90,8 @@ def issue_code(services: Services, client_id: str, citizen: Citizen, *, scope: s
     """Create a login session, consent, Grant and AuthorizationCode as the front channel would after a
     face login; return the code and its PKCE verifier. ``consent_claims`` defaults to every claim asked."""
     from idp import claims as claims_module
+    from idp.claims_extensions import ClaimsExtensions
+    from kyc.claims_extension import VerifiedClaims
 
     verifier, challenge = pkce_pair()
     code = secrets.token_urlsafe(32)
@@ -104,7 +106,8 @@ def issue_code(services: Services, client_id: str, citizen: Citizen, *, scope: s
         session.add(login)
         session.flush()
         scopes = scope.split()
-        asked = claims_module.requested(client, scopes, claims).all
+        # The extensions civid's app registers (kyc.app.install), as its front channel would use them.
+        asked = claims_module.requested(client, scopes, claims, ClaimsExtensions((VerifiedClaims(),))).all
         actor = Actor(None, f"citizen:{identity.uin}", "citizen")
         grant_consent(session, identity, client, scopes, consent_claims if consent_claims is not None else asked,
                       None, actor, settings.consent_ttl_days)

@@ -254,7 +254,8 @@ def test_deeply_nested_claims_parameter_is_invalid_request_not_a_crash():
     import pytest
 
     from idp.claims import parse_claims_parameter
+    from idp.claims_extensions import ClaimsExtensions
     from idp.errors import InvalidRequest
 
     with pytest.raises(InvalidRequest):
-        parse_claims_parameter('{"userinfo": ' + "[" * 100_000 + "]" * 100_000 + "}")
+        parse_claims_parameter('{"userinfo": ' + "[" * 100_000 + "]" * 100_000 + "}", ClaimsExtensions())

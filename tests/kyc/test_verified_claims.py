@@ -11,7 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from idp import claims as claims_module
+from idp.claims_extensions import ClaimsExtensions
 from idp.errors import InvalidRequest
+from kyc.claims_extension import VerifiedClaims
 from kyc.verified_claims import released_claim_names, verified_claims_for
 from kyc.verified_claims_request import consent_names, purposes, validate_request_element
 from models import Client, Enrolment, Identity, utcnow
@@ -253,11 +255,12 @@ def test_a_malformed_request_element_is_an_invalid_request(element, message):
 
 
 def test_the_claims_parameter_accepts_verified_claims_objects_and_arrays():
+    kyc = ClaimsExtensions((VerifiedClaims(),))
     parsed = claims_module.parse_claims_parameter(
-        {"userinfo": {"verified_claims": [VALID, VALID]}, "id_token": {"verified_claims": VALID, "acr": None}})
+        {"userinfo": {"verified_claims": [VALID, VALID]}, "id_token": {"verified_claims": VALID, "acr": None}}, kyc)
     assert parsed["userinfo"]["verified_claims"] == [VALID, VALID]
     with pytest.raises(InvalidRequest) as caught:
-        claims_module.parse_claims_parameter({"userinfo": {"verified_claims": {"claims": {"x": None}}}})
+        claims_module.parse_claims_parameter({"userinfo": {"verified_claims": {"claims": {"x": None}}}}, kyc)
     assert "claims.userinfo.verified_claims.verification" in caught.value.description
 
 
@@ -275,8 +278,10 @@ def test_requested_keeps_verified_claims_only_for_kyc_clients():
     parameter = {"userinfo": {"verified_claims": request(["given_name", "uin"])}}
     bank = Client(client_id="b", name="Bank", entitlements=["kyc"], allowed_scopes=["openid"])
     portal = Client(client_id="p", name="Portal", entitlements=[], allowed_scopes=["openid"])
-    asked = claims_module.requested(bank, ["openid"], parameter)
-    assert asked.verified_userinfo == parameter["userinfo"]["verified_claims"] and asked.verified_id_token is None
+    kyc = ClaimsExtensions((VerifiedClaims(),))
+    asked = claims_module.requested(bank, ["openid"], parameter, kyc)
+    verified = asked.extensions["verified_claims"]
+    assert verified.userinfo == parameter["userinfo"]["verified_claims"] and verified.id_token is None
     assert asked.all == {"verified_claims:given_name"}  # uin: the bank is not entitled to it
-    ignored = claims_module.requested(portal, ["openid"], parameter)
-    assert ignored.verified_userinfo is None and ignored.all == frozenset()
+    ignored = claims_module.requested(portal, ["openid"], parameter, kyc)
+    assert "verified_claims" not in ignored.extensions and ignored.all == frozenset()
