@@ -29,7 +29,7 @@ from benchmarks.common import add_common_arguments, console, data_dir, lfw_image
 from benchmarks.database_fill import bench_officer, fill
 from benchmarks.synthetic_faces import SyntheticFaces
 from civid.audit import Actor
-from civid.services import build_services
+from server.services import build_services
 from civid.settings import Settings
 from civid.stopwatch import Stopwatch
 from enrollment.schemas import Demographics

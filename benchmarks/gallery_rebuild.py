@@ -26,7 +26,7 @@ from benchmarks.common import add_common_arguments, console, data_dir, machine, 
     save_result, table
 from benchmarks.database_fill import fill
 from benchmarks.synthetic_faces import SyntheticFaces
-from civid.services import build_services
+from server.services import build_services
 from civid.settings import Settings
 
 NAME = "gallery_rebuild"

@@ -104,7 +104,7 @@ def prepare(folder: Path, database_url: str | None) -> dict[str, str]:
     """Create the officer and admin keys in a fresh database; return their secrets."""
     from civid.audit import SYSTEM
     from civid.auth import create_api_key
-    from civid.services import build_services
+    from server.services import build_services
     from civid.settings import Settings
 
     services = build_services(Settings(data_dir=folder, database_url=database_url), open_gallery=False)

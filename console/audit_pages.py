@@ -28,7 +28,7 @@ from console.csv_cells import csv_cell
 from console.audit_messages import MESSAGES
 from console.session import require_staff
 from console.staff import Staff
-from enrollment.uin import normalise_uin
+from civid.uin import normalise_uin
 from idp import i18n, pages, sessions
 from models import ROLES, AuditEvent, utcnow
 

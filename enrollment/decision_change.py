@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from civid import audit
 from civid.audit import Actor
 from civid.errors import Conflict, InvalidInput
-from civid.services import Services
+from enrollment.runtime import EnrolmentServices
 from enrollment import decision_history
 from enrollment.adjudication import _duplicate_target, check_four_eyes, load_case
 from enrollment.record import record_attempt
@@ -61,7 +61,7 @@ class DecisionChanged:
 WithdrawHook = Callable[[Session, Identity, Actor], None]
 
 
-def change(services: Services, actor: Actor, case_id: str, decision: DecisionIn,
+def change(services: EnrolmentServices, actor: Actor, case_id: str, decision: DecisionIn,
            on_withdraw: WithdrawHook | None = None) -> DecisionChanged:
     """Supersede a decided case's decision with ``decision`` (audited with the superseded one).
 
@@ -107,7 +107,7 @@ class _Moves:
         for row in [*self.faces, *self.fingers]:
             row.in_gallery = direction == "return"
 
-    def apply(self, services: Services, enrolment_public_id: str) -> None:
+    def apply(self, services: EnrolmentServices, enrolment_public_id: str) -> None:
         if self.direction == "leave":
             services.gallery.removed([row.id for row in self.faces])
             services.fingers.removed([row.id for row in self.fingers])

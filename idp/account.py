@@ -19,7 +19,7 @@ from civid import audit
 from civid.deps import get_services
 from civid.errors import NotFound
 from civid.input_types import RowId
-from civid.services import Services
+from idp.runtime import IdpServices
 from idp import claims, consent, i18n, pages, passkey_bindings, passkey_registry, sessions
 from idp.consent_page import CLAIM_ITEMS, verified_items
 from kyc import citizen_view
@@ -27,7 +27,7 @@ from kyc.verified_claims_request import CONSENT_PREFIX
 from models import Client, Consent, Identity, LoginSession, Passkey, utcnow
 
 router = APIRouter(dependencies=[Depends(pages.html_page)])
-ServicesDep = Annotated[Services, Depends(get_services)]
+ServicesDep = Annotated[IdpServices, Depends(get_services)]
 LOGIN_PAGE = "/login"
 NOTICES = ("passkey_added", "passkey_revoked", "consent_revoked")
 

@@ -9,7 +9,10 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from civid import problems
 from idp import pages
+from idp.error_response import oauth_error
+from idp.errors import OAuthError
 from idp import (account, authorize, consent_page, discovery, face_login, jwks, login, logout, par, passkeys,
                  registration, token, userinfo, introspection, revocation, admin_routes)
 
@@ -26,6 +29,7 @@ def install(app: FastAPI) -> None:
         app.include_router(module.router)
     app.mount("/static/idp", StaticFiles(directory=STATIC), name="idp-static")
     app.state.html_error_page = pages.error_page
+    problems.register_renderer(app, OAuthError, oauth_error)
 
 
 async def housekeeping(services) -> None:  # type: ignore[no-untyped-def]

@@ -22,10 +22,10 @@ from idp.sessions import citizen
 from models import AuthorizationCode, AuthorizationRequest, Client, Grant, Identity, LoginSession, utcnow
 
 if TYPE_CHECKING:
-    from civid.services import Services
+    from idp.runtime import IdpServices
 
 
-def issue(db: Session, services: "Services", interaction: AuthorizationRequest, client: Client,
+def issue(db: Session, services: "IdpServices", interaction: AuthorizationRequest, client: Client,
           session: LoginSession) -> str:
     """Consume ``interaction`` and return a fresh code for it (``InteractionGone`` if already consumed)."""
     if not interactions.consume(db, interaction):

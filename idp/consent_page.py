@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from civid import audit
 from civid.deps import get_services
-from civid.services import Services
+from idp.runtime import IdpServices
 from idp import (authorization_response, authorize, clients, consent, i18n, interaction_policy, interactions, pages,
                  sessions)
 from idp.errors import AccessDenied, InvalidClient, InvalidRequest
@@ -60,7 +60,7 @@ def _load(db: Session, uid: str) -> tuple[AuthorizationRequest, Client]:
 
 
 @router.get("/consent/{uid}")
-def consent_page(uid: str, request: Request, services: Services = Depends(get_services)) -> Response:
+def consent_page(uid: str, request: Request, services: IdpServices = Depends(get_services)) -> Response:
     """Ask the citizen (or continue, when nothing needs asking any more)."""
     with services.sessions.begin() as db:
         interaction, client = _load(db, uid)
@@ -82,7 +82,7 @@ def consent_page(uid: str, request: Request, services: Services = Depends(get_se
 
 @router.post("/consent/{uid}")
 def consent_answer(uid: str, request: Request, decision: str = Form(""), csrf_token: str = Form(""),
-                   services: Services = Depends(get_services)) -> Response:
+                   services: IdpServices = Depends(get_services)) -> Response:
     """Record approval (then the code) or denial (then ``access_denied`` to the portal)."""
     sessions.check_csrf(request, csrf_token)
     if decision not in ("approve", "deny"):

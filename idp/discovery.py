@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from civid.deps import get_services
-from civid.services import Services
+from idp.runtime import IdpServices
 from civid.settings import Settings
 from enrollment.documents import CHECK_METHODS, DOCUMENT_TYPES
 from idp import acr, claims, client_auth, clients
@@ -98,6 +98,6 @@ def identity_assurance_metadata(settings: Settings) -> dict[str, Any]:
 
 
 @router.get(PATH)
-def openid_configuration(services: Services = Depends(get_services)) -> JSONResponse:
+def openid_configuration(services: IdpServices = Depends(get_services)) -> JSONResponse:
     """The OpenID Provider configuration document."""
     return JSONResponse(provider_metadata(services.settings), headers=CACHE)

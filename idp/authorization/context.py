@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from models import AuthorizationRequest, Client
 
 if TYPE_CHECKING:
-    from civid.services import Services
+    from idp.runtime import IdpServices
 
 # Limits on free-text parameters the client echoes back or we store (a request is not a storage service).
 MAX_STATE = 2000
@@ -23,7 +23,7 @@ class AuthorizationContext:
 
     raw: Mapping[str, str]
     db: Session
-    services: "Services"
+    services: "IdpServices"
     at_par: bool = False
     # Set by check_client (at /par: the authenticated client, set before the chain runs).
     client: Client | None = None

@@ -21,10 +21,10 @@ from schemathesis import GenerationMode
 from schemathesis.checks import positive_data_acceptance
 from schemathesis.core.failures import FailureGroup
 
-from civid.app import create_app
+from server.app import create_app
 from civid.audit import SYSTEM
 from civid.auth import create_api_key
-from civid.services import build_services
+from server.services import build_services
 from tests.conftest import add_keys, enrol, make_settings
 
 EXAMPLES = {GenerationMode.POSITIVE: 8, GenerationMode.NEGATIVE: 5}

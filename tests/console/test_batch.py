@@ -19,8 +19,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
-from civid.app import create_app
-from civid.services import build_services
+from server.app import create_app
+from server.services import build_services
 from console import batch_archive, batch_jobs
 from models import AuditEvent, BatchJob, BatchRecord, DedupCase, Enrolment, Identity
 from models.db import _process_dedup_lock

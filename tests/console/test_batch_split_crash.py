@@ -16,8 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select as query
 
-from civid.app import create_app
-from civid.services import build_services
+from server.app import create_app
+from server.services import build_services
 from console import batch_archive, batch_jobs, batch_staging, batch_sweep
 from console.staff import as_staff
 from models import AuditEvent, BatchJob, StaffAccount
@@ -33,7 +33,7 @@ CHILD = r'''
 import json, os, sys, time
 from sqlalchemy import select
 from civid.settings import Settings
-from civid.services import build_services
+from server.services import build_services
 from console import batch_archive, batch_jobs, batch_staging
 from console.staff import as_staff
 from models import StaffAccount

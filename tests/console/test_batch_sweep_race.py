@@ -10,7 +10,7 @@ import sys
 
 from sqlalchemy import select
 
-from civid.services import build_services
+from server.services import build_services
 from console import batch_jobs, batch_staging
 from models import AuditEvent, BatchJob, utcnow
 from tests.conftest import seeded_fixtures
@@ -25,9 +25,9 @@ CHILD = r'''
 import json, os, sys, time
 from pathlib import Path
 from fastapi.testclient import TestClient
-from civid.app import create_app
+from server.app import create_app
 from civid.settings import Settings
-from civid.services import build_services
+from server.services import build_services
 from console import batch_staging
 
 gate, me = Path(sys.argv[1]), sys.argv[2]

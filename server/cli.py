@@ -35,23 +35,29 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def _services(open_gallery: bool = True, show_progress: bool = True):  # type: ignore[no-untyped-def]
-    from civid.services import build_services
+    from server.services import build_services
     from civid.settings import get_settings
 
     return build_services(get_settings(), open_gallery=open_gallery, show_progress=show_progress)
 
 
 @app.command()
-def serve(host: Optional[str] = typer.Option(None), port: Optional[int] = typer.Option(None)) -> None:
+def serve(host: Optional[str] = typer.Option(None), port: Optional[int] = typer.Option(None),
+          workers: int = typer.Option(1, min=1, help="Worker processes; more than one needs PostgreSQL")) -> None:
     """Set up the data folder and database if needed, and run the HTTP service."""
     import logging
+    import os
 
     from civid.settings import get_settings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Each worker builds its app from the environment (server.app:create_app), so the options go there too.
+    if host:
+        os.environ["CIVID_HOST"] = host
+    if port:
+        os.environ["CIVID_PORT"] = str(port)
+    get_settings.cache_clear()
     settings = get_settings()
-    if host or port:
-        settings = settings.model_copy(update={"host": host or settings.host, "port": port or settings.port})
     if settings.issuer_host_is_ip_address:
         # WebAuthn refuses an IP address as relying-party id: every passkey, and so every staff sign-in, would fail.
         typer.echo(f"civid will not start: the issuer {settings.resolved_issuer} has an IP address for its host, and "
@@ -59,11 +65,35 @@ def serve(host: Optional[str] = typer.Option(None), port: Optional[int] = typer.
                    f"CIVID_ISSUER to a URL with a name, e.g. http://localhost:{settings.port} on this machine or "
                    "https://id.example.gov behind your proxy.", err=True)
         raise typer.Exit(2)
+    if workers > 1 and settings.resolved_database_url.startswith("sqlite"):
+        # SQLite lets one process write at a time: a second worker would answer "database is locked" under load,
+        # which an office finds out on its busiest day. One worker on SQLite, or PostgreSQL for several.
+        typer.echo(f"civid will not start: --workers {workers} needs PostgreSQL, and the database is SQLite "
+                   f"({settings.resolved_database_url}). Set CIVID_DATABASE_URL to a PostgreSQL URL "
+                   "(postgresql+psycopg://user@host/civid), or run one worker.", err=True)
+        raise typer.Exit(2)
+    if workers > 1:
+        _prepare(settings)
     import uvicorn
 
-    from civid.app import create_app
+    uvicorn.run("server.app:create_app", factory=True, host=settings.host, port=settings.port, workers=workers)
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
+
+def _prepare(settings) -> None:  # type: ignore[no-untyped-def]
+    """Migrate the schema, make the keys and the first admin key once, before the workers start: started
+    together on a fresh database, each would try to, and two admin keys would race for one file."""
+    import logging
+
+    from server.bootstrap import ensure_bootstrap_admin
+    from server.services import build_services
+
+    services = build_services(settings, open_gallery=False)
+    try:
+        key_file = ensure_bootstrap_admin(services)
+    finally:
+        services.engine.dispose()  # not close(): the gallery was not opened, so it must not be saved
+    if key_file:
+        logging.getLogger("civid").warning("first start: an admin API key was written to %s (mode 0600)", key_file)
 
 
 @app.command()
@@ -217,7 +247,7 @@ def fingerprints_export(
     from civid import audit
     from civid.auth import authenticate
     from enrollment.fingerprint_export import export_identity
-    from enrollment.uin import normalise_uin
+    from civid.uin import normalise_uin
 
     services = _services(open_gallery=False)
     try:
@@ -332,13 +362,18 @@ def audit_verify() -> None:
     out.print(f"audit chain intact: {checked} events")
 
 
+def _services_without_gallery():  # type: ignore[no-untyped-def]
+    """The services for a command that needs no index (the feature packages' commands get them from here)."""
+    return _services(open_gallery=False, show_progress=False)
+
+
 from idp.cli import install as _install_idp_commands  # noqa: E402  (civid clients, civid keys rotate|status)
 
-_install_idp_commands(app, keys_app)
+_install_idp_commands(app, keys_app, _services_without_gallery)
 
-from console.cli import staff_app  # noqa: E402  (civid staff add|list|disable)
+from console.cli import install as _install_console_commands  # noqa: E402  (civid staff add|list|disable)
 
-app.add_typer(staff_app, name="staff")
+_install_console_commands(app, _services_without_gallery)
 
 
 def main() -> None:  # pragma: no cover

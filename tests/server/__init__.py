@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from civid.settings import Settings
     from tests.conftest import Keys
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -39,7 +39,7 @@ class ServerProcess:
 
     def start(self, timeout: float = 60.0) -> "ServerProcess":
         log = open(self.log_path, "ab")
-        self.process = subprocess.Popen([sys.executable, "-m", "civid.cli", "serve"], cwd=REPO, env=self.env,
+        self.process = subprocess.Popen([sys.executable, "-m", "server.cli", "serve"], cwd=REPO, env=self.env,
                                         stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -75,7 +75,7 @@ def postgres_nodes(tmp_path: Path, database_url: str, nodes: int = 2, *, open_ga
         tuple["Settings", "Keys", list[ServerProcess]]]:
     """``nodes`` civid services in their own processes on one PostgreSQL schema, sharing one template key ring
     (what two machines of one deployment share), with one API key per role made first; stopped afterwards."""
-    from civid.services import build_services
+    from server.services import build_services
     from civid.settings import Settings
     from tests.conftest import add_keys
 
