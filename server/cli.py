@@ -27,6 +27,10 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 out = Console()
 err = Console(stderr=True)
+# How long uvicorn's supervisor waits for a worker to answer its health check before killing it. Its default (5 s)
+# is shorter than a worker's start (loading the face models holds the interpreter) and than a face search on a
+# loaded machine, so workers would be killed while starting or in the middle of an enrolment.
+WORKER_HEALTHCHECK_TIMEOUT_S = 60
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -76,7 +80,8 @@ def serve(host: Optional[str] = typer.Option(None), port: Optional[int] = typer.
         _prepare(settings)
     import uvicorn
 
-    uvicorn.run("server.app:create_app", factory=True, host=settings.host, port=settings.port, workers=workers)
+    uvicorn.run("server.app:create_app", factory=True, host=settings.host, port=settings.port, workers=workers,
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_TIMEOUT_S)
 
 
 def _prepare(settings) -> None:  # type: ignore[no-untyped-def]

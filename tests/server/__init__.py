@@ -1,4 +1,5 @@
-"""Run ``civid serve`` in a real child process (for crash and multi-process tests)."""
+"""Run ``civid serve`` in a real child process (for crash and multi-process tests); the server's own tests are
+the modules of this package."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 import httpx
 
@@ -30,17 +31,18 @@ def free_port() -> int:
 class ServerProcess:
     """A civid service in its own process, configured only through CIVID_* environment variables."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, args: Sequence[str] = ()) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **env, "CIVID_PORT": str(self.port), "CIVID_HOST": "127.0.0.1"}
         self.log_path = log_path
+        self.args = list(args)  # after ``civid serve``, e.g. ["--workers", "2"]
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60.0) -> "ServerProcess":
         log = open(self.log_path, "ab")
-        self.process = subprocess.Popen([sys.executable, "-m", "server.cli", "serve"], cwd=REPO, env=self.env,
-                                        stdout=log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", *self.args], cwd=REPO,
+                                        env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
