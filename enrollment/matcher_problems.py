@@ -6,8 +6,8 @@ client sees the same status, problem type and message as when matcher raised civ
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from civid.errors import InvalidFingerprintTemplate, InvalidImage
 from matcher import errors

@@ -30,6 +30,6 @@ def oauth_error(request: Request, exc: OAuthError) -> Response:
         if extra.get("acr_values"):
             challenge += f', acr_values="{extra["acr_values"]}"'
         if extra.get("max_age") is not None:
-            challenge += f', max_age={int(extra["max_age"])}'  # type: ignore[call-overload]
+            challenge += f', max_age={int(extra["max_age"])}'
         headers["WWW-Authenticate"] = challenge
     return JSONResponse(body, status_code=exc.status, headers=headers)

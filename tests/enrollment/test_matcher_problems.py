@@ -16,9 +16,8 @@ from matcher import errors
     (errors.InvalidImage, InvalidImage, "invalid-image"),
 ])
 def test_a_matcher_error_becomes_the_civid_problem_with_its_message(raised, problem, slug):
-    with pytest.raises(problem) as caught:
-        with matcher_problems():
-            raise raised("finger view 0 at offset 26: finger position 11 > 10")
+    with pytest.raises(problem) as caught, matcher_problems():
+        raise raised("finger view 0 at offset 26: finger position 11 > 10")
     assert type(caught.value) is problem and caught.value.status == 422
     assert caught.value.type_uri.endswith("/" + slug)
     assert caught.value.detail == "finger view 0 at offset 26: finger position 11 > 10"
