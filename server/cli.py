@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 from rich.console import Console
@@ -14,7 +14,9 @@ from civid.errors import CividError
 
 # Only typer, rich and the two lines above load at import: ``civid --help`` must not pay for dlib, FAISS,
 # OpenCV, NBIS, SQLAlchemy, pydantic or the app (seconds on a loaded machine). Every command imports what
-# it uses inside its body; tests/civid/test_cli_startup.py holds this for every --help.
+# it uses inside its body; tests/server/test_cli_startup.py holds this for every --help.
+if TYPE_CHECKING:
+    from civid.settings import Settings
 
 app = typer.Typer(help="civid: national digital identity service", no_args_is_help=True)
 index_app = typer.Typer(help="The FAISS gallery (a rebuildable cache of the database)", no_args_is_help=True)
@@ -31,6 +33,7 @@ err = Console(stderr=True)
 # is shorter than a worker's start (loading the face models holds the interpreter) and than a face search on a
 # loaded machine, so workers would be killed while starting or in the middle of an enrolment.
 WORKER_HEALTHCHECK_TIMEOUT_S = 60
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -39,8 +42,8 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def _services(open_gallery: bool = True, show_progress: bool = True):  # type: ignore[no-untyped-def]
-    from server.services import build_services
     from civid.settings import get_settings
+    from server.services import build_services
 
     return build_services(get_settings(), open_gallery=open_gallery, show_progress=show_progress)
 
@@ -54,7 +57,7 @@ def serve(host: Optional[str] = typer.Option(None), port: Optional[int] = typer.
 
     from civid.settings import get_settings
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     # Each worker builds its app from the environment (server.app:create_app), so the options go there too.
     if host:
         os.environ["CIVID_HOST"] = host
@@ -81,10 +84,24 @@ def serve(host: Optional[str] = typer.Option(None), port: Optional[int] = typer.
     import uvicorn
 
     uvicorn.run("server.app:create_app", factory=True, host=settings.host, port=settings.port, workers=workers,
-                timeout_worker_healthcheck=WORKER_HEALTHCHECK_TIMEOUT_S)
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_TIMEOUT_S, log_config=_log_config())
 
 
-def _prepare(settings) -> None:  # type: ignore[no-untyped-def]
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging plus civid's (the root logger at INFO): a worker process is started afresh and does not
+    inherit the logging set up here, so what the app logs would otherwise be lost below WARNING."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["civid"] = {"format": LOG_FORMAT}
+    config["handlers"]["civid"] = {"class": "logging.StreamHandler", "formatter": "civid", "stream": "ext://sys.stderr"}
+    config["root"] = {"level": "INFO", "handlers": ["civid"]}
+    return config
+
+
+def _prepare(settings: Settings) -> None:
     """Migrate the schema, make the keys and the first admin key once, before the workers start: started
     together on a fresh database, each would try to, and two admin keys would race for one file."""
     import logging
@@ -126,14 +143,14 @@ def enrol(
 ) -> None:
     """Enrol one person on this machine's database, as the officer owning the API key."""
     from pydantic import ValidationError
+    from sqlalchemy import select
 
     from civid.auth import authenticate
+    from enrollment.present import enrolment_out
     from enrollment.schemas import Demographics
     from enrollment.workflow import PhotoUpload
     from enrollment.workflow import enrol as run_enrol
-    from enrollment.present import enrolment_out
     from models import Enrolment
-    from sqlalchemy import select
 
     try:
         person = Demographics.model_validate({
@@ -251,8 +268,8 @@ def fingerprints_export(
     """Write a person's finger minutiae as one ISO/IEC 19794-2:2005 record for another AFIS."""
     from civid import audit
     from civid.auth import authenticate
-    from enrollment.fingerprint_export import export_identity
     from civid.uin import normalise_uin
+    from enrollment.fingerprint_export import export_identity
 
     services = _services(open_gallery=False)
     try:
