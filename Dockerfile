@@ -9,6 +9,7 @@ RUN useradd --system --home /app civid && mkdir -p /data && chown civid /data
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY civid civid
+COPY server server
 COPY enrollment enrollment
 COPY matcher matcher
 COPY idp idp

@@ -1,7 +1,7 @@
 """How long does ``civid --help`` (and a few ``civid … --help``) take to start? Target (issue #11): 0.5 s idle.
 
-Each command runs N times as a fresh ``python -m civid …`` process (what the ``civid`` entry point does:
-import ``civid.cli``, build the typer app, print help), with this checkout on PYTHONPATH. The runs are
+Each command runs N times as a fresh ``python -m server …`` process (what the ``civid`` entry point does:
+import ``server.cli``, build the typer app, print help), with this checkout on PYTHONPATH. The runs are
 interleaved round-robin across the commands after one warm-up each, so a burst of load on a shared machine
 hits every command alike. ``python -c pass`` is timed the same way as the machine-noise reference: the
 ratio column says how many bare interpreter starts one command costs, which compares across machines and
@@ -34,11 +34,11 @@ TARGET_S = 0.5
 REFERENCE = "python -c pass"
 COMMANDS: dict[str, list[str]] = {
     REFERENCE: ["-c", "pass"],
-    "civid --help": ["-m", "civid", "--help"],
-    "civid enrol --help": ["-m", "civid", "enrol", "--help"],
-    "civid keys --help": ["-m", "civid", "keys", "--help"],
-    "civid clients add --help": ["-m", "civid", "clients", "add", "--help"],
-    "civid staff list --help": ["-m", "civid", "staff", "list", "--help"],
+    "civid --help": ["-m", "server", "--help"],
+    "civid enrol --help": ["-m", "server", "enrol", "--help"],
+    "civid keys --help": ["-m", "server", "keys", "--help"],
+    "civid clients add --help": ["-m", "server", "clients", "add", "--help"],
+    "civid staff list --help": ["-m", "server", "staff", "list", "--help"],
 }
 
 

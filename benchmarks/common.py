@@ -29,7 +29,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from civid.services import Services
+    from server.services import Services
     from civid.settings import Settings
     from tests.server import ServerProcess
 
@@ -205,7 +205,7 @@ def bench_settings(folder: Path, database_url: str | None = None) -> Settings:
 
 def bench_services(settings: Settings, *, open_gallery: bool = False) -> Services:
     """civid's services built as the server builds them; the gallery is loaded only when asked (``open_gallery``)."""
-    from civid.services import build_services
+    from server.services import build_services
 
     return build_services(settings, open_gallery=open_gallery)
 

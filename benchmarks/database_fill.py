@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import insert, select
 
-from civid.services import Services
+from server.services import Services
 from enrollment.templates import seal_descriptor
 from models import ApiKey, Enrolment, EnrolmentStatus, FaceTemplate, Identity, utcnow
 

@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Protocol
 
 from fastapi import Request
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-if TYPE_CHECKING:  # services import auth, which imports this module
-    from civid.services import Services
+if TYPE_CHECKING:
+    from civid.settings import Settings
 
 
-def get_services(request: Request) -> "Services":
-    services: Services = request.app.state.services  # set by the app factory before the first request
+class CoreServices(Protocol):
+    """What every route may rely on in the process's services (``app.state.services``).
+
+    The object itself is assembled by the server package; each feature package states in its own protocol
+    (``enrollment.runtime``, ``idp.runtime``) the further fields it uses, so no feature imports the server.
+    """
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+
+
+def get_services(request: Request) -> CoreServices:
+    """The process's services, as installed on the app at start-up."""
+    services: CoreServices = request.app.state.services
     return services
 
 
 def get_session(request: Request) -> Iterator[Session]:
+    """A database session for one request, closed when the response has been sent."""
     with request.app.state.services.sessions() as session:
         yield session

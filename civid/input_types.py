@@ -22,7 +22,7 @@ from pydantic import BeforeValidator
 from pydantic_core import PydanticCustomError
 
 from civid.limits import MAX_DURATION_S
-from enrollment.uin import UIN_LENGTH
+from civid.uin import UIN_LENGTH
 
 # PostgreSQL ``integer`` (int4), the type of every id column; SQLite's is wider, so this bound fits both.
 INT32_MAX = 2**31 - 1

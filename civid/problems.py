@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Callable, Mapping
+from typing import Any, Callable, Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,14 +13,9 @@ from starlette.routing import Match
 
 from civid.errors import CividError
 
-if TYPE_CHECKING:
-    from idp.errors import OAuthError
-
 log = logging.getLogger(__name__)
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 PROBLEM = "application/problem+json"
-# Errors about the bearer token rather than the client's credentials (RFC 6750 §3.1, RFC 9470 §3).
-BEARER_ERRORS = ("invalid_token", "insufficient_scope", "insufficient_user_authentication")
 
 
 def problem(status: int, title: str, detail: str, type_uri: str = "about:blank", instance: str | None = None,
@@ -32,25 +27,30 @@ def problem(status: int, title: str, detail: str, type_uri: str = "about:blank",
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=dict(headers or {}))
 
 
-def oauth_error(request: Request, exc: "OAuthError") -> Response:
-    """An OAuth/OIDC error: an HTML page on the citizen's browser pages, else RFC 6749 §5.2 JSON
-    (``error``, ``error_description``) with the problem+json fields beside them."""
-    extra = dict(exc.extra)
-    bare = extra.pop("bare_challenge", False)
-    body = {"error": exc.error, "error_description": exc.description, "type": exc.type_uri, "title": exc.error,
-            "status": exc.status, "detail": exc.description, **extra}
-    headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-    # RFC 6750 §3: a bearer token that does not enable access (insufficient_scope, 403) gets a challenge too.
-    if exc.status == 401 or exc.error == "insufficient_scope":
-        scheme = "Bearer" if exc.error in BEARER_ERRORS else "Basic"
-        challenge = f'{scheme} realm="civid"' + ("" if bare else f', error="{exc.error}"')
-        # RFC 9470 §3: a step-up challenge names the authentication that would satisfy it.
-        if extra.get("acr_values"):
-            challenge += f', acr_values="{extra["acr_values"]}"'
-        if extra.get("max_age") is not None:
-            challenge += f', max_age={int(extra["max_age"])}'
-        headers["WWW-Authenticate"] = challenge
-    return JSONResponse(body, status_code=exc.status, headers=headers)
+ErrorRenderer = Callable[[Request, Any], Response]
+"""Turns one kind of civid error into a response of its own shape (an OAuth error's RFC 6749 JSON)."""
+
+
+def register_renderer(app: FastAPI, error_type: type[CividError], renderer: ErrorRenderer) -> None:
+    """Render ``error_type`` (and its subclasses) with ``renderer`` instead of as a problem.
+
+    The package defining a family of errors registers their shape (idp its OAuth errors), so this module
+    knows none of them.
+    """
+    _renderers(app)[error_type] = renderer
+
+
+def _renderers(app: FastAPI) -> dict[type[CividError], ErrorRenderer]:
+    if not hasattr(app.state, "problem_renderers"):
+        app.state.problem_renderers = {}
+    renderers: dict[type[CividError], ErrorRenderer] = app.state.problem_renderers
+    return renderers
+
+
+def _renderer_for(app: FastAPI, exc: CividError) -> ErrorRenderer | None:
+    """The renderer registered for the nearest class of ``exc`` that has one."""
+    renderers = _renderers(app)
+    return next((renderers[cls] for cls in type(exc).__mro__ if cls in renderers), None)
 
 
 def allowed_methods(request: Request) -> str:
@@ -70,14 +70,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(CividError)
     async def _civid(request: Request, exc: CividError) -> Response:
-        from idp.errors import OAuthError  # idp builds on civid; imported late to keep civid importable alone
-
         renderer: Callable[[Request, CividError], Response] | None = getattr(request.app.state, "html_error_page", None)
         if renderer is not None and getattr(request.state, "html_errors", False):
             # The citizen's browser pages (login, consent, account): an HTML page, never JSON.
             return renderer(request, exc)
-        if isinstance(exc, OAuthError):
-            return oauth_error(request, exc)
+        if (own := _renderer_for(request.app, exc)) is not None:
+            return own(request, exc)
         if exc.status >= 500:
             log.error("%s: %s", type(exc).__name__, exc.detail)
         response = problem(exc.status, exc.title, exc.detail, exc.type_uri, request.url.path, **exc.extra)

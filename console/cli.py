@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Callable
+
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from civid.actor import Actor
 from civid.errors import CividError
+
+if TYPE_CHECKING:
+    from idp.runtime import IdpServices
 
 # console.staff, settings and services load inside the commands: civid --help must not import the app.
 
@@ -16,14 +21,15 @@ staff_app = typer.Typer(help="Staff accounts of the officer console (they sign i
 out = Console()
 err = Console(stderr=True)
 CLI_ACTOR = Actor(None, "cli", "admin")
+# Set by install(): the command line's top package builds the process's services (without opening the gallery),
+# which this package must not import.
+_build_services: Callable[[], IdpServices] | None = None
 
 
 def _run(action):  # type: ignore[no-untyped-def]
     """Run ``action(db)`` in one transaction; a civid error is a message and exit code 2."""
-    from civid.services import build_services
-    from civid.settings import get_settings
-
-    services = build_services(get_settings(), open_gallery=False)
+    assert _build_services is not None, "console.cli.install was not called"
+    services = _build_services()
     try:
         with services.sessions.begin() as db:
             return action(db)
@@ -65,3 +71,10 @@ def staff_disable(account_id: int = typer.Argument(..., help="The account id fro
 
     _run(lambda db: staff_accounts.disable(db, account_id, CLI_ACTOR))
     out.print(f"staff account {account_id} disabled")
+
+
+def install(app: typer.Typer, build_services: Callable[[], IdpServices]) -> None:
+    """Add ``civid staff``; its commands get the process's services (the gallery not opened) from ``build_services``."""
+    global _build_services
+    _build_services = build_services
+    app.add_typer(staff_app, name="staff")

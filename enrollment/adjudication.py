@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session, selectinload
 from civid import audit
 from civid.audit import Actor
 from civid.errors import Conflict, Forbidden, InvalidInput, NotFound
-from civid.services import Services
+from enrollment.runtime import EnrolmentServices
 from enrollment import decision_history
 from enrollment.schemas import DecisionIn
 from enrollment.record import record_attempt
-from enrollment.uin import normalise_uin
+from civid.uin import normalise_uin
 from enrollment.workflow import issue_identity
 from models import (
     CaseCandidate, CaseStatus, DedupCase, Decision, Enrolment, EnrolmentStatus, FaceTemplate, FingerTemplate,
@@ -42,7 +42,7 @@ def check_four_eyes(actor: Actor, enrolment: Enrolment) -> None:
         raise Forbidden("the officer who enrolled the applicant may not decide this case", code="own_applicant")
 
 
-def decide(services: Services, actor: Actor, case_id: str, decision: DecisionIn) -> DedupCase:
+def decide(services: EnrolmentServices, actor: Actor, case_id: str, decision: DecisionIn) -> DedupCase:
     """Apply an adjudicator's decision to an open case."""
     removed: list[int] = []
     removed_fingers: list[int] = []

@@ -33,8 +33,8 @@ from civid import audit
 from civid.audit import Actor
 from civid.errors import Conflict, InvalidInput
 from civid.events import EventBus, IdentityMerged
-from civid.services import Services
 from enrollment.adjudication import _duplicate_target, check_four_eyes, load_case, record_decision
+from enrollment.runtime import EnrolmentServices
 from enrollment.record import record_attempt
 from enrollment.schemas import DecisionIn
 from enrollment.templates import open_descriptor
@@ -57,7 +57,7 @@ class DecisionChanged:
     withdrawn_uin: str | None
 
 
-def change(services: Services, actor: Actor, case_id: str, decision: DecisionIn) -> DecisionChanged:
+def change(services: EnrolmentServices, actor: Actor, case_id: str, decision: DecisionIn) -> DecisionChanged:
     """Supersede a decided case's decision with ``decision`` (audited with the superseded one).
 
     A UIN withdrawn by the change is published on ``services.events`` in the same transaction: the packages
@@ -95,7 +95,7 @@ class _Moves:
         for row in [*self.faces, *self.fingers]:
             row.in_gallery = direction == "return"
 
-    def apply(self, services: Services, enrolment_public_id: str) -> None:
+    def apply(self, services: EnrolmentServices, enrolment_public_id: str) -> None:
         if self.direction == "leave":
             services.gallery.removed([row.id for row in self.faces])
             services.fingers.removed([row.id for row in self.fingers])

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
-    from civid.services import Services
+    from enrollment.runtime import EnrolmentServices
 
 from civid.settings_groups import DedupThresholds
 from enrollment.fingerprint import AcceptedFinger, compare, index_features, matching_features, open_finger
@@ -77,7 +77,7 @@ class FusedMatch:
 
 
 def fused_candidates(
-    session: Session, services: Services, vectors: NDArray[np.float32] | None, fingers: list[AcceptedFinger],
+    session: Session, services: EnrolmentServices, vectors: NDArray[np.float32] | None, fingers: list[AcceptedFinger],
     thresholds: DedupThresholds, statuses: tuple[str, ...] = EnrolmentStatus.IN_GALLERY,
 ) -> list[FusedMatch]:
     """People whose fused face+finger evidence reaches ``thresholds.llr_threshold``, strongest first (at most
@@ -130,7 +130,7 @@ def fused_candidates(
     return sorted(matches, key=lambda m: -m.fused.llr)[:max_candidates]
 
 
-def finger_scores_against(services: Services, session: Session, enrolment: Enrolment,
+def finger_scores_against(services: EnrolmentServices, session: Session, enrolment: Enrolment,
                           probes: dict[int, object]) -> dict[int, float]:
     """MCC similarity per finger position that the probe and this enrolment both have."""
     if not probes:
@@ -150,7 +150,7 @@ def _face_neighbours(session: Session, gallery: GallerySearch, vectors: NDArray[
                                                                        FaceTemplate.in_gallery)))
 
 
-def _face_score(services: Services, session: Session, enrolment_id: int, vectors: NDArray[np.float32]) -> float:
+def _face_score(services: EnrolmentServices, session: Session, enrolment_id: int, vectors: NDArray[np.float32]) -> float:
     """Best cosine similarity between any probe descriptor and any of the enrolment's face templates."""
     rows = session.execute(select(FaceTemplate, Enrolment.public_id).join(Enrolment)
                            .where(FaceTemplate.enrolment_id == enrolment_id)).all()

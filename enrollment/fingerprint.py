@@ -20,6 +20,7 @@ from civid.errors import CividError, InvalidImage, InvalidInput, NotAFingerprint
 from civid.keyring import KeyRing, Sealed
 from civid.settings_groups import FingerQualityParams
 from enrollment.capture import open_checked
+from enrollment.matcher_problems import matcher_problems
 from matcher import finger_gate, iso19794, mcc, nbis_bridge
 from matcher.iso19794 import FingerprintRecord, FingerView
 
@@ -178,7 +179,8 @@ def assess_finger(upload: FingerUpload, limits: FingerQualityParams) -> tuple[Ac
     (``InvalidImage``, ``NotAFingerprint``)."""
     gray = decode_finger(upload, limits)
     gate_finger(gray, upload)
-    extraction = nbis_bridge.extract(gray, ppi=PPI)
+    with matcher_problems():
+        extraction = nbis_bridge.extract(gray, ppi=PPI)
     issues: list[dict[str, str]] = []
     if extraction.nfiq2 is None and limits.require_nfiq2:
         issues.append({"code": "nfiq2_unavailable", "message": "NFIQ 2 could not score this image "
@@ -201,7 +203,8 @@ def assess_finger(upload: FingerUpload, limits: FingerQualityParams) -> tuple[Ac
 
 def import_records(data: bytes, limits: FingerQualityParams) -> tuple[list[AcceptedFinger], list[FingerReport]]:
     """The finger views of an ISO/IEC 19794-2:2005 record from another system, gated on minutiae count."""
-    record = iso19794.decode(data)
+    with matcher_problems():
+        record = iso19794.decode(data)
     accepted, reports = [], []
     for view in record.views:
         issues = []
@@ -240,7 +243,8 @@ def features_aad(enrolment_public_id: str, position: int) -> bytes:
 
 def seal_finger(keyring: KeyRing, finger: AcceptedFinger, enrolment_public_id: str) -> tuple[Sealed, Sealed]:
     """Encrypt the finger's ISO record and its indexing cylinders, each bound to this enrolment and finger."""
-    record = iso19794.encode(record_of([finger]))
+    with matcher_problems():
+        record = iso19794.encode(record_of([finger]))
     features = mcc.to_bytes(index_features(finger.view))
     return (keyring.seal(record, record_aad(enrolment_public_id, finger.position)),
             keyring.seal(features, features_aad(enrolment_public_id, finger.position)))
@@ -249,7 +253,8 @@ def seal_finger(keyring: KeyRing, finger: AcceptedFinger, enrolment_public_id: s
 def open_finger(keyring: KeyRing, row: Any, enrolment_public_id: str) -> AcceptedFinger:
     """Decrypt a stored finger (a models.FingerTemplate) back to its view and image size."""
     data = keyring.open(Sealed(row.key_id, row.nonce, row.ciphertext), record_aad(enrolment_public_id, row.position))
-    record = iso19794.decode(data)
+    with matcher_problems():
+        record = iso19794.decode(data)
     return AcceptedFinger(record.views[0], record.width, record.height, row.source, row.nfiq2)
 
 

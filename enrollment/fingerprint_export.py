@@ -9,15 +9,16 @@ from sqlalchemy.orm import Session
 
 from civid.errors import NotFound
 from enrollment.fingerprint import AcceptedFinger, open_finger, record_of
+from enrollment.matcher_problems import matcher_problems
 from enrollment.record import issuing_enrolment
 from matcher import iso19794
 from models import Enrolment, FingerTemplate, Identity
 
 if TYPE_CHECKING:
-    from civid.services import Services
+    from enrollment.runtime import EnrolmentServices
 
 
-def export_identity(services: Services, session: Session, uin: str) -> tuple[bytes, list[int]]:
+def export_identity(services: EnrolmentServices, session: Session, uin: str) -> tuple[bytes, list[int]]:
     """The fingers of the identity's record (one view per position, the best-quality capture where it holds
     several) as an encoded record, and the positions it holds."""
     identity = session.scalars(select(Identity).where(Identity.uin == uin)).first()
@@ -39,4 +40,5 @@ def export_identity(services: Services, session: Session, uin: str) -> tuple[byt
     if not best:
         raise NotFound(f"identity {uin} has no enrolled fingerprints")
     fingers = [finger for _, (_, finger) in sorted(best.items())]
-    return iso19794.encode(record_of(fingers)), sorted(best)
+    with matcher_problems():
+        return iso19794.encode(record_of(fingers)), sorted(best)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from civid.audit import Actor
 from civid.errors import Conflict, IdempotencyKeyReused
-from civid.services import Services
+from enrollment.runtime import EnrolmentServices
 from enrollment.documents import DocumentEvidence
 from enrollment.fingerprint import FingerException, FingerUpload
 from enrollment.schemas import Demographics
@@ -79,7 +79,7 @@ class Replay:
                 params={"key": self.key, "enrolment": found.public_id}, idempotency_key=self.key)
         return found
 
-    def stored_meanwhile(self, services: Services, actor: Actor, exc: IntegrityError) -> Enrolment:
+    def stored_meanwhile(self, services: EnrolmentServices, actor: Actor, exc: IntegrityError) -> Enrolment:
         """After a unique violation on the key: the enrolment stored under it by a request that did not take
         the dedup lock (none in civid does; another tool might), else the violation was not the key's."""
         with services.sessions() as session:

@@ -16,7 +16,7 @@ from civid.auth import require
 from civid.deps import get_services, get_session
 from civid.errors import InvalidInput, NotFound, PayloadTooLarge
 from civid.input_types import UinPath
-from civid.services import Services
+from enrollment.runtime import EnrolmentServices
 from enrollment import adjudication, fingerprint_export, verification, workflow
 from enrollment.fingerprint import FingerException, FingerUpload
 from enrollment.present import case_out, case_summary, enrolment_out, identity_out
@@ -26,7 +26,7 @@ from enrollment.schemas import (
     FingerVerifyOut, IdentifyCandidateOut, IdentifyOut, IdentityOut, QualityOut, VerifyOut, check_document_list,
 )
 from matcher.iso19794 import FINGER_POSITIONS
-from enrollment.uin import normalise_uin
+from civid.uin import normalise_uin
 from models import CaseStatus, DedupCase, Enrolment, Identity
 
 router = APIRouter(prefix="/v1")
@@ -34,7 +34,7 @@ ISO_MEDIA_TYPE = "application/octet-stream"
 Officer = Annotated[Actor, Depends(require("officer"))]
 Adjudicator = Annotated[Actor, Depends(require("adjudicator"))]
 Reader = Annotated[Actor, Depends(require("officer", "adjudicator"))]
-ServicesDep = Annotated[Services, Depends(get_services)]
+ServicesDep = Annotated[EnrolmentServices, Depends(get_services)]
 SessionDep = Annotated[Session, Depends(get_session)]
 
 DEMOGRAPHICS_HELP = (

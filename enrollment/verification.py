@@ -11,14 +11,14 @@ from sqlalchemy import select
 from civid import audit
 from civid.audit import Actor
 from civid.errors import InvalidInput, NotFound
-from civid.services import Services
+from enrollment.runtime import EnrolmentServices
 from enrollment.capture import decode_image
 from enrollment.dedup import FusedMatch, Match, candidates_for, finger_scores_against, fused_candidates
 from enrollment.fingerprint import AcceptedFinger, FingerReport, FingerUpload, assess_finger, matching_features
 from enrollment.quality import QualityReport, assess
 from enrollment.record import issuing_enrolment
 from enrollment.templates import open_descriptor
-from enrollment.uin import normalise_uin
+from civid.uin import normalise_uin
 from enrollment.workflow import PhotoUpload
 from models import EnrolmentStatus, FaceTemplate, Identity
 
@@ -66,7 +66,7 @@ class FusedIdentification:
     fingers: list[FingerReport]
 
 
-def probe_descriptor(services: Services, photo: PhotoUpload) -> tuple[NDArray[np.float32], QualityReport]:
+def probe_descriptor(services: EnrolmentServices, photo: PhotoUpload) -> tuple[NDArray[np.float32], QualityReport]:
     """Decode, quality-check and encode a probe photo; a photo that fails the gate is a 422."""
     s = services.settings
     image = decode_image(photo.data, filename=photo.filename, content_type=photo.content_type,
@@ -78,7 +78,7 @@ def probe_descriptor(services: Services, photo: PhotoUpload) -> tuple[NDArray[np
     return services.faces.encode(image.rgb, result.face.landmarks), result.report
 
 
-def probe_fingers(services: Services, uploads: list[FingerUpload]) -> tuple[list[AcceptedFinger], list[FingerReport]]:
+def probe_fingers(services: EnrolmentServices, uploads: list[FingerUpload]) -> tuple[list[AcceptedFinger], list[FingerReport]]:
     """Gate probe fingers like enrolment ones; a finger that fails is a 422 naming it and why."""
     positions = [u.position for u in uploads]
     if len(set(positions)) != len(positions) or not all(1 <= p <= 10 for p in positions):
@@ -94,7 +94,7 @@ def probe_fingers(services: Services, uploads: list[FingerUpload]) -> tuple[list
     return accepted, reports
 
 
-def verify(services: Services, actor: Actor, uin_text: str, photo: PhotoUpload | None,
+def verify(services: EnrolmentServices, actor: Actor, uin_text: str, photo: PhotoUpload | None,
            fingers: list[FingerUpload] | None = None) -> Verification:
     """Compare a photo and/or fingers with one identity's templates. Every modality presented must match,
     and the modalities in ``verify_required_modalities`` must be presented."""
@@ -127,7 +127,7 @@ def verify(services: Services, actor: Actor, uin_text: str, photo: PhotoUpload |
     return result
 
 
-def _verify_face(services: Services, session, uin: str, enrolments, photo: PhotoUpload) -> FaceVerification:  # type: ignore[no-untyped-def]
+def _verify_face(services: EnrolmentServices, session, uin: str, enrolments, photo: PhotoUpload) -> FaceVerification:  # type: ignore[no-untyped-def]
     vector, report = probe_descriptor(services, photo)
     rows = [(row, e.public_id) for e in enrolments
             for row in session.scalars(select(FaceTemplate).where(FaceTemplate.enrolment_id == e.id))]
@@ -139,7 +139,7 @@ def _verify_face(services: Services, session, uin: str, enrolments, photo: Photo
     return FaceVerification(score >= threshold, score, threshold, report)
 
 
-def _verify_fingers(services: Services, session, uin: str, enrolments, uploads: list[FingerUpload]) -> list[FingerVerification]:  # type: ignore[no-untyped-def]
+def _verify_fingers(services: EnrolmentServices, session, uin: str, enrolments, uploads: list[FingerUpload]) -> list[FingerVerification]:  # type: ignore[no-untyped-def]
     accepted, reports = probe_fingers(services, uploads)
     probes = {finger.position: matching_features(finger.view) for finger in accepted}
     best: dict[int, float] = {}
@@ -155,7 +155,7 @@ def _verify_fingers(services: Services, session, uin: str, enrolments, uploads: 
             for f, report in zip(accepted, reports)]
 
 
-def identify_fused(services: Services, actor: Actor, photo: PhotoUpload | None, fingers: list[FingerUpload],
+def identify_fused(services: EnrolmentServices, actor: Actor, photo: PhotoUpload | None, fingers: list[FingerUpload],
                    max_candidates: int) -> FusedIdentification:
     """1:N with fingers (and optionally a face): index shortlists, 1:1 re-ranking, fused LLR threshold."""
     if not 1 <= max_candidates <= 50:
@@ -177,7 +177,7 @@ def identify_fused(services: Services, actor: Actor, photo: PhotoUpload | None, 
     return FusedIdentification(matches, threshold, report, reports)
 
 
-def identify(services: Services, actor: Actor, photo: PhotoUpload, max_candidates: int) -> Identification:
+def identify(services: EnrolmentServices, actor: Actor, photo: PhotoUpload, max_candidates: int) -> Identification:
     """Search the whole gallery; return issued identities scoring at or above the identify threshold."""
     if not 1 <= max_candidates <= 50:
         raise InvalidInput("max_candidates must be between 1 and 50")

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from civid import audit
 from civid.audit import Actor
 from civid.errors import InvalidInput
-from civid.services import Services
+from enrollment.runtime import EnrolmentServices
 from civid.stopwatch import NULL, Stopwatch
 from enrollment.capture import decode_image
 from enrollment.dedup import FusedMatch, fused_candidates
@@ -65,7 +65,7 @@ class ExtractedFace:
 
 
 def enrol(
-    services: Services,
+    services: EnrolmentServices,
     actor: Actor,
     demographics: Demographics,
     photos: list[PhotoUpload],
@@ -225,7 +225,7 @@ def _store_accepted(services, actor, demographics, public_id, captured: Captured
     return enrolment
 
 
-def _write_accepted(services: Services, session: Session, actor: Actor, demographics: Demographics, public_id: str,
+def _write_accepted(services: EnrolmentServices, session: Session, actor: Actor, demographics: Demographics, public_id: str,
                     captured: Captured, key: Replay | None,
                     matches: list[FusedMatch]) -> tuple[Enrolment, list[FaceTemplate], list[FingerTemplate]]:
     """Write the enrolment, its templates and documents, then a UIN or a case, and its audit event (not committed)."""
@@ -253,7 +253,7 @@ def _write_accepted(services: Services, session: Session, actor: Actor, demograp
     return enrolment, rows, finger_rows
 
 
-def _store_templates(services: Services, session: Session, enrolment: Enrolment, faces: list[ExtractedFace]) -> list[FaceTemplate]:
+def _store_templates(services: EnrolmentServices, session: Session, enrolment: Enrolment, faces: list[ExtractedFace]) -> list[FaceTemplate]:
     rows = []
     for index, face in enumerate(faces):
         sealed = seal_descriptor(services.keyring, face.descriptor, enrolment.public_id, index)
@@ -269,7 +269,7 @@ def _store_templates(services: Services, session: Session, enrolment: Enrolment,
     return rows
 
 
-def _store_fingers(services: Services, session: Session, enrolment: Enrolment,
+def _store_fingers(services: EnrolmentServices, session: Session, enrolment: Enrolment,
                    fingers: list[AcceptedFinger]) -> list[FingerTemplate]:
     rows = []
     for finger in fingers:

@@ -19,7 +19,7 @@ from civid import audit
 from civid.deps import get_services
 from civid.errors import NotFound
 from civid.input_types import RowId
-from civid.services import Services
+from idp.runtime import IdpServices
 from civid.web import i18n, pages
 from civid.web.csrf import check_csrf
 from idp import claims, consent, passkey_bindings, passkey_registry, sessions
@@ -28,7 +28,7 @@ from idp.consent_page import CLAIM_ITEMS
 from models import Client, Consent, Identity, LoginSession, Passkey, utcnow
 
 router = APIRouter(dependencies=[Depends(pages.html_page)])
-ServicesDep = Annotated[Services, Depends(get_services)]
+ServicesDep = Annotated[IdpServices, Depends(get_services)]
 ExtensionsDep = Annotated[ClaimsExtensions, Depends(from_request)]
 LOGIN_PAGE = "/login"
 NOTICES = ("passkey_added", "passkey_revoked", "consent_revoked")

@@ -22,8 +22,8 @@ from civid.auth import require
 from civid.deps import get_services, get_session
 from civid.errors import NotFound
 from civid.input_types import DurationSeconds
-from civid.services import Services
 from idp import clients, grant_lifecycle
+from idp.runtime import IdpServices
 from idp.keys import ALGORITHMS, KeyStatus
 from models import Client, Grant
 
@@ -174,14 +174,14 @@ def disable(client_id: str, actor: Actor = Admin, db: Session = Depends(get_sess
 
 
 @router.get("/signing-keys", response_model=list[KeyOut])
-def signing_keys(actor: Actor = Admin, services: Services = Depends(get_services)) -> list[KeyOut]:
+def signing_keys(actor: Actor = Admin, services: IdpServices = Depends(get_services)) -> list[KeyOut]:
     """Every signing key and its state (pending, active, retired, expired)."""
     return [_key_out(status) for status in services.signing_keys.status()]
 
 
 @router.post("/signing-keys/rotate", response_model=list[KeyOut])
 def rotate_signing_keys(body: RotateIn | None = None, actor: Actor = Admin,
-                        services: Services = Depends(get_services)) -> list[KeyOut]:
+                        services: IdpServices = Depends(get_services)) -> list[KeyOut]:
     """Rotate: new keys published now, signing after the lead time; old keys kept until their tokens expire."""
     body = body or RotateIn()
     services.signing_keys.ensure()  # a rotation retires the current keys, so they must exist first

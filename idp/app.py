@@ -10,10 +10,13 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from civid import problems
 from civid.web import i18n, pages
-from idp import acr, claims_extensions, login_methods
-from idp import (account, authorize, consent_page, discovery, jwks, login, logout, par, registration, token, userinfo,
-                 introspection, revocation, admin_routes)
+from idp import (
+    account, acr, admin_routes, authorize, claims_extensions, consent_page, discovery, introspection, jwks, login, login_methods, logout, par, registration, revocation, token, userinfo,
+)
+from idp.error_response import oauth_error
+from idp.errors import OAuthError
 from idp.login_methods import LoginMethods
 
 STATIC = Path(__file__).parent / "static"
@@ -36,6 +39,7 @@ def install(app: FastAPI, methods: LoginMethods = acr.BUILT_IN) -> None:
     login_methods.install(app, methods)
     app.mount("/static/idp", StaticFiles(directory=STATIC), name="idp-static")
     app.state.html_error_page = pages.error_page
+    problems.register_renderer(app, OAuthError, oauth_error)
 
 
 async def housekeeping(services, methods: LoginMethods = acr.BUILT_IN) -> None:  # type: ignore[no-untyped-def]

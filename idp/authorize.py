@@ -19,10 +19,11 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from civid.deps import get_services
-from civid.services import Services
 from civid.web import pages
-from idp import (authorization_response, claims_extensions, clients, codes, consent, interaction_policy, interactions,
-                 sessions)
+from idp import (
+    authorization_response, claims_extensions, clients, codes, consent, interaction_policy, interactions, sessions,
+)
+from idp.runtime import IdpServices
 from idp.authorization import AuthorizationContext, validate
 from idp.errors import InvalidClient, InvalidRequest, OAuthError
 from idp.form import oauth_form
@@ -43,14 +44,14 @@ def query_parameters(request: Request) -> dict[str, str]:
 
 
 @router.get("/authorize")
-def authorize(request: Request, services: Services = Depends(get_services)) -> Response:
+def authorize(request: Request, services: IdpServices = Depends(get_services)) -> Response:
     """OIDC Core §3.1.2.1, HTTP GET."""
     return _authorize(request, services, query_parameters(request), decide_now=True)
 
 
 @router.post("/authorize")
 def authorize_form(request: Request, form: dict[str, str] = Depends(oauth_form),
-                   services: Services = Depends(get_services)) -> Response:
+                   services: IdpServices = Depends(get_services)) -> Response:
     """OIDC Core §3.1.2.1, HTTP POST with form serialization.
 
     A portal's form POST is cross-site, so the browser does not send civid's SameSite=Lax session
@@ -59,7 +60,7 @@ def authorize_form(request: Request, form: dict[str, str] = Depends(oauth_form),
 
 
 @router.get("/authorize/resume/{uid}")
-def resume(uid: str, request: Request, services: Services = Depends(get_services)) -> Response:
+def resume(uid: str, request: Request, services: IdpServices = Depends(get_services)) -> Response:
     """Back from the login page (or a POSTed request): decide again and continue."""
     with services.sessions.begin() as db:
         interaction = interactions.load(db, uid)
@@ -69,7 +70,7 @@ def resume(uid: str, request: Request, services: Services = Depends(get_services
         return finish(request, db, services, interaction, client)
 
 
-def _authorize(request: Request, services: Services, raw: Mapping[str, str], decide_now: bool) -> Response:
+def _authorize(request: Request, services: IdpServices, raw: Mapping[str, str], decide_now: bool) -> Response:
     issuer = services.settings.resolved_issuer
     with services.sessions.begin() as db:
         ctx = AuthorizationContext(raw, db, services, claims_extensions.of(request.app))
@@ -93,7 +94,7 @@ def _authorize(request: Request, services: Services, raw: Mapping[str, str], dec
         return _respond(request, db, services, interaction, ctx.client, step)
 
 
-def finish(request: Request, db: Session, services: Services, interaction: AuthorizationRequest, client: Client,
+def finish(request: Request, db: Session, services: IdpServices, interaction: AuthorizationRequest, client: Client,
            consent_given: bool = False) -> Response:
     """Decide what the live ``interaction`` needs next and answer with it (a page redirect or the client's)."""
     session = sessions.current(request, db)
@@ -103,7 +104,7 @@ def finish(request: Request, db: Session, services: Services, interaction: Autho
     return _respond(request, db, services, interaction, client, step)
 
 
-def _respond(request: Request, db: Session, services: Services, interaction: AuthorizationRequest, client: Client,
+def _respond(request: Request, db: Session, services: IdpServices, interaction: AuthorizationRequest, client: Client,
              step: interaction_policy.NextStep) -> Response:
     params = interaction.params
     issuer = services.settings.resolved_issuer
@@ -125,7 +126,7 @@ def _respond(request: Request, db: Session, services: Services, interaction: Aut
     return authorization_response.success(params["redirect_uri"], code, params.get("state"), issuer)
 
 
-def _record_first_party_consent(db: Session, services: Services, extensions: claims_extensions.ClaimsExtensions,
+def _record_first_party_consent(db: Session, services: IdpServices, extensions: claims_extensions.ClaimsExtensions,
                                 client: Client, params: dict, session: LoginSession) -> None:
     """Record (and audit) the consent a first-party client was not made to ask for, so that every release of
     claims still rests on a consent the person can see and withdraw on /account."""

@@ -26,7 +26,7 @@ from civid.settings import Settings
 from models import Client, Identity
 
 if TYPE_CHECKING:
-    from civid.services import Services
+    from idp.runtime import IdpServices
 
 RELEASE_CHANNELS = ("id_token", "userinfo")
 
@@ -105,7 +105,7 @@ class ClaimsExtension(Protocol):
     def consent_section(self, names: frozenset[str]) -> ConsentSection | None:
         """Its consent-page box for the consent names asked for (None: nothing of its own asked)."""
 
-    def release(self, db: Session, services: Services, identity: Identity, client: Client, spec: Any, *,
+    def release(self, db: Session, services: IdpServices, identity: Identity, client: Client, spec: Any, *,
                 consented: set[str]) -> Any | None:
         """The value answering ``spec`` (its member, as asked) within ``consented``; None to omit the claim."""
 
@@ -182,7 +182,7 @@ class ClaimsExtensions:
         """The consent page's extension boxes for the consent names asked for."""
         return [s for s in (e.consent_section(names) for e in self._extensions) if s is not None]
 
-    def release(self, db: Session, services: Services, identity: Identity, client: Client,
+    def release(self, db: Session, services: IdpServices, identity: Identity, client: Client,
                 asked: Mapping[str, MemberRequest], channel: str, *, consented: set[str]) -> dict[str, Any]:
         """The extension claims released through ``channel`` (member -> value), leaving out omitted ones."""
         values: dict[str, Any] = {}

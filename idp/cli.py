@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 import typer
 from rich.console import Console
@@ -18,6 +18,9 @@ from rich.table import Table
 from civid.actor import Actor
 from civid.errors import CividError
 from civid.limits import MAX_DURATION_S
+
+if TYPE_CHECKING:
+    from idp.runtime import IdpServices
 
 # No SQLAlchemy, settings or IdP module at import (civid --help must stay light): commands import them inside.
 
@@ -32,11 +35,14 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def _services():  # type: ignore[no-untyped-def]
-    from civid.services import build_services
-    from civid.settings import get_settings
+# Set by install(): the command line's top package builds the process's services (without opening the gallery),
+# which this package must not import.
+_build_services: Callable[[], IdpServices] | None = None
 
-    return build_services(get_settings(), open_gallery=False)
+
+def _services() -> IdpServices:
+    assert _build_services is not None, "idp.cli.install was not called"
+    return _build_services()
 
 
 def _jwks_from_file(path: Path) -> dict:
@@ -245,8 +251,11 @@ def passkeys_code(uin: str = typer.Argument(..., help="The UIN of the person who
     print(code)
 
 
-def install(app: typer.Typer, keys_app: typer.Typer) -> None:
-    """Add ``civid clients``, ``civid idp prune``, ``civid passkeys code`` and ``civid keys rotate|status``."""
+def install(app: typer.Typer, keys_app: typer.Typer, build_services: Callable[[], IdpServices]) -> None:
+    """Add ``civid clients``, ``civid idp prune``, ``civid passkeys code`` and ``civid keys rotate|status``;
+    their commands get the process's services (the gallery not opened) from ``build_services``."""
+    global _build_services
+    _build_services = build_services
     app.add_typer(clients_app, name="clients")
     app.add_typer(passkeys_app, name="passkeys")
     app.add_typer(idp_app, name="idp")

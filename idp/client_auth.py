@@ -39,7 +39,7 @@ from idp.server_secrets import sha256_hex
 from models import Client, ClientAssertion, utcnow
 
 if TYPE_CHECKING:
-    from civid.services import Services
+    from idp.runtime import IdpServices
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"  # RFC 7523 §2.2
 # Asymmetric algorithms only: client_secret_jwt (HS*) is not offered, "none" never.
@@ -109,7 +109,7 @@ def _assertion_subject(assertion: str) -> str:
     return str(claims.get("sub") or claims.get("iss") or "")
 
 
-def authenticate_client(request: Request, form: Mapping[str, str], db: Session, services: "Services",
+def authenticate_client(request: Request, form: Mapping[str, str], db: Session, services: "IdpServices",
                         endpoint: str) -> Client:
     """Authenticate the calling client with its registered method; return it or raise ``invalid_client``.
 
@@ -145,7 +145,7 @@ def _secret_matches(client: Client, secret: str) -> bool:
 
 
 # --- private_key_jwt (RFC 7523 §3) ------------------------------------------------------------------
-def _check_assertion(services: "Services", client: Client, assertion: str, endpoint: str) -> Any:
+def _check_assertion(services: "IdpServices", client: Client, assertion: str, endpoint: str) -> Any:
     """Verify the signature, iss, sub, aud, exp and jti of a client assertion; remember its jti.
     Return the client's key that verified the signature."""
     settings = services.settings
@@ -219,7 +219,7 @@ def _effective_expiry(claims: Mapping[str, Any], max_age_s: int) -> float:
     return float(min(claims["exp"], iat + max_age_s))
 
 
-def _remember_jti(services: "Services", client_id: str, jti: str, expires_at: datetime) -> None:
+def _remember_jti(services: "IdpServices", client_id: str, jti: str, expires_at: datetime) -> None:
     """Store the jti (unique per client) in its own transaction; a second use is a replay (RFC 7523 §3 item 7)."""
     try:
         with services.sessions.begin() as session:
@@ -314,7 +314,7 @@ class JwksCache:
 JWKS_CACHE = JwksCache()
 
 
-def _audit_failure(services: "Services", client_id: str, method: str, endpoint: str, reason: str) -> None:
+def _audit_failure(services: "IdpServices", client_id: str, method: str, endpoint: str, reason: str) -> None:
     """Record a failed client authentication in its own transaction (the request itself rolls back)."""
     client_id = (client_id or "")[:64]
     actor = Actor(None, f"client:{client_id}"[:100], "client")

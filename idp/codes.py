@@ -23,10 +23,10 @@ from idp.sessions import citizen
 from models import AuthorizationCode, AuthorizationRequest, Client, Grant, Identity, LoginSession, utcnow
 
 if TYPE_CHECKING:
-    from civid.services import Services
+    from idp.runtime import IdpServices
 
 
-def issue(db: Session, services: "Services", extensions: ClaimsExtensions, interaction: AuthorizationRequest,
+def issue(db: Session, services: "IdpServices", extensions: ClaimsExtensions, interaction: AuthorizationRequest,
           client: Client, session: LoginSession) -> str:
     """Consume ``interaction`` and return a fresh code for it (``InteractionGone`` if already consumed)."""
     if not interactions.consume(db, interaction):

@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session
 
 from civid import audit
 from civid.deps import get_services
-from civid.services import Services
 from civid.web import pages
 from civid.web.csrf import check_csrf
-from idp import (authorization_response, authorize, claims_extensions, clients, consent, interaction_policy,
-                 interactions, sessions)
+from idp import (
+    authorization_response, authorize, claims_extensions, clients, consent, interaction_policy, interactions, sessions,
+)
+from idp.runtime import IdpServices
 from idp.errors import AccessDenied, InvalidClient, InvalidRequest
 from idp.interaction_policy import CONSENT
 from models import AuthorizationRequest, Client, Identity
@@ -49,7 +50,7 @@ def _load(db: Session, uid: str) -> tuple[AuthorizationRequest, Client]:
 
 
 @router.get("/consent/{uid}")
-def consent_page(uid: str, request: Request, services: Services = Depends(get_services)) -> Response:
+def consent_page(uid: str, request: Request, services: IdpServices = Depends(get_services)) -> Response:
     """Ask the citizen (or continue, when nothing needs asking any more)."""
     extensions = claims_extensions.of(request.app)
     with services.sessions.begin() as db:
@@ -72,7 +73,7 @@ def consent_page(uid: str, request: Request, services: Services = Depends(get_se
 
 @router.post("/consent/{uid}")
 def consent_answer(uid: str, request: Request, decision: str = Form(""), csrf_token: str = Form(""),
-                   services: Services = Depends(get_services)) -> Response:
+                   services: IdpServices = Depends(get_services)) -> Response:
     """Record approval (then the code) or denial (then ``access_denied`` to the portal)."""
     check_csrf(request, csrf_token)
     if decision not in ("approve", "deny"):

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from civid.deps import get_services
-from civid.services import Services
+from idp.runtime import IdpServices
 from civid.settings import Settings
 from idp import acr, claims, claims_extensions, client_auth, clients, login_methods
 from idp.claims_extensions import ClaimsExtensions
@@ -82,7 +82,7 @@ def provider_metadata(settings: Settings, extensions: ClaimsExtensions, methods:
 
 
 @router.get(PATH)
-def openid_configuration(request: Request, services: Services = Depends(get_services)) -> JSONResponse:
+def openid_configuration(request: Request, services: IdpServices = Depends(get_services)) -> JSONResponse:
     """The OpenID Provider configuration document."""
     return JSONResponse(provider_metadata(services.settings, claims_extensions.of(request.app), login_methods.of(request)),
                         headers=CACHE)

@@ -1,6 +1,6 @@
 """OAuth 2.0 / OpenID Connect errors as vocabulary: one class per error code the specs define.
 
-Handlers just ``raise InvalidGrant("code already used")``. ``civid.problems`` renders them in one place:
+Handlers just ``raise InvalidGrant("code already used")``. ``idp.error_response`` renders them in one place:
 at the token, PAR, introspection, revocation, registration and userinfo endpoints as the RFC 6749 §5.2 JSON
 body (``error``, ``error_description``, with the problem+json fields beside them); at the authorization
 endpoint as a redirect to the client when the redirect URI was validated (``idp.authorize``), otherwise as

@@ -32,11 +32,11 @@ from civid import audit
 from civid.audit import Actor
 from civid.deps import get_services
 from civid.errors import CividError, Forbidden, InvalidUin
-from civid.services import Services
+from idp.runtime import IdpServices
 from civid.settings import Settings
 from enrollment.record import issuing_enrolment
 from enrollment.templates import open_descriptor
-from enrollment.uin import normalise_uin
+from civid.uin import normalise_uin
 from enrollment.verification import probe_descriptor
 from enrollment.workflow import PhotoUpload
 from civid.web import i18n, pages
@@ -60,7 +60,7 @@ class FaceNotAllowed(Forbidden):
 
 @router.post("/login/face")
 def face_login(request: Request, csrf_token: str = Form(""), challenge: str = Form(""), uin: str = Form(""),
-               photo: UploadFile | None = File(None), services: Services = Depends(get_services)) -> Response:
+               photo: UploadFile | None = File(None), services: IdpServices = Depends(get_services)) -> Response:
     """Face login to civid itself (then the account page)."""
     return _attempt(request, services, None, csrf_token, challenge, uin, photo)
 
@@ -68,12 +68,12 @@ def face_login(request: Request, csrf_token: str = Form(""), challenge: str = Fo
 @router.post("/login/{uid}/face")
 def interaction_face_login(uid: str, request: Request, csrf_token: str = Form(""), challenge: str = Form(""),
                            uin: str = Form(""), photo: UploadFile | None = File(None),
-                           services: Services = Depends(get_services)) -> Response:
+                           services: IdpServices = Depends(get_services)) -> Response:
     """Face login for a portal's authorization request (then back to ``/authorize/resume/{uid}``)."""
     return _attempt(request, services, uid, csrf_token, challenge, uin, photo)
 
 
-def _attempt(request: Request, services: Services, uid: str | None, csrf: str, challenge: str, uin_text: str,
+def _attempt(request: Request, services: IdpServices, uid: str | None, csrf: str, challenge: str, uin_text: str,
              photo: UploadFile | None) -> Response:
     settings = services.settings
     check_csrf(request, csrf)
@@ -125,7 +125,7 @@ def _attempt(request: Request, services: Services, uid: str | None, csrf: str, c
     return _succeed(request, services, identity_id, source, uid, photo_hash, score, again)  # type: ignore[arg-type]
 
 
-def _interaction(request: Request, services: Services, uid: str | None) -> AuthorizationRequest | None:
+def _interaction(request: Request, services: IdpServices, uid: str | None) -> AuthorizationRequest | None:
     """The live interaction (detached), refusing face login when the portal demands a passkey."""
     if uid is None:
         return None
@@ -137,7 +137,7 @@ def _interaction(request: Request, services: Services, uid: str | None) -> Autho
     return interaction
 
 
-def _best_score(services: Services, db: Session, identity_id: int, vector: NDArray[np.float32]) -> float | None:
+def _best_score(services: IdpServices, db: Session, identity_id: int, vector: NDArray[np.float32]) -> float | None:
     """The highest cosine similarity between the probe and the identity's enrolled face templates."""
     # The record's templates only: a face decided a duplicate of this identity is an attempt against it
     # (enrollment.record), never a way to sign in as it.
@@ -150,7 +150,7 @@ def _best_score(services: Services, db: Session, identity_id: int, vector: NDArr
     return float((np.stack(descriptors) @ vector).max())
 
 
-def _fail(services: Services, identity_id: int | None, source: str, reason: str) -> None:
+def _fail(services: IdpServices, identity_id: int | None, source: str, reason: str) -> None:
     """Record a failed attempt in its own committed transaction (lockout counts it; it is audited)."""
     with services.sessions.begin() as db:
         identity = db.get(Identity, identity_id) if identity_id is not None else None
@@ -165,13 +165,13 @@ def _locked(db: Session, settings: Settings, identity_id: int | None, source: st
     return None
 
 
-def _audit_locked(services: Services, uin: str, source: str) -> None:
+def _audit_locked(services: IdpServices, uin: str, source: str) -> None:
     with services.sessions.begin() as db:
         audit.record(db, Actor(None, "anonymous", "citizen"), "login.locked_out", "login", "face", uin_typed=uin,
                      source=source)
 
 
-def _audit_rejected_photo(services: Services, uin: str, source: str, exc: CividError) -> None:
+def _audit_rejected_photo(services: IdpServices, uin: str, source: str, exc: CividError) -> None:
     codes = [issue["code"] for issue in (exc.extra.get("quality") or {}).get("issues", [])]
     with services.sessions.begin() as db:
         # The actor is what was typed: never say here whether the UIN exists.
@@ -190,7 +190,7 @@ def _photo_problem(exc: CividError) -> str:
     return "face.photo_too_large" if exc.status == 413 else "face.photo_unreadable"
 
 
-def _succeed(request: Request, services: Services, identity_id: int, source: str, uid: str | None,
+def _succeed(request: Request, services: IdpServices, identity_id: int, source: str, uid: str | None,
              photo_hash: str, score: float, again: Any) -> Response:
     response = authorization_response.redirect(sessions.after_login_url(uid))
     try:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from civid import audit
 from civid.deps import get_services, get_session
-from civid.services import Services
+from idp.runtime import IdpServices
 from idp import tokens
 from idp.client_auth import authenticate_client
 from idp.errors import InvalidRequest, InvalidToken
@@ -35,7 +35,7 @@ def hinted_order(hint: str | None) -> tuple[str, str]:
     return ("refresh_token", "access_token") if hint == "refresh_token" else ("access_token", "refresh_token")
 
 
-def _access_token(db: Session, services: Services, client: Client, token: str) -> dict[str, Any] | None:
+def _access_token(db: Session, services: IdpServices, client: Client, token: str) -> dict[str, Any] | None:
     try:
         live = tokens.verify_access_token(db, services, token)
     except InvalidToken:
@@ -49,7 +49,7 @@ def _access_token(db: Session, services: Services, client: Client, token: str) -
             "acr": claims.get("acr")}
 
 
-def _refresh_token(db: Session, services: Services, client: Client, token: str) -> dict[str, Any] | None:
+def _refresh_token(db: Session, services: IdpServices, client: Client, token: str) -> dict[str, Any] | None:
     row = tokens.find_refresh_token(db, token)
     if row is None:
         return None
@@ -68,7 +68,7 @@ def _refresh_token(db: Session, services: Services, client: Client, token: str) 
 LOOKUPS = {"access_token": _access_token, "refresh_token": _refresh_token}
 
 
-def introspect(db: Session, services: Services, client: Client, token: str, hint: str | None) -> dict[str, Any]:
+def introspect(db: Session, services: IdpServices, client: Client, token: str, hint: str | None) -> dict[str, Any]:
     """The introspection response for ``token`` as seen by ``client``."""
     for kind in hinted_order(hint):
         found = LOOKUPS[kind](db, services, client, token)
@@ -79,7 +79,7 @@ def introspect(db: Session, services: Services, client: Client, token: str, hint
 
 @router.post(PATH)
 def introspection(request: Request, form: dict[str, str] = Depends(oauth_form), db: Session = Depends(get_session),
-                  services: Services = Depends(get_services)) -> JSONResponse:
+                  services: IdpServices = Depends(get_services)) -> JSONResponse:
     """RFC 7662 §2: is this token active, and what does it carry?"""
     client = authenticate_client(request, form, db, services, PATH)
     if not form.get("token"):

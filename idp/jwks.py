@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
 from civid.deps import get_services
-from civid.services import Services
+from idp.runtime import IdpServices
 
 PATH = "/jwks.json"
 MEDIA_TYPE = "application/jwk-set+json"  # RFC 7517 §8.5.1
@@ -23,7 +23,7 @@ router = APIRouter(tags=["openid"])
 
 @router.get(PATH, response_class=Response,
             responses={200: {"content": {MEDIA_TYPE: {}}, "description": "A JWK Set (RFC 7517 §5)"}})
-def jwks(services: Services = Depends(get_services)) -> Response:
+def jwks(services: IdpServices = Depends(get_services)) -> Response:
     """The public keys that verify civid's ID tokens and access tokens."""
     return Response(json.dumps(services.signing_keys.jwks()), media_type=MEDIA_TYPE,
                     headers={"Cache-Control": f"public, max-age={MAX_AGE_S}"})

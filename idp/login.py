@@ -16,15 +16,15 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from civid.deps import get_services
-from civid.services import Services
 from civid.web import pages
 from idp import clients, interactions, login_methods
+from idp.runtime import IdpServices
 from models import AuthorizationRequest
 
 router = APIRouter(tags=["citizen pages"], dependencies=[Depends(pages.html_page)])
 
 
-def render_login(request: Request, services: Services, interaction: AuthorizationRequest | None, *,
+def render_login(request: Request, services: IdpServices, interaction: AuthorizationRequest | None, *,
                  uin: str | None = None, error: str | None = None, error_values: dict | None = None,
                  status: int = 200) -> HTMLResponse:
     """The login page for ``interaction`` (None: civid's own login), with what each offered method's fragment
@@ -48,13 +48,13 @@ def render_login(request: Request, services: Services, interaction: Authorizatio
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, services: Services = Depends(get_services)) -> HTMLResponse:
+def login_page(request: Request, services: IdpServices = Depends(get_services)) -> HTMLResponse:
     """Sign in to civid itself (to manage passkeys and consents)."""
     return render_login(request, services, None)
 
 
 @router.get("/login/{uid}", response_class=HTMLResponse)
-def interaction_login_page(uid: str, request: Request, services: Services = Depends(get_services)) -> HTMLResponse:
+def interaction_login_page(uid: str, request: Request, services: IdpServices = Depends(get_services)) -> HTMLResponse:
     """Sign in for a portal's authorization request."""
     with services.sessions() as db:
         interaction = interactions.load(db, uid)

@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 
 from civid import audit
 from civid.deps import get_services
-from civid.services import Services
-from civid.web.csrf import check_csrf
 from civid.web import pages
+from civid.web.csrf import check_csrf
 from idp import authorization_response, clients, sessions
+from idp.runtime import IdpServices
 from idp.authorize import query_parameters
 from idp.errors import InvalidRequest
 from idp.form import oauth_form
@@ -48,7 +48,7 @@ class LogoutRequest:
     ui_locales: list[str]
 
 
-def _parse(db: Session, services: Services, params: dict[str, str]) -> LogoutRequest:
+def _parse(db: Session, services: IdpServices, params: dict[str, str]) -> LogoutRequest:
     client_id = params.get("client_id")
     hint_sub = None
     if params.get("id_token_hint"):
@@ -69,7 +69,7 @@ def _parse(db: Session, services: Services, params: dict[str, str]) -> LogoutReq
     return LogoutRequest(client, redirect_uri, params.get("state"), hint_sub, params.get("ui_locales", "").split())
 
 
-def _hint_names_session(services: Services, db: Session, request_: LogoutRequest, session: LoginSession) -> bool:
+def _hint_names_session(services: IdpServices, db: Session, request_: LogoutRequest, session: LoginSession) -> bool:
     if request_.hint_sub is None or request_.client is None:
         return False
     identity = db.get(Identity, session.identity_id)
@@ -79,7 +79,7 @@ def _hint_names_session(services: Services, db: Session, request_: LogoutRequest
 
 
 @router.get("/logout")
-def logout(request: Request, services: Services = Depends(get_services)) -> Response:
+def logout(request: Request, services: IdpServices = Depends(get_services)) -> Response:
     """RP-Initiated Logout §2, HTTP GET."""
     with services.sessions.begin() as db:
         parsed = _parse(db, services, query_parameters(request))
@@ -91,7 +91,7 @@ def logout(request: Request, services: Services = Depends(get_services)) -> Resp
 
 @router.post("/logout")
 def logout_form(request: Request, form: dict[str, str] = Depends(oauth_form),
-                services: Services = Depends(get_services)) -> Response:
+                services: IdpServices = Depends(get_services)) -> Response:
     """RP-Initiated Logout §2, HTTP POST; and the confirmation form's answer (``confirm`` + CSRF token)."""
     with services.sessions.begin() as db:
         if "confirm" not in form:
@@ -110,7 +110,7 @@ def _confirmation(request: Request, parsed: LogoutRequest) -> Response:
                         ui_locales_value=" ".join(parsed.ui_locales))
 
 
-def _sign_out(request: Request, db: Session, services: Services, parsed: LogoutRequest) -> Response:
+def _sign_out(request: Request, db: Session, services: IdpServices, parsed: LogoutRequest) -> Response:
     """End the session, then redirect to the portal (when allowed) or show the signed-out page."""
     if parsed.redirect_uri is not None:
         response: Response = authorization_response.redirect(

@@ -12,8 +12,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from civid.deps import get_services
-from civid.services import Services
 from idp import claims_extensions, interactions
+from idp.runtime import IdpServices
 from idp.authorization import AuthorizationContext, validate
 from idp.client_auth import authenticate_client
 from idp.errors import InvalidRequest
@@ -27,7 +27,7 @@ router = APIRouter(tags=["openid"])
 
 @router.post(PATH, status_code=201)
 def pushed_authorization_request(request: Request, form: dict[str, str] = Depends(oauth_form),
-                                 services: Services = Depends(get_services)) -> JSONResponse:
+                                 services: IdpServices = Depends(get_services)) -> JSONResponse:
     """RFC 9126 §2.1-2.2: validate and store the request; answer 201 with its ``request_uri``."""
     with services.sessions.begin() as db:
         client = authenticate_client(request, form, db, services, endpoint=PATH)

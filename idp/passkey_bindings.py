@@ -32,8 +32,8 @@ from civid.auth import require
 from civid.deps import get_services, get_session
 from civid.errors import Conflict, Forbidden, NotFound
 from civid.input_types import RowId, UinPath
-from civid.services import Services
-from enrollment.uin import normalise_uin
+from idp.runtime import IdpServices
+from civid.uin import normalise_uin
 from idp import passkey_registry
 from idp.passkey_ceremony import PasskeyRejected
 from idp.server_secrets import ServerSecrets
@@ -47,7 +47,7 @@ Officer = Annotated[Actor, Depends(require("officer"))]
 # Admins too: a staff member's code is theirs to issue (``authorise``); a citizen's stays an officer's.
 CodeIssuer = Annotated[Actor, Depends(require("officer", "admin"))]
 SessionDep = Annotated[Session, Depends(get_session)]
-ServicesDep = Annotated[Services, Depends(get_services)]
+ServicesDep = Annotated[IdpServices, Depends(get_services)]
 
 
 class BindingCodeOut(BaseModel):

@@ -26,18 +26,18 @@ from sqlalchemy.sql.dml import Delete
 from civid import audit
 from civid.deps import get_services
 from civid.errors import CividError
-from civid.services import Services
 from civid.settings import Settings
 from civid.web import i18n, pages
 from civid.web.csrf import check_csrf
 from idp import claims, interactions, lockout, passkey_bindings, passkey_ceremony, passkey_registry, sessions
 from idp.login_methods import LoginMethod
+from idp.runtime import IdpServices
 from idp.passkey_ceremony import PasskeyRejected
 from models import Identity, LoginSession, Passkey, PasskeyBinding, WebAuthnChallenge, utcnow
 
 router = APIRouter()
 router.include_router(passkey_bindings.router)
-ServicesDep = Annotated[Services, Depends(get_services)]
+ServicesDep = Annotated[IdpServices, Depends(get_services)]
 Credential = Annotated[dict[str, Any], Body(description="The PublicKeyCredential as WebAuthn JSON (base64url fields)")]
 METHOD = "passkey"
 ACR = "urn:civid:acr:passkey"
@@ -247,7 +247,7 @@ def login_verify(request: Request, credential: Credential, services: ServicesDep
                                   code=failure.code) from None
 
 
-def _login(request: Request, db: Session, services: Services, ceremony: passkey_ceremony.Ceremony,
+def _login(request: Request, db: Session, services: IdpServices, ceremony: passkey_ceremony.Ceremony,
            assertion: Any, source: str) -> JSONResponse:
     settings = services.settings
     lockout.check(db, settings, None, source)
@@ -286,7 +286,7 @@ def _login(request: Request, db: Session, services: Services, ceremony: passkey_
     return response
 
 
-def _record_failure(services: Services, failure: _Failure, source: str) -> None:
+def _record_failure(services: IdpServices, failure: _Failure, source: str) -> None:
     """Count the failure for lockout (and revoke a suspected clone), committed before the error is raised."""
     with services.sessions.begin() as db:
         identity = db.get(Identity, failure.identity_id) if failure.identity_id else None

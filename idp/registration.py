@@ -20,7 +20,7 @@ from civid.audit import Actor
 from civid.auth import authenticate, presented_key
 from civid.deps import get_services, get_session
 from civid.errors import Unauthenticated
-from civid.services import Services
+from idp.runtime import IdpServices
 from idp import clients, sector_identifier
 from idp.errors import InsufficientScope, InvalidClientMetadata, InvalidRequest, InvalidToken
 from models import utcnow
@@ -114,7 +114,7 @@ def to_metadata(body: RegistrationRequest, allow_private: bool = False) -> clien
 
 @router.post(PATH, status_code=201)
 def register_client(actor: Actor = Depends(registrar), body: RegistrationRequest = Depends(registration_body),
-                    db: Session = Depends(get_session), services: Services = Depends(get_services)) -> JSONResponse:
+                    db: Session = Depends(get_session), services: IdpServices = Depends(get_services)) -> JSONResponse:
     """RFC 7591 §3.1: register a client; §3.2.1: answer its id, secret and registered metadata."""
     meta = to_metadata(body, services.settings.outbound_allow_private)
     row, secret = clients.register(db, meta, actor, registered_by=f"dcr:{actor.name}"[:100])

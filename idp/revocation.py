@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from civid import audit
 from civid.deps import get_services, get_session
-from civid.services import Services
 from idp import grant_lifecycle, tokens
+from idp.runtime import IdpServices
 from idp.client_auth import authenticate_client
 from idp.errors import InvalidRequest
 from idp.form import oauth_form
@@ -30,7 +30,7 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 router = APIRouter(tags=["openid"])
 
 
-def _revoke_access_token(db: Session, services: Services, client: Client, token: str) -> bool:
+def _revoke_access_token(db: Session, services: IdpServices, client: Client, token: str) -> bool:
     """Revoke an access token of ours by its jti (expired ones too); return whether it was one."""
     try:
         claims = services.signing_keys.verify(token, typ=tokens.ACCESS_TOKEN_TYP, verify_exp=False)
@@ -48,7 +48,7 @@ def _revoke_access_token(db: Session, services: Services, client: Client, token:
     return True
 
 
-def _revoke_refresh_token(db: Session, services: Services, client: Client, token: str) -> bool:
+def _revoke_refresh_token(db: Session, services: IdpServices, client: Client, token: str) -> bool:
     """Revoke the grant of a refresh token; return whether it was one."""
     row = tokens.find_refresh_token(db, token)
     if row is None:
@@ -64,7 +64,7 @@ REVOKERS = {"access_token": _revoke_access_token, "refresh_token": _revoke_refre
 
 @router.post(PATH)
 def revocation(request: Request, form: dict[str, str] = Depends(oauth_form), db: Session = Depends(get_session),
-               services: Services = Depends(get_services)) -> Response:
+               services: IdpServices = Depends(get_services)) -> Response:
     """RFC 7009 §2.1: revoke an access or refresh token; 200 whether or not it existed."""
     client = authenticate_client(request, form, db, services, PATH)
     if not form.get("token"):

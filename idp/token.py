@@ -13,9 +13,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from civid.deps import get_services, get_session
-from civid.services import Services
 from idp import claims_extensions, clients
 from idp.claims_extensions import ClaimsExtensions
+from idp.runtime import IdpServices
 from idp.client_auth import authenticate_client
 from idp.errors import InvalidRequest, UnauthorizedClient, UnsupportedGrantType
 from idp.form import oauth_form
@@ -24,7 +24,7 @@ from models import Client
 
 PATH = "/token"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # RFC 6749 §5.1
-GRANTS: dict[str, Callable[[Session, Services, ClaimsExtensions, Client, Mapping[str, str]], dict]] = {
+GRANTS: dict[str, Callable[[Session, IdpServices, ClaimsExtensions, Client, Mapping[str, str]], dict]] = {
     authorization_code.GRANT_TYPE: authorization_code.create_token_response,
     refresh_token.GRANT_TYPE: refresh_token.create_token_response,
 }
@@ -34,7 +34,7 @@ router = APIRouter(tags=["openid"])
 
 @router.post(PATH)
 def token(request: Request, form: dict[str, str] = Depends(oauth_form), db: Session = Depends(get_session),
-          services: Services = Depends(get_services)) -> JSONResponse:
+          services: IdpServices = Depends(get_services)) -> JSONResponse:
     """Exchange a code or a refresh token for tokens."""
     client = authenticate_client(request, form, db, services, PATH)
     grant_type = form.get("grant_type")

@@ -36,7 +36,7 @@ from idp.subjects import subject_for
 from models import AccessToken, Client, Grant, LoginSession, RefreshToken, utcnow
 
 if TYPE_CHECKING:
-    from civid.services import Services
+    from idp.runtime import IdpServices
 
 ACCESS_TOKEN_TYP = "at+jwt"  # RFC 9068 §2.1
 
@@ -88,7 +88,7 @@ def left_half_hash(value: str, alg: str) -> str:
     return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
 
 
-def issue(db: Session, services: "Services", extensions: ClaimsExtensions, client: Client, grant: Grant,
+def issue(db: Session, services: "IdpServices", extensions: ClaimsExtensions, client: Client, grant: Grant,
           scopes: list[str], *, nonce: str | None = None, with_refresh: bool = True) -> IssuedTokens:
     """Mint an access token (and a refresh token, and an ID token when ``openid`` is in scope) for ``grant``."""
     settings = services.settings
@@ -125,7 +125,7 @@ def issue(db: Session, services: "Services", extensions: ClaimsExtensions, clien
                         id_token)
 
 
-def _id_token(db: Session, services: "Services", extensions: ClaimsExtensions, client: Client, grant: Grant, sub: str,
+def _id_token(db: Session, services: "IdpServices", extensions: ClaimsExtensions, client: Client, grant: Grant, sub: str,
               scopes: list[str], access_token: str, nonce: str | None, issued_at: int) -> tuple[str, Release]:
     """The ID token (OIDC Core §2) with the consented ``claims.id_token`` members (and the extensions' claims),
     and the release it makes (recorded once the token's row is added)."""
@@ -162,7 +162,7 @@ def find_refresh_token(db: Session, value: str) -> RefreshToken | None:
     return db.scalars(select(RefreshToken).where(RefreshToken.token_hash == token_hash(value))).first()
 
 
-def verify_access_token(db: Session, services: "Services", token: str) -> LiveAccessToken:
+def verify_access_token(db: Session, services: "IdpServices", token: str) -> LiveAccessToken:
     """Check a presented access token: our signature (typ at+jwt), not expired, row not revoked, grant live.
     Raise ``invalid_token`` otherwise (RFC 6750 §3.1)."""
     try:

@@ -20,9 +20,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from civid.deps import get_services, get_session
-from civid.services import Services
 from idp import claims, claims_extensions, clients, tokens
 from idp.claims_extensions import ClaimsExtensions, Release
+from idp.runtime import IdpServices
 from idp.consent import consent_for_grant
 from idp.errors import InsufficientScope, InvalidRequest, InvalidToken
 from idp.form import oauth_form
@@ -47,7 +47,7 @@ def bearer_token(request: Request, form: Mapping[str, str] | None = None) -> str
     return token
 
 
-def userinfo_claims(db: Session, services: Services, extensions: ClaimsExtensions, token: str) -> dict[str, Any]:
+def userinfo_claims(db: Session, services: IdpServices, extensions: ClaimsExtensions, token: str) -> dict[str, Any]:
     """The UserInfo response for a presented access token (raises ``invalid_token``/``insufficient_scope``)."""
     live = tokens.verify_access_token(db, services, token)
     scopes = str(live.claims.get("scope", "")).split()
@@ -71,7 +71,7 @@ def userinfo_claims(db: Session, services: Services, extensions: ClaimsExtension
 
 @router.get(PATH)
 def userinfo_get(request: Request, db: Session = Depends(get_session),
-                 services: Services = Depends(get_services)) -> JSONResponse:
+                 services: IdpServices = Depends(get_services)) -> JSONResponse:
     """UserInfo with the access token in the Authorization header."""
     answer = userinfo_claims(db, services, claims_extensions.of(request.app), bearer_token(request))
     db.commit()  # the release record
@@ -87,7 +87,7 @@ async def _optional_form(request: Request) -> dict[str, str]:
 
 @router.post(PATH)
 def userinfo_post(request: Request, form: dict[str, str] = Depends(_optional_form), db: Session = Depends(get_session),
-                  services: Services = Depends(get_services)) -> JSONResponse:
+                  services: IdpServices = Depends(get_services)) -> JSONResponse:
     """UserInfo with the access token in the header or the form body."""
     answer = userinfo_claims(db, services, claims_extensions.of(request.app), bearer_token(request, form))
     db.commit()  # the release record

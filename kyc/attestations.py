@@ -41,7 +41,7 @@ from civid import audit
 from civid.deps import get_services
 from civid.errors import InvalidInput
 from civid.input_types import DurationSeconds
-from civid.services import Services
+from idp.runtime import IdpServices
 from idp import acr as acr_module
 from idp.claims import entitled
 from idp.consent import ClientConsent, consent_for_grant
@@ -122,7 +122,7 @@ def _parse(body: dict[str, Any]) -> AttestationRequest:
     return request
 
 
-def _citizen_token(request: Request, db: Session, services: Services, client: Client) -> LiveAccessToken:
+def _citizen_token(request: Request, db: Session, services: IdpServices, client: Client) -> LiveAccessToken:
     """The citizen's live access token, issued to this bank (a token of another client is refused)."""
     live = verify_access_token(db, services, bearer_token(request))
     if live.grant.client_id != client.client_id:
@@ -170,7 +170,7 @@ def _check_authentication(live: LiveAccessToken, wanted: AttestationRequest) -> 
             "again with the new access token", **challenge)
 
 
-def _claims(services: Services, client: Client, live: LiveAccessToken, uid: str, verified: Any,
+def _claims(services: IdpServices, client: Client, live: LiveAccessToken, uid: str, verified: Any,
             slot: tuple[int, int]) -> dict[str, Any]:
     """The attestation's JWT claims (before any selective-disclosure transformation)."""
     settings = services.settings
@@ -203,7 +203,7 @@ def with_verification_basis(element: dict[str, Any] | list[dict[str, Any]]) -> d
     return [one(r) for r in element] if isinstance(element, list) else one(element)
 
 
-def sign_attestation(services: Services, claims: dict[str, Any], form: str,
+def sign_attestation(services: IdpServices, claims: dict[str, Any], form: str,
                      bound_jwk: dict[str, Any] | None = None) -> str:
     """The signed attestation: a compact JWS, or an SD-JWT whose verified claims are each disclosable,
     key-bound to ``bound_jwk`` (the holder's public key, ``kyc.holder_binding``)."""
@@ -236,7 +236,7 @@ def sign_attestation(services: Services, claims: dict[str, Any], form: str,
     return sd_jwt.serialize(services.signing_keys.sign(payload, typ=sd_jwt.SD_JWT_TYP), disclosures)
 
 
-def issue(db: Session, services: Services, client: Client, live: LiveAccessToken, consent: ClientConsent,
+def issue(db: Session, services: IdpServices, client: Client, live: LiveAccessToken, consent: ClientConsent,
           wanted: AttestationRequest, bound_jwk: dict[str, Any] | None = None) -> tuple[Attestation, str]:
     """Build, sign and record one attestation (store, audit, release) in the caller's transaction; an
     SD-JWT is bound to ``bound_jwk``."""
@@ -281,7 +281,7 @@ def issue(db: Session, services: Services, client: Client, live: LiveAccessToken
 @router.post(PATH, status_code=201, openapi_extra={"requestBody": {"required": True, "content": {
     "application/json": {"schema": AttestationBody.model_json_schema()}}}})
 def create_attestation(request: Request, body: dict[str, Any] = Depends(request_body),
-                       services: Services = Depends(get_services)) -> JSONResponse:
+                       services: IdpServices = Depends(get_services)) -> JSONResponse:
     """Issue a signed KYC attestation about the citizen behind the presented access token."""
     with services.sessions.begin() as db:
         client = authenticate_bank(request, body, db, services, PATH)

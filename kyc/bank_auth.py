@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from civid.services import Services
+from idp.runtime import IdpServices
 from idp.client_auth import JWT_BEARER, authenticate_client
 from idp.errors import AccessDenied, InvalidClient, InvalidRequest
 from idp.form import FORM, oauth_form
@@ -52,7 +52,7 @@ async def optional_body(request: Request) -> dict[str, Any]:
     return await request_body(request)
 
 
-def authenticate_bank(request: Request, body: dict[str, Any], db: Session, services: Services, endpoint: str,
+def authenticate_bank(request: Request, body: dict[str, Any], db: Session, services: IdpServices, endpoint: str,
                       *, require_kyc: bool = True) -> Client:
     """The calling bank, authenticated with private_key_jwt (and entitled to KYC unless told otherwise)."""
     credentials = {name: body[name] for name in AUTH_MEMBERS if isinstance(body.get(name), str)}

@@ -45,7 +45,7 @@ from kyc.verified_claims_request import (
 from models import Client, Identity
 
 if TYPE_CHECKING:
-    from civid.services import Services
+    from idp.runtime import IdpServices
 
 MEMBER = "verified_claims"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -116,7 +116,7 @@ class VerifiedClaims:
         return ConsentSection("verified", "consent.verified.title", "consent.verified.intro", tuple(items)) \
             if items else None
 
-    def release(self, db: Session, services: Services, identity: Identity, client: Client, spec: Any, *,
+    def release(self, db: Session, services: IdpServices, identity: Identity, client: Client, spec: Any, *,
                 consented: set[str]) -> Any | None:
         """The ``verified_claims`` answering ``spec`` (``kyc.verified_claims``), None to omit it."""
         return verified_claims_for(db, services, identity, client, spec, consented=consented)

@@ -32,7 +32,7 @@ from idp.errors import InvalidRequest
 from models import Client
 
 if TYPE_CHECKING:
-    from civid.services import Services
+    from idp.runtime import IdpServices
 
 MIN_RSA_BITS = 2048
 # RFC 7638 §3.2: the required members of a public JWK, the ones its thumbprint is computed over.
@@ -41,7 +41,7 @@ PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})  # RF
 PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
 
 
-def key_to_bind(request: Request, services: "Services", client: Client, named: Any | None) -> dict[str, Any]:
+def key_to_bind(request: Request, services: "IdpServices", client: Client, named: Any | None) -> dict[str, Any]:
     """The public JWK to bind the SD-JWT to: ``named`` (the request's ``holder_jwk``) when it is one of the
     bank's registered keys, else the key that verified this request's client assertion."""
     if named is not None:
@@ -125,7 +125,7 @@ def _same_key(key: PublicKey, other: PublicKey) -> bool:
     return bool(key.public_numbers() == other.public_numbers())  # curve and point, or modulus and exponent
 
 
-def _is_registered(key: PublicKey, services: "Services", client: Client) -> bool:
+def _is_registered(key: PublicKey, services: "IdpServices", client: Client) -> bool:
     """Is ``key`` one of the bank's registered signing keys? A ``jwks_uri`` set is fetched again once when the
     cached copy lacks it (a key the bank has just added), within idp.client_auth's refetch rate limit."""
     if any(_same_key(key, registered) for registered in _registered_keys(services, client)):
@@ -134,7 +134,7 @@ def _is_registered(key: PublicKey, services: "Services", client: Client) -> bool
                                          for registered in _registered_keys(services, client, refresh=True))
 
 
-def _registered_keys(services: "Services", client: Client, refresh: bool = False) -> list[PublicKey]:
+def _registered_keys(services: "IdpServices", client: Client, refresh: bool = False) -> list[PublicKey]:
     """The bank's registered signing keys: the set ``idp.client_auth`` checks its assertions against."""
     # A jwks_uri set was fetched moments ago for the client assertion, so it normally comes from the cache.
     jwks = client_jwks(client, services.settings.outbound_allow_private, refresh=refresh)

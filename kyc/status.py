@@ -23,7 +23,7 @@ from civid import auth
 from civid.audit import Actor
 from civid.deps import get_services, get_session
 from civid.errors import Forbidden, NotFound, Unauthenticated
-from civid.services import Services
+from idp.runtime import IdpServices
 from kyc import revocation
 from kyc.bank_auth import authenticate_bank, optional_body
 from models import Attestation
@@ -77,7 +77,7 @@ def status_for_staff(attestation_id: str, request: Request, db: Session = Depend
 
 @router.post(STATUS_PATH)
 def status_for_bank(attestation_id: str, request: Request, body: dict[str, Any] = Depends(optional_body),
-                    db: Session = Depends(get_session), services: Services = Depends(get_services)) -> JSONResponse:
+                    db: Session = Depends(get_session), services: IdpServices = Depends(get_services)) -> JSONResponse:
     """An attestation's status for the bank it was issued to (or staff)."""
     if _staff(db, request) is not None:
         return _answer(find(db, attestation_id))
@@ -93,7 +93,7 @@ def status_for_bank(attestation_id: str, request: Request, body: dict[str, Any] 
 @router.post(REVOKE_PATH)
 def revoke(attestation_id: str, body: RevokeIn, request: Request,
            actor: Annotated[Actor, Depends(auth.require("adjudicator", "admin"))],
-           services: Services = Depends(get_services)) -> JSONResponse:
+           services: IdpServices = Depends(get_services)) -> JSONResponse:
     """Withdraw an attestation (record corrected, fraud found): final, audited, published in the status list."""
     with services.sessions.begin() as db:
         row = find(db, attestation_id)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from civid.deps import get_services, get_session
 from civid.errors import NotFound
 from civid.input_types import RowId
-from civid.services import Services
+from idp.runtime import IdpServices
 from models import Attestation, utcnow
 
 PATH = "/v1/kyc/status-lists/{number}"
@@ -107,7 +107,7 @@ def status_list_claims(db: Session, settings: Any, number: int) -> dict[str, Any
     }
 
 
-def signed_status_list(db: Session, services: Services, number: int) -> str:
+def signed_status_list(db: Session, services: IdpServices, number: int) -> str:
     """Status list ``number`` as a ``statuslist+jwt`` signed with civid's keys (NotFound past the newest)."""
     if number < 1 or number > lists_in_use(db):
         raise NotFound(f"no status list {number}")
@@ -116,7 +116,7 @@ def signed_status_list(db: Session, services: Services, number: int) -> str:
 
 @router.get(PATH, response_class=Response,
             responses={200: {"content": {MEDIA_TYPE: {}}, "description": "The signed status list"}})
-def status_list(number: RowId, db: Session = Depends(get_session), services: Services = Depends(get_services)
+def status_list(number: RowId, db: Session = Depends(get_session), services: IdpServices = Depends(get_services)
                 ) -> Response:
     """The signed status list of KYC attestations: public, cacheable for its ``ttl`` (Token Status List,
     "Status List Response" and "Caching")."""

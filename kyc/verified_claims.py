@@ -44,7 +44,7 @@ from kyc.verified_claims_request import (CLAIMS_IN_VERIFIED_CLAIMS, CONSENT_PREF
 from models import Client, Enrolment, Identity, IdentityDocument, utcnow
 
 if TYPE_CHECKING:
-    from civid.services import Services
+    from idp.runtime import IdpServices
 
 EVIDENCE_SUPPORTED = ("document", "electronic_record")
 DOCUMENT_METHOD = "pipp"  # physical in-person proofing: the person stands at the officer's desk
@@ -62,7 +62,7 @@ class VerificationFacts:
     claims: dict[str, Any]
 
 
-def verified_claims_for(db: Session, services: "Services", identity: Identity, client: Client,
+def verified_claims_for(db: Session, services: "IdpServices", identity: Identity, client: Client,
                         request_element: dict[str, Any] | list[Any] | None, *,
                         consented: Collection[str] | None = None,
                         now: datetime | None = None) -> dict[str, Any] | list[dict[str, Any]] | None:
@@ -110,7 +110,7 @@ def released_claim_names(value: dict[str, Any] | list[dict[str, Any]] | None) ->
     return sorted(names)
 
 
-def verification_facts(db: Session, services: "Services", identity: Identity) -> VerificationFacts | None:
+def verification_facts(db: Session, services: "IdpServices", identity: Identity) -> VerificationFacts | None:
     """What civid can state about ``identity``'s verification (None without an issued record)."""
     record = issuing_enrolment(db, identity.id)  # the enrolment that issued the UIN, with its own evidence
     if record is None or identity.status != "active":
@@ -129,7 +129,7 @@ def verification_facts(db: Session, services: "Services", identity: Identity) ->
     return VerificationFacts(verification, _claims(db, identity, record))
 
 
-def _document_evidence(services: "Services", row: IdentityDocument, record: Enrolment) -> dict[str, Any]:
+def _document_evidence(services: "IdpServices", row: IdentityDocument, record: Enrolment) -> dict[str, Any]:
     """OIDC4IDA -13 evidence type ``document``: what the officer examined, how, and when."""
     checked = _timestamp(as_utc(row.checked_at))
     details: dict[str, Any] = {"type": row.type,

@@ -42,7 +42,7 @@ from enum import IntEnum
 import numpy as np
 from numpy.typing import NDArray
 
-from civid.errors import InvalidFingerprintTemplate
+from matcher.errors import InvalidTemplate
 
 FORMAT_IDENTIFIER = b"FMR\x00"
 VERSION_2005 = b" 20\x00"
@@ -161,17 +161,17 @@ def encode(record: FingerprintRecord) -> bytes:
 
 
 def decode(data: bytes) -> FingerprintRecord:
-    """Parse ISO/IEC 19794-2:2005 bytes; raise InvalidFingerprintTemplate naming the bad field and offset."""
+    """Parse ISO/IEC 19794-2:2005 bytes; raise InvalidTemplate naming the bad field and offset."""
     reader = _Reader(bytes(data))
     magic = reader.take(4, "format identifier")
     if magic != FORMAT_IDENTIFIER:
-        raise InvalidFingerprintTemplate(f"format identifier at offset 0 is {magic!r}, expected b'FMR\\x00'")
+        raise InvalidTemplate(f"format identifier at offset 0 is {magic!r}, expected b'FMR\\x00'")
     version = reader.take(4, "version")
     if version != VERSION_2005:
-        raise InvalidFingerprintTemplate(f"version at offset 4 is {version!r}, expected b' 20\\x00' (2005 edition)")
+        raise InvalidTemplate(f"version at offset 4 is {version!r}, expected b' 20\\x00' (2005 edition)")
     record_length = reader.unpack(">I", "record length")
     if record_length != len(data):
-        raise InvalidFingerprintTemplate(
+        raise InvalidTemplate(
             f"record length at offset 8 says {record_length} bytes but {len(data)} bytes were given"
         )
     equipment = reader.unpack(">H", "capture equipment")
@@ -184,7 +184,7 @@ def decode(data: bytes) -> FingerprintRecord:
     reader.require(view_count * (VIEW_HEADER_SIZE + 2), f"{view_count} finger views")
     views = tuple(_decode_view(reader, index, width, height) for index in range(view_count))
     if reader.offset != len(data):
-        raise InvalidFingerprintTemplate(
+        raise InvalidTemplate(
             f"{len(data) - reader.offset} unexpected trailing bytes at offset {reader.offset} after {view_count} finger view(s)"
         )
     return FingerprintRecord(
@@ -206,7 +206,7 @@ def minutiae_array(view: FingerView) -> NDArray[np.float32]:
 
 
 class _Reader:
-    """Bounds-checked cursor over the record: every overrun becomes InvalidFingerprintTemplate."""
+    """Bounds-checked cursor over the record: every overrun becomes InvalidTemplate."""
 
     def __init__(self, data: bytes) -> None:
         self.data = data
@@ -215,7 +215,7 @@ class _Reader:
     def require(self, size: int, field: str) -> None:
         """Fail early, naming the count, when what a count announces cannot fit in what is left."""
         if self.offset + size > len(self.data):
-            raise InvalidFingerprintTemplate(
+            raise InvalidTemplate(
                 f"record truncated: {field} need {size} bytes at offset {self.offset}, "
                 f"only {len(self.data) - self.offset} left"
             )
@@ -223,7 +223,7 @@ class _Reader:
     def take(self, size: int, field: str) -> bytes:
         end = self.offset + size
         if end > len(self.data):
-            raise InvalidFingerprintTemplate(
+            raise InvalidTemplate(
                 f"record truncated: {field} needs {size} bytes at offset {self.offset}, "
                 f"only {len(self.data) - self.offset} left"
             )
@@ -241,11 +241,11 @@ def _decode_view(reader: _Reader, index: int, width: int, height: int) -> Finger
     start = reader.offset
     position = reader.unpack(">B", f"finger view {index} position")
     if position not in FINGER_POSITIONS:
-        raise InvalidFingerprintTemplate(f"finger view {index} at offset {start}: finger position {position} > 10")
+        raise InvalidTemplate(f"finger view {index} at offset {start}: finger position {position} > 10")
     view_and_impression = reader.unpack(">B", f"finger view {index} view number/impression type")
     quality = reader.unpack(">B", f"finger view {index} quality")
     if quality > 100:
-        raise InvalidFingerprintTemplate(f"finger view {index} at offset {start + 2}: finger quality {quality} > 100")
+        raise InvalidTemplate(f"finger view {index} at offset {start + 2}: finger quality {quality} > 100")
     count = reader.unpack(">B", f"finger view {index} number of minutiae")
     reader.require(count * MINUTIA_SIZE + 2, f"finger view {index}: {count} minutiae and the extended data length")
     minutiae = tuple(_decode_minutia(reader, index, m, width, height) for m in range(count))
@@ -269,12 +269,12 @@ def _decode_minutia(reader: _Reader, view: int, index: int, width: int, height: 
     where = f"finger view {view} minutia {index} at offset {offset}"
     kind = type_and_x >> 14
     if kind not in MinutiaType._value2member_map_:
-        raise InvalidFingerprintTemplate(f"{where}: minutia type bits 0b11 are reserved")
+        raise InvalidTemplate(f"{where}: minutia type bits 0b11 are reserved")
     x, y = type_and_x & MAX_COORDINATE, reserved_and_y & MAX_COORDINATE
     if x >= width or y >= height:
-        raise InvalidFingerprintTemplate(f"{where}: ({x}, {y}) lies outside the {width}x{height} image")
+        raise InvalidTemplate(f"{where}: ({x}, {y}) lies outside the {width}x{height} image")
     if quality > 100:
-        raise InvalidFingerprintTemplate(f"{where}: minutia quality {quality} > 100")
+        raise InvalidTemplate(f"{where}: minutia quality {quality} > 100")
     return Minutia(x=x, y=y, angle=angle, type=MinutiaType(kind), quality=quality)
 
 
@@ -301,9 +301,9 @@ def _validate(record: FingerprintRecord) -> None:
             _check_range(f"{name} angle", minutia.angle, 0, ANGLE_UNITS - 1)
             _check_range(f"{name} quality", minutia.quality, 0, 100)
             if not isinstance(minutia.type, MinutiaType):
-                raise InvalidFingerprintTemplate(f"{name} type {minutia.type!r} is not a MinutiaType")
+                raise InvalidTemplate(f"{name} type {minutia.type!r} is not a MinutiaType")
 
 
 def _check_range(field: str, value: int, low: int, high: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise InvalidFingerprintTemplate(f"{field} is {value!r}, must be an integer in {low}..{high}")
+        raise InvalidTemplate(f"{field} is {value!r}, must be an integer in {low}..{high}")

@@ -40,7 +40,7 @@ import nbis
 import numpy as np
 from numpy.typing import NDArray
 
-from civid.errors import InvalidFingerprintTemplate, InvalidImage
+from matcher.errors import InvalidImage, InvalidTemplate
 from matcher.iso19794 import (
     ANGLE_UNITS,
     MAX_COORDINATE,
@@ -115,12 +115,12 @@ def to_nbis(view: FingerView, width: int, height: int) -> nbis.Minutiae:
     """Load a standard finger view into nbis (its private template layout), keeping the best 150 minutiae."""
     if not view.minutiae:
         # nbis rejects a template without minutiae ("ISO template too short").
-        raise InvalidFingerprintTemplate("finger view has no minutiae to compare")
+        raise InvalidTemplate("finger view has no minutiae to compare")
     with _lock:
         try:
             return _extractor(False).load_iso_19794_2_2005(_nbis_template(view, width, height))
         except nbis.NbisError as failure:
-            raise InvalidFingerprintTemplate(f"nbis refused the minutiae: {failure!r}") from failure
+            raise InvalidTemplate(f"nbis refused the minutiae: {failure!r}") from failure
 
 
 def bozorth3(

@@ -14,10 +14,10 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from civid.app import create_app
+from server.app import create_app
 from civid.audit import SYSTEM
 from civid.auth import create_api_key
-from civid.services import Services, build_services
+from server.services import Services, build_services
 from civid.settings import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"

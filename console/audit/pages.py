@@ -24,12 +24,12 @@ from sqlalchemy.orm import Session
 from civid import audit
 from civid.errors import InvalidUin
 from civid.input_types import PageNumber
+from civid.uin import normalise_uin
+from civid.web import pages
+from civid.web.csrf import check_csrf
 from console.common.csv_cells import csv_cell
 from console.signin.session import require_staff
 from console.staff.accounts import Staff
-from enrollment.uin import normalise_uin
-from civid.web.csrf import check_csrf
-from civid.web import pages
 from models import ROLES, AuditEvent, utcnow
 
 router = APIRouter(prefix="/console/audit", include_in_schema=False)

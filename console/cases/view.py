@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civid import audit
-from civid.services import Services
 from console.common import plurals
+from idp.runtime import IdpServices
 from enrollment import decision_history
 from enrollment.documents import documents_of, masked
 from civid.web import i18n, pages
@@ -169,7 +169,7 @@ def _field_values(db: Session, e: Enrolment) -> dict[str, str]:
 COMPARED = frozenset(FIELDS) - {"documents", "enrolled", "officer"}
 
 
-def _evidence(services: Services, candidate: Any, lang: str) -> Evidence:
+def _evidence(services: IdpServices, candidate: Any, lang: str) -> Evidence:
     fusion, settings = services.fusion, services.settings
     face_llr = max(fusion.face(candidate.face_score), fusion.llr_floor)
     fingers = []
@@ -195,7 +195,7 @@ def _column(db: Session, e: Enrolment, rank: int | None, evidence: Evidence | No
     return Column(e.public_id, rank, identity.uin if identity else None, e.status, photos, fingers, evidence)
 
 
-def build(db: Session, services: Services, case: DedupCase, lang: str) -> CaseView:
+def build(db: Session, services: IdpServices, case: DedupCase, lang: str) -> CaseView:
     """The side-by-side view of a loaded case (``adjudication.load_case``)."""
     applicant = db.get(Enrolment, case.enrolment_id)
     assert applicant is not None

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from civid.errors import CividError, InvalidImage, NotAFingerprint, PayloadTooLarge, UnsupportedMediaType
-from civid.services import Services
+from idp.runtime import IdpServices
 from civid.settings import Settings
 from console.common.error_text import coded_text
 from enrollment.capture import decode_image
@@ -96,7 +96,7 @@ def named_error_text(exc: CividError, lang: str) -> str:
     return f"{label}: {text}" if label else text
 
 
-def face(services: Services, data: bytes, filename: str, content_type: str | None, lang: str) -> dict[str, Any]:
+def face(services: IdpServices, data: bytes, filename: str, content_type: str | None, lang: str) -> dict[str, Any]:
     """Decode and gate one face photo; the measurements and the reasons (raises CividError on a bad file)."""
     settings = services.settings
     image = decode_image(data, filename=filename, content_type=content_type, max_bytes=settings.max_upload_bytes,
@@ -112,7 +112,7 @@ def face(services: Services, data: bytes, filename: str, content_type: str | Non
                        "max_roll_deg": settings.max_roll_deg}}
 
 
-def finger(services: Services, position: int, data: bytes, filename: str, content_type: str | None,
+def finger(services: IdpServices, position: int, data: bytes, filename: str, content_type: str | None,
            lang: str) -> dict[str, Any]:
     """Decode, extract and gate one finger image: its NFIQ 2 score, minutiae and reasons."""
     settings = services.settings

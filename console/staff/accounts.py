@@ -12,7 +12,7 @@ from civid import audit
 from civid.audit import Actor
 from civid.auth import hash_key
 from civid.errors import Conflict, InvalidInput, NotFound
-from enrollment.uin import normalise_uin
+from civid.uin import normalise_uin
 from idp import passkey_bindings
 from models import ApiKey, Identity, StaffAccount, utcnow
 

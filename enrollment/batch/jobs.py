@@ -41,13 +41,13 @@ from sqlalchemy.orm import Session
 from civid import audit
 from civid.audit import SYSTEM, Actor
 from civid.errors import CividError, Conflict, InvalidInput, NotFound
-from civid.services import Services
 from enrollment import workflow
 from enrollment.batch import archive as batch_archive
 from enrollment.batch import recognise as batch_recognise
 from enrollment.batch import staging as batch_staging
 from enrollment.documents import DocumentEvidence
 from enrollment.fingerprint import FingerException, FingerUpload
+from enrollment.runtime import EnrolmentServices
 from models import (
     BatchJob,
     BatchRecord,
@@ -79,11 +79,11 @@ class Outcome:
     recognised: dict[str, Any] | None = None
 
 
-def folder(services: Services, batch_id: str) -> Path:
+def folder(services: EnrolmentServices, batch_id: str) -> Path:
     return batch_staging.folder(services, batch_id)
 
 
-def package_path(services: Services, batch_id: str, position: int) -> Path:
+def package_path(services: EnrolmentServices, batch_id: str, position: int) -> Path:
     return folder(services, batch_id) / f"{position:05d}.sealed"
 
 
@@ -144,7 +144,7 @@ def _sha256(upload: IO[bytes]) -> str:
     return digest.hexdigest()
 
 
-def create(services: Services, officer: Actor, filename: str, upload: IO[bytes]) -> str:
+def create(services: EnrolmentServices, officer: Actor, filename: str, upload: IO[bytes]) -> str:
     """Check and split the ZIP, seal its packages, record the batch and its records; the batch's public id.
     Raises InvalidInput / PayloadTooLarge (archive refused: nothing kept) or Conflict."""
     settings = services.settings
@@ -199,7 +199,7 @@ def create(services: Services, officer: Actor, filename: str, upload: IO[bytes])
     return public_id
 
 
-def _split(services: Services, archive: Any, groups: Any, public_id: str, staging: Path) -> list[BatchRecord]:
+def _split(services: EnrolmentServices, archive: Any, groups: Any, public_id: str, staging: Path) -> list[BatchRecord]:
     """Seal the archive's usable packages into ``staging``; a record per package (the unusable ones invalid)."""
     records: list[BatchRecord] = []
     staging.mkdir(mode=0o700)
@@ -226,7 +226,7 @@ def _split(services: Services, archive: Any, groups: Any, public_id: str, stagin
     return records
 
 
-def _launch(services: Services, public_id: str) -> None:
+def _launch(services: EnrolmentServices, public_id: str) -> None:
     """Start this process's thread for the batch (the caller has claimed it: runner = RUNNER)."""
     stop = threading.Event()
     thread = threading.Thread(target=_work, args=(services, public_id, stop), name=f"batch-{public_id[:8]}",
@@ -235,7 +235,7 @@ def _launch(services: Services, public_id: str) -> None:
     thread.start()
 
 
-def _work(services: Services, public_id: str, stop: threading.Event) -> None:
+def _work(services: EnrolmentServices, public_id: str, stop: threading.Event) -> None:
     try:
         run(services, public_id, stop.is_set)
     except Exception:  # the batch stays resumable; the log has why
@@ -255,7 +255,7 @@ def wait(public_id: str, timeout: float | None = None) -> None:
         thread.join(timeout)
 
 
-def run(services: Services, public_id: str, should_stop: Callable[[], bool] = lambda: False) -> None:
+def run(services: EnrolmentServices, public_id: str, should_stop: Callable[[], bool] = lambda: False) -> None:
     """Process the batch's pending records in order until none is left (then complete it), the officer pauses
     it, another process takes it over, or ``should_stop()`` says so."""
     while not should_stop():
@@ -296,7 +296,7 @@ def _officer_may_enrol(db: Session, officer_id: int) -> bool:
     return account is not None and account.disabled_at is None and "officer" in account.roles
 
 
-def process_record(services: Services, actor: Actor, batch_id: str, position: int, package: str,
+def process_record(services: EnrolmentServices, actor: Actor, batch_id: str, position: int, package: str,
                    key: str | None, person_sha256: str | None = None, record_id: int | None = None) -> Outcome:
     """Enrol one package through the workflow under ``key`` (or say why it cannot be); never raises.
 
@@ -345,13 +345,13 @@ def _reason_of(exc: CividError) -> dict[str, Any]:
     return {"code": exc.type_slug, "message": exc.detail, **({"params": params} if params else {})}
 
 
-def _enrolled(services: Services, actor: Actor, key: str) -> bool:
+def _enrolled(services: EnrolmentServices, actor: Actor, key: str) -> bool:
     with services.sessions() as db:
         return db.scalar(select(Enrolment.id).where(Enrolment.officer_id == actor.id,
                                                     Enrolment.idempotency_key == key)) is not None
 
 
-def _outcome_of(services: Services, actor: Actor, record_id: int | None, *, key: str | None = None,
+def _outcome_of(services: EnrolmentServices, actor: Actor, record_id: int | None, *, key: str | None = None,
                 public_id: str | None = None) -> Outcome:
     """The record's outcome, read from the enrolment stored under its idempotency key (or ``public_id``): the
     enrolment's own outcome when this record made it, ``already_enrolled`` when another record holds it."""
@@ -392,7 +392,7 @@ def counts(db: Session, job: BatchJob) -> dict[str, int]:
     return {status: int(found.get(status, 0)) for status in (RecordStatus.PENDING, *RecordStatus.FINAL)}
 
 
-def _complete(services: Services, public_id: str) -> None:
+def _complete(services: EnrolmentServices, public_id: str) -> None:
     with services.sessions.begin() as db:
         job = db.scalars(select(BatchJob).where(BatchJob.public_id == public_id)).one()
         if job.status == BatchStatus.COMPLETED:
@@ -403,7 +403,7 @@ def _complete(services: Services, public_id: str) -> None:
     shutil.rmtree(folder(services, public_id), ignore_errors=True)
 
 
-def pause(services: Services, officer: Actor, public_id: str) -> None:
+def pause(services: EnrolmentServices, officer: Actor, public_id: str) -> None:
     """Stop after the record in progress (this process or another: the runner re-reads the status each record)."""
     with services.sessions.begin() as db:
         job = owned(db, officer, public_id)
@@ -418,7 +418,7 @@ def pause(services: Services, officer: Actor, public_id: str) -> None:
         stop.set()
 
 
-def resume(services: Services, officer: Actor, public_id: str) -> None:
+def resume(services: EnrolmentServices, officer: Actor, public_id: str) -> None:
     """Claim a paused or interrupted batch for this process and process its pending records."""
     stale = services.settings.batch_stale_after_s
     with _lock:
@@ -432,7 +432,7 @@ def resume(services: Services, officer: Actor, public_id: str) -> None:
         _launch(services, public_id)
 
 
-def _claim(services: Services, officer: Actor, public_id: str, stale: int) -> None:
+def _claim(services: EnrolmentServices, officer: Actor, public_id: str, stale: int) -> None:
     with services.sessions.begin() as db:
         job = owned(db, officer, public_id)
         if job.status == BatchStatus.COMPLETED:

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from civid.audit import Actor
 from civid.errors import CividError
-from civid.services import Services
+from enrollment.runtime import EnrolmentServices
 from enrollment.templates import open_descriptor
 from enrollment.verification import probe_descriptor
 from enrollment.workflow import PhotoUpload
@@ -42,7 +42,7 @@ class Recognised:
     face_score: float
 
 
-def earlier_enrolment(services: Services, actor: Actor, record_id: int | None, person_sha256: str,
+def earlier_enrolment(services: EnrolmentServices, actor: Actor, record_id: int | None, person_sha256: str,
                       faces: list[tuple[str, bytes]]) -> Recognised | None:
     """The enrolment an earlier package of ``actor``'s drives made for this same person (same normalised
     person.json, face matching at the dedup threshold), or None: enrol the package as usual."""
@@ -69,7 +69,7 @@ def earlier_enrolment(services: Services, actor: Actor, record_id: int | None, p
     return Recognised(best, scores[best]) if scores[best] >= services.settings.dedup_threshold else None
 
 
-def _descriptors(services: Services, faces: list[tuple[str, bytes]]) -> NDArray[np.float32] | None:
+def _descriptors(services: EnrolmentServices, faces: list[tuple[str, bytes]]) -> NDArray[np.float32] | None:
     """The face descriptors of the package's photos; None if any photo is unreadable or fails the quality gate
     (then the workflow says why, as for any package)."""
     if not faces or len(faces) > services.settings.max_photos_per_enrolment:

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from civid import audit
 from civid.audit import SYSTEM
-from civid.services import Services
+from enrollment.runtime import EnrolmentServices
 
 log = logging.getLogger(__name__)
 PREFIX = ".split-"
@@ -50,16 +50,16 @@ class Staged:
     batch_id: str
 
 
-def root(services: Services) -> Path:
+def root(services: EnrolmentServices) -> Path:
     return services.settings.data_dir / "batches"
 
 
-def folder(services: Services, batch_id: str) -> Path:
+def folder(services: EnrolmentServices, batch_id: str) -> Path:
     """A batch's own folder, where its sealed packages wait to be processed."""
     return root(services) / batch_id
 
 
-def staging_folder(services: Services, batch_id: str) -> Path:
+def staging_folder(services: EnrolmentServices, batch_id: str) -> Path:
     """Where this process splits a batch's archive before the batch row is committed."""
     return root(services) / f"{PREFIX}{socket.gethostname()}:{os.getpid()}:{TOKEN}:{batch_id}"
 
@@ -118,7 +118,7 @@ def in_progress(path: Path, stale_after_s: int) -> bool:
 
 
 @contextmanager
-def sweep_lock(services: Services) -> Iterator[None]:
+def sweep_lock(services: EnrolmentServices) -> Iterator[None]:
     """Exclusive across the processes (and threads) sharing the data folder, while the block runs."""
     services.settings.data_dir.mkdir(parents=True, exist_ok=True)
     with open(services.settings.data_dir / ".batches-sweep-lock", "a") as handle:
@@ -134,7 +134,7 @@ def publish(staging: Path, final: Path) -> None:
     os.rename(staging, final)
 
 
-def recover(services: Services, db: Session, staging: Path, batch_id: str) -> bool:
+def recover(services: EnrolmentServices, db: Session, staging: Path, batch_id: str) -> bool:
     """Move a committed batch's staged packages into place, audited ``batch.split_recovered`` in ``db``; False
     when another process moved or removed them first. The caller holds ``sweep_lock``."""
     packages = sum(1 for _ in staging.glob("*.sealed"))
@@ -149,7 +149,7 @@ def recover(services: Services, db: Session, staging: Path, batch_id: str) -> bo
     return True
 
 
-def recover_for(services: Services, db: Session, batch_id: str) -> bool:
+def recover_for(services: EnrolmentServices, db: Session, batch_id: str) -> bool:
     """Before a committed batch is processed: if its folder is missing and a process that died (or whose rename
     failed) left its packages staged, move them into place (audited in ``db``). True if it did."""
     with sweep_lock(services):

@@ -29,8 +29,8 @@ from sqlalchemy import select
 
 from civid import audit
 from civid.audit import SYSTEM
-from civid.services import Services
 from enrollment.batch import staging as batch_staging
+from enrollment.runtime import EnrolmentServices
 from models import BatchJob, BatchStatus
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class Swept:
     recovered: list[str] = field(default_factory=list)
 
 
-def sweep(services: Services) -> Swept:
+def sweep(services: EnrolmentServices) -> Swept:
     """Remove the packages no batch row names, move a committed batch's staged packages into place; audited."""
     root = batch_staging.root(services)
     swept = Swept()
@@ -59,7 +59,7 @@ def sweep(services: Services) -> Swept:
     return swept
 
 
-def _sweep_one(services: Services, path: Path, swept: Swept) -> None:
+def _sweep_one(services: EnrolmentServices, path: Path, swept: Swept) -> None:
     staged = batch_staging.parse(path.name)
     if path.name.startswith(batch_staging.PREFIX) and staged is None:
         return  # not a name this module writes

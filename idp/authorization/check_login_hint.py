@@ -5,7 +5,7 @@ ignored (it is a hint, not a demand)."""
 from __future__ import annotations
 
 from civid.errors import InvalidUin
-from enrollment.uin import normalise_uin
+from civid.uin import normalise_uin
 from idp.authorization.context import AuthorizationContext
 
 

@@ -11,7 +11,7 @@ from idp.claims_extensions import ClaimsExtensions
 from models import AuthorizationRequest, Client
 
 if TYPE_CHECKING:
-    from civid.services import Services
+    from idp.runtime import IdpServices
 
 # Limits on free-text parameters the client echoes back or we store (a request is not a storage service).
 MAX_STATE = 2000
@@ -24,7 +24,7 @@ class AuthorizationContext:
 
     raw: Mapping[str, str]
     db: Session
-    services: "Services"
+    services: "IdpServices"
     extensions: ClaimsExtensions  # the application's claims extensions (their members and parameters)
     at_par: bool = False
     # Set by check_client (at /par: the authenticated client, set before the chain runs).

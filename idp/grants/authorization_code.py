@@ -27,7 +27,7 @@ from idp.grants import refresh_token as refresh_token_grant
 from models import AuthorizationCode, Client, Grant, utcnow
 
 if TYPE_CHECKING:
-    from civid.services import Services
+    from idp.runtime import IdpServices
 
 GRANT_TYPE = "authorization_code"
 VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")  # RFC 7636 §4.1
@@ -118,7 +118,7 @@ def _revoke_on_reuse(db: Session, client: Client, grant: Grant) -> None:
     raise InvalidGrant("the authorization code has already been used")
 
 
-def create_token_response(db: Session, services: "Services", extensions: ClaimsExtensions, client: Client,
+def create_token_response(db: Session, services: "IdpServices", extensions: ClaimsExtensions, client: Client,
                           form: Mapping[str, str]) -> dict:
     """Redeem the code in ``form``; return the token response body (tokens issued and audited)."""
     request = validate_request(form)

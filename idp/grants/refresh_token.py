@@ -22,7 +22,7 @@ from idp.errors import InvalidGrant, InvalidRequest, InvalidScope
 from models import Client, Grant, RefreshToken, utcnow
 
 if TYPE_CHECKING:
-    from civid.services import Services
+    from idp.runtime import IdpServices
 
 GRANT_TYPE = "refresh_token"
 
@@ -75,7 +75,7 @@ def _revoke_on_reuse(db: Session, client: Client, grant: Grant) -> None:
     raise InvalidGrant("the refresh token has already been used")
 
 
-def create_token_response(db: Session, services: "Services", extensions: ClaimsExtensions, client: Client,
+def create_token_response(db: Session, services: "IdpServices", extensions: ClaimsExtensions, client: Client,
                           form: Mapping[str, str]) -> dict:
     """Rotate the refresh token in ``form`` and return new tokens (audited)."""
     row = validate_refresh_token(db, client, form)

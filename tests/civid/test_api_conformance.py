@@ -9,7 +9,6 @@ Bounded so that it fits in CI: a fixed number of examples per operation and mode
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -21,10 +20,10 @@ from schemathesis import GenerationMode
 from schemathesis.checks import positive_data_acceptance
 from schemathesis.core.failures import FailureGroup
 
-from civid.app import create_app
+from server.app import create_app
 from civid.audit import SYSTEM
 from civid.auth import create_api_key
-from civid.services import build_services
+from server.services import build_services
 from tests.conftest import add_keys, enrol, make_settings
 
 EXAMPLES = {GenerationMode.POSITIVE: 8, GenerationMode.NEGATIVE: 5}

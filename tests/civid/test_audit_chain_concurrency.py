@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from civid.audit import verify_chain
-from civid.services import build_services
+from server.services import build_services
 from civid.settings import Settings
 from models import AuditEvent
 from tests.conftest import add_keys

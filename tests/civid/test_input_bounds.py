@@ -11,9 +11,9 @@ from annotated_types import Ge, Interval, Le
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from civid.app import create_app
+from server.app import create_app
 from civid.input_types import INT32_MAX
-from civid.services import build_services
+from server.services import build_services
 from civid.settings import Settings
 from tests.conftest import add_keys, assert_problem, enrol
 from tests.postgres import postgres_schema_url  # noqa: F401 - fixture

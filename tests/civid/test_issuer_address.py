@@ -10,7 +10,7 @@ import sys
 import pytest
 from fastapi.testclient import TestClient
 
-from civid.app import create_app
+from server.app import create_app
 from civid.settings import Settings
 from tests.server import REPO, free_port
 
@@ -27,7 +27,7 @@ def test_the_default_issuer_is_localhost_where_passkeys_work(host):
 def test_serve_refuses_to_start_with_an_ip_address_as_issuer(tmp_path, issuer):
     env = {**os.environ, "CIVID_DATA_DIR": str(tmp_path / "var"), "CIVID_ISSUER": issuer, "CIVID_PORT": str(free_port())}
     # A server that starts anyway would run until the timeout: that fails the test too.
-    result = subprocess.run([sys.executable, "-m", "civid.cli", "serve"], env=env, cwd=REPO, capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "server.cli", "serve"], env=env, cwd=REPO, capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 2, result.stderr[-2000:]
     said = " ".join(result.stderr.split())

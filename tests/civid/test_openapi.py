@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from civid.app import create_app
+from server.app import create_app
 from civid.settings import Settings
 
 

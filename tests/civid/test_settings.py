@@ -117,7 +117,7 @@ def test_groups_are_frozen_views_of_the_flat_fields() -> None:
 def test_the_command_line_refuses_invalid_settings_with_the_sentences_not_a_traceback(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from civid.cli import app
+    from server.cli import app
     from civid.settings import get_settings
 
     get_settings.cache_clear()

@@ -19,10 +19,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
-from civid.app import create_app
-from civid.services import build_services
-from enrollment.batch import archive as batch_archive
-from enrollment.batch import jobs as batch_jobs
+from server.app import create_app
+from enrollment.batch import archive as batch_archive, jobs as batch_jobs
+from server.app import create_app
+from server.services import build_services
 from models import AuditEvent, BatchJob, BatchRecord, DedupCase, Enrolment, Identity
 from models.db import _process_dedup_lock
 from tests.conftest import fixture_bytes, person, seeded_fixtures

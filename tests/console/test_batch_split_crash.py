@@ -16,13 +16,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select as query
 
-from civid.app import create_app
-from civid.services import build_services
+from server.app import create_app
 from console.staff.accounts import as_staff
-from enrollment.batch import archive as batch_archive
-from enrollment.batch import jobs as batch_jobs
-from enrollment.batch import staging as batch_staging
-from enrollment.batch import sweep as batch_sweep
+from enrollment.batch import (
+    archive as batch_archive, jobs as batch_jobs, staging as batch_staging, sweep as batch_sweep,
+)
+from server.app import create_app
+from server.services import build_services
 from models import AuditEvent, BatchJob, StaffAccount
 from tests.conftest import seeded_fixtures
 from tests.console.helpers import CONSOLE_SETTINGS, enrol_staff
@@ -36,11 +36,9 @@ CHILD = r'''
 import json, os, sys, time
 from sqlalchemy import select
 from civid.settings import Settings
-from civid.services import build_services
 from console.staff.accounts import as_staff
-from enrollment.batch import archive as batch_archive
-from enrollment.batch import jobs as batch_jobs
-from enrollment.batch import staging as batch_staging
+from enrollment.batch import archive as batch_archive, jobs as batch_jobs, staging as batch_staging
+from server.services import build_services
 from models import StaffAccount
 
 services = build_services(Settings.model_validate(json.loads(os.environ["CIVID_TEST_SETTINGS"])), open_gallery=False)

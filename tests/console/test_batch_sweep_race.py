@@ -10,9 +10,8 @@ import sys
 
 from sqlalchemy import select
 
-from civid.services import build_services
-from enrollment.batch import jobs as batch_jobs
-from enrollment.batch import staging as batch_staging
+from enrollment.batch import jobs as batch_jobs, staging as batch_staging
+from server.services import build_services
 from models import AuditEvent, BatchJob, utcnow
 from tests.conftest import seeded_fixtures
 from tests.console.helpers import CONSOLE_SETTINGS, enrol_staff
@@ -26,10 +25,10 @@ CHILD = r'''
 import json, os, sys, time
 from pathlib import Path
 from fastapi.testclient import TestClient
-from civid.app import create_app
+from server.app import create_app
 from civid.settings import Settings
-from civid.services import build_services
 from enrollment.batch import staging as batch_staging
+from server.services import build_services
 
 gate, me = Path(sys.argv[1]), sys.argv[2]
 services = build_services(Settings.model_validate(json.loads(os.environ["CIVID_TEST_SETTINGS"])), open_gallery=False)

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from civid import audit
 from civid.audit import SYSTEM
+import console.app
 from console.cases import view as case_view
 from console.staff import accounts as staff_accounts
 from models import (

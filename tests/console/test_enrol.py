@@ -4,14 +4,12 @@ the receipt say what happened."""
 
 from __future__ import annotations
 
-import io
 import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from sqlalchemy import func, select
 
 from civid.web import i18n

@@ -13,6 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from civid.settings import get_settings
+from civid.uin import verhoeff_check_digit
 from civid.audit import SYSTEM
 from civid.settings import get_settings
 from console.staff import accounts as staff_accounts
@@ -179,7 +181,7 @@ def test_the_cli_issues_a_code_for_the_first_admin(settings, services, people, m
     monkeypatch.setenv("CIVID_DATA_DIR", str(settings.data_dir))
     get_settings.cache_clear()
     try:
-        from civid.cli import app
+        from server.cli import app
 
         result = CliRunner().invoke(app, ["passkeys", "code", people.officer.uin])
     finally:

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from civid.services import build_services
+from server.services import build_services
 from models import AuditEvent, Client, ConsoleSession, utcnow
 from tests.conftest import enrol, seeded_fixtures
 from tests.console.helpers import CONSOLE_SETTINGS, ISSUER, console_sign_in, enrol_staff
@@ -98,7 +98,7 @@ def test_a_forged_or_stale_callback_is_refused(client, people):
 def test_with_passkeys_required_face_sign_in_is_not_offered(settings, people):
     from fastapi.testclient import TestClient
 
-    from civid.app import create_app
+    from server.app import create_app
     strict = settings.model_copy(update={"console_require_passkey": True})
     services = build_services(strict)
     try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from enrollment.templates import open_descriptor
-from enrollment.uin import verhoeff_valid
+from civid.uin import verhoeff_valid
 from models import AuditEvent, CaseDecision, DedupCase, Enrolment, FaceTemplate, Identity
 from tests.conftest import assert_problem, enrol, seeded_fixtures
 

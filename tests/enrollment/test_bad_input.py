@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from civid.app import create_app
-from civid.services import Services, build_services
+from server.app import create_app
+from server.services import Services, build_services
 from tests.conftest import (
     Keys, add_keys, assert_problem, document, enrol, fixture_bytes, jpeg_bytes, load_rgb, make_settings, person, stored_counts,
 )

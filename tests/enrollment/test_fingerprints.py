@@ -15,7 +15,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from civid.errors import InvalidImage
-from civid.services import build_services
+from server.services import build_services
 from enrollment.fingerprint import FingerUpload, decode_finger
 from matcher import iso19794
 from models import AuditEvent, Enrolment, FingerTemplate
@@ -294,7 +294,7 @@ def test_verifying_a_finger_that_was_not_enrolled_is_404(client, keys, people):
 def test_policy_can_require_a_fingerprint(settings, people):
     from fastapi.testclient import TestClient
 
-    from civid.app import create_app
+    from server.app import create_app
     strict = settings.model_copy(update={"verify_required_modalities": ["finger"]})
     services = build_services(strict)
     try:

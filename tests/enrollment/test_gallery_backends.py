@@ -11,7 +11,7 @@ import pytest
 from numpy.typing import NDArray
 
 from benchmarks.database_fill import fill
-from civid.services import Services, build_services
+from server.services import Services, build_services
 from enrollment.gallery_store import GalleryStore
 from matcher.gallery import Gallery, GalleryOptions, Hit
 from matcher.gallery_backends import UnknownGalleryBackend, register_backend, unregister_backend

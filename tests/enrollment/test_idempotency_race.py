@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from civid.services import build_services
+from server.services import build_services
 from civid.settings import Settings
 from models import AuditEvent, Enrolment, Identity
 from tests.conftest import Keys, add_keys, fixture_bytes, person

@@ -16,7 +16,7 @@ import httpx
 import numpy as np
 from sqlalchemy import func, select
 
-from civid.services import build_services
+from server.services import build_services
 from civid.settings import Settings
 from enrollment.gallery_store import GalleryStore
 from models import Enrolment, EnrolmentStatus, FaceTemplate, Identity

@@ -8,7 +8,8 @@ import random
 import pytest
 
 from civid.errors import InvalidUin
-from enrollment.uin import UIN_LENGTH, generate_uin, normalise_uin, verhoeff_check_digit, verhoeff_valid
+from civid.uin import UIN_LENGTH, normalise_uin, verhoeff_check_digit, verhoeff_valid
+from enrollment.uin import generate_uin
 
 
 @pytest.mark.parametrize("body, check", [("236", "3"), ("12345", "1"), ("142857", "0"), ("123456789012", "0"),

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 from sqlalchemy import select
 
-from enrollment.uin import verhoeff_check_digit
+from civid.uin import verhoeff_check_digit
 from models import AuditEvent
 from tests.conftest import assert_problem, enrol, fixture_bytes, jpeg_bytes, load_rgb, seeded_fixtures
 

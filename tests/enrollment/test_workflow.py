@@ -7,7 +7,8 @@ from sqlalchemy import func, select, text
 
 from enrollment.templates import open_descriptor, photo_aad
 import enrollment.workflow
-from enrollment.uin import generate_uin, verhoeff_valid
+from civid.uin import verhoeff_valid
+from enrollment.uin import generate_uin
 from models import AuditEvent, DedupCase, FaceTemplate, Identity, Photo
 from tests.conftest import enrol
 
@@ -69,8 +70,8 @@ def test_template_bytes_at_rest_are_not_the_plain_vector(client, keys, services)
 def test_photos_are_not_kept_when_keep_photos_is_off(tmp_path):
     from fastapi.testclient import TestClient
 
-    from civid.app import create_app
-    from civid.services import build_services
+    from server.app import create_app
+    from server.services import build_services
     from tests.conftest import add_keys, make_settings
 
     # keep_photos is on by default (adjudicators compare faces); a deployment may turn it off.
@@ -86,9 +87,9 @@ def test_photos_are_not_kept_when_keep_photos_is_off(tmp_path):
 def test_kept_photos_are_encrypted_and_bound_to_their_enrolment(tmp_path):
     from fastapi.testclient import TestClient
 
-    from civid.app import create_app
+    from server.app import create_app
     from civid.keyring import Sealed
-    from civid.services import build_services
+    from server.services import build_services
     from tests.conftest import add_keys, fixture_bytes, make_settings
 
     services = build_services(make_settings(tmp_path, keep_photos=True))

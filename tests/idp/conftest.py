@@ -22,7 +22,7 @@ from jwt.algorithms import ECAlgorithm
 from sqlalchemy import select
 
 from civid.audit import SYSTEM, Actor
-from civid.services import Services
+from server.services import Services
 from idp import clients as clients_module
 from idp.acr import ACR_FACE, AMR
 from idp.consent import grant_consent
@@ -177,8 +177,8 @@ def oidc_flow_fixtures(name: str, populate: Any, issuer: str = "http://testserve
     Use: ``seed, services, citizen, browser = oidc_flow_fixtures("oidc-flow", populate)``."""
     import shutil
 
-    from civid.app import create_app
-    from civid.services import build_services
+    from server.app import create_app
+    from server.services import build_services
     from civid.settings import Settings
     from tests.conftest import build_seed
 

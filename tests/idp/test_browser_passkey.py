@@ -21,7 +21,7 @@ import jwt
 import pytest
 
 from civid.audit import SYSTEM
-from civid.services import build_services
+from server.services import build_services
 from idp import clients
 from tests.conftest import add_keys, fixture_bytes, make_settings, person
 from tests.browser import accessibility_violations, launch, needs_chromium, screenshot, with_authenticator

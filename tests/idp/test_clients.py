@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from civid.audit import SYSTEM
 from civid.auth import create_api_key
-from civid.cli import app
+from server.cli import app
 from civid.settings import get_settings
 from idp import clients
 from idp.errors import InvalidRedirectUri

@@ -7,7 +7,7 @@ import re
 
 from sqlalchemy import func, select
 
-from enrollment.uin import verhoeff_check_digit
+from civid.uin import verhoeff_check_digit
 from idp.acr import ACR_PASSKEY
 from models import AuditEvent, FaceChallenge, FaceProbe, LoginAttempt, LoginSession
 from tests.conftest import fixture_bytes, seeded_fixtures

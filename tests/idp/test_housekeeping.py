@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from civid.cli import app as cli
+from server.cli import app as cli
 from idp.housekeeping import prune
 from models import ClientAssertion, FaceChallenge, Grant, LoginAttempt, utcnow
 from tests.idp.conftest import issue_code, register_client

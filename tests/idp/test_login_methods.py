@@ -12,8 +12,8 @@ from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 from fastapi.testclient import TestClient
 
-from civid.app import create_app
-from civid.services import Services
+from server.app import create_app
+from server.services import Services
 from civid.web import pages
 from idp import login_methods
 from idp.acr import ACR_FACE, ACR_PASSKEY, BUILT_IN

@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from civid.app import create_app
+from server.app import create_app
 from civid.audit import as_utc
-from civid.services import build_services
+from server.services import build_services
 from civid.settings import Settings
 from models import PasskeyBinding, utcnow
 from tests.conftest import add_keys, enrol

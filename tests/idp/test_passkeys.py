@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from civid.services import Services
+from server.services import Services
 from idp.acr import ACR_PASSKEY
 from idp.server_secrets import sha256_hex
 from models import (

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from civid import problems
-from civid.services import Services
+from server.services import Services
 from idp import claims_extensions
 from idp.app import install as install_idp
 from tests.idp.authlib_flow import ISSUER, sign_in_and_consent

@@ -14,7 +14,7 @@ from joserfc import jwt as jose_jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import select, update
 
-from civid.services import Services
+from server.services import Services
 from idp.acr import ACR_FACE
 from idp.server_secrets import sha256_hex
 from models import Grant, Identity, LoginSession, utcnow

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from civid.services import Services
+from server.services import Services
 from models import Consent, DataRelease, Grant, utcnow
 from tests.conftest import document
 from tests.idp.authlib_flow import ISSUER, sign_in_and_consent

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from civid.cli import app as cli_app
+from server.cli import app as cli_app
 from civid.errors import ConfigurationError
 from civid.settings import get_settings
 from enrollment.documents import open_number

@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from civid.services import Services
+from server.services import Services
 from models import Consent, DataRelease, Enrolment
 from tests.conftest import document
 from tests.idp.authlib_flow import ISSUER, page_input, sign_in_and_consent, verify_id_token

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from civid.errors import InvalidFingerprintTemplate, InvalidInput
+from matcher.errors import InvalidTemplate
 from matcher.iso19794 import (
     FINGER_POSITIONS,
     FingerprintRecord,
@@ -112,7 +113,7 @@ def test_third_party_record_built_byte_by_byte_decodes_to_its_minutiae():
 def test_every_truncation_raises_invalid_template_not_index_or_struct_error(cut):
     data = third_party_record()
     assert cut < len(data)
-    with pytest.raises(InvalidFingerprintTemplate):
+    with pytest.raises(InvalidTemplate):
         decode(data[:cut])
 
 
@@ -120,7 +121,7 @@ def test_truncation_with_patched_length_names_the_field_and_offset():
     data = bytearray(third_party_record()[:30])
     data[8:12] = struct.pack(">I", len(data))
     data[22] = 1  # one view, so the failure is the view's own minutia count
-    with pytest.raises(InvalidFingerprintTemplate, match=r"finger view 0: 3 minutiae and the extended data length need 20 bytes at offset 28"):
+    with pytest.raises(InvalidTemplate, match=r"finger view 0: 3 minutiae and the extended data length need 20 bytes at offset 28"):
         decode(bytes(data))
 
 
@@ -150,7 +151,7 @@ def patched(offset: int, value: bytes) -> bytes:
     ],
 )
 def test_malformed_records_are_rejected_with_a_useful_message(data, message):
-    with pytest.raises(InvalidFingerprintTemplate, match=message):
+    with pytest.raises(InvalidTemplate, match=message):
         decode(data)
 
 
@@ -192,7 +193,7 @@ def with_minutia(**changes) -> FingerprintRecord:
     ],
 )
 def test_encode_validates_every_field(record, message):
-    with pytest.raises(InvalidFingerprintTemplate, match=message):
+    with pytest.raises(InvalidTemplate, match=message):
         encode(record)
 
 

@@ -10,7 +10,7 @@ import nbis  # only to pin nbis-py's own behaviour, which is why the bridge exis
 import numpy as np
 import pytest
 
-from civid.errors import InvalidFingerprintTemplate, InvalidImage
+from matcher.errors import InvalidImage, InvalidTemplate
 from matcher import nbis_bridge
 from matcher.iso19794 import (
     FingerprintRecord,
@@ -180,7 +180,7 @@ def test_to_nbis_keeps_the_150_best_minutiae_for_bozorth3():
 def test_views_without_minutiae_score_zero_and_cannot_be_loaded(extractions):
     empty = FingerView(position=0, minutiae=())
     assert bozorth3(empty, view(extractions[11, 0]), (300, 300), (300, 300)) == 0
-    with pytest.raises(InvalidFingerprintTemplate, match="no minutiae"):
+    with pytest.raises(InvalidTemplate, match="no minutiae"):
         to_nbis(empty, 300, 300)
 
 

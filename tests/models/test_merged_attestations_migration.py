@@ -14,9 +14,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from civid import audit
-from civid.app import create_app
+from server.app import create_app
 from civid.audit import Actor
-from civid.services import build_services
+from server.services import build_services
 from kyc.revocation import status_of
 from kyc.status_list import STATUS_LIST_TYP, decode, status_at
 from models import Attestation, AuditEvent

@@ -15,10 +15,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from civid.app import create_app
+from server.app import create_app
 from civid.audit import SYSTEM
 from civid.auth import create_api_key
-from civid.services import build_services
+from server.services import build_services
 from civid.settings import Settings
 from models import CaseDecision, DedupCase, Enrolment, EnrolmentStatus, Identity
 from models.db import DEDUP_LOCK_KEY

@@ -1,4 +1,5 @@
-"""Run ``civid serve`` in a real child process (for crash and multi-process tests)."""
+"""Run ``civid serve`` in a real child process (for crash and multi-process tests); the server's own tests are
+the modules of this package."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 import httpx
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from civid.settings import Settings
     from tests.conftest import Keys
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -30,17 +31,18 @@ def free_port() -> int:
 class ServerProcess:
     """A civid service in its own process, configured only through CIVID_* environment variables."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, args: Sequence[str] = ()) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **env, "CIVID_PORT": str(self.port), "CIVID_HOST": "127.0.0.1"}
         self.log_path = log_path
+        self.args = list(args)  # after ``civid serve``, e.g. ["--workers", "2"]
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60.0) -> "ServerProcess":
         log = open(self.log_path, "ab")
-        self.process = subprocess.Popen([sys.executable, "-m", "civid.cli", "serve"], cwd=REPO, env=self.env,
-                                        stdout=log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", *self.args], cwd=REPO,
+                                        env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -75,7 +77,7 @@ def postgres_nodes(tmp_path: Path, database_url: str, nodes: int = 2, *, open_ga
         tuple["Settings", "Keys", list[ServerProcess]]]:
     """``nodes`` civid services in their own processes on one PostgreSQL schema, sharing one template key ring
     (what two machines of one deployment share), with one API key per role made first; stopped afterwards."""
-    from civid.services import build_services
+    from server.services import build_services
     from civid.settings import Settings
     from tests.conftest import add_keys
 

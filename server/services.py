@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from civid.audit import SYSTEM
-from civid.auth import create_api_key
 from civid.events import EventBus
 from civid.keyring import KeyRing
 from civid.settings import Settings
@@ -21,7 +18,6 @@ from idp.keys import SigningKeys
 from idp.server_secrets import ServerSecrets
 from kyc import subscriptions as kyc_subscriptions
 from matcher.fusion import Fusion
-from models import ApiKey
 from models.db import make_engine, make_session_factory, upgrade
 
 
@@ -78,16 +74,3 @@ def subscribed_event_bus() -> EventBus:
     idp_subscriptions.subscribe(events)
     return events
 
-
-def ensure_bootstrap_admin(services: Services) -> str | None:
-    """On a fresh database create one admin API key and write it to a 0600 file; return that path."""
-    with services.sessions.begin() as session:
-        if session.scalars(select(ApiKey.id).limit(1)).first() is not None:
-            return None
-        _, secret = create_api_key(session, "bootstrap admin", "admin", SYSTEM)
-    path = services.settings.resolved_admin_key_file
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secret + "\n")
-    return str(path)

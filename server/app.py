@@ -12,17 +12,20 @@ from fastapi.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from civid import openapi, problems
-from civid.admin_routes import router as admin_router
 from civid.canonical_host import CanonicalHost, startup_warning
-from civid.services import Services, build_services, ensure_bootstrap_admin
 from civid.settings import Settings, get_settings
+from enrollment.batch import sweep as batch_sweep
 from enrollment.routes import router as enrolment_router
 from idp.app import housekeeping as idp_housekeeping
-from enrollment.batch import sweep as batch_sweep
 from console.app import install as install_console
-from idp.app import install as install_idp
+from enrollment.routes import router as enrolment_router
 from idp import request_bodies
+from idp.app import housekeeping as idp_housekeeping
+from idp.app import install as install_idp
 from kyc.app import install as install_kyc
+from server.admin_routes import router as admin_router
+from server.bootstrap import ensure_bootstrap_admin
+from server.services import Services, build_services
 
 log = logging.getLogger("civid")
 

@@ -11,13 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civid import audit
-from enrollment.uin import normalise_uin
 from civid.audit import Actor
 from civid.auth import create_api_key, require, revoke_api_key
 from civid.deps import get_services, get_session
 from civid.input_types import IsoDateTime, RowId
-from civid.services import Services
+from civid.uin import normalise_uin
 from models import ROLES, ApiKey, AuditEvent
+from server.services import Services
 
 router = APIRouter()
 Admin = Annotated[Actor, Depends(require("admin"))]

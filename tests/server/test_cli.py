@@ -9,9 +9,9 @@ from typing import Iterator
 import pytest
 from typer.testing import CliRunner
 
-from civid.cli import app
+from server.cli import app
 from civid.settings import get_settings
-from enrollment.uin import verhoeff_valid
+from civid.uin import verhoeff_valid
 from tests.conftest import FIXTURES
 
 PORTRAIT = str(FIXTURES / "obama_2012_portrait.jpg")

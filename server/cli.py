@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 from rich.console import Console
@@ -14,7 +14,9 @@ from civid.errors import CividError
 
 # Only typer, rich and the two lines above load at import: ``civid --help`` must not pay for dlib, FAISS,
 # OpenCV, NBIS, SQLAlchemy, pydantic or the app (seconds on a loaded machine). Every command imports what
-# it uses inside its body; tests/civid/test_cli_startup.py holds this for every --help.
+# it uses inside its body; tests/server/test_cli_startup.py holds this for every --help.
+if TYPE_CHECKING:
+    from civid.settings import Settings
 
 app = typer.Typer(help="civid: national digital identity service", no_args_is_help=True)
 index_app = typer.Typer(help="The FAISS gallery (a rebuildable cache of the database)", no_args_is_help=True)
@@ -27,6 +29,11 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 out = Console()
 err = Console(stderr=True)
+# How long uvicorn's supervisor waits for a worker to answer its health check before killing it. Its default (5 s)
+# is shorter than a worker's start (loading the face models holds the interpreter) and than a face search on a
+# loaded machine, so workers would be killed while starting or in the middle of an enrolment.
+WORKER_HEALTHCHECK_TIMEOUT_S = 60
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -47,20 +54,28 @@ def _settings():  # type: ignore[no-untyped-def]
 
 
 def _services(open_gallery: bool = True, show_progress: bool = True):  # type: ignore[no-untyped-def]
-    from civid.services import build_services
+    from server.services import build_services
 
     return build_services(_settings(), open_gallery=open_gallery, show_progress=show_progress)
 
 
 @app.command()
-def serve(host: Optional[str] = typer.Option(None), port: Optional[int] = typer.Option(None)) -> None:
+def serve(host: Optional[str] = typer.Option(None), port: Optional[int] = typer.Option(None),
+          workers: int = typer.Option(1, min=1, help="Worker processes; more than one needs PostgreSQL")) -> None:
     """Set up the data folder and database if needed, and run the HTTP service."""
     import logging
+    import os
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from civid.settings import get_settings
+
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    # Each worker builds its app from the environment (server.app:create_app), so the options go there too.
+    if host:
+        os.environ["CIVID_HOST"] = host
+    if port:
+        os.environ["CIVID_PORT"] = str(port)
+    get_settings.cache_clear()
     settings = _settings()
-    if host or port:
-        settings = settings.model_copy(update={"host": host or settings.host, "port": port or settings.port})
     if settings.issuer_host_is_ip_address:
         # WebAuthn refuses an IP address as relying-party id: every passkey, and so every staff sign-in, would fail.
         typer.echo(f"civid will not start: the issuer {settings.resolved_issuer} has an IP address for its host, and "
@@ -68,11 +83,50 @@ def serve(host: Optional[str] = typer.Option(None), port: Optional[int] = typer.
                    f"CIVID_ISSUER to a URL with a name, e.g. http://localhost:{settings.port} on this machine or "
                    "https://id.example.gov behind your proxy.", err=True)
         raise typer.Exit(2)
+    if workers > 1 and settings.resolved_database_url.startswith("sqlite"):
+        # SQLite lets one process write at a time: a second worker would answer "database is locked" under load,
+        # which an office finds out on its busiest day. One worker on SQLite, or PostgreSQL for several.
+        typer.echo(f"civid will not start: --workers {workers} needs PostgreSQL, and the database is SQLite "
+                   f"({settings.resolved_database_url}). Set CIVID_DATABASE_URL to a PostgreSQL URL "
+                   "(postgresql+psycopg://user@host/civid), or run one worker.", err=True)
+        raise typer.Exit(2)
+    if workers > 1:
+        _prepare(settings)
     import uvicorn
 
-    from civid.app import create_app
+    uvicorn.run("server.app:create_app", factory=True, host=settings.host, port=settings.port, workers=workers,
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_TIMEOUT_S, log_config=_log_config())
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
+
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging plus civid's (the root logger at INFO): a worker process is started afresh and does not
+    inherit the logging set up here, so what the app logs would otherwise be lost below WARNING."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["civid"] = {"format": LOG_FORMAT}
+    config["handlers"]["civid"] = {"class": "logging.StreamHandler", "formatter": "civid", "stream": "ext://sys.stderr"}
+    config["root"] = {"level": "INFO", "handlers": ["civid"]}
+    return config
+
+
+def _prepare(settings: Settings) -> None:
+    """Migrate the schema, make the keys and the first admin key once, before the workers start: started
+    together on a fresh database, each would try to, and two admin keys would race for one file."""
+    import logging
+
+    from server.bootstrap import ensure_bootstrap_admin
+    from server.services import build_services
+
+    services = build_services(settings, open_gallery=False)
+    try:
+        key_file = ensure_bootstrap_admin(services)
+    finally:
+        services.engine.dispose()  # not close(): the gallery was not opened, so it must not be saved
+    if key_file:
+        logging.getLogger("civid").warning("first start: an admin API key was written to %s (mode 0600)", key_file)
 
 
 @app.command()
@@ -100,14 +154,14 @@ def enrol(
 ) -> None:
     """Enrol one person on this machine's database, as the officer owning the API key."""
     from pydantic import ValidationError
+    from sqlalchemy import select
 
     from civid.auth import authenticate
+    from enrollment.present import enrolment_out
     from enrollment.schemas import Demographics
     from enrollment.workflow import PhotoUpload
     from enrollment.workflow import enrol as run_enrol
-    from enrollment.present import enrolment_out
     from models import Enrolment
-    from sqlalchemy import select
 
     try:
         person = Demographics.model_validate({
@@ -225,8 +279,8 @@ def fingerprints_export(
     """Write a person's finger minutiae as one ISO/IEC 19794-2:2005 record for another AFIS."""
     from civid import audit
     from civid.auth import authenticate
+    from civid.uin import normalise_uin
     from enrollment.fingerprint_export import export_identity
-    from enrollment.uin import normalise_uin
 
     services = _services(open_gallery=False)
     try:
@@ -341,13 +395,18 @@ def audit_verify() -> None:
     out.print(f"audit chain intact: {checked} events")
 
 
+def _services_without_gallery():  # type: ignore[no-untyped-def]
+    """The services for a command that needs no index (the feature packages' commands get them from here)."""
+    return _services(open_gallery=False, show_progress=False)
+
+
 from idp.cli import install as _install_idp_commands  # noqa: E402  (civid clients, civid keys rotate|status)
 
-_install_idp_commands(app, keys_app)
+_install_idp_commands(app, keys_app, _services_without_gallery)
 
-from console.cli import staff_app  # noqa: E402  (civid staff add|list|disable)
+from console.cli import install as _install_console_commands  # noqa: E402  (civid staff add|list|disable)
 
-app.add_typer(staff_app, name="staff")
+_install_console_commands(app, _services_without_gallery)
 
 
 def main() -> None:  # pragma: no cover

@@ -21,12 +21,12 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 HEAVY_THIRD_PARTY = ("dlib", "faiss", "cv2", "nbis", "numpy", "PIL", "fastapi", "starlette", "uvicorn",
                      "sqlalchemy", "alembic", "pydantic_settings", "cryptography", "jwt", "authlib", "httpx",
                      "webauthn")
-FIRST_PARTY = ("civid", "idp", "console", "enrollment", "matcher", "models", "kyc")
-CLI_MODULES = {"civid", "civid.__main__", "civid.cli", "civid.errors", "civid.actor", "civid.limits",
+FIRST_PARTY = ("civid", "server", "idp", "console", "enrollment", "matcher", "models", "kyc")
+CLI_MODULES = {"server", "server.__main__", "server.cli", "civid", "civid.errors", "civid.actor", "civid.limits",
                "idp", "idp.cli", "console", "console.cli"}
 
 # Run in the fresh interpreter: walk the click tree of the real ``civid`` app and print, per command path,
-# the forbidden modules first loaded by the import of civid.cli (path "") and then by each path's --help.
+# the forbidden modules first loaded by the import of server.cli (path "") and then by each path's --help.
 WALK_HELP = """
 import contextlib, io, json, sys
 heavy, first_party = tuple(json.loads(sys.argv[1])), tuple(json.loads(sys.argv[2]))
@@ -40,7 +40,7 @@ def forbidden():
             found.append(name)
     return sorted(found)
 
-from civid.cli import app
+from server.cli import app
 import typer.main
 report = {"": forbidden()}
 seen = set(report[""])
@@ -85,11 +85,11 @@ def _forbidden(names: list[str]) -> list[str]:
 
 
 def test_civid_help_loads_no_engine_database_or_app_module():
-    result = _fresh_python("-X", "importtime", "-m", "civid", "--help")
+    result = _fresh_python("-X", "importtime", "-m", "server", "--help")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Usage:" in result.stdout and "enrol" in result.stdout and "staff" in result.stdout
     loaded = _loaded_by_importtime(result.stderr)
-    assert "civid.cli" in loaded  # the parse saw the real import trace
+    assert "server.cli" in loaded  # the parse saw the real import trace
     assert _forbidden(loaded) == []
 
 
@@ -98,7 +98,7 @@ def test_every_subcommand_help_loads_no_engine_database_or_app_module():
                            json.dumps(sorted(CLI_MODULES)))
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert report.pop("") == [], "importing civid.cli loads these"
+    assert report.pop("") == [], "importing server.cli loads these"
     # Every command group and command of the real CLI was walked, the IdP's and the console's included.
     for path in ("--help", "serve", "enrol", "index rebuild", "keys rotate", "keys status", "clients add",
                  "idp prune", "staff add", "audit verify", "fingerprints export"):

@@ -1,3 +1,0 @@
-from civid.cli import app
-
-app()

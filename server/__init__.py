@@ -1,0 +1,1 @@
+"""The top of civid: app assembly, the process's services, the CLI and the admin API; the only package that knows every other."""
