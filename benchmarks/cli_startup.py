@@ -25,8 +25,16 @@ if __package__ in (None, ""):
 
 import numpy as np
 
-from benchmarks.common import REPO_ROOT, add_common_arguments, console, machine, print_machine, progress, \
-    save_result, table
+from benchmarks.common import (
+    REPO_ROOT,
+    add_common_arguments,
+    console,
+    machine,
+    print_machine,
+    progress,
+    save_result,
+    table,
+)
 
 NAME = "cli_startup"
 QUICK_ARGUMENTS = ["--runs", "5"]
@@ -45,8 +53,14 @@ COMMANDS: dict[str, list[str]] = {
 def _time_once(arguments: list[str], env: dict[str, str]) -> float:
     """Wall-clock seconds of one fresh interpreter running ``arguments``; a failing command stops the run."""
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, *arguments], cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, timeout=120)
+    done = subprocess.run(
+        [sys.executable, *arguments],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        timeout=120,
+    )
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(arguments)} exited {done.returncode}: {done.stderr.decode()[-500:]}")
@@ -68,29 +82,46 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     rows = []
     for name, seconds in samples.items():
         median_ms = float(np.median(seconds)) * 1000
-        rows.append({"command": name, "runs": len(seconds), "median_ms": round(median_ms, 1),
-                     "p95_ms": round(float(np.percentile(seconds, 95)) * 1000, 1),
-                     "min_ms": round(min(seconds) * 1000, 1),
-                     "ratio_to_bare_python": round(median_ms / reference_ms, 1)})
+        rows.append(
+            {
+                "command": name,
+                "runs": len(seconds),
+                "median_ms": round(median_ms, 1),
+                "p95_ms": round(float(np.percentile(seconds, 95)) * 1000, 1),
+                "min_ms": round(min(seconds) * 1000, 1),
+                "ratio_to_bare_python": round(median_ms / reference_ms, 1),
+            }
+        )
     help_row = next(r for r in rows if r["command"] == "civid --help")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    console.print(table(f"CLI start-up, {args.runs} fresh processes each (load average {load:.2f})",
-                        ["command", "median ms", "p95 ms", "min ms", "x bare python"],
-                        [[r["command"], r["median_ms"], r["p95_ms"], r["min_ms"], r["ratio_to_bare_python"]]
-                         for r in rows]))
+    console.print(
+        table(
+            f"CLI start-up, {args.runs} fresh processes each (load average {load:.2f})",
+            ["command", "median ms", "p95 ms", "min ms", "x bare python"],
+            [[r["command"], r["median_ms"], r["p95_ms"], r["min_ms"], r["ratio_to_bare_python"]] for r in rows],
+        )
+    )
     verdict = "meets" if help_row["median_ms"] <= TARGET_S * 1000 else "misses"
-    console.print(f"civid --help median {help_row['median_ms']:.0f} ms {verdict} the {TARGET_S * 1000:.0f} ms target "
-                  f"(load average {load:.2f}; the target is for an idle machine)")
-    record = {"rows": rows, "load_average_1min": round(load, 2), "target": f"civid --help <= {TARGET_S} s idle",
-              "arguments": {"runs": args.runs}}
+    console.print(
+        f"civid --help median {help_row['median_ms']:.0f} ms {verdict} the {TARGET_S * 1000:.0f} ms target "
+        f"(load average {load:.2f}; the target is for an idle machine)"
+    )
+    record = {
+        "rows": rows,
+        "load_average_1min": round(load, 2),
+        "target": f"civid --help <= {TARGET_S} s idle",
+        "arguments": {"runs": args.runs},
+    }
     return save_result(NAME, record, save=not args.no_save)
 
 
 def summary_line(record: dict[str, Any]) -> str:
     """One line for benchmarks/run.py."""
     row = next(r for r in record["rows"] if r["command"] == "civid --help")
-    return (f"civid --help median {row['median_ms']:.0f} ms, p95 {row['p95_ms']:.0f} ms "
-            f"({row['ratio_to_bare_python']}x a bare python start); target {TARGET_S * 1000:.0f} ms idle")
+    return (
+        f"civid --help median {row['median_ms']:.0f} ms, p95 {row['p95_ms']:.0f} ms "
+        f"({row['ratio_to_bare_python']}x a bare python start); target {TARGET_S * 1000:.0f} ms idle"
+    )
 
 
 def parser() -> argparse.ArgumentParser:

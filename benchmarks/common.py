@@ -16,11 +16,11 @@ import os
 import platform
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,8 +29,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from server.services import Services
     from civid.settings import Settings
+    from server.services import Services
     from tests.server import ServerProcess
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -62,8 +62,9 @@ class DataMissing(SystemExit):
 # --- arguments and data ----------------------------------------------------------------------------
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     """The options every benchmark takes: where the data is, and whether to write results."""
-    parser.add_argument("--data", type=Path, default=None,
-                        help=f"benchmark data folder (default: ${DATA_ENV} or <repo>/../shared/data)")
+    parser.add_argument(
+        "--data", type=Path, default=None, help=f"benchmark data folder (default: ${DATA_ENV} or <repo>/../shared/data)"
+    )
     parser.add_argument("--no-save", action="store_true", help="print only; do not append to benchmarks/results/")
     parser.add_argument("--seed", type=int, default=20240601, help="seed of every random choice")
 
@@ -121,8 +122,12 @@ def _ram_gib() -> float:
 def machine() -> dict[str, Any]:
     """CPU, cores, RAM and library versions, recorded with every result."""
     info: dict[str, Any] = {
-        "cpu": _cpu_model(), "cores": os.cpu_count(), "ram_gib": _ram_gib(),
-        "os": platform.platform(), "python": platform.python_version(), "numpy": np.__version__,
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "ram_gib": _ram_gib(),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
     }
     for name in ("faiss", "dlib", "cv2"):
         try:
@@ -131,6 +136,7 @@ def machine() -> dict[str, Any]:
             info[name] = "absent"
     try:
         import faiss
+
         info["faiss_threads"] = faiss.omp_get_max_threads()
     except Exception:  # noqa: BLE001
         pass
@@ -148,9 +154,13 @@ def print_machine(info: dict[str, Any]) -> None:
 
 def save_result(name: str, record: dict[str, Any], save: bool = True) -> dict[str, Any]:
     """Append the record (with commit, UTC time, machine) to results/<name>.json and write <name>.latest.json."""
-    full = {"benchmark": name, "commit": git_commit(),
-            "timestamp": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "machine": machine(), **record}
+    full = {
+        "benchmark": name,
+        "commit": git_commit(),
+        "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        **record,
+    }
     if not save:
         return full
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
@@ -170,8 +180,15 @@ def save_result(name: str, record: dict[str, Any], save: bool = True) -> dict[st
 
 def progress() -> Progress:
     """A rich progress bar on stderr (stdout keeps only the tables)."""
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TimeRemainingColumn(), console=err_console, transient=False)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=False,
+    )
 
 
 def table(title: str, columns: Iterable[str], rows: Iterable[Iterable[Any]]) -> Table:
@@ -211,8 +228,7 @@ def bench_services(settings: Settings, *, open_gallery: bool = False) -> Service
 
 
 @contextmanager
-def civid_server(folder: Path, log_name: str, database_url: str | None = None,
-                 **env: str) -> Iterator[ServerProcess]:
+def civid_server(folder: Path, log_name: str, database_url: str | None = None, **env: str) -> Iterator[ServerProcess]:
     """A real ``civid serve`` in a child process on loopback (the tests' ``ServerProcess``), its data in ``folder``,
     its issuer ``http://localhost:<port>``, more ``CIVID_…`` settings in ``env``; stopped on leaving."""
     from tests.server import ServerProcess  # the same child-process server the tests use
@@ -237,9 +253,9 @@ def civid_server(folder: Path, log_name: str, database_url: str | None = None,
 class Descriptors:
     """Descriptors of a list of images. ``vectors`` shape (n, 128), NaN rows where no face was found."""
 
-    paths: list[str]               # relative to the data folder
-    people: NDArray[np.int64]      # person index per image, shape (n,)
-    vectors: NDArray[np.float32]   # L2-normalised, shape (n, 128)
+    paths: list[str]  # relative to the data folder
+    people: NDArray[np.int64]  # person index per image, shape (n,)
+    vectors: NDArray[np.float32]  # L2-normalised, shape (n, 128)
     face_counts: NDArray[np.int16]  # faces the detector found per image, shape (n,)
 
     @property
@@ -254,12 +270,14 @@ _worker_engine = None
 def _worker_init() -> None:
     global _worker_engine
     from enrollment.face import FaceEngine
+
     _worker_engine = FaceEngine()
 
 
 def _describe(path: str) -> tuple[int, NDArray[np.float32] | None]:
     """Face count and descriptor of the face nearest the image centre (the labelled person in LFW)."""
     import cv2
+
     bgr = cv2.imread(path, cv2.IMREAD_COLOR)
     if bgr is None:
         return 0, None
@@ -274,6 +292,7 @@ def _describe(path: str) -> tuple[int, NDArray[np.float32] | None]:
 
 def _cache_key(relative: list[str]) -> str:
     import dlib
+
     digest = hashlib.sha256()
     for part in [DESCRIPTOR_PIPELINE, dlib.__version__, *relative]:
         digest.update(part.encode() + b"\0")

@@ -13,9 +13,9 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import insert, select
 
-from server.services import Services
 from enrollment.templates import seal_descriptor
 from models import ApiKey, Enrolment, EnrolmentStatus, FaceTemplate, Identity, utcnow
+from server.services import Services
 
 CHUNK = 5_000
 
@@ -36,30 +36,57 @@ def fill(services: Services, vectors: NDArray[np.float32], on_chunk=None) -> Non
     officer = bench_officer(services)
     now = utcnow()
     for start in range(0, len(vectors), CHUNK):
-        chunk = vectors[start:start + CHUNK]
+        chunk = vectors[start : start + CHUNK]
         public_ids = [str(uuid.uuid4()) for _ in chunk]
         with services.sessions.begin() as session:
             first_identity = (session.scalar(select(Identity.id).order_by(Identity.id.desc()).limit(1)) or 0) + 1
             first_enrolment = (session.scalar(select(Enrolment.id).order_by(Enrolment.id.desc()).limit(1)) or 0) + 1
-            session.execute(insert(Identity), [
-                {"id": first_identity + i, "uin": _unique_uin(start + i), "status": "active", "created_at": now}
-                for i in range(len(chunk))
-            ])
-            session.execute(insert(Enrolment), [
-                {"id": first_enrolment + i, "public_id": public_ids[i], "status": EnrolmentStatus.ISSUED,
-                 "officer_id": officer, "given_name": "Synthetic", "family_name": "Person",
-                 "date_of_birth": date(1980, 1, 1), "sex": "X", "place_of_birth": "Belmopan", "nationality": "BLZ",
-                 "address": {"line1": "1 Main Street", "locality": "Belmopan", "country": "BLZ"},
-                 "quality": [], "rejection_reasons": [], "identity_id": first_identity + i, "created_at": now,
-                 "decided_at": now}
-                for i in range(len(chunk))
-            ])
+            session.execute(
+                insert(Identity),
+                [
+                    {"id": first_identity + i, "uin": _unique_uin(start + i), "status": "active", "created_at": now}
+                    for i in range(len(chunk))
+                ],
+            )
+            session.execute(
+                insert(Enrolment),
+                [
+                    {
+                        "id": first_enrolment + i,
+                        "public_id": public_ids[i],
+                        "status": EnrolmentStatus.ISSUED,
+                        "officer_id": officer,
+                        "given_name": "Synthetic",
+                        "family_name": "Person",
+                        "date_of_birth": date(1980, 1, 1),
+                        "sex": "X",
+                        "place_of_birth": "Belmopan",
+                        "nationality": "BLZ",
+                        "address": {"line1": "1 Main Street", "locality": "Belmopan", "country": "BLZ"},
+                        "quality": [],
+                        "rejection_reasons": [],
+                        "identity_id": first_identity + i,
+                        "created_at": now,
+                        "decided_at": now,
+                    }
+                    for i in range(len(chunk))
+                ],
+            )
             rows = []
             for i, vector in enumerate(chunk):
                 sealed = seal_descriptor(services.keyring, vector, public_ids[i], 0)
-                rows.append({"enrolment_id": first_enrolment + i, "photo_index": 0, "in_gallery": True,
-                             "key_id": sealed.key_id, "nonce": sealed.nonce, "ciphertext": sealed.ciphertext,
-                             "quality_score": 80.0, "created_at": now})
+                rows.append(
+                    {
+                        "enrolment_id": first_enrolment + i,
+                        "photo_index": 0,
+                        "in_gallery": True,
+                        "key_id": sealed.key_id,
+                        "nonce": sealed.nonce,
+                        "ciphertext": sealed.ciphertext,
+                        "quality_score": 80.0,
+                        "created_at": now,
+                    }
+                )
             session.execute(insert(FaceTemplate), rows)
         if on_chunk:
             on_chunk(len(chunk))

@@ -55,17 +55,27 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     photos = [sorted(folder.glob("*.jpg"))[0] for folder in people][: args.photos]
     generator = SyntheticFaces.load_or_fit(data)
     rng = np.random.default_rng(args.seed)
-    person = Demographics.model_validate({
-        "given_name": "Test", "family_name": "Person", "date_of_birth": "1980-01-01", "sex": "X",
-        "place_of_birth": "Belmopan", "nationality": "BLZ",
-        "address": {"line1": "1 Main Street", "locality": "Belmopan", "country": "BLZ"}})
+    person = Demographics.model_validate(
+        {
+            "given_name": "Test",
+            "family_name": "Person",
+            "date_of_birth": "1980-01-01",
+            "sex": "X",
+            "place_of_birth": "Belmopan",
+            "nationality": "BLZ",
+            "address": {"line1": "1 Main Street", "locality": "Belmopan", "country": "BLZ"},
+        }
+    )
     with tempfile.TemporaryDirectory(prefix="civid-enrol-bench-") as folder:
         services = bench_services(bench_settings(Path(folder)))
         if args.gallery:
             with progress() as bar:
                 task = bar.add_task(f"gallery of {args.gallery:,} synthetic people", total=args.gallery)
-                fill(services, generator.photos(generator.identities(args.gallery, rng), rng),
-                     on_chunk=lambda n: bar.advance(task, n))
+                fill(
+                    services,
+                    generator.photos(generator.identities(args.gallery, rng), rng),
+                    on_chunk=lambda n: bar.advance(task, n),
+                )
         services.gallery.rebuild()
         actor = Actor(bench_officer(services), "benchmark officer", "officer")
         watch = Stopwatch()
@@ -74,27 +84,43 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         with progress() as bar:
             task = bar.add_task(f"enrolling {len(photos)} photos", total=len(photos))
             for path in photos:
-                result = enrol(services, actor, person, [PhotoUpload(path.read_bytes(), path.name, "image/jpeg")],
-                               watch=watch)
+                result = enrol(
+                    services, actor, person, [PhotoUpload(path.read_bytes(), path.name, "image/jpeg")], watch=watch
+                )
                 outcomes[result.status] = outcomes.get(result.status, 0) + 1
                 bar.advance(task)
         elapsed = time.perf_counter() - started
         accepted = outcomes.get("issued", 0) + outcomes.get("pending_adjudication", 0)
         services.close()
     per_stage = {
-        stage: {"total_s": round(watch.seconds.get(stage, 0.0), 3),
-                "ms_per_photo": round(1000 * watch.seconds.get(stage, 0.0) / max(1, _denominator(stage, len(photos), accepted)), 2)}
+        stage: {
+            "total_s": round(watch.seconds.get(stage, 0.0), 3),
+            "ms_per_photo": round(
+                1000 * watch.seconds.get(stage, 0.0) / max(1, _denominator(stage, len(photos), accepted)), 2
+            ),
+        }
         for stage in STAGES
     }
-    record = {"photos": len(photos), "gallery": args.gallery, "elapsed_s": round(elapsed, 2),
-              "photos_per_s": round(len(photos) / elapsed, 2), "outcomes": outcomes, "stages": per_stage,
-              "image_size": "250x250 (LFW deep-funneled)"}
-    console.print(table(
-        f"Enrolment throughput: {record['photos_per_s']} photos/s over {len(photos)} photos, gallery "
-        f"{args.gallery:,} (outcomes {outcomes})",
-        ["stage", "ms per photo", "total s", "photos counted"],
-        [[s, per_stage[s]["ms_per_photo"], per_stage[s]["total_s"], _denominator(s, len(photos), accepted)]
-         for s in STAGES]))
+    record = {
+        "photos": len(photos),
+        "gallery": args.gallery,
+        "elapsed_s": round(elapsed, 2),
+        "photos_per_s": round(len(photos) / elapsed, 2),
+        "outcomes": outcomes,
+        "stages": per_stage,
+        "image_size": "250x250 (LFW deep-funneled)",
+    }
+    console.print(
+        table(
+            f"Enrolment throughput: {record['photos_per_s']} photos/s over {len(photos)} photos, gallery "
+            f"{args.gallery:,} (outcomes {outcomes})",
+            ["stage", "ms per photo", "total s", "photos counted"],
+            [
+                [s, per_stage[s]["ms_per_photo"], per_stage[s]["total_s"], _denominator(s, len(photos), accepted)]
+                for s in STAGES
+            ],
+        )
+    )
     return save_result(NAME, record, save=not args.no_save)
 
 

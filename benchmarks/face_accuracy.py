@@ -33,8 +33,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from benchmarks.common import (
-    add_common_arguments, console, data_dir, lfw_descriptors, lfw_images, machine, print_machine, progress,
-    save_result, table,
+    add_common_arguments,
+    console,
+    data_dir,
+    lfw_descriptors,
+    lfw_images,
+    machine,
+    print_machine,
+    progress,
+    save_result,
+    table,
 )
 
 NAME = "face_accuracy"
@@ -44,8 +52,9 @@ FPIR_TARGET = 1e-2
 
 
 # --- scores --------------------------------------------------------------------------------------
-def pair_scores(vectors: NDArray[np.float32], people: NDArray[np.int64],
-                block: int = 512) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.int64]]:
+def pair_scores(
+    vectors: NDArray[np.float32], people: NDArray[np.int64], block: int = 512
+) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.int64]]:
     """Sorted genuine and impostor scores over all pairs i<j, and the (i, j) of the 20 highest impostor scores."""
     count = len(vectors)
     sizes = np.bincount(people)
@@ -66,8 +75,8 @@ def pair_scores(vectors: NDArray[np.float32], people: NDArray[np.int64],
             same = people[start:stop, None] == people[None, start:]
             genuine_block = scores[upper & same]
             impostor_block = scores[upper & ~same]
-            genuine[g:g + len(genuine_block)] = genuine_block
-            impostor[i_pos:i_pos + len(impostor_block)] = impostor_block
+            genuine[g : g + len(genuine_block)] = genuine_block
+            impostor[i_pos : i_pos + len(impostor_block)] = impostor_block
             g += len(genuine_block)
             i_pos += len(impostor_block)
             masked = np.where(upper & ~same, scores, -2.0)
@@ -121,20 +130,37 @@ def identification(vectors: NDArray[np.float32], people: NDArray[np.int64], dedu
     k = 10
 
     mated_hits = gallery.search(vectors[mated], k)
-    mate_rank = np.array([next((r for r, hit in enumerate(hits) if hit.template_id == p), k)
-                          for hits, p in zip(mated_hits, people[mated])])
-    mate_score = np.array([next((hit.score for hit in hits if hit.template_id == p), -1.0)
-                           for hits, p in zip(mated_hits, people[mated])])
+    mate_rank = np.array(
+        [
+            next((r for r, hit in enumerate(hits) if hit.template_id == p), k)
+            for hits, p in zip(mated_hits, people[mated])
+        ]
+    )
+    mate_score = np.array(
+        [next((hit.score for hit in hits if hit.template_id == p), -1.0) for hits, p in zip(mated_hits, people[mated])]
+    )
     # Leave-one-out: the search finds the person's own entry first (score 1); the next hit is the non-mated top.
     single_hits = gallery.search(vectors[singles], 2)
-    non_mated_top = np.sort(np.array([next((h.score for h in hits if h.template_id != p), -1.0)
-                                      for hits, p in zip(single_hits, people[singles])], dtype=np.float32))
+    non_mated_top = np.sort(
+        np.array(
+            [
+                next((h.score for h in hits if h.template_id != p), -1.0)
+                for hits, p in zip(single_hits, people[singles])
+            ],
+            dtype=np.float32,
+        )
+    )
     threshold, fpir = threshold_at_rate(non_mated_top, FPIR_TARGET)
     dedup_fpir = float((non_mated_top >= dedup_threshold).mean())
     return {
-        "gallery_size": int(first.sum()), "mated_searches": int(mated.sum()), "non_mated_searches": int(singles.sum()),
-        "rank1_hit_rate": float((mate_rank == 0).mean()), "rank10_hit_rate": float((mate_rank < k).mean()),
-        "fpir_target": FPIR_TARGET, "fpir_threshold": threshold, "fpir_achieved": fpir,
+        "gallery_size": int(first.sum()),
+        "mated_searches": int(mated.sum()),
+        "non_mated_searches": int(singles.sum()),
+        "rank1_hit_rate": float((mate_rank == 0).mean()),
+        "rank10_hit_rate": float((mate_rank < k).mean()),
+        "fpir_target": FPIR_TARGET,
+        "fpir_threshold": threshold,
+        "fpir_achieved": fpir,
         "fnir_at_fpir_rank1": float(((mate_rank != 0) | (mate_score < threshold)).mean()),
         "fnir_at_fpir_rank10": float(((mate_rank >= k) | (mate_score < threshold)).mean()),
         "fpir_at_dedup_threshold": dedup_fpir,
@@ -163,65 +189,139 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     operating = {}
     for label, rate in (("dedup", DEDUP_FMR), ("verify", VERIFY_FMR)):
         threshold, achieved = threshold_at_rate(impostor, rate)
-        operating[label] = {"target_fmr": rate, "threshold": threshold, "achieved_fmr": achieved,
-                            "fnmr": false_non_match_rate(genuine, threshold)}
+        operating[label] = {
+            "target_fmr": rate,
+            "threshold": threshold,
+            "achieved_fmr": achieved,
+            "fnmr": false_non_match_rate(genuine, threshold),
+        }
     one_to_many = identification(vectors, people, operating["dedup"]["threshold"])
 
-    console.print(table("Enrolment on LFW (A-L, deep-funneled)", ["", "value"], [
-        ("images", f"{len(images):,}"), ("persons", f"{len(np.unique(descriptors.people)):,}"),
-        ("failed to enrol (no face found)", f"{int((~enrolled).sum()):,}  (FTE {fte:.2%})"),
-        ("images with more than one face", f"{int((descriptors.face_counts > 1).sum()):,}  (centre face taken)"),
-        ("descriptor time (cache or compute)", f"{descriptor_seconds:.1f} s"),
-    ]))
-    console.print(table("1:1 verification, all pairs", ["", "value"], [
-        ("genuine pairs", f"{len(genuine):,}"), ("impostor pairs", f"{len(impostor):,}"),
-        ("genuine score mean ± std", f"{genuine.mean():.4f} ± {genuine.std():.4f}"),
-        ("impostor score mean ± std", f"{impostor.mean():.4f} ± {impostor.std():.4f}"),
-        ("EER (threshold)", f"{eer:.3%}  ({eer_threshold:.4f})"),
-        *[(f"FNMR at FMR {o['target_fmr']:.0e} (threshold)",
-           f"{o['fnmr']:.3%}  ({o['threshold']:.4f}; achieved FMR {o['achieved_fmr']:.2e})")
-          for o in operating.values()],
-    ]))
-    console.print(table("1:N identification, one enrolled image per person", ["", "value"], [
-        ("gallery size", f"{one_to_many['gallery_size']:,}"),
-        ("mated / non-mated searches", f"{one_to_many['mated_searches']:,} / {one_to_many['non_mated_searches']:,}"),
-        ("rank-1 / rank-10 hit rate", f"{one_to_many['rank1_hit_rate']:.3%} / {one_to_many['rank10_hit_rate']:.3%}"),
-        (f"FNIR at FPIR {FPIR_TARGET:.0e}, rank 1 (threshold)",
-         f"{one_to_many['fnir_at_fpir_rank1']:.3%}  ({one_to_many['fpir_threshold']:.4f}; "
-         f"achieved FPIR {one_to_many['fpir_achieved']:.2%})"),
-        (f"FNIR at FPIR {FPIR_TARGET:.0e}, rank ≤ 10", f"{one_to_many['fnir_at_fpir_rank10']:.3%}"),
-        ("at dedup_threshold: FPIR / FNIR (rank ≤ 10)",
-         f"{one_to_many['fpir_at_dedup_threshold']:.2%} / {one_to_many['fnir_at_dedup_threshold_rank10']:.3%}"),
-    ]))
-    recommended = {"dedup_threshold": round(operating["dedup"]["threshold"], 4),
-                   "verify_threshold": round(operating["verify"]["threshold"], 4)}
-    console.print(table("Recommended settings (cosine similarity; dlib distance = sqrt(2 - 2·score))",
-                        ["setting", "value", "meaning"], [
-        ("dedup_threshold", f"{recommended['dedup_threshold']:.4f}",
-         f"FMR 1e-3 on LFW; FNMR {operating['dedup']['fnmr']:.2%}; "
-         f"dlib distance {math.sqrt(2 - 2 * recommended['dedup_threshold']):.3f}"),
-        ("verify_threshold", f"{recommended['verify_threshold']:.4f}",
-         f"FMR 1e-4 on LFW; FNMR {operating['verify']['fnmr']:.2%}; "
-         f"dlib distance {math.sqrt(2 - 2 * recommended['verify_threshold']):.3f}"),
-    ]))
+    console.print(
+        table(
+            "Enrolment on LFW (A-L, deep-funneled)",
+            ["", "value"],
+            [
+                ("images", f"{len(images):,}"),
+                ("persons", f"{len(np.unique(descriptors.people)):,}"),
+                ("failed to enrol (no face found)", f"{int((~enrolled).sum()):,}  (FTE {fte:.2%})"),
+                (
+                    "images with more than one face",
+                    f"{int((descriptors.face_counts > 1).sum()):,}  (centre face taken)",
+                ),
+                ("descriptor time (cache or compute)", f"{descriptor_seconds:.1f} s"),
+            ],
+        )
+    )
+    console.print(
+        table(
+            "1:1 verification, all pairs",
+            ["", "value"],
+            [
+                ("genuine pairs", f"{len(genuine):,}"),
+                ("impostor pairs", f"{len(impostor):,}"),
+                ("genuine score mean ± std", f"{genuine.mean():.4f} ± {genuine.std():.4f}"),
+                ("impostor score mean ± std", f"{impostor.mean():.4f} ± {impostor.std():.4f}"),
+                ("EER (threshold)", f"{eer:.3%}  ({eer_threshold:.4f})"),
+                *[
+                    (
+                        f"FNMR at FMR {o['target_fmr']:.0e} (threshold)",
+                        f"{o['fnmr']:.3%}  ({o['threshold']:.4f}; achieved FMR {o['achieved_fmr']:.2e})",
+                    )
+                    for o in operating.values()
+                ],
+            ],
+        )
+    )
+    console.print(
+        table(
+            "1:N identification, one enrolled image per person",
+            ["", "value"],
+            [
+                ("gallery size", f"{one_to_many['gallery_size']:,}"),
+                (
+                    "mated / non-mated searches",
+                    f"{one_to_many['mated_searches']:,} / {one_to_many['non_mated_searches']:,}",
+                ),
+                (
+                    "rank-1 / rank-10 hit rate",
+                    f"{one_to_many['rank1_hit_rate']:.3%} / {one_to_many['rank10_hit_rate']:.3%}",
+                ),
+                (
+                    f"FNIR at FPIR {FPIR_TARGET:.0e}, rank 1 (threshold)",
+                    f"{one_to_many['fnir_at_fpir_rank1']:.3%}  ({one_to_many['fpir_threshold']:.4f}; "
+                    f"achieved FPIR {one_to_many['fpir_achieved']:.2%})",
+                ),
+                (f"FNIR at FPIR {FPIR_TARGET:.0e}, rank ≤ 10", f"{one_to_many['fnir_at_fpir_rank10']:.3%}"),
+                (
+                    "at dedup_threshold: FPIR / FNIR (rank ≤ 10)",
+                    f"{one_to_many['fpir_at_dedup_threshold']:.2%} / {one_to_many['fnir_at_dedup_threshold_rank10']:.3%}",
+                ),
+            ],
+        )
+    )
+    recommended = {
+        "dedup_threshold": round(operating["dedup"]["threshold"], 4),
+        "verify_threshold": round(operating["verify"]["threshold"], 4),
+    }
+    console.print(
+        table(
+            "Recommended settings (cosine similarity; dlib distance = sqrt(2 - 2·score))",
+            ["setting", "value", "meaning"],
+            [
+                (
+                    "dedup_threshold",
+                    f"{recommended['dedup_threshold']:.4f}",
+                    f"FMR 1e-3 on LFW; FNMR {operating['dedup']['fnmr']:.2%}; "
+                    f"dlib distance {math.sqrt(2 - 2 * recommended['dedup_threshold']):.3f}",
+                ),
+                (
+                    "verify_threshold",
+                    f"{recommended['verify_threshold']:.4f}",
+                    f"FMR 1e-4 on LFW; FNMR {operating['verify']['fnmr']:.2%}; "
+                    f"dlib distance {math.sqrt(2 - 2 * recommended['verify_threshold']):.3f}",
+                ),
+            ],
+        )
+    )
     if args.explain:  # names of the LFW persons stay on the console, never in the saved record
         enrolled_paths = [p for p, ok in zip(descriptors.paths, enrolled) if ok]
-        console.print(table("Highest-scoring impostor pairs (label noise or look-alikes?)", ["score", "a", "b"], [
-            (f"{float(vectors[i] @ vectors[j]):.4f}", enrolled_paths[i], enrolled_paths[j])
-            for i, j in top_impostors[:args.explain]]))
-        console.print(table("Images that failed to enrol", ["path"],
-                            [(p,) for p, ok in zip(descriptors.paths, enrolled) if not ok][:args.explain]))
+        console.print(
+            table(
+                "Highest-scoring impostor pairs (label noise or look-alikes?)",
+                ["score", "a", "b"],
+                [
+                    (f"{float(vectors[i] @ vectors[j]):.4f}", enrolled_paths[i], enrolled_paths[j])
+                    for i, j in top_impostors[: args.explain]
+                ],
+            )
+        )
+        console.print(
+            table(
+                "Images that failed to enrol",
+                ["path"],
+                [(p,) for p, ok in zip(descriptors.paths, enrolled) if not ok][: args.explain],
+            )
+        )
 
     record = {
         "arguments": {"limit_people": args.limit_people, "workers": args.workers},
-        "images": len(images), "persons": int(len(np.unique(descriptors.people))),
-        "failed_to_enrol": int((~enrolled).sum()), "fte_rate": fte,
+        "images": len(images),
+        "persons": int(len(np.unique(descriptors.people))),
+        "failed_to_enrol": int((~enrolled).sum()),
+        "fte_rate": fte,
         "multi_face_images": int((descriptors.face_counts > 1).sum()),
-        "genuine_pairs": int(len(genuine)), "impostor_pairs": int(len(impostor)),
-        "genuine_mean": float(genuine.mean()), "genuine_std": float(genuine.std()),
-        "impostor_mean": float(impostor.mean()), "impostor_std": float(impostor.std()),
-        "eer": eer, "eer_threshold": eer_threshold, "operating_points": operating,
-        "identification": one_to_many, "recommended": recommended,
+        "genuine_pairs": int(len(genuine)),
+        "impostor_pairs": int(len(impostor)),
+        "genuine_mean": float(genuine.mean()),
+        "genuine_std": float(genuine.std()),
+        "impostor_mean": float(impostor.mean()),
+        "impostor_std": float(impostor.std()),
+        "eer": eer,
+        "eer_threshold": eer_threshold,
+        "operating_points": operating,
+        "identification": one_to_many,
+        "recommended": recommended,
     }
     return save_result(NAME, record, save=not args.no_save)
 
@@ -232,8 +332,13 @@ def parser() -> argparse.ArgumentParser:
     add_common_arguments(result)
     result.add_argument("--limit-people", type=int, default=None, help="only the first N person folders (quick runs)")
     result.add_argument("--workers", type=int, default=2, help="processes computing descriptors")
-    result.add_argument("--explain", type=int, default=0, metavar="N",
-                        help="also print the N highest impostor pairs and N failed images (console only)")
+    result.add_argument(
+        "--explain",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also print the N highest impostor pairs and N failed images (console only)",
+    )
     return result
 
 

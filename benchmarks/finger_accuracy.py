@@ -42,9 +42,10 @@ import multiprocessing
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -53,8 +54,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from benchmarks.common import (
-    CACHE_DIR, DataMissing, add_common_arguments, console, data_dir, err_console, machine, print_machine, progress,
-    save_result, table,
+    CACHE_DIR,
+    DataMissing,
+    add_common_arguments,
+    console,
+    data_dir,
+    err_console,
+    machine,
+    print_machine,
+    progress,
+    save_result,
+    table,
 )
 from benchmarks.face_accuracy import equal_error_rate, false_non_match_rate, threshold_at_rate
 
@@ -128,17 +138,27 @@ def _extract_file(task: tuple[str, int]) -> dict[str, Any]:
     except Exception as failure:  # noqa: BLE001 - a failure to extract is a figure, not a crash
         return {"error": f"{type(failure).__name__}: {failure}", "ms": (time.perf_counter() - started) * 1000}
     elapsed = (time.perf_counter() - started) * 1000
-    return {"ms": elapsed, "width": found.width, "height": found.height, "nfiq2": found.nfiq2,
-            "nfiq2_error": found.nfiq2_error,
-            "minutiae": [[m.x, m.y, m.angle, int(m.type), m.quality] for m in found.minutiae]}
+    return {
+        "ms": elapsed,
+        "width": found.width,
+        "height": found.height,
+        "nfiq2": found.nfiq2,
+        "nfiq2_error": found.nfiq2_error,
+        "minutiae": [[m.x, m.y, m.angle, int(m.type), m.quality] for m in found.minutiae],
+    }
 
 
 def _image_cache_path(data: Path, database: int) -> Path:
     import nbis  # noqa: F401 - its version keys the cache
+
     folder = fvc_folder(data, database)
     digest = hashlib.sha256()
     version = getattr(sys.modules["nbis"], "__version__", "")
-    for part in [EXTRACTION_PIPELINE, str(version), *(f"{p.name}:{p.stat().st_size}" for p in sorted(folder.glob("*.tif")))]:
+    for part in [
+        EXTRACTION_PIPELINE,
+        str(version),
+        *(f"{p.name}:{p.stat().st_size}" for p in sorted(folder.glob("*.tif"))),
+    ]:
         digest.update(part.encode() + b"\0")
     return CACHE_DIR / f"fvc2002-mindtct-DB{database}-{digest.hexdigest()[:16]}.json"
 
@@ -169,12 +189,24 @@ def image_templates(data: Path, databases: tuple[int, ...], workers: int = 2) ->
             os.replace(tmp, cache)
         for f, i in keys:
             entry = stored[f"{f}_{i}"]
-            minutiae = tuple(Minutia(x=x, y=y, angle=a, type=MinutiaType(t), quality=q)
-                             for x, y, a, t, q in entry.get("minutiae", []))
+            minutiae = tuple(
+                Minutia(x=x, y=y, angle=a, type=MinutiaType(t), quality=q)
+                for x, y, a, t, q in entry.get("minutiae", [])
+            )
             error = entry.get("error") or (None if minutiae else "MINDTCT found no minutiae")
-            samples.append(FingerSample(database, f, i, FingerView(position=0, minutiae=minutiae),
-                                        (entry.get("width", 0), entry.get("height", 0)), entry.get("nfiq2"),
-                                        entry.get("nfiq2_error"), entry.get("ms", float("nan")), error))
+            samples.append(
+                FingerSample(
+                    database,
+                    f,
+                    i,
+                    FingerView(position=0, minutiae=minutiae),
+                    (entry.get("width", 0), entry.get("height", 0)),
+                    entry.get("nfiq2"),
+                    entry.get("nfiq2_error"),
+                    entry.get("ms", float("nan")),
+                    error,
+                )
+            )
     return samples
 
 
@@ -193,7 +225,11 @@ def record_templates(data: Path, databases: tuple[int, ...]) -> list[FingerSampl
                     view = record.views[0] if record.views else FingerView(position=0, minutiae=())
                     size, error = (record.width, record.height), None if view.minutiae else "record has no minutiae"
                 except Exception as failure:  # noqa: BLE001 - a record we cannot import is a figure
-                    view, size, error = FingerView(position=0, minutiae=()), (0, 0), f"{type(failure).__name__}: {failure}"
+                    view, size, error = (
+                        FingerView(position=0, minutiae=()),
+                        (0, 0),
+                        f"{type(failure).__name__}: {failure}",
+                    )
                 elapsed = (time.perf_counter() - started) * 1000
                 samples.append(FingerSample(database, f, i, view, size, extract_ms=elapsed, error=error))
     return samples
@@ -237,8 +273,9 @@ def fvc_pairs(samples: list[FingerSample]) -> Pairs:
     return Pairs(np.array(genuine, np.int64).reshape(-1, 2), all_pairs, all_pairs[rows], rows)
 
 
-def timed_pair_scores(label: str, pairs: NDArray[np.int64],
-                      score_pair: Callable[[int, int], float]) -> tuple[NDArray[np.float32], float]:
+def timed_pair_scores(
+    label: str, pairs: NDArray[np.int64], score_pair: Callable[[int, int], float]
+) -> tuple[NDArray[np.float32], float]:
     """``score_pair(i, j)`` for every pair with a progress bar, and the seconds spent comparing."""
     scores = np.zeros(len(pairs), np.float32)
     elapsed = 0.0
@@ -252,7 +289,9 @@ def timed_pair_scores(label: str, pairs: NDArray[np.int64],
     return scores, elapsed
 
 
-def bozorth3_scores(samples: list[FingerSample], pairs: NDArray[np.int64], label: str) -> tuple[NDArray[np.float32], float]:
+def bozorth3_scores(
+    samples: list[FingerSample], pairs: NDArray[np.int64], label: str
+) -> tuple[NDArray[np.float32], float]:
     """BOZORTH3 score of every pair (0 where a side has no minutiae), and the seconds spent comparing."""
     from matcher.nbis_bridge import bozorth3
 
@@ -297,8 +336,9 @@ def mcc_available() -> str | None:
 
 
 # --- figures ---------------------------------------------------------------------------------------------
-def accuracy(genuine: NDArray[np.float32], impostor_all: NDArray[np.float32],
-             impostor_fvc: NDArray[np.float32]) -> dict[str, Any]:
+def accuracy(
+    genuine: NDArray[np.float32], impostor_all: NDArray[np.float32], impostor_fvc: NDArray[np.float32]
+) -> dict[str, Any]:
     """EER on both impostor sets; FNMR at FMR 1e-2 and 1e-3 (with thresholds) on the 2,880-pair set."""
     g, i_all, i_fvc = np.sort(genuine), np.sort(impostor_all), np.sort(impostor_fvc)
     eer_fvc, _ = equal_error_rate(g, i_fvc)
@@ -306,14 +346,24 @@ def accuracy(genuine: NDArray[np.float32], impostor_all: NDArray[np.float32],
     operating = {}
     for rate in FMR_TARGETS:
         threshold, achieved = threshold_at_rate(i_all, rate)
-        operating[f"{rate:.0e}"] = {"threshold": threshold, "achieved_fmr": achieved,
-                                    "allowed_false_matches": math.floor(rate * len(i_all)),
-                                    "fnmr": false_non_match_rate(g, threshold)}
-    return {"genuine_pairs": len(g), "impostor_pairs_fvc": len(i_fvc), "impostor_pairs_all": len(i_all),
-            "eer_fvc": eer_fvc, "eer_all": eer_all, "eer_all_threshold": eer_threshold,
-            "fnmr_at_fmr_all": operating,
-            "fmr_on_fvc_set": "not resolvable: 45 pairs, one false match = 2.2%",
-            "genuine_mean": float(g.mean()), "impostor_all_mean": float(i_all.mean())}
+        operating[f"{rate:.0e}"] = {
+            "threshold": threshold,
+            "achieved_fmr": achieved,
+            "allowed_false_matches": math.floor(rate * len(i_all)),
+            "fnmr": false_non_match_rate(g, threshold),
+        }
+    return {
+        "genuine_pairs": len(g),
+        "impostor_pairs_fvc": len(i_fvc),
+        "impostor_pairs_all": len(i_all),
+        "eer_fvc": eer_fvc,
+        "eer_all": eer_all,
+        "eer_all_threshold": eer_threshold,
+        "fnmr_at_fmr_all": operating,
+        "fmr_on_fvc_set": "not resolvable: 45 pairs, one false match = 2.2%",
+        "genuine_mean": float(g.mean()),
+        "impostor_all_mean": float(i_all.mean()),
+    }
 
 
 def template_summary(samples: list[FingerSample]) -> dict[str, Any]:
@@ -324,11 +374,15 @@ def template_summary(samples: list[FingerSample]) -> dict[str, Any]:
     counts = [len(s.view.minutiae) for s in samples]
     times = [s.extract_ms for s in samples if not math.isnan(s.extract_ms)]
     return {
-        "templates": len(samples), "failed_to_extract": len(failed),
+        "templates": len(samples),
+        "failed_to_extract": len(failed),
         "failure_reasons": sorted({s.error for s in failed if s.error}),
-        "minutiae_mean": float(np.mean(counts)), "minutiae_min": int(np.min(counts)),
-        "nfiq2_mean": float(np.mean(nfiq)) if nfiq else None, "nfiq2_scored": len(nfiq),
-        "nfiq2_failed": len(nfiq_failed), "nfiq2_failure_reasons": sorted({s.nfiq2_error for s in nfiq_failed}),
+        "minutiae_mean": float(np.mean(counts)),
+        "minutiae_min": int(np.min(counts)),
+        "nfiq2_mean": float(np.mean(nfiq)) if nfiq else None,
+        "nfiq2_scored": len(nfiq),
+        "nfiq2_failed": len(nfiq_failed),
+        "nfiq2_failure_reasons": sorted({s.nfiq2_error for s in nfiq_failed}),
         "extract_ms_mean": float(np.mean(times)) if times else None,
         "extract_ms_p95": float(np.percentile(times, 95)) if times else None,
     }
@@ -375,40 +429,76 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     scores, seconds = mcc_scores(cylinders, everything, label)
                 speed[matcher]["comparisons"] += len(everything)
                 speed[matcher]["seconds"] += seconds
-                genuine, impostor_all = scores[:len(pairs.genuine)], scores[len(pairs.genuine):]
+                genuine, impostor_all = scores[: len(pairs.genuine)], scores[len(pairs.genuine) :]
                 results[f"DB{database}/{source}/{matcher}"] = accuracy(
-                    genuine, impostor_all, impostor_all[pairs.fvc_in_all])
+                    genuine, impostor_all, impostor_all[pairs.fvc_in_all]
+                )
 
     _print_tables(databases, matchers, results, summaries, speed, cylinder_seconds, mcc_missing)
     record = {
         "arguments": {"quick": args.quick, "databases": list(databases), "workers": args.workers},
         "protocol": {"genuine_per_db": 280, "impostor_fvc_per_db": 45, "impostor_all_per_db": 2880},
-        "mcc_missing": mcc_missing, "templates": summaries, "accuracy": results,
-        "comparisons_per_second": {m: (s["comparisons"] / s["seconds"] if s["seconds"] else None) for m, s in speed.items()},
-        "mcc_cylinder_ms": (1000 * cylinder_seconds["seconds"] / cylinder_seconds["count"]) if cylinder_seconds["count"] else None,
-        "references_eer_percent": {f"{s}/{m}": {"what": what, "eer": list(v)} for (s, m), (what, v) in REFERENCES.items()},
+        "mcc_missing": mcc_missing,
+        "templates": summaries,
+        "accuracy": results,
+        "comparisons_per_second": {
+            m: (s["comparisons"] / s["seconds"] if s["seconds"] else None) for m, s in speed.items()
+        },
+        "mcc_cylinder_ms": (1000 * cylinder_seconds["seconds"] / cylinder_seconds["count"])
+        if cylinder_seconds["count"]
+        else None,
+        "references_eer_percent": {
+            f"{s}/{m}": {"what": what, "eer": list(v)} for (s, m), (what, v) in REFERENCES.items()
+        },
     }
     return save_result(NAME, record, save=not args.no_save)
 
 
-def _print_tables(databases: tuple[int, ...], matchers: tuple[str, ...], results: dict[str, Any],
-                  summaries: dict[str, Any], speed: dict[str, Any], cylinder_seconds: dict[str, float],
-                  mcc_missing: str | None) -> None:
+def _print_tables(
+    databases: tuple[int, ...],
+    matchers: tuple[str, ...],
+    results: dict[str, Any],
+    summaries: dict[str, Any],
+    speed: dict[str, Any],
+    cylinder_seconds: dict[str, float],
+    mcc_missing: str | None,
+) -> None:
     rows = []
     for database in databases:
         for source in SOURCES:
             s = summaries[f"DB{database}/{source}"]
             reasons = "; ".join(s["nfiq2_failure_reasons"]) or "—"
-            rows.append((f"DB{database} {SOURCE_LABELS[source]}", s["templates"],
-                         f"{s['failed_to_extract']}" + (f" ({'; '.join(s['failure_reasons'])})" if s["failure_reasons"] else ""),
-                         f"{s['minutiae_mean']:.1f} (min {s['minutiae_min']})",
-                         "—" if s["nfiq2_mean"] is None else f"{s['nfiq2_mean']:.1f} ({s['nfiq2_scored']} scored)",
-                         f"{s['nfiq2_failed']}" if source == "images" else "n/a",
-                         reasons if source == "images" else "n/a",
-                         "—" if s["extract_ms_mean"] is None else f"{s['extract_ms_mean']:.1f} (p95 {s['extract_ms_p95']:.1f})"))
-    console.print(table("Templates (FTE = no minutiae obtained; image extraction times from 2 worker processes)",
-                        ["database / source", "templates", "FTE", "minutiae mean", "NFIQ 2 mean", "NFIQ 2 failed",
-                         "NFIQ 2 failure reason", "ms per template (extract / import)"], rows))
+            rows.append(
+                (
+                    f"DB{database} {SOURCE_LABELS[source]}",
+                    s["templates"],
+                    f"{s['failed_to_extract']}"
+                    + (f" ({'; '.join(s['failure_reasons'])})" if s["failure_reasons"] else ""),
+                    f"{s['minutiae_mean']:.1f} (min {s['minutiae_min']})",
+                    "—" if s["nfiq2_mean"] is None else f"{s['nfiq2_mean']:.1f} ({s['nfiq2_scored']} scored)",
+                    f"{s['nfiq2_failed']}" if source == "images" else "n/a",
+                    reasons if source == "images" else "n/a",
+                    "—"
+                    if s["extract_ms_mean"] is None
+                    else f"{s['extract_ms_mean']:.1f} (p95 {s['extract_ms_p95']:.1f})",
+                )
+            )
+    console.print(
+        table(
+            "Templates (FTE = no minutiae obtained; image extraction times from 2 worker processes)",
+            [
+                "database / source",
+                "templates",
+                "FTE",
+                "minutiae mean",
+                "NFIQ 2 mean",
+                "NFIQ 2 failed",
+                "NFIQ 2 failure reason",
+                "ms per template (extract / import)",
+            ],
+            rows,
+        )
+    )
     rows = []
     for database in databases:
         for source in SOURCES:
@@ -416,26 +506,56 @@ def _print_tables(databases: tuple[int, ...], matchers: tuple[str, ...], results
                 r = results[f"DB{database}/{source}/{matcher}"]
                 reference = REFERENCES.get((source, matcher))
                 ops = r["fnmr_at_fmr_all"]
-                rows.append((f"DB{database} {SOURCE_LABELS[source]} · {matcher.upper()}",
-                             f"{r['genuine_pairs']} / {r['impostor_pairs_fvc']} / {r['impostor_pairs_all']}",
-                             _percent(r["eer_fvc"]), _percent(r["eer_all"]),
-                             f"{_percent(ops['1e-02']['fnmr'])} (t {ops['1e-02']['threshold']:.3g})",
-                             f"{_percent(ops['1e-03']['fnmr'])} (t {ops['1e-03']['threshold']:.3g})",
-                             f"{reference[1][database - 1]:.1f}%" if reference else "—",
-                             ("FVC 45" if "FVC" in reference[0] else "all 2,880") if reference else ""))
-    console.print(table("1:1 accuracy, FVC2002 B (pairs genuine / FVC impostor / all cross-finger impostor). "
-                        "FMR 1e-2, 1e-3 cannot be resolved on the 45 FVC impostor pairs: FNMR is on the 2,880",
-                        ["database · source · matcher", "pairs", "EER (FVC 45)", "EER (all 2,880)",
-                         "FNMR @ FMR 1e-2", "FNMR @ FMR 1e-3 (2.88 allowed)", "reference EER", "reference set"], rows))
-    speed_rows = [(m.upper(), f"{s['comparisons']:,}", f"{s['comparisons'] / s['seconds']:,.0f}" if s["seconds"] else "—")
-                  for m, s in speed.items()]
+                rows.append(
+                    (
+                        f"DB{database} {SOURCE_LABELS[source]} · {matcher.upper()}",
+                        f"{r['genuine_pairs']} / {r['impostor_pairs_fvc']} / {r['impostor_pairs_all']}",
+                        _percent(r["eer_fvc"]),
+                        _percent(r["eer_all"]),
+                        f"{_percent(ops['1e-02']['fnmr'])} (t {ops['1e-02']['threshold']:.3g})",
+                        f"{_percent(ops['1e-03']['fnmr'])} (t {ops['1e-03']['threshold']:.3g})",
+                        f"{reference[1][database - 1]:.1f}%" if reference else "—",
+                        ("FVC 45" if "FVC" in reference[0] else "all 2,880") if reference else "",
+                    )
+                )
+    console.print(
+        table(
+            "1:1 accuracy, FVC2002 B (pairs genuine / FVC impostor / all cross-finger impostor). "
+            "FMR 1e-2, 1e-3 cannot be resolved on the 45 FVC impostor pairs: FNMR is on the 2,880",
+            [
+                "database · source · matcher",
+                "pairs",
+                "EER (FVC 45)",
+                "EER (all 2,880)",
+                "FNMR @ FMR 1e-2",
+                "FNMR @ FMR 1e-3 (2.88 allowed)",
+                "reference EER",
+                "reference set",
+            ],
+            rows,
+        )
+    )
+    speed_rows = [
+        (m.upper(), f"{s['comparisons']:,}", f"{s['comparisons'] / s['seconds']:,.0f}" if s["seconds"] else "—")
+        for m, s in speed.items()
+    ]
     if cylinder_seconds["count"]:
-        speed_rows.append(("MCC cylinder building", f"{int(cylinder_seconds['count']):,} templates",
-                           f"{1000 * cylinder_seconds['seconds'] / cylinder_seconds['count']:.2f} ms/template"))
+        speed_rows.append(
+            (
+                "MCC cylinder building",
+                f"{int(cylinder_seconds['count']):,} templates",
+                f"{1000 * cylinder_seconds['seconds'] / cylinder_seconds['count']:.2f} ms/template",
+            )
+        )
     if mcc_missing:
         speed_rows.append(("MCC", "—", mcc_missing))
-    console.print(table("Matcher speed, single process (BOZORTH3 includes civid's per-call template conversion)",
-                        ["matcher", "comparisons", "comparisons/s"], speed_rows))
+    console.print(
+        table(
+            "Matcher speed, single process (BOZORTH3 includes civid's per-call template conversion)",
+            ["matcher", "comparisons", "comparisons/s"],
+            speed_rows,
+        )
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -443,8 +563,12 @@ def parser() -> argparse.ArgumentParser:
     result = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_common_arguments(result)
     result.add_argument("--quick", action="store_true", help="DB1 only")
-    result.add_argument("--databases", type=lambda s: [int(x) for x in s.split(",")], default=list(DATABASES),
-                        help="comma-separated FVC2002 databases (default 1,2,3,4)")
+    result.add_argument(
+        "--databases",
+        type=lambda s: [int(x) for x in s.split(",")],
+        default=list(DATABASES),
+        help="comma-separated FVC2002 databases (default 1,2,3,4)",
+    )
     result.add_argument("--workers", type=int, default=2, help="processes extracting minutiae (first run only)")
     return result
 

@@ -21,9 +21,10 @@ import argparse
 import random
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import cv2
 import numpy as np
@@ -31,7 +32,15 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from benchmarks.common import (
-    REPO_ROOT, add_common_arguments, console, data_dir, lfw_images, machine, print_machine, save_result, table,
+    REPO_ROOT,
+    add_common_arguments,
+    console,
+    data_dir,
+    lfw_images,
+    machine,
+    print_machine,
+    save_result,
+    table,
 )
 from matcher import finger_gate
 
@@ -45,8 +54,9 @@ def _grey(path: Path, ppi: int = 500) -> NDArray[np.uint8]:
     image = np.asarray(Image.open(path).convert("L"))
     if ppi != 500:
         scale = 500 / ppi
-        image = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)),
-                           interpolation=cv2.INTER_AREA)
+        image = cv2.resize(
+            image, (round(image.shape[1] * scale), round(image.shape[0] * scale)), interpolation=cv2.INTER_AREA
+        )
     return image
 
 
@@ -60,8 +70,9 @@ def _synthetic_prints() -> Iterator[NDArray[np.uint8]]:
 def _page(font: int, scale: float, step: int, weight: int) -> NDArray[np.uint8]:
     page = np.full((360, 360), 255, np.uint8)
     for row in range(360 // step):
-        cv2.putText(page, "the quick brown fox jumps over a lazy dog", (3, step * (row + 1) - 3), font, scale, 0,
-                    weight)
+        cv2.putText(
+            page, "the quick brown fox jumps over a lazy dog", (3, step * (row + 1) - 3), font, scale, 0, weight
+        )
     return page
 
 
@@ -73,7 +84,7 @@ def _non_fingers(seed: int) -> Iterator[tuple[str, NDArray[np.uint8]]]:
     ramp = np.linspace(0, 255, size[1]).astype(np.uint8)
     yield "gradient", np.tile(ramp, (size[0], 1))
     yield "gradient", np.tile(ramp[:, None], (1, size[1]))
-    ys, xs = np.mgrid[0:size[0], 0:size[1]]
+    ys, xs = np.mgrid[0 : size[0], 0 : size[1]]
     yield "gradient", np.clip(np.hypot(xs - 180, ys - 180) * 1.4, 0, 255).astype(np.uint8)
     for sigma in (0.0, 0.0, 1.0, 1.5, 2.0, 3.0):
         noise = rng.integers(0, 256, size, dtype=np.uint8)
@@ -105,8 +116,10 @@ def groups(data: Path, faces: int, seed: int) -> list[Group]:
     for kind, image in _non_fingers(seed):
         kinds.setdefault(kind, []).append(image)
     # Stripes at ridge spacing are what the gate looks for: shown, but counted neither way.
-    result.extend((f"synthetic {kind}", "either" if kind == "diagonal stripes" else "refuse", iter(images))
-                  for kind, images in kinds.items())
+    result.extend(
+        (f"synthetic {kind}", "either" if kind == "diagonal stripes" else "refuse", iter(images))
+        for kind, images in kinds.items()
+    )
     return result
 
 
@@ -117,14 +130,20 @@ def measure_group(name: str, expected: str, images: Iterator[NDArray[np.uint8]])
         started = time.perf_counter()
         verdicts.append(finger_gate.check(image))
         seconds += time.perf_counter() - started
-    values = {field: np.array([getattr(v.measurement, field) for v in verdicts])
-              for field in ("foreground_mm2", "coherence", "in_band", "ridge_period_px")}
+    values = {
+        field: np.array([getattr(v.measurement, field) for v in verdicts])
+        for field in ("foreground_mm2", "coherence", "in_band", "ridge_period_px")
+    }
     accepted = sum(v.passed for v in verdicts)
     return {
-        "group": name, "expected": expected, "images": len(verdicts), "accepted": accepted,
+        "group": name,
+        "expected": expected,
+        "images": len(verdicts),
+        "accepted": accepted,
         "accepted_share": round(accepted / max(len(verdicts), 1), 4),
-        "correct_share": None if expected == "either" else round(
-            (accepted if expected == "accept" else len(verdicts) - accepted) / max(len(verdicts), 1), 4),
+        "correct_share": None
+        if expected == "either"
+        else round((accepted if expected == "accept" else len(verdicts) - accepted) / max(len(verdicts), 1), 4),
         "reasons": dict(Counter(v.reason for v in verdicts if v.reason)),
         "min": {k: round(float(v.min()), 3) for k, v in values.items()},
         "median": {k: round(float(np.median(v)), 3) for k, v in values.items()},
@@ -142,34 +161,62 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print_machine(machine())
     rows = [measure_group(*group) for group in groups(data, args.faces, args.seed)]
     limits = finger_gate.DEFAULT
-    console.print(table(
-        f"Finger gate (limits: foreground ≥ {limits.min_foreground_mm2} mm², coherence ≥ {limits.min_coherence}, "
-        f"in band ≥ {limits.min_in_band} of windows with period {limits.min_ridge_period_px}–"
-        f"{limits.max_ridge_period_px} px)",
-        ["group", "images", "should", "accepted", "correct", "coherence min/med", "in band min/med",
-         "mm² min", "refusals", "ms/image"],
-        [(r["group"], r["images"], r["expected"], f"{r['accepted_share']:.1%}",
-          "-" if r["correct_share"] is None else f"{r['correct_share']:.1%}",
-          f"{r['min']['coherence']:.2f} / {r['median']['coherence']:.2f}",
-          f"{r['min']['in_band']:.2f} / {r['median']['in_band']:.2f}", f"{r['min']['foreground_mm2']:.0f}",
-          ", ".join(f"{k.removeprefix('finger_')} {n}" for k, n in r["reasons"].items()) or "-", r["ms_per_image"])
-         for r in rows]))
+    console.print(
+        table(
+            f"Finger gate (limits: foreground ≥ {limits.min_foreground_mm2} mm², coherence ≥ {limits.min_coherence}, "
+            f"in band ≥ {limits.min_in_band} of windows with period {limits.min_ridge_period_px}–"
+            f"{limits.max_ridge_period_px} px)",
+            [
+                "group",
+                "images",
+                "should",
+                "accepted",
+                "correct",
+                "coherence min/med",
+                "in band min/med",
+                "mm² min",
+                "refusals",
+                "ms/image",
+            ],
+            [
+                (
+                    r["group"],
+                    r["images"],
+                    r["expected"],
+                    f"{r['accepted_share']:.1%}",
+                    "-" if r["correct_share"] is None else f"{r['correct_share']:.1%}",
+                    f"{r['min']['coherence']:.2f} / {r['median']['coherence']:.2f}",
+                    f"{r['min']['in_band']:.2f} / {r['median']['in_band']:.2f}",
+                    f"{r['min']['foreground_mm2']:.0f}",
+                    ", ".join(f"{k.removeprefix('finger_')} {n}" for k, n in r["reasons"].items()) or "-",
+                    r["ms_per_image"],
+                )
+                for r in rows
+            ],
+        )
+    )
     real = [r for r in rows if r["group"].startswith("fvc")]
     others = [r for r in rows if r["expected"] == "refuse"]
     summary = {
         "real_prints_accepted": round(sum(r["accepted"] for r in real) / sum(r["images"] for r in real), 4),
-        "non_fingers_refused": round(sum(r["images"] - r["accepted"] for r in others)
-                                     / sum(r["images"] for r in others), 4),
+        "non_fingers_refused": round(
+            sum(r["images"] - r["accepted"] for r in others) / sum(r["images"] for r in others), 4
+        ),
     }
-    console.print(f"real FVC prints accepted: {summary['real_prints_accepted']:.1%}; "
-                  f"non-finger images refused: {summary['non_fingers_refused']:.1%}")
-    return save_result("finger_gate", {"params": asdict(limits), "faces": args.faces, "groups": rows, **summary},
-                       save=not args.no_save)
+    console.print(
+        f"real FVC prints accepted: {summary['real_prints_accepted']:.1%}; "
+        f"non-finger images refused: {summary['non_fingers_refused']:.1%}"
+    )
+    return save_result(
+        "finger_gate", {"params": asdict(limits), "faces": args.faces, "groups": rows, **summary}, save=not args.no_save
+    )
 
 
 def summary_line(record: dict[str, Any]) -> str:
-    return (f"real prints accepted {record['real_prints_accepted']:.1%}, "
-            f"non-fingers refused {record['non_fingers_refused']:.1%}")
+    return (
+        f"real prints accepted {record['real_prints_accepted']:.1%}, "
+        f"non-fingers refused {record['non_fingers_refused']:.1%}"
+    )
 
 
 if __name__ == "__main__":

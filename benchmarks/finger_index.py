@@ -101,11 +101,11 @@ def synthetic_minutiae(rng: np.random.Generator) -> NDArray[np.float32]:
     core = np.array([20 + width * rng.uniform(0.3, 0.7), 20 + height * rng.uniform(0.3, 0.6)])
     angle_to_core = np.arctan2(-(xy[:, 1] - core[1]), xy[:, 0] - core[0])
     pattern = rng.integers(0, 3)
-    if pattern == 0:    # loop
+    if pattern == 0:  # loop
         flow = 0.5 * angle_to_core
     elif pattern == 1:  # whorl
         flow = angle_to_core + math.pi / 2
-    else:               # arch
+    else:  # arch
         flow = 0.4 * np.sin((xy[:, 0] - core[0]) / 60.0)
     theta = flow + rng.normal(0, 0.3) + rng.normal(0, 0.15, len(xy)) + math.pi * rng.integers(0, 2, len(xy))
     return np.column_stack([xy, theta % (2 * math.pi)]).astype(np.float32)
@@ -124,8 +124,13 @@ def impression(minutiae: NDArray[np.float32], rng: np.random.Generator) -> NDArr
     y = centre[1] - sin * dx + cos * dy + rng.uniform(-30, 30) + rng.normal(0, 3, len(kept))
     theta = kept[:, 2] + angle + rng.normal(0, 0.1, len(kept))
     spurious = round(0.15 * len(minutiae))
-    extra = np.column_stack([rng.uniform(x.min(), x.max(), spurious), rng.uniform(y.min(), y.max(), spurious),
-                             rng.uniform(0, 2 * math.pi, spurious)])
+    extra = np.column_stack(
+        [
+            rng.uniform(x.min(), x.max(), spurious),
+            rng.uniform(y.min(), y.max(), spurious),
+            rng.uniform(0, 2 * math.pi, spurious),
+        ]
+    )
     return np.vstack([np.column_stack([x, y, theta % (2 * math.pi)]), extra]).astype(np.float32)
 
 
@@ -137,6 +142,7 @@ def synthetic_finger(seed: int, number: int) -> NDArray[np.float32]:
 def _indexing_chunk(task: tuple[int, int, int]) -> tuple[NDArray[np.int16], NDArray[np.uint8]]:
     """Cylinder counts and stacked indexing-cylinder bits of fingers start..stop-1."""
     from matcher import mcc
+
     seed, start, stop = task
     sets = [mcc.cylinders(synthetic_finger(seed, n), mcc.INDEXING).bits for n in range(start, stop)]
     return np.array([len(s) for s in sets], np.int16), np.concatenate(sets)
@@ -149,7 +155,7 @@ def synthetic_gallery(size: int, seed: int, workers: int) -> tuple[NDArray[np.in
         if int(cached.stem.rsplit("-", 1)[1]) >= size:
             with np.load(cached) as stored:
                 counts = stored["counts"][:size]
-                return counts, stored["bits"][:int(counts.sum(dtype=np.int64))]
+                return counts, stored["bits"][: int(counts.sum(dtype=np.int64))]
     tasks = [(seed, start, min(size, start + CHUNK)) for start in range(0, size, CHUNK)]
     counts_parts, bits_parts = [], []
     with progress() as bar, multiprocessing.get_context("fork").Pool(workers) as pool:
@@ -169,12 +175,15 @@ def synthetic_gallery(size: int, seed: int, workers: int) -> tuple[NDArray[np.in
 def gallery_batches(counts: NDArray[np.int16], bits: NDArray[np.uint8], batch: int = 100_000) -> Iterator[tuple]:
     """(finger ids, indexing Cylinders) in batches, as a rebuild from the database would stream them."""
     from matcher import mcc
+
     ends = np.cumsum(counts, dtype=np.int64)
     starts = ends - counts
     for first in range(0, len(counts), batch):
         last = min(len(counts), first + batch)
-        sets = [mcc.Cylinders(bits[a:b], np.zeros((b - a, 8), np.uint8), np.zeros((b - a, 3), np.float32), mcc.INDEXING)
-                for a, b in zip(starts[first:last].tolist(), ends[first:last].tolist())]
+        sets = [
+            mcc.Cylinders(bits[a:b], np.zeros((b - a, 8), np.uint8), np.zeros((b - a, 3), np.float32), mcc.INDEXING)
+            for a, b in zip(starts[first:last].tolist(), ends[first:last].tolist())
+        ]
         yield np.arange(first, last, dtype=np.int64), sets
 
 
@@ -182,6 +191,7 @@ def gallery_batches(counts: NDArray[np.int16], bits: NDArray[np.uint8], batch: i
 def load_fvc(data: Path) -> dict[tuple[int, int, int], NDArray[np.float32]]:
     """Minutiae of every FVC2002 B record, keyed by (database, finger, impression)."""
     from matcher.iso19794 import decode, minutiae_array
+
     root = data / FVC_FOLDER
     if not root.is_dir():
         raise DataMissing(f"{root} not found (FVC2002 B databases).")
@@ -195,6 +205,7 @@ def load_fvc(data: Path) -> dict[tuple[int, int, int], NDArray[np.float32]]:
 def verification(matching: dict, bar: Any) -> tuple[list[dict[str, Any]], float]:
     """FVC-protocol 1:1 figures per database, and comparisons per second over all of them."""
     from matcher import mcc
+
     rows, compared, seconds = [], 0, 0.0
     task = bar.add_task("1:1 MCC (FVC protocol)", total=len(DATABASES) * 3160)
     for db in DATABASES:
@@ -212,11 +223,19 @@ def verification(matching: dict, bar: Any) -> tuple[list[dict[str, Any]], float]
                 if a[2] == 1 and b[2] == 1:
                     impostor_fvc.append(score)
             bar.advance(task)
-        genuine_sorted, all_sorted, fvc_sorted = (np.sort(np.array(v, np.float32)) for v in (genuine, impostor_all, impostor_fvc))
+        genuine_sorted, all_sorted, fvc_sorted = (
+            np.sort(np.array(v, np.float32)) for v in (genuine, impostor_all, impostor_fvc)
+        )
         eer_all, _ = equal_error_rate(genuine_sorted, all_sorted)
         eer_fvc, _ = equal_error_rate(genuine_sorted, fvc_sorted)
-        row = {"database": db, "genuine": len(genuine), "impostor_all": len(impostor_all), "impostor_fvc": len(impostor_fvc),
-               "eer_all": eer_all, "eer_fvc": eer_fvc}
+        row = {
+            "database": db,
+            "genuine": len(genuine),
+            "impostor_all": len(impostor_all),
+            "impostor_fvc": len(impostor_fvc),
+            "eer_all": eer_all,
+            "eer_fvc": eer_fvc,
+        }
         for rate in FMR_TARGETS:
             threshold, _ = threshold_at_rate(all_sorted, rate)
             row[f"fnmr_at_fmr_{rate:g}"] = false_non_match_rate(genuine_sorted, threshold)
@@ -229,9 +248,11 @@ def preselection(real: dict, pad: int, args: argparse.Namespace, bar: Any) -> di
     """Mate ranks of the 280 FVC probes in a gallery of 40 real fingers + ``pad`` synthetic ones."""
     from matcher import mcc
     from matcher.finger_index import FingerIndex
+
     counts, bits = synthetic_gallery(pad, args.seed, args.workers)
-    index = FingerIndex(exact_max=args.exact_max, nprobe=args.nprobe, neighbours=args.neighbours,
-                        vote_power=args.vote_power)
+    index = FingerIndex(
+        exact_max=args.exact_max, nprobe=args.nprobe, neighbours=args.neighbours, vote_power=args.vote_power
+    )
     index.rebuild(gallery_batches(counts, bits), total=pad)
     fingers = [(db, f) for db in DATABASES for f in FINGERS]
     real_ids = np.arange(REAL_ID_BASE, REAL_ID_BASE + len(fingers), dtype=np.int64)
@@ -257,7 +278,7 @@ def preselection(real: dict, pad: int, args: argparse.Namespace, bar: Any) -> di
             search_ms.append(1000 * (time.perf_counter() - started))
             ranks.append(ranked.index(finger_id) if finger_id in ranked else gallery_size)
             probe_matching = mcc.cylinders(real[db, f, shot])
-            shortlist = ranked[:args.rerank]
+            shortlist = ranked[: args.rerank]
             scores = [mcc.similarity(probe_matching, matching_of(fid)) for fid in shortlist]
             reranked_hits.append(bool(shortlist) and shortlist[int(np.argmax(scores))] == finger_id)
             bar.advance(task)
@@ -265,11 +286,21 @@ def preselection(real: dict, pad: int, args: argparse.Namespace, bar: Any) -> di
     curve = []
     for rate in PENETRATIONS:
         allowed = max(1, math.ceil(rate * gallery_size))
-        curve.append({"penetration": rate, "shortlist": allowed, "preselection_error": float((ranks >= allowed).mean())})
-    return {"gallery": gallery_size, "pad": pad, "probes": len(ranks), "index": index.kind, "curve": curve,
-            "mate_rank_median": float(np.median(ranks)), "rank1_index": float((ranks == 0).mean()),
-            "rerank": args.rerank, "rank1_after_rerank": float(np.mean(reranked_hits)),
-            "search_ms_p50": float(np.percentile(search_ms, 50))}
+        curve.append(
+            {"penetration": rate, "shortlist": allowed, "preselection_error": float((ranks >= allowed).mean())}
+        )
+    return {
+        "gallery": gallery_size,
+        "pad": pad,
+        "probes": len(ranks),
+        "index": index.kind,
+        "curve": curve,
+        "mate_rank_median": float(np.median(ranks)),
+        "rank1_index": float((ranks == 0).mean()),
+        "rerank": args.rerank,
+        "rank1_after_rerank": float(np.mean(reranked_hits)),
+        "search_ms_p50": float(np.percentile(search_ms, 50)),
+    }
 
 
 # --- speed at scale ---------------------------------------------------------------------------------
@@ -277,17 +308,17 @@ def speed(size: int, args: argparse.Namespace, bar: Any, kind: str) -> dict[str,
     """Build a ``kind`` index of ``size`` synthetic fingers; identify latency, mate hit rate, memory."""
     from matcher import mcc
     from matcher.finger_index import FingerIndex
+
     distinct = min(size, args.distinct)
     counts, bits = synthetic_gallery(distinct, args.seed, args.workers)
     if size > distinct:  # latency and memory only: finger i is synthetic finger i mod distinct
         repeats = -(-size // distinct)
         counts = np.tile(counts, repeats)[:size]
-        bits = np.tile(bits, (repeats, 1))[:int(counts.sum(dtype=np.int64))]
+        bits = np.tile(bits, (repeats, 1))[: int(counts.sum(dtype=np.int64))]
     gc.collect()
     before = rss_mib()
     exact_max = {"flat": 10**12, "ivf": 0}.get(kind, args.exact_max)  # "auto": FingerIndex's own choice
-    index = FingerIndex(exact_max=exact_max, nprobe=args.nprobe, neighbours=args.neighbours,
-                        vote_power=args.vote_power)
+    index = FingerIndex(exact_max=exact_max, nprobe=args.nprobe, neighbours=args.neighbours, vote_power=args.vote_power)
     started = time.perf_counter()
     index.rebuild(gallery_batches(counts, bits), total=size)
     build_s = time.perf_counter() - started
@@ -315,12 +346,28 @@ def speed(size: int, args: argparse.Namespace, bar: Any, kind: str) -> dict[str,
         hits_index.append(finger in shortlist)
         hits_rank1.append(bool(shortlist) and shortlist[int(np.argmax(scores))] == finger)
         bar.advance(task)
-    row = {"size": size, "distinct": distinct, "index": index.kind, "cylinders": index.cylinder_count, "build_s": build_s,
-           "rss_mib": after, "rss_delta_mib": after - before, "shortlist": args.shortlist,
-           "penetration": index.penetration(args.shortlist), "queries": len(queries),
-           "nprobe": args.nprobe if index.kind == "ivf" else None, "neighbours": args.neighbours,
-           "preselection_error": 1 - float(np.mean(hits_index)), "rank1": float(np.mean(hits_rank1))}
-    for name, values in (("cylinder", cylinder_ms), ("search", search_ms), ("rerank", rerank_ms), ("identify", identify_ms)):
+    row = {
+        "size": size,
+        "distinct": distinct,
+        "index": index.kind,
+        "cylinders": index.cylinder_count,
+        "build_s": build_s,
+        "rss_mib": after,
+        "rss_delta_mib": after - before,
+        "shortlist": args.shortlist,
+        "penetration": index.penetration(args.shortlist),
+        "queries": len(queries),
+        "nprobe": args.nprobe if index.kind == "ivf" else None,
+        "neighbours": args.neighbours,
+        "preselection_error": 1 - float(np.mean(hits_index)),
+        "rank1": float(np.mean(hits_rank1)),
+    }
+    for name, values in (
+        ("cylinder", cylinder_ms),
+        ("search", search_ms),
+        ("rerank", rerank_ms),
+        ("identify", identify_ms),
+    ):
         row[f"{name}_p50_ms"] = float(np.percentile(values, 50))
         row[f"{name}_p95_ms"] = float(np.percentile(values, 95))
     del index
@@ -337,8 +384,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     info = machine()
     print_machine(info)
-    record: dict[str, Any] = {"arguments": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-                              "faiss_threads": faiss.omp_get_max_threads()}
+    record: dict[str, Any] = {
+        "arguments": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "faiss_threads": faiss.omp_get_max_threads(),
+    }
     with progress() as bar:
         if not args.skip_fvc:
             real = load_fvc(data_dir(args.data))
@@ -358,32 +407,72 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def _print(record: dict[str, Any]) -> None:
     if "preselection" in record:
         pre = record["preselection"]
-        console.print(table(
-            f"Pre-selection: 280 FVC2002 probes (impressions 2-8) vs impression 1 of 40 fingers + {pre['pad']:,} synthetic "
-            f"({pre['gallery']:,} fingers, {pre['index']}); mate rank-1 from the index {pre['rank1_index']:.3f}, "
-            f"after re-ranking the top {pre['rerank']} by MCC {pre['rank1_after_rerank']:.3f}; search p50 "
-            f"{pre['search_ms_p50']:.1f} ms",
-            ["penetration", "shortlist", "pre-selection error"],
-            [(f"{r['penetration']:.1%}", r["shortlist"], f"{r['preselection_error']:.2%}") for r in pre["curve"]]))
+        console.print(
+            table(
+                f"Pre-selection: 280 FVC2002 probes (impressions 2-8) vs impression 1 of 40 fingers + {pre['pad']:,} synthetic "
+                f"({pre['gallery']:,} fingers, {pre['index']}); mate rank-1 from the index {pre['rank1_index']:.3f}, "
+                f"after re-ranking the top {pre['rerank']} by MCC {pre['rank1_after_rerank']:.3f}; search p50 "
+                f"{pre['search_ms_p50']:.1f} ms",
+                ["penetration", "shortlist", "pre-selection error"],
+                [(f"{r['penetration']:.1%}", r["shortlist"], f"{r['preselection_error']:.2%}") for r in pre["curve"]],
+            )
+        )
     if "verification" in record:
-        console.print(table(
-            f"MCC LSS-R 1:1 on SecuGen ISO records (FVC protocol); {record['comparisons_per_s']:,.0f} comparisons/s, "
-            f"cylinders {record['cylinder_ms_matching']:.1f} ms/finger; OpenAFIS EER 8.9/9.6/15.0/7.1%",
-            ["database", "genuine", "impostors all (FVC)", "EER all", "EER FVC", "FNMR@FMR1e-2", "FNMR@FMR1e-3"],
-            [(f"DB{r['database']}_B", r["genuine"], f"{r['impostor_all']} ({r['impostor_fvc']})", f"{r['eer_all']:.2%}",
-              f"{r['eer_fvc']:.2%}", f"{r['fnmr_at_fmr_0.01']:.2%}", f"{r['fnmr_at_fmr_0.001']:.2%}")
-             for r in record["verification"]]))
+        console.print(
+            table(
+                f"MCC LSS-R 1:1 on SecuGen ISO records (FVC protocol); {record['comparisons_per_s']:,.0f} comparisons/s, "
+                f"cylinders {record['cylinder_ms_matching']:.1f} ms/finger; OpenAFIS EER 8.9/9.6/15.0/7.1%",
+                ["database", "genuine", "impostors all (FVC)", "EER all", "EER FVC", "FNMR@FMR1e-2", "FNMR@FMR1e-3"],
+                [
+                    (
+                        f"DB{r['database']}_B",
+                        r["genuine"],
+                        f"{r['impostor_all']} ({r['impostor_fvc']})",
+                        f"{r['eer_all']:.2%}",
+                        f"{r['eer_fvc']:.2%}",
+                        f"{r['fnmr_at_fmr_0.01']:.2%}",
+                        f"{r['fnmr_at_fmr_0.001']:.2%}",
+                    )
+                    for r in record["verification"]
+                ],
+            )
+        )
     if record.get("speed"):
-        console.print(table(
-            "Identify on synthetic galleries (one probe finger; identify = cylinders + index search + MCC re-rank; "
-            "a gallery above its distinct count repeats fingers: its error columns do not count)",
-            ["gallery (distinct)", "index", "cylinders", "build s", "RSS MiB (Δ)", "shortlist (pen.)", "search p50/p95 ms",
-             "re-rank p50 ms", "identify p50/p95 ms", "pre-sel. error", "rank-1"],
-            [(f"{r['size']:,} ({r['distinct']:,})", r["index"], f"{r['cylinders']:,}", f"{r['build_s']:.1f}",
-              f"{r['rss_mib']:,.0f} ({r['rss_delta_mib']:+,.0f})", f"{r['shortlist']} ({r['penetration']:.3%})",
-              f"{r['search_p50_ms']:.1f}/{r['search_p95_ms']:.1f}", f"{r['rerank_p50_ms']:.1f}",
-              f"{r['identify_p50_ms']:.1f}/{r['identify_p95_ms']:.1f}", f"{r['preselection_error']:.2%}", f"{r['rank1']:.3f}")
-             for r in record["speed"]]))
+        console.print(
+            table(
+                "Identify on synthetic galleries (one probe finger; identify = cylinders + index search + MCC re-rank; "
+                "a gallery above its distinct count repeats fingers: its error columns do not count)",
+                [
+                    "gallery (distinct)",
+                    "index",
+                    "cylinders",
+                    "build s",
+                    "RSS MiB (Δ)",
+                    "shortlist (pen.)",
+                    "search p50/p95 ms",
+                    "re-rank p50 ms",
+                    "identify p50/p95 ms",
+                    "pre-sel. error",
+                    "rank-1",
+                ],
+                [
+                    (
+                        f"{r['size']:,} ({r['distinct']:,})",
+                        r["index"],
+                        f"{r['cylinders']:,}",
+                        f"{r['build_s']:.1f}",
+                        f"{r['rss_mib']:,.0f} ({r['rss_delta_mib']:+,.0f})",
+                        f"{r['shortlist']} ({r['penetration']:.3%})",
+                        f"{r['search_p50_ms']:.1f}/{r['search_p95_ms']:.1f}",
+                        f"{r['rerank_p50_ms']:.1f}",
+                        f"{r['identify_p50_ms']:.1f}/{r['identify_p95_ms']:.1f}",
+                        f"{r['preselection_error']:.2%}",
+                        f"{r['rank1']:.3f}",
+                    )
+                    for r in record["speed"]
+                ],
+            )
+        )
 
 
 def _int_list(text: str) -> list[int]:
@@ -397,8 +486,12 @@ def parser() -> argparse.ArgumentParser:
     result.add_argument("--quick", action="store_true", help="small run: 2k pad, 10k gallery, 50 queries")
     result.add_argument("--pad", type=int, default=10_000, help="synthetic fingers added to the FVC gallery")
     result.add_argument("--sizes", type=_int_list, default=[10_000, 100_000, 1_000_000], help="synthetic gallery sizes")
-    result.add_argument("--kinds", type=lambda t: t.split(","), default=["auto"],
-                        help="index kinds, comma-separated: auto (by --exact-max), flat, ivf")
+    result.add_argument(
+        "--kinds",
+        type=lambda t: t.split(","),
+        default=["auto"],
+        help="index kinds, comma-separated: auto (by --exact-max), flat, ivf",
+    )
     result.add_argument("--queries", type=int, default=200, help="mated identify queries per size")
     result.add_argument("--shortlist", type=int, default=100, help="candidates re-ranked by MCC per identify")
     result.add_argument("--rerank", type=int, default=50, help="candidates re-ranked in the FVC pre-selection run")
@@ -406,8 +499,12 @@ def parser() -> argparse.ArgumentParser:
     result.add_argument("--vote-power", type=float, default=3.0, help="a vote is similarity ** this")
     result.add_argument("--nprobe", type=int, default=16, help="IVF lists visited per band and probe cylinder")
     result.add_argument("--exact-max", type=int, default=1_000_000, help="cylinders up to which the index is flat")
-    result.add_argument("--distinct", type=int, default=1_000_000,
-                        help="distinct synthetic fingers; larger galleries repeat them (then only latency and memory count)")
+    result.add_argument(
+        "--distinct",
+        type=int,
+        default=1_000_000,
+        help="distinct synthetic fingers; larger galleries repeat them (then only latency and memory count)",
+    )
     result.add_argument("--workers", type=int, default=2, help="processes generating synthetic cylinders")
     result.add_argument("--skip-fvc", action="store_true", help="only the synthetic speed runs")
     result.add_argument("--skip-verification", action="store_true", help="no FVC 1:1 run")

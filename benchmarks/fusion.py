@@ -62,12 +62,21 @@ import numpy as np
 from numpy.typing import NDArray
 
 from benchmarks.common import (
-    add_common_arguments, console, data_dir, err_console, lfw_descriptors, lfw_images, machine, print_machine,
-    progress, save_result, table,
+    add_common_arguments,
+    console,
+    data_dir,
+    err_console,
+    lfw_descriptors,
+    lfw_images,
+    machine,
+    print_machine,
+    progress,
+    save_result,
+    table,
 )
 from benchmarks.face_accuracy import false_non_match_rate, threshold_at_rate
-from matcher.fusion import LLR_FLOOR
 from benchmarks.finger_accuracy import DATABASES, IMPRESSIONS, load_templates, mcc_available, mcc_cylinders
+from matcher.fusion import LLR_FLOOR
 
 NAME = "fusion"
 LLR_THRESHOLDS = (0.0, 2.0, 3.0, 4.0, 6.0, 8.0)
@@ -96,8 +105,9 @@ def template_index(finger: int, impression: int) -> int:
     return finger * len(IMPRESSIONS) + impression - 1
 
 
-def chimera_scores(chimeras: list[Chimera], vectors: NDArray[np.float32], cylinders: list[Any],
-                   label: str) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
+def chimera_scores(
+    chimeras: list[Chimera], vectors: NDArray[np.float32], cylinders: list[Any], label: str
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
     """Face cosine (P, G) and per-position MCC (P, G, F) of every chimera probe against every chimera entry.
 
     Also returns the gallery column of each probe's own identity (P,)."""
@@ -117,7 +127,9 @@ def chimera_scores(chimeras: list[Chimera], vectors: NDArray[np.float32], cylind
                 probe = cylinders[template_index(chimeras[k].fingers[position], t + 1)]
                 for column, other in enumerate(chimeras):
                     reference = cylinders[template_index(other.fingers[position], 1)]
-                    finger[row, column, position] = mcc.similarity(probe, reference) if probe is not None and reference is not None else 0.0
+                    finger[row, column, position] = (
+                        mcc.similarity(probe, reference) if probe is not None and reference is not None else 0.0
+                    )
                 bar.advance(task, len(chimeras))
     return face, finger, owner
 
@@ -127,17 +139,22 @@ def llr(calibration: Any, scores: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.maximum(np.interp(scores, calibration.scores, calibration.llr), LLR_FLOOR)
 
 
-def check_against_fuse(fusion: Any, face: NDArray[np.float64], finger: NDArray[np.float64], fused: NDArray[np.float64]) -> None:
+def check_against_fuse(
+    fusion: Any, face: NDArray[np.float64], finger: NDArray[np.float64], fused: NDArray[np.float64]
+) -> None:
     """Fail loudly if the vectorised sum differs from ``Fusion.fuse`` on a few entries."""
     for row, column in [(0, 0), (face.shape[0] // 2, face.shape[1] // 3), (face.shape[0] - 1, face.shape[1] - 1)]:
-        expected = fusion.fuse(float(face[row, column]), {p + 1: float(s) for p, s in enumerate(finger[row, column])}).llr
+        expected = fusion.fuse(
+            float(face[row, column]), {p + 1: float(s) for p, s in enumerate(finger[row, column])}
+        ).llr
         if not math.isclose(expected, fused[row, column], abs_tol=1e-9):
             raise AssertionError(f"vectorised fused LLR {fused[row, column]} != Fusion.fuse {expected}")
 
 
 # --- figures -----------------------------------------------------------------------------------------------
-def search_figures(scores: NDArray[np.float64], mate_column: NDArray[np.int64],
-                   non_mated: NDArray[np.float64] | None = None) -> dict[str, Any]:
+def search_figures(
+    scores: NDArray[np.float64], mate_column: NDArray[np.int64], non_mated: NDArray[np.float64] | None = None
+) -> dict[str, Any]:
     """1:N figures of mated searches (rows of ``scores`` with their mate's column) and non-mated top scores.
 
     ``non_mated`` None: leave-one-out on the same rows (the top score outside the mate's column)."""
@@ -149,13 +166,22 @@ def search_figures(scores: NDArray[np.float64], mate_column: NDArray[np.int64],
     rank1 = mate > best_other
     non_mated_top = np.sort(best_other if non_mated is None else non_mated)
     allowed = math.floor(FPIR_TARGET * len(non_mated_top))
-    figures: dict[str, Any] = {"mated_searches": len(mate), "non_mated_searches": len(non_mated_top),
-                               "rank1_hit_rate": float(rank1.mean()), "rank1_misses": int((~rank1).sum())}
+    figures: dict[str, Any] = {
+        "mated_searches": len(mate),
+        "non_mated_searches": len(non_mated_top),
+        "rank1_hit_rate": float(rank1.mean()),
+        "rank1_misses": int((~rank1).sum()),
+    }
     if allowed >= 1:
         threshold, achieved = threshold_at_rate(non_mated_top, FPIR_TARGET)
         missed = (~rank1) | (mate < threshold)
-        figures["fnir_at_fpir"] = {"threshold": threshold, "achieved_fpir": achieved, "fnir": float(missed.mean()),
-                                   "misses": int(missed.sum()), "allowed_false_positives": allowed}
+        figures["fnir_at_fpir"] = {
+            "threshold": threshold,
+            "achieved_fpir": achieved,
+            "fnir": float(missed.mean()),
+            "misses": int(missed.sum()),
+            "allowed_false_positives": allowed,
+        }
     else:
         figures["fnir_at_fpir"] = {"not_resolvable": f"{len(non_mated_top)} non-mated searches < {1 / FPIR_TARGET:.0f}"}
     figures["at_llr"] = {}
@@ -164,9 +190,14 @@ def search_figures(scores: NDArray[np.float64], mate_column: NDArray[np.int64],
         missed = int(((~rank1) | (mate < t)).sum())
         # Dedup opens a case listing every candidate at or above the threshold: the mate anywhere in it counts.
         missed_any_rank = int((mate < t).sum())
-        figures["at_llr"][f"{t:g}"] = {"fpir": false_positives / len(non_mated_top), "false_positives": false_positives,
-                                       "fnir": missed / len(mate), "misses": missed,
-                                       "fnir_any_rank": missed_any_rank / len(mate), "misses_any_rank": missed_any_rank}
+        figures["at_llr"][f"{t:g}"] = {
+            "fpir": false_positives / len(non_mated_top),
+            "false_positives": false_positives,
+            "fnir": missed / len(mate),
+            "misses": missed,
+            "fnir_any_rank": missed_any_rank / len(mate),
+            "misses_any_rank": missed_any_rank,
+        }
     return figures
 
 
@@ -183,8 +214,12 @@ def comparison_figures(scores: NDArray[np.float64], mate_column: NDArray[np.int6
             result[f"{rate:.0e}"] = {"not_resolvable": f"{len(impostor):,} impostor comparisons < {1 / rate:,.0f}"}
             continue
         threshold, achieved = threshold_at_rate(impostor, rate)
-        result[f"{rate:.0e}"] = {"threshold": threshold, "achieved_fmr": achieved, "allowed_false_matches": allowed,
-                                 "fnmr": false_non_match_rate(genuine, threshold)}
+        result[f"{rate:.0e}"] = {
+            "threshold": threshold,
+            "achieved_fmr": achieved,
+            "allowed_false_matches": allowed,
+            "fnmr": false_non_match_rate(genuine, threshold),
+        }
     return result
 
 
@@ -209,8 +244,9 @@ class LlrDistribution:
 
     def plus(self, other: LlrDistribution) -> LlrDistribution:
         """The distribution of the sum of two independent LLRs."""
-        return LlrDistribution(self.offset + other.offset, np.convolve(self.mass, other.mass),
-                               self.resolution * other.resolution)
+        return LlrDistribution(
+            self.offset + other.offset, np.convolve(self.mass, other.mass), self.resolution * other.resolution
+        )
 
     def upper_tail(self) -> NDArray[np.float64]:
         """P(LLR >= value k), per grid value."""
@@ -220,9 +256,13 @@ class LlrDistribution:
         return self.offset + k * LLR_STEP
 
 
-def independence_figures(face_genuine: NDArray[np.float64], face_impostor: NDArray[np.float64],
-                         finger_genuine: NDArray[np.float64], finger_impostor: NDArray[np.float64],
-                         max_fingers: int) -> dict[str, Any]:
+def independence_figures(
+    face_genuine: NDArray[np.float64],
+    face_impostor: NDArray[np.float64],
+    finger_genuine: NDArray[np.float64],
+    finger_impostor: NDArray[np.float64],
+    max_fingers: int,
+) -> dict[str, Any]:
     """Thresholds for per-comparison FMR targets of face, fingers and fused sums, assuming independence."""
     face = (LlrDistribution.of(face_genuine), LlrDistribution.of(face_impostor))
     finger = (LlrDistribution.of(finger_genuine), LlrDistribution.of(finger_impostor))
@@ -233,28 +273,38 @@ def independence_figures(face_genuine: NDArray[np.float64], face_impostor: NDArr
             sums = (sums[0].plus(finger[0]), sums[1].plus(finger[1]))
         modes[f"{count} finger(s) only"] = sums
         modes[f"fused face + {count} finger(s)"] = (face[0].plus(sums[0]), face[1].plus(sums[1]))
-    result: dict[str, Any] = {"pairs": {"face": [len(face_genuine), len(face_impostor)],
-                                        "finger": [len(finger_genuine), len(finger_impostor)]}}
+    result: dict[str, Any] = {
+        "pairs": {
+            "face": [len(face_genuine), len(face_impostor)],
+            "finger": [len(finger_genuine), len(finger_impostor)],
+        }
+    }
     for mode, (genuine, impostor) in modes.items():
         tail = impostor.upper_tail()
         result[mode] = {}
         for rate in INDEPENDENCE_FMR:
             reachable = np.flatnonzero(tail <= rate)
             if len(reachable) == 0:  # even the highest impostor LLR alone carries more mass than the target
-                result[mode][f"{rate:.0e}"] = {"not_resolvable": f"top impostor LLR {impostor.value(len(tail) - 1):.2f} "
-                                                                  f"has mass {tail[-1]:.1e}"}
+                result[mode][f"{rate:.0e}"] = {
+                    "not_resolvable": f"top impostor LLR {impostor.value(len(tail) - 1):.2f} has mass {tail[-1]:.1e}"
+                }
                 continue
             k = int(reachable[0])
             threshold = impostor.value(k)
             below = genuine.offset + np.arange(len(genuine.mass)) * LLR_STEP < threshold - LLR_STEP / 2
             result[mode][f"{rate:.0e}"] = {
-                "threshold": round(threshold, 2), "fmr": float(tail[k]), "fnmr": float(genuine.mass[below].sum()),
+                "threshold": round(threshold, 2),
+                "fmr": float(tail[k]),
+                "fnmr": float(genuine.mass[below].sum()),
                 "beyond_measured": bool(rate < impostor.resolution),
-                "no_impostor_reaches": bool(tail[k] == 0)}
+                "no_impostor_reaches": bool(tail[k] == 0),
+            }
     return result
 
 
-def finger_pair_llrs(templates: list[Any], cylinders: list[Any], fusion: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def finger_pair_llrs(
+    templates: list[Any], cylinders: list[Any], fusion: Any
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Finger LLRs of every FVC genuine and cross-finger impostor pair of the loaded templates."""
     from benchmarks.finger_accuracy import fvc_pairs, mcc_scores
 
@@ -265,13 +315,14 @@ def finger_pair_llrs(templates: list[Any], cylinders: list[Any], fusion: Any) ->
         local = [cylinders[k] for k in index]
         genuine.append(mcc_scores(local, pairs.genuine, f"DB{database} genuine")[0])
         impostor.append(mcc_scores(local, pairs.impostor_all, f"DB{database} impostor")[0])
-    return (llr(fusion.finger, np.concatenate(genuine).astype(np.float64)),
-            llr(fusion.finger, np.concatenate(impostor).astype(np.float64)))
+    return (
+        llr(fusion.finger, np.concatenate(genuine).astype(np.float64)),
+        llr(fusion.finger, np.concatenate(impostor).astype(np.float64)),
+    )
 
 
 # --- experiments ---------------------------------------------------------------------------------------------
-def make_chimeras(people: NDArray[np.int64], finger_count: int, per_identity: int,
-                  rng_seed: int) -> list[Chimera]:
+def make_chimeras(people: NDArray[np.int64], finger_count: int, per_identity: int, rng_seed: int) -> list[Chimera]:
     """``finger_count // per_identity`` chimeras; persons and fingers drawn with the seed (same persons first)."""
     rng = np.random.default_rng(rng_seed)
     persons, counts = np.unique(people, return_counts=True)
@@ -279,12 +330,15 @@ def make_chimeras(people: NDArray[np.int64], finger_count: int, per_identity: in
     fingers = rng.permutation(finger_count)
     identities = finger_count // per_identity
     rows_of = {p: tuple(np.flatnonzero(people == p).tolist()) for p in eligible[:identities].tolist()}
-    return [Chimera(int(p), rows_of[p], tuple(int(f) for f in fingers[k * per_identity:(k + 1) * per_identity]))
-            for k, p in enumerate(eligible[:identities].tolist())]
+    return [
+        Chimera(int(p), rows_of[p], tuple(int(f) for f in fingers[k * per_identity : (k + 1) * per_identity]))
+        for k, p in enumerate(eligible[:identities].tolist())
+    ]
 
 
-def chimera_experiment(chimeras: list[Chimera], vectors: NDArray[np.float32], cylinders: list[Any],
-                       fusion: Any) -> tuple[dict[str, Any], tuple[NDArray[np.float64], ...]]:
+def chimera_experiment(
+    chimeras: list[Chimera], vectors: NDArray[np.float32], cylinders: list[Any], fusion: Any
+) -> tuple[dict[str, Any], tuple[NDArray[np.float64], ...]]:
     """Face-only, finger-only and fused 1:N and per-comparison figures on a gallery of the chimeras alone."""
     label = f"{len(chimeras)} chimeras x {len(chimeras[0].fingers)} finger(s)"
     face, finger, owner = chimera_scores(chimeras, vectors, cylinders, label)
@@ -293,14 +347,22 @@ def chimera_experiment(chimeras: list[Chimera], vectors: NDArray[np.float32], cy
     fused = face_llr + finger_llr
     check_against_fuse(fusion, face, finger, fused)
     modes = {"face only": face_llr, "finger only": finger_llr, "fused": fused}
-    result = {"identities": len(chimeras), "fingers_per_identity": len(chimeras[0].fingers),
-              "search": {m: search_figures(s, owner) for m, s in modes.items()},
-              "comparison": {m: comparison_figures(s, owner) for m, s in modes.items()}}
+    result = {
+        "identities": len(chimeras),
+        "fingers_per_identity": len(chimeras[0].fingers),
+        "search": {m: search_figures(s, owner) for m, s in modes.items()},
+        "comparison": {m: comparison_figures(s, owner) for m, s in modes.items()},
+    }
     return result, (face_llr, finger_llr, owner)
 
 
-def mixed_gallery_experiment(chimeras: list[Chimera], vectors: NDArray[np.float32], people: NDArray[np.int64],
-                             fusion: Any, chimera_llr: tuple[NDArray[np.float64], ...]) -> dict[str, Any]:
+def mixed_gallery_experiment(
+    chimeras: list[Chimera],
+    vectors: NDArray[np.float32],
+    people: NDArray[np.int64],
+    fusion: Any,
+    chimera_llr: tuple[NDArray[np.float64], ...],
+) -> dict[str, Any]:
     """Every LFW person enrolled by face, the chimeras also with fingers; chimera probes and face-only persons."""
     _, finger_chimera_llr, owner = chimera_llr
     persons, first_rows, counts = np.unique(people, return_index=True, return_counts=True)
@@ -313,16 +375,19 @@ def mixed_gallery_experiment(chimeras: list[Chimera], vectors: NDArray[np.float3
     fused_all = face_all.copy()
     fused_all[:, chimera_columns] += finger_chimera_llr
     mate = chimera_columns[owner]
-    result = {"gallery_size": len(persons), "gallery_with_fingers": len(chimeras),
-              "chimera probes, fused": search_figures(fused_all, mate),
-              "chimera probes, face only": search_figures(face_all, mate)}
+    result = {
+        "gallery_size": len(persons),
+        "gallery_with_fingers": len(chimeras),
+        "chimera probes, fused": search_figures(fused_all, mate),
+        "chimera probes, face only": search_figures(face_all, mate),
+    }
     # Face-only fallback: persons without fingers, photos 1..7 mated; single-image persons leave-one-out.
     with_fingers = {c.person for c in chimeras}
     fallback_rows, fallback_mates = [], []
     for person, first, count in zip(persons.tolist(), first_rows.tolist(), counts.tolist()):
         if person in with_fingers or count < 2:
             continue
-        rows = np.flatnonzero(people == person)[1:MAX_PROBES + 1]
+        rows = np.flatnonzero(people == person)[1 : MAX_PROBES + 1]
         fallback_rows.extend(rows.tolist())
         fallback_mates.extend([column_of[person]] * len(rows))
     fallback = llr(fusion.face, (vectors[fallback_rows] @ gallery_faces.T).astype(np.float64))
@@ -330,7 +395,8 @@ def mixed_gallery_experiment(chimeras: list[Chimera], vectors: NDArray[np.float3
     single_scores = llr(fusion.face, (vectors[singles] @ gallery_faces.T).astype(np.float64))
     single_scores[np.arange(len(singles)), [column_of[int(p)] for p in people[singles]]] = -np.inf
     result["persons without fingers, face only"] = search_figures(
-        fallback, np.array(fallback_mates, np.int64), non_mated=single_scores.max(axis=1))
+        fallback, np.array(fallback_mates, np.int64), non_mated=single_scores.max(axis=1)
+    )
     return result
 
 
@@ -371,18 +437,30 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     face_genuine, face_impostor, _ = pair_scores(vectors, people)
     finger_genuine, finger_impostor = finger_pair_llrs(templates, cylinders, fusion)
-    independence = independence_figures(llr(fusion.face, face_genuine.astype(np.float64)),
-                                        llr(fusion.face, face_impostor.astype(np.float64)),
-                                        finger_genuine, finger_impostor, max(args.fingers_per_identity))
+    independence = independence_figures(
+        llr(fusion.face, face_genuine.astype(np.float64)),
+        llr(fusion.face, face_impostor.astype(np.float64)),
+        finger_genuine,
+        finger_impostor,
+        max(args.fingers_per_identity),
+    )
     del face_genuine, face_impostor
     _print(experiments, mixed, fusion)
     _print_independence(independence)
     record = {
-        "arguments": {"quick": args.quick, "finger_source": args.finger_source, "seed": args.seed,
-                      "fingers_per_identity": args.fingers_per_identity, "databases": list(databases),
-                      "calibration": str(args.calibration)},
-        "calibration_source": fusion.source, "fingers_available": finger_count,
-        "chimeric": experiments, "mixed_gallery": mixed, "per_comparison_by_independence": independence,
+        "arguments": {
+            "quick": args.quick,
+            "finger_source": args.finger_source,
+            "seed": args.seed,
+            "fingers_per_identity": args.fingers_per_identity,
+            "databases": list(databases),
+            "calibration": str(args.calibration),
+        },
+        "calibration_source": fusion.source,
+        "fingers_available": finger_count,
+        "chimeric": experiments,
+        "mixed_gallery": mixed,
+        "per_comparison_by_independence": independence,
     }
     return save_result(NAME, record, save=not args.no_save)
 
@@ -391,54 +469,85 @@ def _fnir_cell(figures: dict[str, Any]) -> str:
     at = figures["fnir_at_fpir"]
     if "not_resolvable" in at:
         return f"not resolvable ({at['not_resolvable']})"
-    return (f"{at['fnir']:.2%} ({at['misses']}/{figures['mated_searches']}; LLR ≥ {at['threshold']:.2f}, "
-            f"{at['allowed_false_positives']} FP allowed)")
+    return (
+        f"{at['fnir']:.2%} ({at['misses']}/{figures['mated_searches']}; LLR ≥ {at['threshold']:.2f}, "
+        f"{at['allowed_false_positives']} FP allowed)"
+    )
 
 
 def _search_rows(named: dict[str, dict[str, Any]]) -> list[list[str]]:
     rows = []
     for name, f in named.items():
-        cells = [name, f"{f['mated_searches']} / {f['non_mated_searches']}",
-                 f"{f['rank1_hit_rate']:.2%} ({f['rank1_misses']} missed)", _fnir_cell(f)]
+        cells = [
+            name,
+            f"{f['mated_searches']} / {f['non_mated_searches']}",
+            f"{f['rank1_hit_rate']:.2%} ({f['rank1_misses']} missed)",
+            _fnir_cell(f),
+        ]
         for t in LLR_THRESHOLDS:
             at = f["at_llr"][f"{t:g}"]
-            cells.append(f"{at['false_positives']}/{f['non_mated_searches']} · {at['misses']} ({at['misses_any_rank']})"
-                         f"/{f['mated_searches']}")
+            cells.append(
+                f"{at['false_positives']}/{f['non_mated_searches']} · {at['misses']} ({at['misses_any_rank']})"
+                f"/{f['mated_searches']}"
+            )
         rows.append(cells)
     return rows
 
 
 def _print(experiments: dict[str, Any], mixed: dict[str, Any], fusion: Any) -> None:
     console.print(f"[dim]calibration: {fusion.source}[/]")
-    columns = ["scoring", "mated / non-mated searches", "rank-1", f"FNIR at FPIR {FPIR_TARGET:.0e} (rank 1)",
-               *[f"LLR ≥ {t:g}: FP · FN" for t in LLR_THRESHOLDS]]
+    columns = [
+        "scoring",
+        "mated / non-mated searches",
+        "rank-1",
+        f"FNIR at FPIR {FPIR_TARGET:.0e} (rank 1)",
+        *[f"LLR ≥ {t:g}: FP · FN" for t in LLR_THRESHOLDS],
+    ]
     for per_identity, result in experiments.items():
-        console.print(table(
-            f"Dedup on {result['identities']} chimeric identities, {per_identity} finger(s) each "
-            f"(gallery {result['identities']}, leave-one-out non-mated); FP = non-mated searches with a candidate, "
-            "FN = mated searches without the mate at rank 1 at or above the threshold (in brackets: mate below the threshold, "
-            "any rank)",
-            columns, _search_rows(result["search"])))
+        console.print(
+            table(
+                f"Dedup on {result['identities']} chimeric identities, {per_identity} finger(s) each "
+                f"(gallery {result['identities']}, leave-one-out non-mated); FP = non-mated searches with a candidate, "
+                "FN = mated searches without the mate at rank 1 at or above the threshold (in brackets: mate below the threshold, "
+                "any rank)",
+                columns,
+                _search_rows(result["search"]),
+            )
+        )
         rows = []
         for mode, c in result["comparison"].items():
             cells = [mode, f"{c['mated_comparisons']:,} / {c['impostor_comparisons']:,}"]
             for rate in FMR_TARGETS:
                 at = c[f"{rate:.0e}"]
-                cells.append(f"not resolvable ({at['not_resolvable']})" if "not_resolvable" in at else
-                             f"LLR ≥ {at['threshold']:.2f} (FMR {at['achieved_fmr']:.1e}, {at['allowed_false_matches']} "
-                             f"allowed; FNMR {at['fnmr']:.2%})")
+                cells.append(
+                    f"not resolvable ({at['not_resolvable']})"
+                    if "not_resolvable" in at
+                    else f"LLR ≥ {at['threshold']:.2f} (FMR {at['achieved_fmr']:.1e}, {at['allowed_false_matches']} "
+                    f"allowed; FNMR {at['fnmr']:.2%})"
+                )
             rows.append(cells)
-        console.print(table(f"Per comparison, {result['identities']} chimeras × {per_identity} finger(s): "
-                            "LLR threshold for FMR ≤ 1e-3 / 1e-4 from the impostor comparisons",
-                            ["scoring", "mated / impostor comparisons", "FMR ≤ 1e-3", "FMR ≤ 1e-4"], rows))
+        console.print(
+            table(
+                f"Per comparison, {result['identities']} chimeras × {per_identity} finger(s): "
+                "LLR threshold for FMR ≤ 1e-3 / 1e-4 from the impostor comparisons",
+                ["scoring", "mated / impostor comparisons", "FMR ≤ 1e-3", "FMR ≤ 1e-4"],
+                rows,
+            )
+        )
     if mixed:
         named = {k: v for k, v in mixed.items() if isinstance(v, dict)}
-        console.print(table(
-            f"Mixed gallery: {mixed['gallery_size']:,} LFW persons enrolled by face, {mixed['gallery_with_fingers']} of them "
-            f"also with {mixed['fingers_per_identity']} finger(s); face-only fallback for persons without fingers",
-            columns, _search_rows(named)))
-        console.print("[dim]FP · FN as above; FN in brackets: the mate below the threshold at any rank (a dedup case "
-                      "lists every candidate above it).[/]")
+        console.print(
+            table(
+                f"Mixed gallery: {mixed['gallery_size']:,} LFW persons enrolled by face, {mixed['gallery_with_fingers']} of them "
+                f"also with {mixed['fingers_per_identity']} finger(s); face-only fallback for persons without fingers",
+                columns,
+                _search_rows(named),
+            )
+        )
+        console.print(
+            "[dim]FP · FN as above; FN in brackets: the mate below the threshold at any rank (a dedup case "
+            "lists every candidate above it).[/]"
+        )
 
 
 def _print_independence(independence: dict[str, Any]) -> None:
@@ -457,13 +566,19 @@ def _print_independence(independence: dict[str, Any]) -> None:
             flag += " (no impostor reaches it)" if at["no_impostor_reaches"] else ""
             cells.append(f"LLR ≥ {at['threshold']:.2f}: FNMR {at['fnmr']:.2%}{flag}")
         rows.append(cells)
-    console.print(table(
-        f"Per comparison by independence: face ({pairs['face'][0]:,} genuine / {pairs['face'][1]:,} impostor LFW pairs) "
-        f"convolved with fingers ({pairs['finger'][0]:,} / {pairs['finger'][1]:,} FVC pairs) per finger",
-        ["scoring", *[f"FMR ≤ {rate:.0e}" for rate in INDEPENDENCE_FMR]], rows))
-    console.print("[dim]Rates of sums rest on independence (of face and fingers, and between fingers) and on the "
-                  "calibration's clamped tails, not on observed false matches; † marks a rate below even the product of "
-                  "1 / (impostor pairs) of the parts.[/]")
+    console.print(
+        table(
+            f"Per comparison by independence: face ({pairs['face'][0]:,} genuine / {pairs['face'][1]:,} impostor LFW pairs) "
+            f"convolved with fingers ({pairs['finger'][0]:,} / {pairs['finger'][1]:,} FVC pairs) per finger",
+            ["scoring", *[f"FMR ≤ {rate:.0e}" for rate in INDEPENDENCE_FMR]],
+            rows,
+        )
+    )
+    console.print(
+        "[dim]Rates of sums rest on independence (of face and fingers, and between fingers) and on the "
+        "calibration's clamped tails, not on observed false matches; † marks a rate below even the product of "
+        "1 / (impostor pairs) of the parts.[/]"
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -473,10 +588,18 @@ def parser() -> argparse.ArgumentParser:
     result = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_common_arguments(result)
     result.add_argument("--quick", action="store_true", help="FVC DB1 only (10 fingers), 300 LFW persons")
-    result.add_argument("--fingers-per-identity", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2],
-                        help="comma-separated; the first also runs the mixed-gallery experiment (default 1,2)")
-    result.add_argument("--finger-source", choices=("images", "records"), default="images",
-                        help="minutiae MINDTCT extracted from the images (default) or the SecuGen ISO records")
+    result.add_argument(
+        "--fingers-per-identity",
+        type=lambda s: [int(x) for x in s.split(",")],
+        default=[1, 2],
+        help="comma-separated; the first also runs the mixed-gallery experiment (default 1,2)",
+    )
+    result.add_argument(
+        "--finger-source",
+        choices=("images", "records"),
+        default="images",
+        help="minutiae MINDTCT extracted from the images (default) or the SecuGen ISO records",
+    )
     result.add_argument("--calibration", type=Path, default=CALIBRATION_FILE, help="calibration JSON to fuse with")
     result.add_argument("--workers", type=int, default=2, help="processes for descriptors / minutiae not yet cached")
     return result

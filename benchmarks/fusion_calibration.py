@@ -42,10 +42,29 @@ import numpy as np
 from numpy.typing import NDArray
 
 from benchmarks.common import (
-    REPO_ROOT, add_common_arguments, console, data_dir, err_console, git_commit, lfw_descriptors, lfw_images,
-    machine, print_machine, progress, save_result, table,
+    REPO_ROOT,
+    add_common_arguments,
+    console,
+    data_dir,
+    err_console,
+    git_commit,
+    lfw_descriptors,
+    lfw_images,
+    machine,
+    print_machine,
+    progress,
+    save_result,
+    table,
 )
-from benchmarks.finger_accuracy import DATABASES, FingerSample, fvc_pairs, load_templates, mcc_available, mcc_cylinders, mcc_scores
+from benchmarks.finger_accuracy import (
+    DATABASES,
+    FingerSample,
+    fvc_pairs,
+    load_templates,
+    mcc_available,
+    mcc_cylinders,
+    mcc_scores,
+)
 
 NAME = "fusion_calibration"
 CALIBRATION_PATH = REPO_ROOT / "matcher" / "calibration.json"
@@ -59,8 +78,13 @@ FINGER_SOURCES = ("images", "records")
 
 
 # --- scores ------------------------------------------------------------------------------------------------
-def face_scores(vectors: NDArray[np.float32], people: NDArray[np.int64], keep: NDArray[np.bool_],
-                impostor_sample: int | None, rng: np.random.Generator) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+def face_scores(
+    vectors: NDArray[np.float32],
+    people: NDArray[np.int64],
+    keep: NDArray[np.bool_],
+    impostor_sample: int | None,
+    rng: np.random.Generator,
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
     """Genuine (all same-person pairs) and impostor cosine scores among the images where ``keep``.
 
     ``impostor_sample`` None: every cross-person pair; else that many pairs drawn uniformly (with replacement)."""
@@ -77,10 +101,10 @@ def face_scores(vectors: NDArray[np.float32], people: NDArray[np.int64], keep: N
     if impostor_sample is None:
         impostor: list[NDArray[np.float32]] = []
         for start in range(0, len(v), 1024):
-            block = v[start:start + 1024] @ v[start:].T
+            block = v[start : start + 1024] @ v[start:].T
             rows = np.arange(start, min(start + 1024, len(v)))[:, None]
             columns = np.arange(start, len(v))[None, :]
-            impostor.append(block[(columns > rows) & (p[start:start + 1024, None] != p[None, start:])])
+            impostor.append(block[(columns > rows) & (p[start : start + 1024, None] != p[None, start:])])
         return genuine_scores, np.concatenate(impostor).astype(np.float32)
     a = rng.integers(0, len(v), impostor_sample * 2)
     b = rng.integers(0, len(v), impostor_sample * 2)
@@ -102,8 +126,15 @@ def finger_scores(data: Path, databases: tuple[int, ...], workers: int) -> list[
             for kind, chosen in (("genuine", pairs.genuine), ("impostor", pairs.impostor_all)):
                 scores, _ = mcc_scores([cylinders[k] for k in index], chosen, f"DB{database} {source} {kind}")
                 for (i, j), score in zip(chosen, scores):
-                    rows.append({"source": source, "database": database, "kind": kind, "score": float(score),
-                                 "fingers": (local[i].finger, local[j].finger)})
+                    rows.append(
+                        {
+                            "source": source,
+                            "database": database,
+                            "kind": kind,
+                            "score": float(score),
+                            "fingers": (local[i].finger, local[j].finger),
+                        }
+                    )
     return rows
 
 
@@ -123,7 +154,9 @@ def llr_of(calibration: Any, scores: NDArray[np.float32]) -> NDArray[np.float64]
     return np.interp(scores.astype(np.float64), calibration.scores, calibration.llr)
 
 
-def calibration_quality(calibration: Any, genuine: NDArray[np.float32], impostor: NDArray[np.float32]) -> dict[str, Any]:
+def calibration_quality(
+    calibration: Any, genuine: NDArray[np.float32], impostor: NDArray[np.float32]
+) -> dict[str, Any]:
     """Cllr (bits) and FNMR/FMR of ``LLR >= t`` for t in LLR_THRESHOLDS, on held-out scores."""
     g, i = llr_of(calibration, genuine), llr_of(calibration, impostor)
     # log2(1 + 10^-llr) computed stably via logaddexp in natural logs.
@@ -133,8 +166,13 @@ def calibration_quality(calibration: Any, genuine: NDArray[np.float32], impostor
     for t in LLR_THRESHOLDS:
         false_matches = int((i >= t).sum())
         at[f"{t:g}"] = {"fnmr": float((g < t).mean()), "fmr": false_matches / len(i), "false_matches": false_matches}
-    return {"genuine": len(g), "impostor": len(i), "cllr_bits": float(cllr), "at_llr": at,
-            "llr_range": [float(calibration.llr[0]), float(calibration.llr[-1])]}
+    return {
+        "genuine": len(g),
+        "impostor": len(i),
+        "cllr_bits": float(cllr),
+        "at_llr": at,
+        "llr_range": [float(calibration.llr[0]), float(calibration.llr[-1])],
+    }
 
 
 def _rate(value: float, count: int) -> str:
@@ -171,9 +209,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     face_half = fit(FACE, fit_g, fit_i, rng)
     face_all = fit(FACE, all_g, all_i, rng)
     quality = {FACE: calibration_quality(face_half, held_g, held_i)}
-    counts = {FACE: {"images": len(vectors), "persons": len(persons),
-                     "fit_half": [len(fit_g), len(fit_i)], "held_out_half": [len(held_g), len(held_i)],
-                     "all": [len(all_g), len(all_i)]}}
+    counts = {
+        FACE: {
+            "images": len(vectors),
+            "persons": len(persons),
+            "fit_half": [len(fit_g), len(fit_i)],
+            "held_out_half": [len(held_g), len(held_i)],
+            "all": [len(all_g), len(all_i)],
+        }
+    }
     fitted = {FACE: face_all}
 
     # Finger: MCC, the two template sources pooled; fingers split per database by a seeded shuffle.
@@ -188,53 +232,78 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             def in_half(r: dict[str, Any]) -> bool:
                 sides = [(r["database"], f) in fit_fingers for f in r["fingers"]]
                 return half is None or (all(sides) if half == "fit" else not any(sides))
+
             return np.array([r["score"] for r in rows if r["kind"] == kind and in_half(r)], np.float32)
 
         finger_half = fit(FINGER, select("genuine", "fit"), select("impostor", "fit"), rng)
         fitted[FINGER] = fit(FINGER, select("genuine", None), select("impostor", None), rng)
         quality[FINGER] = calibration_quality(finger_half, select("genuine", "held"), select("impostor", "held"))
-        counts[FINGER] = {"fit_half": [len(select("genuine", "fit")), len(select("impostor", "fit"))],
-                          "held_out_half": [len(select("genuine", "held")), len(select("impostor", "held"))],
-                          "all": [len(select("genuine", None)), len(select("impostor", None))],
-                          "per_source_all": {s: [sum(1 for r in rows if r["source"] == s and r["kind"] == k)
-                                                 for k in ("genuine", "impostor")] for s in FINGER_SOURCES}}
+        counts[FINGER] = {
+            "fit_half": [len(select("genuine", "fit")), len(select("impostor", "fit"))],
+            "held_out_half": [len(select("genuine", "held")), len(select("impostor", "held"))],
+            "all": [len(select("genuine", None)), len(select("impostor", None))],
+            "per_source_all": {
+                s: [sum(1 for r in rows if r["source"] == s and r["kind"] == k) for k in ("genuine", "impostor")]
+                for s in FINGER_SOURCES
+            },
+        }
 
     _print(quality, counts, fitted)
     source = _source_line(counts, databases, args, limit_people)
     written = None
     if FINGER in fitted and not args.quick and not args.no_write:
-        payload = {"source": source, **{m: {"scores": [round(s, 6) for s in c.scores],
-                                             "llr": [round(v, 4) for v in c.llr]} for m, c in fitted.items()}}
+        payload = {
+            "source": source,
+            **{
+                m: {"scores": [round(s, 6) for s in c.scores], "llr": [round(v, 4) for v in c.llr]}
+                for m, c in fitted.items()
+            },
+        }
         CALIBRATION_PATH.write_text(json.dumps(payload, indent=1) + "\n")
         written = str(CALIBRATION_PATH.relative_to(REPO_ROOT))
         err_console.print(f"[green]wrote {written}[/]")
     else:
-        err_console.print("[yellow]matcher/calibration.json left unchanged "
-                          f"({'quick run' if args.quick else 'no finger calibration' if FINGER not in fitted else '--no-write'})[/]")
+        err_console.print(
+            "[yellow]matcher/calibration.json left unchanged "
+            f"({'quick run' if args.quick else 'no finger calibration' if FINGER not in fitted else '--no-write'})[/]"
+        )
     record = {
-        "arguments": {"quick": args.quick, "limit_people": limit_people, "face_impostors": args.face_impostors,
-                      "databases": list(databases), "seed": args.seed},
-        "mcc_missing": mcc_missing, "counts": counts, "held_out_quality": quality,
+        "arguments": {
+            "quick": args.quick,
+            "limit_people": limit_people,
+            "face_impostors": args.face_impostors,
+            "databases": list(databases),
+            "seed": args.seed,
+        },
+        "mcc_missing": mcc_missing,
+        "counts": counts,
+        "held_out_quality": quality,
         "fitted": {m: {"scores": list(c.scores), "llr": list(c.llr)} for m, c in fitted.items()},
-        "source": source, "written": written,
+        "source": source,
+        "written": written,
     }
     return save_result(NAME, record, save=not args.no_save)
 
 
-def _source_line(counts: dict[str, Any], databases: tuple[int, ...], args: argparse.Namespace,
-                 limit_people: int | None) -> str:
+def _source_line(
+    counts: dict[str, Any], databases: tuple[int, ...], args: argparse.Namespace, limit_people: int | None
+) -> str:
     face = counts["face"]
-    line = (f"benchmarks/fusion_calibration.py, {dt.date.today().isoformat()}, commit {git_commit()[:12]}, seed {args.seed}. "
-            f"face: cosine of civid dlib descriptors, LFW deep-funneled A-L"
-            f"{f' (first {limit_people} persons)' if limit_people else ''}, {face['images']:,} images / {face['persons']:,} persons, "
-            f"{face['all'][0]:,} genuine pairs (all same-person), {face['all'][1]:,} sampled cross-person impostor pairs "
-            f"(at most {IMPOSTORS_PER_GENUINE} per genuine used in the fit), {KNOTS} quantile bins.")
+    line = (
+        f"benchmarks/fusion_calibration.py, {dt.date.today().isoformat()}, commit {git_commit()[:12]}, seed {args.seed}. "
+        f"face: cosine of civid dlib descriptors, LFW deep-funneled A-L"
+        f"{f' (first {limit_people} persons)' if limit_people else ''}, {face['images']:,} images / {face['persons']:,} persons, "
+        f"{face['all'][0]:,} genuine pairs (all same-person), {face['all'][1]:,} sampled cross-person impostor pairs "
+        f"(at most {IMPOSTORS_PER_GENUINE} per genuine used in the fit), {KNOTS} quantile bins."
+    )
     if "finger" in counts:
         finger = counts["finger"]
-        line += (f" finger: MCC similarity, FVC2002 B DB{','.join(map(str, databases))}, MINDTCT-from-images and "
-                 f"SecuGen ISO 19794-2 records pooled (within-source pairs), {finger['all'][0]:,} genuine (28/finger) / "
-                 f"{finger['all'][1]:,} cross-finger impostor pairs (at most {IMPOSTORS_PER_GENUINE} per genuine used), "
-                 f"{KNOTS} quantile bins.")
+        line += (
+            f" finger: MCC similarity, FVC2002 B DB{','.join(map(str, databases))}, MINDTCT-from-images and "
+            f"SecuGen ISO 19794-2 records pooled (within-source pairs), {finger['all'][0]:,} genuine (28/finger) / "
+            f"{finger['all'][1]:,} cross-finger impostor pairs (at most {IMPOSTORS_PER_GENUINE} per genuine used), "
+            f"{KNOTS} quantile bins."
+        )
     return line
 
 
@@ -242,18 +311,37 @@ def _print(quality: dict[str, Any], counts: dict[str, Any], fitted: dict[str, An
     rows = []
     for modality, q in quality.items():
         c = counts[modality]
-        cells = [modality, f"{c['fit_half'][0]:,} / {c['fit_half'][1]:,}", f"{q['genuine']:,} / {q['impostor']:,}",
-                 f"{q['cllr_bits']:.3f}"]
+        cells = [
+            modality,
+            f"{c['fit_half'][0]:,} / {c['fit_half'][1]:,}",
+            f"{q['genuine']:,} / {q['impostor']:,}",
+            f"{q['cllr_bits']:.3f}",
+        ]
         for t in LLR_THRESHOLDS:
             at = q["at_llr"][f"{t:g}"]
             cells.append(f"{at['fnmr']:.2%} / {_rate(at['fmr'], q['impostor'])} ({at['false_matches']:,})")
         rows.append(cells)
-    console.print(table("Calibration fitted on half A, checked on held-out half B (FNMR / FMR (false matches) of LLR ≥ t)",
-                        ["modality", "fit pairs gen / imp", "held-out pairs gen / imp", "Cllr (bits)",
-                         *[f"t = {t:g}" for t in LLR_THRESHOLDS]], rows))
+    console.print(
+        table(
+            "Calibration fitted on half A, checked on held-out half B (FNMR / FMR (false matches) of LLR ≥ t)",
+            [
+                "modality",
+                "fit pairs gen / imp",
+                "held-out pairs gen / imp",
+                "Cllr (bits)",
+                *[f"t = {t:g}" for t in LLR_THRESHOLDS],
+            ],
+            rows,
+        )
+    )
     for modality, calibration in fitted.items():
-        console.print(table(f"Fitted on all data: {modality} knots (score → log10 LR)", ["score", "LLR"],
-                            [(f"{s:.4f}", f"{v:+.3f}") for s, v in zip(calibration.scores, calibration.llr)]))
+        console.print(
+            table(
+                f"Fitted on all data: {modality} knots (score → log10 LR)",
+                ["score", "LLR"],
+                [(f"{s:.4f}", f"{v:+.3f}") for s, v in zip(calibration.scores, calibration.llr)],
+            )
+        )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -262,7 +350,9 @@ def parser() -> argparse.ArgumentParser:
     add_common_arguments(result)
     result.add_argument("--quick", action="store_true", help="300 LFW persons, FVC DB1; never writes the calibration")
     result.add_argument("--limit-people", type=int, default=None, help="only the first N LFW persons")
-    result.add_argument("--face-impostors", type=int, default=2_000_000, help="cross-person face pairs sampled for fitting")
+    result.add_argument(
+        "--face-impostors", type=int, default=2_000_000, help="cross-person face pairs sampled for fitting"
+    )
     result.add_argument("--workers", type=int, default=2, help="processes for descriptors / minutiae not yet cached")
     result.add_argument("--no-write", action="store_true", help="do not write matcher/calibration.json")
     return result

@@ -63,23 +63,46 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             reopened = bench_services(settings, open_gallery=True)  # start-up path: load the saved file and reconcile
             load_seconds = time.perf_counter() - started
             assert len(reopened.gallery) == size == count
-            rows.append({"size": size, "index": services.gallery.kind, "fill_s": round(fill_seconds, 1),
-                         "rebuild_s": round(rebuild_seconds, 1), "rate_per_s": round(size / rebuild_seconds),
-                         "startup_load_s": round(load_seconds, 1), "rss_mib": round(rss_mib()),
-                         "database": services.engine.dialect.name})
+            rows.append(
+                {
+                    "size": size,
+                    "index": services.gallery.kind,
+                    "fill_s": round(fill_seconds, 1),
+                    "rebuild_s": round(rebuild_seconds, 1),
+                    "rate_per_s": round(size / rebuild_seconds),
+                    "startup_load_s": round(load_seconds, 1),
+                    "rss_mib": round(rss_mib()),
+                    "database": services.engine.dialect.name,
+                }
+            )
             reopened.close()
             services.close()
             if args.database_url:
                 _drop_all(services)
-    console.print(table("Gallery rebuild from the database (read + decrypt + index + save)",
-                        ["templates", "index", "database", "rebuild s", "templates/s", "start-up load s", "RSS MiB"],
-                        [[f"{r['size']:,}", r["index"], r["database"], r["rebuild_s"], f"{r['rate_per_s']:,}",
-                          r["startup_load_s"], r["rss_mib"]] for r in rows]))
+    console.print(
+        table(
+            "Gallery rebuild from the database (read + decrypt + index + save)",
+            ["templates", "index", "database", "rebuild s", "templates/s", "start-up load s", "RSS MiB"],
+            [
+                [
+                    f"{r['size']:,}",
+                    r["index"],
+                    r["database"],
+                    r["rebuild_s"],
+                    f"{r['rate_per_s']:,}",
+                    r["startup_load_s"],
+                    r["rss_mib"],
+                ]
+                for r in rows
+            ],
+        )
+    )
     return save_result(NAME, {"rows": rows, "target": "1M templates rebuilt in <= 120 s"}, save=not args.no_save)
 
 
 def _drop_all(services) -> None:  # type: ignore[no-untyped-def]
     from models import Base
+
     Base.metadata.drop_all(services.engine)
 
 

@@ -117,16 +117,29 @@ def enrol_and_register(server: ServerProcess, keys: dict[str, str], uin: str | N
     return (uin, client_id, secret)."""
     with httpx.Client(base_url=server.url, timeout=60) as http:
         if uin is None:
-            demographics = {"given_name": "Barack", "family_name": "Obama", "date_of_birth": "1961-08-04", "sex": "M",
-                            "place_of_birth": "Honolulu", "nationality": "USA", "email": "b@example.bz",
-                            "address": {"line1": "1 Main St", "locality": "Belmopan", "country": "BLZ"}}
-            response = http.post("/v1/enrolments", headers={"Authorization": f"Bearer {keys['officer']}"},
-                                 data={"demographics": json.dumps(demographics)},
-                                 files={"photos": (ENROL_PHOTO, (FIXTURES / ENROL_PHOTO).read_bytes(), "image/jpeg")})
+            demographics = {
+                "given_name": "Barack",
+                "family_name": "Obama",
+                "date_of_birth": "1961-08-04",
+                "sex": "M",
+                "place_of_birth": "Honolulu",
+                "nationality": "USA",
+                "email": "b@example.bz",
+                "address": {"line1": "1 Main St", "locality": "Belmopan", "country": "BLZ"},
+            }
+            response = http.post(
+                "/v1/enrolments",
+                headers={"Authorization": f"Bearer {keys['officer']}"},
+                data={"demographics": json.dumps(demographics)},
+                files={"photos": (ENROL_PHOTO, (FIXTURES / ENROL_PHOTO).read_bytes(), "image/jpeg")},
+            )
             response.raise_for_status()
             uin = response.json()["uin"]
-        portal = http.post("/v1/clients", headers={"Authorization": f"Bearer {keys['admin']}"},
-                           json={"name": "Benchmark portal", "redirect_uris": [REDIRECT_URI]})
+        portal = http.post(
+            "/v1/clients",
+            headers={"Authorization": f"Bearer {keys['admin']}"},
+            json={"name": "Benchmark portal", "redirect_uris": [REDIRECT_URI]},
+        )
         portal.raise_for_status()
         return uin, portal.json()["client"]["client_id"], portal.json()["client_secret"]
 
@@ -152,8 +165,15 @@ def _login_photo(rng: np.random.Generator) -> bytes:
     return buffer.getvalue()
 
 
-def login_flow(server: ServerProcess, uin: str, client_id: str, secret: str, photo: bytes,
-               browser: httpx.Client | None = None, prompt: str | None = None) -> tuple[dict[str, float], dict[str, Any]]:
+def login_flow(
+    server: ServerProcess,
+    uin: str,
+    client_id: str,
+    secret: str,
+    photo: bytes,
+    browser: httpx.Client | None = None,
+    prompt: str | None = None,
+) -> tuple[dict[str, float], dict[str, Any]]:
     """authorize → login → face → consent → callback → token; return seconds per step and the tokens.
     With a ``browser`` that already has a session the login (and remembered consent) are skipped (SSO)."""
     import base64
@@ -170,10 +190,22 @@ def login_flow(server: ServerProcess, uin: str, client_id: str, secret: str, pho
         steps[step] = steps.get(step, 0.0) + time.perf_counter() - started
         return response
 
-    response = timed("authorize", "GET", "/authorize", params={
-        "client_id": client_id, "redirect_uri": REDIRECT_URI, "response_type": "code", "scope": "openid profile",
-        "state": "s", "nonce": secrets.token_urlsafe(8), "code_challenge": challenge, "code_challenge_method": "S256",
-        **({"prompt": prompt} if prompt else {})})
+    response = timed(
+        "authorize",
+        "GET",
+        "/authorize",
+        params={
+            "client_id": client_id,
+            "redirect_uri": REDIRECT_URI,
+            "response_type": "code",
+            "scope": "openid profile",
+            "state": "s",
+            "nonce": secrets.token_urlsafe(8),
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            **({"prompt": prompt} if prompt else {}),
+        },
+    )
     for _ in range(8):
         location = urljoin(server.url, response.headers["location"])
         if location.startswith(REDIRECT_URI):
@@ -185,18 +217,37 @@ def login_flow(server: ServerProcess, uin: str, client_id: str, secret: str, pho
             continue
         if 'id="face-form"' in page.text:
             action = re.search(r'<form[^>]*action="([^"]+)"[^>]*id="face-form"', page.text).group(1)  # type: ignore[union-attr]
-            response = timed("face login", "POST", action, data={"csrf_token": _input(page.text, "csrf_token"),
-                             "challenge": _input(page.text, "challenge"), "uin": uin},
-                             files={"photo": ("face.jpg", photo, "image/jpeg")})
+            response = timed(
+                "face login",
+                "POST",
+                action,
+                data={
+                    "csrf_token": _input(page.text, "csrf_token"),
+                    "challenge": _input(page.text, "challenge"),
+                    "uin": uin,
+                },
+                files={"photo": ("face.jpg", photo, "image/jpeg")},
+            )
         else:
             action = re.search(r'<form method="post" action="(/consent/[^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-            response = timed("consent", "POST", action, data={"csrf_token": _input(page.text, "csrf_token"),
-                                                              "decision": "approve"})
+            response = timed(
+                "consent", "POST", action, data={"csrf_token": _input(page.text, "csrf_token"), "decision": "approve"}
+            )
         if response.status_code not in (302, 303):
             raise RuntimeError(f"login flow stopped at {location}: {response.status_code} {response.text[:300]}")
     code = parse_qs(urlsplit(location).query)["code"][0]
-    tokens = timed("token", "POST", "/token", auth=(client_id, secret), data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI, "code_verifier": CODE_VERIFIER})
+    tokens = timed(
+        "token",
+        "POST",
+        "/token",
+        auth=(client_id, secret),
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT_URI,
+            "code_verifier": CODE_VERIFIER,
+        },
+    )
     tokens.raise_for_status()
     if own:
         browser.close()
@@ -209,15 +260,29 @@ def run_wrk(url: str, path: str, script: str, connections: int, duration: int, h
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script + WRK_DONE)
     try:
-        command = ["wrk", f"-t{connections}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
-                   "-s", handle.name, *[part for k, v in headers.items() for part in ("-H", f"{k}: {v}")], url + path]
+        command = [
+            "wrk",
+            f"-t{connections}",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--timeout",
+            "10s",
+            "-s",
+            handle.name,
+            *[part for k, v in headers.items() for part in ("-H", f"{k}: {v}")],
+            url + path,
+        ]
         output = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60).stdout
     finally:
         os.unlink(handle.name)
     raw = json.loads(next(line for line in output.splitlines() if line.startswith("WRK_JSON "))[9:])
-    return {"requests": raw["requests"], "rps": raw["requests"] / (raw["duration_us"] / 1e6),
-            "p50_ms": raw["p50_us"] / 1000, "p99_ms": raw["p99_us"] / 1000, "errors": raw["status_errors"]
-            + raw["socket_errors"]}
+    return {
+        "requests": raw["requests"],
+        "rps": raw["requests"] / (raw["duration_us"] / 1e6),
+        "p50_ms": raw["p50_us"] / 1000,
+        "p99_ms": raw["p99_us"] / 1000,
+        "errors": raw["status_errors"] + raw["socket_errors"],
+    }
 
 
 async def _python_load(url: str, connections: int, duration: int, make_request: Any) -> dict:
@@ -242,8 +307,13 @@ async def _python_load(url: str, connections: int, duration: int, make_request: 
     await asyncio.gather(*(worker(i) for i in range(connections)))
     elapsed = time.perf_counter() - started
     ms = np.array(latencies) * 1000
-    return {"requests": len(latencies), "rps": len(latencies) / elapsed, "p50_ms": float(np.percentile(ms, 50)),
-            "p99_ms": float(np.percentile(ms, 99)), "errors": errors}
+    return {
+        "requests": len(latencies),
+        "rps": len(latencies) / elapsed,
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p99_ms": float(np.percentile(ms, 99)),
+        "errors": errors,
+    }
 
 
 def load_refresh(generator: str, url: str, seeds: list[str], client_id: str, secret: str, duration: int) -> dict:
@@ -257,8 +327,11 @@ def load_refresh(generator: str, url: str, seeds: list[str], client_id: str, sec
     chains = list(seeds)
 
     async def refresh(http: httpx.AsyncClient, index: int) -> bool:
-        response = await http.post("/token", headers={"Authorization": auth},
-                                   data={"grant_type": "refresh_token", "refresh_token": chains[index]})
+        response = await http.post(
+            "/token",
+            headers={"Authorization": auth},
+            data={"grant_type": "refresh_token", "refresh_token": chains[index]},
+        )
         if response.status_code == 200:
             chains[index] = response.json()["refresh_token"]
         return response.status_code == 200
@@ -317,33 +390,51 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for alg in args.algs:
         mine = [f for f in flows if f["alg"] == alg]
         steps = [k for k in mine[0] if k not in ("alg", "total_s")]
-        flow_summary[alg] = {"flows": len(mine), "median_s": round(statistics.median(f["total_s"] for f in mine), 3),
-                             "max_s": round(max(f["total_s"] for f in mine), 3),
-                             "median_step_s": {s: round(statistics.median(f.get(s, 0.0) for f in mine), 3)
-                                               for s in steps}}
-    record = {"load_generator": generator, "connections": args.connections, "duration_s": args.duration,
-              "database": "postgresql" if args.database_url else "sqlite", "server": "civid serve (uvicorn, 1 process)",
-              "throughput": rows, "login_flow": flow_summary}
-    console.print(table(f"OpenID provider under load: {args.connections} connections, {args.duration} s each, "
-                        f"{generator}, {record['database']}",
-                        ["endpoint", "alg", "req/s", "p50 ms", "p99 ms", "requests", "errors"],
-                        [[r["endpoint"], r["alg"], r["rps"], r["p50_ms"], r["p99_ms"], r["requests"], r["errors"]]
-                         for r in rows]))
+        flow_summary[alg] = {
+            "flows": len(mine),
+            "median_s": round(statistics.median(f["total_s"] for f in mine), 3),
+            "max_s": round(max(f["total_s"] for f in mine), 3),
+            "median_step_s": {s: round(statistics.median(f.get(s, 0.0) for f in mine), 3) for s in steps},
+        }
+    record = {
+        "load_generator": generator,
+        "connections": args.connections,
+        "duration_s": args.duration,
+        "database": "postgresql" if args.database_url else "sqlite",
+        "server": "civid serve (uvicorn, 1 process)",
+        "throughput": rows,
+        "login_flow": flow_summary,
+    }
+    console.print(
+        table(
+            f"OpenID provider under load: {args.connections} connections, {args.duration} s each, "
+            f"{generator}, {record['database']}",
+            ["endpoint", "alg", "req/s", "p50 ms", "p99 ms", "requests", "errors"],
+            [[r["endpoint"], r["alg"], r["rps"], r["p50_ms"], r["p99_ms"], r["requests"], r["errors"]] for r in rows],
+        )
+    )
     step_names = list(next(iter(flow_summary.values()))["median_step_s"])
     algs = list(flow_summary)
-    console.print(table("Login flow without the human (fresh browser, prompt=consent), median seconds per step",
-                        ["step", *algs],
-                        [*[[n, *[flow_summary[a]["median_step_s"][n] for a in algs]] for n in step_names],
-                         ["total (median)", *[flow_summary[a]["median_s"] for a in algs]],
-                         ["total (max)", *[flow_summary[a]["max_s"] for a in algs]],
-                         ["flows", *[flow_summary[a]["flows"] for a in algs]]]))
+    console.print(
+        table(
+            "Login flow without the human (fresh browser, prompt=consent), median seconds per step",
+            ["step", *algs],
+            [
+                *[[n, *[flow_summary[a]["median_step_s"][n] for a in algs]] for n in step_names],
+                ["total (median)", *[flow_summary[a]["median_s"] for a in algs]],
+                ["total (max)", *[flow_summary[a]["max_s"] for a in algs]],
+                ["flows", *[flow_summary[a]["flows"] for a in algs]],
+            ],
+        )
+    )
     return save_result(NAME, record, save=not args.no_save)
 
 
 def summary_line(record: dict[str, Any]) -> str:
     """One line for benchmarks/run.py."""
-    parts = [f"{r['endpoint']} {r['alg']} {r['rps']:.0f} req/s (p99 {r['p99_ms']:.0f} ms)"
-             for r in record["throughput"]]
+    parts = [
+        f"{r['endpoint']} {r['alg']} {r['rps']:.0f} req/s (p99 {r['p99_ms']:.0f} ms)" for r in record["throughput"]
+    ]
     flow = "; ".join(f"login flow {alg} {s['median_s']:.2f} s" for alg, s in record["login_flow"].items())
     return ", ".join(parts) + "; " + flow
 
@@ -356,8 +447,11 @@ def parser() -> argparse.ArgumentParser:
     result.add_argument("--flows", type=int, default=5, help="timed login flows per signing algorithm")
     result.add_argument("--algs", type=lambda text: text.split(","), default=["ES256", "RS256"])
     result.add_argument("--load-generator", choices=("auto", "wrk", "python"), default="auto")
-    result.add_argument("--database-url", default=None, help="e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test "
-                        "(default: SQLite in the temporary folder)")
+    result.add_argument(
+        "--database-url",
+        default=None,
+        help="e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test (default: SQLite in the temporary folder)",
+    )
     return result
 
 

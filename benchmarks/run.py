@@ -14,8 +14,9 @@ import importlib
 import importlib.util
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -25,17 +26,21 @@ from benchmarks.common import console, err_console, machine, print_machine, tabl
 
 def _face_accuracy(record: dict[str, Any]) -> str:
     ops = record["operating_points"]
-    return (f"EER {record['eer']:.2%}; dedup_threshold {ops['dedup']['threshold']:.4f} "
-            f"(FNMR {ops['dedup']['fnmr']:.2%} at FMR 1e-3); verify_threshold {ops['verify']['threshold']:.4f} (FNMR {ops['verify']['fnmr']:.2%} at "
-            f"FMR 1e-4); FTE {record['fte_rate']:.2%}; rank-1 {record['identification']['rank1_hit_rate']:.2%}")
+    return (
+        f"EER {record['eer']:.2%}; dedup_threshold {ops['dedup']['threshold']:.4f} "
+        f"(FNMR {ops['dedup']['fnmr']:.2%} at FMR 1e-3); verify_threshold {ops['verify']['threshold']:.4f} (FNMR {ops['verify']['fnmr']:.2%} at "
+        f"FMR 1e-4); FTE {record['fte_rate']:.2%}; rank-1 {record['identification']['rank1_hit_rate']:.2%}"
+    )
 
 
 def _synthetic_faces(record: dict[str, Any]) -> str:
     real, synthetic = record["real"], record["synthetic"]
-    return (f"genuine {real['genuine_mean']:.3f}±{real['genuine_std']:.3f} real vs "
-            f"{synthetic['genuine_mean']:.3f}±{synthetic['genuine_std']:.3f} synthetic; impostor "
-            f"{real['impostor_mean']:.3f}±{real['impostor_std']:.3f} vs {synthetic['impostor_mean']:.3f}"
-            f"±{synthetic['impostor_std']:.3f}")
+    return (
+        f"genuine {real['genuine_mean']:.3f}±{real['genuine_std']:.3f} real vs "
+        f"{synthetic['genuine_mean']:.3f}±{synthetic['genuine_std']:.3f} synthetic; impostor "
+        f"{real['impostor_mean']:.3f}±{real['impostor_std']:.3f} vs {synthetic['impostor_mean']:.3f}"
+        f"±{synthetic['impostor_std']:.3f}"
+    )
 
 
 def _gallery_speed(record: dict[str, Any]) -> str:
@@ -55,19 +60,33 @@ def _generic(record: dict[str, Any]) -> str:
 
 def plan(args: argparse.Namespace) -> list[tuple[str, list[str], Callable[[dict[str, Any]], str]]]:
     """(module, arguments, one-line summary) for every benchmark to run, in order."""
-    common = ["--seed", str(args.seed)] + (["--data", str(args.data)] if args.data else []) \
+    common = (
+        ["--seed", str(args.seed)]
+        + (["--data", str(args.data)] if args.data else [])
         + (["--no-save"] if args.no_save else [])
+    )
     steps = [
         ("face_accuracy", common + (["--limit-people", "300"] if args.quick else []), _face_accuracy),
         ("synthetic_faces", common, _synthetic_faces),
-        ("gallery_speed", common + (["--sizes", "10000,100000", "--queries", "300"] if args.quick else []),
-         _gallery_speed),
+        (
+            "gallery_speed",
+            common + (["--sizes", "10000,100000", "--queries", "300"] if args.quick else []),
+            _gallery_speed,
+        ),
     ]
     # The later benchmarks: each exposes main(argv) -> record and accepts the common arguments; optional
     # QUICK_ARGUMENTS (extra arguments for --quick) and summary_line(record) -> str.
     # (fusion_calibration is not here: it rewrites matcher/calibration.json, so it is run on purpose.)
-    for name in ("finger_accuracy", "finger_gate", "finger_index", "fusion", "gallery_rebuild",
-                 "enrolment_throughput", "idp_throughput", "cli_startup"):
+    for name in (
+        "finger_accuracy",
+        "finger_gate",
+        "finger_index",
+        "fusion",
+        "gallery_rebuild",
+        "enrolment_throughput",
+        "idp_throughput",
+        "cli_startup",
+    ):
         if importlib.util.find_spec(f"benchmarks.{name}") is None:
             continue
         module = importlib.import_module(f"benchmarks.{name}")
@@ -83,8 +102,12 @@ def main(argv: list[str] | None = None) -> list[tuple[str, str, str]]:
     parser.add_argument("--data", type=Path, default=None, help="benchmark data folder")
     parser.add_argument("--seed", type=int, default=20240601)
     parser.add_argument("--no-save", action="store_true", help="do not append to benchmarks/results/")
-    parser.add_argument("--skip", type=lambda text: text.split(","), default=[],
-                        help="comma-separated benchmarks to leave out (e.g. gallery_speed)")
+    parser.add_argument(
+        "--skip",
+        type=lambda text: text.split(","),
+        default=[],
+        help="comma-separated benchmarks to leave out (e.g. gallery_speed)",
+    )
     args = parser.parse_args(argv)
     print_machine(machine())
     summary, failed = [], False
@@ -101,8 +124,9 @@ def main(argv: list[str] | None = None) -> list[tuple[str, str, str]]:
             line, failed = f"failed: {type(error).__name__}: {error}", True
         summary.append((name, f"{time.perf_counter() - started:,.0f} s", line))
     console.rule("[bold]summary")
-    console.print(table("civid benchmarks" + (" (quick)" if args.quick else ""), ["benchmark", "time", "result"],
-                        summary))
+    console.print(
+        table("civid benchmarks" + (" (quick)" if args.quick else ""), ["benchmark", "time", "result"], summary)
+    )
     if failed:
         raise SystemExit(1)
     return summary

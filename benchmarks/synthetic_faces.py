@@ -47,8 +47,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from benchmarks.common import (
-    CACHE_DIR, add_common_arguments, console, data_dir, lfw_descriptors, lfw_images, machine, print_machine,
-    save_result, table,
+    CACHE_DIR,
+    add_common_arguments,
+    console,
+    data_dir,
+    lfw_descriptors,
+    lfw_images,
+    machine,
+    print_machine,
+    save_result,
+    table,
 )
 
 NAME = "synthetic_faces"
@@ -62,13 +70,14 @@ class SyntheticFaces:
 
     mean: NDArray[np.float64]
     between_factor: NDArray[np.float64]  # F with F @ F.T = between-identity covariance
-    within_factor: NDArray[np.float64]   # F with F @ F.T = within-identity covariance
+    within_factor: NDArray[np.float64]  # F with F @ F.T = within-identity covariance
     persons: int
     images: int
 
     @classmethod
-    def fit(cls, vectors: NDArray[np.float32], people: NDArray[np.int64], *, max_per_person: int = 10,
-            seed: int = 0) -> "SyntheticFaces":
+    def fit(
+        cls, vectors: NDArray[np.float32], people: NDArray[np.int64], *, max_per_person: int = 10, seed: int = 0
+    ) -> SyntheticFaces:
         """Fit the two-level Gaussian to descriptors (shape (n, 128)) labelled by person index (shape (n,))."""
         rng = np.random.default_rng(seed)
         vectors = vectors.astype(np.float64)
@@ -92,28 +101,47 @@ class SyntheticFaces:
         centres_array = np.array(centres)
         within = scatter / degrees
         between = np.cov(centres_array, rowvar=False) - float(np.mean(inverse_sizes)) * within
-        return cls(mean=centres_array.mean(axis=0), between_factor=_factor(between), within_factor=_factor(within),
-                   persons=len(centres), images=used)
+        return cls(
+            mean=centres_array.mean(axis=0),
+            between_factor=_factor(between),
+            within_factor=_factor(within),
+            persons=len(centres),
+            images=used,
+        )
 
     @classmethod
-    def load_or_fit(cls, data: Path, *, max_per_person: int = 10, seed: int = 0) -> "SyntheticFaces":
+    def load_or_fit(cls, data: Path, *, max_per_person: int = 10, seed: int = 0) -> SyntheticFaces:
         """The generator fitted to the LFW descriptors under ``data``, from benchmarks/cache/ when fitted before."""
         images = lfw_images(data)  # exits with code 2 when the data folder is missing
-        key = hashlib.sha256(f"{FIT_VERSION}|{max_per_person}|{seed}|".encode()
-                             + "\n".join(str(p.relative_to(data)) for p in images).encode()).hexdigest()[:16]
+        key = hashlib.sha256(
+            f"{FIT_VERSION}|{max_per_person}|{seed}|".encode()
+            + "\n".join(str(p.relative_to(data)) for p in images).encode()
+        ).hexdigest()[:16]
         cache = CACHE_DIR / f"synthetic-faces-{key}.npz"
         if cache.exists():
             with np.load(cache) as stored:
-                return cls(stored["mean"], stored["between_factor"], stored["within_factor"],
-                           int(stored["persons"]), int(stored["images"]))
+                return cls(
+                    stored["mean"],
+                    stored["between_factor"],
+                    stored["within_factor"],
+                    int(stored["persons"]),
+                    int(stored["images"]),
+                )
         descriptors = lfw_descriptors(data, images)
         enrolled = descriptors.enrolled
-        model = cls.fit(descriptors.vectors[enrolled], descriptors.people[enrolled],
-                        max_per_person=max_per_person, seed=seed)
+        model = cls.fit(
+            descriptors.vectors[enrolled], descriptors.people[enrolled], max_per_person=max_per_person, seed=seed
+        )
         CACHE_DIR.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(".tmp.npz")
-        np.savez(tmp, mean=model.mean, between_factor=model.between_factor, within_factor=model.within_factor,
-                 persons=model.persons, images=model.images)
+        np.savez(
+            tmp,
+            mean=model.mean,
+            between_factor=model.between_factor,
+            within_factor=model.within_factor,
+            persons=model.persons,
+            images=model.images,
+        )
         os.replace(tmp, cache)
         return model
 
@@ -125,8 +153,9 @@ class SyntheticFaces:
             result[start:stop] = self.mean + rng.standard_normal((stop - start, DIM)) @ self.between_factor.T
         return result
 
-    def photos(self, centres: NDArray[np.float32], rng: np.random.Generator,
-               chunk: int = 100_000) -> NDArray[np.float32]:
+    def photos(
+        self, centres: NDArray[np.float32], rng: np.random.Generator, chunk: int = 100_000
+    ) -> NDArray[np.float32]:
         """One fresh descriptor per centre, shape (n, 128), L2-normalised float32."""
         result = np.empty((len(centres), DIM), np.float32)
         for start in range(0, len(centres), chunk):
@@ -143,8 +172,9 @@ def _factor(covariance: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 # --- the resemblance check ---------------------------------------------------------------------------
-def score_summary(vectors: NDArray[np.float32], people: NDArray[np.int64], rng: np.random.Generator,
-                  impostor_pairs: int = 2_000_000) -> dict[str, float]:
+def score_summary(
+    vectors: NDArray[np.float32], people: NDArray[np.int64], rng: np.random.Generator, impostor_pairs: int = 2_000_000
+) -> dict[str, float]:
     """Mean/std of genuine scores (all within pairs), impostor scores (random cross pairs), and the best
     non-mate score of a second photo searched against a gallery of first photos (one per person)."""
     genuine = []
@@ -163,17 +193,22 @@ def score_summary(vectors: NDArray[np.float32], people: NDArray[np.int64], rng: 
     scores = vectors[second] @ vectors[first].T
     scores[people[second][:, None] == people[first][None, :]] = -2.0
     nearest = scores.max(axis=1)
-    return {"genuine_mean": float(genuine_scores.mean()), "genuine_std": float(genuine_scores.std()),
-            "impostor_mean": float(impostor_scores.mean()), "impostor_std": float(impostor_scores.std()),
-            "impostor_p999": float(np.quantile(impostor_scores, 0.999)),
-            "nearest_non_mate_mean": float(nearest.mean()), "nearest_non_mate_std": float(nearest.std()),
-            "gallery_size": int(len(first))}
+    return {
+        "genuine_mean": float(genuine_scores.mean()),
+        "genuine_std": float(genuine_scores.std()),
+        "impostor_mean": float(impostor_scores.mean()),
+        "impostor_std": float(impostor_scores.std()),
+        "impostor_p999": float(np.quantile(impostor_scores, 0.999)),
+        "nearest_non_mate_mean": float(nearest.mean()),
+        "nearest_non_mate_std": float(nearest.std()),
+        "gallery_size": int(len(first)),
+    }
 
 
 def participation_ratio(factor: NDArray[np.float64]) -> float:
     """Effective number of dimensions of a covariance (sum λ)² / sum λ²: 128 would be isotropic."""
     values = np.linalg.eigvalsh(factor @ factor.T)
-    return float(values.sum() ** 2 / (values ** 2).sum())
+    return float(values.sum() ** 2 / (values**2).sum())
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -186,8 +221,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     rng = np.random.default_rng(args.seed)
     # The real side with the same per-person cap as the fit, so one person's 530 photos do not dominate.
     enrolled = np.flatnonzero(descriptors.enrolled)
-    capped = np.concatenate([rng.permutation(enrolled[descriptors.people[enrolled] == p])[:args.max_per_person]
-                             for p in np.unique(descriptors.people[enrolled])])
+    capped = np.concatenate(
+        [
+            rng.permutation(enrolled[descriptors.people[enrolled] == p])[: args.max_per_person]
+            for p in np.unique(descriptors.people[enrolled])
+        ]
+    )
     real = score_summary(descriptors.vectors[capped], descriptors.people[capped], rng)
     # The synthetic side with the same number of persons and of photos per person as the capped real set.
     _, per_person = np.unique(descriptors.people[capped], return_counts=True)
@@ -198,25 +237,52 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     isotropic /= np.linalg.norm(isotropic, axis=1, keepdims=True)
     isotropic_scores = np.einsum("ij,ij->i", isotropic[:-1:2], isotropic[1::2])
 
-    rows = [(label, f"{real[key]:.4f}", f"{synthetic[key]:.4f}") for label, key in (
-        ("genuine mean", "genuine_mean"), ("genuine std", "genuine_std"),
-        ("impostor mean", "impostor_mean"), ("impostor std", "impostor_std"),
-        ("impostor 99.9th percentile", "impostor_p999"),
-        (f"nearest non-mate score, gallery {real['gallery_size']:,}: mean", "nearest_non_mate_mean"),
-        ("nearest non-mate score: std", "nearest_non_mate_std"))]
-    rows.append(("isotropic unit vectors, impostor mean ± std (reference)",
-                 f"{isotropic_scores.mean():.4f} ± {isotropic_scores.std():.4f}", ""))
-    rows.append(("effective dimensions, between / within (128 = isotropic)", "",
-                 f"{participation_ratio(model.between_factor):.1f} / {participation_ratio(model.within_factor):.1f}"))
-    console.print(table(f"Real LFW (≤{args.max_per_person} photos per person) vs synthetic identities "
-                        f"(fitted on {model.persons:,} persons, {model.images:,} photos)",
-                        ["cosine score", "real", "synthetic"], rows))
-    record = {"arguments": {"max_per_person": args.max_per_person, "seed": args.seed, "fit_seed": 0},
-              "fit": {"persons": model.persons, "images": model.images,
-                      "between_effective_dims": participation_ratio(model.between_factor),
-                      "within_effective_dims": participation_ratio(model.within_factor)},
-              "real": real, "synthetic": synthetic,
-              "isotropic_impostor": {"mean": float(isotropic_scores.mean()), "std": float(isotropic_scores.std())}}
+    rows = [
+        (label, f"{real[key]:.4f}", f"{synthetic[key]:.4f}")
+        for label, key in (
+            ("genuine mean", "genuine_mean"),
+            ("genuine std", "genuine_std"),
+            ("impostor mean", "impostor_mean"),
+            ("impostor std", "impostor_std"),
+            ("impostor 99.9th percentile", "impostor_p999"),
+            (f"nearest non-mate score, gallery {real['gallery_size']:,}: mean", "nearest_non_mate_mean"),
+            ("nearest non-mate score: std", "nearest_non_mate_std"),
+        )
+    ]
+    rows.append(
+        (
+            "isotropic unit vectors, impostor mean ± std (reference)",
+            f"{isotropic_scores.mean():.4f} ± {isotropic_scores.std():.4f}",
+            "",
+        )
+    )
+    rows.append(
+        (
+            "effective dimensions, between / within (128 = isotropic)",
+            "",
+            f"{participation_ratio(model.between_factor):.1f} / {participation_ratio(model.within_factor):.1f}",
+        )
+    )
+    console.print(
+        table(
+            f"Real LFW (≤{args.max_per_person} photos per person) vs synthetic identities "
+            f"(fitted on {model.persons:,} persons, {model.images:,} photos)",
+            ["cosine score", "real", "synthetic"],
+            rows,
+        )
+    )
+    record = {
+        "arguments": {"max_per_person": args.max_per_person, "seed": args.seed, "fit_seed": 0},
+        "fit": {
+            "persons": model.persons,
+            "images": model.images,
+            "between_effective_dims": participation_ratio(model.between_factor),
+            "within_effective_dims": participation_ratio(model.within_factor),
+        },
+        "real": real,
+        "synthetic": synthetic,
+        "isotropic_impostor": {"mean": float(isotropic_scores.mean()), "std": float(isotropic_scores.std())},
+    }
     return save_result(NAME, record, save=not args.no_save)
 
 

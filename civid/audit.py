@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -47,7 +47,7 @@ def as_utc(moment: datetime) -> datetime:
     """The same instant as an aware UTC datetime: SQLite returns stored times without their zone."""
     # Every stored time is UTC (models.utcnow), so a naive value read back is UTC; without this the
     # hash computed at write time (aware) never matches the one recomputed from a SQLite row (naive).
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def record(
@@ -63,10 +63,16 @@ def record(
         client_id = actor.name.removeprefix("client:")
     event = AuditEvent(
         occurred_at=utcnow(),
-        actor_id=actor.id, actor_name=actor.name, actor_role=actor.role,
-        action=action, subject_type=subject_type, subject_id=str(subject_id),
-        person=str(person)[:16] if person else None, client_id=str(client_id)[:64] if client_id else None,
-        detail=json.loads(json.dumps(detail, default=str)), prev_hash=previous or GENESIS,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        actor_role=actor.role,
+        action=action,
+        subject_type=subject_type,
+        subject_id=str(subject_id),
+        person=str(person)[:16] if person else None,
+        client_id=str(client_id)[:64] if client_id else None,
+        detail=json.loads(json.dumps(detail, default=str)),
+        prev_hash=previous or GENESIS,
     )
     event.hash = event_hash(event)
     session.add(event)
@@ -75,10 +81,27 @@ def record(
 
 
 # Keys that would carry biometric data, document numbers or secrets: an event never holds them.
-FORBIDDEN_DETAIL = frozenset({
-    "template", "templates", "descriptor", "minutiae", "cylinders", "ciphertext", "photo", "image", "record",
-    "document_number", "client_secret", "secret", "password", "access_token", "refresh_token", "id_token", "code",
-})
+FORBIDDEN_DETAIL = frozenset(
+    {
+        "template",
+        "templates",
+        "descriptor",
+        "minutiae",
+        "cylinders",
+        "ciphertext",
+        "photo",
+        "image",
+        "record",
+        "document_number",
+        "client_secret",
+        "secret",
+        "password",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "code",
+    }
+)
 
 
 def _refuse_sensitive(detail: Any, path: str = "detail") -> None:

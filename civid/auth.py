@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import Callable
+from collections.abc import Callable
 
 from fastapi import Depends, Request
 from sqlalchemy import select
@@ -72,6 +72,7 @@ def presented_key(request: Request) -> str | None:
 
 def require(*roles: str) -> Callable[..., Actor]:
     """A dependency admitting only callers whose key has one of ``roles``."""
+
     def dependency(request: Request, session: Session = Depends(get_session)) -> Actor:
         actor = authenticate(session, presented_key(request))
         if actor.role not in roles:

@@ -64,13 +64,17 @@ def startup_warning(settings: Settings) -> str | None:
     if not settings.redirect_to_issuer_host or is_loopback((issuer.hostname or "").lower()):
         return None
     if settings.trust_forwarded_host:
-        return (f"pages asked for at another host than the issuer {settings.resolved_issuer} are redirected by the "
-                "last X-Forwarded-Host (CIVID_TRUST_FORWARDED_HOST): the proxy in front of civid must set it on "
-                "every request, or a client chooses the host")
-    return (f"the issuer {settings.resolved_issuer} is not on this machine, so a page asked for at another host is "
-            "served there, not redirected (behind a proxy that rewrites Host a redirect would loop): set "
-            "CIVID_TRUST_FORWARDED_HOST=true behind a proxy that sets X-Forwarded-Host, or "
-            "CIVID_REDIRECT_TO_ISSUER_HOST=false to silence this")
+        return (
+            f"pages asked for at another host than the issuer {settings.resolved_issuer} are redirected by the "
+            "last X-Forwarded-Host (CIVID_TRUST_FORWARDED_HOST): the proxy in front of civid must set it on "
+            "every request, or a client chooses the host"
+        )
+    return (
+        f"the issuer {settings.resolved_issuer} is not on this machine, so a page asked for at another host is "
+        "served there, not redirected (behind a proxy that rewrites Host a redirect would loop): set "
+        "CIVID_TRUST_FORWARDED_HOST=true behind a proxy that sets X-Forwarded-Host, or "
+        "CIVID_REDIRECT_TO_ISSUER_HOST=false to silence this"
+    )
 
 
 class CanonicalHost:
@@ -85,8 +89,11 @@ class CanonicalHost:
         self.forwarded_host = settings.trust_forwarded_host
         # Without a trusted forwarded host only a loopback issuer can ever redirect (see _elsewhere): knowing that
         # now keeps the header parsing off every page request of a deployment where no redirect can happen.
-        self.enabled = (settings.redirect_to_issuer_host and self.issuer is not None
-                        and (self.forwarded_host or is_loopback(self.issuer.host)))
+        self.enabled = (
+            settings.redirect_to_issuer_host
+            and self.issuer is not None
+            and (self.forwarded_host or is_loopback(self.issuer.host))
+        )
 
     def _elsewhere(self, headers: Headers) -> bool:
         """Whether the browser asked for another host than the issuer's, and a redirect cannot loop."""
@@ -96,8 +103,15 @@ class CanonicalHost:
             seen = _host_port(forwarded.split(",")[-1], self.scheme)
             return seen is not None and seen != self.issuer
         seen, issuer = _host_port(headers.get("host", ""), self.scheme), self.issuer
-        return (seen is not None and issuer is not None and seen.host != "" and seen != issuer
-                and seen.port == issuer.port and is_loopback(seen.host) and is_loopback(issuer.host))
+        return (
+            seen is not None
+            and issuer is not None
+            and seen.host != ""
+            and seen != issuer
+            and seen.port == issuer.port
+            and is_loopback(seen.host)
+            and is_loopback(issuer.host)
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.enabled and scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
@@ -106,9 +120,13 @@ class CanonicalHost:
                 # The path as the client encoded it: decoded, /a%3Fb would turn into /a?b (a query string).
                 raw_path = scope.get("raw_path") or scope.get("path", "/").encode()
                 query = scope.get("query_string", b"")
-                target = (self.origin + quote(raw_path, safe=PATH_SAFE)
-                          + (f"?{quote(query, safe=QUERY_SAFE)}" if query else ""))
+                target = (
+                    self.origin
+                    + quote(raw_path, safe=PATH_SAFE)
+                    + (f"?{quote(query, safe=QUERY_SAFE)}" if query else "")
+                )
                 await RedirectResponse(target, status_code=307, headers={"Cache-Control": "no-store"})(
-                    scope, receive, send)
+                    scope, receive, send
+                )
                 return
         await self.app(scope, receive, send)

@@ -18,8 +18,9 @@ class CividError(Exception):
     # The stable code of this kind of failure, when every instance says the same sentence (``csrf``, ``locked``).
     code: str | None = None
 
-    def __init__(self, detail: str, *, code: str | None = None, params: dict[str, Any] | None = None,
-                 **extra: Any) -> None:
+    def __init__(
+        self, detail: str, *, code: str | None = None, params: dict[str, Any] | None = None, **extra: Any
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         # A stable code for this sentence (finer than the problem type) and its values, so a page can say it in

@@ -59,8 +59,9 @@ def _iso_instant(value: object) -> object:
     """Let through ISO 8601 text (a date, or a date and time) and Python datetimes; refuse Unix times."""
     if isinstance(value, datetime) or (isinstance(value, str) and _DATE_TIME_START.match(value)):
         return value
-    raise PydanticCustomError("datetime_type",
-                              "Input should be an ISO 8601 date and time, e.g. 2026-03-14T09:30:00-06:00")
+    raise PydanticCustomError(
+        "datetime_type", "Input should be an ISO 8601 date and time, e.g. 2026-03-14T09:30:00-06:00"
+    )
 
 
 IsoDate = Annotated[date, BeforeValidator(_calendar_date)]
@@ -72,6 +73,12 @@ IsoDateTime = Annotated[datetime, BeforeValidator(_iso_instant)]
 # The canonical form; ``normalise_uin`` also takes spaces and hyphens between the digits, and checks the Verhoeff
 # digit itself so that a mistyped UIN gets its own message (not the pattern's) — hence documented, not enforced.
 UIN_PATTERN = rf"^[1-9][0-9]{{{UIN_LENGTH - 1}}}$"
-UinPath = Annotated[str, Path(description=f"A UIN: {UIN_LENGTH} digits, the last a Verhoeff check digit",
-                               examples=["4058075267"], json_schema_extra={"pattern": UIN_PATTERN})]
+UinPath = Annotated[
+    str,
+    Path(
+        description=f"A UIN: {UIN_LENGTH} digits, the last a Verhoeff check digit",
+        examples=["4058075267"],
+        json_schema_extra={"pattern": UIN_PATTERN},
+    ),
+]
 """A UIN in a route's path (``/v1/identities/{uin}``)."""

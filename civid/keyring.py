@@ -13,7 +13,7 @@ import json
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -43,7 +43,7 @@ class KeyRing:
         self.path = path
 
     @classmethod
-    def load_or_create(cls, path: Path) -> "KeyRing":
+    def load_or_create(cls, path: Path) -> KeyRing:
         """Read the key ring at ``path``; create it with one fresh key on first run."""
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -116,4 +116,4 @@ class KeyRing:
 
 
 def _new_kid() -> str:
-    return datetime.now(timezone.utc).strftime("k%Y%m%d") + "-" + secrets.token_hex(3)
+    return datetime.now(UTC).strftime("k%Y%m%d") + "-" + secrets.token_hex(3)

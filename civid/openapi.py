@@ -10,8 +10,9 @@ form-encoded or JSON input (``idp.form``) and so are invisible to FastAPI.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from fastapi import FastAPI
 from pydantic import BaseModel
@@ -24,40 +25,82 @@ _OAUTH_REF = {"$ref": "#/components/schemas/OAuthError"}
 
 # RFC 9457 §3.1 members; ``errors`` (per field) on invalid input, other members by problem type (§3.2).
 PROBLEM_SCHEMA: dict[str, Any] = {
-    "type": "object", "title": "Problem", "required": ["type", "title", "status", "detail"],
+    "type": "object",
+    "title": "Problem",
+    "required": ["type", "title", "status", "detail"],
     "description": "An RFC 9457 problem: `type` names the kind of error, `detail` says what to fix.",
     "properties": {
-        "type": {"type": "string", "description": "A URI naming the problem type, e.g. "
-                 "https://civid.dev/problems/invalid-input (or about:blank)"},
-        "title": {"type": "string"}, "status": {"type": "integer", "minimum": 400, "maximum": 599},
-        "detail": {"type": "string"}, "instance": {"type": "string", "description": "The request's path"},
-        "errors": {"type": "array", "description": "On invalid input: each field at fault", "items": {
-            "type": "object", "required": ["location", "message"],
-            "properties": {"location": {"type": "array", "items": {"type": "string"}},
-                           "message": {"type": "string"}, "type": {"type": ["string", "null"]}}}},
+        "type": {
+            "type": "string",
+            "description": "A URI naming the problem type, e.g. "
+            "https://civid.dev/problems/invalid-input (or about:blank)",
+        },
+        "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "detail": {"type": "string"},
+        "instance": {"type": "string", "description": "The request's path"},
+        "errors": {
+            "type": "array",
+            "description": "On invalid input: each field at fault",
+            "items": {
+                "type": "object",
+                "required": ["location", "message"],
+                "properties": {
+                    "location": {"type": "array", "items": {"type": "string"}},
+                    "message": {"type": "string"},
+                    "type": {"type": ["string", "null"]},
+                },
+            },
+        },
     },
     "additionalProperties": True,
 }
 # RFC 6749 §5.2, RFC 6750 §3.1, RFC 7591 §3.2.2; civid adds the problem members beside ``error``.
 OAUTH_ERROR_SCHEMA: dict[str, Any] = {
-    "type": "object", "title": "OAuthError", "required": ["error"],
-    "properties": {"error": {"type": "string", "examples": ["invalid_grant"]},
-                   "error_description": {"type": "string"}, "type": {"type": "string"},
-                   "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"}},
+    "type": "object",
+    "title": "OAuthError",
+    "required": ["error"],
+    "properties": {
+        "error": {"type": "string", "examples": ["invalid_grant"]},
+        "error_description": {"type": "string"},
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+    },
     "additionalProperties": True,
 }
 
 # The OAuth back channel and the APIs that take client credentials answer errors as RFC 6749 §5.2 JSON.
-OAUTH_PREFIXES = ("/token", "/par", "/introspect", "/revoke", "/register", "/userinfo", "/v1/kyc/attestations",
-                  "/v1/clients")
+OAUTH_PREFIXES = (
+    "/token",
+    "/par",
+    "/introspect",
+    "/revoke",
+    "/register",
+    "/userinfo",
+    "/v1/kyc/attestations",
+    "/v1/clients",
+)
 # The citizen's browser pages: an HTML page (errors too, but for invalid parameters), or a redirect to the next
 # step or back to the relying party (RFC 6749 §4.1.2). A page added elsewhere fails the schemathesis test until
 # it is named here.
-PAGES = frozenset({
-    "/authorize", "/authorize/resume/{uid}", "/login", "/login/{uid}", "/login/face", "/login/{uid}/face",
-    "/consent/{uid}", "/logout", "/account", "/account/passkeys/{passkey_id}/revoke",
-    "/account/consents/{consent_uid}/revoke", "/passkeys/bind",
-})
+PAGES = frozenset(
+    {
+        "/authorize",
+        "/authorize/resume/{uid}",
+        "/login",
+        "/login/{uid}",
+        "/login/face",
+        "/login/{uid}/face",
+        "/consent/{uid}",
+        "/logout",
+        "/account",
+        "/account/passkeys/{passkey_id}/revoke",
+        "/account/consents/{consent_uid}/revoke",
+        "/passkeys/bind",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -97,8 +140,11 @@ def amend(document: dict[str, Any], bodies: Iterable[RequestBody] = ()) -> dict[
         model_schema = body.model.model_json_schema(ref_template="#/components/schemas/{model}")
         for name, definition in model_schema.pop("$defs", {}).items():
             schemas.setdefault(name, definition)
-        operation["requestBody"] = {"required": True, "description": body.description,
-                                    "content": {body.media_type: {"schema": model_schema}}}
+        operation["requestBody"] = {
+            "required": True,
+            "description": body.description,
+            "content": {body.media_type: {"schema": model_schema}},
+        }
     for path, operations in document.get("paths", {}).items():
         media = error_media(path)
         for operation in operations.values():
@@ -106,17 +152,23 @@ def amend(document: dict[str, Any], bodies: Iterable[RequestBody] = ()) -> dict[
             if path in PAGES:
                 for status in [code for code in responses if code.startswith("2")]:
                     responses[status]["content"] = _content([HTML])
-                responses["3XX"] = {"description": "Redirect: to sign in, to the next step, or back to the "
-                                    "relying party with a code or an error (RFC 6749 §4.1.2)"}
+                responses["3XX"] = {
+                    "description": "Redirect: to sign in, to the next step, or back to the "
+                    "relying party with a code or an error (RFC 6749 §4.1.2)"
+                }
             # Every 4xx is a problem whose `type` tells the client what went wrong (RFC 9457 §3.1.1), so one
             # range declares them all; 422 by name, as FastAPI declared it in a shape civid never sends.
             if "422" in responses or operation.get("parameters") or "requestBody" in operation:
-                responses["422"] = {"description": "Invalid input: the `errors` member names each field at fault",
-                                    "content": _content(media)}
-            responses["4XX"] = {"description": "Refused: unauthenticated (401), forbidden (403), not found (404), "
-                                "method not allowed (405, with `Allow`), conflict (409), too large (413), "
-                                "unsupported media type (415), too many attempts (429, with `Retry-After`)",
-                                "content": _content(media)}
+                responses["422"] = {
+                    "description": "Invalid input: the `errors` member names each field at fault",
+                    "content": _content(media),
+                }
+            responses["4XX"] = {
+                "description": "Refused: unauthenticated (401), forbidden (403), not found (404), "
+                "method not allowed (405, with `Allow`), conflict (409), too large (413), "
+                "unsupported media type (415), too many attempts (429, with `Retry-After`)",
+                "content": _content(media),
+            }
     return document
 
 

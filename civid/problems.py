@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,8 +19,15 @@ _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 PROBLEM = "application/problem+json"
 
 
-def problem(status: int, title: str, detail: str, type_uri: str = "about:blank", instance: str | None = None,
-            headers: Mapping[str, str] | None = None, **extra: object) -> JSONResponse:
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    type_uri: str = "about:blank",
+    instance: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    **extra: object,
+) -> JSONResponse:
     """An RFC 9457 problem response; ``headers`` are the ones the error itself calls for (Allow, Retry-After…)."""
     body = {"type": type_uri, "title": title, "status": status, "detail": detail, **extra}
     if instance:
@@ -59,9 +67,13 @@ def allowed_methods(request: Request) -> str:
     RFC 9110 §15.5.6: Allow lists the methods the resource supports. Starlette names only those of the first
     route matching the path, so a path served by a GET route and a POST route would be answered "Allow: POST".
     """
-    methods = [method for method in _METHODS
-               if any(route.matches({**request.scope, "method": method})[0] == Match.FULL
-                      for route in request.app.router.routes)]
+    methods = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in request.app.router.routes
+        )
+    ]
     return ", ".join(methods)
 
 
@@ -85,11 +97,14 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"location": [str(p) for p in e.get("loc", ())], "message": e.get("msg", ""), "type": e.get("type")}
-                  for e in exc.errors()]
+        errors = [
+            {"location": [str(p) for p in e.get("loc", ())], "message": e.get("msg", ""), "type": e.get("type")}
+            for e in exc.errors()
+        ]
         detail = "; ".join(f"{'.'.join(e['location'][1:]) or e['location'][0]}: {e['message']}" for e in errors)
-        return problem(422, "Invalid input", detail, "https://civid.dev/problems/invalid-input",
-                       request.url.path, errors=errors)
+        return problem(
+            422, "Invalid input", detail, "https://civid.dev/problems/invalid-input", request.url.path, errors=errors
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
@@ -98,16 +113,17 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 405:
             headers["Allow"] = allowed_methods(request)
         page: Callable[[Request, StarletteHTTPException], Response | None] | None = getattr(
-            request.app.state, "html_http_error_page", None)
+            request.app.state, "html_http_error_page", None
+        )
         if page is not None and (html := page(request, exc)) is not None:
             html.headers.update(headers)
             return html  # an unknown address among the console's pages: a page, not JSON
-        return problem(exc.status_code, str(exc.detail), str(exc.detail), instance=request.url.path,
-                       headers=headers)
+        return problem(exc.status_code, str(exc.detail), str(exc.detail), instance=request.url.path, headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # Never echo internals (they may include personal data); the log has the traceback.
         log.exception("unhandled error on %s", request.url.path)
-        return problem(500, "Internal error", "an unexpected error occurred; it has been logged",
-                       instance=request.url.path)
+        return problem(
+            500, "Internal error", "an unexpected error occurred; it has been logged", instance=request.url.path
+        )

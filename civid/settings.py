@@ -18,7 +18,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from civid.settings_checks import production_problems, range_problems
 from civid.settings_groups import DedupThresholds, FaceGateParams, FingerQualityParams, GalleryConfig, UploadLimits
 
-
 # Listening on these, the service is reached as localhost from the same machine (or a mapped container port).
 LOCAL_LISTEN_HOSTS = frozenset({"localhost", "0.0.0.0", "::", "::1", ""})
 
@@ -29,7 +28,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CIVID_", env_file=None, extra="ignore")
 
     environment: Literal["development", "production"] = Field(
-        "development", description="production refuses settings that are only safe on a developer's machine: an "
+        "development",
+        description="production refuses settings that are only safe on a developer's machine: an "
         "http or default issuer, cookies without the Secure flag, the SQLite default, key files generated under "
         "the data folder instead of supplied (settings_checks.py lists them). development (the default) runs "
         "`make run` as it is.",
@@ -44,7 +44,8 @@ class Settings(BaseSettings):
         None, description="JSON key ring for templates at rest; default <data_dir>/keys/template-keys.json (0600)."
     )
     keep_photos: bool = Field(
-        True, description="Keep enrolment photos, AES-256-GCM encrypted under the template key ring and bound to "
+        True,
+        description="Keep enrolment photos, AES-256-GCM encrypted under the template key ring and bound to "
         "their enrolment like templates. On by default because adjudicators must compare the applicant's and the "
         "candidates' faces to decide a possible duplicate, and scores alone do not show a twin or a swapped "
         "photo; the console shows them only to adjudicators and only while the case is open. Off: only "
@@ -78,7 +79,8 @@ class Settings(BaseSettings):
     max_pitch_deg: float = Field(30.0, description="Largest head tilt up/down estimated from landmarks.")
     max_roll_deg: float = Field(20.0, description="Largest in-plane head rotation (eye line angle).")
     same_person_threshold: float | None = Field(
-        None, description="Photos of one enrolment must match each other at this score; default dedup_threshold (FMR 1e-3)."
+        None,
+        description="Photos of one enrolment must match each other at this score; default dedup_threshold (FMR 1e-3).",
     )
 
     # --- matching thresholds (cosine similarity of L2-normalised dlib descriptors) ----------
@@ -99,7 +101,8 @@ class Settings(BaseSettings):
 
     # --- gallery (FAISS cache of the templates in the database) ----------------------------
     gallery_backend: str = Field(
-        "faiss", description="The face gallery engine, by its registered name (matcher/gallery_backends.py): "
+        "faiss",
+        description="The face gallery engine, by its registered name (matcher/gallery_backends.py): "
         "faiss, an index in this process saved under <data_dir>/gallery. An unknown name refuses to start.",
     )
     gallery_exact_max: int = Field(
@@ -116,7 +119,8 @@ class Settings(BaseSettings):
 
     # --- fingerprints ----------------------------------------------------------------------
     finger_min_nfiq2: int = Field(
-        20, description="A finger image below this NFIQ 2 score (0-100) is rejected; the officer retakes it or "
+        20,
+        description="A finger image below this NFIQ 2 score (0-100) is rejected; the officer retakes it or "
         "records why the finger cannot be given.",
     )
     finger_require_nfiq2: bool = Field(
@@ -132,11 +136,13 @@ class Settings(BaseSettings):
         20, description="Fingers the index pre-selects per probe finger; they are re-ranked by the 1:1 matcher."
     )
     finger_verify_threshold: float = Field(
-        0.031, description="1:1 fingerprint verification accepts a finger at or above this MCC similarity: "
+        0.031,
+        description="1:1 fingerprint verification accepts a finger at or above this MCC similarity: "
         "the highest of the FMR 1e-3 thresholds measured on the eight FVC2002 sets (benchmarks/finger_accuracy.py).",
     )
     dedup_llr_threshold: float = Field(
-        3.0, description="Deduplication (and fingerprint identification) lists a candidate when the fused evidence "
+        3.0,
+        description="Deduplication (and fingerprint identification) lists a candidate when the fused evidence "
         "(the sum of the log10 likelihood ratios of the face and every finger compared, matcher/fusion.py) is at or "
         "above this: 1,000 times likelier if same person. Per comparison (benchmarks/fusion.py): face only FMR about "
         "1e-4, face and two fingers about 1e-6. Raise it as the population grows.",
@@ -149,31 +155,36 @@ class Settings(BaseSettings):
 
     # --- OpenID Connect provider (idp/) -------------------------------------------------------
     issuer: str | None = Field(
-        None, description="The OP's issuer URL (https in production); default http://localhost:<port> when the "
+        None,
+        description="The OP's issuer URL (https in production); default http://localhost:<port> when the "
         "service listens on a loopback or every address, else http://<host>:<port>. Tokens, discovery and "
         "WebAuthn's relying-party id (its host) derive from it, so its host must be a name: browsers refuse "
         "passkeys for an IP address, and `civid serve` refuses to start with one.",
     )
     redirect_to_issuer_host: bool = Field(
-        True, description="A browser page (GET or HEAD asking for text/html) requested at a loopback variant of a "
+        True,
+        description="A browser page (GET or HEAD asking for text/html) requested at a loopback variant of a "
         "loopback issuer's host (http://127.0.0.1:8000 or http://[::1]:8000 for http://localhost:8000, same port) "
         "is redirected there, where its cookies and passkeys work. Any other host is served as it is, unless "
         "trust_forwarded_host says which host the browser used: a proxy may rewrite Host, and a redirect it sends "
         "back with the same Host would loop.",
     )
     trust_forwarded_host: bool = Field(
-        False, description="Take the host the browser asked for from X-Forwarded-Host, its last value (the one the "
+        False,
+        description="Take the host the browser asked for from X-Forwarded-Host, its last value (the one the "
         "nearest proxy added; earlier values are the client's own), and redirect pages asked for at another host "
         "than the issuer's. Only behind a proxy that sets it on every request: otherwise a client names any host. "
         "Separate from trust_forwarded_for, since a proxy may set one header and not the other.",
     )
     signing_alg: Literal["ES256", "RS256"] = Field(
-        "ES256", description="Default algorithm for ID tokens, access tokens and attestations; a client may ask "
+        "ES256",
+        description="Default algorithm for ID tokens, access tokens and attestations; a client may ask "
         "for the other one (id_token_signed_response_alg).",
     )
     signing_key_lifetime_days: int = Field(90, description="`civid keys rotate` is due after this many days.")
     signing_key_publish_lead_s: int = Field(
-        3600, description="A rotated-in key is published in the JWKS this long before it signs anything, so "
+        3600,
+        description="A rotated-in key is published in the JWKS this long before it signs anything, so "
         "relying parties that cache the JWKS already know it.",
     )
     code_ttl_s: int = Field(60, description="Authorization codes expire after this (single use).")
@@ -185,95 +196,131 @@ class Settings(BaseSettings):
     login_session_ttl_s: int = Field(8 * 3600, description="Single sign-on session lifetime at civid.")
     consent_ttl_days: int = Field(365, description="Remembered consent expires after this; the citizen is asked again.")
     client_assertion_max_age_s: int = Field(
-        300, description="private_key_jwt assertions must expire within this of now (their jti is remembered "
+        300,
+        description="private_key_jwt assertions must expire within this of now (their jti is remembered "
         "until then, so a replay is refused).",
     )
     face_challenge_ttl_s: int = Field(300, description="A face-login challenge must be used within this, once.")
     passkey_binding_ttl_s: int = Field(
-        900, description="A passkey binding code issued by an officer at the desk is valid this long, once.")
+        900, description="A passkey binding code issued by an officer at the desk is valid this long, once."
+    )
     passkey_binding_face_max_age_s: int = Field(
-        600, description="Binding a passkey online needs a face verification at most this old.")
+        600, description="Binding a passkey online needs a face verification at most this old."
+    )
     passkey_ceremony_ttl_s: int = Field(
-        300, description="A WebAuthn registration or login must finish within this (the browser's timeout too); "
-        "its challenge is then spent.")
+        300,
+        description="A WebAuthn registration or login must finish within this (the browser's timeout too); "
+        "its challenge is then spent.",
+    )
     login_max_failures_per_identity: int = Field(
-        5, description="Failed logins for one identity within login_failure_window_s before it is locked.")
+        5, description="Failed logins for one identity within login_failure_window_s before it is locked."
+    )
     login_max_failures_per_source: int = Field(
-        20, description="Failed logins from one client address within login_failure_window_s before it is locked.")
+        20, description="Failed logins from one client address within login_failure_window_s before it is locked."
+    )
     login_failure_window_s: int = Field(900)
     login_lockout_s: int = Field(900, description="How long a locked identity or source must wait.")
     cookie_secure: bool | None = Field(
-        None, description="Secure flag on civid's cookies; default: on when the issuer is https.")
+        None, description="Secure flag on civid's cookies; default: on when the issuer is https."
+    )
     outbound_allow_private: bool = Field(
-        False, description="Let civid fetch a client's jwks_uri (and POST to its backchannel_logout_uri) on "
+        False,
+        description="Let civid fetch a client's jwks_uri (and POST to its backchannel_logout_uri) on "
         "loopback, private or link-local addresses. "
         "Off: only public addresses, so a client registration cannot aim civid at its own network (SSRF); "
         "turn on for a relying party on a private network or a developer's machine.",
     )
     backchannel_logout_timeout_s: float = Field(
-        5.0, description="How long civid waits for a portal's backchannel_logout_uri to answer one logout token "
-        "(OIDC Back-Channel Logout 1.0); sent in the background, so a slow portal never delays a citizen's logout.")
+        5.0,
+        description="How long civid waits for a portal's backchannel_logout_uri to answer one logout token "
+        "(OIDC Back-Channel Logout 1.0); sent in the background, so a slow portal never delays a citizen's logout.",
+    )
     backchannel_logout_attempts: int = Field(
-        4, ge=1, description="Attempts to deliver one logout token (a portal answering 5xx, 429 or not at all is "
-        "tried again; a 4xx refusal is final). Every attempt is audited.")
+        4,
+        ge=1,
+        description="Attempts to deliver one logout token (a portal answering 5xx, 429 or not at all is "
+        "tried again; a 4xx refusal is final). Every attempt is audited.",
+    )
     backchannel_logout_retry_delay_s: float = Field(
-        10.0, description="Wait before the second attempt; doubled before each further one (10 s, 20 s, 40 s).")
+        10.0, description="Wait before the second attempt; doubled before each further one (10 s, 20 s, 40 s)."
+    )
     trust_forwarded_for: bool = Field(
-        False, description="Use X-Forwarded-For as the client address (only behind a proxy that sets it): its "
-        "last value, the one the nearest proxy appended.")
+        False,
+        description="Use X-Forwarded-For as the client address (only behind a proxy that sets it): its "
+        "last value, the one the nearest proxy appended.",
+    )
     idp_secrets_file: Path | None = Field(
-        None, description="JSON with the pairwise-subject salt and the cookie/CSRF key; default "
+        None,
+        description="JSON with the pairwise-subject salt and the cookie/CSRF key; default "
         "<data_dir>/keys/idp-secrets.json (0600), created on first run.",
     )
 
     # --- KYC (kyc/) -------------------------------------------------------------------------
     kyc_trust_framework: str = Field(
-        "bz_nid", description="The trust_framework of verified_claims (OIDC4IDA): the national rules under "
+        "bz_nid",
+        description="The trust_framework of verified_claims (OIDC4IDA): the national rules under "
         "which enrolment verifies identity. Published in discovery.",
     )
     kyc_assurance_level_document: str = Field(
-        "high", description="assurance_level when an officer examined an identity document and the person "
+        "high",
+        description="assurance_level when an officer examined an identity document and the person "
         "was deduplicated biometrically.",
     )
     kyc_assurance_level_biometric_only: str = Field(
-        "substantial", description="assurance_level when no document was recorded (biometric deduplication only).",
+        "substantial",
+        description="assurance_level when no document was recorded (biometric deduplication only).",
     )
     attestation_ttl_s: int = Field(
-        90 * 24 * 3600, description="A KYC attestation expires after this; signing keys stay published that long.")
+        90 * 24 * 3600, description="A KYC attestation expires after this; signing keys stay published that long."
+    )
     status_list_size: int = Field(
-        131_072, description="Entries of the attestation status list (a bit each); indexes are drawn at random.")
+        131_072, description="Entries of the attestation status list (a bit each); indexes are drawn at random."
+    )
     status_list_ttl_s: int = Field(300, description="How long a bank may cache the signed status list.")
     kyc_register_name: str = Field(
-        "National Identity Register", description="The authority whose officers check documents and whose register "
-        "the 1:N deduplication searches: named in verified_claims evidence (organization, record source).")
+        "National Identity Register",
+        description="The authority whose officers check documents and whose register "
+        "the 1:N deduplication searches: named in verified_claims evidence (organization, record source).",
+    )
     kyc_register_country: str = Field(
-        "BLZ", pattern=r"^[A-Z]{2,3}$", description="ISO 3166-1 country code of that register (evidence source).")
+        "BLZ", pattern=r"^[A-Z]{2,3}$", description="ISO 3166-1 country code of that register (evidence source)."
+    )
     status_list_validity_s: int = Field(
-        86_400, description="A signed status list expires (its `exp`) this long after it was signed: a bank that "
-        "could not fetch a fresh one for longer must treat attestations' status as unknown.")
+        86_400,
+        description="A signed status list expires (its `exp`) this long after it was signed: a bank that "
+        "could not fetch a fresh one for longer must treat attestations' status as unknown.",
+    )
 
     # --- officer console (console/) ------------------------------------------------------------
     console_idle_timeout_s: int = Field(
-        900, description="A console session with no request for this long ends (an unattended desk).")
+        900, description="A console session with no request for this long ends (an unattended desk)."
+    )
     console_session_max_s: int = Field(12 * 3600, description="A console session ends this long after sign-in.")
     console_require_passkey: bool = Field(
-        True, description="Staff sign in to the console with a passkey (acr urn:civid:acr:passkey); face-only "
+        True,
+        description="Staff sign in to the console with a passkey (acr urn:civid:acr:passkey); face-only "
         "sign-in is refused.",
     )
     # Registration drives (console/batch.py): one ZIP of per-person packages. The limits refuse a ZIP bomb
     # before anything is decompressed, from the sizes in the archive's directory (which zipfile enforces).
     batch_max_archive_bytes: int = Field(
-        512 * 1024 * 1024, description="Largest uploaded batch ZIP (the request body limit for /console/batch).")
+        512 * 1024 * 1024, description="Largest uploaded batch ZIP (the request body limit for /console/batch)."
+    )
     batch_max_uncompressed_bytes: int = Field(
-        2 * 1024 * 1024 * 1024, description="Largest total uncompressed size of a batch ZIP's members.")
+        2 * 1024 * 1024 * 1024, description="Largest total uncompressed size of a batch ZIP's members."
+    )
     batch_max_members: int = Field(20_000, description="Most files (and folders) in one batch ZIP.")
     batch_max_packages: int = Field(2_000, description="Most people (package folders) in one batch.")
     batch_max_compression_ratio: float = Field(
-        100.0, description="A member that expands more than this many times is refused (photos and fingerprint "
-        "images barely compress; a high ratio is a decompression bomb).")
+        100.0,
+        description="A member that expands more than this many times is refused (photos and fingerprint "
+        "images barely compress; a high ratio is a decompression bomb).",
+    )
     batch_stale_after_s: int = Field(
-        120, description="A running batch whose runner (in another process) has not finished a record for this long "
-        "is treated as interrupted and may be resumed; one run by a process that is gone can be resumed at once.")
+        120,
+        description="A running batch whose runner (in another process) has not finished a record for this long "
+        "is treated as interrupted and may be resumed; one run by a process that is gone can be resumed at once.",
+    )
 
     # --- HTTP ----------------------------------------------------------------------------
     host: str = Field("127.0.0.1")
@@ -295,29 +342,53 @@ class Settings(BaseSettings):
     # --- groups: read-only views of the flat fields, each one stage's parameters ----------------
     @property
     def upload_limits(self) -> UploadLimits:
-        return UploadLimits(self.max_upload_bytes, self.max_image_pixels, self.min_image_side,
-                            self.max_photos_per_enrolment)
+        return UploadLimits(
+            self.max_upload_bytes, self.max_image_pixels, self.min_image_side, self.max_photos_per_enrolment
+        )
 
     @property
     def face_gate(self) -> FaceGateParams:
-        return FaceGateParams(self.detection_max_side, self.detection_min_confidence, self.min_inter_eye_px,
-                              self.min_sharpness, self.max_yaw_deg, self.max_pitch_deg, self.max_roll_deg)
+        return FaceGateParams(
+            self.detection_max_side,
+            self.detection_min_confidence,
+            self.min_inter_eye_px,
+            self.min_sharpness,
+            self.max_yaw_deg,
+            self.max_pitch_deg,
+            self.max_roll_deg,
+        )
 
     @property
     def finger_quality(self) -> FingerQualityParams:
-        return FingerQualityParams(self.max_upload_bytes, self.finger_max_pixels, self.finger_min_side,
-                                   self.finger_ppi_tolerance, self.finger_min_nfiq2, self.finger_require_nfiq2,
-                                   self.finger_min_minutiae)
+        return FingerQualityParams(
+            self.max_upload_bytes,
+            self.finger_max_pixels,
+            self.finger_min_side,
+            self.finger_ppi_tolerance,
+            self.finger_min_nfiq2,
+            self.finger_require_nfiq2,
+            self.finger_min_minutiae,
+        )
 
     @property
     def dedup(self) -> DedupThresholds:
-        return DedupThresholds(self.dedup_threshold, self.resolved_same_person_threshold, self.dedup_llr_threshold,
-                               self.dedup_max_candidates, self.finger_shortlist)
+        return DedupThresholds(
+            self.dedup_threshold,
+            self.resolved_same_person_threshold,
+            self.dedup_llr_threshold,
+            self.dedup_max_candidates,
+            self.finger_shortlist,
+        )
 
     @property
     def gallery(self) -> GalleryConfig:
-        return GalleryConfig(self.gallery_backend, self.gallery_exact_max, self.gallery_ivf_nprobe,
-                             self.gallery_persist_every, self.gallery_dir)
+        return GalleryConfig(
+            self.gallery_backend,
+            self.gallery_exact_max,
+            self.gallery_ivf_nprobe,
+            self.gallery_persist_every,
+            self.gallery_dir,
+        )
 
     @property
     def resolved_database_url(self) -> str:

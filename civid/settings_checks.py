@@ -27,27 +27,74 @@ class ProductionView(Protocol):
     @property
     def resolved_database_url(self) -> str: ...
 
+
 # Cosine similarities of L2-normalised descriptors and MCC similarities: a threshold means something in [0, 1].
-UNIT_INTERVAL = ("dedup_threshold", "verify_threshold", "identify_threshold", "same_person_threshold",
-                 "finger_verify_threshold")
+UNIT_INTERVAL = (
+    "dedup_threshold",
+    "verify_threshold",
+    "identify_threshold",
+    "same_person_threshold",
+    "finger_verify_threshold",
+)
 # Sizes, counts, lifetimes and limits where zero would refuse everything or never expire a thing.
 POSITIVE = (
-    "max_upload_bytes", "max_image_pixels", "min_image_side", "max_photos_per_enrolment", "detection_max_side",
-    "min_inter_eye_px", "min_sharpness", "max_yaw_deg", "max_pitch_deg", "max_roll_deg",
-    "dedup_max_candidates", "gallery_ivf_nprobe", "gallery_persist_every",
-    "finger_min_side", "finger_max_pixels", "finger_shortlist",
-    "signing_key_lifetime_days", "code_ttl_s", "par_ttl_s", "interaction_ttl_s", "id_token_ttl_s",
-    "access_token_ttl_s", "refresh_token_ttl_s", "login_session_ttl_s", "consent_ttl_days",
-    "client_assertion_max_age_s", "face_challenge_ttl_s", "passkey_binding_ttl_s", "passkey_binding_face_max_age_s",
-    "passkey_ceremony_ttl_s", "login_max_failures_per_identity", "login_max_failures_per_source",
-    "login_failure_window_s", "login_lockout_s", "backchannel_logout_timeout_s", "backchannel_logout_attempts",
-    "attestation_ttl_s", "status_list_size", "status_list_ttl_s", "status_list_validity_s",
-    "console_idle_timeout_s", "console_session_max_s", "batch_max_archive_bytes", "batch_max_uncompressed_bytes",
-    "batch_max_members", "batch_max_packages", "batch_max_compression_ratio", "batch_stale_after_s",
+    "max_upload_bytes",
+    "max_image_pixels",
+    "min_image_side",
+    "max_photos_per_enrolment",
+    "detection_max_side",
+    "min_inter_eye_px",
+    "min_sharpness",
+    "max_yaw_deg",
+    "max_pitch_deg",
+    "max_roll_deg",
+    "dedup_max_candidates",
+    "gallery_ivf_nprobe",
+    "gallery_persist_every",
+    "finger_min_side",
+    "finger_max_pixels",
+    "finger_shortlist",
+    "signing_key_lifetime_days",
+    "code_ttl_s",
+    "par_ttl_s",
+    "interaction_ttl_s",
+    "id_token_ttl_s",
+    "access_token_ttl_s",
+    "refresh_token_ttl_s",
+    "login_session_ttl_s",
+    "consent_ttl_days",
+    "client_assertion_max_age_s",
+    "face_challenge_ttl_s",
+    "passkey_binding_ttl_s",
+    "passkey_binding_face_max_age_s",
+    "passkey_ceremony_ttl_s",
+    "login_max_failures_per_identity",
+    "login_max_failures_per_source",
+    "login_failure_window_s",
+    "login_lockout_s",
+    "backchannel_logout_timeout_s",
+    "backchannel_logout_attempts",
+    "attestation_ttl_s",
+    "status_list_size",
+    "status_list_ttl_s",
+    "status_list_validity_s",
+    "console_idle_timeout_s",
+    "console_session_max_s",
+    "batch_max_archive_bytes",
+    "batch_max_uncompressed_bytes",
+    "batch_max_members",
+    "batch_max_packages",
+    "batch_max_compression_ratio",
+    "batch_stale_after_s",
 )
 # Zero is meaningful here: exact_max 0 is an IVF index at any size (benchmarks), a zero lead or delay is "at once".
-NON_NEGATIVE = ("gallery_exact_max", "finger_ppi_tolerance", "finger_min_minutiae", "signing_key_publish_lead_s",
-                "backchannel_logout_retry_delay_s")
+NON_NEGATIVE = (
+    "gallery_exact_max",
+    "finger_ppi_tolerance",
+    "finger_min_minutiae",
+    "signing_key_publish_lead_s",
+    "backchannel_logout_retry_delay_s",
+)
 
 
 def variable(field: str) -> str:
@@ -71,8 +118,9 @@ def range_problems(settings: Any) -> list[str]:
         if value < 0:
             problems.append(f"{variable(field)} must not be negative, not {value}")
     if not 0 <= settings.finger_min_nfiq2 <= 100:
-        problems.append(f"CIVID_FINGER_MIN_NFIQ2 must be an NFIQ 2 score between 0 and 100, not "
-                        f"{settings.finger_min_nfiq2}")
+        problems.append(
+            f"CIVID_FINGER_MIN_NFIQ2 must be an NFIQ 2 score between 0 and 100, not {settings.finger_min_nfiq2}"
+        )
     if not 1 <= settings.port <= 65535:
         problems.append(f"CIVID_PORT must be a TCP port between 1 and 65535, not {settings.port}")
     if not settings.gallery_backend.strip():
@@ -84,15 +132,21 @@ def production_problems(settings: ProductionView) -> list[str]:
     """What CIVID_ENVIRONMENT=production refuses: defaults that are safe only on a developer's machine."""
     problems: list[str] = []
     if not settings.issuer or not settings.issuer.startswith("https://"):
-        problems.append("CIVID_ISSUER must be the public https URL in production (tokens, cookies and passkeys "
-                        f"are bound to it), not {settings.issuer or 'the default ' + settings.resolved_issuer}")
+        problems.append(
+            "CIVID_ISSUER must be the public https URL in production (tokens, cookies and passkeys "
+            f"are bound to it), not {settings.issuer or 'the default ' + settings.resolved_issuer}"
+        )
     if settings.cookie_secure is False:
         problems.append("CIVID_COOKIE_SECURE must not be off in production: session cookies would travel over http")
     if settings.resolved_database_url.startswith("sqlite"):
         problems.append("CIVID_DATABASE_URL must name the production database (postgresql+psycopg://…), not SQLite")
-    for field, what in (("template_keys_file", "the template key ring"),
-                        ("idp_secrets_file", "the identity provider's secrets (pairwise salt, cookie key)")):
+    for field, what in (
+        ("template_keys_file", "the template key ring"),
+        ("idp_secrets_file", "the identity provider's secrets (pairwise salt, cookie key)"),
+    ):
         if getattr(settings, field) is None:
-            problems.append(f"{variable(field)} must name {what} supplied from the secret store in production, not "
-                            f"the default file that is generated anew under {settings.data_dir}/keys when missing")
+            problems.append(
+                f"{variable(field)} must name {what} supplied from the secret store in production, not "
+                f"the default file that is generated anew under {settings.data_dir}/keys when missing"
+            )
     return problems

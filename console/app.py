@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from civid.web import pages
 from console.admin import pages as admin_pages
 from console.audit import pages as audit_pages
 from console.batch import pages as batch
@@ -18,7 +19,6 @@ from console.home import pages as home
 from console.passkeys import codes as passkey_codes
 from console.signin import pages as signin
 from console.signin.session import SignInRequired, sign_in_redirect
-from civid.web import pages
 
 FOLDER = Path(__file__).parent
 ROUTERS = (signin, home, enrol, batch, passkey_codes, cases, audit_pages, admin_pages)

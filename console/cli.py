@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -16,8 +17,9 @@ if TYPE_CHECKING:
 
 # console.staff, settings and services load inside the commands: civid --help must not import the app.
 
-staff_app = typer.Typer(help="Staff accounts of the officer console (they sign in with their own UIN)",
-                        no_args_is_help=True)
+staff_app = typer.Typer(
+    help="Staff accounts of the officer console (they sign in with their own UIN)", no_args_is_help=True
+)
 out = Console()
 err = Console(stderr=True)
 CLI_ACTOR = Actor(None, "cli", "admin")
@@ -41,9 +43,11 @@ def _run(action):  # type: ignore[no-untyped-def]
 
 
 @staff_app.command("add")
-def staff_add(uin: str = typer.Option(..., help="The staff member's own UIN (they must be enrolled)"),
-              name: str = typer.Option(..., help="Shown in the audit trail, e.g. 'Officer A. Chan, Belmopan'"),
-              role: list[str] = typer.Option(..., help="officer, adjudicator, auditor or admin (repeat)")) -> None:
+def staff_add(
+    uin: str = typer.Option(..., help="The staff member's own UIN (they must be enrolled)"),
+    name: str = typer.Option(..., help="Shown in the audit trail, e.g. 'Officer A. Chan, Belmopan'"),
+    role: list[str] = typer.Option(..., help="officer, adjudicator, auditor or admin (repeat)"),
+) -> None:
     """Give an enrolled person a console account with roles; they sign in at /console with a passkey."""
     from console.staff import accounts as staff_accounts
 
@@ -56,8 +60,12 @@ def staff_list() -> None:
     """Every staff account with its roles."""
     from console.staff import accounts as staff_accounts
 
-    rows = _run(lambda db: [(a.id, a.name, a.uin, ", ".join(a.roles), "disabled" if a.disabled_at else "")
-                            for a in staff_accounts.listing(db)])
+    rows = _run(
+        lambda db: [
+            (a.id, a.name, a.uin, ", ".join(a.roles), "disabled" if a.disabled_at else "")
+            for a in staff_accounts.listing(db)
+        ]
+    )
     table = Table("id", "name", "UIN", "roles", "state")
     for row in rows:
         table.add_row(*map(str, row))

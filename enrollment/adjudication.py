@@ -11,14 +11,21 @@ from sqlalchemy.orm import Session, selectinload
 from civid import audit
 from civid.audit import Actor
 from civid.errors import Conflict, Forbidden, InvalidInput, NotFound
-from enrollment.runtime import EnrolmentServices
-from enrollment import decision_history
-from enrollment.schemas import DecisionIn
-from enrollment.record import record_attempt
 from civid.uin import normalise_uin
+from enrollment import decision_history
+from enrollment.record import record_attempt
+from enrollment.runtime import EnrolmentServices
+from enrollment.schemas import DecisionIn
 from enrollment.workflow import issue_identity
 from models import (
-    CaseCandidate, CaseStatus, DedupCase, Decision, Enrolment, EnrolmentStatus, FaceTemplate, FingerTemplate,
+    CaseCandidate,
+    CaseStatus,
+    Decision,
+    DedupCase,
+    Enrolment,
+    EnrolmentStatus,
+    FaceTemplate,
+    FingerTemplate,
     utcnow,
 )
 from models.db import dedup_section
@@ -26,8 +33,11 @@ from models.db import dedup_section
 
 def load_case(session: Session, public_id: str, *, for_update: bool = False) -> DedupCase:
     """A case with its enrolment and candidates, or NotFound."""
-    query = (select(DedupCase).where(DedupCase.public_id == public_id)
-             .options(selectinload(DedupCase.candidates).selectinload(CaseCandidate.enrolment)))
+    query = (
+        select(DedupCase)
+        .where(DedupCase.public_id == public_id)
+        .options(selectinload(DedupCase.candidates).selectinload(CaseCandidate.enrolment))
+    )
     if for_update:
         query = query.with_for_update()
     case = session.scalars(query).first()
@@ -49,8 +59,11 @@ def decide(services: EnrolmentServices, actor: Actor, case_id: str, decision: De
     with services.sessions() as session, dedup_section(session):
         case = load_case(session, case_id, for_update=True)
         if case.status != CaseStatus.OPEN:
-            raise Conflict(f"case {case_id} was already decided ({case.decision})", code="already_decided",
-                           params={"decision": case.decision})
+            raise Conflict(
+                f"case {case_id} was already decided ({case.decision})",
+                code="already_decided",
+                params={"decision": case.decision},
+            )
         enrolment = session.get(Enrolment, case.enrolment_id)
         assert enrolment is not None
         check_four_eyes(actor, enrolment)
@@ -84,8 +97,16 @@ def decide(services: EnrolmentServices, actor: Actor, case_id: str, decision: De
     return case
 
 
-def record_decision(session: Session, case: DedupCase, enrolment: Enrolment, actor: Actor, decision: DecisionIn,
-                    uin: str | None, action: str, **details: object) -> None:
+def record_decision(
+    session: Session,
+    case: DedupCase,
+    enrolment: Enrolment,
+    actor: Actor,
+    decision: DecisionIn,
+    uin: str | None,
+    action: str,
+    **details: object,
+) -> None:
     """Put ``decision`` in force on the case: its row, its decision history and the audit chain (``action``:
     ``case.decided`` for the first decision, ``case.decision_changed`` for each change)."""
     case.decision = decision.decision
@@ -93,24 +114,40 @@ def record_decision(session: Session, case: DedupCase, enrolment: Enrolment, act
     case.decided_by_id = actor.id
     case.decided_at = utcnow()
     decision_history.record(session, case, actor, uin)
-    audit.record(session, actor, action, "case", case.public_id, decision=decision.decision,
-                 enrolment=enrolment.public_id, uin=uin, comment_length=len(decision.comment), **details)
+    audit.record(
+        session,
+        actor,
+        action,
+        "case",
+        case.public_id,
+        decision=decision.decision,
+        enrolment=enrolment.public_id,
+        uin=uin,
+        comment_length=len(decision.comment),
+        **details,
+    )
 
 
 def _duplicate_target(case: DedupCase, duplicate_of: str | None) -> Enrolment:
     """The candidate the applicant duplicates: named by UIN, or the only issued candidate."""
-    issued = [c.enrolment for c in case.candidates
-              if c.enrolment.status == EnrolmentStatus.ISSUED and c.enrolment.identity_id is not None]
+    issued = [
+        c.enrolment
+        for c in case.candidates
+        if c.enrolment.status == EnrolmentStatus.ISSUED and c.enrolment.identity_id is not None
+    ]
     if duplicate_of is not None:
         uin = normalise_uin(duplicate_of)
         for enrolment in issued:
             if enrolment.identity and enrolment.identity.uin == uin:
                 return enrolment
-        raise InvalidInput(f"UIN {uin} is not an issued candidate of this case", code="not_a_candidate",
-                           params={"uin": uin})
+        raise InvalidInput(
+            f"UIN {uin} is not an issued candidate of this case", code="not_a_candidate", params={"uin": uin}
+        )
     if len(issued) == 1:
         return issued[0]
     if not issued:
-        raise Conflict("no candidate of this case holds a UIN yet: decide the candidates' own cases first",
-                       code="no_issued_candidate")
+        raise Conflict(
+            "no candidate of this case holds a UIN yet: decide the candidates' own cases first",
+            code="no_issued_candidate",
+        )
     raise InvalidInput("several candidates hold a UIN: name the one in 'duplicate_of'", code="name_the_candidate")

@@ -57,8 +57,16 @@ def decode_image(
     min_side: int,
 ) -> CapturedImage:
     """Check and decode one uploaded photo; raise a ``CividError`` subclass on any bad input."""
-    image, fmt = open_checked(data, filename=filename, content_type=content_type, accepted=ACCEPTED_CONTENT_TYPES,
-                              magic=_MAGIC, max_bytes=max_bytes, max_pixels=max_pixels, min_side=min_side)
+    image, fmt = open_checked(
+        data,
+        filename=filename,
+        content_type=content_type,
+        accepted=ACCEPTED_CONTENT_TYPES,
+        magic=_MAGIC,
+        max_bytes=max_bytes,
+        max_pixels=max_pixels,
+        min_side=min_side,
+    )
     image = ImageOps.exif_transpose(image)  # camera orientation, so faces are upright
     rgb = np.asarray(image.convert("RGB"), dtype=np.uint8)
     return CapturedImage(rgb=np.ascontiguousarray(rgb), format=fmt, filename=filename)
@@ -80,9 +88,7 @@ def open_checked(
     if len(data) == 0:
         raise InvalidImage(f"{filename}: the file is empty", photo=filename)
     if len(data) > max_bytes:
-        raise PayloadTooLarge(
-            f"{filename}: {len(data)} bytes is over the limit of {max_bytes} bytes", photo=filename
-        )
+        raise PayloadTooLarge(f"{filename}: {len(data)} bytes is over the limit of {max_bytes} bytes", photo=filename)
     declared = (content_type or "").split(";")[0].strip().lower()
     if declared and declared not in accepted and declared != "application/octet-stream":
         raise UnsupportedMediaType(
@@ -92,9 +98,7 @@ def open_checked(
     if fmt is None:
         raise UnsupportedMediaType(f"{filename}: not a {names} image", photo=filename)
     if declared in accepted and accepted[declared] != fmt:
-        raise UnsupportedMediaType(
-            f"{filename}: declared as {declared} but the file is {fmt}", photo=filename
-        )
+        raise UnsupportedMediaType(f"{filename}: declared as {declared} but the file is {fmt}", photo=filename)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -107,8 +111,10 @@ def open_checked(
                 )
             if min(width, height) < min_side:
                 raise InvalidImage(
-                    f"{filename}: {width}x{height} is smaller than {min_side} pixels on a side", photo=filename,
-                    code="image_too_small", params={"width": width, "height": height, "min_side": min_side},
+                    f"{filename}: {width}x{height} is smaller than {min_side} pixels on a side",
+                    photo=filename,
+                    code="image_too_small",
+                    params={"width": width, "height": height, "min_side": min_side},
                 )
             image.load()  # full decode: truncated or corrupt data fails here
     except (PayloadTooLarge, InvalidImage):
@@ -117,8 +123,10 @@ def open_checked(
         raise PayloadTooLarge(f"{filename}: refused as a decompression bomb ({exc})", photo=filename) from exc
     except UnidentifiedImageError as exc:
         # Pillow's message names its in-memory buffer ("<_io.BytesIO object at 0x…>"), not the client's file.
-        raise InvalidImage(f"{filename}: corrupt {fmt}: the file starts like a {fmt} image but its header cannot "
-                           "be read", photo=filename) from exc
+        raise InvalidImage(
+            f"{filename}: corrupt {fmt}: the file starts like a {fmt} image but its header cannot be read",
+            photo=filename,
+        ) from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise InvalidImage(f"{filename}: corrupt or truncated {fmt} ({_without_objects(exc)})", photo=filename) from exc
     return image, fmt

@@ -34,13 +34,21 @@ from civid.audit import Actor
 from civid.errors import Conflict, InvalidInput
 from civid.events import EventBus, IdentityMerged
 from enrollment.adjudication import _duplicate_target, check_four_eyes, load_case, record_decision
-from enrollment.runtime import EnrolmentServices
 from enrollment.record import record_attempt
+from enrollment.runtime import EnrolmentServices
 from enrollment.schemas import DecisionIn
 from enrollment.templates import open_descriptor
 from enrollment.workflow import issue_identity
 from models import (
-    ApiKey, CaseStatus, DedupCase, Decision, Enrolment, EnrolmentStatus, FaceTemplate, FingerTemplate, Identity,
+    ApiKey,
+    CaseStatus,
+    Decision,
+    DedupCase,
+    Enrolment,
+    EnrolmentStatus,
+    FaceTemplate,
+    FingerTemplate,
+    Identity,
     utcnow,
 )
 from models.db import dedup_section
@@ -65,13 +73,17 @@ def change(services: EnrolmentServices, actor: Actor, case_id: str, decision: De
     with services.sessions() as session, dedup_section(session):
         case = load_case(session, case_id, for_update=True)
         if case.status != CaseStatus.DECIDED:
-            raise Conflict(f"case {case_id} is still open: decide it, there is nothing to change yet", code="still_open")
+            raise Conflict(
+                f"case {case_id} is still open: decide it, there is nothing to change yet", code="still_open"
+            )
         enrolment = session.get(Enrolment, case.enrolment_id)
         assert enrolment is not None
         check_four_eyes(actor, enrolment)
         superseded = superseded_summary(session, case)
-        moves = _Moves(list(session.scalars(select(FaceTemplate).where(FaceTemplate.enrolment_id == enrolment.id))),
-                       list(session.scalars(select(FingerTemplate).where(FingerTemplate.enrolment_id == enrolment.id))))
+        moves = _Moves(
+            list(session.scalars(select(FaceTemplate).where(FaceTemplate.enrolment_id == enrolment.id))),
+            list(session.scalars(select(FingerTemplate).where(FingerTemplate.enrolment_id == enrolment.id))),
+        )
         if decision.decision == Decision.DUPLICATE:
             uin, withdrawn = _to_duplicate(session, case, enrolment, decision, actor, moves, services.events)
         else:
@@ -106,8 +118,15 @@ class _Moves:
             services.fingers.added(self.fingers, enrolment_public_id)
 
 
-def _to_duplicate(session: Session, case: DedupCase, enrolment: Enrolment, decision: DecisionIn, actor: Actor,
-                  moves: _Moves, events: EventBus) -> tuple[str | None, Identity | None]:
+def _to_duplicate(
+    session: Session,
+    case: DedupCase,
+    enrolment: Enrolment,
+    decision: DecisionIn,
+    actor: Actor,
+    moves: _Moves,
+    events: EventBus,
+) -> tuple[str | None, Identity | None]:
     """Attach the applicant to the named (or only) issued candidate; withdraw the UIN a 'not duplicate' gave."""
     target = _duplicate_target(case, decision.duplicate_of)
     if case.decision == Decision.DUPLICATE and case.duplicate_of_id == target.identity_id:
@@ -116,10 +135,17 @@ def _to_duplicate(session: Session, case: DedupCase, enrolment: Enrolment, decis
     withdrawn = None
     if case.decision == Decision.NOT_DUPLICATE:
         withdrawn = _withdraw(session, enrolment, case, actor)
-        events.publish(session, IdentityMerged(
-            identity_id=withdrawn.id, uin=withdrawn.uin, actor=actor,
-            reason=f"UIN withdrawn: case {case.public_id} decided duplicate",
-            merged_into_identity_id=target.identity.id, merged_into_uin=target.identity.uin))
+        events.publish(
+            session,
+            IdentityMerged(
+                identity_id=withdrawn.id,
+                uin=withdrawn.uin,
+                actor=actor,
+                reason=f"UIN withdrawn: case {case.public_id} decided duplicate",
+                merged_into_identity_id=target.identity.id,
+                merged_into_uin=target.identity.uin,
+            ),
+        )
         moves.mark("leave")
     enrolment.status = EnrolmentStatus.DUPLICATE
     enrolment.identity_id = target.identity_id
@@ -146,7 +172,8 @@ def superseded_summary(session: Session, case: DedupCase) -> dict[str, object]:
     own = session.get(Enrolment, case.enrolment_id)
     own_identity = session.get(Identity, own.identity_id) if own is not None and own.identity_id else None
     return {
-        "decision": case.decision, "decided_by": decided_by.name if decided_by else None,
+        "decision": case.decision,
+        "decided_by": decided_by.name if decided_by else None,
         "decided_at": audit.as_utc(case.decided_at).isoformat() if case.decided_at else None,
         "comment": case.comment,
         "uin": duplicate_of.uin if duplicate_of else own_identity.uin if own_identity else None,
@@ -158,13 +185,30 @@ def _withdraw(session: Session, enrolment: Enrolment, case: DedupCase, actor: Ac
     identity = session.get(Identity, enrolment.identity_id) if enrolment.identity_id else None
     if identity is None:
         raise Conflict("the applicant holds no UIN to withdraw; the case record is inconsistent", code="inconsistent")
-    others = session.scalar(select(func.count()).select_from(Enrolment).where(
-        Enrolment.identity_id == identity.id, Enrolment.id != enrolment.id)) or 0
+    others = (
+        session.scalar(
+            select(func.count())
+            .select_from(Enrolment)
+            .where(Enrolment.identity_id == identity.id, Enrolment.id != enrolment.id)
+        )
+        or 0
+    )
     if others:
-        raise Conflict(f"UIN {identity.uin} also holds {others} other enrolment(s) (later cases decided against "
-                       "it): change those decisions first", code="uin_in_use", params={"uin": identity.uin,
-                                                                                         "others": others})
+        raise Conflict(
+            f"UIN {identity.uin} also holds {others} other enrolment(s) (later cases decided against "
+            "it): change those decisions first",
+            code="uin_in_use",
+            params={"uin": identity.uin, "others": others},
+        )
     identity.status = MERGED
-    audit.record(session, actor, "identity.withdrawn", "identity", identity.uin, case=case.public_id,
-                 enrolment=enrolment.public_id, reason="duplicate of an existing identity")
+    audit.record(
+        session,
+        actor,
+        "identity.withdrawn",
+        "identity",
+        identity.uin,
+        case=case.public_id,
+        enrolment=enrolment.public_id,
+        reason="duplicate of an existing identity",
+    )
     return identity

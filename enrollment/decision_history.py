@@ -17,20 +17,29 @@ from models import CaseDecision, DedupCase
 
 def decisions_of(session: Session, case: DedupCase) -> list[CaseDecision]:
     """Every decision on the case, oldest first."""
-    return list(session.scalars(select(CaseDecision).where(CaseDecision.case_id == case.id)
-                                .order_by(CaseDecision.sequence)))
+    return list(
+        session.scalars(select(CaseDecision).where(CaseDecision.case_id == case.id).order_by(CaseDecision.sequence))
+    )
 
 
 def record(session: Session, case: DedupCase, actor: Actor, uin: str | None) -> CaseDecision:
     """Append the decision just put on the case row (outcome, link, comment, time) as its next decision;
     ``uin`` is the one the decision left the applicant with (the duplicate's target or the one issued)."""
     assert case.decision is not None and case.comment is not None and case.decided_at is not None
-    latest = session.scalars(select(CaseDecision).where(CaseDecision.case_id == case.id)
-                             .order_by(CaseDecision.sequence.desc()).limit(1)).first()
+    latest = session.scalars(
+        select(CaseDecision).where(CaseDecision.case_id == case.id).order_by(CaseDecision.sequence.desc()).limit(1)
+    ).first()
     row = CaseDecision(
-        case_id=case.id, sequence=latest.sequence + 1 if latest else 1, outcome=case.decision,
-        duplicate_of_id=case.duplicate_of_id, uin=uin, comment=case.comment, decided_by_id=actor.id,
-        decided_by_name=actor.name, decided_at=case.decided_at, replaces_id=latest.id if latest else None,
+        case_id=case.id,
+        sequence=latest.sequence + 1 if latest else 1,
+        outcome=case.decision,
+        duplicate_of_id=case.duplicate_of_id,
+        uin=uin,
+        comment=case.comment,
+        decided_by_id=actor.id,
+        decided_by_name=actor.name,
+        decided_at=case.decided_at,
+        replaces_id=latest.id if latest else None,
     )
     session.add(row)
     session.flush()  # a concurrent duplicate sequence fails here, before the audit event is written

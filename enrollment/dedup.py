@@ -35,7 +35,11 @@ class Match:
 
 
 def candidates_for(
-    session: Session, gallery: GallerySearch, vectors: NDArray[np.float32], threshold: float, max_candidates: int,
+    session: Session,
+    gallery: GallerySearch,
+    vectors: NDArray[np.float32],
+    threshold: float,
+    max_candidates: int,
     statuses: tuple[str, ...] = EnrolmentStatus.IN_GALLERY,
 ) -> list[Match]:
     """People whose templates score at or above ``threshold`` against any of ``vectors`` (shape (n, 128))."""
@@ -77,8 +81,12 @@ class FusedMatch:
 
 
 def fused_candidates(
-    session: Session, services: EnrolmentServices, vectors: NDArray[np.float32] | None, fingers: list[AcceptedFinger],
-    thresholds: DedupThresholds, statuses: tuple[str, ...] = EnrolmentStatus.IN_GALLERY,
+    session: Session,
+    services: EnrolmentServices,
+    vectors: NDArray[np.float32] | None,
+    fingers: list[AcceptedFinger],
+    thresholds: DedupThresholds,
+    statuses: tuple[str, ...] = EnrolmentStatus.IN_GALLERY,
 ) -> list[FusedMatch]:
     """People whose fused face+finger evidence reaches ``thresholds.llr_threshold``, strongest first (at most
     ``thresholds.max_candidates``; ``settings.dedup`` for enrolment).
@@ -91,8 +99,7 @@ def fused_candidates(
     probes = {finger.position: matching_features(finger.view) for finger in fingers}
     # Stage 1, cheap evidence: each face neighbour's face score; each shortlisted finger against the probe
     # finger that shortlisted it. Only people with some positive evidence go on to the full comparison.
-    face_ids = set() if vectors is None else _face_neighbours(session, services.gallery, vectors,
-                                                              max_candidates * 4)
+    face_ids = set() if vectors is None else _face_neighbours(session, services.gallery, vectors, max_candidates * 4)
     shortlisted: dict[int, set[int]] = {}  # finger id -> probe positions that shortlisted it
     for finger in fingers:
         for finger_id, _ in services.fingers.search(index_features(finger.view), thresholds.finger_shortlist):
@@ -104,8 +111,11 @@ def fused_candidates(
         if fusion.face(face_scores[enrolment_id]) >= STAGE_ONE_FACE_LLR:
             promising.add(enrolment_id)
     if shortlisted:
-        rows = session.execute(select(FingerTemplate, Enrolment.public_id).join(Enrolment).where(
-            FingerTemplate.id.in_(list(shortlisted)), FingerTemplate.in_gallery)).all()
+        rows = session.execute(
+            select(FingerTemplate, Enrolment.public_id)
+            .join(Enrolment)
+            .where(FingerTemplate.id.in_(list(shortlisted)), FingerTemplate.in_gallery)
+        ).all()
         for row, public_id in rows:
             if row.enrolment_id in promising:
                 continue
@@ -115,8 +125,9 @@ def fused_candidates(
     if not promising:
         return []
     # Stage 2: the face and every finger position both sides have, fused.
-    enrolments = session.scalars(select(Enrolment).where(Enrolment.id.in_(list(promising)),
-                                                         Enrolment.status.in_(statuses))).all()
+    enrolments = session.scalars(
+        select(Enrolment).where(Enrolment.id.in_(list(promising)), Enrolment.status.in_(statuses))
+    ).all()
     matches = []
     for enrolment in enrolments:
         face_score = None
@@ -130,15 +141,21 @@ def fused_candidates(
     return sorted(matches, key=lambda m: -m.fused.llr)[:max_candidates]
 
 
-def finger_scores_against(services: EnrolmentServices, session: Session, enrolment: Enrolment,
-                          probes: dict[int, object]) -> dict[int, float]:
+def finger_scores_against(
+    services: EnrolmentServices, session: Session, enrolment: Enrolment, probes: dict[int, object]
+) -> dict[int, float]:
     """MCC similarity per finger position that the probe and this enrolment both have."""
     if not probes:
         return {}
-    rows = session.scalars(select(FingerTemplate).where(FingerTemplate.enrolment_id == enrolment.id,
-                                                        FingerTemplate.position.in_(list(probes)))).all()
-    return {row.position: compare(probes[row.position], open_finger(services.keyring, row, enrolment.public_id).view)
-            for row in rows}
+    rows = session.scalars(
+        select(FingerTemplate).where(
+            FingerTemplate.enrolment_id == enrolment.id, FingerTemplate.position.in_(list(probes))
+        )
+    ).all()
+    return {
+        row.position: compare(probes[row.position], open_finger(services.keyring, row, enrolment.public_id).view)
+        for row in rows
+    }
 
 
 def _face_neighbours(session: Session, gallery: GallerySearch, vectors: NDArray[np.float32], k: int) -> set[int]:
@@ -146,13 +163,19 @@ def _face_neighbours(session: Session, gallery: GallerySearch, vectors: NDArray[
     template_ids = {hit.template_id for row in gallery.search(vectors, k=k) for hit in row}
     if not template_ids:
         return set()
-    return set(session.scalars(select(FaceTemplate.enrolment_id).where(FaceTemplate.id.in_(list(template_ids)),
-                                                                       FaceTemplate.in_gallery)))
+    return set(
+        session.scalars(
+            select(FaceTemplate.enrolment_id).where(FaceTemplate.id.in_(list(template_ids)), FaceTemplate.in_gallery)
+        )
+    )
 
 
-def _face_score(services: EnrolmentServices, session: Session, enrolment_id: int, vectors: NDArray[np.float32]) -> float:
+def _face_score(
+    services: EnrolmentServices, session: Session, enrolment_id: int, vectors: NDArray[np.float32]
+) -> float:
     """Best cosine similarity between any probe descriptor and any of the enrolment's face templates."""
-    rows = session.execute(select(FaceTemplate, Enrolment.public_id).join(Enrolment)
-                           .where(FaceTemplate.enrolment_id == enrolment_id)).all()
+    rows = session.execute(
+        select(FaceTemplate, Enrolment.public_id).join(Enrolment).where(FaceTemplate.enrolment_id == enrolment_id)
+    ).all()
     enrolled = np.stack([open_descriptor(services.keyring, row, public_id) for row, public_id in rows])
     return float((enrolled @ vectors.T).max())

@@ -38,10 +38,17 @@ class DocumentEvidence:
     check_methods: tuple[str, ...]
 
     @classmethod
-    def from_input(cls, d: DocumentIn) -> "DocumentEvidence":
+    def from_input(cls, d: DocumentIn) -> DocumentEvidence:
         """From the validated HTTP/CLI model (number already normalised)."""
-        return cls(d.type, d.number, d.issuer.name, d.issuer.country, d.date_of_issuance, d.date_of_expiry,
-                   tuple(d.check_methods))
+        return cls(
+            d.type,
+            d.number,
+            d.issuer.name,
+            d.issuer.country,
+            d.date_of_issuance,
+            d.date_of_expiry,
+            tuple(d.check_methods),
+        )
 
 
 def document_aad(enrolment_public_id: str, position: int) -> bytes:
@@ -59,19 +66,36 @@ def masked(last_four: str) -> str:
     return MASK + last_four
 
 
-def store_documents(keyring: KeyRing, session: Session, enrolment: Enrolment, documents: list[DocumentEvidence],
-                    checked_by_id: int | None) -> list[IdentityDocument]:
+def store_documents(
+    keyring: KeyRing,
+    session: Session,
+    enrolment: Enrolment,
+    documents: list[DocumentEvidence],
+    checked_by_id: int | None,
+) -> list[IdentityDocument]:
     """Seal and add the documents of a just-flushed enrolment (in its transaction)."""
     now = utcnow()
     rows = []
     for position, doc in enumerate(documents):
         sealed = keyring.seal(doc.number.encode(), document_aad(enrolment.public_id, position))
-        rows.append(IdentityDocument(
-            enrolment_id=enrolment.id, position=position, type=doc.type, number_key_id=sealed.key_id,
-            number_nonce=sealed.nonce, number_ciphertext=sealed.ciphertext, number_last4=last4(doc.number),
-            issuer_name=doc.issuer_name, issuer_country=doc.issuer_country, date_of_issuance=doc.date_of_issuance,
-            date_of_expiry=doc.date_of_expiry, check_methods=list(doc.check_methods), checked_by_id=checked_by_id,
-            checked_at=now))
+        rows.append(
+            IdentityDocument(
+                enrolment_id=enrolment.id,
+                position=position,
+                type=doc.type,
+                number_key_id=sealed.key_id,
+                number_nonce=sealed.nonce,
+                number_ciphertext=sealed.ciphertext,
+                number_last4=last4(doc.number),
+                issuer_name=doc.issuer_name,
+                issuer_country=doc.issuer_country,
+                date_of_issuance=doc.date_of_issuance,
+                date_of_expiry=doc.date_of_expiry,
+                check_methods=list(doc.check_methods),
+                checked_by_id=checked_by_id,
+                checked_at=now,
+            )
+        )
     session.add_all(rows)
     session.flush()
     return rows
@@ -79,8 +103,13 @@ def store_documents(keyring: KeyRing, session: Session, enrolment: Enrolment, do
 
 def documents_of(session: Session, enrolment_id: int) -> list[IdentityDocument]:
     """The documents recorded with one enrolment, in the officer's order."""
-    return list(session.scalars(select(IdentityDocument).where(IdentityDocument.enrolment_id == enrolment_id)
-                                .order_by(IdentityDocument.position)))
+    return list(
+        session.scalars(
+            select(IdentityDocument)
+            .where(IdentityDocument.enrolment_id == enrolment_id)
+            .order_by(IdentityDocument.position)
+        )
+    )
 
 
 def open_number(keyring: KeyRing, row: IdentityDocument, enrolment_public_id: str) -> str:
@@ -91,15 +120,26 @@ def open_number(keyring: KeyRing, row: IdentityDocument, enrolment_public_id: st
 
 def audit_summary(documents: list[DocumentEvidence]) -> list[dict[str, object]]:
     """What an audit event may say about the documents: type, issuer country, masked number, methods."""
-    return [{"type": d.type, "number": masked(last4(d.number)), "issuer_country": d.issuer_country,
-             "check_methods": list(d.check_methods)} for d in documents]
+    return [
+        {
+            "type": d.type,
+            "number": masked(last4(d.number)),
+            "issuer_country": d.issuer_country,
+            "check_methods": list(d.check_methods),
+        }
+        for d in documents
+    ]
 
 
 def reencrypt_document_numbers(keyring: KeyRing, session: Session, batch: int = 1000) -> int:
     """Re-seal document numbers not under the active key (``civid keys reencrypt-templates``); the count."""
     moved = 0
-    query = (select(IdentityDocument, Enrolment.public_id).join(Enrolment, IdentityDocument.enrolment_id == Enrolment.id)
-             .where(IdentityDocument.number_key_id != keyring.active).execution_options(yield_per=batch))
+    query = (
+        select(IdentityDocument, Enrolment.public_id)
+        .join(Enrolment, IdentityDocument.enrolment_id == Enrolment.id)
+        .where(IdentityDocument.number_key_id != keyring.active)
+        .execution_options(yield_per=batch)
+    )
     for row, public_id in session.execute(query):
         associated = document_aad(public_id, row.position)
         sealed = keyring.seal(open_number(keyring, row, public_id).encode(), associated)

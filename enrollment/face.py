@@ -27,8 +27,14 @@ RESNET = "dlib_face_recognition_resnet_model_v1.dat"
 # Generic 3D head (mm-like units) for the six landmarks used by solvePnP: nose tip, chin, outer eye
 # corners, mouth corners. Only angles are read, so the model's scale does not matter.
 _HEAD_MODEL = np.array(
-    [(0.0, 0.0, 0.0), (0.0, -330.0, -65.0), (-225.0, 170.0, -135.0), (225.0, 170.0, -135.0),
-     (-150.0, -150.0, -125.0), (150.0, -150.0, -125.0)],
+    [
+        (0.0, 0.0, 0.0),
+        (0.0, -330.0, -65.0),
+        (-225.0, 170.0, -135.0),
+        (225.0, 170.0, -135.0),
+        (-150.0, -150.0, -125.0),
+        (150.0, -150.0, -125.0),
+    ],
     dtype=np.float64,
 )
 _HEAD_LANDMARKS = [30, 8, 36, 45, 48, 54]
@@ -106,8 +112,11 @@ class FaceEngine:
         """Find faces, on a copy downscaled to ``max_side`` for speed; boxes are in full-size pixels."""
         height, width = rgb.shape[:2]
         scale = min(1.0, max_side / max(height, width))
-        small = rgb if scale == 1.0 else cv2.resize(rgb, (round(width * scale), round(height * scale)),
-                                                    interpolation=cv2.INTER_AREA)
+        small = (
+            rgb
+            if scale == 1.0
+            else cv2.resize(rgb, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+        )
         # Upsample once when the working image is small, so faces down to ~40 px are found.
         upsample = 1 if max(small.shape[:2]) <= 640 else 0
         with self._lock:
@@ -116,11 +125,15 @@ class FaceEngine:
         for rect, score in zip(rects, scores):
             if score < min_confidence:
                 continue
-            boxes.append(FaceBox(
-                left=max(0, round(rect.left() / scale)), top=max(0, round(rect.top() / scale)),
-                right=min(width, round(rect.right() / scale)), bottom=min(height, round(rect.bottom() / scale)),
-                confidence=float(score),
-            ))
+            boxes.append(
+                FaceBox(
+                    left=max(0, round(rect.left() / scale)),
+                    top=max(0, round(rect.top() / scale)),
+                    right=min(width, round(rect.right() / scale)),
+                    bottom=min(height, round(rect.bottom() / scale)),
+                    confidence=float(score),
+                )
+            )
         return sorted(boxes, key=lambda b: -b.confidence)
 
     def landmarks(self, rgb: NDArray[np.uint8], box: FaceBox) -> FaceLandmarks:
@@ -151,8 +164,7 @@ def estimate_pose(landmarks: FaceLandmarks, image_width: int, image_height: int)
     image_points = landmarks.points[_HEAD_LANDMARKS].astype(np.float64)
     focal = float(max(image_width, image_height))
     camera = np.array([[focal, 0, image_width / 2], [0, focal, image_height / 2], [0, 0, 1]], dtype=np.float64)
-    ok, rotation_vector, _ = cv2.solvePnP(_HEAD_MODEL, image_points, camera, np.zeros(4),
-                                          flags=cv2.SOLVEPNP_ITERATIVE)
+    ok, rotation_vector, _ = cv2.solvePnP(_HEAD_MODEL, image_points, camera, np.zeros(4), flags=cv2.SOLVEPNP_ITERATIVE)
     eye_vector = landmarks.right_eye - landmarks.left_eye
     roll = float(np.degrees(np.arctan2(eye_vector[1], eye_vector[0])))
     if not ok:
@@ -169,7 +181,7 @@ def estimate_pose(landmarks: FaceLandmarks, image_width: int, image_height: int)
 
 def sharpness(rgb: NDArray[np.uint8], box: FaceBox) -> float:
     """Variance of the Laplacian of the face crop resized to 160x160: low means blurred."""
-    crop = rgb[max(0, box.top):box.bottom, max(0, box.left):box.right]
+    crop = rgb[max(0, box.top) : box.bottom, max(0, box.left) : box.right]
     if crop.size == 0:
         return 0.0
     grey = cv2.cvtColor(cv2.resize(crop, (160, 160), interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)

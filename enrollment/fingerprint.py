@@ -25,7 +25,11 @@ from matcher import finger_gate, iso19794, mcc, nbis_bridge
 from matcher.iso19794 import FingerprintRecord, FingerView
 
 ACCEPTED_CONTENT_TYPES = {
-    "image/png": "PNG", "image/tiff": "TIFF", "image/tif": "TIFF", "image/bmp": "BMP", "image/x-ms-bmp": "BMP",
+    "image/png": "PNG",
+    "image/tiff": "TIFF",
+    "image/tif": "TIFF",
+    "image/bmp": "BMP",
+    "image/x-ms-bmp": "BMP",
 }
 _MAGIC = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"), (b"BM", "BMP"))
 PPI = 500
@@ -84,28 +88,42 @@ class FingerReport:
     note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        data = {"position": self.position, "finger": iso19794.FINGER_POSITIONS.get(self.position, "unknown"),
-                "status": self.status, "filename": self.filename, "nfiq2": self.nfiq2, "minutiae": self.minutiae,
-                "issues": self.issues, "reason": self.reason, "note": self.note}
+        data = {
+            "position": self.position,
+            "finger": iso19794.FINGER_POSITIONS.get(self.position, "unknown"),
+            "status": self.status,
+            "filename": self.filename,
+            "nfiq2": self.nfiq2,
+            "minutiae": self.minutiae,
+            "issues": self.issues,
+            "reason": self.reason,
+            "note": self.note,
+        }
         return {k: v for k, v in data.items() if v is not None}
 
 
 def check_positions(uploads: list[FingerUpload], exceptions: list[FingerException], imported: list[int]) -> None:
     """Each finger position (1-10) at most once across images, imported records and exceptions."""
     seen: dict[int, str] = {}
-    entries = ([(u.position, "image") for u in uploads] + [(p, "imported record") for p in imported]
-               + [(e.position, "exception") for e in exceptions])
+    entries = (
+        [(u.position, "image") for u in uploads]
+        + [(p, "imported record") for p in imported]
+        + [(e.position, "exception") for e in exceptions]
+    )
     for position, kind in entries:
         if not 1 <= position <= 10:
             raise InvalidInput(f"finger position {position} is not an ISO/IEC 19794-2 finger code 1-10")
         if position in seen:
-            raise InvalidInput(f"finger position {position} ({iso19794.FINGER_POSITIONS[position]}) is given twice "
-                               f"(as {seen[position]} and as {kind})")
+            raise InvalidInput(
+                f"finger position {position} ({iso19794.FINGER_POSITIONS[position]}) is given twice "
+                f"(as {seen[position]} and as {kind})"
+            )
         seen[position] = kind
     for exception in exceptions:
         if exception.reason not in EXCEPTION_REASONS:
-            raise InvalidInput(f"finger {exception.position}: reason {exception.reason!r} is not one of "
-                               f"{', '.join(EXCEPTION_REASONS)}")
+            raise InvalidInput(
+                f"finger {exception.position}: reason {exception.reason!r} is not one of {', '.join(EXCEPTION_REASONS)}"
+            )
 
 
 def decode_finger(upload: FingerUpload, limits: FingerQualityParams) -> NDArray[np.uint8]:
@@ -113,18 +131,28 @@ def decode_finger(upload: FingerUpload, limits: FingerQualityParams) -> NDArray[
     name = f"finger {upload.position} ({upload.filename})"
     which = {"finger": upload.position, "file": upload.filename}  # lets a page name the finger in its language
     try:
-        image, fmt = open_checked(upload.data, filename=name, content_type=upload.content_type,
-                                  accepted=ACCEPTED_CONTENT_TYPES, magic=_MAGIC, max_bytes=limits.max_upload_bytes,
-                                  max_pixels=limits.max_pixels, min_side=limits.min_side)
+        image, fmt = open_checked(
+            upload.data,
+            filename=name,
+            content_type=upload.content_type,
+            accepted=ACCEPTED_CONTENT_TYPES,
+            magic=_MAGIC,
+            max_bytes=limits.max_upload_bytes,
+            max_pixels=limits.max_pixels,
+            min_side=limits.min_side,
+        )
     except CividError as exc:
         exc.params.update(which)
         raise
     dpi = image.info.get("dpi")
     if dpi and dpi[0] and abs(float(dpi[0]) - PPI) > limits.ppi_tolerance and float(dpi[0]) > 72:
         # 72 is what many tools write when they know nothing; anything else is a real statement.
-        raise InvalidImage(f"{name}: the file says {float(dpi[0]):.0f} ppi; finger images must be {PPI} ppi",
-                           photo=upload.filename, code="finger_ppi",
-                           params={"ppi": f"{float(dpi[0]):.0f}", "required": PPI, **which})
+        raise InvalidImage(
+            f"{name}: the file says {float(dpi[0]):.0f} ppi; finger images must be {PPI} ppi",
+            photo=upload.filename,
+            code="finger_ppi",
+            params={"ppi": f"{float(dpi[0]):.0f}", "required": PPI, **which},
+        )
     return _grey(image, name, upload.filename, which)
 
 
@@ -135,18 +163,30 @@ def _grey(image: Any, name: str, filename: str, which: dict[str, Any]) -> NDArra
     if image.mode in ("L", "1"):
         return np.ascontiguousarray(np.asarray(image.convert("L"), dtype=np.uint8))
     if image.mode not in ("P", "RGB", "RGBA", "LA", "PA"):
-        raise InvalidImage(f"{name}: pixel mode {image.mode} is not accepted; finger images must be 8-bit grey",
-                           photo=filename, code="finger_pixel_mode", params={"mode": image.mode, **which})
+        raise InvalidImage(
+            f"{name}: pixel mode {image.mode} is not accepted; finger images must be 8-bit grey",
+            photo=filename,
+            code="finger_pixel_mode",
+            params={"mode": image.mode, **which},
+        )
     rgba = np.asarray(image.convert("RGBA"), dtype=np.uint8)
     colour = (rgba[..., 0] != rgba[..., 1]) | (rgba[..., 1] != rgba[..., 2])
     if colour.any():
         share = f"{100.0 * float(colour.mean()):.1f}"
-        raise InvalidImage(f"{name}: a colour image ({image.mode}, {share}% of the pixels not grey); finger images "
-                           "must be 8-bit grey scans", photo=filename, code="finger_colour",
-                           params={"mode": image.mode, "share": share, **which})
+        raise InvalidImage(
+            f"{name}: a colour image ({image.mode}, {share}% of the pixels not grey); finger images "
+            "must be 8-bit grey scans",
+            photo=filename,
+            code="finger_colour",
+            params={"mode": image.mode, "share": share, **which},
+        )
     if (rgba[..., 3] != 255).any():
-        raise InvalidImage(f"{name}: the image has transparent pixels; finger images must be 8-bit grey scans",
-                           photo=filename, code="finger_transparent", params={"mode": image.mode, **which})
+        raise InvalidImage(
+            f"{name}: the image has transparent pixels; finger images must be 8-bit grey scans",
+            photo=filename,
+            code="finger_transparent",
+            params={"mode": image.mode, **which},
+        )
     return np.ascontiguousarray(rgba[..., 0])
 
 
@@ -158,19 +198,28 @@ def gate_finger(gray: NDArray[np.uint8], upload: FingerUpload) -> finger_gate.Ga
     assert verdict.reason is not None and verdict.value is not None and verdict.limit is not None
     name = f"finger {upload.position} ({upload.filename})"
     value, limit = verdict.value, verdict.limit
-    shown = {finger_gate.FOREGROUND: (f"{value:.0f}", f"{limit:.0f}"),
-             finger_gate.RIDGE_FLOW: (f"{value:.2f}", f"{limit:.2f}"),
-             finger_gate.RIDGE_FREQUENCY: (f"{100 * value:.0f}", f"{100 * limit:.0f}")}[verdict.reason]
-    why = {finger_gate.FOREGROUND: "the ridge area is {} mm², at least {} mm² is needed (a blank scan, or too "
-                                   "little of the finger)",
-           finger_gate.RIDGE_FLOW: "its ridge-flow coherence is {}, at least {} is needed (no parallel ridges "
-                                   "flowing across the image)",
-           finger_gate.RIDGE_FREQUENCY: "{}% of it has a ridge spacing of 5–15 px at 500 ppi, at least {}% is "
-                                        "needed"}[verdict.reason].format(*shown)
-    raise NotAFingerprint(f"{name}: not a fingerprint image: {why}", photo=upload.filename,
-                          finger=upload.position, reason=verdict.reason, measured=value, limit=limit,
-                          code=verdict.reason, params={"value": shown[0], "limit": shown[1],
-                                                       "finger": upload.position, "file": upload.filename})
+    shown = {
+        finger_gate.FOREGROUND: (f"{value:.0f}", f"{limit:.0f}"),
+        finger_gate.RIDGE_FLOW: (f"{value:.2f}", f"{limit:.2f}"),
+        finger_gate.RIDGE_FREQUENCY: (f"{100 * value:.0f}", f"{100 * limit:.0f}"),
+    }[verdict.reason]
+    why = {
+        finger_gate.FOREGROUND: "the ridge area is {} mm², at least {} mm² is needed (a blank scan, or too "
+        "little of the finger)",
+        finger_gate.RIDGE_FLOW: "its ridge-flow coherence is {}, at least {} is needed (no parallel ridges "
+        "flowing across the image)",
+        finger_gate.RIDGE_FREQUENCY: "{}% of it has a ridge spacing of 5–15 px at 500 ppi, at least {}% is needed",
+    }[verdict.reason].format(*shown)
+    raise NotAFingerprint(
+        f"{name}: not a fingerprint image: {why}",
+        photo=upload.filename,
+        finger=upload.position,
+        reason=verdict.reason,
+        measured=value,
+        limit=limit,
+        code=verdict.reason,
+        params={"value": shown[0], "limit": shown[1], "finger": upload.position, "file": upload.filename},
+    )
 
 
 def assess_finger(upload: FingerUpload, limits: FingerQualityParams) -> tuple[AcceptedFinger | None, FingerReport]:
@@ -183,21 +232,42 @@ def assess_finger(upload: FingerUpload, limits: FingerQualityParams) -> tuple[Ac
         extraction = nbis_bridge.extract(gray, ppi=PPI)
     issues: list[dict[str, str]] = []
     if extraction.nfiq2 is None and limits.require_nfiq2:
-        issues.append({"code": "nfiq2_unavailable", "message": "NFIQ 2 could not score this image "
-                       f"({extraction.nfiq2_error or 'no reason given'}); rescan the finger"})
+        issues.append(
+            {
+                "code": "nfiq2_unavailable",
+                "message": "NFIQ 2 could not score this image "
+                f"({extraction.nfiq2_error or 'no reason given'}); rescan the finger",
+            }
+        )
     elif extraction.nfiq2 is not None and extraction.nfiq2 < limits.min_nfiq2:
-        issues.append({"code": "finger_low_quality",
-                       "message": f"NFIQ 2 score {extraction.nfiq2} is below the minimum {limits.min_nfiq2}"})
+        issues.append(
+            {
+                "code": "finger_low_quality",
+                "message": f"NFIQ 2 score {extraction.nfiq2} is below the minimum {limits.min_nfiq2}",
+            }
+        )
     if len(extraction.minutiae) < limits.min_minutiae:
-        issues.append({"code": "finger_too_few_minutiae",
-                       "message": f"{len(extraction.minutiae)} minutiae found, at least {limits.min_minutiae} "
-                       "are needed"})
-    report = FingerReport(upload.position, "rejected" if issues else "captured", upload.filename,
-                          extraction.nfiq2, len(extraction.minutiae), issues)
+        issues.append(
+            {
+                "code": "finger_too_few_minutiae",
+                "message": f"{len(extraction.minutiae)} minutiae found, at least {limits.min_minutiae} are needed",
+            }
+        )
+    report = FingerReport(
+        upload.position,
+        "rejected" if issues else "captured",
+        upload.filename,
+        extraction.nfiq2,
+        len(extraction.minutiae),
+        issues,
+    )
     if issues:
         return None, report
-    view = FingerView(position=upload.position, minutiae=tuple(extraction.minutiae),
-                      quality=extraction.nfiq2 if extraction.nfiq2 is not None else 0)
+    view = FingerView(
+        position=upload.position,
+        minutiae=tuple(extraction.minutiae),
+        quality=extraction.nfiq2 if extraction.nfiq2 is not None else 0,
+    )
     return AcceptedFinger(view, extraction.width, extraction.height, "capture", extraction.nfiq2), report
 
 
@@ -209,13 +279,22 @@ def import_records(data: bytes, limits: FingerQualityParams) -> tuple[list[Accep
     for view in record.views:
         issues = []
         if not 1 <= view.position <= 10:
-            issues.append({"code": "finger_position_unknown",
-                           "message": f"view with finger position {view.position}: a position 1-10 is required"})
+            issues.append(
+                {
+                    "code": "finger_position_unknown",
+                    "message": f"view with finger position {view.position}: a position 1-10 is required",
+                }
+            )
         if len(view.minutiae) < limits.min_minutiae:
-            issues.append({"code": "finger_too_few_minutiae", "message": f"{len(view.minutiae)} minutiae, at least "
-                           f"{limits.min_minutiae} are needed"})
-        reports.append(FingerReport(view.position, "rejected" if issues else "imported", None, None,
-                                    len(view.minutiae), issues))
+            issues.append(
+                {
+                    "code": "finger_too_few_minutiae",
+                    "message": f"{len(view.minutiae)} minutiae, at least {limits.min_minutiae} are needed",
+                }
+            )
+        reports.append(
+            FingerReport(view.position, "rejected" if issues else "imported", None, None, len(view.minutiae), issues)
+        )
         if not issues:
             accepted.append(AcceptedFinger(view, record.width, record.height, "import", None))
     return accepted, reports
@@ -223,9 +302,13 @@ def import_records(data: bytes, limits: FingerQualityParams) -> tuple[list[Accep
 
 def record_of(fingers: list[AcceptedFinger]) -> FingerprintRecord:
     """One ISO record holding the given fingers (image size: the largest of theirs)."""
-    return FingerprintRecord(width=max(f.width for f in fingers), height=max(f.height for f in fingers),
-                             views=tuple(f.view for f in fingers), x_resolution=PIXELS_PER_CM,
-                             y_resolution=PIXELS_PER_CM)
+    return FingerprintRecord(
+        width=max(f.width for f in fingers),
+        height=max(f.height for f in fingers),
+        views=tuple(f.view for f in fingers),
+        x_resolution=PIXELS_PER_CM,
+        y_resolution=PIXELS_PER_CM,
+    )
 
 
 def index_features(view: FingerView) -> mcc.Cylinders:
@@ -246,8 +329,10 @@ def seal_finger(keyring: KeyRing, finger: AcceptedFinger, enrolment_public_id: s
     with matcher_problems():
         record = iso19794.encode(record_of([finger]))
     features = mcc.to_bytes(index_features(finger.view))
-    return (keyring.seal(record, record_aad(enrolment_public_id, finger.position)),
-            keyring.seal(features, features_aad(enrolment_public_id, finger.position)))
+    return (
+        keyring.seal(record, record_aad(enrolment_public_id, finger.position)),
+        keyring.seal(features, features_aad(enrolment_public_id, finger.position)),
+    )
 
 
 def open_finger(keyring: KeyRing, row: Any, enrolment_public_id: str) -> AcceptedFinger:
@@ -260,8 +345,9 @@ def open_finger(keyring: KeyRing, row: Any, enrolment_public_id: str) -> Accepte
 
 def open_features(keyring: KeyRing, row: Any, enrolment_public_id: str) -> mcc.Cylinders:
     """Decrypt a stored finger's indexing cylinders."""
-    data = keyring.open(Sealed(row.key_id, row.features_nonce, row.features_ciphertext),
-                        features_aad(enrolment_public_id, row.position))
+    data = keyring.open(
+        Sealed(row.key_id, row.features_nonce, row.features_ciphertext), features_aad(enrolment_public_id, row.position)
+    )
     return mcc.from_bytes(data)
 
 

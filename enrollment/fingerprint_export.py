@@ -28,7 +28,8 @@ def export_identity(services: EnrolmentServices, session: Session, uin: str) -> 
     # (enrollment.record), not the person's prints.
     record = issuing_enrolment(session, identity.id)
     rows = session.execute(
-        select(FingerTemplate, Enrolment.public_id).join(Enrolment)
+        select(FingerTemplate, Enrolment.public_id)
+        .join(Enrolment)
         .where(Enrolment.id == (record.id if record is not None else None))
         .order_by(FingerTemplate.position, FingerTemplate.id)
     ).all()

@@ -10,8 +10,9 @@ above the watermark), so every search sees everything committed before it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -43,8 +44,9 @@ class TemplateCache:
     model: Any
     label = "gallery"
 
-    def __init__(self, settings: Settings, keyring: KeyRing, sessions: sessionmaker[Session], gallery: Any,
-                 path: Path) -> None:
+    def __init__(
+        self, settings: Settings, keyring: KeyRing, sessions: sessionmaker[Session], gallery: Any, path: Path
+    ) -> None:
         self.settings = settings
         self.keyring = keyring
         self.sessions = sessions
@@ -116,7 +118,7 @@ class TemplateCache:
         if len(extra):
             self._gallery.remove(extra.tolist())
         for start in range(0, len(missing), BATCH):
-            ids = missing[start:start + BATCH]
+            ids = missing[start : start + BATCH]
             self._add_rows(session, self.model.id.in_(ids.tolist()))
         self._gallery.watermark = int(max(self._gallery.watermark, truth.max() if len(truth) else 0))
         return len(missing), len(extra)
@@ -153,8 +155,7 @@ class TemplateCache:
 
     # --- helpers -------------------------------------------------------------------------------------
     def _select(self) -> Any:
-        return (select(*self._columns(), Enrolment.public_id)
-                .join(Enrolment, self.model.enrolment_id == Enrolment.id))
+        return select(*self._columns(), Enrolment.public_id).join(Enrolment, self.model.enrolment_id == Enrolment.id)
 
     def _add_rows(self, session: Session, condition: Any) -> int:
         rows = session.execute(self._select().where(condition)).all()
@@ -165,8 +166,7 @@ class TemplateCache:
         return len(ids)
 
     def _batches(self, session: Session) -> Iterator[tuple[NDArray[np.int64], Any]]:
-        query = (self._select().where(self.model.in_gallery).order_by(self.model.id)
-                 .execution_options(yield_per=BATCH))
+        query = self._select().where(self.model.in_gallery).order_by(self.model.id).execution_options(yield_per=BATCH)
         for chunk in session.execute(query).partitions(BATCH):
             yield self._decode(chunk)
 
@@ -236,5 +236,11 @@ class FingerGalleryStore(TemplateCache):
 
 
 def _progress(enabled: bool) -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    disable=not enabled, transient=False)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        disable=not enabled,
+        transient=False,
+    )

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -25,9 +26,9 @@ from sqlalchemy.orm import Session
 
 from civid.audit import Actor
 from civid.errors import Conflict, IdempotencyKeyReused
-from enrollment.runtime import EnrolmentServices
 from enrollment.documents import DocumentEvidence
 from enrollment.fingerprint import FingerException, FingerUpload
+from enrollment.runtime import EnrolmentServices
 from enrollment.schemas import Demographics
 from models import Enrolment
 
@@ -38,9 +39,14 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def request_digest(demographics: Demographics, photos: Sequence[bytes], fingers: Sequence[FingerUpload],
-                   finger_exceptions: Sequence[FingerException], finger_record: bytes | None,
-                   documents: Sequence[DocumentEvidence]) -> str:
+def request_digest(
+    demographics: Demographics,
+    photos: Sequence[bytes],
+    fingers: Sequence[FingerUpload],
+    finger_exceptions: Sequence[FingerException],
+    finger_record: bytes | None,
+    documents: Sequence[DocumentEvidence],
+) -> str:
     """SHA-256 (hex) of the request's canonical JSON form."""
     canonical: dict[str, Any] = {
         "version": VERSION,
@@ -51,10 +57,18 @@ def request_digest(demographics: Demographics, photos: Sequence[bytes], fingers:
         "finger_exceptions": sorted([e.position, e.reason, e.note or ""] for e in finger_exceptions),
         "finger_record": _sha256(finger_record) if finger_record is not None else None,
         # Document order is kept (a document's position binds its sealed number); check methods are a set.
-        "documents": [[d.type, d.number, d.issuer_name, d.issuer_country,
-                       d.date_of_issuance.isoformat() if d.date_of_issuance else None,
-                       d.date_of_expiry.isoformat() if d.date_of_expiry else None, sorted(d.check_methods)]
-                      for d in documents],
+        "documents": [
+            [
+                d.type,
+                d.number,
+                d.issuer_name,
+                d.issuer_country,
+                d.date_of_issuance.isoformat() if d.date_of_issuance else None,
+                d.date_of_expiry.isoformat() if d.date_of_expiry else None,
+                sorted(d.check_methods),
+            ]
+            for d in documents
+        ],
     }
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return _sha256(text.encode())
@@ -69,14 +83,18 @@ class Replay:
 
     def previous(self, session: Session, actor: Actor) -> Enrolment | None:
         """The enrolment this officer stored under the key, if any; IdempotencyKeyReused if it was another request."""
-        found = session.scalars(select(Enrolment).where(Enrolment.officer_id == actor.id,
-                                                        Enrolment.idempotency_key == self.key)).first()
+        found = session.scalars(
+            select(Enrolment).where(Enrolment.officer_id == actor.id, Enrolment.idempotency_key == self.key)
+        ).first()
         # No digest: stored before migration 0011; it replays as it always did (see that migration).
         if found is not None and found.request_digest is not None and found.request_digest != self.digest:
             raise IdempotencyKeyReused(
                 f"Idempotency-Key {self.key!r} was already used for a different enrolment request (enrolment "
-                f"{found.public_id}); send a new key for a new request", code="idempotency_key_reused",
-                params={"key": self.key, "enrolment": found.public_id}, idempotency_key=self.key)
+                f"{found.public_id}); send a new key for a new request",
+                code="idempotency_key_reused",
+                params={"key": self.key, "enrolment": found.public_id},
+                idempotency_key=self.key,
+            )
         return found
 
     def stored_meanwhile(self, services: EnrolmentServices, actor: Actor, exc: IntegrityError) -> Enrolment:
@@ -85,6 +103,7 @@ class Replay:
         with services.sessions() as session:
             found = self.previous(session, actor)
         if found is None:
-            raise Conflict("the enrolment could not be stored (a conflicting row was written at the same moment); "
-                           "retry") from exc
+            raise Conflict(
+                "the enrolment could not be stored (a conflicting row was written at the same moment); retry"
+            ) from exc
         return found

@@ -44,12 +44,17 @@ class QualityReport:
 
     def to_dict(self) -> dict:
         return {
-            "filename": self.filename, "passed": self.passed, "score": round(self.score, 1),
-            "faces_found": self.faces_found, "width": self.width, "height": self.height,
+            "filename": self.filename,
+            "passed": self.passed,
+            "score": round(self.score, 1),
+            "faces_found": self.faces_found,
+            "width": self.width,
+            "height": self.height,
             "inter_eye_px": None if self.inter_eye_px is None else round(self.inter_eye_px, 1),
             "sharpness": None if self.sharpness is None else round(self.sharpness, 1),
-            "pose": None if self.pose is None else {
-                "yaw": round(self.pose.yaw, 1), "pitch": round(self.pose.pitch, 1), "roll": round(self.pose.roll, 1)},
+            "pose": None
+            if self.pose is None
+            else {"yaw": round(self.pose.yaw, 1), "pitch": round(self.pose.pitch, 1), "roll": round(self.pose.roll, 1)},
             "issues": [{"code": i.code, "message": i.message} for i in self.issues],
         }
 
@@ -74,8 +79,9 @@ def assess(engine: FaceEngine, image: CapturedImage, limits: FaceGateParams, wat
     """Run every check on one decoded photo against the gate's limits (``settings.face_gate``)."""
     base = {"filename": image.filename, "width": image.width, "height": image.height}
     with watch.stage("detect"):
-        boxes = engine.detect(image.rgb, max_side=limits.detection_max_side,
-                              min_confidence=limits.detection_min_confidence)
+        boxes = engine.detect(
+            image.rgb, max_side=limits.detection_max_side, min_confidence=limits.detection_min_confidence
+        )
     if not boxes:
         issue = QualityIssue("no_face", "no face was found in the photo")
         return GateResult(QualityReport(passed=False, score=0.0, faces_found=0, issues=(issue,), **base))
@@ -91,36 +97,68 @@ def assess(engine: FaceEngine, image: CapturedImage, limits: FaceGateParams, wat
         pose = estimate_pose(landmarks, image.width, image.height)
     issues: list[QualityIssue] = []
     if eyes < limits.min_inter_eye_px:
-        issues.append(QualityIssue(
-            "face_too_small", f"the eyes are {eyes:.0f} px apart; at least {limits.min_inter_eye_px:.0f} px needed "
-            "(move closer or use a higher resolution)"))
+        issues.append(
+            QualityIssue(
+                "face_too_small",
+                f"the eyes are {eyes:.0f} px apart; at least {limits.min_inter_eye_px:.0f} px needed "
+                "(move closer or use a higher resolution)",
+            )
+        )
     if sharp < limits.min_sharpness:
-        issues.append(QualityIssue(
-            "blurred", f"the face is blurred (sharpness {sharp:.0f}, at least {limits.min_sharpness:.0f} needed)"))
+        issues.append(
+            QualityIssue(
+                "blurred", f"the face is blurred (sharpness {sharp:.0f}, at least {limits.min_sharpness:.0f} needed)"
+            )
+        )
     if abs(pose.yaw) > limits.max_yaw_deg:
-        issues.append(QualityIssue(
-            "pose_yaw", f"the head is turned {abs(pose.yaw):.0f}° sideways (at most {limits.max_yaw_deg:.0f}°)"))
+        issues.append(
+            QualityIssue(
+                "pose_yaw", f"the head is turned {abs(pose.yaw):.0f}° sideways (at most {limits.max_yaw_deg:.0f}°)"
+            )
+        )
     if abs(pose.pitch) > limits.max_pitch_deg:
-        issues.append(QualityIssue(
-            "pose_pitch", f"the head is tilted {abs(pose.pitch):.0f}° up or down (at most {limits.max_pitch_deg:.0f}°)"))
+        issues.append(
+            QualityIssue(
+                "pose_pitch",
+                f"the head is tilted {abs(pose.pitch):.0f}° up or down (at most {limits.max_pitch_deg:.0f}°)",
+            )
+        )
     if abs(pose.roll) > limits.max_roll_deg:
-        issues.append(QualityIssue(
-            "pose_roll", f"the head is tilted {abs(pose.roll):.0f}° to one side (at most {limits.max_roll_deg:.0f}°)"))
+        issues.append(
+            QualityIssue(
+                "pose_roll",
+                f"the head is tilted {abs(pose.roll):.0f}° to one side (at most {limits.max_roll_deg:.0f}°)",
+            )
+        )
 
     score = _score(eyes, sharp, pose, limits)
-    report = QualityReport(passed=not issues, score=score, faces_found=1, issues=tuple(issues),
-                           inter_eye_px=eyes, sharpness=sharp, pose=pose, **base)
+    report = QualityReport(
+        passed=not issues,
+        score=score,
+        faces_found=1,
+        issues=tuple(issues),
+        inter_eye_px=eyes,
+        sharpness=sharp,
+        pose=pose,
+        **base,
+    )
     face = AcceptedFace(image, box, landmarks, report) if not issues else None
     return GateResult(report, face)
 
 
 def _score(eyes: float, sharp: float, pose: Pose, limits: FaceGateParams) -> float:
     """0-100: the mean of per-check margins, each 0 at its limit and 1 at twice the limit (or frontal)."""
-    margins: NDArray[np.float64] = np.clip(np.array([
-        eyes / limits.min_inter_eye_px - 1.0,
-        sharp / limits.min_sharpness - 1.0,
-        1.0 - abs(pose.yaw) / limits.max_yaw_deg,
-        1.0 - abs(pose.pitch) / limits.max_pitch_deg,
-        1.0 - abs(pose.roll) / limits.max_roll_deg,
-    ]), 0.0, 1.0)
+    margins: NDArray[np.float64] = np.clip(
+        np.array(
+            [
+                eyes / limits.min_inter_eye_px - 1.0,
+                sharp / limits.min_sharpness - 1.0,
+                1.0 - abs(pose.yaw) / limits.max_yaw_deg,
+                1.0 - abs(pose.pitch) / limits.max_pitch_deg,
+                1.0 - abs(pose.roll) / limits.max_roll_deg,
+            ]
+        ),
+        0.0,
+        1.0,
+    )
     return float(100.0 * margins.mean())

@@ -24,21 +24,34 @@ def issuing_enrolment(session: Session, identity_id: int) -> Enrolment | None:
     # issue_identity creates one identity per issued enrolment, so there is exactly one; the id order is only a
     # guard that keeps the answer the first issued should data ever hold two.
     return session.scalars(
-        select(Enrolment).where(Enrolment.identity_id == identity_id, Enrolment.status == EnrolmentStatus.ISSUED)
+        select(Enrolment)
+        .where(Enrolment.identity_id == identity_id, Enrolment.status == EnrolmentStatus.ISSUED)
         .order_by(Enrolment.id)
     ).first()
 
 
 def duplicate_attempts(session: Session, identity_id: int) -> list[Enrolment]:
     """The applications decided duplicates of this identity, oldest first."""
-    return list(session.scalars(
-        select(Enrolment).where(Enrolment.identity_id == identity_id, Enrolment.status == EnrolmentStatus.DUPLICATE)
-        .order_by(Enrolment.created_at, Enrolment.id)))
+    return list(
+        session.scalars(
+            select(Enrolment)
+            .where(Enrolment.identity_id == identity_id, Enrolment.status == EnrolmentStatus.DUPLICATE)
+            .order_by(Enrolment.created_at, Enrolment.id)
+        )
+    )
 
 
 def record_attempt(session: Session, actor: Actor, identity: Identity, enrolment: Enrolment, case: DedupCase) -> None:
     """Audit that ``enrolment`` was decided a duplicate of ``identity``: an attempt, the record unchanged."""
     record = issuing_enrolment(session, identity.id)
-    audit.record(session, actor, "identity.duplicate_attempt", "identity", identity.uin, case=case.public_id,
-                 enrolment=enrolment.public_id, record_enrolment=record.public_id if record else None,
-                 record_unchanged=True)
+    audit.record(
+        session,
+        actor,
+        "identity.duplicate_attempt",
+        "identity",
+        identity.uin,
+        case=case.public_id,
+        enrolment=enrolment.public_id,
+        record_enrolment=record.public_id if record else None,
+        record_unchanged=True,
+    )

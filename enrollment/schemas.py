@@ -130,10 +130,13 @@ class CandidateOut(BaseModel):
     status: str
     face_score: float = Field(description="Cosine similarity of the best pair of face templates")
     finger_scores: dict[int, float] = Field(
-        default_factory=dict, description="MCC similarity (0-1) per finger position compared")
+        default_factory=dict, description="MCC similarity (0-1) per finger position compared"
+    )
     fused_llr: float | None = Field(
-        None, description="Fused evidence: sum of log10 likelihood ratios of the face and every finger compared; "
-        "3 means the scores are 1,000 times likelier if the applicant is this person")
+        None,
+        description="Fused evidence: sum of log10 likelihood ratios of the face and every finger compared; "
+        "3 means the scores are 1,000 times likelier if the applicant is this person",
+    )
     given_name: str
     family_name: str
     date_of_birth: date
@@ -162,17 +165,20 @@ class DocumentIn(BaseModel):
     date_of_issuance: IsoDate | None = None
     date_of_expiry: IsoDate | None = None
     check_methods: list[CheckMethod] = Field(
-        min_length=1, description="How the officer checked it (OIDC4IDA check methods): vpip physical inspection, "
+        min_length=1,
+        description="How the officer checked it (OIDC4IDA check methods): vpip physical inspection, "
         "vpiruv under UV light, pvp photo compared with the person present, pvr … remote person, vri inspection of "
-        "a remote image, vdig digital record, vcrypt chip/cryptographic check, data validated against the issuer")
+        "a remote image, vdig digital record, vcrypt chip/cryptographic check, data validated against the issuer",
+    )
 
     @field_validator("number")
     @classmethod
     def _number(cls, value: str) -> str:
         compact = re.sub(r"\s+", "", value).upper()
         if not _DOCUMENT_NUMBER.match(compact) or not any(ch.isdigit() for ch in compact):
-            raise ValueError("a document number is 4-30 letters and digits (with at least one digit; '-' and '/' "
-                             "allowed inside)")
+            raise ValueError(
+                "a document number is 4-30 letters and digits (with at least one digit; '-' and '/' allowed inside)"
+            )
         return compact
 
     @field_validator("check_methods")
@@ -197,7 +203,7 @@ class DocumentIn(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _dates(self) -> "DocumentIn":
+    def _dates(self) -> DocumentIn:
         if self.date_of_issuance and self.date_of_expiry and self.date_of_issuance >= self.date_of_expiry:
             raise ValueError("date of issuance must be before date of expiry")
         return self
@@ -235,13 +241,16 @@ class EnrolmentOut(BaseModel):
     candidates: list[CandidateOut]
     rejection_reasons: list[QualityIssueOut]
     quality: list[QualityOut]
-    fingerprints: list[FingerReportOut] = Field(description="Per finger position: captured, imported, rejected or "
-                                                "excepted (with the officer's reason)")
+    fingerprints: list[FingerReportOut] = Field(
+        description="Per finger position: captured, imported, rejected or excepted (with the officer's reason)"
+    )
     dedup_modalities: list[Literal["face", "finger"]] = Field(
-        description="What the 1:N deduplication compared; ['face'] when the person gave no fingerprints")
+        description="What the 1:N deduplication compared; ['face'] when the person gave no fingerprints"
+    )
     demographics: Demographics
-    documents: list[DocumentOut] = Field(default_factory=list, description="Identity documents the officer checked "
-                                         "(numbers masked)")
+    documents: list[DocumentOut] = Field(
+        default_factory=list, description="Identity documents the officer checked (numbers masked)"
+    )
     officer: str
     created_at: datetime
     decided_at: datetime | None
@@ -250,8 +259,10 @@ class EnrolmentOut(BaseModel):
 class CaseDecisionOut(BaseModel):
     sequence: int = Field(description="1 for the first decision, then 2, 3, ... for each change")
     outcome: Literal["duplicate", "not_duplicate"]
-    uin: str | None = Field(description="The UIN the decision left the applicant with: the existing identity's for "
-                            "a duplicate, the one issued for not_duplicate (even if a later change withdrew it)")
+    uin: str | None = Field(
+        description="The UIN the decision left the applicant with: the existing identity's for "
+        "a duplicate, the one issued for not_duplicate (even if a later change withdrew it)"
+    )
     comment: str = Field(description="Why; for a change, the reason for the change")
     decided_by: str
     decided_at: datetime
@@ -269,8 +280,9 @@ class CaseOut(BaseModel):
     decided_by: str | None
     created_at: datetime
     decided_at: datetime | None
-    decisions: list[CaseDecisionOut] = Field(default_factory=list, description="Every decision on the case, oldest "
-                                             "first; the last is the one in force")
+    decisions: list[CaseDecisionOut] = Field(
+        default_factory=list, description="Every decision on the case, oldest first; the last is the one in force"
+    )
 
 
 class CaseSummaryOut(BaseModel):
@@ -298,10 +310,13 @@ class IdentityOut(BaseModel):
     status: str
     created_at: datetime
     enrolments: list[str]
-    record: str | None = Field(description="The enrolment that issued the UIN: the record portals and banks are "
-                                           "told about (names, evidence)")
-    duplicate_attempts: list[str] = Field(description="Later applications decided duplicates of this identity, "
-                                                      "oldest first; none of them changed the record")
+    record: str | None = Field(
+        description="The enrolment that issued the UIN: the record portals and banks are told about (names, evidence)"
+    )
+    duplicate_attempts: list[str] = Field(
+        description="Later applications decided duplicates of this identity, "
+        "oldest first; none of them changed the record"
+    )
     # None only for a UIN withdrawn by a changed decision: its enrolment now belongs to the identity it duplicated.
     given_name: str | None
     family_name: str | None

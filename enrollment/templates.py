@@ -26,7 +26,9 @@ def photo_aad(enrolment_public_id: str, photo_index: int) -> bytes:
     return b"civid/photo/v1/" + enrolment_public_id.encode() + b"/" + str(photo_index).encode()
 
 
-def seal_descriptor(keyring: KeyRing, vector: NDArray[np.float32], enrolment_public_id: str, photo_index: int) -> Sealed:
+def seal_descriptor(
+    keyring: KeyRing, vector: NDArray[np.float32], enrolment_public_id: str, photo_index: int
+) -> Sealed:
     """Encrypt one (128,) descriptor."""
     plain = np.asarray(vector, dtype="<f4").tobytes()
     return keyring.seal(plain, template_aad(enrolment_public_id, photo_index))
@@ -34,7 +36,9 @@ def seal_descriptor(keyring: KeyRing, vector: NDArray[np.float32], enrolment_pub
 
 def open_descriptor(keyring: KeyRing, row: FaceTemplate, enrolment_public_id: str) -> NDArray[np.float32]:
     """Decrypt one stored template back to its (128,) float32 descriptor."""
-    plain = keyring.open(Sealed(row.key_id, row.nonce, row.ciphertext), template_aad(enrolment_public_id, row.photo_index))
+    plain = keyring.open(
+        Sealed(row.key_id, row.nonce, row.ciphertext), template_aad(enrolment_public_id, row.photo_index)
+    )
     return np.frombuffer(plain, dtype="<f4").astype(np.float32)
 
 
@@ -45,8 +49,12 @@ def reencrypt_all(keyring: KeyRing, session: Session, batch: int = 1000) -> int:
     Runs in the caller's transaction; once it commits, retired keys can be removed from the ring."""
     moved = 0
     for model, aad in ((FaceTemplate, template_aad), (Photo, photo_aad)):
-        query = (select(model, Enrolment.public_id).join(Enrolment, model.enrolment_id == Enrolment.id)
-                 .where(model.key_id != keyring.active).execution_options(yield_per=batch))
+        query = (
+            select(model, Enrolment.public_id)
+            .join(Enrolment, model.enrolment_id == Enrolment.id)
+            .where(model.key_id != keyring.active)
+            .execution_options(yield_per=batch)
+        )
         for row, public_id in session.execute(query):
             associated = aad(public_id, row.photo_index)
             plain = keyring.open(Sealed(row.key_id, row.nonce, row.ciphertext), associated)
@@ -54,13 +62,18 @@ def reencrypt_all(keyring: KeyRing, session: Session, batch: int = 1000) -> int:
             row.key_id, row.nonce, row.ciphertext = sealed.key_id, sealed.nonce, sealed.ciphertext
             moved += 1
     # A finger row holds two ciphertexts under one key id: the ISO record and the index cylinders.
-    query = (select(FingerTemplate, Enrolment.public_id).join(Enrolment, FingerTemplate.enrolment_id == Enrolment.id)
-             .where(FingerTemplate.key_id != keyring.active).execution_options(yield_per=batch))
+    query = (
+        select(FingerTemplate, Enrolment.public_id)
+        .join(Enrolment, FingerTemplate.enrolment_id == Enrolment.id)
+        .where(FingerTemplate.key_id != keyring.active)
+        .execution_options(yield_per=batch)
+    )
     for row, public_id in session.execute(query):
         record_ad, features_ad = record_aad(public_id, row.position), features_aad(public_id, row.position)
         record = keyring.seal(keyring.open(Sealed(row.key_id, row.nonce, row.ciphertext), record_ad), record_ad)
-        features = keyring.seal(keyring.open(Sealed(row.key_id, row.features_nonce, row.features_ciphertext),
-                                             features_ad), features_ad)
+        features = keyring.seal(
+            keyring.open(Sealed(row.key_id, row.features_nonce, row.features_ciphertext), features_ad), features_ad
+        )
         row.key_id, row.nonce, row.ciphertext = record.key_id, record.nonce, record.ciphertext
         row.features_nonce, row.features_ciphertext = features.nonce, features.ciphertext
         moved += 1

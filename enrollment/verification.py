@@ -11,14 +11,14 @@ from sqlalchemy import select
 from civid import audit
 from civid.audit import Actor
 from civid.errors import InvalidInput, NotFound
-from enrollment.runtime import EnrolmentServices
+from civid.uin import normalise_uin
 from enrollment.capture import decode_image
 from enrollment.dedup import FusedMatch, Match, candidates_for, finger_scores_against, fused_candidates
 from enrollment.fingerprint import AcceptedFinger, FingerReport, FingerUpload, assess_finger, matching_features
 from enrollment.quality import QualityReport, assess
 from enrollment.record import issuing_enrolment
+from enrollment.runtime import EnrolmentServices
 from enrollment.templates import open_descriptor
-from civid.uin import normalise_uin
 from enrollment.workflow import PhotoUpload
 from models import EnrolmentStatus, FaceTemplate, Identity
 
@@ -69,16 +69,26 @@ class FusedIdentification:
 def probe_descriptor(services: EnrolmentServices, photo: PhotoUpload) -> tuple[NDArray[np.float32], QualityReport]:
     """Decode, quality-check and encode a probe photo; a photo that fails the gate is a 422."""
     s = services.settings
-    image = decode_image(photo.data, filename=photo.filename, content_type=photo.content_type,
-                         max_bytes=s.max_upload_bytes, max_pixels=s.max_image_pixels, min_side=s.min_image_side)
+    image = decode_image(
+        photo.data,
+        filename=photo.filename,
+        content_type=photo.content_type,
+        max_bytes=s.max_upload_bytes,
+        max_pixels=s.max_image_pixels,
+        min_side=s.min_image_side,
+    )
     result = assess(services.faces, image, s.face_gate)
     if result.face is None:
-        raise InvalidInput("the photo failed the quality check: " + "; ".join(i.message for i in result.report.issues),
-                           quality=result.report.to_dict())
+        raise InvalidInput(
+            "the photo failed the quality check: " + "; ".join(i.message for i in result.report.issues),
+            quality=result.report.to_dict(),
+        )
     return services.faces.encode(image.rgb, result.face.landmarks), result.report
 
 
-def probe_fingers(services: EnrolmentServices, uploads: list[FingerUpload]) -> tuple[list[AcceptedFinger], list[FingerReport]]:
+def probe_fingers(
+    services: EnrolmentServices, uploads: list[FingerUpload]
+) -> tuple[list[AcceptedFinger], list[FingerReport]]:
     """Gate probe fingers like enrolment ones; a finger that fails is a 422 naming it and why."""
     positions = [u.position for u in uploads]
     if len(set(positions)) != len(positions) or not all(1 <= p <= 10 for p in positions):
@@ -87,15 +97,22 @@ def probe_fingers(services: EnrolmentServices, uploads: list[FingerUpload]) -> t
     for upload in uploads:
         finger, report = assess_finger(upload, services.settings.finger_quality)
         if finger is None:
-            raise InvalidInput(f"finger {upload.position} failed the quality check: "
-                               + "; ".join(i["message"] for i in report.issues), finger=report.to_dict())
+            raise InvalidInput(
+                f"finger {upload.position} failed the quality check: " + "; ".join(i["message"] for i in report.issues),
+                finger=report.to_dict(),
+            )
         accepted.append(finger)
         reports.append(report)
     return accepted, reports
 
 
-def verify(services: EnrolmentServices, actor: Actor, uin_text: str, photo: PhotoUpload | None,
-           fingers: list[FingerUpload] | None = None) -> Verification:
+def verify(
+    services: EnrolmentServices,
+    actor: Actor,
+    uin_text: str,
+    photo: PhotoUpload | None,
+    fingers: list[FingerUpload] | None = None,
+) -> Verification:
     """Compare a photo and/or fingers with one identity's templates. Every modality presented must match,
     and the modalities in ``verify_required_modalities`` must be presented."""
     fingers = list(fingers or [])
@@ -121,16 +138,27 @@ def verify(services: EnrolmentServices, actor: Actor, uin_text: str, photo: Phot
     match = (face is None or face.match) and all(f.match for f in finger_results)
     result = Verification(uin, match, face, finger_results, fused.llr)
     with services.sessions.begin() as session:
-        audit.record(session, actor, "biometric.verify", "identity", uin, match=match, modalities=sorted(presented),
-                     face_score=round(face.score, 4) if face else None,
-                     finger_scores={f.position: round(f.score, 4) for f in finger_results})
+        audit.record(
+            session,
+            actor,
+            "biometric.verify",
+            "identity",
+            uin,
+            match=match,
+            modalities=sorted(presented),
+            face_score=round(face.score, 4) if face else None,
+            finger_scores={f.position: round(f.score, 4) for f in finger_results},
+        )
     return result
 
 
 def _verify_face(services: EnrolmentServices, session, uin: str, enrolments, photo: PhotoUpload) -> FaceVerification:  # type: ignore[no-untyped-def]
     vector, report = probe_descriptor(services, photo)
-    rows = [(row, e.public_id) for e in enrolments
-            for row in session.scalars(select(FaceTemplate).where(FaceTemplate.enrolment_id == e.id))]
+    rows = [
+        (row, e.public_id)
+        for e in enrolments
+        for row in session.scalars(select(FaceTemplate).where(FaceTemplate.enrolment_id == e.id))
+    ]
     if not rows:
         raise NotFound(f"identity {uin} has no face template")
     enrolled = np.stack([open_descriptor(services.keyring, row, public_id) for row, public_id in rows])
@@ -139,7 +167,9 @@ def _verify_face(services: EnrolmentServices, session, uin: str, enrolments, pho
     return FaceVerification(score >= threshold, score, threshold, report)
 
 
-def _verify_fingers(services: EnrolmentServices, session, uin: str, enrolments, uploads: list[FingerUpload]) -> list[FingerVerification]:  # type: ignore[no-untyped-def]
+def _verify_fingers(
+    services: EnrolmentServices, session, uin: str, enrolments, uploads: list[FingerUpload]
+) -> list[FingerVerification]:  # type: ignore[no-untyped-def]
     accepted, reports = probe_fingers(services, uploads)
     probes = {finger.position: matching_features(finger.view) for finger in accepted}
     best: dict[int, float] = {}
@@ -150,13 +180,26 @@ def _verify_fingers(services: EnrolmentServices, session, uin: str, enrolments, 
     if absent:
         raise NotFound(f"identity {uin} has no enrolled finger at position {', '.join(map(str, absent))}")
     threshold = services.settings.finger_verify_threshold
-    return [FingerVerification(f.position, best[f.position] >= threshold, best[f.position], threshold,
-                               services.fusion.finger(best[f.position]), report)
-            for f, report in zip(accepted, reports)]
+    return [
+        FingerVerification(
+            f.position,
+            best[f.position] >= threshold,
+            best[f.position],
+            threshold,
+            services.fusion.finger(best[f.position]),
+            report,
+        )
+        for f, report in zip(accepted, reports)
+    ]
 
 
-def identify_fused(services: EnrolmentServices, actor: Actor, photo: PhotoUpload | None, fingers: list[FingerUpload],
-                   max_candidates: int) -> FusedIdentification:
+def identify_fused(
+    services: EnrolmentServices,
+    actor: Actor,
+    photo: PhotoUpload | None,
+    fingers: list[FingerUpload],
+    max_candidates: int,
+) -> FusedIdentification:
     """1:N with fingers (and optionally a face): index shortlists, 1:1 re-ranking, fused LLR threshold."""
     if not 1 <= max_candidates <= 50:
         raise InvalidInput("max_candidates must be between 1 and 50")
@@ -167,13 +210,26 @@ def identify_fused(services: EnrolmentServices, actor: Actor, photo: PhotoUpload
     with services.sessions() as session:
         services.gallery.catch_up(session)
         services.fingers.catch_up(session)
-        matches = fused_candidates(session, services, None if vector is None else vector[None, :], accepted,
-                                   thresholds, statuses=(EnrolmentStatus.ISSUED,))
+        matches = fused_candidates(
+            session,
+            services,
+            None if vector is None else vector[None, :],
+            accepted,
+            thresholds,
+            statuses=(EnrolmentStatus.ISSUED,),
+        )
         for match in matches:
             _ = match.enrolment.identity
     with services.sessions.begin() as session:
-        audit.record(session, actor, "biometric.identify", "gallery", "face+finger" if photo else "finger",
-                     candidates=len(matches), uins=[m.enrolment.identity.uin for m in matches if m.enrolment.identity])
+        audit.record(
+            session,
+            actor,
+            "biometric.identify",
+            "gallery",
+            "face+finger" if photo else "finger",
+            candidates=len(matches),
+            uins=[m.enrolment.identity.uin for m in matches if m.enrolment.identity],
+        )
     return FusedIdentification(matches, threshold, report, reports)
 
 
@@ -185,11 +241,19 @@ def identify(services: EnrolmentServices, actor: Actor, photo: PhotoUpload, max_
     threshold = services.settings.identify_threshold
     with services.sessions() as session:
         services.gallery.catch_up(session)
-        matches = candidates_for(session, services.gallery, vector[None, :], threshold, max_candidates,
-                                 statuses=(EnrolmentStatus.ISSUED,))
+        matches = candidates_for(
+            session, services.gallery, vector[None, :], threshold, max_candidates, statuses=(EnrolmentStatus.ISSUED,)
+        )
         for match in matches:
             _ = match.enrolment.identity  # load while the session is open
     with services.sessions.begin() as session:
-        audit.record(session, actor, "biometric.identify", "gallery", "face", candidates=len(matches),
-                     uins=[m.enrolment.identity.uin for m in matches if m.enrolment.identity])
+        audit.record(
+            session,
+            actor,
+            "biometric.identify",
+            "gallery",
+            "face",
+            candidates=len(matches),
+            uins=[m.enrolment.identity.uin for m in matches if m.enrolment.identity],
+        )
     return Identification(matches, threshold, len(services.gallery), report)

@@ -27,22 +27,36 @@ from sqlalchemy.orm import Session
 from civid import audit
 from civid.audit import Actor
 from civid.errors import InvalidInput
-from enrollment.runtime import EnrolmentServices
 from civid.stopwatch import NULL, Stopwatch
 from enrollment.capture import decode_image
 from enrollment.dedup import FusedMatch, fused_candidates
 from enrollment.documents import DocumentEvidence, audit_summary, store_documents
 from enrollment.fingerprint import (
-    AcceptedFinger, FingerException, FingerReport, FingerUpload, assess_finger, check_positions, import_records,
+    AcceptedFinger,
+    FingerException,
+    FingerReport,
+    FingerUpload,
+    assess_finger,
+    check_positions,
+    import_records,
     seal_finger,
 )
 from enrollment.idempotency import Replay, request_digest
 from enrollment.quality import AcceptedFace, QualityIssue, assess
+from enrollment.runtime import EnrolmentServices
 from enrollment.schemas import Demographics
 from enrollment.templates import photo_aad, seal_descriptor
 from enrollment.uin import generate_uin
 from models import (
-    DedupCase, CaseCandidate, Enrolment, EnrolmentStatus, FaceTemplate, FingerTemplate, Identity, Photo, utcnow,
+    CaseCandidate,
+    DedupCase,
+    Enrolment,
+    EnrolmentStatus,
+    FaceTemplate,
+    FingerTemplate,
+    Identity,
+    Photo,
+    utcnow,
 )
 from models.db import dedup_section
 
@@ -86,18 +100,27 @@ def enrol(
     if not photos:
         raise InvalidInput("at least one face photo is required")
     if len(photos) > settings.max_photos_per_enrolment:
-        raise InvalidInput(f"at most {settings.max_photos_per_enrolment} photos per enrolment",
-                           code="too_many_photos", params={"limit": settings.max_photos_per_enrolment})
+        raise InvalidInput(
+            f"at most {settings.max_photos_per_enrolment} photos per enrolment",
+            code="too_many_photos",
+            params={"limit": settings.max_photos_per_enrolment},
+        )
     fingers, finger_exceptions = list(fingers or []), list(finger_exceptions or [])
     key = None
     if idempotency_key is not None:
         if not idempotency_key.strip():
             # An empty header is a client bug (a template variable left unset), not "no key": treating it as
             # no key would enrol again on every retry the client believes is protected.
-            raise InvalidInput("the Idempotency-Key header is empty: send a key that names this request, or no "
-                               "header", code="idempotency_key_empty")
-        key = Replay(idempotency_key, request_digest(demographics, [p.data for p in photos], fingers,
-                                                     finger_exceptions, finger_record, list(documents or [])))
+            raise InvalidInput(
+                "the Idempotency-Key header is empty: send a key that names this request, or no header",
+                code="idempotency_key_empty",
+            )
+        key = Replay(
+            idempotency_key,
+            request_digest(
+                demographics, [p.data for p in photos], fingers, finger_exceptions, finger_record, list(documents or [])
+            ),
+        )
         with services.sessions() as session:
             previous = key.previous(session, actor)
         if previous is not None:
@@ -106,8 +129,14 @@ def enrol(
     # 1. Decode every photo first: any bad file refuses the whole request before anything is stored.
     with watch.stage("decode"):
         images = [
-            decode_image(p.data, filename=p.filename, content_type=p.content_type, max_bytes=settings.max_upload_bytes,
-                         max_pixels=settings.max_image_pixels, min_side=settings.min_image_side)
+            decode_image(
+                p.data,
+                filename=p.filename,
+                content_type=p.content_type,
+                max_bytes=settings.max_upload_bytes,
+                max_pixels=settings.max_image_pixels,
+                min_side=settings.min_image_side,
+            )
             for p in photos
         ]
     imported, imported_reports = import_records(finger_record, settings.finger_quality) if finger_record else ([], [])
@@ -116,10 +145,16 @@ def enrol(
     with watch.stage("fingers"):
         assessed = [assess_finger(upload, settings.finger_quality) for upload in fingers]
     accepted_fingers = [finger for finger, _ in assessed if finger is not None] + imported
-    finger_reports = ([report for _, report in assessed] + imported_reports
-                      + [FingerReport(e.position, "excepted", reason=e.reason, note=e.note) for e in finger_exceptions])
-    finger_issues = [QualityIssue(issue["code"], f"finger {report.position}: {issue['message']}")
-                     for report in finger_reports for issue in report.issues]
+    finger_reports = (
+        [report for _, report in assessed]
+        + imported_reports
+        + [FingerReport(e.position, "excepted", reason=e.reason, note=e.note) for e in finger_exceptions]
+    )
+    finger_issues = [
+        QualityIssue(issue["code"], f"finger {report.position}: {issue['message']}")
+        for report in finger_reports
+        for issue in report.issues
+    ]
     results = [assess(services.faces, image, settings.face_gate, watch) for image in images]
     reports = [r.report.to_dict() for r in results]
     issues = [issue for r in results for issue in r.report.issues]
@@ -133,8 +168,9 @@ def enrol(
         issues = _consistency_issues(extracted, settings.dedup.same_person_threshold)
 
     issues = issues + finger_issues
-    captured = Captured(reports, extracted, sorted(finger_reports, key=lambda r: r.position), accepted_fingers,
-                        list(documents or []))
+    captured = Captured(
+        reports, extracted, sorted(finger_reports, key=lambda r: r.position), accepted_fingers, list(documents or [])
+    )
     public_id = str(uuid.uuid4())
     if issues:
         return _store_rejected(services, actor, demographics, public_id, captured, issues, key)
@@ -164,13 +200,24 @@ def _consistency_issues(faces: list[ExtractedFace], threshold: float) -> list[Qu
     scores = vectors @ vectors.T
     worst = float(scores.min())
     if worst < threshold:
-        return [QualityIssue("photos_not_same_person",
-                             f"the photos do not show the same person (similarity {worst:.3f} < {threshold:.3f})")]
+        return [
+            QualityIssue(
+                "photos_not_same_person",
+                f"the photos do not show the same person (similarity {worst:.3f} < {threshold:.3f})",
+            )
+        ]
     return []
 
 
-def _store_rejected(services, actor, demographics, public_id, captured: Captured, issues,  # type: ignore[no-untyped-def]
-                    key: Replay | None) -> Enrolment:
+def _store_rejected(
+    services,
+    actor,
+    demographics,
+    public_id,
+    captured: Captured,
+    issues,  # type: ignore[no-untyped-def]
+    key: Replay | None,
+) -> Enrolment:
     reasons = [{"code": i.code, "message": i.message} for i in issues]
     # The dedup lock orders this with an accepted or rejected enrolment under the same key (see enrol()).
     with services.sessions() as session, dedup_section(session):
@@ -183,9 +230,16 @@ def _store_rejected(services, actor, demographics, public_id, captured: Captured
             enrolment.decided_at = utcnow()
             session.add(enrolment)
             session.flush()
-            audit.record(session, actor, "enrolment.rejected", "enrolment", public_id,
-                         reasons=[i.code for i in issues], photos=len(captured.face_reports),
-                         fingers=len(captured.finger_reports))
+            audit.record(
+                session,
+                actor,
+                "enrolment.rejected",
+                "enrolment",
+                public_id,
+                reasons=[i.code for i in issues],
+                photos=len(captured.face_reports),
+                fingers=len(captured.finger_reports),
+            )
             session.commit()
         except IntegrityError as exc:
             session.rollback()
@@ -195,8 +249,15 @@ def _store_rejected(services, actor, demographics, public_id, captured: Captured
     return enrolment
 
 
-def _store_accepted(services, actor, demographics, public_id, captured: Captured, key: Replay | None,  # type: ignore[no-untyped-def]
-                    watch: Stopwatch) -> Enrolment:
+def _store_accepted(
+    services,
+    actor,
+    demographics,
+    public_id,
+    captured: Captured,
+    key: Replay | None,  # type: ignore[no-untyped-def]
+    watch: Stopwatch,
+) -> Enrolment:
     faces = captured.faces
     vectors = np.stack([f.descriptor for f in faces])
     with services.sessions() as session, dedup_section(session):
@@ -210,8 +271,9 @@ def _store_accepted(services, actor, demographics, public_id, captured: Captured
             matches = fused_candidates(session, services, vectors, captured.fingers, services.settings.dedup)
         commit_started = time.perf_counter()
         try:
-            enrolment, rows, finger_rows = _write_accepted(services, session, actor, demographics, public_id,
-                                                           captured, key, matches)
+            enrolment, rows, finger_rows = _write_accepted(
+                services, session, actor, demographics, public_id, captured, key, matches
+            )
             session.commit()
         except IntegrityError as exc:  # raised at a flush or at the commit
             session.rollback()
@@ -225,9 +287,16 @@ def _store_accepted(services, actor, demographics, public_id, captured: Captured
     return enrolment
 
 
-def _write_accepted(services: EnrolmentServices, session: Session, actor: Actor, demographics: Demographics, public_id: str,
-                    captured: Captured, key: Replay | None,
-                    matches: list[FusedMatch]) -> tuple[Enrolment, list[FaceTemplate], list[FingerTemplate]]:
+def _write_accepted(
+    services: EnrolmentServices,
+    session: Session,
+    actor: Actor,
+    demographics: Demographics,
+    public_id: str,
+    captured: Captured,
+    key: Replay | None,
+    matches: list[FusedMatch],
+) -> tuple[Enrolment, list[FaceTemplate], list[FingerTemplate]]:
     """Write the enrolment, its templates and documents, then a UIN or a case, and its audit event (not committed)."""
     faces = captured.faces
     status = EnrolmentStatus.PENDING if matches else EnrolmentStatus.ISSUED
@@ -241,44 +310,96 @@ def _write_accepted(services: EnrolmentServices, session: Session, actor: Actor,
     documents = {"documents": audit_summary(captured.documents)} if captured.documents else {}
     if matches:
         case = _open_case(session, enrolment, matches)
-        audit.record(session, actor, "enrolment.case_opened", "enrolment", public_id, case=case.public_id,
-                     modalities=captured.modalities,
-                     candidates=[{"enrolment": m.enrolment.public_id, "face_score": round(m.face_score, 4),
-                                  "fused_llr": round(m.fused.llr, 3)} for m in matches], **documents)
+        audit.record(
+            session,
+            actor,
+            "enrolment.case_opened",
+            "enrolment",
+            public_id,
+            case=case.public_id,
+            modalities=captured.modalities,
+            candidates=[
+                {
+                    "enrolment": m.enrolment.public_id,
+                    "face_score": round(m.face_score, 4),
+                    "fused_llr": round(m.fused.llr, 3),
+                }
+                for m in matches
+            ],
+            **documents,
+        )
     else:
         identity = issue_identity(session, enrolment)
-        audit.record(session, actor, "enrolment.issued", "enrolment", public_id, uin=identity.uin,
-                     photos=len(faces), fingers=[f.position for f in captured.fingers],
-                     modalities=captured.modalities, **documents)
+        audit.record(
+            session,
+            actor,
+            "enrolment.issued",
+            "enrolment",
+            public_id,
+            uin=identity.uin,
+            photos=len(faces),
+            fingers=[f.position for f in captured.fingers],
+            modalities=captured.modalities,
+            **documents,
+        )
     return enrolment, rows, finger_rows
 
 
-def _store_templates(services: EnrolmentServices, session: Session, enrolment: Enrolment, faces: list[ExtractedFace]) -> list[FaceTemplate]:
+def _store_templates(
+    services: EnrolmentServices, session: Session, enrolment: Enrolment, faces: list[ExtractedFace]
+) -> list[FaceTemplate]:
     rows = []
     for index, face in enumerate(faces):
         sealed = seal_descriptor(services.keyring, face.descriptor, enrolment.public_id, index)
-        rows.append(FaceTemplate(enrolment_id=enrolment.id, photo_index=index, key_id=sealed.key_id,
-                                 nonce=sealed.nonce, ciphertext=sealed.ciphertext,
-                                 quality_score=face.face.report.score, in_gallery=True))
+        rows.append(
+            FaceTemplate(
+                enrolment_id=enrolment.id,
+                photo_index=index,
+                key_id=sealed.key_id,
+                nonce=sealed.nonce,
+                ciphertext=sealed.ciphertext,
+                quality_score=face.face.report.score,
+                in_gallery=True,
+            )
+        )
         if services.settings.keep_photos:
             photo = services.keyring.seal(face.data, photo_aad(enrolment.public_id, index))
-            session.add(Photo(enrolment_id=enrolment.id, photo_index=index, content_type=face.content_type,
-                              key_id=photo.key_id, nonce=photo.nonce, ciphertext=photo.ciphertext))
+            session.add(
+                Photo(
+                    enrolment_id=enrolment.id,
+                    photo_index=index,
+                    content_type=face.content_type,
+                    key_id=photo.key_id,
+                    nonce=photo.nonce,
+                    ciphertext=photo.ciphertext,
+                )
+            )
     session.add_all(rows)
     session.flush()
     return rows
 
 
-def _store_fingers(services: EnrolmentServices, session: Session, enrolment: Enrolment,
-                   fingers: list[AcceptedFinger]) -> list[FingerTemplate]:
+def _store_fingers(
+    services: EnrolmentServices, session: Session, enrolment: Enrolment, fingers: list[AcceptedFinger]
+) -> list[FingerTemplate]:
     rows = []
     for finger in fingers:
         record, features = seal_finger(services.keyring, finger, enrolment.public_id)
-        rows.append(FingerTemplate(
-            enrolment_id=enrolment.id, position=finger.position, source=finger.source, nfiq2=finger.nfiq2,
-            minutiae_count=len(finger.view.minutiae), in_gallery=True, key_id=record.key_id, nonce=record.nonce,
-            ciphertext=record.ciphertext, features_nonce=features.nonce, features_ciphertext=features.ciphertext,
-        ))
+        rows.append(
+            FingerTemplate(
+                enrolment_id=enrolment.id,
+                position=finger.position,
+                source=finger.source,
+                nfiq2=finger.nfiq2,
+                minutiae_count=len(finger.view.minutiae),
+                in_gallery=True,
+                key_id=record.key_id,
+                nonce=record.nonce,
+                ciphertext=record.ciphertext,
+                features_nonce=features.nonce,
+                features_ciphertext=features.ciphertext,
+            )
+        )
         assert features.key_id == record.key_id  # one key per row; sealed back to back under the active key
     session.add_all(rows)
     session.flush()
@@ -290,9 +411,16 @@ def _open_case(session: Session, enrolment: Enrolment, matches: list[FusedMatch]
     session.add(case)
     session.flush()
     for rank, match in enumerate(matches, start=1):
-        session.add(CaseCandidate(case_id=case.id, rank=rank, enrolment_id=match.enrolment.id,
-                                  face_score=match.face_score, fused_llr=match.fused.llr,
-                                  finger_scores={str(p): round(v, 4) for p, v in match.fused.finger_scores.items()}))
+        session.add(
+            CaseCandidate(
+                case_id=case.id,
+                rank=rank,
+                enrolment_id=match.enrolment.id,
+                face_score=match.face_score,
+                fused_llr=match.fused.llr,
+                finger_scores={str(p): round(v, 4) for p, v in match.fused.finger_scores.items()},
+            )
+        )
     session.flush()
     return case
 
@@ -317,11 +445,23 @@ def issue_identity(session: Session, enrolment: Enrolment) -> Identity:
 def _new_enrolment(actor, demographics, public_id, status, captured: Captured, key: Replay | None) -> Enrolment:  # type: ignore[no-untyped-def]
     data = demographics.model_dump(mode="json")
     return Enrolment(
-        public_id=public_id, status=status, officer_id=actor.id, idempotency_key=key.key if key else None,
+        public_id=public_id,
+        status=status,
+        officer_id=actor.id,
+        idempotency_key=key.key if key else None,
         request_digest=key.digest if key else None,
-        given_name=data["given_name"], middle_names=data["middle_names"], family_name=data["family_name"],
-        date_of_birth=demographics.date_of_birth, sex=data["sex"], place_of_birth=data["place_of_birth"],
-        nationality=data["nationality"], address=data["address"], phone=data["phone"], email=data["email"],
-        quality=captured.face_reports, rejection_reasons=[],
-        fingerprints=[r.to_dict() for r in captured.finger_reports], dedup_modalities=[],
+        given_name=data["given_name"],
+        middle_names=data["middle_names"],
+        family_name=data["family_name"],
+        date_of_birth=demographics.date_of_birth,
+        sex=data["sex"],
+        place_of_birth=data["place_of_birth"],
+        nationality=data["nationality"],
+        address=data["address"],
+        phone=data["phone"],
+        email=data["email"],
+        quality=captured.face_reports,
+        rejection_reasons=[],
+        fingerprints=[r.to_dict() for r in captured.finger_reports],
+        dedup_modalities=[],
     )

@@ -19,12 +19,12 @@ from civid import audit
 from civid.deps import get_services
 from civid.errors import NotFound
 from civid.input_types import RowId
-from idp.runtime import IdpServices
 from civid.web import i18n, pages
 from civid.web.csrf import check_csrf
 from idp import claims, consent, passkey_bindings, passkey_registry, sessions
 from idp.claims_extensions import ClaimsExtensions, from_request
 from idp.consent_page import CLAIM_ITEMS
+from idp.runtime import IdpServices
 from models import Client, Consent, Identity, LoginSession, Passkey, utcnow
 
 router = APIRouter(dependencies=[Depends(pages.html_page)])
@@ -79,16 +79,34 @@ def _consent_rows(db: Session, identity_id: int) -> list[dict[str, object]]:
         client = db.scalars(select(Client).where(Client.client_id == row.client_id)).first()
         expired = audit.as_utc(row.expires_at) <= now
         status = "revoked" if row.revoked_at else "expired" if expired else "active"
-        rows.append({"uid": row.uid, "client": client.name if client else row.client_id, "claims": row.claims,
-                     "scopes": row.scopes, "granted": pages.when(row.granted_at), "expires": pages.when(row.expires_at),
-                     "revoked": pages.when(row.revoked_at), "status": status})
+        rows.append(
+            {
+                "uid": row.uid,
+                "client": client.name if client else row.client_id,
+                "claims": row.claims,
+                "scopes": row.scopes,
+                "granted": pages.when(row.granted_at),
+                "expires": pages.when(row.expires_at),
+                "revoked": pages.when(row.revoked_at),
+                "status": status,
+            }
+        )
     return rows
 
 
 def _passkey_rows(db: Session, identity_id: int) -> list[dict[str, object]]:
-    return [{"id": row.id, "label": row.label, "bound_via": row.bound_via, "created": pages.when(row.created_at),
-             "last_used": pages.when(row.last_used_at), "revoked": pages.when(row.revoked_at),
-             "revoked_reason": row.revoked_reason} for row in passkey_registry.of(db, identity_id)]
+    return [
+        {
+            "id": row.id,
+            "label": row.label,
+            "bound_via": row.bound_via,
+            "created": pages.when(row.created_at),
+            "last_used": pages.when(row.last_used_at),
+            "revoked": pages.when(row.revoked_at),
+            "revoked_reason": row.revoked_reason,
+        }
+        for row in passkey_registry.of(db, identity_id)
+    ]
 
 
 @router.get("/account")
@@ -102,18 +120,25 @@ def account_page(request: Request, services: ServicesDep, extensions: Extensions
         done = request.query_params.get("done")
         lang = pages.language(request)
         return pages.render(
-            request, "account.html", name=claims.claim_values(db, identity).get("name") or identity.uin,
-            method=session.amr, auth_time=pages.when(session.auth_time), passkeys=_passkey_rows(db, identity.id),
-            consents=_consent_rows(db, identity.id), notice=done if done in NOTICES else None,
+            request,
+            "account.html",
+            name=claims.claim_values(db, identity).get("name") or identity.uin,
+            method=session.amr,
+            auth_time=pages.when(session.auth_time),
+            passkeys=_passkey_rows(db, identity.id),
+            consents=_consent_rows(db, identity.id),
+            notice=done if done in NOTICES else None,
             extension_sections=extensions.account_sections(db, identity.id, lang),
             can_bind=_can_bind_online(session, services.settings.passkey_binding_face_max_age_s)
             and not passkey_bindings.has_staff_account(db, identity),
-            claim_items=lambda names: _claim_items(names, pages.language(request), extensions))
+            claim_items=lambda names: _claim_items(names, pages.language(request), extensions),
+        )
 
 
 @router.post("/account/passkeys/{passkey_id}/revoke")
-def revoke_passkey(request: Request, passkey_id: RowId, services: ServicesDep,
-                   csrf_token: Annotated[str, Form()] = "") -> Response:
+def revoke_passkey(
+    request: Request, passkey_id: RowId, services: ServicesDep, csrf_token: Annotated[str, Form()] = ""
+) -> Response:
     """The citizen revokes one of their passkeys (a lost or replaced device)."""
     check_csrf(request, csrf_token)
     with services.sessions.begin() as db:
@@ -127,8 +152,9 @@ def revoke_passkey(request: Request, passkey_id: RowId, services: ServicesDep,
 
 
 @router.post("/account/consents/{consent_uid}/revoke")
-def revoke_consent(request: Request, consent_uid: str, services: ServicesDep,
-                   csrf_token: Annotated[str, Form()] = "") -> Response:
+def revoke_consent(
+    request: Request, consent_uid: str, services: ServicesDep, csrf_token: Annotated[str, Form()] = ""
+) -> Response:
     """The citizen withdraws a consent: the portal gets nothing more, and its tokens stop working."""
     check_csrf(request, csrf_token)
     with services.sessions.begin() as db:

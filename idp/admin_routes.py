@@ -23,8 +23,8 @@ from civid.deps import get_services, get_session
 from civid.errors import NotFound
 from civid.input_types import DurationSeconds
 from idp import clients, grant_lifecycle
-from idp.runtime import IdpServices
 from idp.keys import ALGORITHMS, KeyStatus
+from idp.runtime import IdpServices
 from models import Client, Grant
 
 router = APIRouter(prefix="/v1", tags=["admin: openid"])
@@ -36,8 +36,9 @@ class ClientIn(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     redirect_uris: list[str] = Field(min_length=1)
-    token_endpoint_auth_method: Literal["client_secret_basic", "client_secret_post", "private_key_jwt"] = \
+    token_endpoint_auth_method: Literal["client_secret_basic", "client_secret_post", "private_key_jwt"] = (
         "client_secret_basic"
+    )
     jwks: dict[str, Any] | None = None
     jwks_uri: str | None = None
     post_logout_redirect_uris: list[str] = Field(default_factory=list)
@@ -50,16 +51,22 @@ class ClientIn(BaseModel):
     default_acr_values: list[str] = Field(default_factory=list)
     contacts: list[str] = Field(default_factory=list)
     backchannel_logout_uri: str | None = Field(
-        None, max_length=2000, description="Where civid POSTs a logout token when the citizen's session ends "
-        "(OpenID Connect Back-Channel Logout 1.0); https, http only on localhost.")
+        None,
+        max_length=2000,
+        description="Where civid POSTs a logout token when the citizen's session ends "
+        "(OpenID Connect Back-Channel Logout 1.0); https, http only on localhost.",
+    )
     backchannel_logout_session_required: bool = False
     grant_types: list[Literal["authorization_code", "refresh_token"]] = Field(
         default_factory=lambda: list(clients.GRANT_TYPES),
         description="RFC 7591 grant types the client may use at /token: authorization_code, and refresh_token "
-        "for refresh tokens (a client without it gets none).")
+        "for refresh tokens (a client without it gets none).",
+    )
     require_pkce: bool = Field(
-        True, description="false: this confidential client may send a nonce instead of PKCE (RFC 9700 §2.1.1), "
-        "as the OpenID Foundation's Basic OP certification requests do; PKCE is still checked when it is sent.")
+        True,
+        description="false: this confidential client may send a nonce instead of PKCE (RFC 9700 §2.1.1), "
+        "as the OpenID Foundation's Basic OP certification requests do; PKCE is still checked when it is sent.",
+    )
 
     def metadata(self) -> clients.ClientMetadata:
         """As the registry's metadata."""
@@ -119,7 +126,8 @@ class KeyOut(BaseModel):
 class RotateIn(BaseModel):
     algs: list[Literal["ES256", "RS256"]] = Field(default_factory=lambda: list(ALGORITHMS))
     lead_seconds: DurationSeconds | None = Field(
-        None, description="How long the new keys are published before they sign; default: signing_key_publish_lead_s.")
+        None, description="How long the new keys are published before they sign; default: signing_key_publish_lead_s."
+    )
 
 
 def _key_out(status: KeyStatus) -> KeyOut:
@@ -180,8 +188,9 @@ def signing_keys(actor: Actor = Admin, services: IdpServices = Depends(get_servi
 
 
 @router.post("/signing-keys/rotate", response_model=list[KeyOut])
-def rotate_signing_keys(body: RotateIn | None = None, actor: Actor = Admin,
-                        services: IdpServices = Depends(get_services)) -> list[KeyOut]:
+def rotate_signing_keys(
+    body: RotateIn | None = None, actor: Actor = Admin, services: IdpServices = Depends(get_services)
+) -> list[KeyOut]:
     """Rotate: new keys published now, signing after the lead time; old keys kept until their tokens expire."""
     body = body or RotateIn()
     services.signing_keys.ensure()  # a rotation retires the current keys, so they must exist first

@@ -13,7 +13,23 @@ from fastapi.staticfiles import StaticFiles
 from civid import problems
 from civid.web import i18n, pages
 from idp import (
-    account, acr, admin_routes, authorize, claims_extensions, consent_page, discovery, introspection, jwks, login, login_methods, logout, par, registration, revocation, token, userinfo,
+    account,
+    acr,
+    admin_routes,
+    authorize,
+    claims_extensions,
+    consent_page,
+    discovery,
+    introspection,
+    jwks,
+    login,
+    login_methods,
+    logout,
+    par,
+    registration,
+    revocation,
+    token,
+    userinfo,
 )
 from idp.error_response import oauth_error
 from idp.errors import OAuthError
@@ -23,8 +39,22 @@ STATIC = Path(__file__).parent / "static"
 TEMPLATES = Path(__file__).parent / "templates"
 HOUSEKEEPING_EVERY_S = 3600
 log = logging.getLogger("civid.idp")
-ROUTERS = (discovery, jwks, authorize, par, login, consent_page, account, logout, token, userinfo, introspection,
-           revocation, registration, admin_routes)
+ROUTERS = (
+    discovery,
+    jwks,
+    authorize,
+    par,
+    login,
+    consent_page,
+    account,
+    logout,
+    token,
+    userinfo,
+    introspection,
+    revocation,
+    registration,
+    admin_routes,
+)
 
 
 def install(app: FastAPI, methods: LoginMethods = acr.BUILT_IN) -> None:

@@ -34,5 +34,8 @@ def success(redirect_uri: str, code: str, state: str | None, issuer: str) -> Red
 
 def error(redirect_uri: str, exc: OAuthError, state: str | None, issuer: str) -> RedirectResponse:
     """RFC 6749 §4.1.2.1 + RFC 9207 §2: the error sent back to a validated redirect URI."""
-    return redirect(with_query(redirect_uri, {"error": exc.error, "error_description": exc.description,
-                                              "state": state, "iss": issuer}))
+    return redirect(
+        with_query(
+            redirect_uri, {"error": exc.error, "error_description": exc.description, "state": state, "iss": issuer}
+        )
+    )

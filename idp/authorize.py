@@ -12,7 +12,7 @@ the citizen as a page and never redirected; afterwards they go back to the redir
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -21,13 +21,20 @@ from sqlalchemy.orm import Session
 from civid.deps import get_services
 from civid.web import pages
 from idp import (
-    authorization_response, claims_extensions, clients, codes, consent, interaction_policy, interactions, sessions,
+    authorization_response,
+    claims_extensions,
+    clients,
+    codes,
+    consent,
+    interaction_policy,
+    interactions,
+    sessions,
 )
-from idp.runtime import IdpServices
 from idp.authorization import AuthorizationContext, validate
 from idp.errors import InvalidClient, InvalidRequest, OAuthError
 from idp.form import oauth_form
 from idp.interaction_policy import CODE, CONSENT, ERROR, LOGIN
+from idp.runtime import IdpServices
 from models import AuthorizationRequest, Client, Identity, LoginSession
 
 router = APIRouter(tags=["openid"], dependencies=[Depends(pages.html_page)])
@@ -50,8 +57,9 @@ def authorize(request: Request, services: IdpServices = Depends(get_services)) -
 
 
 @router.post("/authorize")
-def authorize_form(request: Request, form: dict[str, str] = Depends(oauth_form),
-                   services: IdpServices = Depends(get_services)) -> Response:
+def authorize_form(
+    request: Request, form: dict[str, str] = Depends(oauth_form), services: IdpServices = Depends(get_services)
+) -> Response:
     """OIDC Core §3.1.2.1, HTTP POST with form serialization.
 
     A portal's form POST is cross-site, so the browser does not send civid's SameSite=Lax session
@@ -83,8 +91,9 @@ def _authorize(request: Request, services: IdpServices, raw: Mapping[str, str], 
         assert ctx.client is not None
         if decide_now:
             session = sessions.current(request, db)
-            step = interaction_policy.next_step(db, ctx.client, ctx.params, session, None,
-                                                secrets=services.idp_secrets, extensions=ctx.extensions)
+            step = interaction_policy.next_step(
+                db, ctx.client, ctx.params, session, None, secrets=services.idp_secrets, extensions=ctx.extensions
+            )
             if step.kind == ERROR:
                 assert step.error is not None
                 return authorization_response.error(ctx.params["redirect_uri"], step.error, ctx.state, issuer)
@@ -94,18 +103,37 @@ def _authorize(request: Request, services: IdpServices, raw: Mapping[str, str], 
         return _respond(request, db, services, interaction, ctx.client, step)
 
 
-def finish(request: Request, db: Session, services: IdpServices, interaction: AuthorizationRequest, client: Client,
-           consent_given: bool = False) -> Response:
+def finish(
+    request: Request,
+    db: Session,
+    services: IdpServices,
+    interaction: AuthorizationRequest,
+    client: Client,
+    consent_given: bool = False,
+) -> Response:
     """Decide what the live ``interaction`` needs next and answer with it (a page redirect or the client's)."""
     session = sessions.current(request, db)
-    step = interaction_policy.next_step(db, client, interaction.params, session, interaction.login_session_id,
-                                        consent_given=consent_given, secrets=services.idp_secrets,
-                                        extensions=claims_extensions.of(request.app))
+    step = interaction_policy.next_step(
+        db,
+        client,
+        interaction.params,
+        session,
+        interaction.login_session_id,
+        consent_given=consent_given,
+        secrets=services.idp_secrets,
+        extensions=claims_extensions.of(request.app),
+    )
     return _respond(request, db, services, interaction, client, step)
 
 
-def _respond(request: Request, db: Session, services: IdpServices, interaction: AuthorizationRequest, client: Client,
-             step: interaction_policy.NextStep) -> Response:
+def _respond(
+    request: Request,
+    db: Session,
+    services: IdpServices,
+    interaction: AuthorizationRequest,
+    client: Client,
+    step: interaction_policy.NextStep,
+) -> Response:
     params = interaction.params
     issuer = services.settings.resolved_issuer
     if step.kind == LOGIN:
@@ -126,15 +154,27 @@ def _respond(request: Request, db: Session, services: IdpServices, interaction: 
     return authorization_response.success(params["redirect_uri"], code, params.get("state"), issuer)
 
 
-def _record_first_party_consent(db: Session, services: IdpServices, extensions: claims_extensions.ClaimsExtensions,
-                                client: Client, params: dict, session: LoginSession) -> None:
+def _record_first_party_consent(
+    db: Session,
+    services: IdpServices,
+    extensions: claims_extensions.ClaimsExtensions,
+    client: Client,
+    params: dict,
+    session: LoginSession,
+) -> None:
     """Record (and audit) the consent a first-party client was not made to ask for, so that every release of
     claims still rests on a consent the person can see and withdraw on /account."""
     identity = db.get(Identity, session.identity_id)
     assert identity is not None
     if not interaction_policy.consent_needed(db, client, params, identity, extensions):
         return
-    consent.grant_consent(db, identity, client, params.get("scope") or [],
-                          interaction_policy.requested_claim_names(client, params, extensions),
-                          interaction_policy.purpose_text(client, params, extensions), sessions.citizen(identity),
-                          services.settings.consent_ttl_days)
+    consent.grant_consent(
+        db,
+        identity,
+        client,
+        params.get("scope") or [],
+        interaction_policy.requested_claim_names(client, params, extensions),
+        interaction_policy.purpose_text(client, params, extensions),
+        sessions.citizen(identity),
+        services.settings.consent_ttl_days,
+    )

@@ -90,21 +90,32 @@ class _Pending:
     error: str | None = None  # why there is nothing to send (client gone or disabled, no signing key...)
 
 
-def enqueue(db: Session, session_row: LoginSession, notifier: "BackchannelLogouts | None") -> int:
+def enqueue(db: Session, session_row: LoginSession, notifier: BackchannelLogouts | None) -> int:
     """Queue a logout token for every client that received tokens from ``session_row`` and registered a
     ``backchannel_logout_uri``, in the caller's transaction; ``notifier`` is woken when it commits. Return
     how many were queued."""
     issued = exists().where(AccessToken.grant_id == Grant.id)
     client_ids = db.scalars(
-        select(Grant.client_id).distinct().join(Client, Client.client_id == Grant.client_id)
-        .where(Grant.login_session_id == session_row.id, issued, Client.backchannel_logout_uri.is_not(None),
-               Client.disabled_at.is_(None))).all()
-    queued = set(db.scalars(select(BackchannelLogout.client_id)
-                            .where(BackchannelLogout.login_session_id == session_row.id)))
+        select(Grant.client_id)
+        .distinct()
+        .join(Client, Client.client_id == Grant.client_id)
+        .where(
+            Grant.login_session_id == session_row.id,
+            issued,
+            Client.backchannel_logout_uri.is_not(None),
+            Client.disabled_at.is_(None),
+        )
+    ).all()
+    queued = set(
+        db.scalars(select(BackchannelLogout.client_id).where(BackchannelLogout.login_session_id == session_row.id))
+    )
     now = utcnow()
     for client_id in sorted(set(client_ids) - queued):
-        db.add(BackchannelLogout(login_session_id=session_row.id, client_id=client_id, attempts=0,
-                                 next_attempt_at=now, created_at=now))
+        db.add(
+            BackchannelLogout(
+                login_session_id=session_row.id, client_id=client_id, attempts=0, next_attempt_at=now, created_at=now
+            )
+        )
     if client_ids and notifier is not None:
         db.flush()
         # Woken only once the rows are committed: the thread reads them in its own transaction.
@@ -112,13 +123,19 @@ def enqueue(db: Session, session_row: LoginSession, notifier: "BackchannelLogout
     return len(client_ids)
 
 
-def logout_token(settings: Settings, signing_keys: "SigningKeys", idp_secrets: "ServerSecrets", client: Client,
-                 uin: str, sid: str) -> str:
+def logout_token(
+    settings: Settings, signing_keys: SigningKeys, idp_secrets: ServerSecrets, client: Client, uin: str, sid: str
+) -> str:
     """The logout token (§2.4) for ``client``: its own ``sub`` for the person, the session's ``sid``."""
     now = int(time.time())
     claims = {
-        "iss": settings.resolved_issuer, "aud": client.client_id, "iat": now, "exp": now + LOGOUT_TOKEN_TTL_S,
-        "jti": secrets.token_urlsafe(24), "sub": subject_for(idp_secrets, client, uin), "sid": sid,
+        "iss": settings.resolved_issuer,
+        "aud": client.client_id,
+        "iat": now,
+        "exp": now + LOGOUT_TOKEN_TTL_S,
+        "jti": secrets.token_urlsafe(24),
+        "sub": subject_for(idp_secrets, client, uin),
+        "sid": sid,
         "events": {LOGOUT_EVENT: {}},  # and no nonce (§2.4: prohibited)
     }
     alg = client.id_token_signed_response_alg or settings.signing_alg
@@ -129,9 +146,15 @@ def post_logout_token(settings: Settings, uri: str, token: str) -> AttemptResult
     """POST ``token`` to a portal's back-channel logout URI (§2.5) through ``idp.outbound``: each wait at most
     the timeout, the whole call at most twice it, and no more than a few KiB of a refusal's body read."""
     try:
-        with outbound.client(settings.outbound_allow_private, settings.backchannel_logout_timeout_s) as http, \
-                http.stream("POST", uri, data={"logout_token": token},
-                            headers={"Cache-Control": "no-store", "Accept": "application/json"}) as response:
+        with (
+            outbound.client(settings.outbound_allow_private, settings.backchannel_logout_timeout_s) as http,
+            http.stream(
+                "POST",
+                uri,
+                data={"logout_token": token},
+                headers={"Cache-Control": "no-store", "Accept": "application/json"},
+            ) as response,
+        ):
             status = response.status_code
             if 200 <= status < 300:  # §2.8: 200 OK (some frameworks answer 204); the body is not read
                 return AttemptResult(True, retry=False, status=status)
@@ -160,8 +183,9 @@ def _reason(body: bytes) -> str | None:
 class BackchannelLogouts:
     """The outbox's sender: a background thread (started on the first wake) that delivers due logout tokens."""
 
-    def __init__(self, settings: Settings, sessions: sessionmaker[Session], signing_keys: "SigningKeys",
-                 idp_secrets: "ServerSecrets") -> None:
+    def __init__(
+        self, settings: Settings, sessions: sessionmaker[Session], signing_keys: SigningKeys, idp_secrets: ServerSecrets
+    ) -> None:
         self.settings = settings
         self.sessions = sessions
         self.signing_keys = signing_keys
@@ -228,16 +252,21 @@ class BackchannelLogouts:
         lease = now + timedelta(seconds=2 * settings.backchannel_logout_timeout_s + LEASE_MARGIN_S)
         claimed: list[tuple[int, int]] = []
         with self.sessions.begin() as db:
-            rows = db.execute(select(BackchannelLogout.id, BackchannelLogout.attempts)
-                              .where(BackchannelLogout.next_attempt_at <= now)
-                              .order_by(BackchannelLogout.next_attempt_at).limit(PARALLEL)).all()
+            rows = db.execute(
+                select(BackchannelLogout.id, BackchannelLogout.attempts)
+                .where(BackchannelLogout.next_attempt_at <= now)
+                .order_by(BackchannelLogout.next_attempt_at)
+                .limit(PARALLEL)
+            ).all()
             for row_id, attempts in rows:
                 if attempts >= settings.backchannel_logout_attempts:
                     self._give_up(db, row_id, attempts)
                     continue
-                taken = db.execute(update(BackchannelLogout)
-                                   .where(BackchannelLogout.id == row_id, BackchannelLogout.attempts == attempts)
-                                   .values(attempts=attempts + 1, next_attempt_at=lease)).rowcount
+                taken = db.execute(
+                    update(BackchannelLogout)
+                    .where(BackchannelLogout.id == row_id, BackchannelLogout.attempts == attempts)
+                    .values(attempts=attempts + 1, next_attempt_at=lease)
+                ).rowcount
                 if taken == 1:
                     claimed.append((row_id, attempts + 1))
         if not claimed:
@@ -251,10 +280,19 @@ class BackchannelLogouts:
         if row is None:
             return
         login = db.get(LoginSession, row.login_session_id)
-        audit.record(db, audit.SYSTEM, "logout.backchannel_failed", "identity",
-                     login.identity.uin if login is not None else "?", client_id=row.client_id,
-                     sid=login.sid if login is not None else None, attempt=attempts, status=None,
-                     error="the last attempt was interrupted (its process stopped)", will_retry=False)
+        audit.record(
+            db,
+            audit.SYSTEM,
+            "logout.backchannel_failed",
+            "identity",
+            login.identity.uin if login is not None else "?",
+            client_id=row.client_id,
+            sid=login.sid if login is not None else None,
+            attempt=attempts,
+            status=None,
+            error="the last attempt was interrupted (its process stopped)",
+            will_retry=False,
+        )
         db.delete(row)
 
     def _pending(self, db: Session, row_id: int, attempt: int) -> _Pending | None:
@@ -267,14 +305,30 @@ class BackchannelLogouts:
         uin = login.identity.uin if login is not None else "?"
         sid = login.sid if login is not None else "?"
         if client is None or client.disabled_at is not None or not client.backchannel_logout_uri or login is None:
-            return _Pending(row_id, attempt, row.client_id, None, None, uin, sid,
-                            error="the client is disabled or has no backchannel_logout_uri")
+            return _Pending(
+                row_id,
+                attempt,
+                row.client_id,
+                None,
+                None,
+                uin,
+                sid,
+                error="the client is disabled or has no backchannel_logout_uri",
+            )
         try:
             token = logout_token(self.settings, self.signing_keys, self.idp_secrets, client, uin, sid)
         except Exception as exc:  # e.g. no active key for the client's algorithm: a final failure, audited
             log.exception("back-channel logout token for %s could not be signed", row.client_id)
-            return _Pending(row_id, attempt, row.client_id, None, None, uin, sid,
-                            error=f"the logout token could not be signed ({type(exc).__name__})")
+            return _Pending(
+                row_id,
+                attempt,
+                row.client_id,
+                None,
+                None,
+                uin,
+                sid,
+                error=f"the logout token could not be signed ({type(exc).__name__})",
+            )
         return _Pending(row_id, attempt, row.client_id, client.backchannel_logout_uri, token, uin, sid)
 
     def _post(self, pending: _Pending) -> AttemptResult:
@@ -297,8 +351,12 @@ class BackchannelLogouts:
                 else:
                     db.delete(row)
             action = "logout.backchannel_sent" if result.delivered else "logout.backchannel_failed"
-            detail: dict[str, object] = {"client_id": pending.client_id, "sid": pending.sid,
-                                         "attempt": pending.attempt, "status": result.status}
+            detail: dict[str, object] = {
+                "client_id": pending.client_id,
+                "sid": pending.sid,
+                "attempt": pending.attempt,
+                "status": result.status,
+            }
             if not result.delivered:
                 detail.update(error=result.error, will_retry=retry)
             audit.record(db, audit.SYSTEM, action, "identity", pending.uin, **detail)

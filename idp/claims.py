@@ -90,8 +90,9 @@ def _check_member(spec: Any, where: str, *, strings: bool) -> None:
         raise InvalidRequest(f"{where}.essential must be true or false")
     if "values" in spec and not isinstance(spec["values"], list):
         raise InvalidRequest(f"{where}.values must be an array")
-    if strings and not all(isinstance(v, str) for v in [*([spec["value"]] if "value" in spec else []),
-                                                        *spec.get("values", [])]):
+    if strings and not all(
+        isinstance(v, str) for v in [*([spec["value"]] if "value" in spec else []), *spec.get("values", [])]
+    ):
         raise InvalidRequest(f"{where}: value and values must be strings")
 
 
@@ -101,8 +102,9 @@ def entitled(client: Client, claim: str) -> bool:
     return needed is None or needed in client.entitlements
 
 
-def requested(client: Client, scopes: list[str], claims_parameter: dict[str, Any] | None,
-              extensions: ClaimsExtensions) -> ClaimsRequest:
+def requested(
+    client: Client, scopes: list[str], claims_parameter: dict[str, Any] | None, extensions: ClaimsExtensions
+) -> ClaimsRequest:
     """What this request asks for, after the client's allowed scopes and entitlements (and the extensions')."""
     userinfo: set[str] = set()
     for scope in scopes:
@@ -121,8 +123,13 @@ def requested(client: Client, scopes: list[str], claims_parameter: dict[str, Any
             if spec and spec.get("essential"):
                 essential.add(name)
     allowed = {c for c in userinfo | id_token if entitled(client, c)}
-    return ClaimsRequest(frozenset(userinfo & allowed), frozenset(id_token & allowed), frozenset(essential & allowed),
-                         acr_values, extensions.requested(client, claims_parameter))
+    return ClaimsRequest(
+        frozenset(userinfo & allowed),
+        frozenset(id_token & allowed),
+        frozenset(essential & allowed),
+        acr_values,
+        extensions.requested(client, claims_parameter),
+    )
 
 
 def _e164(phone: str) -> str:
@@ -139,31 +146,48 @@ def claim_values(session: Session, identity: Identity) -> dict[str, Any]:
     names = [record.given_name, record.middle_names, record.family_name]
     address = record.address or {}
     values: dict[str, Any] = {
-        "name": " ".join(n for n in names if n), "given_name": record.given_name, "family_name": record.family_name,
-        "middle_name": record.middle_names, "birthdate": record.date_of_birth.isoformat(),
+        "name": " ".join(n for n in names if n),
+        "given_name": record.given_name,
+        "family_name": record.family_name,
+        "middle_name": record.middle_names,
+        "birthdate": record.date_of_birth.isoformat(),
         "gender": GENDER.get(record.sex, "other"),
         "updated_at": int((record.decided_at or record.created_at).timestamp()),
         "uin": identity.uin,
         # Typed by an officer, not proven by a confirmation message: not verified (OIDC Core §5.1).
-        "email": record.email, "email_verified": False if record.email else None,
+        "email": record.email,
+        "email_verified": False if record.email else None,
         "phone_number": _e164(record.phone) if record.phone else None,
         "phone_number_verified": False if record.phone else None,
         "address": {
-            "formatted": ", ".join(v for v in (address.get("line1"), address.get("line2"), address.get("locality"),
-                                                 address.get("district"), address.get("country")) if v),
+            "formatted": ", ".join(
+                v
+                for v in (
+                    address.get("line1"),
+                    address.get("line2"),
+                    address.get("locality"),
+                    address.get("district"),
+                    address.get("country"),
+                )
+                if v
+            ),
             "street_address": "\n".join(v for v in (address.get("line1"), address.get("line2")) if v),
-            "locality": address.get("locality"), "region": address.get("district"),
-            "postal_code": address.get("postal_code"), "country": address.get("country"),
-        } if address else None,
+            "locality": address.get("locality"),
+            "region": address.get("district"),
+            "postal_code": address.get("postal_code"),
+            "country": address.get("country"),
+        }
+        if address
+        else None,
     }
     if values["address"]:
         values["address"] = {k: v for k, v in values["address"].items() if v}
     return {k: v for k, v in values.items() if v is not None}
 
 
-def release(session: Session, identity: Identity, names: frozenset[str] | set[str], consented: set[str] | None
-            ) -> dict[str, Any]:
+def release(
+    session: Session, identity: Identity, names: frozenset[str] | set[str], consented: set[str] | None
+) -> dict[str, Any]:
     """The values of ``names`` the citizen consented to (``consented`` None: no consent needed)."""
     values = claim_values(session, identity)
-    return {name: values[name] for name in sorted(names)
-            if name in values and (consented is None or name in consented)}
+    return {name: values[name] for name in sorted(names) if name in values and (consented is None or name in consented)}

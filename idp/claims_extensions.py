@@ -105,8 +105,9 @@ class ClaimsExtension(Protocol):
     def consent_section(self, names: frozenset[str]) -> ConsentSection | None:
         """Its consent-page box for the consent names asked for (None: nothing of its own asked)."""
 
-    def release(self, db: Session, services: IdpServices, identity: Identity, client: Client, spec: Any, *,
-                consented: set[str]) -> Any | None:
+    def release(
+        self, db: Session, services: IdpServices, identity: Identity, client: Client, spec: Any, *, consented: set[str]
+    ) -> Any | None:
         """The value answering ``spec`` (its member, as asked) within ``consented``; None to omit the claim."""
 
     def released_claim_names(self, value: Any) -> list[str]:
@@ -159,8 +160,11 @@ class ClaimsExtensions:
         parameter = claims_parameter or {}
         asked: dict[str, MemberRequest] = {}
         for extension in self._extensions:
-            found = extension.requested(client, parameter.get("userinfo", {}).get(extension.member),
-                                        parameter.get("id_token", {}).get(extension.member))
+            found = extension.requested(
+                client,
+                parameter.get("userinfo", {}).get(extension.member),
+                parameter.get("id_token", {}).get(extension.member),
+            )
             if found is not None:
                 asked[extension.member] = found
         return asked
@@ -182,8 +186,17 @@ class ClaimsExtensions:
         """The consent page's extension boxes for the consent names asked for."""
         return [s for s in (e.consent_section(names) for e in self._extensions) if s is not None]
 
-    def release(self, db: Session, services: IdpServices, identity: Identity, client: Client,
-                asked: Mapping[str, MemberRequest], channel: str, *, consented: set[str]) -> dict[str, Any]:
+    def release(
+        self,
+        db: Session,
+        services: IdpServices,
+        identity: Identity,
+        client: Client,
+        asked: Mapping[str, MemberRequest],
+        channel: str,
+        *,
+        consented: set[str],
+    ) -> dict[str, Any]:
         """The extension claims released through ``channel`` (member -> value), leaving out omitted ones."""
         values: dict[str, Any] = {}
         for extension in self._extensions:
@@ -197,8 +210,12 @@ class ClaimsExtensions:
 
     def released_claim_names(self, values: Mapping[str, Any]) -> list[str]:
         """The person-data names inside the released extension values."""
-        return [name for extension in self._extensions if extension.member in values
-                for name in extension.released_claim_names(values[extension.member])]
+        return [
+            name
+            for extension in self._extensions
+            if extension.member in values
+            for name in extension.released_claim_names(values[extension.member])
+        ]
 
     def record_release(self, db: Session, release: Release) -> None:
         """Let every extension note the release."""

@@ -8,8 +8,9 @@ the old keys stay in the JWKS until every token they signed has expired.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -53,7 +54,7 @@ def _jwks_from_file(path: Path) -> dict:
     if isinstance(jwks, dict) and "kty" in jwks:
         jwks = {"keys": [jwks]}  # a single JWK is accepted as a one-key set
     if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
-        _fail(f"--jwks-file {path}: not a JWK Set ({{\"keys\": [...]}})")
+        _fail(f'--jwks-file {path}: not a JWK Set ({{"keys": [...]}})')
     if any("d" in key for key in jwks["keys"] if isinstance(key, dict)):
         _fail(f"--jwks-file {path} holds a private key; register the public key only")
     return jwks
@@ -64,28 +65,38 @@ def clients_add(
     name: str = typer.Option(..., help="The portal's name, shown to citizens on the consent page"),
     redirect_uri: list[str] = typer.Option(..., help="Exact redirect URI (repeat for several)"),
     auth: str = typer.Option("client_secret_basic", help="client_secret_basic | client_secret_post | private_key_jwt"),
-    jwks_uri: Optional[str] = typer.Option(None, help="private_key_jwt: where the portal publishes its keys"),
-    jwks_file: Optional[Path] = typer.Option(None, exists=True, dir_okay=False,
-                                             help="private_key_jwt: a file with the portal's public JWK Set"),
-    scope: list[str] = typer.Option([], help="A scope the client may ask for (repeat); default: openid profile "
-                                     "email phone address"),
+    jwks_uri: str | None = typer.Option(None, help="private_key_jwt: where the portal publishes its keys"),
+    jwks_file: Path | None = typer.Option(
+        None, exists=True, dir_okay=False, help="private_key_jwt: a file with the portal's public JWK Set"
+    ),
+    scope: list[str] = typer.Option(
+        [], help="A scope the client may ask for (repeat); default: openid profile email phone address"
+    ),
     entitle: list[str] = typer.Option([], help="An entitlement: uin (the UIN claim) or kyc (repeat)"),
-    public_subject: bool = typer.Option(False, "--public-subject", help="Same sub at every public client "
-                                        "(default: pairwise per sector)"),
+    public_subject: bool = typer.Option(
+        False, "--public-subject", help="Same sub at every public client (default: pairwise per sector)"
+    ),
     require_par: bool = typer.Option(False, "--require-par", help="Authorization requests must be pushed (RFC 9126)"),
     post_logout_redirect_uri: list[str] = typer.Option([], help="Where RP-initiated logout may return (repeat)"),
-    id_token_alg: Optional[str] = typer.Option(None, help="ES256 | RS256 (default: the OP's signing_alg)"),
+    id_token_alg: str | None = typer.Option(None, help="ES256 | RS256 (default: the OP's signing_alg)"),
     contact: list[str] = typer.Option([], help="A contact e-mail for the portal (repeat)"),
-    backchannel_logout_uri: Optional[str] = typer.Option(
-        None, help="Where civid POSTs a logout token when the citizen signs out (OIDC Back-Channel Logout)"),
+    backchannel_logout_uri: str | None = typer.Option(
+        None, help="Where civid POSTs a logout token when the citizen signs out (OIDC Back-Channel Logout)"
+    ),
     backchannel_logout_session_required: bool = typer.Option(
-        False, "--backchannel-logout-session-required", help="The portal needs the sid claim in logout tokens "
-        "(civid always sends it)"),
-    grant_type: list[str] = typer.Option([], help="A grant type the portal may use at /token (repeat): "
-                                         "authorization_code, refresh_token; default both"),
+        False,
+        "--backchannel-logout-session-required",
+        help="The portal needs the sid claim in logout tokens (civid always sends it)",
+    ),
+    grant_type: list[str] = typer.Option(
+        [], help="A grant type the portal may use at /token (repeat): authorization_code, refresh_token; default both"
+    ),
     nonce_instead_of_pkce: bool = typer.Option(
-        False, "--nonce-instead-of-pkce", help="This confidential portal may send a nonce instead of PKCE "
-        "(RFC 9700 §2.1.1; for OpenID certification's Basic OP plan). PKCE stays required for everyone else"),
+        False,
+        "--nonce-instead-of-pkce",
+        help="This confidential portal may send a nonce instead of PKCE "
+        "(RFC 9700 §2.1.1; for OpenID certification's Basic OP plan). PKCE stays required for everyone else",
+    ),
 ) -> None:
     """Register a relying party; print its client_id and, once, its secret."""
     from idp.clients import ClientMetadata, register
@@ -95,11 +106,17 @@ def clients_add(
     if auth != "private_key_jwt" and (jwks_uri or jwks_file):
         _fail("--jwks-uri/--jwks-file go with --auth private_key_jwt only")
     meta = ClientMetadata(
-        name=name, redirect_uris=list(redirect_uri), token_endpoint_auth_method=auth,
-        jwks=_jwks_from_file(jwks_file) if jwks_file else None, jwks_uri=jwks_uri,
-        post_logout_redirect_uris=list(post_logout_redirect_uri), entitlements=list(entitle),
-        subject_type="public" if public_subject else "pairwise", require_par=require_par,
-        id_token_signed_response_alg=id_token_alg, contacts=list(contact),
+        name=name,
+        redirect_uris=list(redirect_uri),
+        token_endpoint_auth_method=auth,
+        jwks=_jwks_from_file(jwks_file) if jwks_file else None,
+        jwks_uri=jwks_uri,
+        post_logout_redirect_uris=list(post_logout_redirect_uri),
+        entitlements=list(entitle),
+        subject_type="public" if public_subject else "pairwise",
+        require_par=require_par,
+        id_token_signed_response_alg=id_token_alg,
+        contacts=list(contact),
         backchannel_logout_uri=backchannel_logout_uri,
         backchannel_logout_session_required=backchannel_logout_session_required,
         require_pkce=not nonce_instead_of_pkce,
@@ -143,8 +160,13 @@ def clients_list(as_json: bool = typer.Option(False, "--json", help="Print JSON 
         return
     table = Table("client_id", "name", "auth", "entitled", "disabled")  # --json has every field
     for row in rows:
-        table.add_row(row["client_id"], row["client_name"], row["token_endpoint_auth_method"],
-                      ", ".join(row["entitlements"]), "yes" if row["disabled_at"] else "")
+        table.add_row(
+            row["client_id"],
+            row["client_name"],
+            row["token_endpoint_auth_method"],
+            ", ".join(row["entitlements"]),
+            "yes" if row["disabled_at"] else "",
+        )
     out.print(table)
 
 
@@ -166,8 +188,12 @@ def clients_disable(client_id: str = typer.Argument(..., help="The client to sto
 
 def keys_rotate(
     alg: list[str] = typer.Option([], help="ES256 | RS256 (repeat; default both)"),
-    lead_seconds: Optional[int] = typer.Option(None, min=0, max=MAX_DURATION_S, help="Publish this long before "
-                                               "signing, at most ten years (default: signing_key_publish_lead_s)"),
+    lead_seconds: int | None = typer.Option(
+        None,
+        min=0,
+        max=MAX_DURATION_S,
+        help="Publish this long before signing, at most ten years (default: signing_key_publish_lead_s)",
+    ),
 ) -> None:
     """Rotate the OpenID signing keys: publish new keys now, sign with them after the lead time."""
     from idp.keys import ALGORITHMS
@@ -194,10 +220,15 @@ def keys_status() -> None:
         services.engine.dispose()  # not close(): the gallery was not opened, so it must not be saved
     table = Table("kid", "alg", "state", "published", "signs from", "retired", "leaves the JWKS")
     for s in statuses:
-        table.add_row(s.kid, s.alg, s.state, s.published_at.isoformat(timespec="seconds"),
-                      s.activates_at.isoformat(timespec="seconds"),
-                      s.retired_at.isoformat(timespec="seconds") if s.retired_at else "",
-                      s.expires_at.isoformat(timespec="seconds") if s.expires_at else "")
+        table.add_row(
+            s.kid,
+            s.alg,
+            s.state,
+            s.published_at.isoformat(timespec="seconds"),
+            s.activates_at.isoformat(timespec="seconds"),
+            s.retired_at.isoformat(timespec="seconds") if s.retired_at else "",
+            s.expires_at.isoformat(timespec="seconds") if s.expires_at else "",
+        )
     out.print(table)
 
 
@@ -239,15 +270,18 @@ def passkeys_code(uin: str = typer.Argument(..., help="The UIN of the person who
         with services.sessions.begin() as db:
             identity = passkey_bindings.find_identity(db, uin, issuer)
             name = claims.claim_values(db, identity).get("name") or ""
-            code, row = passkey_bindings.issue_code(db, services.idp_secrets, services.settings.passkey_binding_ttl_s,
-                                                    identity, issuer)
+            code, row = passkey_bindings.issue_code(
+                db, services.idp_secrets, services.settings.passkey_binding_ttl_s, identity, issuer
+            )
             expires, number = audit.as_utc(row.expires_at).isoformat(timespec="seconds"), identity.uin
     except CividError as exc:
         _fail(exc.detail)
     finally:
         services.engine.dispose()  # not close(): the gallery was not opened, so it must not be saved
-    out.print(f"one-time code for {name or 'UIN'} {number}, valid until {expires}; type it at "
-              f"{services.settings.resolved_issuer}/passkeys/bind:")
+    out.print(
+        f"one-time code for {name or 'UIN'} {number}, valid until {expires}; type it at "
+        f"{services.settings.resolved_issuer}/passkeys/bind:"
+    )
     print(code)
 
 

@@ -19,9 +19,10 @@ import hmac
 import json
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
 import httpx
@@ -87,8 +88,9 @@ def presented(request: Request, form: Mapping[str, str]) -> Presented:
             raise InvalidClient(f"client_assertion_type must be {JWT_BEARER}")  # RFC 7523 §2.2
         if not form.get("client_assertion"):
             raise InvalidClient("client_assertion is missing")
-        found.append(Presented("private_key_jwt", _assertion_subject(form["client_assertion"]),
-                               form["client_assertion"]))
+        found.append(
+            Presented("private_key_jwt", _assertion_subject(form["client_assertion"]), form["client_assertion"])
+        )
     if len(found) > 1:
         raise InvalidRequest("use exactly one client authentication method")  # RFC 6749 §2.3
     if not found:
@@ -109,8 +111,9 @@ def _assertion_subject(assertion: str) -> str:
     return str(claims.get("sub") or claims.get("iss") or "")
 
 
-def authenticate_client(request: Request, form: Mapping[str, str], db: Session, services: "IdpServices",
-                        endpoint: str) -> Client:
+def authenticate_client(
+    request: Request, form: Mapping[str, str], db: Session, services: IdpServices, endpoint: str
+) -> Client:
     """Authenticate the calling client with its registered method; return it or raise ``invalid_client``.
 
     ``endpoint`` is the path of the endpoint called ("/token", "/par", "/introspect", "/revoke"): a
@@ -145,7 +148,7 @@ def _secret_matches(client: Client, secret: str) -> bool:
 
 
 # --- private_key_jwt (RFC 7523 §3) ------------------------------------------------------------------
-def _check_assertion(services: "IdpServices", client: Client, assertion: str, endpoint: str) -> Any:
+def _check_assertion(services: IdpServices, client: Client, assertion: str, endpoint: str) -> Any:
     """Verify the signature, iss, sub, aud, exp and jti of a client assertion; remember its jti.
     Return the client's key that verified the signature."""
     settings = services.settings
@@ -162,8 +165,14 @@ def _check_assertion(services: "IdpServices", client: Client, assertion: str, en
     last_error: Exception | None = None
     for key in _candidate_keys(client, header, settings.outbound_allow_private):
         try:
-            claims = jwt.decode(assertion, key, algorithms=[alg], audience=audiences, leeway=LEEWAY_S,
-                                options={"require": ["iss", "sub", "aud", "exp", "jti"]})
+            claims = jwt.decode(
+                assertion,
+                key,
+                algorithms=[alg],
+                audience=audiences,
+                leeway=LEEWAY_S,
+                options={"require": ["iss", "sub", "aud", "exp", "jti"]},
+            )
             break
         except (jwt.InvalidSignatureError, jwt.InvalidKeyError) as exc:
             last_error = exc
@@ -183,7 +192,7 @@ def _check_assertion(services: "IdpServices", client: Client, assertion: str, en
     jti = str(claims["jti"])
     if not jti or len(jti) > 255:
         raise InvalidClient("client_assertion jti must be 1 to 255 characters")
-    _remember_jti(services, client.client_id, jti, datetime.fromtimestamp(expires + LEEWAY_S, timezone.utc))
+    _remember_jti(services, client.client_id, jti, datetime.fromtimestamp(expires + LEEWAY_S, UTC))
     return key  # the loop stopped (break) at the key that verified the signature
 
 
@@ -219,7 +228,7 @@ def _effective_expiry(claims: Mapping[str, Any], max_age_s: int) -> float:
     return float(min(claims["exp"], iat + max_age_s))
 
 
-def _remember_jti(services: "IdpServices", client_id: str, jti: str, expires_at: datetime) -> None:
+def _remember_jti(services: IdpServices, client_id: str, jti: str, expires_at: datetime) -> None:
     """Store the jti (unique per client) in its own transaction; a second use is a replay (RFC 7523 §3 item 7)."""
     try:
         with services.sessions.begin() as session:
@@ -291,8 +300,10 @@ class JwksCache:
     def _fetch(self, uri: str, allow_private: bool) -> dict[str, Any]:
         try:
             accept = {"Accept": "application/jwk-set+json, application/json"}
-            with outbound.client(allow_private, JWKS_FETCH_TIMEOUT_S, self.transport) as http, \
-                    http.stream("GET", uri, headers=accept) as response:
+            with (
+                outbound.client(allow_private, JWKS_FETCH_TIMEOUT_S, self.transport) as http,
+                http.stream("GET", uri, headers=accept) as response,
+            ):
                 if response.status_code != 200:
                     raise InvalidClient(f"the client's jwks_uri answered {response.status_code}")
                 body = bytearray()
@@ -302,8 +313,9 @@ class JwksCache:
                         raise InvalidClient(f"the client's jwks_uri answered more than {JWKS_MAX_BYTES} bytes")
             jwks = json.loads(bytes(body))
         except outbound.DisallowedAddress as exc:
-            raise InvalidClient("the client's jwks_uri is not on a public address (CIVID_OUTBOUND_ALLOW_PRIVATE)"
-                                ) from exc
+            raise InvalidClient(
+                "the client's jwks_uri is not on a public address (CIVID_OUTBOUND_ALLOW_PRIVATE)"
+            ) from exc
         except (httpx.HTTPError, ValueError) as exc:
             raise InvalidClient("the client's jwks_uri could not be fetched") from exc
         if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
@@ -314,11 +326,18 @@ class JwksCache:
 JWKS_CACHE = JwksCache()
 
 
-def _audit_failure(services: "IdpServices", client_id: str, method: str, endpoint: str, reason: str) -> None:
+def _audit_failure(services: IdpServices, client_id: str, method: str, endpoint: str, reason: str) -> None:
     """Record a failed client authentication in its own transaction (the request itself rolls back)."""
     client_id = (client_id or "")[:64]
     actor = Actor(None, f"client:{client_id}"[:100], "client")
     with services.sessions.begin() as session:
-        audit.record(session, actor, "client.auth_failed", "client", client_id or "-", method=method,
-                     endpoint=endpoint, reason=reason)
-
+        audit.record(
+            session,
+            actor,
+            "client.auth_failed",
+            "client",
+            client_id or "-",
+            method=method,
+            endpoint=endpoint,
+            reason=reason,
+        )

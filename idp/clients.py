@@ -61,22 +61,26 @@ class ClientMetadata:
     sector_identifier_uri: str | None = None
 
 
-def check_redirect_uri(uri: str, error: type[InvalidClientMetadata] = InvalidRedirectUri,
-                       what: str = "redirect URI") -> str:
+def check_redirect_uri(
+    uri: str, error: type[InvalidClientMetadata] = InvalidRedirectUri, what: str = "redirect URI"
+) -> str:
     """Refuse a redirect URI (or another URI of ``what`` kind) a client may not register; return it unchanged
     (it is matched verbatim)."""
     parts = urlsplit(uri)
     if not parts.scheme or not parts.netloc:
         raise error(f"{what} {uri!r} must be absolute", code="redirect_uri_relative", params={"uri": uri})
     if parts.fragment or "#" in uri:
-        raise error(f"{what} {uri!r} must not contain a fragment",  # RFC 6749 §3.1.2; Back-Channel Logout §2.2
-                    code="redirect_uri_fragment", params={"uri": uri})
+        raise error(
+            f"{what} {uri!r} must not contain a fragment",  # RFC 6749 §3.1.2; Back-Channel Logout §2.2
+            code="redirect_uri_fragment",
+            params={"uri": uri},
+        )
     if "*" in uri:
-        raise error(f"{what} {uri!r}: wildcards are not allowed", code="redirect_uri_wildcard",
-                    params={"uri": uri})
+        raise error(f"{what} {uri!r}: wildcards are not allowed", code="redirect_uri_wildcard", params={"uri": uri})
     if parts.scheme == "http" and (parts.hostname or "") not in LOOPBACK and f"[{parts.hostname}]" not in LOOPBACK:
-        raise error(f"{what} {uri!r} must use https (http only on localhost)", code="redirect_uri_http",
-                    params={"uri": uri})
+        raise error(
+            f"{what} {uri!r} must use https (http only on localhost)", code="redirect_uri_http", params={"uri": uri}
+        )
     if parts.scheme not in ("https", "http"):
         raise error(f"{what} {uri!r} must use https", code="redirect_uri_scheme", params={"uri": uri})
     return uri
@@ -96,29 +100,42 @@ def _validate(meta: ClientMetadata) -> str:
         check_redirect_uri(uri, InvalidClientMetadata)
     if meta.backchannel_logout_uri is not None:
         if len(meta.backchannel_logout_uri) > 2000:
-            raise InvalidClientMetadata("backchannel_logout_uri must be at most 2000 characters",
-                                        code="backchannel_logout_uri_too_long")
+            raise InvalidClientMetadata(
+                "backchannel_logout_uri must be at most 2000 characters", code="backchannel_logout_uri_too_long"
+            )
         check_redirect_uri(meta.backchannel_logout_uri, InvalidClientMetadata, what="backchannel_logout_uri")
     if not meta.require_pkce and meta.token_endpoint_auth_method not in CONFIDENTIAL_AUTH_METHODS:
         # RFC 9700 §2.1.1: nonce may replace PKCE only for a client that authenticates its code redemption.
-        raise InvalidClientMetadata("only a confidential client may use nonce instead of PKCE",
-                                    code="pkce_public_client")
+        raise InvalidClientMetadata(
+            "only a confidential client may use nonce instead of PKCE", code="pkce_public_client"
+        )
     if meta.token_endpoint_auth_method not in AUTH_METHODS:
-        raise InvalidClientMetadata(f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}",
-                                    code="auth_method_unknown", params={"methods": ", ".join(AUTH_METHODS)})
+        raise InvalidClientMetadata(
+            f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}",
+            code="auth_method_unknown",
+            params={"methods": ", ".join(AUTH_METHODS)},
+        )
     if meta.token_endpoint_auth_method == "private_key_jwt":
         if bool(meta.jwks) == bool(meta.jwks_uri):
-            raise InvalidClientMetadata("private_key_jwt needs exactly one of jwks or jwks_uri",
-                                        code="private_key_jwt_keys")
+            raise InvalidClientMetadata(
+                "private_key_jwt needs exactly one of jwks or jwks_uri", code="private_key_jwt_keys"
+            )
         if meta.jwks is not None and not isinstance(meta.jwks.get("keys"), list):
-            raise InvalidClientMetadata("jwks must be a JWK Set: {\"keys\": [...]}", code="jwks_not_a_set")
-        if meta.jwks_uri and urlsplit(meta.jwks_uri).scheme != "https" and urlsplit(meta.jwks_uri).hostname not in LOOPBACK:
+            raise InvalidClientMetadata('jwks must be a JWK Set: {"keys": [...]}', code="jwks_not_a_set")
+        if (
+            meta.jwks_uri
+            and urlsplit(meta.jwks_uri).scheme != "https"
+            and urlsplit(meta.jwks_uri).hostname not in LOOPBACK
+        ):
             raise InvalidClientMetadata("jwks_uri must use https", code="jwks_uri_https")
     _check_grant_types(meta.grant_types)
     unknown = set(meta.allowed_scopes) - set(STANDARD_SCOPES) - {"uin"}
     if unknown:
-        raise InvalidClientMetadata(f"unknown scopes: {', '.join(sorted(unknown))}", code="scopes_unknown",
-                                    params={"scopes": ", ".join(sorted(unknown))})
+        raise InvalidClientMetadata(
+            f"unknown scopes: {', '.join(sorted(unknown))}",
+            code="scopes_unknown",
+            params={"scopes": ", ".join(sorted(unknown))},
+        )
     if "openid" not in meta.allowed_scopes:
         meta.allowed_scopes = ["openid", *meta.allowed_scopes]
     if "refresh_token" not in meta.grant_types and "offline_access" in meta.allowed_scopes:
@@ -127,9 +144,11 @@ def _validate(meta: ClientMetadata) -> str:
         meta.allowed_scopes = [scope for scope in meta.allowed_scopes if scope != "offline_access"]
     bad = set(meta.entitlements) - set(ENTITLEMENTS)
     if bad:
-        raise InvalidClientMetadata(f"unknown entitlements: {', '.join(sorted(bad))}; one of {', '.join(ENTITLEMENTS)}",
-                                    code="entitlements_unknown",
-                                    params={"entitlements": ", ".join(sorted(bad)), "allowed": ", ".join(ENTITLEMENTS)})
+        raise InvalidClientMetadata(
+            f"unknown entitlements: {', '.join(sorted(bad))}; one of {', '.join(ENTITLEMENTS)}",
+            code="entitlements_unknown",
+            params={"entitlements": ", ".join(sorted(bad)), "allowed": ", ".join(ENTITLEMENTS)},
+        )
     if meta.subject_type not in ("pairwise", "public"):
         raise InvalidClientMetadata("subject_type must be pairwise or public", code="subject_type")
     if meta.id_token_signed_response_alg not in (None, "ES256", "RS256"):
@@ -139,8 +158,9 @@ def _validate(meta: ClientMetadata) -> str:
     hosts = {urlsplit(uri).hostname for uri in meta.redirect_uris}
     if len(hosts) > 1:
         # OIDC Core §8.1: redirect URIs on several hosts need one sector, or subjects would differ.
-        raise InvalidClientMetadata("redirect URIs on several hosts need an explicit sector identifier",
-                                    code="sector_identifier_needed")
+        raise InvalidClientMetadata(
+            "redirect URIs on several hosts need an explicit sector identifier", code="sector_identifier_needed"
+        )
     return hosts.pop() or ""
 
 
@@ -148,9 +168,11 @@ def _check_grant_types(grant_types: list[str]) -> None:
     """Only civid's grants, and authorization_code among them (a refresh token comes only from a code)."""
     unsupported = sorted(set(grant_types) - set(GRANT_TYPES))
     if unsupported:
-        raise InvalidClientMetadata(f"unsupported grant_types: {', '.join(unsupported)}; civid offers "
-                                    f"{', '.join(GRANT_TYPES)}", code="grant_types_unsupported",
-                                    params={"grant_types": ", ".join(unsupported), "allowed": ", ".join(GRANT_TYPES)})
+        raise InvalidClientMetadata(
+            f"unsupported grant_types: {', '.join(unsupported)}; civid offers {', '.join(GRANT_TYPES)}",
+            code="grant_types_unsupported",
+            params={"grant_types": ", ".join(unsupported), "allowed": ", ".join(GRANT_TYPES)},
+        )
     if "authorization_code" not in grant_types:
         raise InvalidClientMetadata("grant_types must include authorization_code", code="grant_types_no_code")
 
@@ -160,35 +182,56 @@ def may_use(client: Client, grant_type: str) -> bool:
     return grant_type in (client.grant_types or ())
 
 
-def register(session: Session, meta: ClientMetadata, actor: Actor, registered_by: str | None = None
-             ) -> tuple[Client, str | None]:
+def register(
+    session: Session, meta: ClientMetadata, actor: Actor, registered_by: str | None = None
+) -> tuple[Client, str | None]:
     """Register a client; return it and its secret (shown once, stored hashed; None for private_key_jwt)."""
     sector = _validate(meta)
     secret = None
     if meta.token_endpoint_auth_method != "private_key_jwt":
         secret = secrets.token_urlsafe(32)
     row = Client(
-        client_id=secrets.token_urlsafe(16), name=meta.name.strip(),
+        client_id=secrets.token_urlsafe(16),
+        name=meta.name.strip(),
         token_endpoint_auth_method=meta.token_endpoint_auth_method,
-        secret_hash=sha256_hex(secret) if secret else None, jwks=meta.jwks, jwks_uri=meta.jwks_uri,
-        redirect_uris=list(meta.redirect_uris), post_logout_redirect_uris=list(meta.post_logout_redirect_uris),
-        allowed_scopes=list(dict.fromkeys(meta.allowed_scopes)), entitlements=sorted(set(meta.entitlements)),
-        subject_type=meta.subject_type, sector_identifier=sector, require_par=meta.require_par,
+        secret_hash=sha256_hex(secret) if secret else None,
+        jwks=meta.jwks,
+        jwks_uri=meta.jwks_uri,
+        redirect_uris=list(meta.redirect_uris),
+        post_logout_redirect_uris=list(meta.post_logout_redirect_uris),
+        allowed_scopes=list(dict.fromkeys(meta.allowed_scopes)),
+        entitlements=sorted(set(meta.entitlements)),
+        subject_type=meta.subject_type,
+        sector_identifier=sector,
+        require_par=meta.require_par,
         id_token_signed_response_alg=meta.id_token_signed_response_alg,
-        default_acr_values=list(meta.default_acr_values), contacts=list(meta.contacts),
+        default_acr_values=list(meta.default_acr_values),
+        contacts=list(meta.contacts),
         backchannel_logout_uri=meta.backchannel_logout_uri,
         backchannel_logout_session_required=meta.backchannel_logout_session_required,
-        grant_types=[g for g in GRANT_TYPES if g in meta.grant_types], require_pkce=meta.require_pkce,
+        grant_types=[g for g in GRANT_TYPES if g in meta.grant_types],
+        require_pkce=meta.require_pkce,
         sector_identifier_uri=meta.sector_identifier_uri,
         registered_by=registered_by or f"{actor.role}:{actor.name}",
     )
     session.add(row)
     session.flush()
-    audit.record(session, actor, "client.registered", "client", row.client_id, name=row.name,
-                 auth_method=row.token_endpoint_auth_method, redirect_uris=row.redirect_uris,
-                 entitlements=row.entitlements, subject_identifier_type=row.subject_type,
-                 backchannel_logout_uri=row.backchannel_logout_uri, grant_types=row.grant_types,
-                 require_pkce=row.require_pkce, sector_identifier_uri=row.sector_identifier_uri)
+    audit.record(
+        session,
+        actor,
+        "client.registered",
+        "client",
+        row.client_id,
+        name=row.name,
+        auth_method=row.token_endpoint_auth_method,
+        redirect_uris=row.redirect_uris,
+        entitlements=row.entitlements,
+        subject_identifier_type=row.subject_type,
+        backchannel_logout_uri=row.backchannel_logout_uri,
+        grant_types=row.grant_types,
+        require_pkce=row.require_pkce,
+        sector_identifier_uri=row.sector_identifier_uri,
+    )
     return row, secret
 
 
@@ -218,21 +261,32 @@ def disable(session: Session, client_id: str, actor: Actor) -> Client:
 
 def describe(row: Client) -> dict[str, Any]:
     """The client's public metadata (never its secret hash)."""
+
     def iso(moment: datetime | None) -> str | None:
         return moment.isoformat() if moment else None
 
     return {
-        "client_id": row.client_id, "client_name": row.name, "redirect_uris": row.redirect_uris,
+        "client_id": row.client_id,
+        "client_name": row.name,
+        "redirect_uris": row.redirect_uris,
         "post_logout_redirect_uris": row.post_logout_redirect_uris,
-        "token_endpoint_auth_method": row.token_endpoint_auth_method, "jwks_uri": row.jwks_uri,
-        "jwks": row.jwks, "scope": " ".join(row.allowed_scopes), "entitlements": row.entitlements,
-        "subject_type": row.subject_type, "sector_identifier": row.sector_identifier,
+        "token_endpoint_auth_method": row.token_endpoint_auth_method,
+        "jwks_uri": row.jwks_uri,
+        "jwks": row.jwks,
+        "scope": " ".join(row.allowed_scopes),
+        "entitlements": row.entitlements,
+        "subject_type": row.subject_type,
+        "sector_identifier": row.sector_identifier,
         "require_pushed_authorization_requests": row.require_par,
         "id_token_signed_response_alg": row.id_token_signed_response_alg,
-        "default_acr_values": row.default_acr_values, "contacts": row.contacts,
+        "default_acr_values": row.default_acr_values,
+        "contacts": row.contacts,
         "backchannel_logout_uri": row.backchannel_logout_uri,
         "backchannel_logout_session_required": bool(row.backchannel_logout_session_required),
-        "grant_types": list(row.grant_types), "require_pkce": bool(row.require_pkce),
+        "grant_types": list(row.grant_types),
+        "require_pkce": bool(row.require_pkce),
         "sector_identifier_uri": row.sector_identifier_uri,
-        "registered_by": row.registered_by, "created_at": iso(row.created_at), "disabled_at": iso(row.disabled_at),
+        "registered_by": row.registered_by,
+        "created_at": iso(row.created_at),
+        "disabled_at": iso(row.disabled_at),
     }

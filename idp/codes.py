@@ -26,8 +26,14 @@ if TYPE_CHECKING:
     from idp.runtime import IdpServices
 
 
-def issue(db: Session, services: "IdpServices", extensions: ClaimsExtensions, interaction: AuthorizationRequest,
-          client: Client, session: LoginSession) -> str:
+def issue(
+    db: Session,
+    services: IdpServices,
+    extensions: ClaimsExtensions,
+    interaction: AuthorizationRequest,
+    client: Client,
+    session: LoginSession,
+) -> str:
     """Consume ``interaction`` and return a fresh code for it (``InteractionGone`` if already consumed)."""
     if not interactions.consume(db, interaction):
         raise interactions.InteractionGone("this sign-in request was already completed")
@@ -36,20 +42,49 @@ def issue(db: Session, services: "IdpServices", extensions: ClaimsExtensions, in
     assert identity is not None
     now = utcnow()
     settings = services.settings
-    grant = Grant(uid=secrets.token_urlsafe(16), client_id=client.client_id, identity_id=identity.id,
-                  login_session_id=session.id, scope=" ".join(params["scope"]), claims=params.get("claims"),
-                  purpose=interaction_policy.purpose_text(client, params, extensions),
-                  auth_time=session.auth_time, acr=session.acr, amr=list(session.amr), created_at=now,
-                  expires_at=now + timedelta(seconds=settings.refresh_token_ttl_s))
+    grant = Grant(
+        uid=secrets.token_urlsafe(16),
+        client_id=client.client_id,
+        identity_id=identity.id,
+        login_session_id=session.id,
+        scope=" ".join(params["scope"]),
+        claims=params.get("claims"),
+        purpose=interaction_policy.purpose_text(client, params, extensions),
+        auth_time=session.auth_time,
+        acr=session.acr,
+        amr=list(session.amr),
+        created_at=now,
+        expires_at=now + timedelta(seconds=settings.refresh_token_ttl_s),
+    )
     db.add(grant)
     db.flush()
     code = secrets.token_urlsafe(32)  # 256 bits: stored as a plain SHA-256 (idp.server_secrets)
-    db.add(AuthorizationCode(code_hash=sha256_hex(code), grant_id=grant.id, client_id=client.client_id,
-                             redirect_uri=params["redirect_uri"], code_challenge=params["code_challenge"],
-                             nonce=params.get("nonce"), created_at=now,
-                             expires_at=now + timedelta(seconds=settings.code_ttl_s)))
-    audit.record(db, citizen(identity), "oidc.code_issued", "identity", identity.uin, client_id=client.client_id,
-                 grant=grant.uid, scope=grant.scope, purpose=grant.purpose, acr=grant.acr, amr=grant.amr,
-                 sid=session.sid, interaction=interaction.uid)
+    db.add(
+        AuthorizationCode(
+            code_hash=sha256_hex(code),
+            grant_id=grant.id,
+            client_id=client.client_id,
+            redirect_uri=params["redirect_uri"],
+            code_challenge=params["code_challenge"],
+            nonce=params.get("nonce"),
+            created_at=now,
+            expires_at=now + timedelta(seconds=settings.code_ttl_s),
+        )
+    )
+    audit.record(
+        db,
+        citizen(identity),
+        "oidc.code_issued",
+        "identity",
+        identity.uin,
+        client_id=client.client_id,
+        grant=grant.uid,
+        scope=grant.scope,
+        purpose=grant.purpose,
+        acr=grant.acr,
+        amr=grant.amr,
+        sid=session.sid,
+        interaction=interaction.uid,
+    )
     db.flush()
     return code

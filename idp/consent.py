@@ -14,9 +14,9 @@ the client's consent at once.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -57,8 +57,11 @@ class ClientConsent:
 
 def _live_rows(db: Session, identity_id: int, client_id: str) -> list[Consent]:
     now = utcnow()
-    rows = db.scalars(select(Consent).where(Consent.identity_id == identity_id, Consent.client_id == client_id,
-                                            Consent.revoked_at.is_(None)).order_by(Consent.id.desc()))
+    rows = db.scalars(
+        select(Consent)
+        .where(Consent.identity_id == identity_id, Consent.client_id == client_id, Consent.revoked_at.is_(None))
+        .order_by(Consent.id.desc())
+    )
     return [row for row in rows if audit.as_utc(row.expires_at) > now]
 
 
@@ -76,8 +79,9 @@ def consent_for_grant(db: Session, grant: Grant) -> ClientConsent | None:
     return given.for_purpose(grant.purpose) if given is not None else None
 
 
-def covers(consent: ClientConsent | None, scopes: Iterable[str], claim_names: Iterable[str],
-           purpose: str | None = None) -> bool:
+def covers(
+    consent: ClientConsent | None, scopes: Iterable[str], claim_names: Iterable[str], purpose: str | None = None
+) -> bool:
     """Whether ``consent`` already includes every scope and claim asked for, within the rows given for the
     request's ``purpose`` (None: the rows given without one), else the citizen must be asked."""
     consent = consent.for_purpose(purpose) if consent is not None else None
@@ -86,18 +90,43 @@ def covers(consent: ClientConsent | None, scopes: Iterable[str], claim_names: It
     return set(scopes) <= consent.scopes and set(claim_names) <= consent.claims
 
 
-def grant_consent(db: Session, identity: Identity, client: Client, scopes: Iterable[str], claim_names: Iterable[str],
-                  purpose: str | None, actor: Actor, ttl_days: int) -> Consent:
+def grant_consent(
+    db: Session,
+    identity: Identity,
+    client: Client,
+    scopes: Iterable[str],
+    claim_names: Iterable[str],
+    purpose: str | None,
+    actor: Actor,
+    ttl_days: int,
+) -> Consent:
     """Record the citizen's consent, added to what they consented to earlier for this client, and audit it."""
     now = utcnow()
-    row = Consent(uid=secrets.token_urlsafe(12), identity_id=identity.id, client_id=client.client_id,
-                  scopes=sorted(set(scopes)), claims=sorted(set(claim_names)), purpose=purpose, granted_at=now,
-                  expires_at=now + timedelta(days=ttl_days))
+    row = Consent(
+        uid=secrets.token_urlsafe(12),
+        identity_id=identity.id,
+        client_id=client.client_id,
+        scopes=sorted(set(scopes)),
+        claims=sorted(set(claim_names)),
+        purpose=purpose,
+        granted_at=now,
+        expires_at=now + timedelta(days=ttl_days),
+    )
     db.add(row)
     db.flush()
-    audit.record(db, actor, "consent.granted", "identity", identity.uin, client_id=client.client_id,
-                 client_name=client.name, scopes=row.scopes, claims=row.claims, consent=row.uid,
-                 expires_at=row.expires_at.isoformat())
+    audit.record(
+        db,
+        actor,
+        "consent.granted",
+        "identity",
+        identity.uin,
+        client_id=client.client_id,
+        client_name=client.name,
+        scopes=row.scopes,
+        claims=row.claims,
+        consent=row.uid,
+        expires_at=row.expires_at.isoformat(),
+    )
     return row
 
 
@@ -106,17 +135,41 @@ def revoke_consent(db: Session, consent: Consent, actor: Actor) -> int:
     consents accumulate — and every grant (and so every token) the client holds for this person; return
     how many grants were revoked."""
     now = utcnow()
-    ended = [consent, *(row for row in db.scalars(select(Consent).where(
-        Consent.identity_id == consent.identity_id, Consent.client_id == consent.client_id,
-        Consent.revoked_at.is_(None), Consent.id != consent.id)))]
+    ended = [
+        consent,
+        *(
+            row
+            for row in db.scalars(
+                select(Consent).where(
+                    Consent.identity_id == consent.identity_id,
+                    Consent.client_id == consent.client_id,
+                    Consent.revoked_at.is_(None),
+                    Consent.id != consent.id,
+                )
+            )
+        ),
+    ]
     for row in ended:
         row.revoked_at = now
-    revoked = revoke_grants(db, Grant.identity_id == consent.identity_id, Grant.client_id == consent.client_id,
-                            reason="consent_revoked", actor=actor)
+    revoked = revoke_grants(
+        db,
+        Grant.identity_id == consent.identity_id,
+        Grant.client_id == consent.client_id,
+        reason="consent_revoked",
+        actor=actor,
+    )
     identity = db.get(Identity, consent.identity_id)
-    audit.record(db, actor, "consent.revoked", "identity", identity.uin if identity else "?",
-                 client_id=consent.client_id, consent=consent.uid, consents=[row.uid for row in ended],
-                 grants_revoked=revoked)
+    audit.record(
+        db,
+        actor,
+        "consent.revoked",
+        "identity",
+        identity.uin if identity else "?",
+        client_id=consent.client_id,
+        consent=consent.uid,
+        consents=[row.uid for row in ended],
+        grants_revoked=revoked,
+    )
     return revoked
 
 

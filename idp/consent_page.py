@@ -20,11 +20,18 @@ from civid.deps import get_services
 from civid.web import pages
 from civid.web.csrf import check_csrf
 from idp import (
-    authorization_response, authorize, claims_extensions, clients, consent, interaction_policy, interactions, sessions,
+    authorization_response,
+    authorize,
+    claims_extensions,
+    clients,
+    consent,
+    interaction_policy,
+    interactions,
+    sessions,
 )
-from idp.runtime import IdpServices
 from idp.errors import AccessDenied, InvalidClient, InvalidRequest
 from idp.interaction_policy import CONSENT
+from idp.runtime import IdpServices
 from models import AuthorizationRequest, Client, Identity
 
 router = APIRouter(tags=["citizen pages"], dependencies=[Depends(pages.html_page)])
@@ -56,24 +63,43 @@ def consent_page(uid: str, request: Request, services: IdpServices = Depends(get
     with services.sessions.begin() as db:
         interaction, client = _load(db, uid)
         session = sessions.current(request, db)
-        step = interaction_policy.next_step(db, client, interaction.params, session, interaction.login_session_id,
-                                            secrets=services.idp_secrets, extensions=extensions)
+        step = interaction_policy.next_step(
+            db,
+            client,
+            interaction.params,
+            session,
+            interaction.login_session_id,
+            secrets=services.idp_secrets,
+            extensions=extensions,
+        )
         if step.kind != CONSENT:
             return authorize.finish(request, db, services, interaction, client)
         params = interaction.params
         names = interaction_policy.requested_claim_names(client, params, extensions)
         items = [key for key, claims in CLAIM_ITEMS if claims & names]
-        return pages.render(request, "consent.html", ui_locales=params.get("ui_locales"), uid=uid,
-                            client_name=client.name, items=items, uin="uin" in names,
-                            sections=extensions.consent_sections(names),
-                            purposes=interaction_policy.requested_purposes(client, params, extensions),
-                            pairwise=client.subject_type == "pairwise",
-                            offline="offline_access" in (params.get("scope") or []))
+        return pages.render(
+            request,
+            "consent.html",
+            ui_locales=params.get("ui_locales"),
+            uid=uid,
+            client_name=client.name,
+            items=items,
+            uin="uin" in names,
+            sections=extensions.consent_sections(names),
+            purposes=interaction_policy.requested_purposes(client, params, extensions),
+            pairwise=client.subject_type == "pairwise",
+            offline="offline_access" in (params.get("scope") or []),
+        )
 
 
 @router.post("/consent/{uid}")
-def consent_answer(uid: str, request: Request, decision: str = Form(""), csrf_token: str = Form(""),
-                   services: IdpServices = Depends(get_services)) -> Response:
+def consent_answer(
+    uid: str,
+    request: Request,
+    decision: str = Form(""),
+    csrf_token: str = Form(""),
+    services: IdpServices = Depends(get_services),
+) -> Response:
     """Record approval (then the code) or denial (then ``access_denied`` to the portal)."""
     check_csrf(request, csrf_token)
     if decision not in ("approve", "deny"):
@@ -83,20 +109,39 @@ def consent_answer(uid: str, request: Request, decision: str = Form(""), csrf_to
         session = sessions.current(request, db)
         params = interaction.params
         if session is None or interaction_policy.login_needed(
-                params, session, interaction.login_session_id, db.get(Identity, session.identity_id)):
+            params, session, interaction.login_session_id, db.get(Identity, session.identity_id)
+        ):
             return authorize.finish(request, db, services, interaction, client)  # log in first
         identity = db.get(Identity, session.identity_id)
         assert identity is not None
         actor = sessions.citizen(identity)
         if decision == "deny":
             interactions.consume(db, interaction)
-            audit.record(db, actor, "consent.denied", "identity", identity.uin, client_id=client.client_id,
-                         scopes=params.get("scope"))
-            return authorization_response.error(params["redirect_uri"], AccessDenied("the user denied the request"),
-                                                params.get("state"), services.settings.resolved_issuer)
+            audit.record(
+                db,
+                actor,
+                "consent.denied",
+                "identity",
+                identity.uin,
+                client_id=client.client_id,
+                scopes=params.get("scope"),
+            )
+            return authorization_response.error(
+                params["redirect_uri"],
+                AccessDenied("the user denied the request"),
+                params.get("state"),
+                services.settings.resolved_issuer,
+            )
         extensions = claims_extensions.of(request.app)
         names = interaction_policy.requested_claim_names(client, params, extensions)
-        consent.grant_consent(db, identity, client, params.get("scope") or [], names,
-                              interaction_policy.purpose_text(client, params, extensions), actor,
-                              services.settings.consent_ttl_days)
+        consent.grant_consent(
+            db,
+            identity,
+            client,
+            params.get("scope") or [],
+            names,
+            interaction_policy.purpose_text(client, params, extensions),
+            actor,
+            services.settings.consent_ttl_days,
+        )
         return authorize.finish(request, db, services, interaction, client, consent_given=True)

@@ -15,11 +15,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from civid.deps import get_services
-from idp.runtime import IdpServices
 from civid.settings import Settings
 from idp import acr, claims, claims_extensions, client_auth, clients, login_methods
 from idp.claims_extensions import ClaimsExtensions
 from idp.login_methods import LoginMethods
+from idp.runtime import IdpServices
 
 PATH = "/.well-known/openid-configuration"
 CACHE = {"Cache-Control": "public, max-age=300"}
@@ -30,7 +30,9 @@ PROMPT_VALUES = ["none", "login", "consent"]
 router = APIRouter(tags=["openid"])
 
 
-def provider_metadata(settings: Settings, extensions: ClaimsExtensions, methods: LoginMethods = acr.BUILT_IN) -> dict[str, Any]:
+def provider_metadata(
+    settings: Settings, extensions: ClaimsExtensions, methods: LoginMethods = acr.BUILT_IN
+) -> dict[str, Any]:
     """The discovery document for this deployment's issuer, offering the login ``methods``' acr values, with the
     claims extensions' metadata."""
     issuer = settings.resolved_issuer
@@ -84,5 +86,7 @@ def provider_metadata(settings: Settings, extensions: ClaimsExtensions, methods:
 @router.get(PATH)
 def openid_configuration(request: Request, services: IdpServices = Depends(get_services)) -> JSONResponse:
     """The OpenID Provider configuration document."""
-    return JSONResponse(provider_metadata(services.settings, claims_extensions.of(request.app), login_methods.of(request)),
-                        headers=CACHE)
+    return JSONResponse(
+        provider_metadata(services.settings, claims_extensions.of(request.app), login_methods.of(request)),
+        headers=CACHE,
+    )

@@ -19,8 +19,15 @@ def oauth_error(request: Request, exc: OAuthError) -> Response:
     beside them (the citizen's browser pages get an HTML page before this is asked)."""
     extra = dict(exc.extra)
     bare = extra.pop("bare_challenge", False)
-    body = {"error": exc.error, "error_description": exc.description, "type": exc.type_uri, "title": exc.error,
-            "status": exc.status, "detail": exc.description, **extra}
+    body = {
+        "error": exc.error,
+        "error_description": exc.description,
+        "type": exc.type_uri,
+        "title": exc.error,
+        "status": exc.status,
+        "detail": exc.description,
+        **extra,
+    }
     headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
     # RFC 6750 §3: a bearer token that does not enable access (insufficient_scope, 403) gets a challenge too.
     if exc.status == 401 or exc.error == "insufficient_scope":
@@ -30,6 +37,6 @@ def oauth_error(request: Request, exc: OAuthError) -> Response:
         if extra.get("acr_values"):
             challenge += f', acr_values="{extra["acr_values"]}"'
         if extra.get("max_age") is not None:
-            challenge += f', max_age={int(extra["max_age"])}'
+            challenge += f", max_age={int(extra['max_age'])}"
         headers["WWW-Authenticate"] = challenge
     return JSONResponse(body, status_code=exc.status, headers=headers)

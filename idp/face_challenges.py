@@ -22,8 +22,15 @@ def issue(db: Session, ttl_s: int, purpose: str = "login", interaction_uid: str 
     """A new challenge for one face form (``purpose`` login | bind), bound to ``interaction_uid``."""
     value = secrets.token_urlsafe(32)
     now = utcnow()
-    db.add(FaceChallenge(challenge_hash=sha256_hex(value), purpose=purpose, interaction_uid=interaction_uid,
-                         created_at=now, expires_at=now + timedelta(seconds=ttl_s)))
+    db.add(
+        FaceChallenge(
+            challenge_hash=sha256_hex(value),
+            purpose=purpose,
+            interaction_uid=interaction_uid,
+            created_at=now,
+            expires_at=now + timedelta(seconds=ttl_s),
+        )
+    )
     db.flush()
     return value
 
@@ -36,9 +43,16 @@ def consume(db: Session, value: str | None, purpose: str = "login", interaction_
     now = utcnow()
     result = db.execute(
         update(FaceChallenge)
-        .where(FaceChallenge.challenge_hash == sha256_hex(value), FaceChallenge.purpose == purpose,
-               FaceChallenge.interaction_uid.is_(None) if interaction_uid is None
-               else FaceChallenge.interaction_uid == interaction_uid,
-               FaceChallenge.used_at.is_(None), FaceChallenge.expires_at > now)
-        .values(used_at=now).execution_options(synchronize_session=False))
+        .where(
+            FaceChallenge.challenge_hash == sha256_hex(value),
+            FaceChallenge.purpose == purpose,
+            FaceChallenge.interaction_uid.is_(None)
+            if interaction_uid is None
+            else FaceChallenge.interaction_uid == interaction_uid,
+            FaceChallenge.used_at.is_(None),
+            FaceChallenge.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
     return result.rowcount == 1  # type: ignore[attr-defined]

@@ -32,18 +32,18 @@ from civid import audit
 from civid.audit import Actor
 from civid.deps import get_services
 from civid.errors import CividError, Forbidden, InvalidUin
-from idp.runtime import IdpServices
 from civid.settings import Settings
-from enrollment.record import issuing_enrolment
-from enrollment.templates import open_descriptor
 from civid.uin import normalise_uin
-from enrollment.verification import probe_descriptor
-from enrollment.workflow import PhotoUpload
 from civid.web import i18n, pages
 from civid.web.csrf import check_csrf
+from enrollment.record import issuing_enrolment
+from enrollment.templates import open_descriptor
+from enrollment.verification import probe_descriptor
+from enrollment.workflow import PhotoUpload
 from idp import authorization_response, face_challenges, interactions, lockout, login_methods, sessions
 from idp.login import render_login
 from idp.login_methods import LoginMethod
+from idp.runtime import IdpServices
 from models import AuthorizationRequest, FaceChallenge, FaceProbe, FaceTemplate, Identity
 
 router = APIRouter(tags=["citizen pages"], dependencies=[Depends(pages.html_page)])
@@ -59,22 +59,41 @@ class FaceNotAllowed(Forbidden):
 
 
 @router.post("/login/face")
-def face_login(request: Request, csrf_token: str = Form(""), challenge: str = Form(""), uin: str = Form(""),
-               photo: UploadFile | None = File(None), services: IdpServices = Depends(get_services)) -> Response:
+def face_login(
+    request: Request,
+    csrf_token: str = Form(""),
+    challenge: str = Form(""),
+    uin: str = Form(""),
+    photo: UploadFile | None = File(None),
+    services: IdpServices = Depends(get_services),
+) -> Response:
     """Face login to civid itself (then the account page)."""
     return _attempt(request, services, None, csrf_token, challenge, uin, photo)
 
 
 @router.post("/login/{uid}/face")
-def interaction_face_login(uid: str, request: Request, csrf_token: str = Form(""), challenge: str = Form(""),
-                           uin: str = Form(""), photo: UploadFile | None = File(None),
-                           services: IdpServices = Depends(get_services)) -> Response:
+def interaction_face_login(
+    uid: str,
+    request: Request,
+    csrf_token: str = Form(""),
+    challenge: str = Form(""),
+    uin: str = Form(""),
+    photo: UploadFile | None = File(None),
+    services: IdpServices = Depends(get_services),
+) -> Response:
     """Face login for a portal's authorization request (then back to ``/authorize/resume/{uid}``)."""
     return _attempt(request, services, uid, csrf_token, challenge, uin, photo)
 
 
-def _attempt(request: Request, services: IdpServices, uid: str | None, csrf: str, challenge: str, uin_text: str,
-             photo: UploadFile | None) -> Response:
+def _attempt(
+    request: Request,
+    services: IdpServices,
+    uid: str | None,
+    csrf: str,
+    challenge: str,
+    uin_text: str,
+    photo: UploadFile | None,
+) -> Response:
     settings = services.settings
     check_csrf(request, csrf)
     interaction = _interaction(request, services, uid)
@@ -143,8 +162,11 @@ def _best_score(services: IdpServices, db: Session, identity_id: int, vector: ND
     # (enrollment.record), never a way to sign in as it.
     record = issuing_enrolment(db, identity_id)
     enrolments = [record] if record is not None else []
-    descriptors = [open_descriptor(services.keyring, row, e.public_id) for e in enrolments
-                   for row in db.scalars(select(FaceTemplate).where(FaceTemplate.enrolment_id == e.id))]
+    descriptors = [
+        open_descriptor(services.keyring, row, e.public_id)
+        for e in enrolments
+        for row in db.scalars(select(FaceTemplate).where(FaceTemplate.enrolment_id == e.id))
+    ]
     if not descriptors:
         return None
     return float((np.stack(descriptors) @ vector).max())
@@ -167,16 +189,26 @@ def _locked(db: Session, settings: Settings, identity_id: int | None, source: st
 
 def _audit_locked(services: IdpServices, uin: str, source: str) -> None:
     with services.sessions.begin() as db:
-        audit.record(db, Actor(None, "anonymous", "citizen"), "login.locked_out", "login", "face", uin_typed=uin,
-                     source=source)
+        audit.record(
+            db, Actor(None, "anonymous", "citizen"), "login.locked_out", "login", "face", uin_typed=uin, source=source
+        )
 
 
 def _audit_rejected_photo(services: IdpServices, uin: str, source: str, exc: CividError) -> None:
     codes = [issue["code"] for issue in (exc.extra.get("quality") or {}).get("issues", [])]
     with services.sessions.begin() as db:
         # The actor is what was typed: never say here whether the UIN exists.
-        audit.record(db, Actor(None, "anonymous", "citizen"), "login.photo_rejected", "login", "face",
-                     uin_typed=uin, source=source, problem=exc.type_slug, quality_issues=codes)
+        audit.record(
+            db,
+            Actor(None, "anonymous", "citizen"),
+            "login.photo_rejected",
+            "login",
+            "face",
+            uin_typed=uin,
+            source=source,
+            problem=exc.type_slug,
+            quality_issues=codes,
+        )
 
 
 def _photo_problem(exc: CividError) -> str:
@@ -190,8 +222,16 @@ def _photo_problem(exc: CividError) -> str:
     return "face.photo_too_large" if exc.status == 413 else "face.photo_unreadable"
 
 
-def _succeed(request: Request, services: IdpServices, identity_id: int, source: str, uid: str | None,
-             photo_hash: str, score: float, again: Any) -> Response:
+def _succeed(
+    request: Request,
+    services: IdpServices,
+    identity_id: int,
+    source: str,
+    uid: str | None,
+    photo_hash: str,
+    score: float,
+    again: Any,
+) -> Response:
     response = authorization_response.redirect(sessions.after_login_url(uid))
     try:
         with services.sessions.begin() as db:
@@ -209,15 +249,28 @@ def _succeed(request: Request, services: IdpServices, identity_id: int, source: 
 
 def _page_context(db: Session, settings: Settings, uid: str | None) -> Mapping[str, Any]:
     """The face form's one-time challenge and where it posts."""
-    return {"face_challenge": face_challenges.issue(db, settings.face_challenge_ttl_s, "login", uid),
-            "face_action": f"/login/{uid}/face" if uid else "/login/face"}
+    return {
+        "face_challenge": face_challenges.issue(db, settings.face_challenge_ttl_s, "login", uid),
+        "face_action": f"/login/{uid}/face" if uid else "/login/face",
+    }
 
 
 def _prune(settings: Settings, now: datetime) -> Mapping[str, Delete]:
     """Expired challenges, and photo hashes once a replay of that file no longer matters."""
-    return {"face_challenges": delete(FaceChallenge).where(FaceChallenge.expires_at < now),
-            "face_probes": delete(FaceProbe).where(FaceProbe.used_at < now - FACE_PROBE_RETENTION)}
+    return {
+        "face_challenges": delete(FaceChallenge).where(FaceChallenge.expires_at < now),
+        "face_probes": delete(FaceProbe).where(FaceProbe.used_at < now - FACE_PROBE_RETENTION),
+    }
 
 
-FACE = LoginMethod(name=METHOD, acr=ACR, level=1, amr=("face",), router=router, fragment="face_login_form.html",
-                   scripts=("/static/idp/face-capture.js",), page_context=_page_context, prune=_prune)
+FACE = LoginMethod(
+    name=METHOD,
+    acr=ACR,
+    level=1,
+    amr=("face",),
+    router=router,
+    fragment="face_login_form.html",
+    scripts=("/static/idp/face-capture.js",),
+    page_context=_page_context,
+    prune=_prune,
+)

@@ -41,8 +41,9 @@ class NextStep:
     error: OAuthError | None = None
 
 
-def login_needed(params: dict[str, Any], session: LoginSession | None, fresh_session_id: int | None,
-                 identity: Identity | None) -> str | None:
+def login_needed(
+    params: dict[str, Any], session: LoginSession | None, fresh_session_id: int | None, identity: Identity | None
+) -> str | None:
     """Why the citizen must (re-)authenticate for this request, or None when the session will do."""
     if session is None or identity is None:
         return "no_session"
@@ -88,8 +89,9 @@ def purpose_text(client: Client, params: dict[str, Any], extensions: ClaimsExten
     return " · ".join(requested_purposes(client, params, extensions))[:PURPOSE_STORED_MAX] or None
 
 
-def consent_needed(db: Session, client: Client, params: dict[str, Any], identity: Identity,
-                   extensions: ClaimsExtensions) -> bool:
+def consent_needed(
+    db: Session, client: Client, params: dict[str, Any], identity: Identity, extensions: ClaimsExtensions
+) -> bool:
     """Whether the citizen must be asked (no remembered consent covering the request, a new stated purpose,
     or prompt=consent)."""
     if "consent" in (params.get("prompt") or []):
@@ -97,13 +99,25 @@ def consent_needed(db: Session, client: Client, params: dict[str, Any], identity
     given = consent.client_consent(db, identity.id, client.client_id)
     # A stated purpose is covered only by what was consented for that purpose (the consent page showed that
     # purpose to the citizen); a request stating none, only by what was consented without one.
-    return not consent.covers(given, params.get("scope") or [], requested_claim_names(client, params, extensions),
-                              purpose=purpose_text(client, params, extensions))
+    return not consent.covers(
+        given,
+        params.get("scope") or [],
+        requested_claim_names(client, params, extensions),
+        purpose=purpose_text(client, params, extensions),
+    )
 
 
-def next_step(db: Session, client: Client, params: dict[str, Any], session: LoginSession | None,
-              fresh_session_id: int | None, consent_given: bool = False, *, secrets: ServerSecrets,
-              extensions: ClaimsExtensions) -> NextStep:
+def next_step(
+    db: Session,
+    client: Client,
+    params: dict[str, Any],
+    session: LoginSession | None,
+    fresh_session_id: int | None,
+    consent_given: bool = False,
+    *,
+    secrets: ServerSecrets,
+    extensions: ClaimsExtensions,
+) -> NextStep:
     """The next step for this request; ``consent_given`` when the citizen has just approved it."""
     identity = db.get(Identity, session.identity_id) if session is not None else None
     silent = "none" in (params.get("prompt") or [])
@@ -113,7 +127,9 @@ def next_step(db: Session, client: Client, params: dict[str, Any], session: Logi
         # OIDC Core §3.1.2.1 / §5.5.1: a positive answer only for the person the request names.
         assert session is not None
         if fresh_session_id is not None and session.id == fresh_session_id:
-            return NextStep(ERROR, "subject", AccessDenied("the person who logged in is not the one this request names"))
+            return NextStep(
+                ERROR, "subject", AccessDenied("the person who logged in is not the one this request names")
+            )
         reason = "subject"
     if reason is not None:
         if silent:

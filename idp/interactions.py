@@ -32,12 +32,19 @@ def new_uid() -> str:
     return secrets.token_urlsafe(32)
 
 
-def create(db: Session, client_id: str, params: dict[str, Any], ttl_s: int, *, pushed: bool = False
-           ) -> AuthorizationRequest:
+def create(
+    db: Session, client_id: str, params: dict[str, Any], ttl_s: int, *, pushed: bool = False
+) -> AuthorizationRequest:
     """Store a validated authorization request; it must be finished within ``ttl_s`` seconds."""
     now = utcnow()
-    row = AuthorizationRequest(uid=new_uid(), client_id=client_id, params=params, pushed=pushed, created_at=now,
-                               expires_at=now + timedelta(seconds=ttl_s))
+    row = AuthorizationRequest(
+        uid=new_uid(),
+        client_id=client_id,
+        params=params,
+        pushed=pushed,
+        created_at=now,
+        expires_at=now + timedelta(seconds=ttl_s),
+    )
     db.add(row)
     db.flush()
     return row
@@ -45,8 +52,9 @@ def create(db: Session, client_id: str, params: dict[str, Any], ttl_s: int, *, p
 
 def find(db: Session, uid: str, *, pushed: bool = False) -> AuthorizationRequest | None:
     """The stored request with this uid and kind (pushed or interaction), whatever its state."""
-    return db.scalars(select(AuthorizationRequest).where(AuthorizationRequest.uid == uid,
-                                                         AuthorizationRequest.pushed.is_(pushed))).first()
+    return db.scalars(
+        select(AuthorizationRequest).where(AuthorizationRequest.uid == uid, AuthorizationRequest.pushed.is_(pushed))
+    ).first()
 
 
 def is_live(row: AuthorizationRequest) -> bool:
@@ -66,9 +74,12 @@ def consume(db: Session, row: AuthorizationRequest) -> bool:
     """Mark the request used, atomically: True for the one caller that wins, False if it was already used
     (two tabs, a replayed resume URL, a second use of a request_uri)."""
     now = utcnow()
-    result = db.execute(update(AuthorizationRequest)
-                        .where(AuthorizationRequest.id == row.id, AuthorizationRequest.consumed_at.is_(None))
-                        .values(consumed_at=now).execution_options(synchronize_session=False))
+    result = db.execute(
+        update(AuthorizationRequest)
+        .where(AuthorizationRequest.id == row.id, AuthorizationRequest.consumed_at.is_(None))
+        .values(consumed_at=now)
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
     row.consumed_at = now

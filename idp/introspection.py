@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 
 from civid import audit
 from civid.deps import get_services, get_session
-from idp.runtime import IdpServices
 from idp import tokens
 from idp.client_auth import authenticate_client
 from idp.errors import InvalidRequest, InvalidToken
 from idp.form import oauth_form
+from idp.runtime import IdpServices
 from idp.subjects import subject_for
 from models import Client, utcnow
 
@@ -43,10 +43,20 @@ def _access_token(db: Session, services: IdpServices, client: Client, token: str
     if live.claims.get("client_id") != client.client_id:
         return None
     claims = live.claims
-    return {"active": True, "token_type": "Bearer", "scope": claims.get("scope", ""),
-            "client_id": claims["client_id"], "sub": claims["sub"], "iss": claims["iss"], "aud": claims.get("aud"),
-            "exp": claims["exp"], "iat": claims["iat"], "jti": claims["jti"], "auth_time": claims.get("auth_time"),
-            "acr": claims.get("acr")}
+    return {
+        "active": True,
+        "token_type": "Bearer",
+        "scope": claims.get("scope", ""),
+        "client_id": claims["client_id"],
+        "sub": claims["sub"],
+        "iss": claims["iss"],
+        "aud": claims.get("aud"),
+        "exp": claims["exp"],
+        "iat": claims["iat"],
+        "jti": claims["jti"],
+        "auth_time": claims.get("auth_time"),
+        "acr": claims.get("acr"),
+    }
 
 
 def _refresh_token(db: Session, services: IdpServices, client: Client, token: str) -> dict[str, Any] | None:
@@ -55,14 +65,26 @@ def _refresh_token(db: Session, services: IdpServices, client: Client, token: st
         return None
     grant = row.grant
     now = utcnow()
-    if (grant.client_id != client.client_id or row.rotated_at is not None or row.revoked_at is not None
-            or grant.revoked_at is not None or audit.as_utc(row.expires_at) <= now):
+    if (
+        grant.client_id != client.client_id
+        or row.rotated_at is not None
+        or row.revoked_at is not None
+        or grant.revoked_at is not None
+        or audit.as_utc(row.expires_at) <= now
+    ):
         return None
-    return {"active": True, "token_type": "refresh_token", "scope": grant.scope, "client_id": grant.client_id,
-            "sub": subject_for(services.idp_secrets, client, grant.identity.uin),
-            "iss": services.settings.resolved_issuer, "exp": int(audit.as_utc(row.expires_at).timestamp()),
-            "iat": int(audit.as_utc(row.created_at).timestamp()), "auth_time": int(audit.as_utc(grant.auth_time).timestamp()),
-            "acr": grant.acr}
+    return {
+        "active": True,
+        "token_type": "refresh_token",
+        "scope": grant.scope,
+        "client_id": grant.client_id,
+        "sub": subject_for(services.idp_secrets, client, grant.identity.uin),
+        "iss": services.settings.resolved_issuer,
+        "exp": int(audit.as_utc(row.expires_at).timestamp()),
+        "iat": int(audit.as_utc(row.created_at).timestamp()),
+        "auth_time": int(audit.as_utc(grant.auth_time).timestamp()),
+        "acr": grant.acr,
+    }
 
 
 LOOKUPS = {"access_token": _access_token, "refresh_token": _refresh_token}
@@ -78,8 +100,12 @@ def introspect(db: Session, services: IdpServices, client: Client, token: str, h
 
 
 @router.post(PATH)
-def introspection(request: Request, form: dict[str, str] = Depends(oauth_form), db: Session = Depends(get_session),
-                  services: IdpServices = Depends(get_services)) -> JSONResponse:
+def introspection(
+    request: Request,
+    form: dict[str, str] = Depends(oauth_form),
+    db: Session = Depends(get_session),
+    services: IdpServices = Depends(get_services),
+) -> JSONResponse:
     """RFC 7662 §2: is this token active, and what does it carry?"""
     client = authenticate_client(request, form, db, services, PATH)
     if not form.get("token"):

@@ -21,9 +21,15 @@ MAX_AGE_S = 300  # shorter than signing_key_publish_lead_s, so a new key is fetc
 router = APIRouter(tags=["openid"])
 
 
-@router.get(PATH, response_class=Response,
-            responses={200: {"content": {MEDIA_TYPE: {}}, "description": "A JWK Set (RFC 7517 §5)"}})
+@router.get(
+    PATH,
+    response_class=Response,
+    responses={200: {"content": {MEDIA_TYPE: {}}, "description": "A JWK Set (RFC 7517 §5)"}},
+)
 def jwks(services: IdpServices = Depends(get_services)) -> Response:
     """The public keys that verify civid's ID tokens and access tokens."""
-    return Response(json.dumps(services.signing_keys.jwks()), media_type=MEDIA_TYPE,
-                    headers={"Cache-Control": f"public, max-age={MAX_AGE_S}"})
+    return Response(
+        json.dumps(services.signing_keys.jwks()),
+        media_type=MEDIA_TYPE,
+        headers={"Cache-Control": f"public, max-age={MAX_AGE_S}"},
+    )

@@ -91,8 +91,9 @@ class SigningKeys:
                     self._create(session, alg, activates_at=now, actor=SYSTEM)
             self._rows_cache = None
 
-    def rotate(self, actor: Actor = SYSTEM, algs: tuple[str, ...] = ALGORITHMS,
-               lead_s: int | None = None) -> list[SigningKey]:
+    def rotate(
+        self, actor: Actor = SYSTEM, algs: tuple[str, ...] = ALGORITHMS, lead_s: int | None = None
+    ) -> list[SigningKey]:
         """Add a new key per algorithm, published now and signing after the lead time; schedule the
         current keys' retirement for that moment and their removal once their tokens have expired."""
         lead = timedelta(seconds=self.settings.signing_key_publish_lead_s if lead_s is None else lead_s)
@@ -101,8 +102,9 @@ class SigningKeys:
             now = utcnow()
             for alg in algs:
                 activates = now + lead
-                for row in session.scalars(select(SigningKey).where(
-                        SigningKey.alg == alg, SigningKey.retired_at.is_(None))):
+                for row in session.scalars(
+                    select(SigningKey).where(SigningKey.alg == alg, SigningKey.retired_at.is_(None))
+                ):
                     row.retired_at = max(activates, as_utc(row.activates_at))
                     row.expires_at = row.retired_at + timedelta(seconds=self.longest_token_lifetime_s)
                 created.append(self._create(session, alg, activates_at=activates, actor=actor))
@@ -118,16 +120,25 @@ class SigningKeys:
     def _create(self, session: Session, alg: str, activates_at: datetime, actor: Actor) -> SigningKey:
         kid = f"{alg.lower()}-{utcnow():%Y%m%d}-{secrets.token_hex(4)}"
         private_key = _generate(alg)
-        pem = private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                        serialization.NoEncryption())
+        pem = private_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
         sealed = self.keyring.seal(pem, _associated_data(kid))
-        row = SigningKey(kid=kid, alg=alg, public_jwk=_public_jwk(private_key, alg, kid),
-                         private_key_id=sealed.key_id, private_nonce=sealed.nonce,
-                         private_ciphertext=sealed.ciphertext, published_at=utcnow(), activates_at=activates_at)
+        row = SigningKey(
+            kid=kid,
+            alg=alg,
+            public_jwk=_public_jwk(private_key, alg, kid),
+            private_key_id=sealed.key_id,
+            private_nonce=sealed.nonce,
+            private_ciphertext=sealed.ciphertext,
+            published_at=utcnow(),
+            activates_at=activates_at,
+        )
         session.add(row)
         session.flush()
-        audit.record(session, actor, "signing_key.created", "signing_key", kid, alg=alg,
-                     activates_at=activates_at.isoformat())
+        audit.record(
+            session, actor, "signing_key.created", "signing_key", kid, alg=alg, activates_at=activates_at.isoformat()
+        )
         return row
 
     # --- use ---------------------------------------------------------------------------------
@@ -141,9 +152,12 @@ class SigningKeys:
         with self.sessions() as session:
             rows = list(session.scalars(select(SigningKey).order_by(SigningKey.id)))
         now = utcnow()
-        changes = [as_utc(moment) for row in rows
-                   for moment in (row.published_at, row.activates_at, row.retired_at, row.expires_at)
-                   if moment is not None and as_utc(moment) > now]
+        changes = [
+            as_utc(moment)
+            for row in rows
+            for moment in (row.published_at, row.activates_at, row.retired_at, row.expires_at)
+            if moment is not None and as_utc(moment) > now
+        ]
         if not changes or min(changes) - now > timedelta(seconds=KEYS_CACHE_S):
             self._rows_cache = (time.monotonic(), rows)
         return rows
@@ -152,8 +166,9 @@ class SigningKeys:
         with self._lock:
             key = self._private.get(row.kid)
             if key is None:
-                pem = self.keyring.open(Sealed(row.private_key_id, row.private_nonce, row.private_ciphertext),
-                                        _associated_data(row.kid))
+                pem = self.keyring.open(
+                    Sealed(row.private_key_id, row.private_nonce, row.private_ciphertext), _associated_data(row.kid)
+                )
                 key = self._private[row.kid] = serialization.load_pem_private_key(pem, password=None)
             return key
 
@@ -174,11 +189,23 @@ class SigningKeys:
     def jwks(self) -> dict[str, list[dict[str, Any]]]:
         """The public keys relying parties may meet: published, not yet expired."""
         now = utcnow()
-        return {"keys": [_without_key_ops(row.public_jwk) for row in self._rows()
-                         if as_utc(row.published_at) <= now and _state(row, now) != "expired"]}
+        return {
+            "keys": [
+                _without_key_ops(row.public_jwk)
+                for row in self._rows()
+                if as_utc(row.published_at) <= now and _state(row, now) != "expired"
+            ]
+        }
 
-    def verify(self, token: str, *, audience: str | list[str] | None = None, typ: str | None = None,
-               verify_exp: bool = True, leeway: int = 30) -> dict[str, Any]:
+    def verify(
+        self,
+        token: str,
+        *,
+        audience: str | list[str] | None = None,
+        typ: str | None = None,
+        verify_exp: bool = True,
+        leeway: int = 30,
+    ) -> dict[str, Any]:
         """Check a token this OP signed (signature by a published key, issuer, audience, expiry) and
         return its claims; raise ``jwt.InvalidTokenError`` otherwise."""
         header = jwt.get_unverified_header(token)
@@ -188,17 +215,27 @@ class SigningKeys:
         if jwk is None:
             raise jwt.InvalidTokenError("unknown or expired signing key")
         public_key = jwt.PyJWK(jwk).key
-        return jwt.decode(token, public_key, algorithms=[jwk["alg"]], audience=audience,
-                          issuer=self.settings.resolved_issuer, leeway=leeway,
-                          options={"verify_exp": verify_exp, "verify_aud": audience is not None})
+        return jwt.decode(
+            token,
+            public_key,
+            algorithms=[jwk["alg"]],
+            audience=audience,
+            issuer=self.settings.resolved_issuer,
+            leeway=leeway,
+            options={"verify_exp": verify_exp, "verify_aud": audience is not None},
+        )
 
     def status(self) -> list[KeyStatus]:
         """Every key with its state now (for `civid keys status` and the admin API)."""
         now = utcnow()
         with self.sessions() as session:
             rows = session.scalars(select(SigningKey).order_by(SigningKey.alg, SigningKey.activates_at)).all()
-        return [KeyStatus(row.kid, row.alg, _state(row, now), row.published_at, row.activates_at, row.retired_at,
-                          row.expires_at) for row in rows]
+        return [
+            KeyStatus(
+                row.kid, row.alg, _state(row, now), row.published_at, row.activates_at, row.retired_at, row.expires_at
+            )
+            for row in rows
+        ]
 
 
 def _state(row: SigningKey, now: datetime) -> str:

@@ -46,8 +46,10 @@ def _locked_for(db: Session, settings: Settings, where, limit: int) -> int:  # t
     now = utcnow()
     since = now - timedelta(seconds=settings.login_failure_window_s)
     failures, latest = db.execute(
-        select(func.count(), func.max(LoginAttempt.occurred_at))
-        .where(where, LoginAttempt.success.is_(False), LoginAttempt.occurred_at >= since)).one()
+        select(func.count(), func.max(LoginAttempt.occurred_at)).where(
+            where, LoginAttempt.success.is_(False), LoginAttempt.occurred_at >= since
+        )
+    ).one()
     if failures < limit or latest is None:
         return 0
     remaining = audit.as_utc(latest) + timedelta(seconds=settings.login_lockout_s) - now
@@ -58,21 +60,44 @@ def check(db: Session, settings: Settings, identity_id: int | None, source: str)
     """Raise ``LoginLocked`` when this identity or this source must wait."""
     waits = [_locked_for(db, settings, LoginAttempt.source == source, settings.login_max_failures_per_source)]
     if identity_id is not None:
-        waits.append(_locked_for(db, settings, LoginAttempt.identity_id == identity_id,
-                                 settings.login_max_failures_per_identity))
+        waits.append(
+            _locked_for(db, settings, LoginAttempt.identity_id == identity_id, settings.login_max_failures_per_identity)
+        )
     wait = max(waits)
     if wait:
         minutes = max(1, round(wait / 60))
         raise LoginLocked(f"too many failed attempts; try again in {minutes} minutes", retry_after=wait)
 
 
-def record(db: Session, settings: Settings, identity: Identity | None, source: str, method: str, success: bool,
-           reason: str | None = None) -> None:
+def record(
+    db: Session,
+    settings: Settings,
+    identity: Identity | None,
+    source: str,
+    method: str,
+    success: bool,
+    reason: str | None = None,
+) -> None:
     """Store one attempt; audit a failure (a success is audited when the session is established)."""
-    db.add(LoginAttempt(identity_id=identity.id if identity else None, source=source, method=method,
-                        success=success, occurred_at=utcnow()))
+    db.add(
+        LoginAttempt(
+            identity_id=identity.id if identity else None,
+            source=source,
+            method=method,
+            success=success,
+            occurred_at=utcnow(),
+        )
+    )
     if not success:
         actor = Actor(None, f"citizen:{identity.uin}" if identity else "anonymous", "citizen")
-        audit.record(db, actor, "login.failed", "identity", identity.uin if identity else "-", method=method,
-                     reason=reason, source=source)
+        audit.record(
+            db,
+            actor,
+            "login.failed",
+            "identity",
+            identity.uin if identity else "-",
+            method=method,
+            reason=reason,
+            source=source,
+        )
     db.flush()

@@ -24,9 +24,16 @@ from models import AuthorizationRequest
 router = APIRouter(tags=["citizen pages"], dependencies=[Depends(pages.html_page)])
 
 
-def render_login(request: Request, services: IdpServices, interaction: AuthorizationRequest | None, *,
-                 uin: str | None = None, error: str | None = None, error_values: dict | None = None,
-                 status: int = 200) -> HTMLResponse:
+def render_login(
+    request: Request,
+    services: IdpServices,
+    interaction: AuthorizationRequest | None,
+    *,
+    uin: str | None = None,
+    error: str | None = None,
+    error_values: dict | None = None,
+    status: int = 200,
+) -> HTMLResponse:
     """The login page for ``interaction`` (None: civid's own login), with what each offered method's fragment
     needs (the face form's fresh challenge) and, after a failed attempt, the message ``error`` (an i18n key) and the UIN typed."""
     params = interaction.params if interaction is not None else {}
@@ -41,10 +48,19 @@ def render_login(request: Request, services: IdpServices, interaction: Authoriza
                 context.update(method.page_context(db, services.settings, uid))
         client_name = client.name if client is not None else None
     return pages.render(
-        request, "login.html", status=status, ui_locales=params.get("ui_locales"),
-        interaction_uid=uid, client_name=client_name, methods=methods, restricted=len(methods) < len(registered),
-        uin=uin if uin is not None else params.get("login_hint"), error=error, error_values=error_values or {},
-        **context)
+        request,
+        "login.html",
+        status=status,
+        ui_locales=params.get("ui_locales"),
+        interaction_uid=uid,
+        client_name=client_name,
+        methods=methods,
+        restricted=len(methods) < len(registered),
+        uin=uin if uin is not None else params.get("login_hint"),
+        error=error,
+        error_values=error_values or {},
+        **context,
+    )
 
 
 @router.get("/login", response_class=HTMLResponse)

@@ -27,10 +27,10 @@ from civid.deps import get_services
 from civid.web import pages
 from civid.web.csrf import check_csrf
 from idp import authorization_response, clients, sessions
-from idp.runtime import IdpServices
 from idp.authorize import query_parameters
 from idp.errors import InvalidRequest
 from idp.form import oauth_form
+from idp.runtime import IdpServices
 from idp.subjects import subject_for
 from models import Client, Identity, LoginSession
 
@@ -90,8 +90,9 @@ def logout(request: Request, services: IdpServices = Depends(get_services)) -> R
 
 
 @router.post("/logout")
-def logout_form(request: Request, form: dict[str, str] = Depends(oauth_form),
-                services: IdpServices = Depends(get_services)) -> Response:
+def logout_form(
+    request: Request, form: dict[str, str] = Depends(oauth_form), services: IdpServices = Depends(get_services)
+) -> Response:
     """RP-Initiated Logout §2, HTTP POST; and the confirmation form's answer (``confirm`` + CSRF token)."""
     with services.sessions.begin() as db:
         if "confirm" not in form:
@@ -103,24 +104,42 @@ def logout_form(request: Request, form: dict[str, str] = Depends(oauth_form),
 
 
 def _confirmation(request: Request, parsed: LogoutRequest) -> Response:
-    return pages.render(request, "logout_confirm.html", ui_locales=parsed.ui_locales,
-                        client_name=parsed.client.name if parsed.client else None,
-                        client_id=parsed.client.client_id if parsed.client else None,
-                        post_logout_redirect_uri=parsed.redirect_uri, state=parsed.state,
-                        ui_locales_value=" ".join(parsed.ui_locales))
+    return pages.render(
+        request,
+        "logout_confirm.html",
+        ui_locales=parsed.ui_locales,
+        client_name=parsed.client.name if parsed.client else None,
+        client_id=parsed.client.client_id if parsed.client else None,
+        post_logout_redirect_uri=parsed.redirect_uri,
+        state=parsed.state,
+        ui_locales_value=" ".join(parsed.ui_locales),
+    )
 
 
 def _sign_out(request: Request, db: Session, services: IdpServices, parsed: LogoutRequest) -> Response:
     """End the session, then redirect to the portal (when allowed) or show the signed-out page."""
     if parsed.redirect_uri is not None:
         response: Response = authorization_response.redirect(
-            authorization_response.with_query(parsed.redirect_uri, {"state": parsed.state}))
+            authorization_response.with_query(parsed.redirect_uri, {"state": parsed.state})
+        )
     else:
-        response = pages.render(request, "logged_out.html", ui_locales=parsed.ui_locales,
-                                client_name=parsed.client.name if parsed.client else None)
+        response = pages.render(
+            request,
+            "logged_out.html",
+            ui_locales=parsed.ui_locales,
+            client_name=parsed.client.name if parsed.client else None,
+        )
     ended = sessions.end(request, response, db)
     if parsed.client is not None:
         actor = audit.Actor(None, f"client:{parsed.client.client_id}", "client")
-        audit.record(db, actor, "oidc.rp_logout", "client", parsed.client.client_id, session_ended=ended is not None,
-                     sid=ended.sid if ended else None, redirected=parsed.redirect_uri is not None)
+        audit.record(
+            db,
+            actor,
+            "oidc.rp_logout",
+            "client",
+            parsed.client.client_id,
+            session_ended=ended is not None,
+            sid=ended.sid if ended else None,
+            redirected=parsed.redirect_uri is not None,
+        )
     return response

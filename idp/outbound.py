@@ -32,8 +32,7 @@ class DisallowedAddress(httpx.ConnectError):
 
 # IPv6 prefixes that carry an IPv4 address in their low bits (NAT64, 6to4, IPv4-compatible and -translated):
 # the IPv4 address inside decides, or a DNS64 name could reach 10.0.0.0/8 or 169.254.169.254 through them.
-_EMBEDDING_IPV4 = tuple(ipaddress.ip_network(n) for n in ("64:ff9b::/96", "64:ff9b:1::/48", "::/96",
-                                                          "::ffff:0:0:0/96"))
+_EMBEDDING_IPV4 = tuple(ipaddress.ip_network(n) for n in ("64:ff9b::/96", "64:ff9b:1::/48", "::/96", "::ffff:0:0:0/96"))
 _6TO4 = ipaddress.ip_network("2002::/16")
 
 
@@ -90,10 +89,10 @@ class _DeadlineStream(httpcore.NetworkStream):
     def close(self) -> None:
         self._inner.close()
 
-    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
-                  timeout: float | None = None) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, self._left(timeout)),
-                               self._deadline)
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, self._left(timeout)), self._deadline)
 
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
@@ -108,24 +107,32 @@ class _GuardedBackend(httpcore.NetworkBackend):
         self._allow_private = allow_private
         self._total_s = total_s
 
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
         deadline = time.monotonic() + self._total_s
         # TLS still verifies the certificate against the URL's host name: httpcore passes it as SNI.
         address = host if self._allow_private else public_address(host, port)
         stream = self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
         return _DeadlineStream(stream, deadline)
 
-    def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
         raise DisallowedAddress("unix sockets are not fetched")
 
     def sleep(self, seconds: float) -> None:
         self._inner.sleep(seconds)
 
 
-def client(allow_private: bool, timeout: float, transport: httpx.BaseTransport | None = None,
-           total_s: float | None = None) -> httpx.Client:
+def client(
+    allow_private: bool, timeout: float, transport: httpx.BaseTransport | None = None, total_s: float | None = None
+) -> httpx.Client:
     """An httpx client for calling a relying party's URL: direct connections (proxies from the environment
     would resolve the name themselves), no redirects, certificates checked (SSL_CERT_FILE honoured), each
     wait at most ``timeout`` and the whole call at most ``total_s`` (default twice ``timeout``)."""
@@ -134,5 +141,6 @@ def client(allow_private: bool, timeout: float, transport: httpx.BaseTransport |
         # httpx builds its connection pool without a way to pass a network backend; rebuild it with ours.
         transport._pool = httpcore.ConnectionPool(
             ssl_context=httpx.create_ssl_context(trust_env=True),
-            network_backend=_GuardedBackend(allow_private, total_s if total_s is not None else 2 * timeout))
+            network_backend=_GuardedBackend(allow_private, total_s if total_s is not None else 2 * timeout),
+        )
     return httpx.Client(transport=transport, trust_env=False, follow_redirects=False, timeout=timeout)

@@ -13,11 +13,11 @@ from fastapi.responses import JSONResponse
 
 from civid.deps import get_services
 from idp import claims_extensions, interactions
-from idp.runtime import IdpServices
 from idp.authorization import AuthorizationContext, validate
 from idp.client_auth import authenticate_client
 from idp.errors import InvalidRequest
 from idp.form import oauth_form
+from idp.runtime import IdpServices
 
 PATH = "/par"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -26,8 +26,9 @@ router = APIRouter(tags=["openid"])
 
 
 @router.post(PATH, status_code=201)
-def pushed_authorization_request(request: Request, form: dict[str, str] = Depends(oauth_form),
-                                 services: IdpServices = Depends(get_services)) -> JSONResponse:
+def pushed_authorization_request(
+    request: Request, form: dict[str, str] = Depends(oauth_form), services: IdpServices = Depends(get_services)
+) -> JSONResponse:
     """RFC 9126 §2.1-2.2: validate and store the request; answer 201 with its ``request_uri``."""
     with services.sessions.begin() as db:
         client = authenticate_client(request, form, db, services, endpoint=PATH)

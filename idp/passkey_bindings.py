@@ -32,10 +32,10 @@ from civid.auth import require
 from civid.deps import get_services, get_session
 from civid.errors import Conflict, Forbidden, NotFound
 from civid.input_types import RowId, UinPath
-from idp.runtime import IdpServices
 from civid.uin import normalise_uin
 from idp import passkey_registry
 from idp.passkey_ceremony import PasskeyRejected
+from idp.runtime import IdpServices
 from idp.server_secrets import ServerSecrets
 from models import ApiKey, Identity, Passkey, PasskeyBinding, StaffAccount, utcnow
 
@@ -82,7 +82,7 @@ class Issuer:
     operator: bool = False
 
     @classmethod
-    def api_key(cls, actor: Actor) -> "Issuer":
+    def api_key(cls, actor: Actor) -> Issuer:
         """A caller with an API key: one role, no person behind it."""
         return cls(actor, (actor.role,))
 
@@ -95,19 +95,30 @@ def has_staff_account(db: Session, identity: Identity) -> bool:
 def _refusal(db: Session, identity: Identity, issuer: Issuer) -> Forbidden | None:
     if issuer.uin is not None and issuer.uin == identity.uin:
         # A second passkey for oneself is another person's check to make, like any other.
-        return Forbidden("nobody issues a passkey binding code for their own UIN; ask a colleague",
-                         code="own_uin", params={"uin": identity.uin})
+        return Forbidden(
+            "nobody issues a passkey binding code for their own UIN; ask a colleague",
+            code="own_uin",
+            params={"uin": identity.uin},
+        )
     if issuer.operator:
         return None
     if has_staff_account(db, identity):
         # Disabled accounts count too: re-enabled, a passkey bound meanwhile would sign in with their roles.
         if "admin" not in issuer.roles:
-            return Forbidden(f"UIN {identity.uin} has a staff account: only an administrator (admin role) may "
-                             "issue its passkey binding code", code="staff_needs_admin", params={"uin": identity.uin})
+            return Forbidden(
+                f"UIN {identity.uin} has a staff account: only an administrator (admin role) may "
+                "issue its passkey binding code",
+                code="staff_needs_admin",
+                params={"uin": identity.uin},
+            )
         return None  # an admin can give anyone any role anyway, so their roles cover the target's
     if "officer" not in issuer.roles:
-        return Forbidden("a citizen's passkey binding code is issued by a registration officer, who checks the "
-                         "person and their document at the desk", code="officer_needed", params={"uin": identity.uin})
+        return Forbidden(
+            "a citizen's passkey binding code is issued by a registration officer, who checks the "
+            "person and their document at the desk",
+            code="officer_needed",
+            params={"uin": identity.uin},
+        )
     return None
 
 
@@ -116,8 +127,15 @@ def authorise(db: Session, identity: Identity, issuer: Issuer) -> None:
     refused = _refusal(db, identity, issuer)
     if refused is None:
         return
-    audit.record(db, issuer.actor, "passkey.binding_refused", "identity", identity.uin, reason=refused.code,
-                 roles=list(issuer.roles))
+    audit.record(
+        db,
+        issuer.actor,
+        "passkey.binding_refused",
+        "identity",
+        identity.uin,
+        reason=refused.code,
+        roles=list(issuer.roles),
+    )
     db.commit()  # the refusal stays on record although the request fails (and rolls back the rest)
     raise refused
 
@@ -129,8 +147,9 @@ def void_unused_codes(db: Session, identity: Identity) -> list[int]:
     db.scalars(select(Identity.id).where(Identity.id == identity.id).with_for_update()).one()
     now = utcnow()
     voided = []
-    for row in db.scalars(select(PasskeyBinding).where(PasskeyBinding.identity_id == identity.id,
-                                                       PasskeyBinding.used_at.is_(None))):
+    for row in db.scalars(
+        select(PasskeyBinding).where(PasskeyBinding.identity_id == identity.id, PasskeyBinding.used_at.is_(None))
+    ):
         if audit.as_utc(row.expires_at) > now:
             row.expires_at = now  # the bind page then says "expired; ask an officer for a new one"
             voided.append(row.id)
@@ -146,21 +165,35 @@ def _code_hash(secrets_: ServerSecrets, code: str) -> str:
     return secrets_.mac("passkey-binding", normalise_code(code))
 
 
-def issue_code(db: Session, secrets_: ServerSecrets, ttl_s: int, identity: Identity,
-               issuer: Issuer) -> tuple[str, PasskeyBinding]:
+def issue_code(
+    db: Session, secrets_: ServerSecrets, ttl_s: int, identity: Identity, issuer: Issuer
+) -> tuple[str, PasskeyBinding]:
     """Create a one-time binding code for ``identity`` if ``issuer`` may (``authorise``), voiding the earlier
     unused ones; return it (shown once) and its row."""
     authorise(db, identity, issuer)
     voided = void_unused_codes(db, identity)
     raw = "".join(secrets.choice(ALPHABET) for _ in range(GROUPS * GROUP_LENGTH))
-    code = "-".join(raw[i:i + GROUP_LENGTH] for i in range(0, len(raw), GROUP_LENGTH))
+    code = "-".join(raw[i : i + GROUP_LENGTH] for i in range(0, len(raw), GROUP_LENGTH))
     now = utcnow()
-    row = PasskeyBinding(code_hash=_code_hash(secrets_, code), identity_id=identity.id, officer_id=issuer.actor.id,
-                         created_at=now, expires_at=now + timedelta(seconds=ttl_s))
+    row = PasskeyBinding(
+        code_hash=_code_hash(secrets_, code),
+        identity_id=identity.id,
+        officer_id=issuer.actor.id,
+        created_at=now,
+        expires_at=now + timedelta(seconds=ttl_s),
+    )
     db.add(row)
     db.flush()
-    audit.record(db, issuer.actor, "passkey.binding_issued", "identity", identity.uin, binding=row.id,
-                 expires_at=row.expires_at.isoformat(), voided=voided)
+    audit.record(
+        db,
+        issuer.actor,
+        "passkey.binding_issued",
+        "identity",
+        identity.uin,
+        binding=row.id,
+        expires_at=row.expires_at.isoformat(),
+        voided=voided,
+    )
     return code, row
 
 
@@ -172,11 +205,9 @@ def usable_binding(db: Session, secrets_: ServerSecrets, code: str) -> PasskeyBi
     if row is None:
         raise PasskeyRejected("this code is not known; check it and try again", code="code_unknown")
     if row.used_at is not None:
-        raise PasskeyRejected("this code has already been used; ask an officer for a new one",
-                              code="code_used")
+        raise PasskeyRejected("this code has already been used; ask an officer for a new one", code="code_used")
     if audit.as_utc(row.expires_at) <= utcnow():
-        raise PasskeyRejected("this code has expired; ask an officer for a new one",
-                              code="code_expired")
+        raise PasskeyRejected("this code has expired; ask an officer for a new one", code="code_expired")
     return row
 
 
@@ -199,14 +230,21 @@ def find_identity(db: Session, uin: str, issuer: Issuer) -> Identity:
     each coded)."""
     identity = _identity(db, uin)
     if identity.status != "active":
-        raise Conflict(f"identity {identity.uin} is {identity.status}; no passkey can be bound", code="inactive",
-                       params={"uin": identity.uin})
+        raise Conflict(
+            f"identity {identity.uin} is {identity.status}; no passkey can be bound",
+            code="inactive",
+            params={"uin": identity.uin},
+        )
     authorise(db, identity, issuer)
     return identity
 
 
-@router.post("/identities/{uin}/passkey-bindings", status_code=201, response_model=BindingCodeOut,
-             summary="Issue a one-time code for the person at the desk to bind a passkey")
+@router.post(
+    "/identities/{uin}/passkey-bindings",
+    status_code=201,
+    response_model=BindingCodeOut,
+    summary="Issue a one-time code for the person at the desk to bind a passkey",
+)
 def create_binding(uin: UinPath, db: SessionDep, services: ServicesDep, caller: CodeIssuer) -> BindingCodeOut:
     """The officer has checked the person (document, face) at the desk; the code lets them bind a passkey.
     A staff member's code needs an admin key (403 ``forbidden`` otherwise, audited)."""
@@ -214,8 +252,11 @@ def create_binding(uin: UinPath, db: SessionDep, services: ServicesDep, caller: 
     identity = find_identity(db, uin, issuer)
     code, row = issue_code(db, services.idp_secrets, services.settings.passkey_binding_ttl_s, identity, issuer)
     db.commit()
-    return BindingCodeOut(code=code, expires_at=audit.as_utc(row.expires_at),
-                          bind_url=services.settings.resolved_issuer + "/passkeys/bind")
+    return BindingCodeOut(
+        code=code,
+        expires_at=audit.as_utc(row.expires_at),
+        bind_url=services.settings.resolved_issuer + "/passkeys/bind",
+    )
 
 
 @router.get("/identities/{uin}/passkeys", response_model=list[PasskeyOut], summary="A person's passkeys")
@@ -244,8 +285,11 @@ def delete_passkey(uin: UinPath, passkey_id: RowId, db: SessionDep, officer: Off
     return _revoke(db, uin, passkey_id, officer, "revoked by an officer")
 
 
-@router.post("/identities/{uin}/passkeys/{passkey_id}/revoke", response_model=PasskeyOut,
-             summary="Revoke a passkey, with a reason")
+@router.post(
+    "/identities/{uin}/passkeys/{passkey_id}/revoke",
+    response_model=PasskeyOut,
+    summary="Revoke a passkey, with a reason",
+)
 def revoke_passkey(uin: UinPath, passkey_id: RowId, body: RevokeIn, db: SessionDep, officer: Officer) -> PasskeyOut:
     """Revoke a passkey with the reason the person gave (lost, stolen, replaced)."""
     return _revoke(db, uin, passkey_id, officer, body.reason)

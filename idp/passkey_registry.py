@@ -30,16 +30,41 @@ def by_credential_id(db: Session, credential_id: bytes) -> Passkey | None:
     return db.scalars(select(Passkey).where(Passkey.credential_id == credential_id)).first()
 
 
-def add(db: Session, identity: Identity, credential: AttestedCredentialData, *, label: str, bound_via: str,
-        bound_by: str | None, actor: Actor) -> Passkey:
+def add(
+    db: Session,
+    identity: Identity,
+    credential: AttestedCredentialData,
+    *,
+    label: str,
+    bound_via: str,
+    bound_by: str | None,
+    actor: Actor,
+) -> Passkey:
     """Store a newly registered passkey and audit ``passkey.bound``."""
-    row = Passkey(identity_id=identity.id, credential_id=bytes(credential.credential_id),
-                  credential_data=bytes(credential), sign_count=0, label=label, bound_via=bound_via,
-                  bound_by=bound_by, created_at=utcnow())
+    row = Passkey(
+        identity_id=identity.id,
+        credential_id=bytes(credential.credential_id),
+        credential_data=bytes(credential),
+        sign_count=0,
+        label=label,
+        bound_via=bound_via,
+        bound_by=bound_by,
+        created_at=utcnow(),
+    )
     db.add(row)
     db.flush()
-    audit.record(db, actor, "passkey.bound", "identity", identity.uin, passkey=row.id, label=label,
-                 bound_via=bound_via, bound_by=bound_by, aaguid=str(credential.aaguid))
+    audit.record(
+        db,
+        actor,
+        "passkey.bound",
+        "identity",
+        identity.uin,
+        passkey=row.id,
+        label=label,
+        bound_via=bound_via,
+        bound_by=bound_by,
+        aaguid=str(credential.aaguid),
+    )
     return row
 
 
@@ -50,16 +75,32 @@ def revoke(db: Session, passkey: Passkey, actor: Actor, reason: str) -> bool:
     passkey.revoked_at = utcnow()
     passkey.revoked_reason = reason[:200]
     identity = db.get(Identity, passkey.identity_id)
-    audit.record(db, actor, "passkey.revoked", "identity", identity.uin if identity else "?", passkey=passkey.id,
-                 label=passkey.label, reason=passkey.revoked_reason)
+    audit.record(
+        db,
+        actor,
+        "passkey.revoked",
+        "identity",
+        identity.uin if identity else "?",
+        passkey=passkey.id,
+        label=passkey.label,
+        reason=passkey.revoked_reason,
+    )
     return True
 
 
 def describe(row: Passkey) -> dict[str, object]:
     """A passkey for an officer's screen (no key material)."""
+
     def iso(moment):  # type: ignore[no-untyped-def]
         return audit.as_utc(moment).isoformat() if moment else None
 
-    return {"id": row.id, "label": row.label, "bound_via": row.bound_via, "bound_by": row.bound_by,
-            "created_at": iso(row.created_at), "last_used_at": iso(row.last_used_at),
-            "revoked_at": iso(row.revoked_at), "revoked_reason": row.revoked_reason}
+    return {
+        "id": row.id,
+        "label": row.label,
+        "bound_via": row.bound_via,
+        "bound_by": row.bound_by,
+        "created_at": iso(row.created_at),
+        "last_used_at": iso(row.last_used_at),
+        "revoked_at": iso(row.revoked_at),
+        "revoked_reason": row.revoked_reason,
+    }

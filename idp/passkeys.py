@@ -11,10 +11,10 @@ The officer's desk API is in ``idp.passkey_bindings``; fido2 and the stored chal
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Iterator
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -31,8 +31,8 @@ from civid.web import i18n, pages
 from civid.web.csrf import check_csrf
 from idp import claims, interactions, lockout, passkey_bindings, passkey_ceremony, passkey_registry, sessions
 from idp.login_methods import LoginMethod
-from idp.runtime import IdpServices
 from idp.passkey_ceremony import PasskeyRejected
+from idp.runtime import IdpServices
 from models import Identity, LoginSession, Passkey, PasskeyBinding, WebAuthnChallenge, utcnow
 
 router = APIRouter()
@@ -68,8 +68,11 @@ def _explained(request: Request) -> Iterator[None]:
     except CividError as exc:
         # A passkey failure's sentence is in the passkey catalogue, the citizen pages' shared ones (a lockout, a
         # CSRF refusal, a finished interaction) in the error catalogue.
-        key = next((found for found in (f"passkey.error.{exc.code}", f"error.{exc.code}") if i18n.has(found)),
-                   None) if exc.code else None
+        key = (
+            next((found for found in (f"passkey.error.{exc.code}", f"error.{exc.code}") if i18n.has(found)), None)
+            if exc.code
+            else None
+        )
         if key:
             minutes = max(1, round(int(exc.extra.get("retry_after") or 60) / 60))
             address = passkey_ceremony.issuer_origin(request.app.state.services.settings.resolved_issuer)
@@ -81,18 +84,22 @@ def face_session_for_binding(request: Request, db: Session, max_age_s: int) -> L
     """The browser's login session if it is a face login recent enough to bind a passkey online."""
     session = sessions.current(request, db)
     if session is None or "face" not in (session.amr or []):
-        raise PasskeyRejected("adding a passkey online needs a face verification; log in with your face first",
-                              code="face_needed")
+        raise PasskeyRejected(
+            "adding a passkey online needs a face verification; log in with your face first", code="face_needed"
+        )
     if utcnow() - audit.as_utc(session.auth_time) > timedelta(seconds=max_age_s):
-        raise PasskeyRejected("your face verification is too old to add a passkey; log in with your face again",
-                              code="face_needed")
+        raise PasskeyRejected(
+            "your face verification is too old to add a passkey; log in with your face again", code="face_needed"
+        )
     identity = db.get(Identity, session.identity_id)
     if identity is not None and passkey_bindings.has_staff_account(db, identity):
         # A staff passkey signs in to the console with the member's roles. A face login has no presentation-attack
         # detection, so a good photo of an administrator must not be enough to mint one: staff get a code from an
         # administrator instead (passkey_bindings.authorise).
-        raise PasskeyRejected("a staff member's passkey is added only with a code from an administrator, never "
-                              "online after a face check", code="staff_needs_code")
+        raise PasskeyRejected(
+            "a staff member's passkey is added only with a code from an administrator, never online after a face check",
+            code="staff_needs_code",
+        )
     return session
 
 
@@ -110,8 +117,9 @@ def _live_interaction(db: Session, uid: str | None) -> str | None:
         return None
     row = interactions.find(db, uid)  # an interaction, never a pushed request's uid
     if row is None or not interactions.is_live(row):
-        raise PasskeyRejected("this sign-in request has expired; go back to the service and start again",
-                              code="interaction")
+        raise PasskeyRejected(
+            "this sign-in request has expired; go back to the service and start again", code="interaction"
+        )
     return uid
 
 
@@ -123,18 +131,36 @@ def bind_page(request: Request) -> HTMLResponse:
 
 
 @router.post("/passkeys/bind", response_class=HTMLResponse, dependencies=[Depends(pages.html_page)])
-def bind_code(request: Request, services: ServicesDep, csrf_token: Annotated[str, Form()] = "",
-              code: Annotated[str, Form(max_length=40)] = "", label: Annotated[str, Form(max_length=100)] = "") -> HTMLResponse:
+def bind_code(
+    request: Request,
+    services: ServicesDep,
+    csrf_token: Annotated[str, Form()] = "",
+    code: Annotated[str, Form(max_length=40)] = "",
+    label: Annotated[str, Form(max_length=100)] = "",
+) -> HTMLResponse:
     """Step 2 (works without JavaScript up to here): the code is checked, then the device creates the passkey."""
     check_csrf(request, csrf_token)
     with services.sessions() as db:
         try:
             passkey_bindings.usable_binding(db, services.idp_secrets, code)
         except PasskeyRejected as exc:
-            return pages.render(request, "passkey_bind.html", status=400, step="code", code=code, label=label,
-                                error_key=f"passkey.error.{exc.code}" if exc.code else None)
-    return pages.render(request, "passkey_bind.html", step="create", code=passkey_bindings.normalise_code(code),
-                        label=_label(request, label), error_key=None)
+            return pages.render(
+                request,
+                "passkey_bind.html",
+                status=400,
+                step="code",
+                code=code,
+                label=label,
+                error_key=f"passkey.error.{exc.code}" if exc.code else None,
+            )
+    return pages.render(
+        request,
+        "passkey_bind.html",
+        step="create",
+        code=passkey_bindings.normalise_code(code),
+        label=_label(request, label),
+        error_key=None,
+    )
 
 
 # --- registration ceremony ---------------------------------------------------------------------
@@ -154,9 +180,18 @@ def register_options(request: Request, body: RegisterOptionsIn, services: Servic
             if identity is None or identity.status != "active":
                 raise PasskeyRejected("this identity cannot bind a passkey", code="register")
             options = passkey_ceremony.begin_registration(
-                db, settings, services.idp_secrets, csrf, identity_id=identity.id, uin=identity.uin,
-                display_name=_display_name(db, identity), bound_via=via, binding_id=binding_id,
-                existing=passkey_registry.of(db, identity.id, include_revoked=False), label=_label(request, body.label))
+                db,
+                settings,
+                services.idp_secrets,
+                csrf,
+                identity_id=identity.id,
+                uin=identity.uin,
+                display_name=_display_name(db, identity),
+                bound_via=via,
+                binding_id=binding_id,
+                existing=passkey_registry.of(db, identity.id, include_revoked=False),
+                label=_label(request, body.label),
+            )
     return JSONResponse(options, headers={"Cache-Control": "no-store"})
 
 
@@ -173,29 +208,43 @@ def register_verify(request: Request, credential: Credential, services: Services
             bound_by = None
             if ceremony.bound_via == "desk":
                 # Spend the code with a conditional update: of two ceremonies racing on one code, one binds.
-                spent = db.execute(update(PasskeyBinding).where(
-                    PasskeyBinding.id == ceremony.binding_id, PasskeyBinding.used_at.is_(None),
-                    PasskeyBinding.expires_at > utcnow()).values(used_at=utcnow())).rowcount
+                spent = db.execute(
+                    update(PasskeyBinding)
+                    .where(
+                        PasskeyBinding.id == ceremony.binding_id,
+                        PasskeyBinding.used_at.is_(None),
+                        PasskeyBinding.expires_at > utcnow(),
+                    )
+                    .values(used_at=utcnow())
+                ).rowcount
                 binding = db.get(PasskeyBinding, ceremony.binding_id)
                 if spent != 1 or binding is None:
-                    raise PasskeyRejected("this code has already been used or has expired; ask an officer for a new one",
-                                          code="code_used")
+                    raise PasskeyRejected(
+                        "this code has already been used or has expired; ask an officer for a new one", code="code_used"
+                    )
                 bound_by = passkey_bindings.officer_name(db, binding)
             else:
                 session = face_session_for_binding(request, db, settings.passkey_binding_face_max_age_s)
                 if session.identity_id != ceremony.identity_id:
-                    raise PasskeyRejected("you are no longer logged in as the same person",
-                                          code="face_needed")
+                    raise PasskeyRejected("you are no longer logged in as the same person", code="face_needed")
             credential_data = passkey_ceremony.complete_registration(settings, ceremony, credential)
             if passkey_registry.by_credential_id(db, bytes(credential_data.credential_id)) is not None:
                 raise PasskeyRejected("this passkey is already registered", code="duplicate")
             assert identity is not None  # noqa: S101 - the ceremony row references it
-            row = passkey_registry.add(db, identity, credential_data, label=ceremony.label or "passkey",
-                                       bound_via=ceremony.bound_via or "desk", bound_by=bound_by,
-                                       actor=sessions.citizen(identity))
-            result = {"passkey": {"id": row.id, "label": row.label, "bound_via": row.bound_via},
-                      "message": i18n.translate("passkey.bind.done", pages.language(request)),
-                      "next": "/account" if ceremony.bound_via == "face" else "/login"}
+            row = passkey_registry.add(
+                db,
+                identity,
+                credential_data,
+                label=ceremony.label or "passkey",
+                bound_via=ceremony.bound_via or "desk",
+                bound_by=bound_by,
+                actor=sessions.citizen(identity),
+            )
+            result = {
+                "passkey": {"id": row.id, "label": row.label, "bound_via": row.bound_via},
+                "message": i18n.translate("passkey.bind.done", pages.language(request)),
+                "next": "/account" if ceremony.bound_via == "face" else "/login",
+            }
     return JSONResponse(result, status_code=201, headers={"Cache-Control": "no-store"})
 
 
@@ -243,12 +292,17 @@ def login_verify(request: Request, credential: Credential, services: ServicesDep
             return response
         except _Failure as failure:
             _record_failure(services, failure, source)
-            raise PasskeyRejected(f"the passkey was not accepted: {failure.reason}",
-                                  code=failure.code) from None
+            raise PasskeyRejected(f"the passkey was not accepted: {failure.reason}", code=failure.code) from None
 
 
-def _login(request: Request, db: Session, services: IdpServices, ceremony: passkey_ceremony.Ceremony,
-           assertion: Any, source: str) -> JSONResponse:
+def _login(
+    request: Request,
+    db: Session,
+    services: IdpServices,
+    ceremony: passkey_ceremony.Ceremony,
+    assertion: Any,
+    source: str,
+) -> JSONResponse:
     settings = services.settings
     lockout.check(db, settings, None, source)
     passkey = passkey_registry.by_credential_id(db, bytes(assertion.raw_id))
@@ -259,8 +313,7 @@ def _login(request: Request, db: Session, services: IdpServices, ceremony: passk
     if passkey.revoked_at is not None:
         # Say which: a citizen whose passkey was blocked as a suspected copy must know to get help, not to retry.
         blocked = passkey.revoked_reason == passkey_registry.CLONE_SUSPECTED
-        raise _Failure("passkey_revoked", "clone" if blocked else "revoked",
-                       passkey.identity_id)
+        raise _Failure("passkey_revoked", "clone" if blocked else "revoked", passkey.identity_id)
     if identity is None or identity.status != "active":
         raise _Failure("identity_inactive", "failed", passkey.identity_id)
     handle = assertion.response.user_handle
@@ -280,8 +333,9 @@ def _login(request: Request, db: Session, services: IdpServices, ceremony: passk
     passkey.sign_count = auth_data.counter
     passkey.last_used_at = utcnow()
     lockout.record(db, settings, identity, source, METHOD, True)
-    response = JSONResponse({"redirect": sessions.after_login_url(ceremony.interaction_uid)},
-                            headers={"Cache-Control": "no-store"})
+    response = JSONResponse(
+        {"redirect": sessions.after_login_url(ceremony.interaction_uid)}, headers={"Cache-Control": "no-store"}
+    )
     sessions.establish(request, response, db, services, identity, PASSKEY, ceremony.interaction_uid, passkey=passkey.id)
     return response
 
@@ -295,8 +349,15 @@ def _record_failure(services: IdpServices, failure: _Failure, source: str) -> No
             if passkey is not None:
                 actor = audit.SYSTEM
                 passkey_registry.revoke(db, passkey, actor, passkey_registry.CLONE_SUSPECTED)
-                audit.record(db, actor, "passkey.clone_suspected", "identity", identity.uin if identity else "?",
-                             passkey=passkey.id, stored_count=passkey.sign_count)
+                audit.record(
+                    db,
+                    actor,
+                    "passkey.clone_suspected",
+                    "identity",
+                    identity.uin if identity else "?",
+                    passkey=passkey.id,
+                    stored_count=passkey.sign_count,
+                )
         lockout.record(db, services.settings, identity, source, METHOD, False, failure.reason)
 
 
@@ -306,5 +367,12 @@ def _prune(settings: Settings, now: datetime) -> Mapping[str, Delete]:
 
 
 # RFC 8176: a hardware-bound key ("hwk") unlocked by user verification ("user").
-PASSKEY = LoginMethod(name=METHOD, acr=ACR, level=2, amr=("hwk", "user"), router=router,
-                      fragment="passkey_login_section.html", prune=_prune)
+PASSKEY = LoginMethod(
+    name=METHOD,
+    acr=ACR,
+    level=2,
+    amr=("hwk", "user"),
+    router=router,
+    fragment="passkey_login_section.html",
+    prune=_prune,
+)

@@ -20,9 +20,9 @@ from civid.audit import Actor
 from civid.auth import authenticate, presented_key
 from civid.deps import get_services, get_session
 from civid.errors import Unauthenticated
-from idp.runtime import IdpServices
 from idp import clients, sector_identifier
 from idp.errors import InsufficientScope, InvalidClientMetadata, InvalidRequest, InvalidToken
+from idp.runtime import IdpServices
 from models import utcnow
 
 PATH = "/register"
@@ -84,28 +84,38 @@ def to_metadata(body: RegistrationRequest, allow_private: bool = False) -> clien
     """Translate RFC 7591 members to civid's client metadata, refusing what civid does not offer; a
     ``sector_identifier_uri`` is fetched (through the SSRF guard, ``allow_private`` as configured) and checked."""
     if body.response_types != ["code"]:
-        raise InvalidClientMetadata("response_types must be [\"code\"]: no implicit or hybrid flows")
+        raise InvalidClientMetadata('response_types must be ["code"]: no implicit or hybrid flows')
     if body.application_type != "web":
         raise InvalidClientMetadata("application_type must be web")
     scopes = body.scope.split() if body.scope else None
     if scopes and set(scopes) - set(clients.STANDARD_SCOPES):
         # The uin scope (and KYC) need an entitlement an admin grants; a self-registered client cannot ask.
-        raise InvalidClientMetadata(f"scopes {' '.join(sorted(set(scopes) - set(clients.STANDARD_SCOPES)))} "
-                                    "cannot be self-registered")
+        raise InvalidClientMetadata(
+            f"scopes {' '.join(sorted(set(scopes) - set(clients.STANDARD_SCOPES)))} cannot be self-registered"
+        )
     # OIDC Core §8.1: the sector of pairwise subjects is the host of the sector_identifier_uri.
-    sector = sector_identifier.sector_host(body.sector_identifier_uri, body.redirect_uris, allow_private) \
-        if body.sector_identifier_uri else None
+    sector = (
+        sector_identifier.sector_host(body.sector_identifier_uri, body.redirect_uris, allow_private)
+        if body.sector_identifier_uri
+        else None
+    )
     meta = clients.ClientMetadata(
-        name=body.client_name, redirect_uris=body.redirect_uris,
-        token_endpoint_auth_method=body.token_endpoint_auth_method, jwks=body.jwks, jwks_uri=body.jwks_uri,
-        post_logout_redirect_uris=body.post_logout_redirect_uris, subject_type=body.subject_type,
+        name=body.client_name,
+        redirect_uris=body.redirect_uris,
+        token_endpoint_auth_method=body.token_endpoint_auth_method,
+        jwks=body.jwks,
+        jwks_uri=body.jwks_uri,
+        post_logout_redirect_uris=body.post_logout_redirect_uris,
+        subject_type=body.subject_type,
         require_par=body.require_pushed_authorization_requests,
         id_token_signed_response_alg=body.id_token_signed_response_alg,
-        default_acr_values=body.default_acr_values, contacts=body.contacts,
+        default_acr_values=body.default_acr_values,
+        contacts=body.contacts,
         backchannel_logout_uri=body.backchannel_logout_uri,
         backchannel_logout_session_required=body.backchannel_logout_session_required,
         grant_types=list(body.grant_types),  # checked by the registry: authorization_code, maybe refresh_token
-        sector_identifier=sector, sector_identifier_uri=body.sector_identifier_uri,
+        sector_identifier=sector,
+        sector_identifier_uri=body.sector_identifier_uri,
     )
     if scopes:
         meta.allowed_scopes = scopes
@@ -113,21 +123,32 @@ def to_metadata(body: RegistrationRequest, allow_private: bool = False) -> clien
 
 
 @router.post(PATH, status_code=201)
-def register_client(actor: Actor = Depends(registrar), body: RegistrationRequest = Depends(registration_body),
-                    db: Session = Depends(get_session), services: IdpServices = Depends(get_services)) -> JSONResponse:
+def register_client(
+    actor: Actor = Depends(registrar),
+    body: RegistrationRequest = Depends(registration_body),
+    db: Session = Depends(get_session),
+    services: IdpServices = Depends(get_services),
+) -> JSONResponse:
     """RFC 7591 §3.1: register a client; §3.2.1: answer its id, secret and registered metadata."""
     meta = to_metadata(body, services.settings.outbound_allow_private)
     row, secret = clients.register(db, meta, actor, registered_by=f"dcr:{actor.name}"[:100])
     db.commit()
     described = clients.describe(row)
     response: dict[str, Any] = {
-        "client_id": row.client_id, "client_id_issued_at": int((row.created_at or utcnow()).timestamp()),
-        "client_name": row.name, "redirect_uris": row.redirect_uris,
+        "client_id": row.client_id,
+        "client_id_issued_at": int((row.created_at or utcnow()).timestamp()),
+        "client_name": row.name,
+        "redirect_uris": row.redirect_uris,
         "post_logout_redirect_uris": row.post_logout_redirect_uris,
-        "token_endpoint_auth_method": row.token_endpoint_auth_method, "grant_types": described["grant_types"],
-        "response_types": ["code"], "scope": described["scope"], "contacts": row.contacts,
-        "subject_type": row.subject_type, "application_type": "web",
-        "require_pushed_authorization_requests": row.require_par, "default_acr_values": row.default_acr_values,
+        "token_endpoint_auth_method": row.token_endpoint_auth_method,
+        "grant_types": described["grant_types"],
+        "response_types": ["code"],
+        "scope": described["scope"],
+        "contacts": row.contacts,
+        "subject_type": row.subject_type,
+        "application_type": "web",
+        "require_pushed_authorization_requests": row.require_par,
+        "default_acr_values": row.default_acr_values,
         "backchannel_logout_session_required": described["backchannel_logout_session_required"],
     }
     for name in ("jwks", "jwks_uri", "id_token_signed_response_alg", "backchannel_logout_uri", "sector_identifier_uri"):

@@ -21,8 +21,7 @@ class ClientCredentials(BaseModel):
 
     client_id: str | None = None
     client_secret: str | None = Field(None, description="client_secret_post (prefer HTTP Basic or a JWT)")
-    client_assertion_type: str | None = Field(
-        None, examples=["urn:ietf:params:oauth:client-assertion-type:jwt-bearer"])
+    client_assertion_type: str | None = Field(None, examples=["urn:ietf:params:oauth:client-assertion-type:jwt-bearer"])
     client_assertion: str | None = Field(None, description="private_key_jwt: a JWT signed with the client's key")
 
 
@@ -67,6 +66,11 @@ BODIES = (
     RequestBody("POST", "/par", FORM, PushedAuthorizationRequest, "Form-encoded (RFC 9126 §2.1)"),
     RequestBody("POST", "/revoke", FORM, TokenHandle, "Form-encoded (RFC 7009 §2.1)"),
     RequestBody("POST", "/introspect", FORM, TokenHandle, "Form-encoded (RFC 7662 §2.1)"),
-    RequestBody("POST", "/register", "application/json", RegistrationRequest,
-                "Client metadata as JSON (RFC 7591 §3.1), with an initial access token as Bearer"),
+    RequestBody(
+        "POST",
+        "/register",
+        "application/json",
+        RegistrationRequest,
+        "Client metadata as JSON (RFC 7591 §3.1), with an initial access token as Bearer",
+    ),
 )

@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 from civid import audit
 from civid.deps import get_services, get_session
 from idp import grant_lifecycle, tokens
-from idp.runtime import IdpServices
 from idp.client_auth import authenticate_client
 from idp.errors import InvalidRequest
 from idp.form import oauth_form
 from idp.introspection import hinted_order
+from idp.runtime import IdpServices
 from models import AccessToken, Client, utcnow
 
 PATH = "/revoke"
@@ -43,8 +43,16 @@ def _revoke_access_token(db: Session, services: IdpServices, client: Client, tok
         raise InvalidRequest("the token was not issued to this client")  # RFC 7009 §2.1
     if row.revoked_at is None:
         row.revoked_at = utcnow()
-        audit.record(db, tokens.client_actor(client.client_id), "oidc.token_revoked", "grant", row.grant.uid,
-                     client_id=client.client_id, token_type="access_token", jti=row.jti)
+        audit.record(
+            db,
+            tokens.client_actor(client.client_id),
+            "oidc.token_revoked",
+            "grant",
+            row.grant.uid,
+            client_id=client.client_id,
+            token_type="access_token",
+            jti=row.jti,
+        )
     return True
 
 
@@ -63,8 +71,12 @@ REVOKERS = {"access_token": _revoke_access_token, "refresh_token": _revoke_refre
 
 
 @router.post(PATH)
-def revocation(request: Request, form: dict[str, str] = Depends(oauth_form), db: Session = Depends(get_session),
-               services: IdpServices = Depends(get_services)) -> Response:
+def revocation(
+    request: Request,
+    form: dict[str, str] = Depends(oauth_form),
+    db: Session = Depends(get_session),
+    services: IdpServices = Depends(get_services),
+) -> Response:
     """RFC 7009 §2.1: revoke an access or refresh token; 200 whether or not it existed."""
     client = authenticate_client(request, form, db, services, PATH)
     if not form.get("token"):

@@ -44,8 +44,10 @@ def _fetch(uri: str, allow_private: bool) -> list[str]:
     The registrar is told what failed in words; the exception's own text (addresses, resolver and parser
     messages) goes to the log only, since it describes civid's network rather than the client's file."""
     try:
-        with outbound.client(allow_private, FETCH_TIMEOUT_S) as http, \
-                http.stream("GET", uri, headers={"Accept": "application/json"}) as response:
+        with (
+            outbound.client(allow_private, FETCH_TIMEOUT_S) as http,
+            http.stream("GET", uri, headers={"Accept": "application/json"}) as response,
+        ):
             if response.status_code != 200:
                 log.warning("sector_identifier_uri %s answered HTTP %s", uri, response.status_code)
                 raise InvalidClientMetadata(f"the sector_identifier_uri answered HTTP {response.status_code}")
@@ -56,8 +58,9 @@ def _fetch(uri: str, allow_private: bool) -> list[str]:
                     raise InvalidClientMetadata(f"the sector_identifier_uri answered more than {MAX_BYTES} bytes")
     except outbound.DisallowedAddress as exc:
         log.warning("sector_identifier_uri %s not fetched: %s", uri, exc)
-        raise InvalidClientMetadata("the sector_identifier_uri is not on a public address "
-                                    "(CIVID_OUTBOUND_ALLOW_PRIVATE)") from exc
+        raise InvalidClientMetadata(
+            "the sector_identifier_uri is not on a public address (CIVID_OUTBOUND_ALLOW_PRIVATE)"
+        ) from exc
     except httpx.HTTPError as exc:
         log.warning("sector_identifier_uri %s could not be fetched: %r", uri, exc)
         raise InvalidClientMetadata("the sector_identifier_uri could not be fetched") from exc

@@ -24,15 +24,20 @@ class ServerSecrets:
     cookie_key: bytes
 
     @classmethod
-    def load_or_create(cls, path: Path) -> "ServerSecrets":
+    def load_or_create(cls, path: Path) -> ServerSecrets:
         """Read the secrets file; create it with fresh 256-bit values on first run."""
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             created = cls(secrets.token_bytes(32), secrets.token_bytes(32))
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
-                json.dump({"pairwise_salt": base64.b64encode(created.pairwise_salt).decode(),
-                           "cookie_key": base64.b64encode(created.cookie_key).decode()}, handle)
+                json.dump(
+                    {
+                        "pairwise_salt": base64.b64encode(created.pairwise_salt).decode(),
+                        "cookie_key": base64.b64encode(created.cookie_key).decode(),
+                    },
+                    handle,
+                )
             return created
         try:
             raw = json.loads(path.read_text())

@@ -46,8 +46,16 @@ def current(request: Request, db: Session) -> LoginSession | None:
     return row
 
 
-def establish(request: Request, response: Response, db: Session, services, identity: Identity,  # type: ignore[no-untyped-def]
-              method: LoginMethod, interaction_uid: str | None = None, **audit_detail: object) -> LoginSession:
+def establish(
+    request: Request,
+    response: Response,
+    db: Session,
+    services,
+    identity: Identity,  # type: ignore[no-untyped-def]
+    method: LoginMethod,
+    interaction_uid: str | None = None,
+    **audit_detail: object,
+) -> LoginSession:
     """Start a new SSO session after a successful login by ``method`` (at its acr and amr); the old one of
     this browser ends (a new login never inherits an earlier person's session). The same person logging in
     again (step-up, ``prompt=login``, ``max_age``) replaces it, and the portals signed in from it stay signed
@@ -58,9 +66,16 @@ def establish(request: Request, response: Response, db: Session, services, ident
     if previous is not None:
         previous.ended_at = now
     token = secrets.token_urlsafe(32)
-    row = LoginSession(sid=secrets.token_urlsafe(16), token_hash=sha256_hex(token), identity_id=identity.id,
-                       auth_time=now, acr=method.acr, amr=list(method.amr), created_at=now,
-                       expires_at=now + timedelta(seconds=services.settings.login_session_ttl_s))
+    row = LoginSession(
+        sid=secrets.token_urlsafe(16),
+        token_hash=sha256_hex(token),
+        identity_id=identity.id,
+        auth_time=now,
+        acr=method.acr,
+        amr=list(method.amr),
+        created_at=now,
+        expires_at=now + timedelta(seconds=services.settings.login_session_ttl_s),
+    )
     db.add(row)
     db.flush()
     if previous is not None and previous.identity_id == identity.id:
@@ -68,18 +83,31 @@ def establish(request: Request, response: Response, db: Session, services, ident
     elif previous is not None:
         _log_out(request, db, previous, reason="another person signed in on this browser")
     if interaction_uid:
-        interaction = db.scalars(select(AuthorizationRequest).where(AuthorizationRequest.uid == interaction_uid)).first()
+        interaction = db.scalars(
+            select(AuthorizationRequest).where(AuthorizationRequest.uid == interaction_uid)
+        ).first()
         if interaction is not None:
             interaction.login_session_id = row.id
-    audit.record(db, citizen(identity), "login.succeeded", "identity", identity.uin, method=method.name, acr=row.acr,
-                 sid=row.sid, interaction=interaction_uid, **audit_detail)
+    audit.record(
+        db,
+        citizen(identity),
+        "login.succeeded",
+        "identity",
+        identity.uin,
+        method=method.name,
+        acr=row.acr,
+        sid=row.sid,
+        interaction=interaction_uid,
+        **audit_detail,
+    )
     name = _name(request)
     set_cookie(request, response, name, token, max_age=services.settings.login_session_ttl_s)
     return row
 
 
-def _log_out(request: Request, db: Session, row: LoginSession, actor: Actor | None = None, reason: str | None = None
-             ) -> None:
+def _log_out(
+    request: Request, db: Session, row: LoginSession, actor: Actor | None = None, reason: str | None = None
+) -> None:
     """The person of the ended session ``row`` is logged out of every portal signed in from it, or from the
     earlier sessions it replaced: their grants are revoked and back-channel logout tokens queued."""
     from idp import backchannel_logout  # imported here to keep sessions light
@@ -95,16 +123,29 @@ def _log_out(request: Request, db: Session, row: LoginSession, actor: Actor | No
     # Tokens issued from this login die with it: a portal's refresh token must not outlive the citizen's
     # logout — unless the citizen granted offline_access (OIDC Core §11: asked with prompt=consent, the
     # consent page saying so); that grant ends when they withdraw the consent.
-    revoked = revoke_grants(db, Grant.login_session_id.in_([s.id for s in ended]),
-                            ~Grant.scope.contains("offline_access", autoescape=True), reason="logout", actor=who)
+    revoked = revoke_grants(
+        db,
+        Grant.login_session_id.in_([s.id for s in ended]),
+        ~Grant.scope.contains("offline_access", autoescape=True),
+        reason="logout",
+        actor=who,
+    )
     # Portals holding these sessions' tokens are told server to server (OIDC Back-Channel Logout), after commit;
     # each with the sid of the session it signed in from.
     notifier = request.app.state.services.backchannel_logout
     notified = sum(backchannel_logout.enqueue(db, s, notifier) for s in ended)
-    audit.record(db, who, "logout", "identity", identity.uin if identity else "?", sid=row.sid,
-                 grants_revoked=revoked, backchannel_logouts=notified,
-                 **({"earlier_sids": [s.sid for s in ended[1:]]} if len(ended) > 1 else {}),
-                 **({"reason": reason} if reason else {}))
+    audit.record(
+        db,
+        who,
+        "logout",
+        "identity",
+        identity.uin if identity else "?",
+        sid=row.sid,
+        grants_revoked=revoked,
+        backchannel_logouts=notified,
+        **({"earlier_sids": [s.sid for s in ended[1:]]} if len(ended) > 1 else {}),
+        **({"reason": reason} if reason else {}),
+    )
 
 
 def after_login_url(interaction_uid: str | None) -> str:
@@ -121,6 +162,7 @@ def end(request: Request, response: Response, db: Session, actor: Actor | None =
         row.ended_at = utcnow()
         _log_out(request, db, row, actor)
     name = _name(request)
-    response.delete_cookie(name, path="/", secure=request.app.state.services.settings.resolved_cookie_secure,
-                           httponly=True, samesite="lax")
+    response.delete_cookie(
+        name, path="/", secure=request.app.state.services.settings.resolved_cookie_secure, httponly=True, samesite="lax"
+    )
     return row

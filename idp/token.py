@@ -6,7 +6,7 @@ Form-encoded only; responses carry ``Cache-Control: no-store`` (RFC 6749 §5.1).
 
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 from civid.deps import get_services, get_session
 from idp import claims_extensions, clients
 from idp.claims_extensions import ClaimsExtensions
-from idp.runtime import IdpServices
 from idp.client_auth import authenticate_client
 from idp.errors import InvalidRequest, UnauthorizedClient, UnsupportedGrantType
 from idp.form import oauth_form
 from idp.grants import authorization_code, refresh_token
+from idp.runtime import IdpServices
 from models import Client
 
 PATH = "/token"
@@ -33,8 +33,12 @@ router = APIRouter(tags=["openid"])
 
 
 @router.post(PATH)
-def token(request: Request, form: dict[str, str] = Depends(oauth_form), db: Session = Depends(get_session),
-          services: IdpServices = Depends(get_services)) -> JSONResponse:
+def token(
+    request: Request,
+    form: dict[str, str] = Depends(oauth_form),
+    db: Session = Depends(get_session),
+    services: IdpServices = Depends(get_services),
+) -> JSONResponse:
     """Exchange a code or a refresh token for tokens."""
     client = authenticate_client(request, form, db, services, PATH)
     grant_type = form.get("grant_type")
@@ -42,8 +46,9 @@ def token(request: Request, form: dict[str, str] = Depends(oauth_form), db: Sess
         raise InvalidRequest("grant_type is required")
     handler = GRANTS.get(grant_type)
     if handler is None:
-        raise UnsupportedGrantType(f"grant_type {grant_type!r} is not supported; use "
-                                   f"{' or '.join(GRANTS)}")  # RFC 6749 §5.2
+        raise UnsupportedGrantType(
+            f"grant_type {grant_type!r} is not supported; use {' or '.join(GRANTS)}"
+        )  # RFC 6749 §5.2
     if not clients.may_use(client, grant_type):
         # RFC 6749 §5.2: the client is not registered for this grant type (RFC 7591 §2 grant_types).
         raise UnauthorizedClient(f"this client is not registered for the {grant_type} grant")

@@ -53,8 +53,12 @@ class IssuedTokens:
 
     def response(self) -> dict[str, Any]:
         """The JSON body of a successful token response."""
-        body: dict[str, Any] = {"access_token": self.access_token, "token_type": "Bearer",
-                                "expires_in": self.expires_in, "scope": self.scope}
+        body: dict[str, Any] = {
+            "access_token": self.access_token,
+            "token_type": "Bearer",
+            "expires_in": self.expires_in,
+            "scope": self.scope,
+        }
         if self.refresh_token:
             body["refresh_token"] = self.refresh_token
         if self.id_token:
@@ -88,8 +92,17 @@ def left_half_hash(value: str, alg: str) -> str:
     return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
 
 
-def issue(db: Session, services: "IdpServices", extensions: ClaimsExtensions, client: Client, grant: Grant,
-          scopes: list[str], *, nonce: str | None = None, with_refresh: bool = True) -> IssuedTokens:
+def issue(
+    db: Session,
+    services: IdpServices,
+    extensions: ClaimsExtensions,
+    client: Client,
+    grant: Grant,
+    scopes: list[str],
+    *,
+    nonce: str | None = None,
+    with_refresh: bool = True,
+) -> IssuedTokens:
     """Mint an access token (and a refresh token, and an ID token when ``openid`` is in scope) for ``grant``."""
     settings = services.settings
     now = utcnow()
@@ -100,16 +113,25 @@ def issue(db: Session, services: "IdpServices", extensions: ClaimsExtensions, cl
     jti = secrets.token_urlsafe(24)
     scope = " ".join(scopes)
     access_claims = {  # RFC 9068 §2.2
-        "iss": settings.resolved_issuer, "sub": sub, "aud": settings.resolved_issuer, "client_id": client.client_id,
-        "iat": issued_at, "exp": int(access_expires.timestamp()), "jti": jti, "scope": scope,
-        "auth_time": int(as_utc(grant.auth_time).timestamp()), "acr": grant.acr, "amr": list(grant.amr),
+        "iss": settings.resolved_issuer,
+        "sub": sub,
+        "aud": settings.resolved_issuer,
+        "client_id": client.client_id,
+        "iat": issued_at,
+        "exp": int(access_expires.timestamp()),
+        "jti": jti,
+        "scope": scope,
+        "auth_time": int(as_utc(grant.auth_time).timestamp()),
+        "acr": grant.acr,
+        "amr": list(grant.amr),
     }
     access_token = services.signing_keys.sign(access_claims, typ=ACCESS_TOKEN_TYP)
     id_token = None
     released: Release | None = None
     if "openid" in scopes:
-        id_token, released = _id_token(db, services, extensions, client, grant, sub, scopes, access_token, nonce,
-                                       issued_at)
+        id_token, released = _id_token(
+            db, services, extensions, client, grant, sub, scopes, access_token, nonce, issued_at
+        )
     # Rows are added only after signing: the first signature of a fresh database creates the keys in a
     # transaction of their own, which must not wait on this request's write lock (SQLite).
     db.add(AccessToken(jti=jti, grant_id=grant.id, created_at=now, expires_at=access_expires))
@@ -118,23 +140,41 @@ def issue(db: Session, services: "IdpServices", extensions: ClaimsExtensions, cl
     refresh_token = None
     if with_refresh:
         refresh_token = secrets.token_urlsafe(32)
-        db.add(RefreshToken(token_hash=token_hash(refresh_token), grant_id=grant.id, created_at=now,
-                            expires_at=grant_end))
+        db.add(
+            RefreshToken(token_hash=token_hash(refresh_token), grant_id=grant.id, created_at=now, expires_at=grant_end)
+        )
     db.flush()
-    return IssuedTokens(access_token, max(0, int(access_expires.timestamp()) - issued_at), scope, refresh_token,
-                        id_token)
+    return IssuedTokens(
+        access_token, max(0, int(access_expires.timestamp()) - issued_at), scope, refresh_token, id_token
+    )
 
 
-def _id_token(db: Session, services: "IdpServices", extensions: ClaimsExtensions, client: Client, grant: Grant, sub: str,
-              scopes: list[str], access_token: str, nonce: str | None, issued_at: int) -> tuple[str, Release]:
+def _id_token(
+    db: Session,
+    services: IdpServices,
+    extensions: ClaimsExtensions,
+    client: Client,
+    grant: Grant,
+    sub: str,
+    scopes: list[str],
+    access_token: str,
+    nonce: str | None,
+    issued_at: int,
+) -> tuple[str, Release]:
     """The ID token (OIDC Core §2) with the consented ``claims.id_token`` members (and the extensions' claims),
     and the release it makes (recorded once the token's row is added)."""
     settings = services.settings
     alg = client.id_token_signed_response_alg or settings.signing_alg
     claims: dict[str, Any] = {
-        "iss": settings.resolved_issuer, "sub": sub, "aud": client.client_id, "azp": client.client_id,
-        "iat": issued_at, "exp": issued_at + settings.id_token_ttl_s,
-        "auth_time": int(as_utc(grant.auth_time).timestamp()), "acr": grant.acr, "amr": list(grant.amr),
+        "iss": settings.resolved_issuer,
+        "sub": sub,
+        "aud": client.client_id,
+        "azp": client.client_id,
+        "iat": issued_at,
+        "exp": issued_at + settings.id_token_ttl_s,
+        "auth_time": int(as_utc(grant.auth_time).timestamp()),
+        "acr": grant.acr,
+        "amr": list(grant.amr),
         "at_hash": left_half_hash(access_token, alg),  # OIDC Core §3.1.3.6
     }
     if nonce:
@@ -146,15 +186,19 @@ def _id_token(db: Session, services: "IdpServices", extensions: ClaimsExtensions
     request = claims_module.requested(client, scopes, grant.claims, extensions)
     consent = consent_for_grant(db, grant)  # the purpose the grant was authorised for, not the union
     consented = set(consent.claims) if consent is not None else set()
-    released = claims_module.release(db, grant.identity, request.id_token, consented=consented) if request.id_token \
-        else {}
-    extended = extensions.release(db, services, grant.identity, client, request.extensions, "id_token",
-                                  consented=consented)
+    released = (
+        claims_module.release(db, grant.identity, request.id_token, consented=consented) if request.id_token else {}
+    )
+    extended = extensions.release(
+        db, services, grant.identity, client, request.extensions, "id_token", consented=consented
+    )
     claims.update(released)
     claims.update(extended)  # e.g. verified_claims (OIDC4IDA -13 §5.2)
     names = (*released, *extensions.released_claim_names(extended))
-    return (services.signing_keys.sign(claims, alg=alg),
-            Release(grant.identity_id, client.client_id, "id_token", names, extended, consent))
+    return (
+        services.signing_keys.sign(claims, alg=alg),
+        Release(grant.identity_id, client.client_id, "id_token", names, extended, consent),
+    )
 
 
 def find_refresh_token(db: Session, value: str) -> RefreshToken | None:
@@ -162,12 +206,13 @@ def find_refresh_token(db: Session, value: str) -> RefreshToken | None:
     return db.scalars(select(RefreshToken).where(RefreshToken.token_hash == token_hash(value))).first()
 
 
-def verify_access_token(db: Session, services: "IdpServices", token: str) -> LiveAccessToken:
+def verify_access_token(db: Session, services: IdpServices, token: str) -> LiveAccessToken:
     """Check a presented access token: our signature (typ at+jwt), not expired, row not revoked, grant live.
     Raise ``invalid_token`` otherwise (RFC 6750 §3.1)."""
     try:
-        claims = services.signing_keys.verify(token, audience=services.settings.resolved_issuer,
-                                              typ=ACCESS_TOKEN_TYP, leeway=0)
+        claims = services.signing_keys.verify(
+            token, audience=services.settings.resolved_issuer, typ=ACCESS_TOKEN_TYP, leeway=0
+        )
     except (jwt.InvalidTokenError, ValueError) as exc:
         raise InvalidToken("the access token is invalid or has expired") from exc
     row = db.scalars(select(AccessToken).where(AccessToken.jti == str(claims.get("jti", "")))).first()

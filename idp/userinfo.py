@@ -13,7 +13,8 @@ release (kyc: ``kyc.releases``) before it leaves.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
@@ -22,10 +23,10 @@ from sqlalchemy.orm import Session
 from civid.deps import get_services, get_session
 from idp import claims, claims_extensions, clients, tokens
 from idp.claims_extensions import ClaimsExtensions, Release
-from idp.runtime import IdpServices
 from idp.consent import consent_for_grant
 from idp.errors import InsufficientScope, InvalidRequest, InvalidToken
 from idp.form import oauth_form
+from idp.runtime import IdpServices
 
 PATH = "/userinfo"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -61,17 +62,26 @@ def userinfo_claims(db: Session, services: IdpServices, extensions: ClaimsExtens
     consent = consent_for_grant(db, live.grant)  # the purpose this token was authorised for, not the union
     consented = set(consent.claims) if consent is not None else set()
     released = claims.release(db, identity, request.userinfo, consented=consented) if request.userinfo else {}
-    extended = extensions.release(db, services, identity, client, request.extensions, "userinfo",
-                                  consented=consented)
-    extensions.record_release(db, Release(identity.id, client.client_id, "userinfo",
-                                          (*released, *extensions.released_claim_names(extended)), extended, consent))
+    extended = extensions.release(db, services, identity, client, request.extensions, "userinfo", consented=consented)
+    extensions.record_release(
+        db,
+        Release(
+            identity.id,
+            client.client_id,
+            "userinfo",
+            (*released, *extensions.released_claim_names(extended)),
+            extended,
+            consent,
+        ),
+    )
     # OIDC Core §5.3.2: sub is always present and equals the ID token's.
     return {"sub": live.claims["sub"], **released, **extended}  # extended: e.g. verified_claims (OIDC4IDA -13 §5.2)
 
 
 @router.get(PATH)
-def userinfo_get(request: Request, db: Session = Depends(get_session),
-                 services: IdpServices = Depends(get_services)) -> JSONResponse:
+def userinfo_get(
+    request: Request, db: Session = Depends(get_session), services: IdpServices = Depends(get_services)
+) -> JSONResponse:
     """UserInfo with the access token in the Authorization header."""
     answer = userinfo_claims(db, services, claims_extensions.of(request.app), bearer_token(request))
     db.commit()  # the release record
@@ -86,8 +96,12 @@ async def _optional_form(request: Request) -> dict[str, str]:
 
 
 @router.post(PATH)
-def userinfo_post(request: Request, form: dict[str, str] = Depends(_optional_form), db: Session = Depends(get_session),
-                  services: IdpServices = Depends(get_services)) -> JSONResponse:
+def userinfo_post(
+    request: Request,
+    form: dict[str, str] = Depends(_optional_form),
+    db: Session = Depends(get_session),
+    services: IdpServices = Depends(get_services),
+) -> JSONResponse:
     """UserInfo with the access token in the header or the form body."""
     answer = userinfo_claims(db, services, claims_extensions.of(request.app), bearer_token(request, form))
     db.commit()  # the release record

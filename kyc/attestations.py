@@ -41,11 +41,11 @@ from civid import audit
 from civid.deps import get_services
 from civid.errors import InvalidInput
 from civid.input_types import DurationSeconds
-from idp.runtime import IdpServices
 from idp import acr as acr_module
 from idp.claims import entitled
 from idp.consent import ClientConsent, consent_for_grant
 from idp.errors import InsufficientScope, InsufficientUserAuthentication, InvalidRequest, InvalidToken
+from idp.runtime import IdpServices
 from idp.subjects import subject_for
 from idp.tokens import LiveAccessToken, client_actor, verify_access_token
 from idp.userinfo import bearer_token
@@ -73,26 +73,36 @@ class AttestationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     verified_claims: dict[str, Any] | list[dict[str, Any]] = Field(
         description="An OIDC4IDA verified_claims request element: the claims wanted and the verification "
-                    "filters (trust_framework, time.max_age, evidence)")
+        "filters (trust_framework, time.max_age, evidence)"
+    )
     format: Literal["jwt", "sd-jwt"] = Field(
-        "jwt", description="jwt: a compact JWS; sd-jwt: an SD-JWT VC with selectively disclosable claims, "
-                           "key-bound (cnf.jwk) to the bank's key: present it with a Key Binding JWT")
+        "jwt",
+        description="jwt: a compact JWS; sd-jwt: an SD-JWT VC with selectively disclosable claims, "
+        "key-bound (cnf.jwk) to the bank's key: present it with a Key Binding JWT",
+    )
     holder_jwk: dict[str, Any] | None = Field(
-        None, description="sd-jwt only: the public JWK (EC P-256 or RSA >= 2048 bits) to bind the SD-JWT to; it "
-                          "must be one of the bank's registered keys. Default: the key that signed "
-                          "client_assertion")
-    max_age: DurationSeconds | None = Field(None, description="The citizen must have logged in at most this many "
-                                                             "seconds ago (a fresh biometric or passkey check)")
+        None,
+        description="sd-jwt only: the public JWK (EC P-256 or RSA >= 2048 bits) to bind the SD-JWT to; it "
+        "must be one of the bank's registered keys. Default: the key that signed "
+        "client_assertion",
+    )
+    max_age: DurationSeconds | None = Field(
+        None,
+        description="The citizen must have logged in at most this many "
+        "seconds ago (a fresh biometric or passkey check)",
+    )
     acr: Literal["urn:civid:acr:face", "urn:civid:acr:passkey"] | None = Field(  # idp.acr.ACR_VALUES_SUPPORTED
-        None, description="The least authentication level the citizen's login must have had")
+        None, description="The least authentication level the citizen's login must have had"
+    )
 
 
 class AttestationBody(AttestationRequest):
     """The whole JSON body as documented in OpenAPI: the request plus the bank's private_key_jwt members."""
 
     client_assertion_type: Literal["urn:ietf:params:oauth:client-assertion-type:jwt-bearer"]
-    client_assertion: str = Field(description="A JWT signed by the bank's registered key (RFC 7523 §3), aud = "
-                                              "the issuer or this endpoint's URL")
+    client_assertion: str = Field(
+        description="A JWT signed by the bank's registered key (RFC 7523 §3), aud = the issuer or this endpoint's URL"
+    )
 
 
 class NothingToAttest(InvalidInput):
@@ -142,9 +152,11 @@ def _consent(db: Session, client: Client, live: LiveAccessToken, wanted: Attesta
     consent = consent_for_grant(db, live.grant)
     missing = sorted(needed - set(consent.claims if consent else ()))
     if missing:
-        raise InsufficientScope("the citizen has not consented to release " + ", ".join(missing) + ": request "
-                                "them in the claims parameter's verified_claims at /authorize first",
-                                missing_consent=missing)
+        raise InsufficientScope(
+            "the citizen has not consented to release " + ", ".join(missing) + ": request "
+            "them in the claims parameter's verified_claims at /authorize first",
+            missing_consent=missing,
+        )
     assert consent is not None  # noqa: S101 - needed is not empty, so no consent means something is missing
     return consent
 
@@ -167,11 +179,14 @@ def _check_authentication(live: LiveAccessToken, wanted: AttestationRequest) -> 
     if reasons:
         raise InsufficientUserAuthentication(
             f"{'; '.join(reasons)}: send the citizen through /authorize with {' and '.join(remedies)}, then ask "
-            "again with the new access token", **challenge)
+            "again with the new access token",
+            **challenge,
+        )
 
 
-def _claims(services: IdpServices, client: Client, live: LiveAccessToken, uid: str, verified: Any,
-            slot: tuple[int, int]) -> dict[str, Any]:
+def _claims(
+    services: IdpServices, client: Client, live: LiveAccessToken, uid: str, verified: Any, slot: tuple[int, int]
+) -> dict[str, Any]:
     """The attestation's JWT claims (before any selective-disclosure transformation)."""
     settings = services.settings
     issued_at = utcnow()
@@ -184,7 +199,9 @@ def _claims(services: IdpServices, client: Client, live: LiveAccessToken, uid: s
         "exp": int((issued_at + timedelta(seconds=settings.attestation_ttl_s)).timestamp()),
         "jti": uid,
         # How recently and how strongly the citizen proved themselves before this was issued (re-verification).
-        "auth_time": int(audit.as_utc(grant.auth_time).timestamp()), "acr": grant.acr, "amr": list(grant.amr),
+        "auth_time": int(audit.as_utc(grant.auth_time).timestamp()),
+        "acr": grant.acr,
+        "amr": list(grant.amr),
         "verified_claims": verified,
         # Token Status List, "Referenced Token": where a bank learns of a later revocation.
         "status": {"status_list": {"idx": slot[1], "uri": status_list.list_uri(settings.resolved_issuer, slot[0])}},
@@ -196,6 +213,7 @@ def with_verification_basis(element: dict[str, Any] | list[dict[str, Any]]) -> d
     """The request element with ``assurance_level``, ``time`` and ``verification_process`` always asked for:
     an attestation is evidence, so it always says how strongly, when and in which enrolment the person was
     verified (the bank's own filters on them, if any, are kept)."""
+
     def one(request: dict[str, Any]) -> dict[str, Any]:
         verification = {name: None for name in VERIFICATION_BASIS} | dict(request.get("verification") or {})
         return {**request, "verification": verification}
@@ -203,8 +221,9 @@ def with_verification_basis(element: dict[str, Any] | list[dict[str, Any]]) -> d
     return [one(r) for r in element] if isinstance(element, list) else one(element)
 
 
-def sign_attestation(services: IdpServices, claims: dict[str, Any], form: str,
-                     bound_jwk: dict[str, Any] | None = None) -> str:
+def sign_attestation(
+    services: IdpServices, claims: dict[str, Any], form: str, bound_jwk: dict[str, Any] | None = None
+) -> str:
     """The signed attestation: a compact JWS, or an SD-JWT whose verified claims are each disclosable,
     key-bound to ``bound_jwk`` (the holder's public key, ``kyc.holder_binding``)."""
     if form == "jwt":
@@ -236,16 +255,26 @@ def sign_attestation(services: IdpServices, claims: dict[str, Any], form: str,
     return sd_jwt.serialize(services.signing_keys.sign(payload, typ=sd_jwt.SD_JWT_TYP), disclosures)
 
 
-def issue(db: Session, services: IdpServices, client: Client, live: LiveAccessToken, consent: ClientConsent,
-          wanted: AttestationRequest, bound_jwk: dict[str, Any] | None = None) -> tuple[Attestation, str]:
+def issue(
+    db: Session,
+    services: IdpServices,
+    client: Client,
+    live: LiveAccessToken,
+    consent: ClientConsent,
+    wanted: AttestationRequest,
+    bound_jwk: dict[str, Any] | None = None,
+) -> tuple[Attestation, str]:
     """Build, sign and record one attestation (store, audit, release) in the caller's transaction; an
     SD-JWT is bound to ``bound_jwk``."""
     identity = live.grant.identity
-    verified = verified_claims_for(db, services, identity, client, with_verification_basis(wanted.verified_claims),
-                                   consented=set(consent.claims))
+    verified = verified_claims_for(
+        db, services, identity, client, with_verification_basis(wanted.verified_claims), consented=set(consent.claims)
+    )
     if not verified:
-        raise NothingToAttest("civid holds no verified claims meeting this request's filters "
-                              "(trust_framework, time, evidence, or the claims asked for)")
+        raise NothingToAttest(
+            "civid holds no verified claims meeting this request's filters "
+            "(trust_framework, time, evidence, or the claims asked for)"
+        )
     names = released_claim_names(verified)
     settings = services.settings
     for attempt in range(SLOT_RETRIES):
@@ -255,11 +284,20 @@ def issue(db: Session, services: IdpServices, client: Client, live: LiveAccessTo
         claims = _claims(services, client, live, uid, verified, slot)
         token = sign_attestation(services, claims, wanted.format, bound_jwk)
         verification = (verified[0] if isinstance(verified, list) else verified)["verification"]
-        row = Attestation(uid=uid, client_id=client.client_id, identity_id=identity.id, grant_id=live.grant.id,
-                          format=wanted.format, claims=names, trust_framework=verification["trust_framework"],
-                          assurance_level=verification.get("assurance_level", ""),
-                          issued_at=utcnow(), expires_at=utcnow() + timedelta(seconds=settings.attestation_ttl_s),
-                          status_list=slot[0], status_index=slot[1])
+        row = Attestation(
+            uid=uid,
+            client_id=client.client_id,
+            identity_id=identity.id,
+            grant_id=live.grant.id,
+            format=wanted.format,
+            claims=names,
+            trust_framework=verification["trust_framework"],
+            assurance_level=verification.get("assurance_level", ""),
+            issued_at=utcnow(),
+            expires_at=utcnow() + timedelta(seconds=settings.attestation_ttl_s),
+            status_list=slot[0],
+            status_index=slot[1],
+        )
         try:
             with db.begin_nested():  # a concurrent issuance may have taken the same slot: draw again
                 db.add(row)
@@ -269,36 +307,73 @@ def issue(db: Session, services: IdpServices, client: Client, live: LiveAccessTo
             if attempt == SLOT_RETRIES - 1:
                 raise
     bound = {"holder_jkt": holder_binding.thumbprint(bound_jwk)} if bound_jwk else {}  # which key, by RFC 7638
-    audit.record(db, client_actor(client.client_id), "kyc.attestation_issued", "attestation", row.uid,
-                 client_id=client.client_id, uin=identity.uin, claims=names, format=row.format,
-                 status_list=row.status_list, status_index=row.status_index, consents=consent.covering(names),
-                 **bound)
-    record_release(db, identity.id, client.client_id, "attestation", names,
-                   verified=True, consent=consent, detail={"attestation": row.uid, "format": row.format})
+    audit.record(
+        db,
+        client_actor(client.client_id),
+        "kyc.attestation_issued",
+        "attestation",
+        row.uid,
+        client_id=client.client_id,
+        uin=identity.uin,
+        claims=names,
+        format=row.format,
+        status_list=row.status_list,
+        status_index=row.status_index,
+        consents=consent.covering(names),
+        **bound,
+    )
+    record_release(
+        db,
+        identity.id,
+        client.client_id,
+        "attestation",
+        names,
+        verified=True,
+        consent=consent,
+        detail={"attestation": row.uid, "format": row.format},
+    )
     return row, token
 
 
-@router.post(PATH, status_code=201, openapi_extra={"requestBody": {"required": True, "content": {
-    "application/json": {"schema": AttestationBody.model_json_schema()}}}})
-def create_attestation(request: Request, body: dict[str, Any] = Depends(request_body),
-                       services: IdpServices = Depends(get_services)) -> JSONResponse:
+@router.post(
+    PATH,
+    status_code=201,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": AttestationBody.model_json_schema()}},
+        }
+    },
+)
+def create_attestation(
+    request: Request, body: dict[str, Any] = Depends(request_body), services: IdpServices = Depends(get_services)
+) -> JSONResponse:
     """Issue a signed KYC attestation about the citizen behind the presented access token."""
     with services.sessions.begin() as db:
         client = authenticate_bank(request, body, db, services, PATH)
         wanted = _parse(body)
-        bound_jwk = (holder_binding.key_to_bind(request, services, client, wanted.holder_jwk)
-                     if wanted.format == "sd-jwt" else None)
+        bound_jwk = (
+            holder_binding.key_to_bind(request, services, client, wanted.holder_jwk)
+            if wanted.format == "sd-jwt"
+            else None
+        )
         live = _citizen_token(request, db, services, client)
         consent = _consent(db, client, live, wanted)
         _check_authentication(live, wanted)
         row, token = issue(db, services, client, live, consent, wanted, bound_jwk)
         answer = {
-            "id": row.uid, "format": row.format, "attestation": token,
+            "id": row.uid,
+            "format": row.format,
+            "attestation": token,
             "issued_at": audit.as_utc(row.issued_at).isoformat(),
             "expires_at": audit.as_utc(row.expires_at).isoformat(),
-            "status": {"status_list": {"idx": row.status_index,
-                                       "uri": status_list.list_uri(services.settings.resolved_issuer, row.status_list)},
-                       "endpoint": f"{services.settings.resolved_issuer}{PATH}/{row.uid}/status"},
+            "status": {
+                "status_list": {
+                    "idx": row.status_index,
+                    "uri": status_list.list_uri(services.settings.resolved_issuer, row.status_list),
+                },
+                "endpoint": f"{services.settings.resolved_issuer}{PATH}/{row.uid}/status",
+            },
         }
         if bound_jwk is not None:  # the key the bank must sign its Key Binding JWTs with (as in the SD-JWT)
             answer["cnf"] = holder_binding.confirmation(bound_jwk)

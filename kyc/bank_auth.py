@@ -15,10 +15,10 @@ from typing import Any
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from idp.runtime import IdpServices
 from idp.client_auth import JWT_BEARER, authenticate_client
 from idp.errors import AccessDenied, InvalidClient, InvalidRequest
 from idp.form import FORM, oauth_form
+from idp.runtime import IdpServices
 from models import Client
 
 KYC_ENTITLEMENT = "kyc"
@@ -52,16 +52,26 @@ async def optional_body(request: Request) -> dict[str, Any]:
     return await request_body(request)
 
 
-def authenticate_bank(request: Request, body: dict[str, Any], db: Session, services: IdpServices, endpoint: str,
-                      *, require_kyc: bool = True) -> Client:
+def authenticate_bank(
+    request: Request,
+    body: dict[str, Any],
+    db: Session,
+    services: IdpServices,
+    endpoint: str,
+    *,
+    require_kyc: bool = True,
+) -> Client:
     """The calling bank, authenticated with private_key_jwt (and entitled to KYC unless told otherwise)."""
     credentials = {name: body[name] for name in AUTH_MEMBERS if isinstance(body.get(name), str)}
     if "client_secret" in credentials or request.headers.get("authorization", "")[:6].lower() == "basic ":
-        raise InvalidClient("KYC endpoints accept only private_key_jwt client authentication (RFC 7523), "
-                            "not a client secret")
+        raise InvalidClient(
+            "KYC endpoints accept only private_key_jwt client authentication (RFC 7523), not a client secret"
+        )
     if credentials.get("client_assertion_type") != JWT_BEARER or not credentials.get("client_assertion"):
-        raise InvalidClient(f"authenticate with private_key_jwt: client_assertion_type {JWT_BEARER} and a "
-                            "client_assertion signed by your registered key")
+        raise InvalidClient(
+            f"authenticate with private_key_jwt: client_assertion_type {JWT_BEARER} and a "
+            "client_assertion signed by your registered key"
+        )
     client = authenticate_client(request, credentials, db, services, endpoint)
     if require_kyc and KYC_ENTITLEMENT not in client.entitlements:
         raise AccessDenied("this client is not entitled to KYC (an administrator grants the kyc entitlement)")

@@ -8,7 +8,7 @@ civid, not the data itself.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,12 +37,15 @@ def claim_words(names: Iterable[str], lang: str) -> list[str]:
     verified: set[str] = set()
     for name in names:
         if name.startswith(VERIFIED_PREFIX):
-            verified.add(name[len(VERIFIED_PREFIX):])
+            verified.add(name[len(VERIFIED_PREFIX) :])
         else:
             plain.add(name)
     words = [i18n.translate(key, lang) for key, members in ITEMS if members & plain]
-    words += [i18n.translate("kyc.verified", lang, item=i18n.translate(key, lang))
-              for key, members in ITEMS if members & verified]
+    words += [
+        i18n.translate("kyc.verified", lang, item=i18n.translate(key, lang))
+        for key, members in ITEMS
+        if members & verified
+    ]
     known = set().union(*(members for _, members in ITEMS))
     return words + sorted((plain | verified) - known)
 
@@ -58,23 +61,42 @@ def release_rows(db: Session, identity_id: int, lang: str) -> list[dict[str, obj
     """Every release of the person's data (service, data in words, channel in words, when), newest first."""
     releases = releases_of(db, identity_id)
     names = _client_names(db, {row.client_id for row in releases})
-    return [{"client": names.get(row.client_id, row.client_id), "claims": claim_words(row.claims, lang),
-             "channel": i18n.translate(f"kyc.channel.{row.channel}", lang), "verified": row.verified,
-             "when": pages.when(row.released_at)} for row in releases]
+    return [
+        {
+            "client": names.get(row.client_id, row.client_id),
+            "claims": claim_words(row.claims, lang),
+            "channel": i18n.translate(f"kyc.channel.{row.channel}", lang),
+            "verified": row.verified,
+            "when": pages.when(row.released_at),
+        }
+        for row in releases
+    ]
 
 
 def attestation_rows(db: Session, identity_id: int, lang: str) -> list[dict[str, object]]:
     """The KYC attestations issued about the person (bank, data, issued, until, status), newest first."""
-    rows = list(db.scalars(select(Attestation).where(Attestation.identity_id == identity_id)
-                           .order_by(Attestation.id.desc()).limit(ATTESTATION_LIMIT)))
+    rows = list(
+        db.scalars(
+            select(Attestation)
+            .where(Attestation.identity_id == identity_id)
+            .order_by(Attestation.id.desc())
+            .limit(ATTESTATION_LIMIT)
+        )
+    )
     names = _client_names(db, {row.client_id for row in rows})
     result = []
     for row in rows:
         state = status_of(row)
-        result.append({"client": names.get(row.client_id, row.client_id),
-                       "claims": claim_words([n if n.startswith(VERIFIED_PREFIX) else VERIFIED_PREFIX + n
-                                              for n in row.claims], lang),
-                       "issued": pages.when(row.issued_at), "expires": pages.when(row.expires_at),
-                       "status": i18n.translate(f"kyc.attestation.status.{state.status}", lang),
-                       "revoked": pages.when(state.revoked_at)})
+        result.append(
+            {
+                "client": names.get(row.client_id, row.client_id),
+                "claims": claim_words(
+                    [n if n.startswith(VERIFIED_PREFIX) else VERIFIED_PREFIX + n for n in row.claims], lang
+                ),
+                "issued": pages.when(row.issued_at),
+                "expires": pages.when(row.expires_at),
+                "status": i18n.translate(f"kyc.attestation.status.{state.status}", lang),
+                "revoked": pages.when(state.revoked_at),
+            }
+        )
     return result

@@ -96,8 +96,9 @@ class VerifiedClaims:
         if KYC_ENTITLEMENT not in client.entitlements:
             return None
         available = {c for c in CLAIMS_IN_VERIFIED_CLAIMS if entitled(client, c)}
-        return MemberRequest(userinfo, id_token,
-                             frozenset(consent_names(userinfo, available) | consent_names(id_token, available)))
+        return MemberRequest(
+            userinfo, id_token, frozenset(consent_names(userinfo, available) | consent_names(id_token, available))
+        )
 
     def purposes(self, params: Mapping[str, Any], asked: MemberRequest | None) -> list[str]:
         """The ``purpose`` parameter, then the purposes inside the verified_claims the client may receive."""
@@ -113,11 +114,15 @@ class VerifiedClaims:
     def consent_section(self, names: frozenset[str]) -> ConsentSection | None:
         """The box of verified identity data (and how it was verified) asked for."""
         items = verified_items(names)
-        return ConsentSection("verified", "consent.verified.title", "consent.verified.intro", tuple(items)) \
-            if items else None
+        return (
+            ConsentSection("verified", "consent.verified.title", "consent.verified.intro", tuple(items))
+            if items
+            else None
+        )
 
-    def release(self, db: Session, services: IdpServices, identity: Identity, client: Client, spec: Any, *,
-                consented: set[str]) -> Any | None:
+    def release(
+        self, db: Session, services: IdpServices, identity: Identity, client: Client, spec: Any, *, consented: set[str]
+    ) -> Any | None:
         """The ``verified_claims`` answering ``spec`` (``kyc.verified_claims``), None to omit it."""
         return verified_claims_for(db, services, identity, client, spec, consented=consented)
 
@@ -127,11 +132,22 @@ class VerifiedClaims:
 
     def record_release(self, db: Session, release: Release) -> None:
         """Every release of person data, verified or not, is recorded (``kyc.releases``)."""
-        record_release(db, release.identity_id, release.client_id, release.channel, release.claim_names,
-                       verified=MEMBER in release.values, consent=release.consent)
+        record_release(
+            db,
+            release.identity_id,
+            release.client_id,
+            release.channel,
+            release.claim_names,
+            verified=MEMBER in release.values,
+            consent=release.consent,
+        )
 
     def account_section(self, db: Session, identity_id: int, lang: str) -> AccountSection | None:
         """Who received the citizen's data: releases and KYC attestations."""
-        return AccountSection("citizen_data.html", {
-            "releases": citizen_view.release_rows(db, identity_id, lang),
-            "attestations": citizen_view.attestation_rows(db, identity_id, lang)})
+        return AccountSection(
+            "citizen_data.html",
+            {
+                "releases": citizen_view.release_rows(db, identity_id, lang),
+                "attestations": citizen_view.attestation_rows(db, identity_id, lang),
+            },
+        )

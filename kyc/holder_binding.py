@@ -20,7 +20,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi import Request
@@ -41,22 +42,26 @@ PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})  # RF
 PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
 
 
-def key_to_bind(request: Request, services: "IdpServices", client: Client, named: Any | None) -> dict[str, Any]:
+def key_to_bind(request: Request, services: IdpServices, client: Client, named: Any | None) -> dict[str, Any]:
     """The public JWK to bind the SD-JWT to: ``named`` (the request's ``holder_jwk``) when it is one of the
     bank's registered keys, else the key that verified this request's client assertion."""
     if named is not None:
         key = _parse(named)
         if not _is_registered(key, services, client):
-            raise InvalidRequest("holder_jwk is not one of your registered signing keys (jwks or jwks_uri): "
-                                 "register it first, or leave holder_jwk out to bind your authentication key")
+            raise InvalidRequest(
+                "holder_jwk is not one of your registered signing keys (jwks or jwks_uri): "
+                "register it first, or leave holder_jwk out to bind your authentication key"
+            )
         return public_jwk(key)
     verifying = assertion_key(request)
     if verifying is None:  # kyc.bank_auth admits private_key_jwt only, so this is a programming error
         raise RuntimeError("no client assertion key was recorded for this request")
     key = _public(verifying)
     if key is None or not _strong_enough(key):
-        raise InvalidRequest("your client assertion's key cannot bind an SD-JWT (EC P-256 or RSA of at least "
-                             f"{MIN_RSA_BITS} bits only): name another registered key as holder_jwk")
+        raise InvalidRequest(
+            "your client assertion's key cannot bind an SD-JWT (EC P-256 or RSA of at least "
+            f"{MIN_RSA_BITS} bits only): name another registered key as holder_jwk"
+        )
     return public_jwk(key)
 
 
@@ -76,8 +81,9 @@ def public_jwk(key: PublicKey) -> dict[str, Any]:
 
 def thumbprint(jwk: Mapping[str, Any]) -> str:
     """The JWK SHA-256 Thumbprint (RFC 7638 §3): names the bound key in the audit trail."""
-    canonical = json.dumps({name: jwk[name] for name in PUBLIC_MEMBERS[jwk["kty"]]}, separators=(",", ":"),
-                           sort_keys=True)
+    canonical = json.dumps(
+        {name: jwk[name] for name in PUBLIC_MEMBERS[jwk["kty"]]}, separators=(",", ":"), sort_keys=True
+    )
     return base64.urlsafe_b64encode(hashlib.sha256(canonical.encode("utf-8")).digest()).rstrip(b"=").decode()
 
 
@@ -125,16 +131,17 @@ def _same_key(key: PublicKey, other: PublicKey) -> bool:
     return bool(key.public_numbers() == other.public_numbers())  # curve and point, or modulus and exponent
 
 
-def _is_registered(key: PublicKey, services: "IdpServices", client: Client) -> bool:
+def _is_registered(key: PublicKey, services: IdpServices, client: Client) -> bool:
     """Is ``key`` one of the bank's registered signing keys? A ``jwks_uri`` set is fetched again once when the
     cached copy lacks it (a key the bank has just added), within idp.client_auth's refetch rate limit."""
     if any(_same_key(key, registered) for registered in _registered_keys(services, client)):
         return True
-    return bool(client.jwks_uri) and any(_same_key(key, registered)
-                                         for registered in _registered_keys(services, client, refresh=True))
+    return bool(client.jwks_uri) and any(
+        _same_key(key, registered) for registered in _registered_keys(services, client, refresh=True)
+    )
 
 
-def _registered_keys(services: "IdpServices", client: Client, refresh: bool = False) -> list[PublicKey]:
+def _registered_keys(services: IdpServices, client: Client, refresh: bool = False) -> list[PublicKey]:
     """The bank's registered signing keys: the set ``idp.client_auth`` checks its assertions against."""
     # A jwks_uri set was fetched moments ago for the client assertion, so it normally comes from the cache.
     jwks = client_jwks(client, services.settings.outbound_allow_private, refresh=refresh)

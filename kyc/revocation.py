@@ -34,9 +34,12 @@ class AttestationStatus:
 
     def response(self) -> dict[str, object]:
         """The JSON body of the status endpoint."""
-        return {"status": self.status,
-                "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
-                "reason": self.reason, "expires_at": self.expires_at.isoformat()}
+        return {
+            "status": self.status,
+            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+            "reason": self.reason,
+            "expires_at": self.expires_at.isoformat(),
+        }
 
 
 def status_of(row: Attestation) -> AttestationStatus:
@@ -63,9 +66,18 @@ def revoke(db: Session, row: Attestation, reason: str, actor: Actor) -> bool:
     row.revoked_reason = reason
     row.revoked_by = actor.name[:100]
     identity = db.get(Identity, row.identity_id)
-    audit.record(db, actor, "kyc.attestation_revoked", "attestation", row.uid, client_id=row.client_id,
-                 uin=identity.uin if identity else None, status_list=row.status_list,
-                 status_index=row.status_index, reason=reason)
+    audit.record(
+        db,
+        actor,
+        "kyc.attestation_revoked",
+        "attestation",
+        row.uid,
+        client_id=row.client_id,
+        uin=identity.uin if identity else None,
+        status_list=row.status_list,
+        status_index=row.status_index,
+        reason=reason,
+    )
     return True
 
 
@@ -73,8 +85,9 @@ def revoke_for_identity(db: Session, identity_id: int, reason: str, actor: Actor
     """Revoke every unexpired, unrevoked attestation about one person (record corrected, fraud found);
     return the revoked attestations' ids."""
     now = utcnow()
-    rows = db.scalars(select(Attestation).where(Attestation.identity_id == identity_id,
-                                                Attestation.revoked_at.is_(None))).all()
+    rows = db.scalars(
+        select(Attestation).where(Attestation.identity_id == identity_id, Attestation.revoked_at.is_(None))
+    ).all()
     revoked = [row.uid for row in rows if audit.as_utc(row.expires_at) > now and revoke(db, row, reason, actor)]
     db.flush()
     return revoked

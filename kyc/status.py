@@ -40,8 +40,11 @@ class RevokeIn(BaseModel):
     """Why an attestation is withdrawn (kept with it and in the audit trail; no personal data)."""
 
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=3, max_length=revocation.REASON_MAX,
-                        examples=["record corrected after re-enrolment", "identity fraud confirmed"])
+    reason: str = Field(
+        min_length=3,
+        max_length=revocation.REASON_MAX,
+        examples=["record corrected after re-enrolment", "identity fraud confirmed"],
+    )
 
 
 def find(db: Session, attestation_id: str) -> Attestation:
@@ -76,14 +79,20 @@ def status_for_staff(attestation_id: str, request: Request, db: Session = Depend
 
 
 @router.post(STATUS_PATH)
-def status_for_bank(attestation_id: str, request: Request, body: dict[str, Any] = Depends(optional_body),
-                    db: Session = Depends(get_session), services: IdpServices = Depends(get_services)) -> JSONResponse:
+def status_for_bank(
+    attestation_id: str,
+    request: Request,
+    body: dict[str, Any] = Depends(optional_body),
+    db: Session = Depends(get_session),
+    services: IdpServices = Depends(get_services),
+) -> JSONResponse:
     """An attestation's status for the bank it was issued to (or staff)."""
     if _staff(db, request) is not None:
         return _answer(find(db, attestation_id))
     # Entitlement is not needed to learn the fate of one's own attestations (it may have been withdrawn since).
-    client = authenticate_bank(request, body, db, services, STATUS_PATH.format(attestation_id=attestation_id),
-                               require_kyc=False)
+    client = authenticate_bank(
+        request, body, db, services, STATUS_PATH.format(attestation_id=attestation_id), require_kyc=False
+    )
     row = db.scalars(select(Attestation).where(Attestation.uid == attestation_id)).first()
     if row is None or row.client_id != client.client_id:
         raise NotFound(f"no attestation {attestation_id} issued to this client")
@@ -91,9 +100,13 @@ def status_for_bank(attestation_id: str, request: Request, body: dict[str, Any] 
 
 
 @router.post(REVOKE_PATH)
-def revoke(attestation_id: str, body: RevokeIn, request: Request,
-           actor: Annotated[Actor, Depends(auth.require("adjudicator", "admin"))],
-           services: IdpServices = Depends(get_services)) -> JSONResponse:
+def revoke(
+    attestation_id: str,
+    body: RevokeIn,
+    request: Request,
+    actor: Annotated[Actor, Depends(auth.require("adjudicator", "admin"))],
+    services: IdpServices = Depends(get_services),
+) -> JSONResponse:
     """Withdraw an attestation (record corrected, fraud found): final, audited, published in the status list."""
     with services.sessions.begin() as db:
         row = find(db, attestation_id)

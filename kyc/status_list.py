@@ -78,8 +78,9 @@ def draw_index(db: Session, number: int, size: int) -> int:
     guards against a concurrent draw of the same slot)."""
     for _ in range(MAX_DRAWS):
         index = secrets.randbelow(size)
-        taken = db.scalar(select(Attestation.id).where(Attestation.status_list == number,
-                                                       Attestation.status_index == index))
+        taken = db.scalar(
+            select(Attestation.id).where(Attestation.status_list == number, Attestation.status_index == index)
+        )
         if taken is None:
             return index
     raise RuntimeError(f"status list {number} has no free slot after {MAX_DRAWS} draws")
@@ -93,8 +94,9 @@ def lists_in_use(db: Session) -> int:
 # --- the status list token (Token Status List, "Status List Token in JWT Format") ------------------
 def status_list_claims(db: Session, settings: Any, number: int) -> dict[str, Any]:
     """The claims of the signed status list ``number``: revoked attestations' bits set."""
-    revoked = db.scalars(select(Attestation.status_index).where(Attestation.status_list == number,
-                                                                Attestation.revoked_at.is_not(None))).all()
+    revoked = db.scalars(
+        select(Attestation.status_index).where(Attestation.status_list == number, Attestation.revoked_at.is_not(None))
+    ).all()
     issued_at = int(utcnow().timestamp())
     issuer = settings.resolved_issuer
     return {
@@ -114,12 +116,19 @@ def signed_status_list(db: Session, services: IdpServices, number: int) -> str:
     return services.signing_keys.sign(status_list_claims(db, services.settings, number), typ=STATUS_LIST_TYP)
 
 
-@router.get(PATH, response_class=Response,
-            responses={200: {"content": {MEDIA_TYPE: {}}, "description": "The signed status list"}})
-def status_list(number: RowId, db: Session = Depends(get_session), services: IdpServices = Depends(get_services)
-                ) -> Response:
+@router.get(
+    PATH,
+    response_class=Response,
+    responses={200: {"content": {MEDIA_TYPE: {}}, "description": "The signed status list"}},
+)
+def status_list(
+    number: RowId, db: Session = Depends(get_session), services: IdpServices = Depends(get_services)
+) -> Response:
     """The signed status list of KYC attestations: public, cacheable for its ``ttl`` (Token Status List,
     "Status List Response" and "Caching")."""
     token = signed_status_list(db, services, number)
-    return Response(token, media_type=MEDIA_TYPE,
-                    headers={"Cache-Control": f"public, max-age={services.settings.status_list_ttl_s}"})
+    return Response(
+        token,
+        media_type=MEDIA_TYPE,
+        headers={"Cache-Control": f"public, max-age={services.settings.status_list_ttl_s}"},
+    )

@@ -27,9 +27,10 @@ How a request is answered (``verified_claims_for``), OIDC4IDA -13 §5.2-5.8:
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
-from typing import TYPE_CHECKING, Any, Collection
+from datetime import UTC, date, datetime, time
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -38,9 +39,18 @@ from civid.settings import Settings
 from enrollment.documents import documents_of, open_number
 from enrollment.record import issuing_enrolment
 from idp.claims import claim_values, entitled
-from kyc.verified_claims_request import (CLAIMS_IN_VERIFIED_CLAIMS, CONSENT_PREFIX, CONSTRAINTS, EVIDENCE,
-                                         EVIDENCE_CONSENT_NAME, KYC_ENTITLEMENT, LEAF, VERIFICATION, request_list,
-                                         validate_request_element)
+from kyc.verified_claims_request import (
+    CLAIMS_IN_VERIFIED_CLAIMS,
+    CONSENT_PREFIX,
+    CONSTRAINTS,
+    EVIDENCE,
+    EVIDENCE_CONSENT_NAME,
+    KYC_ENTITLEMENT,
+    LEAF,
+    VERIFICATION,
+    request_list,
+    validate_request_element,
+)
 from models import Client, Enrolment, Identity, IdentityDocument, utcnow
 
 if TYPE_CHECKING:
@@ -62,10 +72,16 @@ class VerificationFacts:
     claims: dict[str, Any]
 
 
-def verified_claims_for(db: Session, services: "IdpServices", identity: Identity, client: Client,
-                        request_element: dict[str, Any] | list[Any] | None, *,
-                        consented: Collection[str] | None = None,
-                        now: datetime | None = None) -> dict[str, Any] | list[dict[str, Any]] | None:
+def verified_claims_for(
+    db: Session,
+    services: IdpServices,
+    identity: Identity,
+    client: Client,
+    request_element: dict[str, Any] | list[Any] | None,
+    *,
+    consented: Collection[str] | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any] | list[dict[str, Any]] | None:
     """The ``verified_claims`` value answering ``request_element`` for ``client``, or None to omit it.
 
     Contract:
@@ -91,8 +107,11 @@ def verified_claims_for(db: Session, services: "IdpServices", identity: Identity
         return None
     moment = now or utcnow()
     consent = set(consented) if consented is not None else None
-    answers = [answer for request in request_list(request_element)
-               if (answer := _answer(facts, request, client, consent, moment)) is not None]
+    answers = [
+        answer
+        for request in request_list(request_element)
+        if (answer := _answer(facts, request, client, consent, moment)) is not None
+    ]
     if isinstance(request_element, list):
         return answers or None
     return answers[0] if answers else None
@@ -110,7 +129,7 @@ def released_claim_names(value: dict[str, Any] | list[dict[str, Any]] | None) ->
     return sorted(names)
 
 
-def verification_facts(db: Session, services: "IdpServices", identity: Identity) -> VerificationFacts | None:
+def verification_facts(db: Session, services: IdpServices, identity: Identity) -> VerificationFacts | None:
     """What civid can state about ``identity``'s verification (None without an issued record)."""
     record = issuing_enrolment(db, identity.id)  # the enrolment that issued the UIN, with its own evidence
     if record is None or identity.status != "active":
@@ -122,40 +141,63 @@ def verification_facts(db: Session, services: "IdpServices", identity: Identity)
     evidence.append(_deduplication_evidence(settings, record, identity, decided))
     verification = {
         "trust_framework": settings.kyc_trust_framework,
-        "assurance_level": (settings.kyc_assurance_level_document if has_document
-                            else settings.kyc_assurance_level_biometric_only),
-        "time": decided, "verification_process": record.public_id, "evidence": evidence,
+        "assurance_level": (
+            settings.kyc_assurance_level_document if has_document else settings.kyc_assurance_level_biometric_only
+        ),
+        "time": decided,
+        "verification_process": record.public_id,
+        "evidence": evidence,
     }
     return VerificationFacts(verification, _claims(db, identity, record))
 
 
-def _document_evidence(services: "IdpServices", row: IdentityDocument, record: Enrolment) -> dict[str, Any]:
+def _document_evidence(services: IdpServices, row: IdentityDocument, record: Enrolment) -> dict[str, Any]:
     """OIDC4IDA -13 evidence type ``document``: what the officer examined, how, and when."""
     checked = _timestamp(as_utc(row.checked_at))
-    details: dict[str, Any] = {"type": row.type,
-                               "document_number": open_number(services.keyring, row, record.public_id),
-                               "issuer": {"name": row.issuer_name, "country_code": row.issuer_country}}
+    details: dict[str, Any] = {
+        "type": row.type,
+        "document_number": open_number(services.keyring, row, record.public_id),
+        "issuer": {"name": row.issuer_name, "country_code": row.issuer_country},
+    }
     if row.date_of_issuance:
         details["date_of_issuance"] = row.date_of_issuance.isoformat()
     if row.date_of_expiry:
         details["date_of_expiry"] = row.date_of_expiry.isoformat()
     organization = services.settings.kyc_register_name
-    return {"type": "document", "method": DOCUMENT_METHOD, "time": checked,
-            "check_details": [{"check_method": method, "organization": organization, "txn": record.public_id,
-                               "time": checked} for method in row.check_methods],
-            "document_details": details}
+    return {
+        "type": "document",
+        "method": DOCUMENT_METHOD,
+        "time": checked,
+        "check_details": [
+            {"check_method": method, "organization": organization, "txn": record.public_id, "time": checked}
+            for method in row.check_methods
+        ],
+        "document_details": details,
+    }
 
 
-def _deduplication_evidence(settings: Settings, record: Enrolment, identity: Identity, decided: str
-                            ) -> dict[str, Any]:
+def _deduplication_evidence(settings: Settings, record: Enrolment, identity: Identity, decided: str) -> dict[str, Any]:
     """OIDC4IDA -13 evidence type ``electronic_record``: the 1:N biometric search of the national register
     (deduplication) behind this record's decision, one check per modality compared (face, finger)."""
     modalities = list(record.dedup_modalities or []) or ["face"]  # the face is always searched
-    return {"type": "electronic_record", "time": decided,
-            "check_details": [{"check_method": DEDUP_CHECK_METHOD, "organization": settings.kyc_register_name,
-                               "txn": f"{record.public_id}/{modality}", "time": decided} for modality in modalities],
-            "record": {"type": DEDUP_RECORD_TYPE, "created_at": as_utc(identity.created_at).date().isoformat(),
-                       "source": {"name": settings.kyc_register_name, "country_code": settings.kyc_register_country}}}
+    return {
+        "type": "electronic_record",
+        "time": decided,
+        "check_details": [
+            {
+                "check_method": DEDUP_CHECK_METHOD,
+                "organization": settings.kyc_register_name,
+                "txn": f"{record.public_id}/{modality}",
+                "time": decided,
+            }
+            for modality in modalities
+        ],
+        "record": {
+            "type": DEDUP_RECORD_TYPE,
+            "created_at": as_utc(identity.created_at).date().isoformat(),
+            "source": {"name": settings.kyc_register_name, "country_code": settings.kyc_register_country},
+        },
+    }
 
 
 def _claims(db: Session, identity: Identity, record: Enrolment) -> dict[str, Any]:
@@ -177,11 +219,12 @@ def _place_of_birth(text: str) -> dict[str, str]:
 
 def _timestamp(moment: datetime) -> str:
     """UTC, whole seconds, ``Z`` (OIDC4IDA -13 §9: times in UTC so they reveal no location)."""
-    return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def _answer(facts: VerificationFacts, request: dict[str, Any], client: Client, consented: set[str] | None,
-            now: datetime) -> dict[str, Any] | None:
+def _answer(
+    facts: VerificationFacts, request: dict[str, Any], client: Client, consented: set[str] | None, now: datetime
+) -> dict[str, Any] | None:
     """One request object answered, or None when its verification requirements are not met."""
     wanted = request["verification"]
     if "evidence" in wanted and consented is not None and EVIDENCE_CONSENT_NAME not in consented:
@@ -205,8 +248,9 @@ def _answer(facts: VerificationFacts, request: dict[str, Any], client: Client, c
     return {"verification": verification, "claims": claims}
 
 
-def _select_claims(values: dict[str, Any], wanted: dict[str, Any], client: Client, consented: set[str] | None,
-                   now: datetime) -> dict[str, Any]:
+def _select_claims(
+    values: dict[str, Any], wanted: dict[str, Any], client: Client, consented: set[str] | None, now: datetime
+) -> dict[str, Any]:
     released: dict[str, Any] = {}
     for name, spec in wanted.items():
         if name not in CLAIMS_IN_VERIFIED_CLAIMS or name not in values or not entitled(client, name):
@@ -316,11 +360,18 @@ def _as_moment(value: Any) -> datetime | None:
         return None
     try:
         if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time.max, tzinfo=timezone.utc)
+            return datetime.combine(date.fromisoformat(value), time.max, tzinfo=UTC)
         return as_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
     except ValueError:
         return None
 
 
-__all__ = ["CLAIMS_IN_VERIFIED_CLAIMS", "EVIDENCE_SUPPORTED", "KYC_ENTITLEMENT", "VerificationFacts",
-           "released_claim_names", "verification_facts", "verified_claims_for"]
+__all__ = [
+    "CLAIMS_IN_VERIFIED_CLAIMS",
+    "EVIDENCE_SUPPORTED",
+    "KYC_ENTITLEMENT",
+    "VerificationFacts",
+    "released_claim_names",
+    "verification_facts",
+    "verified_claims_for",
+]

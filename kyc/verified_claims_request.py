@@ -25,31 +25,66 @@ PURPOSE_MIN, PURPOSE_MAX = 3, 300  # OIDC4IDA -13 §8 (purpose)
 EVIDENCE_CONSENT_NAME = "verified_claims:evidence"
 CONSENT_PREFIX = "verified_claims:"
 KYC_ENTITLEMENT = "kyc"  # only clients holding it (admin-granted, e.g. banks) ever receive verified_claims
-CLAIMS_IN_VERIFIED_CLAIMS = ("given_name", "family_name", "middle_name", "birthdate", "place_of_birth",
-                             "nationalities", "gender", "address", "uin")
+CLAIMS_IN_VERIFIED_CLAIMS = (
+    "given_name",
+    "family_name",
+    "middle_name",
+    "birthdate",
+    "place_of_birth",
+    "nationalities",
+    "gender",
+    "address",
+    "uin",
+)
 
 # The schema of the verification element, as far as civid can answer it: dict = nested object,
 # [dict] = array of templates, LEAF = a value that can be requested and constrained.
-ISSUER: dict[str, Any] = {name: LEAF for name in ("name", "formatted", "street_address", "locality", "region",
-                                                   "postal_code", "country", "country_code", "jurisdiction")}
+ISSUER: dict[str, Any] = {
+    name: LEAF
+    for name in (
+        "name",
+        "formatted",
+        "street_address",
+        "locality",
+        "region",
+        "postal_code",
+        "country",
+        "country_code",
+        "jurisdiction",
+    )
+}
 CHECK_DETAILS: dict[str, Any] = {"check_method": LEAF, "organization": LEAF, "txn": LEAF, "time": LEAF}
 EVIDENCE: dict[str, dict[str, Any]] = {
     "document": {
-        "type": LEAF, "method": LEAF, "time": LEAF, "check_details": [CHECK_DETAILS],
-        "document_details": {"type": LEAF, "document_number": LEAF, "personal_number": LEAF, "serial_number": LEAF,
-                             "date_of_issuance": LEAF, "date_of_expiry": LEAF, "issuer": ISSUER},
+        "type": LEAF,
+        "method": LEAF,
+        "time": LEAF,
+        "check_details": [CHECK_DETAILS],
+        "document_details": {
+            "type": LEAF,
+            "document_number": LEAF,
+            "personal_number": LEAF,
+            "serial_number": LEAF,
+            "date_of_issuance": LEAF,
+            "date_of_expiry": LEAF,
+            "issuer": ISSUER,
+        },
     },
     "electronic_record": {
-        "type": LEAF, "time": LEAF, "check_details": [CHECK_DETAILS],
-        "record": {"type": LEAF, "personal_number": LEAF, "created_at": LEAF, "date_of_expiry": LEAF,
-                   "source": ISSUER},
+        "type": LEAF,
+        "time": LEAF,
+        "check_details": [CHECK_DETAILS],
+        "record": {"type": LEAF, "personal_number": LEAF, "created_at": LEAF, "date_of_expiry": LEAF, "source": ISSUER},
     },
     # Valid to ask for; civid holds no such evidence, so such a filter matches nothing.
     "vouch": {"type": LEAF, "time": LEAF, "check_details": [CHECK_DETAILS]},
     "electronic_signature": {"type": LEAF, "time": LEAF, "check_details": [CHECK_DETAILS]},
 }
 VERIFICATION: dict[str, Any] = {
-    "trust_framework": LEAF, "assurance_level": LEAF, "time": LEAF, "verification_process": LEAF,
+    "trust_framework": LEAF,
+    "assurance_level": LEAF,
+    "time": LEAF,
+    "verification_process": LEAF,
     "assurance_process": {"policy": LEAF, "procedure": LEAF},
     "evidence": EVIDENCE,  # special: templates chosen by their type value
 }
@@ -108,7 +143,7 @@ def _validate_evidence(spec: Any, where: str) -> None:
         kind = template.get("type")
         # OIDC4IDA -13 §5.3: each entry names its type with `value`; `values` MUST NOT be used for it.
         if not isinstance(kind, dict) or "values" in kind or kind.get("value") not in EVIDENCE_TYPES:
-            raise InvalidRequest(f"{here}.type must be {{\"value\": one of {list(EVIDENCE_TYPES)}}}")
+            raise InvalidRequest(f'{here}.type must be {{"value": one of {list(EVIDENCE_TYPES)}}}')
         schema = EVIDENCE[kind["value"]]
         for name, member in template.items():
             if name != "type" and name in schema:

@@ -128,8 +128,12 @@ def measure(image: NDArray[np.uint8], params: FingerGateParams = DEFAULT) -> Gat
     vx, vy, energy = (_neighbourhood(g) for g in grid)
     coherence = (np.hypot(vx, vy) / np.maximum(energy, 1e-12))[foreground]
     area = count * (b * _MM_PER_INCH / PPI) ** 2
-    return GateMeasurement(foreground_mm2=float(area), coherence=float(np.quantile(coherence, 0.75)),
-                           ridge_period_px=float(np.median(period)), in_band=float(in_band.mean()))
+    return GateMeasurement(
+        foreground_mm2=float(area),
+        coherence=float(np.quantile(coherence, 0.75)),
+        ridge_period_px=float(np.median(period)),
+        in_band=float(in_band.mean()),
+    )
 
 
 def _windows(grey: NDArray[np.float32], rows: int, cols: int, params: FingerGateParams) -> NDArray[np.float32]:
@@ -158,4 +162,4 @@ def _neighbourhood(grid: NDArray[np.float64]) -> NDArray[np.float64]:
     rows, cols = grid.shape
     padded = np.pad(grid, 1)
     # sum() starts at the int 0, which mypy keeps in the result type; 0 plus the first window is an array.
-    return sum(padded[i:i + rows, j:j + cols] for i in range(3) for j in range(3))  # type: ignore[return-value]
+    return sum(padded[i : i + rows, j : j + cols] for i in range(3) for j in range(3))  # type: ignore[return-value]

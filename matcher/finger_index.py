@@ -75,8 +75,12 @@ class FingerGallery(Protocol):
     def remove(self, ids: Iterable[int]) -> None: ...
     def search(self, probe: mcc.Cylinders, shortlist: int) -> list[tuple[int, float]]: ...
     def ids(self) -> NDArray[np.int64]: ...
-    def rebuild(self, batches: Iterable[tuple[NDArray[np.int64], Sequence[mcc.Cylinders]]], total: int,
-                progress: Callable[[int], None] | None = None) -> None: ...
+    def rebuild(
+        self,
+        batches: Iterable[tuple[NDArray[np.int64], Sequence[mcc.Cylinders]]],
+        total: int,
+        progress: Callable[[int], None] | None = None,
+    ) -> None: ...
     def save(self, path: Path) -> None: ...
     def load(self, path: Path) -> bool: ...
     def __len__(self) -> int: ...
@@ -85,20 +89,21 @@ class FingerGallery(Protocol):
 class FingerIndex:
     """MCC cylinder index over fingers, thread-safe, persisted to one ``.npz`` file plus a JSON sidecar."""
 
-    def __init__(self, *, exact_max: int = 1_000_000, nprobe: int = 16, neighbours: int = 256,
-                 vote_power: float = 3.0) -> None:
+    def __init__(
+        self, *, exact_max: int = 1_000_000, nprobe: int = 16, neighbours: int = 256, vote_power: float = 3.0
+    ) -> None:
         # Cylinders, not fingers (≈ 40 a finger): flat search scans every code (≈ 0.1 s per probe per 1M
         # cylinders on 2 cores), so above ~25k fingers IVF, whose nprobe=16 kept the mates in our runs.
         self.exact_max = exact_max
         self.nprobe = nprobe
-        self.neighbours = neighbours    # gallery cylinders kept per probe cylinder (and fetched per band)
-        self.vote_power = vote_power    # a vote is similarity ** vote_power: > 1 favours close matches
+        self.neighbours = neighbours  # gallery cylinders kept per probe cylinder (and fetched per band)
+        self.vote_power = vote_power  # a vote is similarity ** vote_power: > 1 favours close matches
         self._lock = threading.RLock()
         self._bands: list[faiss.IndexBinary] = [self._new_flat() for _ in range(BAND_COUNT)]
         self.kind = FLAT
-        self._row_finger = np.empty(0, np.int64)    # finger id per row, −1 when removed
-        self._row_bits = np.empty(0, np.int16)      # set bits per row
-        self._finger_rows: dict[int, range] = {}     # a finger's rows are contiguous: appended together
+        self._row_finger = np.empty(0, np.int64)  # finger id per row, −1 when removed
+        self._row_bits = np.empty(0, np.int16)  # set bits per row
+        self._finger_rows: dict[int, range] = {}  # a finger's rows are contiguous: appended together
         self.watermark = 0  # highest finger template id known to be included (set by the caller)
 
     # --- construction ----------------------------------------------------------------------------
@@ -126,11 +131,17 @@ class FingerIndex:
                 if isinstance(band, faiss.IndexBinaryIVF):
                     band.nprobe = nprobe
 
-    def rebuild(self, batches: Iterable[tuple[NDArray[np.int64], Sequence[mcc.Cylinders]]], total: int,
-                progress: Callable[[int], None] | None = None, training_sample: int = 600_000) -> None:
+    def rebuild(
+        self,
+        batches: Iterable[tuple[NDArray[np.int64], Sequence[mcc.Cylinders]]],
+        total: int,
+        progress: Callable[[int], None] | None = None,
+        training_sample: int = 600_000,
+    ) -> None:
         """Replace the index with the given (finger ids, indexing cylinders) batches; ``total`` = fingers announced."""
-        fresh = FingerIndex(exact_max=self.exact_max, nprobe=self.nprobe, neighbours=self.neighbours,
-                            vote_power=self.vote_power)
+        fresh = FingerIndex(
+            exact_max=self.exact_max, nprobe=self.nprobe, neighbours=self.neighbours, vote_power=self.vote_power
+        )
         expected_rows = total * 40  # a typical finger has about 40 valid minutiae
         pending: list[tuple[NDArray[np.int64], Sequence[mcc.Cylinders]]] = []
         trained = expected_rows <= self.exact_max
@@ -239,7 +250,7 @@ class FingerIndex:
             similarity = np.where(valid & (fingers >= 0) & (total > 0), 1 - distances / np.maximum(total, 1), 0)
             # The most similar ``neighbours`` over all bands, per probe cylinder.
             if similarity.shape[1] > self.neighbours:
-                keep = np.argpartition(-similarity, self.neighbours - 1, axis=1)[:, :self.neighbours]
+                keep = np.argpartition(-similarity, self.neighbours - 1, axis=1)[:, : self.neighbours]
                 similarity = np.take_along_axis(similarity, keep, axis=1)
                 fingers = np.take_along_axis(fingers, keep, axis=1)
             voted = similarity > 0
@@ -280,8 +291,11 @@ class FingerIndex:
         """True when the index kind no longer fits its size, or removals left over a quarter of rows dead."""
         rows = self.cylinder_count
         dead = len(self._row_finger) - rows
-        return ((self.kind == FLAT and rows > self.exact_max * 1.25) or (self.kind == IVF and rows < self.exact_max // 2)
-                or dead > max(rows, 1) // 4)
+        return (
+            (self.kind == FLAT and rows > self.exact_max * 1.25)
+            or (self.kind == IVF and rows < self.exact_max // 2)
+            or dead > max(rows, 1) // 4
+        )
 
     # --- persistence -----------------------------------------------------------------------------------
     def save(self, path: Path) -> None:
@@ -290,9 +304,15 @@ class FingerIndex:
         meta_path = path.with_suffix(".json")
         with self._lock:
             arrays = {f"band_{n}": faiss.serialize_index_binary(band) for n, band in enumerate(self._bands)}
-            meta = {"kind": self.kind, "fingers": len(self), "cylinders": self.cylinder_count,
-                    "rows": len(self._row_finger), "watermark": self.watermark, "bits": BITS,
-                    "band_edges": list(BAND_EDGES)}
+            meta = {
+                "kind": self.kind,
+                "fingers": len(self),
+                "cylinders": self.cylinder_count,
+                "rows": len(self._row_finger),
+                "watermark": self.watermark,
+                "bits": BITS,
+                "band_edges": list(BAND_EDGES),
+            }
             tmp = path.with_name(path.name + ".tmp")
             with open(tmp, "wb") as handle:
                 # The keys are band_<n>: none can fill savez's allow_pickle, which mypy cannot tell from the type.
@@ -310,9 +330,15 @@ class FingerIndex:
                 row_finger, row_bits = stored["finger"].astype(np.int64), stored["bits"].astype(np.int16)
                 bands = [faiss.deserialize_index_binary(stored[f"band_{n}"]) for n in range(BAND_COUNT)]
             live = np.flatnonzero(row_finger >= 0)
-            if (meta["bits"] != BITS or meta["band_edges"] != list(BAND_EDGES) or any(b.d != BITS for b in bands)
-                    or sum(b.ntotal for b in bands) != meta["cylinders"] or len(row_finger) != meta["rows"]
-                    or len(row_bits) != len(row_finger) or len(live) != meta["cylinders"]):
+            if (
+                meta["bits"] != BITS
+                or meta["band_edges"] != list(BAND_EDGES)
+                or any(b.d != BITS for b in bands)
+                or sum(b.ntotal for b in bands) != meta["cylinders"]
+                or len(row_finger) != meta["rows"]
+                or len(row_bits) != len(row_finger)
+                or len(live) != meta["cylinders"]
+            ):
                 return False
         except (OSError, RuntimeError, ValueError, KeyError):
             return False

@@ -16,9 +16,9 @@ neither helps nor hurts, and the case record says which modalities were used.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -42,7 +42,9 @@ class Calibration:
         if any(b <= a for a, b in zip(self.scores, self.scores[1:])):
             raise ValueError(f"{self.modality}: calibration scores must increase")
         if any(b < a for a, b in zip(self.llr, self.llr[1:])):
-            raise ValueError(f"{self.modality}: calibration LLRs must not decrease (a higher score is more likely mated)")
+            raise ValueError(
+                f"{self.modality}: calibration LLRs must not decrease (a higher score is more likely mated)"
+            )
 
     def __call__(self, score: float) -> float:
         """log10 likelihood ratio of one raw score (clamped at the fitted range, so never infinite)."""
@@ -94,12 +96,15 @@ class Fusion:
     def load(cls, path: Path = CALIBRATION_FILE) -> Fusion:
         """Read the calibration tables written by benchmarks/fusion_calibration.py."""
         data = json.loads(path.read_text())
-        tables = {name: Calibration(name, tuple(data[name]["scores"]), tuple(data[name]["llr"])) for name in (FACE, FINGER)}
+        tables = {
+            name: Calibration(name, tuple(data[name]["scores"]), tuple(data[name]["llr"])) for name in (FACE, FINGER)
+        }
         return cls(face=tables[FACE], finger=tables[FINGER], source=str(data.get("source", "")))
 
 
-def fit_calibration(modality: str, genuine: Iterable[float], impostor: Iterable[float], knots: int = 24,
-                    max_abs_llr: float = 8.0) -> Calibration:
+def fit_calibration(
+    modality: str, genuine: Iterable[float], impostor: Iterable[float], knots: int = 24, max_abs_llr: float = 8.0
+) -> Calibration:
     """Fit a monotone LLR table from genuine and impostor scores (histogram ratio + pool-adjacent-violators).
 
     Bins are quantiles of the pooled scores, each bin's LLR is the log ratio of the two empirical

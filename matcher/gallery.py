@@ -17,9 +17,10 @@ import json
 import math
 import os
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Protocol, cast
+from typing import Any, Protocol, cast
 
 import faiss
 import numpy as np
@@ -76,8 +77,12 @@ class Gallery(GallerySearch, Protocol):
         """The held vectors of ``ids`` (shape (n, dim)), in the order given; an unknown id is a KeyError."""
         ...
 
-    def rebuild(self, batches: Iterable[tuple[NDArray[np.int64], NDArray[np.float32]]], total: int,
-                progress: Callable[[int], None] | None = None) -> None: ...
+    def rebuild(
+        self,
+        batches: Iterable[tuple[NDArray[np.int64], NDArray[np.float32]]],
+        total: int,
+        progress: Callable[[int], None] | None = None,
+    ) -> None: ...
     def save(self, path: Path) -> None: ...
     def load(self, path: Path) -> bool:
         """Restore what ``save`` wrote; False (and the gallery left empty) when there is nothing usable."""
@@ -234,7 +239,7 @@ class FaissGallery:
             if len(hits):
                 codes = faiss.rev_swig_ptr(invlists.get_codes(list_no), size * invlists.code_size)
                 offset = int(hits[0]) * invlists.code_size
-                return np.frombuffer(codes[offset:offset + invlists.code_size].tobytes(), dtype=np.float32).copy()
+                return np.frombuffer(codes[offset : offset + invlists.code_size].tobytes(), dtype=np.float32).copy()
         raise KeyError(template_id)
 
     def ids(self) -> NDArray[np.int64]:
@@ -247,7 +252,8 @@ class FaissGallery:
             invlists = cast(faiss.InvertedLists, ivf.invlists)
             parts = [
                 faiss.rev_swig_ptr(invlists.get_ids(list_no), invlists.list_size(list_no)).copy()
-                for list_no in range(ivf.nlist) if invlists.list_size(list_no)
+                for list_no in range(ivf.nlist)
+                if invlists.list_size(list_no)
             ]
             return np.concatenate(parts).astype(np.int64) if parts else np.empty(0, np.int64)
 

@@ -28,8 +28,9 @@ class UnknownGalleryBackend(ValueError):
     """A gallery backend name that nothing registered (a typo in the setting refuses to start)."""
 
     def __init__(self, name: str) -> None:
-        super().__init__(f"unknown gallery backend {name!r} (CIVID_GALLERY_BACKEND); "
-                         f"known backends: {', '.join(backend_names())}")
+        super().__init__(
+            f"unknown gallery backend {name!r} (CIVID_GALLERY_BACKEND); known backends: {', '.join(backend_names())}"
+        )
         self.name = name
 
 

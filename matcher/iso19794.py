@@ -171,9 +171,7 @@ def decode(data: bytes) -> FingerprintRecord:
         raise InvalidTemplate(f"version at offset 4 is {version!r}, expected b' 20\\x00' (2005 edition)")
     record_length = reader.unpack(">I", "record length")
     if record_length != len(data):
-        raise InvalidTemplate(
-            f"record length at offset 8 says {record_length} bytes but {len(data)} bytes were given"
-        )
+        raise InvalidTemplate(f"record length at offset 8 says {record_length} bytes but {len(data)} bytes were given")
     equipment = reader.unpack(">H", "capture equipment")
     width = reader.unpack(">H", "image size X")
     height = reader.unpack(">H", "image size Y")

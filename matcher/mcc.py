@@ -31,13 +31,13 @@ from numpy.typing import NDArray
 class MccParams:
     """Every MCC parameter, with the values of the 2010 paper (Table 1) unless noted."""
 
-    radius: float = 70.0                      # R, pixels at 500 ppi
-    spatial_cells: int = 16                   # NS: cells along each side of the cylinder base
-    directional_cells: int = 6                # ND: height of the cylinder (angle-difference bins)
-    sigma_spatial: float = 28 / 3             # σS, pixels
+    radius: float = 70.0  # R, pixels at 500 ppi
+    spatial_cells: int = 16  # NS: cells along each side of the cylinder base
+    directional_cells: int = 6  # ND: height of the cylinder (angle-difference bins)
+    sigma_spatial: float = 28 / 3  # σS, pixels
     sigma_directional: float = 2 * math.pi / 9  # σD, radians
-    bit_threshold: float = 0.01               # μψ: a cell's bit is 1 when its summed contribution reaches it
-    hull_offset: float = 50.0                 # ω: cells farther than this outside the convex hull are invalid
+    bit_threshold: float = 0.01  # μψ: a cell's bit is 1 when its summed contribution reaches it
+    hull_offset: float = 50.0  # ω: cells farther than this outside the convex hull are invalid
     # A cylinder is kept when at least this share of the cells in its base circle is valid (minVC) and at
     # least ``min_neighbours`` other minutiae lie within R + 3σS (minM); otherwise it would describe noise.
     min_valid_cells: float = 0.75
@@ -78,7 +78,7 @@ _PRESETS = (MATCHING, INDEXING)
 class Cylinders:
     """The bit-cylinders of one finger's valid minutiae (invalid ones are dropped)."""
 
-    bits: NDArray[np.uint8]       # (M, bit_count/8) packed cylinder bits, zero on invalid cells
+    bits: NDArray[np.uint8]  # (M, bit_count/8) packed cylinder bits, zero on invalid cells
     cell_mask: NDArray[np.uint8]  # (M, ceil(cell_count/8)) packed validity of each spatial cell
     minutiae: NDArray[np.float32]  # (M, 3) x, y, θ of the minutiae the cylinders belong to (input convention)
     params: MccParams = field(default=MATCHING)
@@ -100,33 +100,38 @@ def cylinders(minutiae: NDArray[np.float32], params: MccParams = MATCHING) -> Cy
     step = 2 * params.radius / ns
     offsets = step * (np.arange(ns) - (ns - 1) / 2)
     grid_a, grid_b = np.meshgrid(offsets, offsets, indexing="ij")
-    local = np.stack([grid_a.ravel(), grid_b.ravel()], axis=1)             # (C, 2) in the minutia's frame
-    in_circle = np.hypot(local[:, 0], local[:, 1]) <= params.radius        # (C,)
+    local = np.stack([grid_a.ravel(), grid_b.ravel()], axis=1)  # (C, 2) in the minutia's frame
+    in_circle = np.hypot(local[:, 0], local[:, 1]) <= params.radius  # (C,)
     cos_t, sin_t = np.cos(theta), np.sin(theta)
     # Cell centres: m + a·(cos θ, sin θ) + b·(−sin θ, cos θ)
     centres = np.empty((len(points), len(local), 2))
     centres[..., 0] = xy[:, None, 0] + local[None, :, 0] * cos_t[:, None] - local[None, :, 1] * sin_t[:, None]
     centres[..., 1] = xy[:, None, 1] + local[None, :, 0] * sin_t[:, None] + local[None, :, 1] * cos_t[:, None]
     valid = np.zeros(centres.shape[:2], dtype=bool)
-    valid[:, in_circle] = _near_hull(centres[:, in_circle].reshape(-1, 2), xy, params.hull_offset).reshape(len(points), -1)
+    valid[:, in_circle] = _near_hull(centres[:, in_circle].reshape(-1, 2), xy, params.hull_offset).reshape(
+        len(points), -1
+    )
 
     # Spatial contribution of every minutia t to every cell of cylinder m (zero for t = m, and beyond 3σS).
     flat_centres = centres.reshape(-1, 2).astype(np.float32)
     xy32 = xy.astype(np.float32)
-    squared = ((flat_centres ** 2).sum(axis=1)[:, None] - 2 * flat_centres @ xy32.T
-               + (xy32 ** 2).sum(axis=1)[None, :]).reshape(len(points), len(local), len(points))
+    squared = (
+        (flat_centres**2).sum(axis=1)[:, None] - 2 * flat_centres @ xy32.T + (xy32**2).sum(axis=1)[None, :]
+    ).reshape(len(points), len(local), len(points))
     sigma = np.float32(params.sigma_spatial)
-    spatial = np.exp(squared * np.float32(-0.5 / sigma ** 2)) * np.float32(1 / (sigma * math.sqrt(2 * math.pi)))
+    spatial = np.exp(squared * np.float32(-0.5 / sigma**2)) * np.float32(1 / (sigma * math.sqrt(2 * math.pi)))
     spatial[squared > (3 * sigma) ** 2] = 0.0
     spatial[np.arange(len(points)), :, np.arange(len(points))] = 0.0
     # Directional contribution: the Gaussian mass of dφ(θm, θt) − bin centre over the bin (width ΔD).
     bin_width = 2 * math.pi / nd
     bin_centres = -math.pi + (np.arange(nd) + 0.5) * bin_width
-    difference = _angle(theta[:, None] - theta[None, :])                   # (M, N) dφ(θm, θt)
-    offset = _angle(bin_centres[None, None, :] - difference[:, :, None])    # (M, N, ND)
+    difference = _angle(theta[:, None] - theta[None, :])  # (M, N) dφ(θm, θt)
+    offset = _angle(bin_centres[None, None, :] - difference[:, :, None])  # (M, N, ND)
     scale = 1 / (params.sigma_directional * math.sqrt(2))
-    directional = (0.5 * (_erf((offset + bin_width / 2) * scale) - _erf((offset - bin_width / 2) * scale))).astype(np.float32)
-    contribution = np.matmul(spatial, directional)                          # (M, C, ND)
+    directional = (0.5 * (_erf((offset + bin_width / 2) * scale) - _erf((offset - bin_width / 2) * scale))).astype(
+        np.float32
+    )
+    contribution = np.matmul(spatial, directional)  # (M, C, ND)
     bits = (contribution >= params.bit_threshold) & valid[:, :, None]
 
     distances = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
@@ -143,8 +148,12 @@ def cylinders(minutiae: NDArray[np.float32], params: MccParams = MATCHING) -> Cy
 
 
 def _empty(params: MccParams) -> Cylinders:
-    return Cylinders(np.zeros((0, params.bit_count // 8), np.uint8), np.zeros((0, -(-params.cell_count // 8)), np.uint8),
-                     np.zeros((0, 3), np.float32), params)
+    return Cylinders(
+        np.zeros((0, params.bit_count // 8), np.uint8),
+        np.zeros((0, -(-params.cell_count // 8)), np.uint8),
+        np.zeros((0, 3), np.float32),
+        params,
+    )
 
 
 def _angle(values: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -170,6 +179,7 @@ def _convex_hull(points: NDArray[np.float64]) -> NDArray[np.float64]:
 
     def cross(o: tuple[float, ...], a: tuple[float, ...], b: tuple[float, ...]) -> float:
         return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
     lower: list[tuple[float, ...]] = []
     for p in unique:
         while len(lower) >= 2 and cross(lower[-2], lower[-1], p) <= 0:
@@ -219,8 +229,9 @@ def local_similarities(a: Cylinders, b: Cylinders) -> NDArray[np.float32]:
     words_a, words_b = _words(a), _words(b)
     # On the common cells: |a∧mb| + |b∧ma| − 2|a∧b| = |a⊕b| (a ⊆ ma, b ⊆ mb), so λ = 2|a∧b| / (|a∧mb| + |b∧ma|).
     both = _popcount(words_a[0][:, None, :] & words_b[0][None, :, :])
-    denominator = (_popcount(words_a[0][:, None, :] & words_b[1][None, :, :])
-                   + _popcount(words_a[1][:, None, :] & words_b[0][None, :, :]))
+    denominator = _popcount(words_a[0][:, None, :] & words_b[1][None, :, :]) + _popcount(
+        words_a[1][:, None, :] & words_b[0][None, :, :]
+    )
     common_bits = _popcount(words_a[1][:, None, :] & words_b[1][None, :, :])
     with np.errstate(divide="ignore", invalid="ignore"):
         similarity = np.where(denominator > 0, 2 * both / np.maximum(denominator, 1), 0.0)
@@ -261,7 +272,7 @@ def _words(c: Cylinders) -> tuple[NDArray[np.uint64], NDArray[np.uint64]]:
 
 def _as_words(packed: NDArray[np.uint8]) -> NDArray[np.uint64]:
     padded = np.zeros((packed.shape[0], -(-packed.shape[1] // 8) * 8), np.uint8)
-    padded[:, :packed.shape[1]] = packed
+    padded[:, : packed.shape[1]] = packed
     return padded.view(np.uint64)
 
 
@@ -302,9 +313,11 @@ def similarity(a: Cylinders, b: Cylinders) -> float:
     return float(np.clip(relaxed[chosen].sum() / n_pairs, 0.0, 1.0))
 
 
-def _relax(points_a: NDArray[np.float32], points_b: NDArray[np.float32], initial: NDArray[np.float64],
-           params: MccParams) -> NDArray[np.float64]:
+def _relax(
+    points_a: NDArray[np.float32], points_b: NDArray[np.float32], initial: NDArray[np.float64], params: MccParams
+) -> NDArray[np.float64]:
     """λ after relaxation: each pair is reinforced by the pairs geometrically compatible with it."""
+
     def geometry(points: NDArray[np.float32]) -> tuple[NDArray[np.float64], ...]:
         x, y, theta = points[:, 0].astype(np.float64), -points[:, 1].astype(np.float64), points[:, 2].astype(np.float64)
         dx, dy = x[:, None] - x[None, :], y[:, None] - y[None, :]
@@ -312,12 +325,15 @@ def _relax(points_a: NDArray[np.float32], points_b: NDArray[np.float32], initial
         direction = _angle(theta[:, None] - theta[None, :])
         radial = _angle(theta[:, None] - np.arctan2(dy, dx))
         return distance, direction, radial
+
     dist_a, dir_a, rad_a = geometry(points_a)
     dist_b, dir_b, rad_b = geometry(points_b)
     mu, tau = params.relaxation_mu, params.relaxation_tau
-    rho = (_sigmoid(np.abs(dist_a - dist_b), mu[0], tau[0])
-           * _sigmoid(np.abs(_angle(dir_a - dir_b)), mu[1], tau[1])
-           * _sigmoid(np.abs(_angle(rad_a - rad_b)), mu[2], tau[2]))
+    rho = (
+        _sigmoid(np.abs(dist_a - dist_b), mu[0], tau[0])
+        * _sigmoid(np.abs(_angle(dir_a - dir_b)), mu[1], tau[1])
+        * _sigmoid(np.abs(_angle(rad_a - rad_b)), mu[2], tau[2])
+    )
     np.fill_diagonal(rho, 0.0)
     weight = params.relaxation_weight
     scores = initial.copy()
@@ -333,9 +349,12 @@ _HEADER = struct.Struct("<4sBBH")  # magic, NS, ND, cylinder count
 
 def to_bytes(c: Cylinders) -> bytes:
     """Compact little-endian encoding: header, then minutiae (float32), cell masks and bits of each cylinder."""
-    return (_HEADER.pack(_MAGIC, c.params.spatial_cells, c.params.directional_cells, len(c))
-            + np.ascontiguousarray(c.minutiae, dtype="<f4").tobytes()
-            + np.ascontiguousarray(c.cell_mask).tobytes() + np.ascontiguousarray(c.bits).tobytes())
+    return (
+        _HEADER.pack(_MAGIC, c.params.spatial_cells, c.params.directional_cells, len(c))
+        + np.ascontiguousarray(c.minutiae, dtype="<f4").tobytes()
+        + np.ascontiguousarray(c.cell_mask).tobytes()
+        + np.ascontiguousarray(c.bits).tobytes()
+    )
 
 
 def from_bytes(data: bytes) -> Cylinders:
@@ -345,8 +364,10 @@ def from_bytes(data: bytes) -> Cylinders:
     magic, ns, nd, count = _HEADER.unpack_from(data)
     if magic != _MAGIC or ns == 0 or nd == 0:
         raise ValueError("not MCC cylinder data")
-    params = next((p for p in _PRESETS if (p.spatial_cells, p.directional_cells) == (ns, nd)),
-                  replace(MATCHING, spatial_cells=ns, directional_cells=nd))
+    params = next(
+        (p for p in _PRESETS if (p.spatial_cells, p.directional_cells) == (ns, nd)),
+        replace(MATCHING, spatial_cells=ns, directional_cells=nd),
+    )
     mask_bytes, bit_bytes = -(-params.cell_count // 8), params.bit_count // 8
     sizes = (count * 12, count * mask_bytes, count * bit_bytes)
     if len(data) != _HEADER.size + sum(sizes):

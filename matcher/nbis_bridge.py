@@ -80,8 +80,10 @@ def extract(image: NDArray[np.uint8], ppi: int = 500) -> Extraction:
         # nbis ignores its ppi setting; MINDTCT and NFIQ 2 are tuned for 500 ppi, so resample.
         scale = 500.0 / ppi
         # cv2.resize keeps the dtype (its stub returns any numeric array).
-        image = cast(NDArray[np.uint8], cv2.resize(image, (round(width * scale), round(height * scale)),
-                                                   interpolation=cv2.INTER_AREA))
+        image = cast(
+            NDArray[np.uint8],
+            cv2.resize(image, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA),
+        )
         height, width = _check_image(image)
     ok, png = cv2.imencode(".png", image)
     if not ok:
@@ -101,7 +103,9 @@ def extract(image: NDArray[np.uint8], ppi: int = 500) -> Extraction:
         except nbis.NbisError as failure:
             raise InvalidImage(f"MINDTCT could not process the fingerprint image: {failure!r}") from failure
         raw = [(m.x(), m.y(), m.angle(), m.kind(), m.reliability()) for m in found.get()]
-    minutiae = tuple(_from_nbis(x, y, angle, kind, reliability, width, height) for x, y, angle, kind, reliability in raw)
+    minutiae = tuple(
+        _from_nbis(x, y, angle, kind, reliability, width, height) for x, y, angle, kind, reliability in raw
+    )
     return Extraction(
         minutiae=_best(minutiae, MAX_MINUTIAE_PER_VIEW),
         width=width,
@@ -171,7 +175,9 @@ def _best(minutiae: tuple[Minutia, ...], limit: int) -> tuple[Minutia, ...]:
     return tuple(minutiae[i] for i in sorted(ranked))
 
 
-def _from_nbis(x: int, y: int, angle: float, kind: nbis.MinutiaKind, reliability: float, width: int, height: int) -> Minutia:
+def _from_nbis(
+    x: int, y: int, angle: float, kind: nbis.MinutiaKind, reliability: float, width: int, height: int
+) -> Minutia:
     return Minutia(
         x=min(max(int(x), 0), width - 1),
         y=min(max(int(y), 0), height - 1),

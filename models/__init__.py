@@ -2,22 +2,75 @@
 
 from models.access import ROLES, ApiKey
 from models.audit import AuditEvent
-from models.batch import BatchJob, BatchRecord, BatchStatus, RecordStatus
 from models.base import Base, utcnow
-from models.case import CaseCandidate, CaseDecision, CaseStatus, DedupCase, Decision
+from models.batch import BatchJob, BatchRecord, BatchStatus, RecordStatus
+from models.case import CaseCandidate, CaseDecision, CaseStatus, Decision, DedupCase
 from models.fingerprint import FingerSource, FingerTemplate
 from models.identity import Enrolment, EnrolmentStatus, FaceTemplate, Identity, Photo
 from models.kyc import Attestation, DataRelease, IdentityDocument
+from models.oidc import (
+    AccessToken,
+    AuthorizationCode,
+    AuthorizationRequest,
+    BackchannelLogout,
+    Client,
+    ClientAssertion,
+    Consent,
+    FaceChallenge,
+    FaceProbe,
+    Grant,
+    LoginAttempt,
+    LoginSession,
+    Passkey,
+    PasskeyBinding,
+    RefreshToken,
+    SigningKey,
+    WebAuthnChallenge,
+)
 from models.staff import ConsoleSession, StaffAccount
-from models.oidc import (AccessToken, AuthorizationCode, AuthorizationRequest, BackchannelLogout, Client,
-                         ClientAssertion, Consent, FaceChallenge, FaceProbe, Grant, LoginAttempt, LoginSession,
-                         Passkey, PasskeyBinding, RefreshToken, SigningKey, WebAuthnChallenge)
 
 __all__ = [
-    "ROLES", "ApiKey", "AuditEvent", "Base", "utcnow", "CaseCandidate", "CaseDecision", "CaseStatus", "DedupCase",
-    "Decision", "Enrolment", "EnrolmentStatus", "FaceTemplate", "FingerSource", "FingerTemplate", "Identity", "Photo",
-    "AccessToken", "AuthorizationCode", "AuthorizationRequest", "BackchannelLogout", "Client", "ClientAssertion",
-    "Consent", "FaceChallenge", "FaceProbe", "Grant", "LoginAttempt", "LoginSession", "Passkey", "PasskeyBinding",
-    "RefreshToken", "SigningKey", "WebAuthnChallenge", "Attestation", "DataRelease", "IdentityDocument",
-    "StaffAccount", "ConsoleSession", "BatchJob", "BatchRecord", "BatchStatus", "RecordStatus",
+    "ROLES",
+    "ApiKey",
+    "AuditEvent",
+    "Base",
+    "utcnow",
+    "CaseCandidate",
+    "CaseDecision",
+    "CaseStatus",
+    "DedupCase",
+    "Decision",
+    "Enrolment",
+    "EnrolmentStatus",
+    "FaceTemplate",
+    "FingerSource",
+    "FingerTemplate",
+    "Identity",
+    "Photo",
+    "AccessToken",
+    "AuthorizationCode",
+    "AuthorizationRequest",
+    "BackchannelLogout",
+    "Client",
+    "ClientAssertion",
+    "Consent",
+    "FaceChallenge",
+    "FaceProbe",
+    "Grant",
+    "LoginAttempt",
+    "LoginSession",
+    "Passkey",
+    "PasskeyBinding",
+    "RefreshToken",
+    "SigningKey",
+    "WebAuthnChallenge",
+    "Attestation",
+    "DataRelease",
+    "IdentityDocument",
+    "StaffAccount",
+    "ConsoleSession",
+    "BatchJob",
+    "BatchRecord",
+    "BatchStatus",
+    "RecordStatus",
 ]

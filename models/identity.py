@@ -76,9 +76,10 @@ class Enrolment(Base):
     decided_at: Mapped[datetime | None] = mapped_column()
 
     identity: Mapped[Identity | None] = relationship(back_populates="enrolments", foreign_keys=[identity_id])
-    templates: Mapped[list[FaceTemplate]] = relationship(back_populates="enrolment", order_by="FaceTemplate.photo_index")
-    fingers: Mapped[list["FingerTemplate"]] = relationship(
-        back_populates="enrolment", order_by="FingerTemplate.position")
+    templates: Mapped[list[FaceTemplate]] = relationship(
+        back_populates="enrolment", order_by="FaceTemplate.photo_index"
+    )
+    fingers: Mapped[list[FingerTemplate]] = relationship(back_populates="enrolment", order_by="FingerTemplate.position")
 
 
 class FaceTemplate(Base):

@@ -181,8 +181,9 @@ class BackchannelLogout(Base):
     The token itself is not stored: it is signed afresh for each attempt, so it never expires in the queue."""
 
     __tablename__ = "oidc_backchannel_logouts"
-    __table_args__ = (UniqueConstraint("login_session_id", "client_id",
-                                       name="uq_oidc_backchannel_logouts_session_client"),)
+    __table_args__ = (
+        UniqueConstraint("login_session_id", "client_id", name="uq_oidc_backchannel_logouts_session_client"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     login_session_id: Mapped[int] = mapped_column(ForeignKey("login_sessions.id"), index=True)

@@ -65,8 +65,14 @@ class ChainOut(BaseModel):
 
 
 def _key_out(row: ApiKey) -> dict[str, Any]:
-    return {"id": row.id, "name": row.name, "role": row.role, "prefix": row.prefix,
-            "created_at": row.created_at, "revoked_at": row.revoked_at}
+    return {
+        "id": row.id,
+        "name": row.name,
+        "role": row.role,
+        "prefix": row.prefix,
+        "created_at": row.created_at,
+        "revoked_at": row.revoked_at,
+    }
 
 
 @router.post("/v1/api-keys", status_code=201, response_model=ApiKeyCreatedOut, tags=["admin"])
@@ -90,21 +96,30 @@ def revoke_key(key_id: RowId, session: SessionDep, actor: Admin) -> ApiKeyOut:
 
 @router.get("/v1/audit/events", response_model=list[AuditEventOut], tags=["audit"])
 def audit_events(
-    session: SessionDep, actor: Auditor,
-    subject_id: str | None = None, actor_id: RowId | None = None, action: str | None = None,
+    session: SessionDep,
+    actor: Auditor,
+    subject_id: str | None = None,
+    actor_id: RowId | None = None,
+    action: str | None = None,
     person: Annotated[str | None, Query(description="A UIN: every event about that person")] = None,
     client_id: Annotated[str | None, Query(description="Every event a relying party took part in")] = None,
     actor_name: Annotated[str | None, Query(description="e.g. an officer's key name")] = None,
-    since: IsoDateTime | None = None, until: IsoDateTime | None = None,
+    since: IsoDateTime | None = None,
+    until: IsoDateTime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditEventOut]:
     """Events newest first, filtered by person, client, actor, action, subject and time (auditor role)."""
     if person is not None:
         person = normalise_uin(person)  # a mistyped UIN is a 422, not an empty answer
     query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
-    for column, value in ((AuditEvent.subject_id, subject_id), (AuditEvent.actor_id, actor_id),
-                          (AuditEvent.action, action), (AuditEvent.person, person),
-                          (AuditEvent.client_id, client_id), (AuditEvent.actor_name, actor_name)):
+    for column, value in (
+        (AuditEvent.subject_id, subject_id),
+        (AuditEvent.actor_id, actor_id),
+        (AuditEvent.action, action),
+        (AuditEvent.person, person),
+        (AuditEvent.client_id, client_id),
+        (AuditEvent.actor_name, actor_name),
+    ):
         if value is not None:
             query = query.where(column == value)
     # In UTC, the zone every time is stored in: SQLite compares the stored wall-clock text only.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
@@ -14,10 +14,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from civid import openapi, problems
 from civid.canonical_host import CanonicalHost, startup_warning
 from civid.settings import Settings, get_settings
-from enrollment.batch import sweep as batch_sweep
-from enrollment.routes import router as enrolment_router
-from idp.app import housekeeping as idp_housekeeping
 from console.app import install as install_console
+from enrollment.batch import sweep as batch_sweep
 from enrollment.routes import router as enrolment_router
 from idp import request_bodies
 from idp.app import housekeeping as idp_housekeeping
@@ -78,8 +76,12 @@ class BodyLimit:
             await self._refuse(send, limit)
 
     async def _refuse(self, send: Send, limit: int) -> None:
-        response = problems.problem(413, "Payload too large", f"the request body is over {limit} bytes",
-                                    "https://civid.dev/problems/payload-too-large")
+        response = problems.problem(
+            413,
+            "Payload too large",
+            f"the request body is over {limit} bytes",
+            "https://civid.dev/problems/payload-too-large",
+        )
         await response({"type": "http"}, _empty_receive, send)
 
 
@@ -102,10 +104,13 @@ def _install_docs(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title="civid API",
-                                   swagger_js_url="/static/swagger/swagger-ui-bundle.js",
-                                   swagger_css_url="/static/swagger/swagger-ui.css",
-                                   swagger_favicon_url="/static/swagger/favicon-32x32.png")
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="civid API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/swagger/favicon-32x32.png",
+        )
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -116,9 +121,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
         if settings.issuer_host_is_ip_address:
-            log.error("the issuer %s has an IP address for its host: browsers refuse passkeys there, so staff cannot "
-                      "sign in to the console; set CIVID_ISSUER to a URL with a name (http://localhost:%s on this "
-                      "machine)", settings.resolved_issuer, settings.port)
+            log.error(
+                "the issuer %s has an IP address for its host: browsers refuse passkeys there, so staff cannot "
+                "sign in to the console; set CIVID_ISSUER to a URL with a name (http://localhost:%s on this "
+                "machine)",
+                settings.resolved_issuer,
+                settings.port,
+            )
         if (host_warning := startup_warning(settings)) is not None:
             log.warning("CIVID_REDIRECT_TO_ISSUER_HOST: %s", host_warning)
         app.state.services = services or build_services(settings, show_progress=True)
@@ -134,10 +143,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             app.state.services.close()
 
     app = FastAPI(
-        title="civid", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
+        title="civid",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
         description="National digital identity: biometric enrolment with 1:N deduplication, verification and "
-                    "identification. Authenticate with `Authorization: Bearer <API key>`. Errors are "
-                    "`application/problem+json`.",
+        "identification. Authenticate with `Authorization: Bearer <API key>`. Errors are "
+        "`application/problem+json`.",
     )
     if services is not None:
         app.state.services = services
@@ -151,7 +164,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     install_kyc(app)  # after idp: kyc registers its claims extension (verified_claims) with idp's registry
     # Whole body: every photo at its limit plus room for the form fields; a registration drive's ZIP may be larger
     # (the console reads it only after checking the officer's session).
-    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes * settings.max_photos_per_enrolment + 256 * 1024,
-                       paths={"/console/batch": settings.batch_max_archive_bytes + 64 * 1024})
+    app.add_middleware(
+        BodyLimit,
+        limit=settings.max_upload_bytes * settings.max_photos_per_enrolment + 256 * 1024,
+        paths={"/console/batch": settings.batch_max_archive_bytes + 64 * 1024},
+    )
     app.add_middleware(CanonicalHost, settings=settings)  # outermost: a page at the wrong host goes to the issuer's
     return app

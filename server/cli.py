@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -60,8 +60,11 @@ def _services(open_gallery: bool = True, show_progress: bool = True):  # type: i
 
 
 @app.command()
-def serve(host: Optional[str] = typer.Option(None), port: Optional[int] = typer.Option(None),
-          workers: int = typer.Option(1, min=1, help="Worker processes; more than one needs PostgreSQL")) -> None:
+def serve(
+    host: str | None = typer.Option(None),
+    port: int | None = typer.Option(None),
+    workers: int = typer.Option(1, min=1, help="Worker processes; more than one needs PostgreSQL"),
+) -> None:
     """Set up the data folder and database if needed, and run the HTTP service."""
     import logging
     import os
@@ -78,24 +81,37 @@ def serve(host: Optional[str] = typer.Option(None), port: Optional[int] = typer.
     settings = _settings()
     if settings.issuer_host_is_ip_address:
         # WebAuthn refuses an IP address as relying-party id: every passkey, and so every staff sign-in, would fail.
-        typer.echo(f"civid will not start: the issuer {settings.resolved_issuer} has an IP address for its host, and "
-                   "browsers refuse passkeys for IP addresses (staff could never sign in to the console). Set "
-                   f"CIVID_ISSUER to a URL with a name, e.g. http://localhost:{settings.port} on this machine or "
-                   "https://id.example.gov behind your proxy.", err=True)
+        typer.echo(
+            f"civid will not start: the issuer {settings.resolved_issuer} has an IP address for its host, and "
+            "browsers refuse passkeys for IP addresses (staff could never sign in to the console). Set "
+            f"CIVID_ISSUER to a URL with a name, e.g. http://localhost:{settings.port} on this machine or "
+            "https://id.example.gov behind your proxy.",
+            err=True,
+        )
         raise typer.Exit(2)
     if workers > 1 and settings.resolved_database_url.startswith("sqlite"):
         # SQLite lets one process write at a time: a second worker would answer "database is locked" under load,
         # which an office finds out on its busiest day. One worker on SQLite, or PostgreSQL for several.
-        typer.echo(f"civid will not start: --workers {workers} needs PostgreSQL, and the database is SQLite "
-                   f"({settings.resolved_database_url}). Set CIVID_DATABASE_URL to a PostgreSQL URL "
-                   "(postgresql+psycopg://user@host/civid), or run one worker.", err=True)
+        typer.echo(
+            f"civid will not start: --workers {workers} needs PostgreSQL, and the database is SQLite "
+            f"({settings.resolved_database_url}). Set CIVID_DATABASE_URL to a PostgreSQL URL "
+            "(postgresql+psycopg://user@host/civid), or run one worker.",
+            err=True,
+        )
         raise typer.Exit(2)
     if workers > 1:
         _prepare(settings)
     import uvicorn
 
-    uvicorn.run("server.app:create_app", factory=True, host=settings.host, port=settings.port, workers=workers,
-                timeout_worker_healthcheck=WORKER_HEALTHCHECK_TIMEOUT_S, log_config=_log_config())
+    uvicorn.run(
+        "server.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_TIMEOUT_S,
+        log_config=_log_config(),
+    )
 
 
 def _log_config() -> dict[str, Any]:
@@ -131,26 +147,45 @@ def _prepare(settings: Settings) -> None:
 
 @app.command()
 def enrol(
-    given_name: str = typer.Option(...), family_name: str = typer.Option(...),
-    date_of_birth: str = typer.Option(..., help="YYYY-MM-DD"), sex: str = typer.Option(..., help="F, M or X"),
-    place_of_birth: str = typer.Option(...), nationality: str = typer.Option("BLZ"),
-    address_line1: str = typer.Option(...), locality: str = typer.Option(...),
-    district: Optional[str] = typer.Option(None), country: str = typer.Option("BLZ"),
-    middle_names: Optional[str] = typer.Option(None), phone: Optional[str] = typer.Option(None),
-    email: Optional[str] = typer.Option(None),
+    given_name: str = typer.Option(...),
+    family_name: str = typer.Option(...),
+    date_of_birth: str = typer.Option(..., help="YYYY-MM-DD"),
+    sex: str = typer.Option(..., help="F, M or X"),
+    place_of_birth: str = typer.Option(...),
+    nationality: str = typer.Option("BLZ"),
+    address_line1: str = typer.Option(...),
+    locality: str = typer.Option(...),
+    district: str | None = typer.Option(None),
+    country: str = typer.Option("BLZ"),
+    middle_names: str | None = typer.Option(None),
+    phone: str | None = typer.Option(None),
+    email: str | None = typer.Option(None),
     photo: list[Path] = typer.Option(..., exists=True, dir_okay=False, help="Face photo (repeat for several)"),
-    finger: list[str] = typer.Option([], help="POSITION=IMAGE, a 500 ppi PNG/TIFF/BMP finger image; ISO finger "
-                                     "codes 1 right thumb .. 10 left little (repeat)"),
-    missing_finger: list[str] = typer.Option([], help="POSITION=REASON[:note], reason one of amputated, bandaged, "
-                                             "scarred, missing_at_birth, unable_to_capture (repeat)"),
-    finger_record: Optional[Path] = typer.Option(None, exists=True, dir_okay=False,
-                                                 help="An ISO/IEC 19794-2:2005 record from another system to import"),
-    document: list[str] = typer.Option([], help="An identity document you examined, TYPE:NUMBER:ISSUER:COUNTRY[:EXPIRY], "
-                                       "e.g. passport:P01234567:Immigration Department:BLZ:2031-05-03 (repeat)"),
-    check_method: list[str] = typer.Option(["vpip"], help="How you checked the documents: vpip, vpiruv, pvp, pvr, "
-                                           "vri, vdig, vcrypt, data (repeat; applies to every --document)"),
+    finger: list[str] = typer.Option(
+        [],
+        help="POSITION=IMAGE, a 500 ppi PNG/TIFF/BMP finger image; ISO finger "
+        "codes 1 right thumb .. 10 left little (repeat)",
+    ),
+    missing_finger: list[str] = typer.Option(
+        [],
+        help="POSITION=REASON[:note], reason one of amputated, bandaged, "
+        "scarred, missing_at_birth, unable_to_capture (repeat)",
+    ),
+    finger_record: Path | None = typer.Option(
+        None, exists=True, dir_okay=False, help="An ISO/IEC 19794-2:2005 record from another system to import"
+    ),
+    document: list[str] = typer.Option(
+        [],
+        help="An identity document you examined, TYPE:NUMBER:ISSUER:COUNTRY[:EXPIRY], "
+        "e.g. passport:P01234567:Immigration Department:BLZ:2031-05-03 (repeat)",
+    ),
+    check_method: list[str] = typer.Option(
+        ["vpip"],
+        help="How you checked the documents: vpip, vpiruv, pvp, pvr, "
+        "vri, vdig, vcrypt, data (repeat; applies to every --document)",
+    ),
     api_key: str = typer.Option(..., envvar="CIVID_API_KEY", help="Your officer API key (for the audit trail)"),
-    idempotency_key: Optional[str] = typer.Option(None),
+    idempotency_key: str | None = typer.Option(None),
 ) -> None:
     """Enrol one person on this machine's database, as the officer owning the API key."""
     from pydantic import ValidationError
@@ -164,12 +199,20 @@ def enrol(
     from models import Enrolment
 
     try:
-        person = Demographics.model_validate({
-            "given_name": given_name, "middle_names": middle_names, "family_name": family_name,
-            "date_of_birth": date_of_birth, "sex": sex, "place_of_birth": place_of_birth,
-            "nationality": nationality, "phone": phone, "email": email,
-            "address": {"line1": address_line1, "locality": locality, "district": district, "country": country},
-        })
+        person = Demographics.model_validate(
+            {
+                "given_name": given_name,
+                "middle_names": middle_names,
+                "family_name": family_name,
+                "date_of_birth": date_of_birth,
+                "sex": sex,
+                "place_of_birth": place_of_birth,
+                "nationality": nationality,
+                "phone": phone,
+                "email": email,
+                "address": {"line1": address_line1, "locality": locality, "district": district, "country": country},
+            }
+        )
     except ValidationError as exc:
         _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
     documents = _document_options(document, check_method)
@@ -181,10 +224,17 @@ def enrol(
             _fail(f"enrolment needs an officer key; this key's role is {actor.role}")
         uploads = [PhotoUpload(p.read_bytes(), p.name, None) for p in photo]
         fingers, exceptions = _finger_options(finger, missing_finger)
-        enrolment = run_enrol(services, actor, person, uploads, idempotency_key, fingers=fingers,
-                              finger_exceptions=exceptions,
-                              finger_record=finger_record.read_bytes() if finger_record else None,
-                              documents=documents)
+        enrolment = run_enrol(
+            services,
+            actor,
+            person,
+            uploads,
+            idempotency_key,
+            fingers=fingers,
+            finger_exceptions=exceptions,
+            finger_record=finger_record.read_bytes() if finger_record else None,
+            documents=documents,
+        )
         with services.sessions() as session:
             row = session.scalars(select(Enrolment).where(Enrolment.public_id == enrolment.public_id)).one()
             result = enrolment_out(session, row)
@@ -230,15 +280,27 @@ def _document_options(documents: list[str], check_methods: list[str]):  # type: 
     for option in documents:
         parts = option.split(":")
         if len(parts) not in (4, 5):
-            _fail(f"--document {option!r}: expected TYPE:NUMBER:ISSUER:COUNTRY[:EXPIRY], "
-                  "e.g. passport:P01234567:Immigration Department:BLZ:2031-05-03")
+            _fail(
+                f"--document {option!r}: expected TYPE:NUMBER:ISSUER:COUNTRY[:EXPIRY], "
+                "e.g. passport:P01234567:Immigration Department:BLZ:2031-05-03"
+            )
         try:
-            parsed.append(DocumentIn.model_validate({
-                "type": parts[0], "number": parts[1], "issuer": {"name": parts[2], "country": parts[3]},
-                "date_of_expiry": parts[4] if len(parts) == 5 else None, "check_methods": check_methods}))
+            parsed.append(
+                DocumentIn.model_validate(
+                    {
+                        "type": parts[0],
+                        "number": parts[1],
+                        "issuer": {"name": parts[2], "country": parts[3]},
+                        "date_of_expiry": parts[4] if len(parts) == 5 else None,
+                        "check_methods": check_methods,
+                    }
+                )
+            )
         except ValidationError as exc:
-            _fail(f"--document {option!r}: " + "; ".join(
-                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+            _fail(
+                f"--document {option!r}: "
+                + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            )
     try:
         check_document_list(parsed)
     except ValueError as exc:
@@ -252,8 +314,9 @@ def index_rebuild() -> None:
     services = _services(open_gallery=False)
     count = services.gallery.rebuild(show_progress=True)
     fingers = services.fingers.rebuild(show_progress=True)
-    out.print(f"face gallery rebuilt: {count} templates, index {services.gallery.kind}, "
-              f"saved to {services.gallery.path}")
+    out.print(
+        f"face gallery rebuilt: {count} templates, index {services.gallery.kind}, saved to {services.gallery.path}"
+    )
     out.print(f"fingerprint index rebuilt: {fingers} fingers, saved to {services.fingers.path}")
 
 
@@ -261,8 +324,10 @@ def index_rebuild() -> None:
 def index_status() -> None:
     """Load the indexes, reconcile them with the database, and say what they hold."""
     services = _services()
-    out.print(f"face gallery: {len(services.gallery)} templates, index {services.gallery.kind}, "
-              f"watermark {services.gallery.watermark}")
+    out.print(
+        f"face gallery: {len(services.gallery)} templates, index {services.gallery.kind}, "
+        f"watermark {services.gallery.watermark}"
+    )
     out.print(f"fingerprint index: {len(services.fingers)} fingers, watermark {services.fingers.watermark}")
 
 
@@ -301,7 +366,9 @@ def fingerprints_export(
 
 
 @apikey_app.command("create")
-def apikey_create(name: str = typer.Option(...), role: str = typer.Option(..., help="officer|adjudicator|auditor|admin|registrar")) -> None:
+def apikey_create(
+    name: str = typer.Option(...), role: str = typer.Option(..., help="officer|adjudicator|auditor|admin|registrar")
+) -> None:
     """Create an API key; the secret is printed once."""
     from civid.audit import Actor
     from civid.auth import create_api_key
@@ -352,10 +419,18 @@ def reencrypt_templates() -> None:
     services = _services(open_gallery=False)
     with services.sessions.begin() as session:
         moved = reencrypt_all(services.keyring, session)
-        record(session, Actor(None, "cli", "admin"), "keys.templates_reencrypted", "key", services.keyring.active,
-               count=moved)
-    out.print(f"{moved} sealed items (templates, photos, document numbers, signing keys) re-sealed under "
-              f"{services.keyring.active}")
+        record(
+            session,
+            Actor(None, "cli", "admin"),
+            "keys.templates_reencrypted",
+            "key",
+            services.keyring.active,
+            count=moved,
+        )
+    out.print(
+        f"{moved} sealed items (templates, photos, document numbers, signing keys) re-sealed under "
+        f"{services.keyring.active}"
+    )
 
 
 @keys_app.command("retire")
@@ -368,8 +443,13 @@ def retire_key(key_id: str = typer.Argument(..., help="A key id no template or p
 
     services = _services(open_gallery=False)
     with services.sessions.begin() as session:
-        columns = (FaceTemplate.key_id, Photo.key_id, FingerTemplate.key_id, IdentityDocument.number_key_id,
-                   SigningKey.private_key_id)
+        columns = (
+            FaceTemplate.key_id,
+            Photo.key_id,
+            FingerTemplate.key_id,
+            IdentityDocument.number_key_id,
+            SigningKey.private_key_id,
+        )
         in_use = sum(session.scalar(select(func.count()).where(column == key_id)) or 0 for column in columns)
         if in_use:
             _fail(f"{in_use} templates or photos are still sealed under {key_id}: run 'civid keys reencrypt-templates'")

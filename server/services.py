@@ -31,7 +31,7 @@ class Services:
     gallery: GalleryStore
     fingers: FingerGalleryStore
     fusion: Fusion
-    signing_keys: "SigningKeys"
+    signing_keys: SigningKeys
     idp_secrets: ServerSecrets
     backchannel_logout: BackchannelLogouts  # the sender of logout tokens to portals (a thread, once woken)
     events: EventBus  # identity events (civid.events): kyc and idp react to what enrollment does
@@ -61,9 +61,20 @@ def build_services(settings: Settings, *, open_gallery: bool = True, show_progre
     # held by that request's own transaction.
     signing_keys.ensure()
     idp_secrets = ServerSecrets.load_or_create(settings.resolved_idp_secrets_file)
-    return Services(settings, engine, sessions, keyring, default_engine(), gallery, fingers, Fusion.load(),
-                    signing_keys, idp_secrets, BackchannelLogouts(settings, sessions, signing_keys, idp_secrets),
-                    subscribed_event_bus())
+    return Services(
+        settings,
+        engine,
+        sessions,
+        keyring,
+        default_engine(),
+        gallery,
+        fingers,
+        Fusion.load(),
+        signing_keys,
+        idp_secrets,
+        BackchannelLogouts(settings, sessions, signing_keys, idp_secrets),
+        subscribed_event_bus(),
+    )
 
 
 def subscribed_event_bus() -> EventBus:
@@ -73,4 +84,3 @@ def subscribed_event_bus() -> EventBus:
     kyc_subscriptions.subscribe(events)  # attestations first, then grants: the audit order before events existed
     idp_subscriptions.subscribe(events)
     return events
-

@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from server.app import create_app
 from civid.audit import SYSTEM
 from civid.auth import create_api_key
-from server.services import Services, build_services
 from civid.settings import Settings
+from server.app import create_app
+from server.services import Services, build_services
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -30,10 +30,15 @@ def fixture_bytes(name: str) -> bytes:
 def person(**overrides: object) -> dict:
     """Demographics an officer would type (overridable per test)."""
     data = {
-        "given_name": "María José", "family_name": "Ñúñez", "date_of_birth": "1988-03-14", "sex": "F",
-        "place_of_birth": "Orange Walk Town, Belize", "nationality": "BLZ",
+        "given_name": "María José",
+        "family_name": "Ñúñez",
+        "date_of_birth": "1988-03-14",
+        "sex": "F",
+        "place_of_birth": "Orange Walk Town, Belize",
+        "nationality": "BLZ",
         "address": {"line1": "12 Albert Street", "locality": "Belize City", "district": "Belize", "country": "BLZ"},
-        "phone": "+501 610 1234", "email": "maria@example.bz",
+        "phone": "+501 610 1234",
+        "email": "maria@example.bz",
     }
     data.update(overrides)
     return data
@@ -44,9 +49,14 @@ def document(**overrides: object) -> dict:
     from datetime import date, timedelta
 
     today = date.today()  # relative dates: the default document never expires under the tests
-    data = {"type": "passport", "number": "P0123 4567", "issuer": {"name": "Immigration Department", "country": "BLZ"},
-            "date_of_issuance": (today - timedelta(days=400)).isoformat(),
-            "date_of_expiry": (today + timedelta(days=3000)).isoformat(), "check_methods": ["vpip", "pvp"]}
+    data = {
+        "type": "passport",
+        "number": "P0123 4567",
+        "issuer": {"name": "Immigration Department", "country": "BLZ"},
+        "date_of_issuance": (today - timedelta(days=400)).isoformat(),
+        "date_of_expiry": (today + timedelta(days=3000)).isoformat(),
+        "check_methods": ["vpip", "pvp"],
+    }
     data.update(overrides)
     return data
 
@@ -77,8 +87,13 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
 def add_keys(services: Services) -> Keys:
     secrets = {}
     with services.sessions.begin() as session:
-        for name, role in (("officer", "officer"), ("officer2", "officer"), ("adjudicator", "adjudicator"),
-                           ("auditor", "auditor"), ("admin", "admin")):
+        for name, role in (
+            ("officer", "officer"),
+            ("officer2", "officer"),
+            ("adjudicator", "adjudicator"),
+            ("auditor", "auditor"),
+            ("admin", "admin"),
+        ):
             _, secret = create_api_key(session, f"test {name}", role, SYSTEM)
             secrets[name] = {"Authorization": f"Bearer {secret}"}
     return Keys(**secrets)
@@ -107,9 +122,17 @@ def client(services: Services) -> Iterator[TestClient]:
         yield test_client
 
 
-def enrol(client: TestClient, headers: dict, photos: list[str | tuple[str, bytes, str]], *,
-          fingers: dict[int, bytes] | None = None, finger_exceptions: list[dict] | None = None,
-          finger_record: bytes | None = None, documents: list[dict] | None = None, **demographics: object):
+def enrol(
+    client: TestClient,
+    headers: dict,
+    photos: list[str | tuple[str, bytes, str]],
+    *,
+    fingers: dict[int, bytes] | None = None,
+    finger_exceptions: list[dict] | None = None,
+    finger_record: bytes | None = None,
+    documents: list[dict] | None = None,
+    **demographics: object,
+):
     """POST an enrolment; photos are fixture names or (filename, bytes, content type); fingers are PNG bytes
     by finger position; finger_exceptions as the API takes them; finger_record an ISO 19794-2 record;
     documents the identity documents checked (``document()`` makes one)."""
@@ -152,13 +175,18 @@ def stored_counts(services: Services) -> dict[str, int]:
     from models import AuditEvent, DedupCase, Enrolment, FaceTemplate, FingerTemplate, Identity
 
     with services.sessions() as session:
+
         def count(model, *where):  # type: ignore[no-untyped-def]
             return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
         return {
-            "enrolments": count(Enrolment), "templates": count(FaceTemplate), "identities": count(Identity),
-            "cases": count(DedupCase), "enrolment_events": count(AuditEvent, AuditEvent.action.like("enrolment.%")),
-            "gallery": len(services.gallery), "finger_templates": count(FingerTemplate),
+            "enrolments": count(Enrolment),
+            "templates": count(FaceTemplate),
+            "identities": count(Identity),
+            "cases": count(DedupCase),
+            "enrolment_events": count(AuditEvent, AuditEvent.action.like("enrolment.%")),
+            "gallery": len(services.gallery),
+            "finger_templates": count(FingerTemplate),
             "finger_index": len(services.fingers),
         }
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import create_engine, text

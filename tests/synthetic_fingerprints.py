@@ -37,9 +37,7 @@ def _grid(size: tuple[int, int]) -> tuple[NDArray[np.float64], NDArray[np.float6
     return xs, ys
 
 
-def _fingertip_mask(
-    size: tuple[int, int], rng: np.random.Generator
-) -> NDArray[np.float32]:
+def _fingertip_mask(size: tuple[int, int], rng: np.random.Generator) -> NDArray[np.float32]:
     """Soft-edged fingertip silhouette shaped (height, width): an ellipse, narrower at the bottom."""
     height, width = size
     xs, ys = _grid(size)
@@ -68,9 +66,7 @@ def _singular_points(
         return [centre], [centre + complex(rng.uniform(-3, 3), gap)]
     if pattern_class in ("left_loop", "right_loop"):
         side = -1.0 if pattern_class == "left_loop" else 1.0
-        delta = centre + complex(
-            side * scale * rng.uniform(0.25, 0.38), scale * rng.uniform(0.28, 0.40)
-        )
+        delta = centre + complex(side * scale * rng.uniform(0.25, 0.38), scale * rng.uniform(0.28, 0.40))
         return [centre], [delta]
     if pattern_class == "whorl":
         gap = scale * rng.uniform(0.04, 0.10)
@@ -78,18 +74,14 @@ def _singular_points(
         loops = [centre - 0.5j * gap * tilt, centre + 0.5j * gap * tilt]
         below = scale * rng.uniform(0.30, 0.40)
         deltas = [
-            centre
-            + complex(-scale * rng.uniform(0.28, 0.38), below + rng.uniform(-8, 8)),
-            centre
-            + complex(scale * rng.uniform(0.28, 0.38), below + rng.uniform(-8, 8)),
+            centre + complex(-scale * rng.uniform(0.28, 0.38), below + rng.uniform(-8, 8)),
+            centre + complex(scale * rng.uniform(0.28, 0.38), below + rng.uniform(-8, 8)),
         ]
         return loops, deltas
     return [], []
 
 
-def _orientation_field(
-    pattern_class: str, size: tuple[int, int], rng: np.random.Generator
-) -> NDArray[np.float64]:
+def _orientation_field(pattern_class: str, size: tuple[int, int], rng: np.random.Generator) -> NDArray[np.float64]:
     """Ridge direction in radians, in [0, pi), shaped (height, width).
 
     Sherlock–Monro zero-pole model: theta(z) = 1/2 (sum arg(z - loop) - sum arg(z - delta)).
@@ -116,9 +108,7 @@ def _orientation_field(
     return np.mod(0.5 * angle, np.pi)
 
 
-def _smooth_noise(
-    size: tuple[int, int], rng: np.random.Generator, blur: float
-) -> NDArray[np.float32]:
+def _smooth_noise(size: tuple[int, int], rng: np.random.Generator, blur: float) -> NDArray[np.float32]:
     """Smooth random field in about [-1, 1] shaped (height, width)."""
     noise = rng.standard_normal(size).astype(np.float32)
     smooth = cv2.GaussianBlur(noise, (0, 0), blur)
@@ -131,9 +121,7 @@ def _gabor_bank(period: float) -> list[NDArray[np.float32]]:
     Bin k is for ridges running at angle k*pi/bins; the cosine wave runs across them.
     """
     sigma_across = 0.45 * period
-    sigma_along = (
-        1.5 * sigma_across
-    )  # longer along the ridge: smooths ridges, keeps them apart
+    sigma_along = 1.5 * sigma_across  # longer along the ridge: smooths ridges, keeps them apart
     radius = int(np.ceil(3 * sigma_along))
     ys, xs = np.mgrid[-radius : radius + 1, -radius : radius + 1].astype(np.float64)
     kernels = []
@@ -141,14 +129,10 @@ def _gabor_bank(period: float) -> list[NDArray[np.float32]]:
         ridge_angle = k * np.pi / ORIENTATION_BINS
         along = xs * np.cos(ridge_angle) + ys * np.sin(ridge_angle)
         across = -xs * np.sin(ridge_angle) + ys * np.cos(ridge_angle)
-        envelope = np.exp(
-            -0.5 * ((across / sigma_across) ** 2 + (along / sigma_along) ** 2)
-        )
+        envelope = np.exp(-0.5 * ((across / sigma_across) ** 2 + (along / sigma_along) ** 2))
         wave = np.cos(2 * np.pi * across / period)
         kernel = envelope * wave
-        kernel -= envelope * (
-            kernel.sum() / envelope.sum()
-        )  # no response to flat areas
+        kernel -= envelope * (kernel.sum() / envelope.sum())  # no response to flat areas
         # Scale so that a matched cosine of amplitude 1 comes back with amplitude GABOR_GAIN.
         kernel *= GABOR_GAIN / float((kernel * wave).sum())
         kernels.append(kernel.astype(np.float32))
@@ -180,12 +164,7 @@ def _grow_ridges(
         for bank, weight in zip(banks, (1.0 - period_weight, period_weight)):
             # Filtering the whole image with every kernel and picking per pixel is far faster in
             # numpy than a per-pixel kernel; the two nearest orientation bins are blended.
-            responses = np.stack(
-                [
-                    cv2.filter2D(image, -1, kernel, borderType=cv2.BORDER_REFLECT)
-                    for kernel in bank
-                ]
-            )
+            responses = np.stack([cv2.filter2D(image, -1, kernel, borderType=cv2.BORDER_REFLECT) for kernel in bank])
             lower = np.take_along_axis(responses, lower_index, axis=0)[0]
             upper = np.take_along_axis(responses, upper_index, axis=0)[0]
             combined += weight * ((1.0 - upper_weight) * lower + upper_weight * upper)
@@ -196,9 +175,7 @@ def _grow_ridges(
 @lru_cache(maxsize=64)
 def _cached_master(seed: int, size: tuple[int, int]) -> NDArray[np.float32]:
     rng = np.random.default_rng([seed, 0x5F1E6E])
-    pattern_class = PATTERN_CLASSES[
-        rng.choice(len(PATTERN_CLASSES), p=CLASS_PROBABILITIES)
-    ]
+    pattern_class = PATTERN_CLASSES[rng.choice(len(PATTERN_CLASSES), p=CLASS_PROBABILITIES)]
     orientation = _orientation_field(pattern_class, size, rng)
     # Small smooth wobble of the field, as real ridge flow is never exactly the model's.
     orientation = np.mod(orientation + 0.08 * _smooth_noise(size, rng, 25.0), np.pi)
@@ -225,9 +202,7 @@ def master(seed: int, size: tuple[int, int] = (300, 300)) -> NDArray[np.float32]
 # --- impressions ---------------------------------------------------------------------------------
 
 
-def _sampling_maps(
-    size: tuple[int, int], rng: np.random.Generator
-) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+def _sampling_maps(size: tuple[int, int], rng: np.random.Generator) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
     """Where each impression pixel samples the master: rotation, translation and a non-linear
     elastic distortion that is zero at the contact centre and grows away from it (Cappelli 2001)."""
     height, width = size
@@ -253,9 +228,7 @@ def _sampling_maps(
     return source_x.astype(np.float32), source_y.astype(np.float32)
 
 
-def _contact_region(
-    size: tuple[int, int], rng: np.random.Generator
-) -> NDArray[np.float32]:
+def _contact_region(size: tuple[int, int], rng: np.random.Generator) -> NDArray[np.float32]:
     """Soft elliptical region (in master coordinates) that touched the sensor: partial prints."""
     height, width = size
     xs, ys = _grid(size)
@@ -267,16 +240,12 @@ def _contact_region(
     return np.clip((1.0 - radius) / 0.12, 0.0, 1.0).astype(np.float32)
 
 
-def impression(
-    master_pattern: NDArray[np.float32], seed: int, index: int
-) -> NDArray[np.uint8]:
+def impression(master_pattern: NDArray[np.float32], seed: int, index: int) -> NDArray[np.uint8]:
     """Impression `index` of a master: uint8 grey image of the master's shape, dark ridges on a
     light background at 500 ppi; deterministic from (seed, index)."""
     size = master_pattern.shape[:2]
     rng = np.random.default_rng([int(seed), int(index), 0x1A9E55])
-    pressure = rng.uniform(
-        -0.35, 0.30
-    )  # > 0: wet or pressed hard, thick ridges; < 0: dry
+    pressure = rng.uniform(-0.35, 0.30)  # > 0: wet or pressed hard, thick ridges; < 0: dry
     ridges = np.asarray(master_pattern, dtype=np.float32)
     # The master fades to 0 outside the fingertip; its local mean magnitude recovers the silhouette.
     fingertip = np.clip(cv2.GaussianBlur(np.abs(ridges), (0, 0), 4.0) / 0.6, 0.0, 1.0)
@@ -288,9 +257,7 @@ def impression(
     blotches = np.clip(_smooth_noise(size, rng, 1.5) * 2.5 + 1.5 - dryness, 0.0, 1.0)
     ink = ink * (contact * blotches).astype(np.float32)
     map_x, map_y = _sampling_maps(size, rng)
-    ink = cv2.remap(
-        ink.astype(np.float32), map_x, map_y, cv2.INTER_LINEAR, borderValue=0.0
-    )
+    ink = cv2.remap(ink.astype(np.float32), map_x, map_y, cv2.INTER_LINEAR, borderValue=0.0)
 
     background = rng.uniform(195.0, 240.0) + 12.0 * _smooth_noise(size, rng, 60.0)
     contrast = rng.uniform(0.75, 0.97) * background
@@ -300,9 +267,7 @@ def impression(
     return np.clip(np.rint(gray), 0, 255).astype(np.uint8)
 
 
-def impressions(
-    seed: int, count: int, size: tuple[int, int] = (300, 300)
-) -> list[NDArray[np.uint8]]:
+def impressions(seed: int, count: int, size: tuple[int, int] = (300, 300)) -> list[NDArray[np.uint8]]:
     """`count` impressions of finger `seed`, as from `impression(master(seed, size), seed, i)`."""
     pattern = master(seed, size)
     return [impression(pattern, seed, index) for index in range(count)]

@@ -65,6 +65,9 @@ def test_every_runtime_import_comes_from_a_declared_dependency() -> None:
     declared = {_name(r) for r in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]}
     installed_by = _installed_by()
     available = _closure(declared)
-    missing = {module: installed_by.get(module, ["?"]) for module in _imported_modules()
-               if not {_name(d) for d in installed_by.get(module, [])} & available}
+    missing = {
+        module: installed_by.get(module, ["?"])
+        for module in _imported_modules()
+        if not {_name(d) for d in installed_by.get(module, [])} & available
+    }
     assert missing == {}, f"imported by the service but not installed by [project.dependencies]: {missing}"

@@ -15,11 +15,7 @@ FINGER_B = 8
 
 
 def _correlation(first: np.ndarray, second: np.ndarray) -> float:
-    return float(
-        np.corrcoef(
-            first.astype(np.float64).ravel(), second.astype(np.float64).ravel()
-        )[0, 1]
-    )
+    return float(np.corrcoef(first.astype(np.float64).ravel(), second.astype(np.float64).ravel())[0, 1])
 
 
 def test_master_is_float32_ridge_pattern_in_unit_range_and_read_only():
@@ -51,9 +47,7 @@ def test_different_seeds_give_unrelated_masters():
 
 def test_impressions_are_deterministic_to_the_byte():
     first = [synthetic.png_bytes(image) for image in synthetic.impressions(FINGER_A, 2)]
-    second = [
-        synthetic.png_bytes(image) for image in synthetic.impressions(FINGER_A, 2)
-    ]
+    second = [synthetic.png_bytes(image) for image in synthetic.impressions(FINGER_A, 2)]
 
     assert first == second
 
@@ -116,10 +110,7 @@ def test_mindtct_finds_realistic_minutiae_and_bozorth3_separates_fingers():
         )
     )
     minutiae = {
-        finger: [
-            extractor.extract_minutiae(synthetic.png_bytes(image))
-            for image in synthetic.impressions(finger, 2)
-        ]
+        finger: [extractor.extract_minutiae(synthetic.png_bytes(image)) for image in synthetic.impressions(finger, 2)]
         for finger in (FINGER_A, FINGER_B)
     }
     for prints in minutiae.values():

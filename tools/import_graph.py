@@ -6,7 +6,9 @@
     python -m tools.import_graph --write-docs  # refresh that diagram in docs/architecture.md
 
 Every `import` counts, deferred ones inside functions included: a deferred import hides a cycle from
-Python, not from the design.
+Python, not from the design. Imports under `if TYPE_CHECKING:` count for the layers (a type is a dependency
+too) but not for module cycles: they run nothing, and two models that point at each other through a
+relationship need each other's name for their annotations.
 """
 
 from __future__ import annotations
@@ -28,11 +30,23 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-def _imports(path: Path, module: str) -> set[str]:
+def _type_checking_nodes(tree: ast.AST) -> set[int]:
+    """The ids of the import nodes inside ``if TYPE_CHECKING:`` blocks."""
+    inside: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            inside.update(id(child) for statement in node.body for child in ast.walk(statement))
+    return inside
+
+
+def _imports(path: Path, module: str, *, type_only: bool = True) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    skipped = set() if type_only else _type_checking_nodes(tree)
     found: set[str] = set()
     for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -48,7 +62,8 @@ def _imports(path: Path, module: str) -> set[str]:
     return found
 
 
-def module_graph() -> dict[str, set[str]]:
+def module_graph(*, type_only: bool = True) -> dict[str, set[str]]:
+    """Module -> the civid modules it imports; ``type_only=False`` leaves out imports under TYPE_CHECKING."""
     modules = {}
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")) if (ROOT / package).is_dir() else []:
@@ -57,7 +72,7 @@ def module_graph() -> dict[str, set[str]]:
             modules[_module_name(path)] = path
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
-        graph[name] = {t for t in _imports(path, name) if t in modules and t != name}
+        graph[name] = {t for t in _imports(path, name, type_only=type_only) if t in modules and t != name}
     return graph
 
 
@@ -152,7 +167,7 @@ def main() -> int:
         write_docs(mermaid(edges))
         return 0
     if args.modules:
-        for component in cycles(graph):
+        for component in cycles(module_graph(type_only=False)):
             print("cycle:", " ".join(component))
         return 0
     print(f"{'from':<12} {'to':<12} imports")

@@ -15,8 +15,9 @@ from typing import IO, Any
 from babel.messages.pofile import read_po
 
 
-def extract_catalogue(fileobj: IO[bytes], keywords: Mapping[str, Any], comment_tags: Collection[str],
-                      options: Mapping[str, Any]) -> Iterator[tuple[int, str, str | tuple[str, str], list[str]]]:
+def extract_catalogue(
+    fileobj: IO[bytes], keywords: Mapping[str, Any], comment_tags: Collection[str], options: Mapping[str, Any]
+) -> Iterator[tuple[int, str, str | tuple[str, str], list[str]]]:
     """Yield every message of a ``.po`` file as Babel's extractors do: ``(line, function, message, comments)``."""
     for message in read_po(fileobj):
         if not message.id:

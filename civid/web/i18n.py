@@ -43,8 +43,10 @@ class Catalogues:
         # English first: the language of a request that names none civid has.
         self.languages = (DEFAULT, *sorted(set(self.catalogs) - {DEFAULT}))
         default = _compiled(self.catalogs[DEFAULT])
-        self.translations = {lang: default if lang == DEFAULT else _compiled(catalog, fallback=default)
-                             for lang, catalog in self.catalogs.items()}
+        self.translations = {
+            lang: default if lang == DEFAULT else _compiled(catalog, fallback=default)
+            for lang, catalog in self.catalogs.items()
+        }
         self.counted = frozenset(str(m.id[0]) for m in self.catalogs[DEFAULT] if m.id and m.pluralizable)
 
     def has(self, key: str) -> bool:

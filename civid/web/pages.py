@@ -25,8 +25,13 @@ from civid.web import csrf, i18n
 _loader = FileSystemLoader([])
 # The i18n extension gives templates ``_``, which calls the ``gettext`` of the render context: the request's
 # language, filling ``{name}`` placeholders as the Python code does (``i18n.template_callables``).
-_env = Environment(loader=_loader, autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True,
-                   extensions=["jinja2.ext.i18n"])
+_env = Environment(
+    loader=_loader,
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+    extensions=["jinja2.ext.i18n"],
+)
 
 
 def add_template_folder(folder: Path) -> None:
@@ -43,8 +48,8 @@ def add_template_global(name: str, value: Any) -> None:
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-                               "media-src 'self' blob:; connect-src 'self'; form-action 'self' http: https:; "
-                               "frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+    "media-src 'self' blob:; connect-src 'self'; form-action 'self' http: https:; "
+    "frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -83,21 +88,35 @@ def html_page(request: Request) -> None:
     request.state.html_errors = True
 
 
-def render(request: Request, template: str, status: int = 200, *, ui_locales: list[str] | None = None,
-           **context: Any) -> HTMLResponse:
+def render(
+    request: Request, template: str, status: int = 200, *, ui_locales: list[str] | None = None, **context: Any
+) -> HTMLResponse:
     """Render ``template`` in the request's language with a CSRF token and the security headers."""
     lang = language(request, ui_locales)
     services = request.app.state.services
     response = HTMLResponse("", status_code=status, headers=SECURITY_HEADERS)
     token = csrf.csrf_token(request, response)
     body = _env.get_template(template).render(
-        request=request, lang=lang, **i18n.template_callables(lang), languages=_language_links(), csrf_token=token,
-        issuer=services.settings.resolved_issuer, issuer_origin=_origin(services.settings.resolved_issuer), **context)
+        request=request,
+        lang=lang,
+        **i18n.template_callables(lang),
+        languages=_language_links(),
+        csrf_token=token,
+        issuer=services.settings.resolved_issuer,
+        issuer_origin=_origin(services.settings.resolved_issuer),
+        **context,
+    )
     response.body = response.render(body)
     response.headers["content-length"] = str(len(response.body))
     if request.query_params.get("lang") in i18n.languages():
-        response.set_cookie("civid_lang", request.query_params["lang"], max_age=365 * 86400, httponly=True,
-                            samesite="lax", secure=services.settings.resolved_cookie_secure)
+        response.set_cookie(
+            "civid_lang",
+            request.query_params["lang"],
+            max_age=365 * 86400,
+            httponly=True,
+            samesite="lax",
+            secure=services.settings.resolved_cookie_secure,
+        )
     return response
 
 
@@ -108,8 +127,15 @@ def error_page(request: Request, exc: CividError) -> HTMLResponse:
     message_key = f"error.{exc.code}" if exc.code and i18n.has(f"error.{exc.code}") else None
     headers = {}
     retry_after = exc.extra.get("retry_after") if exc.extra else None
-    response = render(request, "error.html", status=exc.status, code=code, detail=exc.detail,
-                      message_key=message_key, retry_after=retry_after)
+    response = render(
+        request,
+        "error.html",
+        status=exc.status,
+        code=code,
+        detail=exc.detail,
+        message_key=message_key,
+        retry_after=retry_after,
+    )
     if retry_after:
         headers["Retry-After"] = str(retry_after)
     response.headers.update(headers)

@@ -52,15 +52,41 @@ def _error(request: Request, exc: CividError) -> str:
 
 
 # --- staff accounts --------------------------------------------------------------------------------
-def render_staff(request: Request, staff: Staff, *, status: int = 200, alert: str | None = None,
-                 form: dict[str, Any] | None = None, done: str | None = None) -> Response:
+def render_staff(
+    request: Request,
+    staff: Staff,
+    *,
+    status: int = 200,
+    alert: str | None = None,
+    form: dict[str, Any] | None = None,
+    done: str | None = None,
+) -> Response:
     with request.app.state.services.sessions() as db:
-        accounts = [{"id": a.id, "name": a.name, "uin": a.uin, "roles": list(a.roles), "created_by": a.created_by,
-                     "created": audit.as_utc(a.created_at).strftime("%Y-%m-%d"), "is_me": a.id == staff.account_id,
-                     "disabled": pages.when(a.disabled_at)}
-                    for a in staff_accounts.listing(db)]
-    return pages.render(request, "console_admin_staff.html", status=status, staff=staff, accounts=accounts,
-                        roles=STAFF_ROLES, alert=alert, form=form or {}, done=done, tab="staff")
+        accounts = [
+            {
+                "id": a.id,
+                "name": a.name,
+                "uin": a.uin,
+                "roles": list(a.roles),
+                "created_by": a.created_by,
+                "created": audit.as_utc(a.created_at).strftime("%Y-%m-%d"),
+                "is_me": a.id == staff.account_id,
+                "disabled": pages.when(a.disabled_at),
+            }
+            for a in staff_accounts.listing(db)
+        ]
+    return pages.render(
+        request,
+        "console_admin_staff.html",
+        status=status,
+        staff=staff,
+        accounts=accounts,
+        roles=STAFF_ROLES,
+        alert=alert,
+        form=form or {},
+        done=done,
+        tab="staff",
+    )
 
 
 @router.get("")
@@ -74,8 +100,11 @@ async def add_staff(request: Request, staff: Staff = Admin) -> Response:
     """Give an enrolled person a console account with roles (they sign in with their own identity)."""
     form = await request.form()
     check_csrf(request, str(form.get("csrf_token", "")))
-    values = {"uin": str(form.get("uin", "")).strip(), "name": str(form.get("name", "")).strip(),
-              "roles": [str(r) for r in form.getlist("roles")]}
+    values = {
+        "uin": str(form.get("uin", "")).strip(),
+        "name": str(form.get("name", "")).strip(),
+        "roles": [str(r) for r in form.getlist("roles")],
+    }
     try:
         with request.app.state.services.sessions.begin() as db:
             staff_accounts.add(db, values["uin"], values["name"], values["roles"], staff.actor("admin"))
@@ -101,8 +130,9 @@ async def change_roles(request: Request, account_id: RowId, staff: Staff = Admin
 
 
 @router.post("/staff/{account_id}/disable")
-def disable_staff(request: Request, account_id: RowId, csrf_token: str = Form(""), confirm: str = Form(""),
-                  staff: Staff = Admin) -> Response:
+def disable_staff(
+    request: Request, account_id: RowId, csrf_token: str = Form(""), confirm: str = Form(""), staff: Staff = Admin
+) -> Response:
     """Stop a staff member from signing in (their sessions end at their next request)."""
     check_csrf(request, csrf_token)
     if account_id == staff.account_id:
@@ -118,16 +148,37 @@ def disable_staff(request: Request, account_id: RowId, csrf_token: str = Form(""
 
 
 # --- relying-party clients ------------------------------------------------------------------------------
-def render_clients(request: Request, staff: Staff, *, status: int = 200, alert: str | None = None,
-                   form: dict[str, Any] | None = None, done: str | None = None,
-                   created: dict[str, Any] | None = None) -> Response:
+def render_clients(
+    request: Request,
+    staff: Staff,
+    *,
+    status: int = 200,
+    alert: str | None = None,
+    form: dict[str, Any] | None = None,
+    done: str | None = None,
+    created: dict[str, Any] | None = None,
+) -> Response:
     with request.app.state.services.sessions() as db:
-        rows = [{**clients.describe(row), "is_console": row.registered_by == CONSOLE_CLIENT}
-                for row in db.scalars(select(Client).order_by(Client.id))]
-    return pages.render(request, "console_admin_clients.html", status=status, staff=staff, clients=rows,
-                        alert=alert, form=form or {}, done=done, created=created, tab="clients",
-                        auth_methods=clients.AUTH_METHODS, scopes=(*clients.STANDARD_SCOPES, "uin"),
-                        entitlements=clients.ENTITLEMENTS, algs=ALGORITHMS)
+        rows = [
+            {**clients.describe(row), "is_console": row.registered_by == CONSOLE_CLIENT}
+            for row in db.scalars(select(Client).order_by(Client.id))
+        ]
+    return pages.render(
+        request,
+        "console_admin_clients.html",
+        status=status,
+        staff=staff,
+        clients=rows,
+        alert=alert,
+        form=form or {},
+        done=done,
+        created=created,
+        tab="clients",
+        auth_methods=clients.AUTH_METHODS,
+        scopes=(*clients.STANDARD_SCOPES, "uin"),
+        entitlements=clients.ENTITLEMENTS,
+        algs=ALGORITHMS,
+    )
 
 
 @router.get("/clients")
@@ -148,31 +199,41 @@ def client_metadata(form: dict[str, Any]) -> clients.ClientMetadata:
         try:
             jwks = json.loads(form["jwks"])
         except ValueError as exc:
-            raise InvalidInput(f"the JWK Set is not valid JSON: {exc}", code="jwks_not_json",
-                               params={"line": getattr(exc, "lineno", "?"), "column": getattr(exc, "colno", "?")}
-                               ) from exc
+            raise InvalidInput(
+                f"the JWK Set is not valid JSON: {exc}",
+                code="jwks_not_json",
+                params={"line": getattr(exc, "lineno", "?"), "column": getattr(exc, "colno", "?")},
+            ) from exc
         if isinstance(jwks, dict) and "kty" in jwks:
             jwks = {"keys": [jwks]}  # a single JWK is accepted as a one-key set, as by the CLI
         if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
             raise InvalidInput('the JWK Set must look like {"keys": [...]}', code="jwks_not_a_set")
         if any(isinstance(key, dict) and "d" in key for key in jwks["keys"]):
-            raise InvalidInput("the JWK Set holds a private key; register the portal's public key only",
-                               code="jwks_private_key")
+            raise InvalidInput(
+                "the JWK Set holds a private key; register the portal's public key only", code="jwks_private_key"
+            )
     if auth == "private_key_jwt" and bool(form["jwks_uri"]) == bool(jwks):
         raise InvalidInput("private_key_jwt needs exactly one of a JWKS URI or a JWK Set", code="private_key_jwt_keys")
     if auth != "private_key_jwt" and (form["jwks_uri"] or jwks):
-        raise InvalidInput("a JWKS URI or JWK Set goes with private_key_jwt only",
-                           code="jwks_without_private_key_jwt")
+        raise InvalidInput("a JWKS URI or JWK Set goes with private_key_jwt only", code="jwks_without_private_key_jwt")
     meta = clients.ClientMetadata(
-        name=form["name"], redirect_uris=_lines(form["redirect_uris"]), token_endpoint_auth_method=auth,
-        jwks=jwks, jwks_uri=form["jwks_uri"] or None, post_logout_redirect_uris=_lines(form["post_logout"]),
-        entitlements=form["entitlements"], subject_type="public" if form["public_subject"] else "pairwise",
-        require_par=bool(form["require_par"]), id_token_signed_response_alg=form["id_token_alg"] or None,
-        contacts=_lines(form["contacts"]), backchannel_logout_uri=form.get("backchannel_logout_uri") or None,
+        name=form["name"],
+        redirect_uris=_lines(form["redirect_uris"]),
+        token_endpoint_auth_method=auth,
+        jwks=jwks,
+        jwks_uri=form["jwks_uri"] or None,
+        post_logout_redirect_uris=_lines(form["post_logout"]),
+        entitlements=form["entitlements"],
+        subject_type="public" if form["public_subject"] else "pairwise",
+        require_par=bool(form["require_par"]),
+        id_token_signed_response_alg=form["id_token_alg"] or None,
+        contacts=_lines(form["contacts"]),
+        backchannel_logout_uri=form.get("backchannel_logout_uri") or None,
         backchannel_logout_session_required=bool(form.get("backchannel_session")),
         # RFC 7591 §2: every client redeems codes; refresh tokens only when the admin ticks them.
         grant_types=["authorization_code", *(["refresh_token"] if form.get("refresh_token") else [])],
-        require_pkce=not form.get("nonce_instead_of_pkce"))
+        require_pkce=not form.get("nonce_instead_of_pkce"),
+    )
     if form["scopes"]:
         meta.allowed_scopes = list(form["scopes"])
     return meta
@@ -183,12 +244,30 @@ async def register_client(request: Request, staff: Staff = Admin) -> Response:
     """Register a portal or bank; its secret is shown once, on the page this answers with."""
     raw = await request.form()
     check_csrf(request, str(raw.get("csrf_token", "")))
-    text = {name: str(raw.get(name, "")).strip() for name in
-            ("name", "redirect_uris", "auth", "jwks_uri", "jwks", "post_logout", "id_token_alg", "contacts",
-             "public_subject", "require_par", "backchannel_logout_uri", "backchannel_session", "refresh_token",
-             "nonce_instead_of_pkce")}
-    form = {**text, "scopes": [str(s) for s in raw.getlist("scopes")],
-            "entitlements": [str(e) for e in raw.getlist("entitlements")]}
+    text = {
+        name: str(raw.get(name, "")).strip()
+        for name in (
+            "name",
+            "redirect_uris",
+            "auth",
+            "jwks_uri",
+            "jwks",
+            "post_logout",
+            "id_token_alg",
+            "contacts",
+            "public_subject",
+            "require_par",
+            "backchannel_logout_uri",
+            "backchannel_session",
+            "refresh_token",
+            "nonce_instead_of_pkce",
+        )
+    }
+    form = {
+        **text,
+        "scopes": [str(s) for s in raw.getlist("scopes")],
+        "entitlements": [str(e) for e in raw.getlist("entitlements")],
+    }
     form["auth"] = form["auth"] or "client_secret_basic"
     try:
         meta = client_metadata(form)
@@ -201,8 +280,9 @@ async def register_client(request: Request, staff: Staff = Admin) -> Response:
 
 
 @router.post("/clients/{client_id}/disable")
-def disable(request: Request, client_id: str, csrf_token: str = Form(""), confirm: str = Form(""),
-            staff: Staff = Admin) -> Response:
+def disable(
+    request: Request, client_id: str, csrf_token: str = Form(""), confirm: str = Form(""), staff: Staff = Admin
+) -> Response:
     """Stop a client and revoke every grant and token it holds."""
     check_csrf(request, csrf_token)
     if confirm != "yes":
@@ -225,17 +305,29 @@ def keys_page(request: Request, done: str | None = None, staff: Staff = Admin) -
     return render_keys(request, staff, done=_done(done))
 
 
-def render_keys(request: Request, staff: Staff, *, status: int = 200, alert: str | None = None,
-                done: str | None = None) -> Response:
+def render_keys(
+    request: Request, staff: Staff, *, status: int = 200, alert: str | None = None, done: str | None = None
+) -> Response:
     services = request.app.state.services
     settings = services.settings
     keys = services.signing_keys.status()
     due_after = timedelta(days=settings.signing_key_lifetime_days)
     rotation_due = [k.kid for k in keys if k.state == "active" and utcnow() - audit.as_utc(k.activates_at) > due_after]
-    return pages.render(request, "console_admin_keys.html", status=status, staff=staff, keys=keys, alert=alert,
-                        done=done, tab="keys", rotation_due=rotation_due, algs=ALGORITHMS,
-                        lead_minutes=settings.signing_key_publish_lead_s // 60,
-                        lifetime_days=settings.signing_key_lifetime_days, when=lambda moment: pages.when(moment) or "")
+    return pages.render(
+        request,
+        "console_admin_keys.html",
+        status=status,
+        staff=staff,
+        keys=keys,
+        alert=alert,
+        done=done,
+        tab="keys",
+        rotation_due=rotation_due,
+        algs=ALGORITHMS,
+        lead_minutes=settings.signing_key_publish_lead_s // 60,
+        lifetime_days=settings.signing_key_lifetime_days,
+        when=lambda moment: pages.when(moment) or "",
+    )
 
 
 @router.post("/keys/rotate")

@@ -11,9 +11,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -35,8 +36,21 @@ from models import ROLES, AuditEvent, utcnow
 router = APIRouter(prefix="/console/audit", include_in_schema=False)
 Auditor = Depends(require_staff("auditor"))
 PAGE_SIZE = 50
-CSV_COLUMNS = ("id", "occurred_at", "actor_id", "actor_name", "actor_role", "action", "subject_type", "subject_id",
-               "person", "client_id", "detail", "prev_hash", "hash")
+CSV_COLUMNS = (
+    "id",
+    "occurred_at",
+    "actor_id",
+    "actor_name",
+    "actor_role",
+    "action",
+    "subject_type",
+    "subject_id",
+    "person",
+    "client_id",
+    "detail",
+    "prev_hash",
+    "hash",
+)
 
 
 @dataclass(frozen=True)
@@ -65,8 +79,9 @@ class AuditSearch:
             if value and _moment(value, name) is None:
                 errors[name] = "audit.error.time"
             moments[name] = value
-        clean = AuditSearch(person, self.actor.strip(), self.client.strip(), self.action.strip(), moments["since"],
-                            moments["until"])
+        clean = AuditSearch(
+            person, self.actor.strip(), self.client.strip(), self.action.strip(), moments["since"], moments["until"]
+        )
         return clean, errors
 
     def query(self) -> Select[tuple[AuditEvent]]:
@@ -113,33 +128,50 @@ def _moment(value: str, name: str) -> datetime | None:
 
 def detail_text(detail: dict[str, Any]) -> str:
     """An event's detail on one line: key=value, nested values as compact JSON."""
-    return ", ".join(f"{k}={v if isinstance(v, (str, int, float)) else json.dumps(v, ensure_ascii=False)}"
-                     for k, v in sorted(detail.items()))
+    return ", ".join(
+        f"{k}={v if isinstance(v, (str, int, float)) else json.dumps(v, ensure_ascii=False)}"
+        for k, v in sorted(detail.items())
+    )
 
 
 def _row(event: AuditEvent) -> dict[str, Any]:
-    return {"id": event.id, "when": audit.as_utc(event.occurred_at).strftime("%Y-%m-%d %H:%M:%S"),
-            "actor": event.actor_name, "role": event.actor_role, "action": event.action,
-            "subject": f"{event.subject_type} {event.subject_id}", "person": event.person or "",
-            "client": event.client_id or "", "detail": detail_text(event.detail or {}), "hash": event.hash[:12]}
+    return {
+        "id": event.id,
+        "when": audit.as_utc(event.occurred_at).strftime("%Y-%m-%d %H:%M:%S"),
+        "actor": event.actor_name,
+        "role": event.actor_role,
+        "action": event.action,
+        "subject": f"{event.subject_type} {event.subject_id}",
+        "person": event.person or "",
+        "client": event.client_id or "",
+        "detail": detail_text(event.detail or {}),
+        "hash": event.hash[:12],
+    }
 
 
 def _choices(db: Session) -> dict[str, list[str]]:
     """Known actions and actor names, offered as suggestions in the search form."""
     actions = db.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action).limit(300))
     # Staff and API keys only: citizens' and clients' actor names would list UINs and client ids.
-    actors = db.scalars(select(AuditEvent.actor_name).where(AuditEvent.actor_role.in_(ROLES)).distinct()
-                        .order_by(AuditEvent.actor_name).limit(300))
+    actors = db.scalars(
+        select(AuditEvent.actor_name)
+        .where(AuditEvent.actor_role.in_(ROLES))
+        .distinct()
+        .order_by(AuditEvent.actor_name)
+        .limit(300)
+    )
     return {"actions": list(actions), "actors": list(actors)}
 
 
-def _search_form(person: str = "", actor: str = "", client: str = "", action: str = "", since: str = "",
-                 until: str = "") -> AuditSearch:
+def _search_form(
+    person: str = "", actor: str = "", client: str = "", action: str = "", since: str = "", until: str = ""
+) -> AuditSearch:
     return AuditSearch(person, actor, client, action, since, until)
 
 
-def render_search(request: Request, staff: Staff, search: AuditSearch, page: int = 1,
-                  chain: dict[str, Any] | None = None) -> Response:
+def render_search(
+    request: Request, staff: Staff, search: AuditSearch, page: int = 1, chain: dict[str, Any] | None = None
+) -> Response:
     """The search page: the form, and the results when the search is valid."""
     clean, errors = search.check()
     page = max(page, 1)
@@ -151,34 +183,63 @@ def render_search(request: Request, staff: Staff, search: AuditSearch, page: int
             total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
             rows = [_row(e) for e in db.scalars(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE))]
             if clean.person:
-                audit.record(db, staff.actor("auditor"), "audit.searched", "audit", "search", uin=clean.person,
-                             results=total)
+                audit.record(
+                    db, staff.actor("auditor"), "audit.searched", "audit", "search", uin=clean.person, results=total
+                )
                 db.commit()
         choices = _choices(db)
     status = 422 if errors else 200
-    return pages.render(request, "console_audit.html", status=status, staff=staff, search=search if errors else clean,
-                        errors=errors, rows=rows, total=total, page=page, pages_total=max(1, -(-total // PAGE_SIZE)),
-                        chain=chain, choices=choices)
+    return pages.render(
+        request,
+        "console_audit.html",
+        status=status,
+        staff=staff,
+        search=search if errors else clean,
+        errors=errors,
+        rows=rows,
+        total=total,
+        page=page,
+        pages_total=max(1, -(-total // PAGE_SIZE)),
+        chain=chain,
+        choices=choices,
+    )
 
 
 @router.get("")
-def search_page(request: Request, page: PageNumber = 1, search: AuditSearch = Depends(_search_form),
-                staff: Staff = Auditor) -> Response:
+def search_page(
+    request: Request, page: PageNumber = 1, search: AuditSearch = Depends(_search_form), staff: Staff = Auditor
+) -> Response:
     """Search the trail (newest first); with no filter, the latest events."""
     return render_search(request, staff, search, page)
 
 
 @router.post("/verify")
-def verify(request: Request, csrf_token: str = Form(""), person: str = Form(""), actor: str = Form(""),
-           client: str = Form(""), action: str = Form(""), since: str = Form(""), until: str = Form(""),
-           staff: Staff = Auditor) -> Response:
+def verify(
+    request: Request,
+    csrf_token: str = Form(""),
+    person: str = Form(""),
+    actor: str = Form(""),
+    client: str = Form(""),
+    action: str = Form(""),
+    since: str = Form(""),
+    until: str = Form(""),
+    staff: Staff = Auditor,
+) -> Response:
     """Walk the whole hash chain: intact, or the first event whose content or link was altered."""
     check_csrf(request, csrf_token)
     with request.app.state.services.sessions() as db:
         checked, broken = audit.verify_chain(db)
         broken_row = _row(db.get(AuditEvent, broken)) if broken is not None else None
-        audit.record(db, staff.actor("auditor"), "audit.chain_verified", "audit", "chain", events_checked=checked,
-                     intact=broken is None, first_broken_event=broken)
+        audit.record(
+            db,
+            staff.actor("auditor"),
+            "audit.chain_verified",
+            "audit",
+            "chain",
+            events_checked=checked,
+            intact=broken is None,
+            first_broken_event=broken,
+        )
         db.commit()
     chain = {"checked": checked, "intact": broken is None, "broken": broken_row}
     return render_search(request, staff, AuditSearch(person, actor, client, action, since, until), chain=chain)
@@ -194,13 +255,27 @@ def export(request: Request, search: AuditSearch = Depends(_search_form), staff:
     with services.sessions() as db:
         total = db.scalar(select(func.count()).select_from(clean.query().order_by(None).subquery())) or 0
         filters = {k: v for k, v in asdict(clean).items() if v and k != "person"}
-        audit.record(db, staff.actor("auditor"), "audit.exported", "audit", "export", rows=total, filters=filters,
-                     **({"uin": clean.person} if clean.person else {}))
+        audit.record(
+            db,
+            staff.actor("auditor"),
+            "audit.exported",
+            "audit",
+            "export",
+            rows=total,
+            filters=filters,
+            **({"uin": clean.person} if clean.person else {}),
+        )
         db.commit()
     stamp = utcnow().strftime("%Y%m%d-%H%M%SZ")
-    return StreamingResponse(_csv_lines(services, clean), media_type="text/csv; charset=utf-8",
-                             headers={"Content-Disposition": f'attachment; filename="civid-audit-{stamp}.csv"',
-                                      "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+    return StreamingResponse(
+        _csv_lines(services, clean),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="civid-audit-{stamp}.csv"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 def _csv_lines(services: Any, search: AuditSearch) -> Iterator[str]:
@@ -217,10 +292,26 @@ def _csv_lines(services: Any, search: AuditSearch) -> Iterator[str]:
     yield "\ufeff" + flush()  # a byte-order mark: spreadsheets then read the accents right
     with services.sessions() as db:
         for event in db.scalars(search.query().execution_options(yield_per=1000)):
-            writer.writerow([csv_cell(v) for v in (
-                event.id, audit.as_utc(event.occurred_at).isoformat(), event.actor_id, event.actor_name,
-                event.actor_role, event.action, event.subject_type, event.subject_id, event.person, event.client_id,
-                json.dumps(event.detail, ensure_ascii=False, sort_keys=True), event.prev_hash, event.hash)])
+            writer.writerow(
+                [
+                    csv_cell(v)
+                    for v in (
+                        event.id,
+                        audit.as_utc(event.occurred_at).isoformat(),
+                        event.actor_id,
+                        event.actor_name,
+                        event.actor_role,
+                        event.action,
+                        event.subject_type,
+                        event.subject_id,
+                        event.person,
+                        event.client_id,
+                        json.dumps(event.detail, ensure_ascii=False, sort_keys=True),
+                        event.prev_hash,
+                        event.hash,
+                    )
+                ]
+            )
             if buffer.tell() > 64 * 1024:
                 yield flush()
     yield flush()

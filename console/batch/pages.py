@@ -19,6 +19,8 @@ from starlette.datastructures import UploadFile
 
 from civid import audit
 from civid.errors import CividError, Conflict, Forbidden, Unauthenticated
+from civid.web import i18n, pages
+from civid.web.csrf import check_csrf
 from console.batch import reasons as batch_reasons
 from console.batch import report as batch_report
 from console.signin import session as console_session
@@ -26,8 +28,6 @@ from console.signin.session import SignInRequired, require_staff
 from console.staff.accounts import Staff, as_staff
 from enrollment.batch import archive as batch_archive
 from enrollment.batch import jobs as batch_jobs
-from civid.web import i18n, pages
-from civid.web.csrf import check_csrf
 from models import BatchJob, BatchRecord, BatchStatus, RecordStatus
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -35,12 +35,24 @@ Officer = Depends(require_staff("officer"))
 REFRESH_S = 5
 
 EXAMPLE_PERSON = {
-    "demographics": {"given_name": "María José", "family_name": "Ñúñez", "date_of_birth": "1988-03-14", "sex": "F",
-                     "place_of_birth": "Orange Walk Town, Belize", "nationality": "BLZ",
-                     "address": {"line1": "12 Albert Street", "locality": "Belize City", "country": "BLZ"}},
-    "documents": [{"type": "passport", "number": "P01234567", "issuer": {"name": "Immigration Department",
-                                                                        "country": "BLZ"},
-                   "date_of_expiry": "2031-05-01", "check_methods": ["vpip", "pvp"]}],
+    "demographics": {
+        "given_name": "María José",
+        "family_name": "Ñúñez",
+        "date_of_birth": "1988-03-14",
+        "sex": "F",
+        "place_of_birth": "Orange Walk Town, Belize",
+        "nationality": "BLZ",
+        "address": {"line1": "12 Albert Street", "locality": "Belize City", "country": "BLZ"},
+    },
+    "documents": [
+        {
+            "type": "passport",
+            "number": "P01234567",
+            "issuer": {"name": "Immigration Department", "country": "BLZ"},
+            "date_of_expiry": "2031-05-01",
+            "check_methods": ["vpip", "pvp"],
+        }
+    ],
     "finger_exceptions": [{"position": 7, "reason": "bandaged"}],
 }
 
@@ -55,8 +67,11 @@ def _quiet_officer(request: Request, json_answer: bool) -> Staff:
         raise SignInRequired(request.url.path)
     staff = as_staff(found[1])
     if not staff.has("officer"):
-        raise Forbidden("this page needs the officer role", code="role_needed",
-                        params={"roles": ["officer"], "yours": list(staff.roles)})
+        raise Forbidden(
+            "this page needs the officer role",
+            code="role_needed",
+            params={"roles": ["officer"], "yours": list(staff.roles)},
+        )
     return staff
 
 
@@ -76,23 +91,42 @@ def _list_page(request: Request, staff: Staff, status: int = 200, problem: str |
     settings = services.settings
     lang = pages.language(request)
     with services.sessions() as db:
-        jobs = list(db.scalars(select(BatchJob).where(BatchJob.officer_id == staff.api_key_id)
-                               .order_by(BatchJob.id.desc()).limit(50)))
-        rows = [{"job": job, "shown": batch_jobs.shown_status(job, settings.batch_stale_after_s),
-                 "done": job.total - batch_jobs.counts(db, job)["pending"]} for job in jobs]
+        jobs = list(
+            db.scalars(
+                select(BatchJob).where(BatchJob.officer_id == staff.api_key_id).order_by(BatchJob.id.desc()).limit(50)
+            )
+        )
+        rows = [
+            {
+                "job": job,
+                "shown": batch_jobs.shown_status(job, settings.batch_stale_after_s),
+                "done": job.total - batch_jobs.counts(db, job)["pending"],
+            }
+            for job in jobs
+        ]
     for row in rows:
-        row["of"] = i18n.plural("console.batch.of", row["job"].total, lang, n=row["job"].total, done=row["done"],
-                                          total=row["job"].total)
+        row["of"] = i18n.plural(
+            "console.batch.of", row["job"].total, lang, n=row["job"].total, done=row["done"], total=row["job"].total
+        )
     size = i18n.size_text
-    limits = {"archive": size(settings.batch_max_archive_bytes, lang),
-              "people": i18n.plural("console.batch.people", settings.batch_max_packages, lang,
-                                    n=settings.batch_max_packages),
-              "files": i18n.plural("console.batch.files", settings.batch_max_members, lang,
-                                   n=settings.batch_max_members),
-              "expanded": size(settings.batch_max_uncompressed_bytes, lang),
-              "per_file": size(settings.max_upload_bytes, lang), "person": size(batch_archive.MAX_PERSON_BYTES, lang)}
-    return pages.render(request, "console_batch.html", status=status, staff=staff, rows=rows, problem=problem,
-                        limits=limits, example=json.dumps(EXAMPLE_PERSON, indent=2, ensure_ascii=False))
+    limits = {
+        "archive": size(settings.batch_max_archive_bytes, lang),
+        "people": i18n.plural("console.batch.people", settings.batch_max_packages, lang, n=settings.batch_max_packages),
+        "files": i18n.plural("console.batch.files", settings.batch_max_members, lang, n=settings.batch_max_members),
+        "expanded": size(settings.batch_max_uncompressed_bytes, lang),
+        "per_file": size(settings.max_upload_bytes, lang),
+        "person": size(batch_archive.MAX_PERSON_BYTES, lang),
+    }
+    return pages.render(
+        request,
+        "console_batch.html",
+        status=status,
+        staff=staff,
+        rows=rows,
+        problem=problem,
+        limits=limits,
+        example=json.dumps(EXAMPLE_PERSON, indent=2, ensure_ascii=False),
+    )
 
 
 @router.get("/batch")
@@ -110,22 +144,37 @@ async def batch_upload(request: Request, staff: Staff = Officer) -> Response:
         check_csrf(request, str(form.get("csrf_token") or ""))
         upload = form.get("archive")
         if not isinstance(upload, UploadFile) or not upload.filename:
-            return _list_page(request, staff, 422, i18n.translate(
-                "console.batch.refused", lang, detail=batch_reasons.no_archive_text(lang)))
+            return _list_page(
+                request,
+                staff,
+                422,
+                i18n.translate("console.batch.refused", lang, detail=batch_reasons.no_archive_text(lang)),
+            )
         try:
-            public_id = await run_in_threadpool(batch_jobs.create, services, staff.actor("officer"), upload.filename,
-                                                upload.file)
+            public_id = await run_in_threadpool(
+                batch_jobs.create, services, staff.actor("officer"), upload.filename, upload.file
+            )
         except CividError as exc:
-            return _list_page(request, staff, exc.status, i18n.translate(
-                "console.batch.refused", lang, detail=batch_reasons.problem_text(exc, lang)))
+            return _list_page(
+                request,
+                staff,
+                exc.status,
+                i18n.translate("console.batch.refused", lang, detail=batch_reasons.problem_text(exc, lang)),
+            )
     return RedirectResponse(f"/console/batch/{public_id}", status_code=303)
 
 
 def _progress(db, job: BatchJob, stale_after_s: int) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     counts = batch_jobs.counts(db, job)
     shown = batch_jobs.shown_status(job, stale_after_s)
-    return {"id": job.public_id, "status": shown, "total": job.total, "processed": job.total - counts["pending"],
-            "counts": counts, "finished": shown == BatchStatus.COMPLETED}
+    return {
+        "id": job.public_id,
+        "status": shown,
+        "total": job.total,
+        "processed": job.total - counts["pending"],
+        "counts": counts,
+        "finished": shown == BatchStatus.COMPLETED,
+    }
 
 
 @router.get("/batch/{public_id}")
@@ -134,15 +183,18 @@ def batch_page(public_id: str, request: Request, staff: Staff = Depends(_page_of
     return _job_page(request, staff, public_id)
 
 
-def _job_page(request: Request, staff: Staff, public_id: str, status: int = 200, problem: str | None = None) -> Response:
+def _job_page(
+    request: Request, staff: Staff, public_id: str, status: int = 200, problem: str | None = None
+) -> Response:
     services = request.app.state.services
     lang = pages.language(request)
     show = request.query_params.get("show", "all")
     with services.sessions() as db:
         job = batch_jobs.owned(db, staff.actor("officer"), public_id)
         progress = _progress(db, job, services.settings.batch_stale_after_s)
-        records = list(db.scalars(select(BatchRecord).where(BatchRecord.batch_id == job.id)
-                                  .order_by(BatchRecord.position)))
+        records = list(
+            db.scalars(select(BatchRecord).where(BatchRecord.batch_id == job.id).order_by(BatchRecord.position))
+        )
         problems = sum(r.status in RecordStatus.PROBLEMS for r in records)
         if show == "problems":  # what the officer must act on: no UIN and no case
             records = [r for r in records if r.status in RecordStatus.PROBLEMS]
@@ -152,12 +204,29 @@ def _job_page(request: Request, staff: Staff, public_id: str, status: int = 200,
             show = "all"
         reasons = batch_reasons.reasons_by_record(db, job, records, services.settings, lang)
         candidates = batch_report.case_candidates(db, {r.case_public_id for r in records} - {None})
-    of = {"text": i18n.plural("console.batch.of", job.total, lang, n=job.total, done=progress["processed"],
-                                        total=job.total),
-          "template": i18n.plural("console.batch.of", job.total, lang, n=job.total, done="{done}", total="{total}")}
-    return pages.render(request, "console_batch_job.html", status=status, staff=staff, job=job, progress=progress,
-                        records=records, reasons=reasons, candidates=candidates, show=show, problems=problems,
-                        of=of, refresh=progress["status"] == "running", refresh_s=REFRESH_S, problem=problem)
+    of = {
+        "text": i18n.plural(
+            "console.batch.of", job.total, lang, n=job.total, done=progress["processed"], total=job.total
+        ),
+        "template": i18n.plural("console.batch.of", job.total, lang, n=job.total, done="{done}", total="{total}"),
+    }
+    return pages.render(
+        request,
+        "console_batch_job.html",
+        status=status,
+        staff=staff,
+        job=job,
+        progress=progress,
+        records=records,
+        reasons=reasons,
+        candidates=candidates,
+        show=show,
+        problems=problems,
+        of=of,
+        refresh=progress["status"] == "running",
+        refresh_s=REFRESH_S,
+        problem=problem,
+    )
 
 
 @router.get("/batch/{public_id}/status")
@@ -203,5 +272,8 @@ def batch_report_csv(public_id: str, request: Request, staff: Staff = Officer) -
         body = batch_report.report_csv(db, job, services.settings, pages.language(request))
         audit.record(db, staff.actor("officer"), "batch.report_downloaded", "batch", public_id)
         db.commit()
-    return Response(body, media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="batch-{public_id}.csv"', "Cache-Control": "no-store"})
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="batch-{public_id}.csv"', "Cache-Control": "no-store"},
+    )

@@ -24,14 +24,37 @@ def report_csv(db: Session, job: BatchJob, settings: Settings, lang: str) -> str
     candidates = case_candidates(db, {r.case_public_id for r in records} - {None})
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["package", "status", "uin", "case_id", "candidate_uin", "candidate_name", "enrolment_id",
-                     "reason_codes", "reasons"])
+    writer.writerow(
+        [
+            "package",
+            "status",
+            "uin",
+            "case_id",
+            "candidate_uin",
+            "candidate_name",
+            "enrolment_id",
+            "reason_codes",
+            "reasons",
+        ]
+    )
     for record in records:
         candidate = candidates.get(record.case_public_id or "")
-        writer.writerow([csv_cell(v) for v in (
-            record.package, record.status, record.uin, record.case_public_id, candidate.uin if candidate else None,
-            candidate.name if candidate else None, record.enrolment_public_id,
-            " | ".join(str(r.get("code")) for r in record.reasons or []), " | ".join(reasons[record.id]))])
+        writer.writerow(
+            [
+                csv_cell(v)
+                for v in (
+                    record.package,
+                    record.status,
+                    record.uin,
+                    record.case_public_id,
+                    candidate.uin if candidate else None,
+                    candidate.name if candidate else None,
+                    record.enrolment_public_id,
+                    " | ".join(str(r.get("code")) for r in record.reasons or []),
+                    " | ".join(reasons[record.id]),
+                )
+            ]
+        )
     return buffer.getvalue()
 
 
@@ -48,9 +71,11 @@ def case_candidates(db: Session, case_ids: set[str]) -> dict[str, Candidate]:
     """The first-ranked candidate of each case, by case public id."""
     if not case_ids:
         return {}
-    rows = db.execute(select(DedupCase.public_id, Enrolment.given_name, Enrolment.family_name, Identity.uin)
-                      .join(CaseCandidate, CaseCandidate.case_id == DedupCase.id)
-                      .join(Enrolment, Enrolment.id == CaseCandidate.enrolment_id)
-                      .outerjoin(Identity, Identity.id == Enrolment.identity_id)
-                      .where(DedupCase.public_id.in_(case_ids), CaseCandidate.rank == 1))
+    rows = db.execute(
+        select(DedupCase.public_id, Enrolment.given_name, Enrolment.family_name, Identity.uin)
+        .join(CaseCandidate, CaseCandidate.case_id == DedupCase.id)
+        .join(Enrolment, Enrolment.id == CaseCandidate.enrolment_id)
+        .outerjoin(Identity, Identity.id == Enrolment.identity_id)
+        .where(DedupCase.public_id.in_(case_ids), CaseCandidate.rank == 1)
+    )
     return {case: Candidate(uin, f"{given} {family}") for case, given, family, uin in rows}

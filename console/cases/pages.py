@@ -18,6 +18,8 @@ from civid import audit
 from civid.errors import CividError, Forbidden, NotFound
 from civid.input_types import PageNumber, RowIndex
 from civid.keyring import Sealed
+from civid.web import i18n, pages
+from civid.web.csrf import check_csrf
 from console.cases import view as case_view
 from console.common.error_text import error_text
 from console.signin.session import require_staff
@@ -25,55 +27,89 @@ from console.staff.accounts import Staff
 from enrollment import adjudication, decision_change
 from enrollment.schemas import DecisionIn
 from enrollment.templates import photo_aad
-from civid.web import i18n, pages
 from models import CaseStatus, DedupCase, Photo
-from civid.web.csrf import check_csrf
 
 router = APIRouter(prefix="/console/cases", include_in_schema=False)
 Adjudicator = Depends(require_staff("adjudicator"))
 PAGE_SIZE = 50
 PROBLEMS = "cases.problem"  # a refused decision or change, by the error's code (console.common.error_text)
-PHOTO_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache", "X-Content-Type-Options": "nosniff",
-                 "Content-Security-Policy": "default-src 'none'", "Content-Disposition": "inline"}
+PHOTO_HEADERS = {
+    "Cache-Control": "no-store",
+    "Pragma": "no-cache",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'",
+    "Content-Disposition": "inline",
+}
 
 
 @router.get("")
-def queue(request: Request, status: str = CaseStatus.OPEN, page: PageNumber = 1, staff: Staff = Adjudicator) -> Response:
+def queue(
+    request: Request, status: str = CaseStatus.OPEN, page: PageNumber = 1, staff: Staff = Adjudicator
+) -> Response:
     """Open cases oldest first (the longest wait on top); decided ones newest first, to review or change."""
     status = CaseStatus.DECIDED if status == CaseStatus.DECIDED else CaseStatus.OPEN
     services = request.app.state.services
     lang = pages.language(request)
-    order = ((DedupCase.created_at, DedupCase.id) if status == CaseStatus.OPEN
-             else (DedupCase.decided_at.desc(), DedupCase.id.desc()))
+    order = (
+        (DedupCase.created_at, DedupCase.id)
+        if status == CaseStatus.OPEN
+        else (DedupCase.decided_at.desc(), DedupCase.id.desc())
+    )
     with services.sessions() as db:
         total = db.scalar(select(func.count()).select_from(DedupCase).where(DedupCase.status == status)) or 0
         cases = db.scalars(
-            select(DedupCase).where(DedupCase.status == status).order_by(*order)
-            .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
-            .options(selectinload(DedupCase.candidates), selectinload(DedupCase.enrolment))).all()
+            select(DedupCase)
+            .where(DedupCase.status == status)
+            .order_by(*order)
+            .offset((page - 1) * PAGE_SIZE)
+            .limit(PAGE_SIZE)
+            .options(selectinload(DedupCase.candidates), selectinload(DedupCase.enrolment))
+        ).all()
         rows = [_queue_row(case, lang) for case in cases]
         audit.record(db, staff.actor("adjudicator"), "case.listed", "case", status)
         db.commit()
-    return pages.render(request, "console_cases.html", staff=staff, rows=rows, case_status=status, page=page,
-                        pages_total=max(1, -(-total // PAGE_SIZE)), total=total)
+    return pages.render(
+        request,
+        "console_cases.html",
+        staff=staff,
+        rows=rows,
+        case_status=status,
+        page=page,
+        pages_total=max(1, -(-total // PAGE_SIZE)),
+        total=total,
+    )
 
 
 def _queue_row(case: DedupCase, lang: str) -> dict[str, object]:
     fused = [c.fused_llr for c in case.candidates if c.fused_llr is not None]
     best_llr = max(fused) if fused else None
     e = case.enrolment
-    return {"id": case.public_id, "age": case_view.age(case.created_at, lang),
-            "created": case_view.when(case.created_at), "decided": case_view.when(case.decided_at),
-            "decision": case.decision, "name": f"{e.given_name} {e.family_name}",
-            "date_of_birth": e.date_of_birth.isoformat(), "candidates": len(case.candidates),
-            "best_face": round(max((c.face_score for c in case.candidates), default=0.0), 4),
-            "best_llr": round(best_llr, 2) if best_llr is not None else None,
-            "best_words": case_view.likelihood_words(best_llr, lang) if best_llr is not None else ""}
+    return {
+        "id": case.public_id,
+        "age": case_view.age(case.created_at, lang),
+        "created": case_view.when(case.created_at),
+        "decided": case_view.when(case.decided_at),
+        "decision": case.decision,
+        "name": f"{e.given_name} {e.family_name}",
+        "date_of_birth": e.date_of_birth.isoformat(),
+        "candidates": len(case.candidates),
+        "best_face": round(max((c.face_score for c in case.candidates), default=0.0), 4),
+        "best_llr": round(best_llr, 2) if best_llr is not None else None,
+        "best_words": case_view.likelihood_words(best_llr, lang) if best_llr is not None else "",
+    }
 
 
-def render_case(request: Request, staff: Staff, case_id: str, *, status: int = 200,
-                errors: dict[str, str] | None = None, alert: str | None = None, form: dict[str, str] | None = None,
-                done: str | None = None) -> Response:
+def render_case(
+    request: Request,
+    staff: Staff,
+    case_id: str,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    alert: str | None = None,
+    form: dict[str, str] | None = None,
+    done: str | None = None,
+) -> Response:
     """The case page (with the decision form's errors and values when a submission is refused)."""
     services = request.app.state.services
     with services.sessions() as db:
@@ -82,8 +118,18 @@ def render_case(request: Request, staff: Staff, case_id: str, *, status: int = 2
         conflict = conflict_of_interest(case, staff)
         audit.record(db, staff.actor("adjudicator"), "case.viewed", "case", case_id)
         db.commit()
-    return pages.render(request, "console_case.html", status=status, staff=staff, case=view, conflict=conflict,
-                        errors=errors or {}, alert=alert, form=form or {}, done=done)
+    return pages.render(
+        request,
+        "console_case.html",
+        status=status,
+        staff=staff,
+        case=view,
+        conflict=conflict,
+        errors=errors or {},
+        alert=alert,
+        form=form or {},
+        done=done,
+    )
 
 
 def conflict_of_interest(case: DedupCase, staff: Staff) -> str | None:
@@ -119,14 +165,24 @@ def photo(request: Request, case_id: str, enrolment_id: str, index: RowIndex, st
             raise Forbidden("photos are shown only while the case is open")
         people = {e.public_id: e for e in [case.enrolment, *(c.enrolment for c in case.candidates)]}
         enrolment = people.get(enrolment_id)
-        row = db.scalars(select(Photo).where(Photo.enrolment_id == enrolment.id, Photo.photo_index == index)).first() \
-            if enrolment is not None else None
+        row = (
+            db.scalars(select(Photo).where(Photo.enrolment_id == enrolment.id, Photo.photo_index == index)).first()
+            if enrolment is not None
+            else None
+        )
         if row is None:
             raise NotFound("no such photo in this case")
         data = services.keyring.open(Sealed(row.key_id, row.nonce, row.ciphertext), photo_aad(enrolment_id, index))
         # Biometric data leaving the vault: attributed like any other reading of personal data.
-        audit.record(db, staff.actor("adjudicator"), "case.photo_viewed", "case", case_id, enrolment=enrolment_id,
-                     photo_index=index)
+        audit.record(
+            db,
+            staff.actor("adjudicator"),
+            "case.photo_viewed",
+            "case",
+            case_id,
+            enrolment=enrolment_id,
+            photo_index=index,
+        )
         db.commit()
     return Response(data, media_type=row.content_type, headers=PHOTO_HEADERS)
 
@@ -134,8 +190,11 @@ def photo(request: Request, case_id: str, enrolment_id: str, index: RowIndex, st
 def _decision_form(decision: str, comment: str, duplicate_of: str) -> tuple[DecisionIn | None, dict[str, str]]:
     """The submitted form as the API's ``DecisionIn``, or the field errors (as message keys)."""
     try:
-        body = DecisionIn(decision=decision, comment=comment.strip(),  # type: ignore[arg-type]
-                          duplicate_of=duplicate_of or None)
+        body = DecisionIn(
+            decision=decision,
+            comment=comment.strip(),  # type: ignore[arg-type]
+            duplicate_of=duplicate_of or None,
+        )
         return body, {}
     except ValidationError as exc:
         fields = {str(e["loc"][0]) for e in exc.errors()}
@@ -143,8 +202,15 @@ def _decision_form(decision: str, comment: str, duplicate_of: str) -> tuple[Deci
 
 
 @router.post("/{case_id}/decision")
-def decide(request: Request, case_id: str, csrf_token: str = Form(""), decision: str = Form(""),
-           comment: str = Form(""), duplicate_of: str = Form(""), staff: Staff = Adjudicator) -> Response:
+def decide(
+    request: Request,
+    case_id: str,
+    csrf_token: str = Form(""),
+    decision: str = Form(""),
+    comment: str = Form(""),
+    duplicate_of: str = Form(""),
+    staff: Staff = Adjudicator,
+) -> Response:
     """Decide an open case (the API's function); refused input re-renders the form with its errors."""
     check_csrf(request, csrf_token)
     form = {"decision": decision, "comment": comment, "duplicate_of": duplicate_of}
@@ -157,15 +223,28 @@ def decide(request: Request, case_id: str, csrf_token: str = Form(""), decision:
     except NotFound:
         raise
     except CividError as exc:  # already decided, several UINs and none named...: say so on the page
-        return render_case(request, staff, case_id, status=exc.status, form=form,
-                           alert=error_text(exc, PROBLEMS, pages.language(request)))
+        return render_case(
+            request,
+            staff,
+            case_id,
+            status=exc.status,
+            form=form,
+            alert=error_text(exc, PROBLEMS, pages.language(request)),
+        )
     return RedirectResponse(f"/console/cases/{case_id}?done=decided", status_code=303)
 
 
 @router.post("/{case_id}/decision/change")
-def change(request: Request, case_id: str, csrf_token: str = Form(""), decision: str = Form(""),
-           comment: str = Form(""), duplicate_of: str = Form(""), confirm: str = Form(""),
-           staff: Staff = Adjudicator) -> Response:
+def change(
+    request: Request,
+    case_id: str,
+    csrf_token: str = Form(""),
+    decision: str = Form(""),
+    comment: str = Form(""),
+    duplicate_of: str = Form(""),
+    confirm: str = Form(""),
+    staff: Staff = Adjudicator,
+) -> Response:
     """Supersede a decided case's decision with a new, audited one (the old one stays in the history)."""
     check_csrf(request, csrf_token)
     _refuse_conflicted(request, case_id, staff)
@@ -180,6 +259,12 @@ def change(request: Request, case_id: str, csrf_token: str = Form(""), decision:
     except NotFound:
         raise
     except CividError as exc:
-        return render_case(request, staff, case_id, status=exc.status, form=form,
-                           alert=error_text(exc, PROBLEMS, pages.language(request)))
+        return render_case(
+            request,
+            staff,
+            case_id,
+            status=exc.status,
+            form=form,
+            alert=error_text(exc, PROBLEMS, pages.language(request)),
+        )
     return RedirectResponse(f"/console/cases/{case_id}?done=changed", status_code=303)

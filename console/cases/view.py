@@ -17,16 +17,29 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civid import audit
+from civid.web import i18n, pages
 from console.common import plurals
-from idp.runtime import IdpServices
 from enrollment import decision_history
 from enrollment.documents import documents_of, masked
-from civid.web import i18n, pages
+from idp.runtime import IdpServices
 from matcher.iso19794 import FINGER_POSITIONS
 from models import ApiKey, CaseStatus, DedupCase, Enrolment, Identity, Photo, utcnow
 
-FIELDS = ("given_name", "middle_names", "family_name", "date_of_birth", "sex", "place_of_birth", "nationality",
-          "address", "phone", "email", "documents", "enrolled", "officer")
+FIELDS = (
+    "given_name",
+    "middle_names",
+    "family_name",
+    "date_of_birth",
+    "sex",
+    "place_of_birth",
+    "nationality",
+    "address",
+    "phone",
+    "email",
+    "documents",
+    "enrolled",
+    "officer",
+)
 MAX_RATIO = 1e9  # beyond a billion the exact figure means nothing to a reader
 
 
@@ -151,17 +164,28 @@ def _address(value: dict[str, Any] | None) -> str:
 
 
 def _documents(db: Session, enrolment: Enrolment) -> str:
-    return "; ".join(f"{d.type} {masked(d.number_last4)} ({d.issuer_country}, {d.date_of_expiry or '—'})"
-                     for d in documents_of(db, enrolment.id))
+    return "; ".join(
+        f"{d.type} {masked(d.number_last4)} ({d.issuer_country}, {d.date_of_expiry or '—'})"
+        for d in documents_of(db, enrolment.id)
+    )
 
 
 def _field_values(db: Session, e: Enrolment) -> dict[str, str]:
     officer = db.get(ApiKey, e.officer_id)
     return {
-        "given_name": e.given_name, "middle_names": e.middle_names or "", "family_name": e.family_name,
-        "date_of_birth": e.date_of_birth.isoformat(), "sex": e.sex, "place_of_birth": e.place_of_birth,
-        "nationality": e.nationality, "address": _address(e.address), "phone": e.phone or "", "email": e.email or "",
-        "documents": _documents(db, e), "enrolled": when(e.created_at), "officer": officer.name if officer else "?",
+        "given_name": e.given_name,
+        "middle_names": e.middle_names or "",
+        "family_name": e.family_name,
+        "date_of_birth": e.date_of_birth.isoformat(),
+        "sex": e.sex,
+        "place_of_birth": e.place_of_birth,
+        "nationality": e.nationality,
+        "address": _address(e.address),
+        "phone": e.phone or "",
+        "email": e.email or "",
+        "documents": _documents(db, e),
+        "enrolled": when(e.created_at),
+        "officer": officer.name if officer else "?",
     }
 
 
@@ -175,23 +199,36 @@ def _evidence(services: IdpServices, candidate: Any, lang: str) -> Evidence:
     fingers = []
     for position, score in sorted((int(p), s) for p, s in (candidate.finger_scores or {}).items()):
         llr = max(fusion.finger(score), fusion.llr_floor)
-        fingers.append(FingerEvidence(position, FINGER_POSITIONS.get(position, "?"), round(score, 4), round(llr, 2),
-                                      score >= settings.finger_verify_threshold, likelihood_words(llr, lang)))
+        fingers.append(
+            FingerEvidence(
+                position,
+                FINGER_POSITIONS.get(position, "?"),
+                round(score, 4),
+                round(llr, 2),
+                score >= settings.finger_verify_threshold,
+                likelihood_words(llr, lang),
+            )
+        )
     fused = candidate.fused_llr
     return Evidence(
-        face_score=round(candidate.face_score, 4), face_llr=round(face_llr, 2),
+        face_score=round(candidate.face_score, 4),
+        face_llr=round(face_llr, 2),
         face_words=likelihood_words(face_llr, lang),
-        face_above_threshold=candidate.face_score >= settings.dedup_threshold, fingers=fingers,
+        face_above_threshold=candidate.face_score >= settings.dedup_threshold,
+        fingers=fingers,
         fused_llr=round(fused, 2) if fused is not None else None,
         fused_words=likelihood_words(fused, lang) if fused is not None else "",
-        fused_above_threshold=fused is not None and fused >= settings.dedup_llr_threshold)
+        fused_above_threshold=fused is not None and fused >= settings.dedup_llr_threshold,
+    )
 
 
 def _column(db: Session, e: Enrolment, rank: int | None, evidence: Evidence | None) -> Column:
     identity = db.get(Identity, e.identity_id) if e.identity_id else None
     photos = list(db.scalars(select(Photo.photo_index).where(Photo.enrolment_id == e.id).order_by(Photo.photo_index)))
-    fingers = [{"position": f.get("position"), "status": f.get("status"), "nfiq2": f.get("nfiq2"),
-                "reason": f.get("reason")} for f in e.fingerprints or []]
+    fingers = [
+        {"position": f.get("position"), "status": f.get("status"), "nfiq2": f.get("nfiq2"), "reason": f.get("reason")}
+        for f in e.fingerprints or []
+    ]
     return Column(e.public_id, rank, identity.uin if identity else None, e.status, photos, fingers, evidence)
 
 
@@ -205,26 +242,46 @@ def build(db: Session, services: IdpServices, case: DedupCase, lang: str) -> Cas
     rows = []
     for field in FIELDS:
         mine = values[0][field]
-        cells = [Cell(mine)] + [Cell(v[field], field in COMPARED and _fold(v[field]) != _fold(mine))
-                                for v in values[1:]]
+        cells = [Cell(mine)] + [
+            Cell(v[field], field in COMPARED and _fold(v[field]) != _fold(mine)) for v in values[1:]
+        ]
         rows.append((field, cells))
     settings = services.settings
-    thresholds = {"face": plurals.number(settings.dedup_threshold, lang, 4),
-                  "fused": plurals.number(settings.dedup_llr_threshold, lang, 1),
-                  "fused_words": likelihood_words(settings.dedup_llr_threshold, lang),
-                  "finger": plurals.number(settings.finger_verify_threshold, lang, 3)}
+    thresholds = {
+        "face": plurals.number(settings.dedup_threshold, lang, 4),
+        "fused": plurals.number(settings.dedup_llr_threshold, lang, 1),
+        "fused_words": likelihood_words(settings.dedup_llr_threshold, lang),
+        "finger": plurals.number(settings.finger_verify_threshold, lang, 3),
+    }
     duplicate_of = db.get(Identity, case.duplicate_of_id) if case.duplicate_of_id else None
     return CaseView(
-        public_id=case.public_id, applicant_name=f"{applicant.given_name} {applicant.family_name}",
-        status=case.status, age=age(case.created_at, lang), columns=columns, rows=rows,
+        public_id=case.public_id,
+        applicant_name=f"{applicant.given_name} {applicant.family_name}",
+        status=case.status,
+        age=age(case.created_at, lang),
+        columns=columns,
+        rows=rows,
         issued_candidates=[c for c in columns[1:] if c.uin and c.status == "issued"],
-        history=history(db, case), decision=case.decision,
-        duplicate_of_uin=duplicate_of.uin if duplicate_of else None, thresholds=thresholds)
+        history=history(db, case),
+        decision=case.decision,
+        duplicate_of_uin=duplicate_of.uin if duplicate_of else None,
+        thresholds=thresholds,
+    )
 
 
 def history(db: Session, case: DedupCase) -> list[PastDecision]:
     """Every decision ever made on the case, oldest first (the case's ``CaseDecision`` rows)."""
     decisions = decision_history.decisions_of(db, case)
     sequence_of = {d.id: d.sequence for d in decisions}
-    return [PastDecision(d.sequence, d.outcome, d.uin, d.decided_by_name, when(d.decided_at), d.comment,
-                         sequence_of.get(d.replaces_id) if d.replaces_id else None) for d in decisions]
+    return [
+        PastDecision(
+            d.sequence,
+            d.outcome,
+            d.uin,
+            d.decided_by_name,
+            when(d.decided_at),
+            d.comment,
+            sequence_of.get(d.replaces_id) if d.replaces_id else None,
+        )
+        for d in decisions
+    ]

@@ -8,21 +8,29 @@ Paths outside ``/console`` (and the root page) keep the citizen's page or proble
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from civid.errors import CividError, NotFound
-from console.common.error_text import coded_text
 from civid.web import i18n, pages
+from console.common.error_text import coded_text
 
 PREFIX = "/console"
 Renderer = Callable[[Request, CividError], HTMLResponse]
 # Codes after which the way on is a new sign-in rather than the console's home.
-SIGN_IN_AGAIN = frozenset({"sign_in_expired", "sign_in_foreign", "sign_in_incomplete", "sign_in_refused",
-                           "no_staff_account", "passkey_required"})
+SIGN_IN_AGAIN = frozenset(
+    {
+        "sign_in_expired",
+        "sign_in_foreign",
+        "sign_in_incomplete",
+        "sign_in_refused",
+        "no_staff_account",
+        "passkey_required",
+    }
+)
 
 
 def is_console_page(request: Request) -> bool:
@@ -36,7 +44,8 @@ def _message(exc: CividError, lang: str) -> tuple[str, str | None]:
     params = dict(exc.params)
     if "roles" in params:  # role names as staff know them, in their language
         params["roles"] = f" {i18n.translate('console.error.or', lang)} ".join(
-            i18n.translate(f"roles.{role}", lang) for role in params["roles"])
+            i18n.translate(f"roles.{role}", lang) for role in params["roles"]
+        )
     if "yours" in params:
         params["yours"] = ", ".join(i18n.translate(f"role.{role}", lang) for role in params["yours"])
     generic = i18n.translate(f"console.error.status.{exc.status}", lang)
@@ -50,9 +59,16 @@ def render(request: Request, exc: CividError) -> HTMLResponse:
     """The console's error page for ``exc`` (its status, headers such as Retry-After kept)."""
     lang = pages.language(request)
     message, detail = _message(exc, lang)
-    response = pages.render(request, "console_error.html", status=exc.status, staff=getattr(request.state, "staff", None),
-                            message=message, detail=detail, code=exc.code or exc.type_slug,
-                            sign_in_again=exc.code in SIGN_IN_AGAIN)
+    response = pages.render(
+        request,
+        "console_error.html",
+        status=exc.status,
+        staff=getattr(request.state, "staff", None),
+        message=message,
+        detail=detail,
+        code=exc.code or exc.type_slug,
+        sign_in_again=exc.code in SIGN_IN_AGAIN,
+    )
     if exc.extra.get("retry_after"):
         response.headers["Retry-After"] = str(exc.extra["retry_after"])
     return response

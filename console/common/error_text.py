@@ -8,7 +8,8 @@ catalogues, ``civid.web.i18n``) and falls back to the English sentence for a cod
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from civid.errors import CividError
 from civid.web import i18n

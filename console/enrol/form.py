@@ -16,15 +16,24 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 
 from civid.settings import Settings
+from civid.web import i18n
 from enrollment.documents import CHECK_METHODS, DOCUMENT_TYPES, DocumentEvidence
 from enrollment.fingerprint import EXCEPTION_REASONS, FingerException, FingerUpload
 from enrollment.routes import read_upload
 from enrollment.schemas import Demographics, DocumentIn
 from enrollment.workflow import PhotoUpload
-from civid.web import i18n
 
-PERSON_FIELDS = ("given_name", "middle_names", "family_name", "date_of_birth", "sex", "place_of_birth", "nationality",
-                 "phone", "email")
+PERSON_FIELDS = (
+    "given_name",
+    "middle_names",
+    "family_name",
+    "date_of_birth",
+    "sex",
+    "place_of_birth",
+    "nationality",
+    "phone",
+    "email",
+)
 ADDRESS_FIELDS = ("line1", "line2", "locality", "district", "postal_code", "country")
 DOCUMENT_FIELDS = ("type", "number", "issuer_name", "issuer_country", "date_of_issuance", "date_of_expiry")
 UPPER_CASE = {"nationality", "address_country", "document_issuer_country"}  # ISO 3166 codes, typed in any case
@@ -35,10 +44,14 @@ _KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 # pydantic error type → message key; value errors are matched on the validator's sentence below.
 _ERROR_TYPES = {
-    "missing": "console.error.required", "string_too_short": "console.error.required",
-    "string_too_long": "console.error.too_long", "date_parsing": "console.error.date",
-    "date_from_datetime_parsing": "console.error.date", "date_type": "console.error.date",
-    "literal_error": "console.error.choice", "too_short": "console.error.check_method_required",
+    "missing": "console.error.required",
+    "string_too_short": "console.error.required",
+    "string_too_long": "console.error.too_long",
+    "date_parsing": "console.error.date",
+    "date_from_datetime_parsing": "console.error.date",
+    "date_type": "console.error.date",
+    "literal_error": "console.error.choice",
+    "too_short": "console.error.check_method_required",
 }
 _VALUE_ERRORS = {
     "letters, spaces, apostrophes": "console.error.name_chars",
@@ -91,8 +104,9 @@ def message_for(error: dict[str, Any], lang: str) -> str:
         key = "console.error.country_code" if error["loc"][-1] in ("nationality", "country") else "console.error.format"
         return i18n.translate(key, lang)
     if kind in _ERROR_TYPES:
-        return i18n.translate(_ERROR_TYPES[kind], lang, **{k: v for k, v in (error.get("ctx") or {}).items()
-                                                          if isinstance(v, (int, str))})
+        return i18n.translate(
+            _ERROR_TYPES[kind], lang, **{k: v for k, v in (error.get("ctx") or {}).items() if isinstance(v, (int, str))}
+        )
     text = str(error.get("msg", "")).removeprefix("Value error, ")
     for start, key in _VALUE_ERRORS.items():
         if start in text:
@@ -144,7 +158,8 @@ def _parse_document(result: EnrolForm, lang: str) -> None:
     if not any(values[f"document_{name}"] for name in ("type", "number", "issuer_name")):
         return
     document: dict[str, Any] = {
-        "type": values["document_type"], "number": values["document_number"],
+        "type": values["document_type"],
+        "number": values["document_number"],
         "issuer": {"name": values["document_issuer_name"], "country": values["document_issuer_country"]},
         "check_methods": values["document_check_methods"],
     }
@@ -188,8 +203,11 @@ def _parse_biometrics(form: FormData, result: EnrolForm, settings: Settings, lan
         elif reason:
             result.finger_exceptions.append(FingerException(position, reason, note))
         elif image is not None:
-            result.fingers.append(FingerUpload(position, read_upload(image, limit).data,
-                                               image.filename or f"finger-{position}", image.content_type))
+            result.fingers.append(
+                FingerUpload(
+                    position, read_upload(image, limit).data, image.filename or f"finger-{position}", image.content_type
+                )
+            )
             result.had_files = True
         elif rest:
             result.finger_exceptions.append(FingerException(position, rest, note))
@@ -202,8 +220,14 @@ def blank_values() -> dict[str, Any]:
     values: dict[str, Any] = {name: "" for name in PERSON_FIELDS}
     values.update({f"address_{name}": "" for name in ADDRESS_FIELDS})
     values.update({f"document_{name}": "" for name in DOCUMENT_FIELDS})
-    values.update({"nationality": "BLZ", "address_country": "BLZ", "document_issuer_country": "BLZ",
-                   "document_check_methods": ["vpip", "pvp"]})
+    values.update(
+        {
+            "nationality": "BLZ",
+            "address_country": "BLZ",
+            "document_issuer_country": "BLZ",
+            "document_check_methods": ["vpip", "pvp"],
+        }
+    )
     for position in FINGER_POSITIONS:
         values[f"finger_{position}_missing"] = ""
         values[f"finger_{position}_note"] = ""

@@ -20,6 +20,8 @@ from starlette.datastructures import UploadFile
 
 from civid import audit, problems
 from civid.errors import CividError, Conflict, IdempotencyKeyReused, InvalidInput, NotFound
+from civid.web import i18n, pages
+from civid.web.csrf import check_csrf
 from console.enrol import form as enrol_form
 from console.enrol import quality_feedback
 from console.signin.session import require_staff
@@ -28,8 +30,6 @@ from enrollment import workflow
 from enrollment.documents import CHECK_METHODS, DOCUMENT_TYPES
 from enrollment.fingerprint import EXCEPTION_REASONS
 from enrollment.present import demographics_of, enrolment_out
-from civid.web import i18n, pages
-from civid.web.csrf import check_csrf
 from models import Enrolment, EnrolmentStatus
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -37,16 +37,31 @@ Officer = Depends(require_staff("officer"))
 KEY_PREFIX = "console:"  # the workflow's idempotency keys of console forms (batches use "batch:")
 
 
-def _render_form(request: Request, staff: Staff, form: enrol_form.EnrolForm | None = None, status: int = 200,
-                 values: dict[str, Any] | None = None, problem: str | None = None) -> Response:
+def _render_form(
+    request: Request,
+    staff: Staff,
+    form: enrol_form.EnrolForm | None = None,
+    status: int = 200,
+    values: dict[str, Any] | None = None,
+    problem: str | None = None,
+) -> Response:
     """The enrolment form, blank or with the officer's values and the errors next to their fields."""
     return pages.render(
-        request, "console_enrol.html", status=status, staff=staff,
+        request,
+        "console_enrol.html",
+        status=status,
+        staff=staff,
         values=form.values if form else (values or enrol_form.blank_values()),
-        errors=form.errors if form else {}, files_again=bool(form and form.had_files and (form.errors or problem)),
-        problem=problem, idempotency_key=secrets.token_urlsafe(24),
-        sexes=enrol_form.SEXES, document_types=DOCUMENT_TYPES, check_methods=CHECK_METHODS,
-        exception_reasons=EXCEPTION_REASONS, finger_positions=enrol_form.FINGER_POSITIONS)
+        errors=form.errors if form else {},
+        files_again=bool(form and form.had_files and (form.errors or problem)),
+        problem=problem,
+        idempotency_key=secrets.token_urlsafe(24),
+        sexes=enrol_form.SEXES,
+        document_types=DOCUMENT_TYPES,
+        check_methods=CHECK_METHODS,
+        exception_reasons=EXCEPTION_REASONS,
+        finger_positions=enrol_form.FINGER_POSITIONS,
+    )
 
 
 @router.get("/enrol")
@@ -56,8 +71,9 @@ def enrol_page(request: Request, staff: Staff = Officer) -> Response:
     if previous:
         with request.app.state.services.sessions() as db:
             row = _enrolment(db, previous, staff)
-            return _render_form(request, staff, values=enrol_form.values_from(demographics_of(row),
-                                                                              list(row.fingerprints or [])))
+            return _render_form(
+                request, staff, values=enrol_form.values_from(demographics_of(row), list(row.fingerprints or []))
+            )
     return _render_form(request, staff)
 
 
@@ -79,8 +95,16 @@ async def enrol_submit(request: Request, staff: Staff = Officer) -> Response:
     actor = staff.actor("officer")
     try:
         enrolment = await run_in_threadpool(
-            workflow.enrol, services, actor, parsed.demographics, parsed.photos, key, fingers=parsed.fingers,
-            finger_exceptions=parsed.finger_exceptions, documents=parsed.documents)
+            workflow.enrol,
+            services,
+            actor,
+            parsed.demographics,
+            parsed.photos,
+            key,
+            fingers=parsed.fingers,
+            finger_exceptions=parsed.finger_exceptions,
+            documents=parsed.documents,
+        )
     except (Conflict, IntegrityError):
         # The same form sent twice at once (a double click): the other request stored it; show that one.
         enrolment = _by_key(services, staff, key)
@@ -89,11 +113,19 @@ async def enrol_submit(request: Request, staff: Staff = Officer) -> Response:
     except IdempotencyKeyReused:
         # This form's key already enrolled other details (the form sent, then changed and sent again, e.g. after
         # Back): nothing new was stored. The form shown again carries a fresh key, so sending it enrols these.
-        return _render_form(request, staff, parsed, status=422,
-                            problem=i18n.translate("console.enrol.key_reused", lang))
+        return _render_form(
+            request, staff, parsed, status=422, problem=i18n.translate("console.enrol.key_reused", lang)
+        )
     except CividError as exc:  # a file the workflow could not use: nothing was stored
-        return _render_form(request, staff, parsed, status=exc.status, problem=i18n.translate(
-            "console.enrol.not_enrolled", lang, detail=quality_feedback.named_error_text(exc, lang)))
+        return _render_form(
+            request,
+            staff,
+            parsed,
+            status=exc.status,
+            problem=i18n.translate(
+                "console.enrol.not_enrolled", lang, detail=quality_feedback.named_error_text(exc, lang)
+            ),
+        )
     return RedirectResponse(f"/console/enrolments/{enrolment.public_id}", status_code=303)
 
 
@@ -111,8 +143,9 @@ def _refuse_photo_the_gate_refuses(services, parsed: enrol_form.EnrolForm, lang:
 
 def _by_key(services, staff: Staff, key: str) -> Enrolment | None:  # type: ignore[no-untyped-def]
     with services.sessions() as db:
-        return db.scalars(select(Enrolment).where(Enrolment.officer_id == staff.api_key_id,
-                                                  Enrolment.idempotency_key == key)).first()
+        return db.scalars(
+            select(Enrolment).where(Enrolment.officer_id == staff.api_key_id, Enrolment.idempotency_key == key)
+        ).first()
 
 
 def _enrolment(db, public_id: str, staff: Staff) -> Enrolment:  # type: ignore[no-untyped-def]
@@ -135,8 +168,14 @@ async def _one_file(request: Request, name: str) -> tuple[UploadFile, dict[str, 
 
 
 def _quality_problem(request: Request, exc: CividError, lang: str) -> Response:
-    return problems.problem(exc.status, exc.title, exc.detail, exc.type_uri, request.url.path,
-                            message=quality_feedback.error_text(exc, lang))
+    return problems.problem(
+        exc.status,
+        exc.title,
+        exc.detail,
+        exc.type_uri,
+        request.url.path,
+        message=quality_feedback.error_text(exc, lang),
+    )
 
 
 @router.post("/enrol/quality/face")
@@ -146,8 +185,11 @@ async def face_quality(request: Request, staff: Staff = Officer) -> Response:
     upload, _ = await _one_file(request, "photo")
     limit = services.settings.max_upload_bytes
     try:
-        result = await run_in_threadpool(lambda: quality_feedback.face(
-            services, upload.file.read(limit + 1), upload.filename or "photo", upload.content_type, lang))
+        result = await run_in_threadpool(
+            lambda: quality_feedback.face(
+                services, upload.file.read(limit + 1), upload.filename or "photo", upload.content_type, lang
+            )
+        )
     except CividError as exc:
         return _quality_problem(request, exc, lang)
     return _json(result)
@@ -166,9 +208,16 @@ async def finger_quality(request: Request, staff: Staff = Officer) -> Response:
         return _quality_problem(request, InvalidInput("position must be a finger position 1-10"), lang)
     limit = services.settings.max_upload_bytes
     try:
-        result = await run_in_threadpool(lambda: quality_feedback.finger(
-            services, position, upload.file.read(limit + 1), upload.filename or f"finger-{position}",
-            upload.content_type, lang))
+        result = await run_in_threadpool(
+            lambda: quality_feedback.finger(
+                services,
+                position,
+                upload.file.read(limit + 1),
+                upload.filename or f"finger-{position}",
+                upload.content_type,
+                lang,
+            )
+        )
     except CividError as exc:
         return _quality_problem(request, exc, lang)
     return _json(result)
@@ -189,16 +238,18 @@ def _outcome_context(request: Request, staff: Staff, public_id: str, action: str
         audit.record(db, staff.actor("officer"), action, "enrolment", public_id, uin=enrolment.uin)
         db.commit()
     data = enrolment.model_dump(mode="json")
-    reasons = quality_feedback.explain_enrolment(data["rejection_reasons"], data["quality"], data["fingerprints"],
-                                                 services.settings, lang)
+    reasons = quality_feedback.explain_enrolment(
+        data["rejection_reasons"], data["quality"], data["fingerprints"], services.settings, lang
+    )
     return {"staff": staff, "enrolment": enrolment, "reasons": reasons}
 
 
 @router.get("/enrolments/{public_id}")
 def outcome(public_id: str, request: Request, staff: Staff = Officer) -> Response:
     """What became of an enrolment: UIN issued, case opened, or rejected with the reasons."""
-    return pages.render(request, "console_enrolment.html",
-                        **_outcome_context(request, staff, public_id, "enrolment.viewed"))
+    return pages.render(
+        request, "console_enrolment.html", **_outcome_context(request, staff, public_id, "enrolment.viewed")
+    )
 
 
 @router.get("/enrolments/{public_id}/receipt")

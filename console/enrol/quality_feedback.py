@@ -11,13 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from civid.errors import CividError, InvalidImage, NotAFingerprint, PayloadTooLarge, UnsupportedMediaType
-from idp.runtime import IdpServices
 from civid.settings import Settings
+from civid.web import i18n
 from console.common.error_text import coded_text
 from enrollment.capture import decode_image
 from enrollment.fingerprint import FingerUpload, assess_finger
 from enrollment.quality import assess
-from civid.web import i18n
+from idp.runtime import IdpServices
 
 
 def _number(value: object) -> str:
@@ -28,7 +28,8 @@ def face_issue_text(code: str, report: dict[str, Any], settings: Settings, lang:
     """One face quality reason in ``lang``, with the measured value and the limit."""
     pose = report.get("pose") or {}
     values: dict[str, object] = {
-        "no_face": {}, "multiple_faces": {"count": report.get("faces_found", "?")},
+        "no_face": {},
+        "multiple_faces": {"count": report.get("faces_found", "?")},
         "face_too_small": {"value": _number(report.get("inter_eye_px")), "limit": _number(settings.min_inter_eye_px)},
         "blurred": {"value": _number(report.get("sharpness")), "limit": _number(settings.min_sharpness)},
         "pose_yaw": {"value": _number(pose.get("yaw")), "limit": _number(settings.max_yaw_deg)},
@@ -46,7 +47,8 @@ def finger_issue_text(code: str, report: dict[str, Any], settings: Settings, lan
     values = {
         "finger_low_quality": {"value": report.get("nfiq2", "?"), "limit": settings.finger_min_nfiq2},
         "finger_too_few_minutiae": {"value": report.get("minutiae", "?"), "limit": settings.finger_min_minutiae},
-        "nfiq2_unavailable": {}, "finger_position_unknown": {},
+        "nfiq2_unavailable": {},
+        "finger_position_unknown": {},
     }.get(code)
     if values is None:
         return code
@@ -58,10 +60,12 @@ def finger_name(position: int, lang: str) -> str:
 
 
 # A file that could not be assessed, by its problem type (``CividError.type_slug``): what to tell the officer.
-FILE_ERRORS = {PayloadTooLarge.type_slug: "console.quality.too_large",
-               UnsupportedMediaType.type_slug: "console.quality.unsupported",
-               InvalidImage.type_slug: "console.quality.unreadable",
-               NotAFingerprint.type_slug: "console.quality.not_a_fingerprint"}
+FILE_ERRORS = {
+    PayloadTooLarge.type_slug: "console.quality.too_large",
+    UnsupportedMediaType.type_slug: "console.quality.unsupported",
+    InvalidImage.type_slug: "console.quality.unreadable",
+    NotAFingerprint.type_slug: "console.quality.not_a_fingerprint",
+}
 
 
 def file_error_text(type_slug: str, code: str | None, params: dict[str, Any], lang: str) -> str | None:
@@ -99,21 +103,38 @@ def named_error_text(exc: CividError, lang: str) -> str:
 def face(services: IdpServices, data: bytes, filename: str, content_type: str | None, lang: str) -> dict[str, Any]:
     """Decode and gate one face photo; the measurements and the reasons (raises CividError on a bad file)."""
     settings = services.settings
-    image = decode_image(data, filename=filename, content_type=content_type, max_bytes=settings.max_upload_bytes,
-                         max_pixels=settings.max_image_pixels, min_side=settings.min_image_side)
+    image = decode_image(
+        data,
+        filename=filename,
+        content_type=content_type,
+        max_bytes=settings.max_upload_bytes,
+        max_pixels=settings.max_image_pixels,
+        min_side=settings.min_image_side,
+    )
     report = assess(services.faces, image, settings.face_gate).report.to_dict()
-    issues = [{"code": issue["code"], "message": face_issue_text(issue["code"], report, settings, lang)}
-              for issue in report["issues"]]
+    issues = [
+        {"code": issue["code"], "message": face_issue_text(issue["code"], report, settings, lang)}
+        for issue in report["issues"]
+    ]
     summary_key = "console.quality.face_ok" if report["passed"] else "console.quality.face_refused"
     summary = i18n.translate(summary_key, lang)
-    return {**report, "issues": issues, "summary": summary,
-            "limits": {"min_inter_eye_px": settings.min_inter_eye_px, "min_sharpness": settings.min_sharpness,
-                       "max_yaw_deg": settings.max_yaw_deg, "max_pitch_deg": settings.max_pitch_deg,
-                       "max_roll_deg": settings.max_roll_deg}}
+    return {
+        **report,
+        "issues": issues,
+        "summary": summary,
+        "limits": {
+            "min_inter_eye_px": settings.min_inter_eye_px,
+            "min_sharpness": settings.min_sharpness,
+            "max_yaw_deg": settings.max_yaw_deg,
+            "max_pitch_deg": settings.max_pitch_deg,
+            "max_roll_deg": settings.max_roll_deg,
+        },
+    }
 
 
-def finger(services: IdpServices, position: int, data: bytes, filename: str, content_type: str | None,
-           lang: str) -> dict[str, Any]:
+def finger(
+    services: IdpServices, position: int, data: bytes, filename: str, content_type: str | None, lang: str
+) -> dict[str, Any]:
     """Decode, extract and gate one finger image: its NFIQ 2 score, minutiae and reasons."""
     settings = services.settings
     limits = {"min_nfiq2": settings.finger_min_nfiq2, "min_minutiae": settings.finger_min_minutiae}
@@ -121,32 +142,61 @@ def finger(services: IdpServices, position: int, data: bytes, filename: str, con
         accepted, report = assess_finger(FingerUpload(position, data, filename, content_type), settings.finger_quality)
     except NotAFingerprint as exc:
         # A readable image that is no fingerprint: an answer the officer acts on (scan the finger), not a bad file.
-        return {"position": position, "finger": finger_name(position, lang), "passed": False, "nfiq2": None,
-                "minutiae": None, "issues": [{"code": exc.code, "message": error_text(exc, lang)}],
-                "summary": i18n.translate("console.quality.finger_refused", lang, finger=finger_name(position, lang)),
-                "limits": limits}
+        return {
+            "position": position,
+            "finger": finger_name(position, lang),
+            "passed": False,
+            "nfiq2": None,
+            "minutiae": None,
+            "issues": [{"code": exc.code, "message": error_text(exc, lang)}],
+            "summary": i18n.translate("console.quality.finger_refused", lang, finger=finger_name(position, lang)),
+            "limits": limits,
+        }
     details = report.to_dict()
-    issues = [{"code": issue["code"], "message": finger_issue_text(issue["code"], details, settings, lang)}
-              for issue in report.issues]
+    issues = [
+        {"code": issue["code"], "message": finger_issue_text(issue["code"], details, settings, lang)}
+        for issue in report.issues
+    ]
     summary_key = "console.quality.finger_ok" if accepted else "console.quality.finger_refused"
     summary = i18n.translate(summary_key, lang, finger=finger_name(position, lang))
-    return {"position": position, "finger": finger_name(position, lang), "passed": accepted is not None,
-            "nfiq2": report.nfiq2, "minutiae": report.minutiae, "issues": issues, "summary": summary,
-            "limits": limits}
+    return {
+        "position": position,
+        "finger": finger_name(position, lang),
+        "passed": accepted is not None,
+        "nfiq2": report.nfiq2,
+        "minutiae": report.minutiae,
+        "issues": issues,
+        "summary": summary,
+        "limits": limits,
+    }
 
 
-def explain_enrolment(rejection_reasons: list[dict[str, Any]], quality: list[dict[str, Any]],
-                      fingerprints: list[dict[str, Any]], settings: Settings, lang: str) -> list[str]:
+def explain_enrolment(
+    rejection_reasons: list[dict[str, Any]],
+    quality: list[dict[str, Any]],
+    fingerprints: list[dict[str, Any]],
+    settings: Settings,
+    lang: str,
+) -> list[str]:
     """The reasons a stored enrolment was refused, in ``lang``, rebuilt from its per-photo and per-finger reports
     (and, for the reason that concerns the photos together, from the enrolment's own list)."""
-    reasons = [face_issue_text(r["code"], {}, settings, lang) for r in rejection_reasons
-               if r.get("code") == "photos_not_same_person"]
+    reasons = [
+        face_issue_text(r["code"], {}, settings, lang)
+        for r in rejection_reasons
+        if r.get("code") == "photos_not_same_person"
+    ]
     for index, report in enumerate(quality, start=1):
         for issue in report.get("issues", []):
-            reasons.append(i18n.translate("console.quality.photo_n", lang, n=index) + ": "
-                           + face_issue_text(issue["code"], report, settings, lang))
+            reasons.append(
+                i18n.translate("console.quality.photo_n", lang, n=index)
+                + ": "
+                + face_issue_text(issue["code"], report, settings, lang)
+            )
     for report in fingerprints:
         for issue in report.get("issues", []):
-            reasons.append(finger_name(int(report["position"]), lang) + ": "
-                           + finger_issue_text(issue["code"], report, settings, lang))
+            reasons.append(
+                finger_name(int(report["position"]), lang)
+                + ": "
+                + finger_issue_text(issue["code"], report, settings, lang)
+            )
     return reasons

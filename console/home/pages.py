@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from civid.web import pages
 from console.signin.session import require_staff
 from console.staff.accounts import Staff
-from civid.web import pages
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 

@@ -30,8 +30,12 @@ CATALOGUE = "console.passkey_code"
 def _summary(db, identity: Identity) -> dict:  # type: ignore[no-untyped-def]
     values = claims.claim_values(db, identity)
     live = [row for row in passkey_registry.of(db, identity.id) if row.revoked_at is None]
-    return {"uin": identity.uin, "name": values.get("name") or "", "birthdate": values.get("birthdate") or "",
-            "passkeys": len(live)}
+    return {
+        "uin": identity.uin,
+        "name": values.get("name") or "",
+        "birthdate": values.get("birthdate") or "",
+        "passkeys": len(live),
+    }
 
 
 def _issuer(staff: Staff) -> passkey_bindings.Issuer:
@@ -42,13 +46,19 @@ def _issuer(staff: Staff) -> passkey_bindings.Issuer:
 @router.get("/passkey-code")
 def form(request: Request, staff: Staff = Depends(require_staff("officer", "admin"))) -> Response:
     """Step 1: the UIN of the person at the desk."""
-    return pages.render(request, "console_passkey_code.html", staff=staff, section="passkey_code", step="find",
-                        uin="", error=None)
+    return pages.render(
+        request, "console_passkey_code.html", staff=staff, section="passkey_code", step="find", uin="", error=None
+    )
 
 
 @router.post("/passkey-code")
-def answer(request: Request, staff: Staff = Depends(require_staff("officer", "admin")), csrf_token: str = Form(""),
-           uin: str = Form("", max_length=40), action: str = Form("find")) -> Response:
+def answer(
+    request: Request,
+    staff: Staff = Depends(require_staff("officer", "admin")),
+    csrf_token: str = Form(""),
+    uin: str = Form("", max_length=40),
+    action: str = Form("find"),
+) -> Response:
     """``find``: show who the UIN belongs to, to compare with the person and their document; ``issue``: the code."""
     check_csrf(request, csrf_token)
     services = request.app.state.services
@@ -59,16 +69,42 @@ def answer(request: Request, staff: Staff = Depends(require_staff("officer", "ad
             person = _summary(db, identity)
             if action != "issue":
                 audit.record(db, issuer.actor, "passkey.binding_lookup", "identity", identity.uin)
-                return pages.render(request, "console_passkey_code.html", staff=staff, section="passkey_code",
-                                    step="confirm", uin=identity.uin, person=person, error=None)
-            code, row = passkey_bindings.issue_code(db, services.idp_secrets, services.settings.passkey_binding_ttl_s,
-                                                    identity, issuer)
+                return pages.render(
+                    request,
+                    "console_passkey_code.html",
+                    staff=staff,
+                    section="passkey_code",
+                    step="confirm",
+                    uin=identity.uin,
+                    person=person,
+                    error=None,
+                )
+            code, row = passkey_bindings.issue_code(
+                db, services.idp_secrets, services.settings.passkey_binding_ttl_s, identity, issuer
+            )
             minutes = max(1, services.settings.passkey_binding_ttl_s // 60)
-            return pages.render(request, "console_passkey_code.html", staff=staff, section="passkey_code",
-                                step="issued", uin=identity.uin, person=person, code=code, minutes=minutes,
-                                expires=pages.when(row.expires_at), error=None,
-                                bind_url=services.settings.resolved_issuer + "/passkeys/bind")
+            return pages.render(
+                request,
+                "console_passkey_code.html",
+                staff=staff,
+                section="passkey_code",
+                step="issued",
+                uin=identity.uin,
+                person=person,
+                code=code,
+                minutes=minutes,
+                expires=pages.when(row.expires_at),
+                error=None,
+                bind_url=services.settings.resolved_issuer + "/passkeys/bind",
+            )
     except CividError as exc:
-        return pages.render(request, "console_passkey_code.html", status=exc.status, staff=staff,
-                            section="passkey_code", step="find", uin=uin,
-                            error=error_text(exc, CATALOGUE, pages.language(request)))
+        return pages.render(
+            request,
+            "console_passkey_code.html",
+            status=exc.status,
+            staff=staff,
+            section="passkey_code",
+            step="find",
+            uin=uin,
+            error=error_text(exc, CATALOGUE, pages.language(request)),
+        )

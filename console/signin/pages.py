@@ -45,11 +45,19 @@ def console_client(services, db) -> Client:  # type: ignore[no-untyped-def]
     redirect_uri = services.settings.resolved_issuer + "/console/callback"
     row = db.scalars(select(Client).where(Client.registered_by == CONSOLE_CLIENT)).first()
     if row is None:
-        row, _ = clients.register(db, clients.ClientMetadata(
-            name="civid officer console", redirect_uris=[redirect_uri], allowed_scopes=["openid", "uin"],
-            entitlements=["uin"], subject_type="pairwise",
-            default_acr_values=[acr.ACR_PASSKEY] if services.settings.console_require_passkey else []),
-            SYSTEM, registered_by=CONSOLE_CLIENT)  # its secret is discarded: redemption is in-process
+        row, _ = clients.register(
+            db,
+            clients.ClientMetadata(
+                name="civid officer console",
+                redirect_uris=[redirect_uri],
+                allowed_scopes=["openid", "uin"],
+                entitlements=["uin"],
+                subject_type="pairwise",
+                default_acr_values=[acr.ACR_PASSKEY] if services.settings.console_require_passkey else [],
+            ),
+            SYSTEM,
+            registered_by=CONSOLE_CLIENT,
+        )  # its secret is discarded: redemption is in-process
     elif row.redirect_uris != [redirect_uri]:
         row.redirect_uris = [redirect_uri]
     # The console is part of civid: staff are not asked to consent to it (a "Do not allow" locked them out).
@@ -86,23 +94,53 @@ def login(request: Request, next: str | None = None) -> Response:
         client_id, redirect_uri = client.client_id, client.redirect_uris[0]
     state, nonce, verifier = secrets.token_urlsafe(24), secrets.token_urlsafe(24), secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    params = {"client_id": client_id, "redirect_uri": redirect_uri, "response_type": "code", "scope": "openid uin",
-              "state": state, "nonce": nonce, "code_challenge": challenge, "code_challenge_method": "S256",
-              "prompt": "login", "ui_locales": pages.language(request),
-              "claims": json.dumps({"id_token": {"uin": {"essential": True}}})}
+    params = {
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "response_type": "code",
+        "scope": "openid uin",
+        "state": state,
+        "nonce": nonce,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "prompt": "login",
+        "ui_locales": pages.language(request),
+        "claims": json.dumps({"id_token": {"uin": {"essential": True}}}),
+    }
     if services.settings.console_require_passkey:
         params["acr_values"] = acr.ACR_PASSKEY
     response = RedirectResponse("/authorize?" + urlencode(params), status_code=303)
-    sealed = _seal(services, {"state": state, "nonce": nonce, "verifier": verifier, "next": _safe_next(next),
-                              "exp": time.time() + LOGIN_STATE_TTL_S})
-    response.set_cookie(LOGIN_STATE_COOKIE, sealed, max_age=LOGIN_STATE_TTL_S, path="/console", httponly=True,
-                        samesite="lax", secure=services.settings.resolved_cookie_secure)
+    sealed = _seal(
+        services,
+        {
+            "state": state,
+            "nonce": nonce,
+            "verifier": verifier,
+            "next": _safe_next(next),
+            "exp": time.time() + LOGIN_STATE_TTL_S,
+        },
+    )
+    response.set_cookie(
+        LOGIN_STATE_COOKIE,
+        sealed,
+        max_age=LOGIN_STATE_TTL_S,
+        path="/console",
+        httponly=True,
+        samesite="lax",
+        secure=services.settings.resolved_cookie_secure,
+    )
     return response
 
 
 @router.get("/callback")
-def callback(request: Request, state: str | None = None, code: str | None = None, iss: str | None = None,
-             error: str | None = None, error_description: str | None = None) -> Response:
+def callback(
+    request: Request,
+    state: str | None = None,
+    code: str | None = None,
+    iss: str | None = None,
+    error: str | None = None,
+    error_description: str | None = None,
+) -> Response:
     """Back from the provider: check, redeem, verify, map the UIN to a staff account, open the session."""
     services = request.app.state.services
     pending = _unseal(services, request.cookies.get(LOGIN_STATE_COOKIE))
@@ -116,9 +154,18 @@ def callback(request: Request, state: str | None = None, code: str | None = None
         raise InvalidInput("the sign-in answer carries no code", code="sign_in_incomplete")
     with services.sessions.begin() as db:
         client = console_client(services, db)
-        tokens = authorization_code.create_token_response(db, services, claims_extensions.of(request.app), client, {
-            "grant_type": "authorization_code", "code": code, "redirect_uri": client.redirect_uris[0],
-            "code_verifier": pending["verifier"]})
+        tokens = authorization_code.create_token_response(
+            db,
+            services,
+            claims_extensions.of(request.app),
+            client,
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": client.redirect_uris[0],
+                "code_verifier": pending["verifier"],
+            },
+        )
         client_id = client.client_id
     try:
         claims = services.signing_keys.verify(tokens["id_token"], audience=client_id)
@@ -133,9 +180,17 @@ def callback(request: Request, state: str | None = None, code: str | None = None
     with services.sessions.begin() as db:
         account = staff_accounts.active_by_uin(db, str(claims.get("uin", "")))
         if account is None:
-            audit.record(db, Actor(None, f"citizen:{claims.get('uin')}", "citizen"), "console.sign_in_refused",
-                         "identity", str(claims.get("uin")), reason="no staff account")
-            refused = Forbidden("you signed in, but you have no staff account; ask an administrator", code="no_staff_account")
+            audit.record(
+                db,
+                Actor(None, f"citizen:{claims.get('uin')}", "citizen"),
+                "console.sign_in_refused",
+                "identity",
+                str(claims.get("uin")),
+                reason="no staff account",
+            )
+            refused = Forbidden(
+                "you signed in, but you have no staff account; ask an administrator", code="no_staff_account"
+            )
             db.commit()
             raise refused
         console_session.start(request, response, db, account, claims.get("acr", ""))
@@ -158,8 +213,14 @@ def logout(request: Request, csrf_token: str = Form("")) -> Response:
         account = console_session.end(request, response, db)
         idp_sessions.end(request, response, db)
         if account is not None:
-            audit.record(db, Actor(account.api_key_id, account.name, account.roles[0]), "console.signed_out",
-                         "staff", str(account.id), uin=account.uin)
+            audit.record(
+                db,
+                Actor(account.api_key_id, account.name, account.roles[0]),
+                "console.signed_out",
+                "staff",
+                str(account.id),
+                uin=account.uin,
+            )
     return response
 
 

@@ -8,8 +8,8 @@ a session ends at sign-out, after ``console_idle_timeout_s`` without a request (
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Callable
 from urllib.parse import quote
 
 from fastapi import Depends, Request, Response
@@ -17,8 +17,8 @@ from sqlalchemy import select
 
 from civid import audit
 from civid.errors import Forbidden
-from console.staff.accounts import Staff, as_staff
 from civid.web import pages
+from console.staff.accounts import Staff, as_staff
 from idp.server_secrets import sha256_hex
 from models import ConsoleSession, StaffAccount, utcnow
 
@@ -40,18 +40,28 @@ def start(request: Request, response: Response, db, account: StaffAccount, acr: 
     """Open a console session for ``account`` and set its cookie on ``response``."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    row = ConsoleSession(token_hash=sha256_hex(token), account_id=account.id, acr=acr, created_at=now,
-                         last_seen_at=now)
+    row = ConsoleSession(token_hash=sha256_hex(token), account_id=account.id, acr=acr, created_at=now, last_seen_at=now)
     db.add(row)
     db.flush()
     settings = request.app.state.services.settings
-    response.set_cookie(cookie_name(request), token, max_age=settings.console_session_max_s, path="/",
-                        httponly=True, samesite="strict", secure=settings.resolved_cookie_secure)
+    response.set_cookie(
+        cookie_name(request),
+        token,
+        max_age=settings.console_session_max_s,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=settings.resolved_cookie_secure,
+    )
     return row
 
 
-def current(request: Request, db, touch: bool = True,  # type: ignore[no-untyped-def]
-            commit: bool = True) -> tuple[ConsoleSession, StaffAccount] | None:
+def current(
+    request: Request,
+    db,
+    touch: bool = True,  # type: ignore[no-untyped-def]
+    commit: bool = True,
+) -> tuple[ConsoleSession, StaffAccount] | None:
     """The live session of this browser and its account, or None; ``touch`` counts this request as activity.
     ``commit=False`` leaves the commit to the caller's transaction (``sessions.begin()``)."""
     token = request.cookies.get(cookie_name(request))
@@ -81,8 +91,9 @@ def end(request: Request, response: Response, db) -> StaffAccount | None:  # typ
     """Sign out: end the session and clear the cookie; return whose session it was."""
     found = current(request, db, touch=False, commit=False)  # in the sign-out's transaction
     settings = request.app.state.services.settings
-    response.delete_cookie(cookie_name(request), path="/", secure=settings.resolved_cookie_secure, httponly=True,
-                           samesite="strict")
+    response.delete_cookie(
+        cookie_name(request), path="/", secure=settings.resolved_cookie_secure, httponly=True, samesite="strict"
+    )
     if found is None:
         return None
     row, account = found
@@ -104,8 +115,11 @@ def require_staff(*roles: str) -> Callable[..., Staff]:
             staff = as_staff(found[1])
         request.state.staff = staff  # the error page, too, shows the console's navigation
         if roles and not staff.has(*roles):
-            raise Forbidden(f"this page needs the {' or '.join(roles)} role", code="role_needed",
-                            params={"roles": list(roles), "yours": list(staff.roles)})
+            raise Forbidden(
+                f"this page needs the {' or '.join(roles)} role",
+                code="role_needed",
+                params={"roles": list(roles), "yours": list(staff.roles)},
+            )
         return staff
 
     return dependency

@@ -40,10 +40,12 @@ class Staff:
 def _check_roles(roles: list[str]) -> list[str]:
     unknown = sorted(set(roles) - set(STAFF_ROLES))
     if not roles or unknown:
-        raise InvalidInput(f"roles must be a non-empty subset of {', '.join(STAFF_ROLES)}"
-                           + (f"; unknown: {', '.join(unknown)}" if unknown else ""),
-                           code="roles_unknown" if unknown else "roles_required",
-                           params={"roles": ", ".join(STAFF_ROLES), "unknown": ", ".join(unknown)})
+        raise InvalidInput(
+            f"roles must be a non-empty subset of {', '.join(STAFF_ROLES)}"
+            + (f"; unknown: {', '.join(unknown)}" if unknown else ""),
+            code="roles_unknown" if unknown else "roles_required",
+            params={"roles": ", ".join(STAFF_ROLES), "unknown": ", ".join(unknown)},
+        )
     return [role for role in STAFF_ROLES if role in roles]
 
 
@@ -55,25 +57,39 @@ def add(db: Session, uin: str, name: str, roles: list[str], actor: Actor) -> Sta
         raise InvalidInput("a staff member needs a name (shown in the audit trail)", code="staff_name_required")
     identity = db.scalars(select(Identity).where(Identity.uin == uin)).first()
     if identity is None:
-        raise NotFound(f"no identity with UIN {uin}: staff sign in with their own national identity",
-                       code="uin_not_enrolled", params={"uin": uin})
+        raise NotFound(
+            f"no identity with UIN {uin}: staff sign in with their own national identity",
+            code="uin_not_enrolled",
+            params={"uin": uin},
+        )
     if db.scalars(select(StaffAccount).where(StaffAccount.uin == uin)).first() is not None:
-        raise Conflict(f"UIN {uin} already has a staff account; change its roles instead", code="staff_exists",
-                       params={"uin": uin})
+        raise Conflict(
+            f"UIN {uin} already has a staff account; change its roles instead", code="staff_exists", params={"uin": uin}
+        )
     # The API-key row names this person as an actor (enrolments' officer, cases' decider); its key is
     # random and discarded: staff act through the console, not with a key.
     key = ApiKey(name=name.strip(), role=roles[0], key_hash=hash_key(secrets.token_urlsafe(32)), prefix="console")
     db.add(key)
     db.flush()
-    account = StaffAccount(uin=uin, name=name.strip(), roles=roles, api_key_id=key.id,
-                           created_by=f"{actor.role}:{actor.name}")
+    account = StaffAccount(
+        uin=uin, name=name.strip(), roles=roles, api_key_id=key.id, created_by=f"{actor.role}:{actor.name}"
+    )
     db.add(account)
     db.flush()
     # A binding code an officer issued while this was a citizen's identity would now bind a passkey that signs in
     # with staff roles, which only an administrator may give (idp.passkey_bindings): such codes end here.
     voided = len(passkey_bindings.void_unused_codes(db, identity))
-    audit.record(db, actor, "staff.added", "staff", str(account.id), uin=uin, name=account.name, roles=roles,
-                 voided_binding_codes=voided)
+    audit.record(
+        db,
+        actor,
+        "staff.added",
+        "staff",
+        str(account.id),
+        uin=uin,
+        name=account.name,
+        roles=roles,
+        voided_binding_codes=voided,
+    )
     return account
 
 
@@ -81,8 +97,16 @@ def set_roles(db: Session, account_id: int, roles: list[str], actor: Actor) -> S
     """Change a staff member's roles (audited with before and after)."""
     account = get(db, account_id)
     before, account.roles = account.roles, _check_roles(roles)
-    audit.record(db, actor, "staff.roles_changed", "staff", str(account.id), uin=account.uin,
-                 roles_before=before, roles=account.roles)
+    audit.record(
+        db,
+        actor,
+        "staff.roles_changed",
+        "staff",
+        str(account.id),
+        uin=account.uin,
+        roles_before=before,
+        roles=account.roles,
+    )
     return account
 
 

@@ -22,9 +22,10 @@ import os
 import re
 import zipfile
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -80,26 +81,44 @@ def _check_member(info: zipfile.ZipInfo, settings: Settings) -> None:
     """Refuse the whole archive for a member no registration kit makes, or one built to explode."""
     name = info.filename
     parts = name.rstrip("/").split("/")
-    if (name.startswith("/") or "\\" in name or any(p in ("", ".", "..") for p in parts)
-            or re.match(r"^[A-Za-z]:", name) or "\x00" in name):
-        raise InvalidInput(f"the archive holds a file with an unsafe path ({name!r}): absolute paths, '..' and "
-                           "backslashes are refused", code="unsafe_path", params={"member": name})
+    if (
+        name.startswith("/")
+        or "\\" in name
+        or any(p in ("", ".", "..") for p in parts)
+        or re.match(r"^[A-Za-z]:", name)
+        or "\x00" in name
+    ):
+        raise InvalidInput(
+            f"the archive holds a file with an unsafe path ({name!r}): absolute paths, '..' and "
+            "backslashes are refused",
+            code="unsafe_path",
+            params={"member": name},
+        )
     if info.flag_bits & 0x1:
-        raise InvalidInput(f"{name}: encrypted ZIP members are not accepted", code="encrypted_member",
-                           params={"member": name})
+        raise InvalidInput(
+            f"{name}: encrypted ZIP members are not accepted", code="encrypted_member", params={"member": name}
+        )
     if (info.external_attr >> 16) & 0o170000 == 0o120000:
         raise InvalidInput(f"{name}: symbolic links are not accepted", code="symlink", params={"member": name})
     if info.is_dir():
         return
     limit = MAX_PERSON_BYTES if parts[-1].lower() == PERSON_FILE else settings.max_upload_bytes
     if info.file_size > limit:
-        raise PayloadTooLarge(f"{name}: {size_text(info.file_size, 'en')} uncompressed, over the limit of "
-                              f"{size_text(limit, 'en')} per file",
-                              code="member_too_large", params={"member": name, "size": info.file_size, "limit": limit})
-    if info.file_size > 1024 * 1024 and info.file_size > settings.batch_max_compression_ratio * max(info.compress_size, 1):
+        raise PayloadTooLarge(
+            f"{name}: {size_text(info.file_size, 'en')} uncompressed, over the limit of "
+            f"{size_text(limit, 'en')} per file",
+            code="member_too_large",
+            params={"member": name, "size": info.file_size, "limit": limit},
+        )
+    if info.file_size > 1024 * 1024 and info.file_size > settings.batch_max_compression_ratio * max(
+        info.compress_size, 1
+    ):
         ratio = info.file_size // max(info.compress_size, 1)
-        raise PayloadTooLarge(f"{name}: expands {ratio} times; refused as a decompression bomb",
-                              code="compression_ratio", params={"member": name, "ratio": ratio})
+        raise PayloadTooLarge(
+            f"{name}: expands {ratio} times; refused as a decompression bomb",
+            code="compression_ratio",
+            params={"member": name, "ratio": ratio},
+        )
 
 
 def open_archive(upload: IO[bytes], settings: Settings) -> tuple[zipfile.ZipFile, dict[str, list[zipfile.ZipInfo]]]:
@@ -110,22 +129,29 @@ def open_archive(upload: IO[bytes], settings: Settings) -> tuple[zipfile.ZipFile
         raise InvalidInput(f"the file is not a readable ZIP archive ({exc})", code="not_a_zip") from exc
     members = archive.infolist()
     if len(members) > settings.batch_max_members:
-        raise PayloadTooLarge(f"the archive has {len(members)} entries; at most {settings.batch_max_members} are "
-                              "accepted", code="too_many_members",
-                              params={"count": len(members), "limit": settings.batch_max_members})
+        raise PayloadTooLarge(
+            f"the archive has {len(members)} entries; at most {settings.batch_max_members} are accepted",
+            code="too_many_members",
+            params={"count": len(members), "limit": settings.batch_max_members},
+        )
     total = sum(info.file_size for info in members)
     if total > settings.batch_max_uncompressed_bytes:
-        raise PayloadTooLarge(f"the archive expands to {size_text(total, 'en')}; at most "
-                              f"{size_text(settings.batch_max_uncompressed_bytes, 'en')} is accepted",
-                              code="too_large_uncompressed",
-                              params={"size": total, "limit": settings.batch_max_uncompressed_bytes})
+        raise PayloadTooLarge(
+            f"the archive expands to {size_text(total, 'en')}; at most "
+            f"{size_text(settings.batch_max_uncompressed_bytes, 'en')} is accepted",
+            code="too_large_uncompressed",
+            params={"size": total, "limit": settings.batch_max_uncompressed_bytes},
+        )
     packages: dict[str, list[zipfile.ZipInfo]] = defaultdict(list)
     seen: set[str] = set()
     for info in members:
         _check_member(info, settings)
         if info.filename in seen:
-            raise InvalidInput(f"{info.filename} appears twice in the archive", code="duplicate_member",
-                               params={"member": info.filename})
+            raise InvalidInput(
+                f"{info.filename} appears twice in the archive",
+                code="duplicate_member",
+                params={"member": info.filename},
+            )
         seen.add(info.filename)
         if "__MACOSX/" in info.filename:
             continue
@@ -141,12 +167,15 @@ def open_archive(upload: IO[bytes], settings: Settings) -> tuple[zipfile.ZipFile
     for name in [name for name, found in packages.items() if not found and name in parents]:
         del packages[name]  # an empty entry of a folder that holds person folders (``drive/``), not a person
     if not packages:
-        raise InvalidInput("the archive holds no packages: put each person's files in a folder of their own",
-                           code="empty")
+        raise InvalidInput(
+            "the archive holds no packages: put each person's files in a folder of their own", code="empty"
+        )
     if len(packages) > settings.batch_max_packages:
-        raise PayloadTooLarge(f"the archive holds {len(packages)} packages; at most {settings.batch_max_packages} per "
-                              "batch", code="too_many_packages",
-                              params={"count": len(packages), "limit": settings.batch_max_packages})
+        raise PayloadTooLarge(
+            f"the archive holds {len(packages)} packages; at most {settings.batch_max_packages} per batch",
+            code="too_many_packages",
+            params={"count": len(packages), "limit": settings.batch_max_packages},
+        )
     return archive, dict(packages)
 
 
@@ -155,26 +184,40 @@ def read_packages(archive: zipfile.ZipFile, groups: dict[str, list[zipfile.ZipIn
     for folder, members in groups.items():
         package = Package(folder or "(top level)")
         if not folder:
-            package.issues.append(Issue("no_folder", "files at the top of the archive: put each person's files in a "
-                                        "folder of their own"))
+            package.issues.append(
+                Issue("no_folder", "files at the top of the archive: put each person's files in a folder of their own")
+            )
         elif len(folder) > MAX_PACKAGE_NAME:
-            package.issues.append(Issue("name_too_long", f"the folder name is over {MAX_PACKAGE_NAME} characters",
-                                        {"limit": MAX_PACKAGE_NAME}))
+            package.issues.append(
+                Issue(
+                    "name_too_long",
+                    f"the folder name is over {MAX_PACKAGE_NAME} characters",
+                    {"limit": MAX_PACKAGE_NAME},
+                )
+            )
         for info in members:
             base = info.filename.rpartition("/")[2]
             try:
                 with archive.open(info) as member:
                     data = member.read(info.file_size + 1)
             except (zipfile.BadZipFile, OSError, EOFError) as exc:
-                raise InvalidInput(f"{info.filename} is damaged in the archive ({exc})", code="damaged_member",
-                                   params={"member": info.filename}) from exc
+                raise InvalidInput(
+                    f"{info.filename} is damaged in the archive ({exc})",
+                    code="damaged_member",
+                    params={"member": info.filename},
+                ) from exc
             if base.lower() == PERSON_FILE:
                 package.files[PERSON_FILE] = data
             elif FACE_FILE.match(base) or FINGER_FILE.match(base):
                 package.files[base] = data
             else:
-                package.issues.append(Issue("unexpected_file", f"{base}: not person.json, face*.jpg|png or "
-                                            "finger-<position>.png", {"file": base}))
+                package.issues.append(
+                    Issue(
+                        "unexpected_file",
+                        f"{base}: not person.json, face*.jpg|png or finger-<position>.png",
+                        {"file": base},
+                    )
+                )
         if folder and not members:
             package.issues.append(Issue("empty_folder", "the folder is empty"))
         elif folder:
@@ -194,8 +237,9 @@ def layout_issues(files: dict[str, bytes]) -> list[Issue]:
     positions = [int(m.group(1)) for name in files if (m := FINGER_FILE.match(name))]
     for position in positions:
         if not 1 <= position <= 10:
-            issues.append(Issue("finger_position", f"finger-{position}: a finger position is 1 to 10",
-                                {"position": position}))
+            issues.append(
+                Issue("finger_position", f"finger-{position}: a finger position is 1 to 10", {"position": position})
+            )
     if len(set(positions)) != len(positions):
         issues.append(Issue("finger_position", "the same finger position is given twice", {"twice": True}))
     return issues
@@ -208,9 +252,17 @@ def parse_person(data: bytes) -> tuple[PersonIn | None, list[Issue]]:
         check_document_list(person.documents)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
-        return None, [Issue("invalid_person_json", "person.json: " + "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'whole file'}: {str(e['msg']).removeprefix('Value error, ')}"
-            for e in errors), {"errors": [_plain_error(e) for e in errors]})]
+        return None, [
+            Issue(
+                "invalid_person_json",
+                "person.json: "
+                + "; ".join(
+                    f"{'.'.join(str(p) for p in e['loc']) or 'whole file'}: {str(e['msg']).removeprefix('Value error, ')}"
+                    for e in errors
+                ),
+                {"errors": [_plain_error(e) for e in errors]},
+            )
+        ]
     except ValueError as exc:  # check_document_list
         error = {"loc": ["documents"], "type": "value_error", "msg": str(exc)}
         return None, [Issue("invalid_person_json", f"person.json: documents: {exc}", {"errors": [error]})]
@@ -220,11 +272,16 @@ def parse_person(data: bytes) -> tuple[PersonIn | None, list[Issue]]:
 def _plain_error(error: Any) -> dict[str, Any]:
     """A pydantic error as stored with the record: where, its type, its English sentence and its simple values
     (what ``console.enrol.form.message_for`` needs to say it again in the officer's language)."""
-    return {"loc": [str(part) for part in error["loc"]], "type": error["type"], "msg": str(error["msg"]),
-            "ctx": {k: v for k, v in (error.get("ctx") or {}).items() if isinstance(v, (int, str))}}
+    return {
+        "loc": [str(part) for part in error["loc"]],
+        "type": error["type"],
+        "msg": str(error["msg"]),
+        "ctx": {k: v for k, v in (error.get("ctx") or {}).items() if isinstance(v, (int, str))},
+    }
 
 
 # --- sealed packages at rest ---------------------------------------------------------------------------
+
 
 def package_aad(batch_id: str, package: str) -> bytes:
     """Binds a sealed package to its batch and name: a file copied to another slot fails to open."""
@@ -254,9 +311,9 @@ def read_sealed(keyring: KeyRing, path: Path, batch_id: str, package: str) -> di
     raw = path.read_bytes()
     if not raw.startswith(_SEALED_MAGIC):
         raise InvalidInput(f"{path.name} is not a sealed batch package")
-    rest = raw[len(_SEALED_MAGIC):]
+    rest = raw[len(_SEALED_MAGIC) :]
     length = rest[0]
-    kid, nonce, ciphertext = rest[1:1 + length].decode(), rest[1 + length:13 + length], rest[13 + length:]
+    kid, nonce, ciphertext = rest[1 : 1 + length].decode(), rest[1 + length : 13 + length], rest[13 + length :]
     plain = keyring.open(Sealed(kid, nonce, ciphertext), package_aad(batch_id, package))
     with zipfile.ZipFile(io.BytesIO(plain)) as bundle:
         return {name: bundle.read(name) for name in bundle.namelist()}

@@ -30,10 +30,11 @@ import shutil
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -126,13 +127,19 @@ def owned(db: Session, officer: Actor, public_id: str) -> BatchJob:
     return job
 
 
-def _refuse_second_live_batch(db: Session, officer_id: int | None, stale_after_s: int,
-                              except_id: str | None = None) -> None:
-    for job in db.scalars(select(BatchJob).where(BatchJob.officer_id == officer_id,
-                                                 BatchJob.status == BatchStatus.RUNNING)):
+def _refuse_second_live_batch(
+    db: Session, officer_id: int | None, stale_after_s: int, except_id: str | None = None
+) -> None:
+    for job in db.scalars(
+        select(BatchJob).where(BatchJob.officer_id == officer_id, BatchJob.status == BatchStatus.RUNNING)
+    ):
         if job.public_id != except_id and is_live(job, stale_after_s):
-            raise Conflict(f"batch {job.public_id} is still running: one batch at a time per officer; wait for it or "
-                           "pause it", batch=job.public_id, code="batch_running", params={"batch": job.public_id})
+            raise Conflict(
+                f"batch {job.public_id} is still running: one batch at a time per officer; wait for it or pause it",
+                batch=job.public_id,
+                code="batch_running",
+                params={"batch": job.public_id},
+            )
 
 
 def _sha256(upload: IO[bytes]) -> str:
@@ -150,11 +157,16 @@ def create(services: EnrolmentServices, officer: Actor, filename: str, upload: I
     settings = services.settings
     digest = _sha256(upload)
     with services.sessions() as db:
-        earlier = db.scalars(select(BatchJob.public_id).where(BatchJob.officer_id == officer.id,
-                                                              BatchJob.archive_sha256 == digest)).first()
+        earlier = db.scalars(
+            select(BatchJob.public_id).where(BatchJob.officer_id == officer.id, BatchJob.archive_sha256 == digest)
+        ).first()
         if earlier:
-            raise Conflict(f"this archive was already uploaded as batch {earlier}", batch=earlier,
-                           code="already_uploaded", params={"batch": earlier})
+            raise Conflict(
+                f"this archive was already uploaded as batch {earlier}",
+                batch=earlier,
+                code="already_uploaded",
+                params={"batch": earlier},
+            )
         _refuse_second_live_batch(db, officer.id, settings.batch_stale_after_s)
     archive, groups = batch_archive.open_archive(upload, settings)
     public_id = str(uuid.uuid4())
@@ -170,18 +182,33 @@ def create(services: EnrolmentServices, officer: Actor, filename: str, upload: I
             with _lock:
                 with services.sessions.begin() as db:
                     _refuse_second_live_batch(db, officer.id, settings.batch_stale_after_s)
-                    job = BatchJob(public_id=public_id, officer_id=officer.id, officer_name=officer.name,
-                                   filename=(filename or "batch.zip")[:200], archive_sha256=digest,
-                                   status=BatchStatus.RUNNING, total=len(records), runner=RUNNER,
-                                   heartbeat_at=utcnow())
+                    job = BatchJob(
+                        public_id=public_id,
+                        officer_id=officer.id,
+                        officer_name=officer.name,
+                        filename=(filename or "batch.zip")[:200],
+                        archive_sha256=digest,
+                        status=BatchStatus.RUNNING,
+                        total=len(records),
+                        runner=RUNNER,
+                        heartbeat_at=utcnow(),
+                    )
                     db.add(job)
                     db.flush()
                     for record in records:
                         record.batch_id = job.id
                     db.add_all(records)
-                    audit.record(db, officer, "batch.uploaded", "batch", public_id,
-                                 filename=job.filename, archive_sha256=digest, packages=len(records),
-                                 invalid=sum(r.status == RecordStatus.INVALID for r in records))
+                    audit.record(
+                        db,
+                        officer,
+                        "batch.uploaded",
+                        "batch",
+                        public_id,
+                        filename=job.filename,
+                        archive_sha256=digest,
+                        packages=len(records),
+                        invalid=sum(r.status == RecordStatus.INVALID for r in records),
+                    )
                 committed = True
                 # Committed: staging now holds the batch's only copy of its packages, never to be deleted here.
                 # A failed rename (or a kill before it) leaves them staged and the batch "interrupted": Resume,
@@ -206,31 +233,48 @@ def _split(services: EnrolmentServices, archive: Any, groups: Any, public_id: st
     with archive:
         for position, package in enumerate(batch_archive.read_packages(archive, groups)):
             if package.issues:
-                records.append(BatchRecord(position=position, package=package.name[:200],
-                                           status=RecordStatus.INVALID, processed_at=utcnow(),
-                                           reasons=[i.to_dict() for i in package.issues]))
+                records.append(
+                    BatchRecord(
+                        position=position,
+                        package=package.name[:200],
+                        status=RecordStatus.INVALID,
+                        processed_at=utcnow(),
+                        reasons=[i.to_dict() for i in package.issues],
+                    )
+                )
                 continue
             batch_archive.write_sealed(services.keyring, staging / f"{position:05d}.sealed", public_id, package)
             person, _ = batch_archive.parse_person(package.files[batch_archive.PERSON_FILE])
             assert person is not None  # a package with issues was recorded invalid above
-            records.append(BatchRecord(position=position, package=package.name[:200], status=RecordStatus.PENDING,
-                                       idempotency_key=package_key(package),
-                                       person_sha256=batch_archive.person_digest(person), reasons=[]))
+            records.append(
+                BatchRecord(
+                    position=position,
+                    package=package.name[:200],
+                    status=RecordStatus.PENDING,
+                    idempotency_key=package_key(package),
+                    person_sha256=batch_archive.person_digest(person),
+                    reasons=[],
+                )
+            )
     names = [record.package for record in records]
     clashes = sorted({name for name in names if names.count(name) > 1})
     if clashes:  # each package's record is found by its name on resume: names must be distinct
-        raise InvalidInput("several packages in the archive have the same name (folder names must differ in "
-                           f"their first 200 characters, and files at the top level form one package): "
-                           f"{', '.join(clashes[:3])}", code="package_names_clash",
-                           params={"names": ", ".join(clashes[:3])})
+        raise InvalidInput(
+            "several packages in the archive have the same name (folder names must differ in "
+            f"their first 200 characters, and files at the top level form one package): "
+            f"{', '.join(clashes[:3])}",
+            code="package_names_clash",
+            params={"names": ", ".join(clashes[:3])},
+        )
     return records
 
 
 def _launch(services: EnrolmentServices, public_id: str) -> None:
     """Start this process's thread for the batch (the caller has claimed it: runner = RUNNER)."""
     stop = threading.Event()
-    thread = threading.Thread(target=_work, args=(services, public_id, stop), name=f"batch-{public_id[:8]}",
-                              daemon=True)
+    thread = threading.Thread(
+        target=_work, args=(services, public_id, stop), name=f"batch-{public_id[:8]}", daemon=True
+    )
     _threads[public_id], _stops[public_id] = thread, stop
     thread.start()
 
@@ -266,27 +310,61 @@ def run(services: EnrolmentServices, public_id: str, should_stop: Callable[[], b
             if not _officer_may_enrol(db, job.officer_id):
                 # Disabled, or no longer an officer: their batch stops as their console session does.
                 job.status, job.runner = BatchStatus.PAUSED, None
-                audit.record(db, SYSTEM, "batch.paused", "batch", public_id,
-                             reason="the uploading officer's account is disabled or no longer holds the officer role")
+                audit.record(
+                    db,
+                    SYSTEM,
+                    "batch.paused",
+                    "batch",
+                    public_id,
+                    reason="the uploading officer's account is disabled or no longer holds the officer role",
+                )
                 db.commit()
                 return
-            record = db.scalars(select(BatchRecord).where(BatchRecord.batch_id == job.id,
-                                                          BatchRecord.status == RecordStatus.PENDING)
-                                .order_by(BatchRecord.position).limit(1)).first()
+            record = db.scalars(
+                select(BatchRecord)
+                .where(BatchRecord.batch_id == job.id, BatchRecord.status == RecordStatus.PENDING)
+                .order_by(BatchRecord.position)
+                .limit(1)
+            ).first()
             actor = Actor(job.officer_id, job.officer_name, "officer")
         if record is None:
             _complete(services, public_id)
             return
-        outcome = process_record(services, actor, public_id, record.position, record.package,
-                                 record.idempotency_key, record.person_sha256, record.id)
+        outcome = process_record(
+            services,
+            actor,
+            public_id,
+            record.position,
+            record.package,
+            record.idempotency_key,
+            record.person_sha256,
+            record.id,
+        )
         with services.sessions.begin() as db:
-            db.execute(update(BatchRecord).where(BatchRecord.id == record.id).values(
-                status=outcome.status, enrolment_public_id=outcome.enrolment_public_id, uin=outcome.uin,
-                case_public_id=outcome.case_public_id, reasons=list(outcome.reasons), processed_at=utcnow()))
+            db.execute(
+                update(BatchRecord)
+                .where(BatchRecord.id == record.id)
+                .values(
+                    status=outcome.status,
+                    enrolment_public_id=outcome.enrolment_public_id,
+                    uin=outcome.uin,
+                    case_public_id=outcome.case_public_id,
+                    reasons=list(outcome.reasons),
+                    processed_at=utcnow(),
+                )
+            )
             db.execute(update(BatchJob).where(BatchJob.public_id == public_id).values(heartbeat_at=utcnow()))
             if outcome.status == RecordStatus.ALREADY_ENROLLED:  # a decision not to enrol: on the record
-                audit.record(db, actor, "batch.already_enrolled", "enrolment", outcome.enrolment_public_id or "",
-                             batch=public_id, package=record.package, **(outcome.recognised or {}))
+                audit.record(
+                    db,
+                    actor,
+                    "batch.already_enrolled",
+                    "enrolment",
+                    outcome.enrolment_public_id or "",
+                    batch=public_id,
+                    package=record.package,
+                    **(outcome.recognised or {}),
+                )
         package_path(services, public_id, record.position).unlink(missing_ok=True)
 
 
@@ -296,8 +374,16 @@ def _officer_may_enrol(db: Session, officer_id: int) -> bool:
     return account is not None and account.disabled_at is None and "officer" in account.roles
 
 
-def process_record(services: EnrolmentServices, actor: Actor, batch_id: str, position: int, package: str,
-                   key: str | None, person_sha256: str | None = None, record_id: int | None = None) -> Outcome:
+def process_record(
+    services: EnrolmentServices,
+    actor: Actor,
+    batch_id: str,
+    position: int,
+    package: str,
+    key: str | None,
+    person_sha256: str | None = None,
+    record_id: int | None = None,
+) -> Outcome:
     """Enrol one package through the workflow under ``key`` (or say why it cannot be); never raises.
 
     A person this officer's drives enrolled already — the same package (``key``) held by another record, or a
@@ -306,8 +392,9 @@ def process_record(services: EnrolmentServices, actor: Actor, batch_id: str, pos
     try:
         if _enrolled(services, actor, key):  # enrolled before an interruption: its package may be gone already
             return _outcome_of(services, actor, record_id, key=key)
-        files = batch_archive.files_of(batch_archive.read_sealed(
-            services.keyring, package_path(services, batch_id, position), batch_id, package))
+        files = batch_archive.files_of(
+            batch_archive.read_sealed(services.keyring, package_path(services, batch_id, position), batch_id, package)
+        )
         person, issues = batch_archive.parse_person(files["person"])
         if person is None:
             return Outcome(RecordStatus.INVALID, reasons=tuple(i.to_dict() for i in issues))
@@ -318,23 +405,31 @@ def process_record(services: EnrolmentServices, actor: Actor, batch_id: str, pos
                 return replace(found, recognised={"by": "re-export", "face_score": round(earlier.face_score, 4)})
         try:
             workflow.enrol(
-                services, actor, person.demographics,
-                [workflow.PhotoUpload(data, name, None) for name, data in files["faces"]], key,
+                services,
+                actor,
+                person.demographics,
+                [workflow.PhotoUpload(data, name, None) for name, data in files["faces"]],
+                key,
                 fingers=[FingerUpload(p, data, name, None) for p, (name, data) in sorted(files["fingers"].items())],
                 finger_exceptions=[FingerException(e.position, e.reason, e.note) for e in person.finger_exceptions],
-                documents=[DocumentEvidence.from_input(d) for d in person.documents])
+                documents=[DocumentEvidence.from_input(d) for d in person.documents],
+            )
         except Conflict:  # the same key raced with itself (two runners): read what the other stored
             pass
         return _outcome_of(services, actor, record_id, key=key)
     except CividError as exc:
         return Outcome(RecordStatus.INVALID, reasons=(_reason_of(exc),))
     except FileNotFoundError:
-        return Outcome(RecordStatus.ERROR, reasons=({"code": "package_missing",
-                                                     "message": "the stored package is missing from the data folder"},))
+        return Outcome(
+            RecordStatus.ERROR,
+            reasons=({"code": "package_missing", "message": "the stored package is missing from the data folder"},),
+        )
     except Exception:
         log.exception("batch %s: package %s failed", batch_id, package)
-        return Outcome(RecordStatus.ERROR, reasons=({"code": "unexpected",
-                                                     "message": "an unexpected error occurred; it has been logged"},))
+        return Outcome(
+            RecordStatus.ERROR,
+            reasons=({"code": "unexpected", "message": "an unexpected error occurred; it has been logged"},),
+        )
 
 
 def _reason_of(exc: CividError) -> dict[str, Any]:
@@ -347,39 +442,70 @@ def _reason_of(exc: CividError) -> dict[str, Any]:
 
 def _enrolled(services: EnrolmentServices, actor: Actor, key: str) -> bool:
     with services.sessions() as db:
-        return db.scalar(select(Enrolment.id).where(Enrolment.officer_id == actor.id,
-                                                    Enrolment.idempotency_key == key)) is not None
+        return (
+            db.scalar(select(Enrolment.id).where(Enrolment.officer_id == actor.id, Enrolment.idempotency_key == key))
+            is not None
+        )
 
 
-def _outcome_of(services: EnrolmentServices, actor: Actor, record_id: int | None, *, key: str | None = None,
-                public_id: str | None = None) -> Outcome:
+def _outcome_of(
+    services: EnrolmentServices,
+    actor: Actor,
+    record_id: int | None,
+    *,
+    key: str | None = None,
+    public_id: str | None = None,
+) -> Outcome:
     """The record's outcome, read from the enrolment stored under its idempotency key (or ``public_id``): the
     enrolment's own outcome when this record made it, ``already_enrolled`` when another record holds it."""
     with services.sessions() as db:
-        row = db.scalars(select(Enrolment).where(
-            Enrolment.officer_id == actor.id,
-            Enrolment.idempotency_key == key if public_id is None else Enrolment.public_id == public_id)).one()
-        first = db.execute(select(BatchRecord.package, BatchJob.filename, BatchRecord.batch_id).join(BatchJob).where(
-            BatchRecord.enrolment_public_id == row.public_id, BatchRecord.status.in_(RecordStatus.FINAL),
-            BatchRecord.id != (record_id or -1)).order_by(BatchRecord.id).limit(1)).first()
+        row = db.scalars(
+            select(Enrolment).where(
+                Enrolment.officer_id == actor.id,
+                Enrolment.idempotency_key == key if public_id is None else Enrolment.public_id == public_id,
+            )
+        ).one()
+        first = db.execute(
+            select(BatchRecord.package, BatchJob.filename, BatchRecord.batch_id)
+            .join(BatchJob)
+            .where(
+                BatchRecord.enrolment_public_id == row.public_id,
+                BatchRecord.status.in_(RecordStatus.FINAL),
+                BatchRecord.id != (record_id or -1),
+            )
+            .order_by(BatchRecord.id)
+            .limit(1)
+        ).first()
         if row.status == EnrolmentStatus.REJECTED:
             # The same package twice in one archive is one person: counted once, as the first row's rejection. In
             # a later archive the refusal is given again, as its person still needs the officer.
             this_batch = db.scalar(select(BatchRecord.batch_id).where(BatchRecord.id == (record_id or -1)))
             if first is not None and first.batch_id == this_batch:
-                reason = {"code": "rejected_earlier", "message": f"the same package as {first.package} "
-                          f"({first.filename}), rejected there", "params": {"package": first.package,
-                                                                            "archive": first.filename}}
-                return Outcome(RecordStatus.ALREADY_ENROLLED, row.public_id, reasons=(reason,),
-                               recognised={"by": "same package"})
+                reason = {
+                    "code": "rejected_earlier",
+                    "message": f"the same package as {first.package} ({first.filename}), rejected there",
+                    "params": {"package": first.package, "archive": first.filename},
+                }
+                return Outcome(
+                    RecordStatus.ALREADY_ENROLLED, row.public_id, reasons=(reason,), recognised={"by": "same package"}
+                )
             return Outcome(RecordStatus.REJECTED, row.public_id, reasons=tuple(row.rejection_reasons))
         uin = db.scalar(select(Identity.uin).where(Identity.id == row.identity_id)) if row.identity_id else None
         case = db.scalar(select(DedupCase.public_id).where(DedupCase.enrolment_id == row.id))
         if first is not None:  # another package (this archive's or an earlier one's) enrolled this person
-            reason = {"code": "enrolled_earlier", "message": f"already enrolled from {first.package} ({first.filename})",
-                      "params": {"package": first.package, "archive": first.filename}}
-            return Outcome(RecordStatus.ALREADY_ENROLLED, row.public_id, uin=uin,
-                           case_public_id=None if uin else case, reasons=(reason,), recognised={"by": "same package"})
+            reason = {
+                "code": "enrolled_earlier",
+                "message": f"already enrolled from {first.package} ({first.filename})",
+                "params": {"package": first.package, "archive": first.filename},
+            }
+            return Outcome(
+                RecordStatus.ALREADY_ENROLLED,
+                row.public_id,
+                uin=uin,
+                case_public_id=None if uin else case,
+                reasons=(reason,),
+                recognised={"by": "same package"},
+            )
         if row.status == EnrolmentStatus.ISSUED:
             return Outcome(RecordStatus.ISSUED, row.public_id, uin=uin)
         return Outcome(RecordStatus.CASE_OPENED, row.public_id, case_public_id=case)
@@ -387,8 +513,11 @@ def _outcome_of(services: EnrolmentServices, actor: Actor, record_id: int | None
 
 def counts(db: Session, job: BatchJob) -> dict[str, int]:
     """Records per status (every status present, zeros included)."""
-    found = dict(db.execute(select(BatchRecord.status, func.count()).where(BatchRecord.batch_id == job.id)
-                            .group_by(BatchRecord.status)).all())
+    found = dict(
+        db.execute(
+            select(BatchRecord.status, func.count()).where(BatchRecord.batch_id == job.id).group_by(BatchRecord.status)
+        ).all()
+    )
     return {status: int(found.get(status, 0)) for status in (RecordStatus.PENDING, *RecordStatus.FINAL)}
 
 
@@ -398,8 +527,14 @@ def _complete(services: EnrolmentServices, public_id: str) -> None:
         if job.status == BatchStatus.COMPLETED:
             return
         job.status, job.finished_at, job.runner = BatchStatus.COMPLETED, utcnow(), None
-        audit.record(db, Actor(job.officer_id, job.officer_name, "officer"), "batch.completed", "batch", public_id,
-                     **counts(db, job))
+        audit.record(
+            db,
+            Actor(job.officer_id, job.officer_name, "officer"),
+            "batch.completed",
+            "batch",
+            public_id,
+            **counts(db, job),
+        )
     shutil.rmtree(folder(services, public_id), ignore_errors=True)
 
 
@@ -408,8 +543,9 @@ def pause(services: EnrolmentServices, officer: Actor, public_id: str) -> None:
     with services.sessions.begin() as db:
         job = owned(db, officer, public_id)
         if job.status != BatchStatus.RUNNING:
-            raise Conflict(f"batch {public_id} is {job.status}, not running", code="not_running",
-                           params={"batch": public_id})
+            raise Conflict(
+                f"batch {public_id} is {job.status}, not running", code="not_running", params={"batch": public_id}
+            )
         job.status = BatchStatus.PAUSED
         audit.record(db, officer, "batch.paused", "batch", public_id)
     with _lock:
@@ -442,12 +578,20 @@ def _claim(services: EnrolmentServices, officer: Actor, public_id: str, stale: i
         _refuse_second_live_batch(db, officer.id, stale, except_id=public_id)
         was = shown_status(job, stale)
         # Claimed only if nobody changed it since it was read (two desks pressing Resume at once).
-        claimed = db.execute(update(BatchJob).where(
-            BatchJob.id == job.id, BatchJob.status == job.status,
-            BatchJob.runner.is_(None) if job.runner is None else BatchJob.runner == job.runner,
-            BatchJob.heartbeat_at.is_(None) if job.heartbeat_at is None else BatchJob.heartbeat_at == job.heartbeat_at,
-        ).values(status=BatchStatus.RUNNING, runner=RUNNER, heartbeat_at=utcnow()))
+        claimed = db.execute(
+            update(BatchJob)
+            .where(
+                BatchJob.id == job.id,
+                BatchJob.status == job.status,
+                BatchJob.runner.is_(None) if job.runner is None else BatchJob.runner == job.runner,
+                BatchJob.heartbeat_at.is_(None)
+                if job.heartbeat_at is None
+                else BatchJob.heartbeat_at == job.heartbeat_at,
+            )
+            .values(status=BatchStatus.RUNNING, runner=RUNNER, heartbeat_at=utcnow())
+        )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
-            raise Conflict(f"batch {public_id} was resumed elsewhere", code="resumed_elsewhere",
-                           params={"batch": public_id})
+            raise Conflict(
+                f"batch {public_id} was resumed elsewhere", code="resumed_elsewhere", params={"batch": public_id}
+            )
         audit.record(db, officer, "batch.resumed", "batch", public_id, was=was)

@@ -42,20 +42,36 @@ class Recognised:
     face_score: float
 
 
-def earlier_enrolment(services: EnrolmentServices, actor: Actor, record_id: int | None, person_sha256: str,
-                      faces: list[tuple[str, bytes]]) -> Recognised | None:
+def earlier_enrolment(
+    services: EnrolmentServices, actor: Actor, record_id: int | None, person_sha256: str, faces: list[tuple[str, bytes]]
+) -> Recognised | None:
     """The enrolment an earlier package of ``actor``'s drives made for this same person (same normalised
     person.json, face matching at the dedup threshold), or None: enrol the package as usual."""
     with services.sessions() as db:
-        made = set(db.scalars(select(BatchRecord.enrolment_public_id).join(BatchJob).where(
-            BatchJob.officer_id == actor.id, BatchRecord.person_sha256 == person_sha256,
-            BatchRecord.status.in_(_HOLDING), BatchRecord.enrolment_public_id.is_not(None),
-            BatchRecord.id != (record_id or -1))))
+        made = set(
+            db.scalars(
+                select(BatchRecord.enrolment_public_id)
+                .join(BatchJob)
+                .where(
+                    BatchJob.officer_id == actor.id,
+                    BatchRecord.person_sha256 == person_sha256,
+                    BatchRecord.status.in_(_HOLDING),
+                    BatchRecord.enrolment_public_id.is_not(None),
+                    BatchRecord.id != (record_id or -1),
+                )
+            )
+        )
         if not made:
             return None
-        rows = db.execute(select(FaceTemplate, Enrolment.public_id).join(Enrolment).where(
-            Enrolment.public_id.in_(made), Enrolment.officer_id == actor.id,
-            Enrolment.status != EnrolmentStatus.REJECTED)).all()
+        rows = db.execute(
+            select(FaceTemplate, Enrolment.public_id)
+            .join(Enrolment)
+            .where(
+                Enrolment.public_id.in_(made),
+                Enrolment.officer_id == actor.id,
+                Enrolment.status != EnrolmentStatus.REJECTED,
+            )
+        ).all()
         templates: dict[str, list[NDArray[np.float32]]] = {}
         for row, public_id in rows:
             templates.setdefault(public_id, []).append(open_descriptor(services.keyring, row, public_id))

@@ -54,8 +54,11 @@ def sweep(services: EnrolmentServices) -> Swept:
         for path in sorted(root.iterdir()):
             _sweep_one(services, path, swept)
     if swept.removed or swept.recovered:
-        log.warning("registration drives: removed the packages of %d unrecorded split(s), recovered %d",
-                    len(swept.removed), len(swept.recovered))
+        log.warning(
+            "registration drives: removed the packages of %d unrecorded split(s), recovered %d",
+            len(swept.removed),
+            len(swept.recovered),
+        )
     return swept
 
 
@@ -78,8 +81,18 @@ def _sweep_one(services: EnrolmentServices, path: Path, swept: Swept) -> None:
         packages = sum(1 for _ in path.glob("*.sealed"))
         if not path.is_dir():
             return  # removed by a process that does not take the lock (an older version) meanwhile
-        audit.record(db, SYSTEM, "batch.orphan_removed", "batch", batch_id, packages=packages,
-                     reason="split interrupted before its batch was recorded" if status is None
-                     else "left over from a completed batch" if not active else "a second copy of its packages")
+        audit.record(
+            db,
+            SYSTEM,
+            "batch.orphan_removed",
+            "batch",
+            batch_id,
+            packages=packages,
+            reason="split interrupted before its batch was recorded"
+            if status is None
+            else "left over from a completed batch"
+            if not active
+            else "a second copy of its packages",
+        )
     shutil.rmtree(path, ignore_errors=True)  # after the audit event is committed
     swept.removed.append(batch_id)

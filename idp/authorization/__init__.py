@@ -10,10 +10,25 @@ never redirected (RFC 6749 §4.1.2.1); ``idp.authorize`` decides that from ``ctx
 
 from __future__ import annotations
 
-from idp.authorization import (check_acr, check_claims, check_client, check_extension_parameters, check_login_hint,
-                               check_max_age, check_nonce, check_pkce, check_prompt, check_redirect_uri,
-                               check_request_object, check_response_type, check_scope, check_state, check_subject,
-                               check_ui_locales, load_pushed_request)
+from idp.authorization import (
+    check_acr,
+    check_claims,
+    check_client,
+    check_extension_parameters,
+    check_login_hint,
+    check_max_age,
+    check_nonce,
+    check_pkce,
+    check_prompt,
+    check_redirect_uri,
+    check_request_object,
+    check_response_type,
+    check_scope,
+    check_state,
+    check_subject,
+    check_ui_locales,
+    load_pushed_request,
+)
 from idp.authorization.context import AuthorizationContext
 
 # Order matters: the client and its redirect URI first (they decide where errors go), then the pushed

@@ -40,5 +40,8 @@ def check(ctx: AuthorizationContext) -> None:
 def offline_access_granted(ctx: AuthorizationContext) -> bool:
     """OIDC Core §11: allowed for the client, which may hold refresh tokens, and asked with prompt=consent."""
     assert ctx.client is not None
-    return (OFFLINE_ACCESS in ctx.client.allowed_scopes and clients.may_use(ctx.client, "refresh_token")
-            and "consent" in ctx.words("prompt"))
+    return (
+        OFFLINE_ACCESS in ctx.client.allowed_scopes
+        and clients.may_use(ctx.client, "refresh_token")
+        and "consent" in ctx.words("prompt")
+    )

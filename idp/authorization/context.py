@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -24,7 +25,7 @@ class AuthorizationContext:
 
     raw: Mapping[str, str]
     db: Session
-    services: "IdpServices"
+    services: IdpServices
     extensions: ClaimsExtensions  # the application's claims extensions (their members and parameters)
     at_par: bool = False
     # Set by check_client (at /par: the authenticated client, set before the chain runs).

@@ -34,7 +34,7 @@ def check(ctx: AuthorizationContext) -> None:
         if ctx.raw.get("redirect_uri") not in ctx.client.redirect_uris:
             raise RequestUriNotSupported("request_uri is only accepted as issued by this server's /par endpoint")
         return
-    row = interactions.find(ctx.db, request_uri[len(interactions.REQUEST_URI_PREFIX):], pushed=True)
+    row = interactions.find(ctx.db, request_uri[len(interactions.REQUEST_URI_PREFIX) :], pushed=True)
     if row is None or row.client_id != ctx.client.client_id:
         # RFC 9126 §4: the request_uri must have been pushed by the client named by client_id.
         raise InvalidRequestUri("request_uri is unknown or was pushed by another client")

@@ -13,8 +13,9 @@ import base64
 import hashlib
 import hmac
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -63,8 +64,9 @@ def validate_code(db: Session, client: Client, request: CodeRequest) -> Authoriz
     """Find the code and check it against the client, redirect URI and verifier.
 
     A code already used revokes its grant (committed before ``invalid_grant`` is raised)."""
-    row = db.scalars(select(AuthorizationCode).where(
-        AuthorizationCode.code_hash == tokens.token_hash(request.code))).first()
+    row = db.scalars(
+        select(AuthorizationCode).where(AuthorizationCode.code_hash == tokens.token_hash(request.code))
+    ).first()
     if row is None:
         raise InvalidGrant("unknown authorization code")
     if row.client_id != client.client_id:
@@ -102,9 +104,11 @@ def _check_pkce(client: Client, row: AuthorizationCode, verifier: str | None) ->
 def consume(db: Session, client: Client, code: AuthorizationCode) -> None:
     """Mark the code used with a conditional update: of two concurrent redemptions only one changes the
     row; the other is a reuse."""
-    consumed = db.execute(update(AuthorizationCode)
-                          .where(AuthorizationCode.id == code.id, AuthorizationCode.used_at.is_(None))
-                          .values(used_at=utcnow()))
+    consumed = db.execute(
+        update(AuthorizationCode)
+        .where(AuthorizationCode.id == code.id, AuthorizationCode.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
     if consumed.rowcount != 1:
         _revoke_on_reuse(db, client, code.grant)
 
@@ -118,18 +122,35 @@ def _revoke_on_reuse(db: Session, client: Client, grant: Grant) -> None:
     raise InvalidGrant("the authorization code has already been used")
 
 
-def create_token_response(db: Session, services: "IdpServices", extensions: ClaimsExtensions, client: Client,
-                          form: Mapping[str, str]) -> dict:
+def create_token_response(
+    db: Session, services: IdpServices, extensions: ClaimsExtensions, client: Client, form: Mapping[str, str]
+) -> dict:
     """Redeem the code in ``form``; return the token response body (tokens issued and audited)."""
     request = validate_request(form)
     code = validate_code(db, client, request)
     grant = code.grant
     # A client registered without the refresh_token grant gets no refresh token (RFC 7591 §2 grant_types).
-    issued = tokens.issue(db, services, extensions, client, grant, grant.scope.split(), nonce=code.nonce,
-                          with_refresh=clients.may_use(client, refresh_token_grant.GRANT_TYPE))
+    issued = tokens.issue(
+        db,
+        services,
+        extensions,
+        client,
+        grant,
+        grant.scope.split(),
+        nonce=code.nonce,
+        with_refresh=clients.may_use(client, refresh_token_grant.GRANT_TYPE),
+    )
     consume(db, client, code)  # in the same transaction as the tokens: both happen or neither
-    audit.record(db, tokens.client_actor(client.client_id), "oidc.tokens_issued", "grant", grant.uid,
-                 client_id=client.client_id, grant_type=GRANT_TYPE, scope=issued.scope,
-                 refresh_token_issued=issued.refresh_token is not None,
-                 id_token_issued=issued.id_token is not None)
+    audit.record(
+        db,
+        tokens.client_actor(client.client_id),
+        "oidc.tokens_issued",
+        "grant",
+        grant.uid,
+        client_id=client.client_id,
+        grant_type=GRANT_TYPE,
+        scope=issued.scope,
+        refresh_token_issued=issued.refresh_token is not None,
+        id_token_issued=issued.id_token is not None,
+    )
     return issued.response()

@@ -9,7 +9,8 @@ own consent (its purpose's rows), so a live consent the client holds for another
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -75,8 +76,9 @@ def _revoke_on_reuse(db: Session, client: Client, grant: Grant) -> None:
     raise InvalidGrant("the refresh token has already been used")
 
 
-def create_token_response(db: Session, services: "IdpServices", extensions: ClaimsExtensions, client: Client,
-                          form: Mapping[str, str]) -> dict:
+def create_token_response(
+    db: Session, services: IdpServices, extensions: ClaimsExtensions, client: Client, form: Mapping[str, str]
+) -> dict:
     """Rotate the refresh token in ``form`` and return new tokens (audited)."""
     row = validate_refresh_token(db, client, form)
     grant = row.grant
@@ -84,11 +86,23 @@ def create_token_response(db: Session, services: "IdpServices", extensions: Clai
     issued = tokens.issue(db, services, extensions, client, grant, scopes)
     # Rotate with a conditional update, in the tokens' transaction: of two concurrent uses only one
     # changes the row; the other is a reuse.
-    rotated = db.execute(update(RefreshToken).where(RefreshToken.id == row.id, RefreshToken.rotated_at.is_(None))
-                         .values(rotated_at=utcnow()))
+    rotated = db.execute(
+        update(RefreshToken)
+        .where(RefreshToken.id == row.id, RefreshToken.rotated_at.is_(None))
+        .values(rotated_at=utcnow())
+    )
     if rotated.rowcount != 1:
         _revoke_on_reuse(db, client, grant)
-    audit.record(db, tokens.client_actor(client.client_id), "oidc.tokens_issued", "grant", grant.uid,
-                 client_id=client.client_id, grant_type=GRANT_TYPE, scope=issued.scope,
-                 refresh_token_issued=True, id_token_issued=issued.id_token is not None)
+    audit.record(
+        db,
+        tokens.client_actor(client.client_id),
+        "oidc.tokens_issued",
+        "grant",
+        grant.uid,
+        client_id=client.client_id,
+        grant_type=GRANT_TYPE,
+        scope=issued.scope,
+        refresh_token_issued=True,
+        id_token_issued=issued.id_token is not None,
+    )
     return issued.response()

@@ -9,7 +9,8 @@ Bounded so that it fits in CI: a fixed number of examples per operation and mode
 from __future__ import annotations
 
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import schemathesis
@@ -20,9 +21,9 @@ from schemathesis import GenerationMode
 from schemathesis.checks import positive_data_acceptance
 from schemathesis.core.failures import FailureGroup
 
-from server.app import create_app
 from civid.audit import SYSTEM
 from civid.auth import create_api_key
+from server.app import create_app
 from server.services import build_services
 from tests.conftest import add_keys, enrol, make_settings
 
@@ -30,9 +31,16 @@ EXAMPLES = {GenerationMode.POSITIVE: 8, GenerationMode.NEGATIVE: 5}
 PINNED_EXAMPLES = 4  # with a real UIN, enrolment or case in the path, to reach past 404 to the 200 shapes
 BUDGET_S = 150  # past this, each remaining operation is still called, once
 # The API key sent to each operation, by path prefix (first match): the role that may call it.
-ROLES = (("/v1/api-keys", "admin"), ("/v1/clients", "admin"), ("/v1/signing-keys", "admin"),
-         ("/v1/audit", "auditor"), ("/v1/cases", "adjudicator"), ("/v1/identify", "adjudicator"),
-         ("/register", "registrar"), ("/v1/", "officer"))
+ROLES = (
+    ("/v1/api-keys", "admin"),
+    ("/v1/clients", "admin"),
+    ("/v1/signing-keys", "admin"),
+    ("/v1/audit", "auditor"),
+    ("/v1/cases", "adjudicator"),
+    ("/v1/identify", "adjudicator"),
+    ("/register", "registrar"),
+    ("/v1/", "officer"),
+)
 # Positive data may still be refused: a form field's JSON, a photo's bytes, a UIN's check digit are beyond what
 # a schema can say. Every other default check applies.
 EXCLUDED_CHECKS = [positive_data_acceptance]
@@ -55,8 +63,11 @@ def world(tmp_path_factory) -> Iterator[dict[str, Any]]:
     assert issued["status"] == "issued" and pending["status"] == "pending_adjudication", (issued, pending)
     headers = {role: getattr(keys, role) for role in ("officer", "adjudicator", "auditor", "admin")}
     headers["registrar"] = {"Authorization": f"Bearer {registrar}"}
-    yield {"schema": schemathesis.openapi.from_asgi("/openapi.json", app), "headers": headers,
-           "pinned": {"uin": issued["uin"], "enrolment_id": issued["id"], "case_id": pending["case_id"]}}
+    yield {
+        "schema": schemathesis.openapi.from_asgi("/openapi.json", app),
+        "headers": headers,
+        "pinned": {"uin": issued["uin"], "enrolment_id": issued["id"], "case_id": pending["case_id"]},
+    }
     services.close()
 
 
@@ -70,8 +81,10 @@ def _destructive(operation: Any) -> bool:
 
 
 def test_every_operation_answers_only_what_the_document_declares_and_never_a_server_error(world):
-    operations = sorted((result.ok() for result in world["schema"].get_all_operations()),
-                        key=lambda op: (_destructive(op), op.path, op.method))
+    operations = sorted(
+        (result.ok() for result in world["schema"].get_all_operations()),
+        key=lambda op: (_destructive(op), op.path, op.method),
+    )
     started = time.monotonic()
     calls: dict[str, int] = {}
     statuses: dict[int, int] = {}
@@ -82,8 +95,14 @@ def test_every_operation_answers_only_what_the_document_declares_and_never_a_ser
         label = f"{operation.method.upper()} {operation.path}"
 
         @given(case=operation.as_strategy(generation_mode=mode, path_parameters=pinned))
-        @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
-                  phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=examples,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
         def call(case: Any) -> None:
             calls[label] = calls.get(label, 0) + 1
             try:
@@ -110,7 +129,9 @@ def test_every_operation_answers_only_what_the_document_declares_and_never_a_ser
         if pinned and not over_budget:
             exercise(operation, GenerationMode.POSITIVE, PINNED_EXAMPLES, pinned)
     elapsed = time.monotonic() - started
-    print(f"\nschemathesis: {sum(calls.values())} requests to {len(calls)} of {len(operations)} operations "
-          f"in {elapsed:.0f} s; statuses {dict(sorted(statuses.items()))}")
+    print(
+        f"\nschemathesis: {sum(calls.values())} requests to {len(calls)} of {len(operations)} operations "
+        f"in {elapsed:.0f} s; statuses {dict(sorted(statuses.items()))}"
+    )
     assert len(calls) == len(operations), sorted(set(f"{o.method.upper()} {o.path}" for o in operations) - set(calls))
     assert not failures, f"{len(failures)} failing cases:\n\n" + "\n\n".join(failures[:5])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC
 
 import pytest
 from sqlalchemy import select, text
@@ -56,8 +57,12 @@ def test_chain_is_intact_after_enrolments_and_links_each_event_to_the_previous(c
 
 def test_editing_one_events_detail_is_detected_at_that_event(client, keys, services, history):
     [issued, _] = event_ids(services, "enrolment.issued")
-    tamper(services, "UPDATE audit_events SET detail = :detail WHERE id = :id",
-           detail=json.dumps({"uin": "1234567890", "photos": 1}), id=issued)
+    tamper(
+        services,
+        "UPDATE audit_events SET detail = :detail WHERE id = :id",
+        detail=json.dumps({"uin": "1234567890", "photos": 1}),
+        id=issued,
+    )
     checked, broken = check(services)
     assert broken == issued and checked == issued - 1
     body = client.get("/v1/audit/verify", headers=keys.auditor).json()
@@ -137,8 +142,8 @@ def test_time_filters_mean_the_same_instant_whatever_the_offset(client, keys, hi
     from datetime import datetime, timedelta, timezone
 
     everything = client.get("/v1/audit/events", params={"limit": 1000}, headers=keys.auditor).json()
-    an_hour_ago = datetime.now(timezone.utc) - timedelta(hours=1)
-    for zone in (timezone.utc, timezone(timedelta(hours=5)), timezone(timedelta(hours=-6))):  # -6: Belize
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    for zone in (UTC, timezone(timedelta(hours=5)), timezone(timedelta(hours=-6))):  # -6: Belize
         since = an_hour_ago.astimezone(zone).isoformat()
         found = client.get("/v1/audit/events", params={"since": since, "limit": 1000}, headers=keys.auditor).json()
         assert len(found) == len(everything), since
@@ -175,8 +180,12 @@ def test_binary_data_and_forbidden_fields_never_enter_the_audit_trail(services):
     from civid.audit import SYSTEM, record
 
     with services.sessions() as session:
-        for detail in ({"descriptor": [0.1, 0.2]}, {"nested": {"document_number": "BZ123456"}},
-                       {"blob": b"\x00\x01"}, {"items": [{"template": "x"}]}):
+        for detail in (
+            {"descriptor": [0.1, 0.2]},
+            {"nested": {"document_number": "BZ123456"}},
+            {"blob": b"\x00\x01"},
+            {"items": [{"template": "x"}]},
+        ):
             with pytest.raises(ValueError):
                 record(session, SYSTEM, "test.event", "test", "1", **detail)
         session.rollback()

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import func, select
 
 from civid.audit import verify_chain
-from server.services import build_services
 from civid.settings import Settings
 from models import AuditEvent
+from server.services import build_services
 from tests.conftest import add_keys
 from tests.postgres import postgres_schema_url  # noqa: F401 - fixture
 from tests.server import ServerProcess, postgres_nodes
@@ -48,8 +48,9 @@ def _chain(settings: Settings) -> tuple[int, int | None, int, int]:
     try:
         with services.sessions() as session:
             checked, broken = verify_chain(session)
-            listed = session.scalar(select(func.count()).select_from(AuditEvent)
-                                    .where(AuditEvent.action == "case.listed"))
+            listed = session.scalar(
+                select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "case.listed")
+            )
             links = session.scalars(select(AuditEvent.prev_hash)).all()
         return checked, broken, listed or 0, len(links) - len(set(links))
     finally:
@@ -70,8 +71,10 @@ def test_parallel_audited_requests_on_sqlite_keep_one_unbroken_chain(tmp_path: P
     finally:
         server.stop()
     checked, broken, listed, forks = _chain(settings)
-    print(f"sqlite: {len(statuses)} requests sent, {listed} events written, {checked} events checked, "
-          f"broken={broken}, forks={forks}")
+    print(
+        f"sqlite: {len(statuses)} requests sent, {listed} events written, {checked} events checked, "
+        f"broken={broken}, forks={forks}"
+    )
     assert statuses == [200] * len(statuses)
     assert broken is None and forks == 0, f"the chain forked {forks} times, first at event {broken}"
     assert listed == len(statuses) and checked == before + len(statuses)
@@ -86,8 +89,10 @@ def test_parallel_audited_requests_on_two_postgres_processes_keep_one_unbroken_c
         before, *_ = _chain(settings)
         statuses = _parallel_case_lists(servers, keys.adjudicator, PARALLEL)
     checked, broken, listed, forks = _chain(settings)
-    print(f"postgres: {len(statuses)} requests sent, {listed} events written, {checked} events checked, "
-          f"broken={broken}, forks={forks}")
+    print(
+        f"postgres: {len(statuses)} requests sent, {listed} events written, {checked} events checked, "
+        f"broken={broken}, forks={forks}"
+    )
     assert statuses == [200] * len(statuses)
     assert broken is None and forks == 0, f"the chain forked {forks} times, first at event {broken}"
     assert listed == len(statuses) and checked == before + len(statuses)

@@ -12,8 +12,14 @@ from civid.events import EventBus, IdentityEvent, IdentityMerged, IdentityWithdr
 
 
 def merged() -> IdentityMerged:
-    return IdentityMerged(identity_id=7, uin="2468013579", actor=SYSTEM, reason="UIN withdrawn: case c1",
-                          merged_into_identity_id=3, merged_into_uin="1357924680")
+    return IdentityMerged(
+        identity_id=7,
+        uin="2468013579",
+        actor=SYSTEM,
+        reason="UIN withdrawn: case c1",
+        merged_into_identity_id=3,
+        merged_into_uin="1357924680",
+    )
 
 
 def test_handlers_run_in_subscription_order_with_the_publishers_session():

@@ -3,18 +3,19 @@ on SQLite (OverflowError past 2**63) and on PostgreSQL (out of range past 2**31)
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from annotated_types import Ge, Interval, Le
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from server.app import create_app
 from civid.input_types import INT32_MAX
-from server.services import build_services
 from civid.settings import Settings
+from server.app import create_app
+from server.services import build_services
 from tests.conftest import add_keys, assert_problem, enrol
 from tests.postgres import postgres_schema_url  # noqa: F401 - fixture
 
@@ -88,8 +89,10 @@ def test_out_of_range_ids_are_a_422_problem_on_every_database(database_client, n
         ("GET", f"/v1/kyc/status-lists/{number}", {}, None),
     ]
     if number == PAST_SQLITE:  # an existing identity: the passkey lookup is what used to overflow
-        requests += [("DELETE", f"/v1/identities/{uin}/passkeys/{number}", keys.officer, None),
-                     ("POST", f"/v1/identities/{uin}/passkeys/{number}/revoke", keys.officer, {"reason": "lost"})]
+        requests += [
+            ("DELETE", f"/v1/identities/{uin}/passkeys/{number}", keys.officer, None),
+            ("POST", f"/v1/identities/{uin}/passkeys/{number}/revoke", keys.officer, {"reason": "lost"}),
+        ]
     for method, url, headers, body in requests:
         response = client.request(method, url, headers=headers, json=body)
         problem = assert_problem(response, 422)

@@ -10,8 +10,8 @@ import sys
 import pytest
 from fastapi.testclient import TestClient
 
-from server.app import create_app
 from civid.settings import Settings
+from server.app import create_app
 from tests.server import REPO, free_port
 
 PAGE = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}  # what Chromium sends
@@ -25,10 +25,16 @@ def test_the_default_issuer_is_localhost_where_passkeys_work(host):
 
 @pytest.mark.parametrize("issuer", ["http://127.0.0.1:8000", "http://10.0.0.5", "https://[2001:db8::1]"])
 def test_serve_refuses_to_start_with_an_ip_address_as_issuer(tmp_path, issuer):
-    env = {**os.environ, "CIVID_DATA_DIR": str(tmp_path / "var"), "CIVID_ISSUER": issuer, "CIVID_PORT": str(free_port())}
+    env = {
+        **os.environ,
+        "CIVID_DATA_DIR": str(tmp_path / "var"),
+        "CIVID_ISSUER": issuer,
+        "CIVID_PORT": str(free_port()),
+    }
     # A server that starts anyway would run until the timeout: that fails the test too.
-    result = subprocess.run([sys.executable, "-m", "server.cli", "serve"], env=env, cwd=REPO, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "server.cli", "serve"], env=env, cwd=REPO, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 2, result.stderr[-2000:]
     said = " ".join(result.stderr.split())
     assert "refuse passkeys for IP addresses" in said and "CIVID_ISSUER" in said
@@ -54,13 +60,17 @@ def test_the_redirect_keeps_the_path_exactly_as_it_was_encoded(services):
         assert moved.headers["location"] == "http://localhost:8000/console/a%3Fb=1?lang=es&next=%2Fx"
 
 
-@pytest.mark.parametrize("issuer, arrived_at", [
-    ("https://id.example.gov", "http://civid:8000"),      # a proxy (or a container network) rewrote Host
-    ("https://id.example.gov", "http://127.0.0.1:8000"),  # nginx's default: Host is the upstream's address
-    ("http://localhost:8080", "http://127.0.0.1:8000"),   # a local proxy on 8080 in front of civid on 8000
-])
+@pytest.mark.parametrize(
+    "issuer, arrived_at",
+    [
+        ("https://id.example.gov", "http://civid:8000"),  # a proxy (or a container network) rewrote Host
+        ("https://id.example.gov", "http://127.0.0.1:8000"),  # nginx's default: Host is the upstream's address
+        ("http://localhost:8080", "http://127.0.0.1:8000"),  # a local proxy on 8080 in front of civid on 8000
+    ],
+)
 def test_a_page_behind_a_proxy_that_rewrites_host_is_served_not_redirected_in_a_loop(
-        services, monkeypatch, issuer, arrived_at):
+    services, monkeypatch, issuer, arrived_at
+):
     # A redirect to the issuer would come back through the proxy with the same rewritten Host: a 307 loop.
     monkeypatch.setattr(services.settings, "issuer", issuer)
     with TestClient(create_app(services=services), base_url=arrived_at) as browser:
@@ -71,25 +81,29 @@ def test_a_page_behind_a_proxy_that_rewrites_host_is_served_not_redirected_in_a_
 def test_x_forwarded_host_counts_only_under_its_own_setting_and_only_its_last_value(services, monkeypatch):
     monkeypatch.setattr(services.settings, "trust_forwarded_for", True)  # the client address: not the host
     with TestClient(create_app(services=services), base_url=services.settings.resolved_issuer) as browser:
-        response = browser.get("/login", headers={**PAGE, "X-Forwarded-Host": "127.0.0.1:8000"},
-                               follow_redirects=False)
+        response = browser.get("/login", headers={**PAGE, "X-Forwarded-Host": "127.0.0.1:8000"}, follow_redirects=False)
         assert response.status_code == 200
     monkeypatch.setattr(services.settings, "issuer", "https://id.example.gov")
     monkeypatch.setattr(services.settings, "trust_forwarded_host", True)
     with TestClient(create_app(services=services), base_url="http://civid:8000") as browser:
         # The nearest proxy appends the host the browser asked for; the first value is whatever the client sent.
-        spoofed = browser.get("/login", headers={**PAGE, "X-Forwarded-Host": "evil.example, id.example.gov"},
-                              follow_redirects=False)
+        spoofed = browser.get(
+            "/login", headers={**PAGE, "X-Forwarded-Host": "evil.example, id.example.gov"}, follow_redirects=False
+        )
         assert spoofed.status_code == 200
-        moved = browser.get("/login?lang=es", headers={**PAGE, "X-Forwarded-Host": "id.example.gov, www.example.gov"},
-                            follow_redirects=False)
+        moved = browser.get(
+            "/login?lang=es",
+            headers={**PAGE, "X-Forwarded-Host": "id.example.gov, www.example.gov"},
+            follow_redirects=False,
+        )
         assert moved.status_code == 307 and moved.headers["location"] == "https://id.example.gov/login?lang=es"
         # No X-Forwarded-Host: nothing says which host the browser used, so the page is served.
         assert browser.get("/login", headers=PAGE, follow_redirects=False).status_code == 200
 
 
 def test_start_up_says_once_that_pages_are_not_redirected_when_the_issuer_is_not_on_this_machine(
-        services, monkeypatch, caplog):
+    services, monkeypatch, caplog
+):
     with TestClient(create_app(services=services)):
         pass
     assert not [r for r in caplog.records if "CIVID_TRUST_FORWARDED_HOST" in r.getMessage()]

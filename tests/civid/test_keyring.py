@@ -114,8 +114,11 @@ def test_template_row_copied_to_another_enrolment_fails_to_open(client, keys, se
         original = open_descriptor(services.keyring, source, obama["id"])
     # An insider swaps Obama's template into Biden's row (same photo index, same key).
     with services.sessions.begin() as session:
-        session.execute(update(FaceTemplate).where(FaceTemplate.enrolment_id == target_enrolment.id)
-                        .values(key_id=source.key_id, nonce=source.nonce, ciphertext=source.ciphertext))
+        session.execute(
+            update(FaceTemplate)
+            .where(FaceTemplate.enrolment_id == target_enrolment.id)
+            .values(key_id=source.key_id, nonce=source.nonce, ciphertext=source.ciphertext)
+        )
     with services.sessions() as session:
         swapped = session.scalars(select(FaceTemplate).where(FaceTemplate.enrolment_id == target_enrolment.id)).one()
         assert swapped.ciphertext == source.ciphertext and swapped.photo_index == source.photo_index
@@ -136,10 +139,13 @@ def test_templates_enrolled_before_a_rotation_still_verify_after_it(client, keys
         kids = dict(session.execute(select(Enrolment.public_id, FaceTemplate.key_id).join(FaceTemplate)).all())
     assert kids == {obama["id"]: old_kid, biden["id"]: new_kid}
     assert services.gallery.rebuild() == 2
-    response = client.post("/v1/verify", headers=keys.officer, data={"uin": obama["uin"]},
-                           files={"photo": ("p.jpg", fixture_bytes("obama_2010_blue_room.jpg"), "image/jpeg")})
+    response = client.post(
+        "/v1/verify",
+        headers=keys.officer,
+        data={"uin": obama["uin"]},
+        files={"photo": ("p.jpg", fixture_bytes("obama_2010_blue_room.jpg"), "image/jpeg")},
+    )
     assert response.status_code == 200 and response.json()["match"] is True
-
 
 
 def test_reencryption_moves_every_template_to_the_active_key_so_the_old_one_can_go(client, keys, services):
@@ -164,5 +170,6 @@ def test_reencryption_moves_every_template_to_the_active_key_so_the_old_one_can_
         assert (open_descriptor(retired, row, obama["id"]) == before).all()
     # The provider still signs after the old ring key is gone (its private keys were re-sealed too).
     from idp.keys import SigningKeys
+
     signer = SigningKeys(services.settings, retired, services.sessions)
     assert signer.verify(signer.sign({"iss": services.settings.resolved_issuer, "sub": "x"}))["sub"] == "x"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from server.app import create_app
 from civid.settings import Settings
+from server.app import create_app
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +23,11 @@ def _operations(document: dict):
 
 def test_every_operation_declares_its_4xx_responses_as_problem_json(document):
     assert document["components"]["schemas"]["Problem"]["required"] == ["type", "title", "status", "detail"]
-    missing = [f"{method} {path}" for method, path, operation in _operations(document)
-               if "application/problem+json" not in operation["responses"].get("4XX", {}).get("content", {})]
+    missing = [
+        f"{method} {path}"
+        for method, path, operation in _operations(document)
+        if "application/problem+json" not in operation["responses"].get("4XX", {}).get("content", {})
+    ]
     assert not missing, missing
     assert "HTTPValidationError" not in document["components"]["schemas"]  # FastAPI's shape, never sent
 
@@ -42,8 +45,9 @@ def test_oauth_endpoints_declare_json_errors_and_pages_html_errors(document):
     assert "text/html" in page["4XX"]["content"] and "text/html" in page["200"]["content"] and "3XX" in page
 
 
-@pytest.mark.parametrize("path, field", [("/token", "grant_type"), ("/par", "response_type"),
-                                         ("/revoke", "token"), ("/introspect", "token")])
+@pytest.mark.parametrize(
+    "path, field", [("/token", "grant_type"), ("/par", "response_type"), ("/revoke", "token"), ("/introspect", "token")]
+)
 def test_form_encoded_oauth_endpoints_declare_their_bodies(document, path, field):
     body = document["paths"][path]["post"]["requestBody"]
     schema = body["content"]["application/x-www-form-urlencoded"]["schema"]
@@ -58,8 +62,12 @@ def test_dynamic_client_registration_declares_its_json_body(document):
 
 
 def test_every_uin_path_parameter_has_the_uin_pattern(document):
-    uins = [(f"{method} {path}", p["schema"].get("pattern")) for method, path, operation in _operations(document)
-            for p in operation.get("parameters", []) if p["name"] == "uin" and p["in"] == "path"]
+    uins = [
+        (f"{method} {path}", p["schema"].get("pattern"))
+        for method, path, operation in _operations(document)
+        for p in operation.get("parameters", [])
+        if p["name"] == "uin" and p["in"] == "path"
+    ]
     assert len(uins) >= 6, uins
     assert {pattern for _, pattern in uins} == {"^[1-9][0-9]{9}$"}, uins
 

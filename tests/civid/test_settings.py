@@ -10,9 +10,13 @@ from pydantic import ValidationError
 from civid.settings import Settings
 from civid.settings_groups import DedupThresholds, FaceGateParams, FingerQualityParams
 
-PRODUCTION = {"environment": "production", "issuer": "https://id.example.gov",
-              "database_url": "postgresql+psycopg://civid@db/civid", "template_keys_file": Path("/run/secrets/keys"),
-              "idp_secrets_file": Path("/run/secrets/idp")}
+PRODUCTION = {
+    "environment": "production",
+    "issuer": "https://id.example.gov",
+    "database_url": "postgresql+psycopg://civid@db/civid",
+    "template_keys_file": Path("/run/secrets/keys"),
+    "idp_secrets_file": Path("/run/secrets/idp"),
+}
 
 
 def refusal(**values: object) -> str:
@@ -26,16 +30,29 @@ def test_defaults_are_valid_and_development(tmp_path: Path) -> None:
     assert settings.environment == "development"  # `make run` keeps working with no variable set
 
 
-@pytest.mark.parametrize("field", ["dedup_threshold", "verify_threshold", "identify_threshold",
-                                   "same_person_threshold", "finger_verify_threshold"])
+@pytest.mark.parametrize(
+    "field",
+    ["dedup_threshold", "verify_threshold", "identify_threshold", "same_person_threshold", "finger_verify_threshold"],
+)
 @pytest.mark.parametrize("value", [-0.1, 1.5])
 def test_a_similarity_threshold_outside_zero_to_one_is_refused(field: str, value: float) -> None:
     message = refusal(**{field: value})
     assert f"CIVID_{field.upper()} must be between 0 and 1 (a similarity threshold), not {value}" in message
 
 
-@pytest.mark.parametrize("field", ["max_upload_bytes", "min_image_side", "gallery_ivf_nprobe", "gallery_persist_every",
-                                   "dedup_max_candidates", "finger_shortlist", "code_ttl_s", "max_yaw_deg"])
+@pytest.mark.parametrize(
+    "field",
+    [
+        "max_upload_bytes",
+        "min_image_side",
+        "gallery_ivf_nprobe",
+        "gallery_persist_every",
+        "dedup_max_candidates",
+        "finger_shortlist",
+        "code_ttl_s",
+        "max_yaw_deg",
+    ],
+)
 def test_a_size_count_or_lifetime_of_zero_is_refused(field: str) -> None:
     assert f"CIVID_{field.upper()} must be greater than 0, not 0" in refusal(**{field: 0})
 
@@ -76,6 +93,7 @@ def test_environment_variables_keep_their_flat_names(monkeypatch: pytest.MonkeyP
 
 # --- production ------------------------------------------------------------------------------------------
 
+
 def test_production_with_its_values_supplied_is_accepted() -> None:
     assert Settings(**PRODUCTION).environment == "production"  # type: ignore[arg-type]
 
@@ -105,6 +123,7 @@ def test_development_accepts_what_production_refuses() -> None:
 
 # --- groups -------------------------------------------------------------------------------------------------
 
+
 def test_groups_are_frozen_views_of_the_flat_fields() -> None:
     settings = Settings(max_yaw_deg=40.0, finger_min_nfiq2=25, dedup_llr_threshold=4.0)
     assert settings.face_gate == FaceGateParams(1024, 0.5, 40.0, 60.0, 40.0, 30.0, 20.0)
@@ -117,13 +136,14 @@ def test_groups_are_frozen_views_of_the_flat_fields() -> None:
 def test_the_command_line_refuses_invalid_settings_with_the_sentences_not_a_traceback(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from server.cli import app
     from civid.settings import get_settings
+    from server.cli import app
 
     get_settings.cache_clear()
     try:
-        result = CliRunner().invoke(app, ["index", "status"], env={"CIVID_DATA_DIR": str(tmp_path / "var"),
-                                                                   "CIVID_ENVIRONMENT": "production"})
+        result = CliRunner().invoke(
+            app, ["index", "status"], env={"CIVID_DATA_DIR": str(tmp_path / "var"), "CIVID_ENVIRONMENT": "production"}
+        )
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 2, result.output

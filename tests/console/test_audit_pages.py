@@ -19,7 +19,6 @@ from tests.idp.frontchannel import BIDEN_PHOTO, OBAMA_PHOTO, form_value
 seed, settings, keys, people = seeded_fixtures(enrol_staff, "people", **CONSOLE_SETTINGS)
 
 
-
 def as_auditor(client, people, path: str = "/console/audit"):  # type: ignore[no-untyped-def]
     console_sign_in(client, people.adjudicator, BIDEN_PHOTO)  # Biden is adjudicator and auditor
     return client.get(path)
@@ -108,7 +107,7 @@ def test_the_chain_is_verified_and_a_tampered_event_is_named(client, people, ser
 
 def test_the_current_search_exports_as_csv_safe_for_spreadsheets(client, people, services):
     with services.sessions.begin() as db:
-        audit.record(db, Actor(None, "=HYPERLINK(\"http://evil\")", "system"), "test.injection", "test", "1")
+        audit.record(db, Actor(None, '=HYPERLINK("http://evil")', "system"), "test.injection", "test", "1")
     as_auditor(client, people)
     exported = client.get("/console/audit/export.csv?action=enrolment")
     assert exported.status_code == 200
@@ -119,6 +118,6 @@ def test_the_current_search_exports_as_csv_safe_for_spreadsheets(client, people,
     assert [r[5] for r in rows[1:]] == ["enrolment.issued", "enrolment.issued"]
     injected = client.get("/console/audit/export.csv?action=test.injection")
     [row] = list(csv.reader(io.StringIO(injected.content.decode("utf-8-sig"))))[1:]
-    assert row[3] == "'=HYPERLINK(\"http://evil\")"
+    assert row[3] == '\'=HYPERLINK("http://evil")'
     [exported_event, _] = actions_of(services, "audit.exported")
     assert exported_event.detail == {"rows": 2, "filters": {"action": "enrolment"}}

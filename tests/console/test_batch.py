@@ -19,12 +19,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
-from server.app import create_app
-from enrollment.batch import archive as batch_archive, jobs as batch_jobs
-from server.app import create_app
-from server.services import build_services
+from enrollment.batch import archive as batch_archive
+from enrollment.batch import jobs as batch_jobs
 from models import AuditEvent, BatchJob, BatchRecord, DedupCase, Enrolment, Identity
 from models.db import _process_dedup_lock
+from server.app import create_app
+from server.services import build_services
 from tests.conftest import fixture_bytes, person, seeded_fixtures
 from tests.console.helpers import CONSOLE_SETTINGS, console_sign_in, enrol_staff
 from tests.enrollment.test_fingerprints import finger
@@ -34,15 +34,23 @@ seed, settings, keys, people = seeded_fixtures(enrol_staff, "people", **CONSOLE_
 TIMEOUT_S = 120
 
 
-
-
 def person_json(**demographics: object) -> bytes:
     today = date.today()
-    return json.dumps({
-        "demographics": person(**demographics),
-        "documents": [{"type": "idcard", "number": "BZ-123456", "issuer": {"name": "Registry", "country": "BLZ"},
-                       "date_of_expiry": (today + timedelta(days=900)).isoformat(), "check_methods": ["vpip"]}],
-        "finger_exceptions": [{"position": 7, "reason": "amputated"}]}).encode()
+    return json.dumps(
+        {
+            "demographics": person(**demographics),
+            "documents": [
+                {
+                    "type": "idcard",
+                    "number": "BZ-123456",
+                    "issuer": {"name": "Registry", "country": "BLZ"},
+                    "date_of_expiry": (today + timedelta(days=900)).isoformat(),
+                    "check_methods": ["vpip"],
+                }
+            ],
+            "finger_exceptions": [{"position": 7, "reason": "amputated"}],
+        }
+    ).encode()
 
 
 def drive(extra: dict[str, bytes] | None = None) -> dict[str, bytes]:
@@ -76,8 +84,12 @@ def zip_of(files: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> 
 def upload(client, archive: bytes, name: str = "drive.zip"):  # type: ignore[no-untyped-def]
     page = client.get("/console/batch")
     assert page.status_code == 200, page.text[:300]
-    return client.post("/console/batch", data={"csrf_token": form_value(page.text, "csrf_token")},
-                       files={"archive": (name, archive, "application/zip")}, follow_redirects=False)
+    return client.post(
+        "/console/batch",
+        data={"csrf_token": form_value(page.text, "csrf_token")},
+        files={"archive": (name, archive, "application/zip")},
+        follow_redirects=False,
+    )
 
 
 def finish(client, batch_id: str) -> dict:  # type: ignore[no-untyped-def]
@@ -94,8 +106,11 @@ def finish(client, batch_id: str) -> dict:  # type: ignore[no-untyped-def]
 def batch_enrolments(services, batch_id: str) -> list[Enrolment]:  # type: ignore[no-untyped-def]
     """The enrolments stored under the idempotency keys of the batch's records."""
     with services.sessions() as db:
-        keys = select(BatchRecord.idempotency_key).join(BatchJob, BatchRecord.batch_id == BatchJob.id).where(
-            BatchJob.public_id == batch_id)
+        keys = (
+            select(BatchRecord.idempotency_key)
+            .join(BatchJob, BatchRecord.batch_id == BatchJob.id)
+            .where(BatchJob.public_id == batch_id)
+        )
         return list(db.scalars(select(Enrolment).where(Enrolment.idempotency_key.in_(keys))))
 
 
@@ -111,13 +126,20 @@ def test_a_drive_is_enrolled_in_the_background_with_a_result_per_person(officer,
     batch_id = location(response).rsplit("/", 1)[1]
     body = finish(officer, batch_id)
     assert body["status"] == "completed" and body["total"] == 6 and body["processed"] == 6
-    assert body["counts"] == {"pending": 0, "issued": 1, "case_opened": 1, "already_enrolled": 0, "rejected": 1,
-                              "invalid": 3, "error": 0}
+    assert body["counts"] == {
+        "pending": 0,
+        "issued": 1,
+        "case_opened": 1,
+        "already_enrolled": 0,
+        "rejected": 1,
+        "invalid": 3,
+        "error": 0,
+    }
 
     page = officer.get(f"/console/batch/{batch_id}")
     assert page.status_code == 200 and '<progress id="progress-bar" max="6" value="6">' in page.text
     assert "Completed" in page.text and 'id="resume"' not in page.text and "/static/console/batch.js" in page.text
-    assert "http-equiv=\"refresh\"" not in page.text  # nothing left to watch
+    assert 'http-equiv="refresh"' not in page.text  # nothing left to watch
     report = officer.get(f"/console/batch/{batch_id}/report.csv")
     assert report.headers["content-type"].startswith("text/csv")
     assert report.headers["content-disposition"] == f'attachment; filename="batch-{batch_id}.csv"'
@@ -125,7 +147,10 @@ def test_a_drive_is_enrolled_in_the_background_with_a_result_per_person(officer,
     assert rows["drive/01-collins"]["status"] == "issued" and re.fullmatch(r"\d{10}", rows["drive/01-collins"]["uin"])
     assert rows["drive/02-obama"]["status"] == "case_opened" and rows["drive/02-obama"]["case_id"]
     assert rows["drive/03-turned"]["status"] == "rejected" and "pose_yaw" in rows["drive/03-turned"]["reason_codes"]
-    assert rows["drive/04-future"]["status"] == "invalid" and "date of birth is in the future" in rows["drive/04-future"]["reasons"]
+    assert (
+        rows["drive/04-future"]["status"] == "invalid"
+        and "date of birth is in the future" in rows["drive/04-future"]["reasons"]
+    )
     assert "no face photo" in rows["drive/05-no-photo"]["reasons"]
     assert "'=HYPERLINK(evil)" in rows  # a spreadsheet will not run a package name as a formula
 
@@ -147,43 +172,70 @@ def test_a_drive_zipped_again_finds_everyone_it_already_enrolled(officer, servic
     first = location(upload(officer, zip_of(drive()))).rsplit("/", 1)[1]
     assert finish(officer, first)["status"] == "completed"
     enrolments, identities, cases = count(services, Enrolment), count(services, Identity), count(services, DedupCase)
-    files = {name.replace("drive/01-collins/", "drive/01-eileen-collins/"): data
-             for name, data in reversed(list(drive().items()))}
+    files = {
+        name.replace("drive/01-collins/", "drive/01-eileen-collins/"): data
+        for name, data in reversed(list(drive().items()))
+    }
     again = upload(officer, zip_of(files, zipfile.ZIP_STORED), "drive-export-2.zip")
     assert again.status_code == 303, again.text[:800]
     second = location(again).rsplit("/", 1)[1]
     body = finish(officer, second)
     # Nothing new happened: the two people enrolled before are "already enrolled", not "issued" and "case opened"
     # again (the turned head's stored refusal is given again; the unusable packages are still unusable).
-    assert body["counts"] == {"pending": 0, "issued": 0, "case_opened": 0, "already_enrolled": 2, "rejected": 1,
-                              "invalid": 3, "error": 0}
+    assert body["counts"] == {
+        "pending": 0,
+        "issued": 0,
+        "case_opened": 0,
+        "already_enrolled": 2,
+        "rejected": 1,
+        "invalid": 3,
+        "error": 0,
+    }
     assert (count(services, Enrolment), count(services, Identity), count(services, DedupCase)) == (
-        enrolments, identities, cases)
+        enrolments,
+        identities,
+        cases,
+    )
     with services.sessions() as db:
+
         def outcomes(batch: str) -> dict[str, tuple]:
-            rows = db.execute(select(BatchRecord.package, BatchRecord.enrolment_public_id, BatchRecord.uin,
-                                     BatchRecord.case_public_id).join(BatchJob).where(BatchJob.public_id == batch))
+            rows = db.execute(
+                select(
+                    BatchRecord.package, BatchRecord.enrolment_public_id, BatchRecord.uin, BatchRecord.case_public_id
+                )
+                .join(BatchJob)
+                .where(BatchJob.public_id == batch)
+            )
             return {package.replace("01-eileen-collins", "01-collins"): rest for package, *rest in rows}
+
         assert outcomes(second) == outcomes(first)  # the same enrolment, UIN and case per person
     # A package whose content changed (a corrected name) is a new enrolment: deduplication judges it.
     corrected = drive()
     corrected["drive/01-collins/person.json"] = person_json(given_name="Eileen Marie", family_name="Collins")
-    third = location(upload(officer, zip_of({k: v for k, v in corrected.items() if "01-collins" in k}))).rsplit("/", 1)[1]
+    third = location(upload(officer, zip_of({k: v for k, v in corrected.items() if "01-collins" in k}))).rsplit("/", 1)[
+        1
+    ]
     assert finish(officer, third)["counts"]["case_opened"] == 1
     assert count(services, Enrolment) == enrolments + 1
 
 
 def test_every_folder_of_the_archive_gets_a_row_even_an_empty_one(officer):
-    files = {"drive/": b"", "drive/01-empty/": b"", "drive/02-only-junk/.DS_Store": b"x",
-             "drive/03-no-face/person.json": person_json()}
+    files = {
+        "drive/": b"",
+        "drive/01-empty/": b"",
+        "drive/02-only-junk/.DS_Store": b"x",
+        "drive/03-no-face/person.json": person_json(),
+    }
     batch_id = location(upload(officer, zip_of(files))).rsplit("/", 1)[1]
     body = finish(officer, batch_id)
     assert body["total"] == 3 and body["counts"]["invalid"] == 3
     page = officer.get(f"/console/batch/{batch_id}").text
     assert re.findall(r'data-package="([^"]+)"', page) == ["drive/01-empty", "drive/02-only-junk", "drive/03-no-face"]
     assert page.count("The folder is empty.") == 2
-    rows = {row["package"]: row for row in csv.DictReader(io.StringIO(
-        officer.get(f"/console/batch/{batch_id}/report.csv").text))}
+    rows = {
+        row["package"]: row
+        for row in csv.DictReader(io.StringIO(officer.get(f"/console/batch/{batch_id}/report.csv").text))
+    }
     assert set(rows) == {"drive/01-empty", "drive/02-only-junk", "drive/03-no-face"}
     assert rows["drive/01-empty"]["status"] == "invalid" and "empty" in rows["drive/01-empty"]["reasons"]
 
@@ -198,8 +250,9 @@ def test_a_record_from_before_content_keys_resumes_under_its_old_key(officer, se
         enrolment.idempotency_key, record.idempotency_key = legacy, None  # as migration 0009 leaves such a record
     actor = batch_jobs.Actor(enrolment.officer_id, "Officer Obama", "officer")
     before = count(services, Enrolment)
-    outcome = batch_jobs.process_record(services, actor, batch_id, record.position, record.package, None,
-                                        record_id=record.id)  # the record resumed, not another one
+    outcome = batch_jobs.process_record(
+        services, actor, batch_id, record.position, record.package, None, record_id=record.id
+    )  # the record resumed, not another one
     assert outcome.status == "issued" and outcome.enrolment_public_id == enrolment.public_id
     assert count(services, Enrolment) == before  # found under the old key, not enrolled again
 
@@ -220,15 +273,21 @@ def test_one_batch_at_a_time_and_a_paused_batch_resumes(officer, services):
         assert 'id="pause"' in page.text and 'http-equiv="refresh"' in page.text
         second = upload(officer, zip_of({"other/person.json": person_json(), "other/face.png": b"x"}), "other.zip")
         assert second.status_code == 409 and "one batch at a time" in second.text
-        paused = officer.post(f"/console/batch/{batch_id}/pause",
-                              data={"csrf_token": form_value(page.text, "csrf_token")}, follow_redirects=False)
+        paused = officer.post(
+            f"/console/batch/{batch_id}/pause",
+            data={"csrf_token": form_value(page.text, "csrf_token")},
+            follow_redirects=False,
+        )
         assert paused.status_code == 303
     body = finish(officer, batch_id)
     assert body["status"] == "paused" and body["counts"]["pending"] == 2  # the record in progress was finished
     page = officer.get(f"/console/batch/{batch_id}")
     assert 'id="resume"' in page.text and "You paused this batch" in page.text
-    resumed = officer.post(f"/console/batch/{batch_id}/resume", data={"csrf_token": form_value(page.text, "csrf_token")},
-                           follow_redirects=False)
+    resumed = officer.post(
+        f"/console/batch/{batch_id}/resume",
+        data={"csrf_token": form_value(page.text, "csrf_token")},
+        follow_redirects=False,
+    )
     assert resumed.status_code == 303
     assert finish(officer, batch_id)["status"] == "completed"
     assert len(batch_enrolments(services, batch_id)) == 3
@@ -244,11 +303,16 @@ def test_an_interrupted_batch_resumes_after_a_restart_and_enrols_nobody_twice(of
     with services.sessions.begin() as db:
         job = db.scalars(select(BatchJob).where(BatchJob.public_id == batch_id)).one()
         assert job.status == "running"  # as a killed process leaves it
-        done = db.scalars(select(BatchRecord).where(BatchRecord.batch_id == job.id, BatchRecord.status == "issued")).one()
+        done = db.scalars(
+            select(BatchRecord).where(BatchRecord.batch_id == job.id, BatchRecord.status == "issued")
+        ).one()
         first_enrolment = done.enrolment_public_id
         # The crash came between the enrolment's commit and the record's update: the record is still pending.
-        db.execute(update(BatchRecord).where(BatchRecord.id == done.id).values(status="pending",
-                                                                                enrolment_public_id=None, uin=None))
+        db.execute(
+            update(BatchRecord)
+            .where(BatchRecord.id == done.id)
+            .values(status="pending", enrolment_public_id=None, uin=None)
+        )
     pending_files = sorted((settings.data_dir / "batches" / batch_id).iterdir())
     assert len(pending_files) == 2  # collins's file was deleted after its outcome; obama and turned wait
     assert stat.S_IMODE(os.stat(settings.data_dir / "batches" / batch_id).st_mode) == 0o700
@@ -265,13 +329,23 @@ def test_an_interrupted_batch_resumes_after_a_restart_and_enrols_nobody_twice(of
             page = client.get(f"/console/batch/{batch_id}")
             assert "Interrupted" in page.text and 'id="resume"' in page.text
             assert client.get("/console/batch").text.count("Interrupted") == 1
-            resumed = client.post(f"/console/batch/{batch_id}/resume",
-                                  data={"csrf_token": form_value(page.text, "csrf_token")}, follow_redirects=False)
+            resumed = client.post(
+                f"/console/batch/{batch_id}/resume",
+                data={"csrf_token": form_value(page.text, "csrf_token")},
+                follow_redirects=False,
+            )
             assert resumed.status_code == 303
             body = finish(client, batch_id)
             assert body["status"] == "completed", body
-            assert body["counts"] == {"pending": 0, "issued": 1, "case_opened": 1, "already_enrolled": 0,
-                                      "rejected": 1, "invalid": 3, "error": 0}
+            assert body["counts"] == {
+                "pending": 0,
+                "issued": 1,
+                "case_opened": 1,
+                "already_enrolled": 0,
+                "rejected": 1,
+                "invalid": 3,
+                "error": 0,
+            }
     finally:
         restarted.close()
     enrolments = batch_enrolments(services, batch_id)
@@ -327,8 +401,9 @@ def test_a_batch_stops_when_its_officer_is_disabled_or_loses_the_role(officer, s
         job = db.scalars(select(BatchJob).where(BatchJob.public_id == batch_id)).one()
         assert job.status == "paused" and job.runner is None
         assert batch_jobs.counts(db, job)["pending"] == 2
-        stopped = db.scalars(select(AuditEvent).where(AuditEvent.action == "batch.paused",
-                                                      AuditEvent.subject_id == batch_id)).one()
+        stopped = db.scalars(
+            select(AuditEvent).where(AuditEvent.action == "batch.paused", AuditEvent.subject_id == batch_id)
+        ).one()
         assert stopped.actor_role == "system" and "disabled" in stopped.detail["reason"]
 
 
@@ -339,7 +414,8 @@ def test_a_refused_archive_says_why_and_keeps_nothing(officer, services):
     assert junk.status_code == 422 and "not a readable ZIP" in junk.text
     assert count(services, BatchJob) == 0
     assert not (services.settings.data_dir / "batches").exists() or not any(
-        (services.settings.data_dir / "batches").iterdir())
+        (services.settings.data_dir / "batches").iterdir()
+    )
 
 
 def test_packages_whose_names_clash_are_refused_clearly(officer, services):
@@ -349,16 +425,19 @@ def test_packages_whose_names_clash_are_refused_clearly(officer, services):
     assert count(services, BatchJob) == 0
 
 
-@pytest.mark.parametrize("files, limits, message", [
-    ({f"p{i}/person.json": b"{}" for i in range(5)}, {"batch_max_members": 4}, "at most 4 are accepted"),
-    ({"p/person.json": b"{}", "p/face.png": b"\0" * 5000}, {"batch_max_uncompressed_bytes": 4000}, "expands to"),
-    ({"p/face.png": b"\0" * (2 * 1024 * 1024)}, {}, "decompression bomb"),
-    ({"p/person.json": b" " * (65 * 1024)}, {}, "over the limit"),
-    ({"/abs/person.json": b"{}"}, {}, "unsafe path"),
-    ({"p\\..\\x/person.json": b"{}"}, {}, "unsafe path"),
-    ({f"p{i}/person.json": b"{}" for i in range(3)}, {"batch_max_packages": 2}, "at most 2 per batch"),
-    ({"__MACOSX/._x": b""}, {}, "no packages"),
-])
+@pytest.mark.parametrize(
+    "files, limits, message",
+    [
+        ({f"p{i}/person.json": b"{}" for i in range(5)}, {"batch_max_members": 4}, "at most 4 are accepted"),
+        ({"p/person.json": b"{}", "p/face.png": b"\0" * 5000}, {"batch_max_uncompressed_bytes": 4000}, "expands to"),
+        ({"p/face.png": b"\0" * (2 * 1024 * 1024)}, {}, "decompression bomb"),
+        ({"p/person.json": b" " * (65 * 1024)}, {}, "over the limit"),
+        ({"/abs/person.json": b"{}"}, {}, "unsafe path"),
+        ({"p\\..\\x/person.json": b"{}"}, {}, "unsafe path"),
+        ({f"p{i}/person.json": b"{}" for i in range(3)}, {"batch_max_packages": 2}, "at most 2 per batch"),
+        ({"__MACOSX/._x": b""}, {}, "no packages"),
+    ],
+)
 def test_archive_limits_refuse_bombs_and_odd_paths(settings, files, limits, message):
     from civid.errors import CividError
 
@@ -387,8 +466,9 @@ def test_a_runner_that_is_gone_or_silent_counts_as_interrupted():
     from models import utcnow
 
     now = utcnow()
-    job = BatchJob(public_id="x", status="running", runner=f"{batch_jobs.socket.gethostname()}:999999999",
-                   heartbeat_at=now)
+    job = BatchJob(
+        public_id="x", status="running", runner=f"{batch_jobs.socket.gethostname()}:999999999", heartbeat_at=now
+    )
     assert batch_jobs.shown_status(job, 120) == "interrupted"  # that process no longer exists
     job.runner, job.heartbeat_at = "other-host:1", now
     assert batch_jobs.shown_status(job, 120) == "running"  # another machine, heard from just now

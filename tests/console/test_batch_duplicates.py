@@ -20,8 +20,10 @@ seed, settings, keys, people = seeded_fixtures(enrol_staff, "people", **CONSOLE_
 
 def turned(folder: str) -> dict[str, bytes]:
     """A package whose face is turned away: the workflow rejects it (pose_yaw)."""
-    return {f"{folder}/person.json": person_json(given_name="Pedro", family_name="Pérez"),
-            f"{folder}/face_1.jpg": fixture_bytes("obama_2009_congress.jpg")}
+    return {
+        f"{folder}/person.json": person_json(given_name="Pedro", family_name="Pérez"),
+        f"{folder}/face_1.jpg": fixture_bytes("obama_2009_congress.jpg"),
+    }
 
 
 def test_a_rejected_package_twice_in_one_archive_counts_once(officer, services):  # type: ignore[no-untyped-def]
@@ -30,11 +32,20 @@ def test_a_rejected_package_twice_in_one_archive_counts_once(officer, services):
     batch_id = location(response).rsplit("/", 1)[1]
     body = finish(officer, batch_id)
     assert body["status"] == "completed"
-    assert body["counts"] == {"pending": 0, "issued": 0, "case_opened": 0, "already_enrolled": 1, "rejected": 1,
-                              "invalid": 0, "error": 0}
+    assert body["counts"] == {
+        "pending": 0,
+        "issued": 0,
+        "case_opened": 0,
+        "already_enrolled": 1,
+        "rejected": 1,
+        "invalid": 0,
+        "error": 0,
+    }
     assert sum(body["counts"].values()) == body["total"] == 2
-    rows = {row["package"]: row for row in csv.DictReader(io.StringIO(
-        officer.get(f"/console/batch/{batch_id}/report.csv").text))}
+    rows = {
+        row["package"]: row
+        for row in csv.DictReader(io.StringIO(officer.get(f"/console/batch/{batch_id}/report.csv").text))
+    }
     assert rows["drive/03-turned"]["status"] == "rejected" and "pose_yaw" in rows["drive/03-turned"]["reason_codes"]
     copy = rows["drive/03-turned-copy"]
     assert copy["status"] == "already_enrolled" and copy["reason_codes"] == "rejected_earlier", copy

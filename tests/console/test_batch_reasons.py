@@ -24,8 +24,9 @@ def upload(client, archive: bytes | None, **headers: str):  # type: ignore[no-un
     """Send the upload form (without a file when ``archive`` is None) in the language the headers ask for."""
     token = form_value(client.get("/console/batch").text, "csrf_token")
     files = {"archive": ("drive.zip", archive, "application/zip")} if archive is not None else None
-    return client.post("/console/batch", data={"csrf_token": token}, files=files, headers=headers,
-                       follow_redirects=False)
+    return client.post(
+        "/console/batch", data={"csrf_token": token}, files=files, headers=headers, follow_redirects=False
+    )
 
 
 def drive() -> dict[str, bytes]:
@@ -46,16 +47,27 @@ def test_a_spanish_results_page_says_every_reason_in_spanish(officer):
     response = upload(officer, zip_of(drive()))
     assert response.status_code == 303, response.text[:2000]
     batch_id = location(response).rsplit("/", 1)[1]
-    assert finish(officer, batch_id)["counts"] == {"pending": 0, "issued": 0, "case_opened": 0, "already_enrolled": 0,
-                                                   "rejected": 1, "invalid": 3, "error": 0}
+    assert finish(officer, batch_id)["counts"] == {
+        "pending": 0,
+        "issued": 0,
+        "case_opened": 0,
+        "already_enrolled": 0,
+        "rejected": 1,
+        "invalid": 3,
+        "error": 0,
+    }
 
     spanish = officer.get(f"/console/batch/{batch_id}", headers=SPANISH).text
     assert "La carpeta no tiene person.json." in spanish
     assert "Errores en person.json: demographics.date_of_birth: La fecha de nacimiento está en el futuro." in spanish
     assert "Foto 1: La cabeza está girada" in spanish
     assert "face.jpg: El archivo no se pudo leer como imagen (dañado o de otro formato)." in spanish
-    for english in ("the folder has no person.json", "date of birth is in the future", "corrupt or truncated",
-                    "The head is turned"):
+    for english in (
+        "the folder has no person.json",
+        "date of birth is in the future",
+        "corrupt or truncated",
+        "The head is turned",
+    ):
         assert english not in spanish, english
 
     english = officer.get(f"/console/batch/{batch_id}").text
@@ -71,13 +83,21 @@ def test_a_spanish_results_page_says_every_reason_in_spanish(officer):
     assert rows["drive/01-no-person"]["reasons"] == "The folder has no person.json."
     future = "Errors in person.json: demographics.date_of_birth: The date of birth is in the future."
     assert rows["drive/02-future"]["reasons"] == future and future in english
-    assert rows["drive/03-turned"]["reason_codes"] == "pose_yaw" and "Photo 1: The head is turned" in \
-        rows["drive/03-turned"]["reasons"]
+    assert (
+        rows["drive/03-turned"]["reason_codes"] == "pose_yaw"
+        and "Photo 1: The head is turned" in rows["drive/03-turned"]["reasons"]
+    )
     assert rows["drive/04-damaged"]["reason_codes"] == "invalid-image"
-    assert rows["drive/04-damaged"]["reasons"] == "face.jpg: The file could not be read as an image (damaged, or " \
+    assert (
+        rows["drive/04-damaged"]["reasons"] == "face.jpg: The file could not be read as an image (damaged, or "
         "another format)."
-    spanish_rows = {row["package"]: row for row in csv.DictReader(io.StringIO(
-        officer.get(f"/console/batch/{batch_id}/report.csv", headers=SPANISH).text))}
+    )
+    spanish_rows = {
+        row["package"]: row
+        for row in csv.DictReader(
+            io.StringIO(officer.get(f"/console/batch/{batch_id}/report.csv", headers=SPANISH).text)
+        )
+    }
     assert "La fecha de nacimiento está en el futuro." in spanish_rows["drive/02-future"]["reasons"]
 
     token = form_value(officer.get(f"/console/batch/{batch_id}").text, "csrf_token")
@@ -103,5 +123,7 @@ def test_a_reason_the_catalogue_does_not_know_is_shown_as_stored():
     assert batch_reasons.reason_text(stored, "es") == "something new went wrong"
     without_values = {"code": "name_too_long", "message": "the folder name is over 80 characters"}  # an older record
     assert batch_reasons.reason_text(without_values, "es") == "the folder name is over 80 characters"
-    assert batch_reasons.reason_text({**without_values, "params": {"limit": 80}}, "es") == \
-        "El nombre de la carpeta supera los 80 caracteres."
+    assert (
+        batch_reasons.reason_text({**without_values, "params": {"limit": 80}}, "es")
+        == "El nombre de la carpeta supera los 80 caracteres."
+    )

@@ -25,18 +25,22 @@ def text_of(page: str) -> str:
 
 
 def rows_of(page: str) -> dict[str, str]:
-    return {package: text_of(row) for package, row in re.findall(r'<tr data-package="([^"]+)"[^>]*>(.*?)</tr>', page, re.S)}
+    return {
+        package: text_of(row) for package, row in re.findall(r'<tr data-package="([^"]+)"[^>]*>(.*?)</tr>', page, re.S)
+    }
 
 
 def test_results_show_uin_and_candidate_filter_problems_and_match_the_csv(officer, people):
     future = (date.today() + timedelta(days=9)).isoformat()
-    files = {"drive/01-collins/person.json": person_json(given_name="Eileen", family_name="Collins"),
-             "drive/01-collins/face.png": fixture_bytes("collins_nasa_portrait.png"),
-             "drive/02-obama/person.json": person_json(given_name="Barack", family_name="Obama"),
-             "drive/02-obama/face.jpg": fixture_bytes("obama_2010_blue_room.jpg"),
-             "drive/03-future/person.json": person_json(date_of_birth=future),
-             "drive/03-future/face.png": fixture_bytes("collins_nasa_portrait.png"),
-             "drive/04-no-photo/person.json": person_json()}
+    files = {
+        "drive/01-collins/person.json": person_json(given_name="Eileen", family_name="Collins"),
+        "drive/01-collins/face.png": fixture_bytes("collins_nasa_portrait.png"),
+        "drive/02-obama/person.json": person_json(given_name="Barack", family_name="Obama"),
+        "drive/02-obama/face.jpg": fixture_bytes("obama_2010_blue_room.jpg"),
+        "drive/03-future/person.json": person_json(date_of_birth=future),
+        "drive/03-future/face.png": fixture_bytes("collins_nasa_portrait.png"),
+        "drive/04-no-photo/person.json": person_json(),
+    }
     batch_id = location(upload(officer, zip_of(files))).rsplit("/", 1)[1]
     body = finish(officer, batch_id)
     assert sum(body["counts"].values()) == body["total"] == 4
@@ -50,11 +54,14 @@ def test_results_show_uin_and_candidate_filter_problems_and_match_the_csv(office
 
     problems = rows_of(officer.get(f"/console/batch/{batch_id}?show=problems").text)
     assert set(problems) == {"drive/03-future", "drive/04-no-photo"}
-    assert "Problems only (2)" in page and set(rows_of(officer.get(
-        f"/console/batch/{batch_id}?show=issued").text)) == {"drive/01-collins"}
+    assert "Problems only (2)" in page and set(rows_of(officer.get(f"/console/batch/{batch_id}?show=issued").text)) == {
+        "drive/01-collins"
+    }
 
-    report = {row["package"]: row for row in csv.DictReader(io.StringIO(
-        officer.get(f"/console/batch/{batch_id}/report.csv").text))}
+    report = {
+        row["package"]: row
+        for row in csv.DictReader(io.StringIO(officer.get(f"/console/batch/{batch_id}/report.csv").text))
+    }
     assert report["drive/01-collins"]["uin"] == uin
     assert report["drive/02-obama"]["candidate_uin"] == people.officer.uin
     assert report["drive/02-obama"]["candidate_name"] == "Barack Obama"
@@ -65,10 +72,12 @@ def test_results_show_uin_and_candidate_filter_problems_and_match_the_csv(office
 def test_sizes_are_in_mib_and_stated_on_the_form(officer):
     form = text_of(officer.get("/console/batch").text)
     assert "each photo or fingerprint file at most 8 MiB" in form and "8388608" not in form
-    assert "cada foto o imagen de huella como máximo 8 MiB" in text_of(officer.get("/console/batch",
-                                                                                     headers=SPANISH).text)
-    refused = upload(officer, zip_of({"p/person.json": person_json(), "p/face.png": b"\0" * (9 * 1024 * 1024 + 1)},
-                                     compression=0))
+    assert "cada foto o imagen de huella como máximo 8 MiB" in text_of(
+        officer.get("/console/batch", headers=SPANISH).text
+    )
+    refused = upload(
+        officer, zip_of({"p/person.json": person_json(), "p/face.png": b"\0" * (9 * 1024 * 1024 + 1)}, compression=0)
+    )
     assert refused.status_code == 413
     assert "p/face.png: 9 MiB uncompressed, over the limit of 8 MiB per file." in text_of(refused.text)
 

@@ -16,14 +16,22 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select as query
 
-from server.app import create_app
 from console.staff.accounts import as_staff
 from enrollment.batch import (
-    archive as batch_archive, jobs as batch_jobs, staging as batch_staging, sweep as batch_sweep,
+    archive as batch_archive,
 )
+from enrollment.batch import (
+    jobs as batch_jobs,
+)
+from enrollment.batch import (
+    staging as batch_staging,
+)
+from enrollment.batch import (
+    sweep as batch_sweep,
+)
+from models import AuditEvent, BatchJob, StaffAccount
 from server.app import create_app
 from server.services import build_services
-from models import AuditEvent, BatchJob, StaffAccount
 from tests.conftest import seeded_fixtures
 from tests.console.helpers import CONSOLE_SETTINGS, enrol_staff
 from tests.console.test_batch import person_json, zip_of
@@ -32,7 +40,7 @@ seed, settings, keys, people = seeded_fixtures(enrol_staff, "people", **CONSOLE_
 PACKAGES = 5
 # The child splits the archive through the real batch_jobs.create and stops at the crash point, where the test
 # kills it with SIGKILL: what it has written by then is exactly what a kill -9 there leaves.
-CHILD = r'''
+CHILD = r"""
 import json, os, sys, time
 from sqlalchemy import select
 from civid.settings import Settings
@@ -63,14 +71,16 @@ else:
 with open(sys.argv[2], "rb") as upload:
     batch_jobs.create(services, staff, "drive.zip", upload)
 print("finished", flush=True)
-'''
+"""
 
 
 def drive() -> bytes:
     """Five people whose photos are not images: they end "invalid" without face models, not "package missing"."""
     files = {}
     for n in range(PACKAGES):
-        files[f"drive/{n:02d}/person.json"] = person_json(given_name="Ana María", family_name=["Díaz", "Pérez", "López", "Gómez", "Ruiz"][n])
+        files[f"drive/{n:02d}/person.json"] = person_json(
+            given_name="Ana María", family_name=["Díaz", "Pérez", "López", "Gómez", "Ruiz"][n]
+        )
         files[f"drive/{n:02d}/face.jpg"] = b"\xff\xd8\xff\xe0 not really a JPEG " + bytes([n])
     return zip_of(files)
 
@@ -78,10 +88,10 @@ def drive() -> bytes:
 def kill_at(crash: str, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
     archive = tmp_path / "drive.zip"
     archive.write_bytes(drive())
-    env = {**os.environ, "CIVID_TEST_SETTINGS": json.dumps(settings.model_dump(mode="json")),
-           "PYTHONPATH": os.getcwd()}
-    child = subprocess.Popen([sys.executable, "-c", CHILD, crash, str(archive)], stdout=subprocess.PIPE, env=env,
-                             text=True)
+    env = {**os.environ, "CIVID_TEST_SETTINGS": json.dumps(settings.model_dump(mode="json")), "PYTHONPATH": os.getcwd()}
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, crash, str(archive)], stdout=subprocess.PIPE, env=env, text=True
+    )
     try:
         ready, _, _ = select.select([child.stdout], [], [], 180)
         assert ready and child.stdout.readline().strip() == crash, "the child never reached the crash point"
@@ -181,6 +191,7 @@ def test_a_rename_failing_after_the_commit_keeps_the_packages_for_resume(setting
             (blocker / "in-the-way").write_bytes(b"x")
             blockers.append(blocker)
         seal(keyring, path, batch_id, package)
+
     monkeypatch.setattr(batch_archive, "write_sealed", write_sealed)
     try:
         with open(_archive(tmp_path), "rb") as upload:
@@ -216,12 +227,15 @@ def _staged(settings, host: str, pid: int, token: str | None, batch_id: str = "a
     return staging
 
 
-@pytest.mark.parametrize("pid, token, alive", [
-    (os.getppid(), "0123456789abcdef", True),  # another live process of this host
-    (999_999_999, "0123456789abcdef", False),  # a process of this host that is gone
-    (999_999_999, None, False),  # the same, named by a version without tokens
-    (os.getpid(), batch_staging.TOKEN, False),  # this process's own token, no split in progress
-])
+@pytest.mark.parametrize(
+    "pid, token, alive",
+    [
+        (os.getppid(), "0123456789abcdef", True),  # another live process of this host
+        (999_999_999, "0123456789abcdef", False),  # a process of this host that is gone
+        (999_999_999, None, False),  # the same, named by a version without tokens
+        (os.getpid(), batch_staging.TOKEN, False),  # this process's own token, no split in progress
+    ],
+)
 def test_a_split_whose_process_still_runs_is_left_alone(settings, people, pid, token, alive):
     """Another live process's split is left alone; a dead process's is removed, and so is one of this process's
     that it is not splitting."""
@@ -254,12 +268,15 @@ def test_each_process_names_its_staging_folders_with_its_own_random_token(settin
     """The token is random per process: two processes with one host name and pid do not share it."""
     code = "from enrollment.batch import staging as batch_staging; print(batch_staging.TOKEN)"
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
-    tokens = {subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-              .stdout.strip() for _ in range(2)} | {batch_staging.TOKEN}
+    tokens = {
+        subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout.strip()
+        for _ in range(2)
+    } | {batch_staging.TOKEN}
     assert len(tokens) == 3 and all(len(t) == 16 for t in tokens)
     services = build_services(settings, open_gallery=False)
     try:
         assert batch_staging.staging_folder(services, "abc").name == (
-            f".split-{batch_staging.socket.gethostname()}:{os.getpid()}:{batch_staging.TOKEN}:abc")
+            f".split-{batch_staging.socket.gethostname()}:{os.getpid()}:{batch_staging.TOKEN}:abc"
+        )
     finally:
         services.close()

@@ -10,9 +10,10 @@ import sys
 
 from sqlalchemy import select
 
-from enrollment.batch import jobs as batch_jobs, staging as batch_staging
-from server.services import build_services
+from enrollment.batch import jobs as batch_jobs
+from enrollment.batch import staging as batch_staging
 from models import AuditEvent, BatchJob, utcnow
+from server.services import build_services
 from tests.conftest import seeded_fixtures
 from tests.console.helpers import CONSOLE_SETTINGS, enrol_staff
 from tests.console.test_batch_split_crash import officer
@@ -21,7 +22,7 @@ seed, settings, keys, people = seeded_fixtures(enrol_staff, "people", **CONSOLE_
 # Each child is a server starting up (the app's lifespan runs the sweep). The only change to the real code is a
 # barrier in front of the rename: each child waits there (at most WAIT_S) for the other, so without a lock both
 # find the folder unpublished and race; with the lock the second never gets there and the first goes on alone.
-CHILD = r'''
+CHILD = r"""
 import json, os, sys, time
 from pathlib import Path
 from fastapi.testclient import TestClient
@@ -51,7 +52,7 @@ try:
     print(json.dumps({"ok": True}))
 except BaseException as exc:
     print(json.dumps({"ok": False, "error": repr(exc)}))
-'''
+"""
 
 
 def test_two_servers_starting_at_once_recover_a_committed_split_once(settings, people, tmp_path):
@@ -59,18 +60,42 @@ def test_two_servers_starting_at_once_recover_a_committed_split_once(settings, p
     try:
         staff = officer(services)
         with services.sessions.begin() as db:
-            db.add(BatchJob(public_id="abc", officer_id=staff.id, officer_name=staff.name, filename="d.zip",
-                            archive_sha256="0" * 64, status="running", total=1, runner="gone:1",
-                            heartbeat_at=utcnow()))
+            db.add(
+                BatchJob(
+                    public_id="abc",
+                    officer_id=staff.id,
+                    officer_name=staff.name,
+                    filename="d.zip",
+                    archive_sha256="0" * 64,
+                    status="running",
+                    total=1,
+                    runner="gone:1",
+                    heartbeat_at=utcnow(),
+                )
+            )
         # Left by a process of this host that is gone, killed between the batch commit and the rename.
-        staging = settings.data_dir / "batches" / (
-            f"{batch_staging.PREFIX}{batch_staging.socket.gethostname()}:999999999:0123456789abcdef:abc")
+        staging = (
+            settings.data_dir
+            / "batches"
+            / (f"{batch_staging.PREFIX}{batch_staging.socket.gethostname()}:999999999:0123456789abcdef:abc")
+        )
         staging.mkdir(parents=True)
         (staging / "00000.sealed").write_bytes(b"x")
-        env = {**os.environ, "CIVID_TEST_SETTINGS": json.dumps(settings.model_dump(mode="json")),
-               "PYTHONPATH": os.getcwd()}
-        children = [subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path), str(n)], env=env,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for n in range(2)]
+        env = {
+            **os.environ,
+            "CIVID_TEST_SETTINGS": json.dumps(settings.model_dump(mode="json")),
+            "PYTHONPATH": os.getcwd(),
+        }
+        children = [
+            subprocess.Popen(
+                [sys.executable, "-c", CHILD, str(tmp_path), str(n)],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for n in range(2)
+        ]
         results = []
         for child in children:
             out, err = child.communicate(timeout=300)

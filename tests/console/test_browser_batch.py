@@ -5,7 +5,8 @@ line, apart from the link, a case as whom it is against, problem rows on their o
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -24,13 +25,18 @@ def chromium() -> Iterator[Any]:
 
 def test_an_officer_reads_a_drives_results_in_the_browser(console: Console, chromium: Any, tmp_path) -> None:
     archive = tmp_path / "drive.zip"
-    archive.write_bytes(zip_of({
-        "drive/01-collins/person.json": person_json(given_name="Eileen", family_name="Collins"),
-        "drive/01-collins/face.png": fixture_bytes("collins_nasa_portrait.png"),
-        "drive/02-obama/person.json": person_json(given_name="Barack", family_name="Obama"),
-        "drive/02-obama/face.jpg": fixture_bytes("obama_2010_blue_room.jpg"),
-        "drive/03-empty/": b"",
-        "drive/04-no-photo/person.json": person_json()}))
+    archive.write_bytes(
+        zip_of(
+            {
+                "drive/01-collins/person.json": person_json(given_name="Eileen", family_name="Collins"),
+                "drive/01-collins/face.png": fixture_bytes("collins_nasa_portrait.png"),
+                "drive/02-obama/person.json": person_json(given_name="Barack", family_name="Obama"),
+                "drive/02-obama/face.jpg": fixture_bytes("obama_2010_blue_room.jpg"),
+                "drive/03-empty/": b"",
+                "drive/04-no-photo/person.json": person_json(),
+            }
+        )
+    )
     context, page = staff_page(chromium, console, console.staffed.officer.uin, "Batch desk")
     try:
         page.goto(console.url + "/console/batch")

@@ -6,7 +6,8 @@ main page for serious or critical accessibility violations. ``CIVID_SCREENSHOTS=
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -119,8 +120,10 @@ def test_officer_enrols_twice_adjudicator_decides_auditor_finds_both(console: Co
     assert "Eileen Marie" in text and uin in text  # applicant and candidate on one page
     assert page.locator("img[src*='/photos/']").count() >= 2  # both faces, for the adjudicator only
     # What "duplicate" would do with the applicant's data, in words, before the adjudicator chooses it.
-    assert "their names, address and documents do not replace the candidate's record" in \
-        page.locator("#duplicate-effect").inner_text()
+    assert (
+        "their names, address and documents do not replace the candidate's record"
+        in page.locator("#duplicate-effect").inner_text()
+    )
     screenshot(page, "console-case")
     assert_accessible(page, "case page")
     page.check("input[name=decision][value=duplicate]")
@@ -147,8 +150,10 @@ def test_console_pages_fit_a_tablet_screen(console: Console, chromium: Any) -> N
     # A registration drive's tablet in portrait: no page may need sideways scrolling (the case table may: it
     # scrolls inside its own box when there are several candidates).
     tablet = {"viewport": {"width": 820, "height": 1180}, "has_touch": True}
-    for person, paths in ((console.staffed.officer, ("/console", "/console/enrol", "/console/batch")),
-                          (console.staffed.adjudicator, ("/console/cases", "/console/audit"))):
+    for person, paths in (
+        (console.staffed.officer, ("/console", "/console/enrol", "/console/batch")),
+        (console.staffed.adjudicator, ("/console/cases", "/console/audit")),
+    ):
         context, page = staff_page(chromium, console, person.uin, "Tablet", **tablet)
         for path in paths:
             page.goto(console.url + path)

@@ -7,22 +7,43 @@ from __future__ import annotations
 
 import json
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
+from tests.browser import needs_chromium
 from tests.conftest import build_seed, fixture_bytes, person
 from tests.console.fake_camera import chromium_with_desk_camera, fill_enrolment_with_camera
 from tests.console.helpers import enrol_staff
 from tests.enrollment.test_fingerprints import finger
 from tests.idp.frontchannel import fresh_photo
-from tests.browser import needs_chromium
 from tests.server import ServerProcess
 
 pytestmark = needs_chromium
-NAMES = ("Ana", "Berta", "Carla", "Dora", "Elena", "Flor", "Gema", "Hilda", "Inés", "Julia", "Karla", "Lidia",
-         "Marta", "Nora", "Olga", "Paula", "Queta", "Rosa", "Sara", "Tina")  # enough for a few seconds of progress
+NAMES = (
+    "Ana",
+    "Berta",
+    "Carla",
+    "Dora",
+    "Elena",
+    "Flor",
+    "Gema",
+    "Hilda",
+    "Inés",
+    "Julia",
+    "Karla",
+    "Lidia",
+    "Marta",
+    "Nora",
+    "Olga",
+    "Paula",
+    "Queta",
+    "Rosa",
+    "Sara",
+    "Tina",
+)  # enough for a few seconds of progress
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +51,9 @@ def civid(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]
     """``civid serve`` over a data folder with two staff members; (its URL, the officer's UIN)."""
     root = tmp_path_factory.mktemp("console-browser")
     _, staffed = build_seed(root, enrol_staff)
-    server = ServerProcess({"CIVID_DATA_DIR": str(root / "var"), "CIVID_CONSOLE_REQUIRE_PASSKEY": "false"},
-                           root / "server.log")
+    server = ServerProcess(
+        {"CIVID_DATA_DIR": str(root / "var"), "CIVID_CONSOLE_REQUIRE_PASSKEY": "false"}, root / "server.log"
+    )
     url = f"http://localhost:{server.port}"  # getUserMedia needs a secure context: localhost is one
     server.env["CIVID_ISSUER"] = url
     server.start(timeout=120)
@@ -70,7 +92,9 @@ def test_camera_photo_is_checked_at_once_then_enrolled_with_a_receipt(civid: tup
     fill_enrolment_with_camera(page, "Eileen", "1956-11-19")
     assert page.evaluate("() => document.querySelector('#photo').files[0].type") == "image/jpeg"
 
-    page.set_input_files("#finger_2", files=[{"name": "finger-2.png", "mimeType": "image/png", "buffer": finger(501, 0)}])
+    page.set_input_files(
+        "#finger_2", files=[{"name": "finger-2.png", "mimeType": "image/png", "buffer": finger(501, 0)}]
+    )
     finger_verdict = page.locator("#quality-finger_2.passed, #quality-finger_2.refused")
     finger_verdict.wait_for(timeout=30_000)
     assert "NFIQ 2 score" in finger_verdict.inner_text()
@@ -91,13 +115,17 @@ def test_camera_photo_is_checked_at_once_then_enrolled_with_a_receipt(civid: tup
 def test_a_photo_the_gate_refuses_cannot_be_sent(civid: tuple[str, str], chromium: Any) -> None:
     url, uin = civid
     context, page, errors = signed_in_page(chromium, url, uin, "/console/enrol")
-    page.set_input_files("#photo", files=[{"name": "turned.jpg", "mimeType": "image/jpeg",
-                                           "buffer": fixture_bytes("obama_2009_congress.jpg")}])
+    page.set_input_files(
+        "#photo",
+        files=[{"name": "turned.jpg", "mimeType": "image/jpeg", "buffer": fixture_bytes("obama_2009_congress.jpg")}],
+    )
     page.locator("#face-quality.refused").wait_for(timeout=30_000)
     assert page.locator("#enrol-submit").is_disabled()
     assert "would be refused" in page.locator("#photo-blocked").inner_text()
-    page.set_input_files("#photo", files=[{"name": "good.png", "mimeType": "image/png",
-                                           "buffer": fixture_bytes("collins_nasa_portrait.png")}])
+    page.set_input_files(
+        "#photo",
+        files=[{"name": "good.png", "mimeType": "image/png", "buffer": fixture_bytes("collins_nasa_portrait.png")}],
+    )
     page.locator("#face-quality.passed").wait_for(timeout=30_000)
     assert page.locator("#enrol-submit").is_enabled() and page.locator("#photo-blocked").is_hidden()
     context.close()
@@ -117,8 +145,9 @@ def test_a_drive_shows_its_progress_until_complete(civid: tuple[str, str], chrom
     page.set_input_files("#archive", str(archive))
     page.click("#batch-form button[type=submit]")
     page.wait_for_url(lambda current: "/console/batch/" in current)
-    page.wait_for_function("() => document.querySelector('#batch-state').textContent.trim() === 'Completed'",
-                           timeout=60_000)
+    page.wait_for_function(
+        "() => document.querySelector('#batch-state').textContent.trim() === 'Completed'", timeout=60_000
+    )
     assert polls, "the progress bar was never polled"  # batch.js polled, then reloaded the finished page
     assert page.locator("#progress-bar").get_attribute("value") == str(len(NAMES))
     assert page.locator("[data-count=rejected]").inner_text() == str(len(NAMES))

@@ -10,13 +10,22 @@ from html import unescape
 
 from sqlalchemy import func, select
 
+import console.app
 from civid import audit
 from civid.audit import SYSTEM
-import console.app
 from console.cases import view as case_view
 from console.staff import accounts as staff_accounts
 from models import (
-    Attestation, AuditEvent, CaseDecision, DedupCase, Enrolment, FaceTemplate, Grant, Identity, StaffAccount, utcnow,
+    Attestation,
+    AuditEvent,
+    CaseDecision,
+    DedupCase,
+    Enrolment,
+    FaceTemplate,
+    Grant,
+    Identity,
+    StaffAccount,
+    utcnow,
 )
 from tests.conftest import enrol, fixture_bytes, seeded_fixtures
 from tests.console.helpers import CONSOLE_SETTINGS, Staffed, console_sign_in, enrol_staff
@@ -42,8 +51,11 @@ def open_a_case(client, keys) -> Seeded:  # type: ignore[no-untyped-def]
     collins = enrol_citizen(client, keys, COLLINS_PHOTO, given_name="Eileen", family_name="Collins")
     with client.app.state.services.sessions.begin() as db:
         staff_accounts.add(db, collins.uin, "Auditor Collins", ["auditor"], SYSTEM)
-        candidate = db.scalars(select(Enrolment.public_id).join(Identity, Enrolment.identity_id == Identity.id)
-                               .where(Identity.uin == people.officer.uin)).one()
+        candidate = db.scalars(
+            select(Enrolment.public_id)
+            .join(Identity, Enrolment.identity_id == Identity.id)
+            .where(Identity.uin == people.officer.uin)
+        ).one()
     second = enrol(client, keys.officer2, ["obama_2010_blue_room.jpg"], given_name="Barry", family_name="Soetoro")
     body = second.json()
     assert body["status"] == "pending_adjudication", body
@@ -51,7 +63,6 @@ def open_a_case(client, keys) -> Seeded:  # type: ignore[no-untyped-def]
 
 
 seed, settings, keys, seeded = seeded_fixtures(open_a_case, "seeded", **CONSOLE_SETTINGS)
-
 
 
 def as_adjudicator(client, seeded: Seeded, path: str = "/console/cases"):  # type: ignore[no-untyped-def]
@@ -73,16 +84,24 @@ def events(services, action: str) -> list[AuditEvent]:  # type: ignore[no-untype
 
 def test_officers_and_auditors_cannot_see_or_decide_cases(client, seeded):
     console_sign_in(client, seeded.people.officer, OBAMA_PHOTO)
-    for path in ("/console/cases", f"/console/cases/{seeded.case_id}",
-                 f"/console/cases/{seeded.case_id}/photos/{seeded.applicant}/0"):
+    for path in (
+        "/console/cases",
+        f"/console/cases/{seeded.case_id}",
+        f"/console/cases/{seeded.case_id}/photos/{seeded.applicant}/0",
+    ):
         refused = client.get(path)
         assert refused.status_code == 403 and refused.headers["content-type"].startswith("text/html"), path
     console_sign_in(client, seeded.auditor, COLLINS_PHOTO)
     home = client.get("/console")
     assert "/console/cases" not in home.text
-    refused = client.post(f"/console/cases/{seeded.case_id}/decision",
-                          data={"csrf_token": form_value(home.text, "csrf_token"), "decision": "not_duplicate",
-                                "comment": "an auditor trying"})
+    refused = client.post(
+        f"/console/cases/{seeded.case_id}/decision",
+        data={
+            "csrf_token": form_value(home.text, "csrf_token"),
+            "decision": "not_duplicate",
+            "comment": "an auditor trying",
+        },
+    )
     assert refused.status_code == 403
     with client.app.state.services.sessions() as db:
         assert db.scalars(select(DedupCase.status).where(DedupCase.public_id == seeded.case_id)).one() == "open"
@@ -133,8 +152,10 @@ def test_photos_are_served_to_the_adjudicator_of_an_open_case_never_cached(clien
 
 def test_a_decision_needs_the_form_token_and_a_comment(client, seeded, services):
     as_adjudicator(client, seeded)
-    forged = client.post(f"/console/cases/{seeded.case_id}/decision",
-                         data={"csrf_token": "forged", "decision": "duplicate", "comment": "same man"})
+    forged = client.post(
+        f"/console/cases/{seeded.case_id}/decision",
+        data={"csrf_token": "forged", "decision": "duplicate", "comment": "same man"},
+    )
     assert forged.status_code == 403
     refused = decide(client, seeded, decision="duplicate", comment=" ")
     assert refused.status_code == 422
@@ -147,8 +168,13 @@ def test_a_decision_needs_the_form_token_and_a_comment(client, seeded, services)
 
 def test_deciding_duplicate_records_it_and_closes_the_photos(client, seeded, services):
     as_adjudicator(client, seeded)
-    done = decide(client, seeded, decision="duplicate", duplicate_of=seeded.obama_uin,
-                  comment="Same man: the photos match and Barry is a known alias.")
+    done = decide(
+        client,
+        seeded,
+        decision="duplicate",
+        duplicate_of=seeded.obama_uin,
+        comment="Same man: the photos match and Barry is a known alias.",
+    )
     assert done.status_code == 303 and location(done) == f"/console/cases/{seeded.case_id}?done=decided"
     page = client.get(location(done))
     assert "Your decision is recorded" in page.text and "Adjudicator Biden" in page.text
@@ -168,19 +194,24 @@ def test_deciding_duplicate_records_it_and_closes_the_photos(client, seeded, ser
 
 def test_the_case_page_says_in_words_what_duplicate_does_with_the_applicants_data(client, seeded, services):
     page = unescape(as_adjudicator(client, seeded, f"/console/cases/{seeded.case_id}").text)
-    assert "What “duplicate” does with the applicant's data: their names, address and documents do not replace " \
-           "the candidate's record." in page
+    assert (
+        "What “duplicate” does with the applicant's data: their names, address and documents do not replace "
+        "the candidate's record." in page
+    )
     assert "kept as an attempt against that identity" in page and "never sign in or verify as that person" in page
     spanish = unescape(client.get(f"/console/cases/{seeded.case_id}?lang=es").text)
     assert "sus nombres, dirección y documentos no reemplazan el registro del candidato" in spanish
 
     decide(client, seeded, decision="duplicate", duplicate_of=seeded.obama_uin, comment="Same man, another name.")
     decided = unescape(client.get(f"/console/cases/{seeded.case_id}?lang=en").text)
-    assert f"This application is kept as an attempt against UIN {seeded.obama_uin}. That identity's record did " \
-           "not change" in decided
+    assert (
+        f"This application is kept as an attempt against UIN {seeded.obama_uin}. That identity's record did "
+        "not change" in decided
+    )
     assert "a duplicate attempt" in decided  # the applicant's column, no longer "merged"
     assert f"se conserva como un intento contra el UIN {seeded.obama_uin}" in unescape(
-        client.get(f"/console/cases/{seeded.case_id}?lang=es").text)
+        client.get(f"/console/cases/{seeded.case_id}?lang=es").text
+    )
     [event] = events(services, "identity.duplicate_attempt")
     assert event.subject_id == seeded.obama_uin and event.detail["enrolment"] == seeded.applicant
 
@@ -188,11 +219,22 @@ def test_the_case_page_says_in_words_what_duplicate_does_with_the_applicants_dat
 def test_a_decided_case_changes_only_by_a_new_audited_decision_and_keeps_its_history(client, seeded, services):
     as_adjudicator(client, seeded)
     decide(client, seeded, decision="duplicate", comment="Looked like the same man.")
-    unconfirmed = decide(client, seeded, action="decision/change", decision="not_duplicate",
-                         comment="His twin brother: different birth certificate.")
+    unconfirmed = decide(
+        client,
+        seeded,
+        action="decision/change",
+        decision="not_duplicate",
+        comment="His twin brother: different birth certificate.",
+    )
     assert unconfirmed.status_code == 422 and "Tick the box" in unconfirmed.text
-    changed = decide(client, seeded, action="decision/change", decision="not_duplicate", confirm="yes",
-                     comment="His twin brother: different birth certificate.")
+    changed = decide(
+        client,
+        seeded,
+        action="decision/change",
+        decision="not_duplicate",
+        confirm="yes",
+        comment="His twin brother: different birth certificate.",
+    )
     assert changed.status_code == 303, changed.text[:800]
     page = client.get(location(changed))
     assert "The new decision is recorded" in page.text
@@ -201,31 +243,37 @@ def test_a_decided_case_changes_only_by_a_new_audited_decision_and_keeps_its_his
         applicant = db.scalars(select(Enrolment).where(Enrolment.public_id == seeded.applicant)).one()
         identity = db.get(Identity, applicant.identity_id)
         assert applicant.status == "issued" and identity.uin != seeded.obama_uin
-        template_ids = list(db.scalars(select(FaceTemplate.id).where(FaceTemplate.enrolment_id == applicant.id,
-                                                                    FaceTemplate.in_gallery)))
+        template_ids = list(
+            db.scalars(
+                select(FaceTemplate.id).where(FaceTemplate.enrolment_id == applicant.id, FaceTemplate.in_gallery)
+            )
+        )
         assert template_ids and set(template_ids) <= set(services.gallery.ids().tolist())
         assert audit.verify_chain(db)[1] is None
     [event] = events(services, "case.decision_changed")
     assert event.detail["superseded"]["decision"] == "duplicate"
     assert event.detail["superseded"]["comment"] == "Looked like the same man."
     assert event.detail["decision"] == "not_duplicate" and event.person == identity.uin
-    same = decide(client, seeded, action="decision/change", decision="not_duplicate", confirm="yes",
-                  comment="again the same")
+    same = decide(
+        client, seeded, action="decision/change", decision="not_duplicate", confirm="yes", comment="again the same"
+    )
     assert same.status_code == 422 and "already decided so" in same.text
 
 
 def test_a_refused_decision_is_explained_in_the_adjudicators_language(client, seeded):
     as_adjudicator(client, seeded)
     client.headers["Accept-Language"] = "es-BZ,es;q=0.9"
-    early = decide(client, seeded, action="decision/change", decision="not_duplicate", confirm="yes",
-                   comment="nada que cambiar")
+    early = decide(
+        client, seeded, action="decision/change", decision="not_duplicate", confirm="yes", comment="nada que cambiar"
+    )
     assert early.status_code == 409
     assert "Este caso sigue abierto: resuélvalo primero" in early.text and "still open" not in early.text
     assert decide(client, seeded, decision="duplicate", comment="El mismo hombre.").status_code == 303
     again = decide(client, seeded, decision="not_duplicate", comment="lo pensé mejor")
     assert again.status_code == 409 and "Este caso ya fue resuelto" in again.text
-    same = decide(client, seeded, action="decision/change", decision="duplicate", confirm="yes",
-                  comment="otra vez lo mismo")
+    same = decide(
+        client, seeded, action="decision/change", decision="duplicate", confirm="yes", comment="otra vez lo mismo"
+    )
     assert same.status_code == 422 and "un cambio debe cambiar la decisión" in same.text
     client.headers["Accept-Language"] = "en"
     english = decide(client, seeded, decision="not_duplicate", comment="second thoughts")
@@ -240,8 +288,10 @@ def history_table(html: str) -> tuple[str, list[list[str]]]:
     body = re.search(r"<tbody>(.*?)</tbody>", table.group(1), re.S)
     assert caption and body
     cells = r"<t[hd][^>]*>(.*?)</t[hd]>"
-    rows = [[" ".join(re.sub(r"<[^>]+>", " ", cell).split()) for cell in re.findall(cells, row, re.S)]
-            for row in re.findall(r"<tr>(.*?)</tr>", body.group(1), re.S)]
+    rows = [
+        [" ".join(re.sub(r"<[^>]+>", " ", cell).split()) for cell in re.findall(cells, row, re.S)]
+        for row in re.findall(r"<tr>(.*?)</tr>", body.group(1), re.S)
+    ]
     assert table.group(1).count('<th scope="col">') == 7 and body.group(1).count('<th scope="row">') == len(rows)
     return " ".join(caption.group(1).split()), rows
 
@@ -250,42 +300,80 @@ def test_the_case_page_shows_every_decision_as_an_accessible_table_in_both_langu
     as_adjudicator(client, seeded)
     assert 'id="decision-history"' not in client.get(f"/console/cases/{seeded.case_id}").text  # open: nothing yet
     decide(client, seeded, decision="duplicate", duplicate_of=seeded.obama_uin, comment="Looked like the same man.")
-    changed = decide(client, seeded, action="decision/change", decision="not_duplicate", confirm="yes",
-                     comment="His twin brother: different birth certificate.")
+    changed = decide(
+        client,
+        seeded,
+        action="decision/change",
+        decision="not_duplicate",
+        confirm="yes",
+        comment="His twin brother: different birth certificate.",
+    )
     assert changed.status_code == 303, changed.text[:800]
     with services.sessions() as db:
-        new_uin = db.scalars(select(Identity.uin).join(Enrolment, Enrolment.identity_id == Identity.id)
-                             .where(Enrolment.public_id == seeded.applicant)).one()
+        new_uin = db.scalars(
+            select(Identity.uin)
+            .join(Enrolment, Enrolment.identity_id == Identity.id)
+            .where(Enrolment.public_id == seeded.applicant)
+        ).one()
 
     caption, rows = history_table(client.get(f"/console/cases/{seeded.case_id}").text)
     assert caption.startswith("Every decision on this case, oldest first.")
     assert [row[0] for row in rows] == ["1", "2"]
     assert [row[2:] for row in rows] == [
         ["Adjudicator Biden", "Duplicate", seeded.obama_uin, "Looked like the same man.", "— (first decision)"],
-        ["Adjudicator Biden", "Not a duplicate in force", new_uin, "His twin brother: different birth certificate.",
-         "decision 1"]]
+        [
+            "Adjudicator Biden",
+            "Not a duplicate in force",
+            new_uin,
+            "His twin brother: different birth certificate.",
+            "decision 1",
+        ],
+    ]
     assert all(row[1].endswith("UTC") for row in rows)
 
     caption, rows = history_table(client.get(f"/console/cases/{seeded.case_id}?lang=es").text)
     assert caption.startswith("Todas las decisiones sobre este caso")
-    assert [(row[3], row[6]) for row in rows] == [("Duplicado", "— (primera decisión)"),
-                                                  ("No es duplicado vigente", "la decisión 1")]
+    assert [(row[3], row[6]) for row in rows] == [
+        ("Duplicado", "— (primera decisión)"),
+        ("No es duplicado vigente", "la decisión 1"),
+    ]
 
 
 def test_changing_not_duplicate_to_duplicate_withdraws_the_uin_it_issued(client, keys, seeded, services):
     as_adjudicator(client, seeded)
     decide(client, seeded, decision="not_duplicate", comment="Different ears.")
     with services.sessions() as db:
-        issued = db.scalars(select(Identity).join(Enrolment, Enrolment.identity_id == Identity.id)
-                            .where(Enrolment.public_id == seeded.applicant)).one()
+        issued = db.scalars(
+            select(Identity)
+            .join(Enrolment, Enrolment.identity_id == Identity.id)
+            .where(Enrolment.public_id == seeded.applicant)
+        ).one()
     portal_id, _ = register_client(services)
     signed_in = issue_code(services, portal_id, Citizen(issued.uin, issued.id))  # "Barry" used a portal meanwhile
     with services.sessions.begin() as db:  # ... and a bank holds an attestation about him
-        db.add(Attestation(uid="att-barry", client_id="bank", identity_id=issued.id, format="jwt", claims=[],
-                           trust_framework="t", assurance_level="l", expires_at=utcnow() + timedelta(days=30),
-                           status_list=1, status_index=5))
-    changed = decide(client, seeded, action="decision/change", decision="duplicate", duplicate_of=seeded.obama_uin,
-                     confirm="yes", comment="Same ears after all; the record office confirms one person.")
+        db.add(
+            Attestation(
+                uid="att-barry",
+                client_id="bank",
+                identity_id=issued.id,
+                format="jwt",
+                claims=[],
+                trust_framework="t",
+                assurance_level="l",
+                expires_at=utcnow() + timedelta(days=30),
+                status_list=1,
+                status_index=5,
+            )
+        )
+    changed = decide(
+        client,
+        seeded,
+        action="decision/change",
+        decision="duplicate",
+        duplicate_of=seeded.obama_uin,
+        confirm="yes",
+        comment="Same ears after all; the record office confirms one person.",
+    )
     assert changed.status_code == 303, changed.text[:800]
     with services.sessions() as db:
         withdrawn = db.get(Identity, issued.id)
@@ -312,17 +400,29 @@ def test_a_uin_that_later_enrolments_hang_on_is_not_withdrawn(client, keys, seed
     as_adjudicator(client, seeded)
     decide(client, seeded, decision="not_duplicate", comment="Different ears.")
     with services.sessions() as db:
-        issued = db.scalars(select(Identity.uin).join(Enrolment, Enrolment.identity_id == Identity.id)
-                            .where(Enrolment.public_id == seeded.applicant)).one()
+        issued = db.scalars(
+            select(Identity.uin)
+            .join(Enrolment, Enrolment.identity_id == Identity.id)
+            .where(Enrolment.public_id == seeded.applicant)
+        ).one()
     third = enrol(client, keys.officer2, ["obama_2012_portrait.jpg"], given_name="Barry", family_name="Soetoro").json()
     assert {c["uin"] for c in third["candidates"]} == {seeded.obama_uin, issued}, third
     later = Seeded(seeded.people, seeded.auditor, seeded.obama_uin, third["case_id"], third["id"], seeded.candidate)
     merged = decide(client, later, decision="duplicate", duplicate_of=issued, comment="same as the first Barry")
     assert merged.status_code == 303
-    refused = decide(client, seeded, action="decision/change", decision="duplicate", duplicate_of=seeded.obama_uin,
-                     confirm="yes", comment="Same person as Obama after all.")
-    assert refused.status_code == 409 and "also holds 1 other enrolment (a later case decided against it): change " \
-        "that decision first" in refused.text  # one enrolment: the singular, not "enrolment(s)"
+    refused = decide(
+        client,
+        seeded,
+        action="decision/change",
+        decision="duplicate",
+        duplicate_of=seeded.obama_uin,
+        confirm="yes",
+        comment="Same person as Obama after all.",
+    )
+    assert (
+        refused.status_code == 409
+        and "also holds 1 other enrolment (a later case decided against it): change that decision first" in refused.text
+    )  # one enrolment: the singular, not "enrolment(s)"
     with services.sessions() as db:
         assert db.scalars(select(Identity.status).where(Identity.uin == issued)).one() == "active"
     assert events(services, "case.decision_changed") == []
@@ -362,8 +462,9 @@ def test_no_console_page_serves_templates_or_fingerprint_images():
     from console.app import ROUTERS
 
     # What the console can hand out (GET): pages, and photos of open cases; no template, no finger image.
-    paths = [route.path for module in ROUTERS for route in module.router.routes
-             if "GET" in getattr(route, "methods", ())]
+    paths = [
+        route.path for module in ROUTERS for route in module.router.routes if "GET" in getattr(route, "methods", ())
+    ]
     assert all(path.startswith("/console") for path in paths)
     assert any("/photos/" in path for path in paths)
     assert not [p for p in paths if "template" in p or "finger" in p or "descriptor" in p]
@@ -397,14 +498,19 @@ def test_every_word_on_the_review_pages_exists_in_both_languages():
 
     folder = Path(console.app.__file__).parent / "templates"
     mine = [*folder.glob("console_case*.html"), folder / "console_audit.html", *folder.glob("console_admin_*.html")]
-    used = {key for path in mine
-            for key in re.findall(r"""(?<![\w.])_\(\s*["']([a-z0-9_.-]+)["']""", path.read_text())}
+    used = {key for path in mine for key in re.findall(r"""(?<![\w.])_\(\s*["']([a-z0-9_.-]+)["']""", path.read_text())}
     # A counted message is compared by its "other" form (its last).
-    defined = {key: {lang: text if isinstance(text, str) else text[-1] for lang, text in texts.items()}
-               for key, texts in i18n.catalogue().items()}
+    defined = {
+        key: {lang: text if isinstance(text, str) else text[-1] for lang, text in texts.items()}
+        for key, texts in i18n.catalogue().items()
+    }
     # A key ending in "." is completed at run time (t("cases.decision." ~ decision)).
-    missing = [key for key in used if not (any(d.startswith(key) for d in defined) if key.endswith(".")
-                                           else key in defined)]
+    missing = [
+        key for key in used if not (any(d.startswith(key) for d in defined) if key.endswith(".") else key in defined)
+    ]
     assert len(mine) == 8 and sorted(missing) == []
-    assert all(defined[key]["es"] != defined[key]["en"] or len(defined[key]["en"]) <= 12
-               for key in defined if key.split(".")[0] in ("cases", "audit", "admin", "review"))
+    assert all(
+        defined[key]["es"] != defined[key]["en"] or len(defined[key]["en"]) <= 12
+        for key in defined
+        if key.split(".")[0] in ("cases", "audit", "admin", "review")
+    )

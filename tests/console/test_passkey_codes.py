@@ -13,10 +13,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from civid.settings import get_settings
-from civid.uin import verhoeff_check_digit
 from civid.audit import SYSTEM
 from civid.settings import get_settings
+from civid.uin import verhoeff_check_digit
 from console.staff import accounts as staff_accounts
 from enrollment.uin import verhoeff_check_digit
 from models import AuditEvent, Identity, Passkey, PasskeyBinding
@@ -49,8 +48,11 @@ CODE = re.compile(r'<output id="binding-code">([A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{
 
 
 def _post(client, page, **form):  # type: ignore[no-untyped-def]
-    return client.post("/console/passkey-code", data={"csrf_token": form_value(page.text, "csrf_token"), **form},
-                       follow_redirects=False)
+    return client.post(
+        "/console/passkey-code",
+        data={"csrf_token": form_value(page.text, "csrf_token"), **form},
+        follow_redirects=False,
+    )
 
 
 def test_an_officer_finds_the_person_by_uin_and_issues_a_code_shown_once(client, services, people):
@@ -72,8 +74,9 @@ def test_an_officer_finds_the_person_by_uin_and_issues_a_code_shown_once(client,
         assert db.scalars(select(PasskeyBinding)).one().used_at is None
     # The person types it at /passkeys/bind: the code is valid there.
     bind = client.get("/passkeys/bind")
-    ready = client.post("/passkeys/bind", data={"csrf_token": form_value(bind.text, "csrf_token"), "code": code,
-                                                "label": "Phone"})
+    ready = client.post(
+        "/passkeys/bind", data={"csrf_token": form_value(bind.text, "csrf_token"), "code": code, "label": "Phone"}
+    )
     assert ready.status_code == 200 and "Your code is valid" in ready.text
 
 
@@ -151,8 +154,9 @@ def test_a_new_code_voids_the_persons_earlier_unused_code(client, services, peop
     live = client.post("/passkeys/bind", data={"csrf_token": token, "code": second, "label": "Phone"})
     assert live.status_code == 200 and "Your code is valid" in live.text
     with services.sessions() as db:
-        second_issue = db.scalars(select(AuditEvent).where(AuditEvent.action == "passkey.binding_issued")
-                                  .order_by(AuditEvent.id)).all()[-1]
+        second_issue = db.scalars(
+            select(AuditEvent).where(AuditEvent.action == "passkey.binding_issued").order_by(AuditEvent.id)
+        ).all()[-1]
         [earlier] = db.scalars(select(PasskeyBinding).order_by(PasskeyBinding.id)).all()[:1]
         assert second_issue.detail["voided"] == [earlier.id]
 
@@ -162,10 +166,15 @@ def test_a_mistyped_or_unknown_uin_is_explained_on_the_page(client, people):
     page = client.get("/console/passkey-code?lang=es")
     mistyped = _post(client, page, uin=people.adjudicator.uin[:-1] + str((int(people.adjudicator.uin[-1]) + 1) % 10))
     assert mistyped.status_code == 422 and "probablemente se escribió mal" in mistyped.text
-    nobody = next(uin for uin in ("123456789" + verhoeff_check_digit("123456789"),
-                                   "234567891" + verhoeff_check_digit("234567891"),
-                                   "345678912" + verhoeff_check_digit("345678912"))
-                  if uin not in (people.officer.uin, people.adjudicator.uin, people.citizen.uin))
+    nobody = next(
+        uin
+        for uin in (
+            "123456789" + verhoeff_check_digit("123456789"),
+            "234567891" + verhoeff_check_digit("234567891"),
+            "345678912" + verhoeff_check_digit("345678912"),
+        )
+        if uin not in (people.officer.uin, people.adjudicator.uin, people.citizen.uin)
+    )
     unknown = _post(client, page, uin=nobody)
     assert unknown.status_code == 404 and f"No hay nadie inscrito con el NUI {nobody}" in unknown.text
     assert "binding-code" not in unknown.text

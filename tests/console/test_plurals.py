@@ -14,7 +14,10 @@ COUNTED_USE = re.compile(r"""\bngettext\(\s*["']([a-z0-9_.-]+)["']""")
 
 
 def test_counts_take_the_plural_form_of_their_language():
-    assert plurals.count_text("console.idle", 1, "en") == "For security you are signed out after 1 minute without activity."
+    assert (
+        plurals.count_text("console.idle", 1, "en")
+        == "For security you are signed out after 1 minute without activity."
+    )
     assert plurals.count_text("console.idle", 15, "es").endswith("tras 15 minutos sin actividad.")
     assert plurals.count_text("console.idle", 1, "es").endswith("tras 1 minuto sin actividad.")
     assert [plurals.plural_form(n, "es") for n in (0, 1, 2, 1_000_000)] == ["other", "one", "other", "many"]
@@ -39,7 +42,11 @@ def test_every_counted_message_a_template_uses_has_its_forms_in_both_languages()
     assert {"console.enrol.errors_title", "cases.count", "audit.results"} <= used
     catalogue = i18n.catalogue()
     # A counted message has every plural form of each language (English one/other, Spanish one/many/other).
-    missing = [(key, lang) for key in used for lang in ("en", "es")
-               if not i18n.is_counted(key) or not all(catalogue[key].get(lang) or ())]
+    missing = [
+        (key, lang)
+        for key in used
+        for lang in ("en", "es")
+        if not i18n.is_counted(key) or not all(catalogue[key].get(lang) or ())
+    ]
     assert missing == []
     assert len(catalogue["cases.count"]["en"]) == 2 and len(catalogue["cases.count"]["es"]) == 3

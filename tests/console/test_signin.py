@@ -6,14 +6,13 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from server.services import build_services
 from models import AuditEvent, Client, ConsoleSession, utcnow
+from server.services import build_services
 from tests.conftest import enrol, seeded_fixtures
 from tests.console.helpers import CONSOLE_SETTINGS, ISSUER, console_sign_in, enrol_staff
 from tests.idp.frontchannel import BIDEN_PHOTO, OBAMA_PHOTO, location
 
 seed, settings, keys, people = seeded_fixtures(enrol_staff, "people", **CONSOLE_SETTINGS)
-
 
 
 def test_pages_need_a_sign_in_and_come_back_after_it(client, people):
@@ -29,8 +28,9 @@ def test_pages_need_a_sign_in_and_come_back_after_it(client, people):
 def test_a_citizen_without_a_staff_account_is_refused_and_audited(client, services, keys):
     stranger = enrol(client, keys.officer, ["collins_nasa_portrait.png"], given_name="Eileen", family_name="Collins")
     assert stranger.status_code == 201, stranger.text
-    from tests.idp.conftest import Citizen
     from models import Identity
+    from tests.idp.conftest import Citizen
+
     with services.sessions() as db:
         uin = stranger.json()["uin"]
         citizen = Citizen(uin, db.scalars(select(Identity.id).where(Identity.uin == uin)).one())
@@ -44,17 +44,22 @@ def test_idle_session_ends_and_sign_out_ends_both_sessions(client, services, peo
     console_sign_in(client, people.adjudicator, BIDEN_PHOTO)
     assert client.get("/console").status_code == 200
     with services.sessions.begin() as db:
-        db.execute(update(ConsoleSession).values(
-            last_seen_at=utcnow() - timedelta(seconds=services.settings.console_idle_timeout_s + 5)))
+        db.execute(
+            update(ConsoleSession).values(
+                last_seen_at=utcnow() - timedelta(seconds=services.settings.console_idle_timeout_s + 5)
+            )
+        )
     idle = client.get("/console", follow_redirects=False)
     assert idle.status_code == 303 and location(idle).startswith("/console/login")
 
     console_sign_in(client, people.adjudicator, BIDEN_PHOTO)
     page = client.get("/console")
     from tests.idp.frontchannel import form_value
+
     assert client.post("/console/logout", data={"csrf_token": "wrong"}).status_code == 403
-    out = client.post("/console/logout", data={"csrf_token": form_value(page.text, "csrf_token")},
-                      follow_redirects=False)
+    out = client.post(
+        "/console/logout", data={"csrf_token": form_value(page.text, "csrf_token")}, follow_redirects=False
+    )
     assert out.status_code == 303 and location(out) == "/console/signed-out"
     assert client.get("/console", follow_redirects=False).status_code == 303
 
@@ -67,8 +72,11 @@ def test_signing_out_of_a_timed_out_session_still_ends_the_providers_session(cli
     console_sign_in(client, people.officer, OBAMA_PHOTO)
     csrf = form_value(client.get("/console").text, "csrf_token")
     with services.sessions.begin() as db:
-        db.execute(update(ConsoleSession).values(
-            last_seen_at=utcnow() - timedelta(seconds=services.settings.console_idle_timeout_s + 5)))
+        db.execute(
+            update(ConsoleSession).values(
+                last_seen_at=utcnow() - timedelta(seconds=services.settings.console_idle_timeout_s + 5)
+            )
+        )
     out = client.post("/console/logout", data={"csrf_token": csrf}, follow_redirects=False)
     assert out.status_code == 303 and location(out) == "/console/signed-out"
     with services.sessions() as db:
@@ -99,12 +107,14 @@ def test_with_passkeys_required_face_sign_in_is_not_offered(settings, people):
     from fastapi.testclient import TestClient
 
     from server.app import create_app
+
     strict = settings.model_copy(update={"console_require_passkey": True})
     services = build_services(strict)
     try:
         with TestClient(create_app(services=services)) as client:
-            response = client.get(location(client.get("/console/login", follow_redirects=False)),
-                                  follow_redirects=False)
+            response = client.get(
+                location(client.get("/console/login", follow_redirects=False)), follow_redirects=False
+            )
             login_page = client.get(location(response))
             assert login_page.status_code == 200
             assert 'id="face-form"' not in login_page.text and "passkey" in login_page.text.lower()
@@ -118,8 +128,9 @@ def test_the_console_is_first_party_and_never_asks_staff_for_consent(client, ser
 
     start = client.get("/console/login", follow_redirects=False)
     at_login = location(client.get(location(start), follow_redirects=False))
-    after_login = location(client.get(location(sign_in(client, at_login, people.officer, OBAMA_PHOTO)),
-                                      follow_redirects=False))
+    after_login = location(
+        client.get(location(sign_in(client, at_login, people.officer, OBAMA_PHOTO)), follow_redirects=False)
+    )
     assert after_login.startswith(ISSUER + "/console/callback?"), after_login  # straight back: no /consent/ page
     done = client.get(after_login.removeprefix(ISSUER), follow_redirects=False)
     assert done.status_code == 303 and location(done) == "/console"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from enrollment.templates import open_descriptor
 from civid.uin import verhoeff_valid
+from enrollment.templates import open_descriptor
 from models import AuditEvent, CaseDecision, DedupCase, Enrolment, FaceTemplate, Identity
 from tests.conftest import assert_problem, enrol, seeded_fixtures
 
@@ -14,8 +14,9 @@ from tests.conftest import assert_problem, enrol, seeded_fixtures
 def open_a_case(client, keys) -> tuple[dict, dict]:
     """Obama enrolled (issued) by one officer, then again from another photo by another: an open case."""
     first = enrol(client, keys.officer, ["obama_2012_portrait.jpg"], given_name="Barack", family_name="Obama").json()
-    second = enrol(client, keys.officer2, ["obama_2010_blue_room.jpg"], given_name="Barry",
-                   family_name="Soetoro").json()
+    second = enrol(
+        client, keys.officer2, ["obama_2010_blue_room.jpg"], given_name="Barry", family_name="Soetoro"
+    ).json()
     assert first["status"] == "issued" and second["status"] == "pending_adjudication", second
     return first, second
 
@@ -24,19 +25,31 @@ seed, settings, keys, opened = seeded_fixtures(open_a_case, "opened")
 
 
 def decide(client, keys, case_id: str, decision: str, comment: str = "checked the birth record", **extra):
-    return client.post(f"/v1/cases/{case_id}/decision", headers=keys.adjudicator,
-                       json={"decision": decision, "comment": comment, **extra})
+    return client.post(
+        f"/v1/cases/{case_id}/decision",
+        headers=keys.adjudicator,
+        json={"decision": decision, "comment": comment, **extra},
+    )
 
 
 def change(client, keys, case_id: str, decision: str, comment: str, **extra):
-    return client.post(f"/v1/cases/{case_id}/decision/change", headers=keys.adjudicator,
-                       json={"decision": decision, "comment": comment, **extra})
+    return client.post(
+        f"/v1/cases/{case_id}/decision/change",
+        headers=keys.adjudicator,
+        json={"decision": decision, "comment": comment, **extra},
+    )
 
 
 def stored_decisions(services, case_id: str) -> list[CaseDecision]:
     with services.sessions() as session:
-        return list(session.scalars(select(CaseDecision).join(DedupCase, CaseDecision.case_id == DedupCase.id)
-                                    .where(DedupCase.public_id == case_id).order_by(CaseDecision.sequence)))
+        return list(
+            session.scalars(
+                select(CaseDecision)
+                .join(DedupCase, CaseDecision.case_id == DedupCase.id)
+                .where(DedupCase.public_id == case_id)
+                .order_by(CaseDecision.sequence)
+            )
+        )
 
 
 def identity_count(services) -> int:
@@ -75,8 +88,9 @@ def test_unknown_case_is_a_404_problem(client, keys):
     assert_problem(client.get("/v1/cases/00000000-0000-0000-0000-000000000000", headers=keys.adjudicator), 404)
 
 
-def test_duplicate_decision_links_to_the_existing_uin_and_drops_templates_from_the_gallery(client, keys, services,
-                                                                                         opened):
+def test_duplicate_decision_links_to_the_existing_uin_and_drops_templates_from_the_gallery(
+    client, keys, services, opened
+):
     first, second = opened
     assert len(services.gallery) == 2
     with services.sessions() as session:
@@ -152,8 +166,9 @@ def test_duplicate_of_a_uin_that_is_not_a_candidate_is_refused(client, keys, ser
     case = client.get(f"/v1/cases/{second['case_id']}", headers=keys.adjudicator).json()
     assert case["status"] == "open"
     with services.sessions() as session:
-        assert session.scalar(select(func.count()).select_from(AuditEvent)
-                              .where(AuditEvent.action == "case.decided")) == 0
+        assert (
+            session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "case.decided")) == 0
+        )
 
 
 def test_duplicate_of_with_a_wrong_check_digit_is_refused(client, keys, opened):
@@ -216,12 +231,14 @@ def test_the_officer_who_enrolled_the_applicant_may_not_decide_the_case(services
 
     _, second = opened
     with services.sessions() as session:
-        enrolled_by = session.get(ApiKey, session.scalars(
-            select(Enrolment.officer_id).where(Enrolment.public_id == second["id"])).one())
+        enrolled_by = session.get(
+            ApiKey, session.scalars(select(Enrolment.officer_id).where(Enrolment.public_id == second["id"])).one()
+        )
     same_person = Actor(enrolled_by.id, enrolled_by.name, "adjudicator")  # e.g. a console user with both roles
     with pytest.raises(Forbidden):
-        adjudication.decide(services, same_person, second["case_id"], DecisionIn(decision="not_duplicate",
-                                                                                 comment="looks different"))
+        adjudication.decide(
+            services, same_person, second["case_id"], DecisionIn(decision="not_duplicate", comment="looks different")
+        )
 
 
 def test_the_officer_who_enrolled_the_applicant_may_not_change_the_decision_either(client, services, keys, opened):
@@ -236,12 +253,17 @@ def test_the_officer_who_enrolled_the_applicant_may_not_change_the_decision_eith
     first, second = opened
     assert decide(client, keys, second["case_id"], "not_duplicate").status_code == 200
     with services.sessions() as session:
-        enrolled_by = session.get(ApiKey, session.scalars(
-            select(Enrolment.officer_id).where(Enrolment.public_id == second["id"])).one())
+        enrolled_by = session.get(
+            ApiKey, session.scalars(select(Enrolment.officer_id).where(Enrolment.public_id == second["id"])).one()
+        )
     same_person = Actor(enrolled_by.id, enrolled_by.name, "adjudicator")
     with pytest.raises(Forbidden):
-        decision_change.change(services, same_person, second["case_id"],
-                               DecisionIn(decision="duplicate", comment="mine after all", duplicate_of=first["uin"]))
+        decision_change.change(
+            services,
+            same_person,
+            second["case_id"],
+            DecisionIn(decision="duplicate", comment="mine after all", duplicate_of=first["uin"]),
+        )
     case = client.get(f"/v1/cases/{second['case_id']}", headers=keys.adjudicator).json()
     assert case["decision"] == "not_duplicate" and len(case["decisions"]) == 1  # nothing changed
 
@@ -250,17 +272,25 @@ def test_a_decision_is_changed_only_by_a_new_audited_decision_through_the_api(cl
     first, second = opened
     assert decide(client, keys, second["case_id"], "not_duplicate").status_code == 200
     assert decide(client, keys, second["case_id"], "duplicate").status_code == 409  # not by deciding again
-    changed = client.post(f"/v1/cases/{second['case_id']}/decision/change", headers=keys.adjudicator,
-                          json={"decision": "duplicate", "comment": "birth records match after all",
-                                "duplicate_of": first["uin"]})
+    changed = client.post(
+        f"/v1/cases/{second['case_id']}/decision/change",
+        headers=keys.adjudicator,
+        json={"decision": "duplicate", "comment": "birth records match after all", "duplicate_of": first["uin"]},
+    )
     assert changed.status_code == 200, changed.text
     assert changed.json()["decision"] == "duplicate" and changed.json()["duplicate_of_uin"] == first["uin"]
     with services.sessions() as session:
-        actions = list(session.scalars(select(AuditEvent.action).where(AuditEvent.subject_id == second["case_id"])
-                                       .order_by(AuditEvent.id)))
+        actions = list(
+            session.scalars(
+                select(AuditEvent.action).where(AuditEvent.subject_id == second["case_id"]).order_by(AuditEvent.id)
+            )
+        )
     assert "case.decided" in actions and actions[-2:].count("case.decision_changed") >= 1
-    refused = client.post(f"/v1/cases/{second['case_id']}/decision/change", headers=keys.officer,
-                          json={"decision": "not_duplicate", "comment": "an officer may not"})
+    refused = client.post(
+        f"/v1/cases/{second['case_id']}/decision/change",
+        headers=keys.officer,
+        json={"decision": "not_duplicate", "comment": "an officer may not"},
+    )
     assert_problem(refused, 403)
 
 
@@ -271,8 +301,15 @@ def test_a_decision_and_its_change_are_the_cases_history_oldest_first(client, ke
     assert decided.status_code == 200, decided.text
     [only] = decided.json()["decisions"]
     issued = client.get(f"/v1/enrolments/{second['id']}", headers=keys.officer).json()["uin"]
-    assert only == {"sequence": 1, "outcome": "not_duplicate", "uin": issued, "comment": "Different ears.",
-                    "decided_by": "test adjudicator", "decided_at": decided.json()["decided_at"], "replaces": None}
+    assert only == {
+        "sequence": 1,
+        "outcome": "not_duplicate",
+        "uin": issued,
+        "comment": "Different ears.",
+        "decided_by": "test adjudicator",
+        "decided_at": decided.json()["decided_at"],
+        "replaces": None,
+    }
 
     changed = change(client, keys, second["case_id"], "duplicate", "Same ears after all.", duplicate_of=first["uin"])
     assert changed.status_code == 200, changed.text
@@ -280,7 +317,8 @@ def test_a_decision_and_its_change_are_the_cases_history_oldest_first(client, ke
     assert history == changed.json()["decisions"]
     assert [(d["sequence"], d["outcome"], d["uin"], d["comment"], d["replaces"]) for d in history] == [
         (1, "not_duplicate", issued, "Different ears.", None),
-        (2, "duplicate", first["uin"], "Same ears after all.", 1)]
+        (2, "duplicate", first["uin"], "Same ears after all.", 1),
+    ]
     assert history[0] == only  # the first decision is kept as it was, never edited
     assert history[1]["decided_at"] == changed.json()["decided_at"]
 
@@ -290,9 +328,16 @@ def test_a_decision_and_its_change_are_the_cases_history_oldest_first(client, ke
     assert two.decided_by_name == "test adjudicator"
     assert one.duplicate_of_id is None and two.duplicate_of_id is not None
     with services.sessions() as session:  # the same transaction wrote the row and its audit event
-        events = list(session.scalars(select(AuditEvent).where(
-            AuditEvent.subject_id == second["case_id"],
-            AuditEvent.action.in_(("case.decided", "case.decision_changed"))).order_by(AuditEvent.id)))
+        events = list(
+            session.scalars(
+                select(AuditEvent)
+                .where(
+                    AuditEvent.subject_id == second["case_id"],
+                    AuditEvent.action.in_(("case.decided", "case.decision_changed")),
+                )
+                .order_by(AuditEvent.id)
+            )
+        )
     assert [e.detail["uin"] for e in events] == [one.uin, two.uin]
 
 
@@ -307,19 +352,36 @@ def test_refused_decisions_and_changes_leave_no_history_row(client, keys, servic
 
     _, second = opened
     with services.sessions() as session:  # four eyes: the enrolling officer, holding the adjudicator role too
-        officer = session.get(ApiKey, session.scalars(
-            select(Enrolment.officer_id).where(Enrolment.public_id == second["id"])).one())
+        officer = session.get(
+            ApiKey, session.scalars(select(Enrolment.officer_id).where(Enrolment.public_id == second["id"])).one()
+        )
     with pytest.raises(Forbidden):
-        adjudication.decide(services, Actor(officer.id, officer.name, "adjudicator"), second["case_id"],
-                            DecisionIn(decision="not_duplicate", comment="looks different"))
-    assert_problem(client.post(f"/v1/cases/{second['case_id']}/decision", headers=keys.officer,
-                               json={"decision": "not_duplicate", "comment": "an officer may not"}), 403)
+        adjudication.decide(
+            services,
+            Actor(officer.id, officer.name, "adjudicator"),
+            second["case_id"],
+            DecisionIn(decision="not_duplicate", comment="looks different"),
+        )
+    assert_problem(
+        client.post(
+            f"/v1/cases/{second['case_id']}/decision",
+            headers=keys.officer,
+            json={"decision": "not_duplicate", "comment": "an officer may not"},
+        ),
+        403,
+    )
     assert_problem(decide(client, keys, second["case_id"], "duplicate", duplicate_of="0000000000"), 422)
     assert stored_decisions(services, second["case_id"]) == []
 
     assert decide(client, keys, second["case_id"], "not_duplicate").status_code == 200
     assert_problem(decide(client, keys, second["case_id"], "duplicate"), 409)
-    assert_problem(client.post(f"/v1/cases/{second['case_id']}/decision/change", headers=keys.auditor,
-                               json={"decision": "duplicate", "comment": "an auditor may not"}), 403)
+    assert_problem(
+        client.post(
+            f"/v1/cases/{second['case_id']}/decision/change",
+            headers=keys.auditor,
+            json={"decision": "duplicate", "comment": "an auditor may not"},
+        ),
+        403,
+    )
     assert_problem(change(client, keys, second["case_id"], "not_duplicate", "the same again"), 422)
     assert [d.sequence for d in stored_decisions(services, second["case_id"])] == [1]

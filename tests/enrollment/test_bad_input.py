@@ -6,8 +6,8 @@ import json
 import os
 import struct
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pytest
@@ -16,7 +16,17 @@ from fastapi.testclient import TestClient
 from server.app import create_app
 from server.services import Services, build_services
 from tests.conftest import (
-    Keys, add_keys, assert_problem, document, enrol, fixture_bytes, jpeg_bytes, load_rgb, make_settings, person, stored_counts,
+    Keys,
+    add_keys,
+    assert_problem,
+    document,
+    enrol,
+    fixture_bytes,
+    jpeg_bytes,
+    load_rgb,
+    make_settings,
+    person,
+    stored_counts,
 )
 
 SMALL_UPLOAD = 20_000  # bytes per file in the small-limits service; every fixture photo is larger
@@ -24,6 +34,7 @@ SMALL_UPLOAD = 20_000  # bytes per file in the small-limits service; every fixtu
 
 def png_with_header(width: int, height: int) -> bytes:
     """A tiny, well-formed PNG whose IHDR declares ``width``×``height`` (a decompression bomb's header)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
@@ -50,6 +61,7 @@ def small_limits(tmp_path: Path) -> Iterator[tuple[TestClient, Services, Keys]]:
 
 # --- files that are not acceptable photos -----------------------------------------------------------
 
+
 def test_random_bytes_declared_as_jpeg_are_refused_as_unsupported_and_nothing_stored(client, keys, services):
     before = stored_counts(services)
     response = enrol(client, keys.officer, [("photo.jpg", os.urandom(5000), "image/jpeg")])
@@ -75,10 +87,14 @@ def test_truncated_jpeg_is_refused_with_problem_json_and_nothing_stored(client, 
     assert "truncated" in body["detail"]
 
 
-@pytest.mark.parametrize("content", [
-    b"Dear officer,\nplease enrol me.\n" * 50,
-    b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n" * 20,
-], ids=["text", "pdf"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"Dear officer,\nplease enrol me.\n" * 50,
+        b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n" * 20,
+    ],
+    ids=["text", "pdf"],
+)
 def test_non_image_declared_as_jpeg_is_refused_as_unsupported_and_nothing_stored(client, keys, services, content):
     before = stored_counts(services)
     response = enrol(client, keys.officer, [("photo.jpg", content, "image/jpeg")])
@@ -92,10 +108,13 @@ def test_text_plain_content_type_is_refused_with_415_even_for_real_jpeg_bytes(cl
     assert "text/plain" in body["detail"]
 
 
-@pytest.mark.parametrize("name, signature, kind", [("scan.png", b"\x89PNG\r\n\x1a\n", "image/png"),
-                                                    ("scan.jpg", b"\xff\xd8\xff\xe0", "image/jpeg")])
-def test_garbage_after_an_image_signature_is_explained_without_python_internals(client, keys, services, name,
-                                                                              signature, kind):
+@pytest.mark.parametrize(
+    "name, signature, kind",
+    [("scan.png", b"\x89PNG\r\n\x1a\n", "image/png"), ("scan.jpg", b"\xff\xd8\xff\xe0", "image/jpeg")],
+)
+def test_garbage_after_an_image_signature_is_explained_without_python_internals(
+    client, keys, services, name, signature, kind
+):
     # Pillow says "cannot identify image file <_io.BytesIO object at 0x…>": that is no message for a client.
     before = stored_counts(services)
     response = enrol(client, keys.officer, [(name, signature + os.urandom(4000), kind)])
@@ -107,7 +126,9 @@ def test_garbage_after_an_image_signature_is_explained_without_python_internals(
 
 def test_garbage_after_a_png_signature_as_a_finger_is_explained_without_python_internals(client, keys, services):
     before = stored_counts(services)
-    response = enrol(client, keys.officer, ["obama_2012_portrait.jpg"], fingers={2: b"\x89PNG\r\n\x1a\n" + os.urandom(4000)})
+    response = enrol(
+        client, keys.officer, ["obama_2012_portrait.jpg"], fingers={2: b"\x89PNG\r\n\x1a\n" + os.urandom(4000)}
+    )
     body = assert_refused(services, before, response, 422)
     assert "0x" not in body["detail"] and "_io" not in body["detail"], body["detail"]
     assert "finger-2.png" in body["detail"] and "corrupt" in body["detail"], body["detail"]
@@ -160,6 +181,7 @@ def test_one_bad_file_among_good_ones_refuses_the_whole_enrolment(client, keys, 
 
 # --- demographics and the shape of the request -------------------------------------------------------
 
+
 def post_enrolment(client: TestClient, headers: dict, demographics: str, photos: list[str]):
     files = [("photos", (p, fixture_bytes(p), "image/jpeg")) for p in photos]
     return client.post("/v1/enrolments", headers=headers, data={"demographics": demographics}, files=files)
@@ -189,8 +211,11 @@ def test_date_of_birth_in_the_future_is_refused_with_422(client, keys, services)
     assert "date_of_birth" in body["detail"] and "future" in body["detail"]
 
 
-@pytest.mark.parametrize("written", [0, 1600000000, "2020-01-01T00:00:00", "20200101", 19880314.0],
-                         ids=["zero", "unix-time", "datetime", "compact", "float"])
+@pytest.mark.parametrize(
+    "written",
+    [0, 1600000000, "2020-01-01T00:00:00", "20200101", 19880314.0],
+    ids=["zero", "unix-time", "datetime", "compact", "float"],
+)
 def test_date_of_birth_not_written_as_a_calendar_date_is_refused_with_422(client, keys, services, written):
     # pydantic's lax mode would read 0 as 1970-01-01 and a midnight datetime as its date.
     before = stored_counts(services)
@@ -234,8 +259,12 @@ def test_more_photos_than_allowed_is_refused_with_422(client, keys, services):
 def test_request_body_over_the_whole_body_limit_is_refused_with_413(small_limits):
     client, services, keys = small_limits
     before = stored_counts(services)
-    response = client.post("/v1/enrolments", headers=keys.officer, data={"demographics": json.dumps(person())},
-                           files=[("photos", ("huge.jpg", b"\xff\xd8\xff" + b"\0" * 600_000, "image/jpeg"))])
+    response = client.post(
+        "/v1/enrolments",
+        headers=keys.officer,
+        data={"demographics": json.dumps(person())},
+        files=[("photos", ("huge.jpg", b"\xff\xd8\xff" + b"\0" * 600_000, "image/jpeg"))],
+    )
     body = assert_refused(services, before, response, 413)
     assert body["type"].endswith("/payload-too-large")
 
@@ -260,6 +289,7 @@ def test_unknown_route_is_a_404_problem(client, keys):
 
 
 # --- who may call ------------------------------------------------------------------------------------
+
 
 def test_enrolment_without_api_key_is_refused_with_401(client, services):
     before = stored_counts(services)
@@ -296,15 +326,21 @@ def test_officer_may_not_decide_a_case(client, keys):
     enrol(client, keys.officer, ["obama_2012_portrait.jpg"])
     case_id = enrol(client, keys.officer2, ["obama_2010_blue_room.jpg"]).json()["case_id"]
     assert case_id
-    response = client.post(f"/v1/cases/{case_id}/decision", headers=keys.officer,
-                           json={"decision": "not_duplicate", "comment": "looks like someone else"})
+    response = client.post(
+        f"/v1/cases/{case_id}/decision",
+        headers=keys.officer,
+        json={"decision": "not_duplicate", "comment": "looks like someone else"},
+    )
     assert_problem(response, 403)
     assert client.get(f"/v1/cases/{case_id}", headers=keys.adjudicator).json()["status"] == "open"
 
 
 def test_officer_may_not_identify(client, keys):
-    response = client.post("/v1/identify", headers=keys.officer,
-                           files={"photo": ("p.jpg", fixture_bytes("obama_2012_portrait.jpg"), "image/jpeg")})
+    response = client.post(
+        "/v1/identify",
+        headers=keys.officer,
+        files={"photo": ("p.jpg", fixture_bytes("obama_2012_portrait.jpg"), "image/jpeg")},
+    )
     assert_problem(response, 403)
 
 

@@ -26,15 +26,28 @@ with warnings.catch_warnings():
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore:.*authlib.jose.*")
 
-ATTACKER_ADDRESS = {"line1": "9 Other Street", "locality": "Orange Walk Town", "district": "Orange Walk",
-                    "country": "BLZ"}
+ATTACKER_ADDRESS = {
+    "line1": "9 Other Street",
+    "locality": "Orange Walk Town",
+    "district": "Orange Walk",
+    "country": "BLZ",
+}
 CLAIMS = {
-    "userinfo": {"verified_claims": {
-        "verification": {"trust_framework": None, "assurance_level": None,
-                         "evidence": [{"type": {"value": "document"}, "document_details": {"document_number": None}}]},
-        "claims": {"given_name": None, "middle_name": None, "family_name": None, "address": None}}},
-    "id_token": {"given_name": None, "family_name": None,
-                 "verified_claims": {"verification": {"trust_framework": None}, "claims": {"given_name": None}}},
+    "userinfo": {
+        "verified_claims": {
+            "verification": {
+                "trust_framework": None,
+                "assurance_level": None,
+                "evidence": [{"type": {"value": "document"}, "document_details": {"document_number": None}}],
+            },
+            "claims": {"given_name": None, "middle_name": None, "family_name": None, "address": None},
+        }
+    },
+    "id_token": {
+        "given_name": None,
+        "family_name": None,
+        "verified_claims": {"verification": {"trust_framework": None}, "claims": {"given_name": None}},
+    },
 }
 
 
@@ -47,10 +60,18 @@ class Attempted:
 
 
 def _populate(client: TestClient, keys: Keys) -> Attempted:
-    citizen = enrol_citizen(client, keys, given_name="Barack", family_name="Obama",
-                            documents=[document(number="P01234567")])
-    second = enrol(client, keys.officer2, ["obama_2010_blue_room.jpg"], given_name="Barry", middle_names="H.",
-                   family_name="Soetoro", address=ATTACKER_ADDRESS).json()
+    citizen = enrol_citizen(
+        client, keys, given_name="Barack", family_name="Obama", documents=[document(number="P01234567")]
+    )
+    second = enrol(
+        client,
+        keys.officer2,
+        ["obama_2010_blue_room.jpg"],
+        given_name="Barry",
+        middle_names="H.",
+        family_name="Soetoro",
+        address=ATTACKER_ADDRESS,
+    ).json()
     assert second["status"] == "pending_adjudication", second
     return Attempted(citizen, keys, second["case_id"], second["id"])
 
@@ -64,8 +85,11 @@ def attempted(seed) -> Attempted:  # type: ignore[no-untyped-def]
 
 
 def _decide_duplicate(browser: TestClient, attempted: Attempted) -> None:
-    decided = browser.post(f"/v1/cases/{attempted.case_id}/decision", headers=attempted.keys.adjudicator,
-                           json={"decision": "duplicate", "comment": "same face; the names are not his"})
+    decided = browser.post(
+        f"/v1/cases/{attempted.case_id}/decision",
+        headers=attempted.keys.adjudicator,
+        json={"decision": "duplicate", "comment": "same face; the names are not his"},
+    )
     assert decided.status_code == 200, decided.text
     assert decided.json()["duplicate_of_uin"] == attempted.citizen.uin
 
@@ -73,16 +97,22 @@ def _decide_duplicate(browser: TestClient, attempted: Attempted) -> None:
 def test_a_duplicate_application_changes_nothing_portals_banks_or_the_citizen_see(browser, services, attempted):
     _decide_duplicate(browser, attempted)
     client_id, secret = register_client(services, name="Belize Bank", entitlements=["kyc"])
-    rp = OAuth2Client(client_id, secret, scope="openid profile address", redirect_uri=REDIRECT_URI,
-                      code_challenge_method="S256", transport=browser._transport)
+    rp = OAuth2Client(
+        client_id,
+        secret,
+        scope="openid profile address",
+        redirect_uri=REDIRECT_URI,
+        code_challenge_method="S256",
+        transport=browser._transport,
+    )
     meta = rp.request("GET", ISSUER + "/.well-known/openid-configuration", withhold_token=True).json()
     nonce, verifier = secrets.token_urlsafe(16), secrets.token_urlsafe(48)
-    url, state = rp.create_authorization_url(meta["authorization_endpoint"], code_verifier=verifier, nonce=nonce,
-                                             claims=json.dumps(CLAIMS))
+    url, state = rp.create_authorization_url(
+        meta["authorization_endpoint"], code_verifier=verifier, nonce=nonce, claims=json.dumps(CLAIMS)
+    )
     callback, _ = sign_in_and_consent(browser, url, attempted.citizen.uin)
     assert "code=" in callback, callback
-    token = rp.fetch_token(meta["token_endpoint"], authorization_response=callback, state=state,
-                           code_verifier=verifier)
+    token = rp.fetch_token(meta["token_endpoint"], authorization_response=callback, state=state, code_verifier=verifier)
     jwks = rp.request("GET", meta["jwks_uri"], withhold_token=True).json()
     id_token = verify_id_token(token["id_token"], jwks, client_id, nonce, token["access_token"])
     assert (id_token["given_name"], id_token["family_name"]) == ("Barack", "Obama")
@@ -92,8 +122,7 @@ def test_a_duplicate_application_changes_nothing_portals_banks_or_the_citizen_se
     assert userinfo["given_name"] == "Barack" and userinfo["name"] == "Barack Obama" and "middle_name" not in userinfo
     assert userinfo["address"]["locality"] == "Belize City"
     verified = userinfo["verified_claims"]
-    assert verified["claims"] == {"given_name": "Barack", "family_name": "Obama",
-                                  "address": userinfo["address"]}
+    assert verified["claims"] == {"given_name": "Barack", "family_name": "Obama", "address": userinfo["address"]}
     assert verified["verification"]["assurance_level"] == services.settings.kyc_assurance_level_document
     [passport] = [e for e in verified["verification"]["evidence"] if e["type"] == "document"]
     assert passport["document_details"]["document_number"] == "P01234567"

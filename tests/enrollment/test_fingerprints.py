@@ -15,11 +15,11 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from civid.errors import InvalidImage
-from server.services import build_services
 from enrollment.fingerprint import FingerUpload, decode_finger
 from matcher import iso19794
 from models import AuditEvent, Enrolment, FingerTemplate
-from tests.conftest import FIXTURES, add_keys, assert_problem, enrol, fixture_bytes, stored_counts, seeded_fixtures
+from server.services import build_services
+from tests.conftest import FIXTURES, add_keys, assert_problem, enrol, fixture_bytes, seeded_fixtures, stored_counts
 from tests.synthetic_fingerprints import impressions, png_bytes
 
 # Two synthetic fingers per person: (seed of the finger, ISO position).
@@ -36,11 +36,23 @@ def fingers_of(person: dict[int, int], impression: int) -> dict[int, bytes]:
 
 
 def populate(client, keys) -> dict[str, str]:
-    obama = enrol(client, keys.officer, ["obama_2012_portrait.jpg"], fingers=fingers_of(OBAMA_FINGERS, 0),
-                  finger_exceptions=[{"position": 10, "reason": "amputated", "note": "since 2015"}],
-                  given_name="Barack", family_name="Obama").json()
-    biden = enrol(client, keys.officer, ["biden_2010_blue_room.jpg"], fingers=fingers_of(BIDEN_FINGERS, 0),
-                  given_name="Joseph", family_name="Biden").json()
+    obama = enrol(
+        client,
+        keys.officer,
+        ["obama_2012_portrait.jpg"],
+        fingers=fingers_of(OBAMA_FINGERS, 0),
+        finger_exceptions=[{"position": 10, "reason": "amputated", "note": "since 2015"}],
+        given_name="Barack",
+        family_name="Obama",
+    ).json()
+    biden = enrol(
+        client,
+        keys.officer,
+        ["biden_2010_blue_room.jpg"],
+        fingers=fingers_of(BIDEN_FINGERS, 0),
+        given_name="Joseph",
+        family_name="Biden",
+    ).json()
     assert obama["status"] == biden["status"] == "issued", (obama, biden)
     return {"obama": obama["uin"], "biden": biden["uin"], "obama_enrolment": obama["id"]}
 
@@ -54,6 +66,7 @@ def get_enrolment(client, keys, enrolment_id: str) -> dict:
 
 # --- enrolment -------------------------------------------------------------------------------------
 
+
 def test_enrolment_records_each_finger_its_nfiq2_and_the_officers_exception(client, keys, people):
     body = get_enrolment(client, keys, people["obama_enrolment"])
     by_position = {f["position"]: f for f in body["fingerprints"]}
@@ -62,8 +75,14 @@ def test_enrolment_records_each_finger_its_nfiq2_and_the_officers_exception(clie
         assert by_position[position]["status"] == "captured"
         assert 0 <= by_position[position]["nfiq2"] <= 100 and by_position[position]["minutiae"] >= 12
     assert by_position[2]["finger"] == "right index"
-    assert {k: v for k, v in by_position[10].items() if v is not None} == {"position": 10, "finger": "left little", "status": "excepted", "reason": "amputated",
-                               "note": "since 2015", "issues": []}
+    assert {k: v for k, v in by_position[10].items() if v is not None} == {
+        "position": 10,
+        "finger": "left little",
+        "status": "excepted",
+        "reason": "amputated",
+        "note": "since 2015",
+        "issues": [],
+    }
     assert body["dedup_modalities"] == ["face", "finger"]
 
 
@@ -75,6 +94,7 @@ def test_finger_templates_are_encrypted_iso_records(services, people):
             assert b"FMR\x00" not in row.ciphertext and row.key_id == services.keyring.active
         enrolment = session.get(Enrolment, rows[0].enrolment_id)
         from enrollment.fingerprint import open_finger
+
         opened = open_finger(services.keyring, rows[0], enrolment.public_id)
     assert opened.view.position == 2 and len(opened.view.minutiae) == rows[0].minutiae_count
 
@@ -138,21 +158,35 @@ def _as_mode(name: str, mode: str) -> bytes:
     """A face fixture as a finger file: grey, or grey saved as RGB / RGBA (R = G = B, opaque), or in colour."""
     picture = Image.open(FIXTURES / name)
     grey = picture.convert("L")
-    return _png({"L": grey, "RGB": grey.convert("RGB"), "RGBA": grey.convert("RGBA"),
-                 "colour RGB": picture.convert("RGB"), "colour RGBA": picture.convert("RGBA")}[mode])
+    return _png(
+        {
+            "L": grey,
+            "RGB": grey.convert("RGB"),
+            "RGBA": grey.convert("RGBA"),
+            "colour RGB": picture.convert("RGB"),
+            "colour RGBA": picture.convert("RGBA"),
+        }[mode]
+    )
 
 
-FACES = ("biden_2010_blue_room.jpg", "collins_nasa_portrait.png", "obama_2009_congress.jpg",
-         "obama_2010_blue_room.jpg", "obama_2012_portrait.jpg")
+FACES = (
+    "biden_2010_blue_room.jpg",
+    "collins_nasa_portrait.png",
+    "obama_2009_congress.jpg",
+    "obama_2010_blue_room.jpg",
+    "obama_2012_portrait.jpg",
+)
 
 
 @pytest.mark.parametrize("mode", ["L", "RGB", "RGBA"])
 @pytest.mark.parametrize("face", FACES)
-def test_a_face_portrait_uploaded_as_a_finger_is_refused_naming_the_finger_and_why(client, keys, services, people,
-                                                                                   face, mode):
+def test_a_face_portrait_uploaded_as_a_finger_is_refused_naming_the_finger_and_why(
+    client, keys, services, people, face, mode
+):
     before = stored_counts(services)
-    response = enrol(client, keys.officer, ["collins_nasa_portrait.png"],
-                     fingers={2: finger(101, 3), 7: _as_mode(face, mode)})
+    response = enrol(
+        client, keys.officer, ["collins_nasa_portrait.png"], fingers={2: finger(101, 3), 7: _as_mode(face, mode)}
+    )
     problem = assert_problem(response, 422)
     assert problem["type"].endswith("/not-a-fingerprint"), problem
     assert problem["finger"] == 7 and problem["detail"].startswith("finger 7 (finger-7.png): not a fingerprint")
@@ -163,8 +197,9 @@ def test_a_face_portrait_uploaded_as_a_finger_is_refused_naming_the_finger_and_w
 @pytest.mark.parametrize("mode", ["colour RGB", "colour RGBA"])
 def test_a_colour_finger_image_is_refused_not_converted(client, keys, services, people, mode):
     before = stored_counts(services)
-    response = enrol(client, keys.officer, ["collins_nasa_portrait.png"],
-                     fingers={4: _as_mode("obama_2012_portrait.jpg", mode)})
+    response = enrol(
+        client, keys.officer, ["collins_nasa_portrait.png"], fingers={4: _as_mode("obama_2012_portrait.jpg", mode)}
+    )
     problem = assert_problem(response, 422)
     assert problem["type"].endswith("/invalid-image") and "colour image" in problem["detail"]
     assert "finger 4" in problem["detail"]
@@ -188,43 +223,62 @@ def test_a_grey_scan_saved_as_rgb_is_read_as_the_same_grey_and_a_transparent_one
     assert refused.value.code == "finger_pixel_mode"
 
 
-@pytest.mark.parametrize("data, content_type, status", [
-    (b"%PDF-1.4\n" * 200, "image/png", 415),
-    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 500, "image/png", 422),
-])
+@pytest.mark.parametrize(
+    "data, content_type, status",
+    [
+        (b"%PDF-1.4\n" * 200, "image/png", 415),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 500, "image/png", 422),
+    ],
+)
 def test_corrupt_or_wrong_finger_files_are_problems(client, keys, services, people, data, content_type, status):
     before = stored_counts(services)
-    response = client.post("/v1/enrolments", headers=keys.officer,
-                           data={"demographics": json.dumps(_person()), "finger_positions": "[2]"},
-                           files=[("photos", ("p.png", fixture_bytes("collins_nasa_portrait.png"), "image/png")),
-                                  ("fingers", ("f.png", data, content_type))])
+    response = client.post(
+        "/v1/enrolments",
+        headers=keys.officer,
+        data={"demographics": json.dumps(_person()), "finger_positions": "[2]"},
+        files=[
+            ("photos", ("p.png", fixture_bytes("collins_nasa_portrait.png"), "image/png")),
+            ("fingers", ("f.png", data, content_type)),
+        ],
+    )
     assert_problem(response, status)
     assert stored_counts(services) == before
 
 
-@pytest.mark.parametrize("extra, message", [
-    ({"finger_positions": "[2, 2]"}, "given twice"),
-    ({"finger_positions": "[11, 3]"}, "1-10"),
-    ({"finger_positions": "[2]"}, "finger_positions"),
-    ({"finger_positions": "[2, 3]", "finger_exceptions": '[{"position": 2, "reason": "bandaged"}]'}, "given twice"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ({"finger_positions": "[2, 2]"}, "given twice"),
+        ({"finger_positions": "[11, 3]"}, "1-10"),
+        ({"finger_positions": "[2]"}, "finger_positions"),
+        ({"finger_positions": "[2, 3]", "finger_exceptions": '[{"position": 2, "reason": "bandaged"}]'}, "given twice"),
+    ],
+)
 def test_inconsistent_finger_positions_are_422(client, keys, people, extra, message):
     image = finger(101, 0)
-    response = client.post("/v1/enrolments", headers=keys.officer,
-                           data={"demographics": json.dumps(_person()), **extra},
-                           files=[("photos", ("p.png", fixture_bytes("collins_nasa_portrait.png"), "image/png")),
-                                  ("fingers", ("a.png", image, "image/png")), ("fingers", ("b.png", image, "image/png"))])
+    response = client.post(
+        "/v1/enrolments",
+        headers=keys.officer,
+        data={"demographics": json.dumps(_person()), **extra},
+        files=[
+            ("photos", ("p.png", fixture_bytes("collins_nasa_portrait.png"), "image/png")),
+            ("fingers", ("a.png", image, "image/png")),
+            ("fingers", ("b.png", image, "image/png")),
+        ],
+    )
     problem = assert_problem(response, 422)
     assert message in json.dumps(problem)
 
 
 def test_unknown_exception_reason_is_422(client, keys, people):
-    response = enrol(client, keys.officer, ["collins_nasa_portrait.png"],
-                     finger_exceptions=[{"position": 4, "reason": "forgot"}])
+    response = enrol(
+        client, keys.officer, ["collins_nasa_portrait.png"], finger_exceptions=[{"position": 4, "reason": "forgot"}]
+    )
     assert_problem(response, 422)
 
 
 # --- ISO/IEC 19794-2 export and import ----------------------------------------------------------------
+
 
 def test_export_gives_a_standard_record_that_reimports_and_finds_the_person(client, keys, services, people):
     response = client.get(f"/v1/identities/{people['obama']}/fingerprints", headers=keys.officer)
@@ -258,12 +312,14 @@ def test_malformed_iso_record_is_a_422_that_says_why(client, keys, services, peo
 
 # --- 1:1 and 1:N with fingers ------------------------------------------------------------------------
 
+
 def verify_finger(client, keys, uin: str, position: int, image: bytes, photo: bytes | None = None):
     files = [("fingers", ("f.png", image, "image/png"))]
     if photo is not None:
         files.append(("photo", ("p.jpg", photo, "image/jpeg")))
-    return client.post("/v1/verify", headers=keys.officer, data={"uin": uin, "finger_positions": str(position)},
-                       files=files)
+    return client.post(
+        "/v1/verify", headers=keys.officer, data={"uin": uin, "finger_positions": str(position)}, files=files
+    )
 
 
 def test_finger_verifies_the_holder_and_not_someone_else(client, keys, services, people):
@@ -281,8 +337,9 @@ def test_finger_verifies_the_holder_and_not_someone_else(client, keys, services,
 
 
 def test_face_and_finger_must_both_match(client, keys, people):
-    body = verify_finger(client, keys, people["obama"], 2, finger(101, 3),
-                         photo=fixture_bytes("biden_2010_blue_room.jpg")).json()
+    body = verify_finger(
+        client, keys, people["obama"], 2, finger(101, 3), photo=fixture_bytes("biden_2010_blue_room.jpg")
+    ).json()
     assert body["fingers"][0]["match"] is True and body["match"] is False
 
 
@@ -295,21 +352,30 @@ def test_policy_can_require_a_fingerprint(settings, people):
     from fastapi.testclient import TestClient
 
     from server.app import create_app
+
     strict = settings.model_copy(update={"verify_required_modalities": ["finger"]})
     services = build_services(strict)
     try:
         keys = add_keys(services)
         with TestClient(create_app(strict, services=services)) as client:
-            response = client.post("/v1/verify", headers=keys.officer, data={"uin": people["obama"]},
-                                   files={"photo": ("p.jpg", fixture_bytes("obama_2010_blue_room.jpg"), "image/jpeg")})
+            response = client.post(
+                "/v1/verify",
+                headers=keys.officer,
+                data={"uin": people["obama"]},
+                files={"photo": ("p.jpg", fixture_bytes("obama_2010_blue_room.jpg"), "image/jpeg")},
+            )
             assert "finger" in assert_problem(response, 422)["detail"]
     finally:
         services.close()
 
 
 def test_identify_by_finger_ranks_the_owner_first(client, keys, people):
-    response = client.post("/v1/identify", headers=keys.adjudicator, data={"finger_positions": "[7]"},
-                           files=[("fingers", ("f.png", finger(202, 3), "image/png"))])
+    response = client.post(
+        "/v1/identify",
+        headers=keys.adjudicator,
+        data={"finger_positions": "[7]"},
+        files=[("fingers", ("f.png", finger(202, 3), "image/png"))],
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["candidates"][0]["uin"] == people["biden"]
@@ -318,6 +384,7 @@ def test_identify_by_finger_ranks_the_owner_first(client, keys, people):
 
 
 # --- the index is a cache of the database ------------------------------------------------------------
+
 
 def test_finger_index_reloads_and_rebuilds_from_the_database(settings, people):
     services = build_services(settings)
@@ -348,14 +415,18 @@ def test_duplicate_decision_takes_the_applicants_fingers_out_of_the_index(client
         applicant = session.scalars(select(Enrolment).where(Enrolment.public_id == body["id"])).one()
         finger_ids = session.scalars(select(FingerTemplate.id).where(FingerTemplate.enrolment_id == applicant.id)).all()
     assert set(finger_ids) <= set(services.fingers.ids().tolist())
-    decided = client.post(f"/v1/cases/{body['case_id']}/decision", headers=keys.adjudicator,
-                          json={"decision": "duplicate", "comment": "same fingers and face"})
+    decided = client.post(
+        f"/v1/cases/{body['case_id']}/decision",
+        headers=keys.adjudicator,
+        json={"decision": "duplicate", "comment": "same fingers and face"},
+    )
     assert decided.status_code == 200, decided.text
     assert not set(finger_ids) & set(services.fingers.ids().tolist())
 
 
 def _person() -> dict:
     from tests.conftest import person
+
     return person(given_name="Eileen", family_name="Collins")
 
 

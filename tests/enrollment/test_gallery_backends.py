@@ -11,10 +11,10 @@ import pytest
 from numpy.typing import NDArray
 
 from benchmarks.database_fill import fill
-from server.services import Services, build_services
 from enrollment.gallery_store import GalleryStore
 from matcher.gallery import Gallery, GalleryOptions, Hit
 from matcher.gallery_backends import UnknownGalleryBackend, register_backend, unregister_backend
+from server.services import Services, build_services
 from tests.conftest import make_settings
 
 
@@ -52,8 +52,12 @@ class NumpyGallery:
     def vectors(self, ids: Iterable[int]) -> NDArray[np.float32]:
         return np.stack([self._vectors[int(i)] for i in ids])
 
-    def rebuild(self, batches: Iterable[tuple[NDArray[np.int64], NDArray[np.float32]]], total: int,
-                progress: Callable[[int], None] | None = None) -> None:
+    def rebuild(
+        self,
+        batches: Iterable[tuple[NDArray[np.int64], NDArray[np.float32]]],
+        total: int,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
         self._vectors = {}
         for ids, vectors in batches:
             self.add(ids, vectors)
@@ -62,8 +66,10 @@ class NumpyGallery:
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.save(path.with_suffix(".npy"), np.stack(list(self._vectors.values())) if self._vectors
-                else np.empty((0, self.dim), np.float32))
+        np.save(
+            path.with_suffix(".npy"),
+            np.stack(list(self._vectors.values())) if self._vectors else np.empty((0, self.dim), np.float32),
+        )
         path.with_suffix(".json").write_text(json.dumps({"ids": list(self._vectors), "watermark": self.watermark}))
 
     def load(self, path: Path) -> bool:

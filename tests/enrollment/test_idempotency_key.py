@@ -23,14 +23,18 @@ def _count(services, model) -> int:  # type: ignore[no-untyped-def]
 
 
 def test_the_same_request_again_returns_the_first_enrolment_even_with_its_json_reformatted(client, keys, services):
-    first = enrol(client, _keyed(keys, "desk3-000123"), ["obama_2012_portrait.jpg"], family_name="Obama",
-                  documents=[document()])
+    first = enrol(
+        client, _keyed(keys, "desk3-000123"), ["obama_2012_portrait.jpg"], family_name="Obama", documents=[document()]
+    )
     assert first.status_code == 201, first.text
     # The same person, fields in another order and indented: the same request.
     demographics = json.dumps(dict(reversed(list(person(family_name="Obama").items()))), indent=2)
-    again = client.post("/v1/enrolments", headers=_keyed(keys, "desk3-000123"),
-                        data={"demographics": demographics, "documents": json.dumps([document()], indent=1)},
-                        files=[("photos", ("renamed.jpg", fixture_bytes("obama_2012_portrait.jpg"), "image/jpeg"))])
+    again = client.post(
+        "/v1/enrolments",
+        headers=_keyed(keys, "desk3-000123"),
+        data={"demographics": demographics, "documents": json.dumps([document()], indent=1)},
+        files=[("photos", ("renamed.jpg", fixture_bytes("obama_2012_portrait.jpg"), "image/jpeg"))],
+    )
     assert again.status_code == 201, again.text
     assert again.json()["id"] == first.json()["id"] and again.json()["uin"] == first.json()["uin"]
     assert _count(services, Enrolment) == 1
@@ -38,8 +42,14 @@ def test_the_same_request_again_returns_the_first_enrolment_even_with_its_json_r
 
 @pytest.mark.parametrize("change", ["other person", "other names", "other photo", "other document"])
 def test_another_request_under_a_used_key_is_refused_naming_the_key(client, keys, services, change):
-    first = enrol(client, _keyed(keys, "desk3-000124"), ["obama_2012_portrait.jpg"], given_name="Barack",
-                  family_name="Obama", documents=[document()]).json()
+    first = enrol(
+        client,
+        _keyed(keys, "desk3-000124"),
+        ["obama_2012_portrait.jpg"],
+        given_name="Barack",
+        family_name="Obama",
+        documents=[document()],
+    ).json()
     photo, names, documents = "obama_2012_portrait.jpg", {"given_name": "Barack", "family_name": "Obama"}, [document()]
     if change == "other person":
         photo, names = "biden_2010_blue_room.jpg", {"given_name": "Joseph", "family_name": "Biden"}
@@ -61,8 +71,13 @@ def test_another_request_under_a_used_key_is_refused_naming_the_key(client, keys
 
 def test_a_key_is_the_officers_own_another_officer_may_use_the_same_one(client, keys, services):
     enrol(client, _keyed(keys, "desk3-000125"), ["obama_2012_portrait.jpg"], family_name="Obama")
-    other = enrol(client, {**keys.officer2, "Idempotency-Key": "desk3-000125"}, ["biden_2010_blue_room.jpg"],
-                  given_name="Joseph", family_name="Biden")
+    other = enrol(
+        client,
+        {**keys.officer2, "Idempotency-Key": "desk3-000125"},
+        ["biden_2010_blue_room.jpg"],
+        given_name="Joseph",
+        family_name="Biden",
+    )
     assert other.status_code == 201 and other.json()["status"] == "issued"
     assert _count(services, Identity) == 2
 
@@ -76,9 +91,9 @@ def test_an_empty_or_blank_key_is_refused_and_nothing_is_stored(client, keys, se
 
 
 def test_a_rejected_enrolment_is_replayed_as_rejected_and_not_taken_for_another_request(client, keys, services):
-    from tests.conftest import jpeg_bytes
-
     import numpy as np
+
+    from tests.conftest import jpeg_bytes
 
     blank = ("blank.jpg", jpeg_bytes(np.full((400, 400, 3), 128, np.uint8)), "image/jpeg")
     first = enrol(client, _keyed(keys, "desk3-000126"), [blank], family_name="Obama")

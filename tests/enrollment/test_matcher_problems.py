@@ -11,10 +11,13 @@ from enrollment.matcher_problems import matcher_problems
 from matcher import errors
 
 
-@pytest.mark.parametrize("raised, problem, slug", [
-    (errors.InvalidTemplate, InvalidFingerprintTemplate, "invalid-fingerprint-template"),
-    (errors.InvalidImage, InvalidImage, "invalid-image"),
-])
+@pytest.mark.parametrize(
+    "raised, problem, slug",
+    [
+        (errors.InvalidTemplate, InvalidFingerprintTemplate, "invalid-fingerprint-template"),
+        (errors.InvalidImage, InvalidImage, "invalid-image"),
+    ],
+)
 def test_a_matcher_error_becomes_the_civid_problem_with_its_message(raised, problem, slug):
     with pytest.raises(problem) as caught, matcher_problems():
         raise raised("finger view 0 at offset 26: finger position 11 > 10")

@@ -23,8 +23,10 @@ PORTRAIT = "obama_2012_portrait.jpg"
 def side_by_side(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Two photos scaled to the same height and joined horizontally."""
     height = min(left.shape[0], right.shape[0])
-    scaled = [cv2.resize(img, (round(img.shape[1] * height / img.shape[0]), height), interpolation=cv2.INTER_AREA)
-              for img in (left, right)]
+    scaled = [
+        cv2.resize(img, (round(img.shape[1] * height / img.shape[0]), height), interpolation=cv2.INTER_AREA)
+        for img in (left, right)
+    ]
     return np.ascontiguousarray(np.concatenate(scaled, axis=1))
 
 
@@ -33,7 +35,7 @@ def small_face_on_canvas(scale: float = 0.4, canvas: int = 480) -> np.ndarray:
     small = cv2.resize(load_rgb(PORTRAIT), None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     out = np.full((canvas, canvas, 3), 128, np.uint8)
     top, left = (canvas - small.shape[0]) // 2, (canvas - small.shape[1]) // 2
-    out[top:top + small.shape[0], left:left + small.shape[1]] = small
+    out[top : top + small.shape[0], left : left + small.shape[1]] = small
     return out
 
 
@@ -47,8 +49,11 @@ def assert_rejected(client, keys, services, photos, code: str) -> dict:
     assert body["uin"] is None and body["case_id"] is None
     assert code in [r["code"] for r in body["rejection_reasons"]]
     after = stored_counts(services)
-    assert after == {**before, "enrolments": before["enrolments"] + 1,
-                     "enrolment_events": before["enrolment_events"] + 1}
+    assert after == {
+        **before,
+        "enrolments": before["enrolments"] + 1,
+        "enrolment_events": before["enrolment_events"] + 1,
+    }
     with services.sessions() as session:
         row = session.scalars(select(Enrolment).where(Enrolment.public_id == body["id"])).one()
         assert row.status == "rejected" and row.identity_id is None and row.templates == []
@@ -59,6 +64,7 @@ def assert_rejected(client, keys, services, photos, code: str) -> dict:
 
 
 # --- each rejection, end to end ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("picture", ["gradient", "noise"])
 def test_photo_without_a_face_is_rejected_as_no_face(client, keys, services, picture):
@@ -115,6 +121,7 @@ def test_a_looser_pose_limit_accepts_the_turned_head(tmp_path):
 
 # --- the score ------------------------------------------------------------------------------------------
 
+
 def test_quality_score_is_reported_per_photo_and_a_passing_photo_has_no_issues(client, keys):
     body = enrol(client, keys.officer, [PORTRAIT, "obama_2010_blue_room.jpg"]).json()
     assert body["status"] == "issued", body
@@ -133,6 +140,7 @@ def test_score_is_within_0_and_100_for_rejected_photos_too(client, keys):
 
 
 # --- the face stages (unit level, real models) -------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def engine():
@@ -184,8 +192,11 @@ def test_descriptors_are_unit_length_and_closer_for_the_same_person(engine):
         box = engine.detect(rgb, max_side=1024, min_confidence=0.5)[0]
         return engine.encode(rgb, engine.landmarks(rgb, box))
 
-    obama_2012, obama_2010, biden = describe(PORTRAIT), describe("obama_2010_blue_room.jpg"), describe(
-        "biden_2010_blue_room.jpg")
+    obama_2012, obama_2010, biden = (
+        describe(PORTRAIT),
+        describe("obama_2010_blue_room.jpg"),
+        describe("biden_2010_blue_room.jpg"),
+    )
     assert obama_2012.shape == (128,) and obama_2012.dtype == np.float32
     assert abs(float(np.linalg.norm(obama_2012)) - 1.0) < 1e-5
     assert float(obama_2012 @ obama_2010) >= 0.91 > float(obama_2012 @ biden)
@@ -203,7 +214,13 @@ def test_exif_rotated_photo_is_turned_upright_and_passes_the_gate(engine, tmp_pa
     exif[0x0112] = 6
     buffer = io.BytesIO()
     rotated.save(buffer, format="JPEG", quality=92, exif=exif)
-    image = decode_image(buffer.getvalue(), filename="phone.jpg", content_type="image/jpeg",
-                         max_bytes=10**7, max_pixels=10**8, min_side=160)
+    image = decode_image(
+        buffer.getvalue(),
+        filename="phone.jpg",
+        content_type="image/jpeg",
+        max_bytes=10**7,
+        max_pixels=10**8,
+        min_side=160,
+    )
     assert image.rgb.shape[:2] == load_rgb(PORTRAIT).shape[:2]
     assert assess(engine, image, Settings(data_dir=tmp_path).face_gate).report.passed

@@ -16,22 +16,29 @@ import httpx
 import numpy as np
 from sqlalchemy import func, select
 
-from server.services import build_services
 from civid.settings import Settings
 from enrollment.gallery_store import GalleryStore
 from models import Enrolment, EnrolmentStatus, FaceTemplate, Identity
+from server.services import build_services
 from tests.conftest import add_keys, fixture_bytes, person
 from tests.server import ServerProcess
 
-PEOPLE = [("obama_2012_portrait.jpg", "Obama"), ("biden_2010_blue_room.jpg", "Biden"),
-          ("collins_nasa_portrait.png", "Collins")]
+PEOPLE = [
+    ("obama_2012_portrait.jpg", "Obama"),
+    ("biden_2010_blue_room.jpg", "Biden"),
+    ("collins_nasa_portrait.png", "Collins"),
+]
 
 
 def _post(url: str, headers: dict, photo: str, family_name: str, key: str) -> httpx.Response:
     kind = "image/png" if photo.endswith(".png") else "image/jpeg"
-    return httpx.post(url + "/v1/enrolments", headers={**headers, "Idempotency-Key": key}, timeout=60,
-                      data={"demographics": json.dumps(person(family_name=family_name))},
-                      files=[("photos", (photo, fixture_bytes(photo), kind))])
+    return httpx.post(
+        url + "/v1/enrolments",
+        headers={**headers, "Idempotency-Key": key},
+        timeout=60,
+        data={"demographics": json.dumps(person(family_name=family_name))},
+        files=[("photos", (photo, fixture_bytes(photo), kind))],
+    )
 
 
 def assert_consistent(settings: Settings) -> None:
@@ -44,7 +51,8 @@ def assert_consistent(settings: Settings) -> None:
                 statuses = {e.status for e in identity.enrolments}
                 assert EnrolmentStatus.ISSUED in statuses, f"orphan UIN {identity.uin}"
             orphan_templates = session.scalar(
-                select(func.count()).select_from(FaceTemplate).outerjoin(Enrolment).where(Enrolment.id.is_(None)))
+                select(func.count()).select_from(FaceTemplate).outerjoin(Enrolment).where(Enrolment.id.is_(None))
+            )
             assert orphan_templates == 0
             for enrolment in session.scalars(select(Enrolment)):
                 if enrolment.status in (EnrolmentStatus.ISSUED, EnrolmentStatus.PENDING):

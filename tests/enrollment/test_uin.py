@@ -12,8 +12,10 @@ from civid.uin import UIN_LENGTH, normalise_uin, verhoeff_check_digit, verhoeff_
 from enrollment.uin import generate_uin
 
 
-@pytest.mark.parametrize("body, check", [("236", "3"), ("12345", "1"), ("142857", "0"), ("123456789012", "0"),
-                                         ("8473643095483728456789", "2")])
+@pytest.mark.parametrize(
+    "body, check",
+    [("236", "3"), ("12345", "1"), ("142857", "0"), ("123456789012", "0"), ("8473643095483728456789", "2")],
+)
 def test_verhoeff_check_digit_matches_published_vectors(body, check):
     assert verhoeff_check_digit(body) == check
     assert verhoeff_valid(body + check)
@@ -35,7 +37,7 @@ def test_every_single_digit_substitution_is_detected(sample_uins):
         for position in range(len(uin)):
             for digit in "0123456789":
                 if digit != uin[position]:
-                    mistyped = uin[:position] + digit + uin[position + 1:]
+                    mistyped = uin[:position] + digit + uin[position + 1 :]
                     assert not verhoeff_valid(mistyped), (uin, mistyped)
 
 
@@ -44,7 +46,7 @@ def test_every_adjacent_transposition_is_detected(sample_uins):
         for position in range(len(uin) - 1):
             a, b = uin[position], uin[position + 1]
             if a != b:
-                swapped = uin[:position] + b + a + uin[position + 2:]
+                swapped = uin[:position] + b + a + uin[position + 2 :]
                 assert not verhoeff_valid(swapped), (uin, swapped)
 
 
@@ -56,7 +58,7 @@ def test_every_digit_pair_swapped_at_every_position_is_detected():
             digits = [str(rng.randrange(1, 10))] + [str(rng.randrange(10)) for _ in range(UIN_LENGTH - 2)]
             digits[position], digits[position + 1] = a, b
             uin = "".join(digits) + verhoeff_check_digit("".join(digits))
-            swapped = uin[:position] + b + a + uin[position + 2:]
+            swapped = uin[:position] + b + a + uin[position + 2 :]
             assert not verhoeff_valid(swapped), (uin, swapped)
 
 

@@ -38,6 +38,7 @@ def events(services, action: str) -> list[AuditEvent]:
 
 def assert_no_vector(detail: dict) -> None:
     """An audit detail holds identifiers and scores, never a descriptor (a list of 128 numbers)."""
+
     def walk(value: object) -> None:
         if isinstance(value, list):
             assert len(value) < 128 or not all(isinstance(v, (int, float)) for v in value)
@@ -46,11 +47,13 @@ def assert_no_vector(detail: dict) -> None:
         elif isinstance(value, dict):
             for item in value.values():
                 walk(item)
+
     walk(detail)
     assert len(json.dumps(detail)) < 500
 
 
 # --- 1:1 -------------------------------------------------------------------------------------------
+
 
 def test_same_person_from_another_photo_verifies_as_a_match(client, keys, services, obama):
     response = verify(client, keys.officer, obama, photo_file("obama_2010_blue_room.jpg"))
@@ -120,8 +123,11 @@ def test_each_verification_writes_an_audit_event_without_the_vector(client, keys
 
 def test_a_duplicate_attempts_photo_never_becomes_a_template_of_the_identity(client, keys, obama):
     second = enrol(client, keys.officer2, ["obama_2010_blue_room.jpg"]).json()
-    decided = client.post(f"/v1/cases/{second['case_id']}/decision", headers=keys.adjudicator,
-                          json={"decision": "duplicate", "comment": "same person"})
+    decided = client.post(
+        f"/v1/cases/{second['case_id']}/decision",
+        headers=keys.adjudicator,
+        json={"decision": "duplicate", "comment": "same person"},
+    )
     assert decided.status_code == 200, decided.text
     body = verify(client, keys.officer, obama, photo_file("obama_2010_blue_room.jpg")).json()
     # Compared with the record's 2012 portrait only: the attempt's own photo would score 1.0 against itself.
@@ -129,6 +135,7 @@ def test_a_duplicate_attempts_photo_never_becomes_a_template_of_the_identity(cli
 
 
 # --- 1:N -------------------------------------------------------------------------------------------
+
 
 def test_identify_ranks_the_enrolled_person_first(client, keys, services, obama):
     enrol(client, keys.officer, ["biden_2010_blue_room.jpg"], given_name="Joseph", family_name="Biden")
@@ -156,8 +163,12 @@ def test_identify_does_not_report_a_pending_applicant(client, keys, obama):
 
 
 def test_identify_refuses_max_candidates_out_of_range(client, keys, obama):
-    response = client.post("/v1/identify", headers=keys.adjudicator, data={"max_candidates": "0"},
-                           files=photo_file("obama_2010_blue_room.jpg"))
+    response = client.post(
+        "/v1/identify",
+        headers=keys.adjudicator,
+        data={"max_candidates": "0"},
+        files=photo_file("obama_2010_blue_room.jpg"),
+    )
     assert_problem(response, 422)
 
 

@@ -22,11 +22,25 @@ def issued_meanwhile(client, keys, services, opened) -> tuple[Identity, str, str
     Return the identity, the grant's uid and the attestation's uid."""
     assert decide(client, keys, opened[1]["case_id"], "not_duplicate").status_code == 200
     with services.sessions.begin() as db:
-        identity = db.scalars(select(Identity).join(Enrolment, Enrolment.identity_id == Identity.id)
-                              .where(Enrolment.public_id == opened[1]["id"])).one()
-        db.add(Attestation(uid="att-barry", client_id="bank", identity_id=identity.id, format="jwt", claims=[],
-                           trust_framework="t", assurance_level="l", expires_at=utcnow() + timedelta(days=30),
-                           status_list=1, status_index=5))
+        identity = db.scalars(
+            select(Identity)
+            .join(Enrolment, Enrolment.identity_id == Identity.id)
+            .where(Enrolment.public_id == opened[1]["id"])
+        ).one()
+        db.add(
+            Attestation(
+                uid="att-barry",
+                client_id="bank",
+                identity_id=identity.id,
+                format="jwt",
+                claims=[],
+                trust_framework="t",
+                assurance_level="l",
+                expires_at=utcnow() + timedelta(days=30),
+                status_list=1,
+                status_index=5,
+            )
+        )
         db.expunge(identity)
     portal_id, _ = register_client(services)
     return identity, issue_code(services, portal_id, Citizen(identity.uin, identity.id)).grant_uid, "att-barry"
@@ -35,8 +49,9 @@ def issued_meanwhile(client, keys, services, opened) -> tuple[Identity, str, str
 def test_a_uin_withdrawn_through_the_api_loses_its_attestations_and_grants(client, keys, services, opened):
     first, second = opened
     identity, grant_uid, attestation_uid = issued_meanwhile(client, keys, services, opened)
-    changed = change(client, keys, second["case_id"], "duplicate", "birth records match after all",
-                     duplicate_of=first["uin"])
+    changed = change(
+        client, keys, second["case_id"], "duplicate", "birth records match after all", duplicate_of=first["uin"]
+    )
     assert changed.status_code == 200, changed.text
     with services.sessions() as db:
         assert db.get(Identity, identity.id).status == "merged"
@@ -45,15 +60,24 @@ def test_a_uin_withdrawn_through_the_api_loses_its_attestations_and_grants(clien
         attestation = db.scalars(select(Attestation).where(Attestation.uid == attestation_uid)).one()
         assert attestation.revoked_at is not None
         assert attestation.revoked_reason == f"UIN withdrawn: case {second['case_id']} decided duplicate"
-        actions = list(db.scalars(select(AuditEvent.action).where(AuditEvent.action.in_(
-            ("identity.withdrawn", "kyc.attestation_revoked", "oidc.grant_revoked", "case.decision_changed")))
-            .order_by(AuditEvent.id)))
+        actions = list(
+            db.scalars(
+                select(AuditEvent.action)
+                .where(
+                    AuditEvent.action.in_(
+                        ("identity.withdrawn", "kyc.attestation_revoked", "oidc.grant_revoked", "case.decision_changed")
+                    )
+                )
+                .order_by(AuditEvent.id)
+            )
+        )
     # The withdrawal, then what it ends (attestations, then grants), then the decision that caused them.
     assert actions == ["identity.withdrawn", "kyc.attestation_revoked", "oidc.grant_revoked", "case.decision_changed"]
 
 
-def test_a_failing_subscriber_leaves_the_uin_and_everything_it_holds_as_it_was(client, keys, services, opened,
-                                                                              monkeypatch):
+def test_a_failing_subscriber_leaves_the_uin_and_everything_it_holds_as_it_was(
+    client, keys, services, opened, monkeypatch
+):
     first, second = opened
     identity, grant_uid, attestation_uid = issued_meanwhile(client, keys, services, opened)
     events = EventBus()  # kyc and idp revoke first, as assembled; then a subscriber fails
@@ -66,15 +90,23 @@ def test_a_failing_subscriber_leaves_the_uin_and_everything_it_holds_as_it_was(c
     events.subscribe(IdentityMerged, fail)
     assert len(events.handlers(IdentityMerged)) == 3
     monkeypatch.setattr(services, "events", events)
-    refused = change(client, keys, second["case_id"], "duplicate", "birth records match after all",
-                     duplicate_of=first["uin"])
+    refused = change(
+        client, keys, second["case_id"], "duplicate", "birth records match after all", duplicate_of=first["uin"]
+    )
     assert refused.status_code == 500
     with services.sessions() as db:
         assert db.get(Identity, identity.id).status == "active"
         assert db.scalars(select(Grant.revoked_at).where(Grant.uid == grant_uid)).one() is None
         assert db.scalars(select(Attestation.revoked_at).where(Attestation.uid == attestation_uid)).one() is None
-        assert db.scalars(select(AuditEvent.action).where(AuditEvent.action.in_(
-            ("identity.withdrawn", "kyc.attestation_revoked", "oidc.grant_revoked", "case.decision_changed")))
-        ).all() == []
+        assert (
+            db.scalars(
+                select(AuditEvent.action).where(
+                    AuditEvent.action.in_(
+                        ("identity.withdrawn", "kyc.attestation_revoked", "oidc.grant_revoked", "case.decision_changed")
+                    )
+                )
+            ).all()
+            == []
+        )
     case = client.get(f"/v1/cases/{second['case_id']}", headers=keys.adjudicator).json()
     assert case["decision"] == "not_duplicate" and len(case["decisions"]) == 1

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from sqlalchemy import func, select, text
 
-from enrollment.templates import open_descriptor, photo_aad
 import enrollment.workflow
 from civid.uin import verhoeff_valid
+from enrollment.templates import open_descriptor, photo_aad
 from enrollment.uin import generate_uin
 from models import AuditEvent, DedupCase, FaceTemplate, Identity, Photo
 from tests.conftest import enrol
@@ -44,8 +44,11 @@ def test_second_enrolment_of_same_face_opens_case_without_uin(client, keys, serv
 
 def test_different_people_each_get_their_own_uin(client, keys):
     uins = set()
-    for photo, name in (("obama_2012_portrait.jpg", "Obama"), ("biden_2010_blue_room.jpg", "Biden"),
-                        ("collins_nasa_portrait.png", "Collins")):
+    for photo, name in (
+        ("obama_2012_portrait.jpg", "Obama"),
+        ("biden_2010_blue_room.jpg", "Biden"),
+        ("collins_nasa_portrait.png", "Collins"),
+    ):
         body = enrol(client, keys.officer, [photo], family_name=name).json()
         assert body["status"] == "issued", body
         uins.add(body["uin"])
@@ -87,8 +90,8 @@ def test_photos_are_not_kept_when_keep_photos_is_off(tmp_path):
 def test_kept_photos_are_encrypted_and_bound_to_their_enrolment(tmp_path):
     from fastapi.testclient import TestClient
 
-    from server.app import create_app
     from civid.keyring import Sealed
+    from server.app import create_app
     from server.services import build_services
     from tests.conftest import add_keys, fixture_bytes, make_settings
 

@@ -38,14 +38,24 @@ def sign_in_and_consent(browser: TestClient, url: str, uin: str) -> tuple[str, s
         page = response.text
         if 'id="face-form"' in page:
             action = re.search(r'<form[^>]*action="([^"]+)"[^>]*id="face-form"', page).group(1)  # type: ignore[union-attr]
-            posted = browser.post(action, data={"csrf_token": page_input(page, "csrf_token"),
-                                                "challenge": page_input(page, "challenge"), "uin": uin},
-                                  files={"photo": fresh_photo()}, follow_redirects=False)
+            posted = browser.post(
+                action,
+                data={
+                    "csrf_token": page_input(page, "csrf_token"),
+                    "challenge": page_input(page, "challenge"),
+                    "uin": uin,
+                },
+                files={"photo": fresh_photo()},
+                follow_redirects=False,
+            )
         elif 'name="decision"' in page:
             consent_page = page
             action = re.search(r'<form method="post" action="(/consent/[^"]+)"', page).group(1)  # type: ignore[union-attr]
-            posted = browser.post(action, data={"csrf_token": page_input(page, "csrf_token"), "decision": "approve"},
-                                  follow_redirects=False)
+            posted = browser.post(
+                action,
+                data={"csrf_token": page_input(page, "csrf_token"), "decision": "approve"},
+                follow_redirects=False,
+            )
         else:
             raise AssertionError(f"unexpected page at {url}: {page[:800]}")
         assert posted.status_code in (302, 303), posted.text[:800]
@@ -61,8 +71,11 @@ def verify_id_token(id_token: str, jwks: dict, client_id: str, nonce: str, acces
     from authlib.oidc.core import CodeIDToken
 
     claims = JsonWebToken(["ES256", "RS256"]).decode(
-        id_token, JsonWebKey.import_key_set(jwks), claims_cls=CodeIDToken,
+        id_token,
+        JsonWebKey.import_key_set(jwks),
+        claims_cls=CodeIDToken,
         claims_options={"iss": {"essential": True, "value": ISSUER}},
-        claims_params={"nonce": nonce, "client_id": client_id, "access_token": access_token})
+        claims_params={"nonce": nonce, "client_id": client_id, "access_token": access_token},
+    )
     claims.validate(leeway=5)
     return dict(claims)

@@ -22,12 +22,12 @@ from jwt.algorithms import ECAlgorithm
 from sqlalchemy import select
 
 from civid.audit import SYSTEM, Actor
-from server.services import Services
 from idp import clients as clients_module
 from idp.acr import ACR_FACE, AMR
 from idp.consent import grant_consent
 from idp.server_secrets import sha256_hex
 from models import AuthorizationCode, Client, Grant, Identity, LoginSession, utcnow
+from server.services import Services
 from tests.conftest import Keys, enrol
 
 REDIRECT_URI = "https://portal.example.bz/callback"
@@ -56,8 +56,9 @@ class Citizen:
     identity_id: int
 
 
-def enrol_citizen(client: TestClient, keys: Keys, photo: str = "obama_2012_portrait.jpg", **demographics: Any
-                  ) -> Citizen:
+def enrol_citizen(
+    client: TestClient, keys: Keys, photo: str = "obama_2012_portrait.jpg", **demographics: Any
+) -> Citizen:
     """Enrol a person through the officer API and return their UIN and identity id."""
     response = enrol(client, keys.officer, [photo], **demographics)
     assert response.status_code in (200, 201), response.text
@@ -83,10 +84,20 @@ class IssuedCode:
     nonce: str | None
 
 
-def issue_code(services: Services, client_id: str, citizen: Citizen, *, scope: str = "openid profile email",
-               redirect_uri: str = REDIRECT_URI, nonce: str | None = "n-0S6_WzA2Mj", claims: dict | None = None,
-               consent_claims: list[str] | None = None, acr: str = ACR_FACE, amr: list[str] | None = None,
-               code_ttl_s: int | None = None) -> IssuedCode:
+def issue_code(
+    services: Services,
+    client_id: str,
+    citizen: Citizen,
+    *,
+    scope: str = "openid profile email",
+    redirect_uri: str = REDIRECT_URI,
+    nonce: str | None = "n-0S6_WzA2Mj",
+    claims: dict | None = None,
+    consent_claims: list[str] | None = None,
+    acr: str = ACR_FACE,
+    amr: list[str] | None = None,
+    code_ttl_s: int | None = None,
+) -> IssuedCode:
     """Create a login session, consent, Grant and AuthorizationCode as the front channel would after a
     face login; return the code and its PKCE verifier. ``consent_claims`` defaults to every claim asked."""
     from idp import claims as claims_module
@@ -100,26 +111,56 @@ def issue_code(services: Services, client_id: str, citizen: Citizen, *, scope: s
     with services.sessions.begin() as session:
         client = session.scalars(select(Client).where(Client.client_id == client_id)).one()
         identity = session.get(Identity, citizen.identity_id)
-        login = LoginSession(sid=secrets.token_urlsafe(16), token_hash=sha256_hex(secrets.token_urlsafe(32)),
-                             identity_id=identity.id, auth_time=now, acr=acr, amr=amr or AMR["face"],
-                             expires_at=now + timedelta(seconds=settings.login_session_ttl_s))
+        login = LoginSession(
+            sid=secrets.token_urlsafe(16),
+            token_hash=sha256_hex(secrets.token_urlsafe(32)),
+            identity_id=identity.id,
+            auth_time=now,
+            acr=acr,
+            amr=amr or AMR["face"],
+            expires_at=now + timedelta(seconds=settings.login_session_ttl_s),
+        )
         session.add(login)
         session.flush()
         scopes = scope.split()
         # The extensions civid's app registers (kyc.app.install), as its front channel would use them.
         asked = claims_module.requested(client, scopes, claims, ClaimsExtensions((VerifiedClaims(),))).all
         actor = Actor(None, f"citizen:{identity.uin}", "citizen")
-        grant_consent(session, identity, client, scopes, consent_claims if consent_claims is not None else asked,
-                      None, actor, settings.consent_ttl_days)
-        grant = Grant(uid=secrets.token_urlsafe(16), client_id=client_id, identity_id=identity.id,
-                      login_session_id=login.id, scope=scope, claims=claims, auth_time=now, acr=acr,
-                      amr=amr or AMR["face"], expires_at=now + timedelta(seconds=settings.refresh_token_ttl_s))
+        grant_consent(
+            session,
+            identity,
+            client,
+            scopes,
+            consent_claims if consent_claims is not None else asked,
+            None,
+            actor,
+            settings.consent_ttl_days,
+        )
+        grant = Grant(
+            uid=secrets.token_urlsafe(16),
+            client_id=client_id,
+            identity_id=identity.id,
+            login_session_id=login.id,
+            scope=scope,
+            claims=claims,
+            auth_time=now,
+            acr=acr,
+            amr=amr or AMR["face"],
+            expires_at=now + timedelta(seconds=settings.refresh_token_ttl_s),
+        )
         session.add(grant)
         session.flush()
-        session.add(AuthorizationCode(code_hash=sha256_hex(code), grant_id=grant.id, client_id=client_id,
-                                      redirect_uri=redirect_uri, code_challenge=challenge, nonce=nonce,
-                                      expires_at=now + timedelta(seconds=code_ttl_s if code_ttl_s is not None
-                                                                 else settings.code_ttl_s)))
+        session.add(
+            AuthorizationCode(
+                code_hash=sha256_hex(code),
+                grant_id=grant.id,
+                client_id=client_id,
+                redirect_uri=redirect_uri,
+                code_challenge=challenge,
+                nonce=nonce,
+                expires_at=now + timedelta(seconds=code_ttl_s if code_ttl_s is not None else settings.code_ttl_s),
+            )
+        )
         return IssuedCode(code, verifier, redirect_uri, grant.uid, nonce)
 
 
@@ -133,11 +174,16 @@ def basic(client_id: str, secret: str) -> dict[str, str]:
 
 def redeem(client: TestClient, client_id: str, secret: str, issued: IssuedCode, **overrides: str):
     """POST the authorization_code grant with client_secret_basic."""
-    form = {"grant_type": "authorization_code", "code": issued.code, "redirect_uri": issued.redirect_uri,
-            "code_verifier": issued.verifier}
+    form = {
+        "grant_type": "authorization_code",
+        "code": issued.code,
+        "redirect_uri": issued.redirect_uri,
+        "code_verifier": issued.verifier,
+    }
     form.update(overrides)
-    return client.post("/token", data={k: v for k, v in form.items() if v is not None},
-                       headers=basic(client_id, secret))
+    return client.post(
+        "/token", data={k: v for k, v in form.items() if v is not None}, headers=basic(client_id, secret)
+    )
 
 
 @dataclass
@@ -155,8 +201,14 @@ class ClientKey:
     def assertion(self, client_id: str, audience: str, **overrides: Any) -> str:
         """A client assertion (RFC 7523 §3) for ``client_id``; overrides replace or (None) drop claims."""
         now = int(time.time())
-        claims: dict[str, Any] = {"iss": client_id, "sub": client_id, "aud": audience, "iat": now,
-                                  "exp": now + 60, "jti": secrets.token_urlsafe(16)}
+        claims: dict[str, Any] = {
+            "iss": client_id,
+            "sub": client_id,
+            "aud": audience,
+            "iat": now,
+            "exp": now + 60,
+            "jti": secrets.token_urlsafe(16),
+        }
         claims.update(overrides)
         claims = {k: v for k, v in claims.items() if v is not None}
         return jwt.encode(claims, self.private, algorithm="ES256", headers={"kid": self.kid})
@@ -177,9 +229,9 @@ def oidc_flow_fixtures(name: str, populate: Any, issuer: str = "http://testserve
     Use: ``seed, services, citizen, browser = oidc_flow_fixtures("oidc-flow", populate)``."""
     import shutil
 
+    from civid.settings import Settings
     from server.app import create_app
     from server.services import build_services
-    from civid.settings import Settings
     from tests.conftest import build_seed
 
     @pytest.fixture(scope="module", name="seed")

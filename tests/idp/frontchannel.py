@@ -14,9 +14,25 @@ from fastapi.testclient import TestClient
 from tests.conftest import Keys, jpeg_bytes, load_rgb
 from tests.idp.conftest import REDIRECT_URI, Citizen, enrol_citizen, pkce_pair, register_client
 
-__all__ = ["REDIRECT_URI", "OBAMA_PHOTO", "BIDEN_PHOTO", "Portal", "People", "enrol_people", "portal", "authorize",
-           "query_of", "location", "assert_error_page", "form_value", "fresh_photo", "login_with_face", "sign_in",
-           "approve_consent", "code_for"]
+__all__ = [
+    "REDIRECT_URI",
+    "OBAMA_PHOTO",
+    "BIDEN_PHOTO",
+    "Portal",
+    "People",
+    "enrol_people",
+    "portal",
+    "authorize",
+    "query_of",
+    "location",
+    "assert_error_page",
+    "form_value",
+    "fresh_photo",
+    "login_with_face",
+    "sign_in",
+    "approve_consent",
+    "code_for",
+]
 
 
 @dataclass(frozen=True)
@@ -27,9 +43,12 @@ class People:
 
 def enrol_people(client: TestClient, keys: Keys) -> People:
     """The seed of the front-channel test modules: two enrolled people (the slow part, done once)."""
-    return People(enrol_citizen(client, keys, "obama_2012_portrait.jpg", given_name="Barack", family_name="Obama"),
-                  enrol_citizen(client, keys, "biden_2010_blue_room.jpg", given_name="Joseph", family_name="Biden",
-                                email="joe@example.bz"))
+    return People(
+        enrol_citizen(client, keys, "obama_2012_portrait.jpg", given_name="Barack", family_name="Obama"),
+        enrol_citizen(
+            client, keys, "biden_2010_blue_room.jpg", given_name="Joseph", family_name="Biden", email="joe@example.bz"
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -50,9 +69,16 @@ def portal(services: Any, **meta: Any) -> Portal:
 
 def authorize(client: TestClient, rp: Portal, **overrides: Any):
     """GET /authorize with a valid request for ``rp``; overrides replace (or, when None, drop) parameters."""
-    params: dict[str, Any] = {"client_id": rp.client_id, "redirect_uri": rp.redirect_uri, "response_type": "code",
-                              "scope": "openid profile", "state": "st-123", "nonce": "n-456",
-                              "code_challenge": rp.challenge, "code_challenge_method": "S256"}
+    params: dict[str, Any] = {
+        "client_id": rp.client_id,
+        "redirect_uri": rp.redirect_uri,
+        "response_type": "code",
+        "scope": "openid profile",
+        "state": "st-123",
+        "nonce": "n-456",
+        "code_challenge": rp.challenge,
+        "code_challenge_method": "S256",
+    }
     params.update(overrides)
     return client.get("/authorize", params={k: v for k, v in params.items() if v is not None}, follow_redirects=False)
 
@@ -95,15 +121,19 @@ def fresh_photo(name: str = "obama_2010_blue_room.jpg") -> tuple[str, bytes, str
     return ("face.jpg", jpeg_bytes(rgb, quality=95), "image/jpeg")
 
 
-def login_with_face(client: TestClient, login_url: str, uin: str, photo: tuple[str, bytes, str] | None = None,
-                    **overrides: str):
+def login_with_face(
+    client: TestClient, login_url: str, uin: str, photo: tuple[str, bytes, str] | None = None, **overrides: str
+):
     """Open the login page at ``login_url`` and post its face form (fields overridable)."""
     page = client.get(login_url)
     assert page.status_code == 200, page.text[:500]
     action = re.search(r'<form method="post" action="([^"]+)"[^>]*id="face-form"', page.text)
     assert action, "no face form on the login page"
-    data = {"csrf_token": form_value(page.text, "csrf_token"), "challenge": form_value(page.text, "challenge"),
-            "uin": uin}
+    data = {
+        "csrf_token": form_value(page.text, "csrf_token"),
+        "challenge": form_value(page.text, "challenge"),
+        "uin": uin,
+    }
     data.update(overrides)
     return client.post(action.group(1), data=data, files={"photo": photo or fresh_photo()}, follow_redirects=False)
 
@@ -123,12 +153,16 @@ def approve_consent(client: TestClient, consent_url: str, decision: str = "appro
     """Open the consent page and answer it."""
     page = client.get(consent_url)
     assert page.status_code == 200, page.text[:500]
-    return client.post(consent_url, data={"csrf_token": form_value(page.text, "csrf_token"), "decision": decision},
-                       follow_redirects=False)
+    return client.post(
+        consent_url,
+        data={"csrf_token": form_value(page.text, "csrf_token"), "decision": decision},
+        follow_redirects=False,
+    )
 
 
-def code_for(client: TestClient, rp: Portal, citizen: Citizen, photo_name: str = OBAMA_PHOTO, **overrides: Any
-             ) -> dict[str, str]:
+def code_for(
+    client: TestClient, rp: Portal, citizen: Citizen, photo_name: str = OBAMA_PHOTO, **overrides: Any
+) -> dict[str, str]:
     """The whole front channel: authorize → login (face) → resume → consent → the redirect's query."""
     response = authorize(client, rp, **overrides)
     url = location(response)

@@ -35,8 +35,9 @@ class LogoutReceiver:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length).decode()
                 with outer._arrived:
-                    outer.received.append(ReceivedLogout(self.path, self.headers.get("Content-Type", ""),
-                                                         parse_qs(body)))
+                    outer.received.append(
+                        ReceivedLogout(self.path, self.headers.get("Content-Type", ""), parse_qs(body))
+                    )
                     outer._arrived.notify_all()
                 time.sleep(outer.delay_s)
                 self.send_response(outer.status)

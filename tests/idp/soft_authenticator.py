@@ -43,8 +43,15 @@ class SoftAuthenticator:
     credentials: dict[bytes, StoredCredential] = field(default_factory=dict)
     counter_step: int = 1  # 0 imitates authenticators that never count (always 0)
 
-    def create(self, options: dict[str, Any], *, user_verified: bool = True, origin: str | None = None,
-               rp_id: str | None = None, resident_key: bool = True) -> dict[str, Any]:
+    def create(
+        self,
+        options: dict[str, Any],
+        *,
+        user_verified: bool = True,
+        origin: str | None = None,
+        rp_id: str | None = None,
+        resident_key: bool = True,
+    ) -> dict[str, Any]:
         """``navigator.credentials.create`` over the server's creation options (JSON); the response JSON."""
         public_key = options["publicKey"]
         challenge = public_key["challenge"]
@@ -56,20 +63,38 @@ class SoftAuthenticator:
         private_key = ec.generate_private_key(ec.SECP256R1())
         stored = StoredCredential(credential_id, private_key, rp, websafe_decode(public_key["user"]["id"]))
         self.credentials[credential_id] = stored
-        attested = AttestedCredentialData.create(AAGUID, credential_id, ES256.from_cryptography_key(private_key.public_key()))
+        attested = AttestedCredentialData.create(
+            AAGUID, credential_id, ES256.from_cryptography_key(private_key.public_key())
+        )
         flags = FLAG.UP | FLAG.AT | (FLAG.UV if user_verified else 0)
         auth_data = AuthenticatorData.create(_rp_hash(rp), flags, stored.sign_count, attested)
         attestation = AttestationObject.create("none", auth_data, {})
         client_data = _client_data("webauthn.create", challenge, origin or self.origin)
-        return {"id": websafe_encode(credential_id), "rawId": websafe_encode(credential_id), "type": "public-key",
-                "authenticatorAttachment": "platform",
-                "clientExtensionResults": {"credProps": {"rk": resident_key}},
-                "response": {"clientDataJSON": websafe_encode(client_data),
-                             "attestationObject": websafe_encode(bytes(attestation)), "transports": ["internal"]}}
+        return {
+            "id": websafe_encode(credential_id),
+            "rawId": websafe_encode(credential_id),
+            "type": "public-key",
+            "authenticatorAttachment": "platform",
+            "clientExtensionResults": {"credProps": {"rk": resident_key}},
+            "response": {
+                "clientDataJSON": websafe_encode(client_data),
+                "attestationObject": websafe_encode(bytes(attestation)),
+                "transports": ["internal"],
+            },
+        }
 
-    def get(self, options: dict[str, Any], credential_id: bytes | None = None, *, user_verified: bool = True,
-            origin: str | None = None, rp_id: str | None = None, sign_count: int | None = None,
-            cross_origin: bool = False, tamper_signature: bool = False) -> dict[str, Any]:
+    def get(
+        self,
+        options: dict[str, Any],
+        credential_id: bytes | None = None,
+        *,
+        user_verified: bool = True,
+        origin: str | None = None,
+        rp_id: str | None = None,
+        sign_count: int | None = None,
+        cross_origin: bool = False,
+        tamper_signature: bool = False,
+    ) -> dict[str, Any]:
         """``navigator.credentials.get`` (discoverable: the caller picks which credential, as the person would
         in the account chooser; the only one when omitted); the assertion JSON."""
         public_key = options["publicKey"]
@@ -84,10 +109,19 @@ class SoftAuthenticator:
         signature = stored.private_key.sign(auth_data + hashlib.sha256(client_data).digest(), ec.ECDSA(hashes.SHA256()))
         if tamper_signature:
             signature = stored.private_key.sign(b"something else", ec.ECDSA(hashes.SHA256()))
-        return {"id": websafe_encode(stored.credential_id), "rawId": websafe_encode(stored.credential_id),
-                "type": "public-key", "authenticatorAttachment": "platform", "clientExtensionResults": {},
-                "response": {"clientDataJSON": websafe_encode(client_data), "authenticatorData": websafe_encode(auth_data),
-                             "signature": websafe_encode(signature), "userHandle": websafe_encode(stored.user_handle)}}
+        return {
+            "id": websafe_encode(stored.credential_id),
+            "rawId": websafe_encode(stored.credential_id),
+            "type": "public-key",
+            "authenticatorAttachment": "platform",
+            "clientExtensionResults": {},
+            "response": {
+                "clientDataJSON": websafe_encode(client_data),
+                "authenticatorData": websafe_encode(auth_data),
+                "signature": websafe_encode(signature),
+                "userHandle": websafe_encode(stored.user_handle),
+            },
+        }
 
 
 def _rp_hash(rp_id: str) -> bytes:
@@ -95,5 +129,6 @@ def _rp_hash(rp_id: str) -> bytes:
 
 
 def _client_data(kind: str, challenge: str, origin: str, cross_origin: bool = False) -> bytes:
-    return json.dumps({"type": kind, "challenge": challenge, "origin": origin, "crossOrigin": cross_origin},
-                      separators=(",", ":")).encode()
+    return json.dumps(
+        {"type": kind, "challenge": challenge, "origin": origin, "crossOrigin": cross_origin}, separators=(",", ":")
+    ).encode()

@@ -12,8 +12,9 @@ import base64
 import hashlib
 import json
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
@@ -21,10 +22,10 @@ import jwt
 import pytest
 
 from civid.audit import SYSTEM
-from server.services import build_services
 from idp import clients
-from tests.conftest import add_keys, fixture_bytes, make_settings, person
+from server.services import build_services
 from tests.browser import accessibility_violations, launch, needs_chromium, screenshot, with_authenticator
+from tests.conftest import add_keys, fixture_bytes, make_settings, person
 from tests.idp.frontchannel import fresh_photo
 from tests.server import ServerProcess, free_port
 
@@ -34,8 +35,16 @@ pytestmark = needs_chromium
 class Civid:
     """The running service and what was set up in it."""
 
-    def __init__(self, server: ServerProcess, url: str, officer: dict[str, str], client_id: str, secret: str,
-                 redirect_uri: str, uin: str) -> None:
+    def __init__(
+        self,
+        server: ServerProcess,
+        url: str,
+        officer: dict[str, str],
+        client_id: str,
+        secret: str,
+        redirect_uri: str,
+        uin: str,
+    ) -> None:
         self.server, self.url, self.officer = server, url, officer
         self.client_id, self.secret, self.redirect_uri, self.uin = client_id, secret, redirect_uri, uin
 
@@ -53,16 +62,22 @@ def civid(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Civid]:
     try:
         keys = add_keys(services)
         with services.sessions.begin() as db:
-            row, secret = clients.register(db, clients.ClientMetadata(name="Ministry of Health portal",
-                                                                      redirect_uris=[redirect_uri]), SYSTEM)
+            row, secret = clients.register(
+                db, clients.ClientMetadata(name="Ministry of Health portal", redirect_uris=[redirect_uri]), SYSTEM
+            )
             client_id = row.client_id
     finally:
         services.close()
     server.start(timeout=120)
     try:
         files = [("photos", ("obama.jpg", fixture_bytes("obama_2012_portrait.jpg"), "image/jpeg"))]
-        enrolled = httpx.post(url + "/v1/enrolments", headers=keys.officer, timeout=120, files=files,
-                              data={"demographics": json.dumps(person(given_name="Barack", family_name="Obama"))})
+        enrolled = httpx.post(
+            url + "/v1/enrolments",
+            headers=keys.officer,
+            timeout=120,
+            files=files,
+            data={"demographics": json.dumps(person(given_name="Barack", family_name="Obama"))},
+        )
         assert enrolled.status_code == 201, enrolled.text
         assert secret is not None
         yield Civid(server, url, keys.officer, client_id, secret, redirect_uri, enrolled.json()["uin"])
@@ -112,9 +127,17 @@ def test_passkey_bound_at_the_desk_signs_in_to_a_portal(civid: Civid, chromium: 
     page.route(civid.redirect_uri + "*", portal)
     verifier, challenge = pkce()
     state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-    query = {"response_type": "code", "client_id": civid.client_id, "redirect_uri": civid.redirect_uri,
-             "scope": "openid profile", "state": state, "nonce": nonce, "code_challenge": challenge,
-             "code_challenge_method": "S256", "acr_values": "urn:civid:acr:passkey"}
+    query = {
+        "response_type": "code",
+        "client_id": civid.client_id,
+        "redirect_uri": civid.redirect_uri,
+        "scope": "openid profile",
+        "state": state,
+        "nonce": nonce,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "acr_values": "urn:civid:acr:passkey",
+    }
     page.goto(civid.url + "/authorize?" + urlencode(query))
     assert urlsplit(page.url).path.startswith("/login/")
     assert page.locator("#face-form").count() == 0  # the passkey level offers no face login
@@ -129,16 +152,22 @@ def test_passkey_bound_at_the_desk_signs_in_to_a_portal(civid: Civid, chromium: 
     answer = {name: values[0] for name, values in parse_qs(urlsplit(callback).query).items()}
     assert answer["state"] == state and answer["iss"] == civid.url
 
-    tokens = httpx.post(civid.url + "/token", auth=(civid.client_id, civid.secret),
-                        data={"grant_type": "authorization_code", "code": answer["code"],
-                              "redirect_uri": civid.redirect_uri, "code_verifier": verifier})
+    tokens = httpx.post(
+        civid.url + "/token",
+        auth=(civid.client_id, civid.secret),
+        data={
+            "grant_type": "authorization_code",
+            "code": answer["code"],
+            "redirect_uri": civid.redirect_uri,
+            "code_verifier": verifier,
+        },
+    )
     assert tokens.status_code == 200, tokens.text
     discovery = httpx.get(civid.url + "/.well-known/openid-configuration").json()
     jwks = jwt.PyJWKSet.from_dict(httpx.get(discovery["jwks_uri"]).json())
     id_token = tokens.json()["id_token"]
     key = next(k for k in jwks.keys if k.key_id == jwt.get_unverified_header(id_token)["kid"])
-    claims = jwt.decode(id_token, key.key, algorithms=[key.algorithm_name], audience=civid.client_id,
-                        issuer=civid.url)
+    claims = jwt.decode(id_token, key.key, algorithms=[key.algorithm_name], audience=civid.client_id, issuer=civid.url)
     assert claims["acr"] == "urn:civid:acr:passkey" and claims["amr"] == ["hwk", "user"]
     assert claims["nonce"] == nonce and claims["sub"] != civid.uin  # pairwise, not the UIN
 
@@ -182,8 +211,10 @@ def test_form_posted_from_another_site_is_refused(civid: Civid, chromium: Any) -
 
     # A page on another site submits a form to civid's revoke endpoint with the citizen's browser.
     evil = "http://attacker.example/"
-    form = (f'<!doctype html><form id="f" method="post" action="{civid.url}/account/passkeys/{target["id"]}/revoke">'
-            '<input name="csrf_token" value="guessed"></form><script>document.getElementById("f").submit()</script>')
+    form = (
+        f'<!doctype html><form id="f" method="post" action="{civid.url}/account/passkeys/{target["id"]}/revoke">'
+        '<input name="csrf_token" value="guessed"></form><script>document.getElementById("f").submit()</script>'
+    )
     page.route(evil, lambda route: route.fulfill(status=200, content_type="text/html", body=form))
     with page.expect_response(lambda r: "/revoke" in r.url) as answer:
         page.goto(evil)
@@ -219,9 +250,16 @@ def test_citizen_pages_have_no_serious_accessibility_violations(civid: Civid, ch
     context = chromium.new_context(bypass_csp=True)
     page = context.new_page()
     verifier, challenge = pkce()
-    query = {"response_type": "code", "client_id": civid.client_id, "redirect_uri": civid.redirect_uri,
-             "scope": "openid profile email", "state": "s", "nonce": "n", "code_challenge": challenge,
-             "code_challenge_method": "S256"}
+    query = {
+        "response_type": "code",
+        "client_id": civid.client_id,
+        "redirect_uri": civid.redirect_uri,
+        "scope": "openid profile email",
+        "state": "s",
+        "nonce": "n",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
     checked = {}
     page.goto(civid.url + "/authorize?" + urlencode(query))
     checked["login (passkey and face)"] = accessibility_violations(page)
@@ -245,7 +283,9 @@ def test_citizen_pages_have_no_serious_accessibility_violations(civid: Civid, ch
     context.close()
 
 
-def test_civid_opened_at_its_ip_address_moves_to_the_issuers_host_where_passkeys_work(civid: Civid, chromium: Any) -> None:
+def test_civid_opened_at_its_ip_address_moves_to_the_issuers_host_where_passkeys_work(
+    civid: Civid, chromium: Any
+) -> None:
     context = chromium.new_context(locale="en-GB")
     page = context.new_page()
     with_authenticator(context, page)
@@ -262,8 +302,14 @@ def test_a_page_shown_at_another_address_says_where_passkeys_work(civid: Civid, 
     context = chromium.new_context(locale="es-ES")
     page = context.new_page()
     with_authenticator(context, page)
-    page.route(elsewhere + "/**", lambda route: route.fulfill(
-        response=route.fetch(url=route.request.url.replace(elsewhere, civid.url), headers=route.request.all_headers())))
+    page.route(
+        elsewhere + "/**",
+        lambda route: route.fulfill(
+            response=route.fetch(
+                url=route.request.url.replace(elsewhere, civid.url), headers=route.request.all_headers()
+            )
+        ),
+    )
     page.goto(elsewhere + "/passkeys/bind")
     issued = httpx.post(f"{civid.url}/v1/identities/{civid.uin}/passkey-bindings", headers=civid.officer)
     page.fill("#code", issued.json()["code"])

@@ -29,9 +29,11 @@ AFTER = "https://portal.example.bz/signed-out"
 
 
 def _redeem(client, rp, code: str, **extra: str):  # type: ignore[no-untyped-def]
-    return client.post("/token", data={"grant_type": "authorization_code", "code": code,
-                                       "redirect_uri": rp.redirect_uri, **extra},
-                       headers=basic(rp.client_id, rp.secret))
+    return client.post(
+        "/token",
+        data={"grant_type": "authorization_code", "code": code, "redirect_uri": rp.redirect_uri, **extra},
+        headers=basic(rp.client_id, rp.secret),
+    )
 
 
 def _redirected_error(response, rp) -> str:  # type: ignore[no-untyped-def]
@@ -40,6 +42,7 @@ def _redirected_error(response, rp) -> str:  # type: ignore[no-untyped-def]
 
 
 # --- nonce instead of PKCE, for a confidential client that is registered for it ----------------------------
+
 
 def test_a_confidential_client_allowed_nonce_instead_of_pkce_signs_in_without_pkce(client, services, people):
     rp = portal(services, require_pkce=False)
@@ -82,19 +85,30 @@ def test_prompt_none_without_pkce_for_such_a_client_is_login_required(client, se
 
 def test_only_a_confidential_client_may_be_registered_without_pkce(services):
     with services.sessions() as db, pytest.raises(InvalidClientMetadata) as refused:
-        clients.register(db, clients.ClientMetadata(name="App", redirect_uris=[REDIRECT_URI],
-                                                    token_endpoint_auth_method="none", require_pkce=False), SYSTEM)
+        clients.register(
+            db,
+            clients.ClientMetadata(
+                name="App", redirect_uris=[REDIRECT_URI], token_endpoint_auth_method="none", require_pkce=False
+            ),
+            SYSTEM,
+        )
     assert refused.value.code == "pkce_public_client"
 
 
 def test_admins_register_nonce_instead_of_pkce_and_dynamic_registration_cannot(client, keys, services):
-    created = client.post("/v1/clients", json={"name": "Certified RP", "redirect_uris": [REDIRECT_URI],
-                                               "require_pkce": False}, headers=keys.admin)
+    created = client.post(
+        "/v1/clients",
+        json={"name": "Certified RP", "redirect_uris": [REDIRECT_URI], "require_pkce": False},
+        headers=keys.admin,
+    )
     assert created.status_code == 201 and created.json()["client"]["require_pkce"] is False, created.text
     with services.sessions.begin() as db:
         _, secret = create_api_key(db, "registrar", "registrar", SYSTEM)
-    registered = client.post("/register", json={"redirect_uris": [REDIRECT_URI], "require_pkce": False},
-                             headers={"Authorization": f"Bearer {secret}"})
+    registered = client.post(
+        "/register",
+        json={"redirect_uris": [REDIRECT_URI], "require_pkce": False},
+        headers={"Authorization": f"Bearer {secret}"},
+    )
     assert registered.status_code == 201
     with services.sessions() as db:
         row = db.scalars(select(Client).where(Client.client_id == registered.json()["client_id"])).one()
@@ -102,6 +116,7 @@ def test_admins_register_nonce_instead_of_pkce_and_dynamic_registration_cannot(c
 
 
 # --- request_uri -----------------------------------------------------------------------------------------
+
 
 def test_a_request_uri_civid_did_not_issue_is_redirected_as_request_uri_not_supported(client, services):
     rp = portal(services)
@@ -112,12 +127,14 @@ def test_a_request_uri_civid_did_not_issue_is_redirected_as_request_uri_not_supp
 
 def test_a_foreign_request_uri_with_an_unregistered_redirect_uri_is_shown_not_redirected(client, services):
     rp = portal(services)
-    response = authorize(client, rp, request_uri="https://portal.example.bz/request.jwt",
-                         redirect_uri="https://evil.example/cb")
+    response = authorize(
+        client, rp, request_uri="https://portal.example.bz/request.jwt", redirect_uri="https://evil.example/cb"
+    )
     assert response.status_code == 400 and "location" not in response.headers
 
 
 # --- sector_identifier_uri (OIDC Core §8.1, OIDC Registration §2) ------------------------------------------
+
 
 @pytest.fixture
 def registrar(services) -> dict[str, str]:
@@ -134,10 +151,13 @@ def sector_file():  # type: ignore[no-untyped-def]
 
 
 def test_sector_identifier_uri_lets_redirect_uris_on_two_hosts_share_one_pairwise_sector(
-        client, services, registrar, sector_file, monkeypatch):
+    client, services, registrar, sector_file, monkeypatch
+):
     monkeypatch.setattr(services.settings, "outbound_allow_private", True)  # the file is served on loopback here
-    body = {"redirect_uris": ["https://a.portal.example.bz/cb", "https://b.portal.example.bz/cb"],
-            "sector_identifier_uri": sector_file.url}
+    body = {
+        "redirect_uris": ["https://a.portal.example.bz/cb", "https://b.portal.example.bz/cb"],
+        "sector_identifier_uri": sector_file.url,
+    }
     response = client.post("/register", json=body, headers=registrar)
     assert response.status_code == 201, response.text
     assert response.json()["sector_identifier_uri"] == sector_file.url and sector_file.fetches == 1
@@ -147,19 +167,27 @@ def test_sector_identifier_uri_lets_redirect_uris_on_two_hosts_share_one_pairwis
         assert row.sector_identifier_uri == sector_file.url
 
 
-@pytest.mark.parametrize("content, redirect_uris, phrase", [
-    (["https://a.portal.example.bz/cb"], ["https://a.portal.example.bz/cb", "https://b.portal.example.bz/cb"],
-     "not listed"),
-    ({"redirect_uris": ["https://a.portal.example.bz/cb"]}, ["https://a.portal.example.bz/cb"], "JSON array"),
-    ([1, 2], ["https://a.portal.example.bz/cb"], "JSON array"),
-])
+@pytest.mark.parametrize(
+    "content, redirect_uris, phrase",
+    [
+        (
+            ["https://a.portal.example.bz/cb"],
+            ["https://a.portal.example.bz/cb", "https://b.portal.example.bz/cb"],
+            "not listed",
+        ),
+        ({"redirect_uris": ["https://a.portal.example.bz/cb"]}, ["https://a.portal.example.bz/cb"], "JSON array"),
+        ([1, 2], ["https://a.portal.example.bz/cb"], "JSON array"),
+    ],
+)
 def test_a_sector_identifier_uri_that_does_not_list_the_redirect_uris_is_invalid_client_metadata(
-        client, services, registrar, monkeypatch, content, redirect_uris, phrase):
+    client, services, registrar, monkeypatch, content, redirect_uris, phrase
+):
     monkeypatch.setattr(services.settings, "outbound_allow_private", True)
     server = JwksServer(content)  # type: ignore[arg-type]
     try:
-        response = client.post("/register", json={"redirect_uris": redirect_uris,
-                                                   "sector_identifier_uri": server.url}, headers=registrar)
+        response = client.post(
+            "/register", json={"redirect_uris": redirect_uris, "sector_identifier_uri": server.url}, headers=registrar
+        )
     finally:
         server.stop()
     assert response.status_code == 400 and response.json()["error"] == "invalid_client_metadata", response.text
@@ -167,33 +195,45 @@ def test_a_sector_identifier_uri_that_does_not_list_the_redirect_uris_is_invalid
 
 
 def test_a_sector_identifier_uri_on_a_private_address_is_not_fetched(client, registrar, sector_file):
-    response = client.post("/register", json={"redirect_uris": ["https://a.portal.example.bz/cb"],
-                                               "sector_identifier_uri": sector_file.url}, headers=registrar)
+    response = client.post(
+        "/register",
+        json={"redirect_uris": ["https://a.portal.example.bz/cb"], "sector_identifier_uri": sector_file.url},
+        headers=registrar,
+    )
     assert response.status_code == 400 and response.json()["error"] == "invalid_client_metadata", response.text
     assert sector_file.fetches == 0
 
 
 def test_a_sector_identifier_uri_must_be_https(client, registrar):
-    response = client.post("/register", json={"redirect_uris": [REDIRECT_URI],
-                                               "sector_identifier_uri": "http://portal.example.bz/sector.json"},
-                           headers=registrar)
+    response = client.post(
+        "/register",
+        json={"redirect_uris": [REDIRECT_URI], "sector_identifier_uri": "http://portal.example.bz/sector.json"},
+        headers=registrar,
+    )
     assert response.status_code == 400 and response.json()["error"] == "invalid_client_metadata", response.text
 
 
-@pytest.mark.parametrize("answer, said, detail", [
-    (None, "could not be fetched", "refused"),  # nothing listens on the port
-    ((200, b"<html>not json</html>"), "is not a JSON array of strings", "Expecting value"),
-    ((404, b"gone"), "answered HTTP 404", "404"),
-])
+@pytest.mark.parametrize(
+    "answer, said, detail",
+    [
+        (None, "could not be fetched", "refused"),  # nothing listens on the port
+        ((200, b"<html>not json</html>"), "is not a JSON array of strings", "Expecting value"),
+        ((404, b"gone"), "answered HTTP 404", "404"),
+    ],
+)
 def test_a_sector_identifier_uri_that_cannot_be_read_is_told_in_words_and_the_details_are_logged(
-        client, services, registrar, monkeypatch, caplog, answer, said, detail):
+    client, services, registrar, monkeypatch, caplog, answer, said, detail
+):
     monkeypatch.setattr(services.settings, "outbound_allow_private", True)
     server = FixedAnswerServer(*answer) if answer else None
     url = server.url if server else f"http://127.0.0.1:{free_port()}/sector.json"
     try:
         with caplog.at_level(logging.WARNING, logger="civid.idp"):
-            response = client.post("/register", json={"redirect_uris": ["https://a.portal.example.bz/cb"],
-                                                      "sector_identifier_uri": url}, headers=registrar)
+            response = client.post(
+                "/register",
+                json={"redirect_uris": ["https://a.portal.example.bz/cb"], "sector_identifier_uri": url},
+                headers=registrar,
+            )
     finally:
         if server:
             server.server.shutdown()
@@ -207,6 +247,7 @@ def test_a_sector_identifier_uri_that_cannot_be_read_is_told_in_words_and_the_de
 
 # --- the JWKS ---------------------------------------------------------------------------------------------
 
+
 def test_published_keys_carry_use_but_no_key_ops(client, services):
     services.signing_keys.ensure()
     keys_published = client.get("/jwks.json").json()["keys"]
@@ -217,6 +258,7 @@ def test_published_keys_carry_use_but_no_key_ops(client, services):
 
 # --- scopes: offline_access (OIDC Core §11) and unknown ones (OIDC Core §3.1.2.1) -------------------------
 
+
 def _signed_in_tokens(client, rp, citizen, **overrides):  # type: ignore[no-untyped-def]
     query = code_for(client, rp, citizen, **overrides)
     tokens = _redeem(client, rp, query["code"], code_verifier=rp.verifier)
@@ -225,18 +267,25 @@ def _signed_in_tokens(client, rp, citizen, **overrides):  # type: ignore[no-unty
 
 
 def _refresh(client, rp, tokens):  # type: ignore[no-untyped-def]
-    return client.post("/token", data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
-                       headers=basic(rp.client_id, rp.secret))
+    return client.post(
+        "/token",
+        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        headers=basic(rp.client_id, rp.secret),
+    )
 
 
 def _log_out(client, tokens) -> None:  # type: ignore[no-untyped-def]
-    response = client.get("/logout", params={"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": AFTER},
-                          follow_redirects=False)
+    response = client.get(
+        "/logout",
+        params={"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": AFTER},
+        follow_redirects=False,
+    )
     assert response.status_code in (302, 303), response.text[:500]
 
 
 def test_offline_access_without_prompt_consent_is_ignored_and_the_refresh_token_ends_at_logout(
-        client, services, people):
+    client, services, people
+):
     rp = portal(services, allowed_scopes=["openid", "profile", "offline_access"], post_logout_redirect_uris=[AFTER])
     tokens = _signed_in_tokens(client, rp, people.obama, scope="openid profile offline_access")
     assert tokens["scope"] == "openid profile"
@@ -263,4 +312,3 @@ def test_unknown_scopes_are_ignored_and_not_granted(client, services, people):
     rp = portal(services)
     tokens = _signed_in_tokens(client, rp, people.obama, scope="openid wallet profile x-unknown")
     assert tokens["scope"] == "openid profile"
-

@@ -9,15 +9,15 @@ from __future__ import annotations
 import base64
 import json
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import jwt
 import pytest
 from sqlalchemy import select
 
+from civid.audit import SYSTEM
 from idp import client_auth
 from idp.clients import disable
-from civid.audit import SYSTEM
 from models import AuditEvent, ClientAssertion
 from tests.idp.conftest import ClientKey, assertion_form, basic, register_client
 from tests.idp.jwks_server import JwksServer
@@ -66,8 +66,9 @@ def test_a_client_must_use_its_registered_method(client, services):
 
 def test_two_authentication_methods_at_once_or_a_mismatched_client_id_are_refused(client, services):
     client_id, secret = register_client(services)
-    both = client.post("/token", data={**BOGUS, "client_id": client_id, "client_secret": secret},
-                       headers=basic(client_id, secret))
+    both = client.post(
+        "/token", data={**BOGUS, "client_id": client_id, "client_secret": secret}, headers=basic(client_id, secret)
+    )
     _refused(both, 400, "invalid_request")  # RFC 6749 §2.3
     other_id, _ = register_client(services, name="Other")
     _refused(client.post("/token", data={**BOGUS, "client_id": other_id}, headers=basic(client_id, secret)))
@@ -121,11 +122,13 @@ def test_private_key_jwt_refuses_expired_overlong_and_future_assertions(client, 
     assert "expired" in _refused(_post(client, rp_key.assertion(client_id, issuer, exp=now - 120, iat=now - 180)))
     max_age = services.settings.client_assertion_max_age_s
     # Without iat, exp itself must be near; with iat, a long exp is cut at iat + max_age (Authlib uses 1 h).
-    assert "expire within" in _refused(_post(client, rp_key.assertion(client_id, issuer, exp=now + max_age + 600,
-                                                                       iat=None)))
+    assert "expire within" in _refused(
+        _post(client, rp_key.assertion(client_id, issuer, exp=now + max_age + 600, iat=None))
+    )
     _authenticated(_post(client, rp_key.assertion(client_id, issuer, exp=now + 3600)))
-    assert "issued more than" in _refused(_post(client, rp_key.assertion(client_id, issuer, exp=now + 3600,
-                                                                          iat=now - max_age - 120)))
+    assert "issued more than" in _refused(
+        _post(client, rp_key.assertion(client_id, issuer, exp=now + 3600, iat=now - max_age - 120))
+    )
     _refused(_post(client, rp_key.assertion(client_id, issuer, iat=now + 600)))  # issued in the future
     _refused(_post(client, rp_key.assertion(client_id, issuer, exp=None)))  # exp is required
 
@@ -136,11 +139,17 @@ def test_private_key_jwt_signed_by_an_unregistered_key_is_refused(client, servic
     stranger = ClientKey(kid=rp_key.kid)  # same kid, different key: the signature must not verify
     assert "not signed by a key" in _refused(_post(client, stranger.assertion(client_id, issuer)))
     _refused(_post(client, ClientKey().assertion(client_id, issuer)))  # unknown kid
-    hs = jwt.encode({"iss": client_id, "sub": client_id, "aud": issuer, "exp": int(time.time()) + 60, "jti": "x"},
-                    "a-shared-secret-of-thirty-two-bytes!", algorithm="HS256")
+    hs = jwt.encode(
+        {"iss": client_id, "sub": client_id, "aud": issuer, "exp": int(time.time()) + 60, "jti": "x"},
+        "a-shared-secret-of-thirty-two-bytes!",
+        algorithm="HS256",
+    )
     _refused(_post(client, hs))  # symmetric algorithms are not accepted
-    unsigned = jwt.encode({"iss": client_id, "sub": client_id, "aud": issuer, "exp": int(time.time()) + 60,
-                           "jti": "y"}, None, algorithm="none")
+    unsigned = jwt.encode(
+        {"iss": client_id, "sub": client_id, "aud": issuer, "exp": int(time.time()) + 60, "jti": "y"},
+        None,
+        algorithm="none",
+    )
     _refused(_post(client, unsigned))
 
 
@@ -170,8 +179,16 @@ def test_private_key_jwt_client_cannot_use_a_secret_and_needs_the_jwt_bearer_typ
     client_id = _jwt_client(services, rp_key)
     _refused(client.post("/token", data=BOGUS, headers=basic(client_id, "anything")))
     assertion = rp_key.assertion(client_id, services.settings.resolved_issuer)
-    _refused(client.post("/token", data={**BOGUS, "client_assertion": assertion,
-                                         "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:saml2-bearer"}))
+    _refused(
+        client.post(
+            "/token",
+            data={
+                **BOGUS,
+                "client_assertion": assertion,
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:saml2-bearer",
+            },
+        )
+    )
 
 
 # --- private_key_jwt with a jwks_uri ---------------------------------------------------------------------------
@@ -184,8 +201,7 @@ def jwks_server(rp_key) -> Iterator[JwksServer]:  # type: ignore[no-untyped-def]
     client_auth.JWKS_CACHE.clear()
 
 
-def test_private_key_jwt_with_jwks_uri_fetches_and_caches_the_keys(client, services, rp_key, jwks_server,
-                                                                   monkeypatch):
+def test_private_key_jwt_with_jwks_uri_fetches_and_caches_the_keys(client, services, rp_key, jwks_server, monkeypatch):
     monkeypatch.setattr(services.settings, "outbound_allow_private", True)  # the portal runs on loopback here
     client_id, _ = register_client(services, token_endpoint_auth_method="private_key_jwt", jwks_uri=jwks_server.url)
     issuer = services.settings.resolved_issuer

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from typer.testing import CliRunner
 
 from civid.audit import SYSTEM
 from civid.auth import create_api_key
-from server.cli import app
 from civid.settings import get_settings
 from idp import clients
 from idp.errors import InvalidRedirectUri
+from server.cli import app
 from tests.idp.conftest import REDIRECT_URI, ClientKey, basic
 
 BOGUS = {"grant_type": "refresh_token", "refresh_token": "bogus"}
@@ -26,8 +26,14 @@ def _can_authenticate(client, client_id: str, secret: str) -> bool:  # type: ign
 
 # --- admin API ------------------------------------------------------------------------------------------------
 def test_admin_registers_lists_and_disables_clients(client, keys):
-    body = {"name": "Tax portal", "redirect_uris": [REDIRECT_URI], "entitlements": ["uin"],
-            "scopes": ["openid", "profile", "uin"], "subject_type": "public", "require_par": True}
+    body = {
+        "name": "Tax portal",
+        "redirect_uris": [REDIRECT_URI],
+        "entitlements": ["uin"],
+        "scopes": ["openid", "profile", "uin"],
+        "subject_type": "public",
+        "require_par": True,
+    }
     assert client.post("/v1/clients", json=body, headers=keys.officer).status_code == 403
     created = client.post("/v1/clients", json=body, headers=keys.admin)
     assert created.status_code == 201, created.text
@@ -50,24 +56,32 @@ def test_admin_registers_lists_and_disables_clients(client, keys):
 
 
 def test_admin_api_refuses_bad_metadata(client, keys):
-    for body, error in (({"name": "x", "redirect_uris": ["https://p.example/cb#frag"]}, "invalid_redirect_uri"),
-                        ({"name": "x", "redirect_uris": ["http://p.example/cb"]}, "invalid_redirect_uri"),
-                        ({"name": "x", "redirect_uris": ["https://p.example/*"]}, "invalid_redirect_uri"),
-                        ({"name": "x", "redirect_uris": [REDIRECT_URI], "token_endpoint_auth_method": "private_key_jwt"},
-                         "invalid_client_metadata")):
+    for body, error in (
+        ({"name": "x", "redirect_uris": ["https://p.example/cb#frag"]}, "invalid_redirect_uri"),
+        ({"name": "x", "redirect_uris": ["http://p.example/cb"]}, "invalid_redirect_uri"),
+        ({"name": "x", "redirect_uris": ["https://p.example/*"]}, "invalid_redirect_uri"),
+        (
+            {"name": "x", "redirect_uris": [REDIRECT_URI], "token_endpoint_auth_method": "private_key_jwt"},
+            "invalid_client_metadata",
+        ),
+    ):
         response = client.post("/v1/clients", json=body, headers=keys.admin)
         assert response.status_code == 400 and response.json()["error"] == error, response.text
 
 
 def test_a_refusal_carries_its_code_for_pages_but_not_in_the_problem_body(client, keys):
-    response = client.post("/v1/clients", json={"name": "x", "redirect_uris": ["http://p.example/cb"]},
-                           headers=keys.admin)
+    response = client.post(
+        "/v1/clients", json={"name": "x", "redirect_uris": ["http://p.example/cb"]}, headers=keys.admin
+    )
     assert response.status_code == 400
     assert response.json() == {
-        "error": "invalid_redirect_uri", "title": "invalid_redirect_uri", "status": 400,
+        "error": "invalid_redirect_uri",
+        "title": "invalid_redirect_uri",
+        "status": 400,
         "type": "https://civid.dev/problems/oauth/invalid_redirect_uri",
         "error_description": "redirect URI 'http://p.example/cb' must use https (http only on localhost)",
-        "detail": "redirect URI 'http://p.example/cb' must use https (http only on localhost)"}
+        "detail": "redirect URI 'http://p.example/cb' must use https (http only on localhost)",
+    }
     with client.app.state.services.sessions() as db, pytest.raises(InvalidRedirectUri) as refused:
         clients.register(db, clients.ClientMetadata(name="x", redirect_uris=["http://p.example/cb"]), SYSTEM)
     assert refused.value.code == "redirect_uri_http" and refused.value.params == {"uri": "http://p.example/cb"}
@@ -82,8 +96,13 @@ def registrar(services) -> dict[str, str]:
 
 
 def test_dynamic_registration_returns_credentials_and_metadata(client, registrar):
-    body = {"redirect_uris": [REDIRECT_URI], "client_name": "Health portal", "grant_types":
-            ["authorization_code", "refresh_token"], "scope": "openid profile", "unknown_member": "ignored"}
+    body = {
+        "redirect_uris": [REDIRECT_URI],
+        "client_name": "Health portal",
+        "grant_types": ["authorization_code", "refresh_token"],
+        "scope": "openid profile",
+        "unknown_member": "ignored",
+    }
     response = client.post("/register", json=body, headers=registrar)
     assert response.status_code == 201, response.text
     assert response.headers["cache-control"] == "no-store"
@@ -125,8 +144,9 @@ def test_dynamic_registration_refuses_bad_metadata_and_entitlements(client, regi
     for body, error in cases:
         response = client.post("/register", json=body, headers=registrar)
         assert response.status_code == 400 and response.json()["error"] == error, (body, response.text)
-    entitled = client.post("/register", json={"redirect_uris": [REDIRECT_URI], "entitlements": ["uin"]},
-                           headers=registrar)
+    entitled = client.post(
+        "/register", json={"redirect_uris": [REDIRECT_URI], "entitlements": ["uin"]}, headers=registrar
+    )
     assert entitled.status_code == 201 and "entitlements" not in entitled.json()  # ignored: admin only
     not_json = client.post("/register", data={"redirect_uris": REDIRECT_URI}, headers=registrar)
     assert not_json.status_code == 400
@@ -152,19 +172,45 @@ def _value(output: str, name: str) -> str:
 
 
 def test_cli_adds_lists_and_disables_clients(cli, tmp_path):
-    added = cli("clients", "add", "--name", "Education portal", "--redirect-uri", REDIRECT_URI,
-                "--redirect-uri", "https://portal.example.bz/other", "--scope", "openid profile",
-                "--entitle", "uin", "--public-subject", "--require-par",
-                "--post-logout-redirect-uri", "https://portal.example.bz/bye",
-                "--backchannel-logout-uri", "https://portal.example.bz/bcl", "--backchannel-logout-session-required")
+    added = cli(
+        "clients",
+        "add",
+        "--name",
+        "Education portal",
+        "--redirect-uri",
+        REDIRECT_URI,
+        "--redirect-uri",
+        "https://portal.example.bz/other",
+        "--scope",
+        "openid profile",
+        "--entitle",
+        "uin",
+        "--public-subject",
+        "--require-par",
+        "--post-logout-redirect-uri",
+        "https://portal.example.bz/bye",
+        "--backchannel-logout-uri",
+        "https://portal.example.bz/bcl",
+        "--backchannel-logout-session-required",
+    )
     assert added.exit_code == 0, added.output
     client_id, secret = _value(added.stdout, "client_id"), _value(added.stdout, "client_secret")
     assert len(secret) > 30
 
     jwks_file = tmp_path / "rp-jwks.json"
     jwks_file.write_text(json.dumps(ClientKey().jwks))
-    jwt_client = cli("clients", "add", "--name", "Bank", "--redirect-uri", "https://bank.example/cb",
-                     "--auth", "private_key_jwt", "--jwks-file", str(jwks_file))
+    jwt_client = cli(
+        "clients",
+        "add",
+        "--name",
+        "Bank",
+        "--redirect-uri",
+        "https://bank.example/cb",
+        "--auth",
+        "private_key_jwt",
+        "--jwks-file",
+        str(jwks_file),
+    )
     assert jwt_client.exit_code == 0, jwt_client.output
     assert "client_secret" not in jwt_client.stdout
 
@@ -173,7 +219,10 @@ def test_cli_adds_lists_and_disables_clients(cli, tmp_path):
     rows = {row["client_id"]: row for row in json.loads(listed.stdout)}
     assert rows[client_id]["redirect_uris"] == [REDIRECT_URI, "https://portal.example.bz/other"]
     assert rows[client_id]["entitlements"] == ["uin"] and rows[client_id]["subject_type"] == "public"
-    assert rows[client_id]["require_pushed_authorization_requests"] is True and rows[client_id]["scope"] == "openid profile"
+    assert (
+        rows[client_id]["require_pushed_authorization_requests"] is True
+        and rows[client_id]["scope"] == "openid profile"
+    )
     assert rows[client_id]["post_logout_redirect_uris"] == ["https://portal.example.bz/bye"]
     assert rows[client_id]["backchannel_logout_uri"] == "https://portal.example.bz/bcl"
     assert rows[client_id]["backchannel_logout_session_required"] is True
@@ -187,8 +236,9 @@ def test_cli_adds_lists_and_disables_clients(cli, tmp_path):
 
 
 def test_cli_registers_the_grant_types_a_client_may_use(cli):
-    only_code = cli("clients", "add", "--name", "Kiosk", "--redirect-uri", REDIRECT_URI,
-                    "--grant-type", "authorization_code")
+    only_code = cli(
+        "clients", "add", "--name", "Kiosk", "--redirect-uri", REDIRECT_URI, "--grant-type", "authorization_code"
+    )
     assert only_code.exit_code == 0, only_code.output
     default = cli("clients", "add", "--name", "Portal", "--redirect-uri", REDIRECT_URI)
     rows = {row["client_id"]: row for row in json.loads(cli("clients", "list", "--json").stdout)}
@@ -214,9 +264,20 @@ def test_cli_refuses_bad_client_input_with_a_message(cli, tmp_path):
     private = tmp_path / "private.json"
     key = ClientKey()
     from jwt.algorithms import ECAlgorithm
+
     private.write_text(json.dumps({"keys": [ECAlgorithm.to_jwk(key.private, as_dict=True)]}))
-    leaked = cli("clients", "add", "--name", "x", "--redirect-uri", REDIRECT_URI, "--auth", "private_key_jwt",
-                 "--jwks-file", str(private))
+    leaked = cli(
+        "clients",
+        "add",
+        "--name",
+        "x",
+        "--redirect-uri",
+        REDIRECT_URI,
+        "--auth",
+        "private_key_jwt",
+        "--jwks-file",
+        str(private),
+    )
     assert leaked.exit_code == 2 and "private key" in leaked.output
     unknown = cli("clients", "disable", "no-such-client")
     assert unknown.exit_code == 2

@@ -8,8 +8,18 @@ from sqlalchemy import select
 
 from models import AuditEvent, AuthorizationCode, Consent
 from tests.conftest import seeded_fixtures
-from tests.idp.frontchannel import (approve_consent, assert_error_page, authorize, code_for, enrol_people, form_value,
-                                    location, portal, query_of, sign_in)
+from tests.idp.frontchannel import (
+    approve_consent,
+    assert_error_page,
+    authorize,
+    code_for,
+    enrol_people,
+    form_value,
+    location,
+    portal,
+    query_of,
+    sign_in,
+)
 
 seed, settings, keys, people = seeded_fixtures(enrol_people, "people")
 
@@ -25,7 +35,7 @@ def consent_url(client, rp, citizen, **overrides) -> str:
 
 def items(page) -> str:
     start = page.text.index('id="consent-claims"')
-    return page.text[start:page.text.index("</ul>", start)]
+    return page.text[start : page.text.index("</ul>", start)]
 
 
 def test_consent_page_lists_the_requested_claims_in_plain_words(client, services, people):
@@ -50,8 +60,9 @@ def test_the_uin_is_marked_apart_for_an_entitled_client(client, services, people
 def test_claims_parameter_members_are_listed(client, services, people):
     rp = portal(services)
     claims = json.dumps({"id_token": {"phone_number": {"essential": True}}})
-    assert "Your phone number" in items(client.get(consent_url(client, rp, people.obama, scope="openid",
-                                                               claims=claims)))
+    assert "Your phone number" in items(
+        client.get(consent_url(client, rp, people.obama, scope="openid", claims=claims))
+    )
 
 
 def test_approval_is_remembered_and_later_requests_skip_the_page(client, services, people):
@@ -64,7 +75,7 @@ def test_approval_is_remembered_and_later_requests_skip_the_page(client, service
     assert consent.scopes == ["openid", "profile"] and "given_name" in consent.claims and "email" not in consent.claims
     assert event.detail["client_id"] == rp.client_id
     assert query_of(authorize(client, rp, scope="openid profile"))["code"]  # no page, no login
-    assert query_of(authorize(client, rp, scope="openid"))["code"]          # a subset is covered too
+    assert query_of(authorize(client, rp, scope="openid"))["code"]  # a subset is covered too
     # Asking for more than was consented asks again.
     assert location(authorize(client, rp, scope="openid profile email")).startswith("/consent/")
 
@@ -115,6 +126,9 @@ def test_consent_page_without_a_session_sends_the_citizen_to_log_in(client, serv
 
 
 def test_consent_page_in_spanish(client, services, people):
-    page = client.get(consent_url(client, portal(services, name="Portal de Impuestos"), people.obama,
-                                  ui_locales="es", scope="openid profile"))
+    page = client.get(
+        consent_url(
+            client, portal(services, name="Portal de Impuestos"), people.obama, ui_locales="es", scope="openid profile"
+        )
+    )
     assert '<html lang="es">' in page.text and "Su nombre" in page.text and "Permitir" in page.text

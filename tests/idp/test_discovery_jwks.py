@@ -23,19 +23,28 @@ def test_discovery_document_states_what_the_op_does(client, services):
     meta = response.json()
     issuer = services.settings.resolved_issuer
     assert meta["issuer"] == issuer
-    for name, path in (("authorization_endpoint", "/authorize"), ("token_endpoint", "/token"),
-                       ("userinfo_endpoint", "/userinfo"), ("jwks_uri", "/jwks.json"),
-                       ("registration_endpoint", "/register"), ("end_session_endpoint", "/logout"),
-                       ("pushed_authorization_request_endpoint", "/par"), ("introspection_endpoint", "/introspect"),
-                       ("revocation_endpoint", "/revoke")):
+    for name, path in (
+        ("authorization_endpoint", "/authorize"),
+        ("token_endpoint", "/token"),
+        ("userinfo_endpoint", "/userinfo"),
+        ("jwks_uri", "/jwks.json"),
+        ("registration_endpoint", "/register"),
+        ("end_session_endpoint", "/logout"),
+        ("pushed_authorization_request_endpoint", "/par"),
+        ("introspection_endpoint", "/introspect"),
+        ("revocation_endpoint", "/revoke"),
+    ):
         assert meta[name] == issuer + path
     assert meta["response_types_supported"] == ["code"] and meta["response_modes_supported"] == ["query"]
     assert meta["code_challenge_methods_supported"] == ["S256"]  # plain is not offered
     assert set(meta["grant_types_supported"]) == {"authorization_code", "refresh_token"}
     assert set(meta["subject_types_supported"]) == {"pairwise", "public"}
     assert set(meta["id_token_signing_alg_values_supported"]) == {"ES256", "RS256"}
-    assert set(meta["token_endpoint_auth_methods_supported"]) == {"client_secret_basic", "client_secret_post",
-                                                                  "private_key_jwt"}
+    assert set(meta["token_endpoint_auth_methods_supported"]) == {
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+    }
     assert "none" not in meta["token_endpoint_auth_signing_alg_values_supported"]
     assert not any(alg.startswith("HS") for alg in meta["token_endpoint_auth_signing_alg_values_supported"])
     assert meta["acr_values_supported"] == ACR_VALUES_SUPPORTED

@@ -11,8 +11,17 @@ from civid.uin import verhoeff_check_digit
 from idp.acr import ACR_PASSKEY
 from models import AuditEvent, FaceChallenge, FaceProbe, LoginAttempt, LoginSession
 from tests.conftest import fixture_bytes, seeded_fixtures
-from tests.idp.frontchannel import (BIDEN_PHOTO, OBAMA_PHOTO, authorize, enrol_people, form_value, fresh_photo,
-                                    location, login_with_face, portal)
+from tests.idp.frontchannel import (
+    BIDEN_PHOTO,
+    OBAMA_PHOTO,
+    authorize,
+    enrol_people,
+    form_value,
+    fresh_photo,
+    location,
+    login_with_face,
+    portal,
+)
 
 seed, settings, keys, people = seeded_fixtures(enrol_people, "people")
 NOT_VERIFIED = "We could not verify you with this UIN and photo."
@@ -71,16 +80,23 @@ def test_missing_or_wrong_csrf_token_is_refused_with_a_page(client, services, pe
 def test_a_replayed_form_fails_on_its_one_time_challenge(client, services, people):
     url = interaction_login(client, services)
     page = client.get(url)
-    form = {"csrf_token": form_value(page.text, "csrf_token"), "challenge": form_value(page.text, "challenge"),
-            "uin": people.obama.uin}
+    form = {
+        "csrf_token": form_value(page.text, "csrf_token"),
+        "challenge": form_value(page.text, "challenge"),
+        "uin": people.obama.uin,
+    }
     first = client.post(url + "/face", data=form, files={"photo": fresh_photo(BIDEN_PHOTO)}, follow_redirects=False)
     assert first.status_code == 403 and alert(first).startswith(NOT_VERIFIED)
     # The same POST again, even with the right face this time: the challenge is spent.
     replay = client.post(url + "/face", data=form, files={"photo": fresh_photo(OBAMA_PHOTO)}, follow_redirects=False)
     assert replay.status_code == 400 and "expired or was already sent" in alert(replay)
     assert count(services, LoginSession) == 0
-    (challenge_failure,) = rows(services, AuditEvent, AuditEvent.action == "login.failed",
-                                AuditEvent.detail["reason"].as_string() == "challenge_invalid")
+    (challenge_failure,) = rows(
+        services,
+        AuditEvent,
+        AuditEvent.action == "login.failed",
+        AuditEvent.detail["reason"].as_string() == "challenge_invalid",
+    )
     assert challenge_failure.detail["method"] == "face"
     # The page shown after a failure carries a fresh challenge.
     assert form_value(replay.text, "challenge") != form["challenge"]
@@ -89,8 +105,11 @@ def test_a_replayed_form_fails_on_its_one_time_challenge(client, services, peopl
 def test_a_challenge_is_bound_to_its_interaction_and_expires(client, services, people):
     url, other = interaction_login(client, services), interaction_login(client, services)
     page = client.get(url)
-    form = {"csrf_token": form_value(page.text, "csrf_token"), "challenge": form_value(page.text, "challenge"),
-            "uin": people.obama.uin}
+    form = {
+        "csrf_token": form_value(page.text, "csrf_token"),
+        "challenge": form_value(page.text, "challenge"),
+        "uin": people.obama.uin,
+    }
     crossed = client.post(other + "/face", data=form, files={"photo": fresh_photo()}, follow_redirects=False)
     assert crossed.status_code == 400
     with services.sessions.begin() as db:
@@ -159,9 +178,15 @@ def test_a_malformed_uin_or_missing_photo_is_a_form_error(client, services, peop
     response = login_with_face(client, url, wrong_digit)
     assert response.status_code == 422 and "not a valid UIN" in alert(response)
     page = client.get(url)
-    response = client.post(url + "/face", data={"csrf_token": form_value(page.text, "csrf_token"),
-                                                 "challenge": form_value(page.text, "challenge"),
-                                                 "uin": people.obama.uin}, follow_redirects=False)
+    response = client.post(
+        url + "/face",
+        data={
+            "csrf_token": form_value(page.text, "csrf_token"),
+            "challenge": form_value(page.text, "challenge"),
+            "uin": people.obama.uin,
+        },
+        follow_redirects=False,
+    )
     assert response.status_code == 422 and "photo of your face" in alert(response)
     assert count(services, LoginAttempt) == 0
 
@@ -169,10 +194,16 @@ def test_a_malformed_uin_or_missing_photo_is_a_form_error(client, services, peop
 def test_face_login_is_refused_when_the_portal_requires_a_passkey(client, services, people):
     url = interaction_login(client, services, acr_values=ACR_PASSKEY)
     page = client.get("/login")  # a face form from elsewhere: its fields are posted to this interaction
-    response = client.post(url + "/face", data={"csrf_token": form_value(page.text, "csrf_token"),
-                                                "challenge": form_value(page.text, "challenge"),
-                                                "uin": people.obama.uin},
-                           files={"photo": fresh_photo()}, follow_redirects=False)
+    response = client.post(
+        url + "/face",
+        data={
+            "csrf_token": form_value(page.text, "csrf_token"),
+            "challenge": form_value(page.text, "challenge"),
+            "uin": people.obama.uin,
+        },
+        files={"photo": fresh_photo()},
+        follow_redirects=False,
+    )
     assert response.status_code == 403 and "requires a passkey" in response.text
     assert count(services, LoginSession) == 0
 

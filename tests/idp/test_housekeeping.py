@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from server.cli import app as cli
 from idp.housekeeping import prune
 from models import ClientAssertion, FaceChallenge, Grant, LoginAttempt, utcnow
+from server.cli import app as cli
 from tests.idp.conftest import issue_code, register_client
 
 
@@ -23,14 +23,16 @@ def test_prune_removes_only_expired_records(client, services, citizen):
     issue_code(services, client_id, citizen)
     now = utcnow()
     with services.sessions.begin() as db:
-        db.add_all([
-            FaceChallenge(challenge_hash="a" * 64, purpose="login", expires_at=now - timedelta(seconds=1)),
-            FaceChallenge(challenge_hash="b" * 64, purpose="login", expires_at=now + timedelta(minutes=5)),
-            ClientAssertion(client_id=client_id, jti="old", expires_at=now - timedelta(seconds=1)),
-            ClientAssertion(client_id=client_id, jti="live", expires_at=now + timedelta(minutes=5)),
-            LoginAttempt(source="10.0.0.1", method="face", success=False, occurred_at=now - timedelta(days=2)),
-            LoginAttempt(source="10.0.0.1", method="face", success=False, occurred_at=now),
-        ])
+        db.add_all(
+            [
+                FaceChallenge(challenge_hash="a" * 64, purpose="login", expires_at=now - timedelta(seconds=1)),
+                FaceChallenge(challenge_hash="b" * 64, purpose="login", expires_at=now + timedelta(minutes=5)),
+                ClientAssertion(client_id=client_id, jti="old", expires_at=now - timedelta(seconds=1)),
+                ClientAssertion(client_id=client_id, jti="live", expires_at=now + timedelta(minutes=5)),
+                LoginAttempt(source="10.0.0.1", method="face", success=False, occurred_at=now - timedelta(days=2)),
+                LoginAttempt(source="10.0.0.1", method="face", success=False, occurred_at=now),
+            ]
+        )
     with services.sessions.begin() as db:
         removed = prune(db, services.settings)
     assert removed["face_challenges"] == 1 and removed["client_assertions"] == 1 and removed["login_attempts"] == 1
@@ -42,6 +44,7 @@ def test_prune_removes_only_expired_records(client, services, citizen):
 def test_cli_prune_reports_per_table(settings, services, monkeypatch):
     monkeypatch.setenv("CIVID_DATA_DIR", str(settings.data_dir))
     from civid.settings import get_settings
+
     get_settings.cache_clear()
     try:
         result = CliRunner().invoke(cli, ["idp", "prune"])

@@ -43,8 +43,9 @@ def test_every_message_of_the_template_is_translated_in_every_language() -> None
     for lang in i18n.languages():
         texts = {key: catalogue.get(key, {}).get(lang) for key in keys}
         assert [key for key, text in texts.items() if not text or not all(text)] == [], lang
-    untranslated = [key for key in keys if catalogue[key]["es"] == catalogue[key]["en"]
-                    and len(str(catalogue[key]["en"])) > 12]
+    untranslated = [
+        key for key in keys if catalogue[key]["es"] == catalogue[key]["en"] and len(str(catalogue[key]["en"])) > 12
+    ]
     assert untranslated == []
     # Every language's catalogue has exactly the template's keys (none left over from an older version).
     assert all({k for k, texts in catalogue.items() if lang in texts} == keys for lang in i18n.languages())
@@ -70,8 +71,10 @@ def test_language_follows_ui_locales_then_accept_language() -> None:
     assert i18n.choose(["fr", "en-GB"]) == "en"
     assert i18n.choose(i18n.from_accept_language("fr;q=1, es;q=0.8, en;q=0.5")) == "es"
     assert i18n.choose(i18n.from_accept_language("en;q=0.2, es;q=0.9")) == "es"
-    assert i18n.translate("error.locked", "es", minutes=15) == \
-        "Demasiados intentos fallidos. Inténtelo de nuevo en 15 minutos."
+    assert (
+        i18n.translate("error.locked", "es", minutes=15)
+        == "Demasiados intentos fallidos. Inténtelo de nuevo en 15 minutos."
+    )
 
 
 def test_a_new_language_is_one_po_file_and_no_code(tmp_path: Path, client: TestClient) -> None:

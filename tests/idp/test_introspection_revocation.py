@@ -57,8 +57,10 @@ def test_a_client_cannot_introspect_another_clients_token(client, services, citi
 def test_introspection_needs_client_authentication_and_a_token(client, services, citizen):
     client_id, secret, body, _ = _tokens(client, services, citizen)
     assert client.post("/introspect", data={"token": body["access_token"]}).status_code == 401
-    assert client.post("/introspect", data={"token": body["access_token"]},
-                       headers=basic(client_id, "wrong")).status_code == 401
+    assert (
+        client.post("/introspect", data={"token": body["access_token"]}, headers=basic(client_id, "wrong")).status_code
+        == 401
+    )
     missing = client.post("/introspect", data={}, headers=basic(client_id, secret))
     assert missing.status_code == 400 and missing.json()["error"] == "invalid_request"
     assert _introspect(client, client_id, secret, "garbage") == {"active": False}
@@ -80,8 +82,10 @@ def test_revoking_a_refresh_token_revokes_the_grant(client, services, citizen):
     assert _introspect(client, client_id, secret, body["access_token"]) == {"active": False}
     assert _introspect(client, client_id, secret, body["refresh_token"]) == {"active": False}
     with services.sessions() as session:
-        assert session.scalars(select(Grant.revoked_reason).where(Grant.uid == issued.grant_uid)).one() \
+        assert (
+            session.scalars(select(Grant.revoked_reason).where(Grant.uid == issued.grant_uid)).one()
             == "refresh_token_revoked"
+        )
 
 
 def test_revoking_unknown_or_already_revoked_tokens_answers_200(client, services, citizen):

@@ -51,8 +51,9 @@ def test_rotation_switches_new_tokens_to_the_new_key_and_keeps_old_tokens_verifi
         old = session.scalars(select(SigningKey).where(SigningKey.kid == old_kid)).one()
         assert old.expires_at - old.retired_at >= timedelta(seconds=services.signing_keys.longest_token_lifetime_s)
     with services.sessions.begin() as session:
-        session.execute(update(SigningKey).where(SigningKey.kid == old_kid)
-                        .values(expires_at=utcnow() - timedelta(seconds=1)))
+        session.execute(
+            update(SigningKey).where(SigningKey.kid == old_kid).values(expires_at=utcnow() - timedelta(seconds=1))
+        )
     services.signing_keys.forget_cache()  # the row was changed directly, as by another process
     assert old_kid not in _published_kids(client) and new_kid in _published_kids(client)
     assert {s.kid: s.state for s in services.signing_keys.status()}[old_kid] == "expired"

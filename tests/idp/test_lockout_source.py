@@ -9,8 +9,15 @@ from idp.lockout import source_of
 
 
 def _request(forwarded: str) -> Request:
-    return Request({"type": "http", "method": "POST", "path": "/login", "client": ("10.0.0.9", 5000),
-                    "headers": [(b"x-forwarded-for", forwarded.encode())]})
+    return Request(
+        {
+            "type": "http",
+            "method": "POST",
+            "path": "/login",
+            "client": ("10.0.0.9", 5000),
+            "headers": [(b"x-forwarded-for", forwarded.encode())],
+        }
+    )
 
 
 def test_behind_a_proxy_the_address_is_the_one_the_proxy_appended_not_one_the_client_wrote(tmp_path):

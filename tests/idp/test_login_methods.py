@@ -12,12 +12,12 @@ from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 from fastapi.testclient import TestClient
 
-from server.app import create_app
-from server.services import Services
 from civid.web import pages
 from idp import login_methods
 from idp.acr import ACR_FACE, ACR_PASSKEY, BUILT_IN
 from idp.login_methods import LoginMethod, LoginMethods
+from server.app import create_app
+from server.services import Services
 
 TOY_ACR = "urn:example:acr:toy"
 toy_router = APIRouter()
@@ -32,8 +32,16 @@ def _toy_page(db: Any, settings: Any, uid: str | None) -> Mapping[str, Any]:
     return {"toy_greeting": f"toy for {uid or 'civid'}"}
 
 
-TOY = LoginMethod(name="toy", acr=TOY_ACR, level=1, amr=("otp",), router=toy_router, fragment="toy_login.html",
-                  scripts=("/static/toy.js",), page_context=_toy_page)
+TOY = LoginMethod(
+    name="toy",
+    acr=TOY_ACR,
+    level=1,
+    amr=("otp",),
+    router=toy_router,
+    fragment="toy_login.html",
+    scripts=("/static/toy.js",),
+    page_context=_toy_page,
+)
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Iterator
 
 import httpx
 import pytest
@@ -14,15 +14,35 @@ import pytest
 from idp import outbound
 
 
-@pytest.mark.parametrize("address, public", [
-    ("8.8.8.8", True), ("2001:4860:4860::8888", True), ("127.0.0.1", False), ("10.1.2.3", False),
-    ("172.16.0.1", False), ("192.168.1.1", False), ("169.254.169.254", False), ("100.64.0.1", False),
-    ("0.0.0.0", False), ("224.0.0.1", False), ("::1", False), ("fe80::1%eth0", False), ("fd00::1", False),
-    ("::ffff:127.0.0.1", False), ("::ffff:8.8.8.8", True),
-    # IPv6 carrying an IPv4 address: NAT64, 6to4, IPv4-compatible and -translated forms are judged by it.
-    ("64:ff9b::a9fe:a9fe", False), ("64:ff9b::808:808", True), ("64:ff9b:1::a00:1", False),
-    ("2002:a9fe:a9fe::", False), ("2002:808:808::1", True), ("::127.0.0.1", False), ("::ffff:0:7f00:1", False),
-    ("::", False)])
+@pytest.mark.parametrize(
+    "address, public",
+    [
+        ("8.8.8.8", True),
+        ("2001:4860:4860::8888", True),
+        ("127.0.0.1", False),
+        ("10.1.2.3", False),
+        ("172.16.0.1", False),
+        ("192.168.1.1", False),
+        ("169.254.169.254", False),
+        ("100.64.0.1", False),
+        ("0.0.0.0", False),
+        ("224.0.0.1", False),
+        ("::1", False),
+        ("fe80::1%eth0", False),
+        ("fd00::1", False),
+        ("::ffff:127.0.0.1", False),
+        ("::ffff:8.8.8.8", True),
+        # IPv6 carrying an IPv4 address: NAT64, 6to4, IPv4-compatible and -translated forms are judged by it.
+        ("64:ff9b::a9fe:a9fe", False),
+        ("64:ff9b::808:808", True),
+        ("64:ff9b:1::a00:1", False),
+        ("2002:a9fe:a9fe::", False),
+        ("2002:808:808::1", True),
+        ("::127.0.0.1", False),
+        ("::ffff:0:7f00:1", False),
+        ("::", False),
+    ],
+)
 def test_public_addresses_are_told_apart_from_internal_ones(address, public):
     assert outbound.is_public(address) is public
 

@@ -10,11 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from server.app import create_app
 from civid.audit import as_utc
-from server.services import build_services
 from civid.settings import Settings
 from models import PasskeyBinding, utcnow
+from server.app import create_app
+from server.services import build_services
 from tests.conftest import add_keys, enrol
 from tests.postgres import postgres_schema_url  # noqa: F401 - fixture
 
@@ -35,8 +35,9 @@ def test_concurrent_codes_for_one_person_leave_one_usable(tmp_path: Path, postgr
 
             def issue(index: int) -> None:
                 barrier.wait()
-                answers[index] = client.post(f"/v1/identities/{uin}/passkey-bindings",
-                                             headers=keys.officer if index % 2 else keys.officer2)
+                answers[index] = client.post(
+                    f"/v1/identities/{uin}/passkey-bindings", headers=keys.officer if index % 2 else keys.officer2
+                )
 
             threads = [threading.Thread(target=issue, args=(i,)) for i in range(RACERS)]
             for thread in threads:

@@ -13,7 +13,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from server.services import Services
 from idp.acr import ACR_PASSKEY
 from idp.server_secrets import sha256_hex
 from models import (
@@ -26,6 +25,7 @@ from models import (
     PasskeyBinding,
     utcnow,
 )
+from server.services import Services
 from tests.conftest import Keys, enrol, seeded_fixtures
 from tests.idp.soft_authenticator import SoftAuthenticator
 
@@ -53,16 +53,26 @@ def issue_code(client: TestClient, keys: Keys, uin: str) -> str:
     response = client.post(f"/v1/identities/{uin}/passkey-bindings", headers=keys.officer)
     assert response.status_code == 201, response.text
     body = response.json()
-    assert re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}", body["code"]) and body["bind_url"].endswith("/passkeys/bind")
+    assert re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}", body["code"]) and body["bind_url"].endswith(
+        "/passkeys/bind"
+    )
     return body["code"]
 
 
-def register(browser: TestClient, authenticator: SoftAuthenticator, *, code: str | None, label: str = "My phone",
-             token: str | None = None, **create: Any):
+def register(
+    browser: TestClient,
+    authenticator: SoftAuthenticator,
+    *,
+    code: str | None,
+    label: str = "My phone",
+    token: str | None = None,
+    **create: Any,
+):
     """Run the registration ceremony; return the verify response."""
     token = token or csrf(browser)
-    options = browser.post("/passkeys/register/options", json={"code": code, "label": label},
-                           headers={"X-CSRF-Token": token})
+    options = browser.post(
+        "/passkeys/register/options", json={"code": code, "label": label}, headers={"X-CSRF-Token": token}
+    )
     if options.status_code != 200:
         return options
     credential = authenticator.create(options.json(), **create)
@@ -70,7 +80,9 @@ def register(browser: TestClient, authenticator: SoftAuthenticator, *, code: str
 
 
 def login_options(browser: TestClient, token: str, interaction: str | None = None) -> dict[str, Any]:
-    response = browser.post("/login/passkey/options", json={"interaction": interaction}, headers={"X-CSRF-Token": token})
+    response = browser.post(
+        "/login/passkey/options", json={"interaction": interaction}, headers={"X-CSRF-Token": token}
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -100,15 +112,25 @@ def events(services: Services, action: str) -> list[AuditEvent]:
         return list(db.scalars(select(AuditEvent).where(AuditEvent.action == action)))
 
 
-def face_session(services: Services, browser: TestClient, uin: str, age_s: int = 0, amr: list[str] | None = None) -> None:
+def face_session(
+    services: Services, browser: TestClient, uin: str, age_s: int = 0, amr: list[str] | None = None
+) -> None:
     """Give ``browser`` a login session as a face login ``age_s`` seconds ago would have (cookie included)."""
     token = secrets.token_urlsafe(32)
     when = utcnow() - timedelta(seconds=age_s)
     with services.sessions.begin() as db:
         identity = db.scalars(select(Identity).where(Identity.uin == uin)).one()
-        db.add(LoginSession(sid=secrets.token_urlsafe(16), token_hash=sha256_hex(token), identity_id=identity.id,
-                            auth_time=when, acr="urn:civid:acr:face", amr=amr or ["face"],
-                            expires_at=utcnow() + timedelta(hours=1)))
+        db.add(
+            LoginSession(
+                sid=secrets.token_urlsafe(16),
+                token_hash=sha256_hex(token),
+                identity_id=identity.id,
+                auth_time=when,
+                acr="urn:civid:acr:face",
+                amr=amr or ["face"],
+                expires_at=utcnow() + timedelta(hours=1),
+            )
+        )
     browser.cookies.set("civid_session", token)
 
 
@@ -130,7 +152,9 @@ def test_desk_code_binds_one_passkey_and_is_single_use(client: TestClient, keys:
     assert len(events(services, "passkey.binding_issued")) == 1
 
 
-def test_unknown_and_expired_codes_are_refused_with_a_reason(client: TestClient, keys: Keys, person, services: Services):
+def test_unknown_and_expired_codes_are_refused_with_a_reason(
+    client: TestClient, keys: Keys, person, services: Services
+):
     unknown = register(client, SoftAuthenticator(ORIGIN), code="ABCD-EFGH-JKMN")
     assert unknown.status_code == 400 and "not known" in message(unknown)
     code = issue_code(client, keys, person["uin"])
@@ -142,13 +166,18 @@ def test_unknown_and_expired_codes_are_refused_with_a_reason(client: TestClient,
     assert passkeys_of(services, person["uin"]) == []
 
 
-def test_code_expiring_between_options_and_verify_is_refused(client: TestClient, keys: Keys, person, services: Services):
+def test_code_expiring_between_options_and_verify_is_refused(
+    client: TestClient, keys: Keys, person, services: Services
+):
     code, token = issue_code(client, keys, person["uin"]), csrf(client)
     options = client.post("/passkeys/register/options", json={"code": code}, headers={"X-CSRF-Token": token})
     with services.sessions.begin() as db:
         db.scalars(select(PasskeyBinding)).one().expires_at = utcnow() - timedelta(seconds=1)
-    verify = client.post("/passkeys/register/verify", json=SoftAuthenticator(ORIGIN).create(options.json()),
-                         headers={"X-CSRF-Token": token})
+    verify = client.post(
+        "/passkeys/register/verify",
+        json=SoftAuthenticator(ORIGIN).create(options.json()),
+        headers={"X-CSRF-Token": token},
+    )
     assert verify.status_code == 400 and passkeys_of(services, person["uin"]) == []
 
 
@@ -165,8 +194,9 @@ def make_staff(services: Services, uin: str, roles: list[str]) -> None:
         staff_accounts.add(db, uin, "Staff Obama", roles, SYSTEM)
 
 
-def test_an_officer_key_cannot_issue_a_code_for_a_staff_members_identity(client: TestClient, keys: Keys, person,
-                                                                          services: Services):
+def test_an_officer_key_cannot_issue_a_code_for_a_staff_members_identity(
+    client: TestClient, keys: Keys, person, services: Services
+):
     # Security review H1: whoever types the code binds a passkey to the identity, and a staff member's passkey
     # signs in to the console with their roles: an officer's key must not hand out an adjudicator's access.
     make_staff(services, person["uin"], ["adjudicator"])
@@ -178,13 +208,17 @@ def test_an_officer_key_cannot_issue_a_code_for_a_staff_members_identity(client:
     with services.sessions() as db:
         assert db.scalars(select(PasskeyBinding)).all() == []
     [event] = events(services, "passkey.binding_refused")
-    assert (event.actor_name, event.person, event.detail["reason"]) == ("test officer", person["uin"],
-                                                                        "staff_needs_admin")
+    assert (event.actor_name, event.person, event.detail["reason"]) == (
+        "test officer",
+        person["uin"],
+        "staff_needs_admin",
+    )
     assert events(services, "passkey.binding_issued") == []
 
 
-def test_an_admin_key_issues_a_staff_members_code_but_not_a_citizens(client: TestClient, keys: Keys, person,
-                                                                     services: Services):
+def test_an_admin_key_issues_a_staff_members_code_but_not_a_citizens(
+    client: TestClient, keys: Keys, person, services: Services
+):
     citizen = client.post(f"/v1/identities/{person['uin']}/passkey-bindings", headers=keys.admin)
     assert citizen.status_code == 403 and "officer" in citizen.json()["detail"]  # the desk check is an officer's
     make_staff(services, person["uin"], ["officer", "admin"])
@@ -204,11 +238,13 @@ def test_a_new_code_voids_the_earlier_unused_one(client: TestClient, keys: Keys,
     assert len(passkeys_of(services, person["uin"])) == 1
     earlier, _ = [e for e in events(services, "passkey.binding_issued")]
     assert earlier.detail["voided"] == [] and events(services, "passkey.binding_issued")[1].detail["voided"] == [
-        earlier.detail["binding"]]
+        earlier.detail["binding"]
+    ]
 
 
-def test_a_code_issued_to_a_citizen_dies_when_they_are_made_staff(client: TestClient, keys: Keys, person,
-                                                                  services: Services):
+def test_a_code_issued_to_a_citizen_dies_when_they_are_made_staff(
+    client: TestClient, keys: Keys, person, services: Services
+):
     from civid.audit import SYSTEM
     from console.staff import accounts as staff
 
@@ -252,30 +288,40 @@ def test_registered_passkey_logs_in_at_the_passkey_level(client: TestClient, key
     assert account.status_code == 200 and "My phone" in account.text
 
 
-def test_login_inside_an_authorization_request_returns_to_it(client: TestClient, keys: Keys, person, services: Services):
+def test_login_inside_an_authorization_request_returns_to_it(
+    client: TestClient, keys: Keys, person, services: Services
+):
     authenticator = bound(client, keys, person["uin"])
     with services.sessions.begin() as db:
-        db.add(AuthorizationRequest(uid="interaction-1", client_id="portal", params={},
-                                    expires_at=utcnow() + timedelta(minutes=5)))
+        db.add(
+            AuthorizationRequest(
+                uid="interaction-1", client_id="portal", params={}, expires_at=utcnow() + timedelta(minutes=5)
+            )
+        )
     response = login(client, authenticator, interaction="interaction-1")
     assert response.status_code == 200 and response.json() == {"redirect": "/authorize/resume/interaction-1"}
     with services.sessions() as db:
         request_row = db.scalars(select(AuthorizationRequest)).one()
         assert request_row.login_session_id == db.scalars(select(LoginSession.id)).one()
-    stale = client.post("/login/passkey/options", json={"interaction": "no-such"}, headers={"X-CSRF-Token": csrf(client)})
+    stale = client.post(
+        "/login/passkey/options", json={"interaction": "no-such"}, headers={"X-CSRF-Token": csrf(client)}
+    )
     assert stale.status_code == 400 and "expired" in message(stale)
 
 
 def test_missing_user_verification_is_refused(client: TestClient, keys: Keys, person, services: Services):
-    no_uv = register(client, SoftAuthenticator(ORIGIN), code=issue_code(client, keys, person["uin"]), user_verified=False)
+    no_uv = register(
+        client, SoftAuthenticator(ORIGIN), code=issue_code(client, keys, person["uin"]), user_verified=False
+    )
     assert no_uv.status_code == 400
     authenticator = bound(client, keys, person["uin"])
     assert login(client, authenticator, user_verified=False).status_code == 400
     assert len(passkeys_of(services, person["uin"])) == 1
 
 
-@pytest.mark.parametrize("where", [{"origin": "https://evil.example"}, {"origin": "http://127.0.0.1:8001"},
-                                   {"rp_id": "evil.example"}])
+@pytest.mark.parametrize(
+    "where", [{"origin": "https://evil.example"}, {"origin": "http://127.0.0.1:8001"}, {"rp_id": "evil.example"}]
+)
 def test_wrong_origin_or_rp_id_is_refused(client: TestClient, keys: Keys, person, services: Services, where):
     code = issue_code(client, keys, person["uin"])
     assert register(client, SoftAuthenticator(ORIGIN), code=code, **where).status_code == 400
@@ -316,11 +362,15 @@ def test_ceremony_started_in_another_browser_is_refused(client: TestClient, keys
     authenticator = bound(client, keys, person["uin"])
     options = login_options(client, csrf(client))
     other = TestClient(client.app)
-    response = other.post("/login/passkey/verify", json=authenticator.get(options), headers={"X-CSRF-Token": csrf(other)})
+    response = other.post(
+        "/login/passkey/verify", json=authenticator.get(options), headers={"X-CSRF-Token": csrf(other)}
+    )
     assert response.status_code == 400
 
 
-def test_sign_count_regression_revokes_the_passkey_as_cloned(client: TestClient, keys: Keys, person, services: Services):
+def test_sign_count_regression_revokes_the_passkey_as_cloned(
+    client: TestClient, keys: Keys, person, services: Services
+):
     authenticator = bound(client, keys, person["uin"])
     assert login(client, authenticator, sign_count=7).status_code == 200
     clone = login(client, authenticator, sign_count=7)
@@ -347,8 +397,11 @@ def test_passkey_revoked_by_an_officer_is_refused(client: TestClient, keys: Keys
     authenticator = bound(client, keys, person["uin"])
     [row] = passkeys_of(services, person["uin"])
     url = f"/v1/identities/{person['uin']}/passkeys/{row.id}"
-    revoked = (client.delete(url, headers=keys.officer) if how == "delete"
-               else client.post(url + "/revoke", json={"reason": "phone stolen"}, headers=keys.officer))
+    revoked = (
+        client.delete(url, headers=keys.officer)
+        if how == "delete"
+        else client.post(url + "/revoke", json={"reason": "phone stolen"}, headers=keys.officer)
+    )
     assert revoked.status_code == 200 and revoked.json()["revoked_at"]
     response = login(client, authenticator)
     assert response.status_code == 400 and "revoked" in message(response)
@@ -362,8 +415,11 @@ def test_several_passkeys_per_person(client: TestClient, keys: Keys, person, ser
     laptop = bound(client, keys, person["uin"], label="Laptop")
     # The same authenticator cannot bind twice: its credential is in excludeCredentials.
     token = csrf(client)
-    options = client.post("/passkeys/register/options", json={"code": issue_code(client, keys, person["uin"])},
-                          headers={"X-CSRF-Token": token}).json()
+    options = client.post(
+        "/passkeys/register/options",
+        json={"code": issue_code(client, keys, person["uin"])},
+        headers={"X-CSRF-Token": token},
+    ).json()
     assert len(options["publicKey"]["excludeCredentials"]) == 2
     with pytest.raises(ValueError, match="InvalidStateError"):
         phone.create(options)

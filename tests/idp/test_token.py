@@ -11,8 +11,8 @@ from sqlalchemy import select, update
 
 from idp.acr import ACR_FACE
 from models import AuditEvent, AuthorizationCode, Grant, utcnow
-from tests.idp.conftest import REDIRECT_URI, basic, enrol_citizen, issue_code, redeem, register_client
 from tests.conftest import seeded_fixtures
+from tests.idp.conftest import REDIRECT_URI, basic, enrol_citizen, issue_code, redeem, register_client
 
 
 def _populate(client, keys):  # type: ignore[no-untyped-def]
@@ -77,8 +77,9 @@ def test_id_token_carries_consented_claims_asked_for_in_the_claims_parameter(cli
     client_id, secret = register_client(services)
     claims = {"id_token": {"given_name": {"essential": True}, "email": None}}
     issued = issue_code(services, client_id, citizen, claims=claims, consent_claims=["given_name"])
-    id_token = services.signing_keys.verify(redeem(client, client_id, secret, issued).json()["id_token"],
-                                            audience=client_id)
+    id_token = services.signing_keys.verify(
+        redeem(client, client_id, secret, issued).json()["id_token"], audience=client_id
+    )
     assert id_token["given_name"] == "Barack" and "email" not in id_token  # email was not consented
 
 
@@ -94,8 +95,11 @@ def test_second_redemption_fails_and_revokes_the_tokens_of_the_first(client, ser
     assert rejected.status_code == 401 and 'error="invalid_token"' in rejected.headers["www-authenticate"]
     introspected = client.post("/introspect", data={"token": first["access_token"]}, headers=basic(client_id, secret))
     assert introspected.json() == {"active": False}
-    refreshed = client.post("/token", data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
-                            headers=basic(client_id, secret))
+    refreshed = client.post(
+        "/token",
+        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+        headers=basic(client_id, secret),
+    )
     _error(refreshed, 400, "invalid_grant")
     with services.sessions() as session:
         grant = session.scalars(select(Grant).where(Grant.uid == issued.grant_uid)).one()
@@ -123,8 +127,13 @@ def test_missing_or_malformed_code_verifier_is_invalid_request(client, services,
 def test_redirect_uri_must_match_exactly(client, services, citizen):
     client_id, secret = register_client(services)
     issued = issue_code(services, client_id, citizen)
-    for variant in (REDIRECT_URI + "/", REDIRECT_URI.upper(), REDIRECT_URI + "?x=1", "https://portal.example.bz/",
-                    REDIRECT_URI.replace("https", "http")):
+    for variant in (
+        REDIRECT_URI + "/",
+        REDIRECT_URI.upper(),
+        REDIRECT_URI + "?x=1",
+        "https://portal.example.bz/",
+        REDIRECT_URI.replace("https", "http"),
+    ):
         _error(redeem(client, client_id, secret, issued, redirect_uri=variant), 400, "invalid_grant")
     _error(redeem(client, client_id, secret, issued, redirect_uri=None), 400, "invalid_request")  # type: ignore[arg-type]
 
@@ -156,13 +165,19 @@ def test_code_of_a_revoked_grant_is_refused(client, services, citizen):
 def test_token_endpoint_takes_form_encoding_only_and_each_parameter_once(client, services, citizen):
     client_id, secret = register_client(services)
     issued = issue_code(services, client_id, citizen)
-    as_json = client.post("/token", json={"grant_type": "authorization_code", "code": issued.code},
-                          headers=basic(client_id, secret))
+    as_json = client.post(
+        "/token", json={"grant_type": "authorization_code", "code": issued.code}, headers=basic(client_id, secret)
+    )
     _error(as_json, 400, "invalid_request")
-    body = (f"grant_type=authorization_code&code={issued.code}&code={issued.code}&redirect_uri={REDIRECT_URI}"
-            f"&code_verifier={issued.verifier}")
-    twice = client.post("/token", content=body, headers={**basic(client_id, secret),
-                                                          "Content-Type": "application/x-www-form-urlencoded"})
+    body = (
+        f"grant_type=authorization_code&code={issued.code}&code={issued.code}&redirect_uri={REDIRECT_URI}"
+        f"&code_verifier={issued.verifier}"
+    )
+    twice = client.post(
+        "/token",
+        content=body,
+        headers={**basic(client_id, secret), "Content-Type": "application/x-www-form-urlencoded"},
+    )
     _error(twice, 400, "invalid_request")
 
 
@@ -170,5 +185,8 @@ def test_grant_type_is_required_and_must_be_supported(client, services):
     client_id, secret = register_client(services)
     _error(client.post("/token", data={}, headers=basic(client_id, secret)), 400, "invalid_request")
     for grant_type in ("password", "client_credentials", "implicit"):
-        _error(client.post("/token", data={"grant_type": grant_type}, headers=basic(client_id, secret)),
-               400, "unsupported_grant_type")
+        _error(
+            client.post("/token", data={"grant_type": grant_type}, headers=basic(client_id, secret)),
+            400,
+            "unsupported_grant_type",
+        )

@@ -20,8 +20,11 @@ seed, settings, keys, citizen = seeded_fixtures(_populate, "citizen")
 
 
 def _refresh(client, client_id, secret, refresh_token, **extra):  # type: ignore[no-untyped-def]
-    return client.post("/token", data={"grant_type": "refresh_token", "refresh_token": refresh_token, **extra},
-                       headers=basic(client_id, secret))
+    return client.post(
+        "/token",
+        data={"grant_type": "refresh_token", "refresh_token": refresh_token, **extra},
+        headers=basic(client_id, secret),
+    )
 
 
 def _error(response, error: str, status: int = 400) -> None:  # type: ignore[no-untyped-def]
@@ -95,14 +98,21 @@ def test_refresh_token_of_another_client_is_refused(client, services, citizen):
 
 def test_refresh_after_revocation_expiry_or_ended_consent_is_refused(client, services, citizen):
     client_id, secret, first, _ = _tokens(client, services, citizen)
-    assert client.post("/revoke", data={"token": first["refresh_token"], "token_type_hint": "refresh_token"},
-                       headers=basic(client_id, secret)).status_code == 200
+    assert (
+        client.post(
+            "/revoke",
+            data={"token": first["refresh_token"], "token_type_hint": "refresh_token"},
+            headers=basic(client_id, secret),
+        ).status_code
+        == 200
+    )
     _error(_refresh(client, client_id, secret, first["refresh_token"]), "invalid_grant")
 
     client_id, secret, second, _ = _tokens(client, services, citizen)
     with services.sessions.begin() as session:
-        session.execute(update(Grant).where(Grant.client_id == client_id)
-                        .values(expires_at=utcnow() - timedelta(seconds=1)))
+        session.execute(
+            update(Grant).where(Grant.client_id == client_id).values(expires_at=utcnow() - timedelta(seconds=1))
+        )
     _error(_refresh(client, client_id, secret, second["refresh_token"]), "invalid_grant")
 
     client_id, secret, third, _ = _tokens(client, services, citizen)
@@ -118,8 +128,7 @@ def test_citizen_revoking_consent_ends_the_refresh_family(client, services, citi
     client_id, secret, first, _ = _tokens(client, services, citizen)
     with services.sessions.begin() as session:
         [consent] = client_consent(session, citizen.identity_id, client_id).rows
-        revoke_consent(session, consent,
-                       Actor(None, f"citizen:{citizen.uin}", "citizen"))
+        revoke_consent(session, consent, Actor(None, f"citizen:{citizen.uin}", "citizen"))
     _error(_refresh(client, client_id, secret, first["refresh_token"]), "invalid_grant")
     assert client.get("/userinfo", headers={"Authorization": f"Bearer {first['access_token']}"}).status_code == 401
 
@@ -127,5 +136,6 @@ def test_citizen_revoking_consent_ends_the_refresh_family(client, services, citi
 def test_unknown_or_missing_refresh_token_is_refused(client, services):
     client_id, secret = register_client(services)
     _error(_refresh(client, client_id, secret, "not-a-token"), "invalid_grant")
-    _error(client.post("/token", data={"grant_type": "refresh_token"}, headers=basic(client_id, secret)),
-           "invalid_request")
+    _error(
+        client.post("/token", data={"grant_type": "refresh_token"}, headers=basic(client_id, secret)), "invalid_request"
+    )

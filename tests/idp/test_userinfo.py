@@ -65,9 +65,13 @@ def test_userinfo_releases_only_what_the_citizen_consented_to(client, services, 
 def test_uin_is_released_only_to_an_entitled_client(client, services, citizen):
     _, _, plain = _tokens(client, services, citizen, scope="openid uin")
     assert "uin" not in client.get("/userinfo", headers=_bearer(plain["access_token"])).json()
-    _, _, entitled = _tokens(client, services, citizen, scope="openid uin",
-                             client_meta={"entitlements": ["uin"], "allowed_scopes": ["openid", "uin"],
-                                          "name": "Tax portal"})
+    _, _, entitled = _tokens(
+        client,
+        services,
+        citizen,
+        scope="openid uin",
+        client_meta={"entitlements": ["uin"], "allowed_scopes": ["openid", "uin"], "name": "Tax portal"},
+    )
     assert client.get("/userinfo", headers=_bearer(entitled["access_token"])).json()["uin"] == citizen.uin
 
 
@@ -80,7 +84,10 @@ def test_claims_parameter_userinfo_members_are_released(client, services, citize
 
 def test_revoked_expired_forged_or_missing_tokens_are_refused(client, services, citizen):
     client_id, secret, body = _tokens(client, services, citizen)
-    assert client.post("/revoke", data={"token": body["access_token"]}, headers=basic(client_id, secret)).status_code == 200
+    assert (
+        client.post("/revoke", data={"token": body["access_token"]}, headers=basic(client_id, secret)).status_code
+        == 200
+    )
     _invalid_token(client.get("/userinfo", headers=_bearer(body["access_token"])))
 
     _, _, body = _tokens(client, services, citizen)
@@ -107,8 +114,11 @@ def test_tokens_of_a_disabled_client_are_refused(client, services, citizen):
 
 def test_a_token_without_the_openid_scope_is_insufficient_scope_with_a_bearer_challenge(client, services, citizen):
     client_id, secret, body = _tokens(client, services, citizen, scope="openid profile")
-    narrowed = client.post("/token", data={"grant_type": "refresh_token", "refresh_token": body["refresh_token"],
-                                           "scope": "profile"}, headers=basic(client_id, secret))
+    narrowed = client.post(
+        "/token",
+        data={"grant_type": "refresh_token", "refresh_token": body["refresh_token"], "scope": "profile"},
+        headers=basic(client_id, secret),
+    )
     assert narrowed.status_code == 200 and narrowed.json()["scope"] == "profile", narrowed.text
     response = client.get("/userinfo", headers=_bearer(narrowed.json()["access_token"]))
     assert response.status_code == 403 and response.json()["error"] == "insufficient_scope"  # OIDC Core §5.3

@@ -12,14 +12,15 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from civid import problems
-from server.services import Services
 from idp import claims_extensions
 from idp.app import install as install_idp
+from server.services import Services
 from tests.idp.authlib_flow import ISSUER, sign_in_and_consent
 from tests.idp.conftest import REDIRECT_URI, enrol_citizen, oidc_flow_fixtures, pkce_pair, register_client
 
 seed, services, citizen, _ = oidc_flow_fixtures(
-    "idp-alone", lambda client, keys: enrol_citizen(client, keys, given_name="Barack", family_name="Obama"), ISSUER)
+    "idp-alone", lambda client, keys: enrol_citizen(client, keys, given_name="Barack", family_name="Obama"), ISSUER
+)
 
 
 def idp_only_app(services: Services) -> FastAPI:
@@ -46,18 +47,34 @@ def test_without_kyc_idp_is_a_plain_openid_provider_and_a_login_still_works(brow
     client_id, secret = register_client(services, name="Health portal")
     verifier, challenge = pkce_pair()
     state = secrets.token_urlsafe(8)
-    url = "/authorize?" + urlencode({
-        "response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT_URI, "scope": "openid profile",
-        "state": state, "nonce": "n-1", "code_challenge": challenge, "code_challenge_method": "S256",
-        "purpose": "no"})  # too short for OIDC4IDA §8, but nobody here knows the parameter: ignored
+    url = "/authorize?" + urlencode(
+        {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": REDIRECT_URI,
+            "scope": "openid profile",
+            "state": state,
+            "nonce": "n-1",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "purpose": "no",
+        }
+    )  # too short for OIDC4IDA §8, but nobody here knows the parameter: ignored
     callback, consent_page = sign_in_and_consent(browser, ISSUER + url, citizen.uin)
     assert consent_page is not None and 'id="consent-verified"' not in consent_page
     returned = {k: v[0] for k, v in parse_qs(urlsplit(callback).query).items()}
     assert returned["state"] == state
 
-    token = browser.post("/token", data={"grant_type": "authorization_code", "code": returned["code"],
-                                         "redirect_uri": REDIRECT_URI, "code_verifier": verifier},
-                         auth=(client_id, secret))
+    token = browser.post(
+        "/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": returned["code"],
+            "redirect_uri": REDIRECT_URI,
+            "code_verifier": verifier,
+        },
+        auth=(client_id, secret),
+    )
     assert token.status_code == 200, token.text
     assert token.json()["id_token"]
     userinfo = browser.get("/userinfo", headers={"Authorization": "Bearer " + token.json()["access_token"]})

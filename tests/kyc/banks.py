@@ -14,10 +14,10 @@ from joserfc import jwt as jose_jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import select, update
 
-from server.services import Services
 from idp.acr import ACR_FACE
 from idp.server_secrets import sha256_hex
 from models import Grant, Identity, LoginSession, utcnow
+from server.services import Services
 from tests.conftest import Keys, document
 from tests.idp.conftest import Citizen, ClientKey, assertion_form, enrol_citizen, issue_code, register_client
 
@@ -38,12 +38,19 @@ def enrol_documented_citizen(client: TestClient, keys: Keys) -> Citizen:
     return enrol_citizen(client, keys, given_name="Barack", family_name="Obama", documents=[document()])
 
 
-def register_bank(services: Services, name: str = "Belize Bank", entitlements: tuple[str, ...] = ("kyc",),
-                  **meta: Any) -> Bank:
+def register_bank(
+    services: Services, name: str = "Belize Bank", entitlements: tuple[str, ...] = ("kyc",), **meta: Any
+) -> Bank:
     """A bank authenticating with private_key_jwt and holding ``entitlements``."""
     key = ClientKey()
-    client_id, _ = register_client(services, name=name, token_endpoint_auth_method="private_key_jwt", jwks=key.jwks,
-                                   entitlements=list(entitlements), **meta)
+    client_id, _ = register_client(
+        services,
+        name=name,
+        token_endpoint_auth_method="private_key_jwt",
+        jwks=key.jwks,
+        entitlements=list(entitlements),
+        **meta,
+    )
     return Bank(client_id, key)
 
 
@@ -53,31 +60,65 @@ def client_auth(bank: Bank, services: Services, audience_path: str = "/token") -
     return assertion_form(bank.key.assertion(bank.client_id, issuer + audience_path))
 
 
-def citizen_tokens(client: TestClient, services: Services, bank: Bank, citizen: Citizen, *,
-                   consent: list[str] | None = None, acr: str = ACR_FACE, amr: list[str] | None = None,
-                   logged_in_s_ago: int = 0) -> dict[str, Any]:
+def citizen_tokens(
+    client: TestClient,
+    services: Services,
+    bank: Bank,
+    citizen: Citizen,
+    *,
+    consent: list[str] | None = None,
+    acr: str = ACR_FACE,
+    amr: list[str] | None = None,
+    logged_in_s_ago: int = 0,
+) -> dict[str, Any]:
     """The bank's token response after the citizen signed in (``logged_in_s_ago`` seconds ago) and consented."""
-    issued = issue_code(services, bank.client_id, citizen, scope="openid profile",
-                        consent_claims=CONSENTED if consent is None else consent, acr=acr, amr=amr)
+    issued = issue_code(
+        services,
+        bank.client_id,
+        citizen,
+        scope="openid profile",
+        consent_claims=CONSENTED if consent is None else consent,
+        acr=acr,
+        amr=amr,
+    )
     if logged_in_s_ago:
         with services.sessions.begin() as db:
-            db.execute(update(Grant).where(Grant.uid == issued.grant_uid)
-                       .values(auth_time=utcnow() - timedelta(seconds=logged_in_s_ago)))
-    response = client.post("/token", data={"grant_type": "authorization_code", "code": issued.code,
-                                           "redirect_uri": issued.redirect_uri, "code_verifier": issued.verifier,
-                                           **client_auth(bank, services)})
+            db.execute(
+                update(Grant)
+                .where(Grant.uid == issued.grant_uid)
+                .values(auth_time=utcnow() - timedelta(seconds=logged_in_s_ago))
+            )
+    response = client.post(
+        "/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": issued.code,
+            "redirect_uri": issued.redirect_uri,
+            "code_verifier": issued.verifier,
+            **client_auth(bank, services),
+        },
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
 
 def verified_request(claims: list[str] | None = None, **verification: Any) -> dict[str, Any]:
     """An OIDC4IDA request element for ``claims`` (default: names and birthdate) under civid's framework."""
-    return {"verification": {"trust_framework": None, **verification},
-            "claims": {name: None for name in (claims or ["given_name", "family_name", "birthdate"])}}
+    return {
+        "verification": {"trust_framework": None, **verification},
+        "claims": {name: None for name in (claims or ["given_name", "family_name", "birthdate"])},
+    }
 
 
-def attest(client: TestClient, services: Services, bank: Bank | None, access_token: str | None, *,
-           auth: dict[str, str] | None = None, **body: Any):
+def attest(
+    client: TestClient,
+    services: Services,
+    bank: Bank | None,
+    access_token: str | None,
+    *,
+    auth: dict[str, str] | None = None,
+    **body: Any,
+):
     """POST an attestation request as ``bank`` (private_key_jwt in the JSON body, token as Bearer), or with
     the credentials ``auth`` instead."""
     if auth is None:
@@ -106,6 +147,15 @@ def login_session(services: Services, browser: TestClient, citizen: Citizen) -> 
     token = secrets.token_urlsafe(32)
     with services.sessions.begin() as db:
         identity = db.scalars(select(Identity).where(Identity.uin == citizen.uin)).one()
-        db.add(LoginSession(sid=secrets.token_urlsafe(16), token_hash=sha256_hex(token), identity_id=identity.id,
-                            auth_time=utcnow(), acr=ACR_FACE, amr=["face"], expires_at=utcnow() + timedelta(hours=1)))
+        db.add(
+            LoginSession(
+                sid=secrets.token_urlsafe(16),
+                token_hash=sha256_hex(token),
+                identity_id=identity.id,
+                auth_time=utcnow(),
+                acr=ACR_FACE,
+                amr=["face"],
+                expires_at=utcnow() + timedelta(hours=1),
+            )
+        )
     browser.cookies.set("civid_session", token)

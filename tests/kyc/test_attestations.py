@@ -17,9 +17,18 @@ from idp.consent import revoke_consent
 from models import Attestation, AuditEvent, Consent, DataRelease, utcnow
 from tests.conftest import seeded_fixtures
 from tests.idp.conftest import ClientKey, assertion_form, basic, register_client
-from tests.kyc.banks import (ATTESTATIONS, attest, citizen_tokens, civid_jwks, client_auth,
-                             enrol_documented_citizen, login_session, register_bank, verified_request,
-                             verify_with_joserfc)
+from tests.kyc.banks import (
+    ATTESTATIONS,
+    attest,
+    citizen_tokens,
+    civid_jwks,
+    client_auth,
+    enrol_documented_citizen,
+    login_session,
+    register_bank,
+    verified_request,
+    verify_with_joserfc,
+)
 
 seed, settings, keys, citizen = seeded_fixtures(enrol_documented_citizen, "citizen")
 
@@ -39,9 +48,13 @@ def _error(response, status: int, code: str) -> dict:  # type: ignore[no-untyped
 def test_bank_gets_an_attestation_that_joserfc_verifies_against_the_published_jwks(client, services, citizen):
     bank = register_bank(services)
     tokens = citizen_tokens(client, services, bank, citizen)
-    response = attest(client, services, bank, tokens["access_token"],
-                      verified_claims=verified_request(["given_name", "family_name", "birthdate", "place_of_birth",
-                                                        "nationalities"]))
+    response = attest(
+        client,
+        services,
+        bank,
+        tokens["access_token"],
+        verified_claims=verified_request(["given_name", "family_name", "birthdate", "place_of_birth", "nationalities"]),
+    )
     assert response.status_code == 201, response.text
     assert response.headers["cache-control"].startswith("no-store")
     body = response.json()
@@ -49,9 +62,12 @@ def test_bank_gets_an_attestation_that_joserfc_verifies_against_the_published_jw
 
     header, claims = verify_with_joserfc(body["attestation"], civid_jwks(client))
     issuer = services.settings.resolved_issuer
-    jose_jwt.JWTClaimsRegistry(iss={"essential": True, "value": issuer},
-                               aud={"essential": True, "value": bank.client_id}, exp={"essential": True},
-                               jti={"essential": True, "value": body["id"]}).validate(claims)
+    jose_jwt.JWTClaimsRegistry(
+        iss={"essential": True, "value": issuer},
+        aud={"essential": True, "value": bank.client_id},
+        exp={"essential": True},
+        jti={"essential": True, "value": body["id"]},
+    ).validate(claims)
     assert header["typ"] == "kyc-attestation+jwt" and header["kid"]
     assert claims["exp"] - claims["iat"] == services.settings.attestation_ttl_s
     id_token = services.signing_keys.verify(tokens["id_token"], audience=bank.client_id)
@@ -64,16 +80,22 @@ def test_bank_gets_an_attestation_that_joserfc_verifies_against_the_published_jw
     assert verification["time"].endswith("Z") and verification["verification_process"]
     assert "evidence" not in verification  # not asked for (and consented apart)
     assert claims["verified_claims"]["claims"] == {
-        "given_name": "Barack", "family_name": "Obama", "birthdate": "1988-03-14",
-        "place_of_birth": {"locality": "Orange Walk Town, Belize"}, "nationalities": ["BLZ"]}
+        "given_name": "Barack",
+        "family_name": "Obama",
+        "birthdate": "1988-03-14",
+        "place_of_birth": {"locality": "Orange Walk Town, Belize"},
+        "nationalities": ["BLZ"],
+    }
     status = claims["status"]["status_list"]
     assert status == body["status"]["status_list"] and status["uri"] == f"{issuer}/v1/kyc/status-lists/1"
 
     with services.sessions() as db:
         row = db.scalars(select(Attestation)).one()
         assert (row.uid, row.client_id, row.status_index) == (body["id"], bank.client_id, status["idx"])
-        assert row.claims == [f"verified_claims:{name}" for name in
-                              ("birthdate", "family_name", "given_name", "nationalities", "place_of_birth")]
+        assert row.claims == [
+            f"verified_claims:{name}"
+            for name in ("birthdate", "family_name", "given_name", "nationalities", "place_of_birth")
+        ]
         release = db.scalars(select(DataRelease).where(DataRelease.channel == "attestation")).one()
         assert release.verified and release.detail["attestation"] == row.uid
         assert "verified_claims:given_name" in release.claims
@@ -85,9 +107,19 @@ def test_bank_gets_an_attestation_that_joserfc_verifies_against_the_published_jw
 def test_evidence_and_assurance_level_come_from_the_enrolment(client, services, citizen):
     bank = register_bank(services)
     tokens = citizen_tokens(client, services, bank, citizen)
-    request = verified_request(["given_name"], assurance_level=None, time=None, verification_process=None,
-                               evidence=[{"type": {"value": "document"}, "check_details": [{"check_method": None}],
-                                          "document_details": {"type": None, "issuer": None}}])
+    request = verified_request(
+        ["given_name"],
+        assurance_level=None,
+        time=None,
+        verification_process=None,
+        evidence=[
+            {
+                "type": {"value": "document"},
+                "check_details": [{"check_method": None}],
+                "document_details": {"type": None, "issuer": None},
+            }
+        ],
+    )
     response = attest(client, services, bank, tokens["access_token"], verified_claims=request)
     assert response.status_code == 201, response.text
     _, claims = verify_with_joserfc(response.json()["attestation"], civid_jwks(client))
@@ -102,8 +134,13 @@ def test_evidence_and_assurance_level_come_from_the_enrolment(client, services, 
 def test_trust_framework_filter_that_does_not_match_attests_nothing(client, services, citizen):
     bank = register_bank(services)
     tokens = citizen_tokens(client, services, bank, citizen)
-    response = attest(client, services, bank, tokens["access_token"],
-                      verified_claims=verified_request(trust_framework={"value": "eidas"}))
+    response = attest(
+        client,
+        services,
+        bank,
+        tokens["access_token"],
+        verified_claims=verified_request(trust_framework={"value": "eidas"}),
+    )
     assert response.status_code == 422 and response.json()["type"].endswith("kyc/nothing-to-attest")
     with services.sessions() as db:
         assert db.scalars(select(Attestation)).first() is None
@@ -116,13 +153,15 @@ def test_client_without_the_kyc_entitlement_is_refused(client, services, citizen
 
 
 def test_only_private_key_jwt_is_accepted(client, services, citizen):
-    secret_bank_id, secret = register_client(services, name="Secret bank", entitlements=["kyc"],
-                                             token_endpoint_auth_method="client_secret_post")
+    secret_bank_id, secret = register_client(
+        services, name="Secret bank", entitlements=["kyc"], token_endpoint_auth_method="client_secret_post"
+    )
     auth = {"client_id": secret_bank_id, "client_secret": secret}
     body = _error(attest(client, services, None, "x", auth=auth), 401, "invalid_client")
     assert "private_key_jwt" in body["error_description"]
-    response = client.post(ATTESTATIONS, json={"verified_claims": verified_request()},
-                           headers=basic(secret_bank_id, secret))
+    response = client.post(
+        ATTESTATIONS, json={"verified_claims": verified_request()}, headers=basic(secret_bank_id, secret)
+    )
     _error(response, 401, "invalid_client")
     # A bank registered with a secret cannot switch to an assertion either: it must use its registered method.
     assertion = ClientKey().assertion(secret_bank_id, services.settings.resolved_issuer + ATTESTATIONS)
@@ -133,8 +172,11 @@ def test_a_wrong_assertion_audience_names_the_audiences_this_kyc_endpoint_accept
     bank = register_bank(services)
     tokens = citizen_tokens(client, services, bank, citizen)
     issuer = services.settings.resolved_issuer
-    body = _error(attest(client, services, bank, tokens["access_token"], auth=client_auth(bank, services, "/par")),
-                  401, "invalid_client")
+    body = _error(
+        attest(client, services, bank, tokens["access_token"], auth=client_auth(bank, services, "/par")),
+        401,
+        "invalid_client",
+    )
     said = body["error_description"]
     assert "token endpoint" not in said
     assert f"{issuer}{ATTESTATIONS}" in said and f"{issuer}/token" in said and f"{issuer} " in said
@@ -156,13 +198,19 @@ def test_a_token_issued_to_another_bank_is_refused(client, services, citizen):
 
 def test_claims_outside_the_consent_are_refused_naming_them(client, services, citizen):
     bank = register_bank(services)
-    tokens = citizen_tokens(client, services, bank, citizen,
-                            consent=["given_name", "verified_claims:given_name", "verified_claims:family_name"])
+    tokens = citizen_tokens(
+        client,
+        services,
+        bank,
+        citizen,
+        consent=["given_name", "verified_claims:given_name", "verified_claims:family_name"],
+    )
     body = _error(attest(client, services, bank, tokens["access_token"]), 403, "insufficient_scope")
     assert body["missing_consent"] == ["verified_claims:birthdate"]
     evidence = verified_request(["given_name"], evidence=[{"type": {"value": "document"}}])
-    body = _error(attest(client, services, bank, tokens["access_token"], verified_claims=evidence), 403,
-                  "insufficient_scope")
+    body = _error(
+        attest(client, services, bank, tokens["access_token"], verified_claims=evidence), 403, "insufficient_scope"
+    )
     assert body["missing_consent"] == ["verified_claims:evidence"]
     ok = attest(client, services, bank, tokens["access_token"], verified_claims=verified_request(["given_name"]))
     assert ok.status_code == 201, ok.text
@@ -189,8 +237,11 @@ def test_consent_expired_or_revoked_behind_a_live_token_is_refused(client, servi
     bank = register_bank(services)
     tokens = citizen_tokens(client, services, bank, citizen)
     with services.sessions.begin() as db:
-        db.execute(update(Consent).where(Consent.client_id == bank.client_id)
-                   .values(expires_at=utcnow() - timedelta(seconds=1)))
+        db.execute(
+            update(Consent)
+            .where(Consent.client_id == bank.client_id)
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
     body = _error(attest(client, services, bank, tokens["access_token"]), 403, "insufficient_scope")
     assert "verified_claims:given_name" in body["missing_consent"]
     with services.sessions.begin() as db:
@@ -229,13 +280,15 @@ def test_malformed_requests_are_invalid_request(client, services, citizen):
     bank = register_bank(services)
     tokens = citizen_tokens(client, services, bank, citizen)
     token = tokens["access_token"]
-    for body in ({"verified_claims": {"claims": {"given_name": None}}},  # no verification
-                 {"verified_claims": verified_request(), "format": "xml"},
-                 {"verified_claims": verified_request(), "max_age": -1},
-                 {"verified_claims": verified_request(), "max_age": 10**20},  # past 10 years: not a login's age
-                 {"verified_claims": verified_request(), "acr": "urn:other:acr"},
-                 {"verified_claims": verified_request(), "color": "blue"},
-                 {"verified_claims": verified_request(["email"])}):  # nothing civid attests
+    for body in (
+        {"verified_claims": {"claims": {"given_name": None}}},  # no verification
+        {"verified_claims": verified_request(), "format": "xml"},
+        {"verified_claims": verified_request(), "max_age": -1},
+        {"verified_claims": verified_request(), "max_age": 10**20},  # past 10 years: not a login's age
+        {"verified_claims": verified_request(), "acr": "urn:other:acr"},
+        {"verified_claims": verified_request(), "color": "blue"},
+        {"verified_claims": verified_request(["email"])},
+    ):  # nothing civid attests
         _error(attest(client, services, bank, token, **body), 400, "invalid_request")
     not_json = client.post(ATTESTATIONS, content=b"[1]", headers={"Content-Type": "application/json"})
     _error(not_json, 400, "invalid_request")
@@ -262,11 +315,11 @@ def test_account_page_lists_releases_and_attestations_in_plain_words(client, ser
     assert "Identity attestations issued to banks" in english and "Valid" in english
     spanish = client.get("/account?lang=es").text
     assert "Quién recibió sus datos" in spanish and "Su nombre (verificado en el registro)" in spanish
-    revoked = client.post(f"{ATTESTATIONS}/{issued['id']}/revoke", json={"reason": "identity fraud confirmed"},
-                          headers=keys.adjudicator)
+    revoked = client.post(
+        f"{ATTESTATIONS}/{issued['id']}/revoke", json={"reason": "identity fraud confirmed"}, headers=keys.adjudicator
+    )
     assert revoked.status_code == 200, revoked.text
     assert "Retirada" in client.get("/account?lang=es").text
-
 
 
 def test_end_to_end_authorize_consent_token_then_attestation(client, services, citizen):
@@ -276,22 +329,43 @@ def test_end_to_end_authorize_consent_token_then_attestation(client, services, c
     from tests.idp.frontchannel import code_for, portal
 
     key = ClientKey()
-    bank = portal(services, name="Atlantic Bank", token_endpoint_auth_method="private_key_jwt", jwks=key.jwks,
-                  entitlements=["kyc"])
+    bank = portal(
+        services,
+        name="Atlantic Bank",
+        token_endpoint_auth_method="private_key_jwt",
+        jwks=key.jwks,
+        entitlements=["kyc"],
+    )
     wanted = verified_request(["given_name", "family_name", "birthdate"])
     query = code_for(client, bank, citizen, claims=json.dumps({"userinfo": {"verified_claims": wanted}}))
     issuer = services.settings.resolved_issuer
-    tokens = client.post("/token", data={"grant_type": "authorization_code", "code": query["code"],
-                                         "redirect_uri": bank.redirect_uri, "code_verifier": bank.verifier,
-                                         **assertion_form(key.assertion(bank.client_id, issuer + "/token"))})
+    tokens = client.post(
+        "/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": query["code"],
+            "redirect_uri": bank.redirect_uri,
+            "code_verifier": bank.verifier,
+            **assertion_form(key.assertion(bank.client_id, issuer + "/token")),
+        },
+    )
     assert tokens.status_code == 200, tokens.text
-    response = client.post(ATTESTATIONS, headers={"Authorization": f"Bearer {tokens.json()['access_token']}"},
-                           json={"verified_claims": wanted, "max_age": 600,
-                                 **assertion_form(key.assertion(bank.client_id, issuer + ATTESTATIONS))})
+    response = client.post(
+        ATTESTATIONS,
+        headers={"Authorization": f"Bearer {tokens.json()['access_token']}"},
+        json={
+            "verified_claims": wanted,
+            "max_age": 600,
+            **assertion_form(key.assertion(bank.client_id, issuer + ATTESTATIONS)),
+        },
+    )
     assert response.status_code == 201, response.text
     _, claims = verify_with_joserfc(response.json()["attestation"], civid_jwks(client))
-    assert claims["verified_claims"]["claims"] == {"given_name": "Barack", "family_name": "Obama",
-                                                   "birthdate": "1988-03-14"}
+    assert claims["verified_claims"]["claims"] == {
+        "given_name": "Barack",
+        "family_name": "Obama",
+        "birthdate": "1988-03-14",
+    }
     assert claims["amr"] == ["face"]
 
 
@@ -299,8 +373,12 @@ def test_a_form_encoded_request_is_accepted_too(client, services, citizen):
     bank = register_bank(services)
     tokens = citizen_tokens(client, services, bank, citizen)
     issuer = services.settings.resolved_issuer
-    form = {"verified_claims": json.dumps(verified_request(["given_name"])), "format": "sd-jwt", "max_age": "600",
-            **assertion_form(bank.key.assertion(bank.client_id, issuer + ATTESTATIONS))}
+    form = {
+        "verified_claims": json.dumps(verified_request(["given_name"])),
+        "format": "sd-jwt",
+        "max_age": "600",
+        **assertion_form(bank.key.assertion(bank.client_id, issuer + ATTESTATIONS)),
+    }
     response = client.post(ATTESTATIONS, data=form, headers={"Authorization": f"Bearer {tokens['access_token']}"})
     assert response.status_code == 201, response.text
     assert response.json()["format"] == "sd-jwt"

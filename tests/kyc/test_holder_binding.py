@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import jwt
 import pytest
@@ -23,8 +24,17 @@ from models import Attestation, AuditEvent, DataRelease
 from tests.conftest import seeded_fixtures
 from tests.idp.conftest import ClientKey, assertion_form, register_client
 from tests.idp.jwks_server import JwksServer
-from tests.kyc.banks import (ATTESTATIONS, Bank, attest, citizen_tokens, civid_jwks, enrol_documented_citizen,
-                             register_bank, verified_request, verify_with_joserfc)
+from tests.kyc.banks import (
+    ATTESTATIONS,
+    Bank,
+    attest,
+    citizen_tokens,
+    civid_jwks,
+    enrol_documented_citizen,
+    register_bank,
+    verified_request,
+    verify_with_joserfc,
+)
 
 seed, settings, keys, citizen = seeded_fixtures(enrol_documented_citizen, "citizen")
 ASKED = ["given_name", "family_name", "birthdate", "address"]
@@ -35,8 +45,9 @@ VERIFIER = "https://insurer.example.bz"  # the third party the bank presents to 
 def _issue(client, services, bank: Bank, citizen, **body: Any):  # type: ignore[no-untyped-def]
     """Ask for an SD-JWT attestation of ASKED as ``bank`` (``body``: more request members)."""
     tokens = citizen_tokens(client, services, bank, citizen)
-    return attest(client, services, bank, tokens["access_token"], format="sd-jwt",
-                  verified_claims=verified_request(ASKED), **body)
+    return attest(
+        client, services, bank, tokens["access_token"], format="sd-jwt", verified_claims=verified_request(ASKED), **body
+    )
 
 
 def _issued(client, services, bank: Bank, citizen, **body: Any) -> str:  # type: ignore[no-untyped-def]
@@ -58,8 +69,12 @@ def _present(issued: str, private_key: Any, nonce: str, aud: str = VERIFIER) -> 
     return holder.sd_jwt_presentation
 
 
-def _verify(client, presentation: str, nonce: str | None,  # type: ignore[no-untyped-def]
-            aud: str | None = VERIFIER) -> dict[str, Any]:
+def _verify(
+    client,
+    presentation: str,
+    nonce: str | None,  # type: ignore[no-untyped-def]
+    aud: str | None = VERIFIER,
+) -> dict[str, Any]:
     """The third party's check: civid's signature (key from /jwks.json), the disclosures and, when ``nonce``
     and ``aud`` are expected, the Key Binding JWT against ``cnf``."""
     jwks = client.get("/jwks.json").json()
@@ -73,10 +88,16 @@ def _verify(client, presentation: str, nonce: str | None,  # type: ignore[no-unt
 def _stored(services) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
     """(attestations, data releases, KYC release audit events) in the database."""
     with services.sessions() as db:
-        released = select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.action.in_(["kyc.attestation_issued", "kyc.verified_claims_released"]))
-        return (db.scalar(select(func.count()).select_from(Attestation)) or 0,
-                db.scalar(select(func.count()).select_from(DataRelease)) or 0, db.scalar(released) or 0)
+        released = (
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action.in_(["kyc.attestation_issued", "kyc.verified_claims_released"]))
+        )
+        return (
+            db.scalar(select(func.count()).select_from(Attestation)) or 0,
+            db.scalar(select(func.count()).select_from(DataRelease)) or 0,
+            db.scalar(released) or 0,
+        )
 
 
 def test_bank_presents_a_subset_with_a_key_binding_jwt_and_the_verifier_accepts(client, services, citizen):
@@ -140,7 +161,8 @@ def test_a_key_binding_jwt_for_another_nonce_or_audience_is_refused(client, serv
 
 
 def test_a_holder_jwk_that_is_not_a_registered_key_of_the_bank_is_refused_and_nothing_is_stored(
-        client, services, citizen):
+    client, services, citizen
+):
     bank = register_bank(services)
     other_bank = register_bank(services, name="Other Bank")
     private_ec = ECAlgorithm.to_jwk(bank.key.private, as_dict=True)
@@ -157,8 +179,15 @@ def test_a_holder_jwk_that_is_not_a_registered_key_of_the_bank_is_refused_and_no
     token = citizen_tokens(client, services, bank, citizen)["access_token"]
     before = _stored(services)
     for holder_jwk in refused:
-        response = attest(client, services, bank, token, format="sd-jwt", verified_claims=verified_request(ASKED),
-                          holder_jwk=holder_jwk)
+        response = attest(
+            client,
+            services,
+            bank,
+            token,
+            format="sd-jwt",
+            verified_claims=verified_request(ASKED),
+            holder_jwk=holder_jwk,
+        )
         assert response.status_code == 400, response.text
         problem = response.json()  # RFC 6749 §5.2 members with the RFC 9457 ones beside them (civid.problems)
         assert problem["error"] == "invalid_request" and problem["status"] == 400 and problem["type"]
@@ -169,21 +198,30 @@ def test_a_holder_jwk_that_is_not_a_registered_key_of_the_bank_is_refused_and_no
     assert _stored(services) == before  # no attestation, no data release, no audited release
 
 
-def test_a_bank_authenticating_with_ed25519_binds_another_registered_key_named_as_holder_jwk(
-        client, services, citizen):
+def test_a_bank_authenticating_with_ed25519_binds_another_registered_key_named_as_holder_jwk(client, services, citizen):
     signing = ed25519.Ed25519PrivateKey.generate()
     presenting = ec.generate_private_key(ec.SECP256R1())
-    jwks = {"keys": [{**OKPAlgorithm.to_jwk(signing.public_key(), as_dict=True), "kid": "auth", "use": "sig"},
-                     {**_public_jwk(presenting.public_key()), "kid": "present", "alg": "ES256"}]}
-    client_id, _ = register_client(services, name="Ed Bank", token_endpoint_auth_method="private_key_jwt",
-                                   jwks=jwks, entitlements=["kyc"])
+    jwks = {
+        "keys": [
+            {**OKPAlgorithm.to_jwk(signing.public_key(), as_dict=True), "kid": "auth", "use": "sig"},
+            {**_public_jwk(presenting.public_key()), "kid": "present", "alg": "ES256"},
+        ]
+    }
+    client_id, _ = register_client(
+        services, name="Ed Bank", token_endpoint_auth_method="private_key_jwt", jwks=jwks, entitlements=["kyc"]
+    )
     bank = Bank(client_id, ClientKey(kid="present", private=presenting))  # for its /token call only
     tokens = citizen_tokens(client, services, bank, citizen)
 
     def eddsa_auth() -> dict[str, str]:
         issuer = services.settings.resolved_issuer
-        claims = {"iss": client_id, "sub": client_id, "aud": issuer + ATTESTATIONS, "jti": secrets.token_urlsafe(16),
-                  "exp": int(time.time()) + 60}
+        claims = {
+            "iss": client_id,
+            "sub": client_id,
+            "aud": issuer + ATTESTATIONS,
+            "jti": secrets.token_urlsafe(16),
+            "exp": int(time.time()) + 60,
+        }
         return assertion_form(jwt.encode(claims, signing, algorithm="EdDSA", headers={"kid": "auth"}))
 
     def ask(**body: Any):  # type: ignore[no-untyped-def]
@@ -207,8 +245,13 @@ def two_key_bank(services, monkeypatch) -> Iterator[tuple[Bank, Any]]:  # type: 
     keys = [auth.jwks["keys"][0], {**_public_jwk(presenting.public_key()), "kid": "present", "use": "sig"}]
     server = JwksServer({"keys": keys})
     client_auth.JWKS_CACHE.clear()
-    client_id, _ = register_client(services, name="Uri Bank", token_endpoint_auth_method="private_key_jwt",
-                                   jwks_uri=server.url, entitlements=["kyc"])
+    client_id, _ = register_client(
+        services,
+        name="Uri Bank",
+        token_endpoint_auth_method="private_key_jwt",
+        jwks_uri=server.url,
+        entitlements=["kyc"],
+    )
     yield Bank(client_id, auth), presenting
     server.stop()
     client_auth.JWKS_CACHE.clear()

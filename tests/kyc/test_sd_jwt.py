@@ -15,8 +15,15 @@ from sd_jwt.verifier import SDJWTVerifier
 from kyc import sd_jwt
 from kyc.attestations import SD_PAD_TO, VCT
 from tests.conftest import seeded_fixtures
-from tests.kyc.banks import (attest, citizen_tokens, civid_jwks, enrol_documented_citizen, register_bank,
-                             verified_request, verify_with_joserfc)
+from tests.kyc.banks import (
+    attest,
+    citizen_tokens,
+    civid_jwks,
+    enrol_documented_citizen,
+    register_bank,
+    verified_request,
+    verify_with_joserfc,
+)
 
 seed, settings, keys, citizen = seeded_fixtures(enrol_documented_citizen, "citizen")
 ASKED = ["given_name", "family_name", "birthdate", "address", "nationalities"]
@@ -29,8 +36,14 @@ def _b64decode(text: str) -> bytes:
 def _sd_jwt_attestation(client, services, citizen, claims=ASKED) -> str:  # type: ignore[no-untyped-def]
     bank = register_bank(services)
     tokens = citizen_tokens(client, services, bank, citizen)
-    response = attest(client, services, bank, tokens["access_token"], format="sd-jwt",
-                      verified_claims=verified_request(claims, evidence=[{"type": {"value": "document"}}]))
+    response = attest(
+        client,
+        services,
+        bank,
+        tokens["access_token"],
+        format="sd-jwt",
+        verified_claims=verified_request(claims, evidence=[{"type": {"value": "document"}}]),
+    )
     assert response.status_code == 201, response.text
     assert response.json()["format"] == "sd-jwt"
     return response.json()["attestation"]
@@ -48,8 +61,10 @@ def _verify_independently(client, presentation: str) -> dict[str, Any]:  # type:
 
 def test_digest_matches_the_specifications_example():
     # SD-JWT, "Hashing Disclosures": the digest of this Disclosure of family_name "Möbius".
-    assert sd_jwt.digest("WyI2cU1RdlJMNWhhaiIsICJmYW1pbHlfbmFtZSIsICJNw7ZiaXVzIl0") == \
-        "uutlBuYeMDyjLLTpf6Jxi7yNkEF35jdyWMn9U7b_RYY"
+    assert (
+        sd_jwt.digest("WyI2cU1RdlJMNWhhaiIsICJmYW1pbHlfbmFtZSIsICJNw7ZiaXVzIl0")
+        == "uutlBuYeMDyjLLTpf6Jxi7yNkEF35jdyWMn9U7b_RYY"
+    )
 
 
 def test_conceal_pads_with_decoys_and_hides_the_order():

@@ -14,8 +14,16 @@ from kyc import status_list
 from kyc.revocation import revoke_for_identity
 from models import Attestation, AuditEvent, utcnow
 from tests.conftest import enrol, seeded_fixtures
-from tests.kyc.banks import (ATTESTATIONS, attest, citizen_tokens, civid_jwks, client_auth, enrol_documented_citizen,
-                             register_bank, verify_with_joserfc)
+from tests.kyc.banks import (
+    ATTESTATIONS,
+    attest,
+    citizen_tokens,
+    civid_jwks,
+    client_auth,
+    enrol_documented_citizen,
+    register_bank,
+    verify_with_joserfc,
+)
 
 seed, settings, keys, citizen = seeded_fixtures(enrol_documented_citizen, "citizen")
 STATUS_LIST_1 = "/v1/kyc/status-lists/1"
@@ -49,8 +57,24 @@ def test_bit_order_follows_the_drafts_example():
     revoked = {i for i, bit in enumerate([1, 0, 0, 1, 1, 1, 0, 1, 1, 1, 0, 0, 0, 1, 0, 1]) if bit}
     lst = status_list.encode(revoked, 16)
     assert status_list.decode(lst) == bytes([0xB9, 0xA3])
-    assert [status_list.status_at(status_list.decode(lst), i) for i in range(16)] == \
-        [1, 0, 0, 1, 1, 1, 0, 1, 1, 1, 0, 0, 0, 1, 0, 1]
+    assert [status_list.status_at(status_list.decode(lst), i) for i in range(16)] == [
+        1,
+        0,
+        0,
+        1,
+        1,
+        1,
+        0,
+        1,
+        1,
+        1,
+        0,
+        0,
+        0,
+        1,
+        0,
+        1,
+    ]
 
 
 def test_status_list_token_is_public_signed_and_cacheable(client, services):
@@ -79,10 +103,15 @@ def test_revoked_attestation_shows_in_status_endpoint_and_status_list(client, se
     refused = client.post(f"{ATTESTATIONS}/{first['id']}/revoke", json={"reason": "x"}, headers=keys.adjudicator)
     assert refused.status_code == 422  # a reason is required
     for who in (keys.officer, keys.auditor):
-        assert client.post(f"{ATTESTATIONS}/{first['id']}/revoke", json={"reason": "identity fraud confirmed"},
-                           headers=who).status_code == 403
-    done = client.post(f"{ATTESTATIONS}/{first['id']}/revoke", json={"reason": "identity fraud confirmed"},
-                       headers=keys.adjudicator)
+        assert (
+            client.post(
+                f"{ATTESTATIONS}/{first['id']}/revoke", json={"reason": "identity fraud confirmed"}, headers=who
+            ).status_code
+            == 403
+        )
+    done = client.post(
+        f"{ATTESTATIONS}/{first['id']}/revoke", json={"reason": "identity fraud confirmed"}, headers=keys.adjudicator
+    )
     assert done.status_code == 200 and done.json()["status"] == "revoked" and not done.json()["already_revoked"]
     again = client.post(f"{ATTESTATIONS}/{first['id']}/revoke", json={"reason": "twice"}, headers=keys.admin)
     assert again.json()["already_revoked"] and again.json()["reason"] == "identity fraud confirmed"
@@ -121,8 +150,11 @@ def test_revoke_for_identity_withdraws_every_live_attestation_of_the_person(clie
     bank, first = _issue(client, services, citizen)
     _, second = _issue(client, services, citizen)
     with services.sessions.begin() as db:
-        db.execute(update(Attestation).where(Attestation.uid == second["id"])
-                   .values(expires_at=utcnow() - timedelta(seconds=1)))  # expired: left as it is
+        db.execute(
+            update(Attestation)
+            .where(Attestation.uid == second["id"])
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )  # expired: left as it is
         revoked = revoke_for_identity(db, citizen.identity_id, "record corrected", Actor(None, "civid", "system"))
     assert revoked == [first["id"]]
     assert _bank_status(client, services, bank, first["id"]).json()["reason"] == "record corrected"
@@ -131,12 +163,21 @@ def test_revoke_for_identity_withdraws_every_live_attestation_of_the_person(clie
 
 def test_a_duplicate_decision_leaves_the_persons_attestations_valid(client, services, keys, citizen):
     bank, issued = _issue(client, services, citizen)
-    again = enrol(client, keys.officer, ["obama_2010_blue_room.jpg"], given_name="Barack", family_name="Obama",
-                  address={"line1": "1 New Road", "locality": "Belmopan", "district": "Cayo", "country": "BLZ"})
+    again = enrol(
+        client,
+        keys.officer,
+        ["obama_2010_blue_room.jpg"],
+        given_name="Barack",
+        family_name="Obama",
+        address={"line1": "1 New Road", "locality": "Belmopan", "district": "Cayo", "country": "BLZ"},
+    )
     assert again.status_code in (200, 201, 202) and again.json()["status"] == "pending_adjudication", again.text
     case_id = again.json()["case_id"]
-    decided = client.post(f"/v1/cases/{case_id}/decision", json={"decision": "duplicate", "comment": "same person"},
-                          headers=keys.adjudicator)
+    decided = client.post(
+        f"/v1/cases/{case_id}/decision",
+        json={"decision": "duplicate", "comment": "same person"},
+        headers=keys.adjudicator,
+    )
     assert decided.status_code == 200, decided.text
     # The application is an attempt against the identity, not its new record: what was attested still holds.
     assert _bank_status(client, services, bank, issued["id"]).json()["status"] == "valid"
@@ -147,9 +188,20 @@ def test_a_full_list_opens_the_next_one(services):
     with services.sessions.begin() as db:
         assert status_list.current_list(db, 8) == 1
         for index in range(6):  # 6 of 8 = three quarters
-            db.add(Attestation(uid=f"a{index}", client_id="c", identity_id=1, format="jwt", claims=[],
-                               trust_framework="t", assurance_level="l", expires_at=utcnow(), status_list=1,
-                               status_index=index))
+            db.add(
+                Attestation(
+                    uid=f"a{index}",
+                    client_id="c",
+                    identity_id=1,
+                    format="jwt",
+                    claims=[],
+                    trust_framework="t",
+                    assurance_level="l",
+                    expires_at=utcnow(),
+                    status_list=1,
+                    status_index=index,
+                )
+            )
         db.flush()
         assert status_list.current_list(db, 8) == 2
         assert status_list.draw_index(db, 1, 8) in (6, 7)

@@ -20,8 +20,17 @@ from models import Client, Enrolment, Identity, utcnow
 from tests.conftest import document, seeded_fixtures
 from tests.idp.conftest import Citizen, enrol_citizen, register_client
 
-EVERY_CLAIM = ["given_name", "family_name", "middle_name", "birthdate", "place_of_birth", "nationalities", "gender",
-               "address", "uin"]
+EVERY_CLAIM = [
+    "given_name",
+    "family_name",
+    "middle_name",
+    "birthdate",
+    "place_of_birth",
+    "nationalities",
+    "gender",
+    "address",
+    "uin",
+]
 
 
 @dataclass(frozen=True)
@@ -31,13 +40,22 @@ class People:
 
 
 def enrol_two(client, keys) -> People:  # type: ignore[no-untyped-def]
-    documented = enrol_citizen(client, keys, "obama_2012_portrait.jpg", given_name="Barack", family_name="Obama",
-                               middle_names="Hussein", place_of_birth="Honolulu, USA", documents=[
-                                   document(number="P01234567"),
-                                   document(type="idcard", number="BZ-77665544", date_of_issuance=None,
-                                            check_methods=["vcrypt"])])
-    plain = enrol_citizen(client, keys, "biden_2010_blue_room.jpg", given_name="Joseph", family_name="Biden",
-                          place_of_birth="Scranton")
+    documented = enrol_citizen(
+        client,
+        keys,
+        "obama_2012_portrait.jpg",
+        given_name="Barack",
+        family_name="Obama",
+        middle_names="Hussein",
+        place_of_birth="Honolulu, USA",
+        documents=[
+            document(number="P01234567"),
+            document(type="idcard", number="BZ-77665544", date_of_issuance=None, check_methods=["vcrypt"]),
+        ],
+    )
+    plain = enrol_citizen(
+        client, keys, "biden_2010_blue_room.jpg", given_name="Joseph", family_name="Biden", place_of_birth="Scranton"
+    )
     return People(documented, plain)
 
 
@@ -51,8 +69,9 @@ def ask(services):  # type: ignore[no-untyped-def]
 
     def run(citizen: Citizen, element: Any, entitlements: tuple[str, ...] = ("kyc",), **kwargs: Any) -> Any:
         if entitlements not in made:
-            made[entitlements] = register_client(services, name="Bank " + "+".join(entitlements),
-                                                 entitlements=list(entitlements))[0]
+            made[entitlements] = register_client(
+                services, name="Bank " + "+".join(entitlements), entitlements=list(entitlements)
+            )[0]
         with services.sessions() as db:
             client = db.scalars(select(Client).where(Client.client_id == made[entitlements])).one()
             return verified_claims_for(db, services, db.get(Identity, citizen.identity_id), client, element, **kwargs)
@@ -61,8 +80,10 @@ def ask(services):  # type: ignore[no-untyped-def]
 
 
 def request(claims: list[str] | None = None, **verification: Any) -> dict[str, Any]:
-    return {"verification": {"trust_framework": None, **verification},
-            "claims": {name: None for name in (claims or ["given_name", "family_name"])}}
+    return {
+        "verification": {"trust_framework": None, **verification},
+        "claims": {name: None for name in (claims or ["given_name", "family_name"])},
+    }
 
 
 def enrolment_of(services, citizen: Citizen) -> Enrolment:  # type: ignore[no-untyped-def]
@@ -71,20 +92,35 @@ def enrolment_of(services, citizen: Citizen) -> Enrolment:  # type: ignore[no-un
 
 
 FULL_EVIDENCE = [
-    {"type": {"value": "document"}, "method": None, "time": None,
-     "check_details": [{"check_method": None, "organization": None, "txn": None, "time": None}],
-     "document_details": {"type": None, "document_number": None, "date_of_issuance": None, "date_of_expiry": None,
-                          "issuer": {"name": None, "country_code": None}}},
-    {"type": {"value": "electronic_record"}, "time": None,
-     "check_details": [{"check_method": None, "organization": None, "txn": None, "time": None}],
-     "record": {"type": None, "created_at": None, "source": {"name": None, "country_code": None}}},
+    {
+        "type": {"value": "document"},
+        "method": None,
+        "time": None,
+        "check_details": [{"check_method": None, "organization": None, "txn": None, "time": None}],
+        "document_details": {
+            "type": None,
+            "document_number": None,
+            "date_of_issuance": None,
+            "date_of_expiry": None,
+            "issuer": {"name": None, "country_code": None},
+        },
+    },
+    {
+        "type": {"value": "electronic_record"},
+        "time": None,
+        "check_details": [{"check_method": None, "organization": None, "txn": None, "time": None}],
+        "record": {"type": None, "created_at": None, "source": {"name": None, "country_code": None}},
+    },
 ]
 
 
 def test_everything_asked_for_states_how_when_and_under_which_rules(ask, services, people):
     record = enrolment_of(services, people.documented)
-    answer = ask(people.documented, request(EVERY_CLAIM, assurance_level=None, time=None, verification_process=None,
-                                            evidence=FULL_EVIDENCE), entitlements=("kyc", "uin"))
+    answer = ask(
+        people.documented,
+        request(EVERY_CLAIM, assurance_level=None, time=None, verification_process=None, evidence=FULL_EVIDENCE),
+        entitlements=("kyc", "uin"),
+    )
     verification = answer["verification"]
     assert verification["trust_framework"] == "bz_nid" and verification["assurance_level"] == "high"
     assert verification["verification_process"] == record.public_id
@@ -102,24 +138,43 @@ def test_everything_asked_for_states_how_when_and_under_which_rules(ask, service
     assert "date_of_issuance" not in idcard["document_details"]  # not recorded: omitted, not null
     assert [c["check_method"] for c in idcard["check_details"]] == ["vcrypt"]
     assert register["type"] == "electronic_record"
-    assert register["check_details"] == [{"check_method": "bvp", "organization": "National Identity Register",
-                                          "txn": f"{record.public_id}/face", "time": verification["time"]}]
+    assert register["check_details"] == [
+        {
+            "check_method": "bvp",
+            "organization": "National Identity Register",
+            "txn": f"{record.public_id}/face",
+            "time": verification["time"],
+        }
+    ]
     assert register["record"]["type"] == "population_register"
     assert register["record"]["source"] == {"name": "National Identity Register", "country_code": "BLZ"}
     assert answer["claims"] == {
-        "given_name": "Barack", "family_name": "Obama", "middle_name": "Hussein", "birthdate": "1988-03-14",
-        "place_of_birth": {"locality": "Honolulu", "country": "USA"}, "nationalities": ["BLZ"], "gender": "female",
-        "address": answer["claims"]["address"], "uin": people.documented.uin}
+        "given_name": "Barack",
+        "family_name": "Obama",
+        "middle_name": "Hussein",
+        "birthdate": "1988-03-14",
+        "place_of_birth": {"locality": "Honolulu", "country": "USA"},
+        "nationalities": ["BLZ"],
+        "gender": "female",
+        "address": answer["claims"]["address"],
+        "uin": people.documented.uin,
+    }
     assert answer["claims"]["address"]["locality"] == "Belize City"
 
 
 def test_only_what_was_asked_for_is_returned(ask, people):
     assert ask(people.documented, request(["given_name"])) == {
-        "verification": {"trust_framework": "bz_nid"}, "claims": {"given_name": "Barack"}}
-    narrow = ask(people.documented, request(["birthdate"], evidence=[
-        {"type": {"value": "document"}, "document_details": {"type": None}}]))
-    assert narrow["verification"]["evidence"] == [{"type": "document", "document_details": {"type": "passport"}},
-                                                  {"type": "document", "document_details": {"type": "idcard"}}]
+        "verification": {"trust_framework": "bz_nid"},
+        "claims": {"given_name": "Barack"},
+    }
+    narrow = ask(
+        people.documented,
+        request(["birthdate"], evidence=[{"type": {"value": "document"}, "document_details": {"type": None}}]),
+    )
+    assert narrow["verification"]["evidence"] == [
+        {"type": "document", "document_details": {"type": "passport"}},
+        {"type": "document", "document_details": {"type": "idcard"}},
+    ]
     assert narrow["claims"] == {"birthdate": "1988-03-14"}
 
 
@@ -140,45 +195,101 @@ def test_max_age_on_the_verification_time(ask, people):
 def test_assurance_level_depends_on_whether_a_document_was_examined(ask, people):
     assert ask(people.biometric_only, request(assurance_level=None))["verification"]["assurance_level"] == "substantial"
     assert ask(people.biometric_only, request(assurance_level={"value": "high"})) is None
-    assert ask(people.documented, request(assurance_level={"value": "high"}))["verification"]["assurance_level"] == "high"
+    assert (
+        ask(people.documented, request(assurance_level={"value": "high"}))["verification"]["assurance_level"] == "high"
+    )
 
 
 def test_evidence_templates_filter_by_type_check_method_and_document_type(ask, people):
     documents = [{"type": {"value": "document"}}]
     assert ask(people.biometric_only, request(evidence=documents)) is None  # no document on record
-    biometric = ask(people.biometric_only, request(evidence=[{"type": {"value": "electronic_record"},
-                                                             "check_details": [{"check_method": None}]}]))
-    assert biometric["verification"]["evidence"] == [{"type": "electronic_record",
-                                                      "check_details": [{"check_method": "bvp"}]}]
+    biometric = ask(
+        people.biometric_only,
+        request(evidence=[{"type": {"value": "electronic_record"}, "check_details": [{"check_method": None}]}]),
+    )
+    assert biometric["verification"]["evidence"] == [
+        {"type": "electronic_record", "check_details": [{"check_method": "bvp"}]}
+    ]
     # check_details filter: only the passport was inspected physically (vpip), and only that check is shown
-    inspected = ask(people.documented, request(evidence=[
-        {"type": {"value": "document"}, "check_details": [{"check_method": {"value": "vpip"}}],
-         "document_details": {"type": None}}]))
+    inspected = ask(
+        people.documented,
+        request(
+            evidence=[
+                {
+                    "type": {"value": "document"},
+                    "check_details": [{"check_method": {"value": "vpip"}}],
+                    "document_details": {"type": None},
+                }
+            ]
+        ),
+    )
     assert inspected["verification"]["evidence"] == [
-        {"type": "document", "check_details": [{"check_method": "vpip"}], "document_details": {"type": "passport"}}]
-    assert ask(people.documented, request(evidence=[
-        {"type": {"value": "document"}, "check_details": [{"check_method": {"value": "kbv"}}]}])) is None
-    assert ask(people.documented, request(evidence=[
-        {"type": {"value": "document"}, "document_details": {"type": {"values": ["driving_permit"]}}}])) is None
-    either = ask(people.documented, request(evidence=[
-        {"type": {"value": "vouch"}}, {"type": {"value": "document"}, "document_details": {"type": {"value": "idcard"}}}]))
+        {"type": "document", "check_details": [{"check_method": "vpip"}], "document_details": {"type": "passport"}}
+    ]
+    assert (
+        ask(
+            people.documented,
+            request(evidence=[{"type": {"value": "document"}, "check_details": [{"check_method": {"value": "kbv"}}]}]),
+        )
+        is None
+    )
+    assert (
+        ask(
+            people.documented,
+            request(
+                evidence=[{"type": {"value": "document"}, "document_details": {"type": {"values": ["driving_permit"]}}}]
+            ),
+        )
+        is None
+    )
+    either = ask(
+        people.documented,
+        request(
+            evidence=[
+                {"type": {"value": "vouch"}},
+                {"type": {"value": "document"}, "document_details": {"type": {"value": "idcard"}}},
+            ]
+        ),
+    )
     assert either["verification"]["evidence"] == [{"type": "document", "document_details": {"type": "idcard"}}]
 
 
 def test_max_age_on_document_dates(ask, people):
-    issued_recently = ask(people.documented, request(evidence=[
-        {"type": {"value": "document"}, "document_details": {"date_of_issuance": {"max_age": 10 * 365 * 86400}}}]))
+    issued_recently = ask(
+        people.documented,
+        request(
+            evidence=[
+                {"type": {"value": "document"}, "document_details": {"date_of_issuance": {"max_age": 10 * 365 * 86400}}}
+            ]
+        ),
+    )
     assert len(issued_recently["verification"]["evidence"]) == 1  # the ID card has no issuance date: not matched
-    assert ask(people.documented, request(evidence=[
-        {"type": {"value": "document"}, "document_details": {"date_of_issuance": {"max_age": 86400}}}])) is None
+    assert (
+        ask(
+            people.documented,
+            request(
+                evidence=[{"type": {"value": "document"}, "document_details": {"date_of_issuance": {"max_age": 86400}}}]
+            ),
+        )
+        is None
+    )
 
 
 def test_a_claim_that_misses_its_constraint_is_omitted_alone(ask, people):
-    answer = ask(people.documented, {"verification": {"trust_framework": None},
-                                     "claims": {"given_name": {"value": "Barry"}, "family_name": {"essential": True}}})
+    answer = ask(
+        people.documented,
+        {
+            "verification": {"trust_framework": None},
+            "claims": {"given_name": {"value": "Barry"}, "family_name": {"essential": True}},
+        },
+    )
     assert answer["claims"] == {"family_name": "Obama"}
-    assert ask(people.documented, {"verification": {"trust_framework": None},
-                                   "claims": {"given_name": {"value": "Barry"}}}) is None  # no claim left
+    assert (
+        ask(
+            people.documented, {"verification": {"trust_framework": None}, "claims": {"given_name": {"value": "Barry"}}}
+        )
+        is None
+    )  # no claim left
 
 
 def test_unknown_claims_are_ignored_and_the_uin_needs_its_entitlement(ask, people):
@@ -200,8 +311,11 @@ def test_only_consented_claims_and_evidence_only_with_its_consent(ask, people):
     assert answer["claims"] == {"given_name": "Barack", "birthdate": "1988-03-14"}
     assert ask(people.documented, element, consented=consented - {"verified_claims:evidence"}) is None
     assert ask(people.documented, element, consented=set()) is None
-    assert released_claim_names(answer) == ["verified_claims:birthdate", "verified_claims:evidence",
-                                            "verified_claims:given_name"]
+    assert released_claim_names(answer) == [
+        "verified_claims:birthdate",
+        "verified_claims:evidence",
+        "verified_claims:given_name",
+    ]
 
 
 def test_an_array_of_requests_is_answered_request_by_request(ask, people):
@@ -222,32 +336,37 @@ def test_place_of_birth_without_a_country_code_is_a_locality(ask, people):
 VALID = request(["given_name"])
 
 
-@pytest.mark.parametrize(("element", "message"), [
-    ({"claims": {"given_name": None}}, "verification is required"),
-    ({"verification": {}, "claims": {"given_name": None}}, "trust_framework is required"),
-    ({"verification": {"trust_framework": None}}, "at least one claim"),
-    ({"verification": {"trust_framework": None}, "claims": {}}, "at least one claim"),
-    ({"verification": {"trust_framework": None}, "claims": None}, "at least one claim"),
-    ({**VALID, "extra": 1}, "unknown members"),
-    ({"verification": {"trust_framework": "bz_nid"}, "claims": {"given_name": None}}, "null or an object"),
-    (request(trust_framework={"value": 3}), "value must be a string"),
-    (request(trust_framework={"values": []}), "non-empty array"),
-    (request(trust_framework={"value": "a", "values": ["a"]}), "not both"),
-    (request(time={"max_age": -1}), "max_age"),
-    (request(time={"max_age": "3600"}), "max_age"),
-    (request(evidence=[]), "non-empty array"),
-    (request(evidence={"type": {"value": "document"}}), "non-empty array"),
-    (request(evidence=[{"type": {"values": ["document"]}}]), "type must be"),
-    (request(evidence=[{"type": {"value": "selfie"}}]), "type must be"),
-    (request(evidence=[{"type": {"value": "document"}, "check_details": {"check_method": None}}]), "array"),
-    (request(evidence=[{"type": {"value": "document"}, "document_details": {"type": {"essential": "yes"}}}]),
-     "essential"),
-    ({"verification": {"trust_framework": None}, "claims": {"given_name": {"purpose": "no"}}}, "purpose"),
-    ({"verification": {"trust_framework": None}, "claims": {"given_name": {"purpose": "x" * 301}}}, "purpose"),
-    ([], "array of 1 to"),
-    ([VALID] * 11, "array of 1 to"),
-    ([VALID, "x"], "[1] must be an object"),
-])
+@pytest.mark.parametrize(
+    ("element", "message"),
+    [
+        ({"claims": {"given_name": None}}, "verification is required"),
+        ({"verification": {}, "claims": {"given_name": None}}, "trust_framework is required"),
+        ({"verification": {"trust_framework": None}}, "at least one claim"),
+        ({"verification": {"trust_framework": None}, "claims": {}}, "at least one claim"),
+        ({"verification": {"trust_framework": None}, "claims": None}, "at least one claim"),
+        ({**VALID, "extra": 1}, "unknown members"),
+        ({"verification": {"trust_framework": "bz_nid"}, "claims": {"given_name": None}}, "null or an object"),
+        (request(trust_framework={"value": 3}), "value must be a string"),
+        (request(trust_framework={"values": []}), "non-empty array"),
+        (request(trust_framework={"value": "a", "values": ["a"]}), "not both"),
+        (request(time={"max_age": -1}), "max_age"),
+        (request(time={"max_age": "3600"}), "max_age"),
+        (request(evidence=[]), "non-empty array"),
+        (request(evidence={"type": {"value": "document"}}), "non-empty array"),
+        (request(evidence=[{"type": {"values": ["document"]}}]), "type must be"),
+        (request(evidence=[{"type": {"value": "selfie"}}]), "type must be"),
+        (request(evidence=[{"type": {"value": "document"}, "check_details": {"check_method": None}}]), "array"),
+        (
+            request(evidence=[{"type": {"value": "document"}, "document_details": {"type": {"essential": "yes"}}}]),
+            "essential",
+        ),
+        ({"verification": {"trust_framework": None}, "claims": {"given_name": {"purpose": "no"}}}, "purpose"),
+        ({"verification": {"trust_framework": None}, "claims": {"given_name": {"purpose": "x" * 301}}}, "purpose"),
+        ([], "array of 1 to"),
+        ([VALID] * 11, "array of 1 to"),
+        ([VALID, "x"], "[1] must be an object"),
+    ],
+)
 def test_a_malformed_request_element_is_an_invalid_request(element, message):
     with pytest.raises(InvalidRequest) as caught:
         validate_request_element(element)
@@ -257,7 +376,8 @@ def test_a_malformed_request_element_is_an_invalid_request(element, message):
 def test_the_claims_parameter_accepts_verified_claims_objects_and_arrays():
     kyc = ClaimsExtensions((VerifiedClaims(),))
     parsed = claims_module.parse_claims_parameter(
-        {"userinfo": {"verified_claims": [VALID, VALID]}, "id_token": {"verified_claims": VALID, "acr": None}}, kyc)
+        {"userinfo": {"verified_claims": [VALID, VALID]}, "id_token": {"verified_claims": VALID, "acr": None}}, kyc
+    )
     assert parsed["userinfo"]["verified_claims"] == [VALID, VALID]
     with pytest.raises(InvalidRequest) as caught:
         claims_module.parse_claims_parameter({"userinfo": {"verified_claims": {"claims": {"x": None}}}}, kyc)
@@ -265,12 +385,21 @@ def test_the_claims_parameter_accepts_verified_claims_objects_and_arrays():
 
 
 def test_consent_names_and_purposes_come_from_the_element():
-    element = [{"verification": {"trust_framework": {"purpose": "Regulation requires it"},
-                                 "evidence": [{"type": {"value": "document"}}]},
-                "claims": {"given_name": {"purpose": "To open your account"}, "uin": None}},
-               {"verification": {"trust_framework": None}, "claims": {"family_name": {"purpose": "To open your account"}}}]
+    element = [
+        {
+            "verification": {
+                "trust_framework": {"purpose": "Regulation requires it"},
+                "evidence": [{"type": {"value": "document"}}],
+            },
+            "claims": {"given_name": {"purpose": "To open your account"}, "uin": None},
+        },
+        {"verification": {"trust_framework": None}, "claims": {"family_name": {"purpose": "To open your account"}}},
+    ]
     assert consent_names(element, available={"given_name", "family_name"}) == {
-        "verified_claims:given_name", "verified_claims:family_name", "verified_claims:evidence"}
+        "verified_claims:given_name",
+        "verified_claims:family_name",
+        "verified_claims:evidence",
+    }
     assert purposes(element) == ["Regulation requires it", "To open your account"]
 
 

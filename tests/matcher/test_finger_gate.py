@@ -14,8 +14,13 @@ from matcher.finger_gate import DEFAULT
 from tests.conftest import FIXTURES
 from tests.synthetic_fingerprints import impressions
 
-FACES = ("biden_2010_blue_room.jpg", "collins_nasa_portrait.png", "obama_2009_congress.jpg",
-         "obama_2010_blue_room.jpg", "obama_2012_portrait.jpg")
+FACES = (
+    "biden_2010_blue_room.jpg",
+    "collins_nasa_portrait.png",
+    "obama_2009_congress.jpg",
+    "obama_2010_blue_room.jpg",
+    "obama_2012_portrait.jpg",
+)
 
 
 def grey_fixture(name: str) -> np.ndarray:
@@ -44,13 +49,17 @@ def _noise(sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(noise, (0, 0), sigma) if sigma else noise
 
 
-@pytest.mark.parametrize("image, reason", [
-    (np.full((300, 300), 200, np.uint8), finger_gate.FOREGROUND),
-    (np.tile(np.linspace(0, 255, 300).astype(np.uint8), (300, 1)), finger_gate.FOREGROUND),
-    (_noise(0), finger_gate.RIDGE_FLOW),
-    (_noise(1.0), finger_gate.RIDGE_FLOW),
-    (_noise(2.0), finger_gate.RIDGE_FLOW),  # its dominant period is a ridge period, but it has no flow
-], ids=["flat", "gradient", "noise", "noise-blur-1", "noise-blur-2"])
+@pytest.mark.parametrize(
+    "image, reason",
+    [
+        (np.full((300, 300), 200, np.uint8), finger_gate.FOREGROUND),
+        (np.tile(np.linspace(0, 255, 300).astype(np.uint8), (300, 1)), finger_gate.FOREGROUND),
+        (_noise(0), finger_gate.RIDGE_FLOW),
+        (_noise(1.0), finger_gate.RIDGE_FLOW),
+        (_noise(2.0), finger_gate.RIDGE_FLOW),  # its dominant period is a ridge period, but it has no flow
+    ],
+    ids=["flat", "gradient", "noise", "noise-blur-1", "noise-blur-2"],
+)
 def test_images_without_friction_ridges_are_refused_with_the_measurement_and_the_limit(image, reason):
     verdict = finger_gate.check(image)
     assert verdict.reason == reason, verdict

@@ -26,7 +26,7 @@ def probe_of(finger_id: int, seed: int = 1) -> mcc.Cylinders:
 
 def batches(ids: np.ndarray, sets: list[mcc.Cylinders], size: int = 70):
     for start in range(0, len(ids), size):
-        yield ids[start:start + size], sets[start:start + size]
+        yield ids[start : start + size], sets[start : start + size]
 
 
 def shortlisted(index: FingerIndex, finger_id: int, shortlist: int = 5) -> list[int]:

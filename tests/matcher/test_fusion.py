@@ -40,7 +40,9 @@ def test_malformed_calibrations_are_refused(scores, llr):
 
 
 def test_fusion_adds_the_llr_of_every_modality_compared():
-    fusion = Fusion(face=Calibration("face", (0.0, 1.0), (-4.0, 4.0)), finger=Calibration("finger", (0.0, 1.0), (-1.0, 3.0)))
+    fusion = Fusion(
+        face=Calibration("face", (0.0, 1.0), (-4.0, 4.0)), finger=Calibration("finger", (0.0, 1.0), (-1.0, 3.0))
+    )
     fused = fusion.fuse(0.75, {2: 0.5, 7: 1.0})
     assert fused.face_llr == pytest.approx(2.0) and fused.finger_llr == pytest.approx(1.0 + 3.0)
     assert fused.llr == pytest.approx(6.0) and fused.modalities == ("face", "finger")

@@ -29,7 +29,7 @@ def people(count: int, seed: int = 0) -> np.ndarray:
 
 def batches(ids: np.ndarray, vectors: np.ndarray, size: int = 700):
     for start in range(0, len(ids), size):
-        yield ids[start:start + size], vectors[start:start + size]
+        yield ids[start : start + size], vectors[start : start + size]
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +45,7 @@ def built(ids: np.ndarray, vectors: np.ndarray, **options) -> FaissGallery:
 
 
 # --- index kind by size -------------------------------------------------------------------------------
+
 
 def test_gallery_at_or_below_exact_max_is_flat_and_exact(population):
     ids, vectors = population[0][:EXACT_MAX], population[1][:EXACT_MAX]
@@ -93,11 +94,11 @@ def test_needs_rebuild_when_the_kind_no_longer_fits_the_size(population):
     flat = FaissGallery(exact_max=EXACT_MAX)
     flat.add(ids[:EXACT_MAX], vectors[:EXACT_MAX])
     assert not flat.needs_rebuild
-    flat.add(ids[EXACT_MAX:EXACT_MAX * 2], vectors[EXACT_MAX:EXACT_MAX * 2])
+    flat.add(ids[EXACT_MAX : EXACT_MAX * 2], vectors[EXACT_MAX : EXACT_MAX * 2])
     assert flat.needs_rebuild
     ivf = built(ids, vectors)
     assert not ivf.needs_rebuild
-    ivf.remove(ids[EXACT_MAX // 4:].tolist())
+    ivf.remove(ids[EXACT_MAX // 4 :].tolist())
     assert ivf.needs_rebuild
 
 
@@ -111,6 +112,7 @@ def test_ivf_list_count_grows_with_the_gallery_within_bounds():
 
 # --- add, remove, search, ids on both kinds -------------------------------------------------------------------
 
+
 @pytest.fixture(params=[FLAT, IVF])
 def gallery(request, population) -> FaissGallery:
     ids, vectors = population
@@ -121,7 +123,7 @@ def gallery(request, population) -> FaissGallery:
 
 
 def test_ids_lists_every_template_held(gallery, population):
-    ids = population[0][:len(gallery)]
+    ids = population[0][: len(gallery)]
     assert sorted(gallery.ids().tolist()) == ids.tolist()
     assert gallery.ids().dtype == np.int64
 
@@ -184,6 +186,7 @@ def test_k_larger_than_the_gallery_returns_what_there_is(population):
 
 
 # --- persistence ---------------------------------------------------------------------------------------
+
 
 def test_save_and_load_round_trip_keeps_kind_ids_watermark_and_results(gallery, population, tmp_path):
     path = tmp_path / "gallery" / "face.index"

@@ -36,7 +36,9 @@ def sample_record() -> FingerprintRecord:
         quality=77,
         extended_data=b"\x00\x01\x00\x02\xab\xcd",
     )
-    second = FingerView(position=7, minutiae=(Minutia(x=150, y=151, angle=128, type=MinutiaType.BIFURCATION, quality=42),))
+    second = FingerView(
+        position=7, minutiae=(Minutia(x=150, y=151, angle=128, type=MinutiaType.BIFURCATION, quality=42),)
+    )
     return FingerprintRecord(
         width=300,
         height=400,
@@ -65,7 +67,9 @@ def third_party_record() -> bytes:
     view1 += struct.pack(">H", len(extended)) + extended
     view2 = struct.pack(">BBBB", 6, (1 << 4) | 1, 100, 1) + standard_minutia(2, 255, 355, 255, 100) + b"\x00\x00"
     body = view1 + view2
-    header = b"FMR\x00" + b" 20\x00" + struct.pack(">IHHHHHBB", 24 + len(body), (1 << 12) | 0x0AB, 256, 360, 197, 197, 2, 0)
+    header = (
+        b"FMR\x00" + b" 20\x00" + struct.pack(">IHHHHHBB", 24 + len(body), (1 << 12) | 0x0AB, 256, 360, 197, 197, 2, 0)
+    )
     return header + body
 
 
@@ -121,7 +125,9 @@ def test_truncation_with_patched_length_names_the_field_and_offset():
     data = bytearray(third_party_record()[:30])
     data[8:12] = struct.pack(">I", len(data))
     data[22] = 1  # one view, so the failure is the view's own minutia count
-    with pytest.raises(InvalidTemplate, match=r"finger view 0: 3 minutiae and the extended data length need 20 bytes at offset 28"):
+    with pytest.raises(
+        InvalidTemplate, match=r"finger view 0: 3 minutiae and the extended data length need 20 bytes at offset 28"
+    ):
         decode(bytes(data))
 
 

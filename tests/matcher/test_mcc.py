@@ -25,8 +25,9 @@ def finger(seed: int, count: int = 45) -> np.ndarray:
     return np.column_stack([xy, theta]).astype(np.float32)
 
 
-def impression(minutiae: np.ndarray, seed: int, angle: float = 0.5, shift=(25.0, -30.0), drop: float = 0.15,
-               spurious: int = 5) -> np.ndarray:
+def impression(
+    minutiae: np.ndarray, seed: int, angle: float = 0.5, shift=(25.0, -30.0), drop: float = 0.15, spurious: int = 5
+) -> np.ndarray:
     """Another impression: rotated and shifted, jittered, some minutiae lost and a few spurious ones added."""
     rng = np.random.default_rng(seed)
     kept = minutiae[rng.random(len(minutiae)) >= drop].astype(np.float64)
@@ -37,8 +38,13 @@ def impression(minutiae: np.ndarray, seed: int, angle: float = 0.5, shift=(25.0,
     x = centre[0] + cos * dx + sin * dy + shift[0] + rng.normal(0, 2.0, len(kept))
     y = centre[1] - sin * dx + cos * dy + shift[1] + rng.normal(0, 2.0, len(kept))
     theta = kept[:, 2] + angle + rng.normal(0, 0.08, len(kept))
-    extra = np.column_stack([rng.uniform(x.min(), x.max(), spurious), rng.uniform(y.min(), y.max(), spurious),
-                             rng.uniform(0, 2 * math.pi, spurious)])
+    extra = np.column_stack(
+        [
+            rng.uniform(x.min(), x.max(), spurious),
+            rng.uniform(y.min(), y.max(), spurious),
+            rng.uniform(0, 2 * math.pi, spurious),
+        ]
+    )
     return np.vstack([np.column_stack([x, y, theta % (2 * math.pi)]), extra]).astype(np.float32)
 
 
@@ -80,8 +86,13 @@ def test_pure_rotation_and_translation_leave_the_cylinders_unchanged(angle: floa
     centre = rng_free[:, :2].mean(axis=0)
     cos, sin = math.cos(angle), math.sin(angle)
     dx, dy = rng_free[:, 0] - centre[0], rng_free[:, 1] - centre[1]
-    exact = np.column_stack([centre[0] + cos * dx + sin * dy + 40, centre[1] - sin * dx + cos * dy + 15,
-                             (rng_free[:, 2] + angle) % (2 * math.pi)]).astype(np.float32)
+    exact = np.column_stack(
+        [
+            centre[0] + cos * dx + sin * dy + 40,
+            centre[1] - sin * dx + cos * dy + 15,
+            (rng_free[:, 2] + angle) % (2 * math.pi),
+        ]
+    ).astype(np.float32)
     a, b = mcc.cylinders(original), mcc.cylinders(exact)
     assert len(a) == len(b)
     # Cell centres land on the same spots up to float rounding and the 2-px hull raster: nearly all bits agree.

@@ -10,8 +10,8 @@ import nbis  # only to pin nbis-py's own behaviour, which is why the bridge exis
 import numpy as np
 import pytest
 
-from matcher.errors import InvalidImage, InvalidTemplate
 from matcher import nbis_bridge
+from matcher.errors import InvalidImage, InvalidTemplate
 from matcher.iso19794 import (
     FingerprintRecord,
     FingerView,

@@ -15,8 +15,11 @@ __all__ = ["engine", "postgres_schema_url"]
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def engine(request, tmp_path: Path):  # type: ignore[no-untyped-def]
-    url = (f"sqlite:///{tmp_path / 'civid.db'}" if request.param == "sqlite"
-           else request.getfixturevalue("postgres_schema_url"))
+    url = (
+        f"sqlite:///{tmp_path / 'civid.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("postgres_schema_url")
+    )
     built = make_engine(url)
     yield built
     built.dispose()

@@ -3,7 +3,7 @@ back-channel logout URI, the schema matches the models, and the downgrade undoes
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -16,23 +16,47 @@ from models.db import upgrade
 from tests.models.migrations import engine, postgres_schema_url  # noqa: F401 - fixture
 
 clients_at_0009 = sa.table(
-    "oidc_clients", sa.column("id"), sa.column("client_id"), sa.column("name"),
-    sa.column("token_endpoint_auth_method"), sa.column("redirect_uris", sa.JSON),
-    sa.column("post_logout_redirect_uris", sa.JSON), sa.column("allowed_scopes", sa.JSON),
-    sa.column("entitlements", sa.JSON), sa.column("subject_type"), sa.column("sector_identifier"),
-    sa.column("require_par", sa.Boolean), sa.column("default_acr_values", sa.JSON), sa.column("contacts", sa.JSON),
-    sa.column("registered_by"), sa.column("created_at", sa.DateTime(timezone=True)))
+    "oidc_clients",
+    sa.column("id"),
+    sa.column("client_id"),
+    sa.column("name"),
+    sa.column("token_endpoint_auth_method"),
+    sa.column("redirect_uris", sa.JSON),
+    sa.column("post_logout_redirect_uris", sa.JSON),
+    sa.column("allowed_scopes", sa.JSON),
+    sa.column("entitlements", sa.JSON),
+    sa.column("subject_type"),
+    sa.column("sector_identifier"),
+    sa.column("require_par", sa.Boolean),
+    sa.column("default_acr_values", sa.JSON),
+    sa.column("contacts", sa.JSON),
+    sa.column("registered_by"),
+    sa.column("created_at", sa.DateTime(timezone=True)),
+)
 
 
 def test_upgrade_keeps_existing_clients_without_back_channel_logout(engine):
     upgrade(engine, "0009")
     with engine.begin() as connection:
-        connection.execute(sa.insert(clients_at_0009).values(
-            id=1, client_id="health", name="Health portal", token_endpoint_auth_method="client_secret_basic",
-            redirect_uris=["https://health.bz/cb"], post_logout_redirect_uris=[], allowed_scopes=["openid"],
-            entitlements=[], subject_type="pairwise", sector_identifier="health.bz", require_par=False,
-            default_acr_values=[], contacts=[], registered_by="admin:test",
-            created_at=datetime(2026, 11, 1, tzinfo=timezone.utc)))
+        connection.execute(
+            sa.insert(clients_at_0009).values(
+                id=1,
+                client_id="health",
+                name="Health portal",
+                token_endpoint_auth_method="client_secret_basic",
+                redirect_uris=["https://health.bz/cb"],
+                post_logout_redirect_uris=[],
+                allowed_scopes=["openid"],
+                entitlements=[],
+                subject_type="pairwise",
+                sector_identifier="health.bz",
+                require_par=False,
+                default_acr_values=[],
+                contacts=[],
+                registered_by="admin:test",
+                created_at=datetime(2026, 11, 1, tzinfo=UTC),
+            )
+        )
 
     upgrade(engine)
 

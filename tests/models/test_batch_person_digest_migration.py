@@ -21,7 +21,10 @@ def test_the_person_digest_column_comes_and_goes_with_its_migration(engine):
     assert column["nullable"]
     assert "ix_batch_records_person_sha256" in {i["name"] for i in inspect(engine).get_indexes("batch_records")}
     with engine.connect() as connection:
-        assert [d for d in compare_metadata(MigrationContext.configure(connection), Base.metadata)
-                if "batch_records" in repr(d)] == []
+        assert [
+            d
+            for d in compare_metadata(MigrationContext.configure(connection), Base.metadata)
+            if "batch_records" in repr(d)
+        ] == []
     _downgrade(engine, "0010")
     assert "person_sha256" not in {c["name"] for c in inspect(engine).get_columns("batch_records")}

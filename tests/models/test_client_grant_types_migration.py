@@ -4,7 +4,7 @@ the schema matches the models, and the downgrade undoes it."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -21,12 +21,25 @@ from tests.models.test_backchannel_logout_migration import _downgrade, clients_a
 def test_upgrade_keeps_existing_clients_on_both_grants_and_pkce(engine):
     upgrade(engine, "0010")
     with engine.begin() as connection:
-        connection.execute(sa.insert(clients_at_0009).values(
-            id=1, client_id="health", name="Health portal", token_endpoint_auth_method="client_secret_basic",
-            redirect_uris=["https://health.bz/cb"], post_logout_redirect_uris=[], allowed_scopes=["openid"],
-            entitlements=[], subject_type="pairwise", sector_identifier="health.bz", require_par=False,
-            default_acr_values=[], contacts=[], registered_by="admin:test",
-            created_at=datetime(2026, 11, 1, tzinfo=timezone.utc)))
+        connection.execute(
+            sa.insert(clients_at_0009).values(
+                id=1,
+                client_id="health",
+                name="Health portal",
+                token_endpoint_auth_method="client_secret_basic",
+                redirect_uris=["https://health.bz/cb"],
+                post_logout_redirect_uris=[],
+                allowed_scopes=["openid"],
+                entitlements=[],
+                subject_type="pairwise",
+                sector_identifier="health.bz",
+                require_par=False,
+                default_acr_values=[],
+                contacts=[],
+                registered_by="admin:test",
+                created_at=datetime(2026, 11, 1, tzinfo=UTC),
+            )
+        )
 
     upgrade(engine)
 
@@ -40,5 +53,6 @@ def test_upgrade_keeps_existing_clients_on_both_grants_and_pkce(engine):
     _downgrade(engine, "0010")
     columns = {c["name"] for c in inspect(engine).get_columns("oidc_clients")}
     assert not columns & {"grant_types", "require_pkce", "sector_identifier_uri"}
-    assert not next(c for c in inspect(engine).get_columns("authorization_codes")
-                    if c["name"] == "code_challenge")["nullable"]
+    assert not next(c for c in inspect(engine).get_columns("authorization_codes") if c["name"] == "code_challenge")[
+        "nullable"
+    ]

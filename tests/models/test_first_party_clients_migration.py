@@ -3,7 +3,7 @@ first-party, every other client stays third-party, the schema matches the models
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -21,12 +21,25 @@ def test_upgrade_makes_only_the_console_first_party(engine):
     upgrade(engine, "0010")
     with engine.begin() as connection:
         for row_id, client_id, registered_by in ((1, "health", "admin:test"), (2, "console", "civid:console")):
-            connection.execute(sa.insert(clients_at_0009).values(
-                id=row_id, client_id=client_id, name=client_id, token_endpoint_auth_method="client_secret_basic",
-                redirect_uris=["https://health.bz/cb"], post_logout_redirect_uris=[], allowed_scopes=["openid"],
-                entitlements=[], subject_type="pairwise", sector_identifier="health.bz", require_par=False,
-                default_acr_values=[], contacts=[], registered_by=registered_by,
-                created_at=datetime(2026, 11, 1, tzinfo=timezone.utc)))
+            connection.execute(
+                sa.insert(clients_at_0009).values(
+                    id=row_id,
+                    client_id=client_id,
+                    name=client_id,
+                    token_endpoint_auth_method="client_secret_basic",
+                    redirect_uris=["https://health.bz/cb"],
+                    post_logout_redirect_uris=[],
+                    allowed_scopes=["openid"],
+                    entitlements=[],
+                    subject_type="pairwise",
+                    sector_identifier="health.bz",
+                    require_par=False,
+                    default_acr_values=[],
+                    contacts=[],
+                    registered_by=registered_by,
+                    created_at=datetime(2026, 11, 1, tzinfo=UTC),
+                )
+            )
 
     upgrade(engine)  # to the head: the schema compared below is today's models
 

@@ -15,13 +15,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from server.app import create_app
 from civid.audit import SYSTEM
 from civid.auth import create_api_key
-from server.services import build_services
 from civid.settings import Settings
 from models import CaseDecision, DedupCase, Enrolment, EnrolmentStatus, Identity
 from models.db import DEDUP_LOCK_KEY
+from server.app import create_app
+from server.services import build_services
 from tests.conftest import add_keys, fixture_bytes, person
 from tests.postgres import postgres_schema_url  # noqa: F401 - fixture
 from tests.server import ServerProcess
@@ -53,8 +53,9 @@ def _race(senders: list) -> list:
     return results
 
 
-def _assert_one_uin_one_case(settings: Settings, responses: list, people_so_far: int = 1,
-                             earlier_cases: int = 0) -> None:
+def _assert_one_uin_one_case(
+    settings: Settings, responses: list, people_so_far: int = 1, earlier_cases: int = 0
+) -> None:
     bodies = [r.json() for r in responses]
     assert all(r.status_code == 201 for r in responses), [r.text for r in responses]
     statuses = sorted(b["status"] for b in bodies)
@@ -67,8 +68,12 @@ def _assert_one_uin_one_case(settings: Settings, responses: list, people_so_far:
     with services.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Identity)) == people_so_far
         assert session.scalar(select(func.count()).select_from(DedupCase)) == earlier_cases + len(bodies) - 1
-        assert session.scalar(select(func.count()).select_from(Enrolment)
-                              .where(Enrolment.status == EnrolmentStatus.ISSUED)) == people_so_far
+        assert (
+            session.scalar(
+                select(func.count()).select_from(Enrolment).where(Enrolment.status == EnrolmentStatus.ISSUED)
+            )
+            == people_so_far
+        )
     services.close()
 
 
@@ -77,12 +82,22 @@ def test_concurrent_duplicate_enrolments_in_one_service_yield_one_uin(tmp_path: 
     services = build_services(settings)
     keys = add_keys(services)
     with TestClient(create_app(services=services)) as client:
-        def sender(headers: dict, photo: str):
-            return lambda: client.post("/v1/enrolments", headers=headers, files=_files(photo),
-                                       data={"demographics": json.dumps(person(family_name="Obama"))})
 
-        responses = _race([sender(keys.officer, SAME_PERSON[0]), sender(keys.officer2, SAME_PERSON[1]),
-                           sender(keys.officer, SAME_PERSON[1])])
+        def sender(headers: dict, photo: str):
+            return lambda: client.post(
+                "/v1/enrolments",
+                headers=headers,
+                files=_files(photo),
+                data={"demographics": json.dumps(person(family_name="Obama"))},
+            )
+
+        responses = _race(
+            [
+                sender(keys.officer, SAME_PERSON[0]),
+                sender(keys.officer2, SAME_PERSON[1]),
+                sender(keys.officer, SAME_PERSON[1]),
+            ]
+        )
     services.close()
     _assert_one_uin_one_case(settings, responses)
 
@@ -97,14 +112,26 @@ def test_concurrent_duplicate_enrolments_on_two_service_processes_yield_one_uin(
     keys = add_keys(services)
     services.close()
     servers = [
-        ServerProcess({"CIVID_DATA_DIR": str(tmp_path / f"node{i}"), "CIVID_DATABASE_URL": postgres_schema_url,
-                       "CIVID_TEMPLATE_KEYS_FILE": str(shared_keys)}, tmp_path / f"node{i}.log").start()
+        ServerProcess(
+            {
+                "CIVID_DATA_DIR": str(tmp_path / f"node{i}"),
+                "CIVID_DATABASE_URL": postgres_schema_url,
+                "CIVID_TEMPLATE_KEYS_FILE": str(shared_keys),
+            },
+            tmp_path / f"node{i}.log",
+        ).start()
         for i in range(2)
     ]
     try:
+
         def sender(server: ServerProcess, headers: dict, photo: str):
-            return lambda: httpx.post(server.url + "/v1/enrolments", headers=headers, files=_files(photo), timeout=120,
-                                      data={"demographics": json.dumps(person(family_name="Obama"))})
+            return lambda: httpx.post(
+                server.url + "/v1/enrolments",
+                headers=headers,
+                files=_files(photo),
+                timeout=120,
+                data={"demographics": json.dumps(person(family_name="Obama"))},
+            )
 
         # Round 0, deterministic: the test holds the dedup lock while both nodes extract templates, so
         # both are queued at the lock when it opens — the worst moment for two enrolments of one face.
@@ -113,15 +140,21 @@ def test_concurrent_duplicate_enrolments_on_two_service_processes_yield_one_uin(
         with gate.connect() as connection:
             transaction = connection.begin()
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": DEDUP_LOCK_KEY})
-            threads = [threading.Thread(target=lambda i=i, server=server: results.__setitem__(
-                i, sender(server, keys.officer if i % 2 else keys.officer2, "obama_2012_portrait.jpg")()))
-                for i, server in enumerate(servers * 2)]
+            threads = [
+                threading.Thread(
+                    target=lambda i=i, server=server: results.__setitem__(
+                        i, sender(server, keys.officer if i % 2 else keys.officer2, "obama_2012_portrait.jpg")()
+                    )
+                )
+                for i, server in enumerate(servers * 2)
+            ]
             for thread in threads:
                 thread.start()
             waiting = 0
             for _ in range(600):
-                waiting = connection.execute(text(
-                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")).scalar()
+                waiting = connection.execute(
+                    text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+                ).scalar()
                 if waiting >= len(servers) or all(r is not None for r in results):
                     break
                 time.sleep(0.1)
@@ -137,9 +170,17 @@ def test_concurrent_duplicate_enrolments_on_two_service_processes_yield_one_uin(
         # one person each (without the cross-process lock a round yields two UINs more often than not).
         rounds = [("biden_2010_blue_room.jpg",) * 2, ("collins_nasa_portrait.png",) * 2]
         for number, photos in enumerate(rounds, start=2):
-            responses = _race([sender(server, headers, photo) for server in servers
-                               for headers, photo in ((keys.officer, photos[0]), (keys.officer2, photos[1]),
-                                                      (keys.officer, photos[1]))])
+            responses = _race(
+                [
+                    sender(server, headers, photo)
+                    for server in servers
+                    for headers, photo in (
+                        (keys.officer, photos[0]),
+                        (keys.officer2, photos[1]),
+                        (keys.officer, photos[1]),
+                    )
+                ]
+            )
             _assert_one_uin_one_case(settings, responses, people_so_far=number, earlier_cases=3 + 5 * (number - 2))
         # A later enrolment on either node sees every earlier one of that person.
         last = sender(servers[1], keys.officer, SAME_PERSON[0])().json()
@@ -158,16 +199,24 @@ def test_two_adjudicators_deciding_one_case_at_once_record_one_decision(tmp_path
     adjudicators = (keys.adjudicator, {"Authorization": f"Bearer {secret}"})
     with TestClient(create_app(services=services)) as client:
         for headers, photo in ((keys.officer, SAME_PERSON[0]), (keys.officer2, SAME_PERSON[1])):
-            enrolled = client.post("/v1/enrolments", headers=headers, files=_files(photo),
-                                   data={"demographics": json.dumps(person(family_name="Obama"))}).json()
+            enrolled = client.post(
+                "/v1/enrolments",
+                headers=headers,
+                files=_files(photo),
+                data={"demographics": json.dumps(person(family_name="Obama"))},
+            ).json()
         case_id = enrolled["case_id"]
 
         def sender(headers: dict, path: str, decision: str):
-            return lambda: client.post(f"/v1/cases/{case_id}/{path}", headers=headers,
-                                       json={"decision": decision, "comment": f"{decision}, at the same moment"})
+            return lambda: client.post(
+                f"/v1/cases/{case_id}/{path}",
+                headers=headers,
+                json={"decision": decision, "comment": f"{decision}, at the same moment"},
+            )
 
-        decided = _race([sender(adjudicators[0], "decision", "duplicate"),
-                         sender(adjudicators[1], "decision", "not_duplicate")])
+        decided = _race(
+            [sender(adjudicators[0], "decision", "duplicate"), sender(adjudicators[1], "decision", "not_duplicate")]
+        )
         assert sorted(r.status_code for r in decided) == [200, 409], [r.text for r in decided]
         winner = next(r.json() for r in decided if r.status_code == 200)
         flip = "not_duplicate" if winner["decision"] == "duplicate" else "duplicate"
@@ -175,8 +224,9 @@ def test_two_adjudicators_deciding_one_case_at_once_record_one_decision(tmp_path
         assert sorted(r.status_code for r in changed) == [200, 422], [r.text for r in changed]
     with services.sessions() as session:
         case = session.scalars(select(DedupCase).where(DedupCase.public_id == case_id)).one()
-        rows = list(session.scalars(select(CaseDecision).where(CaseDecision.case_id == case.id)
-                                    .order_by(CaseDecision.sequence)))
+        rows = list(
+            session.scalars(select(CaseDecision).where(CaseDecision.case_id == case.id).order_by(CaseDecision.sequence))
+        )
         assert [(r.sequence, r.outcome) for r in rows] == [(1, winner["decision"]), (2, flip)]
         assert rows[1].replaces_id == rows[0].id
         # The constraint behind the locks: a second decision 1 is refused by the database itself.

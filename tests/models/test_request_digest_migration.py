@@ -4,7 +4,7 @@ models, and the downgrade undoes it."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -22,28 +22,64 @@ from models import Base
 from models.db import MIGRATIONS, upgrade
 from tests.models.migrations import engine, postgres_schema_url  # noqa: F401 - fixture
 
-T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 WHEN = sa.DateTime(timezone=True)
-api_keys = sa.table("api_keys", sa.column("id"), sa.column("name"), sa.column("role"), sa.column("key_hash"),
-                    sa.column("prefix"), sa.column("created_at", WHEN))
-enrolments = sa.table("enrolments", sa.column("id"), sa.column("public_id"), sa.column("status"),
-                      sa.column("officer_id"), sa.column("idempotency_key"), sa.column("given_name"),
-                      sa.column("family_name"), sa.column("date_of_birth", sa.Date), sa.column("sex"),
-                      sa.column("place_of_birth"), sa.column("nationality"), sa.column("address", sa.JSON),
-                      sa.column("quality", sa.JSON), sa.column("rejection_reasons", sa.JSON),
-                      sa.column("created_at", WHEN))
+api_keys = sa.table(
+    "api_keys",
+    sa.column("id"),
+    sa.column("name"),
+    sa.column("role"),
+    sa.column("key_hash"),
+    sa.column("prefix"),
+    sa.column("created_at", WHEN),
+)
+enrolments = sa.table(
+    "enrolments",
+    sa.column("id"),
+    sa.column("public_id"),
+    sa.column("status"),
+    sa.column("officer_id"),
+    sa.column("idempotency_key"),
+    sa.column("given_name"),
+    sa.column("family_name"),
+    sa.column("date_of_birth", sa.Date),
+    sa.column("sex"),
+    sa.column("place_of_birth"),
+    sa.column("nationality"),
+    sa.column("address", sa.JSON),
+    sa.column("quality", sa.JSON),
+    sa.column("rejection_reasons", sa.JSON),
+    sa.column("created_at", WHEN),
+)
 
 
 def test_enrolments_from_before_the_digest_keep_replaying_under_their_key(engine):
     upgrade(engine, "0010")
     with engine.begin() as db:
-        db.execute(api_keys.insert().values(id=1, name="Officer Obama", role="officer", key_hash="a" * 64,
-                                            prefix="p", created_at=T0))
-        db.execute(enrolments.insert().values(
-            id=1, public_id="e-1", status="rejected", officer_id=1, idempotency_key="desk3-000123",
-            given_name="Barry", family_name="Soetoro", date_of_birth=date(1961, 8, 4), sex="M",
-            place_of_birth="Honolulu", nationality="USA", address={"line1": "1 Main St"}, quality=[],
-            rejection_reasons=[], created_at=T0))
+        db.execute(
+            api_keys.insert().values(
+                id=1, name="Officer Obama", role="officer", key_hash="a" * 64, prefix="p", created_at=T0
+            )
+        )
+        db.execute(
+            enrolments.insert().values(
+                id=1,
+                public_id="e-1",
+                status="rejected",
+                officer_id=1,
+                idempotency_key="desk3-000123",
+                given_name="Barry",
+                family_name="Soetoro",
+                date_of_birth=date(1961, 8, 4),
+                sex="M",
+                place_of_birth="Honolulu",
+                nationality="USA",
+                address={"line1": "1 Main St"},
+                quality=[],
+                rejection_reasons=[],
+                created_at=T0,
+            )
+        )
 
     upgrade(engine)
 

@@ -9,9 +9,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -39,10 +40,15 @@ class ServerProcess:
         self.args = list(args)  # after ``civid serve``, e.g. ["--workers", "2"]
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 60.0) -> "ServerProcess":
+    def start(self, timeout: float = 60.0) -> ServerProcess:
         log = open(self.log_path, "ab")
-        self.process = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", *self.args], cwd=REPO,
-                                        env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "serve", *self.args],
+            cwd=REPO,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -73,12 +79,13 @@ class ServerProcess:
 
 
 @contextmanager
-def postgres_nodes(tmp_path: Path, database_url: str, nodes: int = 2, *, open_gallery: bool = False) -> Iterator[
-        tuple["Settings", "Keys", list[ServerProcess]]]:
+def postgres_nodes(
+    tmp_path: Path, database_url: str, nodes: int = 2, *, open_gallery: bool = False
+) -> Iterator[tuple[Settings, Keys, list[ServerProcess]]]:
     """``nodes`` civid services in their own processes on one PostgreSQL schema, sharing one template key ring
     (what two machines of one deployment share), with one API key per role made first; stopped afterwards."""
-    from server.services import build_services
     from civid.settings import Settings
+    from server.services import build_services
     from tests.conftest import add_keys
 
     shared_keys = tmp_path / "template-keys.json"
@@ -86,9 +93,17 @@ def postgres_nodes(tmp_path: Path, database_url: str, nodes: int = 2, *, open_ga
     services = build_services(settings, open_gallery=open_gallery)
     keys = add_keys(services)
     services.close()
-    servers = [ServerProcess({"CIVID_DATA_DIR": str(tmp_path / f"node{i}"), "CIVID_DATABASE_URL": database_url,
-                              "CIVID_TEMPLATE_KEYS_FILE": str(shared_keys)}, tmp_path / f"node{i}.log").start()
-               for i in range(nodes)]
+    servers = [
+        ServerProcess(
+            {
+                "CIVID_DATA_DIR": str(tmp_path / f"node{i}"),
+                "CIVID_DATABASE_URL": database_url,
+                "CIVID_TEMPLATE_KEYS_FILE": str(shared_keys),
+            },
+            tmp_path / f"node{i}.log",
+        ).start()
+        for i in range(nodes)
+    ]
     try:
         yield settings, keys, servers
     finally:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from typer.testing import CliRunner
 
-from server.cli import app
 from civid.settings import get_settings
 from civid.uin import verhoeff_valid
+from server.cli import app
 from tests.conftest import FIXTURES
 
 PORTRAIT = str(FIXTURES / "obama_2012_portrait.jpg")
@@ -50,9 +50,29 @@ def create_key(cli, role: str) -> str:
 
 
 def enrol_args(photo: str, key: str) -> list[str]:
-    return ["enrol", "--given-name", "Barack", "--family-name", "Obama", "--date-of-birth", "1961-08-04",
-            "--sex", "M", "--place-of-birth", "Honolulu", "--nationality", "USA", "--address-line1", "1 Main St",
-            "--locality", "Belmopan", "--photo", photo, "--api-key", key]
+    return [
+        "enrol",
+        "--given-name",
+        "Barack",
+        "--family-name",
+        "Obama",
+        "--date-of-birth",
+        "1961-08-04",
+        "--sex",
+        "M",
+        "--place-of-birth",
+        "Honolulu",
+        "--nationality",
+        "USA",
+        "--address-line1",
+        "1 Main St",
+        "--locality",
+        "Belmopan",
+        "--photo",
+        photo,
+        "--api-key",
+        key,
+    ]
 
 
 def test_apikey_create_prints_a_key_once(cli, tmp_path):
@@ -210,11 +230,14 @@ def test_enrol_with_fingers_and_a_missing_finger_then_export_them_as_iso(cli, tm
     assert rebuilt.exit_code == 0 and "fingerprint index rebuilt: 1 fingers" in one_line(rebuilt.output)
 
 
-@pytest.mark.parametrize("option, message", [
-    (["--finger", "two=x.png"], "expected POSITION=IMAGE"),
-    (["--missing-finger", "7"], "expected POSITION=REASON"),
-    (["--missing-finger", "7=lost"], "is not one of"),
-])
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        (["--finger", "two=x.png"], "expected POSITION=IMAGE"),
+        (["--missing-finger", "7"], "expected POSITION=REASON"),
+        (["--missing-finger", "7=lost"], "is not one of"),
+    ],
+)
 def test_enrol_with_malformed_finger_options_fails_clearly(cli, option, message):
     key = create_key(cli, "officer")
     result = cli(*enrol_args(PORTRAIT, key), *option)

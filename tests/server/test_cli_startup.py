@@ -18,12 +18,39 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # Third-party modules that only the commands doing real work need (face and finger engines, index, web app,
 # database, settings). The first-party packages are checked separately: only their CLI modules may load.
 # (pydantic itself is not listed: typer 0.29 coerces option values through it, even for a group's --help.)
-HEAVY_THIRD_PARTY = ("dlib", "faiss", "cv2", "nbis", "numpy", "PIL", "fastapi", "starlette", "uvicorn",
-                     "sqlalchemy", "alembic", "pydantic_settings", "cryptography", "jwt", "authlib", "httpx",
-                     "webauthn")
+HEAVY_THIRD_PARTY = (
+    "dlib",
+    "faiss",
+    "cv2",
+    "nbis",
+    "numpy",
+    "PIL",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "sqlalchemy",
+    "alembic",
+    "pydantic_settings",
+    "cryptography",
+    "jwt",
+    "authlib",
+    "httpx",
+    "webauthn",
+)
 FIRST_PARTY = ("civid", "server", "idp", "console", "enrollment", "matcher", "models", "kyc")
-CLI_MODULES = {"server", "server.__main__", "server.cli", "civid", "civid.errors", "civid.actor", "civid.limits",
-               "idp", "idp.cli", "console", "console.cli"}
+CLI_MODULES = {
+    "server",
+    "server.__main__",
+    "server.cli",
+    "civid",
+    "civid.errors",
+    "civid.actor",
+    "civid.limits",
+    "idp",
+    "idp.cli",
+    "console",
+    "console.cli",
+}
 
 # Run in the fresh interpreter: walk the click tree of the real ``civid`` app and print, per command path,
 # the forbidden modules first loaded by the import of server.cli (path "") and then by each path's --help.
@@ -64,8 +91,7 @@ print(json.dumps(report))
 
 def _fresh_python(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "COLUMNS": "120"}
-    return subprocess.run([sys.executable, *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run([sys.executable, *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
 def _loaded_by_importtime(stderr: str) -> list[str]:
@@ -80,8 +106,11 @@ def _loaded_by_importtime(stderr: str) -> list[str]:
 
 
 def _forbidden(names: list[str]) -> list[str]:
-    return sorted(n for n in names
-                  if n.split(".")[0] in HEAVY_THIRD_PARTY or (n.split(".")[0] in FIRST_PARTY and n not in CLI_MODULES))
+    return sorted(
+        n
+        for n in names
+        if n.split(".")[0] in HEAVY_THIRD_PARTY or (n.split(".")[0] in FIRST_PARTY and n not in CLI_MODULES)
+    )
 
 
 def test_civid_help_loads_no_engine_database_or_app_module():
@@ -94,14 +123,26 @@ def test_civid_help_loads_no_engine_database_or_app_module():
 
 
 def test_every_subcommand_help_loads_no_engine_database_or_app_module():
-    result = _fresh_python("-c", WALK_HELP, json.dumps(HEAVY_THIRD_PARTY), json.dumps(FIRST_PARTY),
-                           json.dumps(sorted(CLI_MODULES)))
+    result = _fresh_python(
+        "-c", WALK_HELP, json.dumps(HEAVY_THIRD_PARTY), json.dumps(FIRST_PARTY), json.dumps(sorted(CLI_MODULES))
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report.pop("") == [], "importing server.cli loads these"
     # Every command group and command of the real CLI was walked, the IdP's and the console's included.
-    for path in ("--help", "serve", "enrol", "index rebuild", "keys rotate", "keys status", "clients add",
-                 "idp prune", "staff add", "audit verify", "fingerprints export"):
+    for path in (
+        "--help",
+        "serve",
+        "enrol",
+        "index rebuild",
+        "keys rotate",
+        "keys status",
+        "clients add",
+        "idp prune",
+        "staff add",
+        "audit verify",
+        "fingerprints export",
+    ):
         assert path in report
     assert len(report) >= 25
     bad = {path: seen for path, seen in report.items() if seen != {"exit": 0, "usage": True, "forbidden": []}}

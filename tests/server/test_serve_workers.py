@@ -22,8 +22,14 @@ def test_serve_refuses_two_workers_on_sqlite(tmp_path: Path):
     env = {**os.environ, "CIVID_DATA_DIR": str(tmp_path / "var"), "CIVID_PORT": str(free_port())}
     env.pop("CIVID_DATABASE_URL", None)
     # A server that starts anyway would run until the timeout: that fails the test too.
-    result = subprocess.run([sys.executable, "-m", "server.cli", "serve", "--workers", "2"], env=env, cwd=REPO,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "server.cli", "serve", "--workers", "2"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2, result.stderr[-2000:]
     said = " ".join(result.stderr.split())
     assert "--workers 2 needs PostgreSQL" in said and "CIVID_DATABASE_URL" in said
@@ -43,8 +49,11 @@ def _worker_pids(server: ServerProcess, count: int, timeout: float = 120.0) -> s
 @pytest.mark.postgres
 def test_two_workers_serve_one_port_from_two_processes_on_postgresql(tmp_path: Path, postgres_schema_url: str):
     data = tmp_path / "var"
-    server = ServerProcess({"CIVID_DATA_DIR": str(data), "CIVID_DATABASE_URL": postgres_schema_url},
-                           tmp_path / "server.log", args=["--workers", "2"]).start()
+    server = ServerProcess(
+        {"CIVID_DATA_DIR": str(data), "CIVID_DATABASE_URL": postgres_schema_url},
+        tmp_path / "server.log",
+        args=["--workers", "2"],
+    ).start()
     try:
         assert server.process is not None
         workers = _worker_pids(server, 2)
