@@ -301,8 +301,8 @@ class Settings(BaseSettings):
         description="Staff sign in to the console with a passkey (acr urn:civid:acr:passkey); face-only "
         "sign-in is refused.",
     )
-    # Registration drives (console/batch.py): one ZIP of per-person packages. The limits refuse a ZIP bomb
-    # before anything is decompressed, from the sizes in the archive's directory (which zipfile enforces).
+    # Registration drives (console/batch/, enrollment/batch/): one ZIP of per-person packages. The limits refuse a
+    # ZIP bomb before anything is decompressed, from the sizes in the archive's directory (which zipfile enforces).
     batch_max_archive_bytes: int = Field(
         512 * 1024 * 1024, description="Largest uploaded batch ZIP (the request body limit for /console/batch)."
     )

@@ -15,7 +15,7 @@ from civid.errors import CividError
 if TYPE_CHECKING:
     from idp.runtime import IdpServices
 
-# console.staff, settings and services load inside the commands: civid --help must not import the app.
+# console.staff.accounts, settings and services load inside the commands: civid --help must not import the app.
 
 staff_app = typer.Typer(
     help="Staff accounts of the officer console (they sign in with their own UIN)", no_args_is_help=True

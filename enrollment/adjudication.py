@@ -69,9 +69,6 @@ def decide(services: EnrolmentServices, actor: Actor, case_id: str, decision: De
         check_four_eyes(actor, enrolment)
         if decision.decision == Decision.DUPLICATE:
             target = _duplicate_target(case, decision.duplicate_of)
-            enrolment.status = EnrolmentStatus.DUPLICATE
-            enrolment.identity_id = target.identity_id
-            enrolment.decided_at = utcnow()
             templates = session.scalars(select(FaceTemplate).where(FaceTemplate.enrolment_id == enrolment.id)).all()
             for template in templates:
                 template.in_gallery = False
@@ -80,12 +77,7 @@ def decide(services: EnrolmentServices, actor: Actor, case_id: str, decision: De
             for finger in fingers:
                 finger.in_gallery = False
             removed_fingers = [f.id for f in fingers]
-            case.duplicate_of_id = target.identity_id
-            # An attempt against the identity, not its new record (enrollment.record): what portals and banks
-            # are told stays the enrolment that issued the UIN, so its attestations stay valid.
-            assert target.identity is not None
-            uin = target.identity.uin
-            record_attempt(session, actor, target.identity, enrolment, case)
+            uin = attach_as_duplicate(session, actor, case, enrolment, target)
         else:
             identity = issue_identity(session, enrolment)
             uin = identity.uin
@@ -95,6 +87,22 @@ def decide(services: EnrolmentServices, actor: Actor, case_id: str, decision: De
         services.gallery.removed(removed)
         services.fingers.removed(removed_fingers)
     return case
+
+
+def attach_as_duplicate(
+    session: Session, actor: Actor, case: DedupCase, enrolment: Enrolment, target: Enrolment
+) -> str:
+    """Decide the applicant's ``enrolment`` a duplicate of the ``target`` candidate's identity (audited as an
+    attempt against it) and return that identity's UIN; the first decision and a change both do it here."""
+    assert target.identity is not None
+    enrolment.status = EnrolmentStatus.DUPLICATE
+    enrolment.identity_id = target.identity_id
+    enrolment.decided_at = utcnow()
+    case.duplicate_of_id = target.identity_id
+    # An attempt against the identity, not its new record (enrollment.record): what portals and banks
+    # are told stays the enrolment that issued the UIN, so its attestations stay valid.
+    record_attempt(session, actor, target.identity, enrolment, case)
+    return target.identity.uin
 
 
 def record_decision(

@@ -33,8 +33,13 @@ from civid import audit
 from civid.audit import Actor
 from civid.errors import Conflict, InvalidInput
 from civid.events import EventBus, IdentityMerged
-from enrollment.adjudication import _duplicate_target, check_four_eyes, load_case, record_decision
-from enrollment.record import record_attempt
+from enrollment.adjudication import (
+    _duplicate_target,
+    attach_as_duplicate,
+    check_four_eyes,
+    load_case,
+    record_decision,
+)
 from enrollment.runtime import EnrolmentServices
 from enrollment.schemas import DecisionIn
 from enrollment.templates import open_descriptor
@@ -45,11 +50,9 @@ from models import (
     Decision,
     DedupCase,
     Enrolment,
-    EnrolmentStatus,
     FaceTemplate,
     FingerTemplate,
     Identity,
-    utcnow,
 )
 from models.db import dedup_section
 
@@ -147,13 +150,7 @@ def _to_duplicate(
             ),
         )
         moves.mark("leave")
-    enrolment.status = EnrolmentStatus.DUPLICATE
-    enrolment.identity_id = target.identity_id
-    enrolment.decided_at = utcnow()
-    case.duplicate_of_id = target.identity_id
-    # An attempt against the target, never its record (enrollment.record): its attestations stay valid.
-    record_attempt(session, actor, target.identity, enrolment, case)
-    return target.identity.uin, withdrawn
+    return attach_as_duplicate(session, actor, case, enrolment, target), withdrawn
 
 
 def _to_not_duplicate(session: Session, case: DedupCase, enrolment: Enrolment, actor: Actor, moves: _Moves) -> str:

@@ -8,8 +8,8 @@ A failure anywhere before the commit leaves nothing behind: no row, no UIN, no i
 
 An Idempotency-Key is looked up before the work (a retry costs nothing) and again inside ``dedup_section``
 (the same key sent twice at once: the second waits for the first and gets its result). The key stands for
-one request (``enrollment.request_digest``): another request under it is refused, never answered with the
-first person's record.
+one request (``enrollment.idempotency.request_digest``): another request under it is refused, never answered
+with the first person's record.
 """
 
 from __future__ import annotations

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -38,7 +37,7 @@ import faiss
 import numpy as np
 from numpy.typing import NDArray
 
-from matcher import mcc
+from matcher import index_files, mcc
 
 FLAT = "flat"
 IVF = "ivf"
@@ -299,28 +298,23 @@ class FingerIndex:
 
     # --- persistence -----------------------------------------------------------------------------------
     def save(self, path: Path) -> None:
-        """Write the bands and row map to ``path`` (npz) and a sidecar (``.json``) atomically (temp + rename)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        meta_path = path.with_suffix(".json")
-        with self._lock:
-            arrays = {f"band_{n}": faiss.serialize_index_binary(band) for n, band in enumerate(self._bands)}
-            meta = {
-                "kind": self.kind,
-                "fingers": len(self),
-                "cylinders": self.cylinder_count,
-                "rows": len(self._row_finger),
-                "watermark": self.watermark,
-                "bits": BITS,
-                "band_edges": list(BAND_EDGES),
-            }
-            tmp = path.with_name(path.name + ".tmp")
-            with open(tmp, "wb") as handle:
-                # The keys are band_<n>: none can fill savez's allow_pickle, which mypy cannot tell from the type.
-                np.savez(handle, finger=self._row_finger, bits=self._row_bits, **arrays)  # type: ignore[arg-type]
-        meta_tmp = meta_path.with_name(meta_path.name + ".tmp")
-        meta_tmp.write_text(json.dumps(meta))
-        os.replace(tmp, path)
-        os.replace(meta_tmp, meta_path)
+        """Write the bands and row map to ``path`` (npz) and a sidecar (``.json``) as one pair (index_files.py)."""
+        with index_files.saving_pair(path, path.with_suffix(".json")) as (tmp, meta_tmp):
+            with self._lock:
+                arrays = {f"band_{n}": faiss.serialize_index_binary(band) for n, band in enumerate(self._bands)}
+                meta = {
+                    "kind": self.kind,
+                    "fingers": len(self),
+                    "cylinders": self.cylinder_count,
+                    "rows": len(self._row_finger),
+                    "watermark": self.watermark,
+                    "bits": BITS,
+                    "band_edges": list(BAND_EDGES),
+                }
+                with open(tmp, "wb") as handle:
+                    # The keys are band_<n>: none can fill savez's allow_pickle, which mypy cannot tell from the type.
+                    np.savez(handle, finger=self._row_finger, bits=self._row_bits, **arrays)  # type: ignore[arg-type]
+            meta_tmp.write_text(json.dumps(meta))
 
     def load(self, path: Path) -> bool:
         """Load a saved index; False (and the index left as it was) when it is missing or inconsistent."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -25,6 +24,8 @@ from typing import Any, Protocol, cast
 import faiss
 import numpy as np
 from numpy.typing import NDArray
+
+from matcher import index_files
 
 DIM = 128
 FLAT = "flat"
@@ -265,17 +266,17 @@ class FaissGallery:
 
     # --- persistence ---------------------------------------------------------------------------
     def save(self, path: Path) -> None:
-        """Write the index and its sidecar atomically (temp file + rename): a crash leaves the old pair."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock:
-            tmp = path.with_suffix(".tmp")
-            faiss.write_index(self._index, str(tmp))
-            meta = {"kind": self.kind, "count": int(self._index.ntotal), "watermark": self.watermark, "dim": self.dim}
-        meta_path = path.with_suffix(".json")
-        meta_tmp = meta_path.with_suffix(".json.tmp")
-        meta_tmp.write_text(json.dumps(meta))
-        os.replace(tmp, path)
-        os.replace(meta_tmp, meta_path)
+        """Write the index and its sidecar as one pair (matcher/index_files.py): a crash leaves the old pair."""
+        with index_files.saving_pair(path, path.with_suffix(".json")) as (tmp, meta_tmp):
+            with self._lock:
+                faiss.write_index(self._index, str(tmp))
+                meta = {
+                    "kind": self.kind,
+                    "count": int(self._index.ntotal),
+                    "watermark": self.watermark,
+                    "dim": self.dim,
+                }
+            meta_tmp.write_text(json.dumps(meta))
 
     def load(self, path: Path) -> bool:
         """Load a saved index; False (and the gallery left empty) when it is missing or unreadable."""

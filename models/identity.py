@@ -48,8 +48,8 @@ class Enrolment(Base):
     status: Mapped[str] = mapped_column(String(24), index=True)
     officer_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"))
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
-    # SHA-256 of the request stored under the key (enrollment.request_digest): a replay with another digest is
-    # refused. NULL for enrolments stored before migration 0011, whose keys replay without the check.
+    # SHA-256 of the request stored under the key (enrollment.idempotency.request_digest): a replay with another
+    # digest is refused. NULL for enrolments stored before migration 0011, whose keys replay without the check.
     request_digest: Mapped[str | None] = mapped_column(String(64))
 
     given_name: Mapped[str] = mapped_column(String(100))

@@ -53,10 +53,23 @@ def _settings():  # type: ignore[no-untyped-def]
         _fail("civid will not start: " + "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()))
 
 
+def _check_gallery_backend(settings: Settings) -> None:
+    """An unknown CIVID_GALLERY_BACKEND ends the command with its sentence and exit code 2, as invalid settings do.
+
+    The settings cannot check the name themselves: the backends are matcher's, which the core does not import.
+    """
+    from matcher.gallery_backends import UnknownGalleryBackend, backend_names
+
+    if settings.gallery_backend not in backend_names():
+        _fail(f"civid will not start: {UnknownGalleryBackend(settings.gallery_backend)}")
+
+
 def _services(open_gallery: bool = True, show_progress: bool = True):  # type: ignore[no-untyped-def]
     from server.services import build_services
 
-    return build_services(_settings(), open_gallery=open_gallery, show_progress=show_progress)
+    settings = _settings()
+    _check_gallery_backend(settings)
+    return build_services(settings, open_gallery=open_gallery, show_progress=show_progress)
 
 
 @app.command()
@@ -89,6 +102,8 @@ def serve(
             err=True,
         )
         raise typer.Exit(2)
+    # Checked here, not left to the app factory: there uvicorn would print a traceback for each worker.
+    _check_gallery_backend(settings)
     if workers > 1 and settings.resolved_database_url.startswith("sqlite"):
         # SQLite lets one process write at a time: a second worker would answer "database is locked" under load,
         # which an office finds out on its busiest day. One worker on SQLite, or PostgreSQL for several.

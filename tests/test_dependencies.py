@@ -71,3 +71,17 @@ def test_every_runtime_import_comes_from_a_declared_dependency() -> None:
         if not {_name(d) for d in installed_by.get(module, [])} & available
     }
     assert missing == {}, f"imported by the service but not installed by [project.dependencies]: {missing}"
+
+
+def test_every_data_file_of_a_runtime_package_is_in_its_package_data() -> None:
+    # `pip install .` (the Docker image) ships only the data files [tool.setuptools.package-data] names: a
+    # template left out works from the source tree and fails in the image.
+    package_data = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    left_out = []
+    for package in RUNTIME_PACKAGES:
+        root = REPO / package
+        shipped = {path for pattern in package_data.get(package, []) for path in root.glob(pattern)}
+        for path in root.rglob("*"):
+            if path.is_file() and path.suffix not in (".py", ".pyc") and path not in shipped:
+                left_out.append(str(path.relative_to(REPO)))
+    assert left_out == [], f"not in [tool.setuptools.package-data], so missing from an installed wheel: {left_out}"

@@ -1,6 +1,6 @@
 """Admins' pages: staff accounts and roles, relying-party clients, OpenID signing keys.
 
-Each action calls the function the CLI and the admin API call (``console.staff``, ``idp.clients.register``,
+Each action calls the function the CLI and the admin API call (``console.staff.accounts``, ``idp.clients.register``,
 ``idp.admin_routes.disable_client``, ``SigningKeys.rotate``), which audit it with the admin as actor; every POST
 carries the CSRF token. Two guards against locking everyone out: an admin cannot disable their own account
 or drop their own admin role, and the console's own client registration cannot be disabled from the console.

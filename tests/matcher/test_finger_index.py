@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import numpy as np
 import pytest
@@ -98,6 +99,43 @@ def test_save_and_load_give_identical_results(gallery, tmp_path, exact_max: int)
     assert sorted(restored.ids().tolist()) == sorted(index.ids().tolist())
     for fid in (5001, 5003, 5100, 5250):
         assert restored.search(probe_of(fid), 10) == index.search(probe_of(fid), 10)
+
+
+def test_two_saves_at_once_to_one_path_both_finish_and_leave_one_loadable_pair(gallery, tmp_path, monkeypatch) -> None:
+    # Workers of `civid serve --workers N` save at the same shutdown: both write their temp file, then both rename.
+    ids, sets = gallery
+    first, second = FingerIndex(), FingerIndex()
+    first.add(ids[:200], sets[:200])
+    second.add(ids[200:], sets[200:])
+    first.watermark, second.watermark = 1, 2
+    both_written = threading.Barrier(2, timeout=10)
+    savez = np.savez
+
+    def savez_then_wait(file, *args, **arrays) -> None:
+        savez(file, *args, **arrays)
+        both_written.wait()
+
+    monkeypatch.setattr(np, "savez", savez_then_wait)
+    path = tmp_path / "fingers.faissb"
+    failures: list[BaseException] = []
+
+    def save(index: FingerIndex) -> None:
+        try:
+            index.save(path)
+        except BaseException as error:
+            failures.append(error)
+
+    savers = [threading.Thread(target=save, args=(i,)) for i in (first, second)]
+    for saver in savers:
+        saver.start()
+    for saver in savers:
+        saver.join()
+    assert failures == []
+    restored = FingerIndex()
+    assert restored.load(path)
+    saved = first if restored.watermark == 1 else second
+    assert sorted(restored.ids().tolist()) == sorted(saved.ids().tolist())
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
 
 def test_load_of_missing_or_inconsistent_files_is_refused(gallery, tmp_path) -> None:

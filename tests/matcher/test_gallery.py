@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
 
+import faiss
 import numpy as np
 import pytest
 
@@ -199,6 +201,41 @@ def test_save_and_load_round_trip_keeps_kind_ids_watermark_and_results(gallery, 
     assert sorted(restored.ids().tolist()) == sorted(gallery.ids().tolist())
     queries = population[1][:10]
     assert restored.search(queries, 3) == gallery.search(queries, 3)
+
+
+def test_two_saves_at_once_to_one_path_both_finish_and_leave_one_loadable_pair(population, tmp_path, monkeypatch):
+    # Workers of `civid serve --workers N` save at the same shutdown: both write their temp file, then both rename.
+    ids, vectors = population
+    first, second = built(ids[:200], vectors[:200]), built(ids[200:300], vectors[200:300])
+    first.watermark, second.watermark = 1, 2
+    both_written = threading.Barrier(2, timeout=10)
+    write_index = faiss.write_index
+
+    def write_then_wait(index, name: str) -> None:
+        write_index(index, name)
+        both_written.wait()
+
+    monkeypatch.setattr(faiss, "write_index", write_then_wait)
+    path = tmp_path / "face.index"
+    failures: list[BaseException] = []
+
+    def save(gallery: FaissGallery) -> None:
+        try:
+            gallery.save(path)
+        except BaseException as error:
+            failures.append(error)
+
+    savers = [threading.Thread(target=save, args=(g,)) for g in (first, second)]
+    for saver in savers:
+        saver.start()
+    for saver in savers:
+        saver.join()
+    assert failures == []
+    restored = FaissGallery(exact_max=EXACT_MAX, nprobe=64)
+    assert restored.load(path)
+    saved = first if restored.watermark == 1 else second
+    assert sorted(restored.ids().tolist()) == sorted(saved.ids().tolist())
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
 
 def test_load_of_a_missing_file_returns_false_and_leaves_the_gallery_empty(tmp_path):

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +16,7 @@ from civid.settings import get_settings
 from civid.uin import verhoeff_valid
 from server.cli import app
 from tests.conftest import FIXTURES
+from tests.server import REPO, free_port
 
 PORTRAIT = str(FIXTURES / "obama_2012_portrait.jpg")
 
@@ -157,6 +161,26 @@ def test_index_rebuild_reports_the_template_count(cli):
     assert "gallery rebuilt: 1 templates, index flat" in one_line(result.stdout)
     status = cli("index", "status")
     assert status.exit_code == 0 and "1 templates, index flat" in one_line(status.stdout)
+
+
+def test_an_unknown_gallery_backend_ends_a_command_with_the_sentence_and_exit_2(cli, monkeypatch):
+    monkeypatch.setenv("CIVID_GALLERY_BACKEND", "milvus")
+    result = cli("index", "status")
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
+    said = one_line(result.stderr)
+    assert "civid will not start: unknown gallery backend 'milvus'" in said and "known backends: faiss" in said
+
+
+def test_serve_with_an_unknown_gallery_backend_ends_with_the_sentence_and_exit_2(tmp_path):
+    env = {**os.environ, "CIVID_DATA_DIR": str(tmp_path / "var"), "CIVID_PORT": str(free_port())}
+    env["CIVID_GALLERY_BACKEND"] = "milvus"
+    # A server that starts anyway would run until the timeout: that fails the test too.
+    result = subprocess.run(
+        [sys.executable, "-m", "server.cli", "serve"], env=env, cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    said = one_line(result.stderr)
+    assert "civid will not start: unknown gallery backend 'milvus'" in said and "Traceback" not in said
 
 
 def test_audit_verify_exits_0_on_an_intact_chain_and_1_after_tampering(cli, tmp_path):
