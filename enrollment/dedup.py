@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 from civid.settings_groups import DedupThresholds
 from enrollment.fingerprint import AcceptedFinger, compare, index_features, matching_features, open_finger
 from enrollment.templates import open_descriptor
+from matcher import mcc
 from matcher.fusion import FusedScore
 from matcher.gallery import GallerySearch
 from models import Enrolment, EnrolmentStatus, FaceTemplate, FingerTemplate
@@ -142,7 +143,7 @@ def fused_candidates(
 
 
 def finger_scores_against(
-    services: EnrolmentServices, session: Session, enrolment: Enrolment, probes: dict[int, object]
+    services: EnrolmentServices, session: Session, enrolment: Enrolment, probes: dict[int, mcc.Cylinders]
 ) -> dict[int, float]:
     """MCC similarity per finger position that the probe and this enrolment both have."""
     if not probes:

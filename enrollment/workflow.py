@@ -321,7 +321,8 @@ def _write_accepted(
             candidates=[
                 {
                     "enrolment": m.enrolment.public_id,
-                    "face_score": round(m.face_score, 4),
+                    # None only for a candidate found without a face probe (enrolments always carry one).
+                    "face_score": round(m.face_score, 4) if m.face_score is not None else None,
                     "fused_llr": round(m.fused.llr, 3),
                 }
                 for m in matches

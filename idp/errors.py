@@ -9,6 +9,8 @@ an HTML error page for the citizen.
 
 from __future__ import annotations
 
+from typing import Any
+
 from civid.errors import CividError
 
 
@@ -18,7 +20,7 @@ class OAuthError(CividError):
     error: str = "invalid_request"
     status = 400
 
-    def __init__(self, description: str, **extra: object) -> None:
+    def __init__(self, description: str, **extra: Any) -> None:
         super().__init__(description, **extra)
         self.description = description
 

@@ -91,6 +91,7 @@ async def enrol_submit(request: Request, staff: Staff = Officer) -> Response:
         await run_in_threadpool(_refuse_photo_the_gate_refuses, services, parsed, lang)
     if not parsed.valid:
         return _render_form(request, staff, parsed, status=422)
+    assert parsed.demographics is not None, "a valid form has its demographics"
     key = KEY_PREFIX + parsed.idempotency_key
     actor = staff.actor("officer")
     try:
@@ -107,9 +108,10 @@ async def enrol_submit(request: Request, staff: Staff = Officer) -> Response:
         )
     except (Conflict, IntegrityError):
         # The same form sent twice at once (a double click): the other request stored it; show that one.
-        enrolment = _by_key(services, staff, key)
-        if enrolment is None:
+        stored = _by_key(services, staff, key)
+        if stored is None:
             raise
+        enrolment = stored
     except IdempotencyKeyReused:
         # This form's key already enrolled other details (the form sent, then changed and sent again, e.g. after
         # Back): nothing new was stored. The form shown again carries a fresh key, so sending it enrols these.
