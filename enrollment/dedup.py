@@ -107,10 +107,11 @@ def fused_candidates(
             shortlisted.setdefault(finger_id, set()).add(finger.position)
     promising: set[int] = set()
     face_scores: dict[int, float] = {}
-    for enrolment_id in face_ids:
-        face_scores[enrolment_id] = _face_score(services, session, enrolment_id, vectors)  # type: ignore[arg-type]
-        if fusion.face(face_scores[enrolment_id]) >= STAGE_ONE_FACE_LLR:
-            promising.add(enrolment_id)
+    if vectors is not None:  # face neighbours exist only with a face probe
+        for enrolment_id in face_ids:
+            face_scores[enrolment_id] = _face_score(services, session, enrolment_id, vectors)
+            if fusion.face(face_scores[enrolment_id]) >= STAGE_ONE_FACE_LLR:
+                promising.add(enrolment_id)
     if shortlisted:
         rows = session.execute(
             select(FingerTemplate, Enrolment.public_id)

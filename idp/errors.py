@@ -24,6 +24,7 @@ class OAuthError(CividError):
         super().__init__(description, **extra)
         self.description = description
 
+    # Read-only properties in place of CividError's class attributes: both follow ``error``.
     @property
     def type_slug(self) -> str:  # type: ignore[override]
         return "oauth/" + self.error

@@ -16,6 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from civid import audit, problems
@@ -30,6 +31,7 @@ from enrollment import workflow
 from enrollment.documents import CHECK_METHODS, DOCUMENT_TYPES
 from enrollment.fingerprint import EXCEPTION_REASONS
 from enrollment.present import demographics_of, enrolment_out
+from enrollment.runtime import EnrolmentServices
 from models import Enrolment, EnrolmentStatus
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -131,7 +133,7 @@ async def enrol_submit(request: Request, staff: Staff = Officer) -> Response:
     return RedirectResponse(f"/console/enrolments/{enrolment.public_id}", status_code=303)
 
 
-def _refuse_photo_the_gate_refuses(services, parsed: enrol_form.EnrolForm, lang: str) -> None:  # type: ignore[no-untyped-def]
+def _refuse_photo_the_gate_refuses(services: EnrolmentServices, parsed: enrol_form.EnrolForm, lang: str) -> None:
     """Put the gate's reasons on the photo field when the photo would be refused (a file that cannot be read is
     left to the workflow, which names it)."""
     photo = parsed.photos[0]
@@ -143,14 +145,14 @@ def _refuse_photo_the_gate_refuses(services, parsed: enrol_form.EnrolForm, lang:
         parsed.errors["photo"] = " ".join([verdict["summary"], *(issue["message"] for issue in verdict["issues"])])
 
 
-def _by_key(services, staff: Staff, key: str) -> Enrolment | None:  # type: ignore[no-untyped-def]
+def _by_key(services: EnrolmentServices, staff: Staff, key: str) -> Enrolment | None:
     with services.sessions() as db:
         return db.scalars(
             select(Enrolment).where(Enrolment.officer_id == staff.api_key_id, Enrolment.idempotency_key == key)
         ).first()
 
 
-def _enrolment(db, public_id: str, staff: Staff) -> Enrolment:  # type: ignore[no-untyped-def]
+def _enrolment(db: Session, public_id: str, staff: Staff) -> Enrolment:
     """The enrolment, if this officer made it (others get 404: another desk's applicant is not theirs to see)."""
     row = db.scalars(select(Enrolment).where(Enrolment.public_id == public_id)).first()
     if row is None or row.officer_id != staff.api_key_id:
