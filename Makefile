@@ -29,7 +29,7 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest -q
 
-# mypy as [tool.mypy] in pyproject.toml says: matcher, models and the core, strict.
+# mypy as [tool.mypy] in pyproject.toml says: every package; matcher, models, the core and server strict.
 typecheck: $(STAMP)
 	$(BIN)/python -m mypy
 

@@ -255,7 +255,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 (f"FNIR at FPIR {FPIR_TARGET:.0e}, rank ≤ 10", f"{one_to_many['fnir_at_fpir_rank10']:.3%}"),
                 (
                     "at dedup_threshold: FPIR / FNIR (rank ≤ 10)",
-                    f"{one_to_many['fpir_at_dedup_threshold']:.2%} / {one_to_many['fnir_at_dedup_threshold_rank10']:.3%}",
+                    f"{one_to_many['fpir_at_dedup_threshold']:.2%} / "
+                    f"{one_to_many['fnir_at_dedup_threshold_rank10']:.3%}",
                 ),
             ],
         )

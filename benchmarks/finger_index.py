@@ -409,8 +409,9 @@ def _print(record: dict[str, Any]) -> None:
         pre = record["preselection"]
         console.print(
             table(
-                f"Pre-selection: 280 FVC2002 probes (impressions 2-8) vs impression 1 of 40 fingers + {pre['pad']:,} synthetic "
-                f"({pre['gallery']:,} fingers, {pre['index']}); mate rank-1 from the index {pre['rank1_index']:.3f}, "
+                f"Pre-selection: 280 FVC2002 probes (impressions 2-8) vs impression 1 of 40 fingers "
+                f"+ {pre['pad']:,} synthetic ({pre['gallery']:,} fingers, {pre['index']}); "
+                f"mate rank-1 from the index {pre['rank1_index']:.3f}, "
                 f"after re-ranking the top {pre['rerank']} by MCC {pre['rank1_after_rerank']:.3f}; search p50 "
                 f"{pre['search_ms_p50']:.1f} ms",
                 ["penetration", "shortlist", "pre-selection error"],
@@ -420,7 +421,8 @@ def _print(record: dict[str, Any]) -> None:
     if "verification" in record:
         console.print(
             table(
-                f"MCC LSS-R 1:1 on SecuGen ISO records (FVC protocol); {record['comparisons_per_s']:,.0f} comparisons/s, "
+                f"MCC LSS-R 1:1 on SecuGen ISO records (FVC protocol); "
+                f"{record['comparisons_per_s']:,.0f} comparisons/s, "
                 f"cylinders {record['cylinder_ms_matching']:.1f} ms/finger; OpenAFIS EER 8.9/9.6/15.0/7.1%",
                 ["database", "genuine", "impostors all (FVC)", "EER all", "EER FVC", "FNMR@FMR1e-2", "FNMR@FMR1e-3"],
                 [

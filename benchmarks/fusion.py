@@ -384,7 +384,7 @@ def mixed_gallery_experiment(
     # Face-only fallback: persons without fingers, photos 1..7 mated; single-image persons leave-one-out.
     with_fingers = {c.person for c in chimeras}
     fallback_rows, fallback_mates = [], []
-    for person, first, count in zip(persons.tolist(), first_rows.tolist(), counts.tolist()):
+    for person, count in zip(persons.tolist(), counts.tolist()):
         if person in with_fingers or count < 2:
             continue
         rows = np.flatnonzero(people == person)[1 : MAX_PROBES + 1]
@@ -507,9 +507,10 @@ def _print(experiments: dict[str, Any], mixed: dict[str, Any], fusion: Any) -> N
         console.print(
             table(
                 f"Dedup on {result['identities']} chimeric identities, {per_identity} finger(s) each "
-                f"(gallery {result['identities']}, leave-one-out non-mated); FP = non-mated searches with a candidate, "
-                "FN = mated searches without the mate at rank 1 at or above the threshold (in brackets: mate below the threshold, "
-                "any rank)",
+                f"(gallery {result['identities']}, leave-one-out non-mated); "
+                "FP = non-mated searches with a candidate, "
+                "FN = mated searches without the mate at rank 1 at or above the threshold "
+                "(in brackets: mate below the threshold, any rank)",
                 columns,
                 _search_rows(result["search"]),
             )
@@ -538,8 +539,9 @@ def _print(experiments: dict[str, Any], mixed: dict[str, Any], fusion: Any) -> N
         named = {k: v for k, v in mixed.items() if isinstance(v, dict)}
         console.print(
             table(
-                f"Mixed gallery: {mixed['gallery_size']:,} LFW persons enrolled by face, {mixed['gallery_with_fingers']} of them "
-                f"also with {mixed['fingers_per_identity']} finger(s); face-only fallback for persons without fingers",
+                f"Mixed gallery: {mixed['gallery_size']:,} LFW persons enrolled by face, "
+                f"{mixed['gallery_with_fingers']} of them also with {mixed['fingers_per_identity']} finger(s); "
+                "face-only fallback for persons without fingers",
                 columns,
                 _search_rows(named),
             )
@@ -568,7 +570,8 @@ def _print_independence(independence: dict[str, Any]) -> None:
         rows.append(cells)
     console.print(
         table(
-            f"Per comparison by independence: face ({pairs['face'][0]:,} genuine / {pairs['face'][1]:,} impostor LFW pairs) "
+            f"Per comparison by independence: "
+            f"face ({pairs['face'][0]:,} genuine / {pairs['face'][1]:,} impostor LFW pairs) "
             f"convolved with fingers ({pairs['finger'][0]:,} / {pairs['finger'][1]:,} FVC pairs) per finger",
             ["scoring", *[f"FMR ≤ {rate:.0e}" for rate in INDEPENDENCE_FMR]],
             rows,

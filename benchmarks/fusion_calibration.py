@@ -290,9 +290,10 @@ def _source_line(
 ) -> str:
     face = counts["face"]
     line = (
-        f"benchmarks/fusion_calibration.py, {dt.date.today().isoformat()}, commit {git_commit()[:12]}, seed {args.seed}. "
-        f"face: cosine of civid dlib descriptors, LFW deep-funneled A-L"
-        f"{f' (first {limit_people} persons)' if limit_people else ''}, {face['images']:,} images / {face['persons']:,} persons, "
+        f"benchmarks/fusion_calibration.py, {dt.date.today().isoformat()}, commit {git_commit()[:12]}, "
+        f"seed {args.seed}. face: cosine of civid dlib descriptors, LFW deep-funneled A-L"
+        f"{f' (first {limit_people} persons)' if limit_people else ''}, "
+        f"{face['images']:,} images / {face['persons']:,} persons, "
         f"{face['all'][0]:,} genuine pairs (all same-person), {face['all'][1]:,} sampled cross-person impostor pairs "
         f"(at most {IMPOSTORS_PER_GENUINE} per genuine used in the fit), {KNOTS} quantile bins."
     )

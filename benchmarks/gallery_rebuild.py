@@ -14,6 +14,7 @@ import argparse
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             started = time.perf_counter()
             with progress() as bar:
                 task = bar.add_task(f"filling database with {size:,} people", total=size)
-                fill(services, vectors, on_chunk=lambda n: bar.advance(task, n))
+                fill(services, vectors, on_chunk=partial(bar.advance, task))
             fill_seconds = time.perf_counter() - started
             started = time.perf_counter()
             count = services.gallery.rebuild(show_progress=True)

@@ -280,7 +280,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 (
                     "exact_max",
                     f"{advice['exact_max']:,}",
-                    f"flat p50 reaches {args.target_ms} ms near {advice['flat_crossover_size']:,.0f} templates (linear fit)",
+                    f"flat p50 reaches {args.target_ms} ms near "
+                    f"{advice['flat_crossover_size']:,.0f} templates (linear fit)",
                 ),
             ],
         )

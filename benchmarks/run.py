@@ -28,8 +28,9 @@ def _face_accuracy(record: dict[str, Any]) -> str:
     ops = record["operating_points"]
     return (
         f"EER {record['eer']:.2%}; dedup_threshold {ops['dedup']['threshold']:.4f} "
-        f"(FNMR {ops['dedup']['fnmr']:.2%} at FMR 1e-3); verify_threshold {ops['verify']['threshold']:.4f} (FNMR {ops['verify']['fnmr']:.2%} at "
-        f"FMR 1e-4); FTE {record['fte_rate']:.2%}; rank-1 {record['identification']['rank1_hit_rate']:.2%}"
+        f"(FNMR {ops['dedup']['fnmr']:.2%} at FMR 1e-3); verify_threshold {ops['verify']['threshold']:.4f} "
+        f"(FNMR {ops['verify']['fnmr']:.2%} at FMR 1e-4); FTE {record['fte_rate']:.2%}; "
+        f"rank-1 {record['identification']['rank1_hit_rate']:.2%}"
     )
 
 

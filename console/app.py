@@ -32,6 +32,7 @@ def install(app: FastAPI) -> None:
         app.include_router(module.router)
     app.include_router(front_page.router)  # "/": the one page outside /console, pointing into it
     app.mount("/static/console", StaticFiles(directory=FOLDER / "static"), name="console-static")
+    # Starlette types a handler as taking any Exception; this one takes the SignInRequired it is registered for.
     app.add_exception_handler(SignInRequired, sign_in_redirect)  # type: ignore[arg-type]
     # Console pages get the console's error pages (installed after the provider's citizen pages, which it wraps).
     app.state.html_error_page = error_pages.wrapping(getattr(app.state, "html_error_page", None))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 from rich.console import Console
@@ -13,6 +13,8 @@ from civid.actor import Actor
 from civid.errors import CividError
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from idp.runtime import IdpServices
 
 # console.staff.accounts, settings and services load inside the commands: civid --help must not import the app.
@@ -23,12 +25,13 @@ staff_app = typer.Typer(
 out = Console()
 err = Console(stderr=True)
 CLI_ACTOR = Actor(None, "cli", "admin")
+_T = TypeVar("_T")
 # Set by install(): the command line's top package builds the process's services (without opening the gallery),
 # which this package must not import.
 _build_services: Callable[[], IdpServices] | None = None
 
 
-def _run(action):  # type: ignore[no-untyped-def]
+def _run(action: Callable[[Session], _T]) -> _T:
     """Run ``action(db)`` in one transaction; a civid error is a message and exit code 2."""
     assert _build_services is not None, "console.cli.install was not called"
     services = _build_services()

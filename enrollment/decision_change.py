@@ -107,7 +107,8 @@ class _Moves:
 
     def mark(self, direction: str) -> None:
         self.direction = direction
-        for row in [*self.faces, *self.fingers]:
+        rows: list[FaceTemplate | FingerTemplate] = [*self.faces, *self.fingers]
+        for row in rows:
             row.in_gallery = direction == "return"
 
     def apply(self, services: EnrolmentServices, enrolment_public_id: str) -> None:

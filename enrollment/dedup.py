@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 from civid.settings_groups import DedupThresholds
 from enrollment.fingerprint import AcceptedFinger, compare, index_features, matching_features, open_finger
 from enrollment.templates import open_descriptor
+from matcher import mcc
 from matcher.fusion import FusedScore
 from matcher.gallery import GallerySearch
 from models import Enrolment, EnrolmentStatus, FaceTemplate, FingerTemplate
@@ -106,10 +107,11 @@ def fused_candidates(
             shortlisted.setdefault(finger_id, set()).add(finger.position)
     promising: set[int] = set()
     face_scores: dict[int, float] = {}
-    for enrolment_id in face_ids:
-        face_scores[enrolment_id] = _face_score(services, session, enrolment_id, vectors)  # type: ignore[arg-type]
-        if fusion.face(face_scores[enrolment_id]) >= STAGE_ONE_FACE_LLR:
-            promising.add(enrolment_id)
+    if vectors is not None:  # face neighbours exist only with a face probe
+        for enrolment_id in face_ids:
+            face_scores[enrolment_id] = _face_score(services, session, enrolment_id, vectors)
+            if fusion.face(face_scores[enrolment_id]) >= STAGE_ONE_FACE_LLR:
+                promising.add(enrolment_id)
     if shortlisted:
         rows = session.execute(
             select(FingerTemplate, Enrolment.public_id)
@@ -142,7 +144,7 @@ def fused_candidates(
 
 
 def finger_scores_against(
-    services: EnrolmentServices, session: Session, enrolment: Enrolment, probes: dict[int, object]
+    services: EnrolmentServices, session: Session, enrolment: Enrolment, probes: dict[int, mcc.Cylinders]
 ) -> dict[int, float]:
     """MCC similarity per finger position that the probe and this enrolment both have."""
     if not probes:

@@ -10,7 +10,7 @@ above the watermark), so every search sees everything committed before it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -79,8 +79,11 @@ class TemplateCache:
         """The template columns ``_decode`` needs (plain columns: a million ORM objects would be slow)."""
         raise NotImplementedError
 
-    def _decode(self, rows: list[Any]) -> tuple[NDArray[np.int64], Any]:
-        """(ids, index payload) of rows that carry the template columns and ``public_id``."""
+    def _decode(self, rows: Sequence[Any]) -> tuple[NDArray[np.int64], Any]:
+        """(ids, index payload) of rows that carry the template columns and ``public_id``.
+
+        The rows are SQLAlchemy ``Row``s of ``_columns()``, read by attribute as the template rows they stand for
+        (hence ``Any``: a ``Row`` is not a ``FaceTemplate`` to mypy)."""
         raise NotImplementedError
 
     # --- start-up -----------------------------------------------------------------------------
@@ -201,7 +204,7 @@ class GalleryStore(TemplateCache):
         m = FaceTemplate
         return m.id, m.photo_index, m.key_id, m.nonce, m.ciphertext
 
-    def _decode(self, rows: list[Any]) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+    def _decode(self, rows: Sequence[Any]) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
         ids = np.array([r.id for r in rows], dtype=np.int64)
         return ids, np.stack([open_descriptor(self.keyring, r, r.public_id) for r in rows])
 
@@ -230,7 +233,7 @@ class FingerGalleryStore(TemplateCache):
         m = FingerTemplate
         return m.id, m.position, m.key_id, m.features_nonce, m.features_ciphertext
 
-    def _decode(self, rows: list[Any]) -> tuple[NDArray[np.int64], list[Any]]:
+    def _decode(self, rows: Sequence[Any]) -> tuple[NDArray[np.int64], list[Any]]:
         ids = np.array([r.id for r in rows], dtype=np.int64)
         return ids, [open_features(self.keyring, r, r.public_id) for r in rows]
 

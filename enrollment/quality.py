@@ -9,6 +9,7 @@ the best of several photos; the pass/fail verdict comes from the checks alone.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 import numpy as np
 from numpy.typing import NDArray
@@ -59,6 +60,14 @@ class QualityReport:
         }
 
 
+class _ImageFields(TypedDict):
+    """What every report on an image says about the image itself, whatever the verdict."""
+
+    filename: str
+    width: int
+    height: int
+
+
 @dataclass(frozen=True)
 class AcceptedFace:
     """A photo that passed, with what the encoder needs."""
@@ -77,7 +86,7 @@ class GateResult:
 
 def assess(engine: FaceEngine, image: CapturedImage, limits: FaceGateParams, watch: Stopwatch = NULL) -> GateResult:
     """Run every check on one decoded photo against the gate's limits (``settings.face_gate``)."""
-    base = {"filename": image.filename, "width": image.width, "height": image.height}
+    base: _ImageFields = {"filename": image.filename, "width": image.width, "height": image.height}
     with watch.stage("detect"):
         boxes = engine.detect(
             image.rgb, max_side=limits.detection_max_side, min_confidence=limits.detection_min_confidence

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
+from starlette import datastructures
 
 from civid import audit
 from civid.audit import Actor
@@ -57,8 +58,10 @@ DEMOGRAPHICS_HELP = (
 )
 
 
-def read_upload(upload: UploadFile, max_bytes: int) -> workflow.PhotoUpload:
-    """Read at most max_bytes+1 so an oversized file is detected without holding all of it."""
+def read_upload(upload: datastructures.UploadFile, max_bytes: int) -> workflow.PhotoUpload:
+    """Read at most max_bytes+1 so an oversized file is detected without holding all of it.
+
+    Any Starlette upload: a route's ``File`` parameter (FastAPI's subclass) or a file of a form read by hand."""
     data = upload.file.read(max_bytes + 1)
     return workflow.PhotoUpload(data=data, filename=upload.filename or "photo", content_type=upload.content_type)
 
@@ -77,6 +80,8 @@ def parse_demographics(raw: str) -> Demographics:
             [{**e, "loc": ("body", "demographics", *e["loc"])} for e in exc.errors(include_url=False)]
         ) from exc
 
+
+_T = TypeVar("_T")
 
 FINGER_HELP = (
     "Finger images, 8-bit grey PNG, TIFF or BMP at 500 ppi; their positions (ISO/IEC 19794-2 codes "
@@ -120,7 +125,7 @@ def parse_documents(raw: str | None) -> list[DocumentEvidence]:
     return [DocumentEvidence.from_input(d) for d in documents]
 
 
-def parse_json_field(name: str, raw: str, model: object) -> object:
+def parse_json_field(name: str, raw: str, model: type[_T]) -> _T:
     """A form field that carries JSON (or, for a list of ints, comma-separated numbers)."""
     text = raw.strip()
     if model == list[int] and not text.startswith("["):

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Protocol
 from civid.deps import CoreServices
 
 if TYPE_CHECKING:  # the face and index modules load dlib and FAISS; a type hint must not
+    from civid.events import EventBus
     from civid.keyring import KeyRing
     from enrollment.face import FaceEngine
     from enrollment.gallery_store import FingerGalleryStore, GalleryStore
@@ -14,10 +15,12 @@ if TYPE_CHECKING:  # the face and index modules load dlib and FAISS; a type hint
 
 
 class EnrolmentServices(CoreServices, Protocol):
-    """Settings and sessions, plus the key ring sealing templates, the face engine, both indexes and fusion."""
+    """Settings and sessions, plus the key ring sealing templates, the face engine, both indexes and fusion, and
+    the bus on which the workflow publishes identity events."""
 
     keyring: KeyRing
     faces: FaceEngine
     gallery: GalleryStore
     fingers: FingerGalleryStore
     fusion: Fusion
+    events: EventBus

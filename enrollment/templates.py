@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import select
@@ -14,6 +17,8 @@ from models import Enrolment, FaceTemplate, FingerTemplate, Photo
 
 # Versioned serialisation: "civid/face-template/v1" = dlib ResNet 128 x float32 little-endian.
 FORMAT = b"civid/face-template/v1"
+# The rows sealed per photo of an enrolment (same columns, each with its own associated data).
+_PhotoRow = TypeVar("_PhotoRow", FaceTemplate, Photo)
 
 
 def template_aad(enrolment_public_id: str, photo_index: int) -> bytes:
@@ -47,20 +52,8 @@ def reencrypt_all(keyring: KeyRing, session: Session, batch: int = 1000) -> int:
     rotation). Returns the count.
 
     Runs in the caller's transaction; once it commits, retired keys can be removed from the ring."""
-    moved = 0
-    for model, aad in ((FaceTemplate, template_aad), (Photo, photo_aad)):
-        query = (
-            select(model, Enrolment.public_id)
-            .join(Enrolment, model.enrolment_id == Enrolment.id)
-            .where(model.key_id != keyring.active)
-            .execution_options(yield_per=batch)
-        )
-        for row, public_id in session.execute(query):
-            associated = aad(public_id, row.photo_index)
-            plain = keyring.open(Sealed(row.key_id, row.nonce, row.ciphertext), associated)
-            sealed = keyring.seal(plain, associated)
-            row.key_id, row.nonce, row.ciphertext = sealed.key_id, sealed.nonce, sealed.ciphertext
-            moved += 1
+    moved = _reencrypt_photo_rows(keyring, session, FaceTemplate, template_aad, batch)
+    moved += _reencrypt_photo_rows(keyring, session, Photo, photo_aad, batch)
     # A finger row holds two ciphertexts under one key id: the ISO record and the index cylinders.
     query = (
         select(FingerTemplate, Enrolment.public_id)
@@ -78,6 +71,26 @@ def reencrypt_all(keyring: KeyRing, session: Session, batch: int = 1000) -> int:
         row.features_nonce, row.features_ciphertext = features.nonce, features.ciphertext
         moved += 1
     return moved + reencrypt_document_numbers(keyring, session, batch) + _reencrypt_signing_keys(keyring, session)
+
+
+def _reencrypt_photo_rows(
+    keyring: KeyRing, session: Session, model: type[_PhotoRow], aad: Callable[[str, int], bytes], batch: int
+) -> int:
+    """Re-seal the rows of ``model`` not under the active key, each bound to its enrolment's photo by ``aad``."""
+    query = (
+        select(model, Enrolment.public_id)
+        .join(Enrolment, model.enrolment_id == Enrolment.id)
+        .where(model.key_id != keyring.active)
+        .execution_options(yield_per=batch)
+    )
+    moved = 0
+    for row, public_id in session.execute(query):
+        associated = aad(public_id, row.photo_index)
+        plain = keyring.open(Sealed(row.key_id, row.nonce, row.ciphertext), associated)
+        sealed = keyring.seal(plain, associated)
+        row.key_id, row.nonce, row.ciphertext = sealed.key_id, sealed.nonce, sealed.ciphertext
+        moved += 1
+    return moved
 
 
 def _reencrypt_signing_keys(keyring: KeyRing, session: Session) -> int:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from civid import audit
 from civid.audit import Actor
@@ -20,7 +21,7 @@ from enrollment.record import issuing_enrolment
 from enrollment.runtime import EnrolmentServices
 from enrollment.templates import open_descriptor
 from enrollment.workflow import PhotoUpload
-from models import EnrolmentStatus, FaceTemplate, Identity
+from models import Enrolment, EnrolmentStatus, FaceTemplate, Identity
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,9 @@ def verify(
     return result
 
 
-def _verify_face(services: EnrolmentServices, session, uin: str, enrolments, photo: PhotoUpload) -> FaceVerification:  # type: ignore[no-untyped-def]
+def _verify_face(
+    services: EnrolmentServices, session: Session, uin: str, enrolments: list[Enrolment], photo: PhotoUpload
+) -> FaceVerification:
     vector, report = probe_descriptor(services, photo)
     rows = [
         (row, e.public_id)
@@ -168,8 +171,8 @@ def _verify_face(services: EnrolmentServices, session, uin: str, enrolments, pho
 
 
 def _verify_fingers(
-    services: EnrolmentServices, session, uin: str, enrolments, uploads: list[FingerUpload]
-) -> list[FingerVerification]:  # type: ignore[no-untyped-def]
+    services: EnrolmentServices, session: Session, uin: str, enrolments: list[Enrolment], uploads: list[FingerUpload]
+) -> list[FingerVerification]:
     accepted, reports = probe_fingers(services, uploads)
     probes = {finger.position: matching_features(finger.view) for finger in accepted}
     best: dict[int, float] = {}

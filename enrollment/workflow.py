@@ -210,12 +210,12 @@ def _consistency_issues(faces: list[ExtractedFace], threshold: float) -> list[Qu
 
 
 def _store_rejected(
-    services,
-    actor,
-    demographics,
-    public_id,
+    services: EnrolmentServices,
+    actor: Actor,
+    demographics: Demographics,
+    public_id: str,
     captured: Captured,
-    issues,  # type: ignore[no-untyped-def]
+    issues: list[QualityIssue],
     key: Replay | None,
 ) -> Enrolment:
     reasons = [{"code": i.code, "message": i.message} for i in issues]
@@ -250,12 +250,12 @@ def _store_rejected(
 
 
 def _store_accepted(
-    services,
-    actor,
-    demographics,
-    public_id,
+    services: EnrolmentServices,
+    actor: Actor,
+    demographics: Demographics,
+    public_id: str,
     captured: Captured,
-    key: Replay | None,  # type: ignore[no-untyped-def]
+    key: Replay | None,
     watch: Stopwatch,
 ) -> Enrolment:
     faces = captured.faces
@@ -321,7 +321,8 @@ def _write_accepted(
             candidates=[
                 {
                     "enrolment": m.enrolment.public_id,
-                    "face_score": round(m.face_score, 4),
+                    # None only for a candidate found without a face probe (enrolments always carry one).
+                    "face_score": round(m.face_score, 4) if m.face_score is not None else None,
                     "fused_llr": round(m.fused.llr, 3),
                 }
                 for m in matches
@@ -442,7 +443,9 @@ def issue_identity(session: Session, enrolment: Enrolment) -> Identity:
     return identity
 
 
-def _new_enrolment(actor, demographics, public_id, status, captured: Captured, key: Replay | None) -> Enrolment:  # type: ignore[no-untyped-def]
+def _new_enrolment(
+    actor: Actor, demographics: Demographics, public_id: str, status: str, captured: Captured, key: Replay | None
+) -> Enrolment:
     data = demographics.model_dump(mode="json")
     return Enrolment(
         public_id=public_id,

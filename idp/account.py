@@ -74,7 +74,7 @@ def _claim_items(names: list[str], lang: str, extensions: ClaimsExtensions) -> l
 
 def _consent_rows(db: Session, identity_id: int) -> list[dict[str, object]]:
     now = utcnow()
-    rows = []
+    rows: list[dict[str, object]] = []
     for row in consent.consents_of(db, identity_id):
         client = db.scalars(select(Client).where(Client.client_id == row.client_id)).first()
         expired = audit.as_utc(row.expires_at) <= now

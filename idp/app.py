@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from civid import problems
+from civid.deps import CoreServices
 from civid.web import i18n, pages
 from idp import (
     account,
@@ -72,7 +73,7 @@ def install(app: FastAPI, methods: LoginMethods = acr.BUILT_IN) -> None:
     problems.register_renderer(app, OAuthError, oauth_error)
 
 
-async def housekeeping(services, methods: LoginMethods = acr.BUILT_IN) -> None:  # type: ignore[no-untyped-def]
+async def housekeeping(services: CoreServices, methods: LoginMethods = acr.BUILT_IN) -> None:
     """Prune expired challenges (of every login method in ``methods``), requests, codes and assertion ids every
     hour while the service runs."""
     from idp.housekeeping import prune

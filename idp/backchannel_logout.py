@@ -48,6 +48,7 @@ from civid.settings import Settings
 from idp import outbound
 from idp.subjects import subject_for
 from models import AccessToken, BackchannelLogout, Client, Grant, LoginSession, utcnow
+from models.db import affected_rows
 
 if TYPE_CHECKING:
     from idp.keys import SigningKeys
@@ -262,11 +263,12 @@ class BackchannelLogouts:
                 if attempts >= settings.backchannel_logout_attempts:
                     self._give_up(db, row_id, attempts)
                     continue
-                taken = db.execute(
+                taken = affected_rows(
+                    db,
                     update(BackchannelLogout)
                     .where(BackchannelLogout.id == row_id, BackchannelLogout.attempts == attempts)
-                    .values(attempts=attempts + 1, next_attempt_at=lease)
-                ).rowcount
+                    .values(attempts=attempts + 1, next_attempt_at=lease),
+                )
                 if taken == 1:
                     claimed.append((row_id, attempts + 1))
         if not claimed:

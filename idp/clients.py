@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -30,7 +30,7 @@ STANDARD_SCOPES = ("openid", "profile", "email", "phone", "address", "offline_ac
 ENTITLEMENTS = ("uin", "kyc")
 LOOPBACK = {"localhost", "127.0.0.1", "[::1]", "::1"}
 # RFC 7591 §2 grant_types civid offers; authorization_code is the only way in, refresh_token is optional.
-GRANT_TYPES = ("authorization_code", "refresh_token")
+GRANT_TYPES: tuple[Literal["authorization_code", "refresh_token"], ...] = ("authorization_code", "refresh_token")
 
 
 @dataclass
@@ -62,7 +62,7 @@ class ClientMetadata:
 
 
 def check_redirect_uri(
-    uri: str, error: type[InvalidClientMetadata] = InvalidRedirectUri, what: str = "redirect URI"
+    uri: str, error: type[InvalidRedirectUri | InvalidClientMetadata] = InvalidRedirectUri, what: str = "redirect URI"
 ) -> str:
     """Refuse a redirect URI (or another URI of ``what`` kind) a client may not register; return it unchanged
     (it is matched verbatim)."""

@@ -9,6 +9,8 @@ an HTML error page for the citizen.
 
 from __future__ import annotations
 
+from typing import Any
+
 from civid.errors import CividError
 
 
@@ -18,10 +20,11 @@ class OAuthError(CividError):
     error: str = "invalid_request"
     status = 400
 
-    def __init__(self, description: str, **extra: object) -> None:
+    def __init__(self, description: str, **extra: Any) -> None:
         super().__init__(description, **extra)
         self.description = description
 
+    # Read-only properties in place of CividError's class attributes: both follow ``error``.
     @property
     def type_slug(self) -> str:  # type: ignore[override]
         return "oauth/" + self.error

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from idp.server_secrets import sha256_hex
 from models import FaceChallenge, utcnow
+from models.db import affected_rows
 
 
 def issue(db: Session, ttl_s: int, purpose: str = "login", interaction_uid: str | None = None) -> str:
@@ -41,7 +42,8 @@ def consume(db: Session, value: str | None, purpose: str = "login", interaction_
     if not value:
         return False
     now = utcnow()
-    result = db.execute(
+    used = affected_rows(
+        db,
         update(FaceChallenge)
         .where(
             FaceChallenge.challenge_hash == sha256_hex(value),
@@ -53,6 +55,6 @@ def consume(db: Session, value: str | None, purpose: str = "login", interaction_
             FaceChallenge.expires_at > now,
         )
         .values(used_at=now)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return used == 1

@@ -141,7 +141,8 @@ def _attempt(
     if score is None or score < settings.verify_threshold:
         _fail(services, identity_id, source, "no_match" if score is not None else "unknown_identity")
         return again("face.not_verified", 403, uin)
-    return _succeed(request, services, identity_id, source, uid, photo_hash, score, again)  # type: ignore[arg-type]
+    assert identity_id is not None, "a score is only computed for a known identity"
+    return _succeed(request, services, identity_id, source, uid, photo_hash, score, again)
 
 
 def _interaction(request: Request, services: IdpServices, uid: str | None) -> AuthorizationRequest | None:

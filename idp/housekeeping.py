@@ -18,6 +18,7 @@ from civid.settings import Settings
 from idp import acr
 from idp.login_methods import LoginMethods
 from models import AuthorizationCode, AuthorizationRequest, ClientAssertion, LoginAttempt, utcnow
+from models.db import affected_rows
 
 
 def prune(db: Session, settings: Settings, methods: LoginMethods = acr.BUILT_IN) -> dict[str, int]:
@@ -32,4 +33,4 @@ def prune(db: Session, settings: Settings, methods: LoginMethods = acr.BUILT_IN)
         "client_assertions": delete(ClientAssertion).where(ClientAssertion.expires_at < now),
         "login_attempts": delete(LoginAttempt).where(LoginAttempt.occurred_at < attempts_until),
     }
-    return {table: db.execute(statement).rowcount or 0 for table, statement in statements.items()}
+    return {table: affected_rows(db, statement) or 0 for table, statement in statements.items()}

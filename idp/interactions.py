@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from civid import audit
 from idp.errors import InvalidRequest
 from models import AuthorizationRequest, utcnow
+from models.db import affected_rows
 
 REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"  # RFC 9126 §2.2
 
@@ -74,13 +75,14 @@ def consume(db: Session, row: AuthorizationRequest) -> bool:
     """Mark the request used, atomically: True for the one caller that wins, False if it was already used
     (two tabs, a replayed resume URL, a second use of a request_uri)."""
     now = utcnow()
-    result = db.execute(
+    consumed = affected_rows(
+        db,
         update(AuthorizationRequest)
         .where(AuthorizationRequest.id == row.id, AuthorizationRequest.consumed_at.is_(None))
         .values(consumed_at=now)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if consumed != 1:
         return False
     row.consumed_at = now
     return True

@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -30,7 +30,7 @@ from civid.keyring import KeyRing, Sealed
 from civid.settings import Settings
 from models import SigningKey, utcnow
 
-ALGORITHMS = ("ES256", "RS256")
+ALGORITHMS: tuple[Literal["ES256", "RS256"], ...] = ("ES256", "RS256")
 KEYS_CACHE_S = 5.0
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi import Request
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from civid import audit
@@ -41,7 +41,7 @@ def source_of(request: Request, settings: Settings) -> str:
     return (request.client.host if request.client else "unknown")[:64]
 
 
-def _locked_for(db: Session, settings: Settings, where, limit: int) -> int:  # type: ignore[no-untyped-def]
+def _locked_for(db: Session, settings: Settings, where: ColumnElement[bool], limit: int) -> int:
     """Seconds left of a lockout for the attempts matching ``where``, 0 when not locked."""
     now = utcnow()
     since = now - timedelta(seconds=settings.login_failure_window_s)

@@ -35,7 +35,8 @@ def render_login(
     status: int = 200,
 ) -> HTMLResponse:
     """The login page for ``interaction`` (None: civid's own login), with what each offered method's fragment
-    needs (the face form's fresh challenge) and, after a failed attempt, the message ``error`` (an i18n key) and the UIN typed."""
+    needs (the face form's fresh challenge) and, after a failed attempt, the message ``error`` (an i18n key)
+    and the UIN typed."""
     params = interaction.params if interaction is not None else {}
     registered = login_methods.of(request)
     methods = registered.allowed(params.get("acr_values") or [])

@@ -69,7 +69,9 @@ def relying_party(settings: Settings) -> Fido2Server:
         # host under the same domain must not run civid's ceremonies.
         verify_origin=lambda presented: presented == origin,
     )
-    server.timeout = settings.passkey_ceremony_ttl_s * 1000
+    # fido2 (2.2) sets ``self.timeout = None`` unannotated, so mypy types the attribute as None; the options it
+    # feeds take ``int | None`` milliseconds.
+    server.timeout = settings.passkey_ceremony_ttl_s * 1000  # type: ignore[assignment]
     return server
 
 

@@ -6,6 +6,8 @@ Every change is audited in the same transaction; credential ids and public keys 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fido2.webauthn import AttestedCredentialData
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -91,7 +93,7 @@ def revoke(db: Session, passkey: Passkey, actor: Actor, reason: str) -> bool:
 def describe(row: Passkey) -> dict[str, object]:
     """A passkey for an officer's screen (no key material)."""
 
-    def iso(moment):  # type: ignore[no-untyped-def]
+    def iso(moment: datetime | None) -> str | None:
         return audit.as_utc(moment).isoformat() if moment else None
 
     return {

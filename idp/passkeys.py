@@ -34,6 +34,7 @@ from idp.login_methods import LoginMethod
 from idp.passkey_ceremony import PasskeyRejected
 from idp.runtime import IdpServices
 from models import Identity, LoginSession, Passkey, PasskeyBinding, WebAuthnChallenge, utcnow
+from models.db import affected_rows
 
 router = APIRouter()
 router.include_router(passkey_bindings.router)
@@ -208,15 +209,16 @@ def register_verify(request: Request, credential: Credential, services: Services
             bound_by = None
             if ceremony.bound_via == "desk":
                 # Spend the code with a conditional update: of two ceremonies racing on one code, one binds.
-                spent = db.execute(
+                spent = affected_rows(
+                    db,
                     update(PasskeyBinding)
                     .where(
                         PasskeyBinding.id == ceremony.binding_id,
                         PasskeyBinding.used_at.is_(None),
                         PasskeyBinding.expires_at > utcnow(),
                     )
-                    .values(used_at=utcnow())
-                ).rowcount
+                    .values(used_at=utcnow()),
+                )
                 binding = db.get(PasskeyBinding, ceremony.binding_id)
                 if spent != 1 or binding is None:
                     raise PasskeyRejected(

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from civid import audit
 from civid.audit import Actor
+from civid.deps import CoreServices
 from civid.web.csrf import cookie_name, set_cookie
 from idp.grant_lifecycle import revoke_grants
 from idp.login_methods import LoginMethod
@@ -50,8 +51,8 @@ def establish(
     request: Request,
     response: Response,
     db: Session,
-    services,
-    identity: Identity,  # type: ignore[no-untyped-def]
+    services: CoreServices,
+    identity: Identity,
     method: LoginMethod,
     interaction_uid: str | None = None,
     **audit_detail: object,

@@ -84,7 +84,7 @@ def attestation_rows(db: Session, identity_id: int, lang: str) -> list[dict[str,
         )
     )
     names = _client_names(db, {row.client_id for row in rows})
-    result = []
+    result: list[dict[str, object]] = []
     for row in rows:
         state = status_of(row)
         result.append(

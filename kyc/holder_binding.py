@@ -56,13 +56,13 @@ def key_to_bind(request: Request, services: IdpServices, client: Client, named: 
     verifying = assertion_key(request)
     if verifying is None:  # kyc.bank_auth admits private_key_jwt only, so this is a programming error
         raise RuntimeError("no client assertion key was recorded for this request")
-    key = _public(verifying)
-    if key is None or not _strong_enough(key):
+    own = _public(verifying)
+    if own is None or not _strong_enough(own):
         raise InvalidRequest(
             "your client assertion's key cannot bind an SD-JWT (EC P-256 or RSA of at least "
             f"{MIN_RSA_BITS} bits only): name another registered key as holder_jwk"
         )
-    return public_jwk(key)
+    return public_jwk(own)
 
 
 def confirmation(jwk: Mapping[str, Any]) -> dict[str, Any]:
@@ -105,7 +105,8 @@ def _parse(named: Any) -> PublicKey:
 
 def _load(jwk: Mapping[str, Any]) -> PublicKey | None:
     """The public key of an EC or RSA JWK, or None when it is another type or malformed."""
-    loader = {"EC": ECAlgorithm, "RSA": RSAAlgorithm}.get(str(jwk.get("kty")))
+    loaders: dict[str, type[ECAlgorithm] | type[RSAAlgorithm]] = {"EC": ECAlgorithm, "RSA": RSAAlgorithm}
+    loader = loaders.get(str(jwk.get("kty")))
     if loader is None:
         return None
     try:

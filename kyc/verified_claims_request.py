@@ -203,7 +203,9 @@ def requested_claims(element: dict[str, Any] | list[Any] | None) -> set[str]:
 
 def asks_for_evidence(element: dict[str, Any] | list[Any] | None) -> bool:
     """Whether any request asks for evidence (which carries document numbers: consented apart)."""
-    return bool(element) and any("evidence" in (r.get("verification") or {}) for r in request_list(element))
+    if not element:
+        return False
+    return any("evidence" in (r.get("verification") or {}) for r in request_list(element))
 
 
 def consent_names(element: dict[str, Any] | list[Any] | None, available: set[str] | None = None) -> set[str]:

@@ -18,9 +18,9 @@ friction-ridge image has and other pictures lack (Maltoni et al., Handbook of Fi
 
 Pure numpy, ~10–50 ms an image. The limits in ``DEFAULT`` were chosen on the eight FVC2000 and FVC2002
 databases (640 prints, all accepted) against the 8,292 LFW faces (all refused) and synthetic non-fingers,
-midway between the worst of each side; ``benchmarks/finger_gate.py`` measures them again. It is a gate against the wrong picture, not
-presentation-attack detection: parallel stripes at ridge spacing (a grating, a barcode, many pages of dense
-printed text) pass it and are then judged by NFIQ 2 and the minutiae count.
+midway between the worst of each side; ``benchmarks/finger_gate.py`` measures them again. It is a gate
+against the wrong picture, not presentation-attack detection: parallel stripes at ridge spacing (a grating,
+a barcode, many pages of dense printed text) pass it and are then judged by NFIQ 2 and the minutiae count.
 """
 
 from __future__ import annotations

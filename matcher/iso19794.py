@@ -183,7 +183,8 @@ def decode(data: bytes) -> FingerprintRecord:
     views = tuple(_decode_view(reader, index, width, height) for index in range(view_count))
     if reader.offset != len(data):
         raise InvalidTemplate(
-            f"{len(data) - reader.offset} unexpected trailing bytes at offset {reader.offset} after {view_count} finger view(s)"
+            f"{len(data) - reader.offset} unexpected trailing bytes at offset {reader.offset} "
+            f"after {view_count} finger view(s)"
         )
     return FingerprintRecord(
         width=width,

@@ -7,10 +7,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import CursorResult, Engine, Executable, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
@@ -57,6 +58,14 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def affected_rows(session: Session, statement: Executable) -> int:
+    """Run an UPDATE or DELETE in ``session`` and return the number of rows it matched.
+
+    ``Session.execute`` is typed to return a plain ``Result`` whatever it runs (SQLAlchemy 2.1); for a DML
+    statement it is a ``CursorResult``, the one that carries ``rowcount``."""
+    return cast("CursorResult[Any]", session.execute(statement)).rowcount
 
 
 def is_postgres(session: Session) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -17,6 +17,9 @@ from civid.errors import CividError
 # it uses inside its body; tests/server/test_cli_startup.py holds this for every --help.
 if TYPE_CHECKING:
     from civid.settings import Settings
+    from enrollment.documents import DocumentEvidence
+    from enrollment.fingerprint import FingerException, FingerUpload
+    from server.services import Services
 
 app = typer.Typer(help="civid: national digital identity service", no_args_is_help=True)
 index_app = typer.Typer(help="The FAISS gallery (a rebuildable cache of the database)", no_args_is_help=True)
@@ -36,12 +39,12 @@ WORKER_HEALTHCHECK_TIMEOUT_S = 60
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-def _fail(message: str, code: int = 2) -> None:
+def _fail(message: str, code: int = 2) -> NoReturn:
     err.print(f"[red]error:[/red] {message}")
     raise typer.Exit(code)
 
 
-def _settings():  # type: ignore[no-untyped-def]
+def _settings() -> Settings:
     """The process settings; invalid ones end the command with the validators' sentences, not a traceback."""
     from pydantic import ValidationError
 
@@ -64,7 +67,7 @@ def _check_gallery_backend(settings: Settings) -> None:
         _fail(f"civid will not start: {UnknownGalleryBackend(settings.gallery_backend)}")
 
 
-def _services(open_gallery: bool = True, show_progress: bool = True):  # type: ignore[no-untyped-def]
+def _services(open_gallery: bool = True, show_progress: bool = True) -> Services:
     from server.services import build_services
 
     settings = _settings()
@@ -262,7 +265,7 @@ def enrol(
         raise typer.Exit(1)
 
 
-def _finger_options(fingers: list[str], missing: list[str]):  # type: ignore[no-untyped-def]
+def _finger_options(fingers: list[str], missing: list[str]) -> tuple[list[FingerUpload], list[FingerException]]:
     """Parse POSITION=IMAGE and POSITION=REASON[:note] options; a malformed one is a usage error."""
     from enrollment.fingerprint import FingerException, FingerUpload
 
@@ -284,7 +287,7 @@ def _finger_options(fingers: list[str], missing: list[str]):  # type: ignore[no-
     return uploads, exceptions
 
 
-def _document_options(documents: list[str], check_methods: list[str]):  # type: ignore[no-untyped-def]
+def _document_options(documents: list[str], check_methods: list[str]) -> list[DocumentEvidence]:
     """Parse TYPE:NUMBER:ISSUER:COUNTRY[:EXPIRY] options into checked documents; a bad one is a usage error."""
     from pydantic import ValidationError
 
@@ -490,7 +493,7 @@ def audit_verify() -> None:
     out.print(f"audit chain intact: {checked} events")
 
 
-def _services_without_gallery():  # type: ignore[no-untyped-def]
+def _services_without_gallery() -> Services:
     """The services for a command that needs no index (the feature packages' commands get them from here)."""
     return _services(open_gallery=False, show_progress=False)
 

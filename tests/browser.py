@@ -75,5 +75,7 @@ def accessibility_violations(page: Any, impacts: tuple[str, ...] = ("serious", "
         return None
     page.add_script_tag(path=str(AXE))
     found = page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']})).violations
-        .map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))""")
+        .map(v => ({
+            id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ')),
+        }))""")
     return [violation for violation in found if violation["impact"] in impacts]

@@ -100,14 +100,12 @@ async def add_staff(request: Request, staff: Staff = Admin) -> Response:
     """Give an enrolled person a console account with roles (they sign in with their own identity)."""
     form = await request.form()
     check_csrf(request, str(form.get("csrf_token", "")))
-    values = {
-        "uin": str(form.get("uin", "")).strip(),
-        "name": str(form.get("name", "")).strip(),
-        "roles": [str(r) for r in form.getlist("roles")],
-    }
+    uin, name = str(form.get("uin", "")).strip(), str(form.get("name", "")).strip()
+    roles = [str(r) for r in form.getlist("roles")]
+    values = {"uin": uin, "name": name, "roles": roles}
     try:
         with request.app.state.services.sessions.begin() as db:
-            staff_accounts.add(db, values["uin"], values["name"], values["roles"], staff.actor("admin"))
+            staff_accounts.add(db, uin, name, roles, staff.actor("admin"))
     except CividError as exc:
         return render_staff(request, staff, status=exc.status, alert=_error(request, exc), form=values)
     return RedirectResponse("/console/admin?done=staff_added", status_code=303)

@@ -84,7 +84,7 @@ class AuditSearch:
         )
         return clean, errors
 
-    def query(self) -> Select[tuple[AuditEvent]]:
+    def query(self) -> Select[AuditEvent]:
         """Matching events, newest first (the search must have passed ``check``)."""
         query = select(AuditEvent).order_by(AuditEvent.id.desc())
         if self.person:

@@ -9,15 +9,18 @@ after ``console_idle_timeout_s``.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from civid import audit
+from civid.audit import Actor
 from civid.errors import CividError, Conflict, Forbidden, Unauthenticated
 from civid.web import i18n, pages
 from civid.web.csrf import check_csrf
@@ -28,6 +31,7 @@ from console.signin.session import SignInRequired, require_staff
 from console.staff.accounts import Staff, as_staff
 from enrollment.batch import archive as batch_archive
 from enrollment.batch import jobs as batch_jobs
+from enrollment.runtime import EnrolmentServices
 from models import BatchJob, BatchRecord, BatchStatus, RecordStatus
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -164,7 +168,7 @@ async def batch_upload(request: Request, staff: Staff = Officer) -> Response:
     return RedirectResponse(f"/console/batch/{public_id}", status_code=303)
 
 
-def _progress(db, job: BatchJob, stale_after_s: int) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _progress(db: Session, job: BatchJob, stale_after_s: int) -> dict[str, Any]:
     counts = batch_jobs.counts(db, job)
     shown = batch_jobs.shown_status(job, stale_after_s)
     return {
@@ -239,7 +243,9 @@ def batch_status(public_id: str, request: Request, staff: Staff = Depends(_polli
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 
-async def _action(request: Request, staff: Staff, public_id: str, action) -> Response:  # type: ignore[no-untyped-def]
+async def _action(
+    request: Request, staff: Staff, public_id: str, action: Callable[[EnrolmentServices, Actor, str], object]
+) -> Response:
     async with request.form(max_files=0, max_fields=5) as form:
         check_csrf(request, str(form.get("csrf_token") or ""))
     try:

@@ -21,7 +21,7 @@ def report_csv(db: Session, job: BatchJob, settings: Settings, lang: str) -> str
     reasons' codes as stored, and the reasons as the results page says them (``batch_reasons``), in ``lang``."""
     records = list(db.scalars(select(BatchRecord).where(BatchRecord.batch_id == job.id).order_by(BatchRecord.position)))
     reasons = batch_reasons.reasons_by_record(db, job, records, settings, lang)
-    candidates = case_candidates(db, {r.case_public_id for r in records} - {None})
+    candidates = case_candidates(db, {r.case_public_id for r in records if r.case_public_id is not None})
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(

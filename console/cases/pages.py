@@ -192,7 +192,7 @@ def _decision_form(decision: str, comment: str, duplicate_of: str) -> tuple[Deci
     try:
         body = DecisionIn(
             decision=decision,
-            comment=comment.strip(),  # type: ignore[arg-type]
+            comment=comment.strip(),
             duplicate_of=duplicate_of or None,
         )
         return body, {}

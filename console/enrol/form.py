@@ -9,6 +9,7 @@ the officer's language. Field names are the schema's location joined by ``_`` (`
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,7 +98,7 @@ def _upload(form: FormData, name: str) -> UploadFile | None:
     return value if isinstance(value, UploadFile) and value.filename else None
 
 
-def message_for(error: dict[str, Any], lang: str) -> str:
+def message_for(error: Mapping[str, Any], lang: str) -> str:
     """One pydantic error in the officer's language (the validator's English sentence if it is not known)."""
     kind = error.get("type", "")
     if kind == "string_pattern_mismatch":

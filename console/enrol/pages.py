@@ -16,6 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from civid import audit, problems
@@ -30,6 +31,7 @@ from enrollment import workflow
 from enrollment.documents import CHECK_METHODS, DOCUMENT_TYPES
 from enrollment.fingerprint import EXCEPTION_REASONS
 from enrollment.present import demographics_of, enrolment_out
+from enrollment.runtime import EnrolmentServices
 from models import Enrolment, EnrolmentStatus
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -91,6 +93,7 @@ async def enrol_submit(request: Request, staff: Staff = Officer) -> Response:
         await run_in_threadpool(_refuse_photo_the_gate_refuses, services, parsed, lang)
     if not parsed.valid:
         return _render_form(request, staff, parsed, status=422)
+    assert parsed.demographics is not None, "a valid form has its demographics"
     key = KEY_PREFIX + parsed.idempotency_key
     actor = staff.actor("officer")
     try:
@@ -107,9 +110,10 @@ async def enrol_submit(request: Request, staff: Staff = Officer) -> Response:
         )
     except (Conflict, IntegrityError):
         # The same form sent twice at once (a double click): the other request stored it; show that one.
-        enrolment = _by_key(services, staff, key)
-        if enrolment is None:
+        stored = _by_key(services, staff, key)
+        if stored is None:
             raise
+        enrolment = stored
     except IdempotencyKeyReused:
         # This form's key already enrolled other details (the form sent, then changed and sent again, e.g. after
         # Back): nothing new was stored. The form shown again carries a fresh key, so sending it enrols these.
@@ -129,7 +133,7 @@ async def enrol_submit(request: Request, staff: Staff = Officer) -> Response:
     return RedirectResponse(f"/console/enrolments/{enrolment.public_id}", status_code=303)
 
 
-def _refuse_photo_the_gate_refuses(services, parsed: enrol_form.EnrolForm, lang: str) -> None:  # type: ignore[no-untyped-def]
+def _refuse_photo_the_gate_refuses(services: EnrolmentServices, parsed: enrol_form.EnrolForm, lang: str) -> None:
     """Put the gate's reasons on the photo field when the photo would be refused (a file that cannot be read is
     left to the workflow, which names it)."""
     photo = parsed.photos[0]
@@ -141,14 +145,14 @@ def _refuse_photo_the_gate_refuses(services, parsed: enrol_form.EnrolForm, lang:
         parsed.errors["photo"] = " ".join([verdict["summary"], *(issue["message"] for issue in verdict["issues"])])
 
 
-def _by_key(services, staff: Staff, key: str) -> Enrolment | None:  # type: ignore[no-untyped-def]
+def _by_key(services: EnrolmentServices, staff: Staff, key: str) -> Enrolment | None:
     with services.sessions() as db:
         return db.scalars(
             select(Enrolment).where(Enrolment.officer_id == staff.api_key_id, Enrolment.idempotency_key == key)
         ).first()
 
 
-def _enrolment(db, public_id: str, staff: Staff) -> Enrolment:  # type: ignore[no-untyped-def]
+def _enrolment(db: Session, public_id: str, staff: Staff) -> Enrolment:
     """The enrolment, if this officer made it (others get 404: another desk's applicant is not theirs to see)."""
     row = db.scalars(select(Enrolment).where(Enrolment.public_id == public_id)).first()
     if row is None or row.officer_id != staff.api_key_id:

@@ -17,7 +17,7 @@ from console.common.error_text import coded_text
 from enrollment.capture import decode_image
 from enrollment.fingerprint import FingerUpload, assess_finger
 from enrollment.quality import assess
-from idp.runtime import IdpServices
+from enrollment.runtime import EnrolmentServices
 
 
 def _number(value: object) -> str:
@@ -27,7 +27,7 @@ def _number(value: object) -> str:
 def face_issue_text(code: str, report: dict[str, Any], settings: Settings, lang: str) -> str:
     """One face quality reason in ``lang``, with the measured value and the limit."""
     pose = report.get("pose") or {}
-    values: dict[str, object] = {
+    values: dict[str, object] | None = {
         "no_face": {},
         "multiple_faces": {"count": report.get("faces_found", "?")},
         "face_too_small": {"value": _number(report.get("inter_eye_px")), "limit": _number(settings.min_inter_eye_px)},
@@ -36,10 +36,10 @@ def face_issue_text(code: str, report: dict[str, Any], settings: Settings, lang:
         "pose_pitch": {"value": _number(pose.get("pitch")), "limit": _number(settings.max_pitch_deg)},
         "pose_roll": {"value": _number(pose.get("roll")), "limit": _number(settings.max_roll_deg)},
         "photos_not_same_person": {},
-    }.get(code)  # type: ignore[assignment]
+    }.get(code)
     if values is None:
         return code
-    return i18n.translate(f"console.quality.{code}", lang, **values)  # type: ignore[arg-type]
+    return i18n.translate(f"console.quality.{code}", lang, **values)
 
 
 def finger_issue_text(code: str, report: dict[str, Any], settings: Settings, lang: str) -> str:
@@ -100,7 +100,9 @@ def named_error_text(exc: CividError, lang: str) -> str:
     return f"{label}: {text}" if label else text
 
 
-def face(services: IdpServices, data: bytes, filename: str, content_type: str | None, lang: str) -> dict[str, Any]:
+def face(
+    services: EnrolmentServices, data: bytes, filename: str, content_type: str | None, lang: str
+) -> dict[str, Any]:
     """Decode and gate one face photo; the measurements and the reasons (raises CividError on a bad file)."""
     settings = services.settings
     image = decode_image(
@@ -133,7 +135,7 @@ def face(services: IdpServices, data: bytes, filename: str, content_type: str | 
 
 
 def finger(
-    services: IdpServices, position: int, data: bytes, filename: str, content_type: str | None, lang: str
+    services: EnrolmentServices, position: int, data: bytes, filename: str, content_type: str | None, lang: str
 ) -> dict[str, Any]:
     """Decode, extract and gate one finger image: its NFIQ 2 score, minutiae and reasons."""
     settings = services.settings

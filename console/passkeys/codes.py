@@ -10,8 +10,11 @@ a staff member's code is theirs to issue; a refusal is said on the page (already
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from civid import audit
 from civid.errors import CividError
@@ -27,7 +30,7 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 CATALOGUE = "console.passkey_code"
 
 
-def _summary(db, identity: Identity) -> dict:  # type: ignore[no-untyped-def]
+def _summary(db: Session, identity: Identity) -> dict[str, Any]:
     values = claims.claim_values(db, identity)
     live = [row for row in passkey_registry.of(db, identity.id) if row.revoked_at is None]
     return {

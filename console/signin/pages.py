@@ -15,12 +15,14 @@ import hashlib
 import json
 import secrets
 import time
+from typing import Any
 from urllib.parse import urlencode
 
 import jwt
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from civid import audit
 from civid.audit import SYSTEM, Actor
@@ -32,6 +34,7 @@ from console.staff import accounts as staff_accounts
 from idp import acr, claims_extensions, clients
 from idp import sessions as idp_sessions
 from idp.grants import authorization_code
+from idp.runtime import IdpServices
 from models import Client
 
 router = APIRouter(prefix="/console", include_in_schema=False, dependencies=[Depends(pages.html_page)])
@@ -40,7 +43,7 @@ LOGIN_STATE_COOKIE = "civid_console_login"
 LOGIN_STATE_TTL_S = 600
 
 
-def console_client(services, db) -> Client:  # type: ignore[no-untyped-def]
+def console_client(services: IdpServices, db: Session) -> Client:
     """The console's client registration, created on first use and kept in step with the issuer URL."""
     redirect_uri = services.settings.resolved_issuer + "/console/callback"
     row = db.scalars(select(Client).where(Client.registered_by == CONSOLE_CLIENT)).first()
@@ -65,12 +68,12 @@ def console_client(services, db) -> Client:  # type: ignore[no-untyped-def]
     return row
 
 
-def _seal(services, payload: dict) -> str:  # type: ignore[no-untyped-def]
+def _seal(services: IdpServices, payload: dict[str, Any]) -> str:
     body = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
     return body + "." + services.idp_secrets.mac("console-login", body)
 
 
-def _unseal(services, value: str | None) -> dict | None:  # type: ignore[no-untyped-def]
+def _unseal(services: IdpServices, value: str | None) -> dict[str, Any] | None:
     if not value or "." not in value:
         return None
     body, mac = value.rsplit(".", 1)

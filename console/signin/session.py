@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from fastapi import Depends, Request, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from civid import audit
 from civid.errors import Forbidden
@@ -36,7 +37,7 @@ def cookie_name(request: Request) -> str:
     return ("__Host-" if secure else "") + "civid_console"
 
 
-def start(request: Request, response: Response, db, account: StaffAccount, acr: str) -> ConsoleSession:  # type: ignore[no-untyped-def]
+def start(request: Request, response: Response, db: Session, account: StaffAccount, acr: str) -> ConsoleSession:
     """Open a console session for ``account`` and set its cookie on ``response``."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
@@ -58,8 +59,8 @@ def start(request: Request, response: Response, db, account: StaffAccount, acr: 
 
 def current(
     request: Request,
-    db,
-    touch: bool = True,  # type: ignore[no-untyped-def]
+    db: Session,
+    touch: bool = True,
     commit: bool = True,
 ) -> tuple[ConsoleSession, StaffAccount] | None:
     """The live session of this browser and its account, or None; ``touch`` counts this request as activity.
@@ -87,7 +88,7 @@ def current(
     return row, account
 
 
-def end(request: Request, response: Response, db) -> StaffAccount | None:  # type: ignore[no-untyped-def]
+def end(request: Request, response: Response, db: Session) -> StaffAccount | None:
     """Sign out: end the session and clear the cookie; return whose session it was."""
     found = current(request, db, touch=False, commit=False)  # in the sign-out's transaction
     settings = request.app.state.services.settings

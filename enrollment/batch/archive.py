@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import ErrorDetails
 
 from civid.errors import InvalidInput, PayloadTooLarge
 from civid.keyring import KeyRing, Sealed
@@ -256,10 +257,7 @@ def parse_person(data: bytes) -> tuple[PersonIn | None, list[Issue]]:
             Issue(
                 "invalid_person_json",
                 "person.json: "
-                + "; ".join(
-                    f"{'.'.join(str(p) for p in e['loc']) or 'whole file'}: {str(e['msg']).removeprefix('Value error, ')}"
-                    for e in errors
-                ),
+                + "; ".join(f"{_error_place(e)}: {str(e['msg']).removeprefix('Value error, ')}" for e in errors),
                 {"errors": [_plain_error(e) for e in errors]},
             )
         ]
@@ -267,6 +265,11 @@ def parse_person(data: bytes) -> tuple[PersonIn | None, list[Issue]]:
         error = {"loc": ["documents"], "type": "value_error", "msg": str(exc)}
         return None, [Issue("invalid_person_json", f"person.json: documents: {exc}", {"errors": [error]})]
     return person, []
+
+
+def _error_place(error: ErrorDetails) -> str:
+    """Where in person.json a pydantic error is, as a dotted path."""
+    return ".".join(str(part) for part in error["loc"]) or "whole file"
 
 
 def _plain_error(error: Any) -> dict[str, Any]:
@@ -338,7 +341,8 @@ def person_digest(person: PersonIn) -> str:
 
 
 def files_of(files: dict[str, bytes]) -> dict[str, Any]:
-    """A package's files sorted by kind: ``person`` (bytes), ``faces`` [(name, bytes)], ``fingers`` {position: (name, bytes)}."""
+    """A package's files sorted by kind: ``person`` (bytes), ``faces`` [(name, bytes)],
+    ``fingers`` {position: (name, bytes)}."""
     faces = sorted((name, data) for name, data in files.items() if FACE_FILE.match(name))
     fingers = {int(m.group(1)): (name, data) for name, data in files.items() if (m := FINGER_FILE.match(name))}
     return {"person": files.get(PERSON_FILE, b""), "faces": faces, "fingers": fingers}

@@ -61,6 +61,7 @@ from models import (
     StaffAccount,
     utcnow,
 )
+from models.db import affected_rows
 
 log = logging.getLogger(__name__)
 RUNNER = f"{socket.gethostname()}:{os.getpid()}"
@@ -578,7 +579,8 @@ def _claim(services: EnrolmentServices, officer: Actor, public_id: str, stale: i
         _refuse_second_live_batch(db, officer.id, stale, except_id=public_id)
         was = shown_status(job, stale)
         # Claimed only if nobody changed it since it was read (two desks pressing Resume at once).
-        claimed = db.execute(
+        claimed = affected_rows(
+            db,
             update(BatchJob)
             .where(
                 BatchJob.id == job.id,
@@ -588,9 +590,9 @@ def _claim(services: EnrolmentServices, officer: Actor, public_id: str, stale: i
                 if job.heartbeat_at is None
                 else BatchJob.heartbeat_at == job.heartbeat_at,
             )
-            .values(status=BatchStatus.RUNNING, runner=RUNNER, heartbeat_at=utcnow())
+            .values(status=BatchStatus.RUNNING, runner=RUNNER, heartbeat_at=utcnow()),
         )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        if claimed != 1:
             raise Conflict(
                 f"batch {public_id} was resumed elsewhere", code="resumed_elsewhere", params={"batch": public_id}
             )

@@ -26,6 +26,7 @@ from idp.claims_extensions import ClaimsExtensions
 from idp.errors import InvalidGrant, InvalidRequest
 from idp.grants import refresh_token as refresh_token_grant
 from models import AuthorizationCode, Client, Grant, utcnow
+from models.db import affected_rows
 
 if TYPE_CHECKING:
     from idp.runtime import IdpServices
@@ -104,20 +105,22 @@ def _check_pkce(client: Client, row: AuthorizationCode, verifier: str | None) ->
 def consume(db: Session, client: Client, code: AuthorizationCode) -> None:
     """Mark the code used with a conditional update: of two concurrent redemptions only one changes the
     row; the other is a reuse."""
-    consumed = db.execute(
+    consumed = affected_rows(
+        db,
         update(AuthorizationCode)
         .where(AuthorizationCode.id == code.id, AuthorizationCode.used_at.is_(None))
-        .values(used_at=utcnow())
+        .values(used_at=utcnow()),
     )
-    if consumed.rowcount != 1:
+    if consumed != 1:
         _revoke_on_reuse(db, client, code.grant)
 
 
 def _revoke_on_reuse(db: Session, client: Client, grant: Grant) -> None:
     """RFC 6749 §4.1.2: a code used twice revokes the tokens issued from it; keep that, then refuse."""
     db.rollback()  # nothing of this request is kept but the revocation
-    grant = db.get(Grant, grant.id)
-    grant_lifecycle.revoke_grant(db, grant, "code_reuse", tokens.client_actor(client.client_id))
+    again = db.get(Grant, grant.id)
+    assert again is not None, "grants are revoked, never deleted"
+    grant_lifecycle.revoke_grant(db, again, "code_reuse", tokens.client_actor(client.client_id))
     db.commit()
     raise InvalidGrant("the authorization code has already been used")
 

@@ -21,6 +21,7 @@ from idp.claims_extensions import ClaimsExtensions
 from idp.consent import consent_for_grant
 from idp.errors import InvalidGrant, InvalidRequest, InvalidScope
 from models import Client, Grant, RefreshToken, utcnow
+from models.db import affected_rows
 
 if TYPE_CHECKING:
     from idp.runtime import IdpServices
@@ -70,8 +71,9 @@ def validate_scope(grant: Grant, form: Mapping[str, str]) -> list[str]:
 def _revoke_on_reuse(db: Session, client: Client, grant: Grant) -> None:
     """A rotated refresh token presented again: revoke the family, keep that, then refuse."""
     db.rollback()
-    grant = db.get(Grant, grant.id)
-    grant_lifecycle.revoke_grant(db, grant, "refresh_token_reuse", tokens.client_actor(client.client_id))
+    again = db.get(Grant, grant.id)
+    assert again is not None, "grants are revoked, never deleted"
+    grant_lifecycle.revoke_grant(db, again, "refresh_token_reuse", tokens.client_actor(client.client_id))
     db.commit()
     raise InvalidGrant("the refresh token has already been used")
 
@@ -86,12 +88,13 @@ def create_token_response(
     issued = tokens.issue(db, services, extensions, client, grant, scopes)
     # Rotate with a conditional update, in the tokens' transaction: of two concurrent uses only one
     # changes the row; the other is a reuse.
-    rotated = db.execute(
+    rotated = affected_rows(
+        db,
         update(RefreshToken)
         .where(RefreshToken.id == row.id, RefreshToken.rotated_at.is_(None))
-        .values(rotated_at=utcnow())
+        .values(rotated_at=utcnow()),
     )
-    if rotated.rowcount != 1:
+    if rotated != 1:
         _revoke_on_reuse(db, client, grant)
     audit.record(
         db,

@@ -65,6 +65,16 @@ def assert_consistent(settings: Settings) -> None:
         services.close()
 
 
+def _send_into(
+    result: dict[str, httpx.Response | Exception], url: str, headers: dict, photo: str, family_name: str, key: str
+) -> None:
+    """Post from a thread: the response, or the error of a connection the kill cut, lands in ``result``."""
+    try:
+        result["r"] = _post(url, headers, photo, family_name, key)
+    except httpx.HTTPError as exc:
+        result["r"] = exc
+
+
 def test_killed_mid_enrolment_loses_nothing_and_leaves_no_orphans(tmp_path: Path):
     settings = Settings(data_dir=tmp_path / "var")
     bootstrap = build_services(settings)
@@ -79,14 +89,9 @@ def test_killed_mid_enrolment_loses_nothing_and_leaves_no_orphans(tmp_path: Path
         photo, name = PEOPLE[attempt % len(PEOPLE)]
         key = f"attempt-{attempt}"
         result: dict[str, httpx.Response | Exception] = {}
-
-        def send() -> None:
-            try:
-                result["r"] = _post(server.url, keys.officer, photo, f"{name} {chr(65 + attempt)}", key)
-            except httpx.HTTPError as exc:
-                result["r"] = exc
-
-        thread = threading.Thread(target=send)
+        request = (server.url, keys.officer, photo, f"{name} {chr(65 + attempt)}", key)
+        # The request is bound now, as arguments: the thread may still run when the loop moves on.
+        thread = threading.Thread(target=_send_into, args=(result, *request))
         thread.start()
         time.sleep(delay)
         server.kill()
