@@ -3,13 +3,17 @@
 The database is the truth. At start the saved index is loaded and reconciled with the database
 (templates missing from the file are added, ones no longer in the gallery removed); a missing or
 unreadable file, or an index of the wrong kind for the gallery's size, means a full rebuild. Inside
-the dedup section each enrolment first catches up with templates other processes committed (ids
-above the watermark), so every search sees everything committed before it.
+the dedup section each enrolment first catches up with what other processes committed, so every search
+sees everything committed before it: new templates (ids above the watermark), and the templates that
+adjudication decisions took out of the gallery or put back into it. Those are old rows, below the
+watermark; every decision writes a ``case_decisions`` row, so the cache remembers the newest decision it
+follows and re-reads only the templates of the applicants decided since (one indexed query when none was).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,7 +32,7 @@ from matcher import mcc
 from matcher.finger_index import FingerGallery, FingerIndex
 from matcher.gallery import Gallery, GalleryOptions, Hit
 from matcher.gallery_backends import create_gallery
-from models import Enrolment, FaceTemplate, FingerTemplate
+from models import CaseDecision, DedupCase, Enrolment, FaceTemplate, FingerTemplate
 
 log = logging.getLogger(__name__)
 BATCH = 10_000
@@ -53,6 +57,11 @@ class TemplateCache:
         self._gallery = gallery
         self.path = path
         self._unsaved = 0
+        # The newest case decision whose template moves the index follows (set at open: no history replayed).
+        self._decisions_seen = 0
+        # catch_up also runs outside the dedup section (identify): two threads must not apply their reads of
+        # one applicant's templates in the wrong order.
+        self._catching_up = threading.Lock()
 
     # --- what the index holds (read-only views for status pages, reconciliation and tests) ------
     def __len__(self) -> int:
@@ -103,17 +112,20 @@ class TemplateCache:
     def rebuild(self, show_progress: bool = False) -> int:
         """Rebuild the index from every template in the gallery, then save it. Returns the count."""
         with self.sessions() as session:
+            decisions = _newest_decision(session)  # read first: a decision committed during the scan is followed
             total = session.scalar(select(func.count()).select_from(self.model).where(self.model.in_gallery)) or 0
             max_id = session.scalar(select(func.max(self.model.id))) or 0
             with _progress(show_progress) as progress:
                 task = progress.add_task(f"Rebuilding {self.label}", total=total)
                 self._gallery.rebuild(self._batches(session), total, progress=lambda n: progress.advance(task, n))
         self._gallery.watermark = max_id
+        self._decisions_seen = decisions
         self.save()
         return total
 
     def reconcile(self, session: Session) -> tuple[int, int]:
         """Make the index hold exactly the gallery templates of the database. Returns (added, removed)."""
+        decisions = _newest_decision(session)  # read first: a decision committed during the scan is followed
         truth = np.fromiter(session.scalars(select(self.model.id).where(self.model.in_gallery)), dtype=np.int64)
         held = self._gallery.ids()
         missing = np.setdiff1d(truth, held)
@@ -124,16 +136,47 @@ class TemplateCache:
             ids = missing[start : start + BATCH]
             self._add_rows(session, self.model.id.in_(ids.tolist()))
         self._gallery.watermark = int(max(self._gallery.watermark, truth.max() if len(truth) else 0))
+        self._decisions_seen = max(self._decisions_seen, decisions)
         return len(missing), len(extra)
 
     # --- steady state -----------------------------------------------------------------------------
     def catch_up(self, session: Session) -> int:
-        """Add templates committed since the watermark (by this or another process)."""
-        added = self._add_rows(session, (self.model.id > self._gallery.watermark) & self.model.in_gallery)
-        newest = session.scalar(select(func.max(self.model.id)))
-        if newest:
-            self._gallery.watermark = max(self._gallery.watermark, newest)
-        return added
+        """Add templates committed since the watermark, and follow the decisions committed since the last one
+        seen (by this or another process). Returns the number of templates added."""
+        with self._catching_up:
+            # Decisions first, templates after: the templates read are then at least as new as the decisions.
+            decided = session.execute(
+                select(CaseDecision.id, CaseDecision.replaces_id, DedupCase.enrolment_id)
+                .join(DedupCase, CaseDecision.case_id == DedupCase.id)
+                .where(CaseDecision.id > self._decisions_seen)
+            ).all()
+            added = self._add_rows(session, (self.model.id > self._gallery.watermark) & self.model.in_gallery)
+            newest = session.scalar(select(func.max(self.model.id)))
+            if newest:
+                self._gallery.watermark = max(self._gallery.watermark, newest)
+            if decided:
+                added += self._follow(session, decided)
+                self._decisions_seen = max(self._decisions_seen, *(row.id for row in decided))
+            return added
+
+    def _follow(self, session: Session, decided: Sequence[Any]) -> int:
+        """Bring the templates of the applicants just decided in line with the database. Returns those added.
+
+        Only a decision moves an applicant's templates (created in the gallery, taken out by a duplicate decision,
+        put back by a change to not duplicate). Held templates that left are removed (an absent id is ignored);
+        templates in the gallery are re-added (an add replaces a held id) only where a change was decided,
+        because a first decision never puts one back: re-adding after every "not duplicate" would cost each
+        decision a decryption and leave dead rows in the finger index."""
+        applicants = sorted({row.enrolment_id for row in decided})
+        left = session.scalars(
+            select(self.model.id).where(self.model.enrolment_id.in_(applicants), ~self.model.in_gallery)
+        ).all()
+        if left:
+            self._gallery.remove(list(left))
+        changed = sorted({row.enrolment_id for row in decided if row.replaces_id is not None})
+        if not changed:
+            return 0
+        return self._add_rows(session, self.model.enrolment_id.in_(changed) & self.model.in_gallery)
 
     def add_committed(self, ids: list[int], payload: Any) -> None:
         """Record templates just committed by this process."""
@@ -236,6 +279,11 @@ class FingerGalleryStore(TemplateCache):
     def _decode(self, rows: Sequence[Any]) -> tuple[NDArray[np.int64], list[Any]]:
         ids = np.array([r.id for r in rows], dtype=np.int64)
         return ids, [open_features(self.keyring, r, r.public_id) for r in rows]
+
+
+def _newest_decision(session: Session) -> int:
+    """The id of the newest case decision (ids increase: decisions are written one at a time, in the dedup section)."""
+    return session.scalar(select(func.max(CaseDecision.id))) or 0
 
 
 def _progress(enabled: bool) -> Progress:
