@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 from civid.deps import CoreServices
+from civid.events import EventBus
 
 if TYPE_CHECKING:  # the face and index modules load dlib and FAISS; a type hint must not
     from civid.keyring import KeyRing
@@ -14,10 +15,12 @@ if TYPE_CHECKING:  # the face and index modules load dlib and FAISS; a type hint
 
 
 class EnrolmentServices(CoreServices, Protocol):
-    """Settings and sessions, plus the key ring sealing templates, the face engine, both indexes and fusion."""
+    """Settings and sessions, plus the key ring sealing templates, the face engine, both indexes and fusion, and
+    the bus on which enrollment publishes what it does to identities (``civid.events``)."""
 
     keyring: KeyRing
     faces: FaceEngine
     gallery: GalleryStore
     fingers: FingerGalleryStore
     fusion: Fusion
+    events: EventBus
