@@ -12,6 +12,15 @@ if TYPE_CHECKING:
     from civid.settings import Settings
 
 
+class MacKey(Protocol):
+    """The server's keyed MAC, as the core's CSRF tokens use it (``civid.web.csrf``); the OpenID provider's
+    secrets (``idp.server_secrets.ServerSecrets``) are the one the server assembles."""
+
+    def mac(self, purpose: str, value: str) -> str:
+        """A URL-safe MAC of ``value`` for one ``purpose``, under a key only the server holds."""
+        ...
+
+
 class CoreServices(Protocol):
     """What every route may rely on in the process's services (``app.state.services``).
 
@@ -21,6 +30,7 @@ class CoreServices(Protocol):
 
     settings: Settings
     sessions: sessionmaker[Session]
+    idp_secrets: MacKey  # the key of CSRF tokens (civid.web.csrf)
 
 
 def get_services(request: Request) -> CoreServices:
