@@ -20,6 +20,7 @@ class CsrfRejected(Forbidden):
     """A state-changing request without this browser's CSRF token."""
 
     code = "csrf"
+    message_catalogue = "error"
 
 
 def cookie_name(request: Request, name: str) -> str:
