@@ -65,6 +65,17 @@ def test_every_key_the_code_or_a_template_uses_is_in_the_template_and_the_templa
     assert template == _extracted(with_catalogue=True) - {""}, "civid.pot is stale: run `make messages`"
 
 
+def test_the_extraction_reads_every_package_s_templates() -> None:
+    # A package's templates left out of babel.cfg would escape the check above (and `make messages`).
+    with (ROOT / "babel.cfg").open() as cfg:
+        method_map, _ = parse_mapping_cfg(cfg)
+    read = {pattern for pattern, method in method_map if method == "jinja2"}
+    folders = {folder.relative_to(ROOT).as_posix() for folder in ROOT.glob("*/templates")}
+    assert {"idp/templates", "console/templates", "kyc/templates"} <= folders
+    assert sorted(f"{folder}/**.html" for folder in folders if f"{folder}/**.html" not in read) == []
+    assert "kyc.releases" in _extracted(with_catalogue=False)
+
+
 def test_counted_messages_are_plural_entries_with_every_form_of_their_language() -> None:
     for lang, catalog in i18n.catalogues().catalogs.items():
         for message in catalog:
