@@ -12,6 +12,15 @@ if TYPE_CHECKING:
     from civid.settings import Settings
 
 
+class MacKey(Protocol):
+    """The server's keyed MAC, as the core's CSRF tokens use it (``civid.web.csrf``); the OpenID provider's
+    secrets (``idp.server_secrets.ServerSecrets``) are the one the server assembles."""
+
+    def mac(self, purpose: str, value: str) -> str:
+        """A URL-safe MAC of ``value`` for one ``purpose``, under a key only the server holds."""
+        ...
+
+
 class CoreServices(Protocol):
     """What every route may rely on in the process's services (``app.state.services``).
 
@@ -21,6 +30,13 @@ class CoreServices(Protocol):
 
     settings: Settings
     sessions: sessionmaker[Session]
+
+    # Read-only, so that any object with a fitting ``mac`` satisfies it (a plain attribute would have to be
+    # exactly MacKey: protocol attributes are invariant).
+    @property
+    def idp_secrets(self) -> MacKey:
+        """The key of CSRF tokens (``civid.web.csrf``)."""
+        ...
 
 
 def get_services(request: Request) -> CoreServices:

@@ -17,6 +17,11 @@ class CividError(Exception):
     title: str = "Bad request"
     # The stable code of this kind of failure, when every instance says the same sentence (``csrf``, ``locked``).
     code: str | None = None
+    # The catalogue in which this class's codes name their sentences (``<message_catalogue>.<code>``): the citizen
+    # pages' ``error``, the passkey ceremonies' ``passkey.error``. Those pages translate an error only when its
+    # class opts in so, never on a code that merely matches a key: an unrelated error whose code happens to be
+    # ``expired`` or ``title`` must not say a passkey sentence or a page label.
+    message_catalogue: str | None = None
 
     def __init__(
         self, detail: str, *, code: str | None = None, params: dict[str, Any] | None = None, **extra: Any
@@ -25,7 +30,8 @@ class CividError(Exception):
         self.detail = detail
         # A stable code for this sentence (finer than the problem type) and its values, so a page can say it in
         # the reader's language (the one way an error names its message: a page looks ``<catalogue>.<code>`` up
-        # in its own catalogue); kept apart from ``extra``, so problem+json bodies do not change.
+        # in its own catalogue, a citizen page only in the one the class names, ``message_catalogue``); kept apart
+        # from ``extra``, so problem+json bodies do not change.
         self.code = code if code is not None else type(self).code
         self.params = dict(params or {})
         self.extra = extra
@@ -33,6 +39,12 @@ class CividError(Exception):
     @property
     def type_uri(self) -> str:
         return f"https://civid.dev/problems/{self.type_slug}"
+
+    def message_key(self, *catalogues: str) -> str | None:
+        """The key of this error's sentence when its class names its sentences in one of ``catalogues``."""
+        if self.code and self.message_catalogue in catalogues:
+            return f"{self.message_catalogue}.{self.code}"
+        return None
 
 
 class InvalidInput(CividError):

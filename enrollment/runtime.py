@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # the face and index modules load dlib and FAISS; a type hint
 
 class EnrolmentServices(CoreServices, Protocol):
     """Settings and sessions, plus the key ring sealing templates, the face engine, both indexes and fusion, and
-    the bus on which the workflow publishes identity events."""
+    the bus on which enrollment publishes what it does to identities (``civid.events``)."""
 
     keyring: KeyRing
     faces: FaceEngine

@@ -28,6 +28,7 @@ from idp import (
     consent,
     interaction_policy,
     interactions,
+    login_methods,
     sessions,
 )
 from idp.authorization import AuthorizationContext, validate
@@ -81,7 +82,7 @@ def resume(uid: str, request: Request, services: IdpServices = Depends(get_servi
 def _authorize(request: Request, services: IdpServices, raw: Mapping[str, str], decide_now: bool) -> Response:
     issuer = services.settings.resolved_issuer
     with services.sessions.begin() as db:
-        ctx = AuthorizationContext(raw, db, services, claims_extensions.of(request.app))
+        ctx = AuthorizationContext(raw, db, services, claims_extensions.of(request.app), login_methods.of(request))
         try:
             validate(ctx)
         except OAuthError as exc:
@@ -92,7 +93,14 @@ def _authorize(request: Request, services: IdpServices, raw: Mapping[str, str], 
         if decide_now:
             session = sessions.current(request, db)
             step = interaction_policy.next_step(
-                db, ctx.client, ctx.params, session, None, secrets=services.idp_secrets, extensions=ctx.extensions
+                db,
+                ctx.client,
+                ctx.params,
+                session,
+                None,
+                secrets=services.idp_secrets,
+                extensions=ctx.extensions,
+                methods=ctx.methods,
             )
             if step.kind == ERROR:
                 assert step.error is not None
@@ -122,6 +130,7 @@ def finish(
         consent_given=consent_given,
         secrets=services.idp_secrets,
         extensions=claims_extensions.of(request.app),
+        methods=login_methods.of(request),
     )
     return _respond(request, db, services, interaction, client, step)
 

@@ -27,6 +27,7 @@ from idp import (
     consent,
     interaction_policy,
     interactions,
+    login_methods,
     sessions,
 )
 from idp.errors import AccessDenied, InvalidClient, InvalidRequest
@@ -71,6 +72,7 @@ def consent_page(uid: str, request: Request, services: IdpServices = Depends(get
             interaction.login_session_id,
             secrets=services.idp_secrets,
             extensions=extensions,
+            methods=login_methods.of(request),
         )
         if step.kind != CONSENT:
             return authorize.finish(request, db, services, interaction, client)
@@ -109,7 +111,11 @@ def consent_answer(
         session = sessions.current(request, db)
         params = interaction.params
         if session is None or interaction_policy.login_needed(
-            params, session, interaction.login_session_id, db.get(Identity, session.identity_id)
+            params,
+            session,
+            interaction.login_session_id,
+            db.get(Identity, session.identity_id),
+            login_methods.of(request),
         ):
             return authorize.finish(request, db, services, interaction, client)  # log in first
         identity = db.get(Identity, session.identity_id)

@@ -56,6 +56,7 @@ class FaceNotAllowed(Forbidden):
     """The portal asked for a level face login cannot reach (``acr_values``)."""
 
     code = "face_not_allowed"
+    message_catalogue = "error"
 
 
 @router.post("/login/face")

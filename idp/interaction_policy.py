@@ -5,7 +5,8 @@ consent page), from the validated request, the browser's SSO session and the rem
 
 - login, when there is no session, or ``prompt=login``/``select_account`` or ``max_age`` demand a fresh
   authentication (a login during this very interaction counts: OIDC Core §3.1.2.1), or the session's level
-  is below the ``acr_values`` asked for (``idp.acr.satisfies``), or the ``login_hint`` names another person;
+  is below the ``acr_values`` asked for (as the application's login methods rank them: ``idp.login_methods``),
+  or the ``login_hint`` names another person;
 - consent, unless the live consent given for the request's stated purpose (OIDC4IDA ``purpose``; for a
   request stating none, the consent given without one) covers every scope and claim asked for and ``prompt``
   lacks ``consent``;
@@ -22,9 +23,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from civid import audit
-from idp import acr, claims, consent
+from idp import claims, consent
 from idp.claims_extensions import ClaimsExtensions
 from idp.errors import AccessDenied, ConsentRequired, LoginRequired, OAuthError
+from idp.login_methods import LoginMethods
 from idp.server_secrets import ServerSecrets
 from idp.subjects import subject_for
 from models import Client, Identity, LoginSession, utcnow
@@ -42,9 +44,14 @@ class NextStep:
 
 
 def login_needed(
-    params: dict[str, Any], session: LoginSession | None, fresh_session_id: int | None, identity: Identity | None
+    params: dict[str, Any],
+    session: LoginSession | None,
+    fresh_session_id: int | None,
+    identity: Identity | None,
+    methods: LoginMethods,
 ) -> str | None:
-    """Why the citizen must (re-)authenticate for this request, or None when the session will do."""
+    """Why the citizen must (re-)authenticate for this request, or None when the session will do; ``methods``
+    (the application's, ``idp.login_methods.of``) rank the session's acr against the one asked for."""
     if session is None or identity is None:
         return "no_session"
     if identity.status != "active":
@@ -58,7 +65,7 @@ def login_needed(
         # OIDC Core §3.1.2.1: re-authenticate when the last authentication is older than max_age seconds.
         if audit.as_utc(session.auth_time) + timedelta(seconds=max_age) <= utcnow():
             return "max_age"
-    if not acr.satisfies(session.acr, params.get("acr_values") or []):
+    if not methods.satisfies(session.acr, params.get("acr_values") or []):
         return "acr"
     hint = params.get("login_hint")
     if hint and hint != identity.uin and not fresh:
@@ -117,11 +124,12 @@ def next_step(
     *,
     secrets: ServerSecrets,
     extensions: ClaimsExtensions,
+    methods: LoginMethods,
 ) -> NextStep:
     """The next step for this request; ``consent_given`` when the citizen has just approved it."""
     identity = db.get(Identity, session.identity_id) if session is not None else None
     silent = "none" in (params.get("prompt") or [])
-    reason = login_needed(params, session, fresh_session_id, identity)
+    reason = login_needed(params, session, fresh_session_id, identity, methods)
     required = params.get("required_sub")
     if reason is None and required and identity is not None and subject_for(secrets, client, identity.uin) != required:
         # OIDC Core §3.1.2.1 / §5.5.1: a positive answer only for the person the request names.

@@ -26,6 +26,7 @@ class InteractionGone(InvalidRequest):
     """The interaction is unknown, expired or already finished: the citizen starts again at the portal."""
 
     code = "interaction_gone"
+    message_catalogue = "error"
 
 
 def new_uid() -> str:

@@ -28,6 +28,7 @@ class LoginLocked(CividError):
     type_slug = "login-locked"
     title = "Too many failed attempts"
     code = "locked"
+    message_catalogue = "error"
 
 
 def source_of(request: Request, settings: Settings) -> str:

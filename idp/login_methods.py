@@ -8,7 +8,9 @@ with its name before it checks anything, and the attempts it records are pruned 
 
 The registry (``LoginMethods``) is an immutable value built when the application is assembled
 (``register``), kept on ``app.state``; the login page lists the methods in registration order, discovery
-states their ``acr`` values, and ``idp.acr`` answers level questions from it. Adding a method is its module,
+states their ``acr`` values, and every level question about a request is answered from it (``of(request)``:
+the authorization chain's ``acr_values``, the interaction policy, face gating, kyc re-verification, console
+sign-in), so a method registered on the app binds as firmly as a built-in one. Adding a method is its module,
 its fragment and one line in ``idp.acr.BUILT_IN``.
 """
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from civid.deps import get_services
-from idp import claims_extensions, interactions
+from idp import claims_extensions, interactions, login_methods
 from idp.authorization import AuthorizationContext, validate
 from idp.client_auth import authenticate_client
 from idp.errors import InvalidRequest
@@ -36,7 +36,15 @@ def pushed_authorization_request(
             raise InvalidRequest("client_id does not match the authenticated client")
         # Credentials are not authorization parameters.
         raw = {k: v for k, v in form.items() if k not in ("client_secret", "client_assertion", "client_assertion_type")}
-        ctx = AuthorizationContext(raw, db, services, claims_extensions.of(request.app), at_par=True, client=client)
+        ctx = AuthorizationContext(
+            raw,
+            db,
+            services,
+            claims_extensions.of(request.app),
+            login_methods.of(request),
+            at_par=True,
+            client=client,
+        )
         validate(ctx)
         ttl = services.settings.par_ttl_s
         row = interactions.create(db, client.client_id, ctx.params, ttl, pushed=True)

@@ -46,6 +46,7 @@ class PasskeyRejected(CividError):
     status = 400
     type_slug = "passkey-rejected"
     title = "Passkey not accepted"
+    message_catalogue = "passkey.error"  # every code it is raised with has its sentence there
 
 
 def issuer_origin(issuer: str) -> str:

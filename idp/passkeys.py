@@ -68,13 +68,9 @@ def _explained(request: Request) -> Iterator[None]:
         yield
     except CividError as exc:
         # A passkey failure's sentence is in the passkey catalogue, the citizen pages' shared ones (a lockout, a
-        # CSRF refusal, a finished interaction) in the error catalogue.
-        key = (
-            next((found for found in (f"passkey.error.{exc.code}", f"error.{exc.code}") if i18n.has(found)), None)
-            if exc.code
-            else None
-        )
-        if key:
+        # CSRF refusal, a finished interaction) in the error catalogue: each class says which (message_catalogue).
+        key = exc.message_key("passkey.error", "error")
+        if key and i18n.has(key):
             minutes = max(1, round(int(exc.extra.get("retry_after") or 60) / 60))
             address = passkey_ceremony.issuer_origin(request.app.state.services.settings.resolved_issuer)
             exc.extra["message"] = i18n.translate(key, pages.language(request), minutes=minutes, address=address)

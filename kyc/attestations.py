@@ -41,10 +41,11 @@ from civid import audit
 from civid.deps import get_services
 from civid.errors import InvalidInput
 from civid.input_types import DurationSeconds
-from idp import acr as acr_module
+from idp import login_methods
 from idp.claims import entitled
 from idp.consent import ClientConsent, consent_for_grant
 from idp.errors import InsufficientScope, InsufficientUserAuthentication, InvalidRequest, InvalidToken
+from idp.login_methods import LoginMethods
 from idp.runtime import IdpServices
 from idp.subjects import subject_for
 from idp.tokens import LiveAccessToken, client_actor, verify_access_token
@@ -161,8 +162,9 @@ def _consent(db: Session, client: Client, live: LiveAccessToken, wanted: Attesta
     return consent
 
 
-def _check_authentication(live: LiveAccessToken, wanted: AttestationRequest) -> None:
-    """Re-verification: the login behind the token must be recent and strong enough (RFC 9470 §3)."""
+def _check_authentication(live: LiveAccessToken, wanted: AttestationRequest, methods: LoginMethods) -> None:
+    """Re-verification: the login behind the token must be recent and strong enough (RFC 9470 §3), as the
+    application's login ``methods`` rank the levels."""
     grant = live.grant
     age = int((utcnow() - audit.as_utc(grant.auth_time)).total_seconds())
     reasons: list[str] = []
@@ -172,7 +174,7 @@ def _check_authentication(live: LiveAccessToken, wanted: AttestationRequest) -> 
         reasons.append(f"the citizen last authenticated {age} s ago (max_age {wanted.max_age})")
         remedies.append(f"max_age={wanted.max_age} (or prompt=login)")
         challenge["max_age"] = wanted.max_age
-    if wanted.acr is not None and not acr_module.satisfies(grant.acr, [wanted.acr]):
+    if wanted.acr is not None and not methods.satisfies(grant.acr, [wanted.acr]):
         reasons.append(f"the citizen authenticated at {grant.acr}, below {wanted.acr}")
         remedies.append(f"acr_values={wanted.acr}")
         challenge["acr_values"] = wanted.acr
@@ -359,7 +361,7 @@ def create_attestation(
         )
         live = _citizen_token(request, db, services, client)
         consent = _consent(db, client, live, wanted)
-        _check_authentication(live, wanted)
+        _check_authentication(live, wanted, login_methods.of(request))
         row, token = issue(db, services, client, live, consent, wanted, bound_jwk)
         answer = {
             "id": row.uid,

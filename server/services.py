@@ -81,6 +81,9 @@ def subscribed_event_bus() -> EventBus:
     """A bus with every package's reaction to identity events. Subscribed here, with the services, so every
     process that changes identities — the app, the command line, a batch worker — revokes the same way."""
     events = EventBus()
-    kyc_subscriptions.subscribe(events)  # attestations first, then grants: the audit order before events existed
+    # Handlers run in subscription order, and that is the audit order of a withdrawal: the fact first (enrollment
+    # records identity.withdrawn, then publishes), then its consequences, kyc's attestations revoked before idp's
+    # grants (the order the two revocations had before events; tests/enrollment/test_withdrawal_events.py).
+    kyc_subscriptions.subscribe(events)
     idp_subscriptions.subscribe(events)
     return events

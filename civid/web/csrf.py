@@ -2,7 +2,7 @@
 
 A *browser* cookie (a random id, HttpOnly and SameSite=Lax, Secure with the ``__Host-`` prefix when the issuer
 is https) is set on the first page; every form and fetch carries a token bound to it (HMAC under the server's
-cookie key), which an attacker's page cannot compute.
+cookie key: ``CoreServices.idp_secrets``, a ``civid.deps.MacKey``), which an attacker's page cannot compute.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import secrets
 
 from fastapi import Request, Response
 
+from civid.deps import get_services
 from civid.errors import Forbidden
 
 
@@ -19,6 +20,7 @@ class CsrfRejected(Forbidden):
     """A state-changing request without this browser's CSRF token."""
 
     code = "csrf"
+    message_catalogue = "error"
 
 
 def cookie_name(request: Request, name: str) -> str:
@@ -45,14 +47,13 @@ def _browser_id(request: Request, response: Response | None) -> str | None:
 def csrf_token(request: Request, response: Response) -> str:
     """The CSRF token for this browser (sets the browser cookie on ``response`` if it has none)."""
     browser = _browser_id(request, response)
-    token: str = request.app.state.services.idp_secrets.mac("csrf", browser or "")
-    return token
+    return get_services(request).idp_secrets.mac("csrf", browser or "")
 
 
 def check_csrf(request: Request, presented: str | None) -> None:
     """Refuse a state-changing request whose token does not match this browser (form field or header)."""
     presented = presented or request.headers.get("x-csrf-token")
     browser = _browser_id(request, None)
-    expected = request.app.state.services.idp_secrets.mac("csrf", browser) if browser else None
+    expected = get_services(request).idp_secrets.mac("csrf", browser) if browser else None
     if not presented or expected is None or not hmac.compare_digest(presented, expected):
         raise CsrfRejected("the form's security token is missing or does not match; reload the page and try again")

@@ -122,9 +122,11 @@ def render(
 
 def error_page(request: Request, exc: CividError) -> HTMLResponse:
     """The page a citizen sees when something cannot go back to a portal (bad client, bad redirect URI...); an
-    error whose code has a sentence in the error catalogue (``error.<code>``) says it in the citizen's language."""
+    error whose class names its sentences in the error catalogue (``message_catalogue = "error"``: ``error.<code>``)
+    says it in the citizen's language."""
     code = getattr(exc, "error", None) or exc.type_slug
-    message_key = f"error.{exc.code}" if exc.code and i18n.has(f"error.{exc.code}") else None
+    key = exc.message_key("error")
+    message_key = key if key and i18n.has(key) else None
     headers = {}
     retry_after = exc.extra.get("retry_after") if exc.extra else None
     response = render(

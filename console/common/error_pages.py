@@ -55,6 +55,14 @@ def _message(exc: CividError, lang: str) -> tuple[str, str | None]:
     return (text, None) if text else (generic, exc.detail)
 
 
+def shown_code(exc: CividError) -> str:
+    """The error code the page shows (staff quote it): the one the raise site gave, finer than the problem type,
+    else the problem type. A class's own code names its sentence in a citizen page's catalogue, not a failure
+    staff could look up: a CSRF refusal shows ``forbidden``, a lockout ``login-locked``."""
+    given = exc.code if exc.code != type(exc).code else None
+    return given or exc.type_slug
+
+
 def render(request: Request, exc: CividError) -> HTMLResponse:
     """The console's error page for ``exc`` (its status, headers such as Retry-After kept)."""
     lang = pages.language(request)
@@ -66,7 +74,7 @@ def render(request: Request, exc: CividError) -> HTMLResponse:
         staff=getattr(request.state, "staff", None),
         message=message,
         detail=detail,
-        code=exc.code or exc.type_slug,
+        code=shown_code(exc),
         sign_in_again=exc.code in SIGN_IN_AGAIN,
     )
     if exc.extra.get("retry_after"):

@@ -31,7 +31,7 @@ from civid.web import pages
 from civid.web.csrf import check_csrf
 from console.signin import session as console_session
 from console.staff import accounts as staff_accounts
-from idp import acr, claims_extensions, clients
+from idp import acr, claims_extensions, clients, login_methods
 from idp import sessions as idp_sessions
 from idp.grants import authorization_code
 from idp.runtime import IdpServices
@@ -176,7 +176,8 @@ def callback(
         raise Forbidden(f"the ID token is not valid: {exc}", code="sign_in_refused") from exc
     if not secrets.compare_digest(str(claims.get("nonce", "")), pending["nonce"]):
         raise Forbidden("the ID token's nonce does not match this sign-in", code="sign_in_refused")
-    if services.settings.console_require_passkey and not acr.satisfies(claims.get("acr", ""), [acr.ACR_PASSKEY]):
+    passkey_level = login_methods.of(request).satisfies(claims.get("acr", ""), [acr.ACR_PASSKEY])
+    if services.settings.console_require_passkey and not passkey_level:
         raise Forbidden("staff must sign in with a passkey", code="passkey_required")
     response = RedirectResponse(pending["next"], status_code=303)
     response.delete_cookie(LOGIN_STATE_COOKIE, path="/console")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from idp.claims_extensions import ClaimsExtensions
+from idp.login_methods import LoginMethods
 from models import AuthorizationRequest, Client
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ class AuthorizationContext:
     db: Session
     services: IdpServices
     extensions: ClaimsExtensions  # the application's claims extensions (their members and parameters)
+    methods: LoginMethods  # the application's login methods: the acr values it knows and their levels
     at_par: bool = False
     # Set by check_client (at /par: the authenticated client, set before the chain runs).
     client: Client | None = None

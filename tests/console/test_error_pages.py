@@ -3,6 +3,9 @@ page, and the API's problem+json kept for /v1/… paths."""
 
 from __future__ import annotations
 
+from civid.errors import Conflict, Forbidden
+from console.common.error_pages import shown_code
+from idp.lockout import LoginLocked
 from tests.conftest import assert_problem, seeded_fixtures
 from tests.console.helpers import CONSOLE_SETTINGS, console_sign_in, enrol_staff
 from tests.idp.frontchannel import OBAMA_PHOTO
@@ -58,3 +61,11 @@ def test_api_paths_keep_problem_json(client, keys):
     assert_problem(client.get("/v1/no-such-endpoint"), 404)
     assert_problem(client.get("/v1/identities/1234567890", headers=keys.officer), 404)
     assert_problem(client.get("/no-such-page"), 404)
+
+
+def test_the_error_code_shown_is_the_raise_sites_else_the_problem_type(client, people):
+    # A class's own code names a citizen page's sentence: staff are shown the problem type, as before it had one.
+    assert "<code>forbidden</code>" in _is_console_page(client.post("/console/logout"), 403)
+    assert shown_code(LoginLocked("too many")) == "login-locked"
+    assert shown_code(Forbidden("staff must sign in with a passkey", code="passkey_required")) == "passkey_required"
+    assert shown_code(Conflict("no code given")) == "conflict"

@@ -10,9 +10,15 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po, write_po
+from fastapi import Depends, Request
 from fastapi.testclient import TestClient
 
-from civid.web import i18n
+from civid.errors import Conflict, Forbidden
+from civid.web import i18n, pages
+from civid.web.csrf import CsrfRejected
+from idp import passkeys
+from idp.passkey_ceremony import PasskeyRejected
+from server.app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 POT = i18n.LOCALE_DIR / "civid.pot"
@@ -59,6 +65,17 @@ def test_every_key_the_code_or_a_template_uses_is_in_the_template_and_the_templa
     assert template == _extracted(with_catalogue=True) - {""}, "civid.pot is stale: run `make messages`"
 
 
+def test_the_extraction_reads_every_package_s_templates() -> None:
+    # A package's templates left out of babel.cfg would escape the check above (and `make messages`).
+    with (ROOT / "babel.cfg").open() as cfg:
+        method_map, _ = parse_mapping_cfg(cfg)
+    read = {pattern for pattern, method in method_map if method == "jinja2"}
+    folders = {folder.relative_to(ROOT).as_posix() for folder in ROOT.glob("*/templates")}
+    assert {"idp/templates", "console/templates", "kyc/templates"} <= folders
+    assert sorted(f"{folder}/**.html" for folder in folders if f"{folder}/**.html" not in read) == []
+    assert "kyc.releases" in _extracted(with_catalogue=False)
+
+
 def test_counted_messages_are_plural_entries_with_every_form_of_their_language() -> None:
     for lang, catalog in i18n.catalogues().catalogs.items():
         for message in catalog:
@@ -99,3 +116,28 @@ def test_a_new_language_is_one_po_file_and_no_code(tmp_path: Path, client: TestC
     finally:
         i18n.load()
     assert i18n.languages() == ("en", "es")
+
+
+def test_only_an_error_whose_class_names_its_catalogue_is_said_from_it(services) -> None:
+    # A code is a message key only where the error's class says so (message_catalogue): an unrelated error whose
+    # code happens to match a key ("title", "expired") keeps its own sentence, never a page label or a passkey's.
+    app = create_app(services=services)
+
+    @app.get("/test/refused", dependencies=[Depends(pages.html_page)])
+    def refused(kind: str) -> None:
+        raise CsrfRejected("csrf detail") if kind == "csrf" else Forbidden("an unrelated refusal", code="title")
+
+    @app.post("/test/explained")
+    def explained(request: Request, kind: str) -> None:
+        with passkeys._explained(request):
+            if kind == "passkey":
+                raise PasskeyRejected("passkey detail", code="expired")
+            raise Conflict("an unrelated conflict", code="expired")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        unrelated = client.get("/test/refused?kind=other")
+        assert unrelated.status_code == 403 and "an unrelated refusal" in unrelated.text
+        assert unrelated.text.count("Something went wrong") == 2  # the page's title and heading, not the message
+        assert "This form has expired" in client.get("/test/refused?kind=csrf").text
+        assert "message" not in client.post("/test/explained?kind=other").json()
+        assert client.post("/test/explained?kind=passkey").json()["message"].startswith("This request has expired")

@@ -1,5 +1,6 @@
 """A login method is one module plus its registration: a toy method registered on a test app (its own router,
-fragment and acr) shows on the login page after the built-in ones and in discovery, without touching idp."""
+fragment and acr) shows on the login page after the built-in ones and in discovery, without touching idp; and
+a request naming a registered method's acr is held to it as to a built-in one (never dropped as unknown)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ from idp.acr import ACR_FACE, ACR_PASSKEY, BUILT_IN
 from idp.login_methods import LoginMethod, LoginMethods
 from server.app import create_app
 from server.services import Services
+from tests.conftest import Keys
+from tests.idp.conftest import enrol_citizen
+from tests.idp.frontchannel import authorize, code_for, location, portal, query_of
 
 TOY_ACR = "urn:example:acr:toy"
 toy_router = APIRouter()
@@ -44,13 +48,35 @@ TOY = LoginMethod(
 )
 
 
-@pytest.fixture
-def toy_client(services: Services) -> Iterator[TestClient]:
+# The same toy, stronger than any built-in method: a request for its acr can be met by it alone.
+STRONG_TOY_ACR = "urn:example:acr:strong-toy"
+STRONG_TOY = LoginMethod(
+    name="strong-toy",
+    acr=STRONG_TOY_ACR,
+    level=3,
+    amr=("hwk",),
+    router=APIRouter(),
+    fragment="toy_login.html",
+    page_context=_toy_page,
+)
+
+
+def _client_with(services: Services, method: LoginMethod) -> Iterator[TestClient]:
     pages.add_template_folder(Path(__file__).parent / "templates")
     app = create_app(services=services)
-    login_methods.register(app, TOY)
+    login_methods.register(app, method)
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def toy_client(services: Services) -> Iterator[TestClient]:
+    yield from _client_with(services, TOY)
+
+
+@pytest.fixture
+def strong_toy_client(services: Services) -> Iterator[TestClient]:
+    yield from _client_with(services, STRONG_TOY)
 
 
 def test_a_registered_method_is_offered_on_the_login_page_in_registry_order(toy_client):
@@ -78,3 +104,16 @@ def test_the_registry_answers_levels_from_its_methods():
     assert with_toy.satisfies(ACR_FACE, [TOY_ACR]) and not with_toy.satisfies(TOY_ACR, [ACR_PASSKEY])
     with pytest.raises(ValueError):
         LoginMethods((TOY, TOY))
+
+
+def test_a_request_for_a_registered_method_acr_requires_that_method(strong_toy_client, services, keys: Keys):
+    client = strong_toy_client
+    rp = portal(services)
+    code_for(client, rp, enrol_citizen(client, keys))  # a face session
+    url = location(authorize(client, rp, acr_values=STRONG_TOY_ACR))
+    assert url.startswith("/login/")  # the face session does not satisfy it
+    page = client.get(url).text
+    assert 'id="toy-section"' in page
+    assert 'id="passkey-section"' not in page and 'id="face-section"' not in page  # the toy method only
+    silent = query_of(authorize(client, rp, acr_values=STRONG_TOY_ACR, prompt="none"))
+    assert silent["error"] == "login_required"
