@@ -93,27 +93,38 @@ def plot_det(panels: dict[str, Sequence[Curve]], path: Path, title: str = "") ->
 
 
 def plot_score_histograms(panels: dict[str, Curve], path: Path, title: str = "", bins: int = 60) -> Path:
-    """Genuine and impostor score histograms (density, log scale), one panel per entry, into the PNG ``path``."""
+    """Genuine and impostor score histograms (density, log scale), one column per entry, into the PNG ``path``:
+    the whole range on top, and below it the range where the two overlap (up to the highest impostor score)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes_row = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 4.6), squeeze=False)
-    for axes, (panel, curve) in zip(axes_row[0], panels.items()):
+    figure, grid = plt.subplots(2, len(panels), figsize=(6.2 * len(panels), 8.4), squeeze=False)
+    for column, (panel, curve) in enumerate(panels.items()):
         pooled = np.concatenate([curve.genuine, curve.impostor]).astype(np.float64)
-        edges = np.linspace(float(pooled.min()), float(pooled.max()), bins + 1)
-        for scores, label, colour in (
-            (curve.impostor, f"impostor ({len(curve.impostor):,} pairs)", "tab:red"),
-            (curve.genuine, f"genuine ({len(curve.genuine):,} pairs)", "tab:blue"),
-        ):
-            axes.hist(scores, bins=edges, density=True, histtype="stepfilled", alpha=0.45, color=colour, label=label)
-        axes.set_yscale("log")
-        axes.set_xlabel("comparison score")
-        axes.set_ylabel("density (log)")
-        axes.set_title(f"{panel}: {curve.label}", fontsize=10)
-        axes.grid(True, alpha=0.3)
-        axes.legend(fontsize=8)
+        low, top = float(pooled.min()), float(pooled.max())
+        overlap = float(np.max(curve.impostor)) * 1.05 if np.max(curve.impostor) > low else top
+        for axes, high, view in ((grid[0][column], top, "all scores"), (grid[1][column], overlap, "overlap")):
+            edges = np.linspace(low, high, bins + 1)
+            if np.all(pooled == np.round(pooled)) and high - low <= 8 * bins:
+                edges = np.arange(low - 0.5, high + 1.5)  # integer scores (BOZORTH3): one bin per value, no gaps
+            for scores, label, colour in (
+                (curve.impostor, f"impostor ({len(curve.impostor):,} pairs)", "tab:red"),
+                (curve.genuine, f"genuine ({len(curve.genuine):,} pairs)", "tab:blue"),
+            ):
+                shown = scores[scores <= high]
+                # Density over all pairs of the kind, so the zoomed panel's heights match the full one's.
+                weights = np.full(len(shown), 1.0 / (len(scores) * (edges[1] - edges[0])))
+                axes.hist(
+                    shown, bins=edges, weights=weights, histtype="stepfilled", alpha=0.45, color=colour, label=label
+                )
+            axes.set_yscale("log")
+            axes.set_xlabel("comparison score")
+            axes.set_ylabel("density (log)")
+            axes.set_title(f"{panel}: {curve.label} ({view})", fontsize=10)
+            axes.grid(True, alpha=0.3)
+            axes.legend(fontsize=8)
     if title:
         figure.suptitle(title, fontsize=11)
     figure.tight_layout()

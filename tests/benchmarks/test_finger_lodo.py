@@ -11,6 +11,7 @@ from benchmarks.face_accuracy import threshold_at_rate
 from benchmarks.finger_lodo import (
     DatabaseScores,
     calibration_check,
+    calibration_summary,
     claimed_vs_observed,
     fit_out_of_fold_calibration,
     held_out_figures,
@@ -127,3 +128,12 @@ def test_det_and_histogram_plots_write_png_files(tmp_path):
     scores = plot_score_histograms({"one panel": curve}, tmp_path / "scores.png")
     for path in (det, scores):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_calibration_summary_sums_false_matches_over_every_held_out_database():
+    rows = calibration_check(_databases(), today=None, dedup_llr=3.0, seed=1)
+    summary = calibration_summary(rows, "out-of-fold")
+    first = summary["levels"][0]
+    assert first["impostor_pairs"] == 3 * 2880
+    assert first["observed_false_matches"] == sum(r["levels"][0]["observed_false_matches"] for r in rows)
+    assert first["claimed"] == pytest.approx(np.mean([r["levels"][0]["claimed"] for r in rows]))
