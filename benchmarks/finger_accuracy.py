@@ -69,11 +69,15 @@ from benchmarks.common import (
 from benchmarks.face_accuracy import equal_error_rate, false_non_match_rate, threshold_at_rate
 
 NAME = "finger_accuracy"
-FVC_FOLDER = Path("fingerprints") / "fvc2002"
+FINGERPRINTS_FOLDER = Path("fingerprints")
+FVC_FOLDER = FINGERPRINTS_FOLDER / "fvc2002"
+COLLECTIONS = ("fvc2000", "fvc2002")  # folders under fingerprints/; FVC2000 has images only, no ISO records
 DATABASES = (1, 2, 3, 4)
 FINGERS = tuple(range(101, 111))
 IMPRESSIONS = tuple(range(1, 9))
 SCAN_PPI = {1: 500, 2: 569, 3: 500, 4: 500}  # FVC2002 B: DB2 was scanned at 569 ppi, the others at about 500
+# FVC2000 B: all about 500 ppi, although its TIFFs declare 1 dpi (the declared resolution is ignored).
+SCAN_PPI_BY_COLLECTION = {"fvc2002": SCAN_PPI, "fvc2000": {1: 500, 2: 500, 3: 500, 4: 500}}
 FMR_TARGETS = (1e-2, 1e-3)
 # Bump when the way minutiae are extracted changes, to invalidate the cache.
 EXTRACTION_PIPELINE = "nbis_bridge.extract(ppi=scan ppi);v1"
@@ -103,22 +107,23 @@ class FingerSample:
     nfiq2_error: str | None = None
     extract_ms: float = float("nan")
     error: str | None = None  # why no minutiae could be obtained (failure to extract / import)
+    collection: str = "fvc2002"  # the folder under fingerprints/ ("fvc2000" or "fvc2002")
 
     @property
     def key(self) -> str:
         return f"DB{self.database}_B/{self.finger}_{self.impression}"
 
     @property
-    def identity(self) -> tuple[int, int]:
-        """The finger: (database, finger); fingers of different databases are different fingers."""
-        return self.database, self.finger
+    def identity(self) -> tuple[str, int, int]:
+        """The finger: (collection, database, finger); fingers of different databases are different fingers."""
+        return self.collection, self.database, self.finger
 
 
-def fvc_folder(data: Path, database: int) -> Path:
-    """``<data>/fingerprints/fvc2002/DB<n>_B``; exit 2 when absent."""
-    folder = data / FVC_FOLDER / f"DB{database}_B"
+def fvc_folder(data: Path, database: int, collection: str = "fvc2002") -> Path:
+    """``<data>/fingerprints/<collection>/DB<n>_B``; exit 2 when absent."""
+    folder = data / FINGERPRINTS_FOLDER / collection / f"DB{database}_B"
     if not folder.is_dir():
-        raise DataMissing(f"{folder} not found (FVC2002 B).")
+        raise DataMissing(f"{folder} not found ({collection.upper()} B).")
     return folder
 
 
@@ -148,10 +153,10 @@ def _extract_file(task: tuple[str, int]) -> dict[str, Any]:
     }
 
 
-def _image_cache_path(data: Path, database: int) -> Path:
+def _image_cache_path(data: Path, database: int, collection: str = "fvc2002") -> Path:
     import nbis  # noqa: F401 - its version keys the cache
 
-    folder = fvc_folder(data, database)
+    folder = fvc_folder(data, database, collection)
     digest = hashlib.sha256()
     version = getattr(sys.modules["nbis"], "__version__", "")
     for part in [
@@ -160,26 +165,30 @@ def _image_cache_path(data: Path, database: int) -> Path:
         *(f"{p.name}:{p.stat().st_size}" for p in sorted(folder.glob("*.tif"))),
     ]:
         digest.update(part.encode() + b"\0")
-    return CACHE_DIR / f"fvc2002-mindtct-DB{database}-{digest.hexdigest()[:16]}.json"
+    return CACHE_DIR / f"{collection}-mindtct-DB{database}-{digest.hexdigest()[:16]}.json"
 
 
-def image_templates(data: Path, databases: tuple[int, ...], workers: int = 2) -> list[FingerSample]:
+def image_templates(
+    data: Path, databases: tuple[int, ...], workers: int = 2, collection: str = "fvc2002"
+) -> list[FingerSample]:
     """Minutiae extracted from every image of ``databases`` by civid (MINDTCT), from the cache when present."""
     from matcher.iso19794 import FingerView, Minutia, MinutiaType
 
     samples: list[FingerSample] = []
     for database in databases:
-        cache = _image_cache_path(data, database)
+        cache = _image_cache_path(data, database, collection)
         keys = [(f, i) for f in FINGERS for i in IMPRESSIONS]
         if cache.exists():
             stored = json.loads(cache.read_text())
         else:
-            folder = fvc_folder(data, database)
-            tasks = [(str(folder / f"{f}_{i}.tif"), SCAN_PPI[database]) for f, i in keys]
+            folder = fvc_folder(data, database, collection)
+            scan_ppi = SCAN_PPI_BY_COLLECTION[collection][database]
+            tasks = [(str(folder / f"{f}_{i}.tif"), scan_ppi) for f, i in keys]
             stored = {}
             context = multiprocessing.get_context("spawn")
             with progress() as bar, context.Pool(workers) as pool:
-                task = bar.add_task(f"MINDTCT DB{database} ({workers} workers)", total=len(tasks))
+                label = f"MINDTCT DB{database}" if collection == "fvc2002" else f"MINDTCT {collection} DB{database}"
+                task = bar.add_task(f"{label} ({workers} workers)", total=len(tasks))
                 for (f, i), result in zip(keys, pool.imap(_extract_file, tasks, chunksize=4)):
                     stored[f"{f}_{i}"] = result
                     bar.advance(task)
@@ -205,6 +214,7 @@ def image_templates(data: Path, databases: tuple[int, ...], workers: int = 2) ->
                     entry.get("nfiq2_error"),
                     entry.get("ms", float("nan")),
                     error,
+                    collection,
                 )
             )
     return samples
@@ -235,11 +245,16 @@ def record_templates(data: Path, databases: tuple[int, ...]) -> list[FingerSampl
     return samples
 
 
-def load_templates(data: Path, source: str, databases: tuple[int, ...], workers: int = 2) -> list[FingerSample]:
-    """Templates of one source ("images" or "records") for ``databases``, ordered by database, finger, impression."""
+def load_templates(
+    data: Path, source: str, databases: tuple[int, ...], workers: int = 2, collection: str = "fvc2002"
+) -> list[FingerSample]:
+    """Templates of one source ("images" or "records") for ``databases`` of ``collection`` (FVC2002 unless said),
+    ordered by database, finger, impression. Only FVC2002 has records."""
     if source == "images":
-        return image_templates(data, databases, workers)
+        return image_templates(data, databases, workers, collection)
     if source == "records":
+        if collection != "fvc2002":
+            raise ValueError(f"{collection} has no ISO records (only FVC2002 has)")
         return record_templates(data, databases)
     raise ValueError(f"unknown template source {source!r}")
 
@@ -260,7 +275,7 @@ def fvc_pairs(samples: list[FingerSample]) -> Pairs:
     genuine, impostor_all, fvc_rows = [], [], []
     for i, j in itertools.combinations(range(len(samples)), 2):
         a, b = samples[i], samples[j]
-        if a.database != b.database:
+        if (a.collection, a.database) != (b.collection, b.database):
             continue
         if a.identity == b.identity:
             genuine.append((i, j))
