@@ -119,7 +119,6 @@ def test_det_points_run_from_everything_accepted_to_everything_refused():
 
 
 def test_det_and_histogram_plots_write_png_files(tmp_path):
-    pytest.importorskip("matplotlib")
     rng = np.random.default_rng(5)
     curve = Curve("synthetic", rng.normal(3, 1, 280).astype(np.float32), rng.normal(0, 1, 2880).astype(np.float32))
     det = plot_det(
