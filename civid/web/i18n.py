@@ -141,6 +141,11 @@ def locale(lang: str) -> Locale:
         return Locale.parse(DEFAULT)
 
 
+def plural_form(count: int, lang: str) -> str:
+    """The CLDR plural category of ``count`` in ``lang`` (``one``, ``many`` or ``other`` for en and es)."""
+    return str(locale(lang).plural_form(abs(count)))
+
+
 def number(value: float, lang: str, digits: int = 0) -> str:
     """``value`` with the language's decimal and grouping separators (``digits`` after the point)."""
     if not digits:  # CLDR's own pattern: Spanish writes 1000 but 110.000 (minimum grouping digits)

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from civid import audit
 from civid.web import i18n, pages
-from console.common import plurals
 from enrollment import decision_history
 from enrollment.documents import documents_of, masked
 from idp.runtime import IdpServices
@@ -131,18 +130,18 @@ def age(created_at: datetime, lang: str) -> str:
         return i18n.translate("cases.age.days", lang, days=days, hours=hours)
     if hours:
         return i18n.translate("cases.age.hours", lang, hours=hours)
-    return plurals.count_text("cases.age.minutes", minutes, lang)
+    return i18n.count_text("cases.age.minutes", minutes, lang)
 
 
 def ratio_text(llr: float, lang: str = "en") -> str:
     """10^|llr| as a reader counts it: 2 significant figures, thousands separated as ``lang`` writes them."""
     ratio = 10 ** abs(llr)
     if ratio >= MAX_RATIO:
-        return plurals.number(MAX_RATIO, lang) + "+"
+        return i18n.number(MAX_RATIO, lang) + "+"
     if ratio < 10:
-        return plurals.number(ratio, lang, digits=1)
+        return i18n.number(ratio, lang, digits=1)
     digits = len(str(int(ratio))) - 2
-    return plurals.number(round(ratio, -digits), lang)
+    return i18n.number(round(ratio, -digits), lang)
 
 
 def likelihood_words(llr: float, lang: str) -> str:
@@ -248,10 +247,10 @@ def build(db: Session, services: IdpServices, case: DedupCase, lang: str) -> Cas
         rows.append((field, cells))
     settings = services.settings
     thresholds = {
-        "face": plurals.number(settings.dedup_threshold, lang, 4),
-        "fused": plurals.number(settings.dedup_llr_threshold, lang, 1),
+        "face": i18n.number(settings.dedup_threshold, lang, 4),
+        "fused": i18n.number(settings.dedup_llr_threshold, lang, 1),
         "fused_words": likelihood_words(settings.dedup_llr_threshold, lang),
-        "finger": plurals.number(settings.finger_verify_threshold, lang, 3),
+        "finger": i18n.number(settings.finger_verify_threshold, lang, 3),
     }
     duplicate_of = db.get(Identity, case.duplicate_of_id) if case.duplicate_of_id else None
     return CaseView(

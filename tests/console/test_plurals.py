@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import console.app  # noqa: F401 - imports every console page module, which register their messages
+import console.app  # its folder holds the templates read below
 from civid.web import i18n
-from console.common import plurals
 
 TEMPLATES = Path(console.app.__file__).parent / "templates"
 COUNTED_USE = re.compile(r"""\bngettext\(\s*["']([a-z0-9_.-]+)["']""")
@@ -15,18 +14,17 @@ COUNTED_USE = re.compile(r"""\bngettext\(\s*["']([a-z0-9_.-]+)["']""")
 
 def test_counts_take_the_plural_form_of_their_language():
     assert (
-        plurals.count_text("console.idle", 1, "en")
-        == "For security you are signed out after 1 minute without activity."
+        i18n.count_text("console.idle", 1, "en") == "For security you are signed out after 1 minute without activity."
     )
-    assert plurals.count_text("console.idle", 15, "es").endswith("tras 15 minutos sin actividad.")
-    assert plurals.count_text("console.idle", 1, "es").endswith("tras 1 minuto sin actividad.")
-    assert [plurals.plural_form(n, "es") for n in (0, 1, 2, 1_000_000)] == ["other", "one", "other", "many"]
-    assert plurals.count_text("console.idle", 1_000_000, "es").startswith("Por seguridad")  # many → other
+    assert i18n.count_text("console.idle", 15, "es").endswith("tras 15 minutos sin actividad.")
+    assert i18n.count_text("console.idle", 1, "es").endswith("tras 1 minuto sin actividad.")
+    assert [i18n.plural_form(n, "es") for n in (0, 1, 2, 1_000_000)] == ["other", "one", "other", "many"]
+    assert i18n.count_text("console.idle", 1_000_000, "es").startswith("Por seguridad")  # many → other
 
 
 def test_numbers_use_the_languages_separators():
-    assert plurals.number(110_000, "en") == "110,000" and plurals.number(110_000, "es") == "110.000"
-    assert plurals.number(2.5, "es", digits=1) == "2,5" and plurals.number(2.5, "en", digits=1) == "2.5"
+    assert i18n.number(110_000, "en") == "110,000" and i18n.number(110_000, "es") == "110.000"
+    assert i18n.number(2.5, "es", digits=1) == "2,5" and i18n.number(2.5, "en", digits=1) == "2.5"
 
 
 def test_every_counted_message_a_template_uses_has_its_forms_in_both_languages():
