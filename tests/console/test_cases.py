@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 from html import unescape
 
 from sqlalchemy import func, select
@@ -25,12 +24,12 @@ from models import (
     Grant,
     Identity,
     StaffAccount,
-    utcnow,
 )
 from tests.conftest import enrol, fixture_bytes, seeded_fixtures
 from tests.console.helpers import CONSOLE_SETTINGS, Staffed, console_sign_in, enrol_staff
 from tests.idp.conftest import Citizen, enrol_citizen, issue_code, register_client
 from tests.idp.frontchannel import BIDEN_PHOTO, OBAMA_PHOTO, form_value, location
+from tests.kyc.banks import held_attestation
 
 COLLINS_PHOTO = "collins_nasa_portrait.png"
 
@@ -351,20 +350,7 @@ def test_changing_not_duplicate_to_duplicate_withdraws_the_uin_it_issued(client,
     portal_id, _ = register_client(services)
     signed_in = issue_code(services, portal_id, Citizen(issued.uin, issued.id))  # "Barry" used a portal meanwhile
     with services.sessions.begin() as db:  # ... and a bank holds an attestation about him
-        db.add(
-            Attestation(
-                uid="att-barry",
-                client_id="bank",
-                identity_id=issued.id,
-                format="jwt",
-                claims=[],
-                trust_framework="t",
-                assurance_level="l",
-                expires_at=utcnow() + timedelta(days=30),
-                status_list=1,
-                status_index=5,
-            )
-        )
+        db.add(held_attestation(issued.id))
     changed = decide(
         client,
         seeded,

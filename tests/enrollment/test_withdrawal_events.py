@@ -4,15 +4,14 @@ OpenID provider its grants, in the transaction that withdraws it — or nothing 
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy import select
 
 from civid.events import EventBus, IdentityMerged
-from models import Attestation, AuditEvent, Enrolment, Grant, Identity, utcnow
+from models import Attestation, AuditEvent, Enrolment, Grant, Identity
 from tests.conftest import seeded_fixtures
 from tests.enrollment.test_adjudication import change, decide, open_a_case
 from tests.idp.conftest import Citizen, issue_code, register_client
+from tests.kyc.banks import held_attestation
 
 seed, settings, keys, opened = seeded_fixtures(open_a_case, "opened")
 
@@ -27,20 +26,7 @@ def issued_meanwhile(client, keys, services, opened) -> tuple[Identity, str, str
             .join(Enrolment, Enrolment.identity_id == Identity.id)
             .where(Enrolment.public_id == opened[1]["id"])
         ).one()
-        db.add(
-            Attestation(
-                uid="att-barry",
-                client_id="bank",
-                identity_id=identity.id,
-                format="jwt",
-                claims=[],
-                trust_framework="t",
-                assurance_level="l",
-                expires_at=utcnow() + timedelta(days=30),
-                status_list=1,
-                status_index=5,
-            )
-        )
+        db.add(held_attestation(identity.id))
         db.expunge(identity)
     portal_id, _ = register_client(services)
     return identity, issue_code(services, portal_id, Citizen(identity.uin, identity.id)).grant_uid, "att-barry"

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from idp.acr import ACR_FACE
 from idp.server_secrets import sha256_hex
-from models import Grant, Identity, LoginSession, utcnow
+from models import Attestation, Grant, Identity, LoginSession, utcnow
 from server.services import Services
 from tests.conftest import Keys, document
 from tests.idp.conftest import Citizen, ClientKey, assertion_form, enrol_citizen, issue_code, register_client
@@ -31,6 +31,22 @@ CONSENTED = ["given_name", "family_name", *[f"verified_claims:{n}" for n in VERI
 class Bank:
     client_id: str
     key: ClientKey
+
+
+def held_attestation(identity_id: int, uid: str = "att-barry") -> Attestation:
+    """A live 30-day attestation a bank holds about ``identity_id`` (the row alone, as if issued earlier)."""
+    return Attestation(
+        uid=uid,
+        client_id="bank",
+        identity_id=identity_id,
+        format="jwt",
+        claims=[],
+        trust_framework="t",
+        assurance_level="l",
+        expires_at=utcnow() + timedelta(days=30),
+        status_list=1,
+        status_index=5,
+    )
 
 
 def enrol_documented_citizen(client: TestClient, keys: Keys) -> Citizen:
