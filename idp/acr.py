@@ -7,12 +7,12 @@ person may pass: it is the lower level. A passkey proves possession of a hardwar
 verification (PIN or biometric on the device): the higher level. A client asking (``acr_values`` or an
 essential ``acr`` claim) for the passkey level never gets a face-only login.
 
-The functions answer from ``BUILT_IN`` unless given an application's registry (``idp.login_methods.of``).
+Level questions (which acr a request needs, whether a session satisfies it, which methods may be offered)
+are asked of the application's registry (``idp.login_methods.of``), never of ``BUILT_IN`` directly: an app
+may register more methods than these.
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 from idp import face_login, passkeys
 from idp.login_methods import LoginMethods
@@ -22,22 +22,6 @@ BUILT_IN = LoginMethods((passkeys.PASSKEY, face_login.FACE))
 
 ACR_FACE = face_login.FACE.acr
 ACR_PASSKEY = passkeys.PASSKEY.acr
-LEVELS = BUILT_IN.levels
 ACR_VALUES_SUPPORTED = BUILT_IN.acr_values_supported
 # RFC 8176 authentication method references, by method name.
 AMR = {method.name: list(method.amr) for method in BUILT_IN}
-
-
-def required_level(requested: Sequence[str], methods: LoginMethods = BUILT_IN) -> int:
-    """The lowest level that satisfies a client's request (acr values are alternatives); 0 if none known."""
-    return methods.required_level(requested)
-
-
-def satisfies(acr: str, requested: Sequence[str], methods: LoginMethods = BUILT_IN) -> bool:
-    """Whether a session authenticated at ``acr`` meets ``requested`` (a higher level meets a lower one)."""
-    return methods.satisfies(acr, requested)
-
-
-def allowed_methods(requested: Sequence[str], methods: LoginMethods = BUILT_IN) -> tuple[str, ...]:
-    """The names of the login methods a citizen may use for this request, in login-page order."""
-    return tuple(method.name for method in methods.allowed(requested))
