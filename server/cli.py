@@ -385,7 +385,8 @@ def fingerprints_export(
 
 @apikey_app.command("create")
 def apikey_create(
-    name: str = typer.Option(...), role: str = typer.Option(..., help="officer|adjudicator|auditor|admin|registrar")
+    name: str = typer.Option(...),
+    role: str = typer.Option(..., help="officer|adjudicator|auditor|admin|registrar|abis"),
 ) -> None:
     """Create an API key; the secret is printed once."""
     from civid.audit import Actor
