@@ -76,7 +76,7 @@ def _finger_image(record: cbeff.BiometricRecord, settings: Settings, extraction:
     if image.ppi and abs(image.ppi - PPI) > settings.finger_ppi_tolerance:
         # MINDTCT and the MCC parameters assume 500 ppi: bring a 1000 ppi scan (or any other) to it.
         scale = PPI / image.ppi
-        gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        gray = np.asarray(cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), np.uint8)
     ok, png = cv2.imencode(".png", np.ascontiguousarray(gray))
     if not ok:
         raise AbisFailure(FailureReason.INVALID_CBEFF, f"finger {position}: the image cannot be re-encoded")

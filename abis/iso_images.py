@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -175,5 +176,6 @@ class _Reader:
     def skip(self, size: int) -> None:
         self.take(size)
 
-    def unpack(self, layout: struct.Struct) -> tuple[int, ...]:
-        return layout.unpack(self.take(layout.size))  # type: ignore[no-any-return]
+    def unpack(self, layout: struct.Struct) -> tuple[Any, ...]:
+        """The fields of ``layout`` (ints, and bytes for its ``s`` fields)."""
+        return layout.unpack(self.take(layout.size))
