@@ -172,3 +172,27 @@ class ReferenceGallery:
 
     def __len__(self) -> int:
         return len(self.faces) + len(self.fingers)
+
+
+def reencrypt(keyring: KeyRing, session: Session, batch: int = 1000) -> int:
+    """Re-seal every reference template not under the active key (after a rotation), in the caller's transaction;
+    returns the count. ``civid keys reencrypt-templates`` runs it with enrollment's, so old keys can be retired."""
+    query = (
+        select(AbisTemplate, AbisReference.reference_id)
+        .join(AbisReference, AbisTemplate.reference_pk == AbisReference.id)
+        .where(AbisTemplate.key_id != keyring.active)
+        .execution_options(yield_per=batch)
+    )
+    moved = 0
+    for row, reference_id in session.execute(query):
+        kind = FACE_FORMAT if row.modality == AbisModality.FACE else RECORD_FORMAT
+        associated = _aad(kind, reference_id, row.position)
+        sealed = keyring.seal(keyring.open(Sealed(row.key_id, row.nonce, row.ciphertext), associated), associated)
+        if row.features_nonce is not None and row.features_ciphertext is not None:
+            features_ad = _aad(FEATURES_FORMAT, reference_id, row.position)
+            old = Sealed(row.key_id, row.features_nonce, row.features_ciphertext)
+            features = keyring.seal(keyring.open(old, features_ad), features_ad)
+            row.features_nonce, row.features_ciphertext = features.nonce, features.ciphertext
+        row.key_id, row.nonce, row.ciphertext = sealed.key_id, sealed.nonce, sealed.ciphertext
+        moved += 1
+    return moved

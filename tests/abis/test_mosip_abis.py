@@ -276,3 +276,19 @@ def test_every_request_is_audited_on_the_chain(world: World) -> None:
     assert by_request[failed["requestId"]].detail["failure_reason"] == "12"
     inserts = [e for e in events if e.action == "abis.insert" and e.detail["return_value"] == "1"]
     assert {e.subject_id for e in inserts} >= {world.ids["obama_a"], world.ids["obama_b"], world.ids["biden"]}
+
+
+def test_reference_templates_follow_a_key_rotation_and_still_match(world: World) -> None:
+    # Last in the module: it rotates the module's key ring.
+    from abis.references import reencrypt
+
+    old = world.services.keyring.active
+    world.services.keyring.rotate()
+    with world.services.sessions.begin() as session:
+        moved = reencrypt(world.services.keyring, session)
+    with world.services.sessions() as session:
+        keys = set(session.scalars(select(AbisTemplate.key_id)))
+        held = session.scalar(select(func.count()).select_from(AbisTemplate))
+    assert moved == held and keys == {world.services.keyring.active} and old not in keys
+    world.services.keyring.retire(old)
+    assert candidates(world.identify("obama_b")) == [world.ids["obama_a"]]
