@@ -20,6 +20,7 @@ from abis import cbeff, datashare, messages
 from abis.extraction import extract
 from abis.identify import Match, identify
 from abis.messages import AbisFailure, FailureReason
+from abis.mosip_auth import MosipToken
 from abis.references import ReferenceGallery, find, seal_templates
 from civid import audit
 from civid.actor import Actor
@@ -47,6 +48,7 @@ class Abis:
         self.gallery = ReferenceGallery(
             keyring, exact_max=settings.gallery_exact_max, nprobe=settings.gallery_ivf_nprobe
         )
+        self.token = MosipToken(settings)  # the data share's Authorization cookie, when MOSIP's auth manager is set
         self._in_flight = 0
         self._count_lock = threading.Lock()
 
@@ -97,7 +99,7 @@ class Abis:
         with self.sessions() as session:
             if find(session, request.referenceId) is not None:
                 raise AbisFailure(FailureReason.REFERENCE_ID_EXISTS, "the referenceId is already in the ABIS")
-        document = datashare.fetch(request.referenceURL, self.settings)
+        document = datashare.fetch(request.referenceURL, self.settings, self.token)
         extraction = extract(cbeff.parse(document), self.faces, self.settings)
         try:
             with self.sessions.begin() as session:

@@ -277,6 +277,17 @@ class Settings(BaseSettings):
         description="Largest CBEFF document fetched from a referenceURL (ten finger images, two irises and a "
         "face as JPEG 2000 are about 2 MB); a larger answer is cut off and refused (failure reason 7).",
     )
+    abis_mosip_auth_url: str | None = Field(
+        None,
+        description="MOSIP's auth manager (https://<base_url>/v1/authmanager/authenticate/clientidsecretkey): "
+        "civid signs in there with the client id and secret key the system integrator gave its ABIS partner, and "
+        "sends the token it gets as the Authorization cookie the data share asks for. Unset: no token is sent.",
+    )
+    abis_mosip_app_id: str = Field("regproc", description="The appId civid's ABIS client signs in with.")
+    abis_mosip_client_id: str | None = Field(None, description="The clientId of civid's ABIS client at MOSIP.")
+    abis_mosip_secret_key_file: Path | None = Field(
+        None, description="File holding that client's secretKey (from the secret store; read when signing in)."
+    )
     abis_max_results: int = Field(
         50,
         description="Candidates an identify answers at most when its flags carry no maxResults (MOSIP asks for "

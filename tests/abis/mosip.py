@@ -95,6 +95,14 @@ class DataShare:
     port: int = 0
     documents: dict[str, bytes] = field(default_factory=dict)
     requested: list[str] = field(default_factory=list)
+    # MOSIP's auth manager: with credentials set, documents need the Authorization cookie it handed out last.
+    credentials: tuple[str, str] | None = None
+    valid_token: str | None = None
+    sign_ins: int = 0
+
+    @property
+    def auth_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1/authmanager/authenticate/clientidsecretkey"
 
     @property
     def prefix(self) -> str:
@@ -112,8 +120,29 @@ def data_share() -> Iterator[DataShare]:
     share = DataShare()
 
     class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["request"]
+            if share.credentials != (request["clientId"], request["secretKey"]) or request["appId"] != "regproc":
+                self._answer(b'{"errors":[{"errorCode":"KER-ATH-401","message":"Authentication Failed"}]}', None)
+                return
+            share.sign_ins += 1
+            share.valid_token = f"eyJ.token-{share.sign_ins}"
+            self._answer(b'{"response":{"status":"Success"}}', f"Authorization={share.valid_token}; Path=/")
+
+        def _answer(self, body: bytes, cookie: str | None) -> None:
+            self.send_response(200)
+            if cookie:
+                self.send_header("Set-Cookie", cookie)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
             share.requested.append(self.path)
+            if share.credentials and self.headers.get("Cookie") != f"Authorization={share.valid_token}":
+                self._answer(b'{"errors":[{"errorCode":"KER-ATH-401","message":"Authentication Failed"}]}', None)
+                return
             document = share.documents.get(self.path)
             body = (
                 document

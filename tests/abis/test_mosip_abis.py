@@ -278,6 +278,62 @@ def test_every_request_is_audited_on_the_chain(world: World) -> None:
     assert {e.subject_id for e in inserts} >= {world.ids["obama_a"], world.ids["obama_b"], world.ids["biden"]}
 
 
+def test_the_data_share_is_read_with_the_auth_managers_token_renewed_when_refused(tmp_path) -> None:
+    from abis.mosip_auth import MosipToken
+
+    with data_share() as share:
+        share.credentials = ("mosip-abis-client", "abc123")
+        url = share.publish(b"<BIR/>")
+        secret = tmp_path / "secret-key"
+        secret.write_text("abc123\n")
+        settings = make_settings(
+            tmp_path,
+            abis_datashare_urls=[share.prefix],
+            abis_datashare_allow_private=True,
+            abis_mosip_auth_url=share.auth_url,
+            abis_mosip_client_id="mosip-abis-client",
+            abis_mosip_secret_key_file=secret,
+        )
+        token = MosipToken(settings)
+        assert datashare.fetch(url, settings, token) == b"<BIR/>"
+        assert datashare.fetch(url, settings, token) == b"<BIR/>"
+        assert share.sign_ins == 1  # the token is kept
+        share.valid_token = "expired by MOSIP"
+        assert datashare.fetch(url, settings, token) == b"<BIR/>"
+        assert share.sign_ins == 2  # refused once (KER-ATH-401), signed in again
+        with pytest.raises(AbisFailure) as unsigned:
+            datashare.fetch(url, settings)  # without the token: the data share's KER-ATH-401 is reason 7
+        assert unsigned.value.reason == FailureReason.UNABLE_TO_FETCH_BIOMETRICS
+        secret.write_text("wrong")
+        with pytest.raises(AbisFailure) as refused:
+            datashare.fetch(url, settings, MosipToken(settings))
+        assert (
+            refused.value.reason == FailureReason.UNABLE_TO_FETCH_BIOMETRICS and "credentials" in refused.value.detail
+        )
+
+
+def test_two_concurrent_inserts_of_one_reference_id_store_it_once(world: World) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from abis.routes import abis_of
+
+    reference_id = str(uuid.uuid4())
+    bodies = [
+        message("insert", referenceId=reference_id, referenceURL=world.share.publish(cbeff(face_bir(photo))))
+        for photo in ("collins_nasa_portrait.png", "biden_2010_blue_room.jpg")
+    ]
+    abis = abis_of(world.client.app)  # type: ignore[arg-type]
+    actor = SYSTEM
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda body: abis.handle(body, actor), bodies))
+    assert sorted((a["returnValue"], a.get("failureReason")) for a in answers) == [("1", None), ("2", "10")]
+    with world.services.sessions() as session:
+        stored = session.scalars(select(AbisReference).where(AbisReference.reference_id == reference_id)).all()
+        assert len(stored) == 1
+        assert session.scalar(select(func.count()).where(AbisTemplate.reference_pk == stored[0].id)) == 1
+    world.send(message("delete", referenceId=reference_id))
+
+
 def test_reference_templates_follow_a_key_rotation_and_still_match(world: World) -> None:
     # Last in the module: it rotates the module's key ring.
     from abis.references import reencrypt
