@@ -14,6 +14,7 @@ COPY enrollment enrollment
 COPY matcher matcher
 COPY idp idp
 COPY kyc kyc
+COPY abis abis
 COPY console console
 COPY models models
 RUN pip install --no-cache-dir --upgrade pip "setuptools<81" wheel \

@@ -6,6 +6,7 @@ Which role may do what (least privilege; biometric search is not an admin's job)
 - auditor: read the audit trail
 - admin: manage API keys (and OpenID Connect clients and signing keys)
 - registrar: register OpenID Connect clients through Dynamic Client Registration (RFC 7591), nothing else
+- abis: MOSIP's registration processor using civid as its ABIS (insert, identify, delete... abis/), nothing else
 """
 
 from __future__ import annotations

@@ -255,6 +255,45 @@ class Settings(BaseSettings):
         "<data_dir>/keys/idp-secrets.json (0600), created on first run.",
     )
 
+    # --- MOSIP ABIS (abis/) ------------------------------------------------------------------
+    abis_datashare_urls: list[str] = Field(
+        default_factory=list,
+        description="URL prefixes an ABIS insert's referenceURL must start with (scheme, host, port and path, e.g. "
+        '["https://datashare.mosip.example/v1/datashare/get/"], a JSON list): the data-share service and nothing '
+        "else, so a forged message cannot make civid fetch from another host. Empty (the default): every insert "
+        "is refused with failure reason 7 until the data-share host is named.",
+    )
+    abis_datashare_allow_private: bool = Field(
+        False,
+        description="Let the data-share host resolve to a loopback, private or link-local address (MOSIP inside "
+        "the same private network). Off: public addresses only, checked at connect time (civid/outbound.py), so "
+        "even an allowed name cannot be re-pointed at the registration network by DNS.",
+    )
+    abis_datashare_timeout_s: float = Field(
+        10.0, description="Longest wait for the data share to answer one read; the whole fetch at most twice this."
+    )
+    abis_max_cbeff_bytes: int = Field(
+        16 * 1024 * 1024,
+        description="Largest CBEFF document fetched from a referenceURL (ten finger images, two irises and a "
+        "face as JPEG 2000 are about 2 MB); a larger answer is cut off and refused (failure reason 7).",
+    )
+    abis_mosip_auth_url: str | None = Field(
+        None,
+        description="MOSIP's auth manager (https://<base_url>/v1/authmanager/authenticate/clientidsecretkey): "
+        "civid signs in there with the client id and secret key the system integrator gave its ABIS partner, and "
+        "sends the token it gets as the Authorization cookie the data share asks for. Unset: no token is sent.",
+    )
+    abis_mosip_app_id: str = Field("regproc", description="The appId civid's ABIS client signs in with.")
+    abis_mosip_client_id: str | None = Field(None, description="The clientId of civid's ABIS client at MOSIP.")
+    abis_mosip_secret_key_file: Path | None = Field(
+        None, description="File holding that client's secretKey (from the secret store; read when signing in)."
+    )
+    abis_max_results: int = Field(
+        50,
+        description="Candidates an identify answers at most when its flags carry no maxResults (MOSIP asks for "
+        "every candidate above the threshold; this bounds a pathological search).",
+    )
+
     # --- KYC (kyc/) -------------------------------------------------------------------------
     kyc_trust_framework: str = Field(
         "bz_nid",

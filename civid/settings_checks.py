@@ -21,6 +21,7 @@ class ProductionView(Protocol):
     template_keys_file: Path | None
     idp_secrets_file: Path | None
     data_dir: Path
+    abis_datashare_urls: list[str]
 
     @property
     def resolved_issuer(self) -> str: ...
@@ -149,4 +150,10 @@ def production_problems(settings: ProductionView) -> list[str]:
                 f"{variable(field)} must name {what} supplied from the secret store in production, not "
                 f"the default file that is generated anew under {settings.data_dir}/keys when missing"
             )
+    plain = [url for url in settings.abis_datashare_urls if not url.startswith("https://")]
+    if plain:
+        problems.append(
+            "CIVID_ABIS_DATASHARE_URLS must be https in production (biometric data travels on them): "
+            + ", ".join(plain)
+        )
     return problems

@@ -9,7 +9,7 @@ that received tokens from it, server to server, with a signed logout token.
   no ``nonce``; header ``typ: logout+jwt``; signed by civid's signing keys with the algorithm of the client's
   ID tokens (§2.4: the same keys as ID tokens).
 - The request (§2.5): ``POST`` ``application/x-www-form-urlencoded`` ``logout_token=…`` through
-  ``idp.outbound`` (public addresses only unless ``CIVID_OUTBOUND_ALLOW_PRIVATE``; no redirects), within
+  ``civid.outbound`` (public addresses only unless ``CIVID_OUTBOUND_ALLOW_PRIVATE``; no redirects), within
   ``CIVID_BACKCHANNEL_LOGOUT_TIMEOUT_S``. A 2xx answer (§2.8: 200, or 204) is success.
 
 Delivery never holds up the citizen's logout page: logout only adds rows to a persistent outbox
@@ -43,9 +43,8 @@ import httpx
 from sqlalchemy import event, exists, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from civid import audit
+from civid import audit, outbound
 from civid.settings import Settings
-from idp import outbound
 from idp.subjects import subject_for
 from models import AccessToken, BackchannelLogout, Client, Grant, LoginSession, utcnow
 from models.db import affected_rows
@@ -144,7 +143,7 @@ def logout_token(
 
 
 def post_logout_token(settings: Settings, uri: str, token: str) -> AttemptResult:
-    """POST ``token`` to a portal's back-channel logout URI (§2.5) through ``idp.outbound``: each wait at most
+    """POST ``token`` to a portal's back-channel logout URI (§2.5) through ``civid.outbound``: each wait at most
     the timeout, the whole call at most twice it, and no more than a few KiB of a refusal's body read."""
     try:
         with (

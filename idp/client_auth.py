@@ -32,9 +32,9 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from civid import audit
+from civid import audit, outbound
 from civid.audit import Actor
-from idp import clients, outbound
+from idp import clients
 from idp.errors import InvalidClient, InvalidRequest
 from idp.server_secrets import sha256_hex
 from models import Client, ClientAssertion, utcnow
@@ -281,7 +281,7 @@ class JwksCache:
 
     def get(self, uri: str, refresh: bool = False, allow_private: bool = False) -> dict[str, Any]:
         """The JWKS at ``uri`` (cached); ``refresh`` refetches unless fetched moments ago. Only public
-        addresses are fetched unless ``allow_private`` (idp/outbound.py)."""
+        addresses are fetched unless ``allow_private`` (civid/outbound.py)."""
         with self._lock:
             entry = self._entries.get(uri)
         age = time.monotonic() - entry[0] if entry else None

@@ -1,7 +1,7 @@
 """``sector_identifier_uri`` at registration (OIDC Registration §2, OIDC Core §8.1): a file the client publishes
 listing its redirect URIs, so that redirect URIs on several hosts share one pairwise sector — its host.
 
-civid fetches it once, at registration, through the SSRF guard (``idp.outbound``: public addresses only unless
+civid fetches it once, at registration, through the SSRF guard (``civid.outbound``: public addresses only unless
 ``CIVID_OUTBOUND_ALLOW_PRIVATE``, no redirects, a deadline, a size limit), and checks that every redirect URI
 being registered is in the JSON array. Any failure is ``invalid_client_metadata`` (RFC 7591 §3.2.2).
 """
@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from idp import outbound
+from civid import outbound
 from idp.clients import check_redirect_uri
 from idp.errors import InvalidClientMetadata
 

@@ -1,5 +1,6 @@
 """SQLAlchemy models and database setup. Imports none of civid's other packages."""
 
+from models.abis import AbisModality, AbisReference, AbisTemplate
 from models.access import ROLES, ApiKey
 from models.audit import AuditEvent
 from models.base import Base, utcnow
@@ -30,6 +31,9 @@ from models.oidc import (
 from models.staff import ConsoleSession, StaffAccount
 
 __all__ = [
+    "AbisModality",
+    "AbisReference",
+    "AbisTemplate",
     "ROLES",
     "ApiKey",
     "AuditEvent",

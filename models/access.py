@@ -10,7 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from models.base import Base, utcnow
 
 # registrar: an initial access token for OpenID Connect Dynamic Client Registration (RFC 7591 §3), nothing else.
-ROLES = ("officer", "adjudicator", "auditor", "admin", "registrar")
+# abis: MOSIP's registration processor (through its queue bridge) calling civid as its ABIS (abis/), nothing else.
+ROLES = ("officer", "adjudicator", "auditor", "admin", "registrar", "abis")
 
 
 class ApiKey(Base):

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from abis.routes import install as install_abis
 from civid import openapi, problems
 from civid.canonical_host import CanonicalHost, startup_warning
 from civid.settings import Settings, get_settings
@@ -162,6 +163,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     install_idp(app)
     install_console(app)
     install_kyc(app)  # after idp: kyc registers its claims extension (verified_claims) with idp's registry
+    install_abis(app)  # MOSIP's ABIS contract (abis/): its own references, apart from civid's identities
     # Whole body: every photo at its limit plus room for the form fields; a registration drive's ZIP may be larger
     # (the console reads it only after checking the officer's session).
     app.add_middleware(

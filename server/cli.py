@@ -385,7 +385,8 @@ def fingerprints_export(
 
 @apikey_app.command("create")
 def apikey_create(
-    name: str = typer.Option(...), role: str = typer.Option(..., help="officer|adjudicator|auditor|admin|registrar")
+    name: str = typer.Option(...),
+    role: str = typer.Option(..., help="officer|adjudicator|auditor|admin|registrar|abis"),
 ) -> None:
     """Create an API key; the secret is printed once."""
     from civid.audit import Actor
@@ -431,12 +432,14 @@ def rotate_template_key() -> None:
 @keys_app.command("reencrypt-templates")
 def reencrypt_templates() -> None:
     """Re-seal every template (and kept photo) under the active key, so older keys can be retired."""
+    from abis.references import reencrypt as reencrypt_abis
     from civid.audit import Actor, record
     from enrollment.templates import reencrypt_all
 
     services = _services(open_gallery=False)
     with services.sessions.begin() as session:
-        moved = reencrypt_all(services.keyring, session)
+        # MOSIP's ABIS references (abis/) are sealed by the same ring: a retired key must not strand them.
+        moved = reencrypt_all(services.keyring, session) + reencrypt_abis(services.keyring, session)
         record(
             session,
             Actor(None, "cli", "admin"),
@@ -446,7 +449,7 @@ def reencrypt_templates() -> None:
             count=moved,
         )
     out.print(
-        f"{moved} sealed items (templates, photos, document numbers, signing keys) re-sealed under "
+        f"{moved} sealed items (templates, ABIS references, photos, document numbers, signing keys) re-sealed under "
         f"{services.keyring.active}"
     )
 
@@ -457,7 +460,7 @@ def retire_key(key_id: str = typer.Argument(..., help="A key id no template or p
     from sqlalchemy import func, select
 
     from civid.audit import Actor, record
-    from models import FaceTemplate, FingerTemplate, IdentityDocument, Photo, SigningKey
+    from models import AbisTemplate, FaceTemplate, FingerTemplate, IdentityDocument, Photo, SigningKey
 
     services = _services(open_gallery=False)
     with services.sessions.begin() as session:
@@ -467,6 +470,7 @@ def retire_key(key_id: str = typer.Argument(..., help="A key id no template or p
             FingerTemplate.key_id,
             IdentityDocument.number_key_id,
             SigningKey.private_key_id,
+            AbisTemplate.key_id,
         )
         in_use = sum(session.scalar(select(func.count()).where(column == key_id)) or 0 for column in columns)
         if in_use:

@@ -20,7 +20,7 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("server", "console", "idp", "kyc", "enrollment", "matcher", "models", "civid")
+PACKAGES = ("server", "console", "idp", "kyc", "abis", "enrollment", "matcher", "models", "civid")
 
 
 def _module_name(path: Path) -> str:

@@ -117,6 +117,12 @@ def test_production_refuses_secrets_generated_by_default_under_the_data_folder(f
     assert f"CIVID_{field.upper()} must name" in message and "supplied from the secret store in production" in message
 
 
+def test_production_refuses_a_plain_http_mosip_data_share() -> None:
+    message = refusal(**PRODUCTION, abis_datashare_urls=["http://datashare.mosip.example/v1/datashare/get/"])
+    assert "CIVID_ABIS_DATASHARE_URLS must be https in production" in message
+    assert Settings(**PRODUCTION, abis_datashare_urls=["https://datashare.mosip.example/"]).abis_datashare_urls  # type: ignore[arg-type]
+
+
 def test_development_accepts_what_production_refuses() -> None:
     assert Settings(issuer="http://localhost:8000", cookie_secure=False).environment == "development"
 

@@ -235,7 +235,7 @@ def test_an_oversized_jwks_uri_answer_is_refused_without_reading_it_all():
     assert sum(served) <= client_auth.JWKS_MAX_BYTES + len(chunk)
 
 
-# --- a jwks_uri is fetched from public addresses only (idp/outbound.py) ----------------------------------------
+# --- a jwks_uri is fetched from public addresses only (civid/outbound.py) ----------------------------------------
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
 def test_a_jwks_uri_on_a_private_address_is_never_fetched_by_default(client, services, rp_key, jwks_server, host):
     # A registrar could otherwise aim civid at its own network (SSRF): loopback, the LAN, a metadata service.

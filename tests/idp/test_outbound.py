@@ -1,4 +1,4 @@
-"""Outbound HTTP to relying parties (idp/outbound.py): public addresses only, and a whole call bounded in time."""
+"""Outbound HTTP to relying parties (civid/outbound.py): public addresses only, and a whole call bounded in time."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import httpx
 import pytest
 
-from idp import outbound
+from civid import outbound
 
 
 @pytest.mark.parametrize(

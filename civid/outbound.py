@@ -1,5 +1,5 @@
-"""Outbound HTTP to relying parties (their ``jwks_uri``, their ``backchannel_logout_uri``), to public
-addresses only.
+"""Outbound HTTP to URLs that others name (a relying party's ``jwks_uri`` or ``backchannel_logout_uri``, MOSIP's
+data-share ``referenceURL``), to public addresses only.
 
 A client's metadata names a URL that civid's server then fetches. Whoever may register clients (an
 admin, or a ``registrar`` through Dynamic Client Registration) could otherwise point it at the
