@@ -108,6 +108,7 @@ class FingerSample:
     extract_ms: float = float("nan")
     error: str | None = None  # why no minutiae could be obtained (failure to extract / import)
     collection: str = "fvc2002"  # the folder under fingerprints/ ("fvc2000" or "fvc2002")
+    pixels_per_cm: tuple[float, float] | None = None  # a record's declared (X, Y) resolution; None: 500 ppi pixels
 
     @property
     def key(self) -> str:
@@ -234,14 +235,18 @@ def record_templates(data: Path, databases: tuple[int, ...]) -> list[FingerSampl
                     record = decode((folder / f"{f}_{i}.iso").read_bytes())
                     view = record.views[0] if record.views else FingerView(position=0, minutiae=())
                     size, error = (record.width, record.height), None if view.minutiae else "record has no minutiae"
+                    resolution: tuple[float, float] | None = (record.x_resolution, record.y_resolution)
                 except Exception as failure:  # noqa: BLE001 - a record we cannot import is a figure
                     view, size, error = (
                         FingerView(position=0, minutiae=()),
                         (0, 0),
                         f"{type(failure).__name__}: {failure}",
                     )
+                    resolution = None
                 elapsed = (time.perf_counter() - started) * 1000
-                samples.append(FingerSample(database, f, i, view, size, extract_ms=elapsed, error=error))
+                samples.append(
+                    FingerSample(database, f, i, view, size, extract_ms=elapsed, error=error, pixels_per_cm=resolution)
+                )
     return samples
 
 
@@ -403,6 +408,13 @@ def template_summary(samples: list[FingerSample]) -> dict[str, Any]:
     }
 
 
+def _unfit(found: dict[str, Any]) -> str:
+    """A template set's fitness count (``benchmarks.fitness.summary``): refused, or flagged where not enforced."""
+    reasons = ", ".join(f"{code} {n}" for code, n in found["reasons"].items())
+    count = f"{found['refused']}" if found["enforced"] else f"{found['refused']} flagged"
+    return count + (f" · {reasons}" if reasons else "")
+
+
 def _percent(value: float | None) -> str:
     return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.2%}"
 
@@ -419,6 +431,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         err_console.print(f"[yellow]{mcc_missing}: the MCC ways are left out of this run[/]")
     matchers = tuple(m for m in MATCHERS if m != "mcc" or mcc_missing is None)
 
+    from benchmarks import fitness
+
+    limits = fitness.default_limits()
     templates: dict[str, list[FingerSample]] = {}
     for source in SOURCES:
         templates[source] = load_templates(data, source, databases, workers=args.workers)
@@ -430,7 +445,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for database in databases:
         for source in SOURCES:
             samples = [s for s in templates[source] if s.database == database]
-            summaries[f"DB{database}/{source}"] = template_summary(samples)
+            summaries[f"DB{database}/{source}"] = {
+                **template_summary(samples),
+                "fitness": fitness.summary(samples, source, limits),
+            }
             pairs = fvc_pairs(samples)
             everything = np.concatenate([pairs.genuine, pairs.impostor_all])
             for matcher in matchers:
@@ -496,11 +514,14 @@ def _print_tables(
                     "—"
                     if s["extract_ms_mean"] is None
                     else f"{s['extract_ms_mean']:.1f} (p95 {s['extract_ms_p95']:.1f})",
+                    _unfit(s["fitness"]),
                 )
             )
     console.print(
         table(
-            "Templates (FTE = no minutiae obtained; image extraction times from 2 worker processes)",
+            "Templates (FTE = no minutiae obtained; image extraction times from 2 worker processes; unfit: "
+            "benchmarks/fitness.py, records refused by the import, images' geometry flagged only; "
+            "finger_too_few_minutiae is the quality gate's rejection)",
             [
                 "database / source",
                 "templates",
@@ -510,6 +531,7 @@ def _print_tables(
                 "NFIQ 2 failed",
                 "NFIQ 2 failure reason",
                 "ms per template (extract / import)",
+                "unfit: refused (records) / flagged (images) · why",
             ],
             rows,
         )

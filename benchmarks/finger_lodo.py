@@ -18,6 +18,10 @@ impostor pairs. For each held-out database:
   violators) on the other databases, each scored on the held-out one: per LLR level t = 1..4, the impostor share
   at LLR >= t against what the LLR claims (see ``claimed_vs_observed``), and the FNMR of one finger at the
   dedup threshold (``Settings.dedup_llr_threshold``).
+Templates the service would refuse as unfit for matching (``benchmarks.fitness``: an imported record whose declared
+resolution or minutiae geometry does not fit, ``matcher.record_fitness``) are counted per database with their
+reasons, and the leave-one-database-out EER is given twice: with every template, and with the pairs that hold a
+refused template left out ("refused excluded"; JSON ``lodo_refused_excluded``, every figure of ``lodo``).
 DET curves (per database and pooled) and score histograms are written as PNG beside the JSON.
 
     python -m benchmarks.finger_lodo --data ../shared/data
@@ -31,7 +35,7 @@ import math
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -256,8 +260,10 @@ def _scores_cache_path(pipeline: str, samples: list[Any]) -> Path:
 
 def database_scores(
     data: Path, pipeline: str, collection: str, database: int, workers: int
-) -> tuple[DatabaseScores, dict[str, Any]]:
-    """One pipeline's genuine and impostor scores on one database (cached), and its template summary."""
+) -> tuple[DatabaseScores, DatabaseScores, dict[str, Any]]:
+    """One pipeline's genuine and impostor scores on one database (cached); the same without the pairs that hold a
+    template the service refuses as unfit (``benchmarks.fitness``); its template summary with the fitness counts."""
+    from benchmarks import fitness
     from benchmarks.finger_accuracy import (
         bozorth3_scores,
         fvc_pairs,
@@ -287,7 +293,16 @@ def database_scores(
         tmp = cache.with_suffix(".tmp.npz")
         np.savez(tmp, genuine=genuine, impostor=impostor)
         os.replace(tmp, cache)
-    return DatabaseScores(label, genuine.astype(np.float32), impostor.astype(np.float32)), template_summary(samples)
+    limits = fitness.default_limits()
+    kept = fitness.fit_mask(samples, source, limits)
+    kept_genuine = kept[pairs.genuine].all(axis=1)
+    kept_impostor = kept[pairs.impostor_all].all(axis=1)
+    summary = {**template_summary(samples), "fitness": fitness.summary(samples, source, limits)}
+    if source == "records":
+        summary["fitness_stress"] = fitness.stress_summary(samples, limits)
+    everything = DatabaseScores(label, genuine.astype(np.float32), impostor.astype(np.float32))
+    usable = DatabaseScores(label, everything.genuine[kept_genuine], everything.impostor[kept_impostor])
+    return everything, usable, summary
 
 
 def _percent(value: float | None, digits: int = 2) -> str:
@@ -317,16 +332,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     today = Fusion.load().finger
 
     scores: dict[str, list[DatabaseScores]] = {}
+    usable: dict[str, list[DatabaseScores]] = {}
     summaries: dict[str, Any] = {}
     for pipeline in pipelines:
-        scores[pipeline] = []
+        scores[pipeline], usable[pipeline] = [], []
         for collection, database in DATABASES:
             if collection in PIPELINES[pipeline][2]:
-                found, summary = database_scores(data, pipeline, collection, database, args.workers)
+                found, kept, summary = database_scores(data, pipeline, collection, database, args.workers)
                 scores[pipeline].append(found)
+                usable[pipeline].append(kept)
                 summaries[f"{pipeline}/{found.name}"] = summary
 
     lodo = {p: leave_one_database_out(s) for p, s in scores.items()}
+    # The same folds with every pair that holds a refused template left out (what the service would have matched).
+    lodo_usable = {
+        p: leave_one_database_out(s) if all(len(d.genuine) and len(d.impostor) for d in s) else None
+        for p, s in usable.items()
+    }
     calibration = {
         p: calibration_check(s, today if PIPELINES[p][1] == CALIBRATED_MATCHER else None, dedup_llr, args.seed)
         for p, s in scores.items()
@@ -355,6 +377,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "Score distributions, genuine vs cross-finger impostor pairs",
     )
     _print(lodo, calibration, pooled_in_sample, dedup_llr, today)
+    _print_fitness(summaries, lodo, lodo_usable)
     for path in (det_path, histogram_path):
         console.print(f"figure: {path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path}")
 
@@ -371,6 +394,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "mcc_missing": missing,
         "templates": summaries,
         "lodo": lodo,
+        "lodo_refused_excluded": lodo_usable,
+        "fitness_limits": asdict(fitness_defaults()),
         "pooled_in_sample_eer": pooled_in_sample,
         "calibration": calibration,
         "calibration_today_source": Fusion.load().source,
@@ -472,6 +497,77 @@ def _print(
         f"[dim]today's finger table tops out at LLR {today.llr[-1]:.2f}; a table that never reaches LLR t claims 0 "
         "there (no score can clear it)[/]"
     )
+
+
+def _print_fitness(summaries: dict[str, Any], lodo: dict[str, Any], lodo_usable: dict[str, Any]) -> None:
+    """Templates refused (records) or flagged (images, not enforced) per database and why; the LODO EER with
+    everything beside the EER with the refused templates' pairs left out (— where a database has none left)."""
+    from matcher import record_fitness
+
+    rows = []
+    for key, summary in summaries.items():
+        found = summary["fitness"]
+        stress = summary.get("fitness_stress")
+        coverage, density = found["frame_coverage"], found["minutiae_per_cm2"]
+        rows.append(
+            [
+                key,
+                f"{found['refused']} / {found['templates']}"
+                + ("" if found["enforced"] else " (flagged, not enforced)"),
+                ", ".join(f"{code} {n}" for code, n in found["reasons"].items()) or "—",
+                ", ".join(str(p) for p in found["declared_ppi"]),
+                f"{coverage.get('p0', float('nan')):.2f} / {coverage.get('p50', float('nan')):.2f}",
+                f"{density.get('p0', float('nan')):.1f} / {density.get('p50', float('nan')):.1f} / "
+                f"{density.get('p100', float('nan')):.1f}",
+                f"{stress['refused']} / {stress['templates']}" if stress else "—",
+            ]
+        )
+    limits = fitness_defaults()
+    console.print(
+        table(
+            "Unfit for matching (matcher/record_fitness.py, default limits: "
+            f"{500 - limits.ppi_tolerance:g}–{500 + limits.ppi_tolerance:g} ppi, coverage ≥ "
+            f"{limits.min_frame_coverage:g}, {limits.min_minutiae_per_cm2:g}–{limits.max_minutiae_per_cm2:g} "
+            "minutiae/cm²). Records: refused by the import (422); images: the image path refuses on declared "
+            "resolution only (FVC files state 1 dpi = not stated), the geometry is shown as flagged. "
+            f"{record_fitness.TOO_FEW} is the quality gate's rejection, not a refusal. Stress: each record rescaled "
+            "as from a 640×480 frame",
+            [
+                "pipeline / database",
+                "refused",
+                "findings (templates)",
+                "declared ppi",
+                "coverage min / median",
+                "minutiae/cm² min / median / max",
+                "stress: refused",
+            ],
+            rows,
+        )
+    )
+    rows = []
+    for pipeline, result in lodo.items():
+        usable = lodo_usable[pipeline]
+        kept_folds = usable["folds"] if usable else [None] * len(result["folds"])
+        for fold, kept in zip([*result["folds"], None], [*kept_folds, None]):
+            everything = fold["eer"] if fold else result["mean"]["eer"]
+            without = (kept["eer"] if kept else usable["mean"]["eer"]) if usable else None
+            pairs = f"{kept['genuine_pairs']} / {kept['impostor_pairs']}" if kept else ""
+            where = fold["database"] if fold else "mean (LODO)"
+            rows.append([pipeline, where, _percent(everything), _percent(without), pairs])
+    console.print(
+        table(
+            "Leave-one-database-out EER: every template vs the refused templates' pairs left out",
+            ["pipeline", "held-out database", "EER, everything", "EER, refused excluded", "pairs kept (gen / imp)"],
+            rows,
+        )
+    )
+
+
+def fitness_defaults() -> Any:
+    """The default fitness limits (``benchmarks.fitness.default_limits``)."""
+    from benchmarks.fitness import default_limits
+
+    return default_limits()
 
 
 def _pipelines(text: str) -> list[str]:

@@ -76,6 +76,14 @@ class InvalidFingerprintTemplate(InvalidInput):
     title = "Invalid fingerprint template"
 
 
+class UnfitFingerprintRecord(InvalidFingerprintTemplate):
+    """A well-formed finger minutiae record the matchers cannot use: its declared resolution, or where its minutiae
+    lie in the frame it declares, does not fit a 500 ppi fingertip (``matcher.record_fitness``)."""
+
+    type_slug = "unfit-fingerprint-record"
+    title = "Fingerprint record unfit for matching"
+
+
 class UnsupportedMediaType(CividError):
     status = 415
     type_slug = "unsupported-media-type"

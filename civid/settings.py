@@ -130,7 +130,32 @@ class Settings(BaseSettings):
     finger_min_side: int = Field(150, description="Finger images smaller than this on a side are refused.")
     finger_max_pixels: int = Field(2_000 * 2_000, description="Finger images above this pixel count are refused.")
     finger_ppi_tolerance: int = Field(
-        50, description="Images whose file states a resolution more than this far from 500 ppi are refused."
+        50,
+        description="Images whose file states a resolution more than this far from 500 ppi are refused, and so are "
+        "imported ISO records that declare one (the matchers measure in 500 ppi pixels).",
+    )
+    # The three geometry limits below (matcher/record_fitness.py) refuse imported records only (an image's minutiae
+    # are in its own 500 ppi pixels by construction). They sit outside every value of FVC2002's 320 SecuGen ISO
+    # records by a margin, and the density limits outside those of MINDTCT on the 640 FVC2000 + FVC2002 images too
+    # (benchmarks/finger_lodo.py prints the distributions), so no real record seen here is refused. Fitted on
+    # FVC2002 B (one vendor's extractor, four sensors) and FVC2000 B images: other vendors may need them widened.
+    finger_min_frame_coverage: float = Field(
+        0.08,
+        description="An imported record's minutiae must span at least this share of the frame it declares (their "
+        "bounding box over width x height): minutiae in a corner were rescaled or cropped from another frame. "
+        "FVC2002's SecuGen records span 0.10-0.77 of theirs (median 0.41).",
+    )
+    finger_min_minutiae_per_cm2: float = Field(
+        6.0,
+        description="An imported record with fewer minutiae per cm² of the area they span (in its declared "
+        "resolution) is refused: stretched coordinates, or too few minutiae for the area. Real templates: 8.1-64.",
+    )
+    finger_max_minutiae_per_cm2: float = Field(
+        65.0,
+        description="An imported record with more minutiae per cm² of the area they span is refused: shrunk "
+        "coordinates (a larger sensor's minutiae rescaled into a smaller frame). Real templates: 8.1-64; 65 is the "
+        "tightest multiple of 5 that refuses none of them, and it refuses about half of FVC2002's records rescaled "
+        "as from a 640x480 frame into 300x400 (a median fingertip's 25 per cm² becomes 64: the rest pass).",
     )
     finger_shortlist: int = Field(
         20, description="Fingers the index pre-selects per probe finger; they are re-ranked by the 1:1 matcher."
@@ -407,6 +432,9 @@ class Settings(BaseSettings):
             self.finger_min_nfiq2,
             self.finger_require_nfiq2,
             self.finger_min_minutiae,
+            self.finger_min_frame_coverage,
+            self.finger_min_minutiae_per_cm2,
+            self.finger_max_minutiae_per_cm2,
         )
 
     @property

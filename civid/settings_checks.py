@@ -122,6 +122,17 @@ def range_problems(settings: Any) -> list[str]:
         problems.append(
             f"CIVID_FINGER_MIN_NFIQ2 must be an NFIQ 2 score between 0 and 100, not {settings.finger_min_nfiq2}"
         )
+    if not 0.0 <= settings.finger_min_frame_coverage <= 1.0:
+        problems.append(
+            "CIVID_FINGER_MIN_FRAME_COVERAGE must be a share of the declared frame between 0 and 1, not "
+            f"{settings.finger_min_frame_coverage}"
+        )
+    low, high = settings.finger_min_minutiae_per_cm2, settings.finger_max_minutiae_per_cm2
+    if not 0.0 <= low < high:
+        problems.append(
+            "CIVID_FINGER_MIN_MINUTIAE_PER_CM2 and CIVID_FINGER_MAX_MINUTIAE_PER_CM2 must be 0 <= min < max "
+            f"(minutiae per cm²), not {low} and {high}"
+        )
     if not 1 <= settings.port <= 65535:
         problems.append(f"CIVID_PORT must be a TCP port between 1 and 65535, not {settings.port}")
     if not settings.gallery_backend.strip():

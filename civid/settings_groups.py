@@ -37,7 +37,8 @@ class FaceGateParams:
 
 @dataclass(frozen=True)
 class FingerQualityParams:
-    """The finger gate's limits (enrollment/fingerprint.py): file checks, NFIQ 2 minimum, minutiae count."""
+    """The finger gate's limits (enrollment/fingerprint.py): file checks, NFIQ 2 minimum, minutiae count, and the
+    geometry a finger's minutiae must fit (matcher/record_fitness.py)."""
 
     max_upload_bytes: int
     max_pixels: int
@@ -46,6 +47,9 @@ class FingerQualityParams:
     min_nfiq2: int
     require_nfiq2: bool
     min_minutiae: int
+    min_frame_coverage: float  # share of the declared frame the minutiae's bounding box covers
+    min_minutiae_per_cm2: float  # over that bounding box
+    max_minutiae_per_cm2: float
 
 
 @dataclass(frozen=True)

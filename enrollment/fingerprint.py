@@ -20,6 +20,7 @@ from civid.errors import CividError, InvalidImage, InvalidInput, NotAFingerprint
 from civid.keyring import KeyRing, Sealed
 from civid.settings_groups import FingerQualityParams
 from enrollment.capture import open_checked
+from enrollment.finger_fitness import check_record
 from enrollment.matcher_problems import matcher_problems
 from matcher import finger_gate, iso19794, mcc, nbis_bridge
 from matcher.iso19794 import FingerprintRecord, FingerView
@@ -272,9 +273,11 @@ def assess_finger(upload: FingerUpload, limits: FingerQualityParams) -> tuple[Ac
 
 
 def import_records(data: bytes, limits: FingerQualityParams) -> tuple[list[AcceptedFinger], list[FingerReport]]:
-    """The finger views of an ISO/IEC 19794-2:2005 record from another system, gated on minutiae count."""
+    """The finger views of an ISO/IEC 19794-2:2005 record from another system, gated on minutiae count; a record
+    whose resolution or minutiae geometry the matchers cannot use is refused (``enrollment.finger_fitness``)."""
     with matcher_problems():
         record = iso19794.decode(data)
+    check_record(record, limits)
     accepted, reports = [], []
     for view in record.views:
         issues = []

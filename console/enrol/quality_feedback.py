@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from civid.errors import CividError, InvalidImage, NotAFingerprint, PayloadTooLarge, UnsupportedMediaType
+from civid.errors import (
+    CividError,
+    InvalidImage,
+    NotAFingerprint,
+    PayloadTooLarge,
+    UnfitFingerprintRecord,
+    UnsupportedMediaType,
+)
 from civid.settings import Settings
 from civid.web import i18n
 from console.common.error_text import coded_text
@@ -65,6 +72,7 @@ FILE_ERRORS = {
     UnsupportedMediaType.type_slug: "console.quality.unsupported",
     InvalidImage.type_slug: "console.quality.unreadable",
     NotAFingerprint.type_slug: "console.quality.not_a_fingerprint",
+    UnfitFingerprintRecord.type_slug: "console.quality.unfit_record",
 }
 
 

@@ -66,6 +66,19 @@ def test_an_nfiq2_minimum_outside_the_score_range_is_refused() -> None:
     assert "CIVID_FINGER_MIN_NFIQ2 must be an NFIQ 2 score between 0 and 100, not 101" in refusal(finger_min_nfiq2=101)
 
 
+@pytest.mark.parametrize("coverage", [-0.1, 1.5])
+def test_a_frame_coverage_outside_zero_to_one_is_refused(coverage: float) -> None:
+    assert f"CIVID_FINGER_MIN_FRAME_COVERAGE must be a share of the declared frame between 0 and 1, not {coverage}" in (
+        refusal(finger_min_frame_coverage=coverage)
+    )
+
+
+@pytest.mark.parametrize(("low", "high"), [(70.0, 65.0), (-1.0, 65.0), (20.0, 20.0)])
+def test_minutiae_density_limits_must_be_a_range(low: float, high: float) -> None:
+    message = refusal(finger_min_minutiae_per_cm2=low, finger_max_minutiae_per_cm2=high)
+    assert f"must be 0 <= min < max (minutiae per cm²), not {low} and {high}" in message
+
+
 @pytest.mark.parametrize("port", [0, 70_000])
 def test_a_port_outside_tcp_range_is_refused(port: int) -> None:
     assert f"CIVID_PORT must be a TCP port between 1 and 65535, not {port}" in refusal(port=port)
@@ -133,7 +146,9 @@ def test_development_accepts_what_production_refuses() -> None:
 def test_groups_are_frozen_views_of_the_flat_fields() -> None:
     settings = Settings(max_yaw_deg=40.0, finger_min_nfiq2=25, dedup_llr_threshold=4.0)
     assert settings.face_gate == FaceGateParams(1024, 0.5, 40.0, 60.0, 40.0, 30.0, 20.0)
-    assert settings.finger_quality == FingerQualityParams(8 * 1024 * 1024, 4_000_000, 150, 50, 25, True, 12)
+    assert settings.finger_quality == FingerQualityParams(
+        8 * 1024 * 1024, 4_000_000, 150, 50, 25, True, 12, 0.08, 6.0, 65.0
+    )
     assert settings.dedup == DedupThresholds(0.9251, 0.9251, 4.0, 10, 20)
     with pytest.raises(AttributeError):
         settings.face_gate.max_yaw_deg = 90.0  # type: ignore[misc]

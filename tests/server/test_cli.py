@@ -254,6 +254,22 @@ def test_enrol_with_fingers_and_a_missing_finger_then_export_them_as_iso(cli, tm
     assert rebuilt.exit_code == 0 and "fingerprint index rebuilt: 1 fingers" in one_line(rebuilt.output)
 
 
+def test_enrol_refuses_a_finger_record_declaring_300_ppi_naming_the_finger_and_stores_nothing(cli, tmp_path):
+    from matcher import iso19794, nbis_bridge
+    from tests.synthetic_fingerprints import impressions
+
+    found = nbis_bridge.extract(impressions(501, 1)[0])
+    view = iso19794.FingerView(2, tuple(found.minutiae))
+    record = tmp_path / "legacy.iso"
+    record.write_bytes(iso19794.encode(iso19794.FingerprintRecord(found.width, found.height, (view,), 118, 118)))
+    key = create_key(cli, "officer")
+    result = cli(*enrol_args(PORTRAIT, key), "--finger-record", str(record))
+    assert result.exit_code != 0
+    message = one_line(result.output)
+    assert "finger 2 (right index)" in message and "300 ppi" in message and "scan these fingers" in message
+    assert "fingerprint index rebuilt: 0 fingers" in one_line(cli("index", "rebuild").output)
+
+
 @pytest.mark.parametrize(
     "option, message",
     [
