@@ -77,16 +77,22 @@ class DatabaseScores:
     name: str  # e.g. "FVC2000 DB1"
     genuine: NDArray[np.float32]
     impostor: NDArray[np.float32]
+    # Per pair, the minutiae count of its worse template (G,) and (I,); None where not known (synthetic tests).
+    genuine_minutiae: NDArray[np.int32] | None = None
+    impostor_minutiae: NDArray[np.int32] | None = None
 
 
 # --- leave-one-database-out thresholds -------------------------------------------------------------------
 def pooled_without(databases: Sequence[DatabaseScores], held_out: int) -> DatabaseScores:
     """The genuine and impostor scores of every database but ``databases[held_out]``, pooled."""
     others = [d for k, d in enumerate(databases) if k != held_out]
+    known = all(d.genuine_minutiae is not None and d.impostor_minutiae is not None for d in others)
     return DatabaseScores(
         "pooled without " + databases[held_out].name,
         np.concatenate([d.genuine for d in others]),
         np.concatenate([d.impostor for d in others]),
+        np.concatenate([d.genuine_minutiae for d in others if d.genuine_minutiae is not None]) if known else None,
+        np.concatenate([d.impostor_minutiae for d in others if d.impostor_minutiae is not None]) if known else None,
     )
 
 
@@ -138,11 +144,31 @@ def leave_one_database_out(
     """Every fold's figures, and their means over the held-out databases."""
     folds = [held_out_figures(databases, k, fmr_targets) for k in range(len(databases))]
     mean: dict[str, Any] = {"eer": float(np.mean([f["eer"] for f in folds]))}
+    worst: dict[str, Any] = {"eer": float(np.max([f["eer"] for f in folds]))}
     for target in fmr_targets:
         key = f"{target:.0e}"
         for figure in ("observed_fmr", "observed_fnmr", "in_sample_fnmr"):
             mean[f"{figure}@{key}"] = float(np.mean([f["at_fmr"][key][figure] for f in folds]))
-    return {"folds": folds, "mean": mean}
+            worst[f"{figure}@{key}"] = float(np.max([f["at_fmr"][key][figure] for f in folds]))
+    return {"folds": folds, "mean": mean, "worst": worst}
+
+
+def all_databases_thresholds(
+    databases: Sequence[DatabaseScores], fmr_targets: Sequence[float] = FMR_TARGETS
+) -> dict[str, Any]:
+    """The thresholds a deployment ships: fitted on every database's impostor pairs pooled, per FMR target (their
+    held-out behaviour is what the leave-one-database-out folds measure)."""
+    impostor = np.sort(np.concatenate([d.impostor for d in databases]))
+    genuine = np.sort(np.concatenate([d.genuine for d in databases]))
+    result: dict[str, Any] = {"impostor_pairs": len(impostor), "genuine_pairs": len(genuine)}
+    for target in fmr_targets:
+        threshold, fitted_fmr = threshold_at_rate(impostor, target)
+        result[f"{target:.0e}"] = {
+            "threshold": threshold,
+            "fitted_fmr": fitted_fmr,
+            "fnmr_in_sample": false_non_match_rate(genuine, threshold),
+        }
+    return result
 
 
 # --- calibration check -----------------------------------------------------------------------------------
@@ -225,7 +251,7 @@ def calibration_check(
     for k, held in enumerate(databases):
         tables = {"out-of-fold": fit_out_of_fold_calibration(pooled_without(databases, k), seed)}
         if today is not None:
-            tables["today"] = today
+            tables["shipped"] = today
         for name, calibration in tables.items():
             g, i = llr_of(calibration, held.genuine), llr_of(calibration, held.impostor)
             rows.append(
@@ -240,6 +266,40 @@ def calibration_check(
                 }
             )
     return rows
+
+
+def shipped_method_check(sources: Sequence[DatabaseScores], dedup_llr: float, seed: int) -> dict[str, Any]:
+    """The shipped finger table's method (images and records pooled) checked leave-one-database-out, with the
+    per-finger cap; and the same with one table per minutiae half, to say whether quality-aware tables help."""
+    from benchmarks import finger_calibration
+
+    cap = finger_calibration.FINGER_LLR_CAP
+    tables = finger_calibration.fold_tables(sources, seed)
+    single = finger_calibration.fold_check(sources, tables, dedup_llr, cap)
+    result: dict[str, Any] = {
+        "sources": [f"{s.name} ({len(s.genuine)} / {len(s.impostor)})" for s in sources],
+        "finger_llr_cap": cap,
+        "single_table": {"folds": single, "all": finger_calibration.summary(single)},
+        "finger_dependence": FINGER_DEPENDENCE,
+    }
+    if all(s.genuine_minutiae is not None for s in sources):
+        quality = finger_calibration.quality_fold_check(sources, dedup_llr, cap, seed)
+        result["by_worse_minutiae"] = {"folds": quality, "all": finger_calibration.summary(quality)}
+        a, b = result["single_table"]["all"], result["by_worse_minutiae"]["all"]
+        result["quality_aware_helps"] = bool(
+            b["mean"]["cllr_bits"] < a["mean"]["cllr_bits"]
+            and sum(level["folds_holding"] for level in b["levels"])
+            >= sum(level["folds_holding"] for level in a["levels"])
+            and b["mean"]["two_fingers_fnmr_at_dedup"] <= a["mean"]["two_fingers_fnmr_at_dedup"]
+        )
+    return result
+
+
+FINGER_DEPENDENCE = (
+    "not measurable on FVC: no two fingers are linked to one person (fingers of different databases are different "
+    "fingers), so the independence between fingers of one person that fusion assumes (LLRs add) is assumed, not "
+    "measured; two-finger figures here combine two independent draws of one database's comparisons"
+)
 
 
 # --- scores of the real databases ------------------------------------------------------------------------
@@ -287,7 +347,10 @@ def database_scores(
         tmp = cache.with_suffix(".tmp.npz")
         np.savez(tmp, genuine=genuine, impostor=impostor)
         os.replace(tmp, cache)
-    return DatabaseScores(label, genuine.astype(np.float32), impostor.astype(np.float32)), template_summary(samples)
+    minutiae = np.array([len(s.view.minutiae) if s.error is None else 0 for s in samples], np.int32)
+    worse = {kind: minutiae[chosen].min(axis=1) for kind, chosen in (("g", pairs.genuine), ("i", pairs.impostor_all))}
+    found = DatabaseScores(label, genuine.astype(np.float32), impostor.astype(np.float32), worse["g"], worse["i"])
+    return found, template_summary(samples)
 
 
 def _percent(value: float | None, digits: int = 2) -> str:
@@ -333,6 +396,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     for rows in calibration.values():
         rows += [calibration_summary(rows, name) for name in sorted({r["calibration"] for r in rows})]
+    mcc_sources = [d for p in pipelines if PIPELINES[p][1] == CALIBRATED_MATCHER for d in scores[p]]
+    shipped_method = shipped_method_check(mcc_sources, dedup_llr, args.seed) if mcc_sources else {}
+    thresholds = {p: all_databases_thresholds(s) for p, s in scores.items()}
     pooled = {
         p: DatabaseScores("pooled", *(np.concatenate([getattr(d, k) for d in s]) for k in ("genuine", "impostor")))
         for p, s in scores.items()
@@ -355,6 +421,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "Score distributions, genuine vs cross-finger impostor pairs",
     )
     _print(lodo, calibration, pooled_in_sample, dedup_llr, today)
+    if shipped_method:
+        _print_shipped_method(shipped_method)
+    _print_thresholds(thresholds, lodo)
     for path in (det_path, histogram_path):
         console.print(f"figure: {path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path}")
 
@@ -373,7 +442,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "lodo": lodo,
         "pooled_in_sample_eer": pooled_in_sample,
         "calibration": calibration,
-        "calibration_today_source": Fusion.load().source,
+        "calibration_shipped_source": Fusion.load().source,
+        "shipped_method_out_of_fold": shipped_method,
+        "all_databases_thresholds": thresholds,
         "figures": [str(p.relative_to(REPO_ROOT)) for p in (det_path, histogram_path) if p.is_relative_to(REPO_ROOT)],
     }
     return save_result(NAME, record, save=not args.no_save)
@@ -471,6 +542,79 @@ def _print(
     console.print(
         f"[dim]today's finger table tops out at LLR {today.llr[-1]:.2f}; a table that never reaches LLR t claims 0 "
         "there (no score can clear it)[/]"
+    )
+
+
+def _print_shipped_method(check: dict[str, Any]) -> None:
+    cap = check["finger_llr_cap"]
+    variants = [("one table", check["single_table"])]
+    if "by_worse_minutiae" in check:
+        variants.append(("two tables by worse-template minutiae", check["by_worse_minutiae"]))
+    for label, variant in variants:
+        lines = []
+        for row in [*variant["folds"], None]:
+            chosen = row if row is not None else variant["all"]
+            cells = [row["database"] if row else f"all {variant['all']['folds']} held out"]
+            cells += [
+                f"{level['claimed']:.1e} / {_rate(level['observed'])} ({level['observed_false_matches']})"
+                + ("" if level["holds"] else " ✗")
+                for level in chosen["levels"]
+            ]
+            figures = row if row is not None else {**variant["all"]["mean"], **variant["all"]}
+            cells += [
+                f"{figures['cllr_bits']:.3f}",
+                _percent(figures["one_finger_fnmr_at_dedup"], 1),
+                str(figures["one_finger_false_matches_at_dedup"]),
+                _rate(figures["two_fingers_fmr_at_dedup"]),
+                _percent(figures["two_fingers_fnmr_at_dedup"], 1),
+            ]
+            lines.append(cells)
+        dedup = check["single_table"]["folds"][0]["dedup_llr_threshold"]
+        console.print(
+            table(
+                f"Shipped finger calibration method ({label}; images·MCC and records·MCC pooled), leave-one-database-"
+                f"out: claimed / observed impostor share at LLR ≥ t on the held-out database (✗ = observed above "
+                f"claimed); one finger uncapped at the dedup threshold {dedup:g}; two fingers each capped at {cap:g} "
+                "and independent (so one finger alone never reaches it)",
+                [
+                    "held-out database",
+                    *(f"LLR ≥ {level:g}" for level in LLR_LEVELS),
+                    "Cllr (bits)",
+                    f"1 finger FNMR @ {dedup:g}",
+                    f"1 finger impostors @ {dedup:g}",
+                    f"2 fingers FMR @ {dedup:g}",
+                    f"2 fingers FNMR @ {dedup:g}",
+                ],
+                lines,
+            )
+        )
+    if "quality_aware_helps" in check:
+        console.print(f"quality-aware tables (by worse-template minutiae) help: {check['quality_aware_helps']}")
+    console.print(f"[dim]finger dependence: {check['finger_dependence']}[/]")
+
+
+def _print_thresholds(thresholds: dict[str, Any], lodo: dict[str, Any]) -> None:
+    rows = []
+    for pipeline, fitted in thresholds.items():
+        for target in FMR_TARGETS:
+            key = f"{target:.0e}"
+            at, mean, worst = fitted[key], lodo[pipeline]["mean"], lodo[pipeline]["worst"]
+            rows.append(
+                [
+                    pipeline,
+                    key,
+                    f"{at['threshold']:.4f}",
+                    f"{_rate(mean[f'observed_fmr@{key}'])} / {_rate(worst[f'observed_fmr@{key}'])}",
+                    f"{_percent(mean[f'observed_fnmr@{key}'], 1)} / {_percent(worst[f'observed_fnmr@{key}'], 1)}",
+                ]
+            )
+    console.print(
+        table(
+            "Thresholds to ship: fitted on every database's impostor pairs pooled; beside them, the held-out FMR and "
+            "FNMR (mean / worst database) of the same target fitted on the other databases",
+            ["pipeline", "FMR target", "threshold (all databases)", "LODO FMR mean / worst", "LODO FNMR mean / worst"],
+            rows,
+        )
     )
 
 
