@@ -86,7 +86,7 @@ class Fusion:
     finger: Calibration
     source: str = ""
     # No single comparison counts for less than this. The face table reaches -4.3 (33M impostor pairs
-    # behind it) while one finger tops out near +3.8 (11,520): unfloored, a poor or substituted photo
+    # behind it) while one finger tops out near +3.9 (34,560): unfloored, a poor or substituted photo
     # would veto two matching fingers. A floor keeps strong evidence from one modality visible to the
     # adjudicator, at a small cost in false matches (benchmarks/fusion.py measures it).
     llr_floor: float = LLR_FLOOR
