@@ -13,11 +13,15 @@ impostor pairs. For each held-out database:
   (seven; three for records), then the held-out database's observed FMR and FNMR at it. Beside it, labelled
   "in-sample", the FNMR at the threshold fitted on the held-out database itself. One false match among 2,880
   is 3.5e-4, so an observed FMR of 1e-4 cannot be resolved on one database (0 or >= 3.5e-4);
-- calibration check: today's ``matcher/calibration.json`` finger table (MCC pipelines) and an out-of-fold table
-  fitted by the same method (``benchmarks.fusion_calibration.fit``: quantile bins, density ratio, pool-adjacent-
-  violators) on the other databases, each scored on the held-out one: per LLR level t = 1..4, the impostor share
+- calibration check: the shipped ``matcher/calibration.json`` finger table (MCC pipelines; fitted on all eight
+  databases, so in-sample here) and an out-of-fold table fitted by the same method
+  (``benchmarks.fusion_calibration.fit``: quantile bins, density ratio, pool-adjacent-violators) on the other
+  databases, each scored on the held-out one: per LLR level t = 1..4, the impostor share
   at LLR >= t against what the LLR claims (see ``claimed_vs_observed``), and the FNMR of one finger at the
-  dedup threshold (``Settings.dedup_llr_threshold``).
+  dedup threshold (``Settings.dedup_llr_threshold``);
+- the shipped method itself (``benchmarks.finger_calibration``: images·MCC and records·MCC pooled), out of fold,
+  with the per-finger cap, two fingers by independence, and quality-aware tables (by the worse template's minutiae
+  count) beside it; and the thresholds to ship, fitted on every database pooled, with their LODO mean and worst.
 Templates the service would refuse as unfit for matching (``benchmarks.fitness``: an imported record whose declared
 resolution or minutiae geometry does not fit, ``matcher.record_fitness``) are counted per database with their
 reasons, and the leave-one-database-out EER is given twice: with every template, and with the pairs that hold a
@@ -81,16 +85,22 @@ class DatabaseScores:
     name: str  # e.g. "FVC2000 DB1"
     genuine: NDArray[np.float32]
     impostor: NDArray[np.float32]
+    # Per pair, the minutiae count of its worse template (G,) and (I,); None where not known (synthetic tests).
+    genuine_minutiae: NDArray[np.int32] | None = None
+    impostor_minutiae: NDArray[np.int32] | None = None
 
 
 # --- leave-one-database-out thresholds -------------------------------------------------------------------
 def pooled_without(databases: Sequence[DatabaseScores], held_out: int) -> DatabaseScores:
     """The genuine and impostor scores of every database but ``databases[held_out]``, pooled."""
     others = [d for k, d in enumerate(databases) if k != held_out]
+    known = all(d.genuine_minutiae is not None and d.impostor_minutiae is not None for d in others)
     return DatabaseScores(
         "pooled without " + databases[held_out].name,
         np.concatenate([d.genuine for d in others]),
         np.concatenate([d.impostor for d in others]),
+        np.concatenate([d.genuine_minutiae for d in others if d.genuine_minutiae is not None]) if known else None,
+        np.concatenate([d.impostor_minutiae for d in others if d.impostor_minutiae is not None]) if known else None,
     )
 
 
@@ -142,11 +152,31 @@ def leave_one_database_out(
     """Every fold's figures, and their means over the held-out databases."""
     folds = [held_out_figures(databases, k, fmr_targets) for k in range(len(databases))]
     mean: dict[str, Any] = {"eer": float(np.mean([f["eer"] for f in folds]))}
+    worst: dict[str, Any] = {"eer": float(np.max([f["eer"] for f in folds]))}
     for target in fmr_targets:
         key = f"{target:.0e}"
         for figure in ("observed_fmr", "observed_fnmr", "in_sample_fnmr"):
             mean[f"{figure}@{key}"] = float(np.mean([f["at_fmr"][key][figure] for f in folds]))
-    return {"folds": folds, "mean": mean}
+            worst[f"{figure}@{key}"] = float(np.max([f["at_fmr"][key][figure] for f in folds]))
+    return {"folds": folds, "mean": mean, "worst": worst}
+
+
+def all_databases_thresholds(
+    databases: Sequence[DatabaseScores], fmr_targets: Sequence[float] = FMR_TARGETS
+) -> dict[str, Any]:
+    """The thresholds a deployment ships: fitted on every database's impostor pairs pooled, per FMR target (their
+    held-out behaviour is what the leave-one-database-out folds measure)."""
+    impostor = np.sort(np.concatenate([d.impostor for d in databases]))
+    genuine = np.sort(np.concatenate([d.genuine for d in databases]))
+    result: dict[str, Any] = {"impostor_pairs": len(impostor), "genuine_pairs": len(genuine)}
+    for target in fmr_targets:
+        threshold, fitted_fmr = threshold_at_rate(impostor, target)
+        result[f"{target:.0e}"] = {
+            "threshold": threshold,
+            "fitted_fmr": fitted_fmr,
+            "fnmr_in_sample": false_non_match_rate(genuine, threshold),
+        }
+    return result
 
 
 # --- calibration check -----------------------------------------------------------------------------------
@@ -229,7 +259,7 @@ def calibration_check(
     for k, held in enumerate(databases):
         tables = {"out-of-fold": fit_out_of_fold_calibration(pooled_without(databases, k), seed)}
         if today is not None:
-            tables["today"] = today
+            tables["shipped"] = today
         for name, calibration in tables.items():
             g, i = llr_of(calibration, held.genuine), llr_of(calibration, held.impostor)
             rows.append(
@@ -244,6 +274,40 @@ def calibration_check(
                 }
             )
     return rows
+
+
+def shipped_method_check(sources: Sequence[DatabaseScores], dedup_llr: float, seed: int) -> dict[str, Any]:
+    """The shipped finger table's method (images and records pooled) checked leave-one-database-out, with the
+    per-finger cap; and the same with one table per minutiae half, to say whether quality-aware tables help."""
+    from benchmarks import finger_calibration
+
+    cap = finger_calibration.FINGER_LLR_CAP
+    tables = finger_calibration.fold_tables(sources, seed)
+    single = finger_calibration.fold_check(sources, tables, dedup_llr, cap)
+    result: dict[str, Any] = {
+        "sources": [f"{s.name} ({len(s.genuine)} / {len(s.impostor)})" for s in sources],
+        "finger_llr_cap": cap,
+        "single_table": {"folds": single, "all": finger_calibration.summary(single)},
+        "finger_dependence": FINGER_DEPENDENCE,
+    }
+    if all(s.genuine_minutiae is not None for s in sources):
+        quality = finger_calibration.quality_fold_check(sources, dedup_llr, cap, seed)
+        result["by_worse_minutiae"] = {"folds": quality, "all": finger_calibration.summary(quality)}
+        a, b = result["single_table"]["all"], result["by_worse_minutiae"]["all"]
+        result["quality_aware_helps"] = bool(
+            b["mean"]["cllr_bits"] < a["mean"]["cllr_bits"]
+            and sum(level["folds_holding"] for level in b["levels"])
+            >= sum(level["folds_holding"] for level in a["levels"])
+            and b["mean"]["two_fingers_fnmr_at_dedup"] <= a["mean"]["two_fingers_fnmr_at_dedup"]
+        )
+    return result
+
+
+FINGER_DEPENDENCE = (
+    "not measurable on FVC: no two fingers are linked to one person (fingers of different databases are different "
+    "fingers), so the independence between fingers of one person that fusion assumes (LLRs add) is assumed, not "
+    "measured; two-finger figures here combine two independent draws of one database's comparisons"
+)
 
 
 # --- scores of the real databases ------------------------------------------------------------------------
@@ -300,8 +364,16 @@ def database_scores(
     summary = {**template_summary(samples), "fitness": fitness.summary(samples, source, limits)}
     if source == "records":
         summary["fitness_stress"] = fitness.stress_summary(samples, limits)
-    everything = DatabaseScores(label, genuine.astype(np.float32), impostor.astype(np.float32))
-    usable = DatabaseScores(label, everything.genuine[kept_genuine], everything.impostor[kept_impostor])
+    minutiae = np.array([len(s.view.minutiae) if s.error is None else 0 for s in samples], np.int32)
+    worse = {kind: minutiae[chosen].min(axis=1) for kind, chosen in (("g", pairs.genuine), ("i", pairs.impostor_all))}
+    everything = DatabaseScores(label, genuine.astype(np.float32), impostor.astype(np.float32), worse["g"], worse["i"])
+    usable = DatabaseScores(
+        label,
+        everything.genuine[kept_genuine],
+        everything.impostor[kept_impostor],
+        worse["g"][kept_genuine],
+        worse["i"][kept_impostor],
+    )
     return everything, usable, summary
 
 
@@ -355,6 +427,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     for rows in calibration.values():
         rows += [calibration_summary(rows, name) for name in sorted({r["calibration"] for r in rows})]
+    mcc_sources = [d for p in pipelines if PIPELINES[p][1] == CALIBRATED_MATCHER for d in scores[p]]
+    shipped_method = shipped_method_check(mcc_sources, dedup_llr, args.seed) if mcc_sources else {}
+    thresholds = {p: all_databases_thresholds(s) for p, s in scores.items()}
     pooled = {
         p: DatabaseScores("pooled", *(np.concatenate([getattr(d, k) for d in s]) for k in ("genuine", "impostor")))
         for p, s in scores.items()
@@ -377,6 +452,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "Score distributions, genuine vs cross-finger impostor pairs",
     )
     _print(lodo, calibration, pooled_in_sample, dedup_llr, today)
+    if shipped_method:
+        _print_shipped_method(shipped_method)
+    _print_thresholds(thresholds, lodo)
     _print_fitness(summaries, lodo, lodo_usable)
     for path in (det_path, histogram_path):
         console.print(f"figure: {path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path}")
@@ -398,7 +476,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "fitness_limits": asdict(fitness_defaults()),
         "pooled_in_sample_eer": pooled_in_sample,
         "calibration": calibration,
-        "calibration_today_source": Fusion.load().source,
+        "calibration_shipped_source": Fusion.load().source,
+        "shipped_method_out_of_fold": shipped_method,
+        "all_databases_thresholds": thresholds,
         "figures": [str(p.relative_to(REPO_ROOT)) for p in (det_path, histogram_path) if p.is_relative_to(REPO_ROOT)],
     }
     return save_result(NAME, record, save=not args.no_save)
@@ -478,7 +558,7 @@ def _print(
             table(
                 f"{pipeline}: calibration claimed vs observed impostor rate at LLR ≥ t on the held-out database "
                 "(claimed = 10^-t × the genuine share at LLR ≥ t, ≤ 10^-t; ✗ = observed above claimed). "
-                "'today' = matcher/calibration.json (fitted in-sample on FVC2002, so in-sample there); "
+                "'shipped' = matcher/calibration.json (fitted on every database, so in-sample here); "
                 "'out-of-fold' = the same method fitted on the other databases. 'all held out': false matches "
                 "summed over "
                 "every held-out database's impostor pairs vs the mean claim, mean FNMR",
@@ -494,7 +574,7 @@ def _print(
             )
         )
     console.print(
-        f"[dim]today's finger table tops out at LLR {today.llr[-1]:.2f}; a table that never reaches LLR t claims 0 "
+        f"[dim]the shipped finger table tops out at LLR {today.llr[-1]:.2f}; a table that never reaches LLR t claims 0 "
         "there (no score can clear it)[/]"
     )
 
@@ -558,6 +638,79 @@ def _print_fitness(summaries: dict[str, Any], lodo: dict[str, Any], lodo_usable:
         table(
             "Leave-one-database-out EER: every template vs the refused templates' pairs left out",
             ["pipeline", "held-out database", "EER, everything", "EER, refused excluded", "pairs kept (gen / imp)"],
+            rows,
+        )
+    )
+
+
+def _print_shipped_method(check: dict[str, Any]) -> None:
+    cap = check["finger_llr_cap"]
+    variants = [("one table", check["single_table"])]
+    if "by_worse_minutiae" in check:
+        variants.append(("two tables by worse-template minutiae", check["by_worse_minutiae"]))
+    for label, variant in variants:
+        lines = []
+        for row in [*variant["folds"], None]:
+            chosen = row if row is not None else variant["all"]
+            cells = [row["database"] if row else f"all {variant['all']['folds']} held out"]
+            cells += [
+                f"{level['claimed']:.1e} / {_rate(level['observed'])} ({level['observed_false_matches']})"
+                + ("" if level["holds"] else " ✗")
+                for level in chosen["levels"]
+            ]
+            figures = row if row is not None else {**variant["all"]["mean"], **variant["all"]}
+            cells += [
+                f"{figures['cllr_bits']:.3f}",
+                _percent(figures["one_finger_fnmr_at_dedup"], 1),
+                str(figures["one_finger_false_matches_at_dedup"]),
+                _rate(figures["two_fingers_fmr_at_dedup"]),
+                _percent(figures["two_fingers_fnmr_at_dedup"], 1),
+            ]
+            lines.append(cells)
+        dedup = check["single_table"]["folds"][0]["dedup_llr_threshold"]
+        console.print(
+            table(
+                f"Shipped finger calibration method ({label}; images·MCC and records·MCC pooled), leave-one-database-"
+                f"out: claimed / observed impostor share at LLR ≥ t on the held-out database (✗ = observed above "
+                f"claimed); one finger uncapped at the dedup threshold {dedup:g}; two fingers each capped at {cap:g} "
+                "and independent (so one finger alone never reaches it)",
+                [
+                    "held-out database",
+                    *(f"LLR ≥ {level:g}" for level in LLR_LEVELS),
+                    "Cllr (bits)",
+                    f"1 finger FNMR @ {dedup:g}",
+                    f"1 finger impostors @ {dedup:g}",
+                    f"2 fingers FMR @ {dedup:g}",
+                    f"2 fingers FNMR @ {dedup:g}",
+                ],
+                lines,
+            )
+        )
+    if "quality_aware_helps" in check:
+        console.print(f"quality-aware tables (by worse-template minutiae) help: {check['quality_aware_helps']}")
+    console.print(f"[dim]finger dependence: {check['finger_dependence']}[/]")
+
+
+def _print_thresholds(thresholds: dict[str, Any], lodo: dict[str, Any]) -> None:
+    rows = []
+    for pipeline, fitted in thresholds.items():
+        for target in FMR_TARGETS:
+            key = f"{target:.0e}"
+            at, mean, worst = fitted[key], lodo[pipeline]["mean"], lodo[pipeline]["worst"]
+            rows.append(
+                [
+                    pipeline,
+                    key,
+                    f"{at['threshold']:.4f}",
+                    f"{_rate(mean[f'observed_fmr@{key}'])} / {_rate(worst[f'observed_fmr@{key}'])}",
+                    f"{_percent(mean[f'observed_fnmr@{key}'], 1)} / {_percent(worst[f'observed_fnmr@{key}'], 1)}",
+                ]
+            )
+    console.print(
+        table(
+            "Thresholds to ship: fitted on every database's impostor pairs pooled; beside them, the held-out FMR and "
+            "FNMR (mean / worst database) of the same target fitted on the other databases",
+            ["pipeline", "FMR target", "threshold (all databases)", "LODO FMR mean / worst", "LODO FNMR mean / worst"],
             rows,
         )
     )

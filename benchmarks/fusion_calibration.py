@@ -9,20 +9,26 @@ the pooled scores, log ratio of the two densities with a half-count prior, made 
   images of different persons (``--face-impostors``, default 2,000,000); the fit then uses at most 5
   impostor scores per genuine score (a random subset), because the bins are quantiles of the pooled
   scores and with every impostor score they would all fall in the impostor range;
-- finger: MCC similarity (``matcher.mcc``) of FVC2002 B DB1-4 pairs, genuine = all 28 pairs per finger,
-  impostor = all cross-finger pairs of the same database. civid stores both kinds of finger template
-  (minutiae MINDTCT extracted from enrolment images, and imported ISO/IEC 19794-2 records), so the two
-  sources are pooled: MINDTCT-from-images pairs and SecuGen-record pairs, each compared within its
-  source (SecuGen's records use a 300x400 frame unlike the images, so cross-source pairs are not made);
-- held-out check: persons (face) and fingers (finger) are split in two halves with a seeded shuffle
-  (fingers: by finger within each database). The map fitted on half A is scored on half B: Cllr
-  (bits; 0 perfect, 1 = a map that always says LLR 0), and the FNMR / FMR of the decision LLR >= t
-  at t = 0, 2, 4 (an LLR of 4 claims 10,000:1 odds);
-- finally the map is fitted on all the data and written to ``matcher/calibration.json`` with a
-  "source" line naming the data, the date and the commit (``--no-write`` to leave the file alone).
+- finger: MCC similarity (``matcher.mcc``) of FVC2000 B and FVC2002 B DB1-4 pairs (eight databases, six
+  sensors), genuine = all 28 pairs per finger, impostor = all cross-finger pairs of the same database (the
+  cached scores of ``benchmarks.finger_lodo``). civid stores both kinds of finger template (minutiae MINDTCT
+  extracted from enrolment images, and imported ISO/IEC 19794-2 records), so the two sources are pooled:
+  MINDTCT-from-images pairs of all eight databases and SecuGen-record pairs of FVC2002's four (records exist
+  for FVC2002 only), each compared within its source;
+- held-out check: face: persons split in two halves with a seeded shuffle, the map fitted on half A scored on
+  half B: Cllr (bits; 0 perfect, 1 = a map that always says LLR 0), and the FNMR / FMR of the decision
+  LLR >= t at t = 0, 2, 4 (an LLR of 4 claims 10,000:1 odds). Finger: leave-one-database-out (fitted on seven
+  databases, scored on the eighth, ``benchmarks.finger_calibration``), the same figures over every held-out
+  pair together;
+- finally the maps are fitted on all the data and written to ``matcher/calibration.json`` with a "source" line
+  naming the data, the date and the commit, and the per-finger cap ``finger_llr_cap``
+  (``benchmarks.finger_calibration.FINGER_LLR_CAP``; ``--no-write`` to leave the file alone). ``--keep-face``
+  keeps the face table already in the file (LFW descriptors cost tens of CPU-minutes on a fresh machine) and
+  says so in the source line.
 
-    python -m benchmarks.fusion_calibration
-    python -m benchmarks.fusion_calibration --quick    # 300 LFW persons, FVC DB1 only; never writes the file
+    python -m benchmarks.fusion_calibration --data ../shared/data
+    python -m benchmarks.fusion_calibration --data ../shared/data --keep-face   # refit the finger table only
+    python -m benchmarks.fusion_calibration --quick    # 300 LFW persons, FVC2002 DB1 only; never writes the file
 """
 
 from __future__ import annotations
@@ -56,15 +62,8 @@ from benchmarks.common import (
     save_result,
     table,
 )
-from benchmarks.finger_accuracy import (
-    DATABASES,
-    FingerSample,
-    fvc_pairs,
-    load_templates,
-    mcc_available,
-    mcc_cylinders,
-    mcc_scores,
-)
+from benchmarks.finger_accuracy import mcc_available
+from benchmarks.finger_calibration import FINGER_LLR_CAP
 
 NAME = "fusion_calibration"
 CALIBRATION_PATH = REPO_ROOT / "matcher" / "calibration.json"
@@ -113,29 +112,22 @@ def face_scores(
     return genuine_scores, np.einsum("ij,ij->i", v[a], v[b]).astype(np.float32)
 
 
-def finger_scores(data: Path, databases: tuple[int, ...], workers: int) -> list[dict[str, Any]]:
-    """MCC scores of every FVC genuine and cross-finger impostor pair, per source and database, with finger ids."""
-    rows: list[dict[str, Any]] = []
-    for source in FINGER_SOURCES:
-        samples: list[FingerSample] = load_templates(data, source, databases, workers)
-        cylinders, _ = mcc_cylinders(samples)
-        for database in databases:
-            index = [k for k, s in enumerate(samples) if s.database == database]
-            local = [samples[k] for k in index]
-            pairs = fvc_pairs(local)
-            for kind, chosen in (("genuine", pairs.genuine), ("impostor", pairs.impostor_all)):
-                scores, _ = mcc_scores([cylinders[k] for k in index], chosen, f"DB{database} {source} {kind}")
-                for (i, j), score in zip(chosen, scores):
-                    rows.append(
-                        {
-                            "source": source,
-                            "database": database,
-                            "kind": kind,
-                            "score": float(score),
-                            "fingers": (local[i].finger, local[j].finger),
-                        }
-                    )
-    return rows
+def finger_sources(data: Path, quick: bool, workers: int) -> dict[str, list[Any]]:
+    """Per template source (finger_lodo pipeline), per database, the MCC genuine and impostor scores
+    (``finger_lodo.DatabaseScores``; the images of every database, the records of FVC2002's), from finger_lodo's
+    score cache where it has them. ``quick``: DB1 of each collection only."""
+    from benchmarks.finger_lodo import DATABASES as ALL_DATABASES
+    from benchmarks.finger_lodo import PIPELINES, database_scores
+
+    chosen = [(c, n) for c, n in ALL_DATABASES if not quick or n == 1]
+    sources: dict[str, list[Any]] = {}
+    for pipeline in ("images·MINDTCT+MCC", "records·MCC"):
+        sources[pipeline] = [
+            database_scores(data, pipeline, collection, database, workers)[0]
+            for collection, database in chosen
+            if collection in PIPELINES[pipeline][2]
+        ]
+    return sources
 
 
 def fit(modality: str, genuine: NDArray[np.float32], impostor: NDArray[np.float32], rng: np.random.Generator) -> Any:
@@ -158,7 +150,13 @@ def calibration_quality(
     calibration: Any, genuine: NDArray[np.float32], impostor: NDArray[np.float32]
 ) -> dict[str, Any]:
     """Cllr (bits) and FNMR/FMR of ``LLR >= t`` for t in LLR_THRESHOLDS, on held-out scores."""
-    g, i = llr_of(calibration, genuine), llr_of(calibration, impostor)
+    return llr_quality(
+        llr_of(calibration, genuine), llr_of(calibration, impostor), (calibration.llr[0], calibration.llr[-1])
+    )
+
+
+def llr_quality(g: NDArray[np.float64], i: NDArray[np.float64], llr_range: tuple[float, float]) -> dict[str, Any]:
+    """``calibration_quality`` of LLRs already computed (by one table or, out of fold, by several)."""
     # log2(1 + 10^-llr) computed stably via logaddexp in natural logs.
     ln10 = math.log(10)
     cllr = 0.5 * (np.logaddexp(0, -g * ln10).mean() + np.logaddexp(0, i * ln10).mean()) / math.log(2)
@@ -171,7 +169,7 @@ def calibration_quality(
         "impostor": len(i),
         "cllr_bits": float(cllr),
         "at_llr": at,
-        "llr_range": [float(calibration.llr[0]), float(calibration.llr[-1])],
+        "llr_range": [float(llr_range[0]), float(llr_range[1])],
     }
 
 
@@ -189,71 +187,56 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     data = data_dir(args.data)
     rng = np.random.default_rng(args.seed)
     limit_people = 300 if args.quick else args.limit_people
-    databases = (1,) if args.quick else DATABASES
 
-    # Face: persons split in halves by a seeded shuffle.
-    descriptors = lfw_descriptors(data, lfw_images(data, limit_people), workers=args.workers)
-    enrolled = descriptors.enrolled
-    vectors = np.ascontiguousarray(descriptors.vectors[enrolled])
-    people = descriptors.people[enrolled]
-    persons = np.unique(people)
-    half_a = np.isin(people, rng.permutation(persons)[: len(persons) // 2])
-    with progress() as bar:
-        task = bar.add_task("face scores (fit half, held-out half, all)", total=3)
-        fit_g, fit_i = face_scores(vectors, people, half_a, args.face_impostors, rng)
-        bar.advance(task)
-        held_g, held_i = face_scores(vectors, people, ~half_a, None, rng)
-        bar.advance(task)
-        all_g, all_i = face_scores(vectors, people, np.ones(len(people), bool), args.face_impostors, rng)
-        bar.advance(task)
-    face_half = fit(FACE, fit_g, fit_i, rng)
-    face_all = fit(FACE, all_g, all_i, rng)
-    quality = {FACE: calibration_quality(face_half, held_g, held_i)}
-    counts = {
-        FACE: {
-            "images": len(vectors),
-            "persons": len(persons),
-            "fit_half": [len(fit_g), len(fit_i)],
-            "held_out_half": [len(held_g), len(held_i)],
-            "all": [len(all_g), len(all_i)],
-        }
-    }
-    fitted = {FACE: face_all}
+    quality: dict[str, Any] = {}
+    counts: dict[str, Any] = {}
+    fitted: dict[str, Any] = {}
+    if args.keep_face:
+        from matcher.fusion import Fusion
 
-    # Finger: MCC, the two template sources pooled; fingers split per database by a seeded shuffle.
+        fitted[FACE] = Fusion.load(CALIBRATION_PATH).face
+        counts[FACE] = {"kept": kept_face_source(json.loads(CALIBRATION_PATH.read_text())["source"])}
+    else:
+        fitted[FACE], quality[FACE], counts[FACE] = fit_face(data, limit_people, args, rng)
+
+    # Finger: MCC, the two template sources pooled; checked leave-one-database-out.
     mcc_missing = mcc_available()
     if mcc_missing:
         err_console.print(f"[yellow]{mcc_missing}: the finger calibration cannot be fitted[/]")
     else:
-        rows = finger_scores(data, databases, args.workers)
-        fit_fingers = {(db, f) for db in databases for f in rng.permutation(np.arange(101, 111))[:5].tolist()}
+        from benchmarks.finger_calibration import fold_tables, interpolate
 
-        def select(kind: str, half: str | None) -> NDArray[np.float32]:
-            def in_half(r: dict[str, Any]) -> bool:
-                sides = [(r["database"], f) in fit_fingers for f in r["fingers"]]
-                return half is None or (all(sides) if half == "fit" else not any(sides))
-
-            return np.array([r["score"] for r in rows if r["kind"] == kind and in_half(r)], np.float32)
-
-        finger_half = fit(FINGER, select("genuine", "fit"), select("impostor", "fit"), rng)
-        fitted[FINGER] = fit(FINGER, select("genuine", None), select("impostor", None), rng)
-        quality[FINGER] = calibration_quality(finger_half, select("genuine", "held"), select("impostor", "held"))
+        sources = [s for scores in finger_sources(data, args.quick, args.workers).values() for s in scores]
+        tables = fold_tables(sources, args.seed)
+        held: dict[str, list[NDArray[np.float64]]] = {"genuine": [], "impostor": []}
+        for name, table in tables.items():
+            for source in (s for s in sources if s.name == name):
+                held["genuine"].append(interpolate(table, source.genuine))
+                held["impostor"].append(interpolate(table, source.impostor))
+        tops = [t.llr[-1] for t in tables.values()]
+        quality[FINGER] = llr_quality(
+            np.concatenate(held["genuine"]),
+            np.concatenate(held["impostor"]),
+            (min(t.llr[0] for t in tables.values()), max(tops)),
+        )
+        all_genuine = np.concatenate([s.genuine for s in sources])
+        all_impostor = np.concatenate([s.impostor for s in sources])
+        fitted[FINGER] = fit(FINGER, all_genuine, all_impostor, rng)
         counts[FINGER] = {
-            "fit_half": [len(select("genuine", "fit")), len(select("impostor", "fit"))],
-            "held_out_half": [len(select("genuine", "held")), len(select("impostor", "held"))],
-            "all": [len(select("genuine", None)), len(select("impostor", None))],
-            "per_source_all": {
-                s: [sum(1 for r in rows if r["source"] == s and r["kind"] == k) for k in ("genuine", "impostor")]
-                for s in FINGER_SOURCES
-            },
+            "databases": list(tables),
+            "sources": [f"{s.name}: {len(s.genuine)} / {len(s.impostor)}" for s in sources],
+            "fit_half": ["leave-one-database-out", f"{len(tables)} folds"],
+            "all": [len(all_genuine), len(all_impostor)],
+            "out_of_fold_top_llr": [float(min(tops)), float(max(tops))],
         }
 
     _print(quality, counts, fitted)
-    source = _source_line(counts, databases, args, limit_people)
+    source = _source_line(counts, args, limit_people)
     written = None
     if FINGER in fitted and not args.quick and not args.no_write:
         payload = {
             "source": source,
+            "finger_llr_cap": FINGER_LLR_CAP,
             **{
                 m: {"scores": [round(s, 6) for s in c.scores], "llr": [round(v, 4) for v in c.llr]}
                 for m, c in fitted.items()
@@ -272,7 +255,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "quick": args.quick,
             "limit_people": limit_people,
             "face_impostors": args.face_impostors,
-            "databases": list(databases),
+            "keep_face": args.keep_face,
             "seed": args.seed,
         },
         "mcc_missing": mcc_missing,
@@ -285,25 +268,42 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return save_result(NAME, record, save=not args.no_save)
 
 
-def _source_line(
-    counts: dict[str, Any], databases: tuple[int, ...], args: argparse.Namespace, limit_people: int | None
-) -> str:
+def kept_face_source(source: str) -> str:
+    """The face part ("face: ... bins.") of a previous source line, for a run that keeps that face table."""
+    start = source.find("face:")
+    stop = source.find(" finger:", start)
+    return source[start : stop if stop > 0 else None].strip() if start >= 0 else "face: (source not stated)"
+
+
+def _source_line(counts: dict[str, Any], args: argparse.Namespace, limit_people: int | None) -> str:
     face = counts["face"]
     line = (
         f"benchmarks/fusion_calibration.py, {dt.date.today().isoformat()}, commit {git_commit()[:12]}, "
-        f"seed {args.seed}. face: cosine of civid dlib descriptors, LFW deep-funneled A-L"
-        f"{f' (first {limit_people} persons)' if limit_people else ''}, "
-        f"{face['images']:,} images / {face['persons']:,} persons, "
-        f"{face['all'][0]:,} genuine pairs (all same-person), {face['all'][1]:,} sampled cross-person impostor pairs "
-        f"(at most {IMPOSTORS_PER_GENUINE} per genuine used in the fit), {KNOTS} quantile bins."
+        f"seed {args.seed}. "
     )
+    if "kept" in face:
+        line += f"{face['kept']} (face table kept from the previous fit, --keep-face; not refitted)."
+    else:
+        line += (
+            "face: cosine of civid dlib descriptors, LFW deep-funneled A-L"
+            f"{f' (first {limit_people} persons)' if limit_people else ''}, "
+            f"{face['images']:,} images / {face['persons']:,} persons, "
+            f"{face['all'][0]:,} genuine pairs (all same-person), {face['all'][1]:,} sampled cross-person impostor "
+            f"pairs (at most {IMPOSTORS_PER_GENUINE} per genuine used in the fit), {KNOTS} quantile bins."
+        )
     if "finger" in counts:
         finger = counts["finger"]
+        low, high = finger["out_of_fold_top_llr"]
         line += (
-            f" finger: MCC similarity, FVC2002 B DB{','.join(map(str, databases))}, MINDTCT-from-images and "
-            f"SecuGen ISO 19794-2 records pooled (within-source pairs), {finger['all'][0]:,} genuine (28/finger) / "
-            f"{finger['all'][1]:,} cross-finger impostor pairs (at most {IMPOSTORS_PER_GENUINE} per genuine used), "
-            f"{KNOTS} quantile bins."
+            f" finger: MCC similarity, FVC2000 B + FVC2002 B DB1-4 ({len(finger['databases'])} databases, six "
+            f"sensors): MINDTCT-from-images pairs of every database and SecuGen ISO 19794-2 record pairs of FVC2002 "
+            f"pooled (within-source pairs), {finger['all'][0]:,} genuine (28/finger) / {finger['all'][1]:,} "
+            f"cross-finger impostor pairs (at most {IMPOSTORS_PER_GENUINE} per genuine used), {KNOTS} quantile "
+            f"bins; checked leave-one-database-out (benchmarks/finger_lodo.py; out-of-fold tables top out at LLR "
+            f"{low:.2f}-{high:.2f}). One finger's LLR is capped at finger_llr_cap {FINGER_LLR_CAP:g}, below the "
+            "dedup threshold. Fingers of one person are assumed independent (their LLRs add): FVC links no two "
+            "fingers to one person (fingers of different databases are different fingers), so that dependence "
+            "is not measured."
         )
     return line
 
@@ -314,7 +314,7 @@ def _print(quality: dict[str, Any], counts: dict[str, Any], fitted: dict[str, An
         c = counts[modality]
         cells = [
             modality,
-            f"{c['fit_half'][0]:,} / {c['fit_half'][1]:,}",
+            " / ".join(f"{v:,}" if isinstance(v, int) else str(v) for v in c["fit_half"]),
             f"{q['genuine']:,} / {q['impostor']:,}",
             f"{q['cllr_bits']:.3f}",
         ]
@@ -324,7 +324,9 @@ def _print(quality: dict[str, Any], counts: dict[str, Any], fitted: dict[str, An
         rows.append(cells)
     console.print(
         table(
-            "Calibration fitted on half A, checked on held-out half B (FNMR / FMR (false matches) of LLR ≥ t)",
+            "Calibration checked on data it was not fitted on (face: fitted on half the persons, scored on the other "
+            "half; finger: leave-one-database-out, every held-out pair together): FNMR / FMR (false matches) of "
+            "LLR ≥ t, before the per-finger cap",
             [
                 "modality",
                 "fit pairs gen / imp",
@@ -345,6 +347,37 @@ def _print(quality: dict[str, Any], counts: dict[str, Any], fitted: dict[str, An
         )
 
 
+def fit_face(
+    data: Path, limit_people: int | None, args: argparse.Namespace, rng: np.random.Generator
+) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """The face table fitted on all LFW pairs, its quality fitted on half the persons and scored on the other half,
+    and the pair counts."""
+    from matcher.fusion import FACE
+
+    descriptors = lfw_descriptors(data, lfw_images(data, limit_people), workers=args.workers)
+    enrolled = descriptors.enrolled
+    vectors = np.ascontiguousarray(descriptors.vectors[enrolled])
+    people = descriptors.people[enrolled]
+    persons = np.unique(people)
+    half_a = np.isin(people, rng.permutation(persons)[: len(persons) // 2])
+    with progress() as bar:
+        task = bar.add_task("face scores (fit half, held-out half, all)", total=3)
+        fit_g, fit_i = face_scores(vectors, people, half_a, args.face_impostors, rng)
+        bar.advance(task)
+        held_g, held_i = face_scores(vectors, people, ~half_a, None, rng)
+        bar.advance(task)
+        all_g, all_i = face_scores(vectors, people, np.ones(len(people), bool), args.face_impostors, rng)
+        bar.advance(task)
+    counts = {
+        "images": len(vectors),
+        "persons": len(persons),
+        "fit_half": [len(fit_g), len(fit_i)],
+        "held_out_half": [len(held_g), len(held_i)],
+        "all": [len(all_g), len(all_i)],
+    }
+    return fit(FACE, all_g, all_i, rng), calibration_quality(fit(FACE, fit_g, fit_i, rng), held_g, held_i), counts
+
+
 def parser() -> argparse.ArgumentParser:
     """Command-line options."""
     result = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -356,6 +389,9 @@ def parser() -> argparse.ArgumentParser:
     )
     result.add_argument("--workers", type=int, default=2, help="processes for descriptors / minutiae not yet cached")
     result.add_argument("--no-write", action="store_true", help="do not write matcher/calibration.json")
+    result.add_argument(
+        "--keep-face", action="store_true", help="keep the face table in matcher/calibration.json (no LFW descriptors)"
+    )
     return result
 
 

@@ -329,7 +329,7 @@ class FingerVerifyOut(BaseModel):
     match: bool
     score: float = Field(description="MCC similarity 0-1 against the enrolled finger at this position")
     threshold: float
-    llr: float = Field(description="log10 likelihood ratio of the score (FVC2002 calibration)")
+    llr: float = Field(description="log10 likelihood ratio of the score (FVC2000 + FVC2002 calibration, capped)")
     nfiq2: int | None
     minutiae: int | None
 

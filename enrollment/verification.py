@@ -189,7 +189,7 @@ def _verify_fingers(
             best[f.position] >= threshold,
             best[f.position],
             threshold,
-            services.fusion.finger(best[f.position]),
+            services.fusion.finger_llr(best[f.position]),
             report,
         )
         for f, report in zip(accepted, reports)

@@ -4,10 +4,18 @@ Each modality's raw score (cosine similarity of face descriptors; MCC similarity
 means something different on a different scale. Each is mapped to a log10 likelihood ratio,
 ``LLR(s) = log10( p(s | same person) / p(s | different people) )``, by a monotone piecewise-linear
 table fitted on real genuine and impostor scores (benchmarks/fusion_calibration.py: faces from LFW,
-fingers from FVC2002; the tables ship in ``matcher/calibration.json``). Assuming the modalities and
-the fingers of one person err independently, the LLRs of everything compared add up, so a person
+fingers from FVC2000 + FVC2002; the tables ship in ``matcher/calibration.json``). Assuming the modalities
+and the fingers of one person err independently, the LLRs of everything compared add up, so a person
 compared on the face and three fingers gets one fused LLR. One threshold on the fused LLR decides,
 and benchmarks/fusion.py states its false-positive identification rate on chimeric identities.
+
+The independence of fingers is assumed, not measured: no data set here links several fingers to one
+person (FVC's fingers of different databases are different fingers). Real fingers of one person are
+correlated (pattern class, skin condition, the same capture session), so the sum overstates the
+evidence of several fingers somewhat. One guard does not rest on it: no single finger's LLR counts for
+more than ``finger_llr_cap``, which start-up checks is below the dedup threshold
+(``Fusion.threshold_problem``), so one finger alone — the evidence most exposed to a sensor the
+calibration never saw — can never put two people in one case.
 
 A modality that was not compared (no fingerprints given, a finger missing on one side) adds 0: it
 neither helps nor hurts, and the case record says which modalities were used.
@@ -16,6 +24,7 @@ neither helps nor hurts, and the case record says which modalities were used.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,10 +86,33 @@ class Fusion:
     finger: Calibration
     source: str = ""
     # No single comparison counts for less than this. The face table reaches -4.3 (33M impostor pairs
-    # behind it) while one finger tops out near +3.8 (11,520): unfloored, a poor or substituted photo
+    # behind it) while one finger tops out near +3.9 (34,560): unfloored, a poor or substituted photo
     # would veto two matching fingers. A floor keeps strong evidence from one modality visible to the
     # adjudicator, at a small cost in false matches (benchmarks/fusion.py measures it).
     llr_floor: float = LLR_FLOOR
+    # No single finger counts for more than this (calibration.json's "finger_llr_cap"; none = unbounded, which
+    # threshold_problem refuses). Fitted leave-one-database-out, one finger's table reaches LLR 3.3-3.9 while the
+    # dedup threshold is 3.0: uncapped, one finger from a sensor never seen could open a case on its own.
+    finger_llr_cap: float = math.inf
+
+    def face_llr(self, score: float) -> float:
+        """The LLR one face comparison contributes: the calibrated value, floored."""
+        return max(self.face(score), self.llr_floor)
+
+    def finger_llr(self, score: float) -> float:
+        """The LLR one finger comparison contributes: the calibrated value, floored and capped."""
+        return min(max(self.finger(score), self.llr_floor), self.finger_llr_cap)
+
+    def threshold_problem(self, dedup_llr_threshold: float) -> str | None:
+        """Why this calibration must not be used with ``dedup_llr_threshold``, or None when it may."""
+        if self.finger_llr_cap >= dedup_llr_threshold:
+            return (
+                f"the finger LLR cap ({self.finger_llr_cap:g}, matcher/calibration.json 'finger_llr_cap') is not "
+                f"below dedup_llr_threshold ({dedup_llr_threshold:g}): one finger alone could clear the dedup "
+                "threshold and put two people in one case. Refit the calibration "
+                "(python -m benchmarks.fusion_calibration) or raise CIVID_DEDUP_LLR_THRESHOLD."
+            )
+        return None
 
     def fuse(self, face_score: float | None, finger_scores: dict[int, float] | None = None) -> FusedScore:
         """Combine a face score (or None) and per-finger scores (position -> score) into one LLR."""
@@ -88,8 +120,8 @@ class Fusion:
         return FusedScore(
             face_score=face_score,
             finger_scores=fingers,
-            face_llr=max(self.face(face_score), self.llr_floor) if face_score is not None else 0.0,
-            finger_llr=sum(max(self.finger(s), self.llr_floor) for s in fingers.values()),
+            face_llr=self.face_llr(face_score) if face_score is not None else 0.0,
+            finger_llr=sum(self.finger_llr(s) for s in fingers.values()),
         )
 
     @classmethod
@@ -99,7 +131,13 @@ class Fusion:
         tables = {
             name: Calibration(name, tuple(data[name]["scores"]), tuple(data[name]["llr"])) for name in (FACE, FINGER)
         }
-        return cls(face=tables[FACE], finger=tables[FINGER], source=str(data.get("source", "")))
+        cap = data.get("finger_llr_cap")
+        return cls(
+            face=tables[FACE],
+            finger=tables[FINGER],
+            source=str(data.get("source", "")),
+            finger_llr_cap=math.inf if cap is None else float(cap),
+        )
 
 
 def fit_calibration(

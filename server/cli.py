@@ -67,11 +67,22 @@ def _check_gallery_backend(settings: Settings) -> None:
         _fail(f"civid will not start: {UnknownGalleryBackend(settings.gallery_backend)}")
 
 
+def _check_calibration(settings: Settings) -> None:
+    """A finger LLR cap not below ``dedup_llr_threshold`` ends the command with its sentence and exit code 2: one
+    finger alone could then put two people in one case (matcher/fusion.py)."""
+    from matcher.fusion import Fusion
+
+    problem = Fusion.load().threshold_problem(settings.dedup_llr_threshold)
+    if problem:
+        _fail(f"civid will not start: {problem}")
+
+
 def _services(open_gallery: bool = True, show_progress: bool = True) -> Services:
     from server.services import build_services
 
     settings = _settings()
     _check_gallery_backend(settings)
+    _check_calibration(settings)
     return build_services(settings, open_gallery=open_gallery, show_progress=show_progress)
 
 
@@ -107,6 +118,7 @@ def serve(
         raise typer.Exit(2)
     # Checked here, not left to the app factory: there uvicorn would print a traceback for each worker.
     _check_gallery_backend(settings)
+    _check_calibration(settings)
     if workers > 1 and settings.resolved_database_url.startswith("sqlite"):
         # SQLite lets one process write at a time: a second worker would answer "database is locked" under load,
         # which an office finds out on its busiest day. One worker on SQLite, or PostgreSQL for several.

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from civid.errors import ConfigurationError
 from civid.events import EventBus
 from civid.keyring import KeyRing
 from civid.settings import Settings
@@ -46,6 +47,7 @@ class Services:
 
 def build_services(settings: Settings, *, open_gallery: bool = True, show_progress: bool = False) -> Services:
     """Create the data folder, migrate the schema, load keys and models, and bring the gallery up to date."""
+    fusion = load_fusion(settings)  # first: a calibration unfit for the thresholds stops the start at once
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
@@ -69,12 +71,21 @@ def build_services(settings: Settings, *, open_gallery: bool = True, show_progre
         default_engine(),
         gallery,
         fingers,
-        Fusion.load(),
+        fusion,
         signing_keys,
         idp_secrets,
         BackchannelLogouts(settings, sessions, signing_keys, idp_secrets),
         subscribed_event_bus(),
     )
+
+
+def load_fusion(settings: Settings) -> Fusion:
+    """The shipped calibration, refused when it would let one finger alone clear ``dedup_llr_threshold``."""
+    fusion = Fusion.load()
+    problem = fusion.threshold_problem(settings.dedup_llr_threshold)
+    if problem:
+        raise ConfigurationError(problem)
+    return fusion
 
 
 def subscribed_event_bus() -> EventBus:

@@ -194,10 +194,10 @@ COMPARED = frozenset(FIELDS) - {"documents", "enrolled", "officer"}
 
 def _evidence(services: IdpServices, candidate: Any, lang: str) -> Evidence:
     fusion, settings = services.fusion, services.settings
-    face_llr = max(fusion.face(candidate.face_score), fusion.llr_floor)
+    face_llr = fusion.face_llr(candidate.face_score)
     fingers = []
     for position, score in sorted((int(p), s) for p, s in (candidate.finger_scores or {}).items()):
-        llr = max(fusion.finger(score), fusion.llr_floor)
+        llr = fusion.finger_llr(score)  # floored and capped, as fused
         fingers.append(
             FingerEvidence(
                 position,

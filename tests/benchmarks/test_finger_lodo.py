@@ -10,6 +10,7 @@ from benchmarks.det import Curve, det_points, plot_det, plot_score_histograms
 from benchmarks.face_accuracy import threshold_at_rate
 from benchmarks.finger_lodo import (
     DatabaseScores,
+    all_databases_thresholds,
     calibration_check,
     calibration_summary,
     claimed_vs_observed,
@@ -136,3 +137,18 @@ def test_calibration_summary_sums_false_matches_over_every_held_out_database():
     assert first["impostor_pairs"] == 3 * 2880
     assert first["observed_false_matches"] == sum(r["levels"][0]["observed_false_matches"] for r in rows)
     assert first["claimed"] == pytest.approx(np.mean([r["levels"][0]["claimed"] for r in rows]))
+
+
+def test_lodo_reports_the_worst_held_out_database_beside_the_mean():
+    result = leave_one_database_out(_databases(), fmr_targets=(1e-2,))
+    fmr = [f["at_fmr"]["1e-02"]["observed_fmr"] for f in result["folds"]]
+    assert result["worst"]["observed_fmr@1e-02"] == max(fmr) > result["mean"]["observed_fmr@1e-02"]
+
+
+def test_shipped_thresholds_are_fitted_on_every_database_pooled():
+    databases = _databases()
+    fitted = all_databases_thresholds(databases, fmr_targets=(1e-3,))
+    pooled = np.sort(np.concatenate([d.impostor for d in databases]))
+    assert fitted["impostor_pairs"] == 3 * 2880
+    assert fitted["1e-03"]["threshold"] == threshold_at_rate(pooled, 1e-3)[0]
+    assert fitted["1e-03"]["fitted_fmr"] <= 1e-3

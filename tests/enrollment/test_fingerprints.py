@@ -369,7 +369,22 @@ def test_policy_can_require_a_fingerprint(settings, people):
         services.close()
 
 
-def test_identify_by_finger_ranks_the_owner_first(client, keys, people):
+def test_identify_by_two_fingers_ranks_the_owner_first(client, keys, people):
+    response = client.post(
+        "/v1/identify",
+        headers=keys.adjudicator,
+        data={"finger_positions": "[2, 7]"},
+        files=[("fingers", ("f.png", finger(seed, 3), "image/png")) for seed in (201, 202)],
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["candidates"][0]["uin"] == people["biden"]
+    assert body["candidates"][0]["score"] is None and body["quality"] is None
+    assert body["gallery_size"] == 4
+
+
+def test_one_finger_alone_lists_no_one_however_well_it_matches(client, keys, services, people):
+    # matcher/fusion.py caps one finger's LLR below the dedup threshold: the owner's own finger is not enough.
     response = client.post(
         "/v1/identify",
         headers=keys.adjudicator,
@@ -377,10 +392,8 @@ def test_identify_by_finger_ranks_the_owner_first(client, keys, people):
         files=[("fingers", ("f.png", finger(202, 3), "image/png"))],
     )
     assert response.status_code == 200, response.text
-    body = response.json()
-    assert body["candidates"][0]["uin"] == people["biden"]
-    assert body["candidates"][0]["score"] is None and body["quality"] is None
-    assert body["gallery_size"] == 4
+    assert response.json()["candidates"] == []
+    assert services.fusion.finger_llr_cap < services.settings.dedup_llr_threshold
 
 
 # --- the index is a cache of the database ------------------------------------------------------------

@@ -171,6 +171,15 @@ def test_an_unknown_gallery_backend_ends_a_command_with_the_sentence_and_exit_2(
     assert "civid will not start: unknown gallery backend 'milvus'" in said and "known backends: faiss" in said
 
 
+def test_a_dedup_threshold_one_finger_could_clear_ends_a_command_with_the_sentence_and_exit_2(cli, monkeypatch):
+    # The shipped calibration caps one finger at LLR 2.75: a dedup threshold of 2.5 would let one finger open a case.
+    monkeypatch.setenv("CIVID_DEDUP_LLR_THRESHOLD", "2.5")
+    result = cli("index", "status")
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
+    said = one_line(result.stderr)
+    assert "civid will not start: the finger LLR cap (2.75" in said and "dedup_llr_threshold (2.5)" in said
+
+
 def test_serve_with_an_unknown_gallery_backend_ends_with_the_sentence_and_exit_2(tmp_path):
     env = {**os.environ, "CIVID_DATA_DIR": str(tmp_path / "var"), "CIVID_PORT": str(free_port())}
     env["CIVID_GALLERY_BACKEND"] = "milvus"
