@@ -147,19 +147,19 @@ def execute(
         queried = everyone if members is None else np.flatnonzero(np.isin(gallery.owners, members))
         run.queries_total = len(queried)
         pending = queried[gallery.template_ids[queried] > run.cursor]
-        seen = {
+        reported = [
             (a, b)
             for a, b in session.execute(
                 select(BulkDedupPair.first_enrolment_id, BulkDedupPair.second_enrolment_id).where(
                     BulkDedupPair.run_id == run.id
                 )
             )
-        }
+        ]
         session.commit()
         progress.searching(len(queried), len(queried) - len(pending))
         index = bulk_pairs.build_index(gallery.vectors, options.scan)
         batches = bulk_pairs.scan(
-            index, gallery.template_ids, gallery.owners, gallery.vectors, pending, options.scan, seen
+            index, gallery.template_ids, gallery.owners, gallery.vectors, pending, options.scan, reported
         )
         for number, batch in enumerate(batches, start=1):
             pairs = _record_batch(services, session, actor, run, options, batch)

@@ -12,7 +12,7 @@ progress as a cursor (the last template id of a finished batch) and resume after
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import faiss
@@ -80,13 +80,13 @@ def scan(
     vectors: NDArray[np.float32],
     query_rows: NDArray[np.int64],
     options: ScanOptions,
-    seen: set[tuple[int, int]] | None = None,
+    reported: Iterable[tuple[int, int]] = (),
 ) -> Iterator[PairBatch]:
     """Search ``query_rows`` (row numbers, increasing) batch by batch; yield each batch's new owner pairs.
 
-    ``seen`` holds the pairs already reported (from earlier batches or an interrupted run) and is updated, so
-    a pair found from both of its sides, or again after a resume, is reported once."""
-    seen = set() if seen is None else seen
+    ``reported`` are the pairs an interrupted run already holds: with the pairs of earlier batches, they are
+    not yielded again, so a pair found from both of its sides, or again after a resume, is reported once."""
+    seen = {_code(a, b) for a, b in reported}  # one int per pair: a million tuples would cost far more memory
     rows_of = _rows_by_owner(owners)
     k = min(options.neighbours + 1, len(vectors))  # +1: a template finds itself first
     for start in range(0, len(query_rows), options.batch_size):
@@ -95,11 +95,16 @@ def scan(
             break
         scores, labels = index.search(np.ascontiguousarray(vectors[rows]), k)
         first, second, best = _pairs_of(rows, scores, labels, owners, options.min_score)
-        keep = np.array([(int(a), int(b)) not in seen for a, b in zip(first, second)], dtype=bool)
+        codes = (first << 32) | second
+        keep = np.fromiter((code not in seen for code in codes.tolist()), dtype=bool, count=len(codes))
         first, second, best = first[keep], second[keep], best[keep]
-        seen.update(zip(first.tolist(), second.tolist()))
+        seen.update(codes[keep].tolist())
         exact = exact_scores(vectors, rows_of, first, second)
         yield PairBatch(int(template_ids[rows[-1]]), len(rows), first, second, best, exact)
+
+
+def _code(first: int, second: int) -> int:
+    return (first << 32) | second  # owner ids are database ids, below 2**31
 
 
 def _pairs_of(
