@@ -89,7 +89,8 @@ def decide(services: EnrolmentServices, actor: Actor, case_id: str, decision: De
             removed_fingers = [f.id for f in fingers]
             uin = attach_as_duplicate(session, actor, case, enrolment, target)
         elif case.kind == CaseKind.REGISTER_PAIR:  # two people after all: each keeps the UIN they hold
-            uin = enrolment.identity.uin if enrolment.identity else None
+            assert enrolment.identity is not None  # a register pair's applicant is issued (enrollment.dedup_bulk)
+            uin = enrolment.identity.uin
         else:
             identity = issue_identity(session, enrolment)
             uin = identity.uin

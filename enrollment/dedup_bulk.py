@@ -254,7 +254,8 @@ def _load_gallery(
         .execution_options(yield_per=READ_CHUNK)
     )
     ids, owners, vectors = [], [], []
-    for chunk in session.execute(query).partitions(READ_CHUNK):
+    for partition in session.execute(query).partitions(READ_CHUNK):
+        chunk: Sequence[Any] = partition  # rows read as the template rows they stand for (as gallery_store does)
         ids.append(np.array([r.id for r in chunk], dtype=np.int64))
         owners.append(np.array([r.enrolment_id for r in chunk], dtype=np.int64))
         vectors.append(np.stack([open_descriptor(services.keyring, r, r.public_id) for r in chunk]))

@@ -38,7 +38,8 @@ def enrolment_case_key(enrolment_id: int) -> str:
 
 
 def _enrolment_case_key(context: DefaultExecutionContext) -> str:
-    return enrolment_case_key(context.get_current_parameters()["enrolment_id"])
+    parameters = context.get_current_parameters()  # type: ignore[no-untyped-call]  # SQLAlchemy leaves it untyped
+    return enrolment_case_key(parameters["enrolment_id"])
 
 
 class Decision:

@@ -19,7 +19,7 @@ from civid.actor import Actor
 from civid.errors import CividError
 
 if TYPE_CHECKING:
-    from rich.progress import Progress
+    from rich.progress import Progress, TaskID
 
     from enrollment.dedup_bulk import RunProgress
     from server.services import Services
@@ -117,7 +117,7 @@ def _callbacks(progress: Progress) -> RunProgress:
     """Two bars: decrypting the templates, then searching the faces (with the pairs found so far)."""
     from enrollment.dedup_bulk import RunProgress
 
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
     found = [0]
 
     def loading(total: int) -> None:
