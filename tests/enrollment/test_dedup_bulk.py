@@ -213,3 +213,25 @@ def test_unknown_batch_and_unknown_run_are_not_found(services: Services) -> None
 
 def _run(session, run_id: str) -> BulkDedupRun:  # type: ignore[no-untyped-def]
     return dedup_bulk.load_run(session, run_id)
+
+
+def test_a_pair_an_adjudicator_already_decided_at_enrolment_opens_no_case(services: Services) -> None:
+    planted = sorted(planted_register(services))
+    first, second = planted[0]
+    with services.sessions.begin() as session:
+        # The second one's own enrolment case, decided "not a duplicate" of the first (twins, say).
+        case = DedupCase(
+            public_id="decided-at-enrolment", enrolment_id=second, status="decided", decision="not_duplicate"
+        )
+        session.add(case)
+        session.flush()
+        session.add(CaseCandidate(case_id=case.id, rank=1, enrolment_id=first, face_score=0.97, fused_llr=4.0))
+
+    run = dedup_bulk.execute(services, ACTOR, dedup_bulk.start_run(services, ACTOR, options()))
+
+    assert run.cases_opened == len(planted) - 1
+    with services.sessions() as session:
+        lines = pair_lines(session, run)
+    assert len(lines) == len(planted)
+    assert [line.case_id for line in lines if line.case_decision == "not_duplicate"] == ["decided-at-enrolment"]
+    assert {c.enrolment_id for c in register_cases(services)} == {b for _, b in planted[1:]}
