@@ -1,7 +1,12 @@
 """Deciding a deduplication case: ``duplicate`` links the applicant to the existing identity as an attempt
 against it (no new UIN, the identity's record unchanged: ``enrollment.record``); ``not_duplicate`` issues
 the applicant's UIN. Each decision is audited, recorded as the case's
-decision 1 (``decision_history``) and final here (``decision_change`` supersedes it)."""
+decision 1 (``decision_history``) and final here (``decision_change`` supersedes it).
+
+A register-pair case (two issued identities a bulk dedup run found alike, ``enrollment.register_pairs``) is decided
+the same way, its applicant being the later-issued identity: ``not_duplicate`` leaves both UINs as they are;
+``duplicate`` withdraws the applicant's UIN as merged into the candidate's (``IdentityMerged`` published, so kyc
+and idp end what it held) and links the enrolment to the candidate's identity as an attempt."""
 
 from __future__ import annotations
 
@@ -11,14 +16,17 @@ from sqlalchemy.orm import Session, selectinload
 from civid import audit
 from civid.audit import Actor
 from civid.errors import Conflict, Forbidden, InvalidInput, NotFound
+from civid.events import IdentityMerged
 from civid.uin import normalise_uin
 from enrollment import decision_history
 from enrollment.record import record_attempt
 from enrollment.runtime import EnrolmentServices
 from enrollment.schemas import DecisionIn
+from enrollment.uin_withdrawal import withdraw_merged_uin
 from enrollment.workflow import issue_identity
 from models import (
     CaseCandidate,
+    CaseKind,
     CaseStatus,
     Decision,
     DedupCase,
@@ -69,6 +77,8 @@ def decide(services: EnrolmentServices, actor: Actor, case_id: str, decision: De
         check_four_eyes(actor, enrolment)
         if decision.decision == Decision.DUPLICATE:
             target = _duplicate_target(case, decision.duplicate_of)
+            if case.kind == CaseKind.REGISTER_PAIR:
+                _merge_into(services, session, actor, case, enrolment, target)
             templates = session.scalars(select(FaceTemplate).where(FaceTemplate.enrolment_id == enrolment.id)).all()
             for template in templates:
                 template.in_gallery = False
@@ -78,6 +88,9 @@ def decide(services: EnrolmentServices, actor: Actor, case_id: str, decision: De
                 finger.in_gallery = False
             removed_fingers = [f.id for f in fingers]
             uin = attach_as_duplicate(session, actor, case, enrolment, target)
+        elif case.kind == CaseKind.REGISTER_PAIR:  # two people after all: each keeps the UIN they hold
+            assert enrolment.identity is not None  # a register pair's applicant is issued (enrollment.dedup_bulk)
+            uin = enrolment.identity.uin
         else:
             identity = issue_identity(session, enrolment)
             uin = identity.uin
@@ -87,6 +100,32 @@ def decide(services: EnrolmentServices, actor: Actor, case_id: str, decision: De
         services.gallery.removed(removed)
         services.fingers.removed(removed_fingers)
     return case
+
+
+def _merge_into(
+    services: EnrolmentServices,
+    session: Session,
+    actor: Actor,
+    case: DedupCase,
+    enrolment: Enrolment,
+    target: Enrolment,
+) -> None:
+    """A register pair decided duplicate: withdraw the applicant's UIN as merged into the target's identity."""
+    assert target.identity is not None
+    if target.identity_id == enrolment.identity_id:
+        raise Conflict("both enrolments already hold the same UIN", code="same_identity")
+    withdrawn = withdraw_merged_uin(session, enrolment, case, actor)
+    services.events.publish(
+        session,
+        IdentityMerged(
+            identity_id=withdrawn.id,
+            uin=withdrawn.uin,
+            actor=actor,
+            reason=f"UIN withdrawn: register-pair case {case.public_id} decided duplicate",
+            merged_into_identity_id=target.identity.id,
+            merged_into_uin=target.identity.uin,
+        ),
+    )
 
 
 def attach_as_duplicate(

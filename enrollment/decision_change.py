@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civid import audit
@@ -43,6 +43,7 @@ from enrollment.adjudication import (
 from enrollment.runtime import EnrolmentServices
 from enrollment.schemas import DecisionIn
 from enrollment.templates import open_descriptor
+from enrollment.uin_withdrawal import withdraw_merged_uin
 from enrollment.workflow import issue_identity
 from models import (
     ApiKey,
@@ -55,8 +56,6 @@ from models import (
     Identity,
 )
 from models.db import dedup_section
-
-MERGED = "merged"  # Identity.status of a UIN withdrawn because its holder already had one
 
 
 @dataclass(frozen=True)
@@ -138,7 +137,7 @@ def _to_duplicate(
     assert target.identity is not None
     withdrawn = None
     if case.decision == Decision.NOT_DUPLICATE:
-        withdrawn = _withdraw(session, enrolment, case, actor)
+        withdrawn = withdraw_merged_uin(session, enrolment, case, actor)
         events.publish(
             session,
             IdentityMerged(
@@ -176,37 +175,3 @@ def superseded_summary(session: Session, case: DedupCase) -> dict[str, object]:
         "comment": case.comment,
         "uin": duplicate_of.uin if duplicate_of else own_identity.uin if own_identity else None,
     }
-
-
-def _withdraw(session: Session, enrolment: Enrolment, case: DedupCase, actor: Actor) -> Identity:
-    """Withdraw the UIN a 'not duplicate' decision issued to this enrolment (never reused: the row stays)."""
-    identity = session.get(Identity, enrolment.identity_id) if enrolment.identity_id else None
-    if identity is None:
-        raise Conflict("the applicant holds no UIN to withdraw; the case record is inconsistent", code="inconsistent")
-    others = (
-        session.scalar(
-            select(func.count())
-            .select_from(Enrolment)
-            .where(Enrolment.identity_id == identity.id, Enrolment.id != enrolment.id)
-        )
-        or 0
-    )
-    if others:
-        raise Conflict(
-            f"UIN {identity.uin} also holds {others} other enrolment(s) (later cases decided against "
-            "it): change those decisions first",
-            code="uin_in_use",
-            params={"uin": identity.uin, "others": others},
-        )
-    identity.status = MERGED
-    audit.record(
-        session,
-        actor,
-        "identity.withdrawn",
-        "identity",
-        identity.uin,
-        case=case.public_id,
-        enrolment=enrolment.public_id,
-        reason="duplicate of an existing identity",
-    )
-    return identity

@@ -30,6 +30,7 @@ from models import (
     EnrolmentStatus,
     Identity,
     IdentityDocument,
+    enrolment_case_key,
 )
 
 
@@ -67,7 +68,7 @@ def candidate_out(c: CaseCandidate) -> CandidateOut:
 
 
 def enrolment_out(session: Session, e: Enrolment) -> EnrolmentOut:
-    case = session.scalars(select(DedupCase).where(DedupCase.enrolment_id == e.id)).first()
+    case = session.scalars(select(DedupCase).where(DedupCase.key == enrolment_case_key(e.id))).first()
     officer = session.get(ApiKey, e.officer_id)
     identity = session.get(Identity, e.identity_id) if e.identity_id else None
     return EnrolmentOut(

@@ -5,7 +5,17 @@ from models.access import ROLES, ApiKey
 from models.audit import AuditEvent
 from models.base import Base, utcnow
 from models.batch import BatchJob, BatchRecord, BatchStatus, RecordStatus
-from models.case import CaseCandidate, CaseDecision, CaseStatus, Decision, DedupCase
+from models.bulk_dedup import BulkDedupPair, BulkDedupRun, RunStatus
+from models.case import (
+    CaseCandidate,
+    CaseDecision,
+    CaseKind,
+    CaseStatus,
+    Decision,
+    DedupCase,
+    enrolment_case_key,
+    pair_key,
+)
 from models.fingerprint import FingerSource, FingerTemplate
 from models.identity import Enrolment, EnrolmentStatus, FaceTemplate, Identity, Photo
 from models.kyc import Attestation, DataRelease, IdentityDocument
@@ -39,7 +49,13 @@ __all__ = [
     "AuditEvent",
     "Base",
     "utcnow",
+    "BulkDedupPair",
+    "BulkDedupRun",
+    "RunStatus",
     "CaseCandidate",
+    "CaseKind",
+    "enrolment_case_key",
+    "pair_key",
     "CaseDecision",
     "CaseStatus",
     "DedupCase",

@@ -1,11 +1,12 @@
-"""Deduplication cases: an enrolment whose face matched someone already enrolled, for an adjudicator, and the
-history of what adjudicators decided about it."""
+"""Deduplication cases: an enrolment whose face matched someone already enrolled, or two issued identities a bulk
+dedup run found alike, for an adjudicator, and the history of what adjudicators decided about it."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, utcnow
@@ -15,6 +16,30 @@ from models.identity import Enrolment, Identity
 class CaseStatus:
     OPEN = "open"
     DECIDED = "decided"
+
+
+class CaseKind:
+    # An applicant matched people already in the gallery during their own enrolment: no UIN until decided.
+    ENROLMENT = "enrolment"
+    # Two identities that both hold a UIN look like one person (found by ``civid abis dedup-bulk`` over an existing
+    # register): the applicant is the later-issued one, whose UIN a "duplicate" decision withdraws.
+    REGISTER_PAIR = "register_pair"
+
+
+def pair_key(first_enrolment_id: int, second_enrolment_id: int) -> str:
+    """The one key of a register-pair case: the two enrolments, lower id first (so a pair opens one case)."""
+    low, high = sorted((first_enrolment_id, second_enrolment_id))
+    return f"pair:{low}:{high}"
+
+
+def enrolment_case_key(enrolment_id: int) -> str:
+    """The key of an applicant's own case (at most one per enrolment)."""
+    return f"enrolment:{enrolment_id}"
+
+
+def _enrolment_case_key(context: DefaultExecutionContext) -> str:
+    parameters = context.get_current_parameters()  # type: ignore[no-untyped-call]  # SQLAlchemy leaves it untyped
+    return enrolment_case_key(parameters["enrolment_id"])
 
 
 class Decision:
@@ -29,7 +54,12 @@ class DedupCase(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     public_id: Mapped[str] = mapped_column(String(36), unique=True)
-    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id"), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True, default=CaseKind.ENROLMENT)
+    # What the case is about, unique: "enrolment:<id>" (one case per applicant) or ``pair_key`` of a register pair
+    # (one case per pair, so a rerun of a bulk dedup opens none twice).
+    key: Mapped[str] = mapped_column(String(64), unique=True, default=_enrolment_case_key)
+    # The applicant: the enrolment that asked for a UIN, or the later-issued identity of a register pair.
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), index=True, default=CaseStatus.OPEN)
     decision: Mapped[str | None] = mapped_column(String(16))
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("identities.id"))

@@ -523,6 +523,11 @@ from console.cli import install as _install_console_commands  # noqa: E402  (civ
 _install_console_commands(app, _services_without_gallery)
 
 
+from server.abis_cli import install as _install_abis_commands  # noqa: E402  (civid abis dedup-bulk)
+
+_install_abis_commands(app, _services_without_gallery)
+
+
 def main() -> None:  # pragma: no cover
     app()
 

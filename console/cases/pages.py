@@ -86,6 +86,7 @@ def _queue_row(case: DedupCase, lang: str) -> dict[str, object]:
     e = case.enrolment
     return {
         "id": case.public_id,
+        "kind": case.kind,
         "age": case_view.age(case.created_at, lang),
         "created": case_view.when(case.created_at),
         "decided": case_view.when(case.decided_at),

@@ -101,6 +101,7 @@ class PastDecision:
 @dataclass(frozen=True)
 class CaseView:
     public_id: str
+    kind: str  # models.CaseKind: an applicant's own case, or a register pair (both already hold a UIN)
     applicant_name: str
     status: str
     age: str
@@ -255,6 +256,7 @@ def build(db: Session, services: IdpServices, case: DedupCase, lang: str) -> Cas
     duplicate_of = db.get(Identity, case.duplicate_of_id) if case.duplicate_of_id else None
     return CaseView(
         public_id=case.public_id,
+        kind=case.kind,
         applicant_name=f"{applicant.given_name} {applicant.family_name}",
         status=case.status,
         age=age(case.created_at, lang),

@@ -59,6 +59,7 @@ from models import (
     Identity,
     RecordStatus,
     StaffAccount,
+    enrolment_case_key,
     utcnow,
 )
 from models.db import affected_rows
@@ -492,7 +493,7 @@ def _outcome_of(
                 )
             return Outcome(RecordStatus.REJECTED, row.public_id, reasons=tuple(row.rejection_reasons))
         uin = db.scalar(select(Identity.uin).where(Identity.id == row.identity_id)) if row.identity_id else None
-        case = db.scalar(select(DedupCase.public_id).where(DedupCase.enrolment_id == row.id))
+        case = db.scalar(select(DedupCase.public_id).where(DedupCase.key == enrolment_case_key(row.id)))
         if first is not None:  # another package (this archive's or an earlier one's) enrolled this person
             reason = {
                 "code": "enrolled_earlier",

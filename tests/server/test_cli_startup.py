@@ -42,6 +42,7 @@ CLI_MODULES = {
     "server",
     "server.__main__",
     "server.cli",
+    "server.abis_cli",
     "civid",
     "civid.errors",
     "civid.actor",
