@@ -53,11 +53,37 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to the newest Alembic revision, or to ``revision`` (idempotent; run at every start)."""
+    _migrate(engine, command.upgrade, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema back to ``revision`` (operators and the migration tests)."""
+    _migrate(engine, command.downgrade, revision)
+
+
+def _migrate(engine: Engine, step: Any, revision: str) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        if sqlite:
+            # A batch migration rebuilds a SQLite table (copy, drop, rename); with foreign keys on, dropping a
+            # table other rows reference fails. SQLite ignores this pragma inside a transaction, so it is set
+            # before the migration's own, and the whole schema is checked before that one commits.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                step(config, revision)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"migration to {revision} left rows with broken foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 def affected_rows(session: Session, statement: Executable) -> int:

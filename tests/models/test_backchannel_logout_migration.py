@@ -12,7 +12,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from models import Base, Client
-from models.db import upgrade
+from models.db import downgrade, upgrade
 from tests.models.migrations import engine, postgres_schema_url  # noqa: F401 - fixture
 
 clients_at_0009 = sa.table(
@@ -67,19 +67,6 @@ def test_upgrade_keeps_existing_clients_without_back_channel_logout(engine):
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
 
-    _downgrade(engine, "0009")
+    downgrade(engine, "0009")
     assert "oidc_backchannel_logouts" not in inspect(engine).get_table_names()
     assert "backchannel_logout_uri" not in {c["name"] for c in inspect(engine).get_columns("oidc_clients")}
-
-
-def _downgrade(engine, revision: str) -> None:  # type: ignore[no-untyped-def]
-    from alembic import command
-    from alembic.config import Config
-
-    from models.db import MIGRATIONS
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)

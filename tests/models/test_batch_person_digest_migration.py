@@ -8,9 +8,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from models import Base
-from models.db import upgrade
+from models.db import downgrade, upgrade
 from tests.models.migrations import engine, postgres_schema_url  # noqa: F401 - fixture
-from tests.models.test_backchannel_logout_migration import _downgrade
 
 
 def test_the_person_digest_column_comes_and_goes_with_its_migration(engine):
@@ -26,5 +25,5 @@ def test_the_person_digest_column_comes_and_goes_with_its_migration(engine):
             for d in compare_metadata(MigrationContext.configure(connection), Base.metadata)
             if "batch_records" in repr(d)
         ] == []
-    _downgrade(engine, "0010")
+    downgrade(engine, "0010")
     assert "person_sha256" not in {c["name"] for c in inspect(engine).get_columns("batch_records")}

@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.orm import Session
 
@@ -15,7 +13,7 @@ from civid import audit
 from civid.audit import Actor
 from enrollment.decision_history import decisions_of
 from models import CaseDecision, DedupCase
-from models.db import MIGRATIONS, upgrade
+from models.db import downgrade, upgrade
 from tests.conftest import seeded_fixtures
 from tests.enrollment.test_adjudication import change, decide, open_a_case
 from tests.models.migrations import engine, postgres_schema_url  # noqa: F401 - fixture
@@ -277,11 +275,7 @@ def test_the_backfill_rebuilds_what_decide_and_change_recorded(services, client,
         live = _history(services.engine, case.id)
         assert [row.sequence for row in decisions_of(db, case)] == [1, 2]
 
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with services.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0007")
+    downgrade(services.engine, "0007")
     assert "case_decisions" not in inspect(services.engine).get_table_names()
     upgrade(services.engine)
 

@@ -13,9 +13,9 @@ from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from models import Base, Client
-from models.db import upgrade
+from models.db import downgrade, upgrade
 from tests.models.migrations import engine, postgres_schema_url  # noqa: F401 - fixture
-from tests.models.test_backchannel_logout_migration import _downgrade, clients_at_0009
+from tests.models.test_backchannel_logout_migration import clients_at_0009
 
 
 def test_upgrade_keeps_existing_clients_on_both_grants_and_pkce(engine):
@@ -50,7 +50,7 @@ def test_upgrade_keeps_existing_clients_on_both_grants_and_pkce(engine):
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
 
-    _downgrade(engine, "0010")
+    downgrade(engine, "0010")
     columns = {c["name"] for c in inspect(engine).get_columns("oidc_clients")}
     assert not columns & {"grant_types", "require_pkce", "sector_identifier_uri"}
     assert not next(c for c in inspect(engine).get_columns("authorization_codes") if c["name"] == "code_challenge")[

@@ -12,9 +12,9 @@ from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from models import Base, Client
-from models.db import upgrade
+from models.db import downgrade, upgrade
 from tests.models.migrations import engine, postgres_schema_url  # noqa: F401 - fixture
-from tests.models.test_backchannel_logout_migration import _downgrade, clients_at_0009
+from tests.models.test_backchannel_logout_migration import clients_at_0009
 
 
 def test_upgrade_makes_only_the_console_first_party(engine):
@@ -48,5 +48,5 @@ def test_upgrade_makes_only_the_console_first_party(engine):
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
 
-    _downgrade(engine, "0010")
+    downgrade(engine, "0010")
     assert "first_party" not in {c["name"] for c in inspect(engine).get_columns("oidc_clients")}

@@ -18,14 +18,14 @@ from civid.audit import Actor
 from kyc.revocation import status_of
 from kyc.status_list import STATUS_LIST_TYP, decode, status_at
 from models import Attestation, AuditEvent
-from models.db import upgrade
+from models.db import downgrade, upgrade
 from server.app import create_app
 from server.services import build_services
 from tests.conftest import make_settings
 from tests.idp.conftest import ClientKey
 from tests.kyc.banks import ATTESTATIONS, Bank, civid_jwks, client_auth, verify_with_joserfc
 from tests.models.migrations import engine, postgres_schema_url  # noqa: F401 - fixture
-from tests.models.test_backchannel_logout_migration import _downgrade, clients_at_0009
+from tests.models.test_backchannel_logout_migration import clients_at_0009
 
 # The tables as they stand at revision 0015, only the columns the rows below need.
 WHEN = sa.DateTime(timezone=True)
@@ -271,7 +271,7 @@ def test_downgrade_keeps_the_revocations_and_a_second_upgrade_adds_nothing(engin
     _merged_identity_at_0015(engine, Bank("bank-belize", ClientKey()))
     upgrade(engine)
 
-    _downgrade(engine, "0015")  # a revocation is final: the older code would state the attempt again
+    downgrade(engine, "0015")  # a revocation is final: the older code would state the attempt again
     upgrade(engine)
 
     with Session(engine) as db:

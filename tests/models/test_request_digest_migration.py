@@ -8,9 +8,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
@@ -19,7 +17,7 @@ from civid.audit import Actor
 from civid.errors import IdempotencyKeyReused
 from enrollment.idempotency import Replay
 from models import Base
-from models.db import MIGRATIONS, upgrade
+from models.db import downgrade, upgrade
 from tests.models.migrations import engine, postgres_schema_url  # noqa: F401 - fixture
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -96,9 +94,5 @@ def test_enrolments_from_before_the_digest_keep_replaying_under_their_key(engine
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
 
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0010")
+    downgrade(engine, "0010")
     assert "request_digest" not in {c["name"] for c in inspect(engine).get_columns("enrolments")}

@@ -1,7 +1,7 @@
 """bulk dedup runs: resumable runs over an existing register, their candidate pairs, and register-pair cases
 
 Revision ID: 0020
-Revises: 0017
+Revises: 0019
 Create Date: 2026-12-02 06:10:00
 
 ``bulk_dedup_runs`` (one row per ``civid abis dedup-bulk`` run, with the cursor over face template ids it has
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 
 revision = '0020'
-down_revision = '0017'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 
