@@ -4,7 +4,10 @@ Question: do civid's fingerprint thresholds and its finger calibration hold on a
 on? Data: FVC2000 DB1–4 B and FVC2002 DB1–4 B (eight databases, six sensors; FVC2000's files declare 1 dpi and
 are read as 500 ppi, FVC2002 DB2 as 569 ppi and resampled, as ``benchmarks.finger_accuracy`` does). Pipelines,
 with ``finger_accuracy``'s functions (its template cache, FVC pairs, scorers): images·MINDTCT+MCC,
-images·MINDTCT+BOZORTH3 (eight databases) and SecuGen ISO records·MCC (FVC2002 only: four databases).
+images·MINDTCT+BOZORTH3, images·masked+MCC and images·enhanced+MCC (``matcher.extraction``'s extractors; eight
+databases) and SecuGen ISO records·MCC (FVC2002 only: four databases). Each pipeline's extraction time per image
+(mean and p95, as ``finger_accuracy`` measures it: 2 worker processes, a shared machine) is printed beside its
+figures.
 
 Per database: 280 genuine pairs (all 28 pairs of each finger's 8 impressions) and all 2,880 cross-finger
 impostor pairs. For each held-out database:
@@ -64,6 +67,10 @@ LLR_LEVELS = (1.0, 2.0, 3.0, 4.0)
 PIPELINES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "images·MINDTCT+MCC": ("images", "mcc", ("fvc2000", "fvc2002")),
     "images·MINDTCT+BOZORTH3": ("images", "bozorth3", ("fvc2000", "fvc2002")),
+    # matcher.extraction's other extractors: MINDTCT's minutiae kept only inside the print's foreground
+    # ("masked"), and MINDTCT on the Gabor-enhanced image, likewise masked ("enhanced").
+    "images·masked+MCC": ("masked", "mcc", ("fvc2000", "fvc2002")),
+    "images·enhanced+MCC": ("enhanced", "mcc", ("fvc2000", "fvc2002")),
     "records·MCC": ("records", "mcc", ("fvc2002",)),
 }
 CALIBRATED_MATCHER = "mcc"  # matcher/calibration.json's finger table maps MCC similarities
@@ -256,8 +263,9 @@ def _scores_cache_path(pipeline: str, samples: list[Any]) -> Path:
 
 def database_scores(
     data: Path, pipeline: str, collection: str, database: int, workers: int
-) -> tuple[DatabaseScores, dict[str, Any]]:
-    """One pipeline's genuine and impostor scores on one database (cached), and its template summary."""
+) -> tuple[DatabaseScores, dict[str, Any], list[float]]:
+    """One pipeline's genuine and impostor scores on one database (cached), its template summary, and the
+    milliseconds each image's extraction took (as measured when it was extracted)."""
     from benchmarks.finger_accuracy import (
         bozorth3_scores,
         fvc_pairs,
@@ -287,7 +295,50 @@ def database_scores(
         tmp = cache.with_suffix(".tmp.npz")
         np.savez(tmp, genuine=genuine, impostor=impostor)
         os.replace(tmp, cache)
-    return DatabaseScores(label, genuine.astype(np.float32), impostor.astype(np.float32)), template_summary(samples)
+    times = [s.extract_ms for s in samples if not math.isnan(s.extract_ms)]
+    return (
+        DatabaseScores(label, genuine.astype(np.float32), impostor.astype(np.float32)),
+        template_summary(samples),
+        times,
+    )
+
+
+def extraction_summary(times: Sequence[float], summaries: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One pipeline's extraction over every database: ms per image (mean, p95), minutiae per template, failures."""
+    return {
+        "images_timed": len(times),
+        "extract_ms_mean": float(np.mean(times)) if times else None,
+        "extract_ms_p95": float(np.percentile(times, 95)) if times else None,
+        "minutiae_mean": float(np.mean([s["minutiae_mean"] for s in summaries])) if summaries else None,
+        "failed_to_extract": sum(s["failed_to_extract"] for s in summaries),
+    }
+
+
+def _print_extraction(extraction: dict[str, dict[str, Any]], lodo: dict[str, Any]) -> None:
+    rows = []
+    for pipeline, e in extraction.items():
+        result = lodo[pipeline]
+        worst = max(result["folds"], key=lambda f: f["eer"])
+        rows.append(
+            (
+                pipeline,
+                _percent(result["mean"]["eer"]),
+                f"{_percent(worst['eer'])} ({worst['database']})",
+                _percent(result["mean"]["observed_fnmr@1e-03"], 1),
+                "—" if e["minutiae_mean"] is None else f"{e['minutiae_mean']:.0f}",
+                "—" if e["extract_ms_mean"] is None else f"{e['extract_ms_mean']:.0f} / {e['extract_ms_p95']:.0f}",
+                str(e["failed_to_extract"]),
+            )
+        )
+    console.print(
+        table(
+            "Pipelines side by side: LODO mean EER, worst held-out database, FNMR at the out-of-fold FMR 1e-3 "
+            "threshold (LODO mean); extraction ms per image as timed when extracted (2 worker processes on a "
+            "shared machine: noisy; the records pipeline imports, it does not extract)",
+            ["pipeline", "EER (LODO mean)", "worst database", "FNMR @ FMR 1e-3", "minutiae", "ms mean / p95", "FTE"],
+            rows,
+        )
+    )
 
 
 def _percent(value: float | None, digits: int = 2) -> str:
@@ -318,13 +369,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     scores: dict[str, list[DatabaseScores]] = {}
     summaries: dict[str, Any] = {}
+    extraction: dict[str, dict[str, Any]] = {}
     for pipeline in pipelines:
         scores[pipeline] = []
+        times: list[float] = []
         for collection, database in DATABASES:
             if collection in PIPELINES[pipeline][2]:
-                found, summary = database_scores(data, pipeline, collection, database, args.workers)
+                found, summary, spent = database_scores(data, pipeline, collection, database, args.workers)
                 scores[pipeline].append(found)
                 summaries[f"{pipeline}/{found.name}"] = summary
+                times += spent
+        extraction[pipeline] = extraction_summary(times, [summaries[f"{pipeline}/{d.name}"] for d in scores[pipeline]])
 
     lodo = {p: leave_one_database_out(s) for p, s in scores.items()}
     calibration = {
@@ -355,6 +410,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "Score distributions, genuine vs cross-finger impostor pairs",
     )
     _print(lodo, calibration, pooled_in_sample, dedup_llr, today)
+    _print_extraction(extraction, lodo)
     for path in (det_path, histogram_path):
         console.print(f"figure: {path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path}")
 
@@ -370,6 +426,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         },
         "mcc_missing": missing,
         "templates": summaries,
+        "extraction": extraction,
         "lodo": lodo,
         "pooled_in_sample_eer": pooled_in_sample,
         "calibration": calibration,
