@@ -46,6 +46,7 @@ class FingerQualityParams:
     min_nfiq2: int
     require_nfiq2: bool
     min_minutiae: int
+    extractor: str  # matcher.extraction.Extractor's value: how minutiae are taken from an image
 
 
 @dataclass(frozen=True)
