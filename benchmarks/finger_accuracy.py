@@ -81,6 +81,7 @@ SCAN_PPI_BY_COLLECTION = {"fvc2002": SCAN_PPI, "fvc2000": {1: 500, 2: 500, 3: 50
 FMR_TARGETS = (1e-2, 1e-3)
 # Bump when the way minutiae are extracted changes, to invalidate the cache.
 EXTRACTION_PIPELINE = "nbis_bridge.extract(ppi=scan ppi);v1"
+ENHANCED_PIPELINE = "extraction.extract(extractor=enhanced);v1"  # bump when ridge_enhance or its filter changes
 SOURCES = ("images", "records")
 SOURCE_LABELS = {"images": "images → MINDTCT", "records": "SecuGen ISO records"}
 MATCHERS = ("bozorth3", "mcc")
@@ -128,19 +129,20 @@ def fvc_folder(data: Path, database: int, collection: str = "fvc2002") -> Path:
     return folder
 
 
-def _extract_file(task: tuple[str, int]) -> dict[str, Any]:
-    """Worker: MINDTCT minutiae and NFIQ 2 of one TIFF, as plain values for the JSON cache."""
+def _extract_file(task: tuple[str, int, str]) -> dict[str, Any]:
+    """Worker: minutiae (by the named ``matcher.extraction.Extractor``) and NFIQ 2 of one TIFF, as plain values
+    for the JSON cache."""
     import cv2
 
-    from matcher.nbis_bridge import extract
+    from matcher.extraction import Extractor, extract
 
-    path, ppi = task
+    path, ppi, extractor = task
     image = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
     if image is None:
         return {"error": "the image could not be read", "ms": float("nan")}
     started = time.perf_counter()
     try:
-        found = extract(image, ppi=ppi)
+        found = extract(image, ppi=ppi, extractor=Extractor(extractor))
     except Exception as failure:  # noqa: BLE001 - a failure to extract is a figure, not a crash
         return {"error": f"{type(failure).__name__}: {failure}", "ms": (time.perf_counter() - started) * 1000}
     elapsed = (time.perf_counter() - started) * 1000
@@ -154,41 +156,45 @@ def _extract_file(task: tuple[str, int]) -> dict[str, Any]:
     }
 
 
-def _image_cache_path(data: Path, database: int, collection: str = "fvc2002") -> Path:
+def _image_cache_path(data: Path, database: int, collection: str = "fvc2002", extractor: str = "mindtct") -> Path:
     import nbis  # noqa: F401 - its version keys the cache
 
     folder = fvc_folder(data, database, collection)
     digest = hashlib.sha256()
     version = getattr(sys.modules["nbis"], "__version__", "")
+    # MINDTCT's key is the one it always had, so that its cache stays valid.
     for part in [
-        EXTRACTION_PIPELINE,
+        EXTRACTION_PIPELINE if extractor == "mindtct" else f"{EXTRACTION_PIPELINE};{extractor};{ENHANCED_PIPELINE}",
         str(version),
         *(f"{p.name}:{p.stat().st_size}" for p in sorted(folder.glob("*.tif"))),
     ]:
         digest.update(part.encode() + b"\0")
-    return CACHE_DIR / f"{collection}-mindtct-DB{database}-{digest.hexdigest()[:16]}.json"
+    return CACHE_DIR / f"{collection}-{extractor}-DB{database}-{digest.hexdigest()[:16]}.json"
 
 
 def image_templates(
-    data: Path, databases: tuple[int, ...], workers: int = 2, collection: str = "fvc2002"
+    data: Path, databases: tuple[int, ...], workers: int = 2, collection: str = "fvc2002", extractor: str = "mindtct"
 ) -> list[FingerSample]:
-    """Minutiae extracted from every image of ``databases`` by civid (MINDTCT), from the cache when present."""
+    """Minutiae extracted from every image of ``databases`` by civid (``matcher.extraction``'s ``extractor``:
+    MINDTCT unless said), from the cache when present."""
     from matcher.iso19794 import FingerView, Minutia, MinutiaType
 
     samples: list[FingerSample] = []
     for database in databases:
-        cache = _image_cache_path(data, database, collection)
+        cache = _image_cache_path(data, database, collection, extractor)
         keys = [(f, i) for f in FINGERS for i in IMPRESSIONS]
         if cache.exists():
             stored = json.loads(cache.read_text())
         else:
             folder = fvc_folder(data, database, collection)
             scan_ppi = SCAN_PPI_BY_COLLECTION[collection][database]
-            tasks = [(str(folder / f"{f}_{i}.tif"), scan_ppi) for f, i in keys]
+            tasks = [(str(folder / f"{f}_{i}.tif"), scan_ppi, extractor) for f, i in keys]
             stored = {}
             context = multiprocessing.get_context("spawn")
             with progress() as bar, context.Pool(workers) as pool:
-                label = f"MINDTCT DB{database}" if collection == "fvc2002" else f"MINDTCT {collection} DB{database}"
+                label = (
+                    f"{extractor} DB{database}" if collection == "fvc2002" else f"{extractor} {collection} DB{database}"
+                )
                 task = bar.add_task(f"{label} ({workers} workers)", total=len(tasks))
                 for (f, i), result in zip(keys, pool.imap(_extract_file, tasks, chunksize=4)):
                     stored[f"{f}_{i}"] = result
@@ -253,10 +259,13 @@ def record_templates(data: Path, databases: tuple[int, ...]) -> list[FingerSampl
 def load_templates(
     data: Path, source: str, databases: tuple[int, ...], workers: int = 2, collection: str = "fvc2002"
 ) -> list[FingerSample]:
-    """Templates of one source ("images" or "records") for ``databases`` of ``collection`` (FVC2002 unless said),
-    ordered by database, finger, impression. Only FVC2002 has records."""
+    """Templates of one source ("images": MINDTCT, "masked" or "enhanced": ``matcher.extraction``'s extractors, or
+    "records") for ``databases`` of ``collection`` (FVC2002 unless said), ordered by database, finger,
+    impression. Only FVC2002 has records."""
     if source == "images":
         return image_templates(data, databases, workers, collection)
+    if source in ("enhanced", "masked"):
+        return image_templates(data, databases, workers, collection, extractor=source)
     if source == "records":
         if collection != "fvc2002":
             raise ValueError(f"{collection} has no ISO records (only FVC2002 has)")

@@ -4,7 +4,10 @@ Question: do civid's fingerprint thresholds and its finger calibration hold on a
 on? Data: FVC2000 DB1–4 B and FVC2002 DB1–4 B (eight databases, six sensors; FVC2000's files declare 1 dpi and
 are read as 500 ppi, FVC2002 DB2 as 569 ppi and resampled, as ``benchmarks.finger_accuracy`` does). Pipelines,
 with ``finger_accuracy``'s functions (its template cache, FVC pairs, scorers): images·MINDTCT+MCC,
-images·MINDTCT+BOZORTH3 (eight databases) and SecuGen ISO records·MCC (FVC2002 only: four databases).
+images·MINDTCT+BOZORTH3, images·masked+MCC and images·enhanced+MCC (``matcher.extraction``'s extractors; eight
+databases) and SecuGen ISO records·MCC (FVC2002 only: four databases). Each pipeline's extraction time per image
+(mean and p95, as ``finger_accuracy`` measures it: 2 worker processes, a shared machine) is printed beside its
+figures.
 
 Per database: 280 genuine pairs (all 28 pairs of each finger's 8 impressions) and all 2,880 cross-finger
 impostor pairs. For each held-out database:
@@ -72,6 +75,10 @@ LLR_LEVELS = (1.0, 2.0, 3.0, 4.0)
 PIPELINES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "images·MINDTCT+MCC": ("images", "mcc", ("fvc2000", "fvc2002")),
     "images·MINDTCT+BOZORTH3": ("images", "bozorth3", ("fvc2000", "fvc2002")),
+    # matcher.extraction's other extractors: MINDTCT's minutiae kept only inside the print's foreground
+    # ("masked"), and MINDTCT on the Gabor-enhanced image, likewise masked ("enhanced").
+    "images·masked+MCC": ("masked", "mcc", ("fvc2000", "fvc2002")),
+    "images·enhanced+MCC": ("enhanced", "mcc", ("fvc2000", "fvc2002")),
     "records·MCC": ("records", "mcc", ("fvc2002",)),
 }
 CALIBRATED_MATCHER = "mcc"  # matcher/calibration.json's finger table maps MCC similarities
@@ -324,9 +331,10 @@ def _scores_cache_path(pipeline: str, samples: list[Any]) -> Path:
 
 def database_scores(
     data: Path, pipeline: str, collection: str, database: int, workers: int
-) -> tuple[DatabaseScores, DatabaseScores, dict[str, Any]]:
+) -> tuple[DatabaseScores, DatabaseScores, dict[str, Any], list[float]]:
     """One pipeline's genuine and impostor scores on one database (cached); the same without the pairs that hold a
-    template the service refuses as unfit (``benchmarks.fitness``); its template summary with the fitness counts."""
+    template the service refuses as unfit (``benchmarks.fitness``); its template summary with the fitness counts;
+    and the milliseconds each image's extraction took (as measured when it was extracted)."""
     from benchmarks import fitness
     from benchmarks.finger_accuracy import (
         bozorth3_scores,
@@ -374,7 +382,46 @@ def database_scores(
         worse["g"][kept_genuine],
         worse["i"][kept_impostor],
     )
-    return everything, usable, summary
+    times = [s.extract_ms for s in samples if not math.isnan(s.extract_ms)]
+    return everything, usable, summary, times
+
+
+def extraction_summary(times: Sequence[float], summaries: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One pipeline's extraction over every database: ms per image (mean, p95), minutiae per template, failures."""
+    return {
+        "images_timed": len(times),
+        "extract_ms_mean": float(np.mean(times)) if times else None,
+        "extract_ms_p95": float(np.percentile(times, 95)) if times else None,
+        "minutiae_mean": float(np.mean([s["minutiae_mean"] for s in summaries])) if summaries else None,
+        "failed_to_extract": sum(s["failed_to_extract"] for s in summaries),
+    }
+
+
+def _print_extraction(extraction: dict[str, dict[str, Any]], lodo: dict[str, Any]) -> None:
+    rows = []
+    for pipeline, e in extraction.items():
+        result = lodo[pipeline]
+        worst = max(result["folds"], key=lambda f: f["eer"])
+        rows.append(
+            (
+                pipeline,
+                _percent(result["mean"]["eer"]),
+                f"{_percent(worst['eer'])} ({worst['database']})",
+                _percent(result["mean"]["observed_fnmr@1e-03"], 1),
+                "—" if e["minutiae_mean"] is None else f"{e['minutiae_mean']:.0f}",
+                "—" if e["extract_ms_mean"] is None else f"{e['extract_ms_mean']:.0f} / {e['extract_ms_p95']:.0f}",
+                str(e["failed_to_extract"]),
+            )
+        )
+    console.print(
+        table(
+            "Pipelines side by side: LODO mean EER, worst held-out database, FNMR at the out-of-fold FMR 1e-3 "
+            "threshold (LODO mean); extraction ms per image as timed when extracted (2 worker processes on a "
+            "shared machine: noisy; the records pipeline imports, it does not extract)",
+            ["pipeline", "EER (LODO mean)", "worst database", "FNMR @ FMR 1e-3", "minutiae", "ms mean / p95", "FTE"],
+            rows,
+        )
+    )
 
 
 def _percent(value: float | None, digits: int = 2) -> str:
@@ -406,14 +453,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     scores: dict[str, list[DatabaseScores]] = {}
     usable: dict[str, list[DatabaseScores]] = {}
     summaries: dict[str, Any] = {}
+    extraction: dict[str, dict[str, Any]] = {}
     for pipeline in pipelines:
         scores[pipeline], usable[pipeline] = [], []
+        times: list[float] = []
         for collection, database in DATABASES:
             if collection in PIPELINES[pipeline][2]:
-                found, kept, summary = database_scores(data, pipeline, collection, database, args.workers)
+                found, kept, summary, spent = database_scores(data, pipeline, collection, database, args.workers)
                 scores[pipeline].append(found)
                 usable[pipeline].append(kept)
                 summaries[f"{pipeline}/{found.name}"] = summary
+                times += spent
+        extraction[pipeline] = extraction_summary(times, [summaries[f"{pipeline}/{d.name}"] for d in scores[pipeline]])
 
     lodo = {p: leave_one_database_out(s) for p, s in scores.items()}
     # The same folds with every pair that holds a refused template left out (what the service would have matched).
@@ -456,6 +507,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         _print_shipped_method(shipped_method)
     _print_thresholds(thresholds, lodo)
     _print_fitness(summaries, lodo, lodo_usable)
+    _print_extraction(extraction, lodo)
     for path in (det_path, histogram_path):
         console.print(f"figure: {path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path}")
 
@@ -471,6 +523,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         },
         "mcc_missing": missing,
         "templates": summaries,
+        "extraction": extraction,
         "lodo": lodo,
         "lodo_refused_excluded": lodo_usable,
         "fitness_limits": asdict(fitness_defaults()),

@@ -50,6 +50,7 @@ class FingerQualityParams:
     min_frame_coverage: float  # share of the declared frame the minutiae's bounding box covers
     min_minutiae_per_cm2: float  # over that bounding box
     max_minutiae_per_cm2: float
+    extractor: str  # matcher.extraction.Extractor's value: how minutiae are taken from an image
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Fingerprints at enrolment: decode a 500 ppi grey image, the finger gate (is it a fingerprint at all?),
-extract minutiae (MINDTCT), NFIQ 2 gate, ISO records.
+extract minutiae (``matcher.extraction``, by ``settings.finger_extractor``), NFIQ 2 gate, ISO
+records.
 
 A finger arrives either as an image the officer scanned (PNG, TIFF or BMP, 8-bit grey, 500 ppi) or as
 an ISO/IEC 19794-2:2005 record made by another system (a legacy AFIS, another vendor's extractor).
@@ -22,7 +23,7 @@ from civid.settings_groups import FingerQualityParams
 from enrollment.capture import open_checked
 from enrollment.finger_fitness import check_record
 from enrollment.matcher_problems import matcher_problems
-from matcher import finger_gate, iso19794, mcc, nbis_bridge
+from matcher import extraction, finger_gate, iso19794, mcc
 from matcher.iso19794 import FingerprintRecord, FingerView
 
 ACCEPTED_CONTENT_TYPES = {
@@ -230,46 +231,46 @@ def assess_finger(upload: FingerUpload, limits: FingerQualityParams) -> tuple[Ac
     gray = decode_finger(upload, limits)
     gate_finger(gray, upload)
     with matcher_problems():
-        extraction = nbis_bridge.extract(gray, ppi=PPI)
+        found = extraction.extract(gray, ppi=PPI, extractor=extraction.Extractor(limits.extractor))
     issues: list[dict[str, str]] = []
-    if extraction.nfiq2 is None and limits.require_nfiq2:
+    if found.nfiq2 is None and limits.require_nfiq2:
         issues.append(
             {
                 "code": "nfiq2_unavailable",
                 "message": "NFIQ 2 could not score this image "
-                f"({extraction.nfiq2_error or 'no reason given'}); rescan the finger",
+                f"({found.nfiq2_error or 'no reason given'}); rescan the finger",
             }
         )
-    elif extraction.nfiq2 is not None and extraction.nfiq2 < limits.min_nfiq2:
+    elif found.nfiq2 is not None and found.nfiq2 < limits.min_nfiq2:
         issues.append(
             {
                 "code": "finger_low_quality",
-                "message": f"NFIQ 2 score {extraction.nfiq2} is below the minimum {limits.min_nfiq2}",
+                "message": f"NFIQ 2 score {found.nfiq2} is below the minimum {limits.min_nfiq2}",
             }
         )
-    if len(extraction.minutiae) < limits.min_minutiae:
+    if len(found.minutiae) < limits.min_minutiae:
         issues.append(
             {
                 "code": "finger_too_few_minutiae",
-                "message": f"{len(extraction.minutiae)} minutiae found, at least {limits.min_minutiae} are needed",
+                "message": f"{len(found.minutiae)} minutiae found, at least {limits.min_minutiae} are needed",
             }
         )
     report = FingerReport(
         upload.position,
         "rejected" if issues else "captured",
         upload.filename,
-        extraction.nfiq2,
-        len(extraction.minutiae),
+        found.nfiq2,
+        len(found.minutiae),
         issues,
     )
     if issues:
         return None, report
     view = FingerView(
         position=upload.position,
-        minutiae=tuple(extraction.minutiae),
-        quality=extraction.nfiq2 if extraction.nfiq2 is not None else 0,
+        minutiae=tuple(found.minutiae),
+        quality=found.nfiq2 if found.nfiq2 is not None else 0,
     )
-    return AcceptedFinger(view, extraction.width, extraction.height, "capture", extraction.nfiq2), report
+    return AcceptedFinger(view, found.width, found.height, "capture", found.nfiq2), report
 
 
 def import_records(data: bytes, limits: FingerQualityParams) -> tuple[list[AcceptedFinger], list[FingerReport]]:

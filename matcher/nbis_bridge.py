@@ -75,31 +75,21 @@ def extract(image: NDArray[np.uint8], ppi: int = 500) -> Extraction:
     An image at another resolution is resampled to 500 ppi first; coordinates, width and height are
     then those of the 500-ppi image (so that BOZORTH3 distances mean the same for every source).
     """
-    height, width = _check_image(image)
-    if ppi != 500:
-        # nbis ignores its ppi setting; MINDTCT and NFIQ 2 are tuned for 500 ppi, so resample.
-        scale = 500.0 / ppi
-        # cv2.resize keeps the dtype (its stub returns any numeric array).
-        image = cast(
-            NDArray[np.uint8],
-            cv2.resize(image, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA),
-        )
-        height, width = _check_image(image)
-    ok, png = cv2.imencode(".png", image)
-    if not ok:
-        raise InvalidImage("the fingerprint image could not be encoded for extraction")
+    image = at_500_ppi(image, ppi)
+    height, width = image.shape
+    png = _png(image)
     nfiq2: int | None = None
     nfiq2_error: str | None = None
     with _lock:
         try:
-            found = _extractor(True).extract_minutiae(png.tobytes())
+            found = _extractor(True).extract_minutiae(png)
             nfiq2 = int(found.quality().score)
         except nbis.NbisError.Nfiq2ComputeFailed as failure:
             nfiq2_error = (
                 f"NFIQ 2 could not be computed (NFIQ 2 error code {failure[0]}): the image is blank, "
                 "too small or shows no usable friction ridges"
             )
-            found = _extractor(False).extract_minutiae(png.tobytes())
+            found = _extractor(False).extract_minutiae(png)
         except nbis.NbisError as failure:
             raise InvalidImage(f"MINDTCT could not process the fingerprint image: {failure!r}") from failure
         raw = [(m.x(), m.y(), m.angle(), m.kind(), m.reliability()) for m in found.get()]
@@ -107,12 +97,49 @@ def extract(image: NDArray[np.uint8], ppi: int = 500) -> Extraction:
         _from_nbis(x, y, angle, kind, reliability, width, height) for x, y, angle, kind, reliability in raw
     )
     return Extraction(
-        minutiae=_best(minutiae, MAX_MINUTIAE_PER_VIEW),
+        minutiae=best(minutiae, MAX_MINUTIAE_PER_VIEW),
         width=width,
         height=height,
         nfiq2=nfiq2,
         nfiq2_error=nfiq2_error,
     )
+
+
+def mindtct(image: NDArray[np.uint8]) -> tuple[Minutia, ...]:
+    """MINDTCT's minutiae of a 500 ppi grey image, without NFIQ 2 (for an image civid has enhanced: its
+    quality is not the capture's), every one kept, in MINDTCT's order."""
+    height, width = _check_image(image)
+    png = _png(image)
+    with _lock:
+        try:
+            found = _extractor(False).extract_minutiae(png)
+        except nbis.NbisError as failure:
+            raise InvalidImage(f"MINDTCT could not process the fingerprint image: {failure!r}") from failure
+        raw = [(m.x(), m.y(), m.angle(), m.kind(), m.reliability()) for m in found.get()]
+    return tuple(_from_nbis(x, y, angle, kind, reliability, width, height) for x, y, angle, kind, reliability in raw)
+
+
+def at_500_ppi(image: NDArray[np.uint8], ppi: int) -> NDArray[np.uint8]:
+    """The checked image resampled to 500 ppi (itself when it is at 500 ppi already)."""
+    height, width = _check_image(image)
+    if ppi == 500:
+        return image
+    # nbis ignores its ppi setting; MINDTCT and NFIQ 2 are tuned for 500 ppi, so resample.
+    scale = 500.0 / ppi
+    # cv2.resize keeps the dtype (its stub returns any numeric array).
+    resampled = cast(
+        NDArray[np.uint8],
+        cv2.resize(image, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA),
+    )
+    _check_image(resampled)
+    return resampled
+
+
+def _png(image: NDArray[np.uint8]) -> bytes:
+    ok, png = cv2.imencode(".png", image)
+    if not ok:
+        raise InvalidImage("the fingerprint image could not be encoded for extraction")
+    return bytes(png.tobytes())
 
 
 def to_nbis(view: FingerView, width: int, height: int) -> nbis.Minutiae:
@@ -144,7 +171,7 @@ def bozorth3(
 
 def _nbis_template(view: FingerView, width: int, height: int) -> bytes:
     """nbis-py's non-standard 'ISO' layout: the 24-byte header, then (position, count), then 6-byte minutiae."""
-    minutiae = _best(view.minutiae, BOZORTH3_MAX_MINUTIAE)
+    minutiae = best(view.minutiae, BOZORTH3_MAX_MINUTIAE)
     body = bytearray()
     for m in minutiae:
         # nbis knows ridge endings and bifurcations only; ISO "other" is read as a ridge ending.
@@ -167,7 +194,7 @@ def _nbis_template(view: FingerView, width: int, height: int) -> bytes:
     return header + bytes((0, len(minutiae))) + bytes(body)
 
 
-def _best(minutiae: tuple[Minutia, ...], limit: int) -> tuple[Minutia, ...]:
+def best(minutiae: tuple[Minutia, ...], limit: int) -> tuple[Minutia, ...]:
     """At most ``limit`` minutiae, highest quality first kept; original order preserved among the kept."""
     if len(minutiae) <= limit:
         return minutiae

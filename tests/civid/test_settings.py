@@ -147,7 +147,7 @@ def test_groups_are_frozen_views_of_the_flat_fields() -> None:
     settings = Settings(max_yaw_deg=40.0, finger_min_nfiq2=25, dedup_llr_threshold=4.0)
     assert settings.face_gate == FaceGateParams(1024, 0.5, 40.0, 60.0, 40.0, 30.0, 20.0)
     assert settings.finger_quality == FingerQualityParams(
-        8 * 1024 * 1024, 4_000_000, 150, 50, 25, True, 12, 0.08, 6.0, 65.0
+        8 * 1024 * 1024, 4_000_000, 150, 50, 25, True, 12, 0.08, 6.0, 65.0, "mindtct"
     )
     assert settings.dedup == DedupThresholds(0.9251, 0.9251, 4.0, 10, 20)
     with pytest.raises(AttributeError):

@@ -6,6 +6,7 @@ stand for the same person's finger scanned on different days."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 
@@ -15,8 +16,8 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from civid.errors import InvalidImage
-from enrollment.fingerprint import FingerUpload, decode_finger
-from matcher import iso19794
+from enrollment.fingerprint import FingerUpload, assess_finger, decode_finger
+from matcher import extraction, iso19794
 from models import AuditEvent, Enrolment, FingerTemplate
 from server.services import build_services
 from tests.conftest import FIXTURES, add_keys, assert_problem, enrol, fixture_bytes, seeded_fixtures, stored_counts
@@ -221,6 +222,24 @@ def test_a_grey_scan_saved_as_rgb_is_read_as_the_same_grey_and_a_transparent_one
     with pytest.raises(InvalidImage) as refused:
         decode_finger(FingerUpload(2, _png(sixteen_bit), "f.png", "image/png"), limits)
     assert refused.value.code == "finger_pixel_mode"
+
+
+def test_the_extractor_setting_chooses_how_minutiae_are_taken_and_the_record_keeps_its_format(settings):
+    image = impressions(5, 1)[0]
+    upload = FingerUpload(3, png_bytes(image), "f.png", "image/png")
+    taken = {}
+    for name in ("mindtct", "masked", "enhanced"):
+        accepted, report = assess_finger(upload, dataclasses.replace(settings.finger_quality, extractor=name))
+        assert accepted is not None and report.status == "captured"
+        expected = extraction.extract(image, 500, extraction.Extractor(name))
+        assert accepted.view.minutiae == expected.minutiae and accepted.nfiq2 == expected.nfiq2
+        record = iso19794.decode(
+            iso19794.encode(iso19794.FingerprintRecord(accepted.width, accepted.height, (accepted.view,)))
+        )
+        assert record.views[0].minutiae == expected.minutiae
+        taken[name] = len(expected.minutiae)
+    # MINDTCT alone reports the print's edge too; the masked extractors do not.
+    assert taken["mindtct"] > taken["masked"] and taken["mindtct"] > taken["enhanced"]
 
 
 @pytest.mark.parametrize(
