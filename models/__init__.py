@@ -5,6 +5,7 @@ from models.audit import AuditEvent
 from models.base import Base, utcnow
 from models.batch import BatchJob, BatchRecord, BatchStatus, RecordStatus
 from models.case import CaseCandidate, CaseDecision, CaseStatus, Decision, DedupCase
+from models.dedup_job import DedupJob, JobStatus
 from models.fingerprint import FingerSource, FingerTemplate
 from models.identity import Enrolment, EnrolmentStatus, FaceTemplate, Identity, Photo
 from models.kyc import Attestation, DataRelease, IdentityDocument
@@ -39,6 +40,8 @@ __all__ = [
     "CaseDecision",
     "CaseStatus",
     "DedupCase",
+    "DedupJob",
+    "JobStatus",
     "Decision",
     "Enrolment",
     "EnrolmentStatus",
