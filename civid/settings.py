@@ -359,6 +359,12 @@ class Settings(BaseSettings):
     # --- HTTP ----------------------------------------------------------------------------
     host: str = Field("127.0.0.1")
     port: int = Field(8000)
+    role: Literal["all", "registration", "idp"] = Field(
+        "all",
+        description="What this process serves (`civid serve --role`): idp is the OpenID provider, KYC and admin, "
+        "with no gallery in memory; registration is enrolment, its console (with the provider's staff sign-in) and "
+        "admin, holding the galleries; all is both.",
+    )
     bootstrap_admin_key_file: Path | None = Field(
         None, description="Where the first admin API key is written on first start; default <data_dir>/admin-api-key."
     )

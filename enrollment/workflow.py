@@ -200,6 +200,19 @@ def _consistency_issues(faces: list[ExtractedFace], threshold: float) -> list[Qu
     return []
 
 
+def submit(
+    services: EnrolmentServices,
+    actor: Actor,
+    demographics: Demographics,
+    captured: Captured,
+    settle: Settle,
+    watch: Stopwatch = NULL,
+) -> Enrolment:
+    """Store templates that passed the gates (``captured``) as a new enrolment and settle its dedup job: what
+    ``enrol`` does after extraction, for callers that bring their own templates (benchmarks, load tests)."""
+    return _store_accepted(services, actor, demographics, str(uuid.uuid4()), captured, None, watch, settle)
+
+
 def _store_rejected(
     services: EnrolmentServices,
     actor: Actor,
