@@ -190,6 +190,9 @@ class TemplateCache:
             if decided:
                 added += self._follow(session, decided)
                 self._decisions_seen = max(self._decisions_seen, *(row.id for row in decided))
+            self._unsaved += added
+            if self._unsaved >= self.settings.gallery_persist_every:
+                self.save()  # a restart then reconciles a few templates, not every one added since the last save
             return added
 
     def _follow(self, session: Session, decided: Sequence[Any]) -> int:
