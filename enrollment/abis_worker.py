@@ -58,6 +58,25 @@ def run_worker(services: EnrolmentServices, stop: threading.Event, max_jobs: int
     return done
 
 
+def drain_leftovers(services: EnrolmentServices) -> threading.Thread | None:
+    """With ``dedup_inline`` and no workers, nobody else takes a job left undecided by a process that died after
+    storing it: decide every claimable one in a background thread at start-up (none: no thread)."""
+    if not services.settings.dedup_queue.inline:
+        return None
+    with services.sessions() as session:
+        if not dedup_queue.pending_jobs(session):
+            return None
+    worker = worker_name("start-up")
+
+    def drain() -> None:
+        while (job_id := dedup_queue.claim(services.sessions, worker, services.settings.dedup_queue)) is not None:
+            run_job(services, job_id, worker)
+
+    thread = threading.Thread(target=drain, name="dedup-leftovers", daemon=True)
+    thread.start()
+    return thread
+
+
 @dataclass(frozen=True)
 class Settle:
     """How an enrolment request gets its decision: deciding its own job (``inline``) or leaving it to the workers,

@@ -11,6 +11,8 @@ the job runs; ``enrollment.dedup_decision`` decides it and marks it done in one 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from datetime import timedelta
 from typing import Any
 
@@ -108,6 +110,35 @@ def give_up(sessions: sessionmaker[Session], job_id: int, worker: str, error: st
         if job.status == JobStatus.FAILED:
             job.finished_at = utcnow()
         session.commit()
+
+
+def release_abandoned_here(sessions: sessionmaker[Session]) -> int:
+    """Make claimable now the running jobs held by processes of this machine that are gone (a service or worker
+    killed mid-job, restarted): their leases would otherwise hold those enrolments back until they expire. Run
+    at start-up; a job held on another machine waits for its lease. Returns how many were released."""
+    host = socket.gethostname()
+    released = 0
+    with sessions() as session:
+        for job in session.scalars(select(DedupJob).where(DedupJob.status == JobStatus.RUNNING)):
+            holder_host, _, rest = (job.worker or "").partition(":")
+            pid = rest.split(":", 1)[0]
+            if holder_host == host and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+                job.lease_expires_at = utcnow()
+                released += 1
+        session.commit()
+    if released:
+        log.warning("released %d dedup job(s) held by processes of this machine that are gone", released)
+    return released
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, under another user
+    return True
 
 
 def job_of(session: Session, enrolment_id: int) -> DedupJob | None:

@@ -97,7 +97,7 @@ def _dedup_out(session: Session, e: Enrolment) -> DedupJobOut | None:
     job = session.scalars(select(DedupJob).where(DedupJob.enrolment_id == e.id)).first()
     if job is None:
         return None
-    return DedupJobOut(status=job.status, attempts=job.attempts, poll=f"/v1/enrolments/{e.public_id}")  # type: ignore[arg-type]
+    return DedupJobOut(status=job.status, attempts=job.attempts, poll=f"/v1/enrolments/{e.public_id}")
 
 
 def document_out(d: IdentityDocument) -> DocumentOut:

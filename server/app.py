@@ -15,6 +15,7 @@ from civid import openapi, problems
 from civid.canonical_host import CanonicalHost, startup_warning
 from civid.settings import Settings, get_settings
 from console.app import install as install_console
+from enrollment import abis_worker, dedup_queue
 from enrollment.batch import sweep as batch_sweep
 from enrollment.routes import router as enrolment_router
 from idp import request_bodies
@@ -139,6 +140,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             log.warning("first start: an admin API key was written to %s (mode 0600)", key_file)
         if settings.role != "idp":
             batch_sweep.sweep(app.state.services)  # what a process killed while splitting a drive's archive left
+            dedup_queue.release_abandoned_here(app.state.services.sessions)  # jobs a killed process of ours held
+            abis_worker.drain_leftovers(app.state.services)  # and decide them if no worker will
         pruning = asyncio.create_task(idp_housekeeping(app.state.services, app.state.login_methods))
         app.state.services.backchannel_logout.wake()  # logout tokens left undelivered by the last run
         yield

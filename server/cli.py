@@ -348,9 +348,11 @@ def abis_worker(
     import threading
 
     from enrollment.abis_worker import run_worker, worker_name
+    from enrollment.dedup_queue import release_abandoned_here
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     services = _services()
+    release_abandoned_here(services.sessions)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
