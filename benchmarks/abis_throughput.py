@@ -54,8 +54,7 @@ DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 def _prefill(services: Any, officer_id: int, size: int, rng: np.random.Generator) -> list[np.ndarray]:
     """``size`` issued enrolments with one sealed face template each; returns their directions."""
     from enrollment.templates import seal_descriptor
-    from enrollment.uin import generate_uin
-    from models import Enrolment, EnrolmentStatus, FaceTemplate, Identity
+    from models import FaceTemplate
     from tests.synthetic_persons import enrolment_of, person_direction
 
     directions = [person_direction(rng) for _ in range(size)]
@@ -64,32 +63,15 @@ def _prefill(services: Any, officer_id: int, size: int, rng: np.random.Generator
         task = bar.add_task(f"Writing a gallery of {size:,} people", total=size)
         for start in range(0, size, batch):
             with services.sessions.begin() as session:
-                for index in range(start, min(start + batch, size)):
-                    public_id = str(uuid.uuid4())
-                    identity = Identity(uin=generate_uin())
-                    session.add(identity)
-                    enrolment = Enrolment(
-                        public_id=public_id,
-                        status=EnrolmentStatus.ISSUED,
-                        officer_id=officer_id,
-                        given_name="Gallery",
-                        family_name="Person",
-                        date_of_birth=date(1980, 1, 1),
-                        sex="F",
-                        place_of_birth="Belmopan",
-                        nationality="BLZ",
-                        address={"line1": "1 Street", "locality": "Belmopan", "country": "BLZ"},
-                        quality=[],
-                        rejection_reasons=[],
-                        fingerprints=[],
-                        dedup_modalities=["face"],
-                        identity=identity,
-                    )
-                    session.add(enrolment)
-                    session.flush()
+                indices = range(start, min(start + batch, size))
+                enrolments = [_gallery_enrolment(officer_id) for _ in indices]
+                session.add_all(enrolments)
+                session.flush()  # one multi-row INSERT per table, ids returned
+                templates = []
+                for index, enrolment in zip(indices, enrolments):
                     vector = enrolment_of(directions[index], rng).faces[0].descriptor
-                    sealed = seal_descriptor(services.keyring, vector, public_id, 0)
-                    session.add(
+                    sealed = seal_descriptor(services.keyring, vector, enrolment.public_id, 0)
+                    templates.append(
                         FaceTemplate(
                             enrolment_id=enrolment.id,
                             photo_index=0,
@@ -100,8 +82,33 @@ def _prefill(services: Any, officer_id: int, size: int, rng: np.random.Generator
                             in_gallery=True,
                         )
                     )
+                session.add_all(templates)
             bar.advance(task, min(batch, size - start))
     return directions
+
+
+def _gallery_enrolment(officer_id: int) -> Any:
+    """An issued enrolment of a synthetic person, with its identity (both flushed by the caller)."""
+    from enrollment.uin import generate_uin
+    from models import Enrolment, EnrolmentStatus, Identity
+
+    return Enrolment(
+        public_id=str(uuid.uuid4()),
+        status=EnrolmentStatus.ISSUED,
+        officer_id=officer_id,
+        given_name="Gallery",
+        family_name="Person",
+        date_of_birth=date(1980, 1, 1),
+        sex="F",
+        place_of_birth="Belmopan",
+        nationality="BLZ",
+        address={"line1": "1 Street", "locality": "Belmopan", "country": "BLZ"},
+        quality=[],
+        rejection_reasons=[],
+        fingerprints=[],
+        dedup_modalities=["face"],
+        identity=Identity(uin=generate_uin()),
+    )
 
 
 def _run(
