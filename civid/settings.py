@@ -16,7 +16,14 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from civid.settings_checks import production_problems, range_problems
-from civid.settings_groups import DedupThresholds, FaceGateParams, FingerQualityParams, GalleryConfig, UploadLimits
+from civid.settings_groups import (
+    DedupQueueConfig,
+    DedupThresholds,
+    FaceGateParams,
+    FingerQualityParams,
+    GalleryConfig,
+    UploadLimits,
+)
 
 # Listening on these, the service is reached as localhost from the same machine (or a mapped container port).
 LOCAL_LISTEN_HOSTS = frozenset({"localhost", "0.0.0.0", "::", "::1", ""})
@@ -98,6 +105,33 @@ class Settings(BaseSettings):
         0.9251, description="1:N identification reports candidates at or above this (same meaning as dedup)."
     )
     dedup_max_candidates: int = Field(10, description="At most this many candidates are listed in a case.")
+
+    # --- the deduplication queue (models/dedup_job.py, enrollment/dedup_queue.py) -------------
+    dedup_inline: bool = Field(
+        True,
+        description="The registration process deduplicates each enrolment it stores itself, in the request, as "
+        "the embedded deployment always did. false leaves the queue to `civid abis worker` processes (one or more, "
+        "on any machine sharing the PostgreSQL database).",
+    )
+    dedup_wait_s: float = Field(
+        30.0,
+        ge=0,
+        description="How long an enrolment request waits for its deduplication result before it answers 202 "
+        "pending_dedup with a URL to poll; 0 answers at once. A desk sees the outcome in the same request while "
+        "the queue is short.",
+    )
+    dedup_lease_s: float = Field(
+        60.0,
+        gt=0,
+        description="A claimed job is a worker's for this long; a worker that dies mid-job loses it when the lease "
+        "expires and another takes it again. Longer than any one job (a search and a decision: well under 1 s).",
+    )
+    dedup_max_attempts: int = Field(
+        5, ge=1, description="A job that failed this many times is marked failed (its error kept) and not retried."
+    )
+    dedup_poll_s: float = Field(
+        0.2, gt=0, description="An idle worker looks for new jobs this often (and a waiting request for its result)."
+    )
 
     # --- gallery (FAISS cache of the templates in the database) ----------------------------
     gallery_backend: str = Field(
@@ -412,6 +446,12 @@ class Settings(BaseSettings):
     # --- HTTP ----------------------------------------------------------------------------
     host: str = Field("127.0.0.1")
     port: int = Field(8000)
+    role: Literal["all", "registration", "idp"] = Field(
+        "all",
+        description="What this process serves (`civid serve --role`): idp is the OpenID provider, KYC and admin, "
+        "with no gallery in memory; registration is enrolment, its console (with the provider's staff sign-in) and "
+        "admin, holding the galleries; all is both.",
+    )
     bootstrap_admin_key_file: Path | None = Field(
         None, description="Where the first admin API key is written on first start; default <data_dir>/admin-api-key."
     )
@@ -469,6 +509,12 @@ class Settings(BaseSettings):
             self.dedup_llr_threshold,
             self.dedup_max_candidates,
             self.finger_shortlist,
+        )
+
+    @property
+    def dedup_queue(self) -> DedupQueueConfig:
+        return DedupQueueConfig(
+            self.dedup_inline, self.dedup_wait_s, self.dedup_lease_s, self.dedup_max_attempts, self.dedup_poll_s
         )
 
     @property

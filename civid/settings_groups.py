@@ -65,6 +65,17 @@ class DedupThresholds:
 
 
 @dataclass(frozen=True)
+class DedupQueueConfig:
+    """Who takes the deduplication jobs (this process or workers), how long a request waits, the lease and retries."""
+
+    inline: bool
+    wait_s: float
+    lease_s: float
+    max_attempts: int
+    poll_s: float
+
+
+@dataclass(frozen=True)
 class GalleryConfig:
     """The face gallery's engine (by registered name), its index options and where its cache file lives."""
 

@@ -19,11 +19,11 @@ from civid.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civid.events import IdentityMerged
 from civid.uin import normalise_uin
 from enrollment import decision_history
+from enrollment.dedup_decision import issue_identity
 from enrollment.record import record_attempt
 from enrollment.runtime import EnrolmentServices
 from enrollment.schemas import DecisionIn
 from enrollment.uin_withdrawal import withdraw_merged_uin
-from enrollment.workflow import issue_identity
 from models import (
     CaseCandidate,
     CaseKind,

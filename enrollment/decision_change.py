@@ -40,11 +40,11 @@ from enrollment.adjudication import (
     load_case,
     record_decision,
 )
+from enrollment.dedup_decision import issue_identity
 from enrollment.runtime import EnrolmentServices
 from enrollment.schemas import DecisionIn
 from enrollment.templates import open_descriptor
 from enrollment.uin_withdrawal import withdraw_merged_uin
-from enrollment.workflow import issue_identity
 from models import (
     ApiKey,
     CaseStatus,

@@ -88,19 +88,27 @@ def fused_candidates(
     fingers: list[AcceptedFinger],
     thresholds: DedupThresholds,
     statuses: tuple[str, ...] = EnrolmentStatus.IN_GALLERY,
+    exclude: int | None = None,
 ) -> list[FusedMatch]:
     """People whose fused face+finger evidence reaches ``thresholds.llr_threshold``, strongest first (at most
     ``thresholds.max_candidates``; ``settings.dedup`` for enrolment).
 
     Candidates come from both indexes (the face gallery's nearest templates, each probe finger's
     MCC shortlist); each is then compared 1:1 on the face and on every finger position both have,
-    and the scores are fused (matcher/fusion.py)."""
+    and the scores are fused (matcher/fusion.py). ``exclude`` is the applicant's own enrolment: its templates
+    are in the gallery before it is searched (insert-then-identify)."""
     fusion = services.fusion
     threshold, max_candidates = thresholds.llr_threshold, thresholds.max_candidates
     probes = {finger.position: matching_features(finger.view) for finger in fingers}
     # Stage 1, cheap evidence: each face neighbour's face score; each shortlisted finger against the probe
     # finger that shortlisted it. Only people with some positive evidence go on to the full comparison.
-    face_ids = set() if vectors is None else _face_neighbours(session, services.gallery, vectors, max_candidates * 4)
+    # The applicant's own templates come back too (one hit per own template and query): ask for that many more.
+    own = 0 if vectors is None or exclude is None else len(vectors)
+    face_ids = (
+        set() if vectors is None else _face_neighbours(session, services.gallery, vectors, max_candidates * 4 + own)
+    )
+    if exclude is not None:
+        face_ids.discard(exclude)
     shortlisted: dict[int, set[int]] = {}  # finger id -> probe positions that shortlisted it
     for finger in fingers:
         for finger_id, _ in services.fingers.search(index_features(finger.view), thresholds.finger_shortlist):
@@ -119,7 +127,7 @@ def fused_candidates(
             .where(FingerTemplate.id.in_(list(shortlisted)), FingerTemplate.in_gallery)
         ).all()
         for row, public_id in rows:
-            if row.enrolment_id in promising:
+            if row.enrolment_id in promising or row.enrolment_id == exclude:
                 continue
             view = open_finger(services.keyring, row, public_id).view
             if any(fusion.finger(compare(probes[p], view)) > 0 for p in shortlisted[row.id]):

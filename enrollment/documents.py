@@ -131,6 +131,24 @@ def audit_summary(documents: list[DocumentEvidence]) -> list[dict[str, object]]:
     ]
 
 
+def stored_audit_summary(session: Session, enrolment: Enrolment) -> list[dict[str, object]]:
+    """``audit_summary`` of the documents stored with ``enrolment`` (for a decision made after the request)."""
+    rows = session.scalars(
+        select(IdentityDocument)
+        .where(IdentityDocument.enrolment_id == enrolment.id)
+        .order_by(IdentityDocument.position)
+    )
+    return [
+        {
+            "type": row.type,
+            "number": masked(row.number_last4),
+            "issuer_country": row.issuer_country,
+            "check_methods": list(row.check_methods),
+        }
+        for row in rows
+    ]
+
+
 def reencrypt_document_numbers(keyring: KeyRing, session: Session, batch: int = 1000) -> int:
     """Re-seal document numbers not under the active key (``civid keys reencrypt-templates``); the count."""
     moved = 0

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from civid.keyring import KeyRing
@@ -36,6 +36,7 @@ from models import CaseDecision, DedupCase, Enrolment, FaceTemplate, FingerTempl
 
 log = logging.getLogger(__name__)
 BATCH = 10_000
+RECENT_GAPS = 1_000  # ids below the watermark re-checked after a full scan (see _mark_recent_gaps)
 
 
 class TemplateCache:
@@ -62,6 +63,7 @@ class TemplateCache:
         # catch_up also runs outside the dedup section (identify): two threads must not apply their reads of
         # one applicant's templates in the wrong order.
         self._catching_up = threading.Lock()
+        self._holes = _Holes()
 
     # --- what the index holds (read-only views for status pages, reconciliation and tests) ------
     def __len__(self) -> int:
@@ -120,6 +122,7 @@ class TemplateCache:
                 self._gallery.rebuild(self._batches(session), total, progress=lambda n: progress.advance(task, n))
         self._gallery.watermark = max_id
         self._decisions_seen = decisions
+        self._mark_recent_gaps()
         self.save()
         return total
 
@@ -137,12 +140,32 @@ class TemplateCache:
             self._add_rows(session, self.model.id.in_(ids.tolist()))
         self._gallery.watermark = int(max(self._gallery.watermark, truth.max() if len(truth) else 0))
         self._decisions_seen = max(self._decisions_seen, decisions)
+        self._mark_recent_gaps(session)
         return len(missing), len(extra)
+
+    def _mark_recent_gaps(self, session: Session | None = None) -> None:
+        """After a full scan (PostgreSQL): the ids just below the watermark that no row holds may belong to an
+        enrolment still being stored; remember them as holes so a later catch-up finds them. Only the newest
+        ``RECENT_GAPS`` ids: an enrolment's insert is one short transaction."""
+        if session is None:
+            with self.sessions() as own:
+                self._mark_recent_gaps(own)
+            return
+        if session.get_bind().dialect.name != "postgresql":
+            return
+        top = self._gallery.watermark
+        present = set(session.scalars(select(self.model.id).where(self.model.id > top - RECENT_GAPS)))
+        self._holes.scanned(session, max(top - RECENT_GAPS, 0), top + 1, present | {top}, set())
 
     # --- steady state -----------------------------------------------------------------------------
     def catch_up(self, session: Session) -> int:
-        """Add templates committed since the watermark, and follow the decisions committed since the last one
-        seen (by this or another process). Returns the number of templates added."""
+        """Add templates committed since the last catch-up, and follow the decisions committed since the last one
+        seen (by this or another process). Returns the number of templates added.
+
+        Enrolments commit without a common lock (insert-then-identify), so on PostgreSQL a template id below the
+        watermark may still commit later: the transaction that drew it from the sequence was open during the
+        last scan. Such gaps are remembered (``_Holes``) and scanned again until every transaction that could
+        hold them has ended. SQLite has one writer at a time, so its ids commit in order and leave no such gap."""
         with self._catching_up:
             # Decisions first, templates after: the templates read are then at least as new as the decisions.
             decided = session.execute(
@@ -150,13 +173,26 @@ class TemplateCache:
                 .join(DedupCase, CaseDecision.case_id == DedupCase.id)
                 .where(CaseDecision.id > self._decisions_seen)
             ).all()
-            added = self._add_rows(session, (self.model.id > self._gallery.watermark) & self.model.in_gallery)
-            newest = session.scalar(select(func.max(self.model.id)))
+            postgres = session.get_bind().dialect.name == "postgresql"
+            settled = self._holes.settled(session) if postgres else set()
+            watermark = self._gallery.watermark
+            condition = self.model.id > watermark
+            if self._holes.ids:
+                condition = condition | self.model.id.in_(sorted(self._holes.ids))
+            rows = session.execute(self._select().add_columns(self.model.in_gallery).where(condition)).all()
+            present = {row.id for row in rows}
+            newest = max((row.id for row in rows), default=0)
+            if postgres:
+                self._holes.scanned(session, watermark, newest, present, settled)
+            added = self._add_decoded([row for row in rows if row.in_gallery])
             if newest:
                 self._gallery.watermark = max(self._gallery.watermark, newest)
             if decided:
                 added += self._follow(session, decided)
                 self._decisions_seen = max(self._decisions_seen, *(row.id for row in decided))
+            self._unsaved += added
+            if self._unsaved >= self.settings.gallery_persist_every:
+                self.save()  # a restart then reconciles a few templates, not every one added since the last save
             return added
 
     def _follow(self, session: Session, decided: Sequence[Any]) -> int:
@@ -204,7 +240,9 @@ class TemplateCache:
         return select(*self._columns(), Enrolment.public_id).join(Enrolment, self.model.enrolment_id == Enrolment.id)
 
     def _add_rows(self, session: Session, condition: Any) -> int:
-        rows = session.execute(self._select().where(condition)).all()
+        return self._add_decoded(session.execute(self._select().where(condition)).all())
+
+    def _add_decoded(self, rows: Sequence[Any]) -> int:
         if not rows:
             return 0
         ids, payload = self._decode(rows)
@@ -279,6 +317,41 @@ class FingerGalleryStore(TemplateCache):
     def _decode(self, rows: Sequence[Any]) -> tuple[NDArray[np.int64], list[Any]]:
         ids = np.array([r.id for r in rows], dtype=np.int64)
         return ids, [open_features(self.keyring, r, r.public_id) for r in rows]
+
+
+class _Holes:
+    """Template ids below the watermark that were not committed at a scan (PostgreSQL only), each with the first
+    transaction id not yet assigned when it was seen: once every transaction below that one has ended, one more
+    scan finds the template if it was committed, and otherwise the id was rolled back and is forgotten.
+
+    A template's id is drawn after its enrolment row was written, so the transaction drawing it already has a
+    transaction id (below the mark taken after the scan)."""
+
+    def __init__(self) -> None:
+        self.marks: dict[int, int] = {}  # template id -> pg_snapshot_xmax after the scan that found it missing
+
+    @property
+    def ids(self) -> set[int]:
+        return set(self.marks)
+
+    def settled(self, session: Session) -> set[int]:
+        """The holes whose possible writers have all ended (read before the scan that settles them)."""
+        if not self.marks:
+            return set()
+        oldest_running = int(session.scalar(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")))
+        return {template_id for template_id, mark in self.marks.items() if mark <= oldest_running}
+
+    def scanned(self, session: Session, watermark: int, newest: int, present: set[int], settled: set[int]) -> None:
+        """After a scan of ids above ``watermark`` and of the holes: forget the holes found or settled, and mark the
+        ids between the watermark and the newest id found that the scan did not return."""
+        for template_id in list(self.marks):
+            if template_id in present or template_id in settled:
+                del self.marks[template_id]
+        missing = [i for i in range(watermark + 1, newest) if i not in present]
+        if missing:
+            mark = int(session.scalar(text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")))
+            for template_id in missing:
+                self.marks[template_id] = mark
 
 
 def _newest_decision(session: Session) -> int:

@@ -13,6 +13,7 @@ from enrollment.schemas import (
     CaseDecisionOut,
     CaseOut,
     CaseSummaryOut,
+    DedupJobOut,
     Demographics,
     DocumentOut,
     EnrolmentOut,
@@ -26,6 +27,7 @@ from models import (
     CaseCandidate,
     CaseDecision,
     DedupCase,
+    DedupJob,
     Enrolment,
     EnrolmentStatus,
     Identity,
@@ -86,7 +88,17 @@ def enrolment_out(session: Session, e: Enrolment) -> EnrolmentOut:
         officer=officer.name if officer else "?",
         created_at=e.created_at,
         decided_at=e.decided_at,
+        dedup=_dedup_out(session, e),
     )
+
+
+def _dedup_out(session: Session, e: Enrolment) -> DedupJobOut | None:
+    if e.status != EnrolmentStatus.PENDING_DEDUP:
+        return None
+    job = session.scalars(select(DedupJob).where(DedupJob.enrolment_id == e.id)).first()
+    if job is None:
+        return None
+    return DedupJobOut(status=job.status, attempts=job.attempts, poll=f"/v1/enrolments/{e.public_id}")
 
 
 def document_out(d: IdentityDocument) -> DocumentOut:

@@ -41,7 +41,7 @@ from enrollment.schemas import (
     check_document_list,
 )
 from matcher.iso19794 import FINGER_POSITIONS
-from models import CaseStatus, DedupCase, Enrolment, Identity
+from models import CaseStatus, DedupCase, Enrolment, EnrolmentStatus, Identity
 
 router = APIRouter(prefix="/v1")
 ISO_MEDIA_TYPE = "application/octet-stream"
@@ -144,6 +144,13 @@ def parse_json_field(name: str, raw: str, model: type[_T]) -> _T:
     response_model=EnrolmentOut,
     tags=["enrolment"],
     summary="Enrol a person: quality gates, 1:N face+finger deduplication, then a UIN or a case",
+    responses={
+        202: {
+            "model": EnrolmentOut,
+            "description": "Stored as pending_dedup: its deduplication did not finish within dedup_wait_s; "
+            "poll the Location",
+        }
+    },
 )
 def create_enrolment(
     response: Response,
@@ -196,6 +203,10 @@ def create_enrolment(
         documents=evidence,
     )
     response.headers["Location"] = f"/v1/enrolments/{enrolment.public_id}"
+    if enrolment.status == EnrolmentStatus.PENDING_DEDUP:
+        # Stored and searchable; its deduplication is queued or running (dedup_wait_s passed): poll Location.
+        response.status_code = 202
+        response.headers["Retry-After"] = "1"
     return enrolment_out(
         session, session.scalars(select(Enrolment).where(Enrolment.public_id == enrolment.public_id)).one()
     )

@@ -233,9 +233,19 @@ class DocumentOut(BaseModel):
     checked_at: datetime
 
 
+class DedupJobOut(BaseModel):
+    """Where the enrolment's deduplication stands while it is pending_dedup (models/dedup_job.py)."""
+
+    status: Literal["queued", "running", "done", "failed"]
+    attempts: int = Field(description="Claims so far (a worker killed mid-job costs one)")
+    poll: str = Field(description="GET this until the status is no longer pending_dedup")
+
+
 class EnrolmentOut(BaseModel):
     id: str
-    status: Literal["issued", "pending_adjudication", "rejected", "duplicate"]
+    status: Literal["pending_dedup", "issued", "pending_adjudication", "rejected", "duplicate"] = Field(
+        description="pending_dedup: stored and searchable, its deduplication not yet decided (poll dedup.poll)"
+    )
     uin: str | None = Field(description="Issued UIN, or for a duplicate the existing identity's UIN")
     case_id: str | None
     candidates: list[CandidateOut]
@@ -254,6 +264,7 @@ class EnrolmentOut(BaseModel):
     officer: str
     created_at: datetime
     decided_at: datetime | None
+    dedup: DedupJobOut | None = Field(None, description="The deduplication job, while the enrolment is pending_dedup")
 
 
 class CaseDecisionOut(BaseModel):

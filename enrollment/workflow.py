@@ -1,26 +1,25 @@
-"""enrol(): validate → extract → deduplicate → issue a UIN or open a case, in one transaction.
+"""enrol(): validate → extract → store (templates searchable) → deduplicate → issue a UIN or open a case.
 
-The expensive part (decoding, detection, encoding) runs before any lock. The short critical part —
-catch the gallery up with the database, search it, write the enrolment with its templates and its
-outcome, commit, add to the gallery — runs inside ``dedup_section``, so two officers enrolling the same
-person at the same moment are ordered: the second one finds the first and opens a case.
-A failure anywhere before the commit leaves nothing behind: no row, no UIN, no index entry.
+Insert-then-identify (MOSIP's ABIS design): the enrolment is stored as ``pending_dedup`` with its templates
+and a dedup job in one transaction, with no lock; the job is then decided by ``enrollment.dedup_decision``,
+in this request (``dedup_inline``, the embedded default) or by ``civid abis worker`` processes, and the
+request waits up to ``dedup_wait_s`` for that decision. Two officers enrolling the same person at the same
+moment therefore find each other, and the decision order resolves the pair (one UIN, one case).
+A failure before the commit leaves nothing behind: no row, no job, no index entry.
 
-An Idempotency-Key is looked up before the work (a retry costs nothing) and again inside ``dedup_section``
-(the same key sent twice at once: the second waits for the first and gets its result). The key stands for
-one request (``enrollment.idempotency.request_digest``): another request under it is refused, never answered
-with the first person's record.
+An Idempotency-Key is looked up before the work (a retry costs nothing) and again in the storing transaction;
+the same key sent twice at once stores one enrolment (the unique key, ``Replay.stored_meanwhile``) and every
+copy waits for its decision. The key stands for one request (``enrollment.idempotency.request_digest``):
+another request under it is refused, never answered with the first person's record.
 """
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,9 +27,10 @@ from civid import audit
 from civid.audit import Actor
 from civid.errors import InvalidInput
 from civid.stopwatch import NULL, Stopwatch
+from enrollment import dedup_queue
+from enrollment.abis_worker import Settle
 from enrollment.capture import decode_image
-from enrollment.dedup import FusedMatch, fused_candidates
-from enrollment.documents import DocumentEvidence, audit_summary, store_documents
+from enrollment.documents import DocumentEvidence, store_documents
 from enrollment.fingerprint import (
     AcceptedFinger,
     FingerException,
@@ -46,19 +46,7 @@ from enrollment.quality import AcceptedFace, QualityIssue, assess
 from enrollment.runtime import EnrolmentServices
 from enrollment.schemas import Demographics
 from enrollment.templates import photo_aad, seal_descriptor
-from enrollment.uin import generate_uin
-from models import (
-    CaseCandidate,
-    DedupCase,
-    Enrolment,
-    EnrolmentStatus,
-    FaceTemplate,
-    FingerTemplate,
-    Identity,
-    Photo,
-    utcnow,
-)
-from models.db import dedup_section
+from models import Enrolment, EnrolmentStatus, FaceTemplate, FingerTemplate, Photo, utcnow
 
 
 @dataclass(frozen=True)
@@ -89,14 +77,17 @@ def enrol(
     finger_exceptions: list[FingerException] | None = None,
     finger_record: bytes | None = None,
     documents: list[DocumentEvidence] | None = None,
+    settle: Settle | None = None,
 ) -> Enrolment:
-    """Enrol one person; return the stored enrolment (issued, pending_adjudication or rejected).
+    """Enrol one person; return the stored enrolment (issued, pending_adjudication or rejected; pending_dedup when
+    its decision did not come within ``settle``'s wait, by default the settings' ``dedup_wait_s``).
 
     ``fingers`` are scanned images by position, ``finger_record`` an ISO/IEC 19794-2 record from another
     system, ``finger_exceptions`` the fingers that could not be taken and why, ``documents`` the identity
     documents the officer examined (stored, number sealed, with an accepted enrolment; not with a rejected one).
-    ``watch`` collects seconds per stage (decode, detect, landmarks, encode, fingers, search, commit)."""
+    ``watch`` collects seconds per stage (decode, detect, landmarks, encode, fingers, commit, dedup)."""
     settings = services.settings
+    settle = settle or Settle.from_settings(services.settings.dedup_queue)
     if not photos:
         raise InvalidInput("at least one face photo is required")
     if len(photos) > settings.max_photos_per_enrolment:
@@ -124,7 +115,7 @@ def enrol(
         with services.sessions() as session:
             previous = key.previous(session, actor)
         if previous is not None:
-            return previous
+            return settle.replayed(services, previous)
 
     # 1. Decode every photo first: any bad file refuses the whole request before anything is stored.
     with watch.stage("decode"):
@@ -173,8 +164,8 @@ def enrol(
     )
     public_id = str(uuid.uuid4())
     if issues:
-        return _store_rejected(services, actor, demographics, public_id, captured, issues, key)
-    return _store_accepted(services, actor, demographics, public_id, captured, key, watch)
+        return _store_rejected(services, actor, demographics, public_id, captured, issues, key, settle)
+    return _store_accepted(services, actor, demographics, public_id, captured, key, watch, settle)
 
 
 @dataclass(frozen=True)
@@ -209,6 +200,19 @@ def _consistency_issues(faces: list[ExtractedFace], threshold: float) -> list[Qu
     return []
 
 
+def submit(
+    services: EnrolmentServices,
+    actor: Actor,
+    demographics: Demographics,
+    captured: Captured,
+    settle: Settle,
+    watch: Stopwatch = NULL,
+) -> Enrolment:
+    """Store templates that passed the gates (``captured``) as a new enrolment and settle its dedup job: what
+    ``enrol`` does after extraction, for callers that bring their own templates (benchmarks, load tests)."""
+    return _store_accepted(services, actor, demographics, str(uuid.uuid4()), captured, None, watch, settle)
+
+
 def _store_rejected(
     services: EnrolmentServices,
     actor: Actor,
@@ -217,13 +221,13 @@ def _store_rejected(
     captured: Captured,
     issues: list[QualityIssue],
     key: Replay | None,
+    settle: Settle,
 ) -> Enrolment:
     reasons = [{"code": i.code, "message": i.message} for i in issues]
-    # The dedup lock orders this with an accepted or rejected enrolment under the same key (see enrol()).
-    with services.sessions() as session, dedup_section(session):
+    with services.sessions() as session:
         previous = key.previous(session, actor) if key else None
         if previous is not None:
-            return previous
+            return settle.replayed(services, previous)
         try:
             enrolment = _new_enrolment(actor, demographics, public_id, EnrolmentStatus.REJECTED, captured, key)
             enrolment.rejection_reasons = reasons
@@ -241,11 +245,11 @@ def _store_rejected(
                 fingers=len(captured.finger_reports),
             )
             session.commit()
-        except IntegrityError as exc:
+        except IntegrityError as exc:  # the same key stored meanwhile by a copy of this request
             session.rollback()
             if key is None:
                 raise
-            return key.stored_meanwhile(services, actor, exc)
+            return settle.replayed(services, key.stored_meanwhile(services, actor, exc))
     return enrolment
 
 
@@ -257,93 +261,32 @@ def _store_accepted(
     captured: Captured,
     key: Replay | None,
     watch: Stopwatch,
+    settle: Settle,
 ) -> Enrolment:
-    faces = captured.faces
-    vectors = np.stack([f.descriptor for f in faces])
-    with services.sessions() as session, dedup_section(session):
-        # Again under the lock: the same key sent twice at once passed the first look-up both times.
+    """Store the enrolment as pending_dedup with its templates and its job (searchable from the commit), then
+    wait for the job's decision as ``settle`` says."""
+    with services.sessions() as session:
         previous = key.previous(session, actor) if key else None
         if previous is not None:
-            return previous
-        with watch.stage("search"):
-            services.gallery.catch_up(session)
-            services.fingers.catch_up(session)
-            matches = fused_candidates(session, services, vectors, captured.fingers, services.settings.dedup)
-        commit_started = time.perf_counter()
+            return settle.replayed(services, previous)
         try:
-            enrolment, rows, finger_rows = _write_accepted(
-                services, session, actor, demographics, public_id, captured, key, matches
-            )
-            session.commit()
+            with watch.stage("commit"):
+                enrolment = _new_enrolment(actor, demographics, public_id, EnrolmentStatus.PENDING_DEDUP, captured, key)
+                enrolment.dedup_modalities = captured.modalities
+                session.add(enrolment)
+                session.flush()  # the enrolment row first: see enrollment.gallery_store._Holes
+                _store_templates(services, session, enrolment, captured.faces)
+                _store_fingers(services, session, enrolment, captured.fingers)
+                store_documents(services.keyring, session, enrolment, captured.documents, actor.id)
+                dedup_queue.enqueue(session, enrolment)
+                session.commit()
         except IntegrityError as exc:  # raised at a flush or at the commit
             session.rollback()
             if key is None:
                 raise
-            return key.stored_meanwhile(services, actor, exc)
-        # Committed: now (and only now) the templates enter the in-memory gallery.
-        services.gallery.added([row.id for row in rows], vectors)
-        services.fingers.added(finger_rows, public_id)
-        watch.seconds["commit"] = watch.seconds.get("commit", 0.0) + time.perf_counter() - commit_started
-    return enrolment
-
-
-def _write_accepted(
-    services: EnrolmentServices,
-    session: Session,
-    actor: Actor,
-    demographics: Demographics,
-    public_id: str,
-    captured: Captured,
-    key: Replay | None,
-    matches: list[FusedMatch],
-) -> tuple[Enrolment, list[FaceTemplate], list[FingerTemplate]]:
-    """Write the enrolment, its templates and documents, then a UIN or a case, and its audit event (not committed)."""
-    faces = captured.faces
-    status = EnrolmentStatus.PENDING if matches else EnrolmentStatus.ISSUED
-    enrolment = _new_enrolment(actor, demographics, public_id, status, captured, key)
-    enrolment.dedup_modalities = captured.modalities
-    session.add(enrolment)
-    session.flush()
-    rows = _store_templates(services, session, enrolment, faces)
-    finger_rows = _store_fingers(services, session, enrolment, captured.fingers)
-    store_documents(services.keyring, session, enrolment, captured.documents, actor.id)
-    documents = {"documents": audit_summary(captured.documents)} if captured.documents else {}
-    if matches:
-        case = _open_case(session, enrolment, matches)
-        audit.record(
-            session,
-            actor,
-            "enrolment.case_opened",
-            "enrolment",
-            public_id,
-            case=case.public_id,
-            modalities=captured.modalities,
-            candidates=[
-                {
-                    "enrolment": m.enrolment.public_id,
-                    # None only for a candidate found without a face probe (enrolments always carry one).
-                    "face_score": round(m.face_score, 4) if m.face_score is not None else None,
-                    "fused_llr": round(m.fused.llr, 3),
-                }
-                for m in matches
-            ],
-            **documents,
-        )
-    else:
-        identity = issue_identity(session, enrolment)
-        audit.record(
-            session,
-            actor,
-            "enrolment.issued",
-            "enrolment",
-            public_id,
-            uin=identity.uin,
-            photos=len(faces),
-            fingers=[f.position for f in captured.fingers],
-            modalities=captured.modalities,
-            **documents,
-        )
-    return enrolment, rows, finger_rows
+            return settle.replayed(services, key.stored_meanwhile(services, actor, exc))
+    with watch.stage("dedup"):
+        return settle.decided(services, enrolment.id)
 
 
 def _store_templates(
@@ -405,42 +348,6 @@ def _store_fingers(
     session.add_all(rows)
     session.flush()
     return rows
-
-
-def _open_case(session: Session, enrolment: Enrolment, matches: list[FusedMatch]) -> DedupCase:
-    case = DedupCase(public_id=str(uuid.uuid4()), enrolment_id=enrolment.id)
-    session.add(case)
-    session.flush()
-    for rank, match in enumerate(matches, start=1):
-        session.add(
-            CaseCandidate(
-                case_id=case.id,
-                rank=rank,
-                enrolment_id=match.enrolment.id,
-                face_score=match.face_score,
-                fused_llr=match.fused.llr,
-                finger_scores={str(p): round(v, 4) for p, v in match.fused.finger_scores.items()},
-            )
-        )
-    session.flush()
-    return case
-
-
-def issue_identity(session: Session, enrolment: Enrolment) -> Identity:
-    """Create the identity with a fresh UIN (retrying the rare random collision) and attach the enrolment."""
-    for _ in range(20):
-        uin = generate_uin()
-        if session.scalar(select(Identity.id).where(Identity.uin == uin)) is None:
-            break
-    else:  # pragma: no cover - 20 collisions in a 9-digit space means a broken random source
-        raise RuntimeError("could not draw an unused UIN")
-    identity = Identity(uin=uin)
-    session.add(identity)
-    session.flush()
-    enrolment.identity_id = identity.id
-    enrolment.status = EnrolmentStatus.ISSUED
-    enrolment.decided_at = utcnow()
-    return identity
 
 
 def _new_enrolment(

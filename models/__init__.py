@@ -16,6 +16,7 @@ from models.case import (
     enrolment_case_key,
     pair_key,
 )
+from models.dedup_job import DedupJob, JobStatus
 from models.fingerprint import FingerSource, FingerTemplate
 from models.identity import Enrolment, EnrolmentStatus, FaceTemplate, Identity, Photo
 from models.kyc import Attestation, DataRelease, IdentityDocument
@@ -59,6 +60,8 @@ __all__ = [
     "CaseDecision",
     "CaseStatus",
     "DedupCase",
+    "DedupJob",
+    "JobStatus",
     "Decision",
     "Enrolment",
     "EnrolmentStatus",

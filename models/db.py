@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import CursorResult, Engine, Executable, create_engine, event, text
+from sqlalchemy import CursorResult, Engine, Executable, create_engine, event, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
@@ -100,11 +101,13 @@ def is_postgres(session: Session) -> bool:
 
 @contextmanager
 def dedup_section(session: Session) -> Iterator[None]:
-    """Serialise 'search the gallery, then insert' across threads and processes.
+    """Serialise adjudicators' decisions and their changes across threads and processes.
 
-    Two officers enrolling the same person at once must not both see an empty gallery. In-process a
-    lock orders threads; on PostgreSQL a transaction-scoped advisory lock also orders processes and
-    machines (released at commit or rollback); on SQLite a file lock beside the database.
+    Enrolment no longer takes it (insert-then-identify: enrollment/dedup_decision.py locks only the rows it
+    decides). Adjudication keeps it: decisions are rare and human-paced, and the galleries follow them by
+    ``case_decisions`` id (enrollment/gallery_store.py), which is safe only while those rows commit in id
+    order. In-process a lock orders threads; on PostgreSQL a transaction-scoped advisory lock also orders
+    processes and machines (released at commit or rollback); on SQLite a file lock beside the database.
     """
     with _process_dedup_lock:
         if is_postgres(session):
@@ -123,6 +126,24 @@ def dedup_section(session: Session) -> Iterator[None]:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def lock_rows(session: Session, model: Any, ids: list[int]) -> float:
+    """Lock the rows of ``model`` with these ids until the caller's commit or rollback; return the seconds waited.
+
+    The short critical section of a dedup decision: only the enrolments being decided together (the applicant
+    and its matches), never a search. PostgreSQL locks exactly those rows, in id order so two deciders sharing
+    rows cannot deadlock, ``FOR NO KEY UPDATE`` so inserts that merely reference them (case candidates) do not
+    wait. SQLite has one writer at a time: a write statement that changes nothing takes the database's write lock
+    now, as ``lock_audit_chain`` explains, so what is read next is read under it."""
+    started = time.perf_counter()
+    if is_postgres(session):
+        session.execute(
+            select(model.id).where(model.id.in_(sorted(set(ids)))).order_by(model.id).with_for_update(key_share=True)
+        ).all()
+    else:
+        session.execute(text(f"UPDATE {model.__tablename__} SET id = id WHERE 0"))
+    return time.perf_counter() - started
 
 
 def lock_audit_chain(session: Session) -> None:

@@ -15,13 +15,17 @@ if TYPE_CHECKING:  # models.fingerprint imports this module
 
 
 class EnrolmentStatus:
+    # Stored with its templates, searchable, its dedup job not yet decided (models/dedup_job.py).
+    PENDING_DEDUP = "pending_dedup"
     ISSUED = "issued"
     PENDING = "pending_adjudication"
     REJECTED = "rejected"
     DUPLICATE = "duplicate"
     # Templates of these enrolments are in the 1:N gallery: a pending applicant is searched too,
-    # so the same person applying twice while a case is open is caught.
-    IN_GALLERY = (ISSUED, PENDING)
+    # so the same person applying twice while a case is open is caught; so is one not yet deduplicated
+    # (insert-then-identify: two enrolments of one person at once find each other).
+    IN_GALLERY = (PENDING_DEDUP, ISSUED, PENDING)
+    DECIDED_IN_GALLERY = (ISSUED, PENDING)
 
 
 class Identity(Base):

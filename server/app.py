@@ -16,6 +16,7 @@ from civid import openapi, problems
 from civid.canonical_host import CanonicalHost, startup_warning
 from civid.settings import Settings, get_settings
 from console.app import install as install_console
+from enrollment import abis_worker, dedup_queue
 from enrollment.batch import sweep as batch_sweep
 from enrollment.routes import router as enrolment_router
 from idp import request_bodies
@@ -131,11 +132,17 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             )
         if (host_warning := startup_warning(settings)) is not None:
             log.warning("CIVID_REDIRECT_TO_ISSUER_HOST: %s", host_warning)
-        app.state.services = services or build_services(settings, show_progress=True)
+        # The identity provider needs no gallery: an idp process never searches (face login is 1:1).
+        app.state.services = services or build_services(
+            settings, open_gallery=settings.role != "idp", show_progress=True
+        )
         key_file = ensure_bootstrap_admin(app.state.services)
         if key_file:
             log.warning("first start: an admin API key was written to %s (mode 0600)", key_file)
-        batch_sweep.sweep(app.state.services)  # what a process killed while splitting a drive's archive left
+        if settings.role != "idp":
+            batch_sweep.sweep(app.state.services)  # what a process killed while splitting a drive's archive left
+            dedup_queue.release_abandoned_here(app.state.services.sessions)  # jobs a killed process of ours held
+            abis_worker.drain_leftovers(app.state.services)  # and decide them if no worker will
         pruning = asyncio.create_task(idp_housekeeping(app.state.services, app.state.login_methods))
         app.state.services.backchannel_logout.wake()  # logout tokens left undelivered by the last run
         yield
@@ -158,12 +165,17 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     _install_docs(app)
     problems.install(app)
     openapi.install(app, request_bodies.BODIES)
-    app.include_router(enrolment_router)
+    registration = settings.role in ("all", "registration")
+    if registration:
+        app.include_router(enrolment_router)
     app.include_router(admin_router)
-    install_idp(app)
-    install_console(app)
-    install_kyc(app)  # after idp: kyc registers its claims extension (verified_claims) with idp's registry
-    install_abis(app)  # MOSIP's ABIS contract (abis/): its own references, apart from civid's identities
+    install_idp(app)  # a registration process too: the console's staff sign in through the provider
+    if registration:
+        install_console(app)
+    if settings.role in ("all", "idp"):
+        install_kyc(app)  # after idp: kyc registers its claims extension (verified_claims) with idp's registry
+    if registration:
+        install_abis(app)  # MOSIP's ABIS contract (abis/): its own references, apart from civid's identities
     # Whole body: every photo at its limit plus room for the form fields; a registration drive's ZIP may be larger
     # (the console reads it only after checking the officer's session).
     app.add_middleware(

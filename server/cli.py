@@ -30,6 +30,8 @@ app.add_typer(index_app, name="index")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+abis_app = typer.Typer(help="The deduplication engine (ABIS): workers that take the dedup queue", no_args_is_help=True)
+app.add_typer(abis_app, name="abis")
 out = Console()
 err = Console(stderr=True)
 # How long uvicorn's supervisor waits for a worker to answer its health check before killing it. Its default (5 s)
@@ -91,6 +93,11 @@ def serve(
     host: str | None = typer.Option(None),
     port: int | None = typer.Option(None),
     workers: int = typer.Option(1, min=1, help="Worker processes; more than one needs PostgreSQL"),
+    role: str | None = typer.Option(
+        None,
+        help="all (default), registration (enrolment and console, with the galleries) or idp (the OpenID provider "
+        "and KYC, no gallery in memory); CIVID_ROLE too",
+    ),
 ) -> None:
     """Set up the data folder and database if needed, and run the HTTP service."""
     import logging
@@ -104,6 +111,8 @@ def serve(
         os.environ["CIVID_HOST"] = host
     if port:
         os.environ["CIVID_PORT"] = str(port)
+    if role:
+        os.environ["CIVID_ROLE"] = role
     get_settings.cache_clear()
     settings = _settings()
     if settings.issuer_host_is_ip_address:
@@ -336,6 +345,37 @@ def _document_options(documents: list[str], check_methods: list[str]) -> list[Do
     except ValueError as exc:
         _fail(f"--document: {exc}")
     return [DocumentEvidence.from_input(d) for d in parsed]
+
+
+@abis_app.command("worker")
+def abis_worker(
+    max_jobs: int | None = typer.Option(
+        None, min=1, help="Stop after deciding this many jobs (default: run until stopped)"
+    ),
+) -> None:
+    """Take dedup jobs from the queue and decide them, until SIGTERM/SIGINT (start one or more, on any machine
+    sharing the database; the registration service then runs with CIVID_DEDUP_INLINE=false)."""
+    import logging
+    import signal
+    import threading
+
+    from enrollment.abis_worker import run_worker, worker_name
+    from enrollment.dedup_queue import release_abandoned_here
+
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    services = _services()
+    release_abandoned_here(services.sessions)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    err.print(
+        f"abis worker {worker_name()} ready: {len(services.gallery)} face templates, {len(services.fingers)} fingers"
+    )
+    try:
+        done = run_worker(services, stop, max_jobs=max_jobs)
+    finally:
+        services.close()
+    err.print(f"abis worker {worker_name()} stopped after {done} jobs")
 
 
 @index_app.command("rebuild")

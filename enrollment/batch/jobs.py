@@ -43,6 +43,7 @@ from civid import audit
 from civid.audit import SYSTEM, Actor
 from civid.errors import CividError, Conflict, InvalidInput, NotFound
 from enrollment import workflow
+from enrollment.abis_worker import Settle
 from enrollment.batch import archive as batch_archive
 from enrollment.batch import recognise as batch_recognise
 from enrollment.batch import staging as batch_staging
@@ -415,6 +416,8 @@ def process_record(
                 fingers=[FingerUpload(p, data, name, None) for p, (name, data) in sorted(files["fingers"].items())],
                 finger_exceptions=[FingerException(e.position, e.reason, e.note) for e in person.finger_exceptions],
                 documents=[DocumentEvidence.from_input(d) for d in person.documents],
+                # A drive's record needs its outcome: the batch decides its own jobs, whoever else takes the queue.
+                settle=Settle.from_settings(services.settings.dedup_queue, inline=True),
             )
         except Conflict:  # the same key raced with itself (two runners): read what the other stored
             pass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sqlalchemy import func, select, text
 
-import enrollment.workflow
+import enrollment.dedup_decision
 from civid.uin import verhoeff_valid
 from enrollment.templates import open_descriptor, photo_aad
 from enrollment.uin import generate_uin
@@ -112,7 +112,7 @@ def test_issuance_draws_again_when_the_random_uin_is_already_taken(client, keys,
     taken = enrol(client, keys.officer, ["obama_2012_portrait.jpg"], family_name="Obama").json()["uin"]
     fresh = next(u for u in iter(generate_uin, None) if u != taken)
     draws = iter([taken, taken, fresh])
-    monkeypatch.setattr(enrollment.workflow, "generate_uin", lambda: next(draws))
+    monkeypatch.setattr(enrollment.dedup_decision, "generate_uin", lambda: next(draws))
 
     body = enrol(client, keys.officer, ["biden_2010_blue_room.jpg"], family_name="Biden").json()
     assert body["status"] == "issued", body

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -105,7 +104,8 @@ def test_concurrent_duplicate_enrolments_in_one_service_yield_one_uin(tmp_path: 
 def test_concurrent_duplicate_enrolments_on_two_service_processes_yield_one_uin(
     tmp_path: Path, postgres_schema_url: str
 ):
-    """Each process has its own in-memory gallery: only the database lock and catch-up keep them honest."""
+    """Each process has its own in-memory gallery: insert-then-identify, the decision's row locks and catch-up
+    keep them honest."""
     shared_keys = tmp_path / "template-keys.json"
     settings = Settings(data_dir=tmp_path / "setup", database_url=postgres_schema_url, template_keys_file=shared_keys)
     services = build_services(settings)
@@ -133,8 +133,8 @@ def test_concurrent_duplicate_enrolments_on_two_service_processes_yield_one_uin(
                 data={"demographics": json.dumps(person(family_name="Obama"))},
             )
 
-        # Round 0, deterministic: the test holds the dedup lock while both nodes extract templates, so
-        # both are queued at the lock when it opens — the worst moment for two enrolments of one face.
+        # Round 0: the test holds what was the global dedup lock while four enrolments of one face run on both
+        # nodes. None waits for it (insert-then-identify takes no global lock), and still one UIN is issued.
         gate = create_engine(postgres_schema_url)
         results: list = [None] * 4
         with gate.connect() as connection:
@@ -150,20 +150,15 @@ def test_concurrent_duplicate_enrolments_on_two_service_processes_yield_one_uin(
             ]
             for thread in threads:
                 thread.start()
-            waiting = 0
-            for _ in range(600):
-                waiting = connection.execute(
-                    text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
-                ).scalar()
-                if waiting >= len(servers) or all(r is not None for r in results):
-                    break
-                time.sleep(0.1)
-            assert waiting == len(servers), "enrolments did not queue at the dedup lock"
-            assert all(r is None for r in results), "an enrolment completed while the dedup lock was held"
+            for thread in threads:
+                thread.join(180)
+            assert all(r is not None for r in results), "an enrolment waited for the old global dedup lock"
+            waiting = connection.execute(
+                text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+            ).scalar()
+            assert waiting == 0
             transaction.commit()
         gate.dispose()
-        for thread in threads:
-            thread.join(120)
         _assert_one_uin_one_case(settings, results, people_so_far=1)
 
         # Several officers per node, so the nodes' critical sections overlap in time; three rounds,

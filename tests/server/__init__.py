@@ -109,3 +109,50 @@ def postgres_nodes(
     finally:
         for server in servers:
             server.stop()
+
+
+class WorkerProcess:
+    """A ``civid abis worker`` in its own process (configured through CIVID_* variables), for kill -9 tests."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env = {**os.environ, **env}
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 120.0) -> WorkerProcess:
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "abis", "worker"],
+            cwd=REPO,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"civid abis worker exited early:\n{self.log_path.read_text()[-3000:]}")
+            if "ready" in self.log_path.read_text():
+                return self
+            time.sleep(0.2)
+        self.kill()
+        raise RuntimeError(f"civid abis worker did not start:\n{self.log_path.read_text()[-3000:]}")
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def kill(self) -> None:
+        """SIGKILL: the job in hand is abandoned mid-way, as when a machine dies."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
