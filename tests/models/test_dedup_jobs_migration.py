@@ -8,9 +8,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from models import Base
-from models.db import upgrade
+from models.db import downgrade, upgrade
 from tests.models.migrations import engine, postgres_schema_url  # noqa: F401 - fixture
-from tests.models.test_backchannel_logout_migration import _downgrade
 
 
 def test_0018_creates_the_dedup_queue_as_the_models_describe_it_and_downgrades(engine):  # type: ignore[no-untyped-def]
@@ -21,5 +20,5 @@ def test_0018_creates_the_dedup_queue_as_the_models_describe_it_and_downgrades(e
     assert "dedup_jobs" in inspect(engine).get_table_names()
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
-    _downgrade(engine, "0017")
+    downgrade(engine, "0017")
     assert set(inspect(engine).get_table_names()) == before
