@@ -85,7 +85,8 @@ def _roots(local: NDArray[np.float64], count: int) -> tuple[NDArray[np.int64], N
     candidates = np.argsort(-flat, kind="stable")[: 8 * count]  # enough to find ``count`` distinct ones
     used_a: set[int] = set()
     used_b: set[int] = set()
-    rows, cols = [], []
+    rows: list[int] = []
+    cols: list[int] = []
     for index in candidates.tolist():
         if flat[index] <= 0 or len(rows) == count:
             break
