@@ -70,9 +70,8 @@ def _check_gallery_backend(settings: Settings) -> None:
 
 
 def _services(open_gallery: bool = True, show_progress: bool = True) -> Services:
-    from server.services import build_services
-
     from matcher.gallery import GalleryUnavailable
+    from server.services import build_services
 
     settings = _settings()
     _check_gallery_backend(settings)
