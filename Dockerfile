@@ -16,10 +16,8 @@ COPY idp idp
 COPY kyc kyc
 COPY console console
 COPY models models
-# The Milvus client is in by default (CIVID_GALLERY_BACKEND=milvus, docs/milvus.md); --build-arg EXTRAS= leaves it out.
-ARG EXTRAS=milvus
 RUN pip install --no-cache-dir --upgrade pip "setuptools<81" wheel \
-    && pip install --no-cache-dir ".${EXTRAS:+[$EXTRAS]}"
+    && pip install --no-cache-dir .
 USER civid
 VOLUME /data
 EXPOSE 8000
