@@ -15,7 +15,7 @@ from server.app import create_app
 from server.cli import app as cli_app
 from server.services import Services, build_services
 from tests.conftest import add_keys, enrol, make_settings
-from tests.milvus import drop_collections, milvus_prefix, milvus_uri  # noqa: F401 - fixtures
+from tests.milvus import drop_collections
 from tests.synthetic_fingerprints import impressions, png_bytes
 
 FINGERS = {2: 301, 7: 302}  # ISO position: seed of the synthetic finger

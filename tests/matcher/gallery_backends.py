@@ -13,7 +13,7 @@ import pytest
 
 from matcher.finger_index import FingerIndex
 from matcher.gallery import FaissGallery, MilvusOptions
-from tests.milvus import drop_collections, milvus_uri  # noqa: F401 - fixture
+from tests.milvus import drop_collections
 
 EXACT_MAX = 500
 BACKENDS = ["faiss", "milvus"]

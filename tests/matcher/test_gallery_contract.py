@@ -19,7 +19,6 @@ from tests.matcher.gallery_backends import (  # noqa: F401 - fixtures
     finger_factory,
     gallery_factory,
     milvus_options,
-    milvus_uri,
 )
 from tests.matcher.test_gallery import batches, people
 
