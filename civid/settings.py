@@ -22,6 +22,7 @@ from civid.settings_groups import (
     FaceGateParams,
     FingerQualityParams,
     GalleryConfig,
+    MilvusConfig,
     UploadLimits,
 )
 
@@ -136,8 +137,9 @@ class Settings(BaseSettings):
     # --- gallery (FAISS cache of the templates in the database) ----------------------------
     gallery_backend: str = Field(
         "faiss",
-        description="The face gallery engine, by its registered name (matcher/gallery_backends.py): "
-        "faiss, an index in this process saved under <data_dir>/gallery. An unknown name refuses to start.",
+        description="The gallery engine of faces and fingers, by its registered name (matcher/gallery_backends.py): "
+        "faiss, indexes in this process saved under <data_dir>/gallery; milvus, collections on the Milvus server at "
+        "CIVID_GALLERY_MILVUS_URI shared by every civid process (docs/milvus.md). An unknown name refuses to start.",
     )
     gallery_exact_max: int = Field(
         100_000,
@@ -149,6 +151,47 @@ class Settings(BaseSettings):
     )
     gallery_persist_every: int = Field(
         100, description="Write the index file after this many additions (the database is the truth anyway)."
+    )
+    gallery_faiss_parallel_mode: Literal[0, 1] = Field(
+        1,
+        description="How a FAISS IVF search uses threads: 1 splits one query's lists across them (faster on an idle "
+        "machine), 0 gives each query one thread (less overhead when many searches run at once). "
+        "benchmarks/gallery_speed.py --parallel-modes 0,1 measures both.",
+    )
+    # --- gallery on Milvus (CIVID_GALLERY_BACKEND=milvus; docs/milvus.md) -------------------------
+    gallery_milvus_uri: str = Field(
+        "http://127.0.0.1:19530",
+        description="The Milvus proxy (standalone or cluster) the gallery collections live on.",
+    )
+    gallery_milvus_collection_prefix: str = Field(
+        "civid",
+        description="Collections are <prefix>_faces and <prefix>_fingers (aliases of the live ones): one prefix per "
+        "deployment sharing a Milvus. Letters, digits and underscores, starting with a letter or underscore.",
+    )
+    gallery_milvus_timeout_s: float = Field(10.0, description="Longest wait for one Milvus call (search, insert).")
+    gallery_milvus_face_index: Literal["FLAT", "IVF_FLAT", "HNSW"] = Field(
+        "HNSW",
+        description="The face vectors' index: FLAT exact, IVF_FLAT or HNSW approximate (recall measured by "
+        "benchmarks/milvus_gallery.py). Changing it makes the next start rebuild the collection.",
+    )
+    gallery_milvus_nlist: int = Field(
+        1024, description="IVF lists per Milvus segment (IVF_FLAT, BIN_IVF_FLAT); a segment holds up to ~1M faces."
+    )
+    gallery_milvus_nprobe: int = Field(64, description="IVF lists a Milvus search visits (IVF_FLAT, BIN_IVF_FLAT).")
+    gallery_milvus_hnsw_m: int = Field(16, description="HNSW: links per node (more: better recall, more memory).")
+    gallery_milvus_hnsw_ef_construction: int = Field(200, description="HNSW: candidates kept while building.")
+    gallery_milvus_ef: int = Field(
+        128, description="HNSW: candidates kept while searching (raised to k when k is larger)."
+    )
+    gallery_milvus_finger_index: Literal["BIN_FLAT", "BIN_IVF_FLAT"] = Field(
+        "BIN_FLAT", description="The MCC cylinders' index, Hamming distance: BIN_FLAT exact, BIN_IVF_FLAT approximate."
+    )
+    gallery_milvus_consistency: Literal["Strong", "Bounded", "Session", "Eventually"] = Field(
+        "Strong",
+        description="Strong: every search sees every write acknowledged before it by any civid process, which "
+        "deduplication needs; it waits for Milvus's next time tick (proxy.timeTickInterval, 200 ms by default). "
+        "Bounded or Eventually answer at once but may miss the last seconds of enrolments (a duplicate enrolled "
+        "twice within them would get two UINs). Session sees this process's inserts, not on Milvus 2.3 its deletes.",
     )
 
     # --- fingerprints ----------------------------------------------------------------------
@@ -525,6 +568,25 @@ class Settings(BaseSettings):
             self.gallery_ivf_nprobe,
             self.gallery_persist_every,
             self.gallery_dir,
+            self.gallery_faiss_parallel_mode,
+            self.milvus,
+        )
+
+    @property
+    def milvus(self) -> MilvusConfig:
+        """Where and how the Milvus backends keep the gallery (used when CIVID_GALLERY_BACKEND=milvus)."""
+        return MilvusConfig(
+            uri=self.gallery_milvus_uri,
+            collection_prefix=self.gallery_milvus_collection_prefix,
+            timeout_s=self.gallery_milvus_timeout_s,
+            face_index=self.gallery_milvus_face_index,
+            nlist=self.gallery_milvus_nlist,
+            nprobe=self.gallery_milvus_nprobe,
+            hnsw_m=self.gallery_milvus_hnsw_m,
+            hnsw_ef_construction=self.gallery_milvus_hnsw_ef_construction,
+            ef=self.gallery_milvus_ef,
+            finger_index=self.gallery_milvus_finger_index,
+            consistency=self.gallery_milvus_consistency,
         )
 
     @property

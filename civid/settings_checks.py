@@ -9,8 +9,10 @@ so production must name them (supplied from a secret store), and must not run on
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 
 class ProductionView(Protocol):
@@ -52,6 +54,12 @@ POSITIVE = (
     "dedup_max_candidates",
     "gallery_ivf_nprobe",
     "gallery_persist_every",
+    "gallery_milvus_timeout_s",
+    "gallery_milvus_nlist",
+    "gallery_milvus_nprobe",
+    "gallery_milvus_hnsw_m",
+    "gallery_milvus_hnsw_ef_construction",
+    "gallery_milvus_ef",
     "finger_min_side",
     "finger_max_pixels",
     "finger_shortlist",
@@ -136,7 +144,42 @@ def range_problems(settings: Any) -> list[str]:
     if not 1 <= settings.port <= 65535:
         problems.append(f"CIVID_PORT must be a TCP port between 1 and 65535, not {settings.port}")
     if not settings.gallery_backend.strip():
-        problems.append("CIVID_GALLERY_BACKEND must name a gallery backend (faiss), not be empty")
+        problems.append("CIVID_GALLERY_BACKEND must name a gallery backend (faiss, milvus), not be empty")
+    problems.extend(milvus_problems(settings))
+    return problems
+
+
+# Milvus names collections with letters, digits and underscores, first a letter or underscore, 255 at most; the
+# prefix leaves room for "_fingers_<19-digit time>".
+MILVUS_PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,200}")
+# Milvus caps nlist at 65,536 and HNSW's M at 2..2048 (efConstruction and ef at 1..2^31, in practice far less).
+MILVUS_LIMITS = {"gallery_milvus_nlist": 65_536, "gallery_milvus_hnsw_m": 2048}
+
+
+def milvus_problems(settings: Any) -> list[str]:
+    """What Milvus itself would refuse later, said at start in the variables' names."""
+    problems = []
+    if not MILVUS_PREFIX.fullmatch(settings.gallery_milvus_collection_prefix):
+        problems.append(
+            "CIVID_GALLERY_MILVUS_COLLECTION_PREFIX must be letters, digits and underscores starting with a letter "
+            f"or underscore (at most 201), not {settings.gallery_milvus_collection_prefix!r}"
+        )
+    uri = urlsplit(settings.gallery_milvus_uri)
+    if uri.scheme not in ("http", "https", "tcp", "grpc") or not uri.hostname:
+        problems.append(
+            "CIVID_GALLERY_MILVUS_URI must be the Milvus proxy's address as http://host:port (https:// with TLS), "
+            f"not {settings.gallery_milvus_uri!r}"
+        )
+    for field, limit in MILVUS_LIMITS.items():
+        if getattr(settings, field) > limit:
+            problems.append(
+                f"{variable(field)} must be at most {limit} (a Milvus limit), not {getattr(settings, field)}"
+            )
+    if settings.gallery_milvus_nprobe > settings.gallery_milvus_nlist:
+        problems.append(
+            f"CIVID_GALLERY_MILVUS_NPROBE ({settings.gallery_milvus_nprobe}) must not exceed "
+            f"CIVID_GALLERY_MILVUS_NLIST ({settings.gallery_milvus_nlist}): a search cannot visit more lists than exist"
+        )
     return problems
 
 

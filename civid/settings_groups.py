@@ -76,11 +76,33 @@ class DedupQueueConfig:
 
 
 @dataclass(frozen=True)
+class MilvusConfig:
+    """Where the Milvus backends keep the collections and how they index and search them (CIVID_GALLERY_MILVUS_*).
+
+    The same fields as ``matcher.gallery.MilvusOptions``, which the gallery store builds from this (the core sits
+    below matcher and cannot name it)."""
+
+    uri: str
+    collection_prefix: str
+    timeout_s: float
+    face_index: str
+    nlist: int
+    nprobe: int
+    hnsw_m: int
+    hnsw_ef_construction: int
+    ef: int
+    finger_index: str
+    consistency: str
+
+
+@dataclass(frozen=True)
 class GalleryConfig:
-    """The face gallery's engine (by registered name), its index options and where its cache file lives."""
+    """The gallery's engine (by registered name), its index options and where its cache files live."""
 
     backend: str
     exact_max: int
     ivf_nprobe: int
     persist_every: int
     directory: Path
+    faiss_parallel_mode: int
+    milvus: MilvusConfig

@@ -12,6 +12,7 @@ follows and re-reads only the templates of the applicants decided since (one ind
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Iterator, Sequence
@@ -29,9 +30,9 @@ from civid.settings import Settings
 from enrollment.fingerprint import open_features
 from enrollment.templates import open_descriptor
 from matcher import mcc
-from matcher.finger_index import FingerGallery, FingerIndex
-from matcher.gallery import Gallery, GalleryOptions, Hit
-from matcher.gallery_backends import create_gallery
+from matcher.finger_index import FingerGallery, FingerIndexOptions
+from matcher.gallery import Gallery, GalleryOptions, Hit, MilvusOptions
+from matcher.gallery_backends import create_finger_gallery, create_gallery
 from models import CaseDecision, DedupCase, Enrolment, FaceTemplate, FingerTemplate
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,12 @@ class TemplateCache:
         return str(self._gallery.kind)
 
     @property
+    def location(self) -> str:
+        """Where the index lives: its file here, or the collection on a shared engine's server (Milvus)."""
+        shared = getattr(self._gallery, "location", None)  # only a server-side backend has one
+        return str(shared) if shared else str(self.path)
+
+    @property
     def watermark(self) -> int:
         """The highest template id the index is known to include."""
         return int(self._gallery.watermark)
@@ -121,6 +128,10 @@ class TemplateCache:
                 task = progress.add_task(f"Rebuilding {self.label}", total=total)
                 self._gallery.rebuild(self._batches(session), total, progress=lambda n: progress.advance(task, n))
         self._gallery.watermark = max_id
+        with self.sessions() as session:
+            # Templates committed during the scan: on a shared engine (Milvus) other processes added them to the
+            # collection this rebuild replaced, and their watermarks are past them, so no catch-up would bring them.
+            self._add_rows(session, (self.model.id > max_id) & self.model.in_gallery)
         self._decisions_seen = decisions
         self._mark_recent_gaps()
         self.save()
@@ -266,8 +277,15 @@ class GalleryStore(TemplateCache):
 
     def __init__(self, settings: Settings, keyring: KeyRing, sessions: sessionmaker[Session]) -> None:
         config = settings.gallery
-        gallery = create_gallery(config.backend, GalleryOptions(exact_max=config.exact_max, nprobe=config.ivf_nprobe))
-        super().__init__(settings, keyring, sessions, gallery, config.directory / "face.index")
+        options = GalleryOptions(
+            exact_max=config.exact_max,
+            nprobe=config.ivf_nprobe,
+            faiss_parallel_mode=config.faiss_parallel_mode,
+            milvus=milvus_options(settings),
+        )
+        super().__init__(
+            settings, keyring, sessions, create_gallery(config.backend, options), config.directory / "face.index"
+        )
 
     def added(self, ids: list[int], vectors: NDArray[np.float32]) -> None:
         """Record face templates just committed by this process."""
@@ -298,7 +316,8 @@ class FingerGalleryStore(TemplateCache):
     _gallery: FingerGallery
 
     def __init__(self, settings: Settings, keyring: KeyRing, sessions: sessionmaker[Session]) -> None:
-        super().__init__(settings, keyring, sessions, FingerIndex(), settings.gallery_dir / "finger.index")
+        index = create_finger_gallery(settings.gallery.backend, FingerIndexOptions(milvus=milvus_options(settings)))
+        super().__init__(settings, keyring, sessions, index, settings.gallery_dir / "finger.index")
 
     def added(self, rows: list[FingerTemplate], enrolment_public_id: str) -> None:
         """Record finger templates just committed by this process."""
@@ -352,6 +371,11 @@ class _Holes:
             mark = int(session.scalar(text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")))
             for template_id in missing:
                 self.marks[template_id] = mark
+
+
+def milvus_options(settings: Settings) -> MilvusOptions:
+    """The Milvus backends' options from the settings' group (the same fields: the core cannot name matcher's)."""
+    return MilvusOptions(**dataclasses.asdict(settings.gallery.milvus))
 
 
 def _newest_decision(session: Session) -> int:

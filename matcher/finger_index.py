@@ -30,6 +30,7 @@ import json
 import math
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -38,6 +39,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from matcher import index_files, mcc
+from matcher.gallery import MilvusOptions
 
 FLAT = "flat"
 IVF = "ivf"
@@ -58,6 +60,17 @@ def ivf_list_count(rows: int) -> int:
     Capped because FAISS trains binary IVF with float k-means over the 320 bits (minutes on two cores
     beyond ~1k centroids per band)."""
     return int(min(1024, max(16, 2 ** round(math.log2(max(math.sqrt(max(rows, 1)) / 2, 1))))))
+
+
+@dataclass(frozen=True)
+class FingerIndexOptions:
+    """What every finger index backend is built from (the defaults are the measured ones in the module docstring)."""
+
+    exact_max: int = 1_000_000  # cylinders: up to this many an exact binary index per band, above it IVF
+    nprobe: int = 16
+    neighbours: int = 256
+    vote_power: float = 3.0
+    milvus: MilvusOptions = MilvusOptions()
 
 
 class FingerGallery(Protocol):
@@ -106,6 +119,16 @@ class FingerIndex:
         self.watermark = 0  # highest finger template id known to be included (set by the caller)
 
     # --- construction ----------------------------------------------------------------------------
+    @classmethod
+    def from_options(cls, options: FingerIndexOptions) -> FingerIndex:
+        """The finger backend factory registered as "faiss" (matcher/gallery_backends.py)."""
+        return cls(
+            exact_max=options.exact_max,
+            nprobe=options.nprobe,
+            neighbours=options.neighbours,
+            vote_power=options.vote_power,
+        )
+
     @staticmethod
     def _new_flat() -> faiss.IndexBinary:
         return faiss.IndexBinaryIDMap2(faiss.IndexBinaryFlat(BITS))
@@ -244,27 +267,17 @@ class FingerIndex:
             valid = rows >= 0
             gallery_bits = np.where(valid, self._row_bits[np.where(valid, rows, 0)], 0).astype(np.float32)
             fingers = np.where(valid, self._row_finger[np.where(valid, rows, 0)], -1)
-            probe_bits = mcc.bit_counts(codes).astype(np.float32)[:, None]
-            total = probe_bits + gallery_bits
-            similarity = np.where(valid & (fingers >= 0) & (total > 0), 1 - distances / np.maximum(total, 1), 0)
-            # The most similar ``neighbours`` over all bands, per probe cylinder.
-            if similarity.shape[1] > self.neighbours:
-                keep = np.argpartition(-similarity, self.neighbours - 1, axis=1)[:, : self.neighbours]
-                similarity = np.take_along_axis(similarity, keep, axis=1)
-                fingers = np.take_along_axis(fingers, keep, axis=1)
-            voted = similarity > 0
-            probe_of = np.nonzero(voted)[0]
-            fingers, similarity = fingers[voted], (similarity[voted] ** self.vote_power).astype(np.float32)
-            unique, finger_slot = np.unique(fingers, return_inverse=True)
-            sizes = np.array([len(self._finger_rows[int(f)]) for f in unique], np.float32)
-        if len(unique) == 0:
-            return []
-        # Each probe cylinder votes once per finger (its best match there); votes are summed per finger.
-        best = np.zeros((len(probe), len(unique)), np.float32)
-        np.maximum.at(best, (probe_of, finger_slot), similarity)
-        scores = best.sum(axis=0) / np.sqrt(len(probe) * sizes)
-        order = np.argsort(-scores, kind="stable")[:shortlist]
-        return [(int(unique[i]), float(scores[i])) for i in order]
+            finger_rows = self._finger_rows
+            return vote(
+                mcc.bit_counts(codes).astype(np.float32),
+                distances,
+                gallery_bits,
+                fingers,
+                lambda finger: len(finger_rows[finger]),
+                neighbours=self.neighbours,
+                vote_power=self.vote_power,
+                shortlist=shortlist,
+            )
 
     def penetration(self, shortlist: int) -> float:
         """Share of the enrolled fingers a shortlist of this length sends to the 1:1 matcher."""
@@ -347,6 +360,47 @@ class FingerIndex:
             self._bands, self.kind, self.watermark = bands, meta["kind"], int(meta["watermark"])
             self._row_finger, self._row_bits, self._finger_rows = row_finger, row_bits, finger_rows
         return True
+
+
+def vote(
+    probe_bits: NDArray[np.float32],
+    distances: NDArray[np.float32],
+    gallery_bits: NDArray[np.float32],
+    fingers: NDArray[np.int64],
+    finger_size: Callable[[int], int],
+    *,
+    neighbours: int,
+    vote_power: float,
+    shortlist: int,
+) -> list[tuple[int, float]]:
+    """The finger shortlist from the nearest gallery cylinders of each probe cylinder, whatever engine found them.
+
+    Row ``p`` of the (probe cylinders, candidates) arrays holds probe cylinder p's candidates: their Hamming
+    ``distances``, their set-bit counts, and their ``fingers`` (−1 where a slot is empty); ``probe_bits`` is each
+    probe cylinder's set-bit count and ``finger_size(f)`` finger f's cylinder count. The module docstring gives the
+    rule: similarity 2|a∧b| / (|a| + |b|), the best ``neighbours`` per probe cylinder vote similarity ** vote_power,
+    one vote per finger per probe cylinder, the sum normalised by sqrt(probe cylinders · finger cylinders)."""
+    valid = fingers >= 0
+    total = probe_bits[:, None] + gallery_bits
+    similarity = np.where(valid & (total > 0), 1 - distances / np.maximum(total, 1), 0)
+    # The most similar ``neighbours`` over all bands, per probe cylinder.
+    if similarity.shape[1] > neighbours:
+        keep = np.argpartition(-similarity, neighbours - 1, axis=1)[:, :neighbours]
+        similarity = np.take_along_axis(similarity, keep, axis=1)
+        fingers = np.take_along_axis(fingers, keep, axis=1)
+    voted = similarity > 0
+    probe_of = np.nonzero(voted)[0]
+    voters, votes = fingers[voted], (similarity[voted] ** vote_power).astype(np.float32)
+    unique, finger_slot = np.unique(voters, return_inverse=True)
+    if len(unique) == 0:
+        return []
+    sizes = np.array([finger_size(int(f)) for f in unique], np.float32)
+    # Each probe cylinder votes once per finger (its best match there); votes are summed per finger.
+    best = np.zeros((len(probe_bits), len(unique)), np.float32)
+    np.maximum.at(best, (probe_of, finger_slot), votes)
+    scores = best.sum(axis=0) / np.sqrt(len(probe_bits) * sizes)
+    order = np.argsort(-scores, kind="stable")[:shortlist]
+    return [(int(unique[i]), float(scores[i])) for i in order]
 
 
 def _stack(pending: list[tuple[NDArray[np.int64], Sequence[mcc.Cylinders]]]) -> NDArray[np.uint8]:

@@ -32,6 +32,31 @@ FLAT = "flat"
 IVF = "ivf"
 
 
+class GalleryUnavailable(RuntimeError):
+    """The gallery's engine cannot be reached or refused a request (a server-side backend: Milvus)."""
+
+
+@dataclass(frozen=True)
+class MilvusOptions:
+    """Where the Milvus backends (matcher/milvus_gallery.py, matcher/milvus_finger_index.py) keep their collections
+    and how they index and search them. Plain values: building one imports no client library."""
+
+    uri: str = "http://127.0.0.1:19530"
+    collection_prefix: str = "civid"  # collections <prefix>_faces and <prefix>_fingers (aliases of the live ones)
+    timeout_s: float = 10.0  # one call to the server (search, insert, delete)
+    face_index: str = "HNSW"  # FLAT (exact), IVF_FLAT or HNSW over the face vectors, inner product
+    nlist: int = 1024  # IVF_FLAT / BIN_IVF_FLAT: lists per segment (Milvus trains each sealed segment's index)
+    nprobe: int = 64  # IVF_FLAT / BIN_IVF_FLAT: lists visited per search
+    hnsw_m: int = 16  # HNSW: links per node
+    hnsw_ef_construction: int = 200  # HNSW: candidates kept while building
+    ef: int = 128  # HNSW: candidates kept while searching (at least k)
+    finger_index: str = "BIN_FLAT"  # BIN_FLAT (exact) or BIN_IVF_FLAT over MCC cylinders, Hamming distance
+    # Strong: a search sees every write acknowledged before it, by any process (what dedup needs); it waits for the
+    # server's next time tick (proxy.timeTickInterval, 200 ms by default). Bounded/Eventually do not wait and may
+    # miss the last seconds of writes; Session sees this client's inserts but not, on Milvus 2.3, its deletes.
+    consistency: str = "Strong"
+
+
 @dataclass(frozen=True)
 class GalleryOptions:
     """What every backend is built from (the gallery store reads them from settings once)."""
@@ -39,6 +64,10 @@ class GalleryOptions:
     exact_max: int = 100_000  # up to this many templates an exact search; above it an approximate index
     nprobe: int = 512  # approximate index: lists (or probes) visited per search
     dim: int = DIM
+    # FAISS IVF: 1 splits one query's probed lists across threads (faster on an idle machine), 0 gives each query
+    # one thread (better when several searches run at once); benchmarks/gallery_speed.py --parallel-modes measures.
+    faiss_parallel_mode: int = 1
+    milvus: MilvusOptions = MilvusOptions()
 
 
 @dataclass(frozen=True)
@@ -100,10 +129,11 @@ def ivf_list_count(size: int) -> int:
 class FaissGallery:
     """A FAISS gallery with ids, thread-safe, persisted to one file plus a small JSON sidecar."""
 
-    def __init__(self, *, exact_max: int = 100_000, nprobe: int = 512, dim: int = DIM) -> None:
+    def __init__(self, *, exact_max: int = 100_000, nprobe: int = 512, dim: int = DIM, parallel_mode: int = 1) -> None:
         self.exact_max = exact_max
         self.nprobe = nprobe
         self.dim = dim
+        self.parallel_mode = parallel_mode
         self._lock = threading.RLock()
         self._index: faiss.Index = self._new_flat()
         self.kind = FLAT
@@ -112,7 +142,12 @@ class FaissGallery:
     @classmethod
     def from_options(cls, options: GalleryOptions) -> FaissGallery:
         """The backend factory registered as "faiss" (matcher/gallery_backends.py)."""
-        return cls(exact_max=options.exact_max, nprobe=options.nprobe, dim=options.dim)
+        return cls(
+            exact_max=options.exact_max,
+            nprobe=options.nprobe,
+            dim=options.dim,
+            parallel_mode=options.faiss_parallel_mode,
+        )
 
     # --- construction ----------------------------------------------------------------------
     def _new_flat(self) -> faiss.Index:
@@ -127,9 +162,10 @@ class FaissGallery:
         return index
 
     def _tune(self, index: faiss.IndexIVF) -> None:
-        # parallel_mode 1 splits one query's probed lists across threads (measured 11.2 ms -> 6.3 ms p50 at 1M).
+        # parallel_mode 1 splits one query's probed lists across threads (measured 11.2 ms -> 6.3 ms p50 at 1M on an
+        # idle machine); 0 runs each query on one thread, which wastes less when searches already run side by side.
         index.nprobe = self.nprobe
-        index.parallel_mode = 1
+        index.parallel_mode = self.parallel_mode
 
     def set_nprobe(self, nprobe: int) -> None:
         """Change how many IVF lists a search visits (no effect on an exact index)."""
@@ -137,6 +173,13 @@ class FaissGallery:
             self.nprobe = nprobe
             if isinstance(self._index, faiss.IndexIVF):
                 self._index.nprobe = nprobe
+
+    def set_parallel_mode(self, parallel_mode: int) -> None:
+        """Change how an IVF search spreads over threads (0: one thread a query; 1: a query's lists split)."""
+        with self._lock:
+            self.parallel_mode = parallel_mode
+            if isinstance(self._index, faiss.IndexIVF):
+                self._index.parallel_mode = parallel_mode
 
     def rebuild(
         self,

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
     from server.services import Services
 
 app = typer.Typer(help="civid: national digital identity service", no_args_is_help=True)
-index_app = typer.Typer(help="The FAISS gallery (a rebuildable cache of the database)", no_args_is_help=True)
+index_app = typer.Typer(
+    help="The gallery indexes, FAISS or Milvus (rebuildable caches of the database)", no_args_is_help=True
+)
 apikey_app = typer.Typer(help="API keys bound to roles", no_args_is_help=True)
 keys_app = typer.Typer(help="Encryption keys for templates at rest, and the OpenID signing keys", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit trail", no_args_is_help=True)
@@ -80,12 +82,16 @@ def _check_calibration(settings: Settings) -> None:
 
 
 def _services(open_gallery: bool = True, show_progress: bool = True) -> Services:
+    from matcher.gallery import GalleryUnavailable
     from server.services import build_services
 
     settings = _settings()
     _check_gallery_backend(settings)
     _check_calibration(settings)
-    return build_services(settings, open_gallery=open_gallery, show_progress=show_progress)
+    try:
+        return build_services(settings, open_gallery=open_gallery, show_progress=show_progress)
+    except GalleryUnavailable as error:
+        _fail(f"civid cannot reach its gallery ({settings.gallery_backend}): {error}")
 
 
 @app.command()
@@ -385,20 +391,27 @@ def index_rebuild() -> None:
     count = services.gallery.rebuild(show_progress=True)
     fingers = services.fingers.rebuild(show_progress=True)
     out.print(
-        f"face gallery rebuilt: {count} templates, index {services.gallery.kind}, saved to {services.gallery.path}"
+        f"face gallery rebuilt: {count} templates, index {services.gallery.kind}, saved to {services.gallery.location}"
     )
-    out.print(f"fingerprint index rebuilt: {fingers} fingers, saved to {services.fingers.path}")
+    out.print(
+        f"fingerprint index rebuilt: {fingers} fingers, index {services.fingers.kind}, "
+        f"saved to {services.fingers.location}"
+    )
 
 
 @index_app.command("status")
 def index_status() -> None:
     """Load the indexes, reconcile them with the database, and say what they hold."""
     services = _services()
+    out.print(f"backend: {services.settings.gallery.backend}")
     out.print(
         f"face gallery: {len(services.gallery)} templates, index {services.gallery.kind}, "
-        f"watermark {services.gallery.watermark}"
+        f"watermark {services.gallery.watermark}, at {services.gallery.location}"
     )
-    out.print(f"fingerprint index: {len(services.fingers)} fingers, watermark {services.fingers.watermark}")
+    out.print(
+        f"fingerprint index: {len(services.fingers)} fingers, index {services.fingers.kind}, "
+        f"watermark {services.fingers.watermark}, at {services.fingers.location}"
+    )
 
 
 fingerprints_app = typer.Typer(help="Fingerprint templates (ISO/IEC 19794-2)", no_args_is_help=True)

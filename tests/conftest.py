@@ -20,6 +20,9 @@ from civid.settings import Settings
 from server.app import create_app
 from server.services import Services, build_services
 
+# One definition for the whole session (a session fixture imported into several modules would start one server each).
+from tests.milvus import milvus_prefix, milvus_uri  # noqa: F401 - fixtures
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 

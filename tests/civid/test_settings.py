@@ -143,6 +143,32 @@ def test_development_accepts_what_production_refuses() -> None:
 # --- groups -------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("values", "sentence"),
+    [
+        ({"gallery_milvus_collection_prefix": "civid-prod"}, "CIVID_GALLERY_MILVUS_COLLECTION_PREFIX must be letters"),
+        ({"gallery_milvus_collection_prefix": "9lives"}, "CIVID_GALLERY_MILVUS_COLLECTION_PREFIX must be letters"),
+        ({"gallery_milvus_uri": "milvus:19530"}, "CIVID_GALLERY_MILVUS_URI must be the Milvus proxy's address"),
+        ({"gallery_milvus_uri": "http://"}, "CIVID_GALLERY_MILVUS_URI must be the Milvus proxy's address"),
+        ({"gallery_milvus_nlist": 100_000}, "CIVID_GALLERY_MILVUS_NLIST must be at most 65536"),
+        ({"gallery_milvus_nprobe": 2048}, "CIVID_GALLERY_MILVUS_NPROBE (2048) must not exceed"),
+        ({"gallery_milvus_timeout_s": 0}, "CIVID_GALLERY_MILVUS_TIMEOUT_S must be greater than 0"),
+        ({"gallery_milvus_ef": 0}, "CIVID_GALLERY_MILVUS_EF must be greater than 0"),
+        ({"gallery_milvus_face_index": "DISKANN"}, "gallery_milvus_face_index"),
+        ({"gallery_milvus_consistency": "strong-ish"}, "gallery_milvus_consistency"),
+        ({"gallery_faiss_parallel_mode": 2}, "gallery_faiss_parallel_mode"),
+    ],
+)
+def test_milvus_and_faiss_settings_that_the_engine_would_refuse_are_refused_at_start(values, sentence) -> None:
+    assert sentence in refusal(**values)
+
+
+def test_the_milvus_group_carries_every_milvus_setting() -> None:
+    settings = Settings(gallery_milvus_uri="http://milvus:19530", gallery_milvus_face_index="IVF_FLAT")
+    assert settings.gallery.milvus.uri == "http://milvus:19530" and settings.gallery.milvus.face_index == "IVF_FLAT"
+    assert settings.gallery.milvus.consistency == "Strong" and settings.gallery.faiss_parallel_mode == 1
+
+
 def test_groups_are_frozen_views_of_the_flat_fields() -> None:
     settings = Settings(max_yaw_deg=40.0, finger_min_nfiq2=25, dedup_llr_threshold=4.0)
     assert settings.face_gate == FaceGateParams(1024, 0.5, 40.0, 60.0, 40.0, 30.0, 20.0)

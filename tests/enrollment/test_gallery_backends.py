@@ -133,8 +133,8 @@ def test_store_reopens_from_what_the_backend_saved(numpy_services: Services) -> 
 
 
 def test_unknown_gallery_backend_refuses_to_start_naming_the_known_ones(tmp_path: Path) -> None:
-    with pytest.raises(UnknownGalleryBackend, match=r"unknown gallery backend 'milvus'.*known backends: faiss"):
-        build_services(make_settings(tmp_path, gallery_backend="milvus"))
+    with pytest.raises(UnknownGalleryBackend, match=r"unknown gallery backend 'vespa'.*known backends: faiss, milvus"):
+        build_services(make_settings(tmp_path, gallery_backend="vespa"))
 
 
 def test_a_built_in_backend_is_one_line_naming_its_class_imported_only_when_chosen(monkeypatch) -> None:

@@ -164,11 +164,11 @@ def test_index_rebuild_reports_the_template_count(cli):
 
 
 def test_an_unknown_gallery_backend_ends_a_command_with_the_sentence_and_exit_2(cli, monkeypatch):
-    monkeypatch.setenv("CIVID_GALLERY_BACKEND", "milvus")
+    monkeypatch.setenv("CIVID_GALLERY_BACKEND", "vespa")
     result = cli("index", "status")
     assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
     said = one_line(result.stderr)
-    assert "civid will not start: unknown gallery backend 'milvus'" in said and "known backends: faiss" in said
+    assert "civid will not start: unknown gallery backend 'vespa'" in said and "known backends: faiss, milvus" in said
 
 
 def test_a_dedup_threshold_one_finger_could_clear_ends_a_command_with_the_sentence_and_exit_2(cli, monkeypatch):
@@ -182,14 +182,14 @@ def test_a_dedup_threshold_one_finger_could_clear_ends_a_command_with_the_senten
 
 def test_serve_with_an_unknown_gallery_backend_ends_with_the_sentence_and_exit_2(tmp_path):
     env = {**os.environ, "CIVID_DATA_DIR": str(tmp_path / "var"), "CIVID_PORT": str(free_port())}
-    env["CIVID_GALLERY_BACKEND"] = "milvus"
+    env["CIVID_GALLERY_BACKEND"] = "vespa"
     # A server that starts anyway would run until the timeout: that fails the test too.
     result = subprocess.run(
         [sys.executable, "-m", "server.cli", "serve"], env=env, cwd=REPO, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 2, result.stderr[-2000:]
     said = one_line(result.stderr)
-    assert "civid will not start: unknown gallery backend 'milvus'" in said and "Traceback" not in said
+    assert "civid will not start: unknown gallery backend 'vespa'" in said and "Traceback" not in said
 
 
 def test_audit_verify_exits_0_on_an_intact_chain_and_1_after_tampering(cli, tmp_path):
