@@ -89,6 +89,8 @@ PIPELINES: dict[str, tuple[str, str, tuple[str, ...]]] = {
         for source in ("images", "records")
         for share in (0.2, 0.5)
     },
+    # the better extractor and the better matcher together
+    "images·enhanced+MCC-GC s=0.5": ("enhanced", "mcc-gc:0.5", ("fvc2000", "fvc2002")),
 }
 # pipeline -> variants of one matcher (differing in one parameter): each fold uses the variant whose mean EER
 # over the other databases is lowest, so the parameter too is fitted out of fold
