@@ -1,4 +1,4 @@
-"""``civid abis``: the ABIS commands; here ``dedup-bulk``, the deduplication of an existing register.
+"""``civid abis dedup-bulk``, the deduplication of an existing register (``civid abis worker`` is in server/cli.py).
 
 ``civid abis dedup-bulk`` searches every issued person's face against everyone (or one imported batch's people,
 ``--batch``), re-ranks the candidates exactly with the fingers, writes a CSV and a JSON report and opens a case
@@ -34,10 +34,10 @@ _build_services: Callable[[], Services] | None = None
 
 
 def install(app: typer.Typer, build_services: Callable[[], Services]) -> None:
-    """Add ``civid abis``; its commands get the process's services from ``build_services``."""
+    """Give ``civid abis dedup-bulk`` the process's services (``build_services``); server/cli.py adds the group to
+    ``app`` (with its ``worker`` command)."""
     global _build_services
     _build_services = build_services
-    app.add_typer(abis_app, name="abis")
 
 
 @abis_app.command("dedup-bulk")

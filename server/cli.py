@@ -11,8 +11,9 @@ from rich.console import Console
 from rich.table import Table
 
 from civid.errors import CividError
+from server.abis_cli import abis_app  # typer, rich and civid.errors only, like this module
 
-# Only typer, rich and the two lines above load at import: ``civid --help`` must not pay for dlib, FAISS,
+# Only typer, rich and the lines above load at import: ``civid --help`` must not pay for dlib, FAISS,
 # OpenCV, NBIS, SQLAlchemy, pydantic or the app (seconds on a loaded machine). Every command imports what
 # it uses inside its body; tests/server/test_cli_startup.py holds this for every --help.
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ app.add_typer(index_app, name="index")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
-abis_app = typer.Typer(help="The deduplication engine (ABIS): workers that take the dedup queue", no_args_is_help=True)
+# One `civid abis` group: `worker` is defined below, `dedup-bulk` in server/abis_cli.py.
 app.add_typer(abis_app, name="abis")
 out = Console()
 err = Console(stderr=True)
