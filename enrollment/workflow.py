@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from civid import audit
 from civid.audit import Actor
 from civid.errors import InvalidInput
+from civid.keyring import KeyRing
 from civid.stopwatch import NULL, Stopwatch
 from enrollment import dedup_queue
 from enrollment.abis_worker import Settle
@@ -326,28 +327,29 @@ def _store_templates(
 def _store_fingers(
     services: EnrolmentServices, session: Session, enrolment: Enrolment, fingers: list[AcceptedFinger]
 ) -> list[FingerTemplate]:
-    rows = []
-    for finger in fingers:
-        record, features = seal_finger(services.keyring, finger, enrolment.public_id)
-        rows.append(
-            FingerTemplate(
-                enrolment_id=enrolment.id,
-                position=finger.position,
-                source=finger.source,
-                nfiq2=finger.nfiq2,
-                minutiae_count=len(finger.view.minutiae),
-                in_gallery=True,
-                key_id=record.key_id,
-                nonce=record.nonce,
-                ciphertext=record.ciphertext,
-                features_nonce=features.nonce,
-                features_ciphertext=features.ciphertext,
-            )
-        )
-        assert features.key_id == record.key_id  # one key per row; sealed back to back under the active key
+    rows = [finger_template(services.keyring, enrolment, finger) for finger in fingers]
     session.add_all(rows)
     session.flush()
     return rows
+
+
+def finger_template(keyring: KeyRing, enrolment: Enrolment, finger: AcceptedFinger) -> FingerTemplate:
+    """One accepted finger as its row: the ISO record and the MCC cylinders, each sealed to the enrolment."""
+    record, features = seal_finger(keyring, finger, enrolment.public_id)
+    assert features.key_id == record.key_id  # one key per row; sealed back to back under the active key
+    return FingerTemplate(
+        enrolment_id=enrolment.id,
+        position=finger.position,
+        source=finger.source,
+        nfiq2=finger.nfiq2,
+        minutiae_count=len(finger.view.minutiae),
+        in_gallery=True,
+        key_id=record.key_id,
+        nonce=record.nonce,
+        ciphertext=record.ciphertext,
+        features_nonce=features.nonce,
+        features_ciphertext=features.ciphertext,
+    )
 
 
 def _new_enrolment(

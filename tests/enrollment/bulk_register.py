@@ -12,9 +12,10 @@ from sqlalchemy import insert, select
 
 from civid.audit import SYSTEM
 from civid.auth import create_api_key
-from enrollment.fingerprint import AcceptedFinger, FingerUpload, assess_finger, seal_finger
+from enrollment.fingerprint import AcceptedFinger, FingerUpload, assess_finger
 from enrollment.templates import seal_descriptor
-from models import Enrolment, EnrolmentStatus, FaceTemplate, FingerTemplate, Identity, utcnow
+from enrollment.workflow import finger_template
+from models import Enrolment, EnrolmentStatus, FaceTemplate, Identity, utcnow
 from server.services import Services
 from tests.synthetic_fingerprints import impressions, png_bytes
 
@@ -104,21 +105,6 @@ def register(
                 ],
             )
             for finger in (fingers or {}).get(row, []):
-                record, features = seal_finger(services.keyring, finger, public_id)
-                session.add(
-                    FingerTemplate(
-                        enrolment_id=enrolment.id,
-                        position=finger.position,
-                        source=finger.source,
-                        nfiq2=finger.nfiq2,
-                        minutiae_count=len(finger.view.minutiae),
-                        in_gallery=True,
-                        key_id=record.key_id,
-                        nonce=record.nonce,
-                        ciphertext=record.ciphertext,
-                        features_nonce=features.nonce,
-                        features_ciphertext=features.ciphertext,
-                    )
-                )
+                session.add(finger_template(services.keyring, enrolment, finger))
             ids.append(enrolment.id)
     return ids
