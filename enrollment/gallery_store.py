@@ -284,7 +284,9 @@ class GalleryStore(TemplateCache):
     label = "face gallery"
     _gallery: Gallery
 
-    def __init__(self, settings: Settings, keyring: KeyRing, sessions: sessionmaker[Session]) -> None:
+    def __init__(
+        self, settings: Settings, keyring: KeyRing, sessions: sessionmaker[Session], backend: str | None = None
+    ) -> None:
         config = settings.gallery
         options = GalleryOptions(
             exact_max=config.exact_max,
@@ -293,7 +295,11 @@ class GalleryStore(TemplateCache):
             milvus=milvus_options(settings),
         )
         super().__init__(
-            settings, keyring, sessions, create_gallery(config.backend, options), config.directory / "face.index"
+            settings,
+            keyring,
+            sessions,
+            create_gallery(backend or config.backend, options),
+            config.directory / "face.index",
         )
 
     def added(self, ids: list[int], vectors: NDArray[np.float32]) -> None:
@@ -324,8 +330,11 @@ class FingerGalleryStore(TemplateCache):
     label = "fingerprint index"
     _gallery: FingerGallery
 
-    def __init__(self, settings: Settings, keyring: KeyRing, sessions: sessionmaker[Session]) -> None:
-        index = create_finger_gallery(settings.gallery.backend, FingerIndexOptions(milvus=milvus_options(settings)))
+    def __init__(
+        self, settings: Settings, keyring: KeyRing, sessions: sessionmaker[Session], backend: str | None = None
+    ) -> None:
+        options = FingerIndexOptions(milvus=milvus_options(settings))
+        index = create_finger_gallery(backend or settings.gallery.backend, options)
         super().__init__(settings, keyring, sessions, index, settings.gallery_dir / "finger.index")
 
     def added(self, rows: list[FingerTemplate], enrolment_public_id: str) -> None:

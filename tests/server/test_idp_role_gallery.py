@@ -39,3 +39,19 @@ def test_services_whose_galleries_were_never_opened_save_nothing(tmp_path: Path)
     settings = make_settings(tmp_path)
     build_services(settings, open_gallery=False).close()
     assert index_files(settings) == {}
+
+
+def test_an_idp_process_needs_no_milvus_server(tmp_path: Path) -> None:
+    """The identity provider never searches: with the gallery on a Milvus server that does not answer, it starts,
+    serves, and its health check does not ask Milvus."""
+    idp = make_settings(
+        tmp_path,
+        role="idp",
+        gallery_backend="milvus",
+        gallery_milvus_uri="http://127.0.0.1:9",  # the discard port: nothing answers
+        gallery_milvus_timeout_s=2,
+    )
+    with TestClient(create_app(settings=idp)) as client:
+        assert client.get("/.well-known/openid-configuration").status_code == 200
+        assert client.get("/healthz").json() == {"status": "ok", "role": "idp"}
+    assert index_files(idp) == {}
