@@ -2,7 +2,8 @@
 
 Face images (BDB format 8, ISO/IEC 19794-5) go through the face gate (one face, eye distance, blur, pose) and
 dlib's encoder; finger images (format 7, 19794-4) through the finger gate, MINDTCT and NFIQ 2; finger minutiae
-(format 2, 19794-2:2005 as civid reads it) are imported as they are. Iris and other modalities are skipped:
+(format 2, 19794-2:2005 as civid reads it) are imported as they are, except a record civid refuses as unfit for
+matching (``enrollment.finger_fitness``), which is left out like a failed sample. Iris and other modalities are skipped:
 civid has no iris matcher. A reference whose every usable sample fails its gate is refused with MOSIP's reason
 18 (quality check failed); one with no face or finger sample at all with reason 11 (CBEFF has no data).
 """
@@ -17,7 +18,7 @@ import numpy as np
 from abis import cbeff, iso_images
 from abis.messages import AbisFailure, FailureReason
 from abis.references import ReferenceTemplates
-from civid.errors import CividError
+from civid.errors import CividError, UnfitFingerprintRecord
 from civid.settings import Settings
 from enrollment.capture import CapturedImage
 from enrollment.face import FaceEngine
@@ -95,6 +96,13 @@ def _finger_image(record: cbeff.BiometricRecord, settings: Settings, extraction:
 def _finger_minutiae(record: cbeff.BiometricRecord, settings: Settings, extraction: Extraction) -> None:
     try:
         accepted, reports = import_records(record.data, settings.finger_quality)
+    except UnfitFingerprintRecord as exc:
+        # Well formed, but its coordinates do not fit a 500 ppi fingertip (enrollment.finger_fitness): at a desk the
+        # officer rescans; MOSIP's packet has no one to, so the record is one sample left out, as a failed image is.
+        for finger in exc.extra.get("fingers", []):
+            codes = ", ".join(reason["code"] for reason in finger["reasons"])
+            extraction.rejected.append(f"finger {finger['position']}: {codes}")
+        return
     except CividError as exc:
         raise AbisFailure(FailureReason.INVALID_CBEFF, f"finger minutiae record: {exc}") from exc
     for report in reports:

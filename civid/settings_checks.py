@@ -95,6 +95,10 @@ POSITIVE = (
     "batch_max_packages",
     "batch_max_compression_ratio",
     "batch_stale_after_s",
+    # MOSIP ABIS: a zero timeout or size limit fails every insert; a negative maxResults would drop the best candidates.
+    "abis_datashare_timeout_s",
+    "abis_max_cbeff_bytes",
+    "abis_max_results",
 )
 # Zero is meaningful here: exact_max 0 is an IVF index at any size (benchmarks), a zero lead or delay is "at once".
 NON_NEGATIVE = (

@@ -59,6 +59,10 @@ class TemplateCache:
         self._gallery = gallery
         self.path = path
         self._unsaved = 0
+        # Whether the index was loaded or rebuilt here: a store never opened (``civid serve --role idp``, a CLI
+        # command without the gallery) holds nothing, and saving that would overwrite the files (or the Milvus
+        # sidecar) that the processes which do search keep in the shared data folder.
+        self._opened = False
         # The newest case decision whose template moves the index follows (set at open: no history replayed).
         self._decisions_seen = 0
         # catch_up also runs outside the dedup section (identify): two threads must not apply their reads of
@@ -108,6 +112,7 @@ class TemplateCache:
     def open(self, show_progress: bool = False) -> str:
         """Load and reconcile, or rebuild; returns what was done ('loaded', 'reconciled', 'rebuilt')."""
         if self._gallery.load(self.path) and not self._gallery.needs_rebuild:
+            self._opened = True
             with self.sessions() as session:
                 added, removed = self.reconcile(session)
             if added or removed:
@@ -128,6 +133,7 @@ class TemplateCache:
                 task = progress.add_task(f"Rebuilding {self.label}", total=total)
                 self._gallery.rebuild(self._batches(session), total, progress=lambda n: progress.advance(task, n))
         self._gallery.watermark = max_id
+        self._opened = True
         with self.sessions() as session:
             # Templates committed during the scan: on a shared engine (Milvus) other processes added them to the
             # collection this rebuild replaced, and their watermarks are past them, so no catch-up would bring them.
@@ -243,6 +249,9 @@ class TemplateCache:
         self.save()
 
     def save(self) -> None:
+        """Persist the index (nothing when it was never opened here: see ``_opened``)."""
+        if not self._opened:
+            return
         self._gallery.save(self.path)
         self._unsaved = 0
 
@@ -275,7 +284,9 @@ class GalleryStore(TemplateCache):
     label = "face gallery"
     _gallery: Gallery
 
-    def __init__(self, settings: Settings, keyring: KeyRing, sessions: sessionmaker[Session]) -> None:
+    def __init__(
+        self, settings: Settings, keyring: KeyRing, sessions: sessionmaker[Session], backend: str | None = None
+    ) -> None:
         config = settings.gallery
         options = GalleryOptions(
             exact_max=config.exact_max,
@@ -284,7 +295,11 @@ class GalleryStore(TemplateCache):
             milvus=milvus_options(settings),
         )
         super().__init__(
-            settings, keyring, sessions, create_gallery(config.backend, options), config.directory / "face.index"
+            settings,
+            keyring,
+            sessions,
+            create_gallery(backend or config.backend, options),
+            config.directory / "face.index",
         )
 
     def added(self, ids: list[int], vectors: NDArray[np.float32]) -> None:
@@ -315,8 +330,11 @@ class FingerGalleryStore(TemplateCache):
     label = "fingerprint index"
     _gallery: FingerGallery
 
-    def __init__(self, settings: Settings, keyring: KeyRing, sessions: sessionmaker[Session]) -> None:
-        index = create_finger_gallery(settings.gallery.backend, FingerIndexOptions(milvus=milvus_options(settings)))
+    def __init__(
+        self, settings: Settings, keyring: KeyRing, sessions: sessionmaker[Session], backend: str | None = None
+    ) -> None:
+        options = FingerIndexOptions(milvus=milvus_options(settings))
+        index = create_finger_gallery(backend or settings.gallery.backend, options)
         super().__init__(settings, keyring, sessions, index, settings.gallery_dir / "finger.index")
 
     def added(self, rows: list[FingerTemplate], enrolment_public_id: str) -> None:

@@ -138,4 +138,6 @@ def audit_verify(session: SessionDep, actor: Auditor) -> ChainOut:
 
 @router.get("/healthz", tags=["service"])
 def health(services: Annotated[Services, Depends(get_services)]) -> dict[str, Any]:
+    if services.settings.role == "idp":  # serves no gallery (server.services.build_services): none to report
+        return {"status": "ok", "role": "idp"}
     return {"status": "ok", "gallery_size": len(services.gallery), "gallery_index": services.gallery.kind}

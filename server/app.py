@@ -133,8 +133,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         if (host_warning := startup_warning(settings)) is not None:
             log.warning("CIVID_REDIRECT_TO_ISSUER_HOST: %s", host_warning)
         # The identity provider needs no gallery: an idp process never searches (face login is 1:1).
+        searches = settings.role != "idp"
         app.state.services = services or build_services(
-            settings, open_gallery=settings.role != "idp", show_progress=True
+            settings, open_gallery=searches, show_progress=True, serve_gallery=searches
         )
         key_file = ensure_bootstrap_admin(app.state.services)
         if key_file:

@@ -45,17 +45,27 @@ class Services:
         self.engine.dispose()
 
 
-def build_services(settings: Settings, *, open_gallery: bool = True, show_progress: bool = False) -> Services:
-    """Create the data folder, migrate the schema, load keys and models, and bring the gallery up to date."""
+# The backend of a process that serves no gallery (``civid serve --role idp``): in memory, never opened nor saved.
+NO_GALLERY_BACKEND = "faiss"
+
+
+def build_services(
+    settings: Settings, *, open_gallery: bool = True, show_progress: bool = False, serve_gallery: bool = True
+) -> Services:
+    """Create the data folder, migrate the schema, load keys and models, and bring the gallery up to date.
+
+    ``serve_gallery=False`` (the identity provider: face login is 1:1) builds the galleries on an in-memory backend
+    that is never opened: the process then needs no Milvus server, and writes nothing where the galleries live."""
     fusion = load_fusion(settings)  # first: a calibration unfit for the thresholds stops the start at once
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
     sessions = make_session_factory(engine)
     keyring = KeyRing.load_or_create(settings.resolved_template_keys_file)
-    gallery = GalleryStore(settings, keyring, sessions)
-    fingers = FingerGalleryStore(settings, keyring, sessions)
-    if open_gallery:
+    backend = None if serve_gallery else NO_GALLERY_BACKEND
+    gallery = GalleryStore(settings, keyring, sessions, backend)
+    fingers = FingerGalleryStore(settings, keyring, sessions, backend)
+    if open_gallery and serve_gallery:
         gallery.open(show_progress=show_progress)
         fingers.open(show_progress=show_progress)
     signing_keys = SigningKeys(settings, keyring, sessions)

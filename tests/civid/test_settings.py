@@ -51,6 +51,9 @@ def test_a_similarity_threshold_outside_zero_to_one_is_refused(field: str, value
         "finger_shortlist",
         "code_ttl_s",
         "max_yaw_deg",
+        "abis_datashare_timeout_s",
+        "abis_max_cbeff_bytes",
+        "abis_max_results",
     ],
 )
 def test_a_size_count_or_lifetime_of_zero_is_refused(field: str) -> None:

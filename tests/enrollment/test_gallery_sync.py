@@ -214,3 +214,48 @@ def test_two_workers_on_postgresql_follow_each_others_decisions(tmp_path: Path, 
                 worker_b.close()
     finally:
         worker_a.close()
+
+
+def test_a_register_pair_decided_duplicate_by_one_worker_leaves_every_gallery(client, keys, services, worker_b):
+    """A register-pair case (``civid abis dedup-bulk``) reuses the applicant's enrolment id; its decision is followed
+    by the other workers as an enrolment case's is, and so is a change of it."""
+    import numpy as np
+
+    from civid.audit import Actor
+    from enrollment import dedup_bulk
+    from matcher.bulk_pairs import ScanOptions
+    from models import CaseKind, DedupCase
+    from tests.enrollment.bulk_register import fingers_of as register_fingers
+    from tests.enrollment.bulk_register import near, register, unit
+
+    rng = np.random.default_rng(11)
+    face = unit(rng, 1)[0]
+    earlier = register(services, face[None, :], {0: register_fingers(services, 300, 0, (2, 7))})[0]
+    later = register(services, near(face, 0.98, rng)[None, :], {0: register_fingers(services, 300, 1, (2, 7))})[0]
+    with services.sessions.begin() as session:  # names the API's Demographics accept (the register's carry digits)
+        for enrolment_id, name in ((earlier, "Ada"), (later, "Adah")):
+            session.get(Enrolment, enrolment_id).given_name = name  # type: ignore[union-attr]
+    actor = Actor(None, "test", "admin")
+    options = dedup_bulk.BulkOptions(ScanOptions(min_score=services.settings.dedup_threshold), llr_threshold=3.0)
+    dedup_bulk.execute(services, actor, dedup_bulk.start_run(services, actor, options))
+    with services.sessions() as session:
+        case = session.scalars(
+            select(DedupCase).where(DedupCase.kind == CaseKind.REGISTER_PAIR, DedupCase.enrolment_id == later)
+        ).one()
+        later_id = session.get(Enrolment, later).public_id  # type: ignore[union-attr]
+        earlier_identity = session.get(Enrolment, earlier).identity_id  # type: ignore[union-attr]
+    catch_up(worker_b)
+    everything = applicant_templates(services, later_id)
+    assert everything[0] and everything[1] and found(worker_b, later_id) == everything
+
+    decide(client, keys, case.public_id, "duplicate")  # its only candidate (the register's UINs carry no check digit)
+    catch_up(worker_b)
+    assert found(worker_b, later_id) == (set(), set())
+    assert not everything[0] & set(worker_b.gallery.ids().tolist())
+    assert not everything[1] & set(worker_b.fingers.ids().tolist())
+    with services.sessions() as session:
+        assert session.get(Enrolment, later).identity_id == earlier_identity  # type: ignore[union-attr]
+
+    change(client, keys, case.public_id, "not_duplicate")
+    catch_up(worker_b)
+    assert found(worker_b, later_id) == everything
