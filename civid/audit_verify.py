@@ -69,7 +69,7 @@ def check_log(session: Session, checkpoints: list[Checkpoint], mirror: bytes | N
         findings.append(Finding("nodes", 0, len(stored) - 1, None))
     findings += _against_checkpoints(leaves, checkpoints, _authenticated(mirror, checkpoints))
     first = min(findings, key=lambda f: (f.first_leaf, f.last_leaf), default=None)
-    if first is not None and first.event_id is None and first.first_leaf < len(leaves):
+    if first is not None and first.event_id is None and first.first_leaf == first.last_leaf < len(leaves):
         first = Finding(first.problem, first.first_leaf, first.last_leaf, _event_at(session, first.first_leaf))
     return LogCheck(len(stored), pruned, checkpoints[-1].size if checkpoints else None, first)
 

@@ -100,7 +100,7 @@ def verifier_of(name: str, private_key: Ed25519PrivateKey) -> Verifier:
 def parse_vkey(vkey: str) -> Verifier:
     """A verifier key as ``Verifier.vkey`` writes it; its key id must be the one its name and key imply."""
     try:
-        name, hex_id, encoded = vkey.strip().split("+")
+        name, hex_id, encoded = vkey.strip().split("+", 2)  # a name holds no "+"; base64 may
         raw = base64.b64decode(encoded, validate=True)
         claimed = bytes.fromhex(hex_id)
     except (ValueError, binascii.Error) as exc:
