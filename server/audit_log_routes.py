@@ -18,7 +18,7 @@ from civid.audit import Actor
 from civid.audit_log import AuditLog
 from civid.auth import require
 from civid.deps import get_services
-from civid.input_types import RowId
+from civid.input_types import RowId, RowIndex
 from server.services import Services
 
 router = APIRouter(tags=["audit"])
@@ -31,7 +31,7 @@ def _log(services: Annotated[Services, Depends(get_services)]) -> AuditLog:
 
 
 Log = Annotated[AuditLog, Depends(_log)]
-TreeSize = Annotated[int, Query(ge=0, le=2**62)]
+TreeSize = RowIndex  # bounded as every integer parameter is (tests/civid/test_input_bounds.py)
 
 
 def _b64(value: bytes) -> str:
