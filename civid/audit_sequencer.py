@@ -125,12 +125,15 @@ class Sequencer:
         """End the thread after a last pass and a last checkpoint, so a clean stop leaves nothing unsequenced."""
         self._stopping.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(30)
+        with self._start_lock:
+            thread, self._thread = self._thread, None
+        if thread is None:
+            return  # never started: this process wrote no event, and another one signs the log
+        thread.join(30)
         try:
             self.checkpoint()
-        except Exception:  # shutting down with the database gone: the next start sequences what is left
-            log.exception("the audit sequencer's last pass failed")
+        except Exception as exc:  # shutting down with the database gone: the next start sequences what is left
+            log.warning("the audit sequencer's last pass failed (the next start sequences what is left): %s", exc)
 
     def _run(self) -> None:
         while not self._stopping.is_set():
