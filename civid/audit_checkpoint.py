@@ -10,6 +10,7 @@ receives the log's leaf hashes (32 bytes each, in leaf order) up to the checkpoi
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from models import AuditCheckpoint
 from models.db import lock_audit_log
 
 LEAF_MIRROR_SUFFIX = ".leaves"
+log = logging.getLogger(__name__)
 
 
 def latest(session: Session) -> AuditCheckpoint | None:
@@ -62,8 +64,13 @@ def hand_to_witness(session: Session, checkpoint: AuditCheckpoint, witness_file:
     with open(witness_file, "a", encoding="utf-8") as notes, open(mirror, "ab") as leaves:
         fcntl.flock(notes, fcntl.LOCK_EX)
         try:
-            held = os.fstat(leaves.fileno()).st_size // 32
-            if held < checkpoint.tree_size:
+            length = os.fstat(leaves.fileno()).st_size
+            held = length // 32
+            if length % 32:  # a write cut short: appending now would shift every later leaf; a person must look
+                log.error(
+                    "the audit leaf mirror %s ends in a partial leaf; no leaves appended until it is fixed", mirror
+                )
+            elif held < checkpoint.tree_size:
                 for position, value in audit_tree.leaf_hashes(session, start=held):
                     if position >= checkpoint.tree_size:
                         break

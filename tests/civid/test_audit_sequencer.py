@@ -90,3 +90,29 @@ def test_a_second_tree_at_the_same_size_cannot_be_stored(engine: Engine):
         audit_tree.append_leaves(session, 0, [merkle.leaf_hash(b"first")])
     with pytest.raises(IntegrityError), sessions.begin() as session:
         audit_tree.append_leaves(session, 0, [merkle.leaf_hash(b"rival")])
+
+
+@pytest.mark.postgres
+def test_a_request_holding_an_uncommitted_event_does_not_hold_up_another_requests_event(postgres_schema_url: str):
+    """The old append locked the chain from the event to the commit: a second writer waited for the first's whole
+    transaction. Now it waits for nothing (a lock wait would fail at lock_timeout instead of passing)."""
+    from sqlalchemy import text
+
+    engine = make_engine(postgres_schema_url)
+    upgrade(engine)
+    sessions = make_session_factory(engine)
+    try:
+        with sessions() as slow, sessions() as quick:
+            audit.record(slow, SYSTEM, "test.slow", "request", "slow")  # still in its transaction
+            quick.execute(text("SET LOCAL lock_timeout = '3s'"))
+            audit.record(quick, SYSTEM, "test.quick", "request", "quick")
+            quick.commit()  # committed while the slow request is still open
+            assert sequence(sessions) == 1  # the committed one is in the log; the open one waits for its commit
+            slow.commit()
+        assert sequence(sessions) == 1
+        with sessions() as session:
+            order = list(session.scalars(select(AuditEvent.action).order_by(AuditEvent.leaf_index)))
+            assert order == ["test.quick", "test.slow"]  # log order is commit order
+            assert check_log(session, []).finding is None and audit.verify_chain(session) == (2, None)
+    finally:
+        engine.dispose()
