@@ -1,8 +1,11 @@
-"""Write and check the hash-chained audit trail.
+"""Write and check the audit trail: events, their hash chain, and their leaves in the transparency log.
 
 Every enrolment, decision, verification and key change writes one event inside the same transaction
-as the change it records, so an event exists exactly when its change does. Each event's hash covers
-its content and the previous event's hash: editing or deleting history breaks the chain at that point.
+as the change it records, so an event exists exactly when its change does. The event takes no lock and has
+no place in the log yet: the sequencer (civid/audit_sequencer.py) gives committed events their leaf index, their
+Merkle tree nodes and their link in the older hash chain (each event's hash covers its content and the previous
+event's hash), woken by the commit. The chain shows an edit to anyone who cannot recompute it; the tree and its
+signed checkpoints (docs/audit-log.md) show it to an auditor even against whoever can.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from civid.actor import Actor as Actor  # re-exported (the alias tells mypy): callers import Actor from here too
 from models import AuditEvent, utcnow
-from models.db import lock_audit_chain
 
 GENESIS = "0" * 64
 
@@ -25,8 +27,11 @@ GENESIS = "0" * 64
 SYSTEM = Actor(None, "civid", "system")
 
 
-def event_hash(event: AuditEvent) -> str:
-    """SHA-256 over the previous hash and the event's canonical JSON content."""
+# Set in a session that wrote an event, so the sequencer is woken when that session commits.
+WROTE_EVENTS = "audit.wrote_events"
+
+
+def _content(event: AuditEvent) -> dict[str, Any]:
     content = {
         "occurred_at": as_utc(event.occurred_at).isoformat(),
         "actor": [event.actor_id, event.actor_name, event.actor_role],
@@ -39,8 +44,24 @@ def event_hash(event: AuditEvent) -> str:
         content["person"] = event.person
     if event.client_id is not None:
         content["client_id"] = event.client_id
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256((event.prev_hash + canonical).encode()).hexdigest()
+    return content
+
+
+def _canonical(content: dict[str, Any]) -> str:
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def event_hash(event: AuditEvent) -> str:
+    """SHA-256 over the previous hash and the event's canonical JSON content (the hash chain's link)."""
+    return hashlib.sha256(((event.prev_hash or "") + _canonical(_content(event))).encode()).hexdigest()
+
+
+def leaf_data(event: AuditEvent) -> bytes:
+    """The bytes the log's leaf commits to: the event's id and content as canonical JSON (docs/audit-log.md).
+
+    The id is in it so a proof of inclusion for event 42 cannot be shown for another event with the same content;
+    the chain's hashes are not, so the tree stands on the events alone."""
+    return _canonical({"id": event.id, **_content(event)}).encode()
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -53,10 +74,8 @@ def as_utc(moment: datetime) -> datetime:
 def record(
     session: Session, actor: Actor, action: str, subject_type: str, subject_id: str, **detail: Any
 ) -> AuditEvent:
-    """Append one event to the chain (flushed, committed with the caller's transaction)."""
+    """Write one event (flushed, committed with the caller's transaction; sequenced into the log after that)."""
     _refuse_sensitive(detail)
-    lock_audit_chain(session)
-    previous = session.scalars(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
     person = str(subject_id) if subject_type == "identity" else detail.get("uin")
     client_id = str(subject_id) if subject_type == "client" else detail.get("client_id")
     if client_id is None and actor.role == "client" and actor.name.startswith("client:"):
@@ -72,11 +91,10 @@ def record(
         person=str(person)[:16] if person else None,
         client_id=str(client_id)[:64] if client_id else None,
         detail=json.loads(json.dumps(detail, default=str)),
-        prev_hash=previous or GENESIS,
     )
-    event.hash = event_hash(event)
     session.add(event)
     session.flush()
+    session.info[WROTE_EVENTS] = True
     return event
 
 
@@ -119,10 +137,17 @@ def _refuse_sensitive(detail: Any, path: str = "detail") -> None:
 
 
 def verify_chain(session: Session) -> tuple[int, int | None]:
-    """Walk the chain; return (events checked, id of the first broken event or None)."""
-    previous = GENESIS
+    """Walk the chain in log order; return (events checked, id of the first broken event or None).
+
+    Events not yet sequenced have no link yet and are not counted. When the oldest events were pruned
+    (civid/audit_retention.py) the walk starts from the first kept one's own ``prev_hash``: those pruned are
+    checked by their leaf hashes in the tree only (civid/audit_verify.py)."""
+    previous: str | None = None
     checked = 0
-    for event in session.scalars(select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=1000)):
+    query = select(AuditEvent).where(AuditEvent.leaf_index.is_not(None)).order_by(AuditEvent.leaf_index)
+    for event in session.scalars(query.execution_options(yield_per=1000)):
+        if previous is None:
+            previous = GENESIS if event.leaf_index == 0 else event.prev_hash
         if event.prev_hash != previous or event_hash(event) != event.hash:
             return checked, event.id
         previous = event.hash

@@ -51,6 +51,43 @@ class Settings(BaseSettings):
     template_keys_file: Path | None = Field(
         None, description="JSON key ring for templates at rest; default <data_dir>/keys/template-keys.json (0600)."
     )
+    # --- the audit log (civid/audit*.py; docs/audit-log.md) ---------------------------------
+    audit_key_file: Path | None = Field(
+        None,
+        description="JSON with the Ed25519 keys that sign the audit log's checkpoints; default "
+        "<data_dir>/keys/audit-keys.json (0600), created on first run. Keep it where the database administrator "
+        "cannot write.",
+    )
+    audit_log_origin: str | None = Field(
+        None,
+        description="The audit log's name in its checkpoints and the signing key's name (C2SP tlog-checkpoint "
+        "origin); default <issuer host>/audit.",
+    )
+    audit_checkpoint_file: Path | None = Field(
+        None,
+        description="Append-only file that receives every signed checkpoint (and, beside it as <file>.leaves, "
+        "the log's leaf hashes) for a witness outside the database administrator's reach; default "
+        "<data_dir>/audit/checkpoints.",
+    )
+    audit_sequence_interval_s: float = Field(
+        1.0,
+        gt=0,
+        description="At most this long between sequencer passes when no commit woke it (it is woken by every "
+        "commit that wrote an event; this catches events of a process that stopped before sequencing them).",
+    )
+    audit_checkpoint_interval_s: float = Field(
+        10.0,
+        gt=0,
+        description="A new checkpoint is signed at most this often while the log grows (and on demand, at "
+        "GET /v1/audit/checkpoint). Events not yet in a checkpoint the witness holds are the ones a database "
+        "administrator could still rewrite unseen.",
+    )
+    audit_retention_days: int | None = Field(
+        None,
+        ge=1,
+        description="Delete audit event bodies (they hold personal data) this many days after they occurred; "
+        "their leaf hashes stay, so proofs and verification still work. None (the default): keep them.",
+    )
     keep_photos: bool = Field(
         True,
         description="Keep enrolment photos, AES-256-GCM encrypted under the template key ring and bound to "
@@ -597,6 +634,18 @@ class Settings(BaseSettings):
     @property
     def resolved_template_keys_file(self) -> Path:
         return self.template_keys_file or self.data_dir / "keys" / "template-keys.json"
+
+    @property
+    def resolved_audit_key_file(self) -> Path:
+        return self.audit_key_file or self.data_dir / "keys" / "audit-keys.json"
+
+    @property
+    def resolved_audit_checkpoint_file(self) -> Path:
+        return self.audit_checkpoint_file or self.data_dir / "audit" / "checkpoints"
+
+    @property
+    def resolved_audit_log_origin(self) -> str:
+        return self.audit_log_origin or f"{urlsplit(self.resolved_issuer).netloc}/audit"
 
     @property
     def resolved_admin_key_file(self) -> Path:

@@ -22,6 +22,8 @@ class ProductionView(Protocol):
     cookie_secure: bool | None
     template_keys_file: Path | None
     idp_secrets_file: Path | None
+    audit_key_file: Path | None
+    audit_checkpoint_file: Path | None
     data_dir: Path
     abis_datashare_urls: list[str]
 
@@ -202,12 +204,18 @@ def production_problems(settings: ProductionView) -> list[str]:
     for field, what in (
         ("template_keys_file", "the template key ring"),
         ("idp_secrets_file", "the identity provider's secrets (pairwise salt, cookie key)"),
+        ("audit_key_file", "the audit log's checkpoint signing key"),
     ):
         if getattr(settings, field) is None:
             problems.append(
                 f"{variable(field)} must name {what} supplied from the secret store in production, not "
                 f"the default file that is generated anew under {settings.data_dir}/keys when missing"
             )
+    if settings.audit_checkpoint_file is None:
+        problems.append(
+            "CIVID_AUDIT_CHECKPOINT_FILE must name the append-only file a witness keeps outside the database "
+            f"administrator's reach in production (docs/audit-log.md), not the default under {settings.data_dir}"
+        )
     plain = [url for url in settings.abis_datashare_urls if not url.startswith("https://")]
     if plain:
         problems.append(

@@ -2,7 +2,7 @@
 
 from models.abis import AbisModality, AbisReference, AbisTemplate
 from models.access import ROLES, ApiKey
-from models.audit import AuditEvent
+from models.audit import AuditCheckpoint, AuditEvent, AuditTreeNode
 from models.base import Base, utcnow
 from models.batch import BatchJob, BatchRecord, BatchStatus, RecordStatus
 from models.bulk_dedup import BulkDedupPair, BulkDedupRun, RunStatus
@@ -47,6 +47,8 @@ __all__ = [
     "AbisTemplate",
     "ROLES",
     "ApiKey",
+    "AuditCheckpoint",
+    "AuditTreeNode",
     "AuditEvent",
     "Base",
     "utcnow",

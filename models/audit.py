@@ -1,11 +1,16 @@
-"""Audit events, hash-chained: each carries the hash of the one before, so edits to history show."""
+"""The audit trail: events, the Merkle tree over them (a transparency log), and the checkpoints it signed.
+
+An event is written by the request it records, without a leaf index; the sequencer (civid/audit_sequencer.py)
+later gives committed events their place in the log — ``leaf_index``, the tree's new nodes, and the old hash
+chain's ``prev_hash``/``hash`` — in one short critical section.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String
+from sqlalchemy import JSON, BigInteger, Integer, LargeBinary, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
@@ -28,5 +33,31 @@ class AuditEvent(Base):
     client_id: Mapped[str | None] = mapped_column(String(64), index=True)
     # Never biometric data or full document numbers: identifiers, outcomes, scores, reasons.
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Set by the sequencer (None until then): the event's place in the log and its link in the hash chain.
+    leaf_index: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+
+class AuditTreeNode(Base):
+    """The hash of one complete subtree: ``2**level`` leaves from ``position * 2**level`` (level 0: the leaf hashes).
+
+    Every proof is assembled from these in O(log n) lookups. Rows are only ever added; pruning an event's body
+    (civid/audit_retention.py) leaves its leaf hash here, so the tree and its proofs stay whole."""
+
+    __tablename__ = "audit_tree_nodes"
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    position: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class AuditCheckpoint(Base):
+    """A signed checkpoint the log published (C2SP tlog-checkpoint in a signed note), one per tree size."""
+
+    __tablename__ = "audit_checkpoints"
+
+    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[str] = mapped_column(Text)
+    signed_at: Mapped[datetime] = mapped_column(default=utcnow)

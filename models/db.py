@@ -135,7 +135,7 @@ def lock_rows(session: Session, model: Any, ids: list[int]) -> float:
     and its matches), never a search. PostgreSQL locks exactly those rows, in id order so two deciders sharing
     rows cannot deadlock, ``FOR NO KEY UPDATE`` so inserts that merely reference them (case candidates) do not
     wait. SQLite has one writer at a time: a write statement that changes nothing takes the database's write lock
-    now, as ``lock_audit_chain`` explains, so what is read next is read under it."""
+    now, as ``lock_audit_log`` explains, so what is read next is read under it."""
     started = time.perf_counter()
     if is_postgres(session):
         session.execute(
@@ -146,18 +146,20 @@ def lock_rows(session: Session, model: Any, ids: list[int]) -> float:
     return time.perf_counter() - started
 
 
-def lock_audit_chain(session: Session) -> None:
-    """Order writers of the audit hash chain: held from here until the caller's commit or rollback.
+def lock_audit_log(session: Session) -> None:
+    """Order the audit log's sequencers: held from here until the caller's commit or rollback.
 
-    Appending reads the last event's hash, then inserts the next event: two transactions doing that at once
-    must not both read the same hash (a fork that ``verify_chain`` reports as tampering).
+    Requests no longer take it (they write events without a place in the log); only the sequencer does, for the
+    few milliseconds it takes to read the tree's size, give the waiting events the next leaf indices and store the
+    new nodes. Two sequencers doing that at once must not both read the same size: they would build two different
+    trees (the unique leaf positions would refuse the second, but the lock makes it wait instead of fail).
     """
     if is_postgres(session):
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
         return
     # SQLite has one writer at a time, but pysqlite runs a SELECT before the transaction's first write
-    # outside any transaction, so the read of the last hash is not covered by the write lock that the
+    # outside any transaction, so the read of the tree's size is not covered by the write lock that the
     # INSERT takes later. A write statement that changes nothing takes the database's write lock now
-    # (waiting up to the busy timeout, SQLITE_BUSY_TIMEOUT_S); the last hash is then read under it, as with
+    # (waiting up to the busy timeout, SQLITE_BUSY_TIMEOUT_S); the size is then read under it, as with
     # BEGIN IMMEDIATE. A transaction that has written already holds the lock, and this costs nothing.
-    session.execute(text("UPDATE audit_events SET id = id WHERE 0"))
+    session.execute(text("UPDATE audit_tree_nodes SET level = level WHERE 0"))

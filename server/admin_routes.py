@@ -55,7 +55,8 @@ class AuditEventOut(BaseModel):
     person: str | None = Field(None, description="UIN of the person the event is about, when there is one")
     client_id: str | None = Field(None, description="The relying party that took part, when there is one")
     detail: dict[str, Any]
-    hash: str
+    leaf_index: int | None = Field(None, description="The event's place in the audit log; None until sequenced")
+    hash: str | None = Field(None, description="The hash chain's link; None until sequenced")
 
 
 class ChainOut(BaseModel):
@@ -131,7 +132,8 @@ def audit_events(
 
 
 @router.get("/v1/audit/verify", response_model=ChainOut, tags=["audit"], summary="Check the audit hash chain")
-def audit_verify(session: SessionDep, actor: Auditor) -> ChainOut:
+def audit_verify(session: SessionDep, actor: Auditor, services: Annotated[Services, Depends(get_services)]) -> ChainOut:
+    services.audit_log.sequencer.now()  # every committed event linked before the walk
     checked, broken = audit.verify_chain(session)
     return ChainOut(events_checked=checked, intact=broken is None, first_broken_event=broken)
 

@@ -24,6 +24,7 @@ from idp.app import housekeeping as idp_housekeeping
 from idp.app import install as install_idp
 from kyc.app import install as install_kyc
 from server.admin_routes import router as admin_router
+from server.audit_log_routes import router as audit_log_router
 from server.bootstrap import ensure_bootstrap_admin
 from server.services import Services, build_services
 
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             abis_worker.drain_leftovers(app.state.services)  # and decide them if no worker will
         pruning = asyncio.create_task(idp_housekeeping(app.state.services, app.state.login_methods))
         app.state.services.backchannel_logout.wake()  # logout tokens left undelivered by the last run
+        app.state.services.audit_log.sequencer.start()  # events a stopped process left unsequenced, then each commit's
         yield
         pruning.cancel()
         if owned:
@@ -170,6 +172,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if registration:
         app.include_router(enrolment_router)
     app.include_router(admin_router)
+    app.include_router(audit_log_router)
     install_idp(app)  # a registration process too: the console's staff sign in through the provider
     if registration:
         install_console(app)

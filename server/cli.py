@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -28,11 +29,9 @@ index_app = typer.Typer(
 )
 apikey_app = typer.Typer(help="API keys bound to roles", no_args_is_help=True)
 keys_app = typer.Typer(help="Encryption keys for templates at rest, and the OpenID signing keys", no_args_is_help=True)
-audit_app = typer.Typer(help="The hash-chained audit trail", no_args_is_help=True)
 app.add_typer(index_app, name="index")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(keys_app, name="keys")
-app.add_typer(audit_app, name="audit")
 # One `civid abis` group: `worker` is defined below, `dedup-bulk` in server/abis_cli.py.
 app.add_typer(abis_app, name="abis")
 out = Console()
@@ -90,9 +89,12 @@ def _services(open_gallery: bool = True, show_progress: bool = True) -> Services
     _check_gallery_backend(settings)
     _check_calibration(settings)
     try:
-        return build_services(settings, open_gallery=open_gallery, show_progress=show_progress)
+        services = build_services(settings, open_gallery=open_gallery, show_progress=show_progress)
     except GalleryUnavailable as error:
         _fail(f"civid cannot reach its gallery ({settings.gallery_backend}): {error}")
+    # What the command audited is sequenced (and checkpointed) before the process ends, not by the next one.
+    atexit.register(services.audit_log.stop)
+    return services
 
 
 @app.command()
@@ -186,6 +188,7 @@ def _prepare(settings: Settings) -> None:
     try:
         key_file = ensure_bootstrap_admin(services)
     finally:
+        services.audit_log.stop()  # the bootstrap key's event sequenced before the workers start
         services.engine.dispose()  # not close(): the gallery was not opened, so it must not be saved
     if key_file:
         logging.getLogger("civid").warning("first start: an admin API key was written to %s (mode 0600)", key_file)
@@ -549,20 +552,6 @@ def retire_key(key_id: str = typer.Argument(..., help="A key id no template or p
     out.print(f"key {key_id} retired; the ring holds {', '.join(services.keyring.key_ids)}")
 
 
-@audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the audit hash chain; exit 1 and name the first broken event if it was tampered with."""
-    from civid.audit import verify_chain
-
-    services = _services(open_gallery=False)
-    with services.sessions() as session:
-        checked, broken = verify_chain(session)
-    if broken is not None:
-        err.print(f"[red]audit chain broken at event {broken}[/red] (after {checked} intact events)")
-        raise typer.Exit(1)
-    out.print(f"audit chain intact: {checked} events")
-
-
 def _services_without_gallery() -> Services:
     """The services for a command that needs no index (the feature packages' commands get them from here)."""
     return _services(open_gallery=False, show_progress=False)
@@ -580,6 +569,10 @@ _install_console_commands(app, _services_without_gallery)
 from server.abis_cli import install as _install_abis_commands  # noqa: E402  (civid abis dedup-bulk)
 
 _install_abis_commands(app, _services_without_gallery)
+
+from server.audit_cli import install as _install_audit_commands  # noqa: E402  (civid audit verify|prune|…)
+
+_install_audit_commands(app, _services_without_gallery)
 
 
 def main() -> None:  # pragma: no cover

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from civid.audit_log import AuditLog
 from civid.errors import ConfigurationError
 from civid.events import EventBus
 from civid.keyring import KeyRing
@@ -36,9 +37,11 @@ class Services:
     idp_secrets: ServerSecrets
     backchannel_logout: BackchannelLogouts  # the sender of logout tokens to portals (a thread, once woken)
     events: EventBus  # identity events (civid.events): kyc and idp react to what enrollment does
+    audit_log: AuditLog  # the audit trail's sequencer, checkpoints and proofs (civid/audit_log.py)
 
     def close(self) -> None:
         """Persist the indexes and release connections (called at shutdown)."""
+        self.audit_log.stop()  # a last sequencing pass and checkpoint: a clean stop leaves no event unsequenced
         self.backchannel_logout.stop()  # undelivered logout tokens stay queued for the next start
         self.gallery.save()
         self.fingers.save()
@@ -61,6 +64,7 @@ def build_services(
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
     sessions = make_session_factory(engine)
+    audit_log = AuditLog(settings, sessions)  # before anything records an event: its commits wake the sequencer
     keyring = KeyRing.load_or_create(settings.resolved_template_keys_file)
     backend = None if serve_gallery else NO_GALLERY_BACKEND
     gallery = GalleryStore(settings, keyring, sessions, backend)
@@ -86,6 +90,7 @@ def build_services(
         idp_secrets,
         BackchannelLogouts(settings, sessions, signing_keys, idp_secrets),
         subscribed_event_bus(),
+        audit_log,
     )
 
 

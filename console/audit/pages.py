@@ -1,4 +1,5 @@
-"""Auditors' pages: search the audit trail, verify its hash chain, export a search as CSV.
+"""Auditors' pages: search the audit trail, verify its hash chain, export a search as CSV, see the log's newest
+signed checkpoint and verify that one event is in it (an inclusion proof checked against that checkpoint).
 
 Search by person (UIN), officer or any actor (name contains), relying-party client, action (exact, or a
 family such as ``case``) and time range (UTC); newest first, 50 a page. The trail never holds biometric
@@ -23,8 +24,8 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from civid import audit
-from civid.errors import InvalidUin
-from civid.input_types import PageNumber
+from civid.errors import CividError, InvalidUin, NotFound
+from civid.input_types import INT32_MAX, PageNumber
 from civid.uin import normalise_uin
 from civid.web import pages
 from civid.web.csrf import check_csrf
@@ -145,7 +146,7 @@ def _row(event: AuditEvent) -> dict[str, Any]:
         "person": event.person or "",
         "client": event.client_id or "",
         "detail": detail_text(event.detail or {}),
-        "hash": event.hash[:12],
+        "hash": (event.hash or "")[:12],
     }
 
 
@@ -170,7 +171,12 @@ def _search_form(
 
 
 def render_search(
-    request: Request, staff: Staff, search: AuditSearch, page: int = 1, chain: dict[str, Any] | None = None
+    request: Request,
+    staff: Staff,
+    search: AuditSearch,
+    page: int = 1,
+    chain: dict[str, Any] | None = None,
+    inclusion: dict[str, Any] | None = None,
 ) -> Response:
     """The search page: the form, and the results when the search is valid."""
     clean, errors = search.check()
@@ -188,7 +194,8 @@ def render_search(
                 )
                 db.commit()
         choices = _choices(db)
-    status = 422 if errors else 200
+    checkpoint = request.app.state.services.audit_log.latest_checkpoint()
+    status = 422 if errors or (inclusion and inclusion.get("invalid")) else 200
     return pages.render(
         request,
         "console_audit.html",
@@ -202,6 +209,8 @@ def render_search(
         pages_total=max(1, -(-total // PAGE_SIZE)),
         chain=chain,
         choices=choices,
+        checkpoint=checkpoint,
+        inclusion=inclusion,
     )
 
 
@@ -227,6 +236,7 @@ def verify(
 ) -> Response:
     """Walk the whole hash chain: intact, or the first event whose content or link was altered."""
     check_csrf(request, csrf_token)
+    request.app.state.services.audit_log.sequencer.now()  # every committed event linked before the walk
     with request.app.state.services.sessions() as db:
         checked, broken = audit.verify_chain(db)
         broken_row = _row(db.get(AuditEvent, broken)) if broken is not None else None
@@ -243,6 +253,35 @@ def verify(
         db.commit()
     chain = {"checked": checked, "intact": broken is None, "broken": broken_row}
     return render_search(request, staff, AuditSearch(person, actor, client, action, since, until), chain=chain)
+
+
+@router.post("/inclusion")
+def inclusion(
+    request: Request, csrf_token: str = Form(""), event_id: str = Form(""), staff: Staff = Auditor
+) -> Response:
+    """Prove one event is in the log, and check the proof against the newest checkpoint and the audit key."""
+    check_csrf(request, csrf_token)
+    services = request.app.state.services
+    text = event_id.strip()
+    if not text.isdigit() or not 1 <= int(text) <= INT32_MAX:
+        result: dict[str, Any] = {"invalid": True, "key": "audit.inclusion.invalid_id"}
+        return render_search(request, staff, AuditSearch(), inclusion=result)
+    number = int(text)
+    try:
+        proof = services.audit_log.inclusion(number)
+        signed = services.audit_log.check_note(proof.checkpoint or "")
+        holds = proof.holds() and (signed.size, signed.root) == (proof.tree_size, proof.root)
+        result = {"key": "audit.inclusion.ok" if holds else "audit.inclusion.failed", "ok": holds}
+        result.update(id=number, leaf=proof.leaf_index, size=proof.tree_size)
+    except NotFound:
+        result = {"key": "audit.inclusion.not_found", "ok": False, "id": number}
+    except CividError:  # a checkpoint the audit key did not sign is a failed proof, shown as such
+        result = {"key": "audit.inclusion.failed", "ok": False, "id": number}
+    with services.sessions.begin() as db:
+        audit.record(
+            db, staff.actor("auditor"), "audit.inclusion_checked", "audit_event", str(number), included=result["ok"]
+        )
+    return render_search(request, staff, AuditSearch(), inclusion=result)
 
 
 @router.get("/export.csv")

@@ -16,6 +16,8 @@ PRODUCTION = {
     "database_url": "postgresql+psycopg://civid@db/civid",
     "template_keys_file": Path("/run/secrets/keys"),
     "idp_secrets_file": Path("/run/secrets/idp"),
+    "audit_key_file": Path("/run/secrets/audit"),
+    "audit_checkpoint_file": Path("/mnt/witness/civid-checkpoints"),
 }
 
 
@@ -117,6 +119,11 @@ def test_production_with_its_values_supplied_is_accepted() -> None:
 def test_production_refuses_an_http_or_default_issuer() -> None:
     assert "CIVID_ISSUER must be the public https URL in production" in refusal(**{**PRODUCTION, "issuer": None})
     assert "not http://id.example.gov" in refusal(**{**PRODUCTION, "issuer": "http://id.example.gov"})
+
+
+def test_production_refuses_the_audit_key_and_witness_file_defaults() -> None:
+    assert "CIVID_AUDIT_KEY_FILE must name" in refusal(**{**PRODUCTION, "audit_key_file": None})
+    assert "CIVID_AUDIT_CHECKPOINT_FILE must name" in refusal(**{**PRODUCTION, "audit_checkpoint_file": None})
 
 
 def test_production_refuses_cookies_without_the_secure_flag() -> None:

@@ -105,6 +105,26 @@ def test_the_chain_is_verified_and_a_tampered_event_is_named(client, people, ser
     assert forged.status_code == 403
 
 
+def test_the_page_shows_the_signed_checkpoint_and_verifies_an_events_inclusion(client, people, services):
+    services.audit_log.checkpoint()
+    page = as_auditor(client, people)
+    newest = services.audit_log.latest_checkpoint()
+    assert "Signed checkpoint of the audit log" in page.text
+    assert f"The log holds {newest.tree_size} events." in page.text
+    assert newest.note.split("\n")[2] in page.text  # the root hash line of the signed note
+    [staff_added, *_] = actions_of(services, "staff.added")
+    token = form_value(page.text, "csrf_token")
+    found = client.post("/console/audit/inclusion", data={"csrf_token": token, "event_id": str(staff_added.id)})
+    assert found.status_code == 200
+    assert f"Event #{staff_added.id} is leaf {staff_added.leaf_index} of the log of" in found.text
+    assert actions_of(services, "audit.inclusion_checked")[0].detail == {"included": True}
+    missing = client.post("/console/audit/inclusion", data={"csrf_token": token, "event_id": "999999"})
+    assert "There is no event #999999 in the log" in missing.text
+    typed = client.post("/console/audit/inclusion", data={"csrf_token": token, "event_id": "twelve"})
+    assert typed.status_code == 422 and "Enter an event number" in typed.text
+    assert client.post("/console/audit/inclusion", data={"csrf_token": "x", "event_id": "1"}).status_code == 403
+
+
 def test_the_current_search_exports_as_csv_safe_for_spreadsheets(client, people, services):
     with services.sessions.begin() as db:
         audit.record(db, Actor(None, '=HYPERLINK("http://evil")', "system"), "test.injection", "test", "1")

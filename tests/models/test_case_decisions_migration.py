@@ -16,6 +16,7 @@ from models import CaseDecision, DedupCase
 from models.db import downgrade, upgrade
 from tests.conftest import seeded_fixtures
 from tests.enrollment.test_adjudication import change, decide, open_a_case
+from tests.models.audit_before_log import record_before_log
 from tests.models.migrations import engine, postgres_schema_url  # noqa: F401 - fixture
 
 seed, settings, keys, opened = seeded_fixtures(open_a_case, "opened")
@@ -183,7 +184,7 @@ def _cases_decided_at_0007(engine: Engine) -> None:
             ],
         )
     with Session(engine) as db:  # the events exactly as adjudication.decide and decision_change.change wrote them
-        audit.record(
+        record_before_log(
             db,
             Actor(2, "Adjudicator Biden", "adjudicator"),
             "case.decided",
@@ -194,7 +195,7 @@ def _cases_decided_at_0007(engine: Engine) -> None:
             uin="1000000002",
             comment_length=15,
         )
-        audit.record(
+        record_before_log(
             db,
             Actor(3, "Adjudicator Harris", "adjudicator"),
             "case.decision_changed",

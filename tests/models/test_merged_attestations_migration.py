@@ -24,6 +24,7 @@ from server.services import build_services
 from tests.conftest import make_settings
 from tests.idp.conftest import ClientKey
 from tests.kyc.banks import ATTESTATIONS, Bank, civid_jwks, client_auth, verify_with_joserfc
+from tests.models.audit_before_log import record_before_log
 from tests.models.migrations import engine, postgres_schema_url  # noqa: F401 - fixture
 from tests.models.test_backchannel_logout_migration import clients_at_0009
 
@@ -197,7 +198,7 @@ def _merged_identity_at_0015(engine: Engine, bank: Bank) -> None:
             ],
         )
     with Session(engine) as db:  # the chain the upgrade must extend, as civid wrote it
-        audit.record(
+        record_before_log(
             db,
             Actor(1, "Officer Obama", "officer"),
             "case.decided",

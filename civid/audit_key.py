@@ -1,0 +1,94 @@
+"""The audit log's own Ed25519 key, which signs checkpoints: a JSON file (mode 0600) like the template key ring.
+
+Kept apart from the OpenID signing keys on purpose: those live in the database (sealed by the template key ring),
+and a checkpoint must mean something against whoever controls the database. ``{"active": kid, "keys": {kid: b64
+seed}}``; rotation adds a key and makes it active, and the old ones stay so checkpoints they signed still verify.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+from civid.errors import ConfigurationError
+from civid.signed_note import Note, Verifier, sign, verifier_of
+
+
+class AuditKeys:
+    """The checkpoint signing keys under one note name (the log's origin), one of them active."""
+
+    def __init__(self, name: str, keys: dict[str, Ed25519PrivateKey], active: str, path: Path | None = None) -> None:
+        if active not in keys:
+            raise ConfigurationError(f"active audit key {active!r} is not in {path}")
+        self.name = name
+        self._keys = dict(keys)
+        self.active = active
+        self.path = path
+
+    @classmethod
+    def load_or_create(cls, path: Path, name: str) -> AuditKeys:
+        """Read the key file at ``path``; create it with one fresh key on first run."""
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            kid = _new_kid()
+            created = cls(name, {kid: Ed25519PrivateKey.generate()}, kid, path)
+            created.save()
+            return created
+        try:
+            raw = json.loads(path.read_text())
+            keys = {
+                kid: Ed25519PrivateKey.from_private_bytes(base64.b64decode(seed)) for kid, seed in raw["keys"].items()
+            }
+            return cls(name, keys, raw["active"], path)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ConfigurationError(f"cannot read the audit key file {path}: {exc}") from exc
+
+    def save(self) -> None:
+        """Write the file atomically with owner-only permissions."""
+        if self.path is None:
+            return
+        payload = {
+            "active": self.active,
+            "keys": {
+                kid: base64.b64encode(key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())).decode()
+                for kid, key in self._keys.items()
+            },
+        }
+        tmp = self.path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(payload, handle)
+        os.replace(tmp, self.path)
+
+    def rotate(self) -> str:
+        """Add a fresh key and sign with it from now on; returns its id."""
+        kid = _new_kid()
+        self._keys[kid] = Ed25519PrivateKey.generate()
+        self.active = kid
+        self.save()
+        return kid
+
+    def sign(self, text: str) -> Note:
+        return sign(text, self.name, self._keys[self.active])
+
+    @property
+    def verifier(self) -> Verifier:
+        """The active key as a verifier: what an auditor or witness is given to check checkpoints."""
+        return verifier_of(self.name, self._keys[self.active])
+
+    @property
+    def verifiers(self) -> list[Verifier]:
+        """Every key in the file, active first: checkpoints signed before a rotation still verify."""
+        order = [self.active] + sorted(kid for kid in self._keys if kid != self.active)
+        return [verifier_of(self.name, self._keys[kid]) for kid in order]
+
+
+def _new_kid() -> str:
+    return datetime.now(UTC).strftime("a%Y%m%d") + "-" + secrets.token_hex(3)
