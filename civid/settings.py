@@ -124,8 +124,9 @@ class Settings(BaseSettings):
     dedup_lease_s: float = Field(
         60.0,
         gt=0,
-        description="A claimed job is a worker's for this long; a worker that dies mid-job loses it when the lease "
-        "expires and another takes it again. Longer than any one job (a search and a decision: well under 1 s).",
+        description="A claimed job is a worker's for this long, renewed every third of it while the job runs "
+        "(enrollment/dedup_queue.py Heartbeat); a worker that dies mid-job stops renewing and loses it when the lease "
+        "expires, and another takes it again. Several database round trips long, so a busy moment does not lose it.",
     )
     dedup_max_attempts: int = Field(
         5, ge=1, description="A job that failed this many times is marked failed (its error kept) and not retried."
