@@ -499,6 +499,12 @@ class Settings(BaseSettings):
     bootstrap_admin_key_file: Path | None = Field(
         None, description="Where the first admin API key is written on first start; default <data_dir>/admin-api-key."
     )
+    healthz_gallery_cache_s: float = Field(
+        5.0,
+        ge=0,
+        description="/healthz reports the gallery's size as counted at most this long ago: a load balancer checking "
+        "every second would otherwise ask Milvus for a count at every check; 0 counts at each call.",
+    )
 
     @model_validator(mode="after")
     def _refuse_unusable_values(self) -> Settings:

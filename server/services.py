@@ -20,6 +20,7 @@ from idp.server_secrets import ServerSecrets
 from kyc import subscriptions as kyc_subscriptions
 from matcher.fusion import Fusion
 from models.db import make_engine, make_session_factory, upgrade
+from server.health import GallerySizeCache
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Services:
     idp_secrets: ServerSecrets
     backchannel_logout: BackchannelLogouts  # the sender of logout tokens to portals (a thread, once woken)
     events: EventBus  # identity events (civid.events): kyc and idp react to what enrollment does
+    gallery_size: GallerySizeCache  # what /healthz reports (server/health.py)
 
     def close(self) -> None:
         """Persist the indexes and release connections (called at shutdown)."""
@@ -86,6 +88,7 @@ def build_services(
         idp_secrets,
         BackchannelLogouts(settings, sessions, signing_keys, idp_secrets),
         subscribed_event_bus(),
+        GallerySizeCache(settings.healthz_gallery_cache_s),
     )
 
 
