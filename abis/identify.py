@@ -10,6 +10,11 @@ LLR >= t with probability at most 10^-t, so a search over N references has FPIR 
 therefore ``t = targetFPIR/10 + log10(N)`` (30 over 1,000 references: LLR 6). It is a bound, not a fit: the
 calibration is only as good as matcher/calibration.json, and benchmarks/fusion.py measures the real rates.
 Without targetFPIR the threshold is ``CIVID_DEDUP_LLR_THRESHOLD``, the one enrolment's deduplication uses.
+
+A low targetFPIR over a small gallery gives a low ``t`` (10 over one reference: LLR 1), below what one finger can
+score alone (``finger_llr_cap``, 2.75: matcher/calibration.json). The bound assumes the calibration holds to its
+tails, which one finger's does not (hence its cap), so the threshold is never set at or below the cap: one finger
+alone never makes a candidate, however the request is worded, as the settings refuse for enrolment's threshold.
 """
 
 from __future__ import annotations
@@ -39,11 +44,17 @@ class Match:
     fused: FusedScore
 
 
-def threshold_for(target_fpir: int | None, gallery_size: int, default_llr: float) -> float:
-    """The fused-LLR threshold meeting MOSIP's targetFPIR over ``gallery_size`` references (module docstring)."""
+def threshold_for(target_fpir: int | None, gallery_size: int, default_llr: float, finger_llr_cap: float) -> float:
+    """The fused-LLR threshold meeting MOSIP's targetFPIR over ``gallery_size`` references, never at or below
+    what one finger scores alone (module docstring)."""
     if target_fpir is None:
         return default_llr
-    return target_fpir / 10 + math.log10(max(gallery_size, 1))
+    bound = target_fpir / 10 + math.log10(max(gallery_size, 1))
+    if not math.isfinite(finger_llr_cap):
+        return bound  # an uncapped calibration (tests only): nothing to stay above
+    # Matches are fused.llr >= threshold: a hundredth above the cap (the precision the answer reports) is out of
+    # one finger's reach.
+    return max(bound, finger_llr_cap + 0.01)
 
 
 def identify(
@@ -69,7 +80,7 @@ def identify(
         gallery.catch_up(session)
         pool = _shortlist(session, gallery, probe, probe_templates, max_results)
         gallery_size = (session.scalar(select(func.count()).select_from(AbisReference)) or 1) - 1
-    threshold = threshold_for(target_fpir, gallery_size, default_llr)
+    threshold = threshold_for(target_fpir, gallery_size, default_llr, fusion.finger_llr_cap)
     candidates = templates_of(session, keyring, list(pool))
     probe_faces = probe_templates.face_matrix()
     probe_fingers = {p: matching_features(f.view) for p, f in probe_templates.fingers.items()}

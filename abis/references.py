@@ -2,8 +2,12 @@
 
 A reference's face descriptors go to a FAISS gallery and its fingers' MCC cylinders to civid's finger index, both
 keyed by template id and both caches of the table: built from it on first use and caught up by id before each
-search (another process may have inserted since). A template deleted by another process may linger in this
-process's index for a while; searches drop any hit whose row is gone, so it is never reported.
+search (another process may have inserted since). Inserts commit without a common lock, so on PostgreSQL a
+template id below the watermark may still commit later (another process's insert still open at the last
+catch-up): such gaps are remembered and scanned again until every transaction that could fill them has ended
+(``enrollment.gallery_store.IdGaps``, as the enrolment galleries do). A template deleted by another process may
+linger in this process's index for a while; searches drop any hit whose row is gone, so it is never reported.
+These indexes are in-process on every gallery backend (docs/abis-mosip.md says what that means with Milvus).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from civid.keyring import KeyRing, Sealed
 from enrollment.fingerprint import AcceptedFinger, index_features, record_of
+from enrollment.gallery_store import RECENT_GAPS, IdGaps
 from enrollment.matcher_problems import matcher_problems
 from matcher import iso19794, mcc
 from matcher.finger_index import FingerIndex
@@ -138,32 +144,44 @@ class ReferenceGallery:
         self.faces = FaissGallery(exact_max=exact_max, nprobe=nprobe)
         self.fingers = FingerIndex()
         self.watermark = 0  # highest template id added
+        self._gaps = IdGaps()  # ids below the watermark another insert may still commit (PostgreSQL)
         self._lock = threading.Lock()
 
     def catch_up(self, session: Session) -> int:
-        """Add every template row above the watermark (all of them on first use); returns how many."""
-        added = 0
+        """Add every template row above the watermark (all of them on first use) and any that filled a gap below
+        it since; returns how many."""
         with self._lock:
-            while True:
-                rows = session.execute(
-                    select(AbisTemplate, AbisReference.reference_id)
-                    .join(AbisReference, AbisTemplate.reference_pk == AbisReference.id)
-                    .where(AbisTemplate.id > self.watermark)
-                    .order_by(AbisTemplate.id)
-                    .limit(_CATCH_UP_BATCH)
-                ).all()
-                if not rows:
-                    return added
-                faces = [(row.id, open_face(self.keyring, row, ref)) for row, ref in rows if row.modality == "face"]
-                fingers = [
-                    (row.id, open_features(self.keyring, row, ref)) for row, ref in rows if row.modality == "finger"
-                ]
-                if faces:
-                    self.faces.add(np.array([i for i, _ in faces], np.int64), np.stack([v for _, v in faces]))
-                if fingers:
-                    self.fingers.add(np.array([i for i, _ in fingers], np.int64), [c for _, c in fingers])
-                self.watermark = max(row.id for row, _ in rows)
-                added += len(rows)
+            postgres = session.get_bind().dialect.name == "postgresql"
+            settled = self._gaps.settled(session) if postgres else set()
+            start = self.watermark
+            present: set[int] = set()
+            added = self._add(session, AbisTemplate.id.in_(sorted(self._gaps.ids))) if self._gaps.ids else set()
+            present |= added
+            while rows := self._add(session, AbisTemplate.id > self.watermark, limit=_CATCH_UP_BATCH):
+                present |= rows
+                self.watermark = max(self.watermark, *rows)
+            if postgres:
+                # On first use, only the newest ids can belong to inserts still open: older gaps are deletions.
+                low = start if start else max(self.watermark - RECENT_GAPS, 0)
+                self._gaps.scanned(session, low, self.watermark, present, settled)
+            return len(present)
+
+    def _add(self, session: Session, condition: Any, limit: int | None = None) -> set[int]:
+        """Add the template rows matching ``condition`` (lowest ids first, at most ``limit``); their ids."""
+        query = (
+            select(AbisTemplate, AbisReference.reference_id)
+            .join(AbisReference, AbisTemplate.reference_pk == AbisReference.id)
+            .where(condition)
+            .order_by(AbisTemplate.id)
+        )
+        rows = session.execute(query if limit is None else query.limit(limit)).all()
+        faces = [(row.id, open_face(self.keyring, row, ref)) for row, ref in rows if row.modality == "face"]
+        fingers = [(row.id, open_features(self.keyring, row, ref)) for row, ref in rows if row.modality == "finger"]
+        if faces:
+            self.faces.add(np.array([i for i, _ in faces], np.int64), np.stack([v for _, v in faces]))
+        if fingers:
+            self.fingers.add(np.array([i for i, _ in fingers], np.int64), [c for _, c in fingers])
+        return {row.id for row, _ in rows}
 
     def remove(self, template_ids: list[int]) -> None:
         """Drop a deleted reference's templates from both indexes (after its delete committed)."""

@@ -161,8 +161,9 @@ class Settings(BaseSettings):
     dedup_lease_s: float = Field(
         60.0,
         gt=0,
-        description="A claimed job is a worker's for this long; a worker that dies mid-job loses it when the lease "
-        "expires and another takes it again. Longer than any one job (a search and a decision: well under 1 s).",
+        description="A claimed job is a worker's for this long, renewed every third of it while the job runs "
+        "(enrollment/dedup_queue.py Heartbeat); a worker that dies mid-job stops renewing and loses it when the lease "
+        "expires, and another takes it again. Several database round trips long, so a busy moment does not lose it.",
     )
     dedup_max_attempts: int = Field(
         5, ge=1, description="A job that failed this many times is marked failed (its error kept) and not retried."
@@ -534,6 +535,12 @@ class Settings(BaseSettings):
     )
     bootstrap_admin_key_file: Path | None = Field(
         None, description="Where the first admin API key is written on first start; default <data_dir>/admin-api-key."
+    )
+    healthz_gallery_cache_s: float = Field(
+        5.0,
+        ge=0,
+        description="/healthz reports the gallery's size as counted at most this long ago: a load balancer checking "
+        "every second would otherwise ask Milvus for a count at every check; 0 counts at each call.",
     )
 
     @model_validator(mode="after")

@@ -3,7 +3,8 @@ for the enrolment it just stored (``Settle``, with ``dedup_inline``, the embedde
 
 Workers scale out: each claims one job at a time with ``FOR UPDATE SKIP LOCKED`` and keeps its own in-memory
 gallery caught up with the database before each search, so N processes on M machines share one queue. A worker
-that dies mid-job loses nothing: its lease expires and the job is claimed again (``enrollment.dedup_queue``).
+that dies mid-job loses nothing: its lease expires and the job is claimed again (``enrollment.dedup_queue``); one
+that lives keeps renewing its lease while the job runs, and one that lost it anyway writes nothing.
 """
 
 from __future__ import annotations
@@ -31,15 +32,19 @@ def worker_name(role: str = "worker") -> str:
     return name if role == "worker" else f"{name}:{role}:{threading.get_ident()}"
 
 
-def run_job(services: EnrolmentServices, job_id: int, worker: str) -> Enrolment | None:
-    """Decide one claimed job; on failure release it for a retry (or mark it failed) and return None."""
+def run_job(services: EnrolmentServices, lease: dedup_queue.Lease) -> Enrolment | None:
+    """Decide one claimed job, renewing its lease meanwhile; on failure release it for a retry (or mark it
+    failed) and return None; None too when the lease was lost (the job's new holder decides it)."""
+    config = services.settings.dedup_queue
     try:
-        return dedup_decision.process(services, job_id)
+        with dedup_queue.Heartbeat(services.sessions, lease, config):
+            return dedup_decision.process(services, lease)
+    except dedup_queue.LeaseLost:
+        log.warning("dedup job %d: lease lost before the decision, nothing written", lease.job_id)
+        return None
     except Exception as exc:  # noqa: BLE001 - any failure of one job must not stop the worker
-        log.exception("dedup job %d failed", job_id)
-        dedup_queue.give_up(
-            services.sessions, job_id, worker, f"{type(exc).__name__}: {exc}", services.settings.dedup_queue
-        )
+        log.exception("dedup job %d failed", lease.job_id)
+        dedup_queue.give_up(services.sessions, lease, f"{type(exc).__name__}: {exc}", config)
         return None
 
 
@@ -49,11 +54,11 @@ def run_worker(services: EnrolmentServices, stop: threading.Event, max_jobs: int
     worker = worker_name()
     done = 0
     while not stop.is_set() and (max_jobs is None or done < max_jobs):
-        job_id = dedup_queue.claim(services.sessions, worker, config)
-        if job_id is None:
+        lease = dedup_queue.claim(services.sessions, worker, config)
+        if lease is None:
             stop.wait(config.poll_s)
             continue
-        if run_job(services, job_id, worker) is not None:
+        if run_job(services, lease) is not None:
             done += 1
     return done
 
@@ -69,8 +74,8 @@ def drain_leftovers(services: EnrolmentServices) -> threading.Thread | None:
     worker = worker_name("start-up")
 
     def drain() -> None:
-        while (job_id := dedup_queue.claim(services.sessions, worker, services.settings.dedup_queue)) is not None:
-            run_job(services, job_id, worker)
+        while (lease := dedup_queue.claim(services.sessions, worker, services.settings.dedup_queue)) is not None:
+            run_job(services, lease)
 
     thread = threading.Thread(target=drain, name="dedup-leftovers", daemon=True)
     thread.start()
@@ -102,8 +107,8 @@ class Settle:
                 break
             # Inline, decide it here unless someone holds it (a worker, or a copy of this request under the same
             # Idempotency-Key): then wait, and take it over if that holder's lease expires.
-            if self.inline and dedup_queue.claim(services.sessions, worker, self.config, job_id=job.id):
-                run_job(services, job.id, worker)
+            if self.inline and (lease := dedup_queue.claim(services.sessions, worker, self.config, job_id=job.id)):
+                run_job(services, lease)
                 continue
             if time.monotonic() >= deadline:
                 break

@@ -23,7 +23,7 @@ from enrollment.dedup_decision import issue_identity
 from enrollment.record import record_attempt
 from enrollment.runtime import EnrolmentServices
 from enrollment.schemas import DecisionIn
-from enrollment.uin_withdrawal import withdraw_merged_uin
+from enrollment.uin_withdrawal import remember_own_identity, withdraw_merged_uin
 from models import (
     CaseCandidate,
     CaseKind,
@@ -75,6 +75,7 @@ def decide(services: EnrolmentServices, actor: Actor, case_id: str, decision: De
         enrolment = session.get(Enrolment, case.enrolment_id)
         assert enrolment is not None
         check_four_eyes(actor, enrolment)
+        remember_own_identity(case, enrolment)  # a register pair's applicant: the UIN a "duplicate" withdraws
         if decision.decision == Decision.DUPLICATE:
             target = _duplicate_target(case, decision.duplicate_of)
             if case.kind == CaseKind.REGISTER_PAIR:
@@ -93,6 +94,7 @@ def decide(services: EnrolmentServices, actor: Actor, case_id: str, decision: De
             uin = enrolment.identity.uin
         else:
             identity = issue_identity(session, enrolment)
+            case.own_identity_id = identity.id
             uin = identity.uin
         case.status = CaseStatus.DECIDED
         record_decision(session, case, enrolment, actor, decision, uin, "case.decided")

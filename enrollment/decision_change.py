@@ -9,9 +9,11 @@ decider, time and comment.
 
 What a change undoes and redoes, in one transaction inside the dedup section:
 
-- duplicate → not duplicate: the applicant gets a new UIN of their own and their templates go back into
-  the 1:N galleries; the identity they were an attempt against is untouched (its record never included the
-  attempt: ``enrollment.record``).
+- duplicate → not duplicate: the applicant gets a UIN of their own and their templates go back into the 1:N
+  galleries: the one it held before, if a "duplicate" withdrew it (a register pair's later UIN, or the one an
+  earlier "not duplicate" issued: restored, ``uin_withdrawal.restore_own_uin``), else a new one; so a person keeps
+  one UIN whatever the sequence of decisions. The identity they were an attempt against is untouched (its record
+  never included the attempt: ``enrollment.record``).
 - not duplicate → duplicate of a candidate: the UIN the first decision issued is withdrawn (identity status
   ``merged``: no login, no token, no claim; the number is never reused) and ``IdentityMerged`` published
   (``civid.events``: kyc revokes its attestations, the OpenID provider its grants, in this transaction); the
@@ -44,7 +46,7 @@ from enrollment.dedup_decision import issue_identity
 from enrollment.runtime import EnrolmentServices
 from enrollment.schemas import DecisionIn
 from enrollment.templates import open_descriptor
-from enrollment.uin_withdrawal import withdraw_merged_uin
+from enrollment.uin_withdrawal import remember_own_identity, restore_own_uin, withdraw_merged_uin
 from models import (
     ApiKey,
     CaseStatus,
@@ -81,6 +83,7 @@ def change(services: EnrolmentServices, actor: Actor, case_id: str, decision: De
         enrolment = session.get(Enrolment, case.enrolment_id)
         assert enrolment is not None
         check_four_eyes(actor, enrolment)
+        remember_own_identity(case, enrolment)  # a "not duplicate" in force: the UIN a change to duplicate withdraws
         superseded = superseded_summary(session, case)
         moves = _Moves(
             list(session.scalars(select(FaceTemplate).where(FaceTemplate.enrolment_id == enrolment.id))),
@@ -154,12 +157,17 @@ def _to_duplicate(
 
 
 def _to_not_duplicate(session: Session, case: DedupCase, enrolment: Enrolment, actor: Actor, moves: _Moves) -> str:
-    """Give the applicant their own new UIN; the identity it was an attempt against is untouched."""
+    """Give the applicant a UIN of their own: the one a "duplicate" withdrew from it, else a new one; the identity
+    it was an attempt against is untouched."""
     if case.decision == Decision.NOT_DUPLICATE:
         raise InvalidInput("the case is already decided so: a change must change the decision", code="same_decision")
     case.duplicate_of_id = None  # the identity it was an attempt against keeps its record: nothing to revoke
     moves.mark("return")
-    return issue_identity(session, enrolment).uin
+    if case.own_identity_id is not None:
+        return restore_own_uin(session, enrolment, case, actor).uin
+    identity = issue_identity(session, enrolment)
+    case.own_identity_id = identity.id
+    return identity.uin
 
 
 def superseded_summary(session: Session, case: DedupCase) -> dict[str, object]:

@@ -16,8 +16,10 @@ gets two UINs; the first decider of a group of simultaneous enrolments issues, a
 opens a case listing it. The only lock held is on those enrolments' rows, for the moment of the decision, and
 enrolments of different people share none: neither waits on the other's search or decision.
 
-The decision and the job's ``done`` commit together: a retried job (its worker died after the commit, or its
-lease expired while it was still running) finds the enrolment decided and returns that decision unchanged.
+The decision and the job's ``done`` commit together, and only while the job still runs under the caller's lease
+(``dedup_queue.holds``): a worker whose lease expired and whose job was claimed again writes nothing
+(``LeaseLost``); a retried job (its worker died after the commit) finds the enrolment decided and returns that
+decision unchanged.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from civid import audit
 from civid.actor import Actor
+from enrollment import dedup_queue
 from enrollment.dedup import FusedMatch, finger_scores_against, fused_candidates
 from enrollment.documents import stored_audit_summary
 from enrollment.fingerprint import AcceptedFinger, matching_features, open_finger
@@ -72,13 +75,14 @@ class Timing:
     cpu_s: float
 
 
-def process(services: EnrolmentServices, job_id: int) -> Enrolment:
-    """Search for the job's applicant and decide it (or return the decision an earlier attempt committed)."""
+def process(services: EnrolmentServices, lease: dedup_queue.Lease) -> Enrolment:
+    """Search for the leased job's applicant and decide it (or return the decision an earlier attempt committed);
+    ``dedup_queue.LeaseLost`` when the job was claimed again before the decision could commit."""
     cpu_started = time.process_time()
     with services.sessions() as session:
-        job = session.get(DedupJob, job_id)
+        job = session.get(DedupJob, lease.job_id)
         if job is None:
-            raise LookupError(f"no dedup job {job_id}")
+            raise LookupError(f"no dedup job {lease.job_id}")
         enrolment = session.get(Enrolment, job.enrolment_id)
         assert enrolment is not None
         if enrolment.status != EnrolmentStatus.PENDING_DEDUP:
@@ -94,7 +98,7 @@ def process(services: EnrolmentServices, job_id: int) -> Enrolment:
         # End the read transaction (commit: the factory keeps loaded objects): nothing is held from here to the
         # decision.
         session.commit()
-    return _decide(services, job_id, enrolment.id, probe, matches, search_s, cpu_started)
+    return _decide(services, lease, enrolment.id, probe, matches, search_s, cpu_started)
 
 
 def load_probe(services: EnrolmentServices, session: Session, enrolment: Enrolment) -> Probe:
@@ -111,7 +115,7 @@ def load_probe(services: EnrolmentServices, session: Session, enrolment: Enrolme
 
 def _decide(
     services: EnrolmentServices,
-    job_id: int,
+    lease: dedup_queue.Lease,
     enrolment_id: int,
     probe: Probe,
     matches: list[FusedMatch],
@@ -122,11 +126,14 @@ def _decide(
         lock_wait_s = lock_rows(session, Enrolment, [enrolment_id, *(m.enrolment.id for m in matches)])
         # Under the locks, read again what the search read before them: statuses change only under these locks.
         enrolment = session.get(Enrolment, enrolment_id, populate_existing=True)
-        job = session.get(DedupJob, job_id, populate_existing=True)
+        job = session.get(DedupJob, lease.job_id, populate_existing=True)
         assert enrolment is not None and job is not None
         if enrolment.status != EnrolmentStatus.PENDING_DEDUP:
             session.rollback()
             return enrolment  # an earlier attempt of this job decided it while this one searched
+        if not dedup_queue.holds(session, lease):
+            session.rollback()
+            raise dedup_queue.LeaseLost(f"dedup job {lease.job_id}: attempt {lease.attempt} no longer holds it")
         found = {
             row.id: row
             for row in session.scalars(

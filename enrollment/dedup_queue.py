@@ -6,6 +6,12 @@ workers never wait on each other's claim and never take the same job; on SQLite 
 row is claimed only if it is still claimable when the write lock is held). A claimed job carries a lease: if its
 worker dies (kill -9, a lost machine), the lease expires and the job is claimable again. Nothing is held while
 the job runs; ``enrollment.dedup_decision`` decides it and marks it done in one transaction.
+
+A live worker keeps its lease: a ``Heartbeat`` renews it every third of ``lease_s`` while the job runs, so a long
+job (ten fingers, a big gallery, a slow Milvus) is not taken by a second worker meanwhile. Each claim counts one
+more attempt, and that number is the lease's token: the decision commits only while the job is still running
+under the same attempt (``holds``), so a worker whose lease expired anyway (a paused process, a partition) and was
+claimed again writes nothing, and the new holder decides.
 """
 
 from __future__ import annotations
@@ -13,7 +19,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
+from dataclasses import dataclass
 from datetime import timedelta
+from types import TracebackType
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -24,6 +33,19 @@ from models import DedupJob, Enrolment, JobStatus, utcnow
 from models.db import affected_rows, is_postgres
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Lease:
+    """One claim of a job: by whom, and which attempt (the job's ``attempts`` the claim set, its token)."""
+
+    job_id: int
+    worker: str
+    attempt: int
+
+
+class LeaseLost(Exception):
+    """The job was claimed again after this lease expired: its holder must not write a decision."""
 
 
 def enqueue(session: Session, enrolment: Enrolment) -> DedupJob:
@@ -42,8 +64,8 @@ def _claimable(now: Any) -> Any:
 
 def claim(
     sessions: sessionmaker[Session], worker: str, config: DedupQueueConfig, job_id: int | None = None
-) -> int | None:
-    """Take the oldest claimable job (or job ``job_id`` if it is claimable) for ``worker``; its id, or None.
+) -> Lease | None:
+    """Take the oldest claimable job (or job ``job_id`` if it is claimable) for ``worker``; its lease, or None.
 
     A job already tried ``config.max_attempts`` times (its workers died, or it kept failing) is marked failed
     instead: an operator looks at its error rather than workers dying on it for ever."""
@@ -95,14 +117,71 @@ def claim(
             log.error("dedup job %d failed after %d attempts", claimed, attempts - 1)
             return None
         session.commit()
-        return claimed
+        return Lease(claimed, worker, attempts)
 
 
-def give_up(sessions: sessionmaker[Session], job_id: int, worker: str, error: str, config: DedupQueueConfig) -> None:
+def renew(sessions: sessionmaker[Session], lease: Lease, config: DedupQueueConfig) -> bool:
+    """Extend ``lease`` by ``lease_s`` from now; False when the job is no longer running under it."""
+    with sessions() as session:
+        renewed = affected_rows(
+            session,
+            update(DedupJob).where(_held(lease)).values(lease_expires_at=utcnow() + timedelta(seconds=config.lease_s)),
+        )
+        session.commit()
+    return renewed == 1
+
+
+def holds(session: Session, lease: Lease) -> bool:
+    """Whether the job still runs under ``lease``, read with its row locked until the caller's commit (on
+    PostgreSQL; SQLite's caller holds the write lock already): the check a decision makes before it commits."""
+    held = session.scalar(select(DedupJob.id).where(_held(lease)).with_for_update())
+    return held is not None
+
+
+def _held(lease: Lease) -> Any:
+    return (DedupJob.id == lease.job_id) & (DedupJob.status == JobStatus.RUNNING) & (DedupJob.attempts == lease.attempt)
+
+
+class Heartbeat:
+    """Renews a lease in a background thread while its job runs (``with Heartbeat(...)``), every third of the
+    lease so two renewals can be missed (a busy database, a pause) before it expires; ``lost`` is set once the
+    job is no longer held under it."""
+
+    def __init__(self, sessions: sessionmaker[Session], lease: Lease, config: DedupQueueConfig) -> None:
+        self.lost = threading.Event()
+        self._sessions, self._lease, self._config = sessions, lease, config
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"lease-{lease.job_id}", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self._config.lease_s / 3):
+            try:
+                held = renew(self._sessions, self._lease, self._config)
+            except Exception:  # noqa: BLE001 - a database blip: the next beat tries again, the lease still runs
+                log.warning("could not renew the lease of dedup job %d", self._lease.job_id, exc_info=True)
+                continue
+            if not held:
+                if not self._stop.is_set():  # not merely the job's own decision, committed just now
+                    log.warning("dedup job %d: lease lost (claimed again after it expired)", self._lease.job_id)
+                self.lost.set()
+                return
+
+
+def give_up(sessions: sessionmaker[Session], lease: Lease, error: str, config: DedupQueueConfig) -> None:
     """Release a job whose attempt failed: queued again while attempts remain, else failed with ``error``."""
     with sessions() as session:
-        job = session.get(DedupJob, job_id)
-        if job is None or job.status != JobStatus.RUNNING or job.worker != worker:
+        job = session.scalars(select(DedupJob).where(_held(lease))).first()
+        if job is None:
             return  # done meanwhile, or another worker holds it since our lease expired
         job.status = JobStatus.QUEUED if job.attempts < config.max_attempts else JobStatus.FAILED
         job.lease_expires_at = None

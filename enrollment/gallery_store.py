@@ -68,7 +68,7 @@ class TemplateCache:
         # catch_up also runs outside the dedup section (identify): two threads must not apply their reads of
         # one applicant's templates in the wrong order.
         self._catching_up = threading.Lock()
-        self._holes = _Holes()
+        self._holes = IdGaps()
 
     # --- what the index holds (read-only views for status pages, reconciliation and tests) ------
     def __len__(self) -> int:
@@ -181,7 +181,7 @@ class TemplateCache:
 
         Enrolments commit without a common lock (insert-then-identify), so on PostgreSQL a template id below the
         watermark may still commit later: the transaction that drew it from the sequence was open during the
-        last scan. Such gaps are remembered (``_Holes``) and scanned again until every transaction that could
+        last scan. Such gaps are remembered (``IdGaps``) and scanned again until every transaction that could
         hold them has ended. SQLite has one writer at a time, so its ids commit in order and leave no such gap."""
         with self._catching_up:
             # Decisions first, templates after: the templates read are then at least as new as the decisions.
@@ -356,13 +356,13 @@ class FingerGalleryStore(TemplateCache):
         return ids, [open_features(self.keyring, r, r.public_id) for r in rows]
 
 
-class _Holes:
+class IdGaps:
     """Template ids below the watermark that were not committed at a scan (PostgreSQL only), each with the first
     transaction id not yet assigned when it was seen: once every transaction below that one has ended, one more
     scan finds the template if it was committed, and otherwise the id was rolled back and is forgotten.
 
-    A template's id is drawn after its enrolment row was written, so the transaction drawing it already has a
-    transaction id (below the mark taken after the scan)."""
+    A template's id is drawn after its enrolment row (or ABIS reference row: ``abis.references``) was written, so
+    the transaction drawing it already has a transaction id (below the mark taken after the scan)."""
 
     def __init__(self) -> None:
         self.marks: dict[int, int] = {}  # template id -> pg_snapshot_xmax after the scan that found it missing

@@ -275,7 +275,7 @@ def _store_accepted(
                 enrolment = _new_enrolment(actor, demographics, public_id, EnrolmentStatus.PENDING_DEDUP, captured, key)
                 enrolment.dedup_modalities = captured.modalities
                 session.add(enrolment)
-                session.flush()  # the enrolment row first: see enrollment.gallery_store._Holes
+                session.flush()  # the enrolment row first: see enrollment.gallery_store.IdGaps
                 _store_templates(services, session, enrolment, captured.faces)
                 _store_fingers(services, session, enrolment, captured.fingers)
                 store_documents(services.keyring, session, enrolment, captured.documents, actor.id)

@@ -42,6 +42,37 @@ def connect(options: MilvusOptions) -> MilvusClient:
         raise MilvusUnavailable(f"Milvus at {options.uri} (CIVID_GALLERY_MILVUS_URI): {error}") from error
 
 
+class AliasedCollection:
+    """What both backends report of their collection for status output (``civid index status``): the index in
+    use, where it lives, and whether the setting changed since it was built. A backend sets the attributes and
+    names its configured index type."""
+
+    options: MilvusOptions
+    alias: str
+    _client: MilvusClient
+    _live_index: str | None  # the index type of the collection found (None: not looked at yet)
+
+    @property
+    def configured_index(self) -> str:
+        """The index type the settings ask for (CIVID_GALLERY_MILVUS_FACE_INDEX or _FINGER_INDEX)."""
+        raise NotImplementedError
+
+    @property
+    def kind(self) -> str:
+        """ "milvus <index type>" for status output."""
+        return f"milvus {self._live_index or self.configured_index}"
+
+    @property
+    def location(self) -> str:
+        """The server and collection (for status output): the alias and the collection it points at now."""
+        return f"{self.options.uri} collection {self.alias} ({live_collection(self._client, self.alias)})"
+
+    @property
+    def needs_rebuild(self) -> bool:
+        """True when the collection's index is not the configured one (the setting changed since it was built)."""
+        return self._live_index is not None and self._live_index != self.configured_index
+
+
 def live_collection(client: MilvusClient, alias: str) -> str | None:
     """The physical collection ``alias`` points at, or None when there is none yet."""
     # Listed first: describing an absent alias works too, but pymilvus logs it as an RPC error with a traceback.

@@ -43,7 +43,7 @@ def partition(band: int) -> str:
     return f"band_{band:02d}"
 
 
-class MilvusFingerIndex:
+class MilvusFingerIndex(milvus_client.AliasedCollection):
     """MCC cylinder index over fingers in a Milvus collection, one partition per popcount band."""
 
     def __init__(self, options: MilvusOptions, *, neighbours: int = 256, vote_power: float = 3.0) -> None:
@@ -63,20 +63,10 @@ class MilvusFingerIndex:
         """The finger backend factory registered as "milvus" (matcher/gallery_backends.py)."""
         return cls(options.milvus, neighbours=options.neighbours, vote_power=options.vote_power)
 
-    # --- the collection ---------------------------------------------------------------------------------
+    # --- the collection (kind, location, needs_rebuild: milvus_client.AliasedCollection) -------------------
     @property
-    def kind(self) -> str:
-        return f"milvus {self._live_index or self.options.finger_index}"
-
-    @property
-    def location(self) -> str:
-        """The server and collection (for status output): the alias and the collection it points at now."""
-        return f"{self.options.uri} collection {self.alias} ({milvus_client.live_collection(self._client, self.alias)})"
-
-    @property
-    def needs_rebuild(self) -> bool:
-        """True when the collection's index is not the configured one."""
-        return self._live_index is not None and self._live_index != self.options.finger_index
+    def configured_index(self) -> str:
+        return self.options.finger_index
 
     def _create(self, name: str) -> None:
         schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)

@@ -31,7 +31,7 @@ VECTOR = "vector"
 MAX_LIMIT = 16_384  # Milvus's largest top-k
 
 
-class MilvusGallery:
+class MilvusGallery(milvus_client.AliasedCollection):
     """A face gallery in a Milvus collection (``<prefix>_faces``), searched by inner product."""
 
     def __init__(self, options: MilvusOptions, dim: int = DIM) -> None:
@@ -47,21 +47,10 @@ class MilvusGallery:
         """The backend factory registered as "milvus" (matcher/gallery_backends.py)."""
         return cls(options.milvus, options.dim)
 
-    # --- what the collection is ------------------------------------------------------------------------
+    # --- what the collection is (kind, location, needs_rebuild: milvus_client.AliasedCollection) ----------
     @property
-    def kind(self) -> str:
-        """ "milvus <index type>" for status output."""
-        return f"milvus {self._live_index or self.options.face_index}"
-
-    @property
-    def location(self) -> str:
-        """The server and collection (for status output): the alias and the collection it points at now."""
-        return f"{self.options.uri} collection {self.alias} ({milvus_client.live_collection(self._client, self.alias)})"
-
-    @property
-    def needs_rebuild(self) -> bool:
-        """True when the collection's index is not the configured one (the setting changed since it was built)."""
-        return self._live_index is not None and self._live_index != self.options.face_index
+    def configured_index(self) -> str:
+        return self.options.face_index
 
     def _build_params(self) -> dict[str, Any]:
         if self.options.face_index == "IVF_FLAT":

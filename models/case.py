@@ -63,13 +63,17 @@ class DedupCase(Base):
     status: Mapped[str] = mapped_column(String(16), index=True, default=CaseStatus.OPEN)
     decision: Mapped[str | None] = mapped_column(String(16))
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("identities.id"))
+    # The identity the applicant holds in its own right: a register pair's later UIN, or the one an enrolment
+    # case's "not duplicate" issued. A "duplicate" decision withdraws it; a later "not duplicate" gives that one
+    # back (enrollment.decision_change), so a person keeps one UIN whatever the sequence of decisions.
+    own_identity_id: Mapped[int | None] = mapped_column(ForeignKey("identities.id"))
     comment: Mapped[str | None] = mapped_column(Text)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column()
 
     enrolment: Mapped[Enrolment] = relationship()
-    duplicate_of: Mapped[Identity | None] = relationship()
+    duplicate_of: Mapped[Identity | None] = relationship(foreign_keys=[duplicate_of_id])
     candidates: Mapped[list[CaseCandidate]] = relationship(back_populates="case", order_by="CaseCandidate.rank")
     decisions: Mapped[list[CaseDecision]] = relationship(back_populates="case", order_by="CaseDecision.sequence")
 

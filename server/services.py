@@ -21,6 +21,7 @@ from idp.server_secrets import ServerSecrets
 from kyc import subscriptions as kyc_subscriptions
 from matcher.fusion import Fusion
 from models.db import make_engine, make_session_factory, upgrade
+from server.health import GallerySizeCache
 
 
 @dataclass
@@ -38,6 +39,7 @@ class Services:
     backchannel_logout: BackchannelLogouts  # the sender of logout tokens to portals (a thread, once woken)
     events: EventBus  # identity events (civid.events): kyc and idp react to what enrollment does
     audit_log: AuditLog  # the audit trail's sequencer, checkpoints and proofs (civid/audit_log.py)
+    gallery_size: GallerySizeCache  # what /healthz reports (server/health.py)
 
     def close(self) -> None:
         """Persist the indexes and release connections (called at shutdown)."""
@@ -91,6 +93,7 @@ def build_services(
         BackchannelLogouts(settings, sessions, signing_keys, idp_secrets),
         subscribed_event_bus(),
         audit_log,
+        GallerySizeCache(settings.healthz_gallery_cache_s),
     )
 
 

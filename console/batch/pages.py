@@ -21,14 +21,14 @@ from starlette.datastructures import UploadFile
 
 from civid import audit
 from civid.audit import Actor
-from civid.errors import CividError, Conflict, Forbidden, Unauthenticated
+from civid.errors import CividError, Conflict
 from civid.web import i18n, pages
 from civid.web.csrf import check_csrf
 from console.batch import reasons as batch_reasons
 from console.batch import report as batch_report
-from console.signin import session as console_session
-from console.signin.session import SignInRequired, require_staff
-from console.staff.accounts import Staff, as_staff
+from console.common.auto_refresh import page_officer, polling_officer
+from console.signin.session import require_staff
+from console.staff.accounts import Staff
 from enrollment.batch import archive as batch_archive
 from enrollment.batch import jobs as batch_jobs
 from enrollment.runtime import EnrolmentServices
@@ -59,35 +59,6 @@ EXAMPLE_PERSON = {
     ],
     "finger_exceptions": [{"position": 7, "reason": "bandaged"}],
 }
-
-
-def _quiet_officer(request: Request, json_answer: bool) -> Staff:
-    """The signed-in officer, without counting this request as activity (automatic refreshes and polling)."""
-    with request.app.state.services.sessions() as db:
-        found = console_session.current(request, db, touch=False)
-    if found is None:
-        if json_answer:
-            raise Unauthenticated("the console session has ended; sign in again")
-        raise SignInRequired(request.url.path)
-    staff = as_staff(found[1])
-    if not staff.has("officer"):
-        raise Forbidden(
-            "this page needs the officer role",
-            code="role_needed",
-            params={"roles": ["officer"], "yours": list(staff.roles)},
-        )
-    return staff
-
-
-def _page_officer(request: Request, _: None = Depends(pages.html_page)) -> Staff:
-    if request.query_params.get("auto") == "1":  # the page refreshing itself, not the officer
-        return _quiet_officer(request, json_answer=False)
-    return require_staff("officer")(request)
-
-
-def _polling_officer(request: Request) -> Staff:
-    request.state.html_errors = False
-    return _quiet_officer(request, json_answer=True)
 
 
 def _list_page(request: Request, staff: Staff, status: int = 200, problem: str | None = None) -> Response:
@@ -182,7 +153,7 @@ def _progress(db: Session, job: BatchJob, stale_after_s: int) -> dict[str, Any]:
 
 
 @router.get("/batch/{public_id}")
-def batch_page(public_id: str, request: Request, staff: Staff = Depends(_page_officer)) -> Response:
+def batch_page(public_id: str, request: Request, staff: Staff = Depends(page_officer)) -> Response:
     """Progress, pause/resume, and the result of every package processed so far."""
     return _job_page(request, staff, public_id)
 
@@ -234,7 +205,7 @@ def _job_page(
 
 
 @router.get("/batch/{public_id}/status")
-def batch_status(public_id: str, request: Request, staff: Staff = Depends(_polling_officer)) -> Response:
+def batch_status(public_id: str, request: Request, staff: Staff = Depends(polling_officer)) -> Response:
     """JSON for the progress bar: status, processed of total, records per outcome."""
     services = request.app.state.services
     with services.sessions() as db:

@@ -23,6 +23,7 @@ from civid import audit, problems
 from civid.errors import CividError, Conflict, IdempotencyKeyReused, InvalidInput, NotFound
 from civid.web import i18n, pages
 from civid.web.csrf import check_csrf
+from console.common.auto_refresh import is_automatic, page_officer
 from console.enrol import form as enrol_form
 from console.enrol import quality_feedback
 from console.signin.session import require_staff
@@ -36,6 +37,7 @@ from models import Enrolment, EnrolmentStatus
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 Officer = Depends(require_staff("officer"))
+OUTCOME_REFRESH_S = 2  # how often a pending_dedup outcome page reloads itself until the worker decides
 KEY_PREFIX = "console:"  # the workflow's idempotency keys of console forms (batches use "batch:")
 
 
@@ -239,8 +241,11 @@ def _outcome_context(request: Request, staff: Staff, public_id: str, action: str
         enrolment = enrolment_out(db, _enrolment(db, public_id, staff))
         if action == "enrolment.receipt_printed" and enrolment.status == EnrolmentStatus.REJECTED:
             raise Conflict(i18n.translate("console.receipt.none", lang))
-        audit.record(db, staff.actor("officer"), action, "enrolment", public_id, uin=enrolment.uin)
-        db.commit()
+        # A page reloading itself while the deduplication is pending shows nothing new: only the reload that
+        # shows the outcome is a view to audit (else a long queue writes one event every few seconds).
+        if not (is_automatic(request) and enrolment.status == EnrolmentStatus.PENDING_DEDUP):
+            audit.record(db, staff.actor("officer"), action, "enrolment", public_id, uin=enrolment.uin)
+            db.commit()
     data = enrolment.model_dump(mode="json")
     reasons = quality_feedback.explain_enrolment(
         data["rejection_reasons"], data["quality"], data["fingerprints"], services.settings, lang
@@ -249,11 +254,11 @@ def _outcome_context(request: Request, staff: Staff, public_id: str, action: str
 
 
 @router.get("/enrolments/{public_id}")
-def outcome(public_id: str, request: Request, staff: Staff = Officer) -> Response:
-    """What became of an enrolment: UIN issued, case opened, or rejected with the reasons."""
-    return pages.render(
-        request, "console_enrolment.html", **_outcome_context(request, staff, public_id, "enrolment.viewed")
-    )
+def outcome(public_id: str, request: Request, staff: Staff = Depends(page_officer)) -> Response:
+    """What became of an enrolment: UIN issued, case opened, or rejected with the reasons; while still being
+    deduplicated, a page that reloads itself (``?auto=1``: not the officer's activity) until the outcome is known."""
+    context = _outcome_context(request, staff, public_id, "enrolment.viewed")
+    return pages.render(request, "console_enrolment.html", refresh_s=OUTCOME_REFRESH_S, **context)
 
 
 @router.get("/enrolments/{public_id}/receipt")

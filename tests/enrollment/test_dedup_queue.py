@@ -73,8 +73,9 @@ def test_a_claim_is_exclusive_until_its_lease_expires_and_a_job_that_keeps_dying
     services, keys, client = queued
     enrol(client, keys.officer, ["obama_2012_portrait.jpg"], family_name="Obama")
     config = services.settings.dedup_queue
-    job_id = dedup_queue.claim(services.sessions, "first", config)
-    assert job_id is not None
+    lease = dedup_queue.claim(services.sessions, "first", config)
+    assert lease is not None and lease.attempt == 1
+    job_id = lease.job_id
     assert dedup_queue.claim(services.sessions, "second", config) is None  # held: nobody else gets it
 
     def expire() -> None:
@@ -84,10 +85,10 @@ def test_a_claim_is_exclusive_until_its_lease_expires_and_a_job_that_keeps_dying
             )
 
     expire()  # the first worker died: its lease runs out
-    assert dedup_queue.claim(services.sessions, "second", config) == job_id
-    for _ in range(config.max_attempts - 2):
+    assert dedup_queue.claim(services.sessions, "second", config) == dedup_queue.Lease(job_id, "second", 2)
+    for attempt in range(3, config.max_attempts + 1):
         expire()
-        assert dedup_queue.claim(services.sessions, "next", config) == job_id
+        assert dedup_queue.claim(services.sessions, "next", config) == dedup_queue.Lease(job_id, "next", attempt)
     expire()
     assert dedup_queue.claim(services.sessions, "last", config) is None  # one attempt too many: failed
     with services.sessions() as session:

@@ -29,21 +29,25 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class ServerProcess:
-    """A civid service in its own process, configured only through CIVID_* environment variables."""
+class CividProcess:
+    """A ``civid`` command in its own process, configured only through CIVID_* environment variables: started
+    until it is ready (``_ready``), then stopped (SIGTERM) or killed (SIGKILL) by the test."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, args: Sequence[str] = ()) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, **env, "CIVID_PORT": str(self.port), "CIVID_HOST": "127.0.0.1"}
+    name = "civid"  # the command, for the errors
+
+    def __init__(self, env: dict[str, str], log_path: Path, command: Sequence[str]) -> None:
+        self.env = {**os.environ, **env}
         self.log_path = log_path
-        self.args = list(args)  # after ``civid serve``, e.g. ["--workers", "2"]
+        self.command = list(command)  # after ``python -m server.cli``
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 60.0) -> ServerProcess:
+    def _ready(self) -> bool:
+        raise NotImplementedError
+
+    def _start(self, timeout: float) -> None:
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", *self.args],
+            [sys.executable, "-m", "server.cli", *self.command],
             cwd=REPO,
             env=self.env,
             stdout=log,
@@ -52,30 +56,54 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"civid serve exited early:\n{self.log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1.0).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
+                raise RuntimeError(f"{self.name} exited early:\n{self.log_path.read_text()[-3000:]}")
+            if self._ready():
+                return
             time.sleep(0.2)
         self.kill()
-        raise RuntimeError(f"civid serve did not start:\n{self.log_path.read_text()[-3000:]}")
+        raise RuntimeError(f"{self.name} did not start:\n{self.log_path.read_text()[-3000:]}")
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
 
     def kill(self) -> None:
-        """SIGKILL: no shutdown handler runs, as in a power cut."""
+        """SIGKILL: no shutdown handler runs and the job in hand is abandoned mid-way, as in a power cut."""
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(10)
 
     def stop(self) -> None:
-        """SIGTERM: a normal shutdown."""
+        """SIGTERM: a normal shutdown (SIGKILL if it takes more than 20 s)."""
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(20)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+class ServerProcess(CividProcess):
+    """``civid serve`` in its own process, ready once its /healthz answers."""
+
+    name = "civid serve"
+
+    def __init__(self, env: dict[str, str], log_path: Path, args: Sequence[str] = ()) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        # ``args`` come after ``civid serve``, e.g. ["--workers", "2"]
+        super().__init__({**env, "CIVID_PORT": str(self.port), "CIVID_HOST": "127.0.0.1"}, log_path, ["serve", *args])
+
+    def start(self, timeout: float = 60.0) -> ServerProcess:
+        self._start(timeout)
+        return self
+
+    def _ready(self) -> bool:
+        try:
+            return httpx.get(self.url + "/healthz", timeout=1.0).status_code == 200
+        except httpx.HTTPError:
+            return False
 
 
 @contextmanager
@@ -111,48 +139,17 @@ def postgres_nodes(
             server.stop()
 
 
-class WorkerProcess:
-    """A ``civid abis worker`` in its own process (configured through CIVID_* variables), for kill -9 tests."""
+class WorkerProcess(CividProcess):
+    """A ``civid abis worker`` in its own process, for kill -9 tests; ready once it logs so."""
+
+    name = "civid abis worker"
 
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        self.env = {**os.environ, **env}
-        self.log_path = log_path
-        self.process: subprocess.Popen[bytes] | None = None
+        super().__init__(env, log_path, ["abis", "worker"])
 
     def start(self, timeout: float = 120.0) -> WorkerProcess:
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "abis", "worker"],
-            cwd=REPO,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"civid abis worker exited early:\n{self.log_path.read_text()[-3000:]}")
-            if "ready" in self.log_path.read_text():
-                return self
-            time.sleep(0.2)
-        self.kill()
-        raise RuntimeError(f"civid abis worker did not start:\n{self.log_path.read_text()[-3000:]}")
+        self._start(timeout)
+        return self
 
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def kill(self) -> None:
-        """SIGKILL: the job in hand is abandoned mid-way, as when a machine dies."""
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill()
+    def _ready(self) -> bool:
+        return "ready" in self.log_path.read_text()
