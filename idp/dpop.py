@@ -293,14 +293,15 @@ def refresh_binding(client: Client, proof: Proof | None, previous: str | None = 
     return previous or (proof.jkt if proof is not None else None)
 
 
-def pushed_request_binding(request: Request, services: IdpServices, params: dict[str, Any]) -> None:
+def pushed_request_binding(request: Request, services: IdpServices, params: dict[str, Any]) -> Proof | None:
     """RFC 9449 §10.1: a DPoP proof at PAR binds the code to its key, and must agree with ``dpop_jkt``."""
     proof = validate(request, services)
     if proof is None:
-        return
+        return None
     if params.get("dpop_jkt") not in (None, proof.jkt):
         raise InvalidRequest("dpop_jkt does not match the DPoP proof's key")
     params["dpop_jkt"] = proof.jkt
+    return proof
 
 
 def check_jkt_parameter(value: str | None) -> str | None:

@@ -46,8 +46,8 @@ def pushed_authorization_request(
             client=client,
         )
         validate(ctx)
-        dpop.pushed_request_binding(request, services, ctx.params)  # RFC 9449 §10.1: a proof here binds the code
+        proof = dpop.pushed_request_binding(request, services, ctx.params)  # RFC 9449 §10.1: binds the code
         ttl = services.settings.par_ttl_s
         row = interactions.create(db, client.client_id, ctx.params, ttl, pushed=True)
         body = {"request_uri": interactions.REQUEST_URI_PREFIX + row.uid, "expires_in": ttl}
-    return JSONResponse(body, status_code=201, headers=NO_STORE)
+    return JSONResponse(body, status_code=201, headers={**NO_STORE, **dpop.response_headers(services, proof)})

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
-from joserfc.jwk import JWKRegistry
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from joserfc.jwk import JWKRegistry
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 DROP = object()  # an override that leaves the member out
