@@ -84,6 +84,12 @@ def test_code_redeemed_with_a_proof_gives_dpop_tokens_bound_to_the_key(bound, se
         assert row.dpop_jkt == key.jkt
 
 
+def test_introspection_shows_the_binding(bound, client):
+    client_id, secret, key, body = bound
+    answer = client.post("/introspect", data={"token": body["access_token"]}, headers=basic(client_id, secret)).json()
+    assert answer["active"] and answer["token_type"] == "DPoP" and answer["cnf"] == {"jkt": key.jkt}  # RFC 9449 §6.2
+
+
 def test_token_request_without_proof_stays_bearer(client, services, people):
     client_id, secret = register_client(services)
     body = redeem(client, client_id, secret, issue_code(services, client_id, people.obama)).json()
