@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from civid.settings import Settings
 from idp import housekeeping
-from models import AuthorizationCode, DpopProof, RefreshToken, utcnow
+from models import AuditEvent, AuthorizationCode, DpopProof, RefreshToken, utcnow
 from server.app import create_app
 from server.services import build_services
 from tests.conftest import seeded_fixtures
@@ -409,3 +409,15 @@ def test_discovery_and_registration_speak_dpop(client, services, keys):
     assert registered.json()["dpop_bound_access_tokens"] is True  # RFC 9449 §5.2
     listed = client.get(f"/v1/clients/{registered.json()['client_id']}", headers=keys.admin)
     assert listed.status_code == 200 and listed.json()["dpop_bound_access_tokens"] is True
+    by_admin = client.post(
+        "/v1/clients",
+        json={"name": "FAPI bank", "redirect_uris": ["https://bank.example.bz/cb"], "require_dpop": True},
+        headers=keys.admin,
+    )
+    assert by_admin.status_code == 201, by_admin.text
+    assert by_admin.json()["client"]["dpop_bound_access_tokens"] is True
+    with services.sessions() as db:
+        event = db.scalars(
+            select(AuditEvent).where(AuditEvent.action == "client.registered").order_by(AuditEvent.id.desc())
+        ).first()
+        assert event is not None and event.detail["require_dpop"] is True
