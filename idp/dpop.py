@@ -163,26 +163,9 @@ def validate(
 
 
 def _check(value: str, request: Request, services: IdpServices, access_token: str | None) -> Proof:
+    """Every rule of RFC 9449 §4.3 but the jti's novelty (``_remember``), in the RFC's order."""
     settings = services.settings
-    try:
-        header = jwt.get_unverified_header(value)
-    except jwt.InvalidTokenError as exc:
-        raise InvalidDpopProof("the DPoP proof is not a JWT") from exc
-    if header.get("typ") != PROOF_TYP:
-        raise InvalidDpopProof(f"the DPoP proof's typ must be {PROOF_TYP}")  # RFC 9449 §4.3 item 4
-    alg = header.get("alg")
-    if alg not in ALGS:
-        raise InvalidDpopProof(f"the DPoP proof's alg must be one of {', '.join(ALGS)}")  # §4.3 item 5
-    jwk = header.get("jwk")
-    key = _public_key(jwk, str(alg))
-    try:
-        payload = json.loads(jwt.PyJWS().decode(value, key, algorithms=[str(alg)]))
-    except jwt.InvalidSignatureError as exc:
-        raise InvalidDpopProof("the DPoP proof's signature does not verify with its jwk") from exc  # item 6
-    except (jwt.InvalidTokenError, ValueError) as exc:
-        raise InvalidDpopProof("the DPoP proof is malformed") from exc
-    if not isinstance(payload, dict):
-        raise InvalidDpopProof("the DPoP proof's payload must be a JSON object")
+    jwk, payload = _signed_payload(value)
     for claim in ("jti", "htm", "htu", "iat"):
         if claim not in payload:
             raise InvalidDpopProof(f"the DPoP proof lacks the {claim} claim")  # RFC 9449 §4.2
@@ -191,7 +174,7 @@ def _check(value: str, request: Request, services: IdpServices, access_token: st
         raise InvalidDpopProof(f"the DPoP proof's jti must be 1 to {MAX_JTI} characters")
     if htm != request.method:
         raise InvalidDpopProof(f"the DPoP proof's htm must be {request.method}")  # RFC 9449 §4.3 item 8
-    if not isinstance(htu, str) or normalise_uri(htu) not in _request_uris(request, services):
+    if not isinstance(htu, str) or _normalised_or_none(htu) not in _request_uris(request, services):
         raise InvalidDpopProof("the DPoP proof's htu is not this endpoint's URI")  # RFC 9449 §4.3 item 9
     if isinstance(iat, bool) or not isinstance(iat, (int, float)):
         raise InvalidDpopProof("the DPoP proof's iat must be a number")
@@ -211,8 +194,40 @@ def _check(value: str, request: Request, services: IdpServices, access_token: st
             raise InvalidDpopProof("the DPoP proof lacks ath, the access token's hash")  # RFC 9449 §4.3 item 12
         if not isinstance(ath, str) or not hmac.compare_digest(ath, access_token_hash(access_token)):
             raise InvalidDpopProof("the DPoP proof's ath does not match the access token")
-    assert isinstance(jwk, dict)  # _public_key refused anything else
     return Proof(thumbprint(jwk), jti, htm, htu, int(iat), nonce if isinstance(nonce, str) else None)
+
+
+def _signed_payload(value: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The proof's header ``jwk`` and its claims, once typ, alg, key and signature are checked (§4.3 items 2-7)."""
+    try:
+        header = jwt.get_unverified_header(value)
+    except jwt.InvalidTokenError as exc:
+        raise InvalidDpopProof("the DPoP proof is not a JWT") from exc
+    if header.get("typ") != PROOF_TYP:
+        raise InvalidDpopProof(f"the DPoP proof's typ must be {PROOF_TYP}")  # RFC 9449 §4.3 item 4
+    alg = header.get("alg")
+    if alg not in ALGS:
+        raise InvalidDpopProof(f"the DPoP proof's alg must be one of {', '.join(ALGS)}")  # §4.3 item 5
+    jwk = header.get("jwk")
+    key = _public_key(jwk, str(alg))
+    try:
+        payload = json.loads(jwt.PyJWS().decode(value, key, algorithms=[str(alg)]))
+    except jwt.InvalidSignatureError as exc:
+        raise InvalidDpopProof("the DPoP proof's signature does not verify with its jwk") from exc  # item 6
+    except (jwt.InvalidTokenError, ValueError, RecursionError) as exc:
+        raise InvalidDpopProof("the DPoP proof is malformed") from exc
+    if not isinstance(payload, dict):
+        raise InvalidDpopProof("the DPoP proof's payload must be a JSON object")
+    assert isinstance(jwk, dict)  # _public_key refused anything else
+    return jwk, payload
+
+
+def _normalised_or_none(uri: str) -> str | None:
+    """``normalise_uri``, or None for a string that is no URI at all (a port that is not a number)."""
+    try:
+        return normalise_uri(uri)
+    except ValueError:
+        return None
 
 
 def _public_key(jwk: Any, alg: str) -> Any:

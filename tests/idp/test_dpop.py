@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
@@ -170,6 +171,10 @@ BAD_PROOFS = {
         headers={"typ": "dpop+jwt", "jwk": {"kty": "oct", "k": "c2VjcmV0"}},
     ),
     "not a JWT": lambda key, url, services: "not-a-jwt",
+    "htu no URI": lambda key, url, services: key.proof("POST", "http://localhost:port/token"),
+    "RSA under 2048 bits": lambda key, url, services: DpopKey(
+        "RS256", rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    ).proof("POST", url),
 }
 
 
