@@ -33,6 +33,8 @@ from fastapi import Request
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
+from civid import audit
+from civid.audit import Actor
 from idp.errors import InvalidDpopProof, InvalidGrant, InvalidRequest, InvalidToken, OAuthError, UseDpopNonce
 from idp.server_secrets import sha256_hex
 from models import Client, DpopProof, utcnow
@@ -280,9 +282,30 @@ def prune_statement() -> Any:
 
 
 # --- the token endpoint (RFC 9449 §5) and the authorization request (§10) -------------------------
+def _client_validate(request: Request, services: IdpServices, client: Client) -> Proof | None:
+    """``validate`` for an authenticated client's request; a refused proof is audited (``oidc.dpop_proof_refused``,
+    in its own transaction: the request rolls back) — a replayed jti or a foreign htu is how a stolen proof shows.
+    A request for a nonce is the protocol working, not a refusal, and is not recorded."""
+    try:
+        return validate(request, services)
+    except InvalidDpopProof as exc:
+        with services.sessions.begin() as session:
+            audit.record(
+                session,
+                Actor(None, f"client:{client.client_id}", "client"),
+                "oidc.dpop_proof_refused",
+                "client",
+                client.client_id,
+                client_id=client.client_id,
+                endpoint=request.url.path,
+                reason=exc.description,
+            )
+        raise
+
+
 def token_request_proof(request: Request, services: IdpServices, client: Client) -> Proof | None:
     """The token request's checked proof; a client registered to require DPoP must send one."""
-    proof = validate(request, services)
+    proof = _client_validate(request, services, client)
     if proof is None and client.require_dpop:
         raise InvalidRequest("this client must send a DPoP proof with its token requests (RFC 9449)")
     return proof
@@ -308,9 +331,11 @@ def refresh_binding(client: Client, proof: Proof | None, previous: str | None = 
     return previous or (proof.jkt if proof is not None else None)
 
 
-def pushed_request_binding(request: Request, services: IdpServices, params: dict[str, Any]) -> Proof | None:
+def pushed_request_binding(
+    request: Request, services: IdpServices, client: Client, params: dict[str, Any]
+) -> Proof | None:
     """RFC 9449 §10.1: a DPoP proof at PAR binds the code to its key, and must agree with ``dpop_jkt``."""
-    proof = validate(request, services)
+    proof = _client_validate(request, services, client)
     if proof is None:
         return None
     if params.get("dpop_jkt") not in (None, proof.jkt):

@@ -46,7 +46,7 @@ def pushed_authorization_request(
             client=client,
         )
         validate(ctx)
-        proof = dpop.pushed_request_binding(request, services, ctx.params)  # RFC 9449 §10.1: binds the code
+        proof = dpop.pushed_request_binding(request, services, client, ctx.params)  # RFC 9449 §10.1: binds the code
         ttl = services.settings.par_ttl_s
         row = interactions.create(db, client.client_id, ctx.params, ttl, pushed=True)
         body = {"request_uri": interactions.REQUEST_URI_PREFIX + row.uid, "expires_in": ttl}

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 
 from civid.settings import Settings
 from idp import housekeeping
-from models import DpopProof, RefreshToken, utcnow
+from models import AuditEvent, DpopProof, RefreshToken, utcnow
 from server.app import create_app
 from server.services import build_services
 from tests.conftest import seeded_fixtures
@@ -220,6 +220,10 @@ def test_replayed_proof_is_refused(client, services, people):
         _dpop_redeem(client, services, client_id, secret, second, key, proof=proof), 400, "invalid_dpop_proof"
     )
     assert "already been used" in body["error_description"]
+    with services.sessions() as db:
+        [event] = db.scalars(select(AuditEvent).where(AuditEvent.action == "oidc.dpop_proof_refused")).all()
+    assert event.client_id == client_id and event.detail["endpoint"] == "/token"
+    assert "already been used" in event.detail["reason"]
 
 
 def test_replay_is_refused_by_another_instance_sharing_the_database(client, services, people, tmp_path):
