@@ -363,6 +363,22 @@ class Settings(BaseSettings):
         description="private_key_jwt assertions must expire within this of now (their jti is remembered "
         "until then, so a replay is refused).",
     )
+    dpop_proof_max_age_s: int = Field(
+        300,
+        description="A DPoP proof (RFC 9449) older than this (by its iat) is refused; its jti is remembered this "
+        "long, so a replay within it is refused too.",
+    )
+    dpop_clock_skew_s: int = Field(
+        30, description="How far in the future a DPoP proof's iat may be (the client's clock running ahead)."
+    )
+    dpop_require_nonce: bool = Field(
+        False,
+        description="DPoP proofs must carry a nonce the server gave (RFC 9449 §8, the DPoP-Nonce header): a "
+        "proof made in advance, even by a client whose key leaked briefly, is then useless later.",
+    )
+    dpop_nonce_ttl_s: int = Field(
+        300, description="A server-provided DPoP nonce is accepted for between one and two of these periods."
+    )
     face_challenge_ttl_s: int = Field(300, description="A face-login challenge must be used within this, once.")
     passkey_binding_ttl_s: int = Field(
         900, description="A passkey binding code issued by an officer at the desk is valid this long, once."

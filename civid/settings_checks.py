@@ -67,6 +67,8 @@ POSITIVE = (
     "finger_shortlist",
     "signing_key_lifetime_days",
     "code_ttl_s",
+    "dpop_proof_max_age_s",
+    "dpop_nonce_ttl_s",
     "par_ttl_s",
     "interaction_ttl_s",
     "id_token_ttl_s",
@@ -109,6 +111,7 @@ NON_NEGATIVE = (
     "finger_min_minutiae",
     "signing_key_publish_lead_s",
     "backchannel_logout_retry_delay_s",
+    "dpop_clock_skew_s",
 )
 
 

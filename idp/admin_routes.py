@@ -68,6 +68,12 @@ class ClientIn(BaseModel):
         "as the OpenID Foundation's Basic OP certification requests do; PKCE is still checked when it is sent.",
     )
 
+    require_dpop: bool = Field(
+        False,
+        description="true: every token request of this client must carry a DPoP proof (RFC 9449; "
+        "dpop_bound_access_tokens), so its access and refresh tokens are bound to its key (FAPI 2.0).",
+    )
+
     def metadata(self) -> clients.ClientMetadata:
         """As the registry's metadata."""
         values = self.model_dump()
@@ -97,6 +103,7 @@ class ClientOut(BaseModel):
     backchannel_logout_session_required: bool
     grant_types: list[str]
     require_pkce: bool
+    dpop_bound_access_tokens: bool = False  # RFC 9449 §5.2
     sector_identifier_uri: str | None
     registered_by: str
     created_at: str | None

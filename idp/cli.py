@@ -91,6 +91,11 @@ def clients_add(
     grant_type: list[str] = typer.Option(
         [], help="A grant type the portal may use at /token (repeat): authorization_code, refresh_token; default both"
     ),
+    require_dpop: bool = typer.Option(
+        False,
+        "--require-dpop",
+        help="Every token request must carry a DPoP proof (RFC 9449; FAPI 2.0 sender-constrained tokens)",
+    ),
     nonce_instead_of_pkce: bool = typer.Option(
         False,
         "--nonce-instead-of-pkce",
@@ -120,6 +125,7 @@ def clients_add(
         backchannel_logout_uri=backchannel_logout_uri,
         backchannel_logout_session_required=backchannel_logout_session_required,
         require_pkce=not nonce_instead_of_pkce,
+        require_dpop=require_dpop,
     )
     if scope:
         meta.allowed_scopes = [s for option in scope for s in option.split()]

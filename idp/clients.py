@@ -56,6 +56,8 @@ class ClientMetadata:
     grant_types: list[str] = field(default_factory=lambda: list(GRANT_TYPES))
     # False: a confidential client may send nonce instead of PKCE (RFC 9700 §2.1.1); admins only.
     require_pkce: bool = True
+    # RFC 9449 §5.2 dpop_bound_access_tokens: token requests without a DPoP proof are refused (FAPI 2.0).
+    require_dpop: bool = False
     # OIDC Registration §2, already fetched and checked by ``idp.sector_identifier``; ``sector_identifier``
     # is then its host.
     sector_identifier_uri: str | None = None
@@ -211,6 +213,7 @@ def register(
         backchannel_logout_session_required=meta.backchannel_logout_session_required,
         grant_types=[g for g in GRANT_TYPES if g in meta.grant_types],
         require_pkce=meta.require_pkce,
+        require_dpop=meta.require_dpop,
         sector_identifier_uri=meta.sector_identifier_uri,
         registered_by=registered_by or f"{actor.role}:{actor.name}",
     )
@@ -230,6 +233,7 @@ def register(
         backchannel_logout_uri=row.backchannel_logout_uri,
         grant_types=row.grant_types,
         require_pkce=row.require_pkce,
+        require_dpop=row.require_dpop,
         sector_identifier_uri=row.sector_identifier_uri,
     )
     return row, secret
@@ -285,6 +289,7 @@ def describe(row: Client) -> dict[str, Any]:
         "backchannel_logout_session_required": bool(row.backchannel_logout_session_required),
         "grant_types": list(row.grant_types),
         "require_pkce": bool(row.require_pkce),
+        "dpop_bound_access_tokens": bool(row.require_dpop),
         "sector_identifier_uri": row.sector_identifier_uri,
         "registered_by": row.registered_by,
         "created_at": iso(row.created_at),

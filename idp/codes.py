@@ -67,6 +67,7 @@ def issue(
             redirect_uri=params["redirect_uri"],
             code_challenge=params["code_challenge"],
             nonce=params.get("nonce"),
+            dpop_jkt=params.get("dpop_jkt"),  # RFC 9449 §10 (absent in requests stored before DPoP)
             created_at=now,
             expires_at=now + timedelta(seconds=settings.code_ttl_s),
         )

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 
 from civid.deps import get_services
 from civid.settings import Settings
-from idp import acr, claims, claims_extensions, client_auth, clients, login_methods
+from idp import acr, claims, claims_extensions, client_auth, clients, dpop, login_methods
 from idp.claims_extensions import ClaimsExtensions
 from idp.login_methods import LoginMethods
 from idp.runtime import IdpServices
@@ -64,6 +64,8 @@ def provider_metadata(
         "introspection_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "revocation_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
         "revocation_endpoint_auth_signing_alg_values_supported": assertion_algs,
+        # RFC 9449 §5.1: DPoP proofs are accepted with these algorithms (sender-constrained tokens, FAPI 2.0).
+        "dpop_signing_alg_values_supported": list(dpop.ALGS),
         "code_challenge_methods_supported": ["S256"],  # PKCE required; plain refused
         "claims_supported": claims.CLAIMS_SUPPORTED,
         "claims_parameter_supported": True,

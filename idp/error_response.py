@@ -19,6 +19,10 @@ def oauth_error(request: Request, exc: OAuthError) -> Response:
     beside them (the citizen's browser pages get an HTML page before this is asked)."""
     extra = dict(exc.extra)
     bare = extra.pop("bare_challenge", False)
+    # idp.dpop: the scheme a resource's token came with, the algorithms it accepts, the nonce to use next.
+    scheme = extra.pop("scheme", None)
+    algs = extra.pop("dpop_algs", None)
+    nonce = extra.pop("dpop_nonce", None)
     body = {
         "error": exc.error,
         "error_description": exc.description,
@@ -29,10 +33,15 @@ def oauth_error(request: Request, exc: OAuthError) -> Response:
         **extra,
     }
     headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+    if nonce:
+        headers["DPoP-Nonce"] = nonce  # RFC 9449 §8 (token endpoint), §9 (resource)
     # RFC 6750 §3: a bearer token that does not enable access (insufficient_scope, 403) gets a challenge too.
     if exc.status == 401 or exc.error == "insufficient_scope":
-        scheme = "Bearer" if exc.error in BEARER_ERRORS else "Basic"
+        if scheme is None:
+            scheme = "Bearer" if exc.error in BEARER_ERRORS else "Basic"
         challenge = f'{scheme} realm="civid"' + ("" if bare else f', error="{exc.error}"')
+        if algs:
+            challenge += f', algs="{algs}"'  # RFC 9449 §7.1
         # RFC 9470 §3: a step-up challenge names the authentication that would satisfy it.
         if extra.get("acr_values"):
             challenge += f', acr_values="{extra["acr_values"]}"'

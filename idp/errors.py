@@ -134,3 +134,16 @@ class InsufficientUserAuthentication(OAuthError):
 
     error = "insufficient_user_authentication"
     status = 401
+
+
+class InvalidDpopProof(OAuthError):
+    """RFC 9449 §5, §7.1: the DPoP proof is missing where required, malformed, or does not fit the request; at a
+    resource (UserInfo) a 401 with a ``DPoP`` challenge (``idp.error_response``)."""
+
+    error = "invalid_dpop_proof"
+
+
+class UseDpopNonce(OAuthError):
+    """RFC 9449 §8: the proof must carry the server's nonce; the answer's ``DPoP-Nonce`` header gives it."""
+
+    error = "use_dpop_nonce"

@@ -45,7 +45,9 @@ def _access_token(db: Session, services: IdpServices, client: Client, token: str
     claims = live.claims
     return {
         "active": True,
-        "token_type": "Bearer",
+        # RFC 9449 §6.2: a DPoP-bound token says so, with the thumbprint of its key.
+        "token_type": "DPoP" if claims.get("cnf") else "Bearer",
+        "cnf": claims.get("cnf"),
         "scope": claims.get("scope", ""),
         "client_id": claims["client_id"],
         "sub": claims["sub"],

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from civid.deps import get_services
-from idp import claims_extensions, interactions, login_methods
+from idp import claims_extensions, dpop, interactions, login_methods
 from idp.authorization import AuthorizationContext, validate
 from idp.client_auth import authenticate_client
 from idp.errors import InvalidRequest
@@ -46,7 +46,8 @@ def pushed_authorization_request(
             client=client,
         )
         validate(ctx)
+        proof = dpop.pushed_request_binding(request, services, client, ctx.params)  # RFC 9449 §10.1: binds the code
         ttl = services.settings.par_ttl_s
         row = interactions.create(db, client.client_id, ctx.params, ttl, pushed=True)
         body = {"request_uri": interactions.REQUEST_URI_PREFIX + row.uid, "expires_in": ttl}
-    return JSONResponse(body, status_code=201, headers=NO_STORE)
+    return JSONResponse(body, status_code=201, headers={**NO_STORE, **dpop.response_headers(services, proof)})

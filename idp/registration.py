@@ -55,6 +55,7 @@ class RegistrationRequest(BaseModel):
     application_type: str = "web"
     backchannel_logout_uri: str | None = None  # OIDC Back-Channel Logout 1.0 §2.2
     backchannel_logout_session_required: bool = False
+    dpop_bound_access_tokens: bool = False  # RFC 9449 §5.2: civid then refuses token requests without DPoP
 
 
 def registrar(request: Request, db: Session = Depends(get_session)) -> Actor:
@@ -116,6 +117,7 @@ def to_metadata(body: RegistrationRequest, allow_private: bool = False) -> clien
         grant_types=list(body.grant_types),  # checked by the registry: authorization_code, maybe refresh_token
         sector_identifier=sector,
         sector_identifier_uri=body.sector_identifier_uri,
+        require_dpop=body.dpop_bound_access_tokens,
     )
     if scopes:
         meta.allowed_scopes = scopes
@@ -150,6 +152,7 @@ def register_client(
         "require_pushed_authorization_requests": row.require_par,
         "default_acr_values": row.default_acr_values,
         "backchannel_logout_session_required": described["backchannel_logout_session_required"],
+        "dpop_bound_access_tokens": described["dpop_bound_access_tokens"],
     }
     for name in ("jwks", "jwks_uri", "id_token_signed_response_alg", "backchannel_logout_uri", "sector_identifier_uri"):
         if described[name] is not None:

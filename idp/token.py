@@ -13,9 +13,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from civid.deps import get_services, get_session
-from idp import claims_extensions, clients
+from idp import claims_extensions, clients, dpop
 from idp.claims_extensions import ClaimsExtensions
 from idp.client_auth import authenticate_client
+from idp.dpop import Proof
 from idp.errors import InvalidRequest, UnauthorizedClient, UnsupportedGrantType
 from idp.form import oauth_form
 from idp.grants import authorization_code, refresh_token
@@ -24,7 +25,8 @@ from models import Client
 
 PATH = "/token"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # RFC 6749 §5.1
-GRANTS: dict[str, Callable[[Session, IdpServices, ClaimsExtensions, Client, Mapping[str, str]], dict]] = {
+Handler = Callable[[Session, IdpServices, ClaimsExtensions, Client, Mapping[str, str], Proof | None], dict]
+GRANTS: dict[str, Handler] = {
     authorization_code.GRANT_TYPE: authorization_code.create_token_response,
     refresh_token.GRANT_TYPE: refresh_token.create_token_response,
 }
@@ -52,6 +54,7 @@ def token(
     if not clients.may_use(client, grant_type):
         # RFC 6749 §5.2: the client is not registered for this grant type (RFC 7591 §2 grant_types).
         raise UnauthorizedClient(f"this client is not registered for the {grant_type} grant")
-    body = handler(db, services, claims_extensions.of(request.app), client, form)
+    proof = dpop.token_request_proof(request, services, client)  # RFC 9449 §5: None without a DPoP header
+    body = handler(db, services, claims_extensions.of(request.app), client, form, proof)
     db.commit()
-    return JSONResponse(body, headers=NO_STORE)
+    return JSONResponse(body, headers={**NO_STORE, **dpop.response_headers(services, proof)})

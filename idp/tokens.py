@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from civid.audit import Actor, as_utc
 from idp import claims as claims_module
+from idp import dpop
 from idp.claims_extensions import ClaimsExtensions, Release
 from idp.consent import consent_for_grant
 from idp.errors import InvalidToken
@@ -50,12 +51,13 @@ class IssuedTokens:
     scope: str
     refresh_token: str | None
     id_token: str | None
+    token_type: str = "Bearer"  # "DPoP" when the access token is bound to a key (RFC 9449 §5)
 
     def response(self) -> dict[str, Any]:
         """The JSON body of a successful token response."""
         body: dict[str, Any] = {
             "access_token": self.access_token,
-            "token_type": "Bearer",
+            "token_type": self.token_type,
             "expires_in": self.expires_in,
             "scope": self.scope,
         }
@@ -102,8 +104,11 @@ def issue(
     *,
     nonce: str | None = None,
     with_refresh: bool = True,
+    proof: dpop.Proof | None = None,
+    refresh_jkt: str | None = None,
 ) -> IssuedTokens:
-    """Mint an access token (and a refresh token, and an ID token when ``openid`` is in scope) for ``grant``."""
+    """Mint an access token (and a refresh token, and an ID token when ``openid`` is in scope) for ``grant``;
+    with a DPoP ``proof`` both are bound to its key (``refresh_jkt``: the key the family is already bound to)."""
     settings = services.settings
     now = utcnow()
     issued_at = int(now.timestamp())
@@ -125,6 +130,7 @@ def issue(
         "acr": grant.acr,
         "amr": list(grant.amr),
     }
+    token_type = dpop.bind_access_token(access_claims, proof)  # cnf.jkt (RFC 9449 §6.1)
     access_token = services.signing_keys.sign(access_claims, typ=ACCESS_TOKEN_TYP)
     id_token = None
     released: Release | None = None
@@ -141,11 +147,17 @@ def issue(
     if with_refresh:
         refresh_token = secrets.token_urlsafe(32)
         db.add(
-            RefreshToken(token_hash=token_hash(refresh_token), grant_id=grant.id, created_at=now, expires_at=grant_end)
+            RefreshToken(
+                token_hash=token_hash(refresh_token),
+                grant_id=grant.id,
+                created_at=now,
+                expires_at=grant_end,
+                dpop_jkt=dpop.refresh_binding(client, proof, refresh_jkt),
+            )
         )
     db.flush()
     return IssuedTokens(
-        access_token, max(0, int(access_expires.timestamp()) - issued_at), scope, refresh_token, id_token
+        access_token, max(0, int(access_expires.timestamp()) - issued_at), scope, refresh_token, id_token, token_type
     )
 
 

@@ -1,7 +1,8 @@
 """The UserInfo endpoint (OIDC Core §5.3): the consented claims about the person behind an access token.
 
 The access token is a bearer token (RFC 6750): in the ``Authorization`` header, or for POST in the form
-body as ``access_token`` (§2.2), never both. It must be our signature (``typ: at+jwt``), unexpired,
+body as ``access_token`` (§2.2), never both; or a DPoP-bound token with the ``DPoP`` scheme and a proof
+(RFC 9449 §7, ``idp.dpop``), never as a bearer token. It must be our signature (``typ: at+jwt``), unexpired,
 unrevoked, of a live grant, and carry the ``openid`` scope. Only claims the token's scopes or the
 grant's ``claims.userinfo`` ask for and the citizen's live consent for the grant's purpose covers are
 released (consent given for another purpose does not count); without consent
@@ -21,7 +22,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from civid.deps import get_services, get_session
-from idp import claims, claims_extensions, clients, tokens
+from idp import claims, claims_extensions, clients, dpop, tokens
 from idp.claims_extensions import ClaimsExtensions, Release
 from idp.consent import consent_for_grant
 from idp.errors import InsufficientScope, InvalidRequest, InvalidToken
@@ -48,9 +49,19 @@ def bearer_token(request: Request, form: Mapping[str, str] | None = None) -> str
     return token
 
 
-def userinfo_claims(db: Session, services: IdpServices, extensions: ClaimsExtensions, token: str) -> dict[str, Any]:
+def presented_token(
+    request: Request, services: IdpServices, form: Mapping[str, str] | None = None
+) -> dpop.PresentedToken:
+    """The access token with the scheme it came with: DPoP (proof checked, RFC 9449 §7) or Bearer."""
+    return dpop.presented(request, services, form) or dpop.PresentedToken(bearer_token(request, form))
+
+
+def userinfo_claims(
+    db: Session, services: IdpServices, extensions: ClaimsExtensions, token: dpop.PresentedToken
+) -> dict[str, Any]:
     """The UserInfo response for a presented access token (raises ``invalid_token``/``insufficient_scope``)."""
-    live = tokens.verify_access_token(db, services, token)
+    live = tokens.verify_access_token(db, services, token.value)
+    dpop.check_binding(live.claims, token)  # RFC 9449 §7.2: a bound token never as Bearer
     scopes = str(live.claims.get("scope", "")).split()
     if "openid" not in scopes:
         raise InsufficientScope("the access token lacks the openid scope")  # OIDC Core §5.3
@@ -83,9 +94,11 @@ def userinfo_get(
     request: Request, db: Session = Depends(get_session), services: IdpServices = Depends(get_services)
 ) -> JSONResponse:
     """UserInfo with the access token in the Authorization header."""
-    answer = userinfo_claims(db, services, claims_extensions.of(request.app), bearer_token(request))
+    token = presented_token(request, services)
+    with dpop.challenges(token):
+        answer = userinfo_claims(db, services, claims_extensions.of(request.app), token)
     db.commit()  # the release record
-    return JSONResponse(answer, headers=NO_STORE)
+    return JSONResponse(answer, headers={**NO_STORE, **dpop.resource_headers(services, token)})
 
 
 async def _optional_form(request: Request) -> dict[str, str]:
@@ -103,6 +116,8 @@ def userinfo_post(
     services: IdpServices = Depends(get_services),
 ) -> JSONResponse:
     """UserInfo with the access token in the header or the form body."""
-    answer = userinfo_claims(db, services, claims_extensions.of(request.app), bearer_token(request, form))
+    token = presented_token(request, services, form)
+    with dpop.challenges(token):
+        answer = userinfo_claims(db, services, claims_extensions.of(request.app), token)
     db.commit()  # the release record
-    return JSONResponse(answer, headers=NO_STORE)
+    return JSONResponse(answer, headers={**NO_STORE, **dpop.resource_headers(services, token)})

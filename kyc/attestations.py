@@ -41,7 +41,7 @@ from civid import audit
 from civid.deps import get_services
 from civid.errors import InvalidInput
 from civid.input_types import DurationSeconds
-from idp import login_methods
+from idp import dpop, login_methods
 from idp.claims import entitled
 from idp.consent import ClientConsent, consent_for_grant
 from idp.errors import InsufficientScope, InsufficientUserAuthentication, InvalidRequest, InvalidToken
@@ -49,7 +49,7 @@ from idp.login_methods import LoginMethods
 from idp.runtime import IdpServices
 from idp.subjects import subject_for
 from idp.tokens import LiveAccessToken, client_actor, verify_access_token
-from idp.userinfo import bearer_token
+from idp.userinfo import presented_token
 from kyc import holder_binding, sd_jwt, status_list
 from kyc.bank_auth import AUTH_MEMBERS, authenticate_bank, request_body
 from kyc.releases import record_release
@@ -135,7 +135,9 @@ def _parse(body: dict[str, Any]) -> AttestationRequest:
 
 def _citizen_token(request: Request, db: Session, services: IdpServices, client: Client) -> LiveAccessToken:
     """The citizen's live access token, issued to this bank (a token of another client is refused)."""
-    live = verify_access_token(db, services, bearer_token(request))
+    token = presented_token(request, services)
+    live = verify_access_token(db, services, token.value)
+    dpop.check_binding(live.claims, token)  # RFC 9449 §7.2: a DPoP-bound token is never a bearer token
     if live.grant.client_id != client.client_id:
         raise InvalidToken("the access token was issued to another client")
     if live.grant.identity.status != "active":

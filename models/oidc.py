@@ -75,6 +75,8 @@ class Client(Base):
     # False only for a confidential client an admin lets use nonce instead of PKCE (RFC 9700 §2.1.1), for
     # relying parties certified against the OpenID Foundation's Basic OP plan, whose requests carry no PKCE.
     require_pkce: Mapped[bool] = mapped_column(Boolean, default=True)
+    # RFC 9449 §5.2 dpop_bound_access_tokens: every token request must carry a DPoP proof (FAPI 2.0).
+    require_dpop: Mapped[bool] = mapped_column(Boolean, default=False)
     registered_by: Mapped[str] = mapped_column(String(100))  # "admin:<name>" | "dcr"
     # civid's own applications (the officer console): their users are not asked to consent to them, the
     # consent is recorded at the authorization step instead. Never settable by registration (RFC 7591) or admins.
@@ -92,6 +94,17 @@ class ClientAssertion(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     client_id: Mapped[str] = mapped_column(String(64))
     jti: Mapped[str] = mapped_column(String(255))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class DpopProof(Base):
+    """A DPoP proof's ``jti`` (hashed with its key's thumbprint), kept until the proof would be refused as too
+    old anyway: the unique constraint makes a replay fail in every process sharing the database (RFC 9449 §11.1)."""
+
+    __tablename__ = "oidc_dpop_proofs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proof_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
@@ -254,6 +267,8 @@ class AuthorizationCode(Base):
     # S256 only (RFC 7636 §4.2); None only for a client allowed nonce instead of PKCE that sent none.
     code_challenge: Mapped[str | None] = mapped_column(String(128))
     nonce: Mapped[str | None] = mapped_column(String(500))
+    # RFC 9449 §10: the JWK thumbprint of the key the code must be redeemed with (dpop_jkt, or PAR's proof).
+    dpop_jkt: Mapped[str | None] = mapped_column(String(43))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
     used_at: Mapped[datetime | None] = mapped_column()
@@ -269,6 +284,8 @@ class RefreshToken(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     grant_id: Mapped[int] = mapped_column(ForeignKey("oidc_grants.id"), index=True)
+    # RFC 9449 §5: the thumbprint of the DPoP key the family was issued to; each refresh must prove it.
+    dpop_jkt: Mapped[str | None] = mapped_column(String(43))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
     rotated_at: Mapped[datetime | None] = mapped_column()

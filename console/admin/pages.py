@@ -231,6 +231,7 @@ def client_metadata(form: dict[str, Any]) -> clients.ClientMetadata:
         # RFC 7591 §2: every client redeems codes; refresh tokens only when the admin ticks them.
         grant_types=["authorization_code", *(["refresh_token"] if form.get("refresh_token") else [])],
         require_pkce=not form.get("nonce_instead_of_pkce"),
+        require_dpop=bool(form.get("require_dpop")),
     )
     if form["scopes"]:
         meta.allowed_scopes = list(form["scopes"])
@@ -259,6 +260,7 @@ async def register_client(request: Request, staff: Staff = Admin) -> Response:
             "backchannel_session",
             "refresh_token",
             "nonce_instead_of_pkce",
+            "require_dpop",
         )
     }
     form = {

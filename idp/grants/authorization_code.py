@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from civid import audit
-from idp import clients, grant_lifecycle, tokens
+from idp import clients, dpop, grant_lifecycle, tokens
 from idp.claims_extensions import ClaimsExtensions
 from idp.errors import InvalidGrant, InvalidRequest
 from idp.grants import refresh_token as refresh_token_grant
@@ -126,11 +126,17 @@ def _revoke_on_reuse(db: Session, client: Client, grant: Grant) -> None:
 
 
 def create_token_response(
-    db: Session, services: IdpServices, extensions: ClaimsExtensions, client: Client, form: Mapping[str, str]
+    db: Session,
+    services: IdpServices,
+    extensions: ClaimsExtensions,
+    client: Client,
+    form: Mapping[str, str],
+    proof: dpop.Proof | None = None,
 ) -> dict:
     """Redeem the code in ``form``; return the token response body (tokens issued and audited)."""
     request = validate_request(form)
     code = validate_code(db, client, request)
+    dpop.check_key(code.dpop_jkt, proof, "authorization code")  # RFC 9449 §10
     grant = code.grant
     # A client registered without the refresh_token grant gets no refresh token (RFC 7591 §2 grant_types).
     issued = tokens.issue(
@@ -142,6 +148,7 @@ def create_token_response(
         grant.scope.split(),
         nonce=code.nonce,
         with_refresh=clients.may_use(client, refresh_token_grant.GRANT_TYPE),
+        proof=proof,
     )
     consume(db, client, code)  # in the same transaction as the tokens: both happen or neither
     audit.record(
@@ -155,5 +162,6 @@ def create_token_response(
         scope=issued.scope,
         refresh_token_issued=issued.refresh_token is not None,
         id_token_issued=issued.id_token is not None,
+        token_type=issued.token_type,
     )
     return issued.response()

@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from civid import audit
-from idp import grant_lifecycle, tokens
+from idp import dpop, grant_lifecycle, tokens
 from idp.claims_extensions import ClaimsExtensions
 from idp.consent import consent_for_grant
 from idp.errors import InvalidGrant, InvalidRequest, InvalidScope
@@ -79,13 +79,19 @@ def _revoke_on_reuse(db: Session, client: Client, grant: Grant) -> None:
 
 
 def create_token_response(
-    db: Session, services: IdpServices, extensions: ClaimsExtensions, client: Client, form: Mapping[str, str]
+    db: Session,
+    services: IdpServices,
+    extensions: ClaimsExtensions,
+    client: Client,
+    form: Mapping[str, str],
+    proof: dpop.Proof | None = None,
 ) -> dict:
     """Rotate the refresh token in ``form`` and return new tokens (audited)."""
     row = validate_refresh_token(db, client, form)
+    dpop.check_key(row.dpop_jkt, proof, "refresh token")  # RFC 9449 §5
     grant = row.grant
     scopes = validate_scope(grant, form)
-    issued = tokens.issue(db, services, extensions, client, grant, scopes)
+    issued = tokens.issue(db, services, extensions, client, grant, scopes, proof=proof, refresh_jkt=row.dpop_jkt)
     # Rotate with a conditional update, in the tokens' transaction: of two concurrent uses only one
     # changes the row; the other is a reuse.
     rotated = affected_rows(
@@ -107,5 +113,6 @@ def create_token_response(
         scope=issued.scope,
         refresh_token_issued=True,
         id_token_issued=issued.id_token is not None,
+        token_type=issued.token_type,
     )
     return issued.response()

@@ -226,6 +226,18 @@ def test_an_admin_chooses_refresh_tokens_and_nonce_instead_of_pkce_for_a_client(
     assert stored["Portal"] == (["authorization_code", "refresh_token"], False)
 
 
+def test_an_admin_requires_dpop_of_a_client(client, office, services):
+    page = as_admin(client, office, "/console/admin/clients")
+    assert 'name="require_dpop" value="1"' in page.text and "DPoP" in page.text
+    base = {"auth": "client_secret_basic", "jwks_uri": "", "jwks": "", "redirect_uris": "https://p.example.bz/cb"}
+    created = post(
+        client, "/console/admin/clients", "/console/admin/clients", {**base, "name": "Bank", "require_dpop": "1"}
+    )
+    assert created.status_code == 201, created.text[-1500:]
+    with services.sessions() as db:
+        assert db.scalars(select(Client.require_dpop).where(Client.name == "Bank")).one() is True
+
+
 def test_client_registration_refuses_what_the_cli_refuses(client, office):
     as_admin(client, office, "/console/admin/clients")
     base = {"name": "Portal", "auth": "client_secret_basic", "jwks_uri": "", "jwks": ""}

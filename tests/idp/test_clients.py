@@ -248,6 +248,10 @@ def test_cli_registers_the_grant_types_a_client_may_use(cli):
     rows = {row["client_id"]: row for row in json.loads(cli("clients", "list", "--json").stdout)}
     assert rows[_value(no_pkce.stdout, "client_id")]["require_pkce"] is False
     assert rows[_value(default.stdout, "client_id")]["require_pkce"] is True
+    dpop = cli("clients", "add", "--name", "FAPI bank", "--redirect-uri", REDIRECT_URI, "--require-dpop")
+    rows = {row["client_id"]: row for row in json.loads(cli("clients", "list", "--json").stdout)}
+    assert rows[_value(dpop.stdout, "client_id")]["dpop_bound_access_tokens"] is True  # RFC 9449 §5.2
+    assert rows[_value(default.stdout, "client_id")]["dpop_bound_access_tokens"] is False
     refused = cli("clients", "add", "--name", "x", "--redirect-uri", REDIRECT_URI, "--grant-type", "password")
     assert refused.exit_code == 2 and "grant_types" in refused.output
 

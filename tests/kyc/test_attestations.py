@@ -382,3 +382,26 @@ def test_a_form_encoded_request_is_accepted_too(client, services, citizen):
     response = client.post(ATTESTATIONS, data=form, headers={"Authorization": f"Bearer {tokens['access_token']}"})
     assert response.status_code == 201, response.text
     assert response.json()["format"] == "sd-jwt"
+
+
+def test_a_dpop_bound_token_is_accepted_only_with_its_proof(client, services, citizen):
+    from tests.idp.conftest import issue_code
+    from tests.idp.dpop_keys import DpopKey
+    from tests.kyc.banks import CONSENTED
+
+    bank, key = register_bank(services), DpopKey()
+    issuer = services.settings.resolved_issuer
+    issued = issue_code(services, bank.client_id, citizen, scope="openid profile", consent_claims=CONSENTED)
+    form = {"grant_type": "authorization_code", "code": issued.code, "redirect_uri": issued.redirect_uri}
+    token_response = client.post(
+        "/token",
+        data={**form, "code_verifier": issued.verifier, **client_auth(bank, services)},
+        headers={"DPoP": key.proof("POST", issuer + "/token")},
+    )
+    assert token_response.status_code == 200 and token_response.json()["token_type"] == "DPoP", token_response.text
+    token = token_response.json()["access_token"]
+    _error(attest(client, services, bank, token), 401, "invalid_token")  # RFC 9449 §7.2: never as Bearer
+    payload = {"verified_claims": verified_request(), **client_auth(bank, services, ATTESTATIONS)}
+    proof = key.proof("POST", issuer + ATTESTATIONS, token=token)
+    accepted = client.post(ATTESTATIONS, json=payload, headers={"Authorization": f"DPoP {token}", "DPoP": proof})
+    assert accepted.status_code == 201, accepted.text
