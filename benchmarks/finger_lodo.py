@@ -90,6 +90,10 @@ PIPELINES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     },
     # the better extractor and the better matcher together
     "images·enhanced+MCC-GC s=0.5": ("enhanced", "mcc-gc:0.5", ("fvc2000", "fvc2002")),
+    # matcher.edge_graph: SourceAFIS-style edge hash, roots and pairings grown along matching edges
+    "images·MINDTCT+EDGE": ("images", "edge", ("fvc2000", "fvc2002")),
+    "images·enhanced+EDGE": ("enhanced", "edge", ("fvc2000", "fvc2002")),
+    "records·EDGE": ("records", "edge", ("fvc2002",)),
 }
 # pipeline -> variants of one matcher (differing in one parameter): each fold uses the variant whose mean EER
 # over the other databases is lowest, so the parameter too is fitted out of fold
@@ -101,8 +105,17 @@ SELECTED: dict[str, tuple[str, ...]] = {
 FUSED: dict[str, tuple[str, ...]] = {
     "images·MINDTCT+MCC⊕BOZORTH3": ("images·MINDTCT+MCC", "images·MINDTCT+BOZORTH3"),
     "images·MINDTCT+MCC-GC s=0.5⊕BOZORTH3": ("images·MINDTCT+MCC-GC s=0.5", "images·MINDTCT+BOZORTH3"),
+    "images·MINDTCT+MCC⊕EDGE": ("images·MINDTCT+MCC", "images·MINDTCT+EDGE"),
+    "images·enhanced+MCC⊕EDGE": ("images·enhanced+MCC", "images·enhanced+EDGE"),
+    "records·MCC⊕EDGE": ("records·MCC", "records·EDGE"),
 }
 ALL_PIPELINES = (*PIPELINES, *SELECTED, *FUSED)
+# pipeline -> the pipeline its matcher is timed against, slice by slice on the same pairs (alternating_throughput)
+ALTERNATE_WITH = {
+    "images·MINDTCT+EDGE": "images·MINDTCT+MCC",
+    "images·enhanced+EDGE": "images·enhanced+MCC",
+    "records·EDGE": "records·MCC",
+}
 THROUGHPUT_PAIRS = 400  # pairs timed per matcher (CPU time), half genuine, from the first database scored
 # The pipelines matcher/calibration.json's finger table is fitted on (benchmarks.fusion_calibration), pooled.
 SHIPPED_CALIBRATION_PIPELINES = ("images·MINDTCT+MCC", "records·MCC")
@@ -114,6 +127,10 @@ def _matcher_version(matcher: str) -> str:
     """What keys a matcher's cached scores beyond SCORES_PIPELINE: its parameters, where it has any here."""
     if matcher.startswith("mcc-gc"):
         return repr(_consolidation(matcher))
+    if matcher == "edge":
+        from matcher import edge_graph
+
+        return f"{edge_graph.SCORE_VERSION};{edge_graph.EDGE_GRAPH!r}"
     return ""
 
 
@@ -394,6 +411,8 @@ def scorer(matcher: str, samples: list[Any]) -> Callable[[int, int], float]:
             return bozorth3(a.view, b.view, a.size, b.size) if a.error is None and b.error is None else 0.0
 
         return boz
+    if matcher == "edge":
+        return _edge_scorer(samples)
     from benchmarks.finger_accuracy import mcc_cylinders
     from matcher import consolidation, mcc
 
@@ -405,6 +424,26 @@ def scorer(matcher: str, samples: list[Any]) -> Callable[[int, int], float]:
         if a is None or b is None:
             return 0.0
         return float(mcc.similarity(a, b) if params is None else consolidation.similarity(a, b, params))
+
+    return score
+
+
+def _edge_scorer(samples: list[Any]) -> Callable[[int, int], float]:
+    """``score(i, j)`` by ``matcher.edge_graph``, every sample's edge template built beforehand (minutia types
+    included: the matcher counts agreeing types)."""
+    from matcher import edge_graph
+    from matcher.iso19794 import minutiae_array
+
+    templates = [
+        edge_graph.template(minutiae_array(s.view), np.array([int(m.type) for m in s.view.minutiae], np.int8))
+        if s.error is None
+        else None
+        for s in samples
+    ]
+
+    def score(i: int, j: int) -> float:
+        a, b = templates[i], templates[j]
+        return edge_graph.similarity(a, b) if a is not None and b is not None else 0.0
 
     return score
 
@@ -469,10 +508,19 @@ def extraction_summary(times: Sequence[float], summaries: Sequence[dict[str, Any
 def throughput(data: Path, pipeline: str, collection: str, database: int, workers: int, seed: int) -> float:
     """Comparisons per CPU-second of one base pipeline's matcher on ``THROUGHPUT_PAIRS`` pairs of one
     database (half genuine, half impostor, drawn with ``seed``), templates prepared beforehand."""
-    from benchmarks.finger_accuracy import fvc_pairs, load_templates
     from benchmarks.finger_fusion import comparisons_per_second
 
     source, matcher, _ = PIPELINES[pipeline]
+    samples, chosen = _timed_pairs(data, source, collection, database, workers, seed)
+    return comparisons_per_second(scorer(matcher, samples), chosen)
+
+
+def _timed_pairs(
+    data: Path, source: str, collection: str, database: int, workers: int, seed: int
+) -> tuple[list[Any], NDArray[np.int64]]:
+    """One database's templates and the ``THROUGHPUT_PAIRS`` pairs timed on them (half genuine, drawn with ``seed``)."""
+    from benchmarks.finger_accuracy import fvc_pairs, load_templates
+
     samples = load_templates(data, source, (database,), workers, collection)
     pairs = fvc_pairs(samples)
     rng = np.random.default_rng(seed)
@@ -483,7 +531,35 @@ def throughput(data: Path, pipeline: str, collection: str, database: int, worker
             pairs.impostor_all[rng.choice(len(pairs.impostor_all), half, replace=False)],
         ]
     )
-    return comparisons_per_second(scorer(matcher, samples), chosen)
+    return samples, chosen
+
+
+ALTERNATING_ROUNDS = 8  # the timed pairs in this many slices, each timed with one matcher then the other
+
+
+def alternating_throughput(
+    data: Path, pipeline: str, reference: str, collection: str, database: int, workers: int, seed: int
+) -> dict[str, Any]:
+    """Comparisons per CPU-second of ``pipeline``'s matcher and of ``reference``'s (same templates' source) on the
+    same pairs, timed slice by slice in turn, so that the machine's load falls on both alike: the ratio is the
+    figure to quote on a shared machine."""
+    from benchmarks.finger_fusion import comparisons_per_second
+
+    source = PIPELINES[pipeline][0]
+    samples, chosen = _timed_pairs(data, source, collection, database, workers, seed)
+    scorers = {name: scorer(PIPELINES[name][1], samples) for name in (pipeline, reference)}
+    spent = {name: 0.0 for name in scorers}
+    for part in np.array_split(chosen, ALTERNATING_ROUNDS):
+        for name, score in scorers.items():
+            spent[name] += len(part) / comparisons_per_second(score, part)
+    rates = {name: len(chosen) / seconds for name, seconds in spent.items()}
+    return {
+        "pairs": len(chosen),
+        "database": _label(collection, database),
+        "comparisons_per_cpu_second": rates,
+        "ratio_to_reference": rates[pipeline] / rates[reference],
+        "reference": reference,
+    }
 
 
 def fused_folds(components: Sequence[Sequence[DatabaseScores]], matchers: Sequence[str]) -> list[list[DatabaseScores]]:
@@ -542,6 +618,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     summaries: dict[str, Any] = {}
     extraction: dict[str, dict[str, Any]] = {}
     speed: dict[str, float] = {}
+    alternating: dict[str, dict[str, Any]] = {}
     for pipeline in pipelines:
         scores[pipeline], usable[pipeline] = [], []
         times: list[float] = []
@@ -555,6 +632,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         extraction[pipeline] = extraction_summary(times, [summaries[f"{pipeline}/{d.name}"] for d in scores[pipeline]])
         if chosen:
             speed[pipeline] = throughput(data, pipeline, *chosen[0], args.workers, args.seed)
+        reference = ALTERNATE_WITH.get(pipeline)
+        if chosen and reference:
+            alternating[pipeline] = alternating_throughput(
+                data, pipeline, reference, *chosen[0], args.workers, args.seed
+            )
+            speed[pipeline] = alternating[pipeline]["comparisons_per_cpu_second"][pipeline]
     fold_views: dict[str, list[list[DatabaseScores]]] = {}
     variants_chosen: dict[str, list[str]] = {}
     for fused in (p for p in wanted if p in FUSED):
@@ -636,6 +719,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "seed": args.seed,
         },
         "comparisons_per_cpu_second": {p: speed[p] for p in scores if p in speed},
+        "comparisons_alternating_with_mcc": alternating,
         "variant_chosen_per_fold": variants_chosen,
         "comparisons_note": f"CPU time of one process over {THROUGHPUT_PAIRS} pairs of the first database, "
         "templates (cylinders) built beforehand; a fused pipeline runs both matchers",
