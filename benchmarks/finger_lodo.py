@@ -591,6 +591,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from benchmarks.det import Curve, plot_det, plot_score_histograms
     from benchmarks.finger_accuracy import mcc_available
     from benchmarks.finger_lodo_report import (
+        print_alternating,
         print_extraction,
         print_fitness,
         print_lodo,
@@ -708,6 +709,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     print_fitness(summaries, lodo, lodo_usable)
     print_extraction(extraction, lodo)
     print_summary(lodo, speed)
+    print_alternating(alternating)
     for path in (det_path, histogram_path):
         console.print(f"figure: {path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path}")
 

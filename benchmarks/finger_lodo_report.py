@@ -305,3 +305,29 @@ def print_thresholds(thresholds: dict[str, Any], lodo: dict[str, Any]) -> None:
             rows,
         )
     )
+
+
+def print_alternating(alternating: dict[str, dict[str, Any]]) -> None:
+    """Comparisons per CPU-second of a matcher and of MCC timed slice by slice in turn on the same pairs."""
+    if not alternating:
+        return
+    rows = []
+    for pipeline, timed in alternating.items():
+        rates = timed["comparisons_per_cpu_second"]
+        rows.append(
+            [
+                pipeline,
+                f"{rates[pipeline]:,.0f}",
+                f"{timed['reference']}: {rates[timed['reference']]:,.0f}",
+                f"{timed['ratio_to_reference']:.2f}",
+                f"{timed['pairs']} ({timed['database']})",
+            ]
+        )
+    console.print(
+        table(
+            "Comparisons per CPU-second, timed in turn with MCC (slices of the same pairs alternated, so the machine's "
+            "load falls on both alike: quote the ratio)",
+            ["pipeline", "cmp/s/core", "MCC, same pairs", "ratio", "pairs"],
+            rows,
+        )
+    )
