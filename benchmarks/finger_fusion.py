@@ -3,7 +3,8 @@
 Used by ``benchmarks.finger_lodo``: a fused pipeline (e.g. ``images·MINDTCT+MCC⊕BOZORTH3``) combines the
 scores its component pipelines gave the same pairs. Each score is first put on a comparable footing by a
 fixed monotone transform (MCC as is, the consolidated MCC's square root — its score is a squared count —,
-BOZORTH3's log1p, whose raw scale runs to hundreds), then a logistic regression, genuine and impostor pairs
+BOZORTH3's log1p, whose raw scale runs to hundreds; the edge-graph score's square root, likewise a
+squared count), then a logistic regression, genuine and impostor pairs
 weighted equally, is fitted on the *other* databases' pairs only and applied to the held-out one. The fused
 score is the regression's probability, in (0, 1).
 """
@@ -22,6 +23,7 @@ FEATURES: dict[str, Callable[[NDArray[np.float64]], NDArray[np.float64]]] = {
     "mcc": lambda s: s,
     "mcc-gc": np.sqrt,
     "bozorth3": np.log1p,
+    "edge": np.sqrt,  # matcher.edge_graph's score is a squared agreement over the minutiae counts
 }
 
 

@@ -63,7 +63,6 @@ from benchmarks.common import (
     machine,
     print_machine,
     save_result,
-    table,
 )
 from benchmarks.face_accuracy import equal_error_rate, false_non_match_rate, threshold_at_rate
 
@@ -91,6 +90,10 @@ PIPELINES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     },
     # the better extractor and the better matcher together
     "images·enhanced+MCC-GC s=0.5": ("enhanced", "mcc-gc:0.5", ("fvc2000", "fvc2002")),
+    # matcher.edge_graph: SourceAFIS-style edge hash, roots and pairings grown along matching edges
+    "images·MINDTCT+EDGE": ("images", "edge", ("fvc2000", "fvc2002")),
+    "images·enhanced+EDGE": ("enhanced", "edge", ("fvc2000", "fvc2002")),
+    "records·EDGE": ("records", "edge", ("fvc2002",)),
 }
 # pipeline -> variants of one matcher (differing in one parameter): each fold uses the variant whose mean EER
 # over the other databases is lowest, so the parameter too is fitted out of fold
@@ -102,8 +105,17 @@ SELECTED: dict[str, tuple[str, ...]] = {
 FUSED: dict[str, tuple[str, ...]] = {
     "images·MINDTCT+MCC⊕BOZORTH3": ("images·MINDTCT+MCC", "images·MINDTCT+BOZORTH3"),
     "images·MINDTCT+MCC-GC s=0.5⊕BOZORTH3": ("images·MINDTCT+MCC-GC s=0.5", "images·MINDTCT+BOZORTH3"),
+    "images·MINDTCT+MCC⊕EDGE": ("images·MINDTCT+MCC", "images·MINDTCT+EDGE"),
+    "images·enhanced+MCC⊕EDGE": ("images·enhanced+MCC", "images·enhanced+EDGE"),
+    "records·MCC⊕EDGE": ("records·MCC", "records·EDGE"),
 }
 ALL_PIPELINES = (*PIPELINES, *SELECTED, *FUSED)
+# pipeline -> the pipeline its matcher is timed against, slice by slice on the same pairs (alternating_throughput)
+ALTERNATE_WITH = {
+    "images·MINDTCT+EDGE": "images·MINDTCT+MCC",
+    "images·enhanced+EDGE": "images·enhanced+MCC",
+    "records·EDGE": "records·MCC",
+}
 THROUGHPUT_PAIRS = 400  # pairs timed per matcher (CPU time), half genuine, from the first database scored
 # The pipelines matcher/calibration.json's finger table is fitted on (benchmarks.fusion_calibration), pooled.
 SHIPPED_CALIBRATION_PIPELINES = ("images·MINDTCT+MCC", "records·MCC")
@@ -115,6 +127,10 @@ def _matcher_version(matcher: str) -> str:
     """What keys a matcher's cached scores beyond SCORES_PIPELINE: its parameters, where it has any here."""
     if matcher.startswith("mcc-gc"):
         return repr(_consolidation(matcher))
+    if matcher == "edge":
+        from matcher import edge_graph
+
+        return f"{edge_graph.SCORE_VERSION};{edge_graph.EDGE_GRAPH!r}"
     return ""
 
 
@@ -395,6 +411,8 @@ def scorer(matcher: str, samples: list[Any]) -> Callable[[int, int], float]:
             return bozorth3(a.view, b.view, a.size, b.size) if a.error is None and b.error is None else 0.0
 
         return boz
+    if matcher == "edge":
+        return _edge_scorer(samples)
     from benchmarks.finger_accuracy import mcc_cylinders
     from matcher import consolidation, mcc
 
@@ -406,6 +424,26 @@ def scorer(matcher: str, samples: list[Any]) -> Callable[[int, int], float]:
         if a is None or b is None:
             return 0.0
         return float(mcc.similarity(a, b) if params is None else consolidation.similarity(a, b, params))
+
+    return score
+
+
+def _edge_scorer(samples: list[Any]) -> Callable[[int, int], float]:
+    """``score(i, j)`` by ``matcher.edge_graph``, every sample's edge template built beforehand (minutia types
+    included: the matcher counts agreeing types)."""
+    from matcher import edge_graph
+    from matcher.iso19794 import minutiae_array
+
+    templates = [
+        edge_graph.template(minutiae_array(s.view), np.array([int(m.type) for m in s.view.minutiae], np.int8))
+        if s.error is None
+        else None
+        for s in samples
+    ]
+
+    def score(i: int, j: int) -> float:
+        a, b = templates[i], templates[j]
+        return edge_graph.similarity(a, b) if a is not None and b is not None else 0.0
 
     return score
 
@@ -467,42 +505,22 @@ def extraction_summary(times: Sequence[float], summaries: Sequence[dict[str, Any
     }
 
 
-def _print_extraction(extraction: dict[str, dict[str, Any]], lodo: dict[str, Any]) -> None:
-    rows = []
-    for pipeline, e in extraction.items():
-        if pipeline not in lodo:
-            continue
-        result = lodo[pipeline]
-        worst = max(result["folds"], key=lambda f: f["eer"])
-        rows.append(
-            (
-                pipeline,
-                _percent(result["mean"]["eer"]),
-                f"{_percent(worst['eer'])} ({worst['database']})",
-                _percent(result["mean"]["observed_fnmr@1e-03"], 1),
-                "—" if e["minutiae_mean"] is None else f"{e['minutiae_mean']:.0f}",
-                "—" if e["extract_ms_mean"] is None else f"{e['extract_ms_mean']:.0f} / {e['extract_ms_p95']:.0f}",
-                str(e["failed_to_extract"]),
-            )
-        )
-    console.print(
-        table(
-            "Pipelines side by side: LODO mean EER, worst held-out database, FNMR at the out-of-fold FMR 1e-3 "
-            "threshold (LODO mean); extraction ms per image as timed when extracted (2 worker processes on a "
-            "shared machine: noisy; the records pipeline imports, it does not extract)",
-            ["pipeline", "EER (LODO mean)", "worst database", "FNMR @ FMR 1e-3", "minutiae", "ms mean / p95", "FTE"],
-            rows,
-        )
-    )
-
-
 def throughput(data: Path, pipeline: str, collection: str, database: int, workers: int, seed: int) -> float:
     """Comparisons per CPU-second of one base pipeline's matcher on ``THROUGHPUT_PAIRS`` pairs of one
     database (half genuine, half impostor, drawn with ``seed``), templates prepared beforehand."""
-    from benchmarks.finger_accuracy import fvc_pairs, load_templates
     from benchmarks.finger_fusion import comparisons_per_second
 
     source, matcher, _ = PIPELINES[pipeline]
+    samples, chosen = _timed_pairs(data, source, collection, database, workers, seed)
+    return comparisons_per_second(scorer(matcher, samples), chosen)
+
+
+def _timed_pairs(
+    data: Path, source: str, collection: str, database: int, workers: int, seed: int
+) -> tuple[list[Any], NDArray[np.int64]]:
+    """One database's templates and the ``THROUGHPUT_PAIRS`` pairs timed on them (half genuine, drawn with ``seed``)."""
+    from benchmarks.finger_accuracy import fvc_pairs, load_templates
+
     samples = load_templates(data, source, (database,), workers, collection)
     pairs = fvc_pairs(samples)
     rng = np.random.default_rng(seed)
@@ -513,7 +531,35 @@ def throughput(data: Path, pipeline: str, collection: str, database: int, worker
             pairs.impostor_all[rng.choice(len(pairs.impostor_all), half, replace=False)],
         ]
     )
-    return comparisons_per_second(scorer(matcher, samples), chosen)
+    return samples, chosen
+
+
+ALTERNATING_ROUNDS = 8  # the timed pairs in this many slices, each timed with one matcher then the other
+
+
+def alternating_throughput(
+    data: Path, pipeline: str, reference: str, collection: str, database: int, workers: int, seed: int
+) -> dict[str, Any]:
+    """Comparisons per CPU-second of ``pipeline``'s matcher and of ``reference``'s (same templates' source) on the
+    same pairs, timed slice by slice in turn, so that the machine's load falls on both alike: the ratio is the
+    figure to quote on a shared machine."""
+    from benchmarks.finger_fusion import comparisons_per_second
+
+    source = PIPELINES[pipeline][0]
+    samples, chosen = _timed_pairs(data, source, collection, database, workers, seed)
+    scorers = {name: scorer(PIPELINES[name][1], samples) for name in (pipeline, reference)}
+    spent = {name: 0.0 for name in scorers}
+    for part in np.array_split(chosen, ALTERNATING_ROUNDS):
+        for name, score in scorers.items():
+            spent[name] += len(part) / comparisons_per_second(score, part)
+    rates = {name: len(chosen) / seconds for name, seconds in spent.items()}
+    return {
+        "pairs": len(chosen),
+        "database": _label(collection, database),
+        "comparisons_per_cpu_second": rates,
+        "ratio_to_reference": rates[pipeline] / rates[reference],
+        "reference": reference,
+    }
 
 
 def fused_folds(components: Sequence[Sequence[DatabaseScores]], matchers: Sequence[str]) -> list[list[DatabaseScores]]:
@@ -539,19 +585,20 @@ def fused_folds(components: Sequence[Sequence[DatabaseScores]], matchers: Sequen
     return folds
 
 
-def _percent(value: float | None, digits: int = 2) -> str:
-    return "—" if value is None or math.isnan(value) else f"{100 * value:.{digits}f}%"
-
-
-def _rate(value: float) -> str:
-    return "0" if value == 0 else f"{value:.1e}"
-
-
 # --- the run ---------------------------------------------------------------------------------------------
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Score every pipeline on every database, fit out of fold, print the tables, draw, save; returns the record."""
     from benchmarks.det import Curve, plot_det, plot_score_histograms
     from benchmarks.finger_accuracy import mcc_available
+    from benchmarks.finger_lodo_report import (
+        print_alternating,
+        print_extraction,
+        print_fitness,
+        print_lodo,
+        print_shipped_method,
+        print_summary,
+        print_thresholds,
+    )
     from civid.settings import Settings
     from matcher.fusion import Fusion
 
@@ -572,6 +619,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     summaries: dict[str, Any] = {}
     extraction: dict[str, dict[str, Any]] = {}
     speed: dict[str, float] = {}
+    alternating: dict[str, dict[str, Any]] = {}
     for pipeline in pipelines:
         scores[pipeline], usable[pipeline] = [], []
         times: list[float] = []
@@ -585,6 +633,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         extraction[pipeline] = extraction_summary(times, [summaries[f"{pipeline}/{d.name}"] for d in scores[pipeline]])
         if chosen:
             speed[pipeline] = throughput(data, pipeline, *chosen[0], args.workers, args.seed)
+        reference = ALTERNATE_WITH.get(pipeline)
+        if chosen and reference:
+            alternating[pipeline] = alternating_throughput(
+                data, pipeline, reference, *chosen[0], args.workers, args.seed
+            )
+            speed[pipeline] = alternating[pipeline]["comparisons_per_cpu_second"][pipeline]
     fold_views: dict[str, list[list[DatabaseScores]]] = {}
     variants_chosen: dict[str, list[str]] = {}
     for fused in (p for p in wanted if p in FUSED):
@@ -648,13 +702,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         args.figures / f"{NAME}_scores.png",
         "Score distributions, genuine vs cross-finger impostor pairs",
     )
-    _print(lodo, calibration, pooled_in_sample, dedup_llr, today)
+    print_lodo(lodo, calibration, pooled_in_sample, dedup_llr, today)
     if shipped_method:
-        _print_shipped_method(shipped_method)
-    _print_thresholds(thresholds, lodo)
-    _print_fitness(summaries, lodo, lodo_usable)
-    _print_extraction(extraction, lodo)
-    _print_summary(lodo, speed)
+        print_shipped_method(shipped_method)
+    print_thresholds(thresholds, lodo)
+    print_fitness(summaries, lodo, lodo_usable)
+    print_extraction(extraction, lodo)
+    print_summary(lodo, speed)
+    print_alternating(alternating)
     for path in (det_path, histogram_path):
         console.print(f"figure: {path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path}")
 
@@ -666,6 +721,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "seed": args.seed,
         },
         "comparisons_per_cpu_second": {p: speed[p] for p in scores if p in speed},
+        "comparisons_alternating_with_mcc": alternating,
         "variant_chosen_per_fold": variants_chosen,
         "comparisons_note": f"CPU time of one process over {THROUGHPUT_PAIRS} pairs of the first database, "
         "templates (cylinders) built beforehand; a fused pipeline runs both matchers",
@@ -695,165 +751,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return save_result(NAME, record, save=not args.no_save)
 
 
-def _print(
-    lodo: dict[str, Any],
-    calibration: dict[str, Any],
-    pooled_in_sample: dict[str, float],
-    dedup_llr: float,
-    today: Any,
-) -> None:
-    for pipeline, result in lodo.items():
-        rows = []
-        for fold in [*result["folds"], None]:
-            figures = fold["at_fmr"] if fold else None
-            cells = [
-                fold["database"] if fold else "mean (LODO)",
-                _percent(fold["eer"] if fold else result["mean"]["eer"]),
-            ]
-            for target in FMR_TARGETS:
-                key = f"{target:.0e}"
-                if figures:
-                    f = figures[key]
-                    cells += [
-                        f"{_rate(f['observed_fmr'])} ({f['observed_false_matches']}) t {f['threshold']:.3g}",
-                        _percent(f["observed_fnmr"], 1),
-                        _percent(f["in_sample_fnmr"], 1),
-                    ]
-                else:
-                    m = result["mean"]
-                    cells += [
-                        _rate(m[f"observed_fmr@{key}"]),
-                        _percent(m[f"observed_fnmr@{key}"], 1),
-                        _percent(m[f"in_sample_fnmr@{key}"], 1),
-                    ]
-            rows.append(cells)
-        folds = len(result["folds"])
-        console.print(
-            table(
-                f"{pipeline}: leave-one-database-out, thresholds fitted on the other {folds - 1} databases' "
-                f"{(folds - 1) * 2880:,} impostor pairs; measured on 280 genuine / 2,880 impostor pairs "
-                f"of the held-out one (FMR 1e-4 is below one database's resolution, 3.5e-4). Pooled EER in-sample: "
-                f"{_percent(pooled_in_sample[pipeline])}",
-                [
-                    "held-out database",
-                    "EER",
-                    *(
-                        column
-                        for target in FMR_TARGETS
-                        for column in (
-                            f"FMR observed @ target {target:.0e} (false matches) · threshold",
-                            f"FNMR @ {target:.0e}",
-                            f"FNMR @ {target:.0e} in-sample",
-                        )
-                    ),
-                ],
-                rows,
-            )
-        )
-    for pipeline, rows in calibration.items():
-        lines = []
-        for row in rows:
-            cells = [row["database"], row["calibration"]]
-            for level in row["levels"]:
-                cells.append(
-                    f"{level['claimed']:.1e} / {_rate(level['observed'])} ({level['observed_false_matches']})"
-                    + ("" if level["holds"] else " ✗")
-                )
-            cells += [
-                _percent(row["one_finger_fnmr_at_dedup"], 1),
-                str(row["one_finger_false_matches_at_dedup"]),
-                f"{row['max_llr']:.2f}",
-            ]
-            lines.append(cells)
-        console.print(
-            table(
-                f"{pipeline}: calibration claimed vs observed impostor rate at LLR ≥ t on the held-out database "
-                "(claimed = 10^-t × the genuine share at LLR ≥ t, ≤ 10^-t; ✗ = observed above claimed). "
-                "'shipped' = matcher/calibration.json (fitted on every database, so in-sample here); "
-                "'out-of-fold' = the same method fitted on the other databases. 'all held out': false matches "
-                "summed over "
-                "every held-out database's impostor pairs vs the mean claim, mean FNMR",
-                [
-                    "held-out database",
-                    "calibration",
-                    *(f"LLR ≥ {level:g}: claimed / observed (false matches)" for level in LLR_LEVELS),
-                    f"one-finger FNMR @ dedup LLR {dedup_llr:g}",
-                    f"impostors @ dedup LLR {dedup_llr:g}",
-                    "table's top LLR",
-                ],
-                lines,
-            )
-        )
-    console.print(
-        f"[dim]the shipped finger table tops out at LLR {today.llr[-1]:.2f}; a table that never reaches LLR t claims 0 "
-        "there (no score can clear it)[/]"
-    )
-
-
-def _print_fitness(summaries: dict[str, Any], lodo: dict[str, Any], lodo_usable: dict[str, Any]) -> None:
-    """Templates refused (records) or flagged (images, not enforced) per database and why; the LODO EER with
-    everything beside the EER with the refused templates' pairs left out (— where a database has none left)."""
-    from matcher import record_fitness
-
-    rows = []
-    for key, summary in summaries.items():
-        found = summary["fitness"]
-        stress = summary.get("fitness_stress")
-        coverage, density = found["frame_coverage"], found["minutiae_per_cm2"]
-        rows.append(
-            [
-                key,
-                f"{found['refused']} / {found['templates']}"
-                + ("" if found["enforced"] else " (flagged, not enforced)"),
-                ", ".join(f"{code} {n}" for code, n in found["reasons"].items()) or "—",
-                ", ".join(str(p) for p in found["declared_ppi"]),
-                f"{coverage.get('p0', float('nan')):.2f} / {coverage.get('p50', float('nan')):.2f}",
-                f"{density.get('p0', float('nan')):.1f} / {density.get('p50', float('nan')):.1f} / "
-                f"{density.get('p100', float('nan')):.1f}",
-                f"{stress['refused']} / {stress['templates']}" if stress else "—",
-            ]
-        )
-    limits = fitness_defaults()
-    console.print(
-        table(
-            "Unfit for matching (matcher/record_fitness.py, default limits: "
-            f"{500 - limits.ppi_tolerance:g}–{500 + limits.ppi_tolerance:g} ppi, coverage ≥ "
-            f"{limits.min_frame_coverage:g}, {limits.min_minutiae_per_cm2:g}–{limits.max_minutiae_per_cm2:g} "
-            "minutiae/cm²). Records: refused by the import (422); images: the image path refuses on declared "
-            "resolution only (FVC files state 1 dpi = not stated), the geometry is shown as flagged. "
-            f"{record_fitness.TOO_FEW} is the quality gate's rejection, not a refusal. Stress: each record rescaled "
-            "as from a 640×480 frame",
-            [
-                "pipeline / database",
-                "refused",
-                "findings (templates)",
-                "declared ppi",
-                "coverage min / median",
-                "minutiae/cm² min / median / max",
-                "stress: refused",
-            ],
-            rows,
-        )
-    )
-    rows = []
-    for pipeline, result in lodo.items():
-        usable = lodo_usable.get(pipeline)
-        kept_folds = usable["folds"] if usable else [None] * len(result["folds"])
-        for fold, kept in zip([*result["folds"], None], [*kept_folds, None]):
-            everything = fold["eer"] if fold else result["mean"]["eer"]
-            without = (kept["eer"] if kept else usable["mean"]["eer"]) if usable else None
-            pairs = f"{kept['genuine_pairs']} / {kept['impostor_pairs']}" if kept else ""
-            where = fold["database"] if fold else "mean (LODO)"
-            rows.append([pipeline, where, _percent(everything), _percent(without), pairs])
-    console.print(
-        table(
-            "Leave-one-database-out EER: every template vs the refused templates' pairs left out",
-            ["pipeline", "held-out database", "EER, everything", "EER, refused excluded", "pairs kept (gen / imp)"],
-            rows,
-        )
-    )
-
-
 def _parts(pipeline: str) -> tuple[str, ...]:
     """The base pipelines a pipeline needs scored: itself, a fused pipeline's components or a selection's
     variants."""
@@ -876,104 +773,6 @@ def _view(
 ) -> Callable[[int], Sequence[DatabaseScores]] | None:
     views = fold_views.get(pipeline)
     return None if views is None else views.__getitem__
-
-
-def _print_summary(lodo: dict[str, Any], speed: dict[str, float]) -> None:
-    rows = []
-    for pipeline, result in lodo.items():
-        eers = [f["eer"] for f in result["folds"]]
-        worst = int(np.argmax(eers))
-        rows.append(
-            [
-                pipeline,
-                _percent(result["mean"]["eer"]),
-                f"{_percent(eers[worst])} ({result['folds'][worst]['database']})",
-                " / ".join(f"{100 * e:.2f}" for e in eers),
-                _percent(result["mean"]["observed_fnmr@1e-03"], 1),
-                f"{speed[pipeline]:,.0f}" if pipeline in speed else "—",
-            ]
-        )
-    console.print(
-        table(
-            "Summary: EER per held-out database and its mean; FNMR at the threshold fitted on the other databases "
-            "for FMR 1e-3 (mean over held-out databases); comparisons per CPU-second (one core)",
-            ["pipeline", "LODO mean EER", "worst database", "EER per database (%)", "FNMR @ FMR 1e-3", "cmp/s/core"],
-            rows,
-        )
-    )
-
-
-def _print_shipped_method(check: dict[str, Any]) -> None:
-    cap = check["finger_llr_cap"]
-    variants = [("one table", check["single_table"])]
-    if "by_worse_minutiae" in check:
-        variants.append(("two tables by worse-template minutiae", check["by_worse_minutiae"]))
-    for label, variant in variants:
-        lines = []
-        for row in [*variant["folds"], None]:
-            chosen = row if row is not None else variant["all"]
-            cells = [row["database"] if row else f"all {variant['all']['folds']} held out"]
-            cells += [
-                f"{level['claimed']:.1e} / {_rate(level['observed'])} ({level['observed_false_matches']})"
-                + ("" if level["holds"] else " ✗")
-                for level in chosen["levels"]
-            ]
-            figures = row if row is not None else {**variant["all"]["mean"], **variant["all"]}
-            cells += [
-                f"{figures['cllr_bits']:.3f}",
-                _percent(figures["one_finger_fnmr_at_dedup"], 1),
-                str(figures["one_finger_false_matches_at_dedup"]),
-                _rate(figures["two_fingers_fmr_at_dedup"]),
-                _percent(figures["two_fingers_fnmr_at_dedup"], 1),
-            ]
-            lines.append(cells)
-        dedup = check["single_table"]["folds"][0]["dedup_llr_threshold"]
-        console.print(
-            table(
-                f"Shipped finger calibration method ({label}; images·MCC and records·MCC pooled), leave-one-database-"
-                f"out: claimed / observed impostor share at LLR ≥ t on the held-out database (✗ = observed above "
-                f"claimed); one finger uncapped at the dedup threshold {dedup:g}; two fingers each capped at {cap:g} "
-                "and independent (so one finger alone never reaches it)",
-                [
-                    "held-out database",
-                    *(f"LLR ≥ {level:g}" for level in LLR_LEVELS),
-                    "Cllr (bits)",
-                    f"1 finger FNMR @ {dedup:g}",
-                    f"1 finger impostors @ {dedup:g}",
-                    f"2 fingers FMR @ {dedup:g}",
-                    f"2 fingers FNMR @ {dedup:g}",
-                ],
-                lines,
-            )
-        )
-    if "quality_aware_helps" in check:
-        console.print(f"quality-aware tables (by worse-template minutiae) help: {check['quality_aware_helps']}")
-    console.print(f"[dim]finger dependence: {check['finger_dependence']}[/]")
-
-
-def _print_thresholds(thresholds: dict[str, Any], lodo: dict[str, Any]) -> None:
-    rows = []
-    for pipeline, fitted in thresholds.items():
-        for target in FMR_TARGETS:
-            key = f"{target:.0e}"
-            at, mean, worst = fitted[key], lodo[pipeline]["mean"], lodo[pipeline]["worst"]
-            rows.append(
-                [
-                    pipeline,
-                    key,
-                    f"{at['threshold']:.4f}",
-                    f"{_rate(mean[f'observed_fmr@{key}'])} / {_rate(worst[f'observed_fmr@{key}'])}",
-                    f"{_percent(mean[f'observed_fnmr@{key}'], 1)} / {_percent(worst[f'observed_fnmr@{key}'], 1)}",
-                ]
-            )
-    console.print(
-        table(
-            "Thresholds to ship: fitted on every database's impostor pairs pooled; beside them, the held-out FMR and "
-            "FNMR (mean / worst database) of the same target fitted on the other databases",
-            ["pipeline", "FMR target", "threshold (all databases)", "LODO FMR mean / worst", "LODO FNMR mean / worst"],
-            rows,
-        )
-    )
 
 
 def fitness_defaults() -> Any:

@@ -60,17 +60,27 @@ def similarity(a: mcc.Cylinders, b: mcc.Cylinders, params: ConsolidationParams =
     rows, cols = _roots(local, params.roots)
     if len(rows) == 0:
         return 0.0
-    points_a, theta_a = _frame(a.minutiae)
-    points_b, theta_b = _frame(b.minutiae)
-    rotation = theta_b[cols] - theta_a[rows]  # (K,)
-    translation = points_b[cols] - _rotate(points_a[rows][:, None, :], rotation)[:, 0, :]  # (K, 2)
-    root_points = points_a[rows]  # (K, 2): distances from the root are measured in A
-    arguments = (points_a, theta_a, points_b, theta_b, local)
-    score, weights, pairs = _pairing(*arguments, rotation, translation, root_points, params)
+    fingers = _Fingers(*_frame(a.minutiae), *_frame(b.minutiae), local)
+    rotation = fingers.theta_b[cols] - fingers.theta_a[rows]  # (K,)
+    translation = fingers.points_b[cols] - _rotate(fingers.points_a[rows][:, None, :], rotation)[:, 0, :]  # (K, 2)
+    root_points = fingers.points_a[rows]  # (K, 2): distances from the root are measured in A
+    score, weights, pairs = _pairing(fingers, rotation, translation, root_points, params)
     for _ in range(params.refits):
-        rotation, translation = _refit(points_a, points_b, weights, pairs, rotation, translation)
-        score, weights, pairs = _pairing(*arguments, rotation, translation, root_points, params)
+        rotation, translation = _refit(fingers, weights, pairs, rotation, translation)
+        score, weights, pairs = _pairing(fingers, rotation, translation, root_points, params)
     return float(np.clip(score.max(), 0.0, 1.0))
+
+
+@dataclass(frozen=True)
+class _Fingers:
+    """The two fingers compared, as every step of the consolidation reads them: positions (y up) and directions of
+    A's (Ma) and B's (Mb) minutiae, and their local similarities (Ma, Mb)."""
+
+    points_a: NDArray[np.float64]
+    theta_a: NDArray[np.float64]
+    points_b: NDArray[np.float64]
+    theta_b: NDArray[np.float64]
+    local: NDArray[np.float64]
 
 
 def _frame(minutiae: NDArray[np.float32]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -107,11 +117,7 @@ def _rotate(points: NDArray[np.float64], angle: NDArray[np.float64]) -> NDArray[
 
 
 def _pairing(
-    points_a: NDArray[np.float64],
-    theta_a: NDArray[np.float64],
-    points_b: NDArray[np.float64],
-    theta_b: NDArray[np.float64],
-    local: NDArray[np.float64],
+    fingers: _Fingers,
     rotation: NDArray[np.float64],
     translation: NDArray[np.float64],
     root_points: NDArray[np.float64],
@@ -121,6 +127,13 @@ def _pairing(
 
     Geometric agreement = (1 − gap²/tol²)₊ · ((cos turn − cos tol_θ) / (1 − cos tol_θ))₊, computed with matrix
     products (squared gaps from |m|² + |b|² − 2 m·b, cosines of the turn from unit vectors)."""
+    points_a, theta_a, points_b, theta_b, local = (
+        fingers.points_a,
+        fingers.theta_a,
+        fingers.points_b,
+        fingers.theta_b,
+        fingers.local,
+    )
     moved = _rotate(np.broadcast_to(points_a, (len(rotation), *points_a.shape)), rotation) + translation[:, None, :]
     gap2 = (
         (moved**2).sum(axis=2)[:, :, None] + (points_b**2).sum(axis=1)[None, None, :] - 2 * moved @ points_b.T
@@ -155,14 +168,14 @@ def _pairing(
 
 
 def _refit(
-    points_a: NDArray[np.float64],
-    points_b: NDArray[np.float64],
+    fingers: _Fingers,
     weights: NDArray[np.float64],
     pairs: NDArray[np.bool_],
     rotation: NDArray[np.float64],
     translation: NDArray[np.float64],
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Weighted least-squares rigid alignment of each root's pairs (the root's own where it has under 3)."""
+    points_a, points_b = fingers.points_a, fingers.points_b
     w = weights * pairs  # (K, Ma, Mb)
     mass = w.sum(axis=(1, 2))
     enough = pairs.sum(axis=(1, 2)) >= 3
