@@ -58,13 +58,14 @@ def _prefill(services: Any, officer_id: int, size: int, rng: np.random.Generator
     from tests.synthetic_persons import enrolment_of, person_direction
 
     directions = [person_direction(rng) for _ in range(size)]
+    used: set[str] = set()  # UINs drawn so far: 9 random digits collide within a batch at 10k (birthday bound)
     batch = 1000
     with progress() as bar:
         task = bar.add_task(f"Writing a gallery of {size:,} people", total=size)
         for start in range(0, size, batch):
             with services.sessions.begin() as session:
                 indices = range(start, min(start + batch, size))
-                enrolments = [_gallery_enrolment(officer_id) for _ in indices]
+                enrolments = [_gallery_enrolment(officer_id, used) for _ in indices]
                 session.add_all(enrolments)
                 session.flush()  # one multi-row INSERT per table, ids returned
                 templates = []
@@ -87,10 +88,15 @@ def _prefill(services: Any, officer_id: int, size: int, rng: np.random.Generator
     return directions
 
 
-def _gallery_enrolment(officer_id: int) -> Any:
+def _gallery_enrolment(officer_id: int, used: set[str]) -> Any:
     """An issued enrolment of a synthetic person, with its identity (both flushed by the caller)."""
     from enrollment.uin import generate_uin
     from models import Enrolment, EnrolmentStatus, Identity
+
+    uin = generate_uin()
+    while uin in used:
+        uin = generate_uin()
+    used.add(uin)
 
     return Enrolment(
         public_id=str(uuid.uuid4()),
@@ -107,7 +113,7 @@ def _gallery_enrolment(officer_id: int) -> Any:
         rejection_reasons=[],
         fingerprints=[],
         dedup_modalities=["face"],
-        identity=Identity(uin=generate_uin()),
+        identity=Identity(uin=uin),
     )
 
 
