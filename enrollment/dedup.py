@@ -116,6 +116,9 @@ def fused_candidates(
         for finger_id, _ in services.fingers.search(index_features(finger.view), thresholds.finger_shortlist):
             shortlisted.setdefault(finger_id, set()).add(finger.position)
     promising = {e for e, score in face_scores.items() if fusion.face(score) >= STAGE_ONE_FACE_LLR}
+    # Stage-1 finger scores, (finger template id, probe position) -> score, reused by stage 2: the matching
+    # cylinders of a stored finger cost more than the rest of its comparison, so none is computed twice.
+    known: dict[tuple[int, int], float] = {}
     if shortlisted:
         rows = session.execute(
             select(FingerTemplate, Enrolment.public_id)
@@ -125,9 +128,12 @@ def fused_candidates(
         for row, public_id in rows:
             if row.enrolment_id in promising or row.enrolment_id == exclude:
                 continue
-            view = open_finger(services.keyring, row, public_id).view
-            if any(fusion.finger(compare(probes[p], view)) > 0 for p in shortlisted[row.id]):
-                promising.add(row.enrolment_id)
+            reference = matching_features(open_finger(services.keyring, row, public_id).view)
+            for position in sorted(shortlisted[row.id]):
+                known[(row.id, position)] = float(mcc.similarity(probes[position], reference))
+                if fusion.finger(known[(row.id, position)]) > 0:
+                    promising.add(row.enrolment_id)
+                    break
     if not promising:
         return []
     # Stage 2: the face and every finger position both sides have, fused.
@@ -139,16 +145,21 @@ def fused_candidates(
     matches = []
     for enrolment in enrolments:
         face_score = None if vectors is None else face_scores.get(enrolment.id)
-        fused = fusion.fuse(face_score, finger_scores_against(services, session, enrolment, probes))
+        fused = fusion.fuse(face_score, finger_scores_against(services, session, enrolment, probes, known))
         if fused.llr >= threshold:
             matches.append(FusedMatch(enrolment, face_score, fused))
     return sorted(matches, key=lambda m: -m.fused.llr)[:max_candidates]
 
 
 def finger_scores_against(
-    services: EnrolmentServices, session: Session, enrolment: Enrolment, probes: dict[int, mcc.Cylinders]
+    services: EnrolmentServices,
+    session: Session,
+    enrolment: Enrolment,
+    probes: dict[int, mcc.Cylinders],
+    known: dict[tuple[int, int], float] | None = None,
 ) -> dict[int, float]:
-    """MCC similarity per finger position that the probe and this enrolment both have."""
+    """MCC similarity per finger position that the probe and this enrolment both have (``known``: scores already
+    computed, by (finger template id, probe position))."""
     if not probes:
         return {}
     rows = session.scalars(
@@ -156,8 +167,11 @@ def finger_scores_against(
             FingerTemplate.enrolment_id == enrolment.id, FingerTemplate.position.in_(list(probes))
         )
     ).all()
+    known = known or {}
     return {
-        row.position: compare(probes[row.position], open_finger(services.keyring, row, enrolment.public_id).view)
+        row.position: known[(row.id, row.position)]
+        if (row.id, row.position) in known
+        else compare(probes[row.position], open_finger(services.keyring, row, enrolment.public_id).view)
         for row in rows
     }
 
