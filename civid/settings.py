@@ -196,6 +196,14 @@ class Settings(BaseSettings):
         "machine), 0 gives each query one thread (less overhead when many searches run at once). "
         "benchmarks/gallery_speed.py --parallel-modes 0,1 measures both.",
     )
+    gallery_faiss_threads: int = Field(
+        1,
+        ge=0,
+        description="OpenMP threads one FAISS search (faces or fingers) may use; 0 is FAISS's default, one per core. "
+        "1 because searches already run side by side (workers, request threads, processes): a 10k flat search "
+        "took 24 ms with 2 threads and 0.10 ms with 1 on 2 loaded cores, its extra thread spinning for a busy core "
+        "(matcher/faiss_threads.py). 0 suits one search at a time on an idle many-core machine.",
+    )
     # --- gallery on Milvus (CIVID_GALLERY_BACKEND=milvus; docs/milvus.md) -------------------------
     gallery_milvus_uri: str = Field(
         "http://127.0.0.1:19530",
@@ -629,6 +637,7 @@ class Settings(BaseSettings):
             self.gallery_persist_every,
             self.gallery_dir,
             self.gallery_faiss_parallel_mode,
+            self.gallery_faiss_threads,
             self.milvus,
         )
 

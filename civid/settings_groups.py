@@ -105,4 +105,5 @@ class GalleryConfig:
     persist_every: int
     directory: Path
     faiss_parallel_mode: int
+    faiss_threads: int
     milvus: MilvusConfig

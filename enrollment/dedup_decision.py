@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from civid import audit
 from civid.actor import Actor
 from enrollment import dedup_queue
-from enrollment.dedup import FusedMatch, finger_scores_against, fused_candidates
+from enrollment.dedup import FusedMatch, face_scores_of, finger_scores_against, fused_candidates
 from enrollment.documents import stored_audit_summary
 from enrollment.fingerprint import AcceptedFinger, matching_features, open_finger
 from enrollment.runtime import EnrolmentServices
@@ -178,16 +178,10 @@ def _deferred_to(
     for other in session.scalars(
         select(Enrolment).where(Enrolment.id.in_(ids), Enrolment.status.in_(EnrolmentStatus.DECIDED_IN_GALLERY))
     ):
-        face_score = _face_score(services, session, other, probe.vectors)
+        face_score = face_scores_of(services, session, {other.id}, probe.vectors)[other.id]
         fused = services.fusion.fuse(face_score, finger_scores_against(services, session, other, probes))
         matches.append(FusedMatch(other, face_score, fused))
     return matches
-
-
-def _face_score(services: EnrolmentServices, session: Session, other: Enrolment, vectors: NDArray[np.float32]) -> float:
-    rows = session.scalars(select(FaceTemplate).where(FaceTemplate.enrolment_id == other.id)).all()
-    enrolled = np.stack([open_descriptor(services.keyring, row, other.public_id) for row in rows])
-    return float((enrolled @ vectors.T).max())
 
 
 def _defer(session: Session, decided: Enrolment, match: FusedMatch) -> None:

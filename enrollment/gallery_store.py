@@ -292,6 +292,7 @@ class GalleryStore(TemplateCache):
             exact_max=config.exact_max,
             nprobe=config.ivf_nprobe,
             faiss_parallel_mode=config.faiss_parallel_mode,
+            faiss_threads=config.faiss_threads,
             milvus=milvus_options(settings),
         )
         super().__init__(
@@ -333,7 +334,7 @@ class FingerGalleryStore(TemplateCache):
     def __init__(
         self, settings: Settings, keyring: KeyRing, sessions: sessionmaker[Session], backend: str | None = None
     ) -> None:
-        options = FingerIndexOptions(milvus=milvus_options(settings))
+        options = FingerIndexOptions(faiss_threads=settings.gallery.faiss_threads, milvus=milvus_options(settings))
         index = create_finger_gallery(backend or settings.gallery.backend, options)
         super().__init__(settings, keyring, sessions, index, settings.gallery_dir / "finger.index")
 

@@ -39,6 +39,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from matcher import index_files, mcc
+from matcher.faiss_threads import search_threads
 from matcher.gallery import MilvusOptions
 
 FLAT = "flat"
@@ -70,6 +71,7 @@ class FingerIndexOptions:
     nprobe: int = 16
     neighbours: int = 256
     vote_power: float = 3.0
+    faiss_threads: int = 1  # OpenMP threads per FAISS search, 0 FAISS's default (matcher/faiss_threads.py)
     milvus: MilvusOptions = MilvusOptions()
 
 
@@ -102,7 +104,13 @@ class FingerIndex:
     """MCC cylinder index over fingers, thread-safe, persisted to one ``.npz`` file plus a JSON sidecar."""
 
     def __init__(
-        self, *, exact_max: int = 1_000_000, nprobe: int = 16, neighbours: int = 256, vote_power: float = 3.0
+        self,
+        *,
+        exact_max: int = 1_000_000,
+        nprobe: int = 16,
+        neighbours: int = 256,
+        vote_power: float = 3.0,
+        threads: int = 1,
     ) -> None:
         # Cylinders, not fingers (≈ 40 a finger): flat search scans every code (≈ 0.1 s per probe per 1M
         # cylinders on 2 cores), so above ~25k fingers IVF, whose nprobe=16 kept the mates in our runs.
@@ -110,6 +118,7 @@ class FingerIndex:
         self.nprobe = nprobe
         self.neighbours = neighbours  # gallery cylinders kept per probe cylinder (and fetched per band)
         self.vote_power = vote_power  # a vote is similarity ** vote_power: > 1 favours close matches
+        self.threads = threads  # OpenMP threads per band search (matcher/faiss_threads.py)
         self._lock = threading.RLock()
         self._bands: list[faiss.IndexBinary] = [self._new_flat() for _ in range(BAND_COUNT)]
         self.kind = FLAT
@@ -127,6 +136,7 @@ class FingerIndex:
             nprobe=options.nprobe,
             neighbours=options.neighbours,
             vote_power=options.vote_power,
+            threads=options.faiss_threads,
         )
 
     @staticmethod
@@ -258,7 +268,7 @@ class FingerIndex:
         if probe.params.bit_count != BITS:
             raise ValueError("search takes cylinders built with mcc.INDEXING")
         codes = np.ascontiguousarray(probe.bits)
-        with self._lock:
+        with self._lock, search_threads(self.threads):
             found = [band.search(codes, min(self.neighbours, int(band.ntotal))) for band in self._bands if band.ntotal]
             if not found:
                 return []

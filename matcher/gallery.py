@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from matcher import index_files
+from matcher.faiss_threads import search_threads
 
 DIM = 128
 FLAT = "flat"
@@ -67,6 +68,7 @@ class GalleryOptions:
     # FAISS IVF: 1 splits one query's probed lists across threads (faster on an idle machine), 0 gives each query
     # one thread (better when several searches run at once); benchmarks/gallery_speed.py --parallel-modes measures.
     faiss_parallel_mode: int = 1
+    faiss_threads: int = 1  # OpenMP threads per FAISS search, 0 FAISS's default (matcher/faiss_threads.py)
     milvus: MilvusOptions = MilvusOptions()
 
 
@@ -129,11 +131,14 @@ def ivf_list_count(size: int) -> int:
 class FaissGallery:
     """A FAISS gallery with ids, thread-safe, persisted to one file plus a small JSON sidecar."""
 
-    def __init__(self, *, exact_max: int = 100_000, nprobe: int = 512, dim: int = DIM, parallel_mode: int = 1) -> None:
+    def __init__(
+        self, *, exact_max: int = 100_000, nprobe: int = 512, dim: int = DIM, parallel_mode: int = 1, threads: int = 1
+    ) -> None:
         self.exact_max = exact_max
         self.nprobe = nprobe
         self.dim = dim
         self.parallel_mode = parallel_mode
+        self.threads = threads
         self._lock = threading.RLock()
         self._index: faiss.Index = self._new_flat()
         self.kind = FLAT
@@ -147,6 +152,7 @@ class FaissGallery:
             nprobe=options.nprobe,
             dim=options.dim,
             parallel_mode=options.faiss_parallel_mode,
+            threads=options.faiss_threads,
         )
 
     # --- construction ----------------------------------------------------------------------
@@ -246,7 +252,7 @@ class FaissGallery:
     def search(self, queries: NDArray[np.float32], k: int) -> list[list[Hit]]:
         """The ``k`` most similar templates for each query (shape (q, 128)), best first."""
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
-        with self._lock:
+        with self._lock, search_threads(self.threads):
             if self._index.ntotal == 0:
                 return [[] for _ in range(len(queries))]
             scores, ids = self._index.search(queries, min(k, self._index.ntotal))
