@@ -397,15 +397,16 @@ def measured(pid: int, load: Callable[[], dict]) -> dict:
     return result
 
 
-def civid_seeds(server: ServerProcess, uin: str, client_id: str, secret: str, connections: int) -> tuple[list, str]:
-    """One fresh refresh-token chain per connection (one browser, signed in once: SSO) and a live access token."""
+def civid_seeds(
+    server: ServerProcess, browser: httpx.Client, uin: str, client_id: str, secret: str, connections: int, photo: bytes
+) -> tuple[list[str], str]:
+    """One fresh refresh-token chain per connection and a live access token; ``browser`` signs in with the face
+    ``photo`` the first time and then by single sign-on (a face photo is refused a second time: replay)."""
     chains, access = [], ""
-    with httpx.Client(base_url=server.url, timeout=60, follow_redirects=False) as browser:
-        for index in range(connections):
-            photo = _login_photo(np.random.default_rng(index)) if index == 0 else b""
-            _, tokens = login_flow(server, uin, client_id, secret, photo, browser)
-            chains.append(tokens["refresh_token"])
-            access = tokens["access_token"]
+    for _ in range(connections):
+        _, tokens = login_flow(server, uin, client_id, secret, photo, browser)
+        chains.append(tokens["refresh_token"])
+        access = tokens["access_token"]
     return chains, access
 
 
@@ -437,6 +438,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         assert uin is not None
         # Alternately, round after round, so that whatever else loads the machine loads both alike; fresh chains
         # each round (a rotation in flight when a load run stops would make its chain's next use a reuse).
+        browser = stack.enter_context(httpx.Client(base_url=server.url, timeout=60, follow_redirects=False))
+        photo = _login_photo(rng)
         with progress() as bar:
             task = bar.add_task("civid and the peer, alternately", total=args.rounds)
 
@@ -445,7 +448,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 rows.append({"system": system, "endpoint": endpoint, **result})
 
             for round_number in range(args.rounds):
-                chains, access = civid_seeds(server, uin, client_id, secret, args.connections)
+                chains, access = civid_seeds(server, browser, uin, client_id, secret, args.connections, photo)
                 add("civid", "token refresh", pid, load_refresh, server.url, chains, client_id, secret, args.duration)
                 if peer is not None:
                     for peer_client, label in ((peer_op.JWT_CLIENT, "peer jwt-at"), (peer_op.OPAQUE_CLIENT, "peer")):
