@@ -16,12 +16,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from civid.deps import get_services, get_session
-from idp import claims, claims_extensions, clients, tokens
+from idp import claims, claims_extensions, client_cache, release_batch, tokens
 from idp.claims_extensions import ClaimsExtensions, Release
 from idp.consent import consent_for_grant
 from idp.errors import InsufficientScope, InvalidRequest, InvalidToken
@@ -48,13 +47,16 @@ def bearer_token(request: Request, form: Mapping[str, str] | None = None) -> str
     return token
 
 
-def userinfo_claims(db: Session, services: IdpServices, extensions: ClaimsExtensions, token: str) -> dict[str, Any]:
-    """The UserInfo response for a presented access token (raises ``invalid_token``/``insufficient_scope``)."""
+def userinfo_claims(
+    db: Session, services: IdpServices, extensions: ClaimsExtensions, token: str
+) -> tuple[dict[str, Any], Release]:
+    """The UserInfo response for a presented access token (raises ``invalid_token``/``insufficient_scope``), and
+    the release it makes, to be recorded before it is sent."""
     live = tokens.verify_access_token(db, services, token)
     scopes = str(live.claims.get("scope", "")).split()
     if "openid" not in scopes:
         raise InsufficientScope("the access token lacks the openid scope")  # OIDC Core §5.3
-    client = clients.find(db, live.grant.client_id)
+    client = client_cache.find(db, live.grant.client_id)
     identity = live.grant.identity
     if client is None or identity.status != "active":
         raise InvalidToken("the access token's client or person is no longer active")
@@ -63,29 +65,36 @@ def userinfo_claims(db: Session, services: IdpServices, extensions: ClaimsExtens
     consented = set(consent.claims) if consent is not None else set()
     released = claims.release(db, identity, request.userinfo, consented=consented) if request.userinfo else {}
     extended = extensions.release(db, services, identity, client, request.extensions, "userinfo", consented=consented)
-    extensions.record_release(
-        db,
-        Release(
-            identity.id,
-            client.client_id,
-            "userinfo",
-            (*released, *extensions.released_claim_names(extended)),
-            extended,
-            consent,
-        ),
+    release = Release(
+        identity.id,
+        client.client_id,
+        "userinfo",
+        (*released, *extensions.released_claim_names(extended)),
+        extended,
+        consent,
     )
     # OIDC Core §5.3.2: sub is always present and equals the ID token's.
-    return {"sub": live.claims["sub"], **released, **extended}  # extended: e.g. verified_claims (OIDC4IDA -13 §5.2)
+    answer = {"sub": live.claims["sub"], **released, **extended}  # extended: e.g. verified_claims (OIDC4IDA -13 §5.2)
+    return answer, release
 
 
-@router.get(PATH)
-def userinfo_get(
-    request: Request, db: Session = Depends(get_session), services: IdpServices = Depends(get_services)
-) -> JSONResponse:
-    """UserInfo with the access token in the Authorization header."""
-    answer = userinfo_claims(db, services, claims_extensions.of(request.app), bearer_token(request))
-    db.commit()  # the release record
+async def _answer(request: Request, token: str) -> JSONResponse:
+    services: IdpServices = request.app.state.services
+    extensions = claims_extensions.of(request.app)
+    with services.sessions() as db:  # reads only
+        answer, release = userinfo_claims(db, services, extensions, token)
+    if any(True for _ in extensions):  # with no extension registered nobody records releases
+        await release_batch.of(request.app).record(release)  # committed before the answer leaves
     return JSONResponse(answer, headers=NO_STORE)
+
+
+# Both are answered on the event loop: a token check and a few reads, with none of the hops through the thread pool
+# a sync route and its session dependency would cost (see idp.token); the release record is written with those of
+# the other answers waiting at that moment (idp.release_batch).
+@router.get(PATH)
+async def userinfo_get(request: Request) -> JSONResponse:
+    """UserInfo with the access token in the Authorization header."""
+    return await _answer(request, bearer_token(request))
 
 
 async def _optional_form(request: Request) -> dict[str, str]:
@@ -96,13 +105,6 @@ async def _optional_form(request: Request) -> dict[str, str]:
 
 
 @router.post(PATH)
-def userinfo_post(
-    request: Request,
-    form: dict[str, str] = Depends(_optional_form),
-    db: Session = Depends(get_session),
-    services: IdpServices = Depends(get_services),
-) -> JSONResponse:
+async def userinfo_post(request: Request) -> JSONResponse:
     """UserInfo with the access token in the header or the form body."""
-    answer = userinfo_claims(db, services, claims_extensions.of(request.app), bearer_token(request, form))
-    db.commit()  # the release record
-    return JSONResponse(answer, headers=NO_STORE)
+    return await _answer(request, bearer_token(request, await _optional_form(request)))
