@@ -38,8 +38,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager, ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -110,6 +110,32 @@ def serve(
     """``civid serve`` in a child process (``benchmarks.common.civid_server``), signing with ``alg``; ``args``
     after ``serve`` (e.g. ``--workers 2``)."""
     return civid_server(folder, f"serve-{alg}.log", database_url, args or [], CIVID_SIGNING_ALG=alg)
+
+
+@contextmanager
+def own_schema(database_url: str | None) -> Iterator[str | None]:
+    """A PostgreSQL URL whose connections use a fresh schema of their own (dropped afterwards), so that a run never
+    meets an earlier run's person (a second enrolment of one face is a duplicate case, not a UIN); SQLite: None."""
+    if database_url is None:
+        yield None
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    schema = "civid_bench_" + secrets.token_hex(4)
+    admin = create_engine(database_url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield (
+            make_url(database_url)
+            .update_query_dict({"options": f"-csearch_path={schema}"})
+            .render_as_string(hide_password=False)
+        )
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 # --- setup: keys, a person, a portal -----------------------------------------------------------------------
@@ -421,18 +447,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     workers = ["--workers", str(args.workers)] if args.workers > 1 else []
     with tempfile.TemporaryDirectory(prefix="civid-idp-bench-") as tmp, ExitStack() as stack:
         folder = Path(tmp)
-        keys = prepare(folder, args.database_url)
+        database_url = stack.enter_context(own_schema(args.database_url))
+        keys = prepare(folder, database_url)
         alg = args.algs[0]
         peer = stack.enter_context(peer_op.peer_server(folder / "peer.log")) if args.peer else None
         for flow_alg in args.algs:
-            with serve(folder, flow_alg, args.database_url, workers) as server:
+            with serve(folder, flow_alg, database_url, workers) as server:
                 uin, client_id, secret = enrol_and_register(server, keys, uin)
                 err_console.print(f"[dim]{flow_alg}: {args.flows} login flows[/]")
                 for _ in range(args.flows):
                     # A fresh browser (no session) and prompt=consent: every step happens every time.
                     steps, _ = login_flow(server, uin, client_id, secret, _login_photo(rng), prompt="consent")
                     flows.append({"alg": flow_alg, "total_s": sum(steps.values()), **steps})
-        server = stack.enter_context(serve(folder, alg, args.database_url, workers))
+        server = stack.enter_context(serve(folder, alg, database_url, workers))
         uin, client_id, secret = enrol_and_register(server, keys, uin)
         pid = server.process.pid if server.process else 0
         assert uin is not None

@@ -10,7 +10,7 @@ own consent (its purpose's rows), so a live consent the client holds for another
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, contains_eager
@@ -90,7 +90,7 @@ def validate_scope(grant: Grant, form: Mapping[str, str]) -> list[str]:
     return [scope for scope in granted if scope in asked]
 
 
-def _revoke_on_reuse(db: Session, client: Client, grant: Grant) -> None:
+def _revoke_on_reuse(db: Session, client: Client, grant: Grant) -> NoReturn:
     """A rotated refresh token presented again: revoke the family, keep that, then refuse."""
     db.rollback()
     again = db.get(Grant, grant.id)
