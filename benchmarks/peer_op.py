@@ -55,16 +55,23 @@ class PeerProcess:
         return self.process.pid
 
 
+def missing() -> str | None:
+    """Why the peer cannot run here (None: it can)."""
+    if shutil.which("node") is None:
+        return "node is not installed (Debian package nodejs)"
+    if not (PEER_DIR / "node_modules" / "oidc-provider" / "package.json").exists():
+        return f"run `npm ci --prefix {PEER_DIR.relative_to(BENCH_DIR.parent)}` once to install it"
+    return None
+
+
 def installed_version() -> str:
     """The installed oidc-provider version (raise ``PeerMissing`` when it is not installed)."""
     import json
 
-    package = PEER_DIR / "node_modules" / "oidc-provider" / "package.json"
-    if shutil.which("node") is None:
-        raise PeerMissing("node is not installed (Debian package nodejs)")
-    if not package.exists():
-        raise PeerMissing(f"run `npm ci --prefix {PEER_DIR.relative_to(BENCH_DIR.parent)}` once to install it")
-    return str(json.loads(package.read_text())["version"])
+    reason = missing()
+    if reason is not None:
+        raise PeerMissing(reason)
+    return str(json.loads((PEER_DIR / "node_modules" / "oidc-provider" / "package.json").read_text())["version"])
 
 
 @contextmanager
