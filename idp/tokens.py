@@ -23,7 +23,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import jwt
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, contains_eager
 
 from civid.audit import Actor, as_utc
@@ -160,17 +160,21 @@ def issue(
             issued_at,
         )
     # Rows are added only after signing: the first signature of a fresh database creates the keys in a
-    # transaction of their own, which must not wait on this request's write lock (SQLite).
-    db.add(AccessToken(jti=jti, grant_id=grant.id, created_at=now, expires_at=access_expires))
+    # transaction of their own, which must not wait on this request's write lock (SQLite). Plain INSERT statements:
+    # nothing reads these rows back in this transaction, and the ORM's unit of work cost a tenth of a refresh.
+    db.execute(
+        insert(AccessToken.__table__).values(jti=jti, grant_id=grant.id, created_at=now, expires_at=access_expires)
+    )
     if released is not None:
         extensions.record_release(db, released)
     refresh_token = None
     if with_refresh:
         refresh_token = secrets.token_urlsafe(32)
-        db.add(
-            RefreshToken(token_hash=token_hash(refresh_token), grant_id=grant.id, created_at=now, expires_at=grant_end)
+        db.execute(
+            insert(RefreshToken.__table__).values(
+                token_hash=token_hash(refresh_token), grant_id=grant.id, created_at=now, expires_at=grant_end
+            )
         )
-    db.flush()
     return IssuedTokens(
         access_token, max(0, int(access_expires.timestamp()) - issued_at), scope, refresh_token, id_token
     )
