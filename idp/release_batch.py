@@ -3,8 +3,9 @@ commit), instead of a transaction and a commit per call.
 
 Each answer still waits until the transaction holding its release record has committed, so no person data leaves
 before its release is recorded (``kyc.releases``) and a crash loses no release of an answer that was sent. A failed
-write fails every answer of its batch. The batch is written on the event loop once the requests already ready to
-run have queued theirs (``loop.call_soon``): under load, the answers that arrived together are recorded together.
+write fails every answer of its batch. A batch is written once the requests already ready to run have queued
+theirs, and on a database server in the thread pool, while the next one gathers: under load, the answers that
+arrived together are recorded together.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
 from idp import claims_extensions
 from idp.claims_extensions import Release
+from idp.runtime import answers_on_event_loop
 
 if TYPE_CHECKING:
     from idp.runtime import IdpServices
@@ -27,34 +30,42 @@ class ReleaseBatch:
     def __init__(self, app: FastAPI) -> None:
         self.app = app
         self._pending: list[tuple[Release, asyncio.Future[None]]] = []
-        self._scheduled = False
+        self._writer: asyncio.Task[None] | None = None
 
     async def record(self, release: Release) -> None:
         """Return once ``release`` is committed (with whatever else was waiting); raise what the write raised."""
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[None] = loop.create_future()
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((release, done))
-        if not self._scheduled:
-            self._scheduled = True
-            loop.call_soon(self._write)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain())
         await done
 
-    def _write(self) -> None:
-        batch, self._pending, self._scheduled = self._pending, [], False
+    async def _drain(self) -> None:
+        """Write batches until none is waiting; while one is written (on a database server, in the thread pool)
+        the next gathers."""
         services: IdpServices = self.app.state.services
-        extensions = claims_extensions.of(self.app)
-        try:
-            with services.sessions.begin() as db:
-                for release, _ in batch:
-                    extensions.record_release(db, release)
-        except Exception as exc:  # noqa: BLE001 - handed to every answer of the batch, each fails with it
+        while self._pending:
+            await asyncio.sleep(0)  # the requests already ready to run queue theirs first
+            batch, self._pending = self._pending, []
+            try:
+                if answers_on_event_loop(services):
+                    self._write(services, batch)
+                else:
+                    await run_in_threadpool(self._write, services, batch)
+            except Exception as exc:  # noqa: BLE001 - handed to every answer of the batch, each fails with it
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
             for _, done in batch:
-                if not done.done():
-                    done.set_exception(exc)
-            return
-        for _, done in batch:
-            if not done.done():  # a client that went away has cancelled its wait; its release stays recorded
-                done.set_result(None)
+                if not done.done():  # a client that went away has cancelled its wait; its release stays recorded
+                    done.set_result(None)
+
+    def _write(self, services: IdpServices, batch: list[tuple[Release, asyncio.Future[None]]]) -> None:
+        extensions = claims_extensions.of(self.app)
+        with services.sessions.begin() as db:
+            for release, _ in batch:
+                extensions.record_release(db, release)
 
 
 def install(app: FastAPI) -> None:

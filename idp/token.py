@@ -19,7 +19,7 @@ from idp.client_auth import authenticate_client
 from idp.errors import InvalidRequest, UnauthorizedClient, UnsupportedGrantType
 from idp.form import oauth_form
 from idp.grants import authorization_code, refresh_token
-from idp.runtime import IdpServices
+from idp.runtime import IdpServices, answers_on_event_loop
 from models import Client
 
 PATH = "/token"
@@ -36,15 +36,13 @@ router = APIRouter(tags=["openid"])
 async def token(request: Request) -> JSONResponse:
     """Exchange a code or a refresh token for tokens."""
     form = await oauth_form(request)
-    if "client_assertion" in form:
-        # private_key_jwt may fetch the client's JWKS from its jwks_uri: that waits in the thread pool, never on
-        # the event loop.
-        return await run_in_threadpool(_token, request, form)
-    # A secret-authenticated request is a few milliseconds of CPU and local database work: answered on the event
-    # loop, without the two hops through the thread pool a sync route and its session dependency would cost
-    # (a third of the CPU of a refresh, measured by benchmarks/idp_throughput). One process then runs one at a
-    # time, so SQLite's writers no longer queue on its busy timeout either.
-    return _token(request, form)
+    # A secret-authenticated request on SQLite is a few milliseconds of CPU and local file work: answered on the
+    # event loop, without the two hops through the thread pool a sync route and its session dependency would cost
+    # (idp.runtime.answers_on_event_loop). private_key_jwt may fetch the client's JWKS from its jwks_uri: that
+    # waits in the thread pool, never on the event loop.
+    if "client_assertion" not in form and answers_on_event_loop(request.app.state.services):
+        return _token(request, form)
+    return await run_in_threadpool(_token, request, form)
 
 
 def _token(request: Request, form: dict[str, str]) -> JSONResponse:

@@ -162,16 +162,14 @@ def issue(
     # Rows are added only after signing: the first signature of a fresh database creates the keys in a
     # transaction of their own, which must not wait on this request's write lock (SQLite). Plain INSERT statements:
     # nothing reads these rows back in this transaction, and the ORM's unit of work cost a tenth of a refresh.
-    db.execute(
-        insert(AccessToken.__table__).values(jti=jti, grant_id=grant.id, created_at=now, expires_at=access_expires)
-    )
+    db.execute(insert(AccessToken).values(jti=jti, grant_id=grant.id, created_at=now, expires_at=access_expires))
     if released is not None:
         extensions.record_release(db, released)
     refresh_token = None
     if with_refresh:
         refresh_token = secrets.token_urlsafe(32)
         db.execute(
-            insert(RefreshToken.__table__).values(
+            insert(RefreshToken).values(
                 token_hash=token_hash(refresh_token), grant_id=grant.id, created_at=now, expires_at=grant_end
             )
         )

@@ -19,13 +19,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from idp import claims, claims_extensions, client_cache, release_batch, tokens
 from idp.claims_extensions import ClaimsExtensions, Release
 from idp.consent import consent_for_grant
 from idp.errors import InsufficientScope, InvalidRequest, InvalidToken
 from idp.form import oauth_form
-from idp.runtime import IdpServices
+from idp.runtime import IdpServices, answers_on_event_loop
 
 PATH = "/userinfo"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -78,19 +79,25 @@ def userinfo_claims(
     return answer, release
 
 
+def _claims(request: Request, token: str) -> tuple[dict[str, Any], Release]:
+    services: IdpServices = request.app.state.services
+    with services.sessions() as db:  # reads only: the release is written by idp.release_batch
+        return userinfo_claims(db, services, claims_extensions.of(request.app), token)
+
+
 async def _answer(request: Request, token: str) -> JSONResponse:
     services: IdpServices = request.app.state.services
-    extensions = claims_extensions.of(request.app)
-    with services.sessions() as db:  # reads only
-        answer, release = userinfo_claims(db, services, extensions, token)
-    if any(True for _ in extensions):  # with no extension registered nobody records releases
+    if answers_on_event_loop(services):
+        answer, release = _claims(request, token)
+    else:
+        answer, release = await run_in_threadpool(_claims, request, token)
+    if any(True for _ in claims_extensions.of(request.app)):  # with no extension registered nobody records releases
         await release_batch.of(request.app).record(release)  # committed before the answer leaves
     return JSONResponse(answer, headers=NO_STORE)
 
 
-# Both are answered on the event loop: a token check and a few reads, with none of the hops through the thread pool
-# a sync route and its session dependency would cost (see idp.token); the release record is written with those of
-# the other answers waiting at that moment (idp.release_batch).
+# A token check and a few reads, on the event loop where that is cheaper (idp.runtime.answers_on_event_loop), with
+# the release record written together with those of the other answers waiting at that moment (idp.release_batch).
 @router.get(PATH)
 async def userinfo_get(request: Request) -> JSONResponse:
     """UserInfo with the access token in the Authorization header."""
