@@ -4,8 +4,8 @@ commit), instead of a transaction and a commit per call.
 Each answer still waits until the transaction holding its release record has committed, so no person data leaves
 before its release is recorded (``kyc.releases``) and a crash loses no release of an answer that was sent. A failed
 write fails every answer of its batch. A batch is written once the requests already ready to run have queued
-theirs, and on a database server in the thread pool, while the next one gathers: under load, the answers that
-arrived together are recorded together.
+theirs, in the thread pool, while the next one gathers: under load, the answers that arrived together are recorded
+together.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from starlette.concurrency import run_in_threadpool
 
 from idp import claims_extensions
 from idp.claims_extensions import Release
-from idp.runtime import answers_on_event_loop
 
 if TYPE_CHECKING:
     from idp.runtime import IdpServices
@@ -41,17 +40,13 @@ class ReleaseBatch:
         await done
 
     async def _drain(self) -> None:
-        """Write batches until none is waiting; while one is written (on a database server, in the thread pool)
-        the next gathers."""
+        """Write batches until none is waiting; while one is written (in the thread pool) the next gathers."""
         services: IdpServices = self.app.state.services
         while self._pending:
             await asyncio.sleep(0)  # the requests already ready to run queue theirs first
             batch, self._pending = self._pending, []
             try:
-                if answers_on_event_loop(services):
-                    self._write(services, batch)
-                else:
-                    await run_in_threadpool(self._write, services, batch)
+                await run_in_threadpool(self._write, services, batch)
             except Exception as exc:  # noqa: BLE001 - handed to every answer of the batch, each fails with it
                 for _, done in batch:
                     if not done.done():

@@ -22,14 +22,3 @@ class IdpServices(EnrolmentServices, Protocol):
     signing_keys: SigningKeys
     idp_secrets: ServerSecrets
     backchannel_logout: BackchannelLogouts
-
-
-def answers_on_event_loop(services: IdpServices) -> bool:
-    """Whether /token and /userinfo do their database work on the event loop instead of in the thread pool.
-
-    On SQLite, yes: its statements are calls into a local file that never wait on another process, and one writer
-    at a time means threads would only queue on its busy timeout (the long p99 of the thread-pool version); the two
-    hops through the pool were a third of a refresh's CPU. On a database server, no: each statement waits for the
-    server's answer, and while one request waits the pool lets the others run (measured: the event-loop version
-    answered 8.7 refreshes/s on PostgreSQL against 14 for the thread-pool one on a loaded machine)."""
-    return services.engine.dialect.name == "sqlite"

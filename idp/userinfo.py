@@ -26,7 +26,7 @@ from idp.claims_extensions import ClaimsExtensions, Release
 from idp.consent import consent_for_grant
 from idp.errors import InsufficientScope, InvalidRequest, InvalidToken
 from idp.form import oauth_form
-from idp.runtime import IdpServices, answers_on_event_loop
+from idp.runtime import IdpServices
 
 PATH = "/userinfo"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -86,18 +86,14 @@ def _claims(request: Request, token: str) -> tuple[dict[str, Any], Release]:
 
 
 async def _answer(request: Request, token: str) -> JSONResponse:
-    services: IdpServices = request.app.state.services
-    if answers_on_event_loop(services):
-        answer, release = _claims(request, token)
-    else:
-        answer, release = await run_in_threadpool(_claims, request, token)
+    answer, release = await run_in_threadpool(_claims, request, token)  # one hop, as at /token (idp.token)
     if any(True for _ in claims_extensions.of(request.app)):  # with no extension registered nobody records releases
         await release_batch.of(request.app).record(release)  # committed before the answer leaves
     return JSONResponse(answer, headers=NO_STORE)
 
 
-# A token check and a few reads, on the event loop where that is cheaper (idp.runtime.answers_on_event_loop), with
-# the release record written together with those of the other answers waiting at that moment (idp.release_batch).
+# A token check and a few reads in one hop through the thread pool (as at /token), the release record written with
+# those of the other answers waiting at that moment (idp.release_batch).
 @router.get(PATH)
 async def userinfo_get(request: Request) -> JSONResponse:
     """UserInfo with the access token in the Authorization header."""
