@@ -51,7 +51,12 @@ def test_concurrent_refreshes_with_one_token_on_two_processes_let_exactly_one_th
                 refresh_token = tokens.json()["refresh_token"]
                 barrier, answers = threading.Barrier(2), [httpx.Response(0)] * 2
 
-                def use(index: int, token: str = refresh_token) -> None:
+                def use(
+                    index: int,
+                    token: str = refresh_token,
+                    barrier: threading.Barrier = barrier,
+                    answers: list[httpx.Response] = answers,
+                ) -> None:
                     barrier.wait()
                     answers[index] = https[index].post(
                         "/token",
