@@ -228,15 +228,18 @@ def bench_services(settings: Settings, *, open_gallery: bool = False) -> Service
 
 
 @contextmanager
-def civid_server(folder: Path, log_name: str, database_url: str | None = None, **env: str) -> Iterator[ServerProcess]:
+def civid_server(
+    folder: Path, log_name: str, database_url: str | None = None, args: list[str] | None = None, **env: str
+) -> Iterator[ServerProcess]:
     """A real ``civid serve`` in a child process on loopback (the tests' ``ServerProcess``), its data in ``folder``,
-    its issuer ``http://localhost:<port>``, more ``CIVID_…`` settings in ``env``; stopped on leaving."""
+    its issuer ``http://localhost:<port>``, ``args`` after ``serve``, more ``CIVID_…`` settings in ``env``;
+    stopped on leaving."""
     from tests.server import ServerProcess  # the same child-process server the tests use
 
     environment = {"CIVID_DATA_DIR": str(folder), **env}
     if database_url:
         environment["CIVID_DATABASE_URL"] = database_url
-    server = ServerProcess(environment, folder / log_name)
+    server = ServerProcess(environment, folder / log_name, args or [])
     # civid serve refuses an issuer at an IP address (no passkey works there), and pages asked for at another host
     # are redirected to the issuer's: the benchmark talks to it by the issuer's own name.
     server.url = f"http://localhost:{server.port}"

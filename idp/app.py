@@ -28,6 +28,7 @@ from idp import (
     logout,
     par,
     registration,
+    release_batch,
     revocation,
     token,
     userinfo,
@@ -65,6 +66,7 @@ def install(app: FastAPI, methods: LoginMethods = acr.BUILT_IN) -> None:
     pages.add_template_folder(TEMPLATES)
     i18n.catalogues()  # read the .po files now: a broken catalogue stops start-up, not a citizen's page
     claims_extensions.install(app)
+    release_batch.install(app)
     for module in ROUTERS:
         app.include_router(module.router)
     login_methods.install(app, methods)

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from civid import audit, outbound
 from civid.audit import Actor
-from idp import clients
+from idp import client_cache
 from idp.errors import InvalidClient, InvalidRequest
 from idp.server_secrets import sha256_hex
 from models import Client, ClientAssertion, utcnow
@@ -123,7 +123,7 @@ def authenticate_client(
     try:
         credentials = presented(request, form)
         claimed, method = credentials.client_id, credentials.method
-        client = clients.find(db, credentials.client_id)
+        client = client_cache.find(db, credentials.client_id)  # a read-only copy: nothing here writes to it
         if client is None:
             raise InvalidClient("unknown or disabled client")
         if client.token_endpoint_auth_method != credentials.method:

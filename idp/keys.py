@@ -77,6 +77,7 @@ class SigningKeys:
         self.keyring = keyring
         self.sessions = sessions
         self._private: dict[str, Any] = {}
+        self._public: dict[str, Any] = {}  # kid -> public key object: a kid never names another key
         self._lock = threading.Lock()
         self._rows_cache: tuple[float, list[SigningKey]] | None = None
 
@@ -214,7 +215,9 @@ class SigningKeys:
         jwk = next((k for k in self.jwks()["keys"] if k["kid"] == header.get("kid")), None)
         if jwk is None:
             raise jwt.InvalidTokenError("unknown or expired signing key")
-        public_key = jwt.PyJWK(jwk).key
+        public_key = self._public.get(jwk["kid"])
+        if public_key is None:
+            public_key = self._public[jwk["kid"]] = jwt.PyJWK(jwk).key
         return jwt.decode(
             token,
             public_key,

@@ -17,12 +17,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from civid.deps import get_services, get_session
-from idp import claims, claims_extensions, clients, dpop, tokens
+from idp import claims, claims_extensions, client_cache, dpop, release_batch, tokens
 from idp.claims_extensions import ClaimsExtensions, Release
 from idp.consent import consent_for_grant
 from idp.errors import InsufficientScope, InvalidRequest, InvalidToken
@@ -58,14 +58,15 @@ def presented_token(
 
 def userinfo_claims(
     db: Session, services: IdpServices, extensions: ClaimsExtensions, token: dpop.PresentedToken
-) -> dict[str, Any]:
-    """The UserInfo response for a presented access token (raises ``invalid_token``/``insufficient_scope``)."""
+) -> tuple[dict[str, Any], Release]:
+    """The UserInfo response for a presented access token (raises ``invalid_token``/``insufficient_scope``), and
+    the release it makes, to be recorded before it is sent."""
     live = tokens.verify_access_token(db, services, token.value)
     dpop.check_binding(live.claims, token)  # RFC 9449 §7.2: a bound token never as Bearer
     scopes = str(live.claims.get("scope", "")).split()
     if "openid" not in scopes:
         raise InsufficientScope("the access token lacks the openid scope")  # OIDC Core §5.3
-    client = clients.find(db, live.grant.client_id)
+    client = client_cache.find(db, live.grant.client_id)
     identity = live.grant.identity
     if client is None or identity.status != "active":
         raise InvalidToken("the access token's client or person is no longer active")
@@ -74,31 +75,40 @@ def userinfo_claims(
     consented = set(consent.claims) if consent is not None else set()
     released = claims.release(db, identity, request.userinfo, consented=consented) if request.userinfo else {}
     extended = extensions.release(db, services, identity, client, request.extensions, "userinfo", consented=consented)
-    extensions.record_release(
-        db,
-        Release(
-            identity.id,
-            client.client_id,
-            "userinfo",
-            (*released, *extensions.released_claim_names(extended)),
-            extended,
-            consent,
-        ),
+    release = Release(
+        identity.id,
+        client.client_id,
+        "userinfo",
+        (*released, *extensions.released_claim_names(extended)),
+        extended,
+        consent,
     )
     # OIDC Core §5.3.2: sub is always present and equals the ID token's.
-    return {"sub": live.claims["sub"], **released, **extended}  # extended: e.g. verified_claims (OIDC4IDA -13 §5.2)
+    answer = {"sub": live.claims["sub"], **released, **extended}  # extended: e.g. verified_claims (OIDC4IDA -13 §5.2)
+    return answer, release
 
 
+def _claims(request: Request, form: Mapping[str, str] | None) -> tuple[dict[str, Any], Release, dpop.PresentedToken]:
+    services: IdpServices = request.app.state.services
+    token = presented_token(request, services, form)  # a DPoP proof's jti is recorded here (its own transaction)
+    with dpop.challenges(token), services.sessions() as db:  # reads only: the release is written by idp.release_batch
+        answer, release = userinfo_claims(db, services, claims_extensions.of(request.app), token)
+    return answer, release, token
+
+
+async def _answer(request: Request, form: Mapping[str, str] | None = None) -> JSONResponse:
+    answer, release, token = await run_in_threadpool(_claims, request, form)  # one hop, as at /token (idp.token)
+    if any(True for _ in claims_extensions.of(request.app)):  # with no extension registered nobody records releases
+        await release_batch.of(request.app).record(release)  # committed before the answer leaves
+    return JSONResponse(answer, headers={**NO_STORE, **dpop.resource_headers(request.app.state.services, token)})
+
+
+# A token check and a few reads in one hop through the thread pool (as at /token), the release record written with
+# those of the other answers waiting at that moment (idp.release_batch).
 @router.get(PATH)
-def userinfo_get(
-    request: Request, db: Session = Depends(get_session), services: IdpServices = Depends(get_services)
-) -> JSONResponse:
+async def userinfo_get(request: Request) -> JSONResponse:
     """UserInfo with the access token in the Authorization header."""
-    token = presented_token(request, services)
-    with dpop.challenges(token):
-        answer = userinfo_claims(db, services, claims_extensions.of(request.app), token)
-    db.commit()  # the release record
-    return JSONResponse(answer, headers={**NO_STORE, **dpop.resource_headers(services, token)})
+    return await _answer(request)
 
 
 async def _optional_form(request: Request) -> dict[str, str]:
@@ -109,15 +119,6 @@ async def _optional_form(request: Request) -> dict[str, str]:
 
 
 @router.post(PATH)
-def userinfo_post(
-    request: Request,
-    form: dict[str, str] = Depends(_optional_form),
-    db: Session = Depends(get_session),
-    services: IdpServices = Depends(get_services),
-) -> JSONResponse:
+async def userinfo_post(request: Request) -> JSONResponse:
     """UserInfo with the access token in the header or the form body."""
-    token = presented_token(request, services, form)
-    with dpop.challenges(token):
-        answer = userinfo_claims(db, services, claims_extensions.of(request.app), token)
-    db.commit()  # the release record
-    return JSONResponse(answer, headers={**NO_STORE, **dpop.resource_headers(services, token)})
+    return await _answer(request, await _optional_form(request))

@@ -10,18 +10,17 @@ own consent (its purpose's rows), so a live consent the client holds for another
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
-from sqlalchemy import update
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, contains_eager
 
 from civid import audit
 from idp import dpop, grant_lifecycle, tokens
 from idp.claims_extensions import ClaimsExtensions
 from idp.consent import consent_for_grant
 from idp.errors import InvalidGrant, InvalidRequest, InvalidScope
-from models import Client, Grant, RefreshToken, utcnow
-from models.db import affected_rows
+from models import Client, Grant, LoginSession, RefreshToken, utcnow
 
 if TYPE_CHECKING:
     from idp.runtime import IdpServices
@@ -29,29 +28,56 @@ if TYPE_CHECKING:
 GRANT_TYPE = "refresh_token"
 
 
-def validate_refresh_token(db: Session, client: Client, form: Mapping[str, str]) -> RefreshToken:
-    """The presented refresh token's row, checked against the client, rotation, revocation and expiry."""
+def rotate_refresh_token(
+    db: Session, client: Client, form: Mapping[str, str], proof: dpop.Proof | None = None
+) -> tuple[Grant, tokens.GrantFacts, str | None]:
+    """Retire the presented refresh token and return its grant (with its person) and what issuing needs of it,
+    after checking the client, rotation, revocation, expiry, the DPoP key the family is bound to (with it), consent
+    and the person; ``invalid_grant`` otherwise.
+
+    The token is retired first, by one conditional ``UPDATE … RETURNING``: of two concurrent uses only one
+    changes the row, the other finds it rotated and is a reuse. Any refusal below rolls the retirement back
+    with the request's transaction (the session is closed uncommitted)."""
     value = form.get("refresh_token")
     if not value:
         raise InvalidRequest("refresh_token is required")
-    row = tokens.find_refresh_token(db, value)
-    if row is None:
-        raise InvalidGrant("unknown refresh token")
-    grant = row.grant
+    now = utcnow()
+    retired = db.execute(
+        update(RefreshToken)
+        .where(RefreshToken.token_hash == tokens.token_hash(value), RefreshToken.rotated_at.is_(None))
+        .values(rotated_at=now)
+        .returning(RefreshToken.grant_id, RefreshToken.expires_at, RefreshToken.revoked_at, RefreshToken.dpop_jkt)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if retired is None:
+        row = tokens.find_refresh_token(db, value)
+        if row is None:
+            raise InvalidGrant("unknown refresh token")
+        if row.grant.client_id != client.client_id:
+            raise InvalidGrant("the refresh token was issued to another client")  # RFC 6749 §6
+        _revoke_on_reuse(db, client, row.grant)
+    # The grant, its person and its login session's sid in one statement.
+    found = db.execute(
+        select(Grant, LoginSession.sid)
+        .join(Grant.identity)
+        .options(contains_eager(Grant.identity))
+        .outerjoin(LoginSession, LoginSession.id == Grant.login_session_id)
+        .where(Grant.id == retired.grant_id)
+    ).one()
+    grant, sid = found[0], found[1]
     if grant.client_id != client.client_id:
         raise InvalidGrant("the refresh token was issued to another client")  # RFC 6749 §6
-    if row.rotated_at is not None:
-        _revoke_on_reuse(db, client, grant)
-    now = utcnow()
-    if row.revoked_at is not None or grant.revoked_at is not None:
+    if retired.revoked_at is not None or grant.revoked_at is not None:
         raise InvalidGrant("the refresh token has been revoked")
-    if audit.as_utc(row.expires_at) <= now or audit.as_utc(grant.expires_at) <= now:
+    if audit.as_utc(retired.expires_at) <= now or audit.as_utc(grant.expires_at) <= now:
         raise InvalidGrant("the refresh token has expired")
-    if consent_for_grant(db, grant) is None:
+    dpop.check_key(retired.dpop_jkt, proof, "refresh token")  # RFC 9449 §5
+    consent = consent_for_grant(db, grant)  # read once: the ID token's claims are released under it too
+    if consent is None:
         raise InvalidGrant("the citizen's consent for this client has ended")
     if grant.identity.status != "active":
         raise InvalidGrant("the person's identity is not active")
-    return row
+    return grant, tokens.GrantFacts(sid, consent), retired.dpop_jkt
 
 
 def validate_scope(grant: Grant, form: Mapping[str, str]) -> list[str]:
@@ -68,7 +94,7 @@ def validate_scope(grant: Grant, form: Mapping[str, str]) -> list[str]:
     return [scope for scope in granted if scope in asked]
 
 
-def _revoke_on_reuse(db: Session, client: Client, grant: Grant) -> None:
+def _revoke_on_reuse(db: Session, client: Client, grant: Grant) -> NoReturn:
     """A rotated refresh token presented again: revoke the family, keep that, then refuse."""
     db.rollback()
     again = db.get(Grant, grant.id)
@@ -87,21 +113,11 @@ def create_token_response(
     proof: dpop.Proof | None = None,
 ) -> dict:
     """Rotate the refresh token in ``form`` and return new tokens (audited)."""
-    row = validate_refresh_token(db, client, form)
-    dpop.check_key(row.dpop_jkt, proof, "refresh token")  # RFC 9449 §5
-    grant = row.grant
+    grant, facts, bound_to = rotate_refresh_token(db, client, form, proof)
     scopes = validate_scope(grant, form)
-    issued = tokens.issue(db, services, extensions, client, grant, scopes, proof=proof, refresh_jkt=row.dpop_jkt)
-    # Rotate with a conditional update, in the tokens' transaction: of two concurrent uses only one
-    # changes the row; the other is a reuse.
-    rotated = affected_rows(
-        db,
-        update(RefreshToken)
-        .where(RefreshToken.id == row.id, RefreshToken.rotated_at.is_(None))
-        .values(rotated_at=utcnow()),
+    issued = tokens.issue(
+        db, services, extensions, client, grant, scopes, facts=facts, proof=proof, refresh_jkt=bound_to
     )
-    if rotated != 1:
-        _revoke_on_reuse(db, client, grant)
     audit.record(
         db,
         tokens.client_actor(client.client_id),
@@ -113,6 +129,5 @@ def create_token_response(
         scope=issued.scope,
         refresh_token_issued=True,
         id_token_issued=issued.id_token is not None,
-        token_type=issued.token_type,
     )
     return issued.response()
