@@ -35,21 +35,21 @@ clients_at_0009 = sa.table(
 )
 
 
-def test_upgrade_keeps_existing_clients_without_back_channel_logout(engine):
-    upgrade(engine, "0009")
+def insert_client_at_0009(engine: sa.Engine, client_id: str, name: str, host: str) -> None:
+    """One confidential pairwise client as a 0009 schema stores it (the migrations after it must keep it working)."""
     with engine.begin() as connection:
         connection.execute(
             sa.insert(clients_at_0009).values(
                 id=1,
-                client_id="health",
-                name="Health portal",
+                client_id=client_id,
+                name=name,
                 token_endpoint_auth_method="client_secret_basic",
-                redirect_uris=["https://health.bz/cb"],
+                redirect_uris=[f"https://{host}/cb"],
                 post_logout_redirect_uris=[],
                 allowed_scopes=["openid"],
                 entitlements=[],
                 subject_type="pairwise",
-                sector_identifier="health.bz",
+                sector_identifier=host,
                 require_par=False,
                 default_acr_values=[],
                 contacts=[],
@@ -57,6 +57,11 @@ def test_upgrade_keeps_existing_clients_without_back_channel_logout(engine):
                 created_at=datetime(2026, 11, 1, tzinfo=UTC),
             )
         )
+
+
+def test_upgrade_keeps_existing_clients_without_back_channel_logout(engine):
+    upgrade(engine, "0009")
+    insert_client_at_0009(engine, "health", "Health portal", "health.bz")
 
     upgrade(engine)
 

@@ -4,9 +4,6 @@ the schema matches the models, and the downgrade undoes it."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select
@@ -15,31 +12,12 @@ from sqlalchemy.orm import Session
 from models import Base, Client
 from models.db import downgrade, upgrade
 from tests.models.migrations import engine, postgres_schema_url  # noqa: F401 - fixture
-from tests.models.test_backchannel_logout_migration import clients_at_0009
+from tests.models.test_backchannel_logout_migration import insert_client_at_0009
 
 
 def test_upgrade_keeps_existing_clients_on_both_grants_and_pkce(engine):
     upgrade(engine, "0010")
-    with engine.begin() as connection:
-        connection.execute(
-            sa.insert(clients_at_0009).values(
-                id=1,
-                client_id="health",
-                name="Health portal",
-                token_endpoint_auth_method="client_secret_basic",
-                redirect_uris=["https://health.bz/cb"],
-                post_logout_redirect_uris=[],
-                allowed_scopes=["openid"],
-                entitlements=[],
-                subject_type="pairwise",
-                sector_identifier="health.bz",
-                require_par=False,
-                default_acr_values=[],
-                contacts=[],
-                registered_by="admin:test",
-                created_at=datetime(2026, 11, 1, tzinfo=UTC),
-            )
-        )
+    insert_client_at_0009(engine, "health", "Health portal", "health.bz")
 
     upgrade(engine)
 

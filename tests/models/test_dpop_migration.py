@@ -3,9 +3,6 @@ DPoP, the schema matches the models, and the downgrade removes the columns and t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select
@@ -14,31 +11,12 @@ from sqlalchemy.orm import Session
 from models import Base, Client
 from models.db import downgrade, upgrade
 from tests.models.migrations import engine, postgres_schema_url  # noqa: F401 - fixture
-from tests.models.test_backchannel_logout_migration import clients_at_0009
+from tests.models.test_backchannel_logout_migration import insert_client_at_0009
 
 
 def test_upgrade_leaves_existing_clients_without_dpop_and_downgrade_undoes_it(engine):
     upgrade(engine, "0010")
-    with engine.begin() as connection:
-        connection.execute(
-            sa.insert(clients_at_0009).values(
-                id=1,
-                client_id="bank",
-                name="Bank",
-                token_endpoint_auth_method="client_secret_basic",
-                redirect_uris=["https://bank.bz/cb"],
-                post_logout_redirect_uris=[],
-                allowed_scopes=["openid"],
-                entitlements=[],
-                subject_type="pairwise",
-                sector_identifier="bank.bz",
-                require_par=False,
-                default_acr_values=[],
-                contacts=[],
-                registered_by="admin:test",
-                created_at=datetime(2026, 11, 1, tzinfo=UTC),
-            )
-        )
+    insert_client_at_0009(engine, "bank", "Bank", "bank.bz")
 
     upgrade(engine)
 
