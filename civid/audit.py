@@ -145,7 +145,9 @@ def verify_chain(session: Session) -> tuple[int, int | None]:
     previous: str | None = None
     checked = 0
     query = select(AuditEvent).where(AuditEvent.leaf_index.is_not(None)).order_by(AuditEvent.leaf_index)
-    for event in session.scalars(query.execution_options(yield_per=1000)):
+    # populate_existing: an event this session loaded before the sequencer reached it is read again, not taken
+    # unsequenced from the identity map (it would look broken).
+    for event in session.scalars(query.execution_options(yield_per=1000, populate_existing=True)):
         if previous is None:
             previous = GENESIS if event.leaf_index == 0 else event.prev_hash
         if event.prev_hash != previous or event_hash(event) != event.hash:

@@ -267,6 +267,7 @@ def test_every_request_is_audited_on_the_chain(world: World) -> None:
     world.send(body)
     failed = message("delete", referenceId=str(uuid.uuid4()))
     world.send(failed)
+    world.services.audit_log.sequencer.now()  # every event on the log, not only those the thread reached yet
     with world.services.sessions() as session:
         events = session.scalars(select(AuditEvent).where(AuditEvent.action.like("abis.%"))).all()
         assert verify_chain(session)[1] is None
