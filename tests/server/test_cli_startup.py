@@ -43,6 +43,7 @@ CLI_MODULES = {
     "server.__main__",
     "server.cli",
     "server.abis_cli",
+    "server.audit_cli",  # the audit commands (their services are built on call, never at import)
     "civid",
     "civid.errors",
     "civid.actor",
