@@ -80,7 +80,8 @@ def test_killed_mid_enrolment_loses_nothing_and_leaves_no_orphans(tmp_path: Path
     bootstrap = build_services(settings)
     keys = add_keys(bootstrap)
     bootstrap.close()
-    env = {"CIVID_DATA_DIR": str(settings.data_dir)}
+    # No cached health count: the last check must count the gallery as it stands, not as the start-up probe saw it.
+    env = {"CIVID_DATA_DIR": str(settings.data_dir), "CIVID_HEALTHZ_GALLERY_CACHE_S": "0"}
 
     committed: dict[str, str] = {}
     # Kill at several moments: during decoding/extraction, around the commit, after the response.
