@@ -87,3 +87,15 @@ class DpopKey:
         headers.update(header or {})
         headers = {k: v for k, v in headers.items() if v is not DROP}
         return jwt.encode(payload, signer or self.private, algorithm=self.alg, headers=headers)
+
+
+def issuer_url(services, path: str) -> str:  # type: ignore[no-untyped-def]
+    return services.settings.resolved_issuer + path
+
+
+def oauth_error(response, status: int, error: str) -> dict:  # type: ignore[no-untyped-def]
+    """The RFC 6749 error body of ``response``, after checking its status and error code."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["error"] == error, body
+    return body

@@ -22,7 +22,7 @@ from server.app import create_app
 from server.services import build_services
 from tests.conftest import seeded_fixtures
 from tests.idp.conftest import basic, issue_code, redeem, register_client
-from tests.idp.dpop_keys import DROP, DpopKey, private_jwk
+from tests.idp.dpop_keys import DROP, DpopKey, issuer_url, oauth_error, private_jwk
 from tests.idp.frontchannel import enrol_people
 
 
@@ -33,19 +33,8 @@ def _populate(client, keys):  # type: ignore[no-untyped-def]
 seed, settings, keys, people = seeded_fixtures(_populate, "people")
 
 
-def _url(services, path: str) -> str:  # type: ignore[no-untyped-def]
-    return services.settings.resolved_issuer + path
-
-
-def _error(response, status: int, error: str) -> dict:  # type: ignore[no-untyped-def]
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["error"] == error, body
-    return body
-
-
 def _dpop_redeem(client, services, client_id, secret, issued, key: DpopKey, proof: str | None = None, **claims):  # type: ignore[no-untyped-def]
-    proof = proof or key.proof("POST", _url(services, "/token"), **claims)
+    proof = proof or key.proof("POST", issuer_url(services, "/token"), **claims)
     form = {
         "grant_type": "authorization_code",
         "code": issued.code,
@@ -111,14 +100,14 @@ def test_other_allowed_algorithms_bind_too(client, services, people, alg):
 
 def test_refresh_needs_a_proof_by_the_same_key(bound, client, services):
     client_id, secret, key, body = bound
-    refresh_url = _url(services, "/token")
+    refresh_url = issuer_url(services, "/token")
     other = DpopKey()
-    _error(
+    oauth_error(
         _refresh(client, client_id, secret, body["refresh_token"], other.proof("POST", refresh_url)),
         400,
         "invalid_grant",
     )
-    _error(_refresh(client, client_id, secret, body["refresh_token"], None), 400, "invalid_grant")
+    oauth_error(_refresh(client, client_id, secret, body["refresh_token"], None), 400, "invalid_grant")
     again = _refresh(client, client_id, secret, body["refresh_token"], key.proof("POST", refresh_url))
     assert again.status_code == 200, again.text
     rotated = again.json()
@@ -126,7 +115,7 @@ def test_refresh_needs_a_proof_by_the_same_key(bound, client, services):
     claims = services.signing_keys.verify(rotated["access_token"], audience=services.settings.resolved_issuer)
     assert claims["cnf"] == {"jkt": key.jkt}
     # The rotated token stays bound to the family's key.
-    _error(
+    oauth_error(
         _refresh(client, client_id, secret, rotated["refresh_token"], other.proof("POST", refresh_url)),
         400,
         "invalid_grant",
@@ -136,7 +125,7 @@ def test_refresh_needs_a_proof_by_the_same_key(bound, client, services):
 def test_client_requiring_dpop_is_refused_without_a_proof(client, services, people):
     client_id, secret = register_client(services, require_dpop=True)
     issued = issue_code(services, client_id, people.obama)
-    body = _error(redeem(client, client_id, secret, issued), 400, "invalid_request")
+    body = oauth_error(redeem(client, client_id, secret, issued), 400, "invalid_request")
     assert "DPoP" in body["error_description"]
     assert _dpop_redeem(client, services, client_id, secret, issued, DpopKey()).status_code == 200
 
@@ -148,13 +137,13 @@ def _none_alg_proof(services) -> str:  # type: ignore[no-untyped-def]
 
     key = DpopKey()
     header = {"typ": "dpop+jwt", "alg": "none", "jwk": key.jwk}
-    claims = {"jti": "j-none", "htm": "POST", "htu": _url(services, "/token"), "iat": int(time.time())}
+    claims = {"jti": "j-none", "htm": "POST", "htu": issuer_url(services, "/token"), "iat": int(time.time())}
     return f"{part(header)}.{part(claims)}."
 
 
 BAD_PROOFS = {
     "wrong htm": lambda key, url, services: key.proof("GET", url),
-    "wrong htu": lambda key, url, services: key.proof("POST", _url(services, "/userinfo")),
+    "wrong htu": lambda key, url, services: key.proof("POST", issuer_url(services, "/userinfo")),
     "htu of another host": lambda key, url, services: key.proof("POST", "https://evil.example/token"),
     "stale iat": lambda key, url, services: key.proof("POST", url, iat=int(time.time()) - 3600),
     "future iat": lambda key, url, services: key.proof("POST", url, iat=int(time.time()) + 3600),
@@ -183,8 +172,10 @@ BAD_PROOFS = {
 def test_bad_proof_at_the_token_endpoint_is_invalid_dpop_proof(client, services, people, case):
     client_id, secret = register_client(services)
     issued = issue_code(services, client_id, people.obama)
-    proof = BAD_PROOFS[case](DpopKey(), _url(services, "/token"), services)
-    _error(_dpop_redeem(client, services, client_id, secret, issued, DpopKey(), proof=proof), 400, "invalid_dpop_proof")
+    proof = BAD_PROOFS[case](DpopKey(), issuer_url(services, "/token"), services)
+    oauth_error(
+        _dpop_redeem(client, services, client_id, secret, issued, DpopKey(), proof=proof), 400, "invalid_dpop_proof"
+    )
     # Nothing was issued: the code is still good with a proper proof.
     assert _dpop_redeem(client, services, client_id, secret, issued, DpopKey()).status_code == 200
 
@@ -192,10 +183,10 @@ def test_bad_proof_at_the_token_endpoint_is_invalid_dpop_proof(client, services,
 def test_two_dpop_headers_are_refused(client, services, people):
     client_id, secret = register_client(services)
     issued = issue_code(services, client_id, people.obama)
-    key, url = DpopKey(), _url(services, "/token")
+    key, url = DpopKey(), issuer_url(services, "/token")
     form = {"grant_type": "authorization_code", "code": issued.code, "redirect_uri": issued.redirect_uri}
     headers = [*basic(client_id, secret).items(), ("DPoP", key.proof("POST", url)), ("DPoP", key.proof("POST", url))]
-    _error(client.post("/token", data=form, headers=headers), 400, "invalid_dpop_proof")
+    oauth_error(client.post("/token", data=form, headers=headers), 400, "invalid_dpop_proof")
 
 
 def test_htu_is_compared_normalised_and_without_query(client, services, people):
@@ -212,11 +203,11 @@ def test_htu_is_compared_normalised_and_without_query(client, services, people):
 def test_replayed_proof_is_refused(client, services, people):
     client_id, secret = register_client(services)
     key = DpopKey()
-    proof = key.proof("POST", _url(services, "/token"))
+    proof = key.proof("POST", issuer_url(services, "/token"))
     first = issue_code(services, client_id, people.obama)
     assert _dpop_redeem(client, services, client_id, secret, first, key, proof=proof).status_code == 200
     second = issue_code(services, client_id, people.obama)
-    body = _error(
+    body = oauth_error(
         _dpop_redeem(client, services, client_id, secret, second, key, proof=proof), 400, "invalid_dpop_proof"
     )
     assert "already been used" in body["error_description"]
@@ -240,11 +231,11 @@ def test_replay_is_refused_by_another_instance_sharing_the_database(client, serv
         with TestClient(create_app(services=other_services), raise_server_exceptions=False) as other:
             client_id, secret = register_client(services)
             key = DpopKey()
-            proof = key.proof("POST", _url(services, "/token"))
+            proof = key.proof("POST", issuer_url(services, "/token"))
             first = issue_code(services, client_id, people.obama)
             assert _dpop_redeem(client, services, client_id, secret, first, key, proof=proof).status_code == 200
             second = issue_code(services, client_id, people.obama)
-            _error(
+            oauth_error(
                 _dpop_redeem(other, services, client_id, secret, second, key, proof=proof), 400, "invalid_dpop_proof"
             )
             assert _dpop_redeem(other, services, client_id, secret, second, key).status_code == 200
@@ -267,7 +258,7 @@ def test_expired_proof_records_are_pruned(bound, services):
 def test_userinfo_accepts_the_dpop_scheme_with_a_proof_carrying_ath(bound, client, services):
     _, _, key, body = bound
     token = body["access_token"]
-    response = _userinfo(client, token, key.proof("GET", _url(services, "/userinfo"), token=token))
+    response = _userinfo(client, token, key.proof("GET", issuer_url(services, "/userinfo"), token=token))
     assert response.status_code == 200, response.text
     assert response.json()["sub"]
 
@@ -275,14 +266,14 @@ def test_userinfo_accepts_the_dpop_scheme_with_a_proof_carrying_ath(bound, clien
 def test_bound_token_presented_as_bearer_is_refused(bound, client):
     _, _, _, body = bound
     response = _userinfo(client, body["access_token"], None, scheme="Bearer")
-    _error(response, 401, "invalid_token")
+    oauth_error(response, 401, "invalid_token")
     challenge = response.headers["www-authenticate"]
     assert challenge.startswith("DPoP ") and 'error="invalid_token"' in challenge and "algs=" in challenge
 
 
 def test_userinfo_proof_rules(bound, client, services):
     _, _, key, body = bound
-    token, url = body["access_token"], _url(services, "/userinfo")
+    token, url = body["access_token"], issuer_url(services, "/userinfo")
     cases = {
         "missing ath": key.proof("GET", url),
         "ath of another token": key.proof("GET", url, token=token + "x"),
@@ -291,11 +282,11 @@ def test_userinfo_proof_rules(bound, client, services):
     }
     for case, proof in cases.items():
         response = _userinfo(client, token, proof)
-        _error(response, 401, "invalid_dpop_proof")
+        oauth_error(response, 401, "invalid_dpop_proof")
         challenge = response.headers["www-authenticate"]
         assert challenge.startswith("DPoP ") and 'error="invalid_dpop_proof"' in challenge, case  # RFC 9449 §7.1
     stolen = _userinfo(client, token, DpopKey().proof("GET", url, token=token))
-    _error(stolen, 401, "invalid_token")
+    oauth_error(stolen, 401, "invalid_token")
     assert stolen.headers["www-authenticate"].startswith("DPoP ")
 
 
@@ -303,8 +294,8 @@ def test_unbound_token_with_the_dpop_scheme_is_refused(client, services, people)
     client_id, secret = register_client(services)
     token = redeem(client, client_id, secret, issue_code(services, client_id, people.obama)).json()["access_token"]
     key = DpopKey()
-    response = _userinfo(client, token, key.proof("GET", _url(services, "/userinfo"), token=token))
-    _error(response, 401, "invalid_token")
+    response = _userinfo(client, token, key.proof("GET", issuer_url(services, "/userinfo"), token=token))
+    oauth_error(response, 401, "invalid_token")
 
 
 # --- server nonces (RFC 9449 §8) --------------------------------------------------------------------
@@ -312,18 +303,18 @@ def test_nonce_is_required_then_supplied(client, services, people):
     services.settings = services.settings.model_copy(update={"dpop_require_nonce": True})
     client_id, secret = register_client(services)
     issued = issue_code(services, client_id, people.obama)
-    key, url = DpopKey(), _url(services, "/token")
+    key, url = DpopKey(), issuer_url(services, "/token")
     refused = _dpop_redeem(client, services, client_id, secret, issued, key)
-    _error(refused, 400, "use_dpop_nonce")
+    oauth_error(refused, 400, "use_dpop_nonce")
     nonce = refused.headers["dpop-nonce"]
-    _error(_dpop_redeem(client, services, client_id, secret, issued, key, nonce="made-up"), 400, "use_dpop_nonce")
+    oauth_error(_dpop_redeem(client, services, client_id, secret, issued, key, nonce="made-up"), 400, "use_dpop_nonce")
     accepted = _dpop_redeem(client, services, client_id, secret, issued, key, proof=key.proof("POST", url, nonce=nonce))
     assert accepted.status_code == 200, accepted.text
     assert accepted.headers["dpop-nonce"]  # the next proof's nonce (RFC 9449 §8.2)
     token = accepted.json()["access_token"]
-    userinfo_url = _url(services, "/userinfo")
+    userinfo_url = issuer_url(services, "/userinfo")
     challenged = _userinfo(client, token, key.proof("GET", userinfo_url, token=token))
-    _error(challenged, 401, "use_dpop_nonce")
+    oauth_error(challenged, 401, "use_dpop_nonce")
     assert 'error="use_dpop_nonce"' in challenged.headers["www-authenticate"]  # RFC 9449 §9
     fresh = challenged.headers["dpop-nonce"]
     assert _userinfo(client, token, key.proof("GET", userinfo_url, token=token, nonce=fresh)).status_code == 200

@@ -8,21 +8,10 @@ from sqlalchemy import select
 from models import AuditEvent, AuthorizationCode
 from tests.conftest import seeded_fixtures
 from tests.idp.conftest import basic
-from tests.idp.dpop_keys import DpopKey
+from tests.idp.dpop_keys import DpopKey, issuer_url, oauth_error
 from tests.idp.frontchannel import authorize, code_for, enrol_people, portal, query_of
 
 seed, settings, keys, people = seeded_fixtures(enrol_people, "people")
-
-
-def _url(services, path: str) -> str:  # type: ignore[no-untyped-def]
-    return services.settings.resolved_issuer + path
-
-
-def _error(response, status: int, error: str) -> dict:  # type: ignore[no-untyped-def]
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["error"] == error, body
-    return body
 
 
 # --- codes bound to a key (RFC 9449 §10) ------------------------------------------------------------
@@ -41,11 +30,11 @@ def test_code_bound_by_dpop_jkt_is_redeemed_only_with_that_key(client, services,
         "redirect_uri": rp.redirect_uri,
         "code_verifier": rp.verifier,
     }
-    url = _url(services, "/token")
+    url = issuer_url(services, "/token")
     assert rp.secret is not None
-    _error(client.post("/token", data=form, headers=basic(rp.client_id, rp.secret)), 400, "invalid_grant")
+    oauth_error(client.post("/token", data=form, headers=basic(rp.client_id, rp.secret)), 400, "invalid_grant")
     other = {**basic(rp.client_id, rp.secret), "DPoP": DpopKey().proof("POST", url)}
-    _error(client.post("/token", data=form, headers=other), 400, "invalid_grant")
+    oauth_error(client.post("/token", data=form, headers=other), 400, "invalid_grant")
     right = client.post("/token", data=form, headers={**basic(rp.client_id, rp.secret), "DPoP": key.proof("POST", url)})
     assert right.status_code == 200 and right.json()["token_type"] == "DPoP", right.text
 
@@ -58,7 +47,7 @@ def test_malformed_dpop_jkt_is_refused_at_authorize(client, services):
 def test_proof_at_par_binds_the_code_and_must_agree_with_dpop_jkt(client, services, people):
     rp = portal(services)
     assert rp.secret is not None
-    key, par_url = DpopKey(), _url(services, "/par")
+    key, par_url = DpopKey(), issuer_url(services, "/par")
     form = {
         "client_id": rp.client_id,
         "redirect_uri": rp.redirect_uri,
@@ -72,8 +61,8 @@ def test_proof_at_par_binds_the_code_and_must_agree_with_dpop_jkt(client, servic
     mismatch = client.post(
         "/par", data={**form, "dpop_jkt": DpopKey().jkt}, headers={**headers, "DPoP": key.proof("POST", par_url)}
     )
-    _error(mismatch, 400, "invalid_request")
-    _error(
+    oauth_error(mismatch, 400, "invalid_request")
+    oauth_error(
         client.post("/par", data=form, headers={**headers, "DPoP": key.proof("GET", par_url)}),
         400,
         "invalid_dpop_proof",
@@ -90,9 +79,11 @@ def test_proof_at_par_binds_the_code_and_must_agree_with_dpop_jkt(client, servic
         "redirect_uri": rp.redirect_uri,
         "code_verifier": rp.verifier,
     }
-    _error(
+    oauth_error(
         client.post(
-            "/token", data=token_form, headers={**headers, "DPoP": DpopKey().proof("POST", _url(services, "/token"))}
+            "/token",
+            data=token_form,
+            headers={**headers, "DPoP": DpopKey().proof("POST", issuer_url(services, "/token"))},
         ),
         400,
         "invalid_grant",
