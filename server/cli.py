@@ -574,6 +574,10 @@ from server.audit_cli import install as _install_audit_commands  # noqa: E402  (
 
 _install_audit_commands(app, _services_without_gallery)
 
+from server.backup_cli import install as _install_backup_commands  # noqa: E402  (civid backup, civid restore)
+
+_install_backup_commands(app, _settings)
+
 
 def main() -> None:  # pragma: no cover
     app()

@@ -44,6 +44,7 @@ CLI_MODULES = {
     "server.cli",
     "server.abis_cli",
     "server.audit_cli",  # the audit commands (their services are built on call, never at import)
+    "server.backup_cli",  # civid backup and restore (the archive code loads on call)
     "civid",
     "civid.errors",
     "civid.actor",
