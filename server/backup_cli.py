@@ -28,7 +28,7 @@ err = Console(stderr=True)
 CLI_ACTOR = Actor(None, "cli", "admin")
 _settings: Callable[[], Settings] | None = None
 
-PASSPHRASE_HELP = "File whose first line is the archive's passphrase (else CIVID_BACKUP_PASSPHRASE)"
+PASSPHRASE_HELP = "File whose first line is the passphrase (else the variable CIVID_BACKUP_PASSPHRASE)"
 
 
 def install(app: typer.Typer, settings: Callable[[], Settings]) -> None:
@@ -60,7 +60,7 @@ def _bar(progress: Progress, description: str) -> Callable[[int], Callable[[int]
 
 def backup(
     archive: Path = typer.Argument(..., help="The archive to write (never overwritten); FILE.sha256 beside it"),
-    passphrase_file: str | None = typer.Option(None, help=PASSPHRASE_HELP),
+    passphrase_file: str | None = typer.Option(None, envvar="CIVID_BACKUP_PASSPHRASE_FILE", help=PASSPHRASE_HELP),
     with_gallery: bool = typer.Option(False, help="Also the saved FAISS indexes (they rebuild from the database)"),
 ) -> None:
     """Write a consistent, encrypted, checksummed archive of the database and the key files."""
@@ -97,7 +97,7 @@ def backup(
 
 def restore(
     archive: Path = typer.Argument(..., help="An archive written by 'civid backup'"),
-    passphrase_file: str | None = typer.Option(None, help=PASSPHRASE_HELP),
+    passphrase_file: str | None = typer.Option(None, envvar="CIVID_BACKUP_PASSPHRASE_FILE", help=PASSPHRASE_HELP),
     checkpoint: Path | None = typer.Option(
         None, help="Also verify the restored audit log against a checkpoint held elsewhere (the witness's file)"
     ),
