@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from civid import metrics
 from civid.actor import Actor as Actor  # re-exported (the alias tells mypy): callers import Actor from here too
 from models import AuditEvent, utcnow
 
@@ -95,6 +96,7 @@ def record(
     session.add(event)
     session.flush()
     session.info[WROTE_EVENTS] = True
+    metrics.note_event(session, action, subject_type, str(subject_id), detail)
     return event
 
 

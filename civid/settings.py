@@ -560,6 +560,11 @@ class Settings(BaseSettings):
     bootstrap_admin_key_file: Path | None = Field(
         None, description="Where the first admin API key is written on first start; default <data_dir>/admin-api-key."
     )
+    metrics_token_file: Path | None = Field(
+        None,
+        description="The bearer token Prometheus scrapes /metrics with (its first line); default "
+        "<data_dir>/metrics-token (0600), created on first start. /metrics answers no one without it.",
+    )
     healthz_gallery_cache_s: float = Field(
         5.0,
         ge=0,
@@ -678,6 +683,10 @@ class Settings(BaseSettings):
     @property
     def resolved_audit_log_origin(self) -> str:
         return self.audit_log_origin or f"{urlsplit(self.resolved_issuer).netloc}/audit"
+
+    @property
+    def resolved_metrics_token_file(self) -> Path:
+        return self.metrics_token_file or self.data_dir / "metrics-token"
 
     @property
     def resolved_admin_key_file(self) -> Path:

@@ -93,6 +93,11 @@ class TemplateCache:
         return str(shared) if shared else str(self.path)
 
     @property
+    def opened(self) -> bool:
+        """Whether this process loaded or rebuilt the index (what /readyz asks before a search may come)."""
+        return self._opened
+
+    @property
     def watermark(self) -> int:
         """The highest template id the index is known to include."""
         return int(self._gallery.watermark)

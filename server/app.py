@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from abis.routes import install as install_abis
 from civid import openapi, problems
 from civid.canonical_host import CanonicalHost, startup_warning
+from civid.metrics import RequestMetrics
 from civid.settings import Settings, get_settings
 from console.app import install as install_console
 from enrollment import abis_worker, dedup_queue
@@ -26,6 +27,7 @@ from kyc.app import install as install_kyc
 from server.admin_routes import router as admin_router
 from server.audit_log_routes import router as audit_log_router
 from server.bootstrap import ensure_bootstrap_admin
+from server.metrics_routes import router as metrics_router
 from server.services import Services, build_services
 
 log = logging.getLogger("civid")
@@ -173,6 +175,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.include_router(enrolment_router)
     app.include_router(admin_router)
     app.include_router(audit_log_router)
+    app.include_router(metrics_router)
     install_idp(app)  # a registration process too: the console's staff sign in through the provider
     if registration:
         install_console(app)
@@ -187,5 +190,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         limit=settings.max_upload_bytes * settings.max_photos_per_enrolment + 256 * 1024,
         paths={"/console/batch": settings.batch_max_archive_bytes + 64 * 1024},
     )
+    app.add_middleware(RequestMetrics)  # inside CanonicalHost: a redirect to the issuer's host is not a request here
     app.add_middleware(CanonicalHost, settings=settings)  # outermost: a page at the wrong host goes to the issuer's
     return app

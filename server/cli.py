@@ -148,6 +148,7 @@ def serve(
         )
         raise typer.Exit(2)
     if workers > 1:
+        _share_metrics(settings)
         _prepare(settings)
     import uvicorn
 
@@ -160,6 +161,18 @@ def serve(
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_TIMEOUT_S,
         log_config=_log_config(),
     )
+
+
+def _share_metrics(settings: Settings) -> None:
+    """Let every worker's counters reach one /metrics scrape: prometheus_client's multiprocess mode, a fresh folder
+    per start (the files of a previous run's workers would be counted again otherwise)."""
+    import os
+    import shutil
+
+    folder = settings.data_dir / "metrics-multiproc"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
 
 def _log_config() -> dict[str, Any]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from civid import metrics
 from civid.audit_log import AuditLog
 from civid.errors import ConfigurationError
 from civid.events import EventBus
@@ -66,6 +67,7 @@ def build_services(
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
     sessions = make_session_factory(engine)
+    metrics.install(sessions)  # counts the audit events its transactions commit (civid/metrics.py)
     audit_log = AuditLog(settings, sessions)  # before anything records an event: its commits wake the sequencer
     keyring = KeyRing.load_or_create(settings.resolved_template_keys_file)
     backend = None if serve_gallery else NO_GALLERY_BACKEND

@@ -62,6 +62,19 @@ def test_two_workers_serve_one_port_from_two_processes_on_postgresql(tmp_path: P
         admin = {"Authorization": "Bearer " + (data / "admin-api-key").read_text().strip()}
         keys = httpx.get(server.url + "/v1/api-keys", headers=admin, timeout=30)
         assert keys.status_code == 200 and [key["name"] for key in keys.json()] == ["bootstrap admin"]
+        # One scrape counts every worker's requests (prometheus_client's multiprocess mode, a folder per start).
+        assert httpx.get(server.url + "/metrics", timeout=30).status_code == 401  # and makes the scrape token
+        scrape = {"Authorization": "Bearer " + (data / "metrics-token").read_text().strip()}
+
+        def health_checks() -> float:
+            text = httpx.get(server.url + "/metrics", headers=scrape, timeout=30).text
+            found = re.search(r'civid_http_requests_total\{method="GET",route="/healthz",status="200"\} (\S+)', text)
+            return float(found.group(1)) if found else 0.0
+
+        before = health_checks()
+        for _ in range(20):
+            assert httpx.get(server.url + "/healthz", timeout=30).status_code == 200
+        assert health_checks() - before == 20
         # With one worker killed the other still answers on the same port: both were serving it.
         os.kill(min(workers), signal.SIGKILL)
         for _ in range(5):
