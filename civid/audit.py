@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from civid import metrics
 from civid.actor import Actor as Actor  # re-exported (the alias tells mypy): callers import Actor from here too
+from civid.request_id import current_request_id
 from models import AuditEvent, utcnow
 
 GENESIS = "0" * 64
@@ -77,6 +78,8 @@ def record(
 ) -> AuditEvent:
     """Write one event (flushed, committed with the caller's transaction; sequenced into the log after that)."""
     _refuse_sensitive(detail)
+    if (request_id := current_request_id()) is not None and "request_id" not in detail:
+        detail = {**detail, "request_id": request_id}  # the HTTP request that did it, as its log lines say
     person = str(subject_id) if subject_type == "identity" else detail.get("uin")
     client_id = str(subject_id) if subject_type == "client" else detail.get("client_id")
     if client_id is None and actor.role == "client" and actor.name.startswith("client:"):

@@ -560,6 +560,16 @@ class Settings(BaseSettings):
     bootstrap_admin_key_file: Path | None = Field(
         None, description="Where the first admin API key is written on first start; default <data_dir>/admin-api-key."
     )
+    log_format: Literal["json", "text"] | None = Field(
+        None,
+        description="json: one JSON object per line (time, level, logger, message, request_id), for a log pipeline; "
+        "text: for a person. Default json in production, text in development.",
+    )
+    trust_request_id: bool = Field(
+        False,
+        description="Take a well-formed X-Request-ID from the request (only behind a proxy that sets it) instead of "
+        "making one; either way it is answered in X-Request-ID and written into logs and audit events.",
+    )
     metrics_token_file: Path | None = Field(
         None,
         description="The bearer token Prometheus scrapes /metrics with (its first line); default "
@@ -683,6 +693,10 @@ class Settings(BaseSettings):
     @property
     def resolved_audit_log_origin(self) -> str:
         return self.audit_log_origin or f"{urlsplit(self.resolved_issuer).netloc}/audit"
+
+    @property
+    def json_logs(self) -> bool:
+        return (self.log_format or ("json" if self.environment == "production" else "text")) == "json"
 
     @property
     def resolved_metrics_token_file(self) -> Path:

@@ -15,6 +15,7 @@ from abis.routes import install as install_abis
 from civid import openapi, problems
 from civid.canonical_host import CanonicalHost, startup_warning
 from civid.metrics import RequestMetrics
+from civid.request_id import RequestId
 from civid.settings import Settings, get_settings
 from console.app import install as install_console
 from enrollment import abis_worker, dedup_queue
@@ -191,5 +192,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         paths={"/console/batch": settings.batch_max_archive_bytes + 64 * 1024},
     )
     app.add_middleware(RequestMetrics)  # inside CanonicalHost: a redirect to the issuer's host is not a request here
-    app.add_middleware(CanonicalHost, settings=settings)  # outermost: a page at the wrong host goes to the issuer's
+    app.add_middleware(CanonicalHost, settings=settings)  # a page at the wrong host goes to the issuer's
+    app.add_middleware(RequestId, trust_inbound=settings.trust_request_id)  # outermost: every answer carries its id
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 import atexit
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
@@ -40,7 +40,6 @@ err = Console(stderr=True)
 # is shorter than a worker's start (loading the face models holds the interpreter) and than a face search on a
 # loaded machine, so workers would be killed while starting or in the middle of an enrolment.
 WORKER_HEALTHCHECK_TIMEOUT_S = 60
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -109,12 +108,12 @@ def serve(
     ),
 ) -> None:
     """Set up the data folder and database if needed, and run the HTTP service."""
-    import logging
     import os
 
+    from civid.log_format import configure as configure_logging
+    from civid.log_format import logging_config
     from civid.settings import get_settings
 
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     # Each worker builds its app from the environment (server.app:create_app), so the options go there too.
     if host:
         os.environ["CIVID_HOST"] = host
@@ -124,6 +123,7 @@ def serve(
         os.environ["CIVID_ROLE"] = role
     get_settings.cache_clear()
     settings = _settings()
+    configure_logging(settings.json_logs)
     if settings.issuer_host_is_ip_address:
         # WebAuthn refuses an IP address as relying-party id: every passkey, and so every staff sign-in, would fail.
         typer.echo(
@@ -159,7 +159,7 @@ def serve(
         port=settings.port,
         workers=workers,
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_TIMEOUT_S,
-        log_config=_log_config(),
+        log_config=logging_config(settings.json_logs),
     )
 
 
@@ -173,20 +173,6 @@ def _share_metrics(settings: Settings) -> None:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
-
-
-def _log_config() -> dict[str, Any]:
-    """uvicorn's logging plus civid's (the root logger at INFO): a worker process is started afresh and does not
-    inherit the logging set up here, so what the app logs would otherwise be lost below WARNING."""
-    import copy
-
-    from uvicorn.config import LOGGING_CONFIG
-
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config["formatters"]["civid"] = {"format": LOG_FORMAT}
-    config["handlers"]["civid"] = {"class": "logging.StreamHandler", "formatter": "civid", "stream": "ext://sys.stderr"}
-    config["root"] = {"level": "INFO", "handlers": ["civid"]}
-    return config
 
 
 def _prepare(settings: Settings) -> None:
@@ -378,14 +364,14 @@ def abis_worker(
 ) -> None:
     """Take dedup jobs from the queue and decide them, until SIGTERM/SIGINT (start one or more, on any machine
     sharing the database; the registration service then runs with CIVID_DEDUP_INLINE=false)."""
-    import logging
     import signal
     import threading
 
+    from civid.log_format import configure as configure_logging
     from enrollment.abis_worker import run_worker, worker_name
     from enrollment.dedup_queue import release_abandoned_here
 
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    configure_logging(_settings().json_logs)
     services = _services()
     release_abandoned_here(services.sessions)
     stop = threading.Event()

@@ -158,6 +158,11 @@ def enrol(
     return client.post("/v1/enrolments", headers=headers, data=data, files=files)
 
 
+def without_request_id(detail: dict) -> dict:
+    """An audit event's detail less the id of the HTTP request that wrote it (civid/request_id.py)."""
+    return {key: value for key, value in detail.items() if key != "request_id"}
+
+
 PROBLEM_JSON = "application/problem+json"
 
 

@@ -25,7 +25,7 @@ from models import (
     Identity,
     StaffAccount,
 )
-from tests.conftest import enrol, fixture_bytes, seeded_fixtures
+from tests.conftest import enrol, fixture_bytes, seeded_fixtures, without_request_id
 from tests.console.helpers import CONSOLE_SETTINGS, Staffed, console_sign_in, enrol_staff
 from tests.idp.conftest import Citizen, enrol_citizen, issue_code, register_client
 from tests.idp.frontchannel import BIDEN_PHOTO, OBAMA_PHOTO, form_value, location
@@ -141,7 +141,10 @@ def test_photos_are_served_to_the_adjudicator_of_an_open_case_never_cached(clien
     assert photo.status_code == 200 and photo.headers["content-type"] == "image/jpeg"
     assert photo.content == fixture_bytes("obama_2010_blue_room.jpg")
     assert photo.headers["cache-control"] == "no-store"
-    assert events(services, "case.photo_viewed")[-1].detail == {"enrolment": seeded.applicant, "photo_index": 0}
+    assert without_request_id(events(services, "case.photo_viewed")[-1].detail) == {
+        "enrolment": seeded.applicant,
+        "photo_index": 0,
+    }
     assert client.get(f"/console/cases/{seeded.case_id}/photos/{seeded.applicant}/3").status_code == 404
     # An enrolment outside this case is not reachable through it.
     with services.sessions() as db:
