@@ -570,6 +570,17 @@ class Settings(BaseSettings):
         description="Take a well-formed X-Request-ID from the request (only behind a proxy that sets it) instead of "
         "making one; either way it is answered in X-Request-ID and written into logs and audit events.",
     )
+    backup_dir: Path | None = Field(
+        None, description="Where `civid backup` archives are kept; `civid doctor` looks there for the newest one."
+    )
+    backup_max_age_days: float = Field(
+        1.5, gt=0, description="`civid doctor` fails when the newest backup is older (a daily backup, with slack)."
+    )
+    key_max_age_days: int = Field(
+        365,
+        gt=0,
+        description="`civid doctor` warns when the template key ring or the audit key was last rotated longer ago.",
+    )
     metrics_token_file: Path | None = Field(
         None,
         description="The bearer token Prometheus scrapes /metrics with (its first line); default "

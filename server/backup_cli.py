@@ -79,13 +79,17 @@ def backup(
     except CividError as exc:
         _fail(exc.detail)
     rows = sum(manifest.tables.values())
-    # Recorded after the snapshot, so the archive does not hold its own event; the live log does.
+    # Recorded after the snapshot, so the archive does not hold its own event; the live log does (sequenced here).
     engine = make_engine(settings.resolved_database_url)
     try:
         from civid.audit import record
+        from civid.audit_log import AuditLog
 
-        with make_session_factory(engine).begin() as session:
+        sessions = make_session_factory(engine)
+        log = AuditLog(settings, sessions)
+        with sessions.begin() as session:
             record(session, CLI_ACTOR, "backup.created", "backup", archive.name, rows=rows, tables=len(manifest.tables))
+        log.stop()
     finally:
         engine.dispose()
     out.print(

@@ -577,6 +577,10 @@ from server.backup_cli import install as _install_backup_commands  # noqa: E402 
 
 _install_backup_commands(app, _settings)
 
+from server.doctor_cli import install as _install_doctor  # noqa: E402  (civid doctor)
+
+_install_doctor(app, _settings)
+
 
 def main() -> None:  # pragma: no cover
     app()
