@@ -64,7 +64,6 @@ def backup(
     with_gallery: bool = typer.Option(False, help="Also the saved FAISS indexes (they rebuild from the database)"),
 ) -> None:
     """Write a consistent, encrypted, checksummed archive of the database and the key files."""
-    from models.db import make_engine, make_session_factory
     from server import backup as archive_of
     from server.backup_container import read_passphrase
 
@@ -79,19 +78,10 @@ def backup(
     except CividError as exc:
         _fail(exc.detail)
     rows = sum(manifest.tables.values())
-    # Recorded after the snapshot, so the archive does not hold its own event; the live log does (sequenced here).
-    engine = make_engine(settings.resolved_database_url)
-    try:
-        from civid.audit import record
-        from civid.audit_log import AuditLog
+    # Recorded after the snapshot, so the archive does not hold its own event; the live log does.
+    from server.cli_audit import record_cli_event
 
-        sessions = make_session_factory(engine)
-        log = AuditLog(settings, sessions)
-        with sessions.begin() as session:
-            record(session, CLI_ACTOR, "backup.created", "backup", archive.name, rows=rows, tables=len(manifest.tables))
-        log.stop()
-    finally:
-        engine.dispose()
+    record_cli_event(settings, "backup.created", "backup", archive.name, rows=rows, tables=len(manifest.tables))
     out.print(
         f"backup written: {archive} ({archive.stat().st_size:,} bytes, {len(manifest.members)} members, "
         f"{len(manifest.tables)} tables, {rows:,} rows, schema revision {manifest.revision}); "
