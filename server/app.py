@@ -28,6 +28,7 @@ from kyc.app import install as install_kyc
 from server.admin_routes import router as admin_router
 from server.audit_log_routes import router as audit_log_router
 from server.bootstrap import ensure_bootstrap_admin
+from server.metrics_routes import ensure_token as ensure_metrics_token
 from server.metrics_routes import router as metrics_router
 from server.services import Services, build_services
 
@@ -141,6 +142,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.state.services = services or build_services(
             settings, open_gallery=searches, show_progress=True, serve_gallery=searches
         )
+        # The scrape token exists from the first start, for whoever configures Prometheus (docs/metrics.md).
+        app.state.metrics_token = ensure_metrics_token(app.state.services.settings.resolved_metrics_token_file)
         key_file = ensure_bootstrap_admin(app.state.services)
         if key_file:
             log.warning("first start: an admin API key was written to %s (mode 0600)", key_file)

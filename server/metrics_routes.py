@@ -52,6 +52,7 @@ DECISION_WINDOW = timedelta(minutes=15)  # the jobs the time-to-decision quantil
 
 def ensure_token(path: Path) -> str:
     """The scrape token at ``path``, made on first start (0600; created exclusively: workers may race)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

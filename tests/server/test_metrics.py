@@ -15,14 +15,7 @@ seed, settings, keys, people = seeded_fixtures(enrol_people, "people")
 
 
 def scrape(client: TestClient, services) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:  # type: ignore[no-untyped-def]
-    token = (
-        services.settings.resolved_metrics_token_file.read_text().strip()
-        if (services.settings.resolved_metrics_token_file.is_file())
-        else None
-    )
-    if token is None:  # made at the first scrape
-        assert_problem(client.get("/metrics"), 401)
-        token = services.settings.resolved_metrics_token_file.read_text().strip()
+    token = services.settings.resolved_metrics_token_file.read_text().strip()  # made at start
     response = client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain")
@@ -38,9 +31,9 @@ def value(samples, name: str, **labels: str) -> float:  # type: ignore[no-untype
 
 
 def test_metrics_need_the_scrape_token(client: TestClient, services):  # type: ignore[no-untyped-def]
-    assert_problem(client.get("/metrics"), 401)
     token_file = services.settings.resolved_metrics_token_file
-    assert token_file.is_file() and token_file.stat().st_mode & 0o777 == 0o600
+    assert token_file.is_file() and token_file.stat().st_mode & 0o777 == 0o600  # made at the first start
+    assert_problem(client.get("/metrics"), 401)
     assert_problem(client.get("/metrics", headers={"Authorization": "Bearer not-the-token"}), 401)
     assert_problem(client.get("/metrics", headers={"Authorization": f"Basic {token_file.read_text().strip()}"}), 401)
     assert (

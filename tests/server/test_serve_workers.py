@@ -63,7 +63,7 @@ def test_two_workers_serve_one_port_from_two_processes_on_postgresql(tmp_path: P
         keys = httpx.get(server.url + "/v1/api-keys", headers=admin, timeout=30)
         assert keys.status_code == 200 and [key["name"] for key in keys.json()] == ["bootstrap admin"]
         # One scrape counts every worker's requests (prometheus_client's multiprocess mode, a folder per start).
-        assert httpx.get(server.url + "/metrics", timeout=30).status_code == 401  # and makes the scrape token
+        assert httpx.get(server.url + "/metrics", timeout=30).status_code == 401
         scrape = {"Authorization": "Bearer " + (data / "metrics-token").read_text().strip()}
 
         def health_checks() -> float:
