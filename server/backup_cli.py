@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 out = Console()
 err = Console(stderr=True)
 CLI_ACTOR = Actor(None, "cli", "admin")
+T = TypeVar("T")
 _settings: Callable[[], Settings] | None = None
 
 PASSPHRASE_HELP = "File whose first line is the passphrase (else the variable CIVID_BACKUP_PASSPHRASE)"
@@ -58,13 +59,8 @@ def _bar(progress: Progress, description: str) -> Callable[[int], Callable[[int]
     return started
 
 
-def backup(
-    archive: Path = typer.Argument(..., help="The archive to write (never overwritten); FILE.sha256 beside it"),
-    passphrase_file: str | None = typer.Option(None, envvar="CIVID_BACKUP_PASSPHRASE_FILE", help=PASSPHRASE_HELP),
-    with_gallery: bool = typer.Option(False, help="Also the saved FAISS indexes (they rebuild from the database)"),
-) -> None:
-    """Write a consistent, encrypted, checksummed archive of the database and the key files."""
-    from server import backup as archive_of
+def _with_passphrase(passphrase_file: str | None, description: str, step: Callable[..., T]) -> tuple[Settings, T]:
+    """Run ``step(settings, passphrase, started)`` under a progress bar; a refusal ends the command (exit 2)."""
     from server.backup_container import read_passphrase
 
     assert _settings is not None, "server.backup_cli.install() was not called"
@@ -72,11 +68,26 @@ def backup(
     try:
         passphrase = read_passphrase(passphrase_file)
         with _progress() as progress:
-            manifest = archive_of.create(
-                settings, archive, passphrase, with_gallery=with_gallery, started=_bar(progress, "Encrypting")
-            )
+            return settings, step(settings, passphrase, _bar(progress, description))
     except CividError as exc:
         _fail(exc.detail)
+
+
+def backup(
+    archive: Path = typer.Argument(..., help="The archive to write (never overwritten); FILE.sha256 beside it"),
+    passphrase_file: str | None = typer.Option(None, envvar="CIVID_BACKUP_PASSPHRASE_FILE", help=PASSPHRASE_HELP),
+    with_gallery: bool = typer.Option(False, help="Also the saved FAISS indexes (they rebuild from the database)"),
+) -> None:
+    """Write a consistent, encrypted, checksummed archive of the database and the key files."""
+    from server import backup as archive_of
+
+    settings, manifest = _with_passphrase(
+        passphrase_file,
+        "Encrypting",
+        lambda settings, passphrase, started: archive_of.create(
+            settings, archive, passphrase, with_gallery=with_gallery, started=started
+        ),
+    )
     rows = sum(manifest.tables.values())
     # Recorded after the snapshot, so the archive does not hold its own event; the live log does.
     from server.cli_audit import record_cli_event
@@ -99,17 +110,13 @@ def restore(
     """Restore into an empty data folder or database, then verify rows, audit log, keys and gallery."""
     from server import backup as archive_of
     from server import restore_checks as checks
-    from server.backup_container import read_passphrase
     from server.services import build_services
 
-    assert _settings is not None, "server.backup_cli.install() was not called"
-    settings = _settings()
-    try:
-        passphrase = read_passphrase(passphrase_file)
-        with _progress() as progress:
-            manifest, counts = archive_of.restore(settings, archive, passphrase, started=_bar(progress, "Decrypting"))
-    except CividError as exc:
-        _fail(exc.detail)
+    settings, (manifest, counts) = _with_passphrase(
+        passphrase_file,
+        "Decrypting",
+        lambda settings, passphrase, started: archive_of.restore(settings, archive, passphrase, started=started),
+    )
     out.print(f"restored {archive.name} (taken {manifest.created_at}, schema revision {manifest.revision})")
     results = [checks.table_counts(manifest, counts)]
     services = build_services(settings, open_gallery=False, show_progress=True)

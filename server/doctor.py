@@ -58,6 +58,13 @@ def production(settings: Settings) -> list[Finding]:
     """What production refuses at start (civid/settings_checks.py), told ahead on any machine: in development a
     warning each, so the day CIVID_ENVIRONMENT=production is set brings no surprise."""
     problems = production_problems(settings)
+    if settings.issuer_host_is_ip_address:
+        # Refused by `civid serve` in any environment: browsers refuse passkeys for an IP address (WebAuthn's RP id).
+        problems = [
+            f"CIVID_ISSUER {settings.resolved_issuer} has an IP address for its host: passkeys, and so staff "
+            "sign-in, cannot work there; use a name",
+            *problems,
+        ]
     if not problems:
         return [_ok("settings", f"{settings.environment}: nothing production would refuse")]
     level = "fail" if settings.environment == "production" else "warn"

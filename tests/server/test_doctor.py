@@ -102,6 +102,16 @@ def test_each_check_fires_on_its_real_condition(instance):
     assert "warn indexes: the saved face index stops at template 0, the database has 1" in said
 
 
+def test_an_issuer_at_an_ip_address_is_named(instance):
+    settings, doctor = instance
+    get_settings.cache_clear()
+    result = CliRunner().invoke(
+        app, ["doctor"], env={"CIVID_DATA_DIR": str(settings.data_dir), "CIVID_ISSUER": "http://10.0.0.7:8000"}
+    )
+    get_settings.cache_clear()
+    assert "has an IP address for its host" in " ".join(result.output.split())
+
+
 def test_no_backup_at_all_fails(instance):
     settings, doctor = instance
     (settings.backup_dir / "civid-today.bak").unlink()
