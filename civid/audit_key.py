@@ -18,42 +18,35 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from civid.errors import ConfigurationError
-from civid.pkcs11_token import Token, TokenEd25519Key
 from civid.signed_note import Note, Verifier, sign, verifier_of
 
 
 class AuditKeys:
     """The checkpoint signing keys under one note name (the log's origin), one of them active."""
 
-    def __init__(
-        self,
-        name: str,
-        keys: dict[str, Ed25519PrivateKey],
-        active: str,
-        path: Path | None = None,
-        token: Token | None = None,
-    ) -> None:
+    def __init__(self, name: str, keys: dict[str, Ed25519PrivateKey], active: str, path: Path | None = None) -> None:
         if active not in keys:
             raise ConfigurationError(f"active audit key {active!r} is not in {path}")
         self.name = name
         self._keys = dict(keys)
         self.active = active
         self.path = path
-        self.token = token  # new keys are made in the token, and the file names them (TOKEN_PREFIX + label)
 
     @classmethod
-    def load_or_create(cls, path: Path, name: str, token: Token | None = None) -> AuditKeys:
-        """Read the key file at ``path``; create it with one fresh key on first run (in the token, if given)."""
+    def load_or_create(cls, path: Path, name: str) -> AuditKeys:
+        """Read the key file at ``path``; create it with one fresh key on first run."""
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             kid = _new_kid()
-            created = cls(name, {kid: _generate(token, kid)}, kid, path, token)
+            created = cls(name, {kid: Ed25519PrivateKey.generate()}, kid, path)
             created.save()
             return created
         try:
             raw = json.loads(path.read_text())
-            keys = {kid: _load(token, kid, value, path) for kid, value in raw["keys"].items()}
-            return cls(name, keys, raw["active"], path, token)
+            keys = {
+                kid: Ed25519PrivateKey.from_private_bytes(base64.b64decode(seed)) for kid, seed in raw["keys"].items()
+            }
+            return cls(name, keys, raw["active"], path)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ConfigurationError(f"cannot read the audit key file {path}: {exc}") from exc
 
@@ -63,7 +56,10 @@ class AuditKeys:
             return
         payload = {
             "active": self.active,
-            "keys": {kid: _stored(key) for kid, key in self._keys.items()},
+            "keys": {
+                kid: base64.b64encode(key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())).decode()
+                for kid, key in self._keys.items()
+            },
         }
         tmp = self.path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -74,7 +70,7 @@ class AuditKeys:
     def rotate(self) -> str:
         """Add a fresh key and sign with it from now on; returns its id."""
         kid = _new_kid()
-        self._keys[kid] = _generate(self.token, kid)
+        self._keys[kid] = Ed25519PrivateKey.generate()
         self.active = kid
         self.save()
         return kid
@@ -96,30 +92,3 @@ class AuditKeys:
 
 def _new_kid() -> str:
     return datetime.now(UTC).strftime("a%Y%m%d") + "-" + secrets.token_hex(3)
-
-
-TOKEN_PREFIX = "pkcs11:"  # a key file's value for a key that lives in the token, followed by its label
-
-
-def _generate(token: Token | None, kid: str) -> Ed25519PrivateKey:
-    if token is None:
-        return Ed25519PrivateKey.generate()
-    key: Ed25519PrivateKey = token.generate_signing_key("EdDSA", f"civid-audit-{kid}")
-    return key
-
-
-def _load(token: Token | None, kid: str, value: str, path: Path) -> Ed25519PrivateKey:
-    if value.startswith(TOKEN_PREFIX):
-        if token is None:
-            raise ConfigurationError(
-                f"the audit key {kid} in {path} lives in a PKCS#11 token: set CIVID_PKCS11_MODULE and the PIN"
-            )
-        key: Ed25519PrivateKey = token.signing_key("EdDSA", value.removeprefix(TOKEN_PREFIX))
-        return key
-    return Ed25519PrivateKey.from_private_bytes(base64.b64decode(value))
-
-
-def _stored(key: Ed25519PrivateKey) -> str:
-    if isinstance(key, TokenEd25519Key):
-        return TOKEN_PREFIX + key.label
-    return base64.b64encode(key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())).decode()

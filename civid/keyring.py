@@ -4,11 +4,6 @@ The key ring is a JSON file (mode 0600) created on first run: ``{"active": kid, 
 Each ciphertext is stored with its key id, so after ``rotate()`` new data uses the new key and old data
 stays readable; ``civid keys reencrypt-templates`` can then move old rows to the active key. The
 associated data binds a ciphertext to its row, so ciphertexts cannot be swapped between people.
-
-With an HSM (civid/pkcs11_token.py) the ring is an envelope: the file holds each data key only wrapped by a master
-key inside the token, ``{"active": kid, "wrapped_by": label, "keys": {kid: b64(nonce ‖ wrapped)}}``, and the keys
-are unwrapped once at load — a copy of the file without the token opens nothing, and the token is not asked per
-template. ``rewrap`` moves the ring under another master key without touching a single template.
 """
 
 from __future__ import annotations
@@ -20,7 +15,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -37,99 +31,41 @@ class Sealed:
     ciphertext: bytes
 
 
-class MasterKeys(Protocol):
-    """Where wrapped data keys are opened: a PKCS#11 token (civid.pkcs11_token.Token)."""
-
-    def ensure_master_key(self, label: str) -> None: ...
-    def wrap(self, label: str, data: bytes, aad: bytes) -> bytes: ...
-    def unwrap(self, label: str, blob: bytes, aad: bytes) -> bytes: ...
-
-
-def _wrap_aad(kid: str) -> bytes:
-    return b"civid/template-key/v1/" + kid.encode()
-
-
 class KeyRing:
     """AES-GCM keys by id, one of them active for new encryptions."""
 
-    def __init__(
-        self,
-        keys: dict[str, bytes],
-        active: str,
-        path: Path | None = None,
-        master: MasterKeys | None = None,
-        wrapped_by: str | None = None,
-    ) -> None:
+    def __init__(self, keys: dict[str, bytes], active: str, path: Path | None = None) -> None:
         if active not in keys:
             raise ConfigurationError(f"active template key {active!r} is not in the key ring")
         self._keys = dict(keys)
         self._ciphers: dict[str, AESGCM] = {}
         self.active = active
         self.path = path
-        self.master = master
-        self.wrapped_by = wrapped_by  # the token's master key label, or None: a plain file ring
 
     @classmethod
-    def load_or_create(cls, path: Path, master: MasterKeys | None = None, master_label: str | None = None) -> KeyRing:
-        """Read the key ring at ``path``; create it with one fresh key on first run (wrapped by the token's
-        ``master_label`` key when ``master`` is given)."""
+    def load_or_create(cls, path: Path) -> KeyRing:
+        """Read the key ring at ``path``; create it with one fresh key on first run."""
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             kid = _new_kid()
-            label = master_label if master is not None else None
-            if master is not None and label is not None:
-                master.ensure_master_key(label)
-            ring = cls({kid: AESGCM.generate_key(bit_length=256)}, kid, path, master, label)
+            ring = cls({kid: AESGCM.generate_key(bit_length=256)}, active=kid, path=path)
             ring.save()
             return ring
         try:
             raw = json.loads(path.read_text())
-            stored = {kid: base64.b64decode(value) for kid, value in raw["keys"].items()}
-            wrapped_by = raw.get("wrapped_by")
+            keys = {kid: base64.b64decode(value) for kid, value in raw["keys"].items()}
         except (OSError, ValueError, KeyError) as exc:
             raise ConfigurationError(f"cannot read the template key ring {path}: {exc}") from exc
-        if wrapped_by is not None and master is None:
-            raise ConfigurationError(
-                f"the template key ring {path} is wrapped by the HSM master key {wrapped_by!r}: set "
-                "CIVID_PKCS11_MODULE, CIVID_PKCS11_TOKEN_LABEL and the PIN; without the token it opens nothing"
-            )
-        if wrapped_by is None and master is not None:
-            raise ConfigurationError(
-                f"the template key ring {path} holds its keys in the clear while a PKCS#11 token is configured: "
-                "put it under the token with 'civid keys rewrap'"
-            )
-        keys = (
-            {kid: master.unwrap(wrapped_by, blob, _wrap_aad(kid)) for kid, blob in stored.items()}
-            if (master is not None and wrapped_by is not None)
-            else stored
-        )
         if any(len(key) != 32 for key in keys.values()):
             raise ConfigurationError(f"template key ring {path}: every key must be 256 bits")
-        return cls(keys, raw["active"], path, master, wrapped_by)
-
-    def rewrap(self, master: MasterKeys, label: str) -> None:
-        """Store every data key wrapped by the token's ``label`` key instead (a plain ring goes under the token);
-        no template is decrypted or re-sealed: only the data keys' envelopes change."""
-        master.ensure_master_key(label)
-        self.master, self.wrapped_by = master, label
-        self.save()
-
-    def _stored(self, kid: str, key: bytes) -> str:
-        if self.wrapped_by is None or self.master is None:
-            return base64.b64encode(key).decode()
-        return base64.b64encode(self.master.wrap(self.wrapped_by, key, _wrap_aad(kid))).decode()
+        return cls(keys, raw["active"], path)
 
     def save(self) -> None:
         """Write the ring atomically with owner-only permissions."""
         if self.path is None:
             return
         tmp = self.path.with_suffix(".tmp")
-        payload: dict[str, object] = {
-            "active": self.active,
-            "keys": {k: self._stored(k, v) for k, v in self._keys.items()},
-        }
-        if self.wrapped_by is not None:
-            payload["wrapped_by"] = self.wrapped_by
+        payload = {"active": self.active, "keys": {k: base64.b64encode(v).decode() for k, v in self._keys.items()}}
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             json.dump(payload, handle)

@@ -570,20 +570,6 @@ class Settings(BaseSettings):
         description="Take a well-formed X-Request-ID from the request (only behind a proxy that sets it) instead of "
         "making one; either way it is answered in X-Request-ID and written into logs and audit events.",
     )
-    pkcs11_module: Path | None = Field(
-        None,
-        description="A PKCS#11 library (e.g. /usr/lib/softhsm/libsofthsm2.so, or the HSM vendor's): the template "
-        "key ring is then wrapped by a master key in the token, and new OpenID and audit signing keys are made "
-        "there and never leave it (docs/keys.md). Unset: key files, the embedded default.",
-    )
-    pkcs11_token_label: str = Field("civid", description="The label of the token civid logs in to.")
-    pkcs11_pin_file: Path | None = Field(None, description="A file whose first line is the token's user PIN.")
-    pkcs11_pin: str | None = Field(None, description="The user PIN, when no PIN file is given (CIVID_PKCS11_PIN).")
-    pkcs11_master_key_label: str = Field(
-        "civid-master-1",
-        description="The token's AES key a new key ring is wrapped by (an existing ring names its own; "
-        "'civid keys rewrap --to LABEL' moves it).",
-    )
     backup_dir: Path | None = Field(
         None, description="Where `civid backup` archives are kept; `civid doctor` looks there for the newest one."
     )

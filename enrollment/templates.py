@@ -99,12 +99,7 @@ def _reencrypt_signing_keys(keyring: KeyRing, session: Session) -> int:
     from models import SigningKey
 
     moved = 0
-    in_token = (
-        "pkcs11"  # idp.keys.IN_TOKEN: a private half in the HSM is sealed by nothing (enrollment cannot import idp)
-    )
-    for row in session.scalars(
-        select(SigningKey).where(SigningKey.private_key_id != keyring.active, SigningKey.private_key_id != in_token)
-    ):
+    for row in session.scalars(select(SigningKey).where(SigningKey.private_key_id != keyring.active)):
         associated = f"signing-key:{row.kid}".encode()
         plain = keyring.open(Sealed(row.private_key_id, row.private_nonce, row.private_ciphertext), associated)
         sealed = keyring.seal(plain, associated)

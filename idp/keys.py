@@ -27,11 +27,9 @@ from civid import audit
 from civid.audit import SYSTEM, Actor, as_utc
 from civid.errors import ConfigurationError
 from civid.keyring import KeyRing, Sealed
-from civid.pkcs11_token import Token
 from civid.settings import Settings
 from models import SigningKey, utcnow
 
-IN_TOKEN = "pkcs11"  # SigningKey.private_key_id of a key whose private half is in the token (nothing is sealed)
 ALGORITHMS: tuple[Literal["ES256", "RS256"], ...] = ("ES256", "RS256")
 KEYS_CACHE_S = 5.0
 
@@ -74,12 +72,9 @@ def _without_key_ops(jwk: dict[str, Any]) -> dict[str, Any]:
 class SigningKeys:
     """The OP's signing keys: create on first start, sign with the active one, publish, rotate."""
 
-    def __init__(
-        self, settings: Settings, keyring: KeyRing, sessions: sessionmaker[Session], token: Token | None = None
-    ) -> None:
+    def __init__(self, settings: Settings, keyring: KeyRing, sessions: sessionmaker[Session]) -> None:
         self.settings = settings
         self.keyring = keyring
-        self.token = token  # a PKCS#11 token: new keys are made there and never leave it (civid/pkcs11_token.py)
         self.sessions = sessions
         self._private: dict[str, Any] = {}
         self._public: dict[str, Any] = {}  # kid -> public key object: a kid never names another key
@@ -125,16 +120,11 @@ class SigningKeys:
 
     def _create(self, session: Session, alg: str, activates_at: datetime, actor: Actor) -> SigningKey:
         kid = f"{alg.lower()}-{utcnow():%Y%m%d}-{secrets.token_hex(4)}"
-        if self.token is not None:
-            private_key = self.token.generate_signing_key(alg, kid)
-            # The row holds the public half only; its private columns say where the private half is.
-            sealed = Sealed(IN_TOKEN, b"", b"")
-        else:
-            private_key = _generate(alg)
-            pem = private_key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-            sealed = self.keyring.seal(pem, _associated_data(kid))
+        private_key = _generate(alg)
+        pem = private_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        sealed = self.keyring.seal(pem, _associated_data(kid))
         row = SigningKey(
             kid=kid,
             alg=alg,
@@ -176,12 +166,6 @@ class SigningKeys:
     def _private_key(self, row: SigningKey) -> Any:
         with self._lock:
             key = self._private.get(row.kid)
-            if key is None and row.private_key_id == IN_TOKEN:
-                if self.token is None:
-                    raise ConfigurationError(
-                        f"signing key {row.kid} lives in a PKCS#11 token: set CIVID_PKCS11_MODULE and the PIN"
-                    )
-                key = self._private[row.kid] = self.token.signing_key(row.alg, row.kid)
             if key is None:
                 pem = self.keyring.open(
                     Sealed(row.private_key_id, row.private_nonce, row.private_ciphertext), _associated_data(row.kid)

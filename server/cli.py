@@ -578,10 +578,8 @@ from server.backup_cli import install as _install_backup_commands  # noqa: E402 
 _install_backup_commands(app, _settings)
 
 from server.doctor_cli import install as _install_doctor  # noqa: E402  (civid doctor)
-from server.hsm_cli import install as _install_hsm_commands  # noqa: E402  (civid keys rewrap|hsm-status)
 
 _install_doctor(app, _settings)
-_install_hsm_commands(keys_app, _settings)
 
 
 def main() -> None:  # pragma: no cover

@@ -14,16 +14,12 @@ CLI_ACTOR = Actor(None, "cli", "admin")
 def record_cli_event(settings: Settings, action: str, subject_type: str, subject_id: str, **detail: Any) -> None:
     from civid.audit import record
     from civid.audit_log import AuditLog
-    from civid.pkcs11_token import open_token
     from models.db import make_engine, make_session_factory
 
     engine = make_engine(settings.resolved_database_url)
     try:
         sessions = make_session_factory(engine)
-        token = open_token(
-            settings.pkcs11_module, settings.pkcs11_token_label, settings.pkcs11_pin_file, settings.pkcs11_pin
-        )
-        log = AuditLog(settings, sessions, token)
+        log = AuditLog(settings, sessions)
         with sessions.begin() as session:
             record(session, CLI_ACTOR, action, subject_type, subject_id, **detail)
         log.stop()  # a last sequencing pass: the event is in the log when the command returns

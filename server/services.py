@@ -12,7 +12,6 @@ from civid.audit_log import AuditLog
 from civid.errors import ConfigurationError
 from civid.events import EventBus
 from civid.keyring import KeyRing
-from civid.pkcs11_token import open_token
 from civid.settings import Settings
 from enrollment.face import FaceEngine, default_engine
 from enrollment.gallery_store import FingerGalleryStore, GalleryStore
@@ -69,19 +68,15 @@ def build_services(
     upgrade(engine)
     sessions = make_session_factory(engine)
     metrics.install(sessions)  # counts the audit events its transactions commit (civid/metrics.py)
-    token = open_token(
-        settings.pkcs11_module, settings.pkcs11_token_label, settings.pkcs11_pin_file, settings.pkcs11_pin
-    )
-    # Before anything records an event (its commits wake the sequencer); its checkpoint key in the token, if any.
-    audit_log = AuditLog(settings, sessions, token)
-    keyring = KeyRing.load_or_create(settings.resolved_template_keys_file, token, settings.pkcs11_master_key_label)
+    audit_log = AuditLog(settings, sessions)  # before anything records an event: its commits wake the sequencer
+    keyring = KeyRing.load_or_create(settings.resolved_template_keys_file)
     backend = None if serve_gallery else NO_GALLERY_BACKEND
     gallery = GalleryStore(settings, keyring, sessions, backend)
     fingers = FingerGalleryStore(settings, keyring, sessions, backend)
     if open_gallery and serve_gallery:
         gallery.open(show_progress=show_progress)
         fingers.open(show_progress=show_progress)
-    signing_keys = SigningKeys(settings, keyring, sessions, token)
+    signing_keys = SigningKeys(settings, keyring, sessions)
     # Keys exist before the first request: made lazily inside a request, SQLite's writer lock would be
     # held by that request's own transaction.
     signing_keys.ensure()

@@ -46,7 +46,6 @@ CLI_MODULES = {
     "server.audit_cli",  # the audit commands (their services are built on call, never at import)
     "server.backup_cli",  # civid backup and restore (the archive code loads on call)
     "server.doctor_cli",  # civid doctor (its checks load on call)
-    "server.hsm_cli",  # civid keys rewrap and hsm-status (the token opens on call)
     "civid",
     "civid.errors",
     "civid.actor",
