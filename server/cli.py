@@ -574,6 +574,10 @@ from server.audit_cli import install as _install_audit_commands  # noqa: E402  (
 
 _install_audit_commands(app, _services_without_gallery)
 
+from server.keys_cli import install as _install_key_ceremonies  # noqa: E402  (civid keys hsm-create|rotate-master|…)
+
+_install_key_ceremonies(keys_app, _services_without_gallery, _settings)
+
 
 def main() -> None:  # pragma: no cover
     app()

@@ -8,9 +8,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from civid.audit_log import AuditLog
+from civid.envelope import load_keyring
 from civid.errors import ConfigurationError
 from civid.events import EventBus
 from civid.keyring import KeyRing
+from civid.pkcs11_token import Token
 from civid.settings import Settings
 from enrollment.face import FaceEngine, default_engine
 from enrollment.gallery_store import FingerGalleryStore, GalleryStore
@@ -66,15 +68,16 @@ def build_services(
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
     sessions = make_session_factory(engine)
-    audit_log = AuditLog(settings, sessions)  # before anything records an event: its commits wake the sequencer
-    keyring = KeyRing.load_or_create(settings.resolved_template_keys_file)
+    token = Token.from_settings(settings) if settings.keys_backend == "pkcs11" else None
+    audit_log = AuditLog(settings, sessions, token)  # before anything records an event: its commits wake the sequencer
+    keyring = load_keyring(settings.resolved_template_keys_file, token)
     backend = None if serve_gallery else NO_GALLERY_BACKEND
     gallery = GalleryStore(settings, keyring, sessions, backend)
     fingers = FingerGalleryStore(settings, keyring, sessions, backend)
     if open_gallery and serve_gallery:
         gallery.open(show_progress=show_progress)
         fingers.open(show_progress=show_progress)
-    signing_keys = SigningKeys(settings, keyring, sessions)
+    signing_keys = SigningKeys(settings, keyring, sessions, token)
     # Keys exist before the first request: made lazily inside a request, SQLite's writer lock would be
     # held by that request's own transaction.
     signing_keys.ensure()
