@@ -18,6 +18,7 @@ from civid.errors import ConfigurationError
 if TYPE_CHECKING:
     from civid.settings import Settings
 
+IN_TOKEN = "pkcs11"  # the key id stored for a private key that lives in the token (its label is the key's own id)
 WRAP = "AES_KEY_WRAP"  # RFC 3394 in the token: a 256-bit data key wraps to 40 bytes
 
 
@@ -43,7 +44,13 @@ def pin_of(settings: Settings) -> str:
 
 
 class Token:
-    """A logged-in read-write session on the token labelled ``label`` of the PKCS#11 module at ``module``."""
+    """A logged-in read-write session on the token labelled ``label`` of the PKCS#11 module at ``module``.
+
+    Use ``Token.open``: PKCS#11 logs in per process and token (a second login is CKR_USER_ALREADY_LOGGED_IN), so
+    every part of a process that needs the token shares one session."""
+
+    _opened: dict[tuple[str, str], tuple[str, Token]] = {}
+    _opening = threading.Lock()
 
     def __init__(self, module: str, label: str, pin: str) -> None:
         p11 = _pkcs11()
@@ -61,14 +68,23 @@ class Token:
         self._lock = threading.Lock()
 
     @classmethod
+    def open(cls, module: str, label: str, pin: str) -> Token:
+        """The process's session on that token, opened and logged in on first use."""
+        with cls._opening:
+            opened = cls._opened.get((module, label))
+            if opened is not None:
+                if opened[0] != pin:
+                    raise ConfigurationError(f"the PIN of PKCS#11 token {label!r} is wrong")
+                return opened[1]
+            token = cls(module, label, pin)
+            cls._opened[(module, label)] = (pin, token)
+            return token
+
+    @classmethod
     def from_settings(cls, settings: Settings) -> Token:
         if not settings.pkcs11_module or not settings.pkcs11_token_label:
             raise ConfigurationError("keys_backend=pkcs11 needs CIVID_PKCS11_MODULE and CIVID_PKCS11_TOKEN_LABEL")
-        return cls(settings.pkcs11_module, settings.pkcs11_token_label, pin_of(settings))
-
-    def close(self) -> None:
-        with self._lock:
-            self._session.close()
+        return cls.open(settings.pkcs11_module, settings.pkcs11_token_label, pin_of(settings))
 
     # --- lookup ------------------------------------------------------------------------------
     def _find(self, label: str, object_class: Any, what: str) -> Any:

@@ -30,6 +30,7 @@ from civid import audit
 from civid.audit import SYSTEM, Actor, as_utc
 from civid.errors import ConfigurationError
 from civid.keyring import KeyRing, Sealed
+from civid.pkcs11_token import IN_TOKEN
 from civid.settings import Settings
 from models import SigningKey, utcnow
 
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
 
 ALGORITHMS: tuple[Literal["ES256", "RS256"], ...] = ("ES256", "RS256")
 KEYS_CACHE_S = 5.0
-IN_TOKEN = "pkcs11"  # private_key_id of a key whose private half lives in the PKCS#11 token (label = kid)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from civid.errors import CividError
+from civid.errors import CividError, ConfigurationError
 from server.abis_cli import abis_app  # typer, rich and civid.errors only, like this module
 
 # Only typer, rich and the lines above load at import: ``civid --help`` must not pay for dlib, FAISS,
@@ -92,6 +92,8 @@ def _services(open_gallery: bool = True, show_progress: bool = True) -> Services
         services = build_services(settings, open_gallery=open_gallery, show_progress=show_progress)
     except GalleryUnavailable as error:
         _fail(f"civid cannot reach its gallery ({settings.gallery_backend}): {error}")
+    except ConfigurationError as error:  # e.g. keys in a token that is absent or not configured (docs/keys.md)
+        _fail(error.detail)
     # What the command audited is sequenced (and checkpointed) before the process ends, not by the next one.
     atexit.register(services.audit_log.stop)
     return services

@@ -74,7 +74,6 @@ def hsm_create() -> None:
         token = Token.from_settings(settings)
         plain = KeyRing.load_or_create(path) if path.exists() else None
         ring = WrappedKeyRing.create(path, token, plain)
-        token.close()
     except CividError as exc:
         _fail(exc.detail)
     services = _services()
