@@ -231,3 +231,13 @@ def test_key_ceremonies_wrap_an_existing_file_key_ring_and_rewrap_it_audited(cli
         services.close()
     for action in ("keys.master_key_created", "keys.master_key_rotated", "keys.master_key_retired"):
         assert actions.count(action) == 1, actions
+
+
+def test_production_accepts_the_default_key_files_when_the_keys_are_in_a_token(hsm):
+    from civid.settings_checks import production_problems
+
+    plain = production_problems(Settings(environment="development"))
+    in_token = production_problems(Settings(environment="development", **hsm.settings()))
+    assert any("CIVID_TEMPLATE_KEYS_FILE" in p for p in plain) and any("CIVID_AUDIT_KEY_FILE" in p for p in plain)
+    assert not any("CIVID_TEMPLATE_KEYS_FILE" in p or "CIVID_AUDIT_KEY_FILE" in p for p in in_token)
+    assert any("CIVID_IDP_SECRETS_FILE" in p for p in in_token)
