@@ -66,6 +66,7 @@ class Token:
         except (RuntimeError, OSError, p11.exceptions.PKCS11Error) as exc:
             raise ConfigurationError(f"cannot open PKCS#11 token {label!r} in {module}: {exc!r}") from exc
         self._lock = threading.Lock()
+        self._handles: dict[tuple[str, Any], Any] = {}
 
     @classmethod
     def open(cls, module: str, label: str, pin: str) -> Token:
@@ -88,9 +89,15 @@ class Token:
 
     # --- lookup ------------------------------------------------------------------------------
     def _find(self, label: str, object_class: Any, what: str) -> Any:
+        """The key object labelled ``label`` (the caller holds the lock); handles are kept, as a token search
+        costs more than the signature itself."""
         p11 = self._p11
+        cached = self._handles.get((label, object_class))
+        if cached is not None:
+            return cached
         try:
-            return self._session.get_key(object_class=object_class, label=label)
+            key = self._handles[(label, object_class)] = self._session.get_key(object_class=object_class, label=label)
+            return key
         except p11.exceptions.NoSuchKey as exc:
             raise ConfigurationError(
                 f"{what} {label!r} is not in PKCS#11 token {self.label!r}: this data cannot be opened without the "
@@ -105,6 +112,7 @@ class Token:
         """Delete every object labelled ``label`` (a retired key: its data was re-wrapped or its tokens expired)."""
         with self._lock:
             objects = list(self._session.get_objects({self._p11.Attribute.LABEL: label}))
+            self._handles = {key: handle for key, handle in self._handles.items() if key[0] != label}
             for obj in objects:
                 obj.destroy()
             return len(objects)

@@ -241,3 +241,16 @@ def test_production_accepts_the_default_key_files_when_the_keys_are_in_a_token(h
     assert any("CIVID_TEMPLATE_KEYS_FILE" in p for p in plain) and any("CIVID_AUDIT_KEY_FILE" in p for p in plain)
     assert not any("CIVID_TEMPLATE_KEYS_FILE" in p or "CIVID_AUDIT_KEY_FILE" in p for p in in_token)
     assert any("CIVID_IDP_SECRETS_FILE" in p for p in in_token)
+
+
+def test_threads_signing_at_once_share_the_token_session_and_every_token_verifies(hsm_services):
+    from concurrent.futures import ThreadPoolExecutor
+
+    issuer = hsm_services.settings.resolved_issuer
+
+    def sign(n: int) -> str:
+        return hsm_services.signing_keys.sign({"iss": issuer, "sub": f"citizen-{n}"}, alg="ES256" if n % 2 else "RS256")
+
+    with ThreadPoolExecutor(8) as pool:
+        signed = list(pool.map(sign, range(64)))
+    assert [hsm_services.signing_keys.verify(token)["sub"] for token in signed] == [f"citizen-{n}" for n in range(64)]
