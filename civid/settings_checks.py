@@ -24,10 +24,11 @@ class ProductionView(Protocol):
     idp_secrets_file: Path | None
     audit_key_file: Path | None
     audit_checkpoint_file: Path | None
-    keys_backend: str
     data_dir: Path
     abis_datashare_urls: list[str]
 
+    @property
+    def keys_backend(self) -> str: ...
     @property
     def resolved_issuer(self) -> str: ...
     @property
