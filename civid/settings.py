@@ -584,6 +584,18 @@ class Settings(BaseSettings):
     def _refuse_unusable_values(self) -> Settings:
         """Refuse out-of-range values, and in production the defaults that are unsafe there, all at once."""
         problems = range_problems(self)
+        if self.keys_backend == "pkcs11":
+            missing = [
+                name
+                for name, value in (
+                    ("CIVID_PKCS11_MODULE", self.pkcs11_module),
+                    ("CIVID_PKCS11_TOKEN_LABEL", self.pkcs11_token_label),
+                    ("CIVID_PKCS11_PIN_FILE or CIVID_PKCS11_PIN", self.pkcs11_pin_file or self.pkcs11_pin),
+                )
+                if not value
+            ]
+            if missing:
+                problems.append(f"CIVID_KEYS_BACKEND=pkcs11 needs {', '.join(missing)} (docs/keys.md)")
         if self.environment == "production":
             problems += production_problems(self)
         if problems:

@@ -254,3 +254,22 @@ def test_threads_signing_at_once_share_the_token_session_and_every_token_verifie
     with ThreadPoolExecutor(8) as pool:
         signed = list(pool.map(sign, range(64)))
     assert [hsm_services.signing_keys.verify(token)["sub"] for token in signed] == [f"citizen-{n}" for n in range(64)]
+
+
+def test_the_pkcs11_backend_without_its_module_label_or_pin_is_refused_in_words():
+    from pydantic import ValidationError
+
+    with pytest.raises(
+        ValidationError, match="CIVID_KEYS_BACKEND=pkcs11 needs CIVID_PKCS11_MODULE, CIVID_PKCS11_TOKEN"
+    ):
+        Settings(keys_backend="pkcs11")
+    with pytest.raises(ValidationError, match="needs CIVID_PKCS11_PIN_FILE or CIVID_PKCS11_PIN"):
+        Settings(keys_backend="pkcs11", pkcs11_module=hsm_token.MODULE, pkcs11_token_label=hsm_token.TOKEN)
+
+
+def test_a_wrong_pin_is_refused_in_words(hsm, tmp_path):
+    wrong = tmp_path / "pin"
+    wrong.write_text("000000\n")
+    settings = Settings(data_dir=tmp_path / "var", **{**hsm.settings(), "pkcs11_pin_file": wrong})
+    with pytest.raises(ConfigurationError, match="PIN of PKCS#11 token 'civid-test' is wrong"):
+        build_services(settings)
