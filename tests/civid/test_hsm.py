@@ -273,3 +273,26 @@ def test_a_wrong_pin_is_refused_in_words(hsm, tmp_path):
     settings = Settings(data_dir=tmp_path / "var", **{**hsm.settings(), "pkcs11_pin_file": wrong})
     with pytest.raises(ConfigurationError, match="PIN of PKCS#11 token 'civid-test' is wrong"):
         build_services(settings)
+
+
+def test_the_token_endpoint_issues_tokens_signed_in_the_token_that_a_relying_party_verifies(hsm_services):
+    from tests.idp.conftest import enrol_citizen, issue_code, redeem, register_client
+
+    services = hsm_services
+    with TestClient(create_app(services=services)) as client:
+        citizen = enrol_citizen(client, add_keys(services), given_name="Barack", family_name="Obama")
+        client_id, secret = register_client(services)
+        response = redeem(client, client_id, secret, issue_code(services, client_id, citizen, nonce="n-1"))
+        assert response.status_code == 200, response.text
+        body = response.json()
+        published = {key["kid"]: key for key in client.get("/jwks.json").json()["keys"]}
+        issuer = services.settings.resolved_issuer
+        # What a relying party does: the key by kid from the published JWKS, nothing of civid's.
+        header = jwt.get_unverified_header(body["id_token"])
+        id_token = jwt.decode(
+            body["id_token"], jwt.PyJWK(published[header["kid"]]).key, algorithms=["ES256"], audience=client_id
+        )
+        assert id_token["iss"] == issuer and id_token["nonce"] == "n-1"
+        userinfo = client.get("/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"})
+        assert userinfo.status_code == 200, userinfo.text
+        assert userinfo.json()["sub"] == id_token["sub"]
