@@ -28,6 +28,7 @@ from server.cli import app as cli_app
 from server.services import Services, build_services
 from tests.civid import hsm_token
 from tests.conftest import add_keys, enrol
+from tests.postgres import postgres_schema_url  # noqa: F401 - fixture
 
 
 @pytest.fixture(scope="session")
@@ -296,3 +297,27 @@ def test_the_token_endpoint_issues_tokens_signed_in_the_token_that_a_relying_par
         userinfo = client.get("/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"})
         assert userinfo.status_code == 200, userinfo.text
         assert userinfo.json()["sub"] == id_token["sub"]
+
+
+def test_on_postgresql_enrolment_and_signing_work_with_every_key_in_the_token(tmp_path, hsm, postgres_schema_url):
+    settings = Settings(data_dir=tmp_path / "var", database_url=postgres_schema_url, **hsm.settings())
+    services = build_services(settings)
+    try:
+        _enrol_obama(services)
+        row, public_id = _template(services)
+        before = open_descriptor(services.keyring, row, public_id)
+        assert isinstance(services.keyring, WrappedKeyRing)
+        services.keyring.rewrap()
+        token = services.signing_keys.sign({"iss": settings.resolved_issuer, "sub": "pg"})
+        assert services.signing_keys.verify(token)["sub"] == "pg"
+        with services.sessions() as session:
+            stored = session.scalars(select(SigningKey.private_ciphertext)).all()
+        assert stored and all(value == b"" for value in stored)
+    finally:
+        services.close()
+    restarted = build_services(settings)
+    try:
+        reopened, _ = _template(restarted)
+        assert np.allclose(open_descriptor(restarted.keyring, reopened, public_id), before)
+    finally:
+        restarted.close()
