@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import secrets
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -70,11 +71,21 @@ class WrappedKeyRing(KeyRing):
             keys = {active: AESGCM.generate_key(bit_length=256)}
         path.parent.mkdir(parents=True, exist_ok=True)
         ring = cls(keys, active, token, master, path)
-        ring.save()
+        if imported is not None:
+            ring.save()
+            return ring
+        try:
+            ring.save(exclusive=True)
+        except FileExistsError:
+            # Another process of this deployment made the ring first (workers starting together): use its ring,
+            # or the two would seal under keys only one of them wrote down.
+            token.destroy(master)
+            return cls.load(path, token)
         return ring
 
-    def save(self) -> None:
-        """Write the wrapped keys atomically (owner-only); only keys not yet wrapped reach the token."""
+    def save(self, exclusive: bool = False) -> None:
+        """Write the wrapped keys atomically (owner-only); only keys not yet wrapped reach the token.
+        ``exclusive``: only if no ring file exists yet (FileExistsError otherwise)."""
         if self.path is None:
             return
         for kid, key in self._keys.items():
@@ -87,11 +98,17 @@ class WrappedKeyRing(KeyRing):
             "active": self.active,
             "keys": {kid: base64.b64encode(blob).decode() for kid, blob in sorted(self._wrapped.items())},
         }
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        tmp = self.path.with_name(f"{self.path.name}.{secrets.token_hex(6)}.tmp")  # one per writer
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             json.dump(payload, handle)
-        os.replace(tmp, self.path)
+        if exclusive:
+            try:
+                os.link(tmp, self.path)  # atomic, and fails when the file exists
+            finally:
+                tmp.unlink()
+        else:
+            os.replace(tmp, self.path)
 
     def rewrap(self, new_master: str | None = None) -> tuple[str, str]:
         """Wrap every data key under a new master key (made now unless given) and save; no template is

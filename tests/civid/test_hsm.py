@@ -321,3 +321,31 @@ def test_on_postgresql_enrolment_and_signing_work_with_every_key_in_the_token(tm
         assert np.allclose(open_descriptor(restarted.keyring, reopened, public_id), before)
     finally:
         restarted.close()
+
+
+def test_processes_starting_together_on_a_fresh_folder_agree_on_one_wrapped_ring(tmp_path, hsm):
+    import threading
+
+    from civid.envelope import load_keyring
+    from civid.pkcs11_token import Token
+
+    token = Token.from_settings(Settings(data_dir=tmp_path, **hsm.settings()))
+    path = tmp_path / "keys" / "template-keys.json"
+    path.parent.mkdir()
+    start = threading.Barrier(6)
+    rings: list = []
+
+    def first_start() -> None:
+        start.wait()
+        rings.append(load_keyring(path, token))
+
+    threads = [threading.Thread(target=first_start) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    on_disk = WrappedKeyRing.load(path, token)
+    assert len(rings) == 6 and {(ring.master, ring.active) for ring in rings} == {(on_disk.master, on_disk.active)}
+    sealed = rings[0].seal(b"template", b"aad")
+    assert all(ring.open(sealed, b"aad") == b"template" for ring in rings[1:])
+    assert list(path.parent.iterdir()) == [path]  # no temporary file left behind
