@@ -74,6 +74,10 @@ class AuditKeys:
                     kid: TokenEd25519Key(token, kid, Ed25519PublicKey.from_public_bytes(base64.b64decode(raw_key)))
                     for kid, raw_key in raw["keys"].items()
                 }
+                if not token.has(raw["active"]):
+                    raise ConfigurationError(
+                        f"the active audit key {raw['active']!r} is not in PKCS#11 token {token.label!r}"
+                    )
                 return cls(name, public, raw["active"], path, token)
             keys = {
                 kid: Ed25519PrivateKey.from_private_bytes(base64.b64decode(seed)) for kid, seed in raw["keys"].items()

@@ -69,8 +69,9 @@ def build_services(
     upgrade(engine)
     sessions = make_session_factory(engine)
     token = Token.from_settings(settings) if settings.keys_backend == "pkcs11" else None
-    audit_log = AuditLog(settings, sessions, token)  # before anything records an event: its commits wake the sequencer
+    # The key ring first: a data folder whose keys cannot be opened stops here, before the sequencer starts.
     keyring = load_keyring(settings.resolved_template_keys_file, token)
+    audit_log = AuditLog(settings, sessions, token)  # before anything records an event: its commits wake the sequencer
     backend = None if serve_gallery else NO_GALLERY_BACKEND
     gallery = GalleryStore(settings, keyring, sessions, backend)
     fingers = FingerGalleryStore(settings, keyring, sessions, backend)

@@ -349,3 +349,18 @@ def test_processes_starting_together_on_a_fresh_folder_agree_on_one_wrapped_ring
     sealed = rings[0].seal(b"template", b"aad")
     assert all(ring.open(sealed, b"aad") == b"template" for ring in rings[1:])
     assert list(path.parent.iterdir()) == [path]  # no temporary file left behind
+
+
+def test_audit_keys_in_one_token_are_refused_with_another(hsm, tmp_path):
+    from civid.audit_key import AuditKeys
+    from civid.pkcs11_token import Token
+
+    path = tmp_path / "audit-keys.json"
+    ours = Token.from_settings(Settings(data_dir=tmp_path, **hsm.settings()))
+    theirs = Token.from_settings(Settings(data_dir=tmp_path, **hsm.settings(hsm_token.OTHER_TOKEN)))
+    made = AuditKeys.load_or_create(path, "civid.test/audit", ours)
+    assert AuditKeys.load_or_create(path, "civid.test/audit", ours).verifier == made.verifier
+    with pytest.raises(ConfigurationError, match="active audit key .* is not in PKCS#11 token 'civid-other'"):
+        AuditKeys.load_or_create(path, "civid.test/audit", theirs)
+    with pytest.raises(ConfigurationError, match="live in a PKCS#11 token"):
+        AuditKeys.load_or_create(path, "civid.test/audit")
