@@ -17,6 +17,7 @@ from civid import audit, audit_checkpoint, audit_retention, audit_tree, audit_ve
 from civid.audit_key import AuditKeys
 from civid.audit_sequencer import Sequencer
 from civid.errors import InvalidInput, NotFound
+from civid.pkcs11_token import Token
 from civid.settings import Settings
 from civid.signed_note import Checkpoint, parse_checkpoint, parse_note
 from models import AuditCheckpoint, AuditEvent
@@ -54,10 +55,12 @@ class ConsistencyProof:
 class AuditLog:
     """One process's view of the log: ``checkpoint()``, ``inclusion()``, ``consistency()``, ``prune()``."""
 
-    def __init__(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session], token: Token | None = None) -> None:
         self.settings = settings
         self.sessions = sessions
-        self.keys = AuditKeys.load_or_create(settings.resolved_audit_key_file, settings.resolved_audit_log_origin)
+        self.keys = AuditKeys.load_or_create(
+            settings.resolved_audit_key_file, settings.resolved_audit_log_origin, token
+        )
         self.witness_file: Path = settings.resolved_audit_checkpoint_file
         self.sequencer = Sequencer(
             sessions,

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from civid.settings_checks import production_problems, range_problems
@@ -51,6 +51,19 @@ class Settings(BaseSettings):
     template_keys_file: Path | None = Field(
         None, description="JSON key ring for templates at rest; default <data_dir>/keys/template-keys.json (0600)."
     )
+    # --- keys in an HSM (civid/pkcs11_token.py, civid/envelope.py; docs/keys.md) -------------
+    keys_backend: Literal["file", "pkcs11"] = Field(
+        "file",
+        description="file (the default): key files under <data_dir>/keys. pkcs11: the template key ring's data keys "
+        "are stored wrapped by a master key in a PKCS#11 token, and new OpenID and audit signing keys are made and "
+        "used inside the token (private halves never leave it).",
+    )
+    pkcs11_module: str | None = Field(
+        None, description="Path of the PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so (keys_backend=pkcs11)."
+    )
+    pkcs11_token_label: str | None = Field(None, description="Label of the PKCS#11 token that holds civid's keys.")
+    pkcs11_pin: SecretStr | None = Field(None, description="The token's user PIN (prefer pkcs11_pin_file).")
+    pkcs11_pin_file: Path | None = Field(None, description="File whose first line is the token's user PIN.")
     # --- the audit log (civid/audit*.py; docs/audit-log.md) ---------------------------------
     audit_key_file: Path | None = Field(
         None,
@@ -597,6 +610,18 @@ class Settings(BaseSettings):
     def _refuse_unusable_values(self) -> Settings:
         """Refuse out-of-range values, and in production the defaults that are unsafe there, all at once."""
         problems = range_problems(self)
+        if self.keys_backend == "pkcs11":
+            missing = [
+                name
+                for name, value in (
+                    ("CIVID_PKCS11_MODULE", self.pkcs11_module),
+                    ("CIVID_PKCS11_TOKEN_LABEL", self.pkcs11_token_label),
+                    ("CIVID_PKCS11_PIN_FILE or CIVID_PKCS11_PIN", self.pkcs11_pin_file or self.pkcs11_pin),
+                )
+                if not value
+            ]
+            if missing:
+                problems.append(f"CIVID_KEYS_BACKEND=pkcs11 needs {', '.join(missing)} (docs/keys.md)")
         if self.environment == "production":
             problems += production_problems(self)
         if problems:

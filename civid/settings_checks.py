@@ -28,6 +28,8 @@ class ProductionView(Protocol):
     abis_datashare_urls: list[str]
 
     @property
+    def keys_backend(self) -> str: ...
+    @property
     def resolved_issuer(self) -> str: ...
     @property
     def resolved_database_url(self) -> str: ...
@@ -204,12 +206,14 @@ def production_problems(settings: ProductionView) -> list[str]:
         problems.append("CIVID_COOKIE_SECURE must not be off in production: session cookies would travel over http")
     if settings.resolved_database_url.startswith("sqlite"):
         problems.append("CIVID_DATABASE_URL must name the production database (postgresql+psycopg://…), not SQLite")
+    in_token = ("template_keys_file", "audit_key_file") if settings.keys_backend == "pkcs11" else ()
     for field, what in (
         ("template_keys_file", "the template key ring"),
         ("idp_secrets_file", "the identity provider's secrets (pairwise salt, cookie key)"),
         ("audit_key_file", "the audit log's checkpoint signing key"),
     ):
-        if getattr(settings, field) is None:
+        # With keys in a token those two files hold only wrapped data keys and public keys: the default is fine.
+        if getattr(settings, field) is None and field not in in_token:
             problems.append(
                 f"{variable(field)} must name {what} supplied from the secret store in production, not "
                 f"the default file that is generated anew under {settings.data_dir}/keys when missing"

@@ -13,6 +13,7 @@ import base64
 import binascii
 import hashlib
 from dataclasses import dataclass
+from typing import Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -92,7 +93,15 @@ def key_id(name: str, public_key: bytes) -> bytes:
     return hashlib.sha256(name.encode() + b"\n" + bytes([ED25519]) + public_key).digest()[:4]
 
 
-def verifier_of(name: str, private_key: Ed25519PrivateKey) -> Verifier:
+class NoteSigner(Protocol):
+    """What signs a note: an Ed25519 private key, or one in a PKCS#11 token (``civid.audit_key.TokenEd25519Key``)."""
+
+    def sign(self, data: bytes) -> bytes: ...
+
+    def public_key(self) -> Ed25519PublicKey: ...
+
+
+def verifier_of(name: str, private_key: Ed25519PrivateKey | NoteSigner) -> Verifier:
     raw = private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     return Verifier(name, key_id(name, raw), raw)
 
@@ -112,7 +121,7 @@ def parse_vkey(vkey: str) -> Verifier:
     return Verifier(name, claimed, raw[1:])
 
 
-def sign(text: str, name: str, private_key: Ed25519PrivateKey) -> Note:
+def sign(text: str, name: str, private_key: Ed25519PrivateKey | NoteSigner) -> Note:
     """Sign ``text`` (ending in a newline) as key ``name``."""
     if not text.endswith("\n") or "\n\n" in text:
         raise ValueError("a note's text ends in one newline and holds no blank line")

@@ -96,10 +96,12 @@ def _reencrypt_photo_rows(
 def _reencrypt_signing_keys(keyring: KeyRing, session: Session) -> int:
     """The OpenID provider's private signing keys are sealed by the same ring (associated data
     ``signing-key:<kid>``): move them too, or retiring an old ring key would lose them."""
+    from civid.pkcs11_token import IN_TOKEN
     from models import SigningKey
 
     moved = 0
-    for row in session.scalars(select(SigningKey).where(SigningKey.private_key_id != keyring.active)):
+    stale = SigningKey.private_key_id.not_in((keyring.active, IN_TOKEN))  # a key in an HSM is not sealed here
+    for row in session.scalars(select(SigningKey).where(stale)):
         associated = f"signing-key:{row.kid}".encode()
         plain = keyring.open(Sealed(row.private_key_id, row.private_nonce, row.private_ciphertext), associated)
         sealed = keyring.seal(plain, associated)

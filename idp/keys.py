@@ -9,12 +9,15 @@ expired (``expires_at``).
 
 from __future__ import annotations
 
+import base64
+import json
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -27,8 +30,12 @@ from civid import audit
 from civid.audit import SYSTEM, Actor, as_utc
 from civid.errors import ConfigurationError
 from civid.keyring import KeyRing, Sealed
+from civid.pkcs11_token import IN_TOKEN
 from civid.settings import Settings
 from models import SigningKey, utcnow
+
+if TYPE_CHECKING:
+    from civid.pkcs11_token import Token
 
 ALGORITHMS: tuple[Literal["ES256", "RS256"], ...] = ("ES256", "RS256")
 KEYS_CACHE_S = 5.0
@@ -57,9 +64,9 @@ def _generate(alg: str) -> Any:
     raise ConfigurationError(f"unsupported signing algorithm {alg!r}")
 
 
-def _public_jwk(private_key: Any, alg: str, kid: str) -> dict[str, Any]:
+def _public_jwk(public_key: Any, alg: str, kid: str) -> dict[str, Any]:
     algorithm = ECAlgorithm if alg == "ES256" else RSAAlgorithm
-    jwk = algorithm.to_jwk(private_key.public_key(), as_dict=True)
+    jwk = algorithm.to_jwk(public_key, as_dict=True)
     return _without_key_ops({**jwk, "kid": kid, "alg": alg, "use": "sig"})
 
 
@@ -72,9 +79,12 @@ def _without_key_ops(jwk: dict[str, Any]) -> dict[str, Any]:
 class SigningKeys:
     """The OP's signing keys: create on first start, sign with the active one, publish, rotate."""
 
-    def __init__(self, settings: Settings, keyring: KeyRing, sessions: sessionmaker[Session]) -> None:
+    def __init__(
+        self, settings: Settings, keyring: KeyRing, sessions: sessionmaker[Session], token: Token | None = None
+    ) -> None:
         self.settings = settings
         self.keyring = keyring
+        self.token = token  # set: new keys are made in the token and sign there; older sealed keys still sign
         self.sessions = sessions
         self._private: dict[str, Any] = {}
         self._public: dict[str, Any] = {}  # kid -> public key object: a kid never names another key
@@ -120,15 +130,20 @@ class SigningKeys:
 
     def _create(self, session: Session, alg: str, activates_at: datetime, actor: Actor) -> SigningKey:
         kid = f"{alg.lower()}-{utcnow():%Y%m%d}-{secrets.token_hex(4)}"
-        private_key = _generate(alg)
-        pem = private_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        sealed = self.keyring.seal(pem, _associated_data(kid))
+        if self.token is not None:
+            public_key = self.token.create_signing_key(kid, alg)
+            sealed = Sealed(IN_TOKEN, b"", b"")  # nothing to store: the private half never leaves the token
+        else:
+            private_key = _generate(alg)
+            public_key = private_key.public_key()
+            pem = private_key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+            sealed = self.keyring.seal(pem, _associated_data(kid))
         row = SigningKey(
             kid=kid,
             alg=alg,
-            public_jwk=_public_jwk(private_key, alg, kid),
+            public_jwk=_public_jwk(public_key, alg, kid),
             private_key_id=sealed.key_id,
             private_nonce=sealed.nonce,
             private_ciphertext=sealed.ciphertext,
@@ -181,6 +196,13 @@ class SigningKeys:
         if not active:
             raise ConfigurationError(f"no active {alg} signing key; run `civid keys rotate`")
         row = max(active, key=lambda r: as_utc(r.activates_at))
+        if row.private_key_id == IN_TOKEN:
+            if self.token is None:
+                raise ConfigurationError(
+                    f"signing key {row.kid} lives in a PKCS#11 token: set CIVID_KEYS_BACKEND=pkcs11"
+                )
+            token, kid = self.token, row.kid
+            return compact_jws(claims, {"alg": alg, "typ": typ, "kid": kid}, lambda data: token.sign(kid, alg, data))
         return jwt.encode(claims, self._private_key(row), algorithm=alg, headers={"kid": row.kid, "typ": typ})
 
     def forget_cache(self) -> None:
@@ -239,6 +261,26 @@ class SigningKeys:
             )
             for row in rows
         ]
+
+
+def compact_jws(claims: dict[str, Any], header: dict[str, Any], sign: Callable[[bytes], bytes]) -> str:
+    """A compact JWS (RFC 7515 §7.1) signed by ``sign`` (a token's key): PyJWT needs the private key itself.
+    ``sign`` returns what JWS puts on the wire (ES256: raw r||s, RFC 7518 §3.4)."""
+    segments = [
+        _b64url(json.dumps(part, separators=(",", ":"), default=_json_default).encode()) for part in (header, claims)
+    ]
+    signing_input = ".".join(segments).encode("ascii")
+    return f"{signing_input.decode()}.{_b64url(sign(signing_input))}"
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):  # as PyJWT does for exp/iat/nbf
+        return int(value.timestamp())
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _state(row: SigningKey, now: datetime) -> str:

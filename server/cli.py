@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from civid.errors import CividError
+from civid.errors import CividError, ConfigurationError
 from server.abis_cli import abis_app  # typer, rich and civid.errors only, like this module
 
 # Only typer, rich and the lines above load at import: ``civid --help`` must not pay for dlib, FAISS,
@@ -91,6 +91,8 @@ def _services(open_gallery: bool = True, show_progress: bool = True) -> Services
         services = build_services(settings, open_gallery=open_gallery, show_progress=show_progress)
     except GalleryUnavailable as error:
         _fail(f"civid cannot reach its gallery ({settings.gallery_backend}): {error}")
+    except ConfigurationError as error:  # e.g. keys in a token that is absent or not configured (docs/keys.md)
+        _fail(error.detail)
     # What the command audited is sequenced (and checkpointed) before the process ends, not by the next one.
     atexit.register(services.audit_log.stop)
     return services
@@ -580,6 +582,10 @@ _install_backup_commands(app, _settings)
 from server.doctor_cli import install as _install_doctor  # noqa: E402  (civid doctor)
 
 _install_doctor(app, _settings)
+
+from server.keys_cli import install as _install_key_ceremonies  # noqa: E402  (civid keys hsm-create|rotate-master|…)
+
+_install_key_ceremonies(keys_app, _services_without_gallery, _settings)
 
 
 def main() -> None:  # pragma: no cover

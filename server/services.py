@@ -9,9 +9,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from civid import metrics
 from civid.audit_log import AuditLog
+from civid.envelope import load_keyring
 from civid.errors import ConfigurationError
 from civid.events import EventBus
 from civid.keyring import KeyRing
+from civid.pkcs11_token import Token
 from civid.settings import Settings
 from enrollment.face import FaceEngine, default_engine
 from enrollment.gallery_store import FingerGalleryStore, GalleryStore
@@ -68,15 +70,17 @@ def build_services(
     upgrade(engine)
     sessions = make_session_factory(engine)
     metrics.install(sessions)  # counts the audit events its transactions commit (civid/metrics.py)
-    audit_log = AuditLog(settings, sessions)  # before anything records an event: its commits wake the sequencer
-    keyring = KeyRing.load_or_create(settings.resolved_template_keys_file)
+    token = Token.from_settings(settings) if settings.keys_backend == "pkcs11" else None
+    # The key ring first: a data folder whose keys cannot be opened stops here, before the sequencer starts.
+    keyring = load_keyring(settings.resolved_template_keys_file, token)
+    audit_log = AuditLog(settings, sessions, token)  # before anything records an event: its commits wake the sequencer
     backend = None if serve_gallery else NO_GALLERY_BACKEND
     gallery = GalleryStore(settings, keyring, sessions, backend)
     fingers = FingerGalleryStore(settings, keyring, sessions, backend)
     if open_gallery and serve_gallery:
         gallery.open(show_progress=show_progress)
         fingers.open(show_progress=show_progress)
-    signing_keys = SigningKeys(settings, keyring, sessions)
+    signing_keys = SigningKeys(settings, keyring, sessions, token)
     # Keys exist before the first request: made lazily inside a request, SQLite's writer lock would be
     # held by that request's own transaction.
     signing_keys.ensure()

@@ -46,6 +46,7 @@ CLI_MODULES = {
     "server.audit_cli",  # the audit commands (their services are built on call, never at import)
     "server.backup_cli",  # civid backup and restore (the archive code loads on call)
     "server.doctor_cli",  # civid doctor (its checks load on call)
+    "server.keys_cli",  # the HSM key ceremonies (services built on call)
     "civid",
     "civid.errors",
     "civid.actor",
