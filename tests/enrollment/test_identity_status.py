@@ -16,7 +16,7 @@ from civid.audit import SYSTEM
 from civid.auth import create_api_key
 from civid.uin import verhoeff_check_digit
 from models import AccessToken, Attestation, AuditEvent, Grant, Identity, IdentityStatusChange, LoginSession
-from tests.conftest import assert_problem, make_settings
+from tests.conftest import assert_problem, enrol, make_settings
 from tests.idp.conftest import basic, enrol_citizen, issue_code, redeem, register_client
 from tests.idp.logout_receiver import LogoutReceiver
 from tests.kyc.banks import held_attestation
@@ -178,3 +178,17 @@ def test_two_adjudicators_suspending_at_once_make_one_change(client, keys, servi
     assert sorted(answers) == [200, 409]
     with services.sessions() as db:
         assert len(db.scalars(select(IdentityStatusChange)).all()) == 1
+
+
+def test_a_new_enrolment_of_a_deceased_person_goes_to_a_case_showing_the_status(client, keys, services):
+    deceased = enrol_citizen(client, keys, given_name="Barack", family_name="Obama")
+    assert post(client, keys.adjudicator, deceased.uin, "deactivate", "death", "VSU-D-2026-9").status_code == 200
+    # Someone presents the deceased person's face again: the templates are still in the gallery.
+    again = enrol(client, keys.officer, ["obama_2012_portrait.jpg"], given_name="Barry", family_name="Soetoro")
+    assert again.status_code in (200, 201, 202), again.text
+    body = again.json()
+    assert body["uin"] is None and body["status"] == "pending_adjudication", body
+    [candidate] = [c for c in body["candidates"] if c["uin"] == deceased.uin]
+    assert candidate["identity_status"] == "deactivated"
+    case = client.get(f"/v1/cases/{body['case_id']}", headers=keys.adjudicator).json()
+    assert [c["identity_status"] for c in case["candidates"]] == ["deactivated"]
