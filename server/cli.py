@@ -574,6 +574,10 @@ from server.audit_cli import install as _install_audit_commands  # noqa: E402  (
 
 _install_audit_commands(app, _services_without_gallery)
 
+from server.identity_cli import install as _install_identity_commands  # noqa: E402  (civid identity suspend|…)
+
+_install_identity_commands(app, _services_without_gallery)
+
 
 def main() -> None:  # pragma: no cover
     app()

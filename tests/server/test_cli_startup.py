@@ -44,6 +44,7 @@ CLI_MODULES = {
     "server.cli",
     "server.abis_cli",
     "server.audit_cli",  # the audit commands (their services are built on call, never at import)
+    "server.identity_cli",  # the identity status commands (likewise)
     "civid",
     "civid.errors",
     "civid.actor",
