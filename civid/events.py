@@ -14,8 +14,9 @@ the same transaction, as the rest of civid does.
 
 A handler subscribed to an event class also receives its subclasses: a merge is a withdrawal
 (``IdentityMerged`` is an ``IdentityWithdrawn``), so whoever ends what a withdrawn UIN holds need not know
-every way a UIN can be withdrawn. The next lifecycle events (``IdentityDeactivated``, ``IdentityUpdated``)
-are further ``IdentityEvent`` subclasses, added with their publisher.
+every way a UIN can be withdrawn. A suspension, deactivation or reactivation is an
+``IdentityStatusChanged`` (``enrollment.identity_status``); the next lifecycle event (``IdentityUpdated``) is a
+further ``IdentityEvent`` subclass, added with its publisher.
 
 The bus belongs to one assembled process (``Services.events``, filled by ``build_services``), never to this
 module: tests and several apps in one process each get their own.
@@ -61,6 +62,25 @@ class IdentityMerged(IdentityWithdrawn):
 
     merged_into_identity_id: int
     merged_into_uin: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class IdentityStatusChanged(IdentityEvent):
+    """An officer's lifecycle decision changed the identity's status (``enrollment.identity_status``):
+    ``suspended`` or ``deactivated`` ends what the UIN holds (sessions, tokens, attestations) like a withdrawal,
+    without withdrawing the number; ``active`` again (a reactivation) gives nothing back: the person signs in
+    and consents again."""
+
+    name: ClassVar[str] = "identity_status_changed"
+
+    status: str  # the new status: active | suspended | deactivated
+    previous_status: str
+    reason: str  # the reason code (e.g. ``death``, ``court_order``): kept with what it revokes
+
+    @property
+    def ends_use(self) -> bool:
+        """Whether the identity can no longer be used (every subscriber revokes what it holds)."""
+        return self.status != "active"
 
 
 E = TypeVar("E", bound=IdentityEvent)

@@ -60,6 +60,7 @@ def candidate_out(c: CaseCandidate) -> CandidateOut:
         enrolment_id=e.public_id,
         uin=e.identity.uin if e.identity else None,
         status=e.status,
+        identity_status=e.identity.status if e.identity else None,
         face_score=round(c.face_score, 4),
         finger_scores={int(k): v for k, v in (c.finger_scores or {}).items()},
         fused_llr=round(c.fused_llr, 3) if c.fused_llr is not None else None,

@@ -128,6 +128,11 @@ class CandidateOut(BaseModel):
     enrolment_id: str
     uin: str | None = Field(description="None while the candidate is itself awaiting adjudication")
     status: str
+    identity_status: str | None = Field(
+        None,
+        description="The candidate identity's status (active, suspended, deactivated, merged): a match with a "
+        "deactivated identity (a deceased person's) is shown as such, never re-issued",
+    )
     face_score: float = Field(description="Cosine similarity of the best pair of face templates")
     finger_scores: dict[int, float] = Field(
         default_factory=dict, description="MCC similarity (0-1) per finger position compared"

@@ -19,6 +19,7 @@ from models.case import (
 from models.dedup_job import DedupJob, JobStatus
 from models.fingerprint import FingerSource, FingerTemplate
 from models.identity import Enrolment, EnrolmentStatus, FaceTemplate, Identity, Photo
+from models.identity_status import IdentityStatusChange
 from models.kyc import Attestation, DataRelease, IdentityDocument
 from models.oidc import (
     AccessToken,
@@ -72,6 +73,7 @@ __all__ = [
     "FingerSource",
     "FingerTemplate",
     "Identity",
+    "IdentityStatusChange",
     "Photo",
     "AccessToken",
     "AuthorizationCode",

@@ -20,6 +20,7 @@ from civid.settings import Settings, get_settings
 from console.app import install as install_console
 from enrollment import abis_worker, dedup_queue
 from enrollment.batch import sweep as batch_sweep
+from enrollment.identity_status_routes import router as identity_status_router
 from enrollment.routes import router as enrolment_router
 from idp import request_bodies
 from idp.app import housekeeping as idp_housekeeping
@@ -177,6 +178,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     registration = settings.role in ("all", "registration")
     if registration:
         app.include_router(enrolment_router)
+        app.include_router(identity_status_router)
     app.include_router(admin_router)
     app.include_router(audit_log_router)
     app.include_router(metrics_router)

@@ -587,6 +587,10 @@ from server.keys_cli import install as _install_key_ceremonies  # noqa: E402  (c
 
 _install_key_ceremonies(keys_app, _services_without_gallery, _settings)
 
+from server.identity_cli import install as _install_identity_commands  # noqa: E402  (civid identity suspend|…)
+
+_install_identity_commands(app, _services_without_gallery)
+
 
 def main() -> None:  # pragma: no cover
     app()

@@ -85,6 +85,7 @@ def build_services(
     # held by that request's own transaction.
     signing_keys.ensure()
     idp_secrets = ServerSecrets.load_or_create(settings.resolved_idp_secrets_file)
+    backchannel_logouts = BackchannelLogouts(settings, sessions, signing_keys, idp_secrets)
     return Services(
         settings,
         engine,
@@ -96,8 +97,8 @@ def build_services(
         fusion,
         signing_keys,
         idp_secrets,
-        BackchannelLogouts(settings, sessions, signing_keys, idp_secrets),
-        subscribed_event_bus(),
+        backchannel_logouts,
+        subscribed_event_bus(backchannel_logouts),
         audit_log,
         GallerySizeCache(settings.healthz_gallery_cache_s),
     )
@@ -112,7 +113,7 @@ def load_fusion(settings: Settings) -> Fusion:
     return fusion
 
 
-def subscribed_event_bus() -> EventBus:
+def subscribed_event_bus(backchannel_logouts: BackchannelLogouts | None = None) -> EventBus:
     """A bus with every package's reaction to identity events. Subscribed here, with the services, so every
     process that changes identities — the app, the command line, a batch worker — revokes the same way."""
     events = EventBus()
@@ -120,5 +121,5 @@ def subscribed_event_bus() -> EventBus:
     # records identity.withdrawn, then publishes), then its consequences, kyc's attestations revoked before idp's
     # grants (the order the two revocations had before events; tests/enrollment/test_withdrawal_events.py).
     kyc_subscriptions.subscribe(events)
-    idp_subscriptions.subscribe(events)
+    idp_subscriptions.subscribe(events, backchannel_logouts)
     return events

@@ -83,6 +83,8 @@ class Column:
     photos: list[int]
     fingers: list[dict[str, Any]]  # the enrolment's finger reports (position, status, nfiq2, reason): no images
     evidence: Evidence | None
+    # The candidate identity's status: a suspended or deactivated (deceased) person's match is flagged as such.
+    identity_status: str | None = None
 
 
 @dataclass(frozen=True)
@@ -229,7 +231,16 @@ def _column(db: Session, e: Enrolment, rank: int | None, evidence: Evidence | No
         {"position": f.get("position"), "status": f.get("status"), "nfiq2": f.get("nfiq2"), "reason": f.get("reason")}
         for f in e.fingerprints or []
     ]
-    return Column(e.public_id, rank, identity.uin if identity else None, e.status, photos, fingers, evidence)
+    return Column(
+        e.public_id,
+        rank,
+        identity.uin if identity else None,
+        e.status,
+        photos,
+        fingers,
+        evidence,
+        identity.status if identity else None,
+    )
 
 
 def build(db: Session, services: IdpServices, case: DedupCase, lang: str) -> CaseView:

@@ -47,6 +47,7 @@ CLI_MODULES = {
     "server.backup_cli",  # civid backup and restore (the archive code loads on call)
     "server.doctor_cli",  # civid doctor (its checks load on call)
     "server.keys_cli",  # the HSM key ceremonies (services built on call)
+    "server.identity_cli",  # the identity status commands (services built on call)
     "civid",
     "civid.errors",
     "civid.actor",
