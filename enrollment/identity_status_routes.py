@@ -4,6 +4,7 @@ history. Thin: parse, authenticate, call ``enrollment.identity_status`` (which c
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
@@ -19,6 +20,7 @@ from enrollment.identity_status import change_status, history
 from enrollment.runtime import EnrolmentServices
 from models import ROLES
 
+Action = Literal["suspend", "deactivate", "reactivate"]
 router = APIRouter(prefix="/v1", tags=["lifecycle"])
 # Any staff key is admitted here; ``change_status`` refuses a role not allowed the action (403), so the rule
 # lives in one place (``TRANSITIONS``) for the API, the command line and the console.
@@ -57,24 +59,32 @@ class StatusHistoryOut(BaseModel):
     history: list[StatusChangeOut]
 
 
-@router.post(
-    "/identities/{uin}/{action}",
-    response_model=StatusChangeOut,
-    summary="Suspend, deactivate or reactivate an identity (a reason code and an evidence reference)",
+def _changing(action: Action) -> Callable[..., StatusChangeOut]:
+    def post_status_change(uin: UinPath, body: StatusChangeIn, services: ServicesDep, actor: Staff) -> StatusChangeOut:
+        # One transaction: the status, its history row, the audit event and every subscriber's revocation.
+        with services.sessions.begin() as session:
+            change = change_status(
+                session, services.events, actor, action, uin, body.reason, body.evidence_reference, body.note
+            )
+        return StatusChangeOut(**dataclasses.asdict(change))
+
+    return post_status_change
+
+
+# One route per action, each a fixed path: a "/identities/{uin}/{action}" pattern would also match every other
+# POST under an identity (its passkey bindings), answering them 422 before their own route was reached.
+_ACTIONS: tuple[tuple[Action, str], ...] = (
+    ("suspend", "Suspend an identity (fraud under investigation, court order)"),
+    ("deactivate", "Deactivate an identity (death, duplicate, renunciation)"),
+    ("reactivate", "Reactivate a suspended or wrongly deactivated identity"),
 )
-def post_status_change(
-    uin: UinPath,
-    action: Literal["suspend", "deactivate", "reactivate"],
-    body: StatusChangeIn,
-    services: ServicesDep,
-    actor: Staff,
-) -> StatusChangeOut:
-    # One transaction: the status, its history row, the audit event and every subscriber's revocation.
-    with services.sessions.begin() as session:
-        change = change_status(
-            session, services.events, actor, action, uin, body.reason, body.evidence_reference, body.note
-        )
-    return StatusChangeOut(**dataclasses.asdict(change))
+for _action, _summary in _ACTIONS:
+    router.post(
+        f"/identities/{{uin}}/{_action}",
+        response_model=StatusChangeOut,
+        summary=_summary + " with a reason code and an evidence reference",
+        name=f"identity_{_action}",
+    )(_changing(_action))
 
 
 @router.get("/identities/{uin}/status", response_model=StatusHistoryOut, summary="Current status and its history")
