@@ -99,7 +99,7 @@ def test_refused_transitions_are_problems_and_change_nothing(client, keys, servi
     assert_problem(post(client, keys.adjudicator, identity.uin, "suspend", "court_order", evidence=" "), 422)
     assert_problem(post(client, keys.adjudicator, identity.uin, "reactivate", "investigation_closed"), 409)
     assert_problem(post(client, keys.adjudicator, "4058075260", "suspend", "court_order"), 422)  # bad check digit
-    assert_problem(post(client, keys.adjudicator, identity.uin, "retire", "court_order"), 422)
+    assert_problem(post(client, keys.adjudicator, identity.uin, "retire", "court_order"), 404)  # no such action
     assert_problem(client.post(f"/v1/identities/{identity.uin}/suspend", json={"reason": "court_order"}), 401)
     assert status_of(services, identity.id) == "active"
 
