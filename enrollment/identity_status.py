@@ -3,7 +3,7 @@ role allowed to decide it, each kept in ``identity_status_changes`` and audited.
 
 - ``suspend`` (active → suspended): ``fraud_investigation`` or ``court_order``, by an adjudicator.
 - ``deactivate`` (active or suspended → deactivated): ``death``, ``duplicate`` or ``voluntary_renunciation``, by
-  an adjudicator (a death notice from the civil registry will be another actor for ``death``).
+  an adjudicator, or for ``death`` the civil registry's registered death notice (``crvs``).
 - ``reactivate`` (suspended → active): ``investigation_closed`` or ``court_order_lifted``; (deactivated → active)
   only ``recorded_in_error`` (a death registered against the wrong person): by an adjudicator.
 
@@ -18,7 +18,7 @@ Templates stay in the gallery: a deceased person's face still finds a new enrolm
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -45,6 +45,8 @@ class Transition:
     # reason code -> the statuses it may start from
     reasons: dict[str, tuple[str, ...]]
     roles: tuple[str, ...]
+    # Roles allowed one reason only: the civil registry (crvs) deactivates for a registered death, nothing else.
+    reason_roles: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 TRANSITIONS: dict[str, Transition] = {
@@ -63,6 +65,7 @@ TRANSITIONS: dict[str, Transition] = {
             "voluntary_renunciation": (ACTIVE, SUSPENDED),
         },
         ("adjudicator",),
+        {"death": ("civil_registry",)},
     ),
     "reactivate": Transition(
         "reactivated",
@@ -124,7 +127,7 @@ def change_status(
     transition = TRANSITIONS.get(action)
     if transition is None:
         raise InvalidInput(f"unknown status action {action!r}; one of {', '.join(TRANSITIONS)}")
-    if actor.role not in transition.roles:
+    if actor.role not in transition.roles + transition.reason_roles.get(reason, ()):
         raise Forbidden(f"role {actor.role!r} may not {action} an identity; needs {' or '.join(transition.roles)}")
     if reason not in transition.reasons:
         raise InvalidInput(

@@ -72,7 +72,9 @@ def clients_add(
     scope: list[str] = typer.Option(
         [], help="A scope the client may ask for (repeat); default: openid profile email phone address"
     ),
-    entitle: list[str] = typer.Option([], help="An entitlement: uin (the UIN claim) or kyc (repeat)"),
+    entitle: list[str] = typer.Option(
+        [], help="An entitlement: uin (the UIN claim), kyc, or civil_registry (vital events; repeat)"
+    ),
     public_subject: bool = typer.Option(
         False, "--public-subject", help="Same sub at every public client (default: pairwise per sector)"
     ),

@@ -16,6 +16,7 @@ from models.case import (
     enrolment_case_key,
     pair_key,
 )
+from models.civil_registration import CivilRegistration
 from models.dedup_job import DedupJob, JobStatus
 from models.fingerprint import FingerSource, FingerTemplate
 from models.identity import Enrolment, EnrolmentStatus, FaceTemplate, Identity, Photo
@@ -73,6 +74,7 @@ __all__ = [
     "FingerSource",
     "FingerTemplate",
     "Identity",
+    "CivilRegistration",
     "IdentityStatusChange",
     "Photo",
     "AccessToken",
