@@ -11,7 +11,18 @@ from importlib import metadata
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-RUNTIME_PACKAGES = ("civid", "server", "enrollment", "matcher", "idp", "kyc", "abis", "models", "console", "notifications")
+RUNTIME_PACKAGES = (
+    "civid",
+    "server",
+    "enrollment",
+    "matcher",
+    "idp",
+    "kyc",
+    "abis",
+    "models",
+    "console",
+    "notifications",
+)
 FIRST_PARTY = set(RUNTIME_PACKAGES) | {"tests", "benchmarks"}
 
 
