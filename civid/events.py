@@ -83,6 +83,22 @@ class IdentityStatusChanged(IdentityEvent):
         return self.status != "active"
 
 
+@dataclass(frozen=True, kw_only=True)
+class IdentityUpdated(IdentityEvent):
+    """The identity's record (demographics) was corrected; ``fields`` names what changed (never the values)."""
+
+    name: ClassVar[str] = "identity_updated"
+
+    fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class UinIssued(IdentityEvent):
+    """A UIN was issued to a new identity (the enrolment's deduplication found no one)."""
+
+    name: ClassVar[str] = "uin_issued"
+
+
 E = TypeVar("E", bound=IdentityEvent)
 Handler = Callable[[Session, E], None]  # called with the publisher's session and the event
 

@@ -444,6 +444,27 @@ class Settings(BaseSettings):
     backchannel_logout_retry_delay_s: float = Field(
         10.0, description="Wait before the second attempt; doubled before each further one (10 s, 20 s, 40 s)."
     )
+    smtp_host: str | None = Field(None, description="SMTP server for notification email; unset: no email is sent.")
+    smtp_port: int = Field(25, description="SMTP server port.")
+    smtp_user: str | None = Field(None, description="SMTP login (with smtp_password), if the server wants one.")
+    smtp_password: str | None = Field(None, description="SMTP password.")
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS before sending.")
+    smtp_from: str = Field("civid@localhost", description="The From address of notification email.")
+    smtp_timeout_s: float = Field(10.0, description="How long one SMTP conversation may take.")
+    notification_templates_dir: Path | None = Field(
+        None,
+        description="A folder of <lang>/<kind>.txt templates overriding the shipped ones (first line: Subject:).",
+    )
+    notification_default_language: Literal["en", "es"] = Field(
+        "en", description="The language of a person's notifications when none is stored for them."
+    )
+    notification_attempts: int = Field(5, ge=1, description="Attempts to deliver one notification before failed.")
+    notification_retry_delay_s: float = Field(
+        30.0, description="Wait before the second delivery attempt; doubled before each further one."
+    )
+    notification_lease_s: float = Field(
+        120.0, description="How long a claimed notification is its claimant's; after that another process retries."
+    )
     trust_forwarded_for: bool = Field(
         False,
         description="Use X-Forwarded-For as the client address (only behind a proxy that sets it): its "

@@ -22,6 +22,7 @@ from models.fingerprint import FingerSource, FingerTemplate
 from models.identity import Enrolment, EnrolmentStatus, FaceTemplate, Identity, Photo
 from models.identity_status import IdentityStatusChange
 from models.kyc import Attestation, DataRelease, IdentityDocument
+from models.notification import Notification
 from models.oidc import (
     AccessToken,
     AuthorizationCode,
@@ -45,6 +46,7 @@ from models.oidc import (
 from models.staff import ConsoleSession, StaffAccount
 
 __all__ = [
+    "Notification",
     "AbisModality",
     "AbisReference",
     "AbisTemplate",

@@ -27,6 +27,7 @@ from idp import request_bodies
 from idp.app import housekeeping as idp_housekeeping
 from idp.app import install as install_idp
 from kyc.app import install as install_kyc
+from notifications.outbox import Deliverer
 from server.admin_routes import router as admin_router
 from server.audit_log_routes import router as audit_log_router
 from server.bootstrap import ensure_bootstrap_admin
@@ -35,6 +36,7 @@ from server.metrics_routes import router as metrics_router
 from server.services import Services, build_services
 
 log = logging.getLogger("civid")
+NOTIFICATION_POLL_S = 5.0  # how often the serve process looks for due notifications
 
 
 class BodyLimit:
@@ -122,6 +124,17 @@ def _install_docs(app: FastAPI) -> None:
         )
 
 
+async def deliver_notifications(services: Services) -> None:
+    """Send due notifications every few seconds (rows left by a stopped process included)."""
+    deliverer = Deliverer(services.settings, services.sessions)
+    while True:
+        try:
+            await asyncio.to_thread(deliverer.deliver_due)
+        except Exception:  # a failed pass (database busy) must not stop the loop; the next one retries
+            log.exception("notification delivery failed")
+        await asyncio.sleep(NOTIFICATION_POLL_S)
+
+
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
     """Build the app; services are created at start-up unless given (tests share theirs)."""
     settings = settings or (services.settings if services else get_settings())
@@ -156,7 +169,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         pruning = asyncio.create_task(idp_housekeeping(app.state.services, app.state.login_methods))
         app.state.services.backchannel_logout.wake()  # logout tokens left undelivered by the last run
         app.state.services.audit_log.sequencer.start()  # events a stopped process left unsequenced, then each commit's
+        sending = asyncio.create_task(deliver_notifications(app.state.services))
         yield
+        sending.cancel()
         pruning.cancel()
         if owned:
             app.state.services.close()

@@ -24,6 +24,7 @@ from idp.server_secrets import ServerSecrets
 from kyc import subscriptions as kyc_subscriptions
 from matcher.fusion import Fusion
 from models.db import make_engine, make_session_factory, upgrade
+from notifications import outbox as notification_outbox
 from server.health import GallerySizeCache
 
 
@@ -86,6 +87,8 @@ def build_services(
     signing_keys.ensure()
     idp_secrets = ServerSecrets.load_or_create(settings.resolved_idp_secrets_file)
     backchannel_logouts = BackchannelLogouts(settings, sessions, signing_keys, idp_secrets)
+    events = subscribed_event_bus(backchannel_logouts)
+    notification_outbox.subscribe(events, settings)  # last: a person is told only of what the others did not refuse
     return Services(
         settings,
         engine,
@@ -98,7 +101,7 @@ def build_services(
         signing_keys,
         idp_secrets,
         backchannel_logouts,
-        subscribed_event_bus(backchannel_logouts),
+        events,
         audit_log,
         GallerySizeCache(settings.healthz_gallery_cache_s),
     )

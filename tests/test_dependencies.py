@@ -11,7 +11,19 @@ from importlib import metadata
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-RUNTIME_PACKAGES = ("civid", "server", "enrollment", "matcher", "idp", "kyc", "abis", "models", "console")
+RUNTIME_PACKAGES = (
+    "civid",
+    "server",
+    "enrollment",
+    "matcher",
+    "idp",
+    "kyc",
+    "crvs",
+    "abis",
+    "models",
+    "console",
+    "notifications",
+)
 FIRST_PARTY = set(RUNTIME_PACKAGES) | {"tests", "benchmarks"}
 
 

@@ -1,7 +1,7 @@
 """vital events from the civil registry: births (pending a desk enrolment) and deaths, once per registration
 
 Revision ID: 0030
-Revises: 0027
+Revises: 0028
 Create Date: 2026-12-03 11:30:00
 
 ``civil_registrations``: one row per registration number (unique), so a registry's resend is answered with
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = '0030'
-down_revision = '0027'
+down_revision = '0028'
 branch_labels = None
 depends_on = None
 

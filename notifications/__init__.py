@@ -1,0 +1,1 @@
+"""Notifications to the person: an outbox of email messages queued on identity events, sent in the background."""
