@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -41,6 +43,19 @@ def postgres_schema_url() -> Iterator[str]:
     try:
         yield url.render_as_string(hide_password=False)
     finally:
-        with engine.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        _drop_schema(engine, schema)
         engine.dispose()
+
+
+def _drop_schema(engine: Engine, schema: str) -> None:
+    """Drop the test's schema; a background thread the test left (an audit sequencer pass still reading) can
+    deadlock with the drop, and PostgreSQL then cancels one of the two: retry ours."""
+    for attempt in range(5):
+        try:
+            with engine.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            return
+        except OperationalError as exc:
+            if "deadlock detected" not in str(exc) or attempt == 4:
+                raise
+            time.sleep(0.2 * (attempt + 1))
