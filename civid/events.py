@@ -15,8 +15,9 @@ the same transaction, as the rest of civid does.
 A handler subscribed to an event class also receives its subclasses: a merge is a withdrawal
 (``IdentityMerged`` is an ``IdentityWithdrawn``), so whoever ends what a withdrawn UIN holds need not know
 every way a UIN can be withdrawn. A suspension, deactivation or reactivation is an
-``IdentityStatusChanged`` (``enrollment.identity_status``); the next lifecycle event (``IdentityUpdated``) is a
-further ``IdentityEvent`` subclass, added with its publisher.
+``IdentityStatusChanged`` (``enrollment.identity_status``). Events that change nothing others hold — a UIN issued,
+a sign-in by a new method, a consent, an attestation — are published for the person to be told
+(``notifications.outbox``).
 
 The bus belongs to one assembled process (``Services.events``, filled by ``build_services``), never to this
 module: tests and several apps in one process each get their own.
@@ -97,6 +98,35 @@ class UinIssued(IdentityEvent):
     """A UIN was issued to a new identity (the enrolment's deduplication found no one)."""
 
     name: ClassVar[str] = "uin_issued"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SignedInAnew(IdentityEvent):
+    """The person signed in by a method they had never used (``method``: face, passkey), or with a passkey
+    never used before (``new_device``): the person is told, in case it was not them (idp publishes it)."""
+
+    name: ClassVar[str] = "signed_in_anew"
+
+    method: str
+    new_device: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsentGiven(IdentityEvent):
+    """The person consented to share claims with a portal or bank (``client_name``, as registered)."""
+
+    name: ClassVar[str] = "consent_given"
+
+    client_name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttestationIssued(IdentityEvent):
+    """A signed KYC attestation about the person was issued to a bank (``client_name``); kyc publishes it."""
+
+    name: ClassVar[str] = "attestation_issued"
+
+    client_name: str
 
 
 E = TypeVar("E", bound=IdentityEvent)

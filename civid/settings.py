@@ -451,6 +451,14 @@ class Settings(BaseSettings):
     smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS before sending.")
     smtp_from: str = Field("civid@localhost", description="The From address of notification email.")
     smtp_timeout_s: float = Field(10.0, description="How long one SMTP conversation may take.")
+    sms_gateway_url: str | None = Field(
+        None,
+        description="The SMS gateway's HTTP endpoint: civid POSTs {to, sender, text, reference} as JSON "
+        "(docs/notifications.md); unset: no SMS is sent.",
+    )
+    sms_gateway_token: SecretStr | None = Field(None, description="Bearer token for the SMS gateway, if it wants one.")
+    sms_sender: str = Field("civid", max_length=11, description="The sender name or number SMS show (11 at most).")
+    sms_gateway_timeout_s: float = Field(10.0, description="How long one request to the SMS gateway may take.")
     notification_templates_dir: Path | None = Field(
         None,
         description="A folder of <lang>/<kind>.txt templates overriding the shipped ones (first line: Subject:).",

@@ -26,6 +26,7 @@ class ProductionView(Protocol):
     audit_checkpoint_file: Path | None
     data_dir: Path
     abis_datashare_urls: list[str]
+    sms_gateway_url: str | None
 
     @property
     def keys_backend(self) -> str: ...
@@ -56,6 +57,8 @@ POSITIVE = (
     "max_pitch_deg",
     "max_roll_deg",
     "dedup_max_candidates",
+    "smtp_timeout_s",
+    "sms_gateway_timeout_s",
     "gallery_ivf_nprobe",
     "gallery_persist_every",
     "gallery_milvus_timeout_s",
@@ -228,5 +231,10 @@ def production_problems(settings: ProductionView) -> list[str]:
         problems.append(
             "CIVID_ABIS_DATASHARE_URLS must be https in production (biometric data travels on them): "
             + ", ".join(plain)
+        )
+    if settings.sms_gateway_url and not settings.sms_gateway_url.startswith("https://"):
+        problems.append(
+            "CIVID_SMS_GATEWAY_URL must be https in production (its bearer token and the messages travel on it), "
+            f"not {settings.sms_gateway_url}"
         )
     return problems

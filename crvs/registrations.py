@@ -78,8 +78,8 @@ def apply(session: Session, events: EventBus, client_id: str, source: str, event
     )
     if event.kind == "death":
         assert event.uin is not None  # both parsers refuse a death without one
-        change_status(session, events, actor, "deactivate", event.uin, "death", event.registration_number)
-        row.identity_id = session.scalar(select(Identity.id).where(Identity.uin == event.uin))
+        change = change_status(session, events, actor, "deactivate", event.uin, "death", event.registration_number)
+        row.identity_id = change.identity_id
         row.status = DEACTIVATED
     else:
         if event.family_name is None or event.event_date is None:

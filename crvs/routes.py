@@ -21,7 +21,6 @@ from civid.deps import get_services
 from civid.errors import InvalidInput
 from crvs import fhir_bundle, registrations
 from crvs.vital_event import PlainEvent, VitalEvent
-from idp.errors import AccessDenied
 from idp.runtime import IdpServices
 from kyc.bank_auth import AUTH_MEMBERS, authenticate_bank, request_body
 from models import Client
@@ -73,10 +72,7 @@ class LinkIn(BaseModel):
 
 
 def _registry(request: Request, body: dict[str, Any], db: Any, services: IdpServices, path: str) -> Client:
-    client = authenticate_bank(request, body, db, services, path, require_kyc=False)
-    if ENTITLEMENT not in client.entitlements:
-        raise AccessDenied("this client is not the civil registry (an administrator grants civil_registry)")
-    return client
+    return authenticate_bank(request, body, db, services, path, entitlement=ENTITLEMENT)
 
 
 def _event(body: dict[str, Any]) -> tuple[str, VitalEvent]:

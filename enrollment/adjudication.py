@@ -93,7 +93,7 @@ def decide(services: EnrolmentServices, actor: Actor, case_id: str, decision: De
             assert enrolment.identity is not None  # a register pair's applicant is issued (enrollment.dedup_bulk)
             uin = enrolment.identity.uin
         else:
-            identity = issue_identity(session, enrolment)
+            identity = issue_identity(session, services.events, actor, enrolment)
             case.own_identity_id = identity.id
             uin = identity.uin
         case.status = CaseStatus.DECIDED

@@ -92,7 +92,7 @@ def change(services: EnrolmentServices, actor: Actor, case_id: str, decision: De
         if decision.decision == Decision.DUPLICATE:
             uin, withdrawn = _to_duplicate(session, case, enrolment, decision, actor, moves, services.events)
         else:
-            uin, withdrawn = _to_not_duplicate(session, case, enrolment, actor, moves), None
+            uin, withdrawn = _to_not_duplicate(session, case, enrolment, actor, moves, services.events), None
         record_decision(session, case, enrolment, actor, decision, uin, "case.decision_changed", superseded=superseded)
         session.commit()
         moves.apply(services, enrolment.public_id)  # committed: now the in-memory galleries follow
@@ -156,7 +156,9 @@ def _to_duplicate(
     return attach_as_duplicate(session, actor, case, enrolment, target), withdrawn
 
 
-def _to_not_duplicate(session: Session, case: DedupCase, enrolment: Enrolment, actor: Actor, moves: _Moves) -> str:
+def _to_not_duplicate(
+    session: Session, case: DedupCase, enrolment: Enrolment, actor: Actor, moves: _Moves, events: EventBus
+) -> str:
     """Give the applicant a UIN of their own: the one a "duplicate" withdrew from it, else a new one; the identity
     it was an attempt against is untouched."""
     if case.decision == Decision.NOT_DUPLICATE:
@@ -165,7 +167,7 @@ def _to_not_duplicate(session: Session, case: DedupCase, enrolment: Enrolment, a
     moves.mark("return")
     if case.own_identity_id is not None:
         return restore_own_uin(session, enrolment, case, actor).uin
-    identity = issue_identity(session, enrolment)
+    identity = issue_identity(session, events, actor, enrolment)
     case.own_identity_id = identity.id
     return identity.uin
 

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from civid import audit
 from civid.actor import Actor
+from civid.events import EventBus, UinIssued
 from enrollment import dedup_queue
 from enrollment.dedup import FusedMatch, face_scores_of, finger_scores_against, fused_candidates
 from enrollment.documents import stored_audit_summary
@@ -151,7 +152,7 @@ def _decide(
         if counted:
             open_case(session, actor, enrolment, counted)
         else:
-            issue_identity(session, enrolment)
+            issue_identity(session, services.events, actor, enrolment)
             record_issued(session, actor, enrolment)
         for match in undecided:
             _defer(session, enrolment, match)
@@ -260,8 +261,9 @@ def open_case(session: Session, actor: Actor, enrolment: Enrolment, matches: lis
     return case
 
 
-def issue_identity(session: Session, enrolment: Enrolment) -> Identity:
-    """Create the identity with a fresh UIN (retrying the rare random collision) and attach the enrolment."""
+def issue_identity(session: Session, events: EventBus, actor: Actor, enrolment: Enrolment) -> Identity:
+    """Create the identity with a fresh UIN (retrying the rare random collision), attach the enrolment, and
+    publish ``UinIssued`` in this transaction (the person is told once the decision commits)."""
     for _ in range(20):
         uin = generate_uin()
         if session.scalar(select(Identity.id).where(Identity.uin == uin)) is None:
@@ -274,6 +276,8 @@ def issue_identity(session: Session, enrolment: Enrolment) -> Identity:
     enrolment.identity_id = identity.id
     enrolment.status = EnrolmentStatus.ISSUED
     enrolment.decided_at = utcnow()
+    session.flush()
+    events.publish(session, UinIssued(identity_id=identity.id, uin=uin, actor=actor))
     return identity
 
 

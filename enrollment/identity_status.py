@@ -94,6 +94,8 @@ class StatusChange:
     actor: str
     role: str
     at: str
+    # Internal, for callers in the same transaction (the civil registry links its row); the API omits it.
+    identity_id: int = field(default=0, repr=False)
 
 
 def _out(uin: str, row: IdentityStatusChange) -> StatusChange:
@@ -108,6 +110,7 @@ def _out(uin: str, row: IdentityStatusChange) -> StatusChange:
         row.actor_name,
         row.actor_role,
         audit.as_utc(row.created_at).isoformat(),
+        row.identity_id,
     )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from civid import audit
 from civid.deps import get_services
+from civid.events import ConsentGiven
 from civid.web import pages
 from civid.web.csrf import check_csrf
 from idp import (
@@ -149,5 +150,9 @@ def consent_answer(
             interaction_policy.purpose_text(client, params, extensions),
             actor,
             services.settings.consent_ttl_days,
+        )
+        # The person is told of a consent they gave on this page (not of a first-party client's implicit one).
+        services.events.publish(
+            db, ConsentGiven(identity_id=identity.id, uin=identity.uin, actor=actor, client_name=client.name)
         )
         return authorize.finish(request, db, services, interaction, client, consent_given=True)

@@ -328,13 +328,24 @@ def _login(
     # Only after the signature checks: a forged assertion must not be able to get a passkey revoked.
     if passkey_ceremony.counter_regressed(passkey.sign_count, auth_data.counter):
         raise _Failure(passkey_registry.CLONE_SUSPECTED, "clone", identity.id, revoke_passkey=passkey.id)
+    first_use = passkey.last_used_at is None
     passkey.sign_count = auth_data.counter
     passkey.last_used_at = utcnow()
     lockout.record(db, settings, identity, source, METHOD, True)
     response = JSONResponse(
         {"redirect": sessions.after_login_url(ceremony.interaction_uid)}, headers={"Cache-Control": "no-store"}
     )
-    sessions.establish(request, response, db, services, identity, PASSKEY, ceremony.interaction_uid, passkey=passkey.id)
+    sessions.establish(
+        request,
+        response,
+        db,
+        services,
+        identity,
+        PASSKEY,
+        ceremony.interaction_uid,
+        new_device=first_use,
+        passkey=passkey.id,
+    )
     return response
 
 

@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 
 from civid import audit
 from civid.audit import Actor
-from civid.deps import CoreServices
+from civid.events import SignedInAnew
 from civid.web.csrf import cookie_name, set_cookie
 from idp.grant_lifecycle import revoke_grants
 from idp.login_methods import LoginMethod
+from idp.runtime import IdpServices
 from idp.server_secrets import sha256_hex
 from models import AuthorizationRequest, Grant, Identity, LoginSession, utcnow
 
@@ -51,10 +52,12 @@ def establish(
     request: Request,
     response: Response,
     db: Session,
-    services: CoreServices,
+    services: IdpServices,
     identity: Identity,
     method: LoginMethod,
     interaction_uid: str | None = None,
+    *,
+    new_device: bool = False,
     **audit_detail: object,
 ) -> LoginSession:
     """Start a new SSO session after a successful login by ``method`` (at its acr and amr); the old one of
@@ -77,8 +80,28 @@ def establish(
         created_at=now,
         expires_at=now + timedelta(seconds=services.settings.login_session_ttl_s),
     )
+    # Told to the person (``civid.events.SignedInAnew``): the first sign-in by this method, or by a new passkey.
+    method_is_new = (
+        db.scalar(
+            select(LoginSession.id)
+            .where(LoginSession.identity_id == identity.id, LoginSession.acr == method.acr)
+            .limit(1)
+        )
+        is None
+    )
     db.add(row)
     db.flush()
+    if method_is_new or new_device:
+        services.events.publish(
+            db,
+            SignedInAnew(
+                identity_id=identity.id,
+                uin=identity.uin,
+                actor=citizen(identity),
+                method=method.name,
+                new_device=new_device,
+            ),
+        )
     if previous is not None and previous.identity_id == identity.id:
         previous.replaced_by_id = row.id
     elif previous is not None:

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 from civid import audit
 from civid.deps import get_services
 from civid.errors import InvalidInput
+from civid.events import AttestationIssued
 from civid.input_types import DurationSeconds
 from idp import dpop, login_methods
 from idp.claims import entitled
@@ -325,6 +326,12 @@ def issue(
         status_index=row.status_index,
         consents=consent.covering(names),
         **bound,
+    )
+    services.events.publish(
+        db,
+        AttestationIssued(
+            identity_id=identity.id, uin=identity.uin, actor=client_actor(client.client_id), client_name=client.name
+        ),
     )
     record_release(
         db,

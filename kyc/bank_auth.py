@@ -59,9 +59,11 @@ def authenticate_bank(
     services: IdpServices,
     endpoint: str,
     *,
-    require_kyc: bool = True,
+    entitlement: str | None = KYC_ENTITLEMENT,
 ) -> Client:
-    """The calling bank, authenticated with private_key_jwt (and entitled to KYC unless told otherwise)."""
+    """The calling partner, authenticated with private_key_jwt and holding ``entitlement`` (a bank: ``kyc``; the
+    civil registry, ``crvs.routes``: ``civil_registry``), which an administrator grants; None admits any
+    registered partner (a bank asking the fate of its own attestations)."""
     credentials = {name: body[name] for name in AUTH_MEMBERS if isinstance(body.get(name), str)}
     if "client_secret" in credentials or request.headers.get("authorization", "")[:6].lower() == "basic ":
         raise InvalidClient(
@@ -73,6 +75,6 @@ def authenticate_bank(
             "client_assertion signed by your registered key"
         )
     client = authenticate_client(request, credentials, db, services, endpoint)
-    if require_kyc and KYC_ENTITLEMENT not in client.entitlements:
-        raise AccessDenied("this client is not entitled to KYC (an administrator grants the kyc entitlement)")
+    if entitlement is not None and entitlement not in client.entitlements:
+        raise AccessDenied(f"this client is not entitled to {entitlement} (an administrator grants it)")
     return client

@@ -91,7 +91,7 @@ def status_for_bank(
         return _answer(find(db, attestation_id))
     # Entitlement is not needed to learn the fate of one's own attestations (it may have been withdrawn since).
     client = authenticate_bank(
-        request, body, db, services, STATUS_PATH.format(attestation_id=attestation_id), require_kyc=False
+        request, body, db, services, STATUS_PATH.format(attestation_id=attestation_id), entitlement=None
     )
     row = db.scalars(select(Attestation).where(Attestation.uid == attestation_id)).first()
     if row is None or row.client_id != client.client_id:

@@ -1,5 +1,6 @@
-"""Message templates: ``<lang>/<kind>.txt`` files (first line ``Subject: …``), shipped here and overridable from
-``CIVID_NOTIFICATION_TEMPLATES_DIR`` without code, rendered in Jinja2's sandbox with only masked values."""
+"""Message templates: ``<lang>/<kind>.txt`` for email (first line ``Subject: …``) and ``<lang>/<kind>.sms.txt`` for
+SMS (the text alone), shipped here and overridable from ``CIVID_NOTIFICATION_TEMPLATES_DIR`` without code, rendered
+in Jinja2's sandbox with only masked values."""
 
 from __future__ import annotations
 
@@ -32,9 +33,20 @@ def environment(override_dir: Path | None) -> SandboxedEnvironment:
     return SandboxedEnvironment(loader=ChoiceLoader(loaders), undefined=StrictUndefined, autoescape=False)
 
 
-def render(env: SandboxedEnvironment, language: str, kind: str, uin: str, **values: str) -> Message:
-    """Render ``kind`` in ``language``; templates see the masked UIN and ``values`` (never the full UIN)."""
-    text = env.get_template(f"{language}/{kind}.txt").render(uin_masked=mask_uin(uin), uin_last4=uin[-4:], **values)
+# Three segments of a Unicode SMS (70 characters each): a longer text is cut rather than sent as many.
+SMS_MAX_CHARS = 210
+
+
+def render(
+    env: SandboxedEnvironment, language: str, kind: str, uin: str, channel: str = "email", **values: object
+) -> Message:
+    """Render ``kind`` for ``channel`` in ``language``; templates see the masked UIN and ``values`` (never the full
+    UIN)."""
+    suffix = ".sms.txt" if channel == "sms" else ".txt"
+    template = env.get_template(f"{language}/{kind}{suffix}")
+    text = template.render(uin_masked=mask_uin(uin), uin_last4=uin[-4:], **values)
+    if channel == "sms":
+        return Message(subject="", body=" ".join(text.split())[:SMS_MAX_CHARS])
     first, _, rest = text.partition("\n")
     subject = first.removeprefix("Subject:").strip()
     return Message(subject=subject[:200], body=rest.strip() + "\n")

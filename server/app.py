@@ -27,7 +27,7 @@ from idp import request_bodies
 from idp.app import housekeeping as idp_housekeeping
 from idp.app import install as install_idp
 from kyc.app import install as install_kyc
-from notifications.outbox import Deliverer
+from notifications.delivery import Deliverer
 from server.admin_routes import router as admin_router
 from server.audit_log_routes import router as audit_log_router
 from server.bootstrap import ensure_bootstrap_admin

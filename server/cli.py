@@ -591,6 +591,10 @@ from server.identity_cli import install as _install_identity_commands  # noqa: E
 
 _install_identity_commands(app, _services_without_gallery)
 
+from server.notifications_cli import install as _install_notification_commands  # noqa: E402  (civid notifications …)
+
+_install_notification_commands(app, _services_without_gallery)
+
 
 def main() -> None:  # pragma: no cover
     app()
