@@ -19,6 +19,8 @@ from civid.web import i18n
 SECTION_KEY = "my_data.section."
 FIELD_KEY = "my_data.field."
 SKIPPED = ("format", "version", "generated_at")
+# Letters with no decomposition to a Latin-1 base (NFKD leaves them whole).
+BASE_LETTERS = {"Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Œ": "OE", "œ": "oe", "Ħ": "H", "ħ": "h", "ı": "i"}
 LABEL_WIDTH = 55  # mm; the value column takes the rest of the page
 
 
@@ -28,6 +30,9 @@ def latin1(text: str) -> str:
     for char in text:
         if ord(char) < 256:
             out.append(char)
+            continue
+        if char in BASE_LETTERS:
+            out.append(BASE_LETTERS[char])
             continue
         base = "".join(c for c in unicodedata.normalize("NFKD", char) if ord(c) < 256 and not unicodedata.combining(c))
         out.append(base or "?")
