@@ -90,7 +90,7 @@ class Authentication:
         events = list(
             db.scalars(
                 select(AuditEvent)
-                .where(AuditEvent.person == identity.uin, AuditEvent.action.in_(AUDITED))
+                .where(AuditEvent.person == identity.uin, AuditEvent.action.in_(tuple(AUDITED)))
                 .order_by(AuditEvent.id.desc())
                 .limit(limit)
             )

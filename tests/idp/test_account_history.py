@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from models import AuditEvent
-from tests.conftest import seeded_fixtures
+from server.app import create_app
+from server.services import build_services
+from tests.conftest import add_keys, make_settings, seeded_fixtures
 from tests.idp.conftest import basic
 from tests.idp.frontchannel import BIDEN_PHOTO, code_for, enrol_people, fresh_photo, login_with_face, portal
+from tests.postgres import postgres_schema_url  # noqa: F401 - fixture
 
 seed, settings, keys, people = seeded_fixtures(enrol_people, "people")
 PAGES = ("/account/history", "/account/history.csv", "/account/my-data.json", "/account/my-data.pdf")
@@ -90,3 +95,23 @@ def test_another_resident_sees_only_their_own_history(client, services, people):
 def test_a_portal_name_that_looks_like_a_formula_is_neutralised_in_the_csv(client, services, people):
     _portal_release(client, services, people.obama, name="=HYPERLINK(1)")
     assert {r["who"] for r in _csv(client) if r["what"] == "release"} == {"'=HYPERLINK(1)"}
+
+
+def test_history_and_download_on_postgresql(tmp_path: Path, postgres_schema_url: str):
+    services = build_services(make_settings(tmp_path, database_url=postgres_schema_url))
+    try:
+        with TestClient(create_app(services=services), raise_server_exceptions=False) as client:
+            people = enrol_people(client, add_keys(services))
+            login_with_face(client, "/login", people.obama.uin, fresh_photo(BIDEN_PHOTO))  # refused
+            _portal_release(client, services, people.obama)
+            rows = _csv(client)
+            assert [(r["what"], r["outcome"]) for r in rows if r["what"] == "login"] == [
+                ("login", "succeeded"),
+                ("login", "failed"),
+            ]
+            assert rows[0]["what"] == "release" and rows[0]["who"] == "Ministry of Health"
+            data = client.get("/account/my-data.json").json()
+            assert data["enrolments"][0]["demographics"]["given_name"] == "Barack"
+            assert client.get("/account/my-data.pdf").content.startswith(b"%PDF-")
+    finally:
+        services.close()
