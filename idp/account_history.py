@@ -55,7 +55,7 @@ def _row(entry: HistoryEntry, lang: str) -> dict[str, str]:
     return {
         "when": pages.when(entry.occurred_at) or "",
         "what": _word("history.kind", entry.kind, lang),
-        "who": _word("history.party", entry.party, lang),
+        "who": _word("history.party", entry.party, lang) if entry.by_role else entry.party or "",
         "method": _word("history.method", entry.method, lang),
         "outcome": _word("history.outcome", entry.outcome, lang),
     }

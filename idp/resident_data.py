@@ -39,7 +39,8 @@ class HistoryEntry:
     kind: str  # login | verification | release | attestation | consent_granted | consent_revoked | status
     party: str | None  # the portal's or bank's name; "officer" for a desk (never an officer's name)
     method: str | None  # face | passkey | face+finger | id_token | userinfo | ...
-    outcome: str  # succeeded | failed | locked_out | matched | not_matched | released | issued | ...
+    outcome: str  # succeeded | failed | matched | not_matched | released | granted | revoked | suspended ...
+    by_role: bool = False  # ``party`` is a staff role (translated on the page), not a portal's own name
 
     def as_json(self) -> dict[str, Any]:
         """The entry as the JSON export and the CSV write it."""

@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 
 from idp.resident_data import HistoryEntry
 from idp.resident_sources import iso
-from models import CivilRegistration, Enrolment, FaceTemplate, FingerTemplate, Identity, IdentityStatusChange
+from models import CivilRegistration, Enrolment, FaceTemplate, FingerTemplate, Identity, IdentityStatusChange, Photo
 
 TEMPLATE_NOTE = "encrypted template held for deduplication"
+PHOTO_NOTE = "encrypted enrolment photo kept for the adjudicators"
 CHILD_FACTS = ("given_name", "family_name", "sex", "place_of_birth")  # a birth's own facts, not the parents'
 
 
@@ -48,6 +49,8 @@ def _biometrics(db: Session, row: Enrolment) -> list[dict[str, Any]]:
         {"modality": "face", "photo": face.photo_index, "created_at": iso(face.created_at), "note": TEMPLATE_NOTE}
         for face in faces
     ]
+    photos = db.scalars(select(Photo).where(Photo.enrolment_id == row.id).order_by(Photo.photo_index))
+    described += [{"modality": "photo", "photo": photo.photo_index, "note": PHOTO_NOTE} for photo in photos]
     described += [
         {
             "modality": "finger",
@@ -74,7 +77,9 @@ class EnrolmentRecords:
             .order_by(IdentityStatusChange.id.desc())
             .limit(limit)
         )
-        return [HistoryEntry(row.created_at, "status", row.actor_role, None, row.transition) for row in rows]
+        return [
+            HistoryEntry(row.created_at, "status", row.actor_role, None, row.transition, by_role=True) for row in rows
+        ]
 
     def export(self, db: Session, identity: Identity) -> Mapping[str, Any]:
         """Every section of the resident's registration record."""

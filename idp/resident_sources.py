@@ -75,6 +75,7 @@ def _entry(event: AuditEvent, client: str | None) -> HistoryEntry:
             event.actor_role,  # the officer's role, never their name
             "+".join(modalities) or None,
             "matched" if detail.get("match") else "not_matched",
+            by_role=True,
         )
     outcome = "succeeded" if event.action == "login.succeeded" else "failed"
     return HistoryEntry(event.occurred_at, "login", client, detail.get("method"), outcome)

@@ -54,8 +54,9 @@ def test_the_json_holds_every_section_of_the_resident_and_nothing_of_another(cli
     assert data["identity"]["uin"] == people.obama.uin
     (enrolment,) = data["enrolments"]
     assert enrolment["demographics"]["given_name"] == "Barack" and enrolment["decided_at"]
-    (face,) = enrolment["biometrics"]
+    face, photo = enrolment["biometrics"]  # the face template and the kept photo, described
     assert face["modality"] == "face" and face["note"] == "encrypted template held for deduplication"
+    assert photo == {"modality": "photo", "photo": 0, "note": "encrypted enrolment photo kept for the adjudicators"}
     assert data["releases"][0]["to"] == "Ministry of Health" and "sub" not in data["releases"][0]["claims"]
     assert data["consents"][0]["service"] == "Ministry of Health"
     history = data["authentication_history"]
