@@ -100,9 +100,20 @@ PAGES = frozenset(
         "/account",
         "/account/passkeys/{passkey_id}/revoke",
         "/account/consents/{consent_uid}/revoke",
+        "/account/history",
+        "/account/history.csv",
+        "/account/my-data.json",
+        "/account/my-data.pdf",
         "/passkeys/bind",
     }
 )
+# The resident's downloads among the pages (idp.account_history, idp.my_data): their own media type when signed
+# in, the login page (HTML, after the redirect) when not.
+DOWNLOADS = {
+    "/account/history.csv": ("text/csv", {"type": "string"}),
+    "/account/my-data.json": ("application/json", {"type": "object"}),
+    "/account/my-data.pdf": ("application/pdf", {"type": "string", "format": "binary"}),
+}
 
 
 @dataclass(frozen=True)
@@ -154,6 +165,9 @@ def amend(document: dict[str, Any], bodies: Iterable[RequestBody] = ()) -> dict[
             if path in PAGES:
                 for status in [code for code in responses if code.startswith("2")]:
                     responses[status]["content"] = _content([HTML])
+                    if path in DOWNLOADS:
+                        media_type, schema = DOWNLOADS[path]
+                        responses[status]["content"][media_type] = {"schema": schema}
                 responses["3XX"] = {
                     "description": "Redirect: to sign in, to the next step, or back to the "
                     "relying party with a code or an error (RFC 6749 §4.1.2)"

@@ -407,6 +407,11 @@ class Settings(BaseSettings):
     passkey_binding_face_max_age_s: int = Field(
         600, description="Binding a passkey online needs a face verification at most this old."
     )
+    resident_data_login_max_age_s: int = Field(
+        900,
+        description="Downloading everything civid holds about oneself (/account/my-data) needs a login at most "
+        "this old; an older session signs in again first.",
+    )
     passkey_ceremony_ttl_s: int = Field(
         300,
         description="A WebAuthn registration or login must finish within this (the browser's timeout too); "

@@ -85,6 +85,7 @@ POSITIVE = (
     "face_challenge_ttl_s",
     "passkey_binding_ttl_s",
     "passkey_binding_face_max_age_s",
+    "resident_data_login_max_age_s",
     "passkey_ceremony_ttl_s",
     "login_max_failures_per_identity",
     "login_max_failures_per_source",

@@ -15,6 +15,7 @@ from civid.deps import CoreServices
 from civid.web import i18n, pages
 from idp import (
     account,
+    account_history,
     acr,
     admin_routes,
     authorize,
@@ -26,9 +27,11 @@ from idp import (
     login,
     login_methods,
     logout,
+    my_data,
     par,
     registration,
     release_batch,
+    resident_data,
     revocation,
     token,
     userinfo,
@@ -36,6 +39,8 @@ from idp import (
 from idp.error_response import oauth_error
 from idp.errors import OAuthError
 from idp.login_methods import LoginMethods
+from idp.resident_records import EnrolmentRecords
+from idp.resident_sources import Authentication
 
 STATIC = Path(__file__).parent / "static"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -49,6 +54,8 @@ ROUTERS = (
     login,
     consent_page,
     account,
+    account_history,  # the resident's authentication history and data download (idp.my_data)
+    my_data,
     logout,
     token,
     userinfo,
@@ -67,6 +74,7 @@ def install(app: FastAPI, methods: LoginMethods = acr.BUILT_IN) -> None:
     i18n.catalogues()  # read the .po files now: a broken catalogue stops start-up, not a citizen's page
     claims_extensions.install(app)
     release_batch.install(app)
+    resident_data.install(app, (Authentication(), EnrolmentRecords()))
     for module in ROUTERS:
         app.include_router(module.router)
     login_methods.install(app, methods)

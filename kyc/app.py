@@ -7,8 +7,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from civid.web import pages
-from idp import claims_extensions
+from idp import claims_extensions, resident_data
 from kyc import attestations, claims_extension, status, status_list
+from kyc.resident_data import KycRecords
 
 ROUTERS = (attestations, status, status_list)
 
@@ -19,3 +20,4 @@ def install(app: FastAPI) -> None:
         app.include_router(module.router)
     pages.add_template_folder(claims_extension.TEMPLATES)  # the account page's section (citizen_data.html)
     claims_extensions.of(app).register(claims_extension.VerifiedClaims())
+    resident_data.of(app).register(KycRecords())  # releases, attestations, documents on the resident's pages

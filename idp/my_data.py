@@ -1,0 +1,67 @@
+"""The resident's "My data": everything civid holds about them as a JSON download and as a readable PDF, each
+assembled from the features that hold it (``idp.resident_data``). Biometric templates and photos are described
+(modality, finger position, date, what they serve), never exported; no other person's data (officers appear by
+role only).
+
+Needs a login session, and a recent one: the whole record is worth more to a thief of an unlocked browser than
+any one page, so a session older than ``resident_data_login_max_age_s`` is sent to sign in again (a fresh login
+then leads back to /account). Every download is audited with the resident as the actor.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+
+from civid import audit
+from civid.web import pages
+from idp import sessions
+from idp.account_history import LOGIN_PAGE, ServicesDep, SourcesDep, signed_in
+from idp.my_data_pdf import render_pdf
+from models import utcnow
+
+router = APIRouter(dependencies=[Depends(pages.html_page)])
+FORMAT_VERSION = 1
+
+
+def _document(sections: dict[str, Any]) -> dict[str, Any]:
+    header = {"format": "civid-resident-data", "version": FORMAT_VERSION, "generated_at": utcnow().isoformat()}
+    return {**header, **sections}
+
+
+def _download(request: Request, services: ServicesDep, sources: SourcesDep, kind: str) -> Response:
+    """The resident's data as ``kind`` (json | pdf), or a redirect to sign in (again)."""
+    with services.sessions.begin() as db:
+        found = signed_in(request, db)
+        if found is None:
+            return RedirectResponse(LOGIN_PAGE, status_code=303)
+        session, identity = found
+        max_age = timedelta(seconds=services.settings.resident_data_login_max_age_s)
+        if utcnow() - audit.as_utc(session.auth_time) > max_age:
+            return RedirectResponse(LOGIN_PAGE, status_code=303)
+        document = _document(sources.export(db, identity))
+        audit.record(db, sessions.citizen(identity), "account.data_downloaded", "identity", identity.uin, format=kind)
+    headers = {
+        "Content-Disposition": f'attachment; filename="civid-my-data-{identity.uin}.{kind}"',
+        "Cache-Control": "no-store",
+    }
+    if kind == "pdf":
+        return Response(render_pdf(document, pages.language(request)), media_type="application/pdf", headers=headers)
+    body = json.dumps(document, ensure_ascii=False, indent=2)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+@router.get("/account/my-data.json")
+def my_data_json(request: Request, services: ServicesDep, sources: SourcesDep) -> Response:
+    """Everything civid holds about the signed-in resident, as JSON (an attachment)."""
+    return _download(request, services, sources, "json")
+
+
+@router.get("/account/my-data.pdf")
+def my_data_pdf(request: Request, services: ServicesDep, sources: SourcesDep) -> Response:
+    """The same, as a readable PDF in the resident's language."""
+    return _download(request, services, sources, "pdf")
