@@ -6,7 +6,9 @@ concurrent proposals: one 409."""
 
 from __future__ import annotations
 
+import base64
 import threading
+import zlib
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from civid.uin import verhoeff_check_digit
 from models import ApiKey, Attestation, AuditEvent, Enrolment, Identity, IdentityRecordVersion, Notification
 from tests.conftest import assert_problem, make_settings
 from tests.idp.conftest import Citizen, issue_code, redeem, register_client
-from tests.kyc.banks import held_attestation
+from tests.kyc.banks import civid_jwks, held_attestation, verify_with_joserfc
 from tests.postgres import postgres_schema_url  # noqa: F401 - fixture
 
 
@@ -143,8 +145,12 @@ def test_a_name_change_waits_for_a_second_adjudicator_and_revokes_what_stated_th
         assert by_uid["att-name"].revoked_at is not None
         assert by_uid["att-name"].revoked_reason == "record updated: family_name"
         assert by_uid["att-other"].revoked_at is None
-    bits = client.get("/v1/kyc/status-lists/1")
-    assert bits.status_code == 200
+    # What a bank polling the signed status list reads: the name attestation's bit set, the other's not.
+    polled = client.get("/v1/kyc/status-lists/1")
+    assert polled.status_code == 200, polled.text
+    _, claims = verify_with_joserfc(polled.text, civid_jwks(client))
+    bits = zlib.decompress(base64.urlsafe_b64decode(claims["status_list"]["lst"] + "=="))
+    assert [(bits[i // 8] >> (i % 8)) & 1 for i in (5, 6)] == [1, 0]
 
     history = client.get(f"/v1/identities/{citizen.uin}/record-versions", headers=keys.auditor)
     assert history.status_code == 200, history.text
