@@ -16,14 +16,16 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from enrollment.record import issuing_enrolment
 from idp.claims_extensions import ClaimsExtensions, MemberRequest
 from idp.errors import InvalidRequest
-from models import Client, Identity
+from models import Client, Identity, IdentityRecordVersion, RecordVersionStatus
 
 SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "profile": ("name", "given_name", "family_name", "middle_name", "birthdate", "gender", "updated_at"),
@@ -38,6 +40,18 @@ ENTITLED_CLAIMS = {"uin": "uin"}
 PROTOCOL_CLAIMS = {"sub", "auth_time", "acr", "amr", "sid", "nonce"}
 CLAIMS_SUPPORTED = sorted({"sub", "auth_time", "acr", "amr", "sid", *[c for cs in SCOPE_CLAIMS.values() for c in cs]})
 GENDER = {"F": "female", "M": "male", "X": "other"}
+# The claims each field of the record states (``claim_values``): what an update of the field makes untrue in
+# whatever was released before (kyc revokes the attestations stating them: ``kyc.subscriptions``).
+RECORD_FIELD_CLAIMS: dict[str, tuple[str, ...]] = {
+    "given_name": ("given_name", "name"),
+    "middle_names": ("middle_name", "name"),
+    "family_name": ("family_name", "name"),
+    "date_of_birth": ("birthdate",),
+    "sex": ("gender",),
+    "address": ("address",),
+    "phone": ("phone_number",),
+    "email": ("email",),
+}
 
 
 @dataclass(frozen=True)
@@ -137,6 +151,18 @@ def _e164(phone: str) -> str:
     return digits if digits.startswith("+") else "+" + digits
 
 
+def _updated_at(session: Session, identity: Identity, enrolled: datetime) -> datetime:
+    """When the record was last changed: the latest applied version (``enrollment.record_update`` keeps the
+    enrolment's columns current and each version in ``identity_record_versions``), else the enrolment."""
+    latest = session.scalar(
+        select(func.max(IdentityRecordVersion.decided_at)).where(
+            IdentityRecordVersion.identity_id == identity.id,
+            IdentityRecordVersion.status == RecordVersionStatus.APPLIED,
+        )
+    )
+    return latest if latest is not None else enrolled
+
+
 def claim_values(session: Session, identity: Identity) -> dict[str, Any]:
     """Every person claim civid can state about ``identity`` (callers pick the released ones)."""
     # The enrolment that issued the UIN, never a later application decided its duplicate (enrollment.record).
@@ -152,7 +178,7 @@ def claim_values(session: Session, identity: Identity) -> dict[str, Any]:
         "middle_name": record.middle_names,
         "birthdate": record.date_of_birth.isoformat(),
         "gender": GENDER.get(record.sex, "other"),
-        "updated_at": int((record.decided_at or record.created_at).timestamp()),
+        "updated_at": int(_updated_at(session, identity, record.decided_at or record.created_at).timestamp()),
         "uin": identity.uin,
         # Typed by an officer, not proven by a confirmation message: not verified (OIDC Core §5.1).
         "email": record.email,

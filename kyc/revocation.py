@@ -91,3 +91,19 @@ def revoke_for_identity(db: Session, identity_id: int, reason: str, actor: Actor
     revoked = [row.uid for row in rows if audit.as_utc(row.expires_at) > now and revoke(db, row, reason, actor)]
     db.flush()
     return revoked
+
+
+def revoke_stating(db: Session, identity_id: int, claims: set[str], reason: str, actor: Actor) -> list[str]:
+    """Revoke the person's live attestations that state any of ``claims`` (their stored claim names, e.g.
+    ``verified_claims:family_name``); return the revoked attestations' ids."""
+    now = utcnow()
+    rows = db.scalars(
+        select(Attestation).where(Attestation.identity_id == identity_id, Attestation.revoked_at.is_(None))
+    ).all()
+    revoked = [
+        row.uid
+        for row in rows
+        if claims & set(row.claims or []) and audit.as_utc(row.expires_at) > now and revoke(db, row, reason, actor)
+    ]
+    db.flush()
+    return revoked

@@ -20,6 +20,7 @@ from models.civil_registration import CivilRegistration
 from models.dedup_job import DedupJob, JobStatus
 from models.fingerprint import FingerSource, FingerTemplate
 from models.identity import Enrolment, EnrolmentStatus, FaceTemplate, Identity, Photo
+from models.identity_record import IdentityRecordVersion, RecordVersionStatus
 from models.identity_status import IdentityStatusChange
 from models.kyc import Attestation, DataRelease, IdentityDocument
 from models.notification import Notification
@@ -78,6 +79,8 @@ __all__ = [
     "Identity",
     "CivilRegistration",
     "IdentityStatusChange",
+    "IdentityRecordVersion",
+    "RecordVersionStatus",
     "Photo",
     "AccessToken",
     "AuthorizationCode",

@@ -5,7 +5,7 @@ as the API). Exit 2 on bad input or a refused change (wrong role, unknown reason
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -19,6 +19,7 @@ identity_app = typer.Typer(help="An identity's status: suspend, deactivate, reac
 out = Console()
 err = Console(stderr=True)
 _build_services: Callable[[], Services] | None = None
+_T = TypeVar("_T")
 API_KEY_HELP = "Your adjudicator API key (the change is attributed to it)"
 
 
@@ -110,3 +111,87 @@ def status(uin: str = typer.Argument(..., help="The UIN")) -> None:
     for c in changes:
         table.add_row(c.at, f"{c.from_status} -> {c.to_status}", c.reason, c.evidence_reference, c.actor)
     out.print(table)
+
+
+def _record_step(api_key: str, step: Callable[..., _T]) -> _T:
+    """Authenticate ``api_key`` and run ``step(session, services, actor)`` in one transaction; exit 2 on refusal."""
+    from civid.auth import authenticate
+
+    assert _build_services is not None, "server.identity_cli.install() was not called"
+    services = _build_services()
+    try:
+        with services.sessions() as session:
+            actor = authenticate(session, api_key)
+        with services.sessions.begin() as session:
+            return step(session, services, actor)
+    except CividError as exc:
+        _fail(exc.detail)
+    finally:
+        services.close()
+
+
+@identity_app.command("update")
+def update(
+    uin: str = typer.Argument(..., help="The UIN"),
+    changes: str = typer.Option(..., help='JSON of the fields to change, e.g. {"family_name": "Pérez Gómez"}'),
+    evidence: str = typer.Option(
+        ..., help='JSON of the document that proves it: {"type", "number", "issuer": {"name", "country"}, ...}'
+    ),
+    reason: str | None = typer.Option(None),
+    api_key: str = typer.Option(..., envvar="CIVID_API_KEY", help="Your officer API key (the change is yours)"),
+) -> None:
+    """Correct the record with evidence: address, phone, email at once; names, birth date, sex after approval."""
+    from pydantic import ValidationError
+
+    from enrollment.documents import DocumentEvidence
+    from enrollment.record_update import propose
+    from enrollment.record_update_routes import RecordUpdateIn
+
+    try:
+        body = RecordUpdateIn.model_validate_json(f'{{"changes": {changes}, "evidence": {evidence}}}')
+    except ValidationError as exc:
+        _fail("; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()))
+    fields = body.changes.model_dump(mode="json", include=body.changes.model_fields_set)
+    version = _record_step(
+        api_key,
+        lambda session, services, actor: propose(
+            session,
+            services.keyring,
+            services.events,
+            actor,
+            uin,
+            fields,
+            DocumentEvidence.from_input(body.evidence),
+            reason,
+        ),
+    )
+    out.print(f"UIN {version.uin}: version {version.version} {version.status} ({', '.join(version.fields)})")
+
+
+@identity_app.command("approve-update")
+def approve_update(
+    uin: str = typer.Argument(..., help="The UIN"),
+    version: int = typer.Argument(..., help="The pending version"),
+    api_key: str = typer.Option(..., envvar="CIVID_API_KEY", help="Your adjudicator API key (not the proposer's)"),
+) -> None:
+    """Approve a pending change of names, birth date or sex (four eyes: not the proposer)."""
+    from enrollment.record_update import approve
+
+    done = _record_step(
+        api_key, lambda session, services, actor: approve(session, services.events, actor, uin, version)
+    )
+    out.print(f"UIN {done.uin}: version {done.version} {done.status}")
+
+
+@identity_app.command("reject-update")
+def reject_update(
+    uin: str = typer.Argument(..., help="The UIN"),
+    version: int = typer.Argument(..., help="The pending version"),
+    note: str | None = typer.Option(None),
+    api_key: str = typer.Option(..., envvar="CIVID_API_KEY", help="Your adjudicator API key"),
+) -> None:
+    """Reject a pending change: the record stays as it is."""
+    from enrollment.record_update import reject
+
+    done = _record_step(api_key, lambda session, services, actor: reject(session, actor, uin, version, note))
+    out.print(f"UIN {done.uin}: version {done.version} {done.status}")
