@@ -100,6 +100,7 @@ PAGES = frozenset(
         "/account",
         "/account/passkeys/{passkey_id}/revoke",
         "/account/consents/{consent_uid}/revoke",
+        "/account/methods/{method}",
         "/passkeys/bind",
     }
 )

@@ -407,6 +407,10 @@ class Settings(BaseSettings):
     passkey_binding_face_max_age_s: int = Field(
         600, description="Binding a passkey online needs a face verification at most this old."
     )
+    auth_method_unlock_durations_s: tuple[int, ...] = Field(
+        (600, 3600),
+        description="The temporary unlocks a resident may choose on the account page for a locked method, seconds.",
+    )
     passkey_ceremony_ttl_s: int = Field(
         300,
         description="A WebAuthn registration or login must finish within this (the browser's timeout too); "

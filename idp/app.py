@@ -15,6 +15,7 @@ from civid.deps import CoreServices
 from civid.web import i18n, pages
 from idp import (
     account,
+    account_locks,
     acr,
     admin_routes,
     authorize,
@@ -49,6 +50,7 @@ ROUTERS = (
     login,
     consent_page,
     account,
+    account_locks,
     logout,
     token,
     userinfo,

@@ -3,6 +3,7 @@
 from models.abis import AbisModality, AbisReference, AbisTemplate
 from models.access import ROLES, ApiKey
 from models.audit import AuditCheckpoint, AuditEvent, AuditTreeNode
+from models.auth_method_lock import AuthMethodLock
 from models.base import Base, utcnow
 from models.batch import BatchJob, BatchRecord, BatchStatus, RecordStatus
 from models.bulk_dedup import BulkDedupPair, BulkDedupRun, RunStatus
@@ -78,6 +79,7 @@ __all__ = [
     "Identity",
     "CivilRegistration",
     "IdentityStatusChange",
+    "AuthMethodLock",
     "Photo",
     "AccessToken",
     "AuthorizationCode",
