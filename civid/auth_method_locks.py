@@ -30,6 +30,9 @@ PASSKEY = "passkey"
 OFFICER_VERIFICATION = "officer_verification"
 METHODS = (FACE, PASSKEY, OFFICER_VERIFICATION)
 LOGIN_METHODS = (FACE, PASSKEY)  # those that open a session (the account page's last-login-method rule)
+# MOSIP ID Authentication's code for "%s Auth Type is Locked for the UIN", for a MOSIP-style auth API to answer
+# with (civid has none yet: abis/mosip_auth.py is civid's own sign-in at MOSIP's auth manager).
+MOSIP_ERROR_CODE = "IDA-MLC-019"
 
 
 class MethodLocked(Forbidden):
