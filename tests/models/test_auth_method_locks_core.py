@@ -12,6 +12,7 @@ from sqlalchemy.orm import sessionmaker
 from civid import auth_method_locks
 from civid.actor import Actor
 from civid.errors import InvalidInput
+from civid.settings import Settings
 from models import AuditEvent, AuthMethodLock, Identity, utcnow
 from models.db import upgrade
 from tests.models.migrations import engine, postgres_schema_url  # noqa: F401 - fixture
@@ -51,3 +52,10 @@ def test_lock_unlock_and_a_temporary_unlock_on_both_databases(engine):  # type: 
         auth_method_locks.unlock(db, db.get(Identity, person.id), "passkey", RESIDENT)
     with sessions() as db:
         assert auth_method_locks.is_allowed(db, person.id, "passkey")
+
+
+def test_the_unlock_durations_setting_is_checked():  # type: ignore[no-untyped-def]
+    assert Settings(auth_method_unlock_durations_s=(300,)).auth_method_unlock_durations_s == (300,)
+    for bad in ((), (0,), (30, 600)):
+        with pytest.raises(ValueError, match="CIVID_AUTH_METHOD_UNLOCK_DURATIONS_S"):
+            Settings(auth_method_unlock_durations_s=bad)
