@@ -144,6 +144,7 @@ def test_account_page_locks_unlocks_and_unlocks_for_a_while(client, keys: Keys, 
     bound(client, keys, people.obama.uin)  # a passkey: locking face leaves a way to sign in
     face_session(services, client, people.obama.uin)
     page = client.get("/account")
+    assert "Formas de demostrar que es usted" in client.get("/account", headers={"Accept-Language": "es"}).text
     assert "Ways to prove it is you" in page.text and 'action="/account/methods/officer_verification"' in page.text
     token = account_csrf(client)
     done = client.post("/account/methods/face", data={"csrf_token": token, "action": "lock"}, follow_redirects=False)
@@ -184,7 +185,7 @@ def test_the_last_login_method_cannot_be_locked(client, services, people):
     face_session(services, client, people.obama.uin)  # no passkey: face login is their only way in
     token = account_csrf(client)
     refused = client.post("/account/methods/face", data={"csrf_token": token, "action": "lock"}, follow_redirects=False)
-    assert refused.status_code == 409
+    assert refused.status_code == 409 and "You cannot lock your last way to sign in" in refused.text
     person = identity(services, people.obama.uin)
     with services.sessions() as db:
         assert auth_method_locks.is_allowed(db, person.id, "face")
