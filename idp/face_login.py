@@ -145,13 +145,14 @@ def _attempt(
     assert identity_id is not None, "a score is only computed for a known identity"
     # Checked after the face matched: only the person learns that they locked face login, and an unknown or
     # locked UIN look the same to anyone else.
-    if _method_locked(services, identity_id):
+    if _method_locked(services, identity_id, photo_hash):
         return again("face.method_locked", 403, uin)
     return _succeed(request, services, identity_id, source, uid, photo_hash, score, again)
 
 
-def _method_locked(services: IdpServices, identity_id: int) -> bool:
-    """Whether the identity's owner locked face login (the refusal is audited, not counted as a failure)."""
+def _method_locked(services: IdpServices, identity_id: int, photo_hash: str) -> bool:
+    """Whether the identity's owner locked face login (the refusal is audited, not counted as a failure). The
+    matched photo is spent all the same: replayed after an unlock, it must not sign anyone in."""
     with services.sessions.begin() as db:
         identity = db.get(Identity, identity_id)
         assert identity is not None
@@ -159,6 +160,7 @@ def _method_locked(services: IdpServices, identity_id: int) -> bool:
             auth_method_locks.refuse_if_locked(db, identity, auth_method_locks.FACE)
         except auth_method_locks.MethodLocked as refusal:
             auth_method_locks.record_refusal(db, sessions.citizen(identity), refusal)
+            db.add(FaceProbe(photo_hash=photo_hash, identity_id=identity.id))
             return True
     return False
 

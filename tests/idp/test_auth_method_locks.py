@@ -92,9 +92,16 @@ def test_a_temporary_unlock_works_until_its_end_then_the_method_is_locked_again(
 # --- enforcement -----------------------------------------------------------------------------
 def test_locked_face_login_is_refused_with_the_reason_after_the_face_matched(client, services, people):
     set_lock(services, people.obama.uin, "face")
-    page = login_with_face(client, "/login", people.obama.uin, fresh_photo(OBAMA_PHOTO))
+    photo = fresh_photo(OBAMA_PHOTO)
+    page = login_with_face(client, "/login", people.obama.uin, photo)
     assert page.status_code == 403
     assert "Face login is locked on your account" in alert(page)
+    # The matched photo is spent: after an unlock, the same file is a replay.
+    with services.sessions.begin() as db:
+        person = db.scalars(select(Identity).where(Identity.uin == people.obama.uin)).one()
+        auth_method_locks.unlock(db, person, "face", RESIDENT)
+    assert login_with_face(client, "/login", people.obama.uin, photo).status_code == 403
+    set_lock(services, people.obama.uin, "face")
     with services.sessions() as db:
         assert db.scalars(select(LoginSession)).first() is None
     (refused,) = events(services, "auth_method.refused")
