@@ -104,6 +104,7 @@ PAGES = frozenset(
         "/account/history.csv",
         "/account/my-data.json",
         "/account/my-data.pdf",
+        "/account/methods/{method}",
         "/passkeys/bind",
     }
 )

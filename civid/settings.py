@@ -412,6 +412,10 @@ class Settings(BaseSettings):
         description="Downloading everything civid holds about oneself (/account/my-data) needs a login at most "
         "this old; an older session signs in again first.",
     )
+    auth_method_unlock_durations_s: tuple[int, ...] = Field(
+        (600, 3600),
+        description="The temporary unlocks a resident may choose on the account page for a locked method, seconds.",
+    )
     passkey_ceremony_ttl_s: int = Field(
         300,
         description="A WebAuthn registration or login must finish within this (the browser's timeout too); "

@@ -156,6 +156,12 @@ def range_problems(settings: Any) -> list[str]:
             "CIVID_FINGER_MIN_MINUTIAE_PER_CM2 and CIVID_FINGER_MAX_MINUTIAE_PER_CM2 must be 0 <= min < max "
             f"(minutiae per cm²), not {low} and {high}"
         )
+    durations = settings.auth_method_unlock_durations_s
+    if not durations or any(seconds < 60 for seconds in durations):
+        problems.append(
+            "CIVID_AUTH_METHOD_UNLOCK_DURATIONS_S must offer at least one temporary unlock, each of 60 seconds or "
+            f"more, not {list(durations)}"
+        )
     if not 1 <= settings.port <= 65535:
         problems.append(f"CIVID_PORT must be a TCP port between 1 and 65535, not {settings.port}")
     if not settings.gallery_backend.strip():

@@ -9,7 +9,7 @@ from numpy.typing import NDArray
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civid import audit
+from civid import audit, auth_method_locks
 from civid.audit import Actor
 from civid.errors import InvalidInput, NotFound
 from civid.uin import normalise_uin
@@ -129,6 +129,12 @@ def verify(
         identity = session.scalars(select(Identity).where(Identity.uin == uin)).first()
         if identity is None:
             raise NotFound(f"no identity with UIN {uin}")
+        try:
+            auth_method_locks.refuse_if_locked(session, identity, auth_method_locks.OFFICER_VERIFICATION)
+        except auth_method_locks.MethodLocked as refusal:
+            with services.sessions.begin() as audited:
+                auth_method_locks.record_refusal(audited, actor, refusal)
+            raise
         # Compared with the record's biometrics only: an application decided a duplicate is an attempt
         # against the identity (enrollment.record), and its face or fingers must not start to verify for it.
         record = issuing_enrolment(session, identity.id)

@@ -16,6 +16,7 @@ from civid.web import i18n, pages
 from idp import (
     account,
     account_history,
+    account_locks,
     acr,
     admin_routes,
     authorize,
@@ -56,6 +57,7 @@ ROUTERS = (
     account,
     account_history,  # the resident's authentication history and data download (idp.my_data)
     my_data,
+    account_locks,
     logout,
     token,
     userinfo,

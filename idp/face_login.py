@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Delete
 
-from civid import audit
+from civid import audit, auth_method_locks
 from civid.audit import Actor
 from civid.deps import get_services
 from civid.errors import CividError, Forbidden, InvalidUin
@@ -143,7 +143,26 @@ def _attempt(
         _fail(services, identity_id, source, "no_match" if score is not None else "unknown_identity")
         return again("face.not_verified", 403, uin)
     assert identity_id is not None, "a score is only computed for a known identity"
+    # Checked after the face matched: only the person learns that they locked face login, and an unknown or
+    # locked UIN look the same to anyone else.
+    if _method_locked(services, identity_id, photo_hash):
+        return again("face.method_locked", 403, uin)
     return _succeed(request, services, identity_id, source, uid, photo_hash, score, again)
+
+
+def _method_locked(services: IdpServices, identity_id: int, photo_hash: str) -> bool:
+    """Whether the identity's owner locked face login (the refusal is audited, not counted as a failure). The
+    matched photo is spent all the same: replayed after an unlock, it must not sign anyone in."""
+    with services.sessions.begin() as db:
+        identity = db.get(Identity, identity_id)
+        assert identity is not None
+        try:
+            auth_method_locks.refuse_if_locked(db, identity, auth_method_locks.FACE)
+        except auth_method_locks.MethodLocked as refusal:
+            auth_method_locks.record_refusal(db, sessions.citizen(identity), refusal)
+            db.add(FaceProbe(photo_hash=photo_hash, identity_id=identity.id))
+            return True
+    return False
 
 
 def _interaction(request: Request, services: IdpServices, uid: str | None) -> AuthorizationRequest | None:

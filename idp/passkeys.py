@@ -23,7 +23,8 @@ from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Delete
 
-from civid import audit
+from civid import audit, auth_method_locks
+from civid.actor import Actor
 from civid.deps import get_services
 from civid.errors import CividError
 from civid.settings import Settings
@@ -288,6 +289,10 @@ def login_verify(request: Request, credential: Credential, services: ServicesDep
             with services.sessions.begin() as db:
                 response = _login(request, db, services, ceremony, assertion, source)
             return response
+        except auth_method_locks.MethodLocked as refusal:
+            with services.sessions.begin() as db:
+                auth_method_locks.record_refusal(db, Actor(None, f"citizen:{refusal.uin}", "citizen"), refusal)
+            raise
         except _Failure as failure:
             _record_failure(services, failure, source)
             raise PasskeyRejected(f"the passkey was not accepted: {failure.reason}", code=failure.code) from None
@@ -329,6 +334,8 @@ def _login(
     if passkey_ceremony.counter_regressed(passkey.sign_count, auth_data.counter):
         raise _Failure(passkey_registry.CLONE_SUSPECTED, "clone", identity.id, revoke_passkey=passkey.id)
     first_use = passkey.last_used_at is None
+    # After the signature: only the key's holder learns that its owner locked passkey login.
+    auth_method_locks.refuse_if_locked(db, identity, auth_method_locks.PASSKEY)
     passkey.sign_count = auth_data.counter
     passkey.last_used_at = utcnow()
     lockout.record(db, settings, identity, source, METHOD, True)

@@ -3,6 +3,7 @@
 from models.abis import AbisModality, AbisReference, AbisTemplate
 from models.access import ROLES, ApiKey
 from models.audit import AuditCheckpoint, AuditEvent, AuditTreeNode
+from models.auth_method_lock import AuthMethodLock
 from models.base import Base, utcnow
 from models.batch import BatchJob, BatchRecord, BatchStatus, RecordStatus
 from models.bulk_dedup import BulkDedupPair, BulkDedupRun, RunStatus
@@ -81,6 +82,7 @@ __all__ = [
     "IdentityStatusChange",
     "IdentityRecordVersion",
     "RecordVersionStatus",
+    "AuthMethodLock",
     "Photo",
     "AccessToken",
     "AuthorizationCode",

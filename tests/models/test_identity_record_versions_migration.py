@@ -31,7 +31,7 @@ def test_0033_adds_the_record_versions_and_downgrades(engine):  # type: ignore[n
             sa.text("INSERT INTO identities (id, uin, status, created_at) VALUES (1, '4058075267', 'active', :t)"),
             {"t": T0},
         )
-    upgrade(engine, "0033")
+    upgrade(engine)
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
     with engine.begin() as connection:
