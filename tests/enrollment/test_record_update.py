@@ -26,11 +26,15 @@ from tests.kyc.banks import civid_jwks, held_attestation, verify_with_joserfc
 from tests.postgres import postgres_schema_url  # noqa: F401 - fixture
 
 
+# A mail server configured (never reached: nothing is delivered here), so that the outbox queues email.
+_MAIL = {"smtp_host": "127.0.0.1", "smtp_port": 2525}
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def settings(request, tmp_path: Path):
     if request.param == "postgresql":
-        return make_settings(tmp_path, database_url=request.getfixturevalue("postgres_schema_url"))
-    return make_settings(tmp_path)
+        return make_settings(tmp_path, database_url=request.getfixturevalue("postgres_schema_url"), **_MAIL)
+    return make_settings(tmp_path, **_MAIL)
 
 
 def issued_citizen(services, digits: str = "405807526") -> Citizen:
