@@ -57,6 +57,12 @@ class ClientIn(BaseModel):
         "(OpenID Connect Back-Channel Logout 1.0); https, http only on localhost.",
     )
     backchannel_logout_session_required: bool = False
+    identity_events_uri: str | None = Field(
+        None,
+        max_length=2000,
+        description="Where civid pushes a Security Event Token (RFC 8417, pushed as RFC 8935) when a person this "
+        "client serves has a consented claim corrected (docs/identity-events.md); https, http only on localhost.",
+    )
     grant_types: list[Literal["authorization_code", "refresh_token"]] = Field(
         default_factory=lambda: list(clients.GRANT_TYPES),
         description="RFC 7591 grant types the client may use at /token: authorization_code, and refresh_token "
@@ -101,6 +107,7 @@ class ClientOut(BaseModel):
     contacts: list[str]
     backchannel_logout_uri: str | None
     backchannel_logout_session_required: bool
+    identity_events_uri: str | None = None
     grant_types: list[str]
     require_pkce: bool
     dpop_bound_access_tokens: bool = False  # RFC 9449 §5.2

@@ -90,6 +90,9 @@ def clients_add(
         "--backchannel-logout-session-required",
         help="The portal needs the sid claim in logout tokens (civid always sends it)",
     ),
+    identity_events_uri: str | None = typer.Option(
+        None, help="Where civid pushes Security Event Tokens when a consented claim is corrected (RFC 8417/8935)"
+    ),
     grant_type: list[str] = typer.Option(
         [], help="A grant type the portal may use at /token (repeat): authorization_code, refresh_token; default both"
     ),
@@ -126,6 +129,7 @@ def clients_add(
         contacts=list(contact),
         backchannel_logout_uri=backchannel_logout_uri,
         backchannel_logout_session_required=backchannel_logout_session_required,
+        identity_events_uri=identity_events_uri,
         require_pkce=not nonce_instead_of_pkce,
         require_dpop=require_dpop,
     )

@@ -53,6 +53,7 @@ class ClientMetadata:
     contacts: list[str] = field(default_factory=list)
     backchannel_logout_uri: str | None = None
     backchannel_logout_session_required: bool = False
+    identity_events_uri: str | None = None
     grant_types: list[str] = field(default_factory=lambda: list(GRANT_TYPES))
     # False: a confidential client may send nonce instead of PKCE (RFC 9700 §2.1.1); admins only.
     require_pkce: bool = True
@@ -106,6 +107,12 @@ def _validate(meta: ClientMetadata) -> str:
                 "backchannel_logout_uri must be at most 2000 characters", code="backchannel_logout_uri_too_long"
             )
         check_redirect_uri(meta.backchannel_logout_uri, InvalidClientMetadata, what="backchannel_logout_uri")
+    if meta.identity_events_uri is not None:
+        if len(meta.identity_events_uri) > 2000:
+            raise InvalidClientMetadata(
+                "identity_events_uri must be at most 2000 characters", code="identity_events_uri_too_long"
+            )
+        check_redirect_uri(meta.identity_events_uri, InvalidClientMetadata, what="identity_events_uri")
     if not meta.require_pkce and meta.token_endpoint_auth_method not in CONFIDENTIAL_AUTH_METHODS:
         # RFC 9700 §2.1.1: nonce may replace PKCE only for a client that authenticates its code redemption.
         raise InvalidClientMetadata(
@@ -211,6 +218,7 @@ def register(
         contacts=list(meta.contacts),
         backchannel_logout_uri=meta.backchannel_logout_uri,
         backchannel_logout_session_required=meta.backchannel_logout_session_required,
+        identity_events_uri=meta.identity_events_uri,
         grant_types=[g for g in GRANT_TYPES if g in meta.grant_types],
         require_pkce=meta.require_pkce,
         require_dpop=meta.require_dpop,
@@ -231,6 +239,7 @@ def register(
         entitlements=row.entitlements,
         subject_identifier_type=row.subject_type,
         backchannel_logout_uri=row.backchannel_logout_uri,
+        identity_events_uri=row.identity_events_uri,
         grant_types=row.grant_types,
         require_pkce=row.require_pkce,
         require_dpop=row.require_dpop,
@@ -287,6 +296,7 @@ def describe(row: Client) -> dict[str, Any]:
         "contacts": row.contacts,
         "backchannel_logout_uri": row.backchannel_logout_uri,
         "backchannel_logout_session_required": bool(row.backchannel_logout_session_required),
+        "identity_events_uri": row.identity_events_uri,
         "grant_types": list(row.grant_types),
         "require_pkce": bool(row.require_pkce),
         "dpop_bound_access_tokens": bool(row.require_dpop),

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from civid import audit
 from civid.events import EventBus, IdentityStatusChanged, IdentityWithdrawn
+from idp import identity_events
 from idp.grant_lifecycle import revoke_grants
 from models import Grant, LoginSession, utcnow
 
@@ -22,6 +23,7 @@ def subscribe(bus: EventBus, backchannel_logouts: BackchannelLogouts | None = No
     is woken when a suspension's logout tokens are committed (None: they wait for its next poll)."""
     bus.subscribe(IdentityWithdrawn, end_grants)
     bus.subscribe(IdentityStatusChanged, EndUse(backchannel_logouts))
+    identity_events.subscribe(bus)  # a corrected record: a Security Event Token to the portals that hold it
 
 
 def end_grants(db: Session, event: IdentityWithdrawn) -> None:

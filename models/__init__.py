@@ -21,6 +21,7 @@ from models.civil_registration import CivilRegistration
 from models.dedup_job import DedupJob, JobStatus
 from models.fingerprint import FingerSource, FingerTemplate
 from models.identity import Enrolment, EnrolmentStatus, FaceTemplate, Identity, Photo
+from models.identity_event_delivery import IdentityEventDelivery
 from models.identity_record import IdentityRecordVersion, RecordVersionStatus
 from models.identity_status import IdentityStatusChange
 from models.kyc import Attestation, DataRelease, IdentityDocument
@@ -80,6 +81,7 @@ __all__ = [
     "Identity",
     "CivilRegistration",
     "IdentityStatusChange",
+    "IdentityEventDelivery",
     "IdentityRecordVersion",
     "RecordVersionStatus",
     "AuthMethodLock",

@@ -69,6 +69,8 @@ class Client(Base):
     # OIDC Back-Channel Logout 1.0 §2.2: where civid POSTs a logout token when a citizen's session ends.
     backchannel_logout_uri: Mapped[str | None] = mapped_column(String(2000))
     backchannel_logout_session_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Where civid pushes Security Event Tokens about people this client serves (RFC 8417/8935; idp.identity_events).
+    identity_events_uri: Mapped[str | None] = mapped_column(String(2000))
     # RFC 7591 §2 grant_types the client may use at /token: authorization_code, and refresh_token only if
     # listed (RFC 6749 §5.2 unauthorized_client otherwise; no refresh token is issued to it).
     grant_types: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["authorization_code", "refresh_token"])

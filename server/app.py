@@ -27,6 +27,7 @@ from enrollment.routes import router as enrolment_router
 from idp import request_bodies
 from idp.app import housekeeping as idp_housekeeping
 from idp.app import install as install_idp
+from idp.identity_events import IdentityEventPusher
 from kyc.app import install as install_kyc
 from notifications.delivery import Deliverer
 from server.admin_routes import router as admin_router
@@ -126,13 +127,16 @@ def _install_docs(app: FastAPI) -> None:
 
 
 async def deliver_notifications(services: Services) -> None:
-    """Send due notifications every few seconds (rows left by a stopped process included)."""
+    """Send due notifications and Security Event Tokens every few seconds (rows left by a stopped process
+    included)."""
     deliverer = Deliverer(services.settings, services.sessions)
+    pusher = IdentityEventPusher(services.settings, services.sessions, services.signing_keys, services.idp_secrets)
     while True:
-        try:
-            await asyncio.to_thread(deliverer.deliver_due)
-        except Exception:  # a failed pass (database busy) must not stop the loop; the next one retries
-            log.exception("notification delivery failed")
+        for name, deliver in (("notification", deliverer.deliver_due), ("identity event", pusher.deliver_due)):
+            try:
+                await asyncio.to_thread(deliver)
+            except Exception:  # a failed pass (database busy) must not stop the loop; the next one retries
+                log.exception("%s delivery failed", name)
         await asyncio.sleep(NOTIFICATION_POLL_S)
 
 

@@ -11,20 +11,18 @@ import threading
 import zlib
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from civid.audit import SYSTEM
 from civid.auth import create_api_key
-from civid.uin import verhoeff_check_digit
-from models import ApiKey, Attestation, AuditEvent, Enrolment, Identity, IdentityRecordVersion, Notification
+from models import Attestation, AuditEvent, Enrolment, Identity, IdentityRecordVersion, Notification
 from tests.conftest import assert_problem, make_settings
-from tests.idp.conftest import Citizen, issue_code, redeem, register_client
+from tests.enrollment.records import issued_citizen, propose
+from tests.idp.conftest import issue_code, redeem, register_client
 from tests.kyc.banks import civid_jwks, held_attestation, verify_with_joserfc
 from tests.postgres import postgres_schema_url  # noqa: F401 - fixture
-
 
 # A mail server configured (never reached: nothing is delivered here), so that the outbox queues email.
 _MAIL = {"smtp_host": "127.0.0.1", "smtp_port": 2525}
@@ -35,49 +33,6 @@ def settings(request, tmp_path: Path):
     if request.param == "postgresql":
         return make_settings(tmp_path, database_url=request.getfixturevalue("postgres_schema_url"), **_MAIL)
     return make_settings(tmp_path, **_MAIL)
-
-
-def issued_citizen(services, digits: str = "405807526") -> Citizen:
-    """An identity with its issued enrolment's record, as the enrolment workflow leaves them."""
-    uin = digits + verhoeff_check_digit(digits)
-    with services.sessions.begin() as db:
-        officer = db.scalars(select(ApiKey).where(ApiKey.name == "test officer")).one()
-        identity = Identity(uin=uin, status="active")
-        db.add(identity)
-        db.flush()
-        db.add(
-            Enrolment(
-                public_id=f"e-{uin}",
-                status="issued",
-                officer_id=officer.id,
-                given_name="Ana",
-                middle_names=None,
-                family_name="Pérez",
-                date_of_birth=date(1990, 4, 21),
-                sex="F",
-                place_of_birth="Belize City, Belize",
-                nationality="BLZ",
-                address={"line1": "12 Albert Street", "locality": "Belize City", "country": "BLZ"},
-                phone="+5016101234",
-                email="ana@example.org",
-                identity_id=identity.id,
-            )
-        )
-        return Citizen(uin, identity.id)
-
-
-EVIDENCE = {
-    "type": "marriage_certificate",
-    "number": "MC-2026-0042",
-    "issuer": {"name": "Vital Statistics Unit", "country": "BLZ"},
-    "date_of_issuance": "2026-11-20",
-    "check_methods": ["vpip"],
-}
-
-
-def propose(client, headers, uin: str, changes: dict[str, Any], evidence: Any = EVIDENCE, **extra: Any):
-    body = {"changes": changes, "evidence": evidence, **extra}
-    return client.post(f"/v1/identities/{uin}/record-updates", json=body, headers=headers)
 
 
 def record_of(services, identity_id: int) -> Enrolment:

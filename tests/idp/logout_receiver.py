@@ -1,4 +1,5 @@
-"""A portal's back-channel logout endpoint served over real HTTP on loopback: records every POST it receives."""
+"""A portal's back-channel endpoint (logout tokens, Security Event Tokens) served over real HTTP on loopback:
+records every POST it receives."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ class ReceivedLogout:
     path: str
     content_type: str
     form: dict[str, list[str]]
+    body: str = ""  # as it came (a Security Event Token is posted bare, not as a form)
 
     @property
     def logout_token(self) -> str:
@@ -36,7 +38,7 @@ class LogoutReceiver:
                 body = self.rfile.read(length).decode()
                 with outer._arrived:
                     outer.received.append(
-                        ReceivedLogout(self.path, self.headers.get("Content-Type", ""), parse_qs(body))
+                        ReceivedLogout(self.path, self.headers.get("Content-Type", ""), parse_qs(body), body)
                     )
                     outer._arrived.notify_all()
                 time.sleep(outer.delay_s)
