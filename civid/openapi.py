@@ -105,6 +105,8 @@ PAGES = frozenset(
         "/account/my-data.json",
         "/account/my-data.pdf",
         "/account/methods/{method}",
+        "/account/vids",
+        "/account/vids/{vid_id}/revoke",
         "/passkeys/bind",
     }
 )

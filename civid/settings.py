@@ -416,6 +416,18 @@ class Settings(BaseSettings):
         (600, 3600),
         description="The temporary unlocks a resident may choose on the account page for a locked method, seconds.",
     )
+    vid_temporary_ttl_s: int = Field(
+        1800,
+        description="A temporary Virtual ID expires this long after it is created (and is spent by its first use).",
+    )
+    vid_temporary_max_live: int = Field(
+        5, description="How many unused, unexpired temporary Virtual IDs one resident may hold at once."
+    )
+    vid_key_file: Path | None = Field(
+        None,
+        description="JSON with the key of Virtual ID digests; default <data_dir>/keys/vid-key.json (0600), created "
+        "on first run. Losing it makes every VID unusable (residents create new ones); back it up with the keys.",
+    )
     passkey_ceremony_ttl_s: int = Field(
         300,
         description="A WebAuthn registration or login must finish within this (the browser's timeout too); "
@@ -806,6 +818,10 @@ class Settings(BaseSettings):
     @property
     def resolved_idp_secrets_file(self) -> Path:
         return self.idp_secrets_file or self.data_dir / "keys" / "idp-secrets.json"
+
+    @property
+    def resolved_vid_key_file(self) -> Path:
+        return self.vid_key_file or self.data_dir / "keys" / "vid-key.json"
 
     @property
     def gallery_dir(self) -> Path:

@@ -86,6 +86,8 @@ POSITIVE = (
     "passkey_binding_ttl_s",
     "passkey_binding_face_max_age_s",
     "resident_data_login_max_age_s",
+    "vid_temporary_ttl_s",
+    "vid_temporary_max_live",
     "passkey_ceremony_ttl_s",
     "login_max_failures_per_identity",
     "login_max_failures_per_source",

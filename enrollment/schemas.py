@@ -351,7 +351,7 @@ class FingerVerifyOut(BaseModel):
 
 
 class VerifyOut(BaseModel):
-    uin: str
+    uin: str = Field(description="The number presented: the UIN, or the Virtual ID (never the UIN behind a VID)")
     match: bool = Field(description="True when every modality presented matched")
     modalities: list[Literal["face", "finger"]]
     score: float | None = Field(None, description="Face: best cosine similarity with the identity's templates")

@@ -9,7 +9,7 @@ from numpy.typing import NDArray
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civid import audit, auth_method_locks
+from civid import audit, auth_method_locks, vid
 from civid.audit import Actor
 from civid.errors import InvalidInput, NotFound
 from civid.uin import normalise_uin
@@ -44,7 +44,7 @@ class FingerVerification:
 
 @dataclass(frozen=True)
 class Verification:
-    uin: str
+    uin: str  # the number as presented: the UIN, or the VID (a VID's holder never learns the UIN from it)
     match: bool
     face: FaceVerification | None
     fingers: list[FingerVerification]
@@ -124,11 +124,14 @@ def verify(
     missing = set(services.settings.verify_required_modalities) - presented
     if missing:
         raise InvalidInput(f"this service's verification policy requires: {', '.join(sorted(missing))}")
-    uin = normalise_uin(uin_text)
+    with services.sessions.begin() as session:  # committed first: presenting a temporary VID spends it
+        presented_as = vid.resolve(session, services.settings, uin_text)
+        if presented_as is None:
+            raise NotFound(f"no identity with UIN {normalise_uin(uin_text)}")
+        identity_id, uin, shown = presented_as.identity.id, presented_as.identity.uin, presented_as.shown
     with services.sessions() as session:
-        identity = session.scalars(select(Identity).where(Identity.uin == uin)).first()
-        if identity is None:
-            raise NotFound(f"no identity with UIN {uin}")
+        identity = session.get(Identity, identity_id)
+        assert identity is not None  # noqa: S101 - just found
         try:
             auth_method_locks.refuse_if_locked(session, identity, auth_method_locks.OFFICER_VERIFICATION)
         except auth_method_locks.MethodLocked as refusal:
@@ -139,11 +142,11 @@ def verify(
         # against the identity (enrollment.record), and its face or fingers must not start to verify for it.
         record = issuing_enrolment(session, identity.id)
         enrolments = [record] if record is not None else []
-        face = _verify_face(services, session, uin, enrolments, photo) if photo is not None else None
-        finger_results = _verify_fingers(services, session, uin, enrolments, fingers) if fingers else []
+        face = _verify_face(services, session, shown, enrolments, photo) if photo is not None else None
+        finger_results = _verify_fingers(services, session, shown, enrolments, fingers) if fingers else []
     fused = services.fusion.fuse(face.score if face else None, {f.position: f.score for f in finger_results})
     match = (face is None or face.match) and all(f.match for f in finger_results)
-    result = Verification(uin, match, face, finger_results, fused.llr)
+    result = Verification(shown, match, face, finger_results, fused.llr)
     with services.sessions.begin() as session:
         audit.record(
             session,
@@ -155,6 +158,7 @@ def verify(
             modalities=sorted(presented),
             face_score=round(face.score, 4) if face else None,
             finger_scores={f.position: round(f.score, 4) for f in finger_results},
+            via_vid=presented_as.via_vid,
         )
     return result
 

@@ -21,7 +21,7 @@ from civid.errors import NotFound
 from civid.input_types import RowId
 from civid.web import i18n, pages
 from civid.web.csrf import check_csrf
-from idp import account_locks, claims, consent, passkey_bindings, passkey_registry, sessions
+from idp import account_locks, account_vids, claims, consent, passkey_bindings, passkey_registry, sessions
 from idp.claims_extensions import ClaimsExtensions, from_request
 from idp.consent_page import CLAIM_ITEMS
 from idp.runtime import IdpServices
@@ -31,7 +31,7 @@ router = APIRouter(dependencies=[Depends(pages.html_page)])
 ServicesDep = Annotated[IdpServices, Depends(get_services)]
 ExtensionsDep = Annotated[ClaimsExtensions, Depends(from_request)]
 LOGIN_PAGE = "/login"
-NOTICES = ("passkey_added", "passkey_revoked", "consent_revoked", *account_locks.NOTICES)
+NOTICES = ("passkey_added", "passkey_revoked", "consent_revoked", *account_locks.NOTICES, *account_vids.NOTICES)
 _Row = TypeVar("_Row", Passkey, Consent)  # a row a citizen owns (``identity_id``)
 
 
@@ -129,6 +129,8 @@ def account_page(request: Request, services: ServicesDep, extensions: Extensions
             consents=_consent_rows(db, identity.id),
             auth_methods=account_locks.rows(db, identity.id),
             unlock_durations=services.settings.auth_method_unlock_durations_s,
+            vids=account_vids.rows(db, identity.id),
+            vid_minutes=services.settings.vid_temporary_ttl_s // 60,
             notice=done if done in NOTICES else None,
             extension_sections=extensions.account_sections(db, identity.id, lang),
             can_bind=_can_bind_online(session, services.settings.passkey_binding_face_max_age_s)

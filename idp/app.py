@@ -17,6 +17,7 @@ from idp import (
     account,
     account_history,
     account_locks,
+    account_vids,
     acr,
     admin_routes,
     authorize,
@@ -58,6 +59,7 @@ ROUTERS = (
     account_history,  # the resident's authentication history and data download (idp.my_data)
     my_data,
     account_locks,
+    account_vids,
     logout,
     token,
     userinfo,

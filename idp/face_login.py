@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Delete
 
-from civid import audit, auth_method_locks
+from civid import audit, auth_method_locks, vid
 from civid.audit import Actor
 from civid.deps import get_services
 from civid.errors import CividError, Forbidden, InvalidUin
@@ -111,14 +111,14 @@ def _attempt(
     if not fresh:
         return again("face.challenge_invalid", 400)
     try:
-        uin = normalise_uin(uin_text)
+        shown = vid.normalise_vid(uin_text) if vid.looks_like_vid(uin_text) else normalise_uin(uin_text)
     except InvalidUin:
         return again("face.uin_invalid", 422)  # checkable by anyone (check digit): reveals nothing
     data = photo.file.read(settings.max_upload_bytes + 1) if photo is not None else b""
     if photo is None or not data:
-        return again("face.photo_missing", 422, uin)
+        return again("face.photo_missing", 422, shown)
+    identity_id, uin = _presented(services, shown)
     with services.sessions() as db:
-        identity_id = db.scalar(select(Identity.id).where(Identity.uin == uin, Identity.status == "active"))
         locked = _locked(db, settings, identity_id, source)
         photo_hash = hashlib.sha256(data).hexdigest()
         replayed = db.scalar(select(FaceProbe.id).where(FaceProbe.photo_hash == photo_hash)) is not None
@@ -127,7 +127,7 @@ def _attempt(
         raise locked  # a 429 page with Retry-After, before anything is compared
     if replayed:
         _fail(services, identity_id, source, "photo_replayed")
-        return again("face.photo_replayed", 403, uin)
+        return again("face.photo_replayed", 403, shown)
     try:
         vector, _ = probe_descriptor(services, PhotoUpload(data, photo.filename or "photo", photo.content_type))
     except CividError as exc:
@@ -136,18 +136,32 @@ def _attempt(
         # person (probing needs scores, and every compared photo counts); counting it would lock out
         # honest citizens with a poor camera or light. It is audited, and the challenge is spent.
         _audit_rejected_photo(services, uin, source, exc)
-        return again(_photo_problem(exc), 422, uin)
+        return again(_photo_problem(exc), 422, shown)
     with services.sessions() as db:
         score = _best_score(services, db, identity_id, vector) if identity_id is not None else None
     if score is None or score < settings.verify_threshold:
         _fail(services, identity_id, source, "no_match" if score is not None else "unknown_identity")
-        return again("face.not_verified", 403, uin)
+        return again("face.not_verified", 403, shown)
     assert identity_id is not None, "a score is only computed for a known identity"
     # Checked after the face matched: only the person learns that they locked face login, and an unknown or
     # locked UIN look the same to anyone else.
     if _method_locked(services, identity_id, photo_hash):
-        return again("face.method_locked", 403, uin)
+        return again("face.method_locked", 403, shown)
     return _succeed(request, services, identity_id, source, uid, photo_hash, score, again)
+
+
+def _presented(services: IdpServices, shown: str) -> tuple[int | None, str]:
+    """(the active identity the UIN or VID names, or None; what the audit calls the person). Presenting a
+    temporary VID spends it, whatever follows. A VID that names nobody now is answered like an unknown UIN."""
+    with services.sessions.begin() as db:
+        try:
+            presented = vid.resolve(db, services.settings, shown)
+        except vid.VidNotUsable:
+            return None, f"vid:{shown[-4:]}"
+        if presented is None:
+            return None, shown
+        active = presented.identity.status == "active"
+        return (presented.identity.id if active else None), presented.identity.uin
 
 
 def _method_locked(services: IdpServices, identity_id: int, photo_hash: str) -> bool:

@@ -67,7 +67,7 @@ def login_needed(
             return "max_age"
     if not methods.satisfies(session.acr, params.get("acr_values") or []):
         return "acr"
-    hint = params.get("login_hint")
+    hint = params.get("login_hint_uin") or params.get("login_hint")  # a VID hint: the UIN it maps to
     if hint and hint != identity.uin and not fresh:
         # A hint, not a demand (OIDC Core §3.1.2.1): an earlier session of someone else is not reused, but
         # whoever logs in during this interaction is who the citizen chose to be.

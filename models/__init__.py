@@ -47,6 +47,7 @@ from models.oidc import (
     WebAuthnChallenge,
 )
 from models.staff import ConsoleSession, StaffAccount
+from models.virtual_id import VirtualId
 
 __all__ = [
     "Notification",
@@ -113,4 +114,5 @@ __all__ = [
     "BatchRecord",
     "BatchStatus",
     "RecordStatus",
+    "VirtualId",
 ]

@@ -45,6 +45,7 @@ KEY_FILES: dict[str, Callable[[Settings], Path]] = {
     "keys/template-keys.json": lambda s: s.resolved_template_keys_file,
     "keys/audit-keys.json": lambda s: s.resolved_audit_key_file,
     "keys/idp-secrets.json": lambda s: s.resolved_idp_secrets_file,
+    "keys/vid-key.json": lambda s: s.resolved_vid_key_file,
 }
 GALLERY_PREFIX = "gallery/"
 Advance = Callable[[int], None]  # bytes done, for a progress bar

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from civid import metrics
+from civid import metrics, vid
 from civid.audit_log import AuditLog
 from civid.envelope import load_keyring
 from civid.errors import ConfigurationError
@@ -86,6 +86,7 @@ def build_services(
     # held by that request's own transaction.
     signing_keys.ensure()
     idp_secrets = ServerSecrets.load_or_create(settings.resolved_idp_secrets_file)
+    vid.ensure_key(settings)  # before any backup: a VID's digest is useless without it
     backchannel_logouts = BackchannelLogouts(settings, sessions, signing_keys, idp_secrets)
     events = subscribed_event_bus(backchannel_logouts)
     notification_outbox.subscribe(events, settings)  # last: a person is told only of what the others did not refuse

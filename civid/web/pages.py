@@ -136,6 +136,7 @@ def error_page(request: Request, exc: CividError) -> HTMLResponse:
         code=code,
         detail=exc.detail,
         message_key=message_key,
+        message_values=exc.params,
         retry_after=retry_after,
     )
     if retry_after:

@@ -125,7 +125,13 @@ def test_each_verification_writes_an_audit_event_without_the_vector(client, keys
     assert [(e.subject_id, e.detail["match"]) for e in recorded] == [(obama, True), (obama, False)]
     assert all(e.actor_name == "test officer" for e in recorded)
     for event in recorded:
-        assert set(without_request_id(event.detail)) == {"match", "modalities", "face_score", "finger_scores"}
+        assert set(without_request_id(event.detail)) == {
+            "match",
+            "modalities",
+            "face_score",
+            "finger_scores",
+            "via_vid",
+        }
         assert_no_vector(event.detail)
 
 
