@@ -13,7 +13,8 @@ attestations, and login sessions a grant or a pending logout still names.
 
 Deleted templates leave the gallery through its usual sync: searches resolve every hit against the template rows
 (``enrollment.dedup``), so a deleted one is never reported, and each registration process drops the vectors when
-it reconciles its index with the database (at its next start, or ``civid index rebuild``).
+it reconciles its index with the database (at its next start; with Milvus, ``civid index rebuild`` rebuilds the
+shared collections at once).
 """
 
 from __future__ import annotations

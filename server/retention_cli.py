@@ -116,3 +116,10 @@ def run(
     out.print(table)
     total = sum(report.deleted for report in reports)
     out.print(f"{total} row(s) {'due' if dry_run else 'deleted'}" + ("" if dry_run else ", each batch audited"))
+    templates = sum(r.deleted for r in reports if r.kind == "deactivated_templates")
+    if templates and not dry_run:
+        # Searches already ignore them (hits are resolved against the rows); the vectors go at the next reconcile.
+        out.print(
+            f"{templates} template(s) deleted: no search reports them; each registration process drops them from "
+            "its index at its next start (with Milvus, 'civid index rebuild' drops them from the shared one now)"
+        )

@@ -331,6 +331,7 @@ def test_the_command_prints_what_it_deleted_and_the_policy(tmp_path: Path) -> No
     done = _cli(tmp_path, "retention", "run", **env)
     assert done.exit_code == 0, done.output
     assert "deleted" in done.output and "face_templates" in done.output and "each batch audited" in done.output
+    assert "2 template(s) deleted: no search reports them" in done.output
     cutoff = (utcnow() - timedelta(days=365)).strftime("%Y-%m-%d")
     assert cutoff in done.output
     shown = _cli(tmp_path, "retention", "show")
