@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from civid.settings_checks import production_problems, range_problems
@@ -23,6 +23,7 @@ from civid.settings_groups import (
     FingerQualityParams,
     GalleryConfig,
     MilvusConfig,
+    RetentionPolicy,
     UploadLimits,
 )
 
@@ -109,6 +110,51 @@ class Settings(BaseSettings):
         "photo; the console shows them only to adjudicators and only while the case is open. Off: only "
         "templates are kept, and case pages show no photos.",
     )
+
+    # --- retention of personal data (server/retention.py, `civid retention run`; docs/retention.md) ----------
+    # Each: days after which the rows go, or None (empty, "none", "forever") to keep them forever.
+    retention_photo_days: int | None = Field(
+        None,
+        ge=1,
+        description="Delete enrolment photos this many days after their enrolment. None (the default): kept, "
+        "because a photo is the evidence an adjudicator or a court compares a disputed identity against; photos "
+        "of an enrolment in an open case (applicant or candidate) or not yet decided are never deleted.",
+    )
+    retention_deactivated_template_days: int | None = Field(
+        365,
+        ge=1,
+        description="Delete the face and finger templates of an identity deactivated for any reason but death "
+        "(duplicate, voluntary renunciation) this many days after its deactivation. A deceased person's templates "
+        "are always kept, whatever this says, so a new enrolment using a dead person's face or fingers is still "
+        "caught by deduplication. Merged UINs hold no templates (their enrolment belongs to the identity that "
+        "stays); templates of a candidate in an open case are kept until it is decided.",
+    )
+    retention_release_days: int | None = Field(
+        1825,
+        ge=1,
+        description="Delete the records of claims released to portals and banks (data_releases, listed on the "
+        "resident's account page) this many days after the release. Consents and attestations are not touched.",
+    )
+    retention_login_history_days: int | None = Field(
+        365,
+        ge=1,
+        description="Delete login attempts, and login sessions that ended or expired, this many days after; a "
+        "session a grant, an authorization request or a pending back-channel logout still names is kept.",
+    )
+
+    @field_validator(
+        "retention_photo_days",
+        "retention_deactivated_template_days",
+        "retention_release_days",
+        "retention_login_history_days",
+        mode="before",
+    )
+    @classmethod
+    def _keep_forever_words(cls, value: object) -> object:
+        """An empty value, ``none`` or ``forever`` in the environment means keep forever (None)."""
+        if isinstance(value, str) and value.strip().lower() in {"", "none", "forever", "never"}:
+            return None
+        return value
 
     # --- input limits (checked before any pixel is decoded) --------------------------------
     max_upload_bytes: int = Field(8 * 1024 * 1024, description="Largest accepted image file.")
@@ -740,6 +786,16 @@ class Settings(BaseSettings):
             self.gallery_faiss_parallel_mode,
             self.gallery_faiss_threads,
             self.milvus,
+        )
+
+    @property
+    def retention(self) -> RetentionPolicy:
+        """How long each kind of personal data is kept (server/retention.py)."""
+        return RetentionPolicy(
+            self.retention_photo_days,
+            self.retention_deactivated_template_days,
+            self.retention_release_days,
+            self.retention_login_history_days,
         )
 
     @property

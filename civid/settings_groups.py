@@ -107,3 +107,13 @@ class GalleryConfig:
     faiss_parallel_mode: int
     faiss_threads: int
     milvus: MilvusConfig
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    """Days each kind of personal data is kept before `civid retention run` deletes it; None keeps it forever."""
+
+    photo_days: int | None
+    deactivated_template_days: int | None
+    release_days: int | None
+    login_history_days: int | None

@@ -13,7 +13,8 @@ change is a compare-and-set on ``identities.status``, so of two concurrent reque
 
 What a non-active status ends is not done here: ``IdentityStatusChanged`` is published in the same transaction
 and the provider (sessions, tokens, back-channel logout) and kyc (attestations) react (``civid.events``).
-Templates stay in the gallery: a deceased person's face still finds a new enrolment of it, which goes to a case.
+Templates stay in the gallery: a deceased person's face still finds a new enrolment of it, which goes to a case
+(forever; other deactivations' templates until their retention period: server/retention.py).
 """
 
 from __future__ import annotations

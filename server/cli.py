@@ -5,7 +5,7 @@ from __future__ import annotations
 import atexit
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -56,7 +56,14 @@ def _settings() -> Settings:
     try:
         return get_settings()
     except ValidationError as exc:
-        _fail("civid will not start: " + "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()))
+        _fail("civid will not start: " + "; ".join(_setting_problem(e) for e in exc.errors()))
+
+
+def _setting_problem(error: Any) -> str:
+    """One validation error in words, naming the variable when it is one field's (``CIVID_RETENTION_PHOTO_DAYS: …``)."""
+    message = str(error["msg"]).removeprefix("Value error, ")
+    field: tuple[Any, ...] = tuple(error.get("loc") or ())
+    return f"CIVID_{str(field[0]).upper()}: {message}" if len(field) == 1 else message
 
 
 def _check_gallery_backend(settings: Settings) -> None:
@@ -594,6 +601,10 @@ _install_identity_commands(app, _services_without_gallery)
 from server.notifications_cli import install as _install_notification_commands  # noqa: E402  (civid notifications …)
 
 _install_notification_commands(app, _services_without_gallery)
+
+from server.retention_cli import install as _install_retention_commands  # noqa: E402  (civid retention run|show)
+
+_install_retention_commands(app, _services_without_gallery, _settings)
 
 
 def main() -> None:  # pragma: no cover

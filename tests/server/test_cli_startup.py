@@ -49,6 +49,7 @@ CLI_MODULES = {
     "server.keys_cli",  # the HSM key ceremonies (services built on call)
     "server.identity_cli",  # the identity status commands (services built on call)
     "server.notifications_cli",  # civid notifications status|retry (services built on call)
+    "server.retention_cli",  # civid retention run|show (services and settings built on call)
     "civid",
     "civid.errors",
     "civid.actor",
