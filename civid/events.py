@@ -101,6 +101,14 @@ class UinIssued(IdentityEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class UinRecoveryRequested(IdentityEvent):
+    """Someone proved online to be the holder of this identity (face and date of birth) and asked for their
+    lost UIN: it is sent to the contact on the record, never shown on the page (enrollment.uin_recovery)."""
+
+    name: ClassVar[str] = "uin_recovery"
+
+
+@dataclass(frozen=True, kw_only=True)
 class SignedInAnew(IdentityEvent):
     """The person signed in by a method they had never used (``method``: face, passkey), or with a passkey
     never used before (``new_device``): the person is told, in case it was not them (idp publishes it)."""

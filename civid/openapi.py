@@ -107,6 +107,7 @@ PAGES = frozenset(
         "/account/methods/{method}",
         "/account/vids",
         "/account/vids/{vid_id}/revoke",
+        "/recover-uin",
         "/passkeys/bind",
     }
 )

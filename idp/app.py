@@ -36,6 +36,7 @@ from idp import (
     resident_data,
     revocation,
     token,
+    uin_recovery_page,
     userinfo,
 )
 from idp.error_response import oauth_error
@@ -61,6 +62,7 @@ ROUTERS = (
     account_locks,
     account_vids,
     logout,
+    uin_recovery_page,  # a lost UIN sent to the record's contacts after a face and date-of-birth check
     token,
     userinfo,
     introspection,

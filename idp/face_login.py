@@ -136,7 +136,7 @@ def _attempt(
         # person (probing needs scores, and every compared photo counts); counting it would lock out
         # honest citizens with a poor camera or light. It is audited, and the challenge is spent.
         _audit_rejected_photo(services, uin, source, exc)
-        return again(_photo_problem(exc), 422, shown)
+        return again(photo_problem(exc), 422, shown)
     with services.sessions() as db:
         score = _best_score(services, db, identity_id, vector) if identity_id is not None else None
     if score is None or score < settings.verify_threshold:
@@ -246,7 +246,7 @@ def _audit_rejected_photo(services: IdpServices, uin: str, source: str, exc: Civ
         )
 
 
-def _photo_problem(exc: CividError) -> str:
+def photo_problem(exc: CividError) -> str:
     """The i18n key for why a photo could not be used."""
     codes = [issue["code"] for issue in (exc.extra.get("quality") or {}).get("issues", [])]
     for code in codes:

@@ -19,13 +19,22 @@ from civid.events import (
     IdentityUpdated,
     SignedInAnew,
     UinIssued,
+    UinRecoveryRequested,
 )
 from civid.settings import Settings
 from models import Enrolment, Notification, utcnow
 from notifications.templates import environment, render
 
 # Every event a person is told about; a template per kind, channel and language (notifications/templates).
-TOLD = (UinIssued, IdentityUpdated, IdentityStatusChanged, SignedInAnew, ConsentGiven, AttestationIssued)
+TOLD = (
+    UinIssued,
+    IdentityUpdated,
+    IdentityStatusChanged,
+    SignedInAnew,
+    ConsentGiven,
+    AttestationIssued,
+    UinRecoveryRequested,
+)
 
 
 @dataclass(frozen=True)
@@ -73,7 +82,8 @@ def subscribe(events: EventBus, settings: Settings) -> None:
 
 
 def _values(event: IdentityEvent) -> dict[str, object]:
-    """What a template of this event may show besides the masked UIN: codes and names, never personal data."""
+    """What a template of this event may show besides the masked UIN: codes and names, never personal data
+    (and the UIN itself only in the answer to a lost-UIN request)."""
     if isinstance(event, IdentityStatusChanged):
         return {"status": event.status, "previous_status": event.previous_status, "reason": event.reason}
     if isinstance(event, IdentityUpdated):
@@ -82,6 +92,10 @@ def _values(event: IdentityEvent) -> dict[str, object]:
         return {"method": event.method, "new_device": event.new_device}
     if isinstance(event, ConsentGiven | AttestationIssued):
         return {"client_name": event.client_name}
+    if isinstance(event, UinRecoveryRequested):
+        # The one message with the whole UIN: the person lost it and asked for it, proving their face and date of
+        # birth, and it goes only to the contact on their record (issue #16 item 4).
+        return {"full_uin": event.uin}
     return {}
 
 

@@ -24,6 +24,7 @@ from enrollment.batch import sweep as batch_sweep
 from enrollment.identity_status_routes import router as identity_status_router
 from enrollment.record_update_routes import router as record_update_router
 from enrollment.routes import router as enrolment_router
+from enrollment.uin_recovery_routes import router as uin_recovery_router
 from idp import request_bodies
 from idp.app import housekeeping as idp_housekeeping
 from idp.app import install as install_idp
@@ -201,6 +202,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.include_router(enrolment_router)
         app.include_router(identity_status_router)
         app.include_router(record_update_router)
+        app.include_router(uin_recovery_router)
     app.include_router(admin_router)
     app.include_router(audit_log_router)
     app.include_router(metrics_router)
