@@ -17,11 +17,12 @@ from console.enrol import pages as enrol
 from console.home import front_page
 from console.home import pages as home
 from console.passkeys import codes as passkey_codes
+from console.records import pages as records
 from console.signin import pages as signin
 from console.signin.session import SignInRequired, sign_in_redirect
 
 FOLDER = Path(__file__).parent
-ROUTERS = (signin, home, enrol, batch, passkey_codes, cases, audit_pages, admin_pages)
+ROUTERS = (signin, home, enrol, batch, passkey_codes, cases, records, audit_pages, admin_pages)
 
 
 def install(app: FastAPI) -> None:
