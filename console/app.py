@@ -14,6 +14,7 @@ from console.batch import pages as batch
 from console.cases import pages as cases
 from console.common import error_pages, plurals
 from console.enrol import pages as enrol
+from console.find import pages as find
 from console.home import front_page
 from console.home import pages as home
 from console.passkeys import codes as passkey_codes
@@ -22,7 +23,7 @@ from console.signin import pages as signin
 from console.signin.session import SignInRequired, sign_in_redirect
 
 FOLDER = Path(__file__).parent
-ROUTERS = (signin, home, enrol, batch, passkey_codes, cases, records, audit_pages, admin_pages)
+ROUTERS = (signin, home, enrol, find, batch, passkey_codes, cases, records, audit_pages, admin_pages)
 
 
 def install(app: FastAPI) -> None:

@@ -26,6 +26,7 @@ from civid.web.csrf import check_csrf
 from console.common.auto_refresh import is_automatic, page_officer
 from console.enrol import form as enrol_form
 from console.enrol import quality_feedback
+from console.find.pages import found_recently
 from console.signin.session import require_staff
 from console.staff.accounts import Staff
 from enrollment import workflow
@@ -154,12 +155,16 @@ def _by_key(services: EnrolmentServices, staff: Staff, key: str) -> Enrolment | 
         ).first()
 
 
-def _enrolment(db: Session, public_id: str, staff: Staff) -> Enrolment:
-    """The enrolment, if this officer made it (others get 404: another desk's applicant is not theirs to see)."""
+def _enrolment(db: Session, public_id: str, staff: Staff, *, found_too: bool = False) -> Enrolment:
+    """The enrolment, if this officer made it (others get 404: another desk's applicant is not theirs to see), or,
+    with ``found_too``, if this officer's desk search just found its person (console.find.pages: a lost UIN)."""
     row = db.scalars(select(Enrolment).where(Enrolment.public_id == public_id)).first()
-    if row is None or row.officer_id != staff.api_key_id:
-        raise NotFound(f"no enrolment {public_id} of yours")
-    return row
+    if row is not None and row.officer_id == staff.api_key_id:
+        return row
+    uin = row.identity.uin if row is not None and row.identity is not None else None
+    if row is not None and found_too and row.status == EnrolmentStatus.ISSUED and found_recently(db, staff, uin):
+        return row
+    raise NotFound(f"no enrolment {public_id} of yours")
 
 
 async def _one_file(request: Request, name: str) -> tuple[UploadFile, dict[str, str]]:
@@ -238,7 +243,8 @@ def _outcome_context(request: Request, staff: Staff, public_id: str, action: str
     services = request.app.state.services
     lang = pages.language(request)
     with services.sessions() as db:
-        enrolment = enrolment_out(db, _enrolment(db, public_id, staff))
+        found_too = action == "enrolment.receipt_printed"
+        enrolment = enrolment_out(db, _enrolment(db, public_id, staff, found_too=found_too))
         if action == "enrolment.receipt_printed" and enrolment.status == EnrolmentStatus.REJECTED:
             raise Conflict(i18n.translate("console.receipt.none", lang))
         # A page reloading itself while the deduplication is pending shows nothing new: only the reload that
