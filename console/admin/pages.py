@@ -228,6 +228,7 @@ def client_metadata(form: dict[str, Any]) -> clients.ClientMetadata:
         contacts=_lines(form["contacts"]),
         backchannel_logout_uri=form.get("backchannel_logout_uri") or None,
         backchannel_logout_session_required=bool(form.get("backchannel_session")),
+        identity_events_uri=form.get("identity_events_uri") or None,
         # RFC 7591 §2: every client redeems codes; refresh tokens only when the admin ticks them.
         grant_types=["authorization_code", *(["refresh_token"] if form.get("refresh_token") else [])],
         require_pkce=not form.get("nonce_instead_of_pkce"),
@@ -258,6 +259,7 @@ async def register_client(request: Request, staff: Staff = Admin) -> Response:
             "require_par",
             "backchannel_logout_uri",
             "backchannel_session",
+            "identity_events_uri",
             "refresh_token",
             "nonce_instead_of_pkce",
             "require_dpop",

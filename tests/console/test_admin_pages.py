@@ -191,6 +191,7 @@ def test_an_admin_registers_a_client_and_sees_its_secret_once(client, office, se
             ("contacts", "it@bank.example.bz"),
             ("backchannel_logout_uri", "https://bank.example.bz/bcl"),
             ("backchannel_session", "1"),
+            ("identity_events_uri", "https://bank.example.bz/events"),
         ],
     )
     assert created.status_code == 201, created.text[-1500:]
@@ -203,8 +204,9 @@ def test_an_admin_registers_a_client_and_sees_its_secret_once(client, office, se
         assert row.redirect_uris == ["https://bank.example.bz/cb", "https://bank.example.bz/cb2"]
         assert row.registered_by == "admin:Admin Collins"
         assert row.backchannel_logout_uri == "https://bank.example.bz/bcl" and row.backchannel_logout_session_required
+        assert row.identity_events_uri == "https://bank.example.bz/events"
     listed = client.get("/console/admin/clients")
-    assert client_id in listed.text and secret not in listed.text
+    assert client_id in listed.text and secret not in listed.text and "identity events" in listed.text
     [event] = [e for e in events(services, "client.registered") if e.client_id == client_id]
     assert event.actor_name == "Admin Collins"
 
