@@ -220,9 +220,10 @@ def _one_to_n(
     fingers: list[AcceptedFinger],
     checks: list[OneToOne],
 ) -> None:
-    """Step 2: the new face, and each new finger alone, against everyone but this identity; refuse on any hit."""
+    """Step 2: the new face, and the new fingers, against everyone but this identity; refuse (audited) on any hit."""
     thresholds = services.settings.dedup
-    hits: dict[str, set[str]] = {}  # other UIN (or application id while it has none) -> the searches that hit
+    # ("uin", the other UIN) or ("enrolment", an application's id while it has none) -> the searches that hit
+    hits: dict[tuple[str, str], set[str]] = {}
     with services.sessions() as session:
         services.gallery.catch_up(session)
         services.fingers.catch_up(session)
@@ -233,15 +234,14 @@ def _one_to_n(
         # and those at positions never enrolled apart too, so that the person's own re-captured fingers (proven
         # 1:1, and scoring low against anyone else) cannot dilute the evidence of someone else's fingers.
         unproven = [f for f in fingers if f.position not in current.finger_ids]
-        for group in (fingers, unproven):
-            if group and (group is fingers or len(unproven) < len(fingers)):
-                label = "fingers " + ", ".join(str(f.position) for f in group)
-                searches.append((label, None, group))
+        groups = [fingers, unproven] if 0 < len(unproven) < len(fingers) else [fingers]
+        searches += [("fingers " + ", ".join(str(f.position) for f in g), None, g) for g in groups if g]
         for modality, vectors, probe in searches:
             for match in fused_candidates(session, services, vectors, probe, thresholds, exclude=current.record_id):
                 if match.enrolment.identity_id == current.identity_id:
                     continue  # one of the person's own applications
-                other = match.enrolment.identity.uin if match.enrolment.identity else match.enrolment.public_id
+                holder = match.enrolment.identity
+                other = ("uin", holder.uin) if holder else ("enrolment", match.enrolment.public_id)
                 hits.setdefault(other, set()).add(modality)
     if hits:
         _refuse(services, actor, number, "duplicate_suspected", checks, matched=hits)
@@ -380,7 +380,7 @@ def _refuse(
     number: str,
     reason: str,
     checks: list[OneToOne],
-    matched: dict[str, set[str]] | None = None,
+    matched: dict[tuple[str, str], set[str]] | None = None,
 ) -> None:
     """Audit a refusal in its own transaction (the refusal itself stores nothing)."""
     with services.sessions.begin() as session:
@@ -394,7 +394,7 @@ def _refuse(
             modalities=sorted({c.modality for c in checks}),
             scores=_scores(checks),
             # For the adjudicator: whom a new template matched (never in the response).
-            matched=[{"uin": other, "searches": sorted(hit)} for other, hit in sorted((matched or {}).items())],
+            matched=[{kind: other, "searches": sorted(hit)} for (kind, other), hit in sorted((matched or {}).items())],
         )
 
 

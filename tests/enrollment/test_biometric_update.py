@@ -1,7 +1,8 @@
 """Biometric update through the API (real photos, synthetic fingers): a new photo of the same person replaces the
 face (the old template leaves the gallery, verification and identification still find him, once); another
 person's face is refused 1:1 with nothing changed; a finger of someone else at a position never enrolled (after
-the person's face verifies) is refused 1:N naming no one; a healed finger is added, a finger re-captured; a
+the person's face verifies) is refused 1:N naming no one, and so is a face matching a pending application; a
+healed finger is added, a finger re-captured; a
 suspended identity and bad input are refused with nothing stored. Races: test_biometric_update_race.py."""
 
 from __future__ import annotations
@@ -139,6 +140,20 @@ def test_another_persons_finger_at_a_new_position_is_refused_as_a_suspected_dupl
     [refused] = events(services, "identity.biometric_update_refused")
     assert refused.detail["reason"] == "duplicate_suspected"
     assert refused.detail["matched"] == [{"uin": people["biden"], "searches": body["modalities"]}]
+
+
+def test_a_face_matching_a_pending_application_is_refused_until_its_case_is_decided(client, keys, services, people):
+    # The face step of 1:N: someone applied again with Obama's face under another name (a case is open). Until an
+    # adjudicator decides it, no update of Obama's face goes through: the application is someone else's record.
+    applied = enrol(client, keys.officer2, ["obama_2012_portrait.jpg"], given_name="Barry", family_name="Soetoro")
+    assert applied.json()["status"] == "pending_adjudication", applied.text
+    before = templates(services, people["obama"])
+    response = update(client, keys.officer, people["obama"], photo="obama_2010_blue_room.jpg")
+    body = assert_problem(response, 409)
+    assert body["modalities"] == ["face"] and applied.json()["id"] not in response.text
+    assert templates(services, people["obama"]) == before
+    [refused] = events(services, "identity.biometric_update_refused")
+    assert refused.detail["matched"] == [{"enrolment": applied.json()["id"], "searches": ["face"]}]
 
 
 def test_a_healed_finger_is_added_with_a_verified_face_and_an_enrolled_finger_recaptured(
