@@ -2,8 +2,8 @@
 face (the old template leaves the gallery, verification and identification still find him, once); another
 person's face is refused 1:1 with nothing changed; a finger of someone else at a position never enrolled (after
 the person's face verifies) is refused 1:N naming no one, and so is a face matching a pending application; a
-healed finger is added, a finger re-captured; a
-suspended identity and bad input are refused with nothing stored. Races: test_biometric_update_race.py."""
+healed finger is added, a finger re-captured; a suspended identity and bad input are refused with nothing stored.
+Races: test_biometric_update_race.py."""
 
 from __future__ import annotations
 
