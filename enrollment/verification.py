@@ -170,7 +170,10 @@ def _verify_face(
     rows = [
         (row, e.public_id)
         for e in enrolments
-        for row in session.scalars(select(FaceTemplate).where(FaceTemplate.enrolment_id == e.id))
+        # The faces in force: one replaced by a biometric update (enrollment.biometric_update) no longer verifies.
+        for row in session.scalars(
+            select(FaceTemplate).where(FaceTemplate.enrolment_id == e.id, FaceTemplate.in_gallery)
+        )
     ]
     if not rows:
         raise NotFound(f"identity {uin} has no face template")

@@ -200,7 +200,8 @@ def _best_score(services: IdpServices, db: Session, identity_id: int, vector: ND
     descriptors = [
         open_descriptor(services.keyring, row, e.public_id)
         for e in enrolments
-        for row in db.scalars(select(FaceTemplate).where(FaceTemplate.enrolment_id == e.id))
+        # The faces in force: one replaced by a biometric update no longer signs anyone in.
+        for row in db.scalars(select(FaceTemplate).where(FaceTemplate.enrolment_id == e.id, FaceTemplate.in_gallery))
     ]
     if not descriptors:
         return None

@@ -21,6 +21,7 @@ from console.app import install as install_console
 from crvs.routes import router as civil_registry_router
 from enrollment import abis_worker, dedup_queue
 from enrollment.batch import sweep as batch_sweep
+from enrollment.biometric_update_routes import router as biometric_update_router
 from enrollment.identity_status_routes import router as identity_status_router
 from enrollment.record_update_routes import router as record_update_router
 from enrollment.routes import router as enrolment_router
@@ -203,6 +204,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.include_router(identity_status_router)
         app.include_router(record_update_router)
         app.include_router(uin_recovery_router)
+        app.include_router(biometric_update_router)
     app.include_router(admin_router)
     app.include_router(audit_log_router)
     app.include_router(metrics_router)
