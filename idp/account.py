@@ -35,16 +35,6 @@ NOTICES = ("passkey_added", "passkey_revoked", "consent_revoked", *account_locks
 _Row = TypeVar("_Row", Passkey, Consent)  # a row a citizen owns (``identity_id``)
 
 
-def _signed_in(request: Request, db: Session) -> tuple[LoginSession, Identity] | None:
-    """The citizen's login session and identity; None when nobody is signed in (the page sends them to log in)."""
-    session = sessions.current(request, db)
-    if session is None:
-        return None
-    identity = db.get(Identity, session.identity_id)
-    assert identity is not None  # noqa: S101 - a session references its identity
-    return session, identity
-
-
 def _theirs(row: _Row | None, identity: Identity, what: str) -> _Row:
     """``row`` when it is the signed-in citizen's own; another's is answered as if it did not exist."""
     if row is None or row.identity_id != identity.id:
@@ -113,7 +103,7 @@ def _passkey_rows(db: Session, identity_id: int) -> list[dict[str, object]]:
 def account_page(request: Request, services: ServicesDep, extensions: ExtensionsDep) -> Response:
     """The citizen's passkeys and consents, with the forms to change them."""
     with services.sessions() as db:
-        signed_in = _signed_in(request, db)
+        signed_in = sessions.signed_in(request, db)
         if signed_in is None:
             return RedirectResponse(LOGIN_PAGE, status_code=303)
         session, identity = signed_in
@@ -146,7 +136,7 @@ def revoke_passkey(
     """The citizen revokes one of their passkeys (a lost or replaced device)."""
     check_csrf(request, csrf_token)
     with services.sessions.begin() as db:
-        signed_in = _signed_in(request, db)
+        signed_in = sessions.signed_in(request, db)
         if signed_in is None:
             return RedirectResponse(LOGIN_PAGE, status_code=303)
         _, identity = signed_in
@@ -162,7 +152,7 @@ def revoke_consent(
     """The citizen withdraws a consent: the portal gets nothing more, and its tokens stop working."""
     check_csrf(request, csrf_token)
     with services.sessions.begin() as db:
-        signed_in = _signed_in(request, db)
+        signed_in = sessions.signed_in(request, db)
         if signed_in is None:
             return RedirectResponse(LOGIN_PAGE, status_code=303)
         _, identity = signed_in

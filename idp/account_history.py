@@ -14,7 +14,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy.orm import Session
 
 from civid import audit
 from civid.deps import get_services
@@ -22,7 +21,7 @@ from civid.web import i18n, pages
 from idp import sessions
 from idp.resident_data import EXPORT_LIMIT, HISTORY_LIMIT, HistoryEntry, ResidentData, from_request
 from idp.runtime import IdpServices
-from models import Identity, LoginSession
+from idp.sessions import signed_in
 
 router = APIRouter(dependencies=[Depends(pages.html_page)])
 ServicesDep = Annotated[IdpServices, Depends(get_services)]
@@ -31,16 +30,6 @@ LOGIN_PAGE = "/login"
 CSV_COLUMNS = ("when", "what", "who", "method", "outcome")
 # A spreadsheet runs a cell starting with one of these as a formula; a portal chooses its own name.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def signed_in(request: Request, db: Session) -> tuple[LoginSession, Identity] | None:
-    """The resident's login session and identity; None when nobody is signed in."""
-    session = sessions.current(request, db)
-    if session is None:
-        return None
-    identity = db.get(Identity, session.identity_id)
-    assert identity is not None  # noqa: S101 - a session references its identity
-    return session, identity
 
 
 def _word(prefix: str, code: str | None, lang: str) -> str:

@@ -25,7 +25,6 @@ from civid.web import pages
 from civid.web.csrf import check_csrf
 from idp import passkey_registry, sessions
 from idp.runtime import IdpServices
-from models import Identity
 
 router = APIRouter(dependencies=[Depends(pages.html_page)])
 ServicesDep = Annotated[IdpServices, Depends(get_services)]
@@ -75,11 +74,10 @@ def change_method(
     if method not in auth_method_locks.METHODS:
         raise InvalidInput(f"unknown authentication method {method!r}")
     with services.sessions.begin() as db:
-        session = sessions.current(request, db)
-        if session is None:
+        found = sessions.signed_in(request, db)
+        if found is None:
             return RedirectResponse("/login", status_code=303)
-        identity = db.get(Identity, session.identity_id)
-        assert identity is not None  # noqa: S101 - a session references its identity
+        identity = found[1]
         actor = sessions.citizen(identity)
         if action == "lock":
             if method in auth_method_locks.LOGIN_METHODS and _usable_logins(db, identity.id) <= {method}:

@@ -22,7 +22,7 @@ from civid.web import pages
 from civid.web.csrf import check_csrf
 from idp import sessions
 from idp.runtime import IdpServices
-from models import Identity, VirtualId, utcnow
+from models import VirtualId, utcnow
 
 router = APIRouter(dependencies=[Depends(pages.html_page)])
 ServicesDep = Annotated[IdpServices, Depends(get_services)]
@@ -48,15 +48,6 @@ def rows(db: Session, identity_id: int) -> list[dict[str, object]]:
     return shown
 
 
-def _identity(request: Request, db: Session) -> Identity | None:
-    session = sessions.current(request, db)
-    if session is None:
-        return None
-    identity = db.get(Identity, session.identity_id)
-    assert identity is not None  # noqa: S101 - a session references its identity
-    return identity
-
-
 @router.post("/account/vids")
 def create_vid(
     request: Request,
@@ -67,9 +58,10 @@ def create_vid(
     """Make a perpetual or temporary VID and show it, once."""
     check_csrf(request, csrf_token)
     with services.sessions.begin() as db:
-        identity = _identity(request, db)
-        if identity is None:
+        found = sessions.signed_in(request, db)
+        if found is None:
             return RedirectResponse("/login", status_code=303)
+        identity = found[1]
         number = vid.create(db, services.settings, identity, kind, sessions.citizen(identity))
     minutes = services.settings.vid_temporary_ttl_s // 60
     page = pages.render(request, "account_vid_created.html", 201, vid=vid.grouped(number), kind=kind, minutes=minutes)
@@ -84,9 +76,10 @@ def revoke_vid(
     """Revoke one of the resident's VIDs: from now on it names nobody."""
     check_csrf(request, csrf_token)
     with services.sessions.begin() as db:
-        identity = _identity(request, db)
-        if identity is None:
+        found = sessions.signed_in(request, db)
+        if found is None:
             return RedirectResponse("/login", status_code=303)
+        identity = found[1]
         row = db.get(VirtualId, vid_id)
         if row is None or row.identity_id != identity.id:
             raise NotFound("no such VID on your account")

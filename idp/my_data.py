@@ -20,8 +20,9 @@ from fastapi.responses import RedirectResponse, Response
 from civid import audit
 from civid.web import pages
 from idp import sessions
-from idp.account_history import LOGIN_PAGE, ServicesDep, SourcesDep, signed_in
+from idp.account_history import LOGIN_PAGE, ServicesDep, SourcesDep
 from idp.my_data_pdf import render_pdf
+from idp.sessions import signed_in
 from models import utcnow
 
 router = APIRouter(dependencies=[Depends(pages.html_page)])

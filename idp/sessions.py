@@ -48,6 +48,16 @@ def current(request: Request, db: Session) -> LoginSession | None:
     return row
 
 
+def signed_in(request: Request, db: Session) -> tuple[LoginSession, Identity] | None:
+    """The resident's live session and identity (the account pages); None when nobody is signed in."""
+    session = current(request, db)
+    if session is None:
+        return None
+    identity = db.get(Identity, session.identity_id)
+    assert identity is not None  # noqa: S101 - a session references its identity
+    return session, identity
+
+
 def establish(
     request: Request,
     response: Response,
