@@ -362,7 +362,8 @@ def test_finger_verifies_the_holder_and_not_someone_else(client, keys, services,
         events = session.scalars(select(AuditEvent).where(AuditEvent.action == "biometric.verify")).all()
     assert [e.detail["match"] for e in events] == [True, False]
     assert all(
-        set(without_request_id(e.detail)) == {"match", "modalities", "face_score", "finger_scores"} for e in events
+        set(without_request_id(e.detail)) == {"match", "modalities", "face_score", "finger_scores", "via_vid"}
+        for e in events
     )
 
 
