@@ -5,7 +5,7 @@ as the API). Exit 2 on bad input or a refused change (wrong role, unknown reason
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -195,3 +195,32 @@ def reject_update(
 
     done = _record_step(api_key, lambda session, services, actor: reject(session, actor, uin, version, note))
     out.print(f"UIN {done.uin}: version {done.version} {done.status}")
+
+
+@identity_app.command("versions")
+def record_versions(
+    uin: str = typer.Argument(..., help="The UIN"),
+    api_key: str = typer.Option(..., envvar="CIVID_API_KEY", help="Your officer, adjudicator or auditor API key"),
+) -> None:
+    """Every version of the record, oldest first: who proposed and decided it, and when (the viewing is audited)."""
+    from rich.table import Table
+
+    from civid import audit
+    from civid.errors import Forbidden
+    from enrollment.record_update import versions
+
+    def step(session: Any, services: Services, actor: Any) -> tuple[str, list[Any]]:
+        if actor.role not in ("officer", "adjudicator", "auditor"):
+            raise Forbidden(f"role {actor.role!r} may not read record versions")
+        number, listed = versions(session, uin)
+        audit.record(session, actor, "identity.record_versions_viewed", "identity", number)
+        return number, listed
+
+    number, listed = _record_step(api_key, step)
+    table = Table(title=f"UIN {number}: record versions")
+    for column in ("version", "status", "fields", "proposed", "decided"):
+        table.add_column(column)
+    for v in listed:
+        decided = f"{v.decided_by} {v.decided_at[:16]}" if v.decided_by and v.decided_at else ""
+        table.add_row(str(v.version), v.status, ", ".join(v.fields), f"{v.created_by} {v.created_at[:16]}", decided)
+    out.print(table)

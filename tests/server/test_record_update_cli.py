@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from civid.audit import SYSTEM
 from civid.auth import create_api_key
-from models import Enrolment, Identity, IdentityRecordVersion
+from models import AuditEvent, Enrolment, Identity, IdentityRecordVersion
 from server.services import build_services
 from tests.conftest import make_settings
 from tests.server.test_identity_cli import UIN, run
@@ -75,3 +75,30 @@ def test_a_sex_correction_from_the_command_line_needs_a_second_person(tmp_path, 
     with services.sessions() as db:  # type: ignore[attr-defined]
         assert db.scalars(select(Enrolment.sex)).one() == "X"
         assert len(db.scalars(select(IdentityRecordVersion)).all()) == 2
+
+
+def test_the_versions_command_lists_who_changed_what_and_audits_the_reading(tmp_path, setup):
+    services, keys = setup
+    assert (
+        run(
+            tmp_path,
+            keys["officer"],
+            "identity",
+            "update",
+            UIN,
+            "--changes",
+            '{"email": "a@b.bz"}',
+            "--evidence",
+            EVIDENCE,
+        ).exit_code
+        == 0
+    )
+    listed = run(tmp_path, keys["adjudicator"], "identity", "versions", UIN)
+    assert listed.exit_code == 0, listed.output
+    assert "record versions" in listed.output and "applied" in listed.output and "email" in listed.output
+    assert "desk officer" in listed.output
+    refused = run(tmp_path, "civid_not-a-key", "identity", "versions", UIN)
+    assert refused.exit_code == 2
+    with services.sessions() as db:  # type: ignore[attr-defined]
+        viewed = db.scalars(select(AuditEvent).where(AuditEvent.action == "identity.record_versions_viewed")).all()
+        assert [e.actor_name for e in viewed] == ["desk adjudicator"]
