@@ -6,6 +6,7 @@ verification fails (nothing stored), nor for a child decided a duplicate."""
 from __future__ import annotations
 
 import json
+import threading
 from datetime import date
 
 from sqlalchemy import func, select, update
@@ -216,3 +217,50 @@ def settings_ages():
     from civid.settings_groups import AgePolicy
 
     return AgePolicy(face_only_below=5, majority=18)
+
+
+def test_a_guardian_may_prove_themselves_with_their_fingers(client, keys, services):
+    enrolled = {2: png_bytes(impressions(401, 2)[0])}
+    adult = enrol(client, keys.officer, ["collins_nasa_portrait.png"], fingers=enrolled, family_name="Collins")
+    assert adult.status_code == 201 and adult.json()["status"] == "issued", adult.text
+
+    def child_with_guardian_finger(finger: bytes):
+        data = {
+            "demographics": json.dumps(person(given_name="Sasha", date_of_birth=born_years_ago(8))),
+            "guardian_uin": adult.json()["uin"],
+            "guardian_finger_positions": "2",
+        }
+        files = [
+            ("photos", ("c.jpg", fixture_bytes("obama_2009_congress.jpg"), "image/jpeg")),
+            ("guardian_fingers", ("g.png", finger, "image/png")),
+        ]
+        return client.post("/v1/enrolments", headers=keys.officer, data=data, files=files)
+
+    before = stored_counts(services)
+    wrong = child_with_guardian_finger(png_bytes(impressions(402, 1)[0]))  # another person's finger
+    assert assert_problem(wrong, 403)["type"].endswith("/guardian-not-verified")
+    assert stored_counts(services) == before
+    accepted = child_with_guardian_finger(png_bytes(impressions(401, 2)[1]))  # another impression of theirs
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["guardian_uin"] == adult.json()["uin"]
+
+
+def test_two_desks_enrolling_the_same_child_at_once_make_one_uin_and_one_link(client, keys, services, people):
+    barrier = threading.Barrier(2)
+    answers: list = [None, None]
+
+    def desk(index: int, headers: dict) -> None:
+        barrier.wait()
+        answers[index] = enrol_child(client, headers, born_years_ago(3), people["obama"])
+
+    threads = [threading.Thread(target=desk, args=(i, h)) for i, h in enumerate((keys.officer, keys.officer2))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert [a.status_code for a in answers] == [201, 201], [a.text for a in answers]
+    statuses = sorted(a.json()["status"] for a in answers)
+    assert statuses == ["issued", "pending_adjudication"]
+    (issued,) = [a.json() for a in answers if a.json()["status"] == "issued"]
+    guardian, child = identity_id(services, people["obama"]), identity_id(services, issued["uin"])
+    assert links(services) == [(guardian, child, "parent")]
