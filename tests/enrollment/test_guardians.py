@@ -9,12 +9,25 @@ import json
 import threading
 from datetime import date
 
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
 from enrollment.guardianship import age_on, fingers_due_on, majority_on
 from enrollment.uin import generate_uin
 from models import AuditEvent, Enrolment, Guardianship, Identity
-from tests.conftest import assert_problem, enrol, fixture_bytes, person, seeded_fixtures, stored_counts
+from server.app import create_app
+from server.services import build_services
+from tests.conftest import (
+    add_keys,
+    assert_problem,
+    enrol,
+    fixture_bytes,
+    make_settings,
+    person,
+    seeded_fixtures,
+    stored_counts,
+)
+from tests.postgres import postgres_schema_url  # noqa: F401 - fixture
 from tests.synthetic_fingerprints import impressions, png_bytes
 
 
@@ -245,13 +258,14 @@ def test_a_guardian_may_prove_themselves_with_their_fingers(client, keys, servic
     assert accepted.json()["guardian_uin"] == adult.json()["uin"]
 
 
-def test_two_desks_enrolling_the_same_child_at_once_make_one_uin_and_one_link(client, keys, services, people):
+def two_desks_at_once(client, keys, services, guardian_uin: str) -> None:
+    """Two officers enrol the same child with the same guardian at the same moment: one UIN, one case, one link."""
     barrier = threading.Barrier(2)
     answers: list = [None, None]
 
     def desk(index: int, headers: dict) -> None:
         barrier.wait()
-        answers[index] = enrol_child(client, headers, born_years_ago(3), people["obama"])
+        answers[index] = enrol_child(client, headers, born_years_ago(3), guardian_uin)
 
     threads = [threading.Thread(target=desk, args=(i, h)) for i, h in enumerate((keys.officer, keys.officer2))]
     for thread in threads:
@@ -259,8 +273,23 @@ def test_two_desks_enrolling_the_same_child_at_once_make_one_uin_and_one_link(cl
     for thread in threads:
         thread.join(120)
     assert [a.status_code for a in answers] == [201, 201], [a.text for a in answers]
-    statuses = sorted(a.json()["status"] for a in answers)
-    assert statuses == ["issued", "pending_adjudication"]
+    assert sorted(a.json()["status"] for a in answers) == ["issued", "pending_adjudication"]
     (issued,) = [a.json() for a in answers if a.json()["status"] == "issued"]
-    guardian, child = identity_id(services, people["obama"]), identity_id(services, issued["uin"])
+    guardian, child = identity_id(services, guardian_uin), identity_id(services, issued["uin"])
     assert links(services) == [(guardian, child, "parent")]
+
+
+def test_two_desks_enrolling_the_same_child_at_once_make_one_uin_and_one_link(client, keys, services, people):
+    two_desks_at_once(client, keys, services, people["obama"])
+
+
+def test_two_desks_at_once_on_postgresql(tmp_path, postgres_schema_url):
+    services = build_services(make_settings(tmp_path, database_url=postgres_schema_url))
+    try:
+        keys = add_keys(services)
+        with TestClient(create_app(services=services), raise_server_exceptions=False) as client:
+            guardian = enrol(client, keys.officer, ["obama_2012_portrait.jpg"]).json()
+            assert guardian["status"] == "issued", guardian
+            two_desks_at_once(client, keys, services, guardian["uin"])
+    finally:
+        services.close()
