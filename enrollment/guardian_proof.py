@@ -85,7 +85,9 @@ def verify_guardian(
         if guardian.status != "active":
             raise GuardianNotActive(f"the guardian's identity {uin} is {guardian.status}: only an active one may")
         record = issuing_enrolment(session, guardian.id)
-        if record is None or is_minor(record.date_of_birth, policy):
+        if record is None:  # a UIN withdrawn by a changed decision: its enrolment is another identity's now
+            raise GuardianNotActive(f"the guardian's identity {uin} holds no record")
+        if is_minor(record.date_of_birth, policy):
             raise GuardianIsMinor(f"the guardian {uin} is under {policy.majority}: a minor cannot be a guardian")
         guardian_id = guardian.id
     result = verification.verify(services, actor, uin, photo, fingers)
