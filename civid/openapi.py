@@ -104,6 +104,9 @@ PAGES = frozenset(
         "/account/history.csv",
         "/account/my-data.json",
         "/account/my-data.pdf",
+        "/account/children/{child_id}/history",
+        "/account/children/{child_id}/my-data.json",
+        "/account/children/{child_id}/my-data.pdf",
         "/account/methods/{method}",
         "/account/vids",
         "/account/vids/{vid_id}/revoke",
@@ -117,6 +120,8 @@ DOWNLOADS = {
     "/account/history.csv": ("text/csv", {"type": "string"}),
     "/account/my-data.json": ("application/json", {"type": "object"}),
     "/account/my-data.pdf": ("application/pdf", {"type": "string", "format": "binary"}),
+    "/account/children/{child_id}/my-data.json": ("application/json", {"type": "object"}),
+    "/account/children/{child_id}/my-data.pdf": ("application/pdf", {"type": "string", "format": "binary"}),
 }
 
 

@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from civid.settings_checks import production_problems, range_problems
 from civid.settings_groups import (
+    AgePolicy,
     DedupQueueConfig,
     DedupThresholds,
     FaceGateParams,
@@ -155,6 +156,19 @@ class Settings(BaseSettings):
         if isinstance(value, str) and value.strip().lower() in {"", "none", "forever", "never"}:
             return None
         return value
+
+    # --- children and guardians (enrollment/guardianship.py; docs/guardians.md) ------------------
+    child_face_only_below_age: int = Field(
+        5,
+        description="A child younger than this (years) is enrolled with the face only: no fingers are taken, "
+        "since a small child's ridges are too small and change too fast to deduplicate on (Aadhaar's Baal Aadhaar "
+        "model), and the record is marked as owing its fingers at a later biometric update.",
+    )
+    age_of_majority: int = Field(
+        18,
+        description="A person younger than this (years) is enrolled only with a guardian who is verified at the "
+        "desk, and that guardian may act for them online (their history, their data) until they reach it.",
+    )
 
     # --- input limits (checked before any pixel is decoded) --------------------------------
     max_upload_bytes: int = Field(8 * 1024 * 1024, description="Largest accepted image file.")
@@ -787,6 +801,11 @@ class Settings(BaseSettings):
             self.gallery_faiss_threads,
             self.milvus,
         )
+
+    @property
+    def ages(self) -> AgePolicy:
+        """The ages of the children-and-guardians rules (enrollment/guardianship.py)."""
+        return AgePolicy(self.child_face_only_below_age, self.age_of_majority)
 
     @property
     def retention(self) -> RetentionPolicy:

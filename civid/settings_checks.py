@@ -111,6 +111,8 @@ POSITIVE = (
     "abis_datashare_timeout_s",
     "abis_max_cbeff_bytes",
     "abis_max_results",
+    "child_face_only_below_age",
+    "age_of_majority",
 )
 # Zero is meaningful here: exact_max 0 is an IVF index at any size (benchmarks), a zero lead or delay is "at once".
 NON_NEGATIVE = (
@@ -163,6 +165,11 @@ def range_problems(settings: Any) -> list[str]:
         problems.append(
             "CIVID_AUTH_METHOD_UNLOCK_DURATIONS_S must offer at least one temporary unlock, each of 60 seconds or "
             f"more, not {list(durations)}"
+        )
+    if settings.child_face_only_below_age >= settings.age_of_majority:
+        problems.append(
+            f"CIVID_CHILD_FACE_ONLY_BELOW_AGE ({settings.child_face_only_below_age}) must be below "
+            f"CIVID_AGE_OF_MAJORITY ({settings.age_of_majority}): a face-only child is a minor with a guardian"
         )
     if not 1 <= settings.port <= 65535:
         problems.append(f"CIVID_PORT must be a TCP port between 1 and 65535, not {settings.port}")

@@ -117,3 +117,11 @@ class RetentionPolicy:
     deactivated_template_days: int | None
     release_days: int | None
     login_history_days: int | None
+
+
+@dataclass(frozen=True)
+class AgePolicy:
+    """The ages a child's enrolment and a guardian's rights turn on, in completed years (enrollment.guardianship)."""
+
+    face_only_below: int  # younger: the face only, fingers owed at a later biometric update
+    majority: int  # younger: a guardian verified at the desk, who may act for them online

@@ -364,6 +364,7 @@ def _replace_fingers(
         for f in fingers
     ]
     record.fingerprints = sorted(reports, key=lambda r: r["position"])
+    record.fingers_deferred = False  # a face-only child's fingers, owed since enrolment, are taken (guardians.md)
     session.flush()
     return rows
 

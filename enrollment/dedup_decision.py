@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from civid import audit
 from civid.actor import Actor
 from civid.events import EventBus, UinIssued
-from enrollment import dedup_queue
+from enrollment import dedup_queue, guardianship
 from enrollment.dedup import FusedMatch, face_scores_of, finger_scores_against, fused_candidates
 from enrollment.documents import stored_audit_summary
 from enrollment.fingerprint import AcceptedFinger, matching_features, open_finger
@@ -277,6 +277,7 @@ def issue_identity(session: Session, events: EventBus, actor: Actor, enrolment: 
     enrolment.status = EnrolmentStatus.ISSUED
     enrolment.decided_at = utcnow()
     session.flush()
+    guardianship.link_issued(session, actor, enrolment, identity)  # a minor's guardian, verified at the desk
     events.publish(session, UinIssued(identity_id=identity.id, uin=uin, actor=actor))
     return identity
 

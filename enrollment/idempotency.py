@@ -46,6 +46,7 @@ def request_digest(
     finger_exceptions: Sequence[FingerException],
     finger_record: bytes | None,
     documents: Sequence[DocumentEvidence],
+    guardian: tuple[str, str] | None = None,
 ) -> str:
     """SHA-256 (hex) of the request's canonical JSON form."""
     canonical: dict[str, Any] = {
@@ -70,6 +71,8 @@ def request_digest(
             for d in documents
         ],
     }
+    if guardian is not None:  # (UIN, relationship) of a minor's guardian; absent for an adult, as before it existed
+        canonical["guardian"] = list(guardian)
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return _sha256(text.encode())
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from civid.settings_groups import AgePolicy
 from enrollment.decision_history import decisions_of
 from enrollment.documents import documents_of, masked
+from enrollment.guardianship import fingers_due_on, guardians_of
 from enrollment.record import duplicate_attempts, issuing_enrolment
 from enrollment.schemas import (
     CandidateOut,
@@ -18,6 +20,7 @@ from enrollment.schemas import (
     DocumentOut,
     EnrolmentOut,
     FingerReportOut,
+    GuardianOut,
     IdentityOut,
     QualityIssueOut,
     QualityOut,
@@ -87,10 +90,17 @@ def enrolment_out(session: Session, e: Enrolment) -> EnrolmentOut:
         demographics=demographics_of(e),
         documents=[document_out(d) for d in documents_of(session, e.id)],
         officer=officer.name if officer else "?",
+        guardian_uin=_uin(session, e.guardian_identity_id),
+        fingers_deferred=e.fingers_deferred,
         created_at=e.created_at,
         decided_at=e.decided_at,
         dedup=_dedup_out(session, e),
     )
+
+
+def _uin(session: Session, identity_id: int | None) -> str | None:
+    identity = session.get(Identity, identity_id) if identity_id else None
+    return identity.uin if identity else None
 
 
 def _dedup_out(session: Session, e: Enrolment) -> DedupJobOut | None:
@@ -164,11 +174,13 @@ def case_summary(case: DedupCase) -> CaseSummaryOut:
     )
 
 
-def identity_out(session: Session, identity: Identity) -> IdentityOut:
-    """The identity as its record states it (``enrollment.record``), with the attempts made against it."""
+def identity_out(session: Session, identity: Identity, ages: AgePolicy) -> IdentityOut:
+    """The identity as its record states it (``enrollment.record``), with the attempts made against it and its
+    guardians."""
     record = issuing_enrolment(session, identity.id) or min(
         identity.enrolments, key=lambda e: e.created_at, default=None
     )
+    deferred = bool(record and record.fingers_deferred and record.status == EnrolmentStatus.ISSUED)
     return IdentityOut(
         uin=identity.uin,
         status=identity.status,
@@ -179,4 +191,10 @@ def identity_out(session: Session, identity: Identity) -> IdentityOut:
         given_name=record.given_name if record else None,
         family_name=record.family_name if record else None,
         date_of_birth=record.date_of_birth if record else None,
+        fingers_deferred=deferred,
+        fingers_due_on=fingers_due_on(record.date_of_birth, ages) if record and deferred else None,
+        guardians=[
+            GuardianOut(uin=guardian.uin, relationship=link.relationship, since=link.created_at)
+            for link, guardian in guardians_of(session, identity.id)
+        ],
     )

@@ -21,6 +21,7 @@ from civid.uin import normalise_uin
 from enrollment import adjudication, fingerprint_export, verification, workflow
 from enrollment.documents import DocumentEvidence
 from enrollment.fingerprint import FingerException, FingerUpload
+from enrollment.guardian_proof import verify_guardian
 from enrollment.present import case_out, case_summary, enrolment_out, identity_out
 from enrollment.runtime import EnrolmentServices
 from enrollment.schemas import (
@@ -173,6 +174,16 @@ def create_enrolment(
         File(description="An ISO/IEC 19794-2:2005 finger minutiae record from another system (imported as is)"),
     ] = None,
     documents: Annotated[str | None, Form(description=DOCUMENTS_HELP)] = None,
+    guardian_uin: Annotated[
+        str | None,
+        Form(description="A minor's guardian (under age_of_majority: required), verified 1:1 at the desk"),
+    ] = None,
+    guardian_relationship: Annotated[str, Form(description="parent | legal_guardian")] = "parent",
+    guardian_photo: Annotated[
+        UploadFile | None, File(description="The guardian's face, taken at the desk (JPEG or PNG)")
+    ] = None,
+    guardian_fingers: Annotated[list[UploadFile] | None, File(description="The guardian's fingers")] = None,
+    guardian_finger_positions: Annotated[str | None, Form(description="e.g. [2] or 2")] = None,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
 ) -> EnrolmentOut:
     person = parse_demographics(demographics)
@@ -191,6 +202,19 @@ def create_enrolment(
     record = read_upload(finger_record, limit).data if finger_record is not None else None
     if record is not None and len(record) > limit:
         raise PayloadTooLarge(f"finger_record: over the limit of {limit} bytes")
+    guardian = (
+        verify_guardian(
+            services,
+            actor,
+            person.date_of_birth,
+            guardian_uin,
+            guardian_relationship,
+            read_upload(guardian_photo, limit) if guardian_photo is not None else None,
+            read_fingers(guardian_fingers or [], guardian_finger_positions, limit),
+        )
+        if guardian_uin
+        else None
+    )
     enrolment = workflow.enrol(
         services,
         actor,
@@ -201,6 +225,7 @@ def create_enrolment(
         finger_exceptions=exceptions,
         finger_record=record,
         documents=evidence,
+        guardian=guardian,
     )
     response.headers["Location"] = f"/v1/enrolments/{enrolment.public_id}"
     if enrolment.status == EnrolmentStatus.PENDING_DEDUP:
@@ -223,14 +248,14 @@ def get_enrolment(enrolment_id: str, session: SessionDep, actor: Reader) -> Enro
 
 
 @router.get("/identities/{uin}", response_model=IdentityOut, tags=["enrolment"])
-def get_identity(uin: UinPath, session: SessionDep, actor: Reader) -> IdentityOut:
+def get_identity(uin: UinPath, services: ServicesDep, session: SessionDep, actor: Reader) -> IdentityOut:
     number = normalise_uin(uin)
     identity = session.scalars(
         select(Identity).where(Identity.uin == number).options(selectinload(Identity.enrolments))
     ).first()
     if identity is None:
         raise NotFound(f"no identity with UIN {number}")
-    result = identity_out(session, identity)
+    result = identity_out(session, identity, services.settings.ages)
     record_access(session, actor, "identity.viewed", "identity", number)
     return result
 

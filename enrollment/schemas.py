@@ -267,6 +267,8 @@ class EnrolmentOut(BaseModel):
         default_factory=list, description="Identity documents the officer checked (numbers masked)"
     )
     officer: str
+    guardian_uin: str | None = Field(None, description="A minor's guardian, verified at the desk")
+    fingers_deferred: bool = Field(False, description="A face-only child: fingers owed at a later biometric update")
     created_at: datetime
     decided_at: datetime | None
     dedup: DedupJobOut | None = Field(None, description="The deduplication job, while the enrolment is pending_dedup")
@@ -321,6 +323,12 @@ class DecisionIn(BaseModel):
     )
 
 
+class GuardianOut(BaseModel):
+    uin: str = Field(description="The guardian's UIN")
+    relationship: str = Field(description="parent | legal_guardian")
+    since: datetime
+
+
 class IdentityOut(BaseModel):
     uin: str
     status: str
@@ -337,6 +345,18 @@ class IdentityOut(BaseModel):
     given_name: str | None
     family_name: str | None
     date_of_birth: date | None
+    fingers_deferred: bool = Field(
+        False,
+        description="Enrolled as a small child with the face only (under child_face_only_below_age): the fingers "
+        "are owed at a later biometric update",
+    )
+    fingers_due_on: date | None = Field(
+        None, description="With fingers_deferred: the birthday from which the fingers can be taken"
+    )
+    guardians: list[GuardianOut] = Field(
+        default_factory=list,
+        description="Who may act for this person while a minor (verified at the desk when the child was enrolled)",
+    )
 
 
 class FingerVerifyOut(BaseModel):

@@ -42,6 +42,7 @@ from enrollment.fingerprint import (
     import_records,
     seal_finger,
 )
+from enrollment.guardianship import VerifiedGuardian, check_enrolment
 from enrollment.idempotency import Replay, request_digest
 from enrollment.quality import AcceptedFace, QualityIssue, assess
 from enrollment.runtime import EnrolmentServices
@@ -79,6 +80,7 @@ def enrol(
     finger_record: bytes | None = None,
     documents: list[DocumentEvidence] | None = None,
     settle: Settle | None = None,
+    guardian: VerifiedGuardian | None = None,
 ) -> Enrolment:
     """Enrol one person; return the stored enrolment (issued, pending_adjudication or rejected; pending_dedup when
     its decision did not come within ``settle``'s wait, by default the settings' ``dedup_wait_s``).
@@ -86,6 +88,8 @@ def enrol(
     ``fingers`` are scanned images by position, ``finger_record`` an ISO/IEC 19794-2 record from another
     system, ``finger_exceptions`` the fingers that could not be taken and why, ``documents`` the identity
     documents the officer examined (stored, number sealed, with an accepted enrolment; not with a rejected one).
+    ``guardian``: a minor's guardian, verified at the desk (``enrollment.guardian_proof``); a minor without one
+    is refused, and a child under the face-only age gives no fingers (``enrollment.guardianship``).
     ``watch`` collects seconds per stage (decode, detect, landmarks, encode, fingers, commit, dedup)."""
     settings = services.settings
     settle = settle or Settle.from_settings(services.settings.dedup_queue)
@@ -98,6 +102,12 @@ def enrol(
             params={"limit": settings.max_photos_per_enrolment},
         )
     fingers, finger_exceptions = list(fingers or []), list(finger_exceptions or [])
+    fingers_deferred = check_enrolment(
+        settings.ages,
+        demographics.date_of_birth,
+        guardian,
+        gives_fingers=bool(fingers or finger_exceptions or finger_record),
+    )
     key = None
     if idempotency_key is not None:
         if not idempotency_key.strip():
@@ -110,7 +120,13 @@ def enrol(
         key = Replay(
             idempotency_key,
             request_digest(
-                demographics, [p.data for p in photos], fingers, finger_exceptions, finger_record, list(documents or [])
+                demographics,
+                [p.data for p in photos],
+                fingers,
+                finger_exceptions,
+                finger_record,
+                list(documents or []),
+                guardian=(guardian.uin, guardian.relationship) if guardian else None,
             ),
         )
         with services.sessions() as session:
@@ -161,7 +177,13 @@ def enrol(
 
     issues = issues + finger_issues
     captured = Captured(
-        reports, extracted, sorted(finger_reports, key=lambda r: r.position), accepted_fingers, list(documents or [])
+        reports,
+        extracted,
+        sorted(finger_reports, key=lambda r: r.position),
+        accepted_fingers,
+        list(documents or []),
+        guardian,
+        fingers_deferred,
     )
     public_id = str(uuid.uuid4())
     if issues:
@@ -178,6 +200,8 @@ class Captured:
     finger_reports: list[FingerReport]
     fingers: list[AcceptedFinger]
     documents: list[DocumentEvidence]
+    guardian: VerifiedGuardian | None = None  # a minor's, verified at the desk
+    fingers_deferred: bool = False  # a face-only child: fingers owed at a later biometric update
 
     @property
     def modalities(self) -> list[str]:
@@ -376,4 +400,7 @@ def _new_enrolment(
         rejection_reasons=[],
         fingerprints=[r.to_dict() for r in captured.finger_reports],
         dedup_modalities=[],
+        guardian_identity_id=captured.guardian.identity_id if captured.guardian else None,
+        guardian_relationship=captured.guardian.relationship if captured.guardian else None,
+        fingers_deferred=captured.fingers_deferred,
     )

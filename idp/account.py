@@ -21,7 +21,16 @@ from civid.errors import NotFound
 from civid.input_types import RowId
 from civid.web import i18n, pages
 from civid.web.csrf import check_csrf
-from idp import account_locks, account_vids, claims, consent, passkey_bindings, passkey_registry, sessions
+from idp import (
+    account_children,
+    account_locks,
+    account_vids,
+    claims,
+    consent,
+    passkey_bindings,
+    passkey_registry,
+    sessions,
+)
 from idp.claims_extensions import ClaimsExtensions, from_request
 from idp.consent_page import CLAIM_ITEMS
 from idp.runtime import IdpServices
@@ -120,6 +129,7 @@ def account_page(request: Request, services: ServicesDep, extensions: Extensions
             auth_methods=account_locks.rows(db, identity.id),
             unlock_durations=services.settings.auth_method_unlock_durations_s,
             vids=account_vids.rows(db, identity.id),
+            children=account_children.rows(db, identity, services.settings.ages),
             vid_minutes=services.settings.vid_temporary_ttl_s // 60,
             notice=done if done in NOTICES else None,
             extension_sections=extensions.account_sections(db, identity.id, lang),

@@ -14,6 +14,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from civid import audit
 from civid.deps import get_services
@@ -22,6 +23,7 @@ from idp import sessions
 from idp.resident_data import EXPORT_LIMIT, HISTORY_LIMIT, HistoryEntry, ResidentData, from_request
 from idp.runtime import IdpServices
 from idp.sessions import signed_in
+from models import Identity
 
 router = APIRouter(dependencies=[Depends(pages.html_page)])
 ServicesDep = Annotated[IdpServices, Depends(get_services)]
@@ -63,15 +65,23 @@ def history_page(request: Request, services: ServicesDep, sources: SourcesDep) -
         if found is None:
             return RedirectResponse(LOGIN_PAGE, status_code=303)
         _, identity = found
-        lang = pages.language(request)
-        entries = sources.history(db, identity, HISTORY_LIMIT)
-        return pages.render(
-            request,
-            "account_history.html",
-            entries=[_row(entry, lang) for entry in entries],
-            capped=len(entries) >= HISTORY_LIMIT,
-            limit=HISTORY_LIMIT,
-        )
+        return render_history(request, db, sources, identity)
+
+
+def render_history(
+    request: Request, db: Session, sources: ResidentData, identity: Identity, child_name: str | None = None
+) -> Response:
+    """The history page of ``identity``: the resident's own, or with ``child_name`` a child's for their guardian."""
+    lang = pages.language(request)
+    entries = sources.history(db, identity, HISTORY_LIMIT)
+    return pages.render(
+        request,
+        "account_history.html",
+        entries=[_row(entry, lang) for entry in entries],
+        capped=len(entries) >= HISTORY_LIMIT,
+        limit=HISTORY_LIMIT,
+        child_name=child_name,
+    )
 
 
 @router.get("/account/history.csv")

@@ -15,6 +15,7 @@ from civid.deps import CoreServices
 from civid.web import i18n, pages
 from idp import (
     account,
+    account_children,
     account_history,
     account_locks,
     account_vids,
@@ -59,6 +60,7 @@ ROUTERS = (
     account,
     account_history,  # the resident's authentication history and data download (idp.my_data)
     my_data,
+    account_children,  # a guardian acting for their children until they come of age
     account_locks,
     account_vids,
     logout,

@@ -23,7 +23,7 @@ from idp import sessions
 from idp.account_history import LOGIN_PAGE, ServicesDep, SourcesDep
 from idp.my_data_pdf import render_pdf
 from idp.sessions import signed_in
-from models import utcnow
+from models import LoginSession, utcnow
 
 router = APIRouter(dependencies=[Depends(pages.html_page)])
 FORMAT_VERSION = 1
@@ -34,6 +34,11 @@ def _document(sections: dict[str, Any]) -> dict[str, Any]:
     return {**header, **sections}
 
 
+def is_recent(session: LoginSession, max_age_s: int) -> bool:
+    """Whether the login is recent enough to download a whole record (``resident_data_login_max_age_s``)."""
+    return utcnow() - audit.as_utc(session.auth_time) <= timedelta(seconds=max_age_s)
+
+
 def _download(request: Request, services: ServicesDep, sources: SourcesDep, kind: str) -> Response:
     """The resident's data as ``kind`` (json | pdf), or a redirect to sign in (again)."""
     with services.sessions.begin() as db:
@@ -41,13 +46,18 @@ def _download(request: Request, services: ServicesDep, sources: SourcesDep, kind
         if found is None:
             return RedirectResponse(LOGIN_PAGE, status_code=303)
         session, identity = found
-        max_age = timedelta(seconds=services.settings.resident_data_login_max_age_s)
-        if utcnow() - audit.as_utc(session.auth_time) > max_age:
+        if not is_recent(session, services.settings.resident_data_login_max_age_s):
             return RedirectResponse(LOGIN_PAGE, status_code=303)
-        document = _document(sources.export(db, identity))
+        document = sources.export(db, identity)
         audit.record(db, sessions.citizen(identity), "account.data_downloaded", "identity", identity.uin, format=kind)
+    return data_response(request, document, identity.uin, kind)
+
+
+def data_response(request: Request, sections: dict[str, Any], uin: str, kind: str) -> Response:
+    """One person's exported ``sections`` as the ``kind`` (json | pdf) attachment, never cached."""
+    document = _document(sections)
     headers = {
-        "Content-Disposition": f'attachment; filename="civid-my-data-{identity.uin}.{kind}"',
+        "Content-Disposition": f'attachment; filename="civid-my-data-{uin}.{kind}"',
         "Cache-Control": "no-store",
     }
     if kind == "pdf":

@@ -20,6 +20,7 @@ from models.case import (
 from models.civil_registration import CivilRegistration
 from models.dedup_job import DedupJob, JobStatus
 from models.fingerprint import FingerSource, FingerTemplate
+from models.guardianship import GuardianRelationship, Guardianship
 from models.identity import Enrolment, EnrolmentStatus, FaceTemplate, Identity, Photo
 from models.identity_event_delivery import IdentityEventDelivery
 from models.identity_record import IdentityRecordVersion, RecordVersionStatus
@@ -75,6 +76,8 @@ __all__ = [
     "JobStatus",
     "Decision",
     "Enrolment",
+    "GuardianRelationship",
+    "Guardianship",
     "EnrolmentStatus",
     "FaceTemplate",
     "FingerSource",

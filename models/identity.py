@@ -75,6 +75,13 @@ class Enrolment(Base):
     # person was deduplicated on the face alone.
     dedup_modalities: Mapped[list[str] | None] = mapped_column(JSON, default=list)
     rejection_reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # A minor's guardian, verified 1:1 at the desk (enrollment.guardian_proof): linked to the child's identity
+    # when the UIN is issued (models/guardianship.py). NULL for an adult.
+    guardian_identity_id: Mapped[int | None] = mapped_column(ForeignKey("identities.id"))
+    guardian_relationship: Mapped[str | None] = mapped_column(String(16))
+    # A child under child_face_only_below_age was enrolled with the face only: their fingers are owed at a later
+    # biometric update.
+    fingers_deferred: Mapped[bool] = mapped_column(Boolean, default=False)
     identity_id: Mapped[int | None] = mapped_column(ForeignKey("identities.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column()

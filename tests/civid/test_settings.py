@@ -93,6 +93,18 @@ def test_an_empty_gallery_backend_is_refused() -> None:
     assert "CIVID_GALLERY_BACKEND must name a gallery backend" in refusal(gallery_backend=" ")
 
 
+@pytest.mark.parametrize("field", ["child_face_only_below_age", "age_of_majority"])
+def test_an_age_of_zero_is_refused(field: str) -> None:
+    assert f"CIVID_{field.upper()} must be greater than 0, not 0" in refusal(**{field: 0})
+
+
+def test_the_face_only_age_must_be_below_the_age_of_majority() -> None:
+    message = refusal(child_face_only_below_age=18, age_of_majority=18)
+    assert "CIVID_CHILD_FACE_ONLY_BELOW_AGE (18) must be below CIVID_AGE_OF_MAJORITY (18)" in message
+    ages = Settings(child_face_only_below_age=7, age_of_majority=21).ages
+    assert (ages.face_only_below, ages.majority) == (7, 21)
+
+
 def test_every_problem_is_listed_at_once() -> None:
     message = refusal(dedup_threshold=2.0, port=0)
     assert "CIVID_DEDUP_THRESHOLD" in message and "CIVID_PORT" in message
