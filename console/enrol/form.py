@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from pydantic import ValidationError
@@ -20,9 +21,11 @@ from civid.settings import Settings
 from civid.web import i18n
 from enrollment.documents import CHECK_METHODS, DOCUMENT_TYPES, DocumentEvidence
 from enrollment.fingerprint import EXCEPTION_REASONS, FingerException, FingerUpload
+from enrollment.guardianship import age_on
 from enrollment.routes import read_upload
 from enrollment.schemas import Demographics, DocumentIn
 from enrollment.workflow import PhotoUpload
+from models import GuardianRelationship
 
 PERSON_FIELDS = (
     "given_name",
@@ -81,6 +84,10 @@ class EnrolForm:
     fingers: list[FingerUpload] = field(default_factory=list)
     finger_exceptions: list[FingerException] = field(default_factory=list)
     had_files: bool = False
+    # A minor's guardian, verified at the desk before the child is enrolled (console.enrol.pages).
+    guardian_uin: str = ""
+    guardian_relationship: str = "parent"
+    guardian_photo: PhotoUpload | None = None
 
     @property
     def valid(self) -> bool:
@@ -149,7 +156,34 @@ def parse(form: FormData, settings: Settings, lang: str) -> EnrolForm:
         result.errors.update(_errors(exc, "", lang, "given_name"))
     _parse_document(result, lang)
     _parse_biometrics(form, result, settings, lang)
+    _parse_guardian(form, result, settings, lang)
     return result
+
+
+def _parse_guardian(form: FormData, result: EnrolForm, settings: Settings, lang: str) -> None:
+    """A minor's guardian (UIN, relationship, their photo taken at the desk); and a child under the face-only
+    age gives no fingers, so their rows need neither a file nor a reason (enrollment.guardianship)."""
+    values = result.values
+    values["guardian_uin"] = result.guardian_uin = _text(form, "guardian_uin")
+    relationship = _text(form, "guardian_relationship") or GuardianRelationship.PARENT
+    values["guardian_relationship"] = result.guardian_relationship = relationship
+    photo = _upload(form, "guardian_photo")
+    if photo is not None:
+        result.guardian_photo = read_upload(photo, settings.max_upload_bytes)
+        result.had_files = True
+    if result.guardian_uin and result.guardian_photo is None:
+        result.errors["guardian_photo"] = i18n.translate("console.error.guardian_photo", lang)
+    born = result.demographics.date_of_birth if result.demographics else None
+    if born is None or age_on(born, date.today()) >= settings.ages.face_only_below:
+        return
+    if result.fingers:
+        result.errors["finger_1"] = i18n.translate(
+            "console.error.face_only_child", lang, age=settings.ages.face_only_below
+        )
+    for position in FINGER_POSITIONS:  # no finger is owed now: drop the "choose a reason" errors and reasons
+        if result.errors.get(f"finger_{position}") == i18n.translate("console.error.finger_choose", lang):
+            del result.errors[f"finger_{position}"]
+    result.finger_exceptions = []
 
 
 def _parse_document(result: EnrolForm, lang: str) -> None:
@@ -233,6 +267,8 @@ def blank_values() -> dict[str, Any]:
         values[f"finger_{position}_missing"] = ""
         values[f"finger_{position}_note"] = ""
     values["fingers_rest_missing"] = ""
+    values["guardian_uin"] = ""
+    values["guardian_relationship"] = "parent"
     return values
 
 

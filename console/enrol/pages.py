@@ -32,6 +32,7 @@ from console.staff.accounts import Staff
 from enrollment import workflow
 from enrollment.documents import CHECK_METHODS, DOCUMENT_TYPES
 from enrollment.fingerprint import EXCEPTION_REASONS
+from enrollment.guardian_proof import verify_guardian
 from enrollment.present import demographics_of, enrolment_out
 from enrollment.runtime import EnrolmentServices
 from models import Enrolment, EnrolmentStatus
@@ -64,6 +65,7 @@ def _render_form(
         sexes=enrol_form.SEXES,
         document_types=DOCUMENT_TYPES,
         check_methods=CHECK_METHODS,
+        ages=request.app.state.services.settings.ages,
         exception_reasons=EXCEPTION_REASONS,
         finger_positions=enrol_form.FINGER_POSITIONS,
     )
@@ -100,6 +102,18 @@ async def enrol_submit(request: Request, staff: Staff = Officer) -> Response:
     key = KEY_PREFIX + parsed.idempotency_key
     actor = staff.actor("officer")
     try:
+        guardian = None
+        if parsed.guardian_uin:  # the guardian proves who they are first: nothing of the child is stored else
+            guardian = await run_in_threadpool(
+                verify_guardian,
+                services,
+                actor,
+                parsed.demographics.date_of_birth,
+                parsed.guardian_uin,
+                parsed.guardian_relationship,
+                parsed.guardian_photo,
+                [],
+            )
         enrolment = await run_in_threadpool(
             workflow.enrol,
             services,
@@ -110,6 +124,7 @@ async def enrol_submit(request: Request, staff: Staff = Officer) -> Response:
             fingers=parsed.fingers,
             finger_exceptions=parsed.finger_exceptions,
             documents=parsed.documents,
+            guardian=guardian,
         )
     except (Conflict, IntegrityError):
         # The same form sent twice at once (a double click): the other request stored it; show that one.
@@ -123,17 +138,24 @@ async def enrol_submit(request: Request, staff: Staff = Officer) -> Response:
         return _render_form(
             request, staff, parsed, status=422, problem=i18n.translate("console.enrol.key_reused", lang)
         )
-    except CividError as exc:  # a file the workflow could not use: nothing was stored
+    except CividError as exc:  # a file the workflow could not use, a guardian refused: nothing was stored
         return _render_form(
             request,
             staff,
             parsed,
             status=exc.status,
-            problem=i18n.translate(
-                "console.enrol.not_enrolled", lang, detail=quality_feedback.named_error_text(exc, lang)
-            ),
+            problem=i18n.translate("console.enrol.not_enrolled", lang, detail=_refusal_text(exc, lang)),
         )
     return RedirectResponse(f"/console/enrolments/{enrolment.public_id}", status_code=303)
+
+
+def _refusal_text(exc: CividError, lang: str) -> str:
+    """Why the workflow or the guardian's check refused, in ``lang``: a guardian rule by its code
+    (``console.guardian.<code>``), anything else as the file errors say it."""
+    key = f"console.guardian.{exc.code}"
+    if exc.code and i18n.has(key):
+        return i18n.translate(key, lang, **exc.params)
+    return quality_feedback.named_error_text(exc, lang)
 
 
 def _refuse_photo_the_gate_refuses(services: EnrolmentServices, parsed: enrol_form.EnrolForm, lang: str) -> None:

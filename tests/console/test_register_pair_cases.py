@@ -74,7 +74,11 @@ def test_register_pairs_are_listed_marked_and_decided_like_any_case(client, seed
         assert later_row.status == "duplicate" and later_row.identity_id == earlier_row.identity_id
         assert withdrawn is not None and withdrawn.status == "merged"
         assert not any(db.scalars(select(FaceTemplate.in_gallery).where(FaceTemplate.enrolment_id == later)))
-        both = db.scalars(select(Identity.status).join(Enrolment).where(Enrolment.id.in_((other_earlier, other_later))))
+        both = db.scalars(
+            select(Identity.status)
+            .join(Enrolment, Enrolment.identity_id == Identity.id)
+            .where(Enrolment.id.in_((other_earlier, other_later)))
+        )
         assert list(both) == ["active", "active"]
         actions = set(db.scalars(select(AuditEvent.action).where(AuditEvent.subject_id == withdrawn.uin)))
         assert "identity.withdrawn" in actions

@@ -60,7 +60,9 @@ def update(client, headers, uin: str, photo: str | None = None, fingers: dict[in
 def templates(services, uin: str) -> tuple[list[tuple[int, bool]], dict[int, int]]:
     """The identity's face templates (id, in gallery) and finger template ids by position."""
     with services.sessions() as db:
-        record = db.scalars(select(Enrolment).join(Identity).where(Identity.uin == uin)).one()
+        record = db.scalars(
+            select(Enrolment).join(Identity, Enrolment.identity_id == Identity.id).where(Identity.uin == uin)
+        ).one()
         faces = db.execute(
             select(FaceTemplate.id, FaceTemplate.in_gallery)
             .where(FaceTemplate.enrolment_id == record.id)
@@ -180,7 +182,11 @@ def test_a_healed_finger_is_added_with_a_verified_face_and_an_enrolled_finger_re
     )
     assert verified.status_code == 200 and verified.json()["match"] is True, verified.text
     with services.sessions() as db:
-        record = db.scalars(select(Enrolment).join(Identity).where(Identity.uin == people["obama"])).one()
+        record = db.scalars(
+            select(Enrolment)
+            .join(Identity, Enrolment.identity_id == Identity.id)
+            .where(Identity.uin == people["obama"])
+        ).one()
         assert [r["position"] for r in record.fingerprints] == [1, 7]
 
 

@@ -189,7 +189,11 @@ def test_the_report_names_uins_and_scores_never_templates(services: Services, tm
         run = _run(session, run_id)
         csv_path, json_path = write_reports(session, run, tmp_path / "reports")
         uins = set(
-            session.scalars(select(Identity.uin).join(Enrolment).where(Enrolment.id.in_({b for _, b in planted})))
+            session.scalars(
+                select(Identity.uin)
+                .join(Enrolment, Enrolment.identity_id == Identity.id)
+                .where(Enrolment.id.in_({b for _, b in planted}))
+            )
         )
     text = csv_path.read_text()
     header, *rows = text.strip().splitlines()
