@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from civid import audit
@@ -115,14 +115,22 @@ def ensure_key(settings: Settings) -> None:
 @lru_cache(maxsize=16)
 def _key(path: Path) -> bytes:
     if not path.exists():
+        # Written whole to a private temporary file, then linked into place: a process starting at the same
+        # moment sees either no key or a complete one, and the first link wins (the loser reads the winner's).
         path.parent.mkdir(parents=True, exist_ok=True)
         key = secrets.token_bytes(32)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process created it first: read theirs
-            return _read(path)
+        temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             json.dump({"vid_key": base64.b64encode(key).decode()}, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return _read(path)
+        finally:
+            temporary.unlink()
         return key
     return _read(path)
 
@@ -158,7 +166,12 @@ def resolve(session: Session, settings: Settings, text: str, *, spend: bool = Tr
         spent = affected_rows(
             session,
             update(VirtualId)
-            .where(VirtualId.id == row.id, VirtualId.used_at.is_(None))
+            .where(
+                VirtualId.id == row.id,
+                VirtualId.used_at.is_(None),
+                VirtualId.revoked_at.is_(None),  # revoked or expired since it was read: not spent, refused
+                or_(VirtualId.expires_at.is_(None), VirtualId.expires_at > now),
+            )
             .values(used_at=now)
             .execution_options(synchronize_session=False),
         )
@@ -184,6 +197,9 @@ def create(session: Session, settings: Settings, identity: Identity, kind: str, 
         raise InvalidInput("kind must be perpetual or temporary", code="vid_kind")
     if identity.status != "active":
         raise NotActive("only an active identity can make Virtual IDs")
+    # The identity's row locked (PostgreSQL; SQLite has one writer): two requests at once cannot both find no
+    # live perpetual VID, or both fit under the cap of temporary ones.
+    session.scalars(select(Identity.id).where(Identity.id == identity.id).with_for_update()).one()
     now = utcnow()
     held = [row for row in of(session, identity.id) if row.kind == kind and live(row, now)]
     if kind == PERPETUAL:

@@ -1,6 +1,6 @@
 """``login_hint`` (OIDC Core §3.1.2.1): the citizen's UIN or Virtual ID, if the portal knows it. Prefills the
 login form, and a session of another person does not satisfy the request. A hint that is not a well-formed UIN
-or a live VID is ignored (it is a hint, not a demand).
+or VID is ignored (it is a hint, not a demand); a well-formed one is prefilled whether or not it names anyone.
 
 A VID hint stays a VID on the login form (the UIN behind it is never shown); the UIN it maps to is kept in
 ``login_hint_uin``, a server-side parameter the interaction policy compares with the session's person. Naming a
@@ -22,11 +22,16 @@ def check(ctx: AuthorizationContext) -> None:
     if not hint:
         return
     try:
-        presented = vid.resolve(ctx.db, ctx.services.settings, hint, spend=False)
-    except (InvalidUin, vid.VidNotUsable):
+        shown = vid.normalise_vid(hint) if vid.looks_like_vid(hint) else normalise_uin(hint)
+    except InvalidUin:
         return
-    if presented is None:  # a well-formed UIN of nobody: still prefilled, as before (reveals nothing)
-        ctx.params["login_hint"] = normalise_uin(hint)
+    # Prefilled whatever it names (a UIN of nobody, a revoked VID): the form must not tell which numbers work.
+    ctx.params["login_hint"] = shown
+    try:
+        presented = vid.resolve(ctx.db, ctx.services.settings, shown, spend=False)
+    except vid.VidNotUsable:
+        return
+    if presented is None:
         return
     ctx.params["login_hint"] = presented.shown
     if presented.via_vid:

@@ -200,6 +200,13 @@ def test_a_vid_as_login_hint_prefills_the_vid_never_the_uin(client, services, pe
     login_page = client.get(location(authorize(client, rp, login_hint=number)))
     assert login_page.status_code == 200
     assert f'value="{number}"' in login_page.text and people.obama.uin not in login_page.text
+    # A revoked VID is prefilled the same: the form does not tell which numbers still work.
+    [row] = vids_of(services, people.obama.uin)
+    with services.sessions.begin() as db:
+        db.get(VirtualId, row.id).revoked_at = utcnow()
+    client.cookies.clear()
+    again = client.get(location(authorize(client, rp, login_hint=number)))
+    assert f'value="{number}"' in again.text
     # Signed in as Biden, a hint naming Obama's VID asks for a login again (another person).
     face_session(services, client, people.biden.uin)
     assert "/login" in location(authorize(client, rp, login_hint=number))
