@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
@@ -119,7 +119,7 @@ def identity_versions(request: Request, uin: UinPath, done: str | None = None, s
 def decide(
     request: Request,
     uin: UinPath,
-    version: int,
+    version: Annotated[int, Path(ge=1, le=1_000_000)],
     decision: str,
     csrf_token: Annotated[str, Form()] = "",
     note: Annotated[str, Form(max_length=500)] = "",
