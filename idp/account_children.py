@@ -27,7 +27,7 @@ from enrollment.guardianship import children_of, is_minor, majority_on
 from enrollment.record import issuing_enrolment
 from idp import sessions
 from idp.account_history import LOGIN_PAGE, SourcesDep, render_history
-from idp.my_data import data_response, is_recent
+from idp.my_data import download
 from idp.runtime import IdpServices
 from idp.sessions import signed_in
 from models import Identity
@@ -112,19 +112,15 @@ def child_history(request: Request, child_id: RowId, services: ServicesDep, sour
 
 
 def _download(request: Request, child_id: int, services: IdpServices, sources: SourcesDep, kind: str) -> Response:
-    with services.sessions.begin() as db:
-        found = signed_in(request, db)
-        if found is None:
-            return RedirectResponse(LOGIN_PAGE, status_code=303)
-        session, guardian = found
-        if not is_recent(session, services.settings.resident_data_login_max_age_s):
-            return RedirectResponse(LOGIN_PAGE, status_code=303)
-        child = child_of(db, guardian, child_id, services.settings.ages)
-        document = sources.export(db, child)
-        audit.record(
-            db, sessions.citizen(guardian), "guardian.child_data_downloaded", "identity", child.uin, format=kind
-        )
-    return data_response(request, document, child.uin, kind)
+    ages = services.settings.ages
+    return download(
+        request,
+        services,
+        sources,
+        kind,
+        "guardian.child_data_downloaded",
+        lambda db, guardian: child_of(db, guardian, child_id, ages),
+    )
 
 
 @router.get("/account/children/{child_id}/my-data.json")

@@ -11,19 +11,23 @@ then leads back to /account). Every download is audited with the resident as the
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from civid import audit
 from civid.web import pages
 from idp import sessions
 from idp.account_history import LOGIN_PAGE, ServicesDep, SourcesDep
 from idp.my_data_pdf import render_pdf
+from idp.resident_data import ResidentData
+from idp.runtime import IdpServices
 from idp.sessions import signed_in
-from models import LoginSession, utcnow
+from models import Identity, LoginSession, utcnow
 
 router = APIRouter(dependencies=[Depends(pages.html_page)])
 FORMAT_VERSION = 1
@@ -34,26 +38,43 @@ def _document(sections: dict[str, Any]) -> dict[str, Any]:
     return {**header, **sections}
 
 
-def is_recent(session: LoginSession, max_age_s: int) -> bool:
+def _is_recent(session: LoginSession, max_age_s: int) -> bool:
     """Whether the login is recent enough to download a whole record (``resident_data_login_max_age_s``)."""
     return utcnow() - audit.as_utc(session.auth_time) <= timedelta(seconds=max_age_s)
 
 
-def _download(request: Request, services: ServicesDep, sources: SourcesDep, kind: str) -> Response:
-    """The resident's data as ``kind`` (json | pdf), or a redirect to sign in (again)."""
+# Whose record a download is of, given the signed-in resident: themselves, or a child they act for (which may
+# refuse: idp.account_children).
+Subject = Callable[[Session, Identity], Identity]
+
+
+def download(
+    request: Request, services: IdpServices, sources: ResidentData, kind: str, action: str, subject: Subject
+) -> Response:
+    """``subject``'s data as ``kind`` (json | pdf) for the signed-in resident, audited as ``action`` with the
+    resident as the actor; a redirect to sign in (again) without a login recent enough."""
     with services.sessions.begin() as db:
         found = signed_in(request, db)
         if found is None:
             return RedirectResponse(LOGIN_PAGE, status_code=303)
-        session, identity = found
-        if not is_recent(session, services.settings.resident_data_login_max_age_s):
+        session, resident = found
+        if not _is_recent(session, services.settings.resident_data_login_max_age_s):
             return RedirectResponse(LOGIN_PAGE, status_code=303)
-        document = sources.export(db, identity)
-        audit.record(db, sessions.citizen(identity), "account.data_downloaded", "identity", identity.uin, format=kind)
-    return data_response(request, document, identity.uin, kind)
+        person = subject(db, resident)
+        document = sources.export(db, person)
+        audit.record(db, sessions.citizen(resident), action, "identity", person.uin, format=kind)
+    return _data_response(request, document, person.uin, kind)
 
 
-def data_response(request: Request, sections: dict[str, Any], uin: str, kind: str) -> Response:
+def _themselves(db: Session, resident: Identity) -> Identity:
+    return resident
+
+
+def _download(request: Request, services: IdpServices, sources: ResidentData, kind: str) -> Response:
+    return download(request, services, sources, kind, "account.data_downloaded", _themselves)
+
+
+def _data_response(request: Request, sections: dict[str, Any], uin: str, kind: str) -> Response:
     """One person's exported ``sections`` as the ``kind`` (json | pdf) attachment, never cached."""
     document = _document(sections)
     headers = {
