@@ -622,6 +622,12 @@ class Settings(BaseSettings):
     attestation_ttl_s: int = Field(
         90 * 24 * 3600, description="A KYC attestation expires after this; signing keys stay published that long."
     )
+    credential_validity_days: int = Field(
+        3650,
+        description="What a citizen carries (the ID card and its signed QR, a wallet credential) is valid this "
+        "long; a retired credential key stays published that long after it stops signing, so every card it signed "
+        "still verifies.",
+    )
     status_list_size: int = Field(
         131_072, description="Entries of the attestation status list (a bit each); indexes are drawn at random."
     )

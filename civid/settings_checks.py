@@ -96,6 +96,7 @@ POSITIVE = (
     "backchannel_logout_timeout_s",
     "backchannel_logout_attempts",
     "attestation_ttl_s",
+    "credential_validity_days",
     "status_list_size",
     "status_list_ttl_s",
     "status_list_validity_s",

@@ -200,6 +200,9 @@ def clients_disable(client_id: str = typer.Argument(..., help="The client to sto
 
 def keys_rotate(
     alg: list[str] = typer.Option([], help="ES256 | RS256 (repeat; default both)"),
+    credential: bool = typer.Option(
+        False, "--credential", help="Rotate the credential key (ID card QRs, wallet credentials) instead: ES256"
+    ),
     lead_seconds: int | None = typer.Option(
         None,
         min=0,
@@ -207,27 +210,32 @@ def keys_rotate(
         help="Publish this long before signing, at most ten years (default: signing_key_publish_lead_s)",
     ),
 ) -> None:
-    """Rotate the OpenID signing keys: publish new keys now, sign with them after the lead time."""
-    from idp.keys import ALGORITHMS
+    """Rotate the OpenID signing keys (or, with --credential, the credential key): publish new keys now, sign with
+    them after the lead time."""
+    from idp.keys import ALGORITHMS, CREDENTIAL_ALGORITHMS
 
-    bad = set(alg) - set(ALGORITHMS)
+    allowed: tuple[str, ...] = CREDENTIAL_ALGORITHMS if credential else ALGORITHMS
+    bad = set(alg) - set(allowed)
     if bad:
-        _fail(f"unknown algorithm {', '.join(sorted(bad))}; one of {', '.join(ALGORITHMS)}")
+        _fail(f"unknown algorithm {', '.join(sorted(bad))}; one of {', '.join(allowed)}")
     services = _services()
+    keys = services.credential_keys if credential else services.signing_keys
     try:
-        services.signing_keys.ensure()
-        created = services.signing_keys.rotate(CLI_ACTOR, tuple(alg) or ALGORITHMS, lead_seconds)
+        keys.ensure()
+        created = keys.rotate(CLI_ACTOR, tuple(alg) or allowed, lead_seconds)
         for row in created:
             out.print(f"new {row.alg} key {row.kid}: published now, signs from {row.activates_at.isoformat()}")
     finally:
         services.engine.dispose()  # not close(): the gallery was not opened, so it must not be saved
 
 
-def keys_status() -> None:
-    """Show each OpenID signing key's state: pending, active, retired (verify only) or expired."""
+def keys_status(
+    credential: bool = typer.Option(False, "--credential", help="The credential keys instead of the OpenID keys"),
+) -> None:
+    """Show each OpenID (or credential) signing key's state: pending, active, retired (verify only) or expired."""
     services = _services()
     try:
-        statuses = services.signing_keys.status()
+        statuses = (services.credential_keys if credential else services.signing_keys).status()
     finally:
         services.engine.dispose()  # not close(): the gallery was not opened, so it must not be saved
     table = Table("kid", "alg", "state", "published", "signs from", "retired", "leaves the JWKS")

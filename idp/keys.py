@@ -20,8 +20,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 import jwt
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from civid.pkcs11_token import Token
 
 ALGORITHMS: tuple[Literal["ES256", "RS256"], ...] = ("ES256", "RS256")
+CREDENTIAL_ALGORITHMS: tuple[Literal["ES256"], ...] = ("ES256",)
 KEYS_CACHE_S = 5.0
 
 
@@ -80,9 +82,20 @@ class SigningKeys:
     """The OP's signing keys: create on first start, sign with the active one, publish, rotate."""
 
     def __init__(
-        self, settings: Settings, keyring: KeyRing, sessions: sessionmaker[Session], token: Token | None = None
+        self,
+        settings: Settings,
+        keyring: KeyRing,
+        sessions: sessionmaker[Session],
+        token: Token | None = None,
+        *,
+        purpose: Literal["oidc", "credential"] = "oidc",
     ) -> None:
         self.settings = settings
+        # oidc: ID tokens, access tokens, attestations (ES256 and RS256). credential: what a citizen carries (the ID
+        # card's Claim 169 QR, wallet credentials; ES256 only, what a verifier's WebCrypto and COSE both take),
+        # published until the last card it signed has expired.
+        self.purpose = purpose
+        self.algorithms: tuple[str, ...] = ALGORITHMS if purpose == "oidc" else CREDENTIAL_ALGORITHMS
         self.keyring = keyring
         self.token = token  # set: new keys are made in the token and sign there; older sealed keys still sign
         self.sessions = sessions
@@ -96,14 +109,14 @@ class SigningKeys:
         """Make sure each algorithm has a key that signs now (the first start creates them, active at once)."""
         with self._lock, self.sessions.begin() as session:
             now = utcnow()
-            rows = session.scalars(select(SigningKey)).all()
-            for alg in ALGORITHMS:
+            rows = session.scalars(select(SigningKey).where(SigningKey.purpose == self.purpose)).all()
+            for alg in self.algorithms:
                 if not any(row.alg == alg and _state(row, now) == "active" for row in rows):
                     self._create(session, alg, activates_at=now, actor=SYSTEM)
             self._rows_cache = None
 
     def rotate(
-        self, actor: Actor = SYSTEM, algs: tuple[str, ...] = ALGORITHMS, lead_s: int | None = None
+        self, actor: Actor = SYSTEM, algs: tuple[str, ...] | None = None, lead_s: int | None = None
     ) -> list[SigningKey]:
         """Add a new key per algorithm, published now and signing after the lead time; schedule the
         current keys' retirement for that moment and their removal once their tokens have expired."""
@@ -111,10 +124,16 @@ class SigningKeys:
         created = []
         with self.sessions.begin() as session:
             now = utcnow()
-            for alg in algs:
+            for alg in algs or self.algorithms:
+                if alg not in self.algorithms:
+                    raise ConfigurationError(
+                        f"{self.purpose} keys cannot be {alg}: one of {', '.join(self.algorithms)}"
+                    )
                 activates = now + lead
                 for row in session.scalars(
-                    select(SigningKey).where(SigningKey.alg == alg, SigningKey.retired_at.is_(None))
+                    select(SigningKey).where(
+                        SigningKey.purpose == self.purpose, SigningKey.alg == alg, SigningKey.retired_at.is_(None)
+                    )
                 ):
                     row.retired_at = max(activates, as_utc(row.activates_at))
                     row.expires_at = row.retired_at + timedelta(seconds=self.longest_token_lifetime_s)
@@ -126,10 +145,13 @@ class SigningKeys:
     def longest_token_lifetime_s(self) -> int:
         """A retired key stays published this long after it stops signing (longest-lived token it signed)."""
         s = self.settings
+        if self.purpose == "credential":
+            return s.credential_validity_days * 86_400
         return max(s.id_token_ttl_s, s.access_token_ttl_s, getattr(s, "attestation_ttl_s", 0))
 
     def _create(self, session: Session, alg: str, activates_at: datetime, actor: Actor) -> SigningKey:
-        kid = f"{alg.lower()}-{utcnow():%Y%m%d}-{secrets.token_hex(4)}"
+        prefix = alg.lower() if self.purpose == "oidc" else f"cred-{alg.lower()}"
+        kid = f"{prefix}-{utcnow():%Y%m%d}-{secrets.token_hex(4)}"
         if self.token is not None:
             public_key = self.token.create_signing_key(kid, alg)
             sealed = Sealed(IN_TOKEN, b"", b"")  # nothing to store: the private half never leaves the token
@@ -143,6 +165,7 @@ class SigningKeys:
         row = SigningKey(
             kid=kid,
             alg=alg,
+            purpose=self.purpose,
             public_jwk=_public_jwk(public_key, alg, kid),
             private_key_id=sealed.key_id,
             private_nonce=sealed.nonce,
@@ -166,7 +189,9 @@ class SigningKeys:
         if cached is not None and time.monotonic() - cached[0] < KEYS_CACHE_S:
             return cached[1]
         with self.sessions() as session:
-            rows = list(session.scalars(select(SigningKey).order_by(SigningKey.id)))
+            rows = list(
+                session.scalars(select(SigningKey).where(SigningKey.purpose == self.purpose).order_by(SigningKey.id))
+            )
         now = utcnow()
         changes = [
             as_utc(moment)
@@ -188,14 +213,43 @@ class SigningKeys:
                 key = self._private[row.kid] = serialization.load_pem_private_key(pem, password=None)
             return key
 
-    def sign(self, claims: dict[str, Any], alg: str | None = None, typ: str = "JWT") -> str:
-        """Sign ``claims`` as a compact JWS with the algorithm's active key (``kid`` in the header)."""
-        alg = alg or self.settings.signing_alg
+    def _active(self, alg: str) -> SigningKey:
         now = utcnow()
         active = [row for row in self._rows() if row.alg == alg and _state(row, now) == "active"]
         if not active:
-            raise ConfigurationError(f"no active {alg} signing key; run `civid keys rotate`")
-        row = max(active, key=lambda r: as_utc(r.activates_at))
+            raise ConfigurationError(f"no active {alg} {self.purpose} signing key; run `civid keys rotate`")
+        return max(active, key=lambda r: as_utc(r.activates_at))
+
+    def sign_bytes(self, data: bytes, alg: str = "ES256") -> tuple[str, bytes]:
+        """Sign raw bytes (a COSE Sig_structure) with the algorithm's active key: ``(kid, signature)``, an ES256
+        signature as raw r||s (RFC 8152 §8.1 and RFC 7518 §3.4 agree), whether the key is sealed or in a token."""
+        if alg != "ES256":
+            raise ConfigurationError(f"raw signatures are ES256 only, not {alg}")
+        row = self._active(alg)
+        if row.private_key_id == IN_TOKEN:
+            if self.token is None:
+                raise ConfigurationError(
+                    f"signing key {row.kid} lives in a PKCS#11 token: set CIVID_KEYS_BACKEND=pkcs11"
+                )
+            return row.kid, self.token.sign(row.kid, alg, data)
+        der = self._private_key(row).sign(data, ec.ECDSA(hashes.SHA256()))
+        r, s = decode_dss_signature(der)
+        return row.kid, r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+    def public_key(self, kid: str) -> Any:
+        """The public key object of a published, unexpired key, or None (verifying a COSE or JWS signature)."""
+        jwk = next((k for k in self.jwks()["keys"] if k["kid"] == kid), None)
+        if jwk is None:
+            return None
+        key = self._public.get(kid)
+        if key is None:
+            key = self._public[kid] = jwt.PyJWK(jwk).key
+        return key
+
+    def sign(self, claims: dict[str, Any], alg: str | None = None, typ: str = "JWT") -> str:
+        """Sign ``claims`` as a compact JWS with the algorithm's active key (``kid`` in the header)."""
+        alg = alg or (self.settings.signing_alg if self.purpose == "oidc" else "ES256")
+        row = self._active(alg)
         if row.private_key_id == IN_TOKEN:
             if self.token is None:
                 raise ConfigurationError(
@@ -237,9 +291,7 @@ class SigningKeys:
         jwk = next((k for k in self.jwks()["keys"] if k["kid"] == header.get("kid")), None)
         if jwk is None:
             raise jwt.InvalidTokenError("unknown or expired signing key")
-        public_key = self._public.get(jwk["kid"])
-        if public_key is None:
-            public_key = self._public[jwk["kid"]] = jwt.PyJWK(jwk).key
+        public_key = self.public_key(jwk["kid"])
         return jwt.decode(
             token,
             public_key,
@@ -254,7 +306,11 @@ class SigningKeys:
         """Every key with its state now (for `civid keys status` and the admin API)."""
         now = utcnow()
         with self.sessions() as session:
-            rows = session.scalars(select(SigningKey).order_by(SigningKey.alg, SigningKey.activates_at)).all()
+            rows = session.scalars(
+                select(SigningKey)
+                .where(SigningKey.purpose == self.purpose)
+                .order_by(SigningKey.alg, SigningKey.activates_at)
+            ).all()
         return [
             KeyStatus(
                 row.kid, row.alg, _state(row, now), row.published_at, row.activates_at, row.retired_at, row.expires_at

@@ -20,5 +20,6 @@ class IdpServices(EnrolmentServices, Protocol):
 
     engine: Engine
     signing_keys: SigningKeys
+    credential_keys: SigningKeys  # the ID card's QR and wallet credentials (credentials/); rotated by `civid keys`
     idp_secrets: ServerSecrets
     backchannel_logout: BackchannelLogouts

@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from civid import audit
+from civid import audit, sd_jwt
 from civid.deps import get_services
 from civid.errors import InvalidInput
 from civid.events import AttestationIssued
@@ -51,7 +51,7 @@ from idp.runtime import IdpServices
 from idp.subjects import subject_for
 from idp.tokens import LiveAccessToken, client_actor, verify_access_token
 from idp.userinfo import presented_token
-from kyc import holder_binding, sd_jwt, status_list
+from kyc import holder_binding, status_list
 from kyc.bank_auth import AUTH_MEMBERS, authenticate_bank, request_body
 from kyc.releases import record_release
 from kyc.verified_claims import CLAIMS_IN_VERIFIED_CLAIMS, released_claim_names, verified_claims_for

@@ -9,9 +9,7 @@ polling it does not tell civid which attestation a bank is checking (herd privac
 
 from __future__ import annotations
 
-import base64
 import secrets
-import zlib
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -22,14 +20,14 @@ from sqlalchemy.orm import Session
 from civid.deps import get_services, get_session
 from civid.errors import NotFound
 from civid.input_types import RowId
+from civid.token_status_list import BITS, MEDIA_TYPE, STATUS_LIST_TYP, decode, encode, status_at
 from idp.runtime import IdpServices
 from models import Attestation, utcnow
 
+# The bit array lives in the core (shared with credentials/); its names stay importable from here.
+__all__ = ["BITS", "MEDIA_TYPE", "STATUS_LIST_TYP", "decode", "encode", "status_at", "router"]
+
 PATH = "/v1/kyc/status-lists/{number}"
-STATUS_LIST_TYP = "statuslist+jwt"  # Token Status List, "Status List Token in JWT Format"
-MEDIA_TYPE = "application/statuslist+jwt"  # Token Status List, "Status List Response"
-BITS = 1  # 0 = VALID, 1 = INVALID (revoked); no suspension: a revocation is final ("Status Types")
-VALID, INVALID = 0, 1
 FULL_FRACTION = 0.75  # a list is closed at this occupancy: random draws stay cheap
 MAX_DRAWS = 64  # at 75 % occupancy, 64 misses in a row happen with probability 1e-8
 
@@ -40,29 +38,6 @@ def list_uri(issuer: str, number: int) -> str:
     """The URI of status list ``number``: the ``uri`` of an attestation's ``status_list`` claim and the
     ``sub`` of the status list token (Token Status List, "Referenced Token" and "Status List Token")."""
     return issuer + PATH.format(number=number)
-
-
-# --- the bit array (Token Status List, "Status List") --------------------------------------------------------
-def encode(revoked_indexes: list[int] | set[int], size: int) -> str:
-    """``lst``: base64url (no padding) of the ZLIB-compressed bit array; index i is bit i % 8 (least
-    significant first) of byte i // 8 (Token Status List, "Status List")."""
-    bits = bytearray((size + 7) // 8)
-    for index in revoked_indexes:
-        if not 0 <= index < size:
-            raise ValueError(f"status index {index} outside a list of {size}")
-        bits[index // 8] |= 1 << (index % 8)
-    compressed = zlib.compress(bytes(bits), level=9)  # DEFLATE in the ZLIB format (RFC 1950), highest level
-    return base64.urlsafe_b64encode(compressed).rstrip(b"=").decode("ascii")
-
-
-def decode(lst: str) -> bytes:
-    """The uncompressed bit array of an ``lst`` value (what a relying party computes)."""
-    return zlib.decompress(base64.urlsafe_b64decode(lst + "=" * (-len(lst) % 4)))
-
-
-def status_at(bit_array: bytes, index: int) -> int:
-    """The 1-bit status at ``index`` of an uncompressed bit array."""
-    return (bit_array[index // 8] >> (index % 8)) & 1
 
 
 # --- allocation ------------------------------------------------------------------------------------

@@ -27,6 +27,8 @@ class SigningKey(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kid: Mapped[str] = mapped_column(String(64), unique=True)
     alg: Mapped[str] = mapped_column(String(8), index=True)  # ES256 | RS256
+    # oidc (tokens, attestations) | credential (the ID card's QR, wallet credentials): rotated and published apart.
+    purpose: Mapped[str] = mapped_column(String(16), index=True, default="oidc", server_default="oidc")
     public_jwk: Mapped[dict[str, Any]] = mapped_column(JSON)
     # PKCS#8 PEM of the private key, AES-GCM sealed under the key ring (associated data: "signing-key:<kid>").
     private_key_id: Mapped[str] = mapped_column(String(32))

@@ -39,6 +39,7 @@ class Services:
     fingers: FingerGalleryStore
     fusion: Fusion
     signing_keys: SigningKeys
+    credential_keys: SigningKeys  # what a citizen carries: the ID card's QR and wallet credentials (credentials/)
     idp_secrets: ServerSecrets
     backchannel_logout: BackchannelLogouts  # the sender of logout tokens to portals (a thread, once woken)
     events: EventBus  # identity events (civid.events): kyc and idp react to what enrollment does
@@ -85,6 +86,8 @@ def build_services(
     # Keys exist before the first request: made lazily inside a request, SQLite's writer lock would be
     # held by that request's own transaction.
     signing_keys.ensure()
+    credential_keys = SigningKeys(settings, keyring, sessions, token, purpose="credential")
+    credential_keys.ensure()
     idp_secrets = ServerSecrets.load_or_create(settings.resolved_idp_secrets_file)
     vid.ensure_key(settings)  # before any backup: a VID's digest is useless without it
     backchannel_logouts = BackchannelLogouts(settings, sessions, signing_keys, idp_secrets)
@@ -100,6 +103,7 @@ def build_services(
         fingers,
         fusion,
         signing_keys,
+        credential_keys,
         idp_secrets,
         backchannel_logouts,
         events,

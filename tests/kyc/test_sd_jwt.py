@@ -12,7 +12,7 @@ from typing import Any
 from jwcrypto.jwk import JWK
 from sd_jwt.verifier import SDJWTVerifier
 
-from kyc import sd_jwt
+from civid import sd_jwt
 from kyc.attestations import SD_PAD_TO, VCT
 from tests.conftest import seeded_fixtures
 from tests.kyc.banks import (

@@ -1,14 +1,15 @@
 """Selective Disclosure for JWTs (SD-JWT, RFC 9901, formerly draft-ietf-oauth-selective-disclosure-jwt):
-the issuer's side. A KYC attestation in this form lets the bank (or the citizen) show a third party only
-some of the verified claims: each claim becomes a salted Disclosure, and the signed JWT carries only the
-digests of the Disclosures (``_sd``) plus decoys, so hidden claims reveal neither their value nor their count.
+the issuer's side, shared by the KYC attestations (kyc/) and the wallet credentials (credentials/). A credential
+in this form lets its holder show a third party only some of the claims: each claim becomes a salted Disclosure,
+and the signed JWT carries only the digests of the Disclosures (``_sd``) plus decoys, so hidden claims reveal
+neither their value nor their count.
 
 The issuer-signed JWT is typed ``dc+sd-jwt`` and carries a ``vct`` (SD-JWT VC, draft-ietf-oauth-sd-jwt-vc,
-from -06 on) and a ``cnf`` (RFC 7800) naming the holder's public key (``kyc.holder_binding``): it is
-key-bound. civid issues it without a Key Binding JWT (``serialize``: the form ends with ``~``); the holder
-appends one when presenting ("Key Binding": a JWT typed ``kb+jwt`` over ``aud``, ``nonce``, ``iat`` and
-``sd_hash``, the digest of the presented SD-JWT, signed with the key in ``cnf``), and a verifier that
-requires key binding refuses a presentation without it.
+from -06 on) and a ``cnf`` (RFC 7800) naming the holder's public key (``kyc.holder_binding``; a wallet's
+proof key): it is key-bound. civid issues it without a Key Binding JWT (``serialize``: the form ends with
+``~``); the holder appends one when presenting ("Key Binding": a JWT typed ``kb+jwt`` over ``aud``, ``nonce``,
+``iat`` and ``sd_hash``, the digest of the presented SD-JWT, signed with the key in ``cnf``), and a verifier
+that requires key binding refuses a presentation without it.
 """
 
 from __future__ import annotations
