@@ -18,6 +18,7 @@ from models.case import (
     pair_key,
 )
 from models.civil_registration import CivilRegistration
+from models.credential import CredentialStatus
 from models.dedup_job import DedupJob, JobStatus
 from models.fingerprint import FingerSource, FingerTemplate
 from models.guardianship import GuardianRelationship, Guardianship
@@ -51,6 +52,7 @@ from models.staff import ConsoleSession, StaffAccount
 from models.virtual_id import VirtualId
 
 __all__ = [
+    "CredentialStatus",
     "Notification",
     "AbisModality",
     "AbisReference",

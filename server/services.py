@@ -15,6 +15,7 @@ from civid.events import EventBus
 from civid.keyring import KeyRing
 from civid.pkcs11_token import Token
 from civid.settings import Settings
+from credentials import subscriptions as credential_subscriptions
 from enrollment.face import FaceEngine, default_engine
 from enrollment.gallery_store import FingerGalleryStore, GalleryStore
 from idp import subscriptions as idp_subscriptions
@@ -129,5 +130,6 @@ def subscribed_event_bus(backchannel_logouts: BackchannelLogouts | None = None) 
     # records identity.withdrawn, then publishes), then its consequences, kyc's attestations revoked before idp's
     # grants (the order the two revocations had before events; tests/enrollment/test_withdrawal_events.py).
     kyc_subscriptions.subscribe(events)
+    credential_subscriptions.subscribe(events)  # cards and wallet credentials, like attestations
     idp_subscriptions.subscribe(events, backchannel_logouts)
     return events

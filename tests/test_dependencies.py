@@ -19,6 +19,7 @@ RUNTIME_PACKAGES = (
     "idp",
     "kyc",
     "crvs",
+    "credentials",
     "abis",
     "models",
     "console",
