@@ -606,6 +606,10 @@ from server.retention_cli import install as _install_retention_commands  # noqa:
 
 _install_retention_commands(app, _services_without_gallery, _settings)
 
+from server.card_cli import install as _install_card_commands  # noqa: E402  (civid card verify|…)
+
+_install_card_commands(app, _services_without_gallery)
+
 
 def main() -> None:  # pragma: no cover
     app()
