@@ -26,6 +26,7 @@ from urllib.parse import urlencode
 import segno
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -53,6 +54,31 @@ TransactionId = Path(min_length=20, max_length=43, pattern=r"^[A-Za-z0-9_-]+$")
 router = APIRouter(tags=["presentations"])
 
 
+class PresentationRequestBody(BaseModel):
+    """What the relying party sends (JSON), beside its client authentication (or HTTP Basic)."""
+
+    dcql_query: dict[str, Any] = Field(
+        description="A DCQL query (OpenID4VP 1.0 §6): credentials of format dc+sd-jwt with meta.vct_values among "
+        "civid's credential types, and the claims wanted as claims path pointers",
+        examples=[
+            {
+                "credentials": [
+                    {
+                        "id": "pid",
+                        "format": "dc+sd-jwt",
+                        "meta": {"vct_values": ["urn:civid:pid:1"]},
+                        "claims": [{"path": ["given_name"]}, {"path": ["age_over_18"]}],
+                    }
+                ]
+            }
+        ],
+    )
+    client_id: str | None = None
+    client_secret: str | None = Field(None, description="client_secret_post (or HTTP Basic)")
+    client_assertion_type: str | None = Field(None, examples=["urn:ietf:params:oauth:client-assertion-type:jwt-bearer"])
+    client_assertion: str | None = Field(None, description="private_key_jwt: a JWT signed with the client's key")
+
+
 def authenticate_verifier(request: Request, body: dict[str, Any], db: Session, services: Any, endpoint: str) -> Client:
     """The calling relying party (its registered authentication method) holding the ``presentations`` entitlement."""
     credentials = {name: body[name] for name in AUTH_MEMBERS if isinstance(body.get(name), str)}
@@ -71,7 +97,16 @@ def authorization_request(services: CredentialServices, handle: str) -> tuple[st
     return request_uri, f"{SCHEME}?{query}"
 
 
-@router.post(PATH, status_code=201)
+@router.post(
+    PATH,
+    status_code=201,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": PresentationRequestBody.model_json_schema()}},
+        }
+    },
+)
 def create_presentation(
     request: Request,
     body: dict[str, Any] = Depends(request_body),

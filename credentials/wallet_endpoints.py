@@ -26,6 +26,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Path
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -39,8 +40,9 @@ from credentials.runtime import CredentialServices
 from credentials.sd_jwt_verify import KB_ALGS, Rejected
 from idp.client_cache import find as find_client
 from idp.errors import InvalidRequest
-from idp.form import oauth_form
+from idp.form import FORM, oauth_form
 from models import PresentationTransaction, utcnow
+from models.db import affected_rows
 
 REQUEST_OBJECT_TYP = "oauth-authz-req+jwt"
 REQUEST_OBJECT_MEDIA_TYPE = "application/oauth-authz-req+jwt"
@@ -124,7 +126,8 @@ def _settle(
         assert failure is not None  # noqa: S101 - one of the two is always given
         values.update(status="failed", failure_reason=f"{failure[0]}: {failure[1]}"[:300])
     with services.sessions.begin() as db:
-        claimed = db.execute(
+        claimed = affected_rows(
+            db,
             update(PresentationTransaction)
             .where(
                 PresentationTransaction.id == txn.id,
@@ -132,9 +135,9 @@ def _settle(
                 PresentationTransaction.expires_at > now,
             )
             .values(**values)
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False),
         )
-        if claimed.rowcount != 1:
+        if claimed != 1:
             raise InvalidRequest("this presentation request has already been answered")
         common = {"client_id": txn.client_id, "credential_queries": [c["id"] for c in txn.dcql_query["credentials"]]}
         if verified is not None:
@@ -153,7 +156,26 @@ def _settle(
             audit.record(db, WALLET, "presentation.failed", "presentation", txn.uid, **common, reason=failure[0])
 
 
-@router.post(RESPONSE_PATH)
+class AuthorizationResponse(BaseModel):
+    """The wallet's direct_post (form-encoded): a vp_token, or an error, with the request's state."""
+
+    state: str = Field(description="The state of the request object")
+    vp_token: str | None = Field(
+        None, description="JSON: {credential query id: [SD-JWT presentation with its Key Binding JWT]}"
+    )
+    error: str | None = Field(None, examples=["access_denied"], description="An Authorization Error Response")
+    error_description: str | None = None
+
+
+@router.post(
+    RESPONSE_PATH,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {FORM: {"schema": AuthorizationResponse.model_json_schema()}},
+        }
+    },
+)
 def presentation_response(
     form: dict[str, str] = Depends(oauth_form),
     services: CredentialServices = Depends(get_services),
