@@ -5,17 +5,21 @@ the transaction answers once (a replay; two posts at once: test_presentation_rac
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select, update
 
 from civid import sd_jwt
+from credentials.sd_jwt_verify import sd_hash
 from models import AuditEvent, PresentationTransaction, utcnow
 from tests.credentials.wallets import (
+    Wallet,
     ask,
     holder_key,
     identity,
@@ -59,6 +63,19 @@ def _tamper(presentation: str) -> str:
     return "~".join(parts)
 
 
+def _stale(wallet: Wallet, claims: dict) -> str:
+    """A correct Key Binding JWT, but signed an hour ago (a presentation kept and replayed later)."""
+    without_kb = wallet.present(NAMES, nonce=claims["nonce"], aud=claims["client_id"], kb=False)
+    key = serialization.load_pem_private_key(wallet.key.export_to_pem(private_key=True, password=None), None)
+    kb = {
+        "aud": claims["client_id"],
+        "nonce": claims["nonce"],
+        "iat": int(time.time()) - 3600,
+        "sd_hash": sd_hash(without_kb),
+    }
+    return without_kb + jwt.encode(kb, key, algorithm="ES256", headers={"typ": "kb+jwt"})
+
+
 def _duplicate(presentation: str) -> str:
     parts = presentation.split("~")
     return "~".join([parts[0], parts[1], *parts[1:]])
@@ -77,6 +94,7 @@ CASES: dict[str, Case] = {
         lambda w, c, s: w.present(NAMES, nonce=c["nonce"], aud=c["client_id"], kb=False),
         "missing_key_binding",
     ),
+    "stale KB-JWT": (lambda w, c, s: _stale(w, c), "stale_key_binding"),
     "tampered disclosure": (
         lambda w, c, s: _tamper(w.present(NAMES, nonce=c["nonce"], aud=c["client_id"])),
         "unreferenced_disclosure",
