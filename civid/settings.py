@@ -645,6 +645,31 @@ class Settings(BaseSettings):
         description="A signed status list expires (its `exp`) this long after it was signed: a bank that "
         "could not fetch a fresh one for longer must treat attestations' status as unknown.",
     )
+    # OpenID4VP verifier (credentials/presentations.py): a relying party asks civid to request a wallet presentation.
+    presentation_vct_values: list[str] = Field(
+        default_factory=lambda: ["urn:civid:pid:1"],
+        min_length=1,
+        description="The SD-JWT VC types (vct) of civid's own credentials a relying party may ask a wallet to "
+        "present (DCQL meta.vct_values); a presented credential of another type is refused.",
+    )
+    presentation_ttl_s: int = Field(
+        300, le=3600, description="A presentation request is answerable by the wallet for this long, then expires."
+    )
+    presentation_max_wait_s: int = Field(
+        25, le=60, description="The longest a relying party's status poll may wait for the wallet's answer."
+    )
+    presentation_kb_max_age_s: int = Field(
+        300,
+        le=3600,
+        description="A Key Binding JWT signed longer ago than this (its iat) is refused as stale; as much ahead "
+        "of civid's clock is refused too.",
+    )
+    presentation_client_id: str = Field(
+        "",
+        max_length=200,
+        description="civid's client identifier in its presentation requests (the wallet's pre-registered "
+        "verifier, and the Key Binding JWT's aud); empty: the issuer's host name.",
+    )
 
     # --- officer console (console/) ------------------------------------------------------------
     console_idle_timeout_s: int = Field(
@@ -872,6 +897,11 @@ class Settings(BaseSettings):
     @property
     def resolved_admin_key_file(self) -> Path:
         return self.bootstrap_admin_key_file or self.data_dir / "admin-api-key"
+
+    @property
+    def resolved_presentation_client_id(self) -> str:
+        """civid's OpenID4VP client identifier: a pre-registered one (no Client Identifier Prefix)."""
+        return self.presentation_client_id or (urlsplit(self.resolved_issuer).hostname or "civid")
 
     @property
     def resolved_issuer(self) -> str:

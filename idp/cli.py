@@ -73,7 +73,9 @@ def clients_add(
         [], help="A scope the client may ask for (repeat); default: openid profile email phone address"
     ),
     entitle: list[str] = typer.Option(
-        [], help="An entitlement: uin (the UIN claim), kyc, or civil_registry (vital events; repeat)"
+        [],
+        help="An entitlement: uin (the UIN claim), kyc, civil_registry (vital events), or presentations (ask "
+        "wallets through civid's OpenID4VP verifier); repeat",
     ),
     public_subject: bool = typer.Option(
         False, "--public-subject", help="Same sub at every public client (default: pairwise per sector)"

@@ -27,7 +27,7 @@ AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
 # Clients that authenticate at /token (RFC 6749 §2.1 confidential): only these may use nonce instead of PKCE.
 CONFIDENTIAL_AUTH_METHODS = AUTH_METHODS
 STANDARD_SCOPES = ("openid", "profile", "email", "phone", "address", "offline_access")
-ENTITLEMENTS = ("uin", "kyc", "civil_registry")
+ENTITLEMENTS = ("uin", "kyc", "civil_registry", "presentations")
 LOOPBACK = {"localhost", "127.0.0.1", "[::1]", "::1"}
 # RFC 7591 §2 grant_types civid offers; authorization_code is the only way in, refresh_token is optional.
 GRANT_TYPES: tuple[Literal["authorization_code", "refresh_token"], ...] = ("authorization_code", "refresh_token")

@@ -48,11 +48,13 @@ from models.oidc import (
     SigningKey,
     WebAuthnChallenge,
 )
+from models.presentation import PresentationTransaction
 from models.staff import ConsoleSession, StaffAccount
 from models.virtual_id import VirtualId
 
 __all__ = [
     "CredentialStatus",
+    "PresentationTransaction",
     "Notification",
     "AbisModality",
     "AbisReference",
