@@ -9,14 +9,12 @@ from datetime import timedelta
 
 import cbor2
 import segno
-from typer.testing import CliRunner
 
 from civid.actor import Actor
 from credentials import base45, status
 from credentials.card_check import check, keys_from_jwks
 from credentials.claim169 import CardHolder, encode
 from models import Identity, utcnow
-from server.cli import app
 
 ADMIN = Actor(None, "registrar", "admin")
 PHOTO = b"\xff\xd8\xff\xe0" + b"small face" * 40
@@ -50,27 +48,17 @@ def _card(services, revoked: bool = False) -> str:  # type: ignore[no-untyped-de
     return text
 
 
-def _env(services) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return {
-        "CIVID_DATA_DIR": str(services.settings.data_dir),
-        "CIVID_DATABASE_URL": services.settings.resolved_database_url,
-        "COLUMNS": "200",
-    }
-
-
 def _fetch_from(client, services):  # type: ignore[no-untyped-def]
     issuer = services.settings.resolved_issuer
     return lambda uri: client.get(uri.removeprefix(issuer)).text
 
 
-def test_a_photo_of_the_qr_verifies_offline_with_this_civids_keys_and_gives_the_photo(services, tmp_path):
+def test_a_photo_of_the_qr_verifies_offline_with_this_civids_keys_and_gives_the_photo(services, civid, tmp_path):
     text = _card(services)
     picture = tmp_path / "card-back.png"
     segno.make(text, error="m", mode="alphanumeric").save(picture, scale=4, border=4)
     photo = tmp_path / "face.jpg"
-    result = CliRunner().invoke(
-        app, ["card", "verify", str(picture), "--offline", "--photo-out", str(photo), "--json"], env=_env(services)
-    )
+    result = civid("card", "verify", str(picture), "--offline", "--photo-out", str(photo), "--json")
     assert result.exit_code == 0, result.output
     shown = json.loads(result.output)
     assert (
@@ -81,23 +69,22 @@ def test_a_photo_of_the_qr_verifies_offline_with_this_civids_keys_and_gives_the_
     assert photo.read_bytes() == PHOTO
 
 
-def test_a_verifier_key_set_verifies_and_a_changed_qr_is_refused(client, services, tmp_path):
+def test_a_verifier_key_set_verifies_and_a_changed_qr_is_refused(client, services, civid, tmp_path):
     text = _card(services)
     key_set = tmp_path / "credential-keys.json"
     key_set.write_text(client.get("/v1/credentials/jwks.json").text)
     good = tmp_path / "qr.txt"
     good.write_text(text)
-    runner = CliRunner()
-    ok = runner.invoke(app, ["card", "verify", str(good), "--jwks", str(key_set), "--offline"], env=_env(services))
+    ok = civid("card", "verify", str(good), "--jwks", str(key_set), "--offline")
     assert ok.exit_code == 0 and "Barack Obama" in ok.output
     cose = cbor2.loads(zlib.decompress(base45.decode(text)))
     protected, _, payload, signature = cose.value
     forged = payload.replace(b"Barack Obama", b"Barack Obamo")
     bad = tmp_path / "forged.txt"
     bad.write_text(base45.encode(zlib.compress(cbor2.dumps(cbor2.CBORTag(18, [protected, {}, forged, signature])))))
-    refused = runner.invoke(app, ["card", "verify", str(bad), "--jwks", str(key_set), "--offline"], env=_env(services))
+    refused = civid("card", "verify", str(bad), "--jwks", str(key_set), "--offline")
     assert refused.exit_code == 1 and "INVALID" in refused.output and "forged" in refused.output
-    unusable = runner.invoke(app, ["card", "verify", str(tmp_path / "missing.png")], env=_env(services))
+    unusable = civid("card", "verify", str(tmp_path / "missing.png"))
     assert unusable.exit_code == 2 and "not a file" in unusable.output
 
 

@@ -12,7 +12,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from sqlalchemy import select
-from typer.testing import CliRunner
 
 from civid.errors import ConfigurationError
 from models import SigningKey
@@ -70,18 +69,14 @@ def test_rotating_the_credential_key_leaves_the_openid_keys_alone_and_keeps_old_
         services.credential_keys.rotate(algs=("RS256",))
 
 
-def test_civid_keys_rotate_credential_from_the_command_line(services, monkeypatch):
-    from server.cli import app
-
-    monkeypatch.setenv("CIVID_DATA_DIR", str(services.settings.data_dir))
-    monkeypatch.setenv("CIVID_DATABASE_URL", services.settings.resolved_database_url)
-    runner = CliRunner(env={"COLUMNS": "200"})  # the status table shows whole key ids
+def test_civid_keys_rotate_credential_from_the_command_line(services, civid):
     before = {s.kid for s in services.credential_keys.status()}
-    result = runner.invoke(app, ["keys", "rotate", "--credential", "--lead-seconds", "0"])
+    result = civid("keys", "rotate", "--credential", "--lead-seconds", "0")
     assert result.exit_code == 0, result.output
+    services.credential_keys.forget_cache()
     after = {s.kid for s in services.credential_keys.status()}
     assert len(after - before) == 1 and "cred-es256-" in result.output
-    refused = runner.invoke(app, ["keys", "rotate", "--credential", "--alg", "RS256"])
+    refused = civid("keys", "rotate", "--credential", "--alg", "RS256")
     assert refused.exit_code != 0 and "unknown algorithm RS256" in refused.output
-    status = runner.invoke(app, ["keys", "status", "--credential"])
+    status = civid("keys", "status", "--credential")
     assert status.exit_code == 0 and all(kid in status.output for kid in after)
