@@ -21,6 +21,7 @@ from models.civil_registration import CivilRegistration
 from models.credential import CredentialStatus
 from models.dedup_job import DedupJob, JobStatus
 from models.fingerprint import FingerSource, FingerTemplate
+from models.id_card import CARD_STATES, IdCard
 from models.guardianship import GuardianRelationship, Guardianship
 from models.identity import Enrolment, EnrolmentStatus, FaceTemplate, Identity, Photo
 from models.identity_event_delivery import IdentityEventDelivery
@@ -52,6 +53,8 @@ from models.staff import ConsoleSession, StaffAccount
 from models.virtual_id import VirtualId
 
 __all__ = [
+    "CARD_STATES",
+    "IdCard",
     "CredentialStatus",
     "Notification",
     "AbisModality",
