@@ -220,12 +220,19 @@ class SigningKeys:
             raise ConfigurationError(f"no active {alg} {self.purpose} signing key; run `civid keys rotate`")
         return max(active, key=lambda r: as_utc(r.activates_at))
 
-    def sign_bytes(self, data: bytes, alg: str = "ES256") -> tuple[str, bytes]:
+    def active_kid(self, alg: str = "ES256") -> str:
+        """The id of the key that signs now (a COSE protected header names it before the signature is made)."""
+        return self._active(alg).kid
+
+    def sign_bytes(self, data: bytes, alg: str = "ES256", kid: str | None = None) -> tuple[str, bytes]:
         """Sign raw bytes (a COSE Sig_structure) with the algorithm's active key: ``(kid, signature)``, an ES256
-        signature as raw r||s (RFC 8152 §8.1 and RFC 7518 §3.4 agree), whether the key is sealed or in a token."""
+        signature as raw r||s (RFC 8152 §8.1 and RFC 7518 §3.4 agree), whether the key is sealed or in a token.
+        ``kid``: the key ``data`` names (``active_kid``); refused if a rotation has made another key active since."""
         if alg != "ES256":
             raise ConfigurationError(f"raw signatures are ES256 only, not {alg}")
         row = self._active(alg)
+        if kid is not None and row.kid != kid:
+            raise ConfigurationError(f"key {kid} no longer signs: {row.kid} is active since a rotation; sign again")
         if row.private_key_id == IN_TOKEN:
             if self.token is None:
                 raise ConfigurationError(
