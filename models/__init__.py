@@ -21,8 +21,8 @@ from models.civil_registration import CivilRegistration
 from models.credential import CredentialStatus
 from models.dedup_job import DedupJob, JobStatus
 from models.fingerprint import FingerSource, FingerTemplate
-from models.id_card import CARD_STATES, IdCard
 from models.guardianship import GuardianRelationship, Guardianship
+from models.id_card import CARD_STATES, IdCard
 from models.identity import Enrolment, EnrolmentStatus, FaceTemplate, Identity, Photo
 from models.identity_event_delivery import IdentityEventDelivery
 from models.identity_record import IdentityRecordVersion, RecordVersionStatus

@@ -26,7 +26,8 @@ def test_0043_makes_id_cards_with_one_active_card_per_identity_and_downgrades(en
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
     t = "2026-01-01 00:00:00"
     with engine.begin() as db:
-        db.execute(sa.text("INSERT INTO identities (uin, status, created_at) VALUES ('4058075267', 'active', :t)"), {"t": t})
+        person = "INSERT INTO identities (uin, status, created_at) VALUES ('4058075267', 'active', :t)"
+        db.execute(sa.text(person), {"t": t})
         for slot in (1, 2, 3):
             db.execute(
                 sa.text(
