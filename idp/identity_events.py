@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import secrets
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from civid import audit, outbound
@@ -34,7 +34,7 @@ from civid.settings import Settings
 from idp.claims import RECORD_FIELD_CLAIMS
 from idp.subjects import subject_for
 from models import Client, Consent, Identity, IdentityEventDelivery, utcnow
-from models.db import affected_rows
+from models.db import claim_due
 
 if TYPE_CHECKING:
     from idp.keys import SigningKeys
@@ -135,32 +135,16 @@ class IdentityEventPusher:
             idp_secrets,
         )
 
-    def _claim(self, due_by: object) -> tuple[IdentityEventDelivery, Client, str] | None:
+    def _claim(self, due_by: datetime) -> tuple[IdentityEventDelivery, Client, str] | None:
         lease = self.settings.backchannel_logout_timeout_s * 2 + 30
         with self.sessions.begin() as db:
-            while True:
-                row = db.scalar(
-                    select(IdentityEventDelivery)
-                    .where(IdentityEventDelivery.next_attempt_at <= due_by)
-                    .order_by(IdentityEventDelivery.next_attempt_at, IdentityEventDelivery.id)
-                    .limit(1)
-                )
-                if row is None:
-                    return None
-                won = affected_rows(
-                    db,
-                    update(IdentityEventDelivery)
-                    .where(IdentityEventDelivery.id == row.id, IdentityEventDelivery.attempts == row.attempts)
-                    .values(attempts=row.attempts + 1, next_attempt_at=utcnow() + timedelta(seconds=lease))
-                    .execution_options(synchronize_session=False),
-                )
-                db.refresh(row)
-                if not won:
-                    continue  # another process took it: look again
-                client = db.scalars(select(Client).where(Client.client_id == row.client_id)).one()
-                uin = db.scalars(select(Identity.uin).where(Identity.id == row.identity_id)).one()
-                db.expunge_all()
-                return row, client, uin
+            row = claim_due(db, IdentityEventDelivery, due_by, utcnow() + timedelta(seconds=lease))
+            if row is None:
+                return None
+            client = db.scalars(select(Client).where(Client.client_id == row.client_id)).one()
+            uin = db.scalars(select(Identity.uin).where(Identity.id == row.identity_id)).one()
+            db.expunge_all()
+            return row, client, uin
 
     def deliver_due(self) -> int:
         """Push every due SET once; return how many were delivered."""

@@ -7,12 +7,13 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import CursorResult, Engine, Executable, create_engine, event, select, text
+from sqlalchemy import ColumnElement, CursorResult, Engine, Executable, create_engine, event, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
@@ -117,6 +118,34 @@ def affected_rows(session: Session, statement: Executable) -> int:
 
 def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+def claim_due(
+    session: Session, model: Any, due_by: datetime, lease_until: datetime, *where: ColumnElement[bool]
+) -> Any | None:
+    """Claim the outbox row of ``model`` due first (``next_attempt_at`` ≤ ``due_by``, and ``where``): count the
+    attempt and lease it until ``lease_until``, by a compare-and-set on ``attempts``, so that of two processes that
+    read the same row only one wins and the other looks again; PostgreSQL skips rows another claim has locked. A
+    claimer that dies leaves the row due again at the lease's end. ``model`` has ``id``, ``attempts`` and
+    ``next_attempt_at`` (notifications, identity event deliveries)."""
+    while True:
+        query = select(model).where(model.next_attempt_at <= due_by, *where)
+        query = query.order_by(model.next_attempt_at, model.id).limit(1)
+        if is_postgres(session):
+            query = query.with_for_update(skip_locked=True)
+        row = session.scalar(query)
+        if row is None:
+            return None
+        won = affected_rows(
+            session,
+            update(model)
+            .where(model.id == row.id, model.attempts == row.attempts, *where)
+            .values(attempts=row.attempts + 1, next_attempt_at=lease_until)
+            .execution_options(synchronize_session=False),
+        )
+        session.refresh(row)
+        if won:
+            return row
 
 
 @contextmanager

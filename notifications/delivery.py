@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from civid import audit
 from civid.settings import Settings
 from models import Identity, Notification, utcnow
-from models.db import affected_rows, is_postgres
+from models.db import claim_due
 from notifications.channels import DeliveryFailed, send
 
 
@@ -28,39 +28,14 @@ class Deliverer:
 
     def _claim(self, due_by: datetime | None = None) -> Notification | None:
         now = utcnow()
-        due_by = due_by or now
+        lease_until = now + timedelta(seconds=self.settings.notification_lease_s)
         with self.sessions.begin() as db:
-            while True:
-                query = (
-                    select(Notification)
-                    .where(Notification.status == "pending", Notification.next_attempt_at <= due_by)
-                    .order_by(Notification.next_attempt_at, Notification.id)
-                    .limit(1)
-                )
-                if is_postgres(db):
-                    query = query.with_for_update(skip_locked=True)
-                row = db.scalar(query)
-                if row is None:
-                    return None
-                won = affected_rows(
-                    db,
-                    update(Notification)
-                    .where(
-                        Notification.id == row.id,
-                        Notification.attempts == row.attempts,
-                        Notification.status == "pending",
-                    )
-                    .values(
-                        attempts=row.attempts + 1,
-                        next_attempt_at=now + timedelta(seconds=self.settings.notification_lease_s),
-                    )
-                    .execution_options(synchronize_session=False),
-                )
-                db.refresh(row)
-                if won:
-                    db.expunge(row)
-                    return row
-                # Another process claimed it between our read and our write: look again.
+            row: Notification | None = claim_due(
+                db, Notification, due_by or now, lease_until, Notification.status == "pending"
+            )
+            if row is not None:
+                db.expunge(row)
+            return row
 
     def deliver_due(self) -> int:
         """Send every due row once; return how many were sent."""

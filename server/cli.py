@@ -605,10 +605,6 @@ from server.identity_cli import install as _install_identity_commands  # noqa: E
 
 _install_identity_commands(app, _services_without_gallery)
 
-from server.card_cli import install as _install_card_commands  # noqa: E402  (civid card issue|report|reprint)
-
-_install_card_commands(app, _services_without_gallery)
-
 from server.notifications_cli import install as _install_notification_commands  # noqa: E402  (civid notifications …)
 
 _install_notification_commands(app, _services_without_gallery)
@@ -616,6 +612,13 @@ _install_notification_commands(app, _services_without_gallery)
 from server.retention_cli import install as _install_retention_commands  # noqa: E402  (civid retention run|show)
 
 _install_retention_commands(app, _services_without_gallery, _settings)
+
+from server.card_cli import card_app  # noqa: E402
+from server.card_cli import install as _install_card_commands  # noqa: E402  (civid card verify|…)
+from server.card_lifecycle_cli import install as _install_card_lifecycle  # noqa: E402  (civid card issue|…)
+
+_install_card_commands(app, _services_without_gallery)
+_install_card_lifecycle(card_app, _services_without_gallery)
 
 
 def main() -> None:  # pragma: no cover

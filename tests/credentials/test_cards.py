@@ -176,3 +176,24 @@ def test_a_key_ring_rotation_re_seals_the_cards_so_the_old_key_can_go(client, ke
         assert cards.reencrypt(services.keyring, db) == 0
     services.keyring.retire(old)
     assert sealed(services, number).qr == before
+
+
+def test_the_printed_qr_verifies_with_the_card_verifier_until_the_card_is_reported(
+    tmp_path, client, keys, services, obama
+):
+    from credentials.card_check import check, read_qr
+    from credentials.card_pdf import qr_png
+
+    number = issue(client, keys.officer, obama).json()["number"]
+    image = tmp_path / "card-back.png"
+    image.write_bytes(qr_png(sealed(services, number).qr, scale=4))
+
+    def fetch(uri: str) -> str:
+        return client.get(uri).text
+
+    text = read_qr(image)  # the verifier's own reading of the image
+    before = check(text, services.credential_keys.public_key, fetch)
+    assert before.accepted and before.revocation.state == "valid"
+    client.post(f"/v1/cards/{number}/report", headers=keys.officer, json={"reason": "stolen"})
+    after = check(text, services.credential_keys.public_key, fetch)
+    assert after.verification.valid and after.revocation.state == "revoked" and not after.accepted
