@@ -28,6 +28,7 @@ PHOTO_W_MM, PHOTO_H_MM = 22.0, 29.33  # 3:4, as credentials.card_photo crops it
 QR_ERROR = "m"
 QR_QUIET_ZONE = 4  # modules, ISO/IEC 18004 §6.3.8
 QR_PNG_SCALE = 8  # pixels per module of the embedded image: sharp at any print resolution
+VALUE_PT, MIN_VALUE_PT = 7.5, 5.0  # a value's font size, and the smallest a long name shrinks to
 
 
 @dataclass(frozen=True)
@@ -62,15 +63,29 @@ def qr_png(text: str, scale: int = QR_PNG_SCALE) -> bytes:
     return buffer.getvalue()
 
 
+def fitted(pdf: FPDF, text: str, width: float, size: float, smallest: float = MIN_VALUE_PT) -> tuple[str, float]:
+    """``text`` and the font size at which it fits ``width`` mm: smaller down to ``smallest`` pt, then cut with an
+    ellipsis (a long name is still printed whole in the QR)."""
+    while size > smallest and pdf.get_string_width(text) > width:
+        size = max(smallest, size - 0.25)
+        pdf.set_font_size(size)
+    if pdf.get_string_width(text) <= width:
+        return text, size
+    while len(text) > 1 and pdf.get_string_width(text + "...") > width:
+        text = text[:-1]
+    return text.rstrip() + "...", size
+
+
 def _field(pdf: FPDF, x: float, y: float, label: str, value: str, width: float) -> None:
     pdf.set_xy(x, y)
     pdf.set_font("Helvetica", "", 5)
     pdf.set_text_color(90, 90, 90)
     pdf.cell(width, 2.2, latin1(label))
     pdf.set_xy(x, y + 2.2)
-    pdf.set_font("Helvetica", "B", 7.5)
+    pdf.set_font("Helvetica", "B", VALUE_PT)
     pdf.set_text_color(0, 0, 0)
-    pdf.cell(width, 3.2, latin1(value))
+    shown, _ = fitted(pdf, latin1(value), width - 0.5, VALUE_PT)
+    pdf.cell(width, 3.2, shown)
 
 
 def _front(pdf: FPDF, face: CardFace) -> None:

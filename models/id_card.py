@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
 
-CARD_STATES = ("active", "lost", "stolen", "damaged", "replaced", "revoked")
+CARD_STATES = ("active", "lost", "stolen", "damaged", "replaced", "revoked", "expired")
 
 
 class IdCard(Base):
