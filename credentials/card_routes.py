@@ -96,6 +96,12 @@ def issue_card(uin: UinPath, services: ServicesDep, actor: Issuer) -> CardOut:
         return card_out(db, services, cards.issue(db, services, actor, uin))
 
 
+@router.get("/identities/{uin}/cards", response_model=list[CardOut], summary="An identity's ID cards")
+def list_cards(uin: UinPath, session: SessionDep, services: ServicesDep, actor: Reader) -> list[CardOut]:
+    """Every card issued to the identity, newest first: the number to report when the person does not know it."""
+    return [card_out(session, services, card) for card in cards.of(session, uin)]
+
+
 @router.get("/cards/{number}", response_model=CardOut, summary="An ID card's state")
 def get_card(number: CardNumber, session: SessionDep, services: ServicesDep, actor: Reader) -> CardOut:
     """Whether the card is active, reported, replaced or revoked, and its status-list slot."""

@@ -88,6 +88,12 @@ def find(db: Session, number: str) -> IdCard:
     return card
 
 
+def of(db: Session, uin: str) -> list[IdCard]:
+    """An identity's cards, newest first (a person reporting a card lost seldom knows its number)."""
+    identity = _identity(db, uin)
+    return list(db.scalars(select(IdCard).where(IdCard.identity_id == identity.id).order_by(IdCard.id.desc())))
+
+
 def contents(db: Session, keyring: KeyRing, card: IdCard) -> CardContents:
     """The identifier and QR sealed on the card, and the record in force (what the front prints)."""
     plain = json.loads(

@@ -99,6 +99,8 @@ def test_a_card_reported_lost_is_revoked_and_another_may_be_issued(client, keys,
     assert without_request_id(event.detail) == {"uin": obama, "identifier_kind": "uin", "reason": "lost"}
     assert [e.detail["reason"] for e in events(services, "credential.revoked")] == ["card lost"]
     assert issue(client, keys.officer, obama).status_code == 201
+    listed = client.get(f"/v1/identities/{obama}/cards", headers=keys.auditor).json()
+    assert [c["state"] for c in listed] == ["active", "lost"] and listed[1]["number"] == number
 
 
 def test_a_reprint_replaces_the_card_with_a_new_number_and_qr(client, keys, services, obama):
