@@ -1,4 +1,10 @@
 # civid service image. dlib comes as the prebuilt dlib-bin wheel: nothing is compiled.
+# jsQR, the card verifier page's QR decoder, from the npm registry at the version package-lock.json pins.
+FROM node:20-slim AS verifier-scripts
+WORKDIR /build
+COPY credentials/verifier/package.json credentials/verifier/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
@@ -17,6 +23,10 @@ COPY kyc kyc
 COPY abis abis
 COPY console console
 COPY models models
+COPY crvs crvs
+COPY credentials credentials
+COPY notifications notifications
+COPY --from=verifier-scripts /build/node_modules credentials/verifier/node_modules
 RUN pip install --no-cache-dir --upgrade pip "setuptools<81" wheel \
     && pip install --no-cache-dir .
 USER civid

@@ -112,6 +112,7 @@ PAGES = frozenset(
         "/account/vids/{vid_id}/revoke",
         "/recover-uin",
         "/passkeys/bind",
+        "/verify",
     }
 )
 # The resident's downloads among the pages (idp.account_history, idp.my_data): their own media type when signed

@@ -21,6 +21,7 @@ from console.app import install as install_console
 from credentials.card_routes import router as card_router
 from credentials.issuer_keys import router as credential_keys_router
 from credentials.status import router as credential_status_router
+from credentials.verifier_page import install as install_card_verifier
 from crvs.routes import router as civil_registry_router
 from enrollment import abis_worker, dedup_queue
 from enrollment.batch import sweep as batch_sweep
@@ -220,6 +221,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.include_router(civil_registry_router)  # births and deaths from Vital Statistics (crvs/)
         app.include_router(credential_keys_router)  # the keys of what a citizen carries (credentials/)
         app.include_router(credential_status_router)  # and their revocation status
+        install_card_verifier(app)  # /verify: the card's QR checked in the browser, offline too
     if registration:
         install_abis(app)  # MOSIP's ABIS contract (abis/): its own references, apart from civid's identities
     # Whole body: every photo at its limit plus room for the form fields; a registration drive's ZIP may be larger

@@ -78,10 +78,16 @@ def test_a_failing_handler_propagates_and_the_publishers_transaction_rolls_back(
 
 def test_assembled_services_revoke_attestations_then_grants_on_a_withdrawal(services):
     """Every process builds its services with ``build_services`` (the app, the command line, batch jobs), and
-    so publishes on a bus where kyc and idp are subscribed, in the audit order of before events existed."""
+    so publishes on a bus where kyc, credentials and idp are subscribed: attestations first, then cards and wallet
+    credentials, then grants (the audit order of before events existed, with credentials beside attestations)."""
+    from credentials import subscriptions as credential_subscriptions
     from idp import subscriptions as idp_subscriptions
     from kyc import subscriptions as kyc_subscriptions
 
-    expected = [kyc_subscriptions.revoke_attestations, idp_subscriptions.end_grants]
+    expected = [
+        kyc_subscriptions.revoke_attestations,
+        credential_subscriptions.revoke_on_withdrawal,
+        idp_subscriptions.end_grants,
+    ]
     assert services.events.handlers(IdentityMerged) == expected
     assert services.events.handlers(IdentityWithdrawn) == expected

@@ -157,8 +157,8 @@ def test_reencryption_moves_every_template_to_the_active_key_so_the_old_one_can_
         before = open_descriptor(services.keyring, session.scalars(select(FaceTemplate)).one(), obama["id"])
     new_kid = services.keyring.rotate()
     with services.sessions.begin() as session:
-        # The face template, the kept photo, and the identity provider's two private signing keys.
-        assert reencrypt_all(services.keyring, session) == 4
+        # The face template, the kept photo, the identity provider's two private signing keys and the credential key.
+        assert reencrypt_all(services.keyring, session) == 5
     with services.sessions.begin() as session:
         assert reencrypt_all(services.keyring, session) == 0  # nothing left under an old key
     # A ring without the old key still opens everything.

@@ -201,8 +201,8 @@ def test_audit_verify_exits_0_on_an_intact_chain_and_1_after_tampering(cli, tmp_
 
     with sqlite3.connect(tmp_path / "var" / "civid.db") as db:
         actions = [row[0] for row in db.execute("SELECT action FROM audit_events ORDER BY id")]
-    # The two signing keys made at first start, the officer's key, the enrolment.
-    assert actions == ["signing_key.created", "signing_key.created", "api_key.created", "enrolment.issued"]
+    # The two OpenID signing keys and the credential key made at first start, the officer's key, the enrolment.
+    assert actions == ["signing_key.created"] * 3 + ["api_key.created", "enrolment.issued"]
     assert f"audit chain intact: {len(actions)} events" in one_line(result.stdout)
 
     with sqlite3.connect(tmp_path / "var" / "civid.db") as db:
@@ -231,9 +231,9 @@ def test_an_old_key_is_retired_only_after_its_templates_are_reencrypted(cli, tmp
     refused = cli("keys", "retire", old_kid)
     assert refused.exit_code != 0 and "reencrypt-templates" in one_line(refused.stderr)
     moved = cli("keys", "reencrypt-templates")
-    # One face template, the enrolment photo kept beside it (keep_photos is on by default), and the
-    # identity provider's two private signing keys (ES256, RS256) made at first start.
-    assert moved.exit_code == 0 and "4 sealed items" in one_line(moved.stdout)
+    # One face template, the enrolment photo kept beside it (keep_photos is on by default), the identity
+    # provider's two private signing keys (ES256, RS256) and the credential key (ES256) made at first start.
+    assert moved.exit_code == 0 and "5 sealed items" in one_line(moved.stdout)
     retired = cli("keys", "retire", old_kid)
     assert retired.exit_code == 0, retired.output
     assert old_kid not in json.loads(ring.read_text())["keys"]
