@@ -628,6 +628,12 @@ class Settings(BaseSettings):
         "long; a retired credential key stays published that long after it stops signing, so every card it signed "
         "still verifies.",
     )
+    card_identifier: Literal["uin", "vid"] = Field(
+        "uin",
+        description="What the printed ID card and its QR state as the holder's number: the UIN, or a perpetual VID "
+        "made for the card (it replaces the resident's live perpetual VID; reporting the card lost revokes it), so "
+        "a photocopy of the card does not spread the UIN.",
+    )
     status_list_size: int = Field(
         131_072, description="Entries of the attestation status list (a bit each); indexes are drawn at random."
     )

@@ -13,6 +13,7 @@ from console.audit import pages as audit_pages
 from console.batch import pages as batch
 from console.cases import pages as cases
 from console.common import error_pages, plurals
+from console.enrol import id_card
 from console.enrol import pages as enrol
 from console.find import pages as find
 from console.home import front_page
@@ -23,7 +24,7 @@ from console.signin import pages as signin
 from console.signin.session import SignInRequired, sign_in_redirect
 
 FOLDER = Path(__file__).parent
-ROUTERS = (signin, home, enrol, find, batch, passkey_codes, cases, records, audit_pages, admin_pages)
+ROUTERS = (signin, home, enrol, id_card, find, batch, passkey_codes, cases, records, audit_pages, admin_pages)
 
 
 def install(app: FastAPI) -> None:

@@ -22,6 +22,7 @@ from models.credential import CredentialStatus
 from models.dedup_job import DedupJob, JobStatus
 from models.fingerprint import FingerSource, FingerTemplate
 from models.guardianship import GuardianRelationship, Guardianship
+from models.id_card import CARD_STATES, IdCard
 from models.identity import Enrolment, EnrolmentStatus, FaceTemplate, Identity, Photo
 from models.identity_event_delivery import IdentityEventDelivery
 from models.identity_record import IdentityRecordVersion, RecordVersionStatus
@@ -53,6 +54,8 @@ from models.staff import ConsoleSession, StaffAccount
 from models.virtual_id import VirtualId
 
 __all__ = [
+    "CARD_STATES",
+    "IdCard",
     "CredentialStatus",
     "PresentationTransaction",
     "Notification",

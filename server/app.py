@@ -18,6 +18,7 @@ from civid.metrics import RequestMetrics
 from civid.request_id import RequestId
 from civid.settings import Settings, get_settings
 from console.app import install as install_console
+from credentials.card_routes import router as card_router
 from credentials.issuer_keys import router as credential_keys_router
 from credentials.presentations import router as presentations_router
 from credentials.status import router as credential_status_router
@@ -210,6 +211,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.include_router(record_update_router)
         app.include_router(uin_recovery_router)
         app.include_router(biometric_update_router)
+        app.include_router(card_router)  # the printed ID card's lifecycle (credentials/cards.py)
     app.include_router(admin_router)
     app.include_router(audit_log_router)
     app.include_router(metrics_router)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from credentials.card_check import CardCheck
     from server.services import Services
 
-card_app = typer.Typer(help="ID cards: verify a card's QR", no_args_is_help=True)
+card_app = typer.Typer(help="ID cards: issue, report, reprint, status, verify a card's QR", no_args_is_help=True)
 out = Console()
 err = Console(stderr=True)
 _build_services: Callable[[], Services] | None = None

@@ -511,12 +511,18 @@ def reencrypt_templates() -> None:
     """Re-seal every template (and kept photo) under the active key, so older keys can be retired."""
     from abis.references import reencrypt as reencrypt_abis
     from civid.audit import Actor, record
+    from credentials.cards import reencrypt as reencrypt_cards
     from enrollment.templates import reencrypt_all
 
     services = _services(open_gallery=False)
     with services.sessions.begin() as session:
-        # MOSIP's ABIS references (abis/) are sealed by the same ring: a retired key must not strand them.
-        moved = reencrypt_all(services.keyring, session) + reencrypt_abis(services.keyring, session)
+        # MOSIP's ABIS references (abis/) and the ID cards' QR (credentials/) are sealed by the same ring: a retired
+        # key must not strand them.
+        moved = (
+            reencrypt_all(services.keyring, session)
+            + reencrypt_abis(services.keyring, session)
+            + reencrypt_cards(services.keyring, session)
+        )
         record(
             session,
             Actor(None, "cli", "admin"),
@@ -526,7 +532,8 @@ def reencrypt_templates() -> None:
             count=moved,
         )
     out.print(
-        f"{moved} sealed items (templates, ABIS references, photos, document numbers, signing keys) re-sealed under "
+        f"{moved} sealed items (templates, ABIS references, photos, document numbers, signing keys, ID cards) "
+        f"re-sealed under "
         f"{services.keyring.active}"
     )
 
@@ -606,9 +613,12 @@ from server.retention_cli import install as _install_retention_commands  # noqa:
 
 _install_retention_commands(app, _services_without_gallery, _settings)
 
+from server.card_cli import card_app  # noqa: E402
 from server.card_cli import install as _install_card_commands  # noqa: E402  (civid card verify|…)
+from server.card_lifecycle_cli import install as _install_card_lifecycle  # noqa: E402  (civid card issue|…)
 
 _install_card_commands(app, _services_without_gallery)
+_install_card_lifecycle(card_app, _services_without_gallery)
 
 
 def main() -> None:  # pragma: no cover

@@ -7,6 +7,7 @@ main page for serious or critical accessibility violations. ``CIVID_SCREENSHOTS=
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -99,6 +100,11 @@ def test_officer_enrols_twice_adjudicator_decides_auditor_finds_both(console: Co
     assert page.locator("#outcome").get_attribute("data-status") == "issued"
     uin = page.locator("#uin").inner_text().strip()
     screenshot(page, "console-outcome")
+    assert_accessible(page, "enrolment outcome (with the ID card action)")
+    with page.expect_download() as card:  # the person's ID card, issued at the first press (credentials/)
+        page.click("#card-print")
+    assert Path(card.value.path()).read_bytes().startswith(b"%PDF-")
+    assert card.value.suggested_filename.startswith("id-card-")
 
     # The same face again, other details: a possible duplicate, so a case and no UIN.
     fill_enrolment(page, console, "Eileen Marie", "1956-11-20")

@@ -48,6 +48,7 @@ CLI_MODULES = {
     "server.doctor_cli",  # civid doctor (its checks load on call)
     "server.keys_cli",  # the HSM key ceremonies (services built on call)
     "server.identity_cli",  # the identity status commands (services built on call)
+    "server.card_lifecycle_cli",  # civid card issue|report|reprint|status (services built on call)
     "server.notifications_cli",  # civid notifications status|retry (services built on call)
     "server.retention_cli",  # civid retention run|show (services and settings built on call)
     "server.card_cli",  # civid card verify|… (services, OpenCV and the verifier loaded on call)
