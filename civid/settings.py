@@ -645,6 +645,36 @@ class Settings(BaseSettings):
         description="A signed status list expires (its `exp`) this long after it was signed: a bank that "
         "could not fetch a fresh one for longer must treat attestations' status as unknown.",
     )
+    # --- wallet credentials (credentials/: OpenID4VCI) ------------------------------------------------
+    wallet_offer_ttl_s: int = Field(
+        600,
+        le=3600,
+        description="A credential offer made at a desk (its pre-authorized code and transaction code) must be "
+        "redeemed by the citizen's wallet within this many seconds.",
+    )
+    wallet_tx_code_max_attempts: int = Field(
+        5,
+        le=20,
+        description="Wrong transaction codes tried against one offer before it is locked (six digits: a million "
+        "guesses would be needed; five leave a 1 in 200,000 chance).",
+    )
+    wallet_nonce_ttl_s: int = Field(
+        300, le=3600, description="A c_nonce from the nonce endpoint is accepted in a key proof this long, once."
+    )
+    wallet_access_token_ttl_s: int = Field(
+        300,
+        le=3600,
+        description="The access token of a redeemed pre-authorized code fetches one credential within this long.",
+    )
+    wallet_proof_max_age_s: int = Field(
+        300, le=3600, description="A wallet's key proof (its iat) may be at most this old, or this far ahead."
+    )
+    wallet_credential_validity_days: int = Field(
+        365,
+        le=3650,
+        description="A wallet credential (the PID SD-JWT VC) expires this many days after issuance; the wallet "
+        "asks for a fresh one, with the record as it then stands.",
+    )
 
     # --- officer console (console/) ------------------------------------------------------------
     console_idle_timeout_s: int = Field(

@@ -102,6 +102,14 @@ def presented(request: Request, form: Mapping[str, str]) -> Presented:
     return result
 
 
+def presents_credentials(request: Request, form: Mapping[str, str]) -> bool:
+    """Whether the request carries any client authentication (an extension grant may admit one without)."""
+    header = request.headers.get("authorization", "")
+    return header[:6].lower() == "basic " or any(
+        name in form for name in ("client_secret", "client_assertion", "client_assertion_type")
+    )
+
+
 def _assertion_subject(assertion: str) -> str:
     """The client id an assertion claims to be from (its ``sub``), before any signature is checked."""
     try:

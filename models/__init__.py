@@ -50,8 +50,12 @@ from models.oidc import (
 )
 from models.staff import ConsoleSession, StaffAccount
 from models.virtual_id import VirtualId
+from models.wallet import WalletCredential, WalletNonce, WalletOffer
 
 __all__ = [
+    "WalletCredential",
+    "WalletNonce",
+    "WalletOffer",
     "CredentialStatus",
     "Notification",
     "AbisModality",

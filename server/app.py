@@ -18,8 +18,7 @@ from civid.metrics import RequestMetrics
 from civid.request_id import RequestId
 from civid.settings import Settings, get_settings
 from console.app import install as install_console
-from credentials.issuer_keys import router as credential_keys_router
-from credentials.status import router as credential_status_router
+from credentials.app import install as install_credentials
 from crvs.routes import router as civil_registry_router
 from enrollment import abis_worker, dedup_queue
 from enrollment.batch import sweep as batch_sweep
@@ -216,8 +215,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if settings.role in ("all", "idp"):
         install_kyc(app)  # after idp: kyc registers its claims extension (verified_claims) with idp's registry
         app.include_router(civil_registry_router)  # births and deaths from Vital Statistics (crvs/)
-        app.include_router(credential_keys_router)  # the keys of what a citizen carries (credentials/)
-        app.include_router(credential_status_router)  # and their revocation status
+        # What a citizen carries (credentials/): its keys, status lists and the OpenID4VCI wallet issuer; after idp,
+        # whose token endpoint takes its pre-authorized code grant.
+        install_credentials(app)
     if registration:
         install_abis(app)  # MOSIP's ABIS contract (abis/): its own references, apart from civid's identities
     # Whole body: every photo at its limit plus room for the form fields; a registration drive's ZIP may be larger
