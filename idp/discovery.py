@@ -57,13 +57,14 @@ def provider_metadata(
         "revocation_endpoint": issuer + "/revoke",
         # offline_access is offered: granted to a client allowed it, with prompt=consent (OIDC Core §11;
         # idp.authorization.check_scope). Unknown scopes are ignored rather than refused (OIDC Core §3.1.2.1).
-        "scopes_supported": [*clients.STANDARD_SCOPES, "uin"],
+        "scopes_supported": [*clients.STANDARD_SCOPES, "uin", *clients.CREDENTIAL_SCOPES],
         "response_types_supported": ["code"],  # no implicit or hybrid flows
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token", *grants],
         "subject_types_supported": ["pairwise", "public"],
         "id_token_signing_alg_values_supported": ["ES256", "RS256"],
-        "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        # "none": a wallet (public client, PKCE) redeems its code with its client_id alone (idp.clients).
+        "token_endpoint_auth_methods_supported": [*CLIENT_AUTH_METHODS, clients.PUBLIC_AUTH_METHOD],
         "token_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "introspection_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
         "introspection_endpoint_auth_signing_alg_values_supported": assertion_algs,

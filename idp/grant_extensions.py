@@ -45,7 +45,9 @@ def install(app: FastAPI) -> dict[str, ExtensionGrant]:
 
 def register(app: FastAPI, grant: ExtensionGrant) -> None:
     """Offer ``grant`` at this application's token endpoint (and in its metadata)."""
-    registry = of(app)
+    registry: dict[str, ExtensionGrant] | None = getattr(app.state, "extension_grants", None)
+    if registry is None:
+        raise RuntimeError("install idp (idp.app.install) before registering extension grants")
     if grant.grant_type in registry:
         raise ValueError(f"grant type {grant.grant_type!r} is already registered")
     registry[grant.grant_type] = grant

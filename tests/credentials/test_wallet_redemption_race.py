@@ -19,13 +19,14 @@ from tests.postgres import postgres_schema_url  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.postgres
 RACERS = 4
+TX_CODE = "314159"
 
 
 def test_concurrent_redemptions_of_one_code_give_exactly_one_token(tmp_path, postgres_schema_url):
     services = build_services(make_settings(tmp_path, database_url=postgres_schema_url), open_gallery=False)
     try:
         for round_number in range(3):
-            code, tx_code = f"code-{round_number}-" + "x" * 40, "314159"
+            code = f"code-{round_number}-" + "x" * 40
             with services.sessions.begin() as db:
                 digits = f"40580752{round_number}"
                 identity = Identity(uin=digits + verhoeff_check_digit(digits), status="active")
@@ -36,7 +37,7 @@ def test_concurrent_redemptions_of_one_code_give_exactly_one_token(tmp_path, pos
                     WalletOffer(
                         identity_id=identity.id,
                         code_hash=sha256_hex(code),
-                        tx_code_hash=tx_code_hash(code, tx_code),
+                        tx_code_hash=tx_code_hash(code, TX_CODE),
                         failed_attempts=0,
                         created_by="test officer",
                         created_at=now,
@@ -47,10 +48,15 @@ def test_concurrent_redemptions_of_one_code_give_exactly_one_token(tmp_path, pos
             tokens: list[str] = []
             refused: list[str] = []
 
-            def race(code: str = code, barrier: threading.Barrier = barrier) -> None:
+            def race(
+                code: str = code,
+                barrier: threading.Barrier = barrier,
+                tokens: list[str] = tokens,
+                refused: list[str] = refused,
+            ) -> None:
                 barrier.wait()
                 with services.sessions() as db:
-                    form = {"grant_type": GRANT_TYPE, "pre-authorized_code": code, "tx_code": tx_code}
+                    form = {"grant_type": GRANT_TYPE, "pre-authorized_code": code, "tx_code": TX_CODE}
                     try:
                         tokens.append(redeem(db, services, None, form)["access_token"])
                         db.commit()
