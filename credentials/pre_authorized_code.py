@@ -28,7 +28,6 @@ from sqlalchemy.orm import Session
 from civid import audit
 from civid.actor import Actor
 from civid.settings import Settings
-from credentials import pid
 from idp.errors import InvalidGrant, InvalidRequest
 from idp.grant_extensions import ExtensionGrant
 from idp.server_secrets import sha256_hex
@@ -126,8 +125,8 @@ def redeem(db: Session, services: IdpServices, client: Client | None, form: Mapp
         "access_token": token,
         "token_type": "Bearer",
         "expires_in": settings.wallet_access_token_ttl_s,
-        # §6.2: which credential the token is for (RAR, RFC 9396 §7).
-        "authorization_details": [{"type": "openid_credential", "credential_configuration_id": pid.CONFIGURATION_ID}],
+        # No authorization_details: §6.2 would then require credential_identifiers, and civid issues none (the
+        # wallet names the offer's credential_configuration_id at the credential endpoint).
     }
 
 

@@ -77,7 +77,7 @@ def test_a_wallet_receives_the_pid_and_presents_it_with_key_binding(client, serv
     assert token.status_code == 200, token.text
     assert token.headers["cache-control"] == "no-store"
     body = token.json()
-    assert body["token_type"] == "Bearer" and body["authorization_details"][0]["type"] == "openid_credential"
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 300 and "authorization_details" not in body
 
     wallet = Wallet()
     response = request_credential(client, body["access_token"], wallet.proof(issuer, c_nonce(client)))
