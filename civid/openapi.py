@@ -84,6 +84,8 @@ OAUTH_PREFIXES = (
     "/v1/civil-registry/events",
     "/v1/civil-registry/birth-status",
     "/v1/presentations",
+    "/credential",  # OpenID4VCI's credential and nonce endpoints (credentials/)
+    "/nonce",
 )
 # The citizen's browser pages: an HTML page (errors too, but for invalid parameters), or a redirect to the next
 # step or back to the relying party (RFC 6749 §4.1.2). A page added elsewhere fails the schemathesis test until

@@ -653,7 +653,7 @@ class Settings(BaseSettings):
     )
     # OpenID4VP verifier (credentials/presentations.py): a relying party asks civid to request a wallet presentation.
     presentation_vct_values: list[str] = Field(
-        default_factory=lambda: ["urn:civid:pid:1"],
+        default_factory=lambda: ["urn:civid:vct:pid:1"],  # credentials.pid.VCT: the PID civid issues
         min_length=1,
         description="The SD-JWT VC types (vct) of civid's own credentials a relying party may ask a wallet to "
         "present (DCQL meta.vct_values); a presented credential of another type is refused.",
@@ -675,6 +675,36 @@ class Settings(BaseSettings):
         max_length=200,
         description="civid's client identifier in its presentation requests (the wallet's pre-registered "
         "verifier, and the Key Binding JWT's aud); empty: the issuer's host name.",
+    )
+    # --- wallet credentials (credentials/: OpenID4VCI) ------------------------------------------------
+    wallet_offer_ttl_s: int = Field(
+        600,
+        le=3600,
+        description="A credential offer made at a desk (its pre-authorized code and transaction code) must be "
+        "redeemed by the citizen's wallet within this many seconds.",
+    )
+    wallet_tx_code_max_attempts: int = Field(
+        5,
+        le=20,
+        description="Wrong transaction codes tried against one offer before it is locked (six digits: a million "
+        "guesses would be needed; five leave a 1 in 200,000 chance).",
+    )
+    wallet_nonce_ttl_s: int = Field(
+        300, le=3600, description="A c_nonce from the nonce endpoint is accepted in a key proof this long, once."
+    )
+    wallet_access_token_ttl_s: int = Field(
+        300,
+        le=3600,
+        description="The access token of a redeemed pre-authorized code fetches one credential within this long.",
+    )
+    wallet_proof_max_age_s: int = Field(
+        300, le=3600, description="A wallet's key proof (its iat) may be at most this old, or this far ahead."
+    )
+    wallet_credential_validity_days: int = Field(
+        365,
+        le=3650,
+        description="A wallet credential (the PID SD-JWT VC) expires this many days after issuance; the wallet "
+        "asks for a fresh one, with the record as it then stands.",
     )
 
     # --- officer console (console/) ------------------------------------------------------------

@@ -46,6 +46,12 @@ UNIT_INTERVAL = (
 )
 # Sizes, counts, lifetimes and limits where zero would refuse everything or never expire a thing.
 POSITIVE = (
+    "wallet_offer_ttl_s",
+    "wallet_tx_code_max_attempts",
+    "wallet_nonce_ttl_s",
+    "wallet_access_token_ttl_s",
+    "wallet_proof_max_age_s",
+    "wallet_credential_validity_days",
     "max_upload_bytes",
     "max_image_pixels",
     "min_image_side",

@@ -66,7 +66,7 @@ class PresentationRequestBody(BaseModel):
                     {
                         "id": "pid",
                         "format": "dc+sd-jwt",
-                        "meta": {"vct_values": ["urn:civid:pid:1"]},
+                        "meta": {"vct_values": ["urn:civid:vct:pid:1"]},
                         "claims": [{"path": ["given_name"]}, {"path": ["age_over_18"]}],
                     }
                 ]

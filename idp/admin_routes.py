@@ -36,7 +36,8 @@ class ClientIn(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     redirect_uris: list[str] = Field(min_length=1)
-    token_endpoint_auth_method: Literal["client_secret_basic", "client_secret_post", "private_key_jwt"] = (
+    # "none": a citizen's wallet (public client: credential scopes only, PKCE; idp.clients).
+    token_endpoint_auth_method: Literal["client_secret_basic", "client_secret_post", "private_key_jwt", "none"] = (
         "client_secret_basic"
     )
     jwks: dict[str, Any] | None = None

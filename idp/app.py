@@ -25,6 +25,7 @@ from idp import (
     claims_extensions,
     consent_page,
     discovery,
+    grant_extensions,
     introspection,
     jwks,
     login,
@@ -81,6 +82,7 @@ def install(app: FastAPI, methods: LoginMethods = acr.BUILT_IN) -> None:
     pages.add_template_folder(TEMPLATES)
     i18n.catalogues()  # read the .po files now: a broken catalogue stops start-up, not a citizen's page
     claims_extensions.install(app)
+    grant_extensions.install(app)
     release_batch.install(app)
     resident_data.install(app, (Authentication(), EnrolmentRecords()))
     for module in ROUTERS:

@@ -33,6 +33,9 @@ SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "phone": ("phone_number", "phone_number_verified"),
     "address": ("address",),
     "uin": ("uin",),
+    # OpenID4VCI's credential scope (idp.clients.CREDENTIAL_SCOPES): what the PID states, so the consent page names
+    # it; a wallet never receives these from idp (no openid scope: no ID token, no UserInfo), only in its credential.
+    "civid_pid": ("given_name", "family_name", "middle_name", "birthdate", "gender"),
 }
 # Claims only a client with the matching entitlement may receive, whatever it asks.
 ENTITLED_CLAIMS = {"uin": "uin"}

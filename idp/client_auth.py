@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from civid import audit, outbound
 from civid.audit import Actor
 from idp import client_cache
+from idp.clients import PUBLIC_AUTH_METHOD
 from idp.errors import InvalidClient, InvalidRequest
 from idp.server_secrets import sha256_hex
 from models import Client, ClientAssertion, utcnow
@@ -47,6 +48,9 @@ JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"  # RFC 752
 ASSERTION_ALGS = ("ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA")
 KEY_TYPE_OF_ALG = {"ES": "EC", "RS": "RSA", "PS": "RSA", "Ed": "OKP"}
 LEEWAY_S = 30
+# Where a public client (a wallet: PKCE, no secret) is admitted with its client_id alone: redeeming its code, and
+# pushing its authorization request (RFC 9126 §2.1). Never introspection or revocation, which need a credential.
+PUBLIC_ENDPOINTS = ("/token", "/par")
 JWKS_CACHE_S = 300
 JWKS_REFETCH_MIN_S = 10  # an unknown kid refetches the client's JWKS at most this often
 JWKS_FETCH_TIMEOUT_S = 5.0
@@ -93,6 +97,9 @@ def presented(request: Request, form: Mapping[str, str]) -> Presented:
         )
     if len(found) > 1:
         raise InvalidRequest("use exactly one client authentication method")  # RFC 6749 §2.3
+    if not found and form.get("client_id"):
+        # RFC 6749 §3.2.1: a public client names itself; whether it may is the registered method's to say.
+        found.append(Presented(PUBLIC_AUTH_METHOD, form["client_id"], ""))
     if not found:
         raise InvalidClient("client authentication is required")
     result = found[0]
@@ -100,6 +107,14 @@ def presented(request: Request, form: Mapping[str, str]) -> Presented:
     if form.get("client_id") and form["client_id"] != result.client_id:
         raise InvalidClient("client_id does not match the client's credentials")
     return result
+
+
+def presents_credentials(request: Request, form: Mapping[str, str]) -> bool:
+    """Whether the request carries any client authentication (an extension grant may admit one without)."""
+    header = request.headers.get("authorization", "")
+    return header[:6].lower() == "basic " or any(
+        name in form for name in ("client_secret", "client_assertion", "client_assertion_type")
+    )
 
 
 def _assertion_subject(assertion: str) -> str:
@@ -129,7 +144,10 @@ def authenticate_client(
         if client.token_endpoint_auth_method != credentials.method:
             # OIDC Core §9: the registered method only (a basic client posting its secret is refused).
             raise InvalidClient(f"this client must authenticate with {client.token_endpoint_auth_method}")
-        if credentials.method == "private_key_jwt":
+        if credentials.method == PUBLIC_AUTH_METHOD:
+            if endpoint not in PUBLIC_ENDPOINTS:
+                raise InvalidClient("a public client cannot authenticate here")
+        elif credentials.method == "private_key_jwt":
             key = _check_assertion(services, client, credentials.credential, endpoint)
             request.state.client_assertion_key = key  # read with assertion_key(request)
         elif not _secret_matches(client, credentials.credential):

@@ -26,6 +26,12 @@ from models import Client, utcnow
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
 # Clients that authenticate at /token (RFC 6749 §2.1 confidential): only these may use nonce instead of PKCE.
 CONFIDENTIAL_AUTH_METHODS = AUTH_METHODS
+# A public client (RFC 6749 §2.1; RFC 7591 §2 "none"): only a citizen's wallet, which cannot keep a secret in an app
+# every citizen installs. It may ask for nothing but a credential scope (never openid: no ID token, no UserInfo),
+# with PKCE S256 always and the authorization_code grant only (no refresh token outlives the issuance).
+PUBLIC_AUTH_METHOD = "none"
+# OpenID4VCI credential scopes (credentials.pid.SCOPE: idp cannot import credentials, a test keeps them equal).
+CREDENTIAL_SCOPES = ("civid_pid",)
 STANDARD_SCOPES = ("openid", "profile", "email", "phone", "address", "offline_access")
 ENTITLEMENTS = ("uin", "kyc", "civil_registry", "presentations")
 LOOPBACK = {"localhost", "127.0.0.1", "[::1]", "::1"}
@@ -98,6 +104,8 @@ def _validate(meta: ClientMetadata) -> str:
     if not meta.redirect_uris:
         raise InvalidRedirectUri("at least one redirect URI is required", code="redirect_uri_required")
     for uri in meta.redirect_uris:
+        if meta.token_endpoint_auth_method == PUBLIC_AUTH_METHOD and _private_use_scheme(uri):
+            continue  # RFC 8252 §7.1: a wallet app's own scheme (checked in _private_use_scheme)
         check_redirect_uri(uri)
     for uri in meta.post_logout_redirect_uris:
         check_redirect_uri(uri, InvalidClientMetadata)
@@ -113,12 +121,15 @@ def _validate(meta: ClientMetadata) -> str:
                 "identity_events_uri must be at most 2000 characters", code="identity_events_uri_too_long"
             )
         check_redirect_uri(meta.identity_events_uri, InvalidClientMetadata, what="identity_events_uri")
+    if meta.token_endpoint_auth_method == PUBLIC_AUTH_METHOD:
+        _check_wallet(meta)
+        return _sector(meta)
     if not meta.require_pkce and meta.token_endpoint_auth_method not in CONFIDENTIAL_AUTH_METHODS:
         # RFC 9700 §2.1.1: nonce may replace PKCE only for a client that authenticates its code redemption.
         raise InvalidClientMetadata(
             "only a confidential client may use nonce instead of PKCE", code="pkce_public_client"
         )
-    if meta.token_endpoint_auth_method not in AUTH_METHODS:
+    if meta.token_endpoint_auth_method not in AUTH_METHODS:  # "none" was handled above
         raise InvalidClientMetadata(
             f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}",
             code="auth_method_unknown",
@@ -138,6 +149,10 @@ def _validate(meta: ClientMetadata) -> str:
         ):
             raise InvalidClientMetadata("jwks_uri must use https", code="jwks_uri_https")
     _check_grant_types(meta.grant_types)
+    if set(meta.allowed_scopes) & set(CREDENTIAL_SCOPES):
+        raise InvalidClientMetadata(
+            "credential scopes are for wallets (token_endpoint_auth_method none) only", code="scopes_wallet_only"
+        )
     unknown = set(meta.allowed_scopes) - set(STANDARD_SCOPES) - {"uin"}
     if unknown:
         raise InvalidClientMetadata(
@@ -162,6 +177,44 @@ def _validate(meta: ClientMetadata) -> str:
         raise InvalidClientMetadata("subject_type must be pairwise or public", code="subject_type")
     if meta.id_token_signed_response_alg not in (None, "ES256", "RS256"):
         raise InvalidClientMetadata("id_token_signed_response_alg must be ES256 or RS256", code="id_token_alg")
+    return _sector(meta)
+
+
+def _check_wallet(meta: ClientMetadata) -> None:
+    """A public client is a wallet: credential scopes only, PKCE, the code grant only, nothing it could misuse."""
+    scopes = list(dict.fromkeys(meta.allowed_scopes))
+    if not scopes or set(scopes) - set(CREDENTIAL_SCOPES):
+        raise InvalidClientMetadata(
+            f"a wallet (public client) may hold only the credential scopes: {', '.join(CREDENTIAL_SCOPES)}",
+            code="wallet_scopes",
+        )
+    if not meta.require_pkce:
+        raise InvalidClientMetadata("a public client must use PKCE", code="pkce_public_client")
+    if meta.grant_types != ["authorization_code"]:
+        raise InvalidClientMetadata("a wallet uses the authorization_code grant only", code="wallet_grant_types")
+    if meta.entitlements or meta.backchannel_logout_uri or meta.identity_events_uri or meta.jwks or meta.jwks_uri:
+        raise InvalidClientMetadata(
+            "a wallet has no entitlements, keys, back-channel logout or identity events", code="wallet_metadata"
+        )
+    meta.allowed_scopes = scopes
+
+
+def _private_use_scheme(uri: str) -> bool:
+    """RFC 8252 §7.1: a native app's private-use scheme, named as a reverse domain (``bz.gov.wallet:/cb``), with
+    no fragment or wildcard; True when ``uri`` is one."""
+    scheme, sep, rest = uri.partition(":")
+    return (
+        bool(sep and rest)
+        and "." in scheme
+        and scheme.lower() not in ("http", "https")
+        and all(c.isalnum() or c in ".+-" for c in scheme)
+        and "#" not in uri
+        and "*" not in uri
+    )
+
+
+def _sector(meta: ClientMetadata) -> str:
+    """The sector identifier for pairwise subjects: the registered one, else the redirect URIs' one host."""
     if meta.sector_identifier:
         return meta.sector_identifier
     hosts = {urlsplit(uri).hostname for uri in meta.redirect_uris}
@@ -194,10 +247,11 @@ def may_use(client: Client, grant_type: str) -> bool:
 def register(
     session: Session, meta: ClientMetadata, actor: Actor, registered_by: str | None = None
 ) -> tuple[Client, str | None]:
-    """Register a client; return it and its secret (shown once, stored hashed; None for private_key_jwt)."""
+    """Register a client; return it and its secret (shown once, stored hashed; None for private_key_jwt and for a
+    public client)."""
     sector = _validate(meta)
     secret = None
-    if meta.token_endpoint_auth_method != "private_key_jwt":
+    if meta.token_endpoint_auth_method in ("client_secret_basic", "client_secret_post"):
         secret = secrets.token_urlsafe(32)
     row = Client(
         client_id=secrets.token_urlsafe(16),

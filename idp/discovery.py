@@ -9,6 +9,7 @@ OIDC4IDA's ``verified_claims_supported`` and what goes with it).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -16,7 +17,7 @@ from fastapi.responses import JSONResponse
 
 from civid.deps import get_services
 from civid.settings import Settings
-from idp import acr, claims, claims_extensions, client_auth, clients, dpop, login_methods
+from idp import acr, claims, claims_extensions, client_auth, clients, dpop, grant_extensions, login_methods
 from idp.claims_extensions import ClaimsExtensions
 from idp.login_methods import LoginMethods
 from idp.runtime import IdpServices
@@ -31,10 +32,14 @@ router = APIRouter(tags=["openid"])
 
 
 def provider_metadata(
-    settings: Settings, extensions: ClaimsExtensions, methods: LoginMethods = acr.BUILT_IN
+    settings: Settings,
+    extensions: ClaimsExtensions,
+    methods: LoginMethods = acr.BUILT_IN,
+    grants: Mapping[str, grant_extensions.ExtensionGrant] | None = None,
 ) -> dict[str, Any]:
     """The discovery document for this deployment's issuer, offering the login ``methods``' acr values, with the
-    claims extensions' metadata."""
+    claims extensions' and the extension ``grants``' metadata."""
+    grants = grants or {}
     issuer = settings.resolved_issuer
     assertion_algs = list(client_auth.ASSERTION_ALGS)
     return {
@@ -52,13 +57,14 @@ def provider_metadata(
         "revocation_endpoint": issuer + "/revoke",
         # offline_access is offered: granted to a client allowed it, with prompt=consent (OIDC Core §11;
         # idp.authorization.check_scope). Unknown scopes are ignored rather than refused (OIDC Core §3.1.2.1).
-        "scopes_supported": [*clients.STANDARD_SCOPES, "uin"],
+        "scopes_supported": [*clients.STANDARD_SCOPES, "uin", *clients.CREDENTIAL_SCOPES],
         "response_types_supported": ["code"],  # no implicit or hybrid flows
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": ["authorization_code", "refresh_token", *grants],
         "subject_types_supported": ["pairwise", "public"],
         "id_token_signing_alg_values_supported": ["ES256", "RS256"],
-        "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        # "none": a wallet (public client, PKCE) redeems its code with its client_id alone (idp.clients).
+        "token_endpoint_auth_methods_supported": [*CLIENT_AUTH_METHODS, clients.PUBLIC_AUTH_METHOD],
         "token_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "introspection_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
         "introspection_endpoint_auth_signing_alg_values_supported": assertion_algs,
@@ -82,6 +88,7 @@ def provider_metadata(
         "backchannel_logout_supported": True,
         "backchannel_logout_session_supported": True,
         **extensions.metadata(settings),
+        **grant_extensions.metadata(grants, settings),
     }
 
 
@@ -89,6 +96,11 @@ def provider_metadata(
 def openid_configuration(request: Request, services: IdpServices = Depends(get_services)) -> JSONResponse:
     """The OpenID Provider configuration document."""
     return JSONResponse(
-        provider_metadata(services.settings, claims_extensions.of(request.app), login_methods.of(request)),
+        provider_metadata(
+            services.settings,
+            claims_extensions.of(request.app),
+            login_methods.of(request),
+            grant_extensions.of(request.app),
+        ),
         headers=CACHE,
     )

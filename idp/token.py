@@ -13,9 +13,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from idp import claims_extensions, clients, dpop
+from idp import claims_extensions, clients, dpop, grant_extensions
 from idp.claims_extensions import ClaimsExtensions
-from idp.client_auth import authenticate_client
+from idp.client_auth import authenticate_client, presents_credentials
 from idp.dpop import Proof
 from idp.errors import InvalidRequest, UnauthorizedClient, UnsupportedGrantType
 from idp.form import oauth_form
@@ -49,6 +49,9 @@ async def token(request: Request) -> JSONResponse:
 def _token(request: Request, form: dict[str, str]) -> JSONResponse:
     services: IdpServices = request.app.state.services
     with services.sessions() as db:
+        extension = grant_extensions.of(request.app).get(form.get("grant_type", ""))
+        if extension is not None:
+            return _extension_token(request, db, services, extension, form)
         client = authenticate_client(request, form, db, services, PATH)
         grant_type = form.get("grant_type")
         if not grant_type:
@@ -56,7 +59,8 @@ def _token(request: Request, form: dict[str, str]) -> JSONResponse:
         handler = GRANTS.get(grant_type)
         if handler is None:
             raise UnsupportedGrantType(
-                f"grant_type {grant_type!r} is not supported; use {' or '.join(GRANTS)}"
+                f"grant_type {grant_type!r} is not supported; use "
+                + " or ".join([*GRANTS, *grant_extensions.of(request.app)])
             )  # RFC 6749 §5.2
         if not clients.may_use(client, grant_type):
             # RFC 6749 §5.2: the client is not registered for this grant type (RFC 7591 §2 grant_types).
@@ -65,3 +69,22 @@ def _token(request: Request, form: dict[str, str]) -> JSONResponse:
         body = handler(db, services, claims_extensions.of(request.app), client, form, proof)
         db.commit()
     return JSONResponse(body, headers={**NO_STORE, **dpop.response_headers(services, proof)})
+
+
+def _extension_token(
+    request: Request,
+    db: Session,
+    services: IdpServices,
+    extension: grant_extensions.ExtensionGrant,
+    form: dict[str, str],
+) -> JSONResponse:
+    """An extension grant's token request: a client that presents credentials is authenticated (and must be
+    registered for the grant); an anonymous request is admitted only where the extension allows it."""
+    client: Client | None = None
+    if presents_credentials(request, form) or not extension.anonymous:
+        client = authenticate_client(request, form, db, services, PATH)
+        if not clients.may_use(client, extension.grant_type):
+            raise UnauthorizedClient(f"this client is not registered for the {extension.grant_type} grant")
+    body = extension.handler(db, services, client, form)
+    db.commit()
+    return JSONResponse(body, headers=NO_STORE)

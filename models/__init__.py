@@ -52,10 +52,14 @@ from models.oidc import (
 from models.presentation import PresentationTransaction
 from models.staff import ConsoleSession, StaffAccount
 from models.virtual_id import VirtualId
+from models.wallet import WalletCredential, WalletNonce, WalletOffer
 
 __all__ = [
     "CARD_STATES",
     "IdCard",
+    "WalletCredential",
+    "WalletNonce",
+    "WalletOffer",
     "CredentialStatus",
     "PresentationTransaction",
     "Notification",

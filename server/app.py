@@ -18,12 +18,8 @@ from civid.metrics import RequestMetrics
 from civid.request_id import RequestId
 from civid.settings import Settings, get_settings
 from console.app import install as install_console
+from credentials.app import install as install_credentials
 from credentials.card_routes import router as card_router
-from credentials.issuer_keys import router as credential_keys_router
-from credentials.presentations import router as presentations_router
-from credentials.status import router as credential_status_router
-from credentials.verifier_page import install as install_card_verifier
-from credentials.wallet_endpoints import router as presentation_wallet_router
 from crvs.routes import router as civil_registry_router
 from enrollment import abis_worker, dedup_queue
 from enrollment.batch import sweep as batch_sweep
@@ -221,11 +217,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if settings.role in ("all", "idp"):
         install_kyc(app)  # after idp: kyc registers its claims extension (verified_claims) with idp's registry
         app.include_router(civil_registry_router)  # births and deaths from Vital Statistics (crvs/)
-        app.include_router(credential_keys_router)  # the keys of what a citizen carries (credentials/)
-        app.include_router(credential_status_router)  # and their revocation status
-        install_card_verifier(app)  # /verify: the card's QR checked in the browser, offline too
-        app.include_router(presentations_router)  # OpenID4VP verifier: a relying party asks for a presentation
-        app.include_router(presentation_wallet_router)  # and the wallet fetches the request and answers it
+        # What a citizen carries (credentials/): its keys and status lists, the card verifier page, the OpenID4VCI
+        # wallet issuer and the OpenID4VP verifier; after idp, whose token endpoint takes the pre-authorized code grant.
+        install_credentials(app)
     if registration:
         install_abis(app)  # MOSIP's ABIS contract (abis/): its own references, apart from civid's identities
     # Whole body: every photo at its limit plus room for the form fields; a registration drive's ZIP may be larger

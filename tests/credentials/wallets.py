@@ -18,6 +18,7 @@ from sd_jwt.holder import SDJWTHolder
 from civid import sd_jwt
 from civid.uin import verhoeff_check_digit
 from credentials import status
+from credentials.pid import VCT
 from models import Identity, utcnow
 from server.services import Services
 from tests.idp.conftest import register_client
@@ -25,7 +26,7 @@ from tests.kyc.banks import Bank, client_auth, register_bank
 
 PRESENTATIONS = "/v1/presentations"
 RESPONSE = "/v1/presentations/wallet/response"
-PID_VCT = "urn:civid:pid:1"
+PID_VCT = VCT  # the PID civid issues (credentials/pid.py)
 PERSON = {
     "given_name": "Adriana",
     "family_name": "Castillo",

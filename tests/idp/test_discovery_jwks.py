@@ -37,13 +37,19 @@ def test_discovery_document_states_what_the_op_does(client, services):
         assert meta[name] == issuer + path
     assert meta["response_types_supported"] == ["code"] and meta["response_modes_supported"] == ["query"]
     assert meta["code_challenge_methods_supported"] == ["S256"]  # plain is not offered
-    assert set(meta["grant_types_supported"]) == {"authorization_code", "refresh_token"}
+    # credentials/ adds OpenID4VCI's pre-authorized code grant (idp.grant_extensions).
+    assert set(meta["grant_types_supported"]) == {
+        "authorization_code",
+        "refresh_token",
+        "urn:ietf:params:oauth:grant-type:pre-authorized_code",
+    }
     assert set(meta["subject_types_supported"]) == {"pairwise", "public"}
     assert set(meta["id_token_signing_alg_values_supported"]) == {"ES256", "RS256"}
     assert set(meta["token_endpoint_auth_methods_supported"]) == {
         "client_secret_basic",
         "client_secret_post",
         "private_key_jwt",
+        "none",  # a wallet only (idp.clients.PUBLIC_AUTH_METHOD)
     }
     assert "none" not in meta["token_endpoint_auth_signing_alg_values_supported"]
     assert not any(alg.startswith("HS") for alg in meta["token_endpoint_auth_signing_alg_values_supported"])

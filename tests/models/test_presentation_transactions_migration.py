@@ -12,7 +12,7 @@ from tests.models.migrations import engine, postgres_schema_url  # noqa: F401 - 
 
 
 def test_0047_creates_presentation_transactions_and_downgrades(engine):  # type: ignore[no-untyped-def]
-    upgrade(engine, "0043")
+    upgrade(engine, "0045")
     assert "presentation_transactions" not in inspect(engine).get_table_names()
     upgrade(engine)
     with engine.connect() as connection:
@@ -20,5 +20,5 @@ def test_0047_creates_presentation_transactions_and_downgrades(engine):  # type:
     assert {"uid", "state", "nonce", "dcql_query", "result"} <= {
         c["name"] for c in inspect(engine).get_columns("presentation_transactions")
     }
-    downgrade(engine, "0043")
+    downgrade(engine, "0045")
     assert "presentation_transactions" not in inspect(engine).get_table_names()

@@ -1,7 +1,7 @@
 """Presentation transactions: what a relying party asked a wallet to present through civid (OpenID4VP)
 
 Revision ID: 0047
-Revises: 0043
+Revises: 0045
 Create Date: 2026-12-07 15:20:00
 
 ``presentation_transactions`` (models/presentation.py): one OpenID4VP request (DCQL query, nonce, state) and its
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = '0047'
-down_revision = '0043'
+down_revision = '0045'
 branch_labels = None
 depends_on = None
 

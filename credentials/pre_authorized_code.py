@@ -1,0 +1,138 @@
+"""OpenID4VCI's pre-authorized code grant (``urn:ietf:params:oauth:grant-type:pre-authorized_code``, §6.1) at civid's
+token endpoint, registered as an ``idp.grant_extensions.ExtensionGrant``.
+
+The code comes from an officer's credential offer (``credentials.wallet_offers``) and the citizen types the
+transaction code the officer handed over, so a photographed QR alone is worthless. The wallet may redeem it
+anonymously (no client authentication: ``pre-authorized_grant_anonymous_access_supported``). Rules (§6.3):
+- unknown, expired, already redeemed or locked code, or wrong ``tx_code``: ``invalid_grant``;
+- no ``tx_code``: ``invalid_request``;
+- each wrong ``tx_code`` is counted in its own transaction (kept though the request fails); at
+  ``wallet_tx_code_max_attempts`` the offer is locked for good (the officer makes a new one);
+- redemption is a conditional update, so of two concurrent redemptions exactly one gets a token.
+The access token is opaque (stored hashed on the offer), lives ``wallet_access_token_ttl_s`` and is accepted only
+at the credential endpoint, for that offer's identity, for one credential: it is no OpenID access token, so
+UserInfo, introspection and every other API refuse it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from civid import audit
+from civid.actor import Actor
+from civid.settings import Settings
+from idp.errors import InvalidGrant, InvalidRequest
+from idp.grant_extensions import ExtensionGrant
+from idp.server_secrets import sha256_hex
+from models import Client, Identity, WalletOffer, utcnow
+from models.db import affected_rows
+
+if TYPE_CHECKING:
+    from idp.runtime import IdpServices
+
+GRANT_TYPE = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
+WALLET = Actor(None, "wallet", "citizen")  # an anonymous wallet: who it is, the offer's identity says
+
+
+def tx_code_hash(code: str, tx_code: str) -> str:
+    """The stored form of a transaction code: hashed with its (256-bit) pre-authorized code, so the six digits
+    cannot be recovered from the database without the code, itself stored only as a hash."""
+    return sha256_hex(f"{code}:{tx_code}")
+
+
+def _count_failure(db: Session, offer_id: int, max_attempts: int) -> None:
+    """Count a wrong transaction code and lock the offer at the limit, in a transaction of its own."""
+    db.rollback()
+    # An atomic increment: two concurrent wrong guesses are both counted.
+    db.execute(
+        update(WalletOffer).where(WalletOffer.id == offer_id).values(failed_attempts=WalletOffer.failed_attempts + 1)
+    )
+    offer = db.get(WalletOffer, offer_id, populate_existing=True)
+    assert offer is not None
+    locked = offer.failed_attempts >= max_attempts
+    if locked and offer.locked_at is None:
+        offer.locked_at = utcnow()
+    identity = db.get(Identity, offer.identity_id)
+    audit.record(
+        db,
+        WALLET,
+        "wallet.tx_code_failed",
+        "wallet_offer",
+        str(offer.id),
+        uin=identity.uin if identity else None,
+        failed_attempts=offer.failed_attempts,
+        locked=locked,
+    )
+    db.commit()
+
+
+def redeem(db: Session, services: IdpServices, client: Client | None, form: Mapping[str, str]) -> dict[str, Any]:
+    """Redeem a pre-authorized code with its transaction code; the token response body."""
+    settings = services.settings
+    code = form.get("pre-authorized_code", "")
+    if not code:
+        raise InvalidRequest("pre-authorized_code is required")
+    offer = db.scalars(select(WalletOffer).where(WalletOffer.code_hash == sha256_hex(code))).first()
+    if offer is None:
+        raise InvalidGrant("unknown pre-authorized code")
+    if offer.locked_at is not None:
+        raise InvalidGrant("too many wrong transaction codes: ask for a new offer")
+    if offer.redeemed_at is not None:
+        raise InvalidGrant("the pre-authorized code has already been used")
+    if audit.as_utc(offer.expires_at) <= utcnow():
+        raise InvalidGrant("the pre-authorized code has expired")
+    tx_code = form.get("tx_code", "")
+    if not tx_code:
+        raise InvalidRequest("tx_code is required: type the code the officer gave you")  # §6.3
+    if not hmac.compare_digest(tx_code_hash(code, tx_code), offer.tx_code_hash):
+        _count_failure(db, offer.id, settings.wallet_tx_code_max_attempts)
+        raise InvalidGrant("wrong transaction code")
+    identity = db.get(Identity, offer.identity_id)
+    if identity is None or identity.status != "active":
+        raise InvalidGrant("the person's identity is not active")
+    now = utcnow()
+    token = secrets.token_urlsafe(32)
+    expires = now + timedelta(seconds=settings.wallet_access_token_ttl_s)
+    won = affected_rows(
+        db,
+        update(WalletOffer)
+        .where(
+            WalletOffer.id == offer.id,
+            WalletOffer.redeemed_at.is_(None),
+            WalletOffer.locked_at.is_(None),
+        )
+        .values(redeemed_at=now, access_token_hash=sha256_hex(token), access_token_expires_at=expires),
+    )
+    if won != 1:
+        raise InvalidGrant("the pre-authorized code has already been used")  # a concurrent redemption won
+    audit.record(
+        db,
+        WALLET,
+        "wallet.offer_redeemed",
+        "wallet_offer",
+        str(offer.id),
+        uin=identity.uin,
+        client_id=client.client_id if client is not None else None,
+    )
+    return {
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": settings.wallet_access_token_ttl_s,
+        # No authorization_details: §6.2 would then require credential_identifiers, and civid issues none (the
+        # wallet names the offer's credential_configuration_id at the credential endpoint).
+    }
+
+
+def metadata(settings: Settings) -> dict[str, Any]:
+    """Authorization server metadata members (OpenID4VCI §12.3)."""
+    return {"pre-authorized_grant_anonymous_access_supported": True}
+
+
+GRANT = ExtensionGrant(GRANT_TYPE, redeem, anonymous=True, metadata=metadata)
