@@ -22,7 +22,7 @@ from jwcrypto.jwk import JWK
 from sd_jwt.verifier import SDJWTVerifier
 
 from server.services import build_services
-from tests.conftest import add_keys, fixture_bytes, make_settings, person
+from tests.conftest import add_keys, enrol, make_settings
 from tests.credentials.wallet import holder_view
 from tests.server import ServerProcess
 
@@ -49,14 +49,8 @@ def test_oid4vc_ts_wallet_receives_the_pid_through_the_pre_authorized_code_flow(
         services.close()
     server.start(timeout=120)
     try:
-        files = [("photos", ("obama.jpg", fixture_bytes("obama_2012_portrait.jpg"), "image/jpeg"))]
-        enrolled = httpx.post(
-            url + "/v1/enrolments",
-            headers=keys.officer,
-            timeout=120,
-            files=files,
-            data={"demographics": json.dumps(person(given_name="Barack", family_name="Obama"))},
-        )
+        with httpx.Client(base_url=url, timeout=120) as http:  # the officer's enrolment, over HTTP
+            enrolled = enrol(http, keys.officer, ["obama_2012_portrait.jpg"], given_name="Barack", family_name="Obama")
         assert enrolled.status_code == 201, enrolled.text
         uin = enrolled.json()["uin"]
         offer = httpx.post(f"{url}/v1/identities/{uin}/wallet-offers", headers=keys.officer, timeout=30)

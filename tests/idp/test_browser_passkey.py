@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +24,7 @@ from civid.audit import SYSTEM
 from idp import clients
 from server.services import build_services
 from tests.browser import accessibility_violations, launch, needs_chromium, screenshot, with_authenticator
-from tests.conftest import add_keys, fixture_bytes, make_settings, person
+from tests.conftest import add_keys, enrol, fixture_bytes, make_settings
 from tests.idp.frontchannel import fresh_photo
 from tests.server import ServerProcess, free_port
 
@@ -70,14 +69,8 @@ def civid(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Civid]:
         services.close()
     server.start(timeout=120)
     try:
-        files = [("photos", ("obama.jpg", fixture_bytes("obama_2012_portrait.jpg"), "image/jpeg"))]
-        enrolled = httpx.post(
-            url + "/v1/enrolments",
-            headers=keys.officer,
-            timeout=120,
-            files=files,
-            data={"demographics": json.dumps(person(given_name="Barack", family_name="Obama"))},
-        )
+        with httpx.Client(base_url=url, timeout=120) as http:  # the officer's enrolment, over HTTP
+            enrolled = enrol(http, keys.officer, ["obama_2012_portrait.jpg"], given_name="Barack", family_name="Obama")
         assert enrolled.status_code == 201, enrolled.text
         assert secret is not None
         yield Civid(server, url, keys.officer, client_id, secret, redirect_uri, enrolled.json()["uin"])

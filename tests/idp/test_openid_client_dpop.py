@@ -29,7 +29,7 @@ from civid.audit import SYSTEM
 from idp import clients
 from models import AuthorizationCode
 from server.services import build_services
-from tests.conftest import add_keys, fixture_bytes, make_settings, person
+from tests.conftest import add_keys, enrol, make_settings
 from tests.idp.authlib_flow import page_input
 from tests.idp.frontchannel import fresh_photo
 from tests.server import REPO, ServerProcess, free_port
@@ -80,14 +80,8 @@ def civid(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Civid]:
         services.close()
     server.start(timeout=120)
     try:
-        files = [("photos", ("obama.jpg", fixture_bytes("obama_2012_portrait.jpg"), "image/jpeg"))]
-        enrolled = httpx.post(
-            url + "/v1/enrolments",
-            headers=keys.officer,
-            timeout=120,
-            files=files,
-            data={"demographics": json.dumps(person(given_name="Barack", family_name="Obama"))},
-        )
+        with httpx.Client(base_url=url, timeout=120) as http:  # the officer's enrolment, over HTTP
+            enrolled = enrol(http, keys.officer, ["obama_2012_portrait.jpg"], given_name="Barack", family_name="Obama")
         assert enrolled.status_code == 201, enrolled.text
         assert secret is not None
         yield Civid(server, url, root, client_id, secret, redirect_uri, enrolled.json()["uin"])
