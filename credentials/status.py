@@ -21,10 +21,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from civid import audit
+from civid import revocation as revocation_rules
 from civid.actor import Actor
 from civid.deps import get_services, get_session
 from civid.errors import NotFound
 from civid.input_types import RowId
+from civid.revocation import stamp_revoked
 from civid.token_status_list import BITS, MEDIA_TYPE, STATUS_LIST_TYP, encode
 from credentials.runtime import CredentialServices
 from models import CredentialStatus, Identity, utcnow
@@ -32,7 +34,7 @@ from models import CredentialStatus, Identity, utcnow
 PATH = "/v1/credentials/status-lists/{number}"
 FULL_FRACTION = 0.75  # a list is closed at this occupancy: random draws stay cheap
 MAX_DRAWS = 64  # at 75 % occupancy, 64 misses in a row happen with probability 1e-8
-REASON_MAX = 200
+REASON_MAX = revocation_rules.REASON_MAX
 KINDS = ("card", "wallet")
 
 router = APIRouter(tags=["credentials"])
@@ -90,14 +92,10 @@ def allocate(
 # --- revocation ----------------------------------------------------------------------------------------------
 def revoke(db: Session, row: CredentialStatus, reason: str, actor: Actor) -> bool:
     """Set the credential's bit (in the caller's transaction) and audit it; False if it already was."""
-    if row.revoked_at is not None:
+    stamped = stamp_revoked(row, reason, actor)
+    if stamped is None:
         return False
-    reason = reason.strip()[:REASON_MAX]
-    if not reason:
-        raise ValueError("a revocation needs a reason")
-    row.revoked_at = utcnow()
-    row.revoked_reason = reason
-    row.revoked_by = actor.name[:100]
+    reason = stamped
     identity = db.get(Identity, row.identity_id)
     audit.record(
         db,

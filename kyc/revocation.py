@@ -17,10 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civid import audit
+from civid import revocation as revocation_rules
 from civid.audit import Actor
+from civid.revocation import stamp_revoked
 from models import Attestation, Identity, utcnow
 
-REASON_MAX = 200
+REASON_MAX = revocation_rules.REASON_MAX
 
 
 @dataclass(frozen=True)
@@ -57,14 +59,10 @@ def status_of(row: Attestation) -> AttestationStatus:
 
 def revoke(db: Session, row: Attestation, reason: str, actor: Actor) -> bool:
     """Revoke one attestation (same transaction as the caller) and audit it; False if it already was."""
-    if row.revoked_at is not None:
+    stamped = stamp_revoked(row, reason, actor)
+    if stamped is None:
         return False
-    reason = reason.strip()[:REASON_MAX]
-    if not reason:
-        raise ValueError("a revocation needs a reason")
-    row.revoked_at = utcnow()
-    row.revoked_reason = reason
-    row.revoked_by = actor.name[:100]
+    reason = stamped
     identity = db.get(Identity, row.identity_id)
     audit.record(
         db,
