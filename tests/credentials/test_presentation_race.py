@@ -11,7 +11,16 @@ from sqlalchemy import select
 
 from models import AuditEvent
 from tests.conftest import make_settings
-from tests.credentials.wallets import PERSON, ask, identity, issue, poll, presentations_bank, request_object, respond
+from tests.credentials.presentation_flow import (
+    PERSON,
+    ask,
+    identity,
+    issue,
+    poll,
+    presentations_bank,
+    request_object,
+    respond,
+)
 from tests.postgres import postgres_schema_url  # noqa: F401 - fixture
 
 

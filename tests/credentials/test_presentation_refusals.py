@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from civid import sd_jwt
 from credentials.sd_jwt_verify import sd_hash
 from models import AuditEvent, PresentationTransaction, utcnow
-from tests.credentials.wallets import (
+from tests.credentials.presentation_flow import (
     Wallet,
     ask,
     holder_key,

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from civid.actor import Actor
 from credentials import status
 from models import AuditEvent, CredentialStatus, PresentationTransaction
-from tests.credentials.wallets import (
+from tests.credentials.presentation_flow import (
     PERSON,
     PID_VCT,
     RESPONSE,

@@ -15,7 +15,7 @@ from credentials import pid
 from idp import clients
 from idp.errors import InvalidClientMetadata, InvalidRedirectUri
 from models import AuditEvent, WalletCredential
-from tests.credentials.wallet import Wallet, c_nonce, present, request_credential, verify_presentation
+from tests.credentials.issuance_flow import Wallet, c_nonce, present, request_credential, verify_presentation
 from tests.idp.authlib_flow import sign_in_and_consent
 from tests.idp.conftest import REDIRECT_URI, enrol_citizen, oidc_flow_fixtures, pkce_pair, register_client
 from tests.idp.frontchannel import authorize, portal, query_of

@@ -6,8 +6,7 @@ verified claims — only those it asked for. After the identity is deactivated, 
 from __future__ import annotations
 
 from tests.conftest import seeded_fixtures
-from tests.credentials.test_wallet_pre_authorized import enrol_pid_holder
-from tests.credentials.wallet import (
+from tests.credentials.issuance_flow import (
     Wallet,
     c_nonce,
     make_offer,
@@ -16,7 +15,8 @@ from tests.credentials.wallet import (
     redeem,
     request_credential,
 )
-from tests.credentials.wallets import ask, pid_query, poll, presentations_bank, request_object, respond
+from tests.credentials.presentation_flow import ask, pid_query, poll, presentations_bank, request_object, respond
+from tests.credentials.test_wallet_pre_authorized import enrol_pid_holder
 
 seed, settings, keys, citizen = seeded_fixtures(enrol_pid_holder, "citizen")
 ASKED = ["given_name", "family_name", ["age_equal_or_over", "18"]]

@@ -23,7 +23,7 @@ from sd_jwt.verifier import SDJWTVerifier
 
 from server.services import build_services
 from tests.conftest import add_keys, enrol, make_settings
-from tests.credentials.wallet import holder_view
+from tests.credentials.issuance_flow import holder_view
 from tests.server import ServerProcess
 
 INTEROP = Path(__file__).with_name("interop")

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from models import AuditEvent, CredentialStatus, WalletCredential, WalletOffer
 from tests.conftest import seeded_fixtures
-from tests.credentials.wallet import (
+from tests.credentials.issuance_flow import (
     PRE_AUTHORIZED,
     Wallet,
     c_nonce,

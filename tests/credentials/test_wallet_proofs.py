@@ -12,8 +12,8 @@ from sqlalchemy import func, select, update
 
 from models import WalletCredential, WalletNonce, WalletOffer
 from tests.conftest import seeded_fixtures
+from tests.credentials.issuance_flow import Wallet, c_nonce, make_offer, pre_authorized_code, redeem, request_credential
 from tests.credentials.test_wallet_pre_authorized import enrol_pid_holder
-from tests.credentials.wallet import Wallet, c_nonce, make_offer, pre_authorized_code, redeem, request_credential
 
 seed, settings, keys, citizen = seeded_fixtures(enrol_pid_holder, "citizen")
 

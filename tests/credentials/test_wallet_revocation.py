@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from civid.token_status_list import decode, status_at
 from models import AuditEvent
-from tests.credentials.wallet import (
+from tests.credentials.issuance_flow import (
     Wallet,
     c_nonce,
     holder_view,
