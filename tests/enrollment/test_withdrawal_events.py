@@ -66,7 +66,7 @@ def test_a_failing_subscriber_leaves_the_uin_and_everything_it_holds_as_it_was(
 ):
     first, second = opened
     identity, grant_uid, attestation_uid = issued_meanwhile(client, keys, services, opened)
-    events = EventBus()  # kyc and idp revoke first, as assembled; then a subscriber fails
+    events = EventBus()  # kyc, credentials and idp revoke first, as assembled; then a subscriber fails
     for handler in services.events.handlers(IdentityMerged):
         events.subscribe(IdentityMerged, handler)
 
@@ -74,7 +74,7 @@ def test_a_failing_subscriber_leaves_the_uin_and_everything_it_holds_as_it_was(
         raise RuntimeError("the portal registry is unavailable")
 
     events.subscribe(IdentityMerged, fail)
-    assert len(events.handlers(IdentityMerged)) == 3
+    assert len(events.handlers(IdentityMerged)) == 4  # kyc, credentials, idp, then the failing one
     monkeypatch.setattr(services, "events", events)
     refused = change(
         client, keys, second["case_id"], "duplicate", "birth records match after all", duplicate_of=first["uin"]

@@ -88,7 +88,11 @@ def test_only_a_confidential_client_may_be_registered_without_pkce(services):
         clients.register(
             db,
             clients.ClientMetadata(
-                name="App", redirect_uris=[REDIRECT_URI], token_endpoint_auth_method="none", require_pkce=False
+                name="App",
+                redirect_uris=[REDIRECT_URI],
+                token_endpoint_auth_method="none",
+                allowed_scopes=["civid_pid"],  # a wallet's scope: what is refused is only the missing PKCE
+                require_pkce=False,
             ),
             SYSTEM,
         )
