@@ -6,9 +6,10 @@ Rules:
 - Only an active identity with a kept photo gets a card; at most one active card per identity. The identity's
   row is locked while the card is made (``lock_rows``), and a partial unique index refuses a second active card
   even so, so two desks issuing at once make exactly one card (409 for the other).
-- A card's status slot states the record fields it prints (``CLAIMS``): a corrected name, birth date or sex, or
-  a new face, revokes it in the correction's transaction (``credentials.subscriptions``); so does a suspension,
-  a deactivation or a withdrawal. Its ``state`` then reads ``revoked`` (settled on the row at the next issue).
+- A card's status slot states the record fields it prints (``CLAIMS``): a corrected name, birth date, sex or
+  nationality, or a new face, revokes it in the correction's transaction (``credentials.subscriptions``); so does
+  a suspension, a deactivation or a withdrawal. Its ``state`` then reads ``revoked`` (settled on the row at the
+  next issue).
 - Reprint: a new number and a new QR; the old card ends ``replaced`` (when still active) and points at the new.
 - The QR is signed once, at issue, and kept sealed with the identifier it prints (``models.id_card``).
 """
@@ -36,7 +37,15 @@ from enrollment.record import issuing_enrolment
 from models import CredentialStatus, Enrolment, IdCard, Identity, VirtualId, utcnow
 from models.db import lock_rows
 
-CLAIMS = ["given_name", "middle_names", "family_name", "date_of_birth", "sex", "face"]  # what a card states
+CLAIMS = [
+    "given_name",
+    "middle_names",
+    "family_name",
+    "date_of_birth",
+    "sex",
+    "nationality",
+    "face",
+]  # what a card states
 REPORT_REASONS = ("lost", "stolen", "damaged")
 ISSUER_ROLES = ("officer", "adjudicator")
 READER_ROLES = ("officer", "adjudicator", "auditor")

@@ -184,7 +184,10 @@ def _when(value: Any) -> datetime | None:
         return None
     if not isinstance(value, int | float) or isinstance(value, bool):
         raise QrError("a date of the CWT is not a number of seconds")
-    return datetime.fromtimestamp(value, UTC)
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError) as exc:  # a year past 9999 or before 1: no date a card can carry
+        raise QrError("a date of the CWT is out of range") from exc
 
 
 def _text(value: Any, key: int) -> str | None:

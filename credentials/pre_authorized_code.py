@@ -6,8 +6,10 @@ transaction code the officer handed over, so a photographed QR alone is worthles
 anonymously (no client authentication: ``pre-authorized_grant_anonymous_access_supported``). Rules (§6.3):
 - unknown, expired, already redeemed or locked code, or wrong ``tx_code``: ``invalid_grant``;
 - no ``tx_code``: ``invalid_request``;
-- each wrong ``tx_code`` is counted in its own transaction (kept though the request fails); at
-  ``wallet_tx_code_max_attempts`` the offer is locked for good (the officer makes a new one);
+- each ``tx_code`` is counted before it is compared, in a transaction of its own (kept though the request fails),
+  and a right one gives its attempt back: however many guesses arrive at once, at most
+  ``wallet_tx_code_max_attempts`` are ever compared; at the limit the offer is locked for good (the officer makes
+  a new one);
 - redemption is a conditional update, so of two concurrent redemptions exactly one gets a token.
 The access token is opaque (stored hashed on the offer), lives ``wallet_access_token_ttl_s`` and is accepted only
 at the credential endpoint, for that offer's identity, for one credential: it is no OpenID access token, so
@@ -47,13 +49,33 @@ def tx_code_hash(code: str, tx_code: str) -> str:
     return sha256_hex(f"{code}:{tx_code}")
 
 
-def _count_failure(db: Session, offer_id: int, max_attempts: int) -> None:
-    """Count a wrong transaction code and lock the offer at the limit, in a transaction of its own."""
-    db.rollback()
-    # An atomic increment: two concurrent wrong guesses are both counted.
-    db.execute(
-        update(WalletOffer).where(WalletOffer.id == offer_id).values(failed_attempts=WalletOffer.failed_attempts + 1)
+def _reserve_attempt(db: Session, offer_id: int, max_attempts: int) -> bool:
+    """Count this guess before it is compared, committed at once: of any number of parallel guesses at most the
+    attempts left are compared at all (checking the lock, then comparing, then counting would let every parallel
+    guess through). A right code gives its attempt back when it redeems."""
+    reserved = affected_rows(
+        db,
+        update(WalletOffer)
+        .where(
+            WalletOffer.id == offer_id,
+            WalletOffer.failed_attempts < max_attempts,
+            WalletOffer.locked_at.is_(None),
+            WalletOffer.redeemed_at.is_(None),
+        )
+        .values(failed_attempts=WalletOffer.failed_attempts + 1),
     )
+    db.commit()
+    return reserved == 1
+
+
+def _give_back_attempt(db: Session, offer_id: int) -> None:
+    db.execute(
+        update(WalletOffer).where(WalletOffer.id == offer_id).values(failed_attempts=WalletOffer.failed_attempts - 1)
+    )
+
+
+def _count_failure(db: Session, offer_id: int, max_attempts: int) -> None:
+    """A wrong transaction code (its attempt already counted): lock the offer at the limit, audit, commit."""
     offer = db.get(WalletOffer, offer_id, populate_existing=True)
     assert offer is not None
     locked = offer.failed_attempts >= max_attempts
@@ -91,11 +113,17 @@ def redeem(db: Session, services: IdpServices, client: Client | None, form: Mapp
     tx_code = form.get("tx_code", "")
     if not tx_code:
         raise InvalidRequest("tx_code is required: type the code the officer gave you")  # §6.3
-    if not hmac.compare_digest(tx_code_hash(code, tx_code), offer.tx_code_hash):
-        _count_failure(db, offer.id, settings.wallet_tx_code_max_attempts)
+    offer_id, right = offer.id, hmac.compare_digest(tx_code_hash(code, tx_code), offer.tx_code_hash)
+    if not _reserve_attempt(db, offer_id, settings.wallet_tx_code_max_attempts):
+        _count_failure(db, offer_id, settings.wallet_tx_code_max_attempts)  # the limit reached by parallel guesses
+        raise InvalidGrant("too many wrong transaction codes: ask for a new offer")
+    if not right:
+        _count_failure(db, offer_id, settings.wallet_tx_code_max_attempts)
         raise InvalidGrant("wrong transaction code")
     identity = db.get(Identity, offer.identity_id)
     if identity is None or identity.status != "active":
+        _give_back_attempt(db, offer_id)
+        db.commit()
         raise InvalidGrant("the person's identity is not active")
     now = utcnow()
     token = secrets.token_urlsafe(32)
@@ -103,14 +131,19 @@ def redeem(db: Session, services: IdpServices, client: Client | None, form: Mapp
     won = affected_rows(
         db,
         update(WalletOffer)
-        .where(
-            WalletOffer.id == offer.id,
-            WalletOffer.redeemed_at.is_(None),
-            WalletOffer.locked_at.is_(None),
-        )
-        .values(redeemed_at=now, access_token_hash=sha256_hex(token), access_token_expires_at=expires),
+        # Not locked_at: this guess holds one of the attempts, so a parallel wrong guess that locked the offer on
+        # the last one cannot take a right code's turn away.
+        .where(WalletOffer.id == offer_id, WalletOffer.redeemed_at.is_(None))
+        .values(
+            redeemed_at=now,
+            access_token_hash=sha256_hex(token),
+            access_token_expires_at=expires,
+            failed_attempts=WalletOffer.failed_attempts - 1,
+        ),
     )
     if won != 1:
+        _give_back_attempt(db, offer_id)
+        db.commit()
         raise InvalidGrant("the pre-authorized code has already been used")  # a concurrent redemption won
     audit.record(
         db,

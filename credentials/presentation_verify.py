@@ -5,7 +5,8 @@ The ``vp_token`` is a JSON object keyed by the DCQL credential query ids, each a
 (``credentials.sd_jwt_verify``: issuer signature by a credential key, Disclosures, Key Binding JWT with this
 transaction's ``nonce`` and civid's client identifier as ``aud``), of a ``vct`` the query asked for, whose status
 slot (``credentials.status``, looked up locally: civid keeps the list) is neither revoked nor expired, and whose
-disclosed claims answer the query's claims (``credentials.dcql``). The first failure rejects the whole response.
+disclosed claims answer the query's claims (``credentials.dcql``). The first failure rejects the whole response;
+whether it also ends the transaction, ``Rejected.bound`` says (``credentials.wallet_endpoints``).
 """
 
 from __future__ import annotations
@@ -93,9 +94,7 @@ def _one(
     settings = services.settings
     issuer = settings.resolved_issuer
     parts = sd_jwt_verify.split(presentation)
-    payload = sd_jwt_verify.verify_issuer_jwt(parts.issuer_jwt, services.credential_keys, issuer, now)
-    if payload.get("vct") not in credential_query["meta"]["vct_values"]:
-        raise Rejected("wrong_type", "the credential's vct is not one the query asked for")
+    payload = sd_jwt_verify.verify_issuer_jwt(parts.issuer_jwt, services.credential_keys, issuer)
     disclosed = sd_jwt_verify.disclose(payload, parts.disclosures)
     sd_jwt_verify.verify_key_binding(
         parts,
@@ -105,16 +104,23 @@ def _one(
         now=now,
         max_age_s=settings.presentation_kb_max_age_s,
     )
+    # From here on the answer is the holder's own, made for this transaction: what is wrong with it decides it.
+    try:
+        sd_jwt_verify.check_times(payload, now)
+    except Rejected as exc:
+        raise Rejected(exc.code, exc.detail, bound=True) from exc
+    if payload.get("vct") not in credential_query["meta"]["vct_values"]:
+        raise Rejected("wrong_type", "the credential's vct is not one the query asked for", bound=True)
     row = _status_row(db, issuer, payload.get("status"))
     slot_state = state(row)
     if slot_state != "valid":
-        reason = row.revoked_reason if slot_state == "revoked" else None
-        raise Rejected(slot_state, f"the credential is {slot_state}" + (f" ({reason})" if reason else ""))
+        # Only the state: why a credential was revoked (an officer's note, "stolen") stays in civid's audit trail.
+        raise Rejected(slot_state, f"the credential is {slot_state}", bound=True)
     person = {name: value for name, value in disclosed.items() if name not in ENVELOPE}
     try:
         claims = dcql.answered_claims(credential_query, person)
     except LookupError as exc:
-        raise Rejected("claims_not_disclosed", str(exc)) from exc
+        raise Rejected("claims_not_disclosed", str(exc), bound=True) from exc
     answer = {
         "issuer": payload["iss"],
         "vct": payload["vct"],

@@ -17,6 +17,7 @@ secret, ``idp.client_auth``; a GET carries only HTTP Basic) and must hold the ``
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from datetime import timedelta
@@ -25,6 +26,7 @@ from urllib.parse import urlencode
 
 import segno
 from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select, update
@@ -202,33 +204,41 @@ def _find(services: CredentialServices, client_id: str, uid: str) -> Presentatio
     return txn
 
 
-def _status(
-    request: Request, transaction_id: str, wait: int, body: dict[str, Any], services: CredentialServices
-) -> JSONResponse:
+def _authenticated(
+    request: Request, transaction_id: str, body: dict[str, Any], services: CredentialServices
+) -> PresentationTransaction:
     with services.sessions() as db:
         client = authenticate_verifier(request, body, db, services, STATUS_PATH.format(transaction_id=transaction_id))
+    return _find(services, client.client_id, transaction_id)
+
+
+async def _status(
+    request: Request, transaction_id: str, wait: int, body: dict[str, Any], services: CredentialServices
+) -> JSONResponse:
     deadline = time.monotonic() + min(wait, services.settings.presentation_max_wait_s)
-    txn = _find(services, client.client_id, transaction_id)
-    # Long polling: the relying party learns the outcome the moment the wallet's answer is processed.
+    txn = await run_in_threadpool(_authenticated, request, transaction_id, body, services)
+    # Long polling: the relying party learns the outcome the moment the wallet's answer is processed. The wait is
+    # the event loop's, not a worker thread's: a bank holding many polls open must not starve the thread pool
+    # that the wallets' own answers (and every sync endpoint) run in.
     while txn.status == "pending" and time.monotonic() < deadline and audit.as_utc(txn.expires_at) > utcnow():
-        time.sleep(POLL_INTERVAL_S)
-        txn = _find(services, client.client_id, transaction_id)
+        await asyncio.sleep(POLL_INTERVAL_S)
+        txn = await run_in_threadpool(_find, services, txn.client_id, transaction_id)
     return JSONResponse(outcome(txn), headers=NO_STORE)
 
 
 @router.get(STATUS_PATH)
-def presentation_status(
+async def presentation_status(
     request: Request,
     transaction_id: str = TransactionId,
     wait: int = Query(0, ge=0, le=60, description="Wait up to this many seconds for the wallet's answer"),
     services: CredentialServices = Depends(get_services),
 ) -> JSONResponse:
     """The transaction's outcome (HTTP Basic client authentication)."""
-    return _status(request, transaction_id, wait, {}, services)
+    return await _status(request, transaction_id, wait, {}, services)
 
 
 @router.post(STATUS_PATH)
-def presentation_status_post(
+async def presentation_status_post(
     request: Request,
     transaction_id: str = TransactionId,
     wait: int = Query(0, ge=0, le=60, description="Wait up to this many seconds for the wallet's answer"),
@@ -236,4 +246,4 @@ def presentation_status_post(
     services: CredentialServices = Depends(get_services),
 ) -> JSONResponse:
     """The transaction's outcome (client authentication in the body: private_key_jwt or client_secret_post)."""
-    return _status(request, transaction_id, wait, body, services)
+    return await _status(request, transaction_id, wait, body, services)

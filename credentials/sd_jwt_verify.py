@@ -34,12 +34,17 @@ ELLIPSIS = "..."
 
 
 class Rejected(Exception):
-    """A presentation civid refuses: ``code`` (stable, for the relying party) and a sentence (no claim values)."""
+    """A presentation civid refuses: ``code`` (stable, for the relying party) and a sentence (no claim values).
 
-    def __init__(self, code: str, detail: str) -> None:
+    ``bound``: raised after the Key Binding JWT proved the answer is the holder's, for this transaction (a revoked
+    credential, a claim not disclosed); anything earlier could come from whoever read the request's QR code.
+    """
+
+    def __init__(self, code: str, detail: str, *, bound: bool = False) -> None:
         super().__init__(detail)
         self.code = code
         self.detail = detail
+        self.bound = bound
 
 
 @dataclass(frozen=True)
@@ -67,9 +72,10 @@ def split(presentation: str) -> Parts:
     return Parts(issuer_jwt, middle, last or None)
 
 
-def verify_issuer_jwt(token: str, keys: Any, issuer: str, now: int) -> dict[str, Any]:
+def verify_issuer_jwt(token: str, keys: Any, issuer: str) -> dict[str, Any]:
     """The payload of the issuer-signed JWT, checked against ``keys`` (civid's credential keys: a published key's
-    ``public_key(kid)``); a token signed by any other key (an OpenID key, a stranger's) is refused."""
+    ``public_key(kid)``); a token signed by any other key (an OpenID key, a stranger's) is refused. Its validity
+    period is ``check_times``'s, once the key binding says whose answer it is."""
     try:
         header = jwt.get_unverified_header(token)
     except jwt.InvalidTokenError as exc:
@@ -91,7 +97,6 @@ def verify_issuer_jwt(token: str, keys: Any, issuer: str, now: int) -> dict[str,
         )
     except jwt.InvalidTokenError as exc:
         raise Rejected("bad_signature", "the issuer-signed JWT's signature does not verify") from exc
-    _check_times(payload, now)
     if payload.get("iss") != issuer:
         raise Rejected("unknown_issuer", "the credential was not issued by civid")
     if payload.get("_sd_alg", SD_ALG) != SD_ALG:
@@ -99,7 +104,8 @@ def verify_issuer_jwt(token: str, keys: Any, issuer: str, now: int) -> dict[str,
     return payload
 
 
-def _check_times(payload: dict[str, Any], now: int) -> None:
+def check_times(payload: dict[str, Any], now: int) -> None:
+    """The credential's ``iat``, ``exp`` and ``nbf`` at ``now``."""
     iat, exp, nbf = payload.get("iat"), payload.get("exp"), payload.get("nbf")
     if not isinstance(iat, int) or iat > now + LEEWAY_S:
         raise Rejected("malformed", "the credential's iat is missing or in the future")
@@ -215,7 +221,8 @@ def verify_key_binding(parts: Parts, cnf: Any, *, audience: str, nonce: str, now
             algorithms=[header["alg"]],
             options={"verify_aud": False, "verify_iat": False, "verify_exp": False, "verify_nbf": False},
         )
-    except jwt.InvalidTokenError as exc:
+    # An alg that does not fit the holder's key type (EdDSA over a P-256 key) raises InvalidKeyError or TypeError.
+    except (jwt.PyJWTError, TypeError, ValueError) as exc:
         raise Rejected("bad_key_binding", "the Key Binding JWT is not signed by the credential's holder key") from exc
     if claims.get("aud") != audience:
         raise Rejected("wrong_audience", "the Key Binding JWT's aud is not civid's client identifier")

@@ -43,6 +43,7 @@ SCRIPT_MESSAGES = (
     "verify.expired",
     "verify.not_yet_valid",
     "verify.no_expiry",
+    "verify.validity_unchecked",
     "verify.status_valid",
     "verify.status_revoked",
     "verify.status_offline",

@@ -14,10 +14,14 @@ have. ``aud`` is ``https://self-issued.me/v2`` (§5.8, static discovery).
 **The response** (``POST /v1/presentations/response``, form: ``vp_token`` and ``state``, or ``error`` and
 ``state``) is single-use: the first answer for a ``state`` decides the transaction (a conditional update from
 ``pending``, so of two concurrent posts exactly one is processed); any later one is refused ``invalid_request``.
-A verified answer gets 200 ``{}``; a presentation civid rejects gets 400 ``invalid_request`` naming the fault (the
-transaction is then failed, and the relying party reads the same reason); a wallet's error response (the citizen
-declined) is acknowledged 200 and fails the transaction. Audited: ``presentation.verified``, ``presentation.failed``
-(claim names and the credential's status slot; never a claim value).
+A verified answer gets 200 ``{}``; a presentation civid rejects gets 400 ``invalid_request`` naming the fault. Who
+may end the transaction: the request's QR code can be read by anyone near the screen, so only an answer that proves
+itself the holder's, for this transaction (a valid Key Binding JWT over one of civid's credentials), fails it — a
+revoked or expired credential, a requested claim not disclosed, the relying party reads the same reason — and so
+does a wallet's error response (the citizen declined: acknowledged 200). Anything else (garbage, a forged or altered
+credential, a wrong nonce or audience) is refused and leaves the transaction pending for the real wallet. Audited:
+``presentation.verified``, ``presentation.failed``, ``presentation.answer_refused`` (claim names, reasons and the
+credential's status slot; never a claim value).
 """
 
 from __future__ import annotations
@@ -156,6 +160,15 @@ def _settle(
             audit.record(db, WALLET, "presentation.failed", "presentation", txn.uid, **common, reason=failure[0])
 
 
+def _refused(services: CredentialServices, txn: PresentationTransaction, reason: str) -> None:
+    """An answer that is not the holder's (no valid key binding to this transaction, a forged or altered
+    credential, garbage): refused and audited, the transaction left pending for the real wallet's answer."""
+    with services.sessions.begin() as db:
+        audit.record(
+            db, WALLET, "presentation.answer_refused", "presentation", txn.uid, client_id=txn.client_id, reason=reason
+        )
+
+
 class AuthorizationResponse(BaseModel):
     """The wallet's direct_post (form-encoded): a vp_token, or an error, with the request's state."""
 
@@ -199,7 +212,10 @@ def presentation_response(
         verified = presentation_verify.verify(db, services, txn, vp_token)
     except Rejected as exc:
         _release(db, txn)
-        _settle(services, txn, None, (exc.code, exc.detail))
+        if exc.bound:
+            _settle(services, txn, None, (exc.code, exc.detail))
+        else:
+            _refused(services, txn, exc.code)
         raise InvalidRequest(f"the presentation was rejected: {exc.detail}", reason=exc.code) from exc
     _release(db, txn)
     _settle(services, txn, verified, None)

@@ -52,11 +52,15 @@ function state(element, key, tone, values) {
   element.dataset.state = key.split(".").pop().replace(/^status_/, "");
 }
 
-function showFields(card, cwt) {
+function showFields(card, cwt, trusted) {
   const list = $("claims");
   list.replaceChildren();
+  // Whatever a forged or altered QR says is shown only as what it is: marked unverified, and no photo (a checker
+  // compares the face with the person before them; a forger's photo would be the one they compared).
+  list.dataset.verified = trusted ? "true" : "false";
+  $("unverified").hidden = trusted;
   const rows = { ...card.fields };
-  if (rows.date_of_birth && /^\d{8}$/.test(rows.date_of_birth)) {
+  if (typeof rows.date_of_birth === "string" && /^\d{8}$/.test(rows.date_of_birth)) {
     const d = rows.date_of_birth;
     rows.date_of_birth = `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6)}`;
   }
@@ -73,7 +77,7 @@ function showFields(card, cwt) {
     list.append(term, detail);
   }
   if (photoUrl) URL.revokeObjectURL(photoUrl);
-  photoUrl = card.photo ? URL.createObjectURL(card.photo) : null;
+  photoUrl = trusted && card.photo ? URL.createObjectURL(card.photo) : null;
   $("photo").hidden = !photoUrl;
   if (photoUrl) $("photo").src = photoUrl;
   else $("photo").removeAttribute("src");
@@ -94,6 +98,7 @@ async function check(text) {
     for (const id of ["validity", "revocation", "key-id"]) $(id).textContent = "";
     $("claims").replaceChildren();
     $("photo").hidden = true;
+    $("unverified").hidden = true;
     return;
   }
   await keysLoaded;
@@ -117,8 +122,10 @@ async function check(text) {
   const dates = { date: typeof exp === "number" ? day(exp) : "", since: typeof nbf === "number" ? day(nbf) : "" };
   const whenKey = { valid: "verify.valid_until", expired: "verify.expired", not_yet_valid: "verify.not_yet_valid",
     no_expiry: "verify.no_expiry" }[when];
-  state($("validity"), whenKey, when === "valid" ? "good" : "bad", dates);
-  showFields(identity(parsed.cwt), parsed.cwt);
+  const trusted = signature === "valid";
+  if (trusted) state($("validity"), whenKey, when === "valid" ? "good" : "bad", dates);
+  else state($("validity"), "verify.validity_unchecked", "unknown"); // an unsigned date proves nothing
+  showFields(identity(parsed.cwt), parsed.cwt, trusted);
 
   const revocation = $("revocation");
   const reference = statusReference(parsed.cwt);

@@ -178,11 +178,20 @@ def test_a_qr_built_by_the_independent_claim169_package_verifies(verifier: Verif
 def test_a_tampered_qr_is_invalid_and_a_stranger_key_is_unknown(verifier: Verifier, chromium: Any) -> None:
     context = chromium.new_context(locale="en-GB")
     page = open_page(context, verifier.url + "/verify")
-    qr, _ = verifier.card(photo=False)
-    check_pasted(page, tampered(qr, b"19610804", b"19710804"))
+    genuine, _ = verifier.card(photo=True)
+    check_pasted(page, genuine)
+    assert page.locator("#photo").is_visible() and page.locator("#unverified").is_hidden()
+    check_pasted(page, tampered(genuine, b"19610804", b"19710804"))
     assert page.locator("#verdict").get_attribute("data-state") == "invalid"
     assert "Signature INVALID" in page.locator("#verdict").inner_text()
-    assert page.locator("dd[data-field=date_of_birth]").inner_text() == "1971-08-04"  # shown, and refused
+    # What the altered QR says is shown only marked as unverified: no green validity, no photo to compare.
+    assert page.locator("dd[data-field=date_of_birth]").inner_text() == "1971-08-04"
+    assert page.locator("#claims").get_attribute("data-verified") == "false"
+    assert page.locator("#unverified").is_visible()
+    assert page.locator("#unverified").inner_text().startswith("UNVERIFIED")
+    assert page.locator("#validity").get_attribute("data-state") == "validity_unchecked"
+    assert "good" not in (page.locator("#validity").get_attribute("class") or "")
+    assert page.locator("#photo").is_hidden()
     assert page.locator("#revocation").get_attribute("data-state") == "unchecked"
 
     sign, _key = stranger_signer()
@@ -194,6 +203,13 @@ def test_a_tampered_qr_is_invalid_and_a_stranger_key_is_unknown(verifier: Verifi
     check_pasted(page, forged)
     assert page.locator("#verdict").get_attribute("data-state") == "unknown_key"
     assert page.locator("#key-id").inner_text() == "not-a-civid-key"
+    assert page.locator("#validity").get_attribute("data-state") == "validity_unchecked"  # its dates prove nothing
+    assert page.locator("#unverified").is_visible()
+
+    check_pasted(page, genuine)  # a genuine card after a forged one: nothing of the forged one's marks stays
+    assert page.locator("#claims").get_attribute("data-verified") == "true"
+    assert page.locator("#unverified").is_hidden() and page.locator("#photo").is_visible()
+    assert page.locator("#validity").get_attribute("data-state") == "valid_until"
 
     check_pasted(page, "HELLO WORLD")
     assert page.locator("#verdict").get_attribute("data-state") == "not_a_card"

@@ -66,8 +66,10 @@ def test_an_issued_card_states_the_record_signed_and_a_second_one_is_refused(cli
             "family_name",
             "date_of_birth",
             "sex",
+            "nationality",
             "face",
         }
+    assert decoded.holder.nationality == "BLZ"  # printed, so stated: a corrected nationality revokes the card
 
 
 def test_the_card_pdf_is_two_id1_pages_and_its_qr_decodes_to_the_signed_text(client, keys, services, obama):

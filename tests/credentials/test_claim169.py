@@ -168,6 +168,17 @@ def test_malformed_or_oversized_input_is_a_reason_not_a_crash():
         "no claim 169": base45.encode(
             zlib.compress(cbor2.dumps(cbor2.CBORTag(18, [cbor2.dumps({1: -7}), {}, cbor2.dumps({1: "x"}), b""])))
         ),
+        # An expiry 300 million years away or before year 1 (or no number at all): datetime cannot hold it.
+        **{
+            f"absurd date {exp!r}": base45.encode(
+                zlib.compress(
+                    cbor2.dumps(
+                        cbor2.CBORTag(18, [cbor2.dumps({1: -7}), {}, cbor2.dumps({4: exp, 169: {1: "x"}}), b""])
+                    )
+                )
+            )
+            for exp in (10**16, -(10**16), float("nan"), float("inf"))
+        },
     }
     for name, text in cases.items():
         with pytest.raises(QrError) as raised:

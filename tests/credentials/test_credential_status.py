@@ -13,7 +13,7 @@ from civid.actor import Actor
 from civid.events import IdentityStatusChanged, IdentityUpdated, IdentityWithdrawn
 from civid.token_status_list import decode, status_at
 from civid.uin import verhoeff_check_digit
-from credentials import status
+from credentials import cards, status
 from models import AuditEvent, CredentialStatus, Identity, utcnow
 
 OFFICER = Actor(None, "officer-1", "adjudicator")
@@ -98,6 +98,22 @@ def test_a_corrected_record_revokes_only_what_states_a_changed_field(services):
     with services.sessions() as db:
         assert status.state(db.get(CredentialStatus, address_only)) == "revoked"
         assert db.get(CredentialStatus, card).revoked_reason == "record updated: family_name"  # the first reason stays
+
+
+def test_a_corrected_nationality_revokes_the_card_that_prints_it(services):
+    identity_id = _identity(services)
+    with services.sessions.begin() as db:
+        card = status.allocate(
+            db,
+            services.settings.status_list_size,
+            identity_id=identity_id,
+            kind="card",
+            claims=cards.CLAIMS,
+            expires_at=utcnow() + timedelta(days=365),
+        ).id
+    _publish(services, IdentityUpdated(identity_id=identity_id, uin="x", actor=OFFICER, fields=("nationality",)))
+    with services.sessions() as db:
+        assert db.get(CredentialStatus, card).revoked_reason == "record updated: nationality"
 
 
 def test_a_failed_change_revokes_nothing(services):

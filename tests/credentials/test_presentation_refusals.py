@@ -1,6 +1,9 @@
-"""What civid's OpenID4VP verifier refuses: each presentation that must fail is answered 400 invalid_request to the
-wallet, ends the transaction as failed with a stable reason the bank reads, and is audited without claim values;
-the transaction answers once (a replay; two posts at once: test_presentation_race), and never after it expired."""
+"""What civid's OpenID4VP verifier refuses. Every presentation that must fail is answered 400 invalid_request to
+the wallet with a stable reason and audited without claim values. Only an answer the holder's key bound to this
+transaction (a revoked or expired credential, a claim not disclosed, another type) ends the transaction as failed
+with the reason the bank reads; garbage, a forged or altered credential, a wrong nonce or audience — what anyone who
+read the request's QR could post — is refused and leaves it pending, so the real wallet's answer still counts. The
+transaction answers once (a replay; two posts at once: test_presentation_race), and never after it expired."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from datetime import timedelta
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from sqlalchemy import select, update
 
 from civid import sd_jwt
@@ -81,9 +84,9 @@ def _duplicate(presentation: str) -> str:
     return "~".join([parts[0], parts[1], *parts[1:]])
 
 
-# (what to do to the credential or the presentation, the reason the bank reads)
+# (what to do to the credential or the presentation, the reason): nothing here proves the holder answered.
 Case = tuple[Callable[..., str], str]
-CASES: dict[str, Case] = {
+REFUSED: dict[str, Case] = {
     "wrong nonce": (lambda w, c, s: w.present(NAMES, nonce="another-nonce", aud=c["client_id"]), "wrong_nonce"),
     "wrong aud": (lambda w, c, s: w.present(NAMES, nonce=c["nonce"], aud="https://bank.example"), "wrong_audience"),
     "KB-JWT by another key": (
@@ -102,16 +105,6 @@ CASES: dict[str, Case] = {
     "duplicate disclosure": (
         lambda w, c, s: _duplicate(w.present(NAMES, nonce=c["nonce"], aud=c["client_id"])),
         "duplicate_disclosure",
-    ),
-    "requested claim not disclosed": (
-        lambda w, c, s: w.present(["given_name", "family_name"], nonce=c["nonce"], aud=c["client_id"]),
-        "claims_not_disclosed",
-    ),
-    "expired credential": (
-        lambda w, c, s: issue(s, identity(s, "602817453"), expires_in=-timedelta(days=1)).present(
-            NAMES, nonce=c["nonce"], aud=c["client_id"]
-        ),
-        "expired",
     ),
     "signed by an OpenID key": (
         lambda w, c, s: issue(
@@ -133,6 +126,19 @@ CASES: dict[str, Case] = {
         ).present(NAMES, nonce=c["nonce"], aud=c["client_id"]),
         "bad_signature",
     ),
+}
+# The holder's own answer to this transaction, with what is wrong with it: the reason the bank reads.
+FAILING: dict[str, Case] = {
+    "requested claim not disclosed": (
+        lambda w, c, s: w.present(["given_name", "family_name"], nonce=c["nonce"], aud=c["client_id"]),
+        "claims_not_disclosed",
+    ),
+    "expired credential": (
+        lambda w, c, s: issue(s, identity(s, "602817453"), expires_in=-timedelta(days=1)).present(
+            NAMES, nonce=c["nonce"], aud=c["client_id"]
+        ),
+        "expired",
+    ),
     "another credential type": (
         lambda w, c, s: issue(s, identity(s, "602817453"), vct="urn:civid:vct:kyc-attestation:1").present(
             NAMES, nonce=c["nonce"], aud=c["client_id"]
@@ -142,9 +148,37 @@ CASES: dict[str, Case] = {
 }
 
 
-@pytest.mark.parametrize("case", list(CASES))
-def test_a_bad_presentation_fails_the_transaction_with_its_reason(client, services, case):
-    make, reason = CASES[case]
+def _still_pending_then_verified(client, services, bank, wallet, body: dict, claims: dict, reason: str) -> None:  # type: ignore[no-untyped-def]
+    """A refused answer changed nothing: the transaction is pending, the refusal audited, and the wallet's real
+    answer is then verified."""
+    assert poll(client, services, bank, body["id"]).json()["status"] == "pending"
+    with services.sessions() as db:
+        refused = db.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "presentation.answer_refused", AuditEvent.subject_id == body["id"]
+            )
+        ).all()
+    assert [(e.detail["reason"], e.detail["client_id"]) for e in refused] == [(reason, bank.client_id)]
+    genuine = wallet.present(NAMES, nonce=claims["nonce"], aud=claims["client_id"])
+    assert respond(client, claims["state"], {"pid": genuine}).status_code == 200
+    assert poll(client, services, bank, body["id"]).json()["status"] == "verified"
+
+
+@pytest.mark.parametrize("case", list(REFUSED))
+def test_an_answer_not_bound_to_the_holder_is_refused_and_the_transaction_waits(client, services, case):
+    make, reason = REFUSED[case]
+    bank = presentations_bank(services)
+    wallet = issue(services, identity(services))
+    body, claims = _open(client, services, bank)
+    answered = respond(client, claims["state"], {"pid": make(wallet, claims, services)})
+    assert answered.status_code == 400, answered.text
+    assert answered.json()["error"] == "invalid_request" and answered.json()["reason"] == reason
+    _still_pending_then_verified(client, services, bank, wallet, body, claims, reason)
+
+
+@pytest.mark.parametrize("case", list(FAILING))
+def test_the_holders_own_bad_answer_fails_the_transaction_with_its_reason(client, services, case):
+    make, reason = FAILING[case]
     bank = presentations_bank(services)
     wallet = issue(services, identity(services))
     body, claims = _open(client, services, bank)
@@ -158,13 +192,27 @@ def test_a_bad_presentation_fails_the_transaction_with_its_reason(client, servic
     "vp_token",
     ["not json", "[]", "{}", '{"pid": "bare string"}', '{"pid": ["a~", "b~"]}', '{"other": ["x~"]}', '{"pid": ["x"]}'],
 )
-def test_a_malformed_vp_token_fails_the_transaction(client, services, vp_token):
+def test_a_malformed_vp_token_is_refused_and_the_transaction_waits(client, services, vp_token):
     bank = presentations_bank(services)
+    wallet = issue(services, identity(services))
     body, claims = _open(client, services, bank)
     answered = client.post("/v1/presentations/wallet/response", data={"state": claims["state"], "vp_token": vp_token})
     assert answered.status_code == 400 and answered.json()["error"] == "invalid_request"
-    outcome = poll(client, services, bank, body["id"]).json()
-    assert outcome["status"] == "failed" and outcome["reason"] == "malformed"
+    _still_pending_then_verified(client, services, bank, wallet, body, claims, answered.json()["reason"])
+
+
+def test_a_key_binding_jwt_whose_alg_does_not_fit_the_holder_key_is_refused_not_a_crash(client, services):
+    bank = presentations_bank(services)
+    wallet = issue(services, identity(services))
+    body, claims = _open(client, services, bank)
+    without_kb = wallet.present(NAMES, nonce=claims["nonce"], aud=claims["client_id"], kb=False)
+    payload = {"aud": claims["client_id"], "nonce": claims["nonce"], "iat": int(time.time())}
+    payload["sd_hash"] = sd_hash(without_kb)
+    # Signed with an Ed25519 key and headed EdDSA, over a credential whose cnf.jwk is a P-256 key.
+    kb = jwt.encode(payload, ed25519.Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"typ": "kb+jwt"})
+    answered = respond(client, claims["state"], {"pid": without_kb + kb})
+    assert answered.status_code == 400 and answered.json()["reason"] == "bad_key_binding", answered.text
+    _still_pending_then_verified(client, services, bank, wallet, body, claims, "bad_key_binding")
 
 
 def test_a_response_is_processed_once_and_a_presentation_cannot_be_replayed_elsewhere(client, services):
