@@ -19,6 +19,8 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from models.sqlite_writer import WriterConnection, is_write
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Arbitrary constants naming civid's PostgreSQL advisory locks.
 DEDUP_LOCK_KEY = 0x43495649_44454455  # "CIVIDEDU"
@@ -30,12 +32,23 @@ SQLITE_BUSY_TIMEOUT_S = 30
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
+    """An engine for ``url``; SQLite gets WAL, foreign keys, a busy timeout, and its writers handed the write
+    lock in turn within the process (``models.sqlite_writer``)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S})
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S, "factory": WriterConnection},
+        )
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _one_writer(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            if is_write(statement):
+                dbapi = connection.connection.dbapi_connection
+                if isinstance(dbapi, WriterConnection):
+                    dbapi.take_write_lock()
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
