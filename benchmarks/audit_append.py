@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -66,8 +66,9 @@ def old_append(session: Session, number: int) -> None:
     previous = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or audit.GENESIS
     event = audit.record(session, audit.SYSTEM, "bench.append", "bench", str(number))
     event.prev_hash = previous
-    event.hash = audit.event_hash(event)
-    session.flush()
+    session.execute(
+        update(AuditEvent).where(AuditEvent.id == event.id).values(prev_hash=previous, hash=audit.event_hash(event))
+    )
 
 
 def new_append(session: Session, number: int) -> None:

@@ -11,12 +11,14 @@ deduplication decision.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from civid import audit
 from civid.audit import Actor
-from models import DedupCase, Enrolment, EnrolmentStatus, Identity
+from models import DedupCase, Enrolment, EnrolmentStatus, Identity, IdentityRecordVersion, RecordVersionStatus
 
 
 def issuing_enrolment(session: Session, identity_id: int) -> Enrolment | None:
@@ -28,6 +30,35 @@ def issuing_enrolment(session: Session, identity_id: int) -> Enrolment | None:
         .where(Enrolment.identity_id == identity_id, Enrolment.status == EnrolmentStatus.ISSUED)
         .order_by(Enrolment.id)
     ).first()
+
+
+# Built once (UserInfo runs it on every answer): the issuing enrolment, as above, with the decision time of the
+# latest applied record version (``enrollment.record_update`` keeps the enrolment's columns current and each
+# version in ``identity_record_versions``).
+_LAST_CHANGE = (
+    select(func.max(IdentityRecordVersion.decided_at))
+    .where(
+        IdentityRecordVersion.identity_id == bindparam("identity_id"),
+        IdentityRecordVersion.status == RecordVersionStatus.APPLIED,
+    )
+    .scalar_subquery()
+)
+_IN_FORCE = (
+    select(Enrolment, _LAST_CHANGE)
+    .where(Enrolment.identity_id == bindparam("identity_id"), Enrolment.status == EnrolmentStatus.ISSUED)
+    .order_by(Enrolment.id)
+    .limit(1)
+)
+
+
+def record_in_force(session: Session, identity_id: int) -> tuple[Enrolment, datetime] | None:
+    """The identity's record in force (its issuing enrolment) and when it last changed: the latest applied
+    correction's decision, else the enrolment's; None while it has none. One statement."""
+    found = session.execute(_IN_FORCE, {"identity_id": identity_id}).first()
+    if found is None:
+        return None
+    record, changed = found
+    return record, changed or record.decided_at or record.created_at
 
 
 def duplicate_attempts(session: Session, identity_id: int) -> list[Enrolment]:

@@ -16,16 +16,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from enrollment.record import issuing_enrolment
+from enrollment.record import record_in_force
 from idp.claims_extensions import ClaimsExtensions, MemberRequest
 from idp.errors import InvalidRequest
-from models import Client, Identity, IdentityRecordVersion, RecordVersionStatus
+from models import Client, Identity
 
 SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "profile": ("name", "given_name", "family_name", "middle_name", "birthdate", "gender", "updated_at"),
@@ -154,24 +152,12 @@ def _e164(phone: str) -> str:
     return digits if digits.startswith("+") else "+" + digits
 
 
-def _updated_at(session: Session, identity: Identity, enrolled: datetime) -> datetime:
-    """When the record was last changed: the latest applied version (``enrollment.record_update`` keeps the
-    enrolment's columns current and each version in ``identity_record_versions``), else the enrolment."""
-    latest = session.scalar(
-        select(func.max(IdentityRecordVersion.decided_at)).where(
-            IdentityRecordVersion.identity_id == identity.id,
-            IdentityRecordVersion.status == RecordVersionStatus.APPLIED,
-        )
-    )
-    return latest if latest is not None else enrolled
-
-
 def claim_values(session: Session, identity: Identity) -> dict[str, Any]:
     """Every person claim civid can state about ``identity`` (callers pick the released ones)."""
-    # The enrolment that issued the UIN, never a later application decided its duplicate (enrollment.record).
-    record = issuing_enrolment(session, identity.id)
-    if record is None:
+    found = record_in_force(session, identity.id)
+    if found is None:
         return {"uin": identity.uin}
+    record, changed = found
     names = [record.given_name, record.middle_names, record.family_name]
     address = record.address or {}
     values: dict[str, Any] = {
@@ -181,7 +167,7 @@ def claim_values(session: Session, identity: Identity) -> dict[str, Any]:
         "middle_name": record.middle_names,
         "birthdate": record.date_of_birth.isoformat(),
         "gender": GENDER.get(record.sex, "other"),
-        "updated_at": int(_updated_at(session, identity, record.decided_at or record.created_at).timestamp()),
+        "updated_at": int(changed.timestamp()),
         "uin": identity.uin,
         # Typed by an officer, not proven by a confirmation message: not verified (OIDC Core §5.1).
         "email": record.email,

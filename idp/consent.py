@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from civid import audit
@@ -55,13 +55,21 @@ class ClientConsent:
         return [row.uid for row in self.rows if wanted & set(row.claims)]
 
 
+# Built once: every token, UserInfo answer and attestation reads it.
+_LIVE_ROWS = (
+    select(Consent)
+    .where(
+        Consent.identity_id == bindparam("identity_id"),
+        Consent.client_id == bindparam("client_id"),
+        Consent.revoked_at.is_(None),
+    )
+    .order_by(Consent.id.desc())
+)
+
+
 def _live_rows(db: Session, identity_id: int, client_id: str) -> list[Consent]:
     now = utcnow()
-    rows = db.scalars(
-        select(Consent)
-        .where(Consent.identity_id == identity_id, Consent.client_id == client_id, Consent.revoked_at.is_(None))
-        .order_by(Consent.id.desc())
-    )
+    rows = db.scalars(_LIVE_ROWS, {"identity_id": identity_id, "client_id": client_id})
     return [row for row in rows if audit.as_utc(row.expires_at) > now]
 
 

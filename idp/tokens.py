@@ -20,10 +20,10 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import jwt
-from sqlalchemy import insert, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session, contains_eager
 
 from civid.audit import Actor, as_utc
@@ -109,6 +109,11 @@ def left_half_hash(value: str, alg: str) -> str:
     return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
 
 
+# Core inserts on the tables (no ORM bulk-insert machinery), built once.
+_INSERT_ACCESS = insert(cast(Table, AccessToken.__table__))
+_INSERT_REFRESH = insert(cast(Table, RefreshToken.__table__))
+
+
 def issue(
     db: Session,
     services: IdpServices,
@@ -168,20 +173,21 @@ def issue(
     # Rows are added only after signing: the first signature of a fresh database creates the keys in a
     # transaction of their own, which must not wait on this request's write lock (SQLite). Plain INSERT statements:
     # nothing reads these rows back in this transaction, and the ORM's unit of work cost a tenth of a refresh.
-    db.execute(insert(AccessToken).values(jti=jti, grant_id=grant.id, created_at=now, expires_at=access_expires))
+    db.execute(_INSERT_ACCESS, {"jti": jti, "grant_id": grant.id, "created_at": now, "expires_at": access_expires})
     if released is not None:
         extensions.record_release(db, released)
     refresh_token = None
     if with_refresh:
         refresh_token = secrets.token_urlsafe(32)
         db.execute(
-            insert(RefreshToken).values(
-                token_hash=token_hash(refresh_token),
-                grant_id=grant.id,
-                created_at=now,
-                expires_at=grant_end,
-                dpop_jkt=dpop.refresh_binding(client, proof, refresh_jkt),
-            )
+            _INSERT_REFRESH,
+            {
+                "token_hash": token_hash(refresh_token),
+                "grant_id": grant.id,
+                "created_at": now,
+                "expires_at": grant_end,
+                "dpop_jkt": dpop.refresh_binding(client, proof, refresh_jkt),
+            },
         )
     return IssuedTokens(
         access_token, max(0, int(access_expires.timestamp()) - issued_at), scope, refresh_token, id_token, token_type
@@ -244,6 +250,17 @@ def find_refresh_token(db: Session, value: str) -> RefreshToken | None:
     return db.scalars(select(RefreshToken).where(RefreshToken.token_hash == token_hash(value))).first()
 
 
+# The token's row, its grant and the grant's person in one statement, built once: every UserInfo answer and
+# every API call with a citizen's token runs it, and building a select costs more than SQLite takes to answer it.
+_LIVE_TOKEN = (
+    select(AccessToken)
+    .join(AccessToken.grant)
+    .join(Grant.identity)
+    .options(contains_eager(AccessToken.grant).contains_eager(Grant.identity))
+    .where(AccessToken.jti == bindparam("jti"))
+)
+
+
 def verify_access_token(db: Session, services: IdpServices, token: str) -> LiveAccessToken:
     """Check a presented access token: our signature (typ at+jwt), not expired, row not revoked, grant live.
     Raise ``invalid_token`` otherwise (RFC 6750 §3.1)."""
@@ -253,14 +270,7 @@ def verify_access_token(db: Session, services: IdpServices, token: str) -> LiveA
         )
     except (jwt.InvalidTokenError, ValueError) as exc:
         raise InvalidToken("the access token is invalid or has expired") from exc
-    # The token's row, its grant and the grant's person in one statement.
-    row = db.scalars(
-        select(AccessToken)
-        .join(AccessToken.grant)
-        .join(Grant.identity)
-        .options(contains_eager(AccessToken.grant).contains_eager(Grant.identity))
-        .where(AccessToken.jti == str(claims.get("jti", "")))
-    ).first()
+    row = db.scalars(_LIVE_TOKEN, {"jti": str(claims.get("jti", ""))}).first()
     if row is None or row.revoked_at is not None or as_utc(row.expires_at) <= utcnow():
         raise InvalidToken("the access token has been revoked or has expired")
     grant = row.grant

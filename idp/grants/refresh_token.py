@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, NoReturn
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, contains_eager
 
 from civid import audit
@@ -26,6 +26,24 @@ if TYPE_CHECKING:
     from idp.runtime import IdpServices
 
 GRANT_TYPE = "refresh_token"
+
+
+# The statements of every refresh, built once (building one costs more than SQLite takes to run it).
+_RETIRE = (
+    update(RefreshToken)
+    .where(RefreshToken.token_hash == bindparam("presented_hash"), RefreshToken.rotated_at.is_(None))
+    .values(rotated_at=bindparam("retired_at"))
+    .returning(RefreshToken.grant_id, RefreshToken.expires_at, RefreshToken.revoked_at, RefreshToken.dpop_jkt)
+    .execution_options(synchronize_session=False)
+)
+# The grant, its person and its login session's sid in one statement.
+_GRANT_WITH_SID = (
+    select(Grant, LoginSession.sid)
+    .join(Grant.identity)
+    .options(contains_eager(Grant.identity))
+    .outerjoin(LoginSession, LoginSession.id == Grant.login_session_id)
+    .where(Grant.id == bindparam("grant_id"))
+)
 
 
 def rotate_refresh_token(
@@ -42,13 +60,7 @@ def rotate_refresh_token(
     if not value:
         raise InvalidRequest("refresh_token is required")
     now = utcnow()
-    retired = db.execute(
-        update(RefreshToken)
-        .where(RefreshToken.token_hash == tokens.token_hash(value), RefreshToken.rotated_at.is_(None))
-        .values(rotated_at=now)
-        .returning(RefreshToken.grant_id, RefreshToken.expires_at, RefreshToken.revoked_at, RefreshToken.dpop_jkt)
-        .execution_options(synchronize_session=False)
-    ).first()
+    retired = db.execute(_RETIRE, {"presented_hash": tokens.token_hash(value), "retired_at": now}).first()
     if retired is None:
         row = tokens.find_refresh_token(db, value)
         if row is None:
@@ -56,14 +68,7 @@ def rotate_refresh_token(
         if row.grant.client_id != client.client_id:
             raise InvalidGrant("the refresh token was issued to another client")  # RFC 6749 §6
         _revoke_on_reuse(db, client, row.grant)
-    # The grant, its person and its login session's sid in one statement.
-    found = db.execute(
-        select(Grant, LoginSession.sid)
-        .join(Grant.identity)
-        .options(contains_eager(Grant.identity))
-        .outerjoin(LoginSession, LoginSession.id == Grant.login_session_id)
-        .where(Grant.id == retired.grant_id)
-    ).one()
+    found = db.execute(_GRANT_WITH_SID, {"grant_id": retired.grant_id}).one()
     grant, sid = found[0], found[1]
     if grant.client_id != client.client_id:
         raise InvalidGrant("the refresh token was issued to another client")  # RFC 6749 §6
