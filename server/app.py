@@ -201,6 +201,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     problems.install(app)
     openapi.install(app, request_bodies.BODIES)
     registration = settings.role in ("all", "registration")
+    # First: its token endpoint and UserInfo are the routes matched most often (idp.app.ROUTERS). A registration
+    # process has it too: the console's staff sign in through the provider.
+    install_idp(app)
     if registration:
         app.include_router(enrolment_router)
         app.include_router(identity_status_router)
@@ -211,7 +214,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(admin_router)
     app.include_router(audit_log_router)
     app.include_router(metrics_router)
-    install_idp(app)  # a registration process too: the console's staff sign in through the provider
     if registration:
         install_console(app)
     if settings.role in ("all", "idp"):
