@@ -22,7 +22,7 @@ import hmac
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -74,6 +74,29 @@ def _give_back_attempt(db: Session, offer_id: int) -> None:
     )
 
 
+def _refuse_unreserved(db: Session, offer_id: int) -> NoReturn:
+    """A guess that found no attempt left to take: say why, as things stand now. Not counted and not a lock:
+    the attempts may be held by guesses still being compared (a right one among them)."""
+    offer = db.get(WalletOffer, offer_id, populate_existing=True)
+    assert offer is not None
+    if offer.redeemed_at is not None:
+        raise InvalidGrant("the pre-authorized code has already been used")
+    identity = db.get(Identity, offer.identity_id)
+    audit.record(
+        db,
+        WALLET,
+        "wallet.tx_code_refused",
+        "wallet_offer",
+        str(offer.id),
+        uin=identity.uin if identity else None,
+        locked=offer.locked_at is not None,
+    )
+    db.commit()
+    if offer.locked_at is not None:
+        raise InvalidGrant("too many wrong transaction codes: ask for a new offer")
+    raise InvalidGrant("too many transaction codes at once: try again in a moment")
+
+
 def _count_failure(db: Session, offer_id: int, max_attempts: int) -> None:
     """A wrong transaction code (its attempt already counted): lock the offer at the limit, audit, commit."""
     offer = db.get(WalletOffer, offer_id, populate_existing=True)
@@ -115,8 +138,7 @@ def redeem(db: Session, services: IdpServices, client: Client | None, form: Mapp
         raise InvalidRequest("tx_code is required: type the code the officer gave you")  # §6.3
     offer_id, right = offer.id, hmac.compare_digest(tx_code_hash(code, tx_code), offer.tx_code_hash)
     if not _reserve_attempt(db, offer_id, settings.wallet_tx_code_max_attempts):
-        _count_failure(db, offer_id, settings.wallet_tx_code_max_attempts)  # the limit reached by parallel guesses
-        raise InvalidGrant("too many wrong transaction codes: ask for a new offer")
+        _refuse_unreserved(db, offer_id)
     if not right:
         _count_failure(db, offer_id, settings.wallet_tx_code_max_attempts)
         raise InvalidGrant("wrong transaction code")

@@ -111,7 +111,10 @@ def _one(
         raise Rejected(exc.code, exc.detail, bound=True) from exc
     if payload.get("vct") not in credential_query["meta"]["vct_values"]:
         raise Rejected("wrong_type", "the credential's vct is not one the query asked for", bound=True)
-    row = _status_row(db, issuer, payload.get("status"))
+    try:
+        row = _status_row(db, issuer, payload.get("status"))
+    except Rejected as exc:
+        raise Rejected(exc.code, exc.detail, bound=True) from exc
     slot_state = state(row)
     if slot_state != "valid":
         # Only the state: why a credential was revoked (an officer's note, "stolen") stays in civid's audit trail.

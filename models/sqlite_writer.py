@@ -15,6 +15,7 @@ still meets SQLite's own busy handler, which stays the arbiter between processes
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from typing import Any
@@ -40,7 +41,9 @@ class WriterConnection(sqlite3.Connection):
 
     def __init__(self, database: str, *args: Any, **kwargs: Any) -> None:
         super().__init__(database, *args, **kwargs)
-        self._writer_lock = _lock_for(str(database))
+        name = str(database)
+        # An in-memory database is its connection's own: no other connection can be waiting for its lock.
+        self._writer_lock = threading.Lock() if name in ("", ":memory:") else _lock_for(os.path.realpath(name))
         self._writer_timeout = float(kwargs.get("timeout", 5.0))
         self._holds = False
 

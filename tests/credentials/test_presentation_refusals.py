@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 
 from civid import sd_jwt
 from credentials.sd_jwt_verify import sd_hash
-from models import AuditEvent, PresentationTransaction, utcnow
+from models import AuditEvent, CredentialStatus, PresentationTransaction, utcnow
 from tests.credentials.presentation_flow import (
     Wallet,
     ask,
@@ -127,8 +127,18 @@ REFUSED: dict[str, Case] = {
         "bad_signature",
     ),
 }
+
+
+def _slot_not_a_wallet_credentials(wallet: Wallet, claims: dict, services) -> str:  # type: ignore[no-untyped-def]
+    """The holder's genuine answer, but its status slot is no longer one civid allocated for a wallet credential."""
+    with services.sessions.begin() as db:
+        db.execute(update(CredentialStatus).where(CredentialStatus.id == wallet.status_id).values(kind="card"))
+    return wallet.present(NAMES, nonce=claims["nonce"], aud=claims["client_id"])
+
+
 # The holder's own answer to this transaction, with what is wrong with it: the reason the bank reads.
 FAILING: dict[str, Case] = {
+    "status slot not civid's": (_slot_not_a_wallet_credentials, "unknown_status"),
     "requested claim not disclosed": (
         lambda w, c, s: w.present(["given_name", "family_name"], nonce=c["nonce"], aud=c["client_id"]),
         "claims_not_disclosed",
