@@ -174,28 +174,29 @@ def _still_pending_then_verified(client, services, bank, wallet, body: dict, cla
     assert poll(client, services, bank, body["id"]).json()["status"] == "verified"
 
 
-@pytest.mark.parametrize("case", list(REFUSED))
-def test_an_answer_not_bound_to_the_holder_is_refused_and_the_transaction_waits(client, services, case):
-    make, reason = REFUSED[case]
+def _refused_answer(client, services, case: Case):  # type: ignore[no-untyped-def]
+    """A bank's request answered with ``case``'s presentation: 400 with its reason. (bank, wallet, body, claims)."""
+    make, reason = case
     bank = presentations_bank(services)
     wallet = issue(services, identity(services))
     body, claims = _open(client, services, bank)
     answered = respond(client, claims["state"], {"pid": make(wallet, claims, services)})
     assert answered.status_code == 400, answered.text
     assert answered.json()["error"] == "invalid_request" and answered.json()["reason"] == reason
+    return bank, wallet, body, claims
+
+
+@pytest.mark.parametrize("case", list(REFUSED))
+def test_an_answer_not_bound_to_the_holder_is_refused_and_the_transaction_waits(client, services, case):
+    reason = REFUSED[case][1]
+    bank, wallet, body, claims = _refused_answer(client, services, REFUSED[case])
     _still_pending_then_verified(client, services, bank, wallet, body, claims, reason)
 
 
 @pytest.mark.parametrize("case", list(FAILING))
 def test_the_holders_own_bad_answer_fails_the_transaction_with_its_reason(client, services, case):
-    make, reason = FAILING[case]
-    bank = presentations_bank(services)
-    wallet = issue(services, identity(services))
-    body, claims = _open(client, services, bank)
-    answered = respond(client, claims["state"], {"pid": make(wallet, claims, services)})
-    assert answered.status_code == 400, answered.text
-    assert answered.json()["error"] == "invalid_request" and answered.json()["reason"] == reason
-    _failed(client, services, bank, body, reason)
+    bank, _, body, _ = _refused_answer(client, services, FAILING[case])
+    _failed(client, services, bank, body, FAILING[case][1])
 
 
 @pytest.mark.parametrize(
