@@ -69,9 +69,17 @@ def _reserve_attempt(db: Session, offer_id: int, max_attempts: int) -> bool:
 
 
 def _give_back_attempt(db: Session, offer_id: int) -> None:
+    """A right code that did not redeem after all: its attempt is free again (committed with what the request did)."""
     db.execute(
         update(WalletOffer).where(WalletOffer.id == offer_id).values(failed_attempts=WalletOffer.failed_attempts - 1)
     )
+    db.commit()
+
+
+def _audit_guess(db: Session, offer: WalletOffer, action: str, **detail: object) -> None:
+    identity = db.get(Identity, offer.identity_id)
+    audit.record(db, WALLET, action, "wallet_offer", str(offer.id), uin=identity.uin if identity else None, **detail)
+    db.commit()
 
 
 def _refuse_unreserved(db: Session, offer_id: int) -> NoReturn:
@@ -81,17 +89,7 @@ def _refuse_unreserved(db: Session, offer_id: int) -> NoReturn:
     assert offer is not None
     if offer.redeemed_at is not None:
         raise InvalidGrant("the pre-authorized code has already been used")
-    identity = db.get(Identity, offer.identity_id)
-    audit.record(
-        db,
-        WALLET,
-        "wallet.tx_code_refused",
-        "wallet_offer",
-        str(offer.id),
-        uin=identity.uin if identity else None,
-        locked=offer.locked_at is not None,
-    )
-    db.commit()
+    _audit_guess(db, offer, "wallet.tx_code_refused", locked=offer.locked_at is not None)
     if offer.locked_at is not None:
         raise InvalidGrant("too many wrong transaction codes: ask for a new offer")
     raise InvalidGrant("too many transaction codes at once: try again in a moment")
@@ -104,18 +102,7 @@ def _count_failure(db: Session, offer_id: int, max_attempts: int) -> None:
     locked = offer.failed_attempts >= max_attempts
     if locked and offer.locked_at is None:
         offer.locked_at = utcnow()
-    identity = db.get(Identity, offer.identity_id)
-    audit.record(
-        db,
-        WALLET,
-        "wallet.tx_code_failed",
-        "wallet_offer",
-        str(offer.id),
-        uin=identity.uin if identity else None,
-        failed_attempts=offer.failed_attempts,
-        locked=locked,
-    )
-    db.commit()
+    _audit_guess(db, offer, "wallet.tx_code_failed", failed_attempts=offer.failed_attempts, locked=locked)
 
 
 def redeem(db: Session, services: IdpServices, client: Client | None, form: Mapping[str, str]) -> dict[str, Any]:
@@ -145,7 +132,6 @@ def redeem(db: Session, services: IdpServices, client: Client | None, form: Mapp
     identity = db.get(Identity, offer.identity_id)
     if identity is None or identity.status != "active":
         _give_back_attempt(db, offer_id)
-        db.commit()
         raise InvalidGrant("the person's identity is not active")
     now = utcnow()
     token = secrets.token_urlsafe(32)
@@ -165,7 +151,6 @@ def redeem(db: Session, services: IdpServices, client: Client | None, form: Mapp
     )
     if won != 1:
         _give_back_attempt(db, offer_id)
-        db.commit()
         raise InvalidGrant("the pre-authorized code has already been used")  # a concurrent redemption won
     audit.record(
         db,

@@ -106,24 +106,33 @@ def _one(
     )
     # From here on the answer is the holder's own, made for this transaction: what is wrong with it decides it.
     try:
-        sd_jwt_verify.check_times(payload, now)
+        return _holders_answer(db, issuer, credential_query, payload, disclosed, now)
     except Rejected as exc:
         raise Rejected(exc.code, exc.detail, bound=True) from exc
+
+
+def _holders_answer(
+    db: Session,
+    issuer: str,
+    credential_query: dict[str, Any],
+    payload: dict[str, Any],
+    disclosed: dict[str, Any],
+    now: int,
+) -> tuple[dict[str, Any], int]:
+    """What the relying party reads of a key-bound presentation, once its dates, type, status and claims hold."""
+    sd_jwt_verify.check_times(payload, now)
     if payload.get("vct") not in credential_query["meta"]["vct_values"]:
-        raise Rejected("wrong_type", "the credential's vct is not one the query asked for", bound=True)
-    try:
-        row = _status_row(db, issuer, payload.get("status"))
-    except Rejected as exc:
-        raise Rejected(exc.code, exc.detail, bound=True) from exc
+        raise Rejected("wrong_type", "the credential's vct is not one the query asked for")
+    row = _status_row(db, issuer, payload.get("status"))
     slot_state = state(row)
     if slot_state != "valid":
         # Only the state: why a credential was revoked (an officer's note, "stolen") stays in civid's audit trail.
-        raise Rejected(slot_state, f"the credential is {slot_state}", bound=True)
+        raise Rejected(slot_state, f"the credential is {slot_state}")
     person = {name: value for name, value in disclosed.items() if name not in ENVELOPE}
     try:
         claims = dcql.answered_claims(credential_query, person)
     except LookupError as exc:
-        raise Rejected("claims_not_disclosed", str(exc), bound=True) from exc
+        raise Rejected("claims_not_disclosed", str(exc)) from exc
     answer = {
         "issuer": payload["iss"],
         "vct": payload["vct"],

@@ -20,21 +20,15 @@ from civid import audit
 from civid.audit import Actor
 from models import DedupCase, Enrolment, EnrolmentStatus, Identity, IdentityRecordVersion, RecordVersionStatus
 
-
-def issuing_enrolment(session: Session, identity_id: int) -> Enrolment | None:
-    """The enrolment that issued the identity's UIN (None while it has none)."""
-    # issue_identity creates one identity per issued enrolment, so there is exactly one; the id order is only a
-    # guard that keeps the answer the first issued should data ever hold two.
-    return session.scalars(
-        select(Enrolment)
-        .where(Enrolment.identity_id == identity_id, Enrolment.status == EnrolmentStatus.ISSUED)
-        .order_by(Enrolment.id)
-    ).first()
-
-
-# Built once (UserInfo runs it on every answer): the issuing enrolment, as above, with the decision time of the
-# latest applied record version (``enrollment.record_update`` keeps the enrolment's columns current and each
-# version in ``identity_record_versions``).
+# issue_identity creates one identity per issued enrolment, so there is exactly one; the id order is only a guard
+# that keeps the answer the first issued should data ever hold two. Built once: UserInfo reads it on every answer.
+_ISSUING = (
+    select(Enrolment)
+    .where(Enrolment.identity_id == bindparam("identity_id"), Enrolment.status == EnrolmentStatus.ISSUED)
+    .order_by(Enrolment.id)
+)
+# The decision time of the latest applied record version (``enrollment.record_update`` keeps the enrolment's
+# columns current and each version in ``identity_record_versions``).
 _LAST_CHANGE = (
     select(func.max(IdentityRecordVersion.decided_at))
     .where(
@@ -43,12 +37,12 @@ _LAST_CHANGE = (
     )
     .scalar_subquery()
 )
-_IN_FORCE = (
-    select(Enrolment, _LAST_CHANGE)
-    .where(Enrolment.identity_id == bindparam("identity_id"), Enrolment.status == EnrolmentStatus.ISSUED)
-    .order_by(Enrolment.id)
-    .limit(1)
-)
+_IN_FORCE = _ISSUING.add_columns(_LAST_CHANGE).limit(1)
+
+
+def issuing_enrolment(session: Session, identity_id: int) -> Enrolment | None:
+    """The enrolment that issued the identity's UIN (None while it has none)."""
+    return session.scalars(_ISSUING, {"identity_id": identity_id}).first()
 
 
 def record_in_force(session: Session, identity_id: int) -> tuple[Enrolment, datetime] | None:

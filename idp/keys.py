@@ -86,6 +86,11 @@ def _unverified_header(token: str) -> dict[str, Any]:
     return header
 
 
+def _published_at(row: SigningKey, now: datetime) -> bool:
+    """Whether relying parties may meet the key at ``now``: published, not yet expired."""
+    return as_utc(row.published_at) <= now and _state(row, now) != "expired"
+
+
 def _without_key_ops(jwk: dict[str, Any]) -> dict[str, Any]:
     """RFC 7517 §4.3: ``use`` and ``key_ops`` SHOULD NOT both be present; PyJWT adds ``key_ops`` to RSA keys
     (and keys stored before this rule carry it), so it is dropped and ``use: sig`` says the same."""
@@ -260,14 +265,7 @@ class SigningKeys:
     def _published(self, kid: str) -> SigningKey | None:
         """The row of ``kid`` if relying parties may meet it (as ``jwks`` lists it), else None."""
         now = utcnow()
-        return next(
-            (
-                row
-                for row in self._rows()
-                if row.kid == kid and as_utc(row.published_at) <= now and _state(row, now) != "expired"
-            ),
-            None,
-        )
+        return next((row for row in self._rows() if row.kid == kid and _published_at(row, now)), None)
 
     def _public_key(self, row: SigningKey) -> Any:
         key = self._public.get(row.kid)
@@ -300,13 +298,7 @@ class SigningKeys:
     def jwks(self) -> dict[str, list[dict[str, Any]]]:
         """The public keys relying parties may meet: published, not yet expired."""
         now = utcnow()
-        return {
-            "keys": [
-                _without_key_ops(row.public_jwk)
-                for row in self._rows()
-                if as_utc(row.published_at) <= now and _state(row, now) != "expired"
-            ]
-        }
+        return {"keys": [_without_key_ops(row.public_jwk) for row in self._rows() if _published_at(row, now)]}
 
     def verify(
         self,
